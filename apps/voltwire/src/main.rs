@@ -1,0 +1,63 @@
+//! `voltwire` — the command line of the voltwire toolkit.
+//!
+//! `voltwire decode <PROTOCOL> [INPUT]` turns a capture into JSON Lines; see `--help`.
+
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line tool writes to stdout and stderr"
+)]
+#![allow(
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc,
+    reason = "an std application"
+)]
+
+mod decode;
+mod input;
+mod output;
+mod protocols;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// voltwire: decode captures of battery, BMS, charger and inverter protocols.
+///
+/// Output is JSON Lines: one object per message with "protocol", "type" (message name),
+/// "offset" (byte offset in the input, or line number for line-based input) and the
+/// message's fields. Physical quantities are numbers in SI units with the unit as key
+/// suffix (_v, _a, _w, _wh, _ah, _pct, _c, _s, _hz); current is positive when the battery
+/// charges. Enumerations give {"code", "name"}, bit fields {"raw", "flags"}. A frame that
+/// fails its checksum or structure gives {"protocol", "offset", "error"} on stdout and a
+/// readable line on stderr, and decoding goes on.
+///
+/// Exit status: 0 when the input was read to the end and at least one message decoded,
+/// 1 when nothing at all could be decoded, 2 on usage errors (bad arguments, unreadable
+/// input, malformed --hex text).
+#[derive(Debug, Parser)]
+#[command(name = "voltwire", version, about, long_about, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Decode a capture (a file or stdin) to JSON Lines on stdout.
+    ///
+    /// Examples:
+    ///   voltwire decode vedirect testdata/victron/bluesolar-75-15-fw123-karioja-dump.bin
+    ///   voltwire decode vedirect --hex < capture.hex
+    ///   cat /dev/ttyUSB0 | voltwire decode vedirect
+    ///   voltwire decode --list
+    #[command(verbatim_doc_comment)]
+    Decode(decode::DecodeArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Decode(args) => decode::run(&args),
+    }
+}

@@ -1,0 +1,88 @@
+//! JSON Lines output and the counts that decide the exit status.
+
+use std::io::Write as _;
+
+use serde_json::{Map, Value};
+
+/// Where decoded messages and errors go.
+pub(crate) struct Output {
+    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    protocol: &'static str,
+    /// Messages decoded.
+    pub(crate) messages: u64,
+    /// Errors reported.
+    pub(crate) errors: u64,
+    broken_pipe: bool,
+}
+
+impl Output {
+    pub(crate) fn new(protocol: &'static str) -> Self {
+        Self {
+            out: std::io::BufWriter::new(std::io::stdout().lock()),
+            protocol,
+            messages: 0,
+            errors: 0,
+            broken_pipe: false,
+        }
+    }
+
+    fn write(&mut self, obj: &Map<String, Value>) {
+        if self.broken_pipe {
+            return;
+        }
+        let line = Value::Object(obj.clone()).to_string();
+        if writeln!(self.out, "{line}").is_err() {
+            self.broken_pipe = true;
+        }
+    }
+
+    /// A decoded message: `type`, `offset`, then `fields`.
+    pub(crate) fn message(&mut self, kind: &str, offset: u64, fields: Map<String, Value>) {
+        let mut obj = Map::new();
+        obj.insert("protocol".into(), self.protocol.into());
+        obj.insert("type".into(), kind.into());
+        obj.insert("offset".into(), offset.into());
+        obj.extend(fields);
+        self.write(&obj);
+        self.messages += 1;
+    }
+
+    /// A rejected frame: `{"protocol", "offset", "error", ...detail}` on stdout and a
+    /// readable line on stderr.
+    pub(crate) fn error(
+        &mut self,
+        offset: u64,
+        code: &str,
+        detail: &str,
+        extra: Map<String, Value>,
+    ) {
+        let mut obj = Map::new();
+        obj.insert("protocol".into(), self.protocol.into());
+        obj.insert("offset".into(), offset.into());
+        obj.insert("error".into(), code.into());
+        obj.extend(extra);
+        self.write(&obj);
+        self.errors += 1;
+        eprintln!("voltwire: {} at offset {offset}: {detail}", self.protocol);
+    }
+
+    pub(crate) fn flush(&mut self) {
+        if !self.broken_pipe && self.out.flush().is_err() {
+            self.broken_pipe = true;
+        }
+    }
+}
+
+/// A number for output: integral values as integers, others rounded to 6 decimals (the
+/// decoders are exact; this only drops binary noise such as 12.530000000000001).
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "integral and range-checked before the cast"
+)]
+pub(crate) fn num(v: f64) -> Value {
+    let r = (v * 1e6).round() / 1e6;
+    if r.fract() == 0.0 && r.abs() < 9.0e15 {
+        return Value::from(r as i64);
+    }
+    serde_json::Number::from_f64(r).map_or(Value::Null, Value::Number)
+}

@@ -1,0 +1,37 @@
+//! The protocols `voltwire decode` knows.
+
+use crate::output::Output;
+
+mod vedirect;
+
+/// Options that some protocols use.
+#[derive(Debug, Default)]
+pub(crate) struct Options {
+    /// `--command`: the request code responses answer.
+    #[allow(dead_code, reason = "used by the ASCII-hex protocols")]
+    pub(crate) command: Option<u8>,
+}
+
+/// One decodable protocol.
+pub(crate) struct Protocol {
+    /// Name on the command line (`voltwire decode <name>`).
+    pub(crate) name: &'static str,
+    /// One line for `--list`.
+    pub(crate) description: &'static str,
+    /// Whether `--command` applies.
+    pub(crate) takes_command: bool,
+    /// Decode a whole input.
+    pub(crate) decode: fn(&[u8], &Options, &mut Output),
+}
+
+/// Every protocol, in `--list` order.
+pub(crate) const ALL: &[Protocol] = &[Protocol {
+    name: "vedirect",
+    description: "Victron VE.Direct TEXT blocks (records assembled) with interleaved HEX frames",
+    takes_command: false,
+    decode: vedirect::decode,
+}];
+
+pub(crate) fn find(name: &str) -> Option<&'static Protocol> {
+    ALL.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+}

@@ -1,0 +1,23 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+pub mod checksum;
+#[cfg(feature = "tokio-codec")]
+pub mod codec;
+mod error;
+pub mod scan;
+pub mod units;
+
+pub use error::{EncodeError, ErrorKind};
+pub use scan::{
+    Accumulator, Emit, Framing, Located, Progress, Protocol, Scan, ScanDecoder, StreamDecoder,
+};
+pub use units::{
+    DeciCelsius, DeciKelvin, MilliampHours, Milliamps, Millivolts, Permille, Rounding, Scale,
+    VoltAmperes, WattHours, Watts,
+};

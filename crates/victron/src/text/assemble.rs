@@ -1,0 +1,204 @@
+//! Record assembly: the blocks of one device cycle become one [`Record`].
+
+use voltwire_core::{Located, Progress, StreamDecoder};
+
+use super::TextError;
+use super::decoder::{BlockRef, Decoder, Event};
+use super::record::Record;
+use crate::hex;
+
+/// Joins consecutive blocks into records.
+///
+/// Rules (from the real captures in `testdata/victron/`): a block holding `PID` starts a new
+/// record; blocks without `PID` add to the current one (BMV/SmartShunt send a main block and
+/// a history block `H1`…`H18`; newer MPPT firmware splits one record over two blocks). A
+/// record is complete when a block holds one of the labels that end a cycle (`HSDS` on
+/// solar chargers, `H18` on battery monitors), when the next record starts, or at the end
+/// of input. Only checksum-valid blocks are ever pushed, so each block of a record was
+/// verified on its own.
+#[derive(Debug, Clone, Default)]
+pub struct Assembler {
+    current: Option<Located<Record>>,
+    ready: Option<Located<Record>>,
+}
+
+impl Assembler {
+    /// An empty assembler.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Add a checksum-verified block that started at stream offset `offset`; returns a
+    /// record that this block completed (the record's offset is that of its first block).
+    /// A second record completed by the same block is returned by [`Assembler::take_ready`].
+    pub fn push(&mut self, offset: u64, block: &BlockRef<'_>) -> Option<Located<Record>> {
+        let mut done = None;
+        if block.get(b"PID").is_some() {
+            done = self.current.take();
+        }
+        let current = self.current.get_or_insert_with(|| Located {
+            offset,
+            value: Record::new(),
+        });
+        let mut ends = false;
+        for (label, value) in block.fields() {
+            current.value.apply(label, value);
+            ends |= label == b"HSDS" || label == b"H18";
+        }
+        if ends {
+            let finished = self.current.take();
+            if done.is_none() {
+                done = finished;
+            } else {
+                self.ready = finished;
+            }
+        }
+        done
+    }
+
+    /// A record completed earlier but not yet returned.
+    pub fn take_ready(&mut self) -> Option<Located<Record>> {
+        self.ready.take()
+    }
+
+    /// End of input: the records still being assembled.
+    pub fn finish(&mut self) -> Option<Located<Record>> {
+        self.ready.take().or_else(|| self.current.take())
+    }
+}
+
+/// What a VE.Direct stream carries.
+///
+/// A [`Record`] is about 1 KiB and is moved, not boxed: the crate does not allocate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no_std without alloc: nothing to box into"
+)]
+#[non_exhaustive]
+pub enum Message {
+    /// A TEXT record (one or more checksum-verified blocks).
+    Record(Record),
+    /// A HEX frame with a valid checksum.
+    Hex(hex::Frame),
+}
+
+/// Why part of a VE.Direct stream was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A TEXT block was corrupt.
+    #[error(transparent)]
+    Text(#[from] TextError),
+    /// A HEX frame was corrupt.
+    #[error(transparent)]
+    Hex(#[from] hex::HexError),
+}
+
+impl Error {
+    /// A short, stable `snake_case` code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Text(e) => e.code(),
+            Self::Hex(e) => e.code(),
+        }
+    }
+
+    /// The coarse class of the error.
+    pub fn kind(self) -> voltwire_core::ErrorKind {
+        match self {
+            Self::Text(e) => e.kind(),
+            Self::Hex(e) => e.kind(),
+        }
+    }
+}
+
+/// The whole VE.Direct stream decoder: blocks assembled into [`Record`]s, HEX frames, and
+/// errors, as a [`StreamDecoder`] (so also a `tokio_util` codec with feature `tokio-codec`).
+#[derive(Debug, Clone, Default)]
+pub struct RecordDecoder {
+    decoder: Decoder,
+    assembler: Assembler,
+}
+
+impl RecordDecoder {
+    /// A fresh decoder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl StreamDecoder for RecordDecoder {
+    type Item = Result<Message, Error>;
+
+    fn feed(&mut self, input: &[u8]) -> Progress<Self::Item> {
+        if let Some(r) = self.assembler.take_ready() {
+            return Progress {
+                consumed: 0,
+                item: Some(Located {
+                    offset: r.offset,
+                    value: Ok(Message::Record(r.value)),
+                }),
+            };
+        }
+        let mut consumed = 0;
+        while let Some(rest) = input.get(consumed..).filter(|r| !r.is_empty()) {
+            let p = self.decoder.feed(rest);
+            consumed += p.consumed;
+            let Some(Located { offset, value }) = p.item else {
+                continue;
+            };
+            let value = match value {
+                Event::Block(block) => match self.assembler.push(offset, &block) {
+                    Some(r) => {
+                        return Progress {
+                            consumed,
+                            item: Some(Located {
+                                offset: r.offset,
+                                value: Ok(Message::Record(r.value)),
+                            }),
+                        };
+                    }
+                    None => continue,
+                },
+                Event::Hex(Ok(frame)) => Ok(Message::Hex(frame)),
+                Event::Hex(Err(e)) => Err(Error::Hex(e)),
+                Event::Error(e) => Err(Error::Text(e)),
+            };
+            return Progress {
+                consumed,
+                item: Some(Located { offset, value }),
+            };
+        }
+        Progress {
+            consumed,
+            item: None,
+        }
+    }
+
+    fn finish(&mut self) -> Option<Located<Self::Item>> {
+        if let Some(r) = self.assembler.take_ready() {
+            return Some(Located {
+                offset: r.offset,
+                value: Ok(Message::Record(r.value)),
+            });
+        }
+        if let Some(Located { offset, value }) = self.decoder.finish() {
+            let value = match value {
+                Event::Error(e) => Err(Error::Text(e)),
+                Event::Hex(Err(e)) => Err(Error::Hex(e)),
+                Event::Hex(Ok(f)) => Ok(Message::Hex(f)),
+                Event::Block(_) => Err(Error::Text(TextError::Truncated)),
+            };
+            return Some(Located { offset, value });
+        }
+        self.assembler.finish().map(|r| Located {
+            offset: r.offset,
+            value: Ok(Message::Record(r.value)),
+        })
+    }
+
+    fn dropped_bytes(&self) -> u64 {
+        self.decoder.dropped_bytes()
+    }
+}

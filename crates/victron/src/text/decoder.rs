@@ -1,0 +1,485 @@
+//! The streaming block decoder: a byte-driven state machine with bounded memory.
+
+use voltwire_core::{Located, Progress};
+
+use super::TextError;
+use crate::hex;
+
+/// Most fields a block may hold. The protocol allows 22 (v3.30); we accept a margin.
+pub const MAX_FIELDS: usize = 32;
+/// Longest label accepted (the protocol's labels have at most 8 characters).
+pub const MAX_LABEL_LEN: usize = 16;
+/// Longest value accepted (the protocol allows 32 characters).
+pub const MAX_VALUE_LEN: usize = 64;
+/// Most label and value bytes one block may hold in total.
+pub const MAX_BLOCK_DATA: usize = 1024;
+/// Longest `:`…`\n` HEX line buffered (a valid one is shorter; see `hex::MAX_LINE_LEN`).
+pub const MAX_HEX_LINE: usize = 160;
+
+const CHECKSUM_LABEL: &[u8] = b"Checksum";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Between blocks: waiting for `\r`.
+    Idle,
+    /// Saw `\r` between blocks: waiting for `\n`.
+    IdleCr,
+    /// Reading a label (after `\r\n`).
+    Label,
+    /// Reading a value (after TAB).
+    Value,
+    /// Saw the `\r` that ends a value: waiting for `\n`.
+    ValueCr,
+    /// After `Checksum\t`: the next byte is the raw checksum.
+    Checksum,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct FieldPos {
+    start: u16,
+    label_len: u8,
+    value_len: u8,
+}
+
+/// One checksum-verified block, borrowed from the decoder.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockRef<'a> {
+    data: &'a [u8],
+    fields: &'a [FieldPos],
+    checksum: u8,
+}
+
+impl<'a> BlockRef<'a> {
+    /// The fields as `(label, value)` byte strings, in wire order (the `Checksum` field is
+    /// not included).
+    pub fn fields(&self) -> impl Iterator<Item = (&'a [u8], &'a [u8])> + 'a {
+        let data = self.data;
+        self.fields.iter().map(move |f| {
+            let start = usize::from(f.start);
+            let mid = start + usize::from(f.label_len);
+            let end = mid + usize::from(f.value_len);
+            (
+                data.get(start..mid).unwrap_or_default(),
+                data.get(mid..end).unwrap_or_default(),
+            )
+        })
+    }
+
+    /// Number of fields (without `Checksum`).
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// Whether the block has no field but `Checksum`.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// The value of the first field labelled `label`.
+    pub fn get(&self, label: &[u8]) -> Option<&'a [u8]> {
+        self.fields().find(|(l, _)| *l == label).map(|(_, v)| v)
+    }
+
+    /// The raw checksum byte (chosen by the sender so that the block sums to 0 mod 256).
+    pub fn checksum_byte(&self) -> u8 {
+        self.checksum
+    }
+}
+
+/// What the decoder found.
+#[derive(Debug, Clone)]
+pub enum Event<'a> {
+    /// A block whose checksum verified.
+    Block(BlockRef<'a>),
+    /// A HEX frame (`:`…`\n`) found in the stream, outside the text checksum.
+    Hex(Result<hex::Frame, hex::HexError>),
+    /// A block that failed its checksum or structure; decoding resumes at the next `\r\n`.
+    Error(TextError),
+}
+
+enum Out {
+    None,
+    Block,
+    Hex,
+    Error(TextError, u64),
+}
+
+/// The streaming VE.Direct TEXT decoder.
+///
+/// Feed it bytes as they come; it yields checksum-verified blocks (borrowed, zero-copy),
+/// the HEX frames interleaved in the stream, and errors for corrupt blocks. Memory is fixed
+/// (about 1.3 KiB) whatever the input; it never allocates and never panics. After a corrupt
+/// block it resynchronises on the next `\r\n`.
+///
+/// HEX frames (`:`…`\n`) may appear between blocks or, with old firmware, inside one: they
+/// are cut out and returned on their own, and the text checksum runs over the block's bytes
+/// only. The byte after `Checksum\t` is taken raw, so a checksum byte of `:`, `\r` or `\n`
+/// is not mistaken for anything else.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    state: State,
+    sum: u8,
+    data: [u8; MAX_BLOCK_DATA],
+    len: usize,
+    fields: [FieldPos; MAX_FIELDS],
+    nfields: usize,
+    field_start: usize,
+    label_len: usize,
+    checksum: u8,
+    /// Stream offset of the next byte.
+    pos: u64,
+    /// Stream offset of the current block's leading `\r`.
+    block_offset: u64,
+    /// TEXT bytes of the current block candidate so far (HEX bytes inside it excluded).
+    block_len: u64,
+    hex: [u8; MAX_HEX_LINE],
+    hex_len: usize,
+    in_hex: bool,
+    hex_offset: u64,
+    dropped: u64,
+}
+
+impl Default for Decoder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[inline]
+fn printable(b: u8) -> bool {
+    (0x20..=0x7E).contains(&b)
+}
+
+impl Decoder {
+    /// A decoder waiting for the start of a block.
+    pub const fn new() -> Self {
+        Self {
+            state: State::Idle,
+            sum: 0,
+            data: [0; MAX_BLOCK_DATA],
+            len: 0,
+            fields: [FieldPos {
+                start: 0,
+                label_len: 0,
+                value_len: 0,
+            }; MAX_FIELDS],
+            nfields: 0,
+            field_start: 0,
+            label_len: 0,
+            checksum: 0,
+            pos: 0,
+            block_offset: 0,
+            block_len: 0,
+            hex: [0; MAX_HEX_LINE],
+            hex_len: 0,
+            in_hex: false,
+            hex_offset: 0,
+            dropped: 0,
+        }
+    }
+
+    /// Bytes that were not part of a valid block or a valid HEX frame so far.
+    pub fn dropped_bytes(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Stream offset of the next byte to be fed.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Feed bytes. Returns how many were taken and at most one event; call again with the
+    /// rest of the input. Never panics, never allocates.
+    pub fn feed(&mut self, input: &[u8]) -> Progress<Event<'_>> {
+        let mut consumed = 0;
+        let mut out = Out::None;
+        for &b in input {
+            consumed += 1;
+            out = self.step(b);
+            self.pos = self.pos.wrapping_add(1);
+            if !matches!(out, Out::None) {
+                break;
+            }
+        }
+        let item = match out {
+            Out::None => None,
+            Out::Block => Some(Located {
+                offset: self.block_offset,
+                value: Event::Block(BlockRef {
+                    data: self.data.get(..self.len).unwrap_or_default(),
+                    fields: self.fields.get(..self.nfields).unwrap_or_default(),
+                    checksum: self.checksum,
+                }),
+            }),
+            Out::Hex => {
+                let line = self.hex.get(..self.hex_len).unwrap_or_default();
+                let parsed = hex::Frame::parse(line);
+                if parsed.is_err() {
+                    self.dropped = self.dropped.saturating_add(self.hex_len as u64 + 1);
+                }
+                Some(Located {
+                    offset: self.hex_offset,
+                    value: Event::Hex(parsed),
+                })
+            }
+            Out::Error(e, offset) => Some(Located {
+                offset,
+                value: Event::Error(e),
+            }),
+        };
+        Progress { consumed, item }
+    }
+
+    /// The input has ended. A block or HEX frame cut off by the end is reported as
+    /// [`TextError::Truncated`] and its bytes counted as dropped.
+    pub fn finish(&mut self) -> Option<Located<Event<'_>>> {
+        let in_block = !matches!(self.state, State::Idle | State::IdleCr);
+        let offset = if in_block {
+            self.block_offset
+        } else {
+            self.hex_offset
+        };
+        let started = self.in_hex || in_block;
+        let mut lost = if self.in_hex { self.hex_len as u64 } else { 0 };
+        if in_block || matches!(self.state, State::IdleCr) {
+            lost += self.block_len;
+        }
+        self.dropped = self.dropped.saturating_add(lost);
+        self.reset();
+        self.block_len = 0;
+        started.then_some(Located {
+            offset,
+            value: Event::Error(TextError::Truncated),
+        })
+    }
+
+    fn reset(&mut self) {
+        self.state = State::Idle;
+        self.in_hex = false;
+        self.hex_len = 0;
+        self.len = 0;
+        self.nfields = 0;
+    }
+
+    /// Give up on the current block: count its bytes as dropped and report `e`. A `\r` that
+    /// caused the failure may start the next block.
+    fn abandon(&mut self, e: TextError, b: u8) -> Out {
+        let offset = self.block_offset;
+        self.reset();
+        if b == b'\r' {
+            // The CR (already counted in `block_len`) may start the next block.
+            self.dropped = self
+                .dropped
+                .saturating_add(self.block_len.saturating_sub(1));
+            self.block_len = 1;
+            self.state = State::IdleCr;
+            self.block_offset = self.pos;
+        } else {
+            self.dropped = self.dropped.saturating_add(self.block_len);
+            self.block_len = 0;
+        }
+        Out::Error(e, offset)
+    }
+
+    fn start_hex(&mut self) {
+        self.in_hex = true;
+        self.hex_offset = self.pos;
+        self.hex_len = 1;
+        if let Some(h) = self.hex.first_mut() {
+            *h = b':';
+        }
+    }
+
+    fn hex_byte(&mut self, b: u8) -> Out {
+        match b {
+            b'\n' => {
+                self.in_hex = false;
+                Out::Hex
+            }
+            b'\r' => Out::None, // tolerated before '\n'
+            _ if b.is_ascii_hexdigit() => {
+                if let Some(slot) = self.hex.get_mut(self.hex_len) {
+                    *slot = b;
+                    self.hex_len += 1;
+                    Out::None
+                } else {
+                    self.in_hex = false;
+                    self.dropped = self.dropped.saturating_add(self.hex_len as u64 + 1);
+                    Out::Error(TextError::HexTooLong, self.hex_offset)
+                }
+            }
+            _ => {
+                // Not a HEX frame after all: report it and let the text state machine see
+                // this byte.
+                self.in_hex = false;
+                self.dropped = self.dropped.saturating_add(self.hex_len as u64);
+                let offset = self.hex_offset;
+                match self.step(b) {
+                    Out::None => Out::Error(TextError::HexInvalidByte(b), offset),
+                    // The byte completed something (e.g. a checksum byte): the HEX error is
+                    // less important than that block.
+                    other => other,
+                }
+            }
+        }
+    }
+
+    fn push_data(&mut self, b: u8) -> bool {
+        if let Some(slot) = self.data.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn label_byte(&mut self, b: u8) -> Out {
+        if b == b'\t' {
+            let label = self
+                .data
+                .get(self.field_start..self.len)
+                .unwrap_or_default();
+            if label.is_empty() {
+                return self.abandon(TextError::EmptyLabel, b);
+            }
+            self.sum = self.sum.wrapping_add(b);
+            if label == CHECKSUM_LABEL {
+                self.len = self.field_start;
+                self.state = State::Checksum;
+            } else {
+                self.label_len = self.len - self.field_start;
+                self.state = State::Value;
+            }
+            Out::None
+        } else if b == b':' {
+            self.start_hex();
+            Out::None
+        } else if printable(b) {
+            if self.len - self.field_start >= MAX_LABEL_LEN {
+                return self.abandon(TextError::FieldTooLong, b);
+            }
+            if !self.push_data(b) {
+                return self.abandon(TextError::BlockTooLong, b);
+            }
+            self.sum = self.sum.wrapping_add(b);
+            Out::None
+        } else {
+            self.abandon(TextError::InvalidByte(b), b)
+        }
+    }
+
+    fn value_byte(&mut self, b: u8) -> Out {
+        if b == b'\r' {
+            let Some(slot) = self.fields.get_mut(self.nfields) else {
+                return self.abandon(TextError::TooManyFields, b);
+            };
+            // Bounded by MAX_BLOCK_DATA / MAX_LABEL_LEN / MAX_VALUE_LEN checks.
+            *slot = FieldPos {
+                start: u16::try_from(self.field_start).unwrap_or(u16::MAX),
+                label_len: u8::try_from(self.label_len).unwrap_or(u8::MAX),
+                value_len: u8::try_from(self.len - self.field_start - self.label_len)
+                    .unwrap_or(u8::MAX),
+            };
+            self.nfields += 1;
+            self.sum = self.sum.wrapping_add(b);
+            self.state = State::ValueCr;
+            Out::None
+        } else if b == b':' {
+            self.start_hex();
+            Out::None
+        } else if printable(b) {
+            if self.len - self.field_start - self.label_len >= MAX_VALUE_LEN {
+                return self.abandon(TextError::FieldTooLong, b);
+            }
+            if !self.push_data(b) {
+                return self.abandon(TextError::BlockTooLong, b);
+            }
+            self.sum = self.sum.wrapping_add(b);
+            Out::None
+        } else {
+            self.abandon(TextError::InvalidByte(b), b)
+        }
+    }
+
+    #[inline]
+    fn step(&mut self, b: u8) -> Out {
+        if self.in_hex {
+            return self.hex_byte(b);
+        }
+        if matches!(self.state, State::Checksum)
+            || (b != b':' && !matches!(self.state, State::Idle | State::IdleCr))
+        {
+            self.block_len += 1;
+        }
+        match self.state {
+            State::Idle => {
+                if b == b'\r' {
+                    self.state = State::IdleCr;
+                    self.block_offset = self.pos;
+                    self.block_len = 1;
+                } else if b == b':' {
+                    self.start_hex();
+                } else {
+                    self.dropped = self.dropped.saturating_add(1);
+                }
+                Out::None
+            }
+            State::IdleCr => {
+                match b {
+                    b'\n' => {
+                        self.block_len = 2;
+                        self.sum = b'\r'.wrapping_add(b'\n');
+                        self.len = 0;
+                        self.nfields = 0;
+                        self.field_start = 0;
+                        self.state = State::Label;
+                    }
+                    b'\r' => {
+                        self.dropped = self.dropped.saturating_add(1);
+                        self.block_offset = self.pos;
+                    }
+                    b':' => {
+                        self.dropped = self.dropped.saturating_add(1);
+                        self.block_len = 0;
+                        self.state = State::Idle;
+                        self.start_hex();
+                    }
+                    _ => {
+                        self.dropped = self.dropped.saturating_add(2);
+                        self.block_len = 0;
+                        self.state = State::Idle;
+                    }
+                }
+                Out::None
+            }
+            State::Label => self.label_byte(b),
+            State::Value => self.value_byte(b),
+            State::ValueCr => {
+                if b == b'\n' {
+                    self.sum = self.sum.wrapping_add(b);
+                    self.field_start = self.len;
+                    self.state = State::Label;
+                    Out::None
+                } else if b == b':' {
+                    self.start_hex();
+                    Out::None
+                } else {
+                    self.abandon(TextError::MissingLineFeed, b)
+                }
+            }
+            State::Checksum => {
+                self.sum = self.sum.wrapping_add(b);
+                self.checksum = b;
+                self.state = State::Idle;
+                if self.sum == 0 {
+                    Out::Block
+                } else {
+                    self.dropped = self.dropped.saturating_add(self.block_len);
+                    self.block_len = 0;
+                    Out::Error(TextError::Checksum { sum: self.sum }, self.block_offset)
+                }
+            }
+        }
+    }
+}

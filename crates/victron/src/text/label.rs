@@ -1,0 +1,359 @@
+//! The label dictionary: every documented TEXT label, its unit and its wire encoding.
+
+/// How a label's value is written on the wire and what it means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Kind {
+    /// Signed decimal integer; canonical = raw × `factor`, in `unit`.
+    Quantity {
+        /// Canonical units per raw step (e.g. 10 for 0.01 V into millivolts).
+        factor: i64,
+        /// The canonical unit.
+        unit: Unit,
+    },
+    /// Unsigned decimal count.
+    Count,
+    /// Time to go in minutes; `-1` means infinite.
+    TimeToGo,
+    /// `ON` / `OFF`.
+    OnOff,
+    /// Product ID, hexadecimal with `0x` prefix.
+    ProductId,
+    /// Off reason, 32-bit hexadecimal with `0x` prefix.
+    OffReason,
+    /// Alarm/warning reason, decimal bit field.
+    AlarmReason,
+    /// Device state, decimal code.
+    DeviceState,
+    /// Charger error, decimal code.
+    ChargerError,
+    /// Device mode, decimal code.
+    DeviceMode,
+    /// MPP tracker mode, decimal code.
+    TrackerMode,
+    /// DC monitor mode, signed decimal code.
+    MonitorMode,
+    /// Free text (serial number, model description, firmware version).
+    Text,
+}
+
+/// Canonical units of [`Kind::Quantity`] values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Unit {
+    /// [`voltwire_core::Millivolts`].
+    Millivolts,
+    /// [`voltwire_core::Milliamps`].
+    Milliamps,
+    /// [`voltwire_core::Watts`].
+    Watts,
+    /// [`voltwire_core::WattHours`].
+    WattHours,
+    /// [`voltwire_core::MilliampHours`].
+    MilliampHours,
+    /// [`voltwire_core::VoltAmperes`].
+    VoltAmperes,
+    /// [`voltwire_core::DeciCelsius`].
+    DeciCelsius,
+    /// [`voltwire_core::Permille`].
+    Permille,
+    /// Whole seconds.
+    Seconds,
+}
+
+impl Unit {
+    /// Canonical units per SI unit (1000 for millivolts per volt).
+    pub const fn per_si(self) -> i64 {
+        match self {
+            Self::Millivolts | Self::Milliamps | Self::MilliampHours => 1000,
+            Self::DeciCelsius | Self::Permille => 10,
+            Self::Watts | Self::WattHours | Self::VoltAmperes | Self::Seconds => 1,
+        }
+    }
+
+    /// The SI unit as a key suffix (`v`, `a`, `w`, `wh`, `ah`, `va`, `c`, `pct`, `s`).
+    pub const fn suffix(self) -> &'static str {
+        match self {
+            Self::Millivolts => "v",
+            Self::Milliamps => "a",
+            Self::Watts => "w",
+            Self::WattHours => "wh",
+            Self::MilliampHours => "ah",
+            Self::VoltAmperes => "va",
+            Self::DeciCelsius => "c",
+            Self::Permille => "pct",
+            Self::Seconds => "s",
+        }
+    }
+
+    /// The range canonical values must fit (the range of the core newtype).
+    pub(crate) const fn range(self) -> (i64, i64) {
+        match self {
+            Self::Millivolts | Self::Milliamps | Self::Watts | Self::VoltAmperes => {
+                (i32::MIN as i64, i32::MAX as i64)
+            }
+            Self::DeciCelsius | Self::Permille => (i16::MIN as i64, i16::MAX as i64),
+            Self::WattHours | Self::MilliampHours => (i64::MIN, i64::MAX),
+            Self::Seconds => (0, u32::MAX as i64),
+        }
+    }
+}
+
+macro_rules! labels {
+    ($( $(#[$doc:meta])* $var:ident = $text:literal, $name:literal, $kind:expr; )*) => {
+        /// A documented VE.Direct TEXT label.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[non_exhaustive]
+        #[repr(u8)]
+        pub enum Label {
+            $( $(#[$doc])* $var, )*
+        }
+
+        impl Label {
+            /// Every label, in the order a record is written out by the encoder.
+            pub const ALL: &'static [Label] = &[ $( Label::$var, )* ];
+
+            /// The label exactly as on the wire (e.g. `SER#`).
+            pub const fn text(self) -> &'static str {
+                match self { $( Label::$var => $text, )* }
+            }
+
+            /// A `snake_case` name for the quantity, without unit suffix
+            /// (e.g. `battery_voltage`).
+            pub const fn name(self) -> &'static str {
+                match self { $( Label::$var => $name, )* }
+            }
+
+            /// How the value is encoded.
+            pub const fn kind(self) -> Kind {
+                match self { $( Label::$var => $kind, )* }
+            }
+
+        }
+    };
+}
+
+const fn q(factor: i64, unit: Unit) -> Kind {
+    Kind::Quantity { factor, unit }
+}
+const MV: Kind = q(1, Unit::Millivolts);
+const MA: Kind = q(1, Unit::Milliamps);
+const W: Kind = q(1, Unit::Watts);
+const MAH: Kind = q(1, Unit::MilliampHours);
+/// 0.01 kWh = 10 Wh.
+const CKWH: Kind = q(10, Unit::WattHours);
+
+labels! {
+    /// Product ID (`0xA042`).
+    Pid = "PID", "product_id", Kind::ProductId;
+    /// Firmware version, 16 bit (`123` = v1.23; BMV `0308` = v3.08).
+    Fw = "FW", "firmware", Kind::Text;
+    /// Firmware version, 24 bit (`0342FF` = v3.42 release).
+    Fwe = "FWE", "firmware_24bit", Kind::Text;
+    /// Serial number.
+    SerialNumber = "SER#", "serial_number", Kind::Text;
+    /// Hardware revision.
+    HardwareRevision = "HC#", "hardware_revision", Kind::Text;
+    /// Model description (BMV; deprecated in favour of PID).
+    ModelDescription = "BMV", "model_description", Kind::Text;
+    /// Main (channel 1) battery voltage. Wire: mV.
+    V = "V", "battery_voltage", MV;
+    /// Channel 2 battery voltage. Wire: mV.
+    V2 = "V2", "battery2_voltage", MV;
+    /// Channel 3 battery voltage. Wire: mV.
+    V3 = "V3", "battery3_voltage", MV;
+    /// Auxiliary (starter) battery voltage. Wire: mV.
+    Vs = "VS", "aux_voltage", MV;
+    /// Mid-point voltage of the bank. Wire: mV.
+    Vm = "VM", "mid_voltage", MV;
+    /// Mid-point deviation. Wire: 0.1 %.
+    Dm = "DM", "mid_deviation", q(1, Unit::Permille);
+    /// Panel voltage. Wire: mV.
+    Vpv = "VPV", "panel_voltage", MV;
+    /// Panel power. Wire: W.
+    Ppv = "PPV", "panel_power", W;
+    /// Main (channel 1) battery current, positive = charging. Wire: mA.
+    I = "I", "battery_current", MA;
+    /// Channel 2 battery current. Wire: mA.
+    I2 = "I2", "battery2_current", MA;
+    /// Channel 3 battery current. Wire: mA.
+    I3 = "I3", "battery3_current", MA;
+    /// Load output current. Wire: mA.
+    Il = "IL", "load_current", MA;
+    /// Instantaneous power, positive = charging. Wire: W.
+    P = "P", "power", W;
+    /// Consumed amp-hours (negative = consumed). Wire: mAh.
+    Ce = "CE", "consumed", MAH;
+    /// State of charge. Wire: 0.1 %.
+    Soc = "SOC", "soc", q(1, Unit::Permille);
+    /// Time to go. Wire: minutes, -1 = infinite.
+    Ttg = "TTG", "time_to_go", Kind::TimeToGo;
+    /// Battery temperature. Wire: whole °C.
+    T = "T", "battery_temperature", q(10, Unit::DeciCelsius);
+    /// Load output state.
+    Load = "LOAD", "load_output", Kind::OnOff;
+    /// Alarm condition active.
+    Alarm = "Alarm", "alarm", Kind::OnOff;
+    /// Relay state.
+    Relay = "Relay", "relay", Kind::OnOff;
+    /// Alarm reason (bit field).
+    Ar = "AR", "alarm_reason", Kind::AlarmReason;
+    /// Warning reason (bit field, same bits as AR).
+    Warn = "WARN", "warning_reason", Kind::AlarmReason;
+    /// Off reason (bit field).
+    Or = "OR", "off_reason", Kind::OffReason;
+    /// State of operation.
+    Cs = "CS", "state", Kind::DeviceState;
+    /// Charger error.
+    Err = "ERR", "error", Kind::ChargerError;
+    /// MPP tracker mode.
+    Mppt = "MPPT", "tracker_mode", Kind::TrackerMode;
+    /// Device mode.
+    Mode = "MODE", "device_mode", Kind::DeviceMode;
+    /// DC monitor mode.
+    Mon = "MON", "monitor_mode", Kind::MonitorMode;
+    /// AC output voltage. Wire: 0.01 V.
+    AcOutV = "AC_OUT_V", "ac_out_voltage", q(10, Unit::Millivolts);
+    /// AC output current. Wire: 0.1 A.
+    AcOutI = "AC_OUT_I", "ac_out_current", q(100, Unit::Milliamps);
+    /// AC output apparent power. Wire: VA.
+    AcOutS = "AC_OUT_S", "ac_out_apparent_power", q(1, Unit::VoltAmperes);
+    /// DC input voltage. Wire: 0.01 V.
+    DcInV = "DC_IN_V", "dc_in_voltage", q(10, Unit::Millivolts);
+    /// DC input current. Wire: 0.1 A.
+    DcInI = "DC_IN_I", "dc_in_current", q(100, Unit::Milliamps);
+    /// DC input power. Wire: W.
+    DcInP = "DC_IN_P", "dc_in_power", W;
+    /// Depth of the deepest discharge. Wire: mAh.
+    H1 = "H1", "deepest_discharge", MAH;
+    /// Depth of the last discharge. Wire: mAh.
+    H2 = "H2", "last_discharge", MAH;
+    /// Depth of the average discharge. Wire: mAh.
+    H3 = "H3", "average_discharge", MAH;
+    /// Number of charge cycles.
+    H4 = "H4", "charge_cycles", Kind::Count;
+    /// Number of full discharges.
+    H5 = "H5", "full_discharges", Kind::Count;
+    /// Cumulative amp-hours drawn. Wire: mAh.
+    H6 = "H6", "cumulative_drawn", MAH;
+    /// Minimum main battery voltage. Wire: mV.
+    H7 = "H7", "min_battery_voltage", MV;
+    /// Maximum main battery voltage. Wire: mV.
+    H8 = "H8", "max_battery_voltage", MV;
+    /// Time since the last full charge. Wire: s.
+    H9 = "H9", "time_since_full_charge", q(1, Unit::Seconds);
+    /// Number of automatic synchronisations.
+    H10 = "H10", "automatic_syncs", Kind::Count;
+    /// Number of low main-voltage alarms.
+    H11 = "H11", "low_voltage_alarms", Kind::Count;
+    /// Number of high main-voltage alarms.
+    H12 = "H12", "high_voltage_alarms", Kind::Count;
+    /// Number of low auxiliary-voltage alarms.
+    H13 = "H13", "low_aux_voltage_alarms", Kind::Count;
+    /// Number of high auxiliary-voltage alarms.
+    H14 = "H14", "high_aux_voltage_alarms", Kind::Count;
+    /// Minimum auxiliary voltage. Wire: mV.
+    H15 = "H15", "min_aux_voltage", MV;
+    /// Maximum auxiliary voltage. Wire: mV.
+    H16 = "H16", "max_aux_voltage", MV;
+    /// Energy discharged. Wire: 0.01 kWh.
+    H17 = "H17", "discharged_energy", CKWH;
+    /// Energy charged. Wire: 0.01 kWh.
+    H18 = "H18", "charged_energy", CKWH;
+    /// Yield total (user resettable). Wire: 0.01 kWh.
+    H19 = "H19", "yield_total", CKWH;
+    /// Yield today. Wire: 0.01 kWh.
+    H20 = "H20", "yield_today", CKWH;
+    /// Maximum power today. Wire: W.
+    H21 = "H21", "max_power_today", W;
+    /// Yield yesterday. Wire: 0.01 kWh.
+    H22 = "H22", "yield_yesterday", CKWH;
+    /// Maximum power yesterday. Wire: W.
+    H23 = "H23", "max_power_yesterday", W;
+    /// Day sequence number (0..364).
+    Hsds = "HSDS", "day_sequence", Kind::Count;
+}
+
+/// `a < b` for byte strings, usable in `const` context.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "indices checked against both lengths"
+)]
+const fn bytes_less(a: &[u8], b: &[u8]) -> bool {
+    let mut i = 0;
+    while i < a.len() && i < b.len() {
+        if a[i] != b[i] {
+            return a[i] < b[i];
+        }
+        i += 1;
+    }
+    a.len() < b.len()
+}
+
+/// [`Label::ALL`] sorted by wire text, computed at compile time, for binary search.
+#[allow(
+    clippy::indexing_slicing,
+    reason = "const evaluation: an out-of-bounds index is a compile error"
+)]
+const BY_TEXT: [Label; Label::COUNT] = {
+    let mut out = [Label::Pid; Label::COUNT];
+    let mut i = 0;
+    while i < Label::COUNT {
+        out[i] = Label::ALL[i];
+        i += 1;
+    }
+    // Insertion sort.
+    let mut i = 1;
+    while i < Label::COUNT {
+        let mut j = i;
+        while j > 0 && bytes_less(out[j].text().as_bytes(), out[j - 1].text().as_bytes()) {
+            let t = out[j];
+            out[j] = out[j - 1];
+            out[j - 1] = t;
+            j -= 1;
+        }
+        i += 1;
+    }
+    out
+};
+
+impl Label {
+    /// The label for wire text `text` (exact, case-sensitive), if documented.
+    pub fn from_text(text: &[u8]) -> Option<Label> {
+        BY_TEXT
+            .binary_search_by(|l| l.text().as_bytes().cmp(text))
+            .ok()
+            .and_then(|i| BY_TEXT.get(i).copied())
+    }
+
+    /// Number of documented labels.
+    pub const COUNT: usize = Self::ALL.len();
+
+    /// Index of this label in [`Label::ALL`].
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Whether the label belongs to the BMV/SmartShunt history block (`H1`…`H18`).
+    pub const fn is_monitor_history(self) -> bool {
+        (self as u8) >= (Label::H1 as u8) && (self as u8) <= (Label::H18 as u8)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_consistent() {
+        for (i, l) in Label::ALL.iter().enumerate() {
+            assert_eq!(l.index(), i);
+            assert_eq!(Label::from_text(l.text().as_bytes()), Some(*l));
+            assert!(l.text().len() <= 8, "{l:?}");
+        }
+        assert_eq!(Label::COUNT, 64);
+        assert_eq!(Label::from_text(b"v"), None);
+        assert!(Label::H18.is_monitor_history());
+        assert!(!Label::H19.is_monitor_history());
+    }
+}

@@ -1,0 +1,162 @@
+//! Property tests: encode → decode is the identity, the decoder is total, and chunking or
+//! marker-free noise between blocks changes nothing.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::format_collect,
+    clippy::type_complexity,
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc,
+    clippy::case_sensitive_file_extension_comparisons,
+    reason = "test code"
+)]
+
+use proptest::prelude::*;
+use voltwire_core::StreamDecoder;
+use voltwire_victron::text::{
+    Decoder, Event, Kind, Label, Message, Record, RecordDecoder, Unit, emit_block,
+};
+
+/// A wire-representable canonical value for `label`.
+fn value_for(label: Label) -> BoxedStrategy<Option<i64>> {
+    let some = |s: BoxedStrategy<i64>| s.prop_map(Some).boxed();
+    match label.kind() {
+        Kind::Quantity { factor, unit } => {
+            let (lo, hi) = match unit {
+                Unit::DeciCelsius | Unit::Permille => (-3000i64, 3000i64),
+                Unit::Seconds => (0, i64::from(u32::MAX)),
+                _ => (-2_000_000, 2_000_000),
+            };
+            some((lo..=hi).prop_map(move |r| r * factor).boxed())
+        }
+        Kind::Count | Kind::OffReason => some((0..=i64::from(u32::MAX)).boxed()),
+        Kind::TimeToGo => some((-1..=100_000i64).boxed()),
+        Kind::OnOff => some((0..=1i64).boxed()),
+        Kind::ProductId | Kind::AlarmReason => some((0..=0xFFFFi64).boxed()),
+        Kind::MonitorMode => some((-128..=127i64).boxed()),
+        Kind::Text => Just(None).boxed(),
+        _ => some((0..=255i64).boxed()),
+    }
+}
+
+fn record() -> impl Strategy<Value = Record> {
+    let fields: Vec<_> = Label::ALL
+        .iter()
+        .map(|&l| {
+            (
+                Just(l),
+                any::<u8>(),
+                value_for(l),
+                "[A-Za-z0-9][A-Za-z0-9 #./-]{0,19}",
+            )
+        })
+        .collect();
+    fields.prop_map(|fields| {
+        let mut r = Record::new();
+        for (label, pick, value, text) in fields {
+            match pick % 4 {
+                0 | 1 => {} // not sent
+                2 if pick > 200 => r.set_not_available(label),
+                _ => match value {
+                    Some(v) => r.set_int(label, v).unwrap(),
+                    None => r.set_text(label, &text).unwrap(),
+                },
+            }
+        }
+        // A record from one device never holds both an MPPT day marker and monitor history.
+        if (1..=18).any(|i| r.contains(Label::ALL[Label::H1.index() + i - 1])) {
+            r.remove(Label::Hsds);
+        }
+        r
+    })
+}
+
+fn decode_records(bytes: &[u8], chunk: usize) -> Vec<Result<Message, String>> {
+    let mut d = RecordDecoder::new();
+    let mut out = Vec::new();
+    for c in bytes.chunks(chunk.max(1)) {
+        d.feed_all(c, |l| out.push(l.value.map_err(|e| e.to_string())));
+    }
+    while let Some(l) = d.finish() {
+        out.push(l.value.map_err(|e| e.to_string()));
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Property 1: Record → emit → decode gives the same record, whatever the chunking.
+    #[test]
+    fn record_round_trip(r in record(), chunk in 1usize..40) {
+        prop_assume!(!r.is_empty());
+        let mut buf = vec![0u8; r.buffer_len()];
+        let n = r.emit(&mut buf).unwrap();
+        prop_assert_eq!(n, buf.len());
+        let got = decode_records(&buf, chunk);
+        prop_assert_eq!(got, vec![Ok(Message::Record(r))]);
+    }
+
+    /// Property 2: a block of arbitrary valid fields decodes to exactly those fields, and
+    /// re-emitting them gives the same bytes.
+    #[test]
+    fn block_bytes_round_trip(
+        fields in proptest::collection::vec(("[A-Za-z0-9_#]{1,8}", "[ -9;-~]{0,32}"), 1..22)
+    ) {
+        prop_assume!(fields.iter().all(|(l, _)| l != "Checksum"));
+        let pairs: Vec<(&str, &str)> = fields.iter().map(|(l, v)| (l.as_str(), v.as_str())).collect();
+        let mut buf = [0u8; 2048];
+        let n = emit_block(&pairs, &mut buf).unwrap();
+        let mut d = Decoder::new();
+        let p = d.feed(&buf[..n]);
+        prop_assert_eq!(p.consumed, n);
+        let Some(item) = p.item else { panic!("no block") };
+        let Event::Block(b) = item.value else { panic!("not a block: {:?}", item.value) };
+        let back: Vec<(&[u8], &[u8])> = b.fields().collect();
+        let want: Vec<(&[u8], &[u8])> = pairs.iter().map(|(l, v)| (l.as_bytes(), v.as_bytes())).collect();
+        prop_assert_eq!(&back, &want);
+        let mut again = [0u8; 2048];
+        let m = emit_block(&pairs, &mut again).unwrap();
+        prop_assert_eq!(&again[..m], &buf[..n]);
+    }
+
+    /// Property 3: the decoder is total: any bytes, any chunking, no panic, and it never
+    /// reports more dropped bytes than it was fed.
+    #[test]
+    fn decoder_is_total(data in proptest::collection::vec(any::<u8>(), 0..2000), chunk in 1usize..50) {
+        let mut d = RecordDecoder::new();
+        for c in data.chunks(chunk) {
+            d.feed_all(c, |_| {});
+        }
+        while d.finish().is_some() {}
+        prop_assert!(d.dropped_bytes() <= data.len() as u64);
+    }
+
+    /// Property 4: noise between blocks (without the markers `\r` and `:`) changes nothing:
+    /// every record comes back, in order, at every chunk size.
+    #[test]
+    fn noise_between_records(
+        records in proptest::collection::vec(record(), 1..5),
+        noise in proptest::collection::vec(
+            proptest::collection::vec(any::<u8>().prop_filter("no marker", |b| *b != b'\r' && *b != b':'), 0..40),
+            5),
+        chunk in 1usize..64,
+    ) {
+        let records: Vec<Record> = records.into_iter().filter(|r| !r.is_empty() && r.contains(Label::Pid)).collect();
+        let mut stream = Vec::new();
+        for (i, r) in records.iter().enumerate() {
+            stream.extend_from_slice(&noise[i % noise.len()]);
+            let mut buf = vec![0u8; r.buffer_len()];
+            r.emit(&mut buf).unwrap();
+            stream.extend_from_slice(&buf);
+        }
+        let got: Vec<_> = decode_records(&stream, chunk)
+            .into_iter()
+            .map(|m| match m { Ok(Message::Record(r)) => r, other => panic!("{other:?}") })
+            .collect();
+        prop_assert_eq!(got, records);
+    }
+}
