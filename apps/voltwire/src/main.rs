@@ -13,6 +13,8 @@
     reason = "an std application"
 )]
 
+#[allow(dead_code, reason = "used by the CAN protocols as they land")]
+mod candump;
 mod decode;
 mod input;
 mod output;

@@ -18,7 +18,11 @@ use crate::hex;
 /// verified on its own.
 #[derive(Debug, Clone, Default)]
 pub struct Assembler {
-    current: Option<Located<Record>>,
+    /// The record being assembled (valid when `started`), kept in place to avoid moving
+    /// ~1.5 KiB per block.
+    current: Record,
+    current_offset: u64,
+    started: bool,
     ready: Option<Located<Record>>,
 }
 
@@ -28,25 +32,36 @@ impl Assembler {
         Self::default()
     }
 
+    fn take_current(&mut self) -> Option<Located<Record>> {
+        if !self.started {
+            return None;
+        }
+        self.started = false;
+        Some(Located {
+            offset: self.current_offset,
+            value: core::mem::take(&mut self.current),
+        })
+    }
+
     /// Add a checksum-verified block that started at stream offset `offset`; returns a
     /// record that this block completed (the record's offset is that of its first block).
     /// A second record completed by the same block is returned by [`Assembler::take_ready`].
     pub fn push(&mut self, offset: u64, block: &BlockRef<'_>) -> Option<Located<Record>> {
         let mut done = None;
         if block.get(b"PID").is_some() {
-            done = self.current.take();
+            done = self.take_current();
         }
-        let current = self.current.get_or_insert_with(|| Located {
-            offset,
-            value: Record::new(),
-        });
+        if !self.started {
+            self.started = true;
+            self.current_offset = offset;
+        }
         let mut ends = false;
         for (label, value) in block.fields() {
-            current.value.apply(label, value);
+            self.current.apply(label, value);
             ends |= label == b"HSDS" || label == b"H18";
         }
         if ends {
-            let finished = self.current.take();
+            let finished = self.take_current();
             if done.is_none() {
                 done = finished;
             } else {
@@ -63,7 +78,7 @@ impl Assembler {
 
     /// End of input: the records still being assembled.
     pub fn finish(&mut self) -> Option<Located<Record>> {
-        self.ready.take().or_else(|| self.current.take())
+        self.ready.take().or_else(|| self.take_current())
     }
 }
 

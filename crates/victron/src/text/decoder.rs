@@ -193,14 +193,23 @@ impl Decoder {
     pub fn feed(&mut self, input: &[u8]) -> Progress<Event<'_>> {
         let mut consumed = 0;
         let mut out = Out::None;
-        for &b in input {
+        let base = self.pos;
+        while consumed < input.len() {
+            // Fast path: a run of ordinary label/value bytes is copied and summed at once.
+            if !self.in_hex && matches!(self.state, State::Label | State::Value) {
+                consumed += self.take_run(input.get(consumed..).unwrap_or_default());
+            }
+            let Some(&b) = input.get(consumed) else {
+                break;
+            };
+            self.pos = base.wrapping_add(consumed as u64);
             consumed += 1;
             out = self.step(b);
-            self.pos = self.pos.wrapping_add(1);
             if !matches!(out, Out::None) {
                 break;
             }
         }
+        self.pos = base.wrapping_add(consumed as u64);
         let item = match out {
             Out::None => None,
             Out::Block => Some(Located {
@@ -332,6 +341,40 @@ impl Decoder {
         } else {
             false
         }
+    }
+
+    /// In a label or value, take the longest prefix of `rest` made of printable bytes other
+    /// than `:` that fits the current field and block limits (the bytes the state machine
+    /// would only append and sum); returns how many were taken. Anything else — a
+    /// terminator, a `:`, an invalid byte, an overflow — is left to [`Self::step`].
+    #[inline]
+    fn take_run(&mut self, rest: &[u8]) -> usize {
+        let room = match self.state {
+            State::Label => MAX_LABEL_LEN.saturating_sub(self.len - self.field_start),
+            State::Value => {
+                MAX_VALUE_LEN.saturating_sub(self.len - self.field_start - self.label_len)
+            }
+            _ => return 0,
+        };
+        let room = room.min(MAX_BLOCK_DATA.saturating_sub(self.len));
+        let Some(dst) = self.data.get_mut(self.len..) else {
+            return 0;
+        };
+        // One pass: check, copy and sum each byte.
+        let mut sum = self.sum;
+        let mut n = 0;
+        for (d, &b) in dst.iter_mut().zip(rest).take(room) {
+            if !printable(b) || b == b':' {
+                break;
+            }
+            *d = b;
+            sum = sum.wrapping_add(b);
+            n += 1;
+        }
+        self.sum = sum;
+        self.len += n;
+        self.block_len += n as u64;
+        n
     }
 
     fn label_byte(&mut self, b: u8) -> Out {

@@ -274,56 +274,78 @@ labels! {
     Hsds = "HSDS", "day_sequence", Kind::Count;
 }
 
-/// `a < b` for byte strings, usable in `const` context.
-#[allow(
-    clippy::indexing_slicing,
-    reason = "indices checked against both lengths"
-)]
-const fn bytes_less(a: &[u8], b: &[u8]) -> bool {
-    let mut i = 0;
-    while i < a.len() && i < b.len() {
-        if a[i] != b[i] {
-            return a[i] < b[i];
-        }
-        i += 1;
-    }
-    a.len() < b.len()
-}
-
-/// [`Label::ALL`] sorted by wire text, computed at compile time, for binary search.
-#[allow(
-    clippy::indexing_slicing,
-    reason = "const evaluation: an out-of-bounds index is a compile error"
-)]
-const BY_TEXT: [Label; Label::COUNT] = {
-    let mut out = [Label::Pid; Label::COUNT];
-    let mut i = 0;
-    while i < Label::COUNT {
-        out[i] = Label::ALL[i];
-        i += 1;
-    }
-    // Insertion sort.
-    let mut i = 1;
-    while i < Label::COUNT {
-        let mut j = i;
-        while j > 0 && bytes_less(out[j].text().as_bytes(), out[j - 1].text().as_bytes()) {
-            let t = out[j];
-            out[j] = out[j - 1];
-            out[j - 1] = t;
-            j -= 1;
-        }
-        i += 1;
-    }
-    out
-};
-
 impl Label {
     /// The label for wire text `text` (exact, case-sensitive), if documented.
     pub fn from_text(text: &[u8]) -> Option<Label> {
-        BY_TEXT
-            .binary_search_by(|l| l.text().as_bytes().cmp(text))
-            .ok()
-            .and_then(|i| BY_TEXT.get(i).copied())
+        // A literal match: the compiler dispatches on length and bytes, which is faster
+        // than a search on the hot path (every field of every block).
+        Some(match text {
+            b"PID" => Label::Pid,
+            b"FW" => Label::Fw,
+            b"FWE" => Label::Fwe,
+            b"SER#" => Label::SerialNumber,
+            b"HC#" => Label::HardwareRevision,
+            b"BMV" => Label::ModelDescription,
+            b"V" => Label::V,
+            b"V2" => Label::V2,
+            b"V3" => Label::V3,
+            b"VS" => Label::Vs,
+            b"VM" => Label::Vm,
+            b"DM" => Label::Dm,
+            b"VPV" => Label::Vpv,
+            b"PPV" => Label::Ppv,
+            b"I" => Label::I,
+            b"I2" => Label::I2,
+            b"I3" => Label::I3,
+            b"IL" => Label::Il,
+            b"P" => Label::P,
+            b"CE" => Label::Ce,
+            b"SOC" => Label::Soc,
+            b"TTG" => Label::Ttg,
+            b"T" => Label::T,
+            b"LOAD" => Label::Load,
+            b"Alarm" => Label::Alarm,
+            b"Relay" => Label::Relay,
+            b"AR" => Label::Ar,
+            b"WARN" => Label::Warn,
+            b"OR" => Label::Or,
+            b"CS" => Label::Cs,
+            b"ERR" => Label::Err,
+            b"MPPT" => Label::Mppt,
+            b"MODE" => Label::Mode,
+            b"MON" => Label::Mon,
+            b"AC_OUT_V" => Label::AcOutV,
+            b"AC_OUT_I" => Label::AcOutI,
+            b"AC_OUT_S" => Label::AcOutS,
+            b"DC_IN_V" => Label::DcInV,
+            b"DC_IN_I" => Label::DcInI,
+            b"DC_IN_P" => Label::DcInP,
+            b"H1" => Label::H1,
+            b"H2" => Label::H2,
+            b"H3" => Label::H3,
+            b"H4" => Label::H4,
+            b"H5" => Label::H5,
+            b"H6" => Label::H6,
+            b"H7" => Label::H7,
+            b"H8" => Label::H8,
+            b"H9" => Label::H9,
+            b"H10" => Label::H10,
+            b"H11" => Label::H11,
+            b"H12" => Label::H12,
+            b"H13" => Label::H13,
+            b"H14" => Label::H14,
+            b"H15" => Label::H15,
+            b"H16" => Label::H16,
+            b"H17" => Label::H17,
+            b"H18" => Label::H18,
+            b"H19" => Label::H19,
+            b"H20" => Label::H20,
+            b"H21" => Label::H21,
+            b"H22" => Label::H22,
+            b"H23" => Label::H23,
+            b"HSDS" => Label::Hsds,
+            _ => return None,
+        })
     }
 
     /// Number of documented labels.

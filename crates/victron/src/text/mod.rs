@@ -35,7 +35,7 @@ pub use decoder::{
 };
 pub use encode::{BLOCK_FIELDS, emit_block};
 pub use label::{Kind, Label, Unit};
-pub use record::{Firmware, MAX_EXTRA, RawField, Record, TimeToGo, Value};
+pub use record::{Firmware, MAX_EXTRA, MAX_TEXT_LEN, RawField, Record, TimeToGo, Value};
 pub use tables::{
     AlarmReason, ChargerError, DeviceMode, DeviceState, MonitorMode, OffReason, TrackerMode,
 };

@@ -16,7 +16,11 @@ use super::tables::{
 };
 
 /// Most unknown or invalid fields a record keeps; further ones are counted only.
-pub const MAX_EXTRA: usize = 16;
+pub const MAX_EXTRA: usize = 8;
+
+/// Longest text value a record keeps (the protocol's limit; longer values are counted in
+/// [`Record::extra_dropped`]).
+pub const MAX_TEXT_LEN: usize = 32;
 
 const TEXT_SLOTS: usize = 5;
 
@@ -158,7 +162,7 @@ pub struct RawField {
     /// The label as sent.
     pub label: String<MAX_LABEL_LEN>,
     /// The value as sent.
-    pub value: String<MAX_VALUE_LEN>,
+    pub value: String<MAX_TEXT_LEN>,
     /// `true` when the label is documented but its value did not parse.
     pub invalid: bool,
 }
@@ -172,7 +176,7 @@ pub struct Record {
     present: u128,
     unavailable: u128,
     ints: [i64; Label::COUNT],
-    texts: [String<MAX_VALUE_LEN>; TEXT_SLOTS],
+    texts: [String<MAX_TEXT_LEN>; TEXT_SLOTS],
     extra: Vec<RawField, MAX_EXTRA>,
     extra_dropped: u16,
 }
@@ -518,11 +522,12 @@ impl Record {
         if let Some(slot) = text_slot(l) {
             let text = core::str::from_utf8(value)
                 .ok()
-                .filter(|t| t.bytes().all(|c| (0x20..=0x7E).contains(&c)))
-                .and_then(|t| String::try_from(t).ok());
+                .filter(|t| t.bytes().all(|c| (0x20..=0x7E).contains(&c)));
             match (text, self.texts.get_mut(slot)) {
-                (Some(t), Some(s)) => {
-                    *s = t;
+                (Some(t), Some(s)) if t.len() <= s.capacity() => {
+                    s.clear();
+                    // Cannot fail: the length was checked against the capacity.
+                    let _ = s.push_str(t);
                     self.present |= b;
                     self.unavailable &= !b;
                 }

@@ -1,0 +1,183 @@
+//! Reading CAN logs in the three shapes `candump` writes:
+//!
+//! - log format (`candump -L`): `(1700000000.123456) can0 351#1402E803`
+//! - compact: `351#1402E803` (also `123#R` for a remote frame, `12345678#…` for 29-bit IDs)
+//! - default format: `can0  351   [4]  14 02 E8 03` (and `can0  351   [0]  remote request`)
+//!
+//! An identifier written with 8 hex digits is extended (29-bit); with up to 3, standard.
+
+/// One CAN frame read from a log line.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CanLine {
+    /// 1-based line number in the input.
+    pub(crate) line: u64,
+    /// Identifier (11 or 29 bits).
+    pub(crate) id: u32,
+    /// Whether the identifier is extended (29-bit).
+    pub(crate) extended: bool,
+    /// Remote transmission request (no data).
+    pub(crate) remote: bool,
+    /// Data bytes (0–8).
+    pub(crate) data: Vec<u8>,
+    /// Timestamp in seconds, when the log has one.
+    pub(crate) timestamp: Option<f64>,
+}
+
+/// Parse every non-empty line; a line that is not a CAN frame gives `Err((line, reason))`.
+pub(crate) fn parse(input: &[u8]) -> Vec<Result<CanLine, (u64, String)>> {
+    let text = String::from_utf8_lossy(input);
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .map(|(i, l)| {
+            let line = i as u64 + 1;
+            parse_line(l, line).map_err(|e| (line, e))
+        })
+        .collect()
+}
+
+fn parse_id(s: &str) -> Result<(u32, bool), String> {
+    let id = u32::from_str_radix(s, 16).map_err(|_| format!("`{s}` is not a hex CAN id"))?;
+    let extended = s.len() > 3;
+    let max = if extended { 0x1FFF_FFFF } else { 0x7FF };
+    if id > max {
+        return Err(format!("CAN id `{s}` is out of range"));
+    }
+    Ok((id, extended))
+}
+
+fn parse_hex_bytes<'a>(parts: impl Iterator<Item = &'a str>) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    for p in parts {
+        if p.len() % 2 != 0 {
+            return Err(format!("`{p}`: data needs two hex digits per byte"));
+        }
+        for i in (0..p.len()).step_by(2) {
+            let byte = p
+                .get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+                .ok_or_else(|| format!("`{p}` is not hex data"))?;
+            out.push(byte);
+        }
+    }
+    if out.len() > 8 {
+        return Err(format!(
+            "{} data bytes; classic CAN carries at most 8",
+            out.len()
+        ));
+    }
+    Ok(out)
+}
+
+fn parse_line(l: &str, line: u64) -> Result<CanLine, String> {
+    let mut words: Vec<&str> = l.split_whitespace().collect();
+    let mut timestamp = None;
+    if let Some(first) = words.first() {
+        if first.starts_with('(') && first.ends_with(')') {
+            timestamp = first
+                .trim_matches(|c| c == '(' || c == ')')
+                .parse::<f64>()
+                .ok();
+            words.remove(0);
+        }
+    }
+    // Compact or log format: the frame is the word with '#'.
+    if let Some(word) = words.iter().find(|w| w.contains('#')) {
+        let (id, rest) = word.split_once('#').unwrap_or((word, ""));
+        let (id, extended) = parse_id(id)?;
+        let remote = rest.starts_with('R') || rest.starts_with('r');
+        let data = if remote {
+            Vec::new()
+        } else {
+            parse_hex_bytes(std::iter::once(rest))?
+        };
+        return Ok(CanLine {
+            line,
+            id,
+            extended,
+            remote,
+            data,
+            timestamp,
+        });
+    }
+    // Default format: `can0  351   [4]  14 02 E8 03`.
+    let Some(dlc_at) = words
+        .iter()
+        .position(|w| w.starts_with('[') && w.ends_with(']'))
+    else {
+        return Err("not a candump line (expected `ID#DATA` or `IFACE ID [DLC] BYTES`)".into());
+    };
+    let id_word = dlc_at
+        .checked_sub(1)
+        .and_then(|i| words.get(i))
+        .ok_or("missing CAN id before [DLC]")?;
+    let (id, extended) = parse_id(id_word)?;
+    let dlc: usize = words
+        .get(dlc_at)
+        .map(|w| w.trim_matches(|c| c == '[' || c == ']'))
+        .and_then(|w| w.parse().ok())
+        .ok_or("bad [DLC]")?;
+    let rest: Vec<&str> = words.get(dlc_at + 1..).unwrap_or_default().to_vec();
+    let remote = rest
+        .first()
+        .is_some_and(|w| w.eq_ignore_ascii_case("remote"));
+    let data = if remote {
+        Vec::new()
+    } else {
+        parse_hex_bytes(rest.into_iter())?
+    };
+    if !remote && data.len() != dlc {
+        return Err(format!(
+            "[{dlc}] announces {dlc} bytes but the line has {}",
+            data.len()
+        ));
+    }
+    Ok(CanLine {
+        line,
+        id,
+        extended,
+        remote,
+        data,
+        timestamp,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn three_formats() {
+        let log = b"(1700000000.123456) can0 351#1402E803\n\
+                    359#0000\n\
+                    can0  356   [4]  14 02 E8 03\n\
+                    \n\
+                    18FF50E5#0102\n\
+                    (1.5) vcan0 305#R\n\
+                    can0  305   [0]  remote request\n\
+                    garbage here\n";
+        let got = parse(log);
+        assert_eq!(got.len(), 7);
+        let a = got[0].as_ref().unwrap();
+        assert_eq!(
+            (a.line, a.id, a.extended, a.data.as_slice()),
+            (1, 0x351, false, &[0x14, 0x02, 0xE8, 0x03][..])
+        );
+        assert_eq!(a.timestamp, Some(1_700_000_000.123_456));
+        assert_eq!(got[1].as_ref().unwrap().data, [0, 0]);
+        assert_eq!(got[2].as_ref().unwrap().id, 0x356);
+        let e = got[3].as_ref().unwrap();
+        assert_eq!((e.line, e.id, e.extended), (5, 0x18FF_50E5, true));
+        assert!(got[4].as_ref().unwrap().remote);
+        assert!(got[5].as_ref().unwrap().remote);
+        assert_eq!(got[6].as_ref().unwrap_err().0, 8);
+    }
+
+    #[test]
+    fn errors() {
+        assert!(parse_line("800#00", 1).is_err()); // > 11 bits
+        assert!(parse_line("351#123", 1).is_err()); // odd digits
+        assert!(parse_line("351#112233445566778899", 1).is_err()); // > 8 bytes
+        assert!(parse_line("can0 351 [3] 01 02", 1).is_err()); // DLC mismatch
+    }
+}
