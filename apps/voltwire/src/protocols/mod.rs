@@ -2,6 +2,7 @@
 
 use crate::output::Output;
 
+mod daly;
 mod vedirect;
 
 /// Options that some protocols use.
@@ -25,12 +26,20 @@ pub(crate) struct Protocol {
 }
 
 /// Every protocol, in `--list` order.
-pub(crate) const ALL: &[Protocol] = &[Protocol {
-    name: "vedirect",
-    description: "Victron VE.Direct TEXT blocks (records assembled) with interleaved HEX frames",
-    takes_command: false,
-    decode: vedirect::decode,
-}];
+pub(crate) const ALL: &[Protocol] = &[
+    Protocol {
+        name: "vedirect",
+        description: "Victron VE.Direct TEXT blocks (records assembled) with interleaved HEX frames",
+        takes_command: false,
+        decode: vedirect::decode,
+    },
+    Protocol {
+        name: "daly",
+        description: "Daly BMS UART/RS485 (0xA5 frames; cell voltages and temperatures assembled)",
+        takes_command: false,
+        decode: daly::decode,
+    },
+];
 
 pub(crate) fn find(name: &str) -> Option<&'static Protocol> {
     ALL.iter().find(|p| p.name.eq_ignore_ascii_case(name))

@@ -1,0 +1,430 @@
+//! The 13-byte frame, its checked view, the owned [`RawFrame`], and the stream scanner.
+//!
+//! ```text
+//!  0      1         2         3        4 .. 11      12
+//! +------+---------+---------+--------+------------+------+
+//! | 0xA5 | address | command | 0x08   | data[8]    | sum8 |
+//! +------+---------+---------+--------+------------+------+
+//!   sum8 = low byte of the sum of bytes 0..=11
+//! ```
+//!
+//! Requests and responses share the layout. The address is the host's in a request (0x40 or
+//! 0x80, see [`crate::Variant`]) and the BMS number (0x01 for the first) in a response.
+//!
+//! Panic contract (as smoltcp's `wire`): once [`Frame::new_checked`] has returned `Ok`, no
+//! accessor panics; [`Frame::new_unchecked`] views may be read with the `try_`-free accessors
+//! only after [`Frame::check_len`]. [`RawFrame::emit`] never panics: a short buffer is an
+//! [`EncodeError::BufferTooSmall`].
+
+use voltwire_core::checksum::sum8;
+use voltwire_core::{Emit, EncodeError, Framing, Protocol, Scan, ScanDecoder};
+
+use crate::Error;
+
+/// The start flag of every frame.
+pub const START: u8 = 0xA5;
+/// The value of the length byte: every frame carries 8 data bytes.
+pub const DATA_LEN: u8 = 8;
+/// Bytes in a frame.
+pub const FRAME_LEN: usize = 13;
+
+mod field {
+    use core::ops::Range;
+    pub(super) const START: usize = 0;
+    pub(super) const ADDRESS: usize = 1;
+    pub(super) const COMMAND: usize = 2;
+    pub(super) const LENGTH: usize = 3;
+    pub(super) const DATA: Range<usize> = 4..12;
+    pub(super) const CHECKSUM: usize = 12;
+}
+
+/// A zero-copy view of a frame in a buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Frame<T: AsRef<[u8]>> {
+    buffer: T,
+}
+
+impl<T: AsRef<[u8]>> Frame<T> {
+    /// Wrap a buffer without any check.
+    pub const fn new_unchecked(buffer: T) -> Self {
+        Self { buffer }
+    }
+
+    /// Wrap a buffer after checking its length, start flag, length byte and checksum.
+    ///
+    /// # Errors
+    /// [`Error::Truncated`], [`Error::BadStart`], [`Error::BadLength`] or
+    /// [`Error::Checksum`].
+    pub fn new_checked(buffer: T) -> Result<Self, Error> {
+        let f = Self::new_unchecked(buffer);
+        f.check_len()?;
+        if f.start() != START {
+            return Err(Error::BadStart { found: f.start() });
+        }
+        if f.length() != DATA_LEN {
+            return Err(Error::BadLength { found: f.length() });
+        }
+        let (expected, actual) = (f.compute_checksum(), f.checksum());
+        if expected != actual {
+            return Err(Error::Checksum { expected, actual });
+        }
+        Ok(f)
+    }
+
+    /// Check that the buffer holds at least 13 bytes (the rest is ignored).
+    ///
+    /// # Errors
+    /// [`Error::Truncated`] when it is shorter.
+    pub fn check_len(&self) -> Result<(), Error> {
+        let len = self.buffer.as_ref().len();
+        if len < FRAME_LEN {
+            Err(Error::Truncated { len })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The wrapped buffer.
+    pub fn into_inner(self) -> T {
+        self.buffer
+    }
+}
+
+#[allow(
+    clippy::indexing_slicing,
+    reason = "every accessor is used only after check_len/new_checked established 13 bytes"
+)]
+impl<T: AsRef<[u8]>> Frame<T> {
+    /// Byte 0, the start flag (0xA5 in a valid frame).
+    pub fn start(&self) -> u8 {
+        self.buffer.as_ref()[field::START]
+    }
+
+    /// Byte 1, the address: host address in a request, BMS number in a response.
+    pub fn address(&self) -> u8 {
+        self.buffer.as_ref()[field::ADDRESS]
+    }
+
+    /// Byte 2, the command (data ID).
+    pub fn command(&self) -> u8 {
+        self.buffer.as_ref()[field::COMMAND]
+    }
+
+    /// Byte 3, the data length (8 in a valid frame).
+    pub fn length(&self) -> u8 {
+        self.buffer.as_ref()[field::LENGTH]
+    }
+
+    /// Bytes 4..12, the data.
+    pub fn data(&self) -> [u8; 8] {
+        let mut d = [0; 8];
+        d.copy_from_slice(&self.buffer.as_ref()[field::DATA]);
+        d
+    }
+
+    /// Byte 12, the checksum as received.
+    pub fn checksum(&self) -> u8 {
+        self.buffer.as_ref()[field::CHECKSUM]
+    }
+
+    /// The checksum bytes 0..12 call for.
+    pub fn compute_checksum(&self) -> u8 {
+        sum8(&self.buffer.as_ref()[..field::CHECKSUM])
+    }
+}
+
+#[allow(
+    clippy::indexing_slicing,
+    reason = "every setter is used only after check_len established 13 bytes"
+)]
+impl<T: AsRef<[u8]> + AsMut<[u8]>> Frame<T> {
+    /// Write the start flag, `address`, `command` and the length byte.
+    pub fn set_header(&mut self, address: u8, command: u8) {
+        let b = self.buffer.as_mut();
+        b[field::START] = START;
+        b[field::ADDRESS] = address;
+        b[field::COMMAND] = command;
+        b[field::LENGTH] = DATA_LEN;
+    }
+
+    /// Write the 8 data bytes.
+    pub fn set_data(&mut self, data: [u8; 8]) {
+        self.buffer.as_mut()[field::DATA].copy_from_slice(&data);
+    }
+
+    /// Compute and write the checksum.
+    pub fn fill_checksum(&mut self) {
+        let sum = self.compute_checksum();
+        self.buffer.as_mut()[field::CHECKSUM] = sum;
+    }
+}
+
+/// An owned, checksum-verified frame: address, command and data.
+///
+/// This is what the stream decoder yields; [`crate::Request::parse`] and
+/// [`crate::Response::parse`] give it a meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RawFrame {
+    /// Host address (request) or BMS number (response).
+    pub address: u8,
+    /// Command (data ID).
+    pub command: u8,
+    /// The 8 data bytes.
+    pub data: [u8; 8],
+}
+
+impl RawFrame {
+    /// Read a frame from the first 13 bytes of `bytes`.
+    ///
+    /// # Errors
+    /// As [`Frame::new_checked`].
+    pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
+        let f = Frame::new_checked(bytes)?;
+        Ok(Self::from_frame(&f))
+    }
+
+    /// The owned copy of a checked view.
+    pub fn from_frame<T: AsRef<[u8]>>(f: &Frame<T>) -> Self {
+        Self {
+            address: f.address(),
+            command: f.command(),
+            data: f.data(),
+        }
+    }
+
+    /// Whether the frame is from a host (address ≥ 0x20) rather than from a BMS.
+    ///
+    /// BMS numbers start at 0x01 (several boards on one bus answer 0x01, 0x02, …); host
+    /// addresses are 0x20, 0x40 (+ board − 1) or 0x80 in both document versions. Use it to
+    /// split a capture of both directions; a controller knows the direction anyway.
+    pub const fn is_request(&self) -> bool {
+        self.address >= 0x20
+    }
+
+    /// The 13 wire bytes.
+    pub fn to_bytes(&self) -> [u8; FRAME_LEN] {
+        let mut out = [0; FRAME_LEN];
+        let mut f = Frame::new_unchecked(&mut out[..]);
+        f.set_header(self.address, self.command);
+        f.set_data(self.data);
+        f.fill_checksum();
+        out
+    }
+
+    /// Write the 13 wire bytes into `out`; returns 13.
+    ///
+    /// # Errors
+    /// [`EncodeError::BufferTooSmall`] when `out` is shorter than 13 bytes.
+    pub fn emit(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
+        let have = out.len();
+        let dst = out
+            .get_mut(..FRAME_LEN)
+            .ok_or(EncodeError::BufferTooSmall {
+                needed: FRAME_LEN,
+                have,
+            })?;
+        dst.copy_from_slice(&self.to_bytes());
+        Ok(FRAME_LEN)
+    }
+}
+
+impl Emit for RawFrame {
+    fn buffer_len(&self) -> usize {
+        FRAME_LEN
+    }
+
+    fn emit(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
+        Self::emit(self, out)
+    }
+}
+
+/// Whether a 0xA5 at position `i` of `cand` could start a real frame, judged only from
+/// `cand` (so the answer does not depend on how the stream was chunked).
+fn inner_start_plausible(cand: &[u8], i: usize) -> bool {
+    cand.get(i) == Some(&START)
+        && cand
+            .get(i + field::LENGTH)
+            .is_none_or(|&len| len == DATA_LEN)
+}
+
+/// The Daly framing for [`voltwire_core::ScanDecoder`].
+///
+/// `scan` finds the next 0xA5 whose frame has length byte 8 and a valid checksum. A candidate
+/// that fails is retried from its next byte, except one case: a candidate with a good header
+/// (A5, length 8) and a bad checksum, inside whose 13 bytes no other plausible start exists,
+/// is handed out as a frame so that [`Daly::parse`] reports it as [`Error::Checksum`] — a
+/// corrupted frame, not noise. No real frame is lost that way, and the decision reads only
+/// the candidate's 13 bytes, so it is the same for every chunking of the stream.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Daly;
+
+impl Framing for Daly {
+    const MAX_FRAME_LEN: usize = FRAME_LEN;
+
+    fn scan(buf: &[u8]) -> Scan {
+        let mut start = 0;
+        loop {
+            let rest = buf.get(start..).unwrap_or_default();
+            let Some(off) = rest.iter().position(|&b| b == START) else {
+                return Scan::Incomplete { skip: buf.len() };
+            };
+            start += off;
+            let cand = buf.get(start..).unwrap_or_default();
+            match Frame::new_checked(cand) {
+                Ok(_) => {
+                    return Scan::Frame {
+                        skip: start,
+                        len: FRAME_LEN,
+                    };
+                }
+                Err(Error::Truncated { .. }) => {
+                    // A prefix: keep it unless its length byte already rules it out.
+                    if cand.get(field::LENGTH).is_some_and(|&l| l != DATA_LEN) {
+                        start += 1;
+                        continue;
+                    }
+                    return Scan::Incomplete { skip: start };
+                }
+                Err(Error::Checksum { .. })
+                    if !(1..FRAME_LEN).any(|i| {
+                        inner_start_plausible(cand.get(..FRAME_LEN).unwrap_or_default(), i)
+                    }) =>
+                {
+                    return Scan::Frame {
+                        skip: start,
+                        len: FRAME_LEN,
+                    };
+                }
+                Err(_) => start += 1,
+            }
+        }
+    }
+}
+
+impl Protocol for Daly {
+    type Message = RawFrame;
+    type Error = Error;
+
+    fn parse(frame: &[u8]) -> Result<RawFrame, Error> {
+        RawFrame::parse(frame)
+    }
+}
+
+/// A resynchronising stream decoder yielding checksum-verified [`RawFrame`]s
+/// (32-byte buffer, no allocation).
+pub type Decoder = ScanDecoder<Daly, 32>;
+
+/// A `tokio_util::codec` decoder/encoder of [`RawFrame`]s (feature `tokio-codec`).
+#[cfg(feature = "tokio-codec")]
+pub type DalyCodec = voltwire_core::codec::StreamCodec<Decoder>;
+
+#[cfg(test)]
+#[allow(
+    clippy::std_instead_of_alloc,
+    clippy::many_single_char_names,
+    clippy::trivially_copy_pass_by_ref,
+    reason = "test code"
+)]
+mod tests {
+    use super::*;
+    use voltwire_core::StreamDecoder as _;
+
+    /// MAL README: pack status response, 57.0 V, 0 A, 49.3 %.
+    const RESPONSE: [u8; 13] = [
+        0xA5, // start
+        0x01, // BMS 1
+        0x90, // pack status
+        0x08, // length
+        0x02, 0x3A, // 570 × 0.1 V
+        0x00, 0x00, // acquisition voltage
+        0x75, 0x30, // 30000 = 0 A
+        0x01, 0xED, // 493 × 0.1 %
+        0x0D, // sum8
+    ];
+
+    #[test]
+    fn deconstruct() {
+        let f = Frame::new_checked(&RESPONSE[..]).unwrap();
+        assert_eq!(f.address(), 0x01);
+        assert_eq!(f.command(), 0x90);
+        assert_eq!(f.data(), [0x02, 0x3A, 0, 0, 0x75, 0x30, 0x01, 0xED]);
+        assert_eq!(f.checksum(), 0x0D);
+    }
+
+    #[test]
+    fn construct() {
+        // The worked example: request 0x90 from host 0x40.
+        let r = RawFrame {
+            address: 0x40,
+            command: 0x90,
+            data: [0; 8],
+        };
+        assert_eq!(
+            r.to_bytes(),
+            [0xA5, 0x40, 0x90, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0x7D]
+        );
+        let mut short = [0; 12];
+        assert_eq!(
+            r.emit(&mut short),
+            Err(EncodeError::BufferTooSmall {
+                needed: 13,
+                have: 12
+            })
+        );
+        assert_eq!(RawFrame::parse(&RESPONSE).unwrap().to_bytes(), RESPONSE);
+    }
+
+    #[test]
+    fn rejects() {
+        let mut bad = RESPONSE;
+        bad[12] ^= 1;
+        assert_eq!(
+            RawFrame::parse(&bad),
+            Err(Error::Checksum {
+                expected: 0x0D,
+                actual: 0x0C
+            })
+        );
+        assert_eq!(
+            RawFrame::parse(&RESPONSE[..12]),
+            Err(Error::Truncated { len: 12 })
+        );
+        let mut len = RESPONSE;
+        len[3] = 7;
+        assert_eq!(RawFrame::parse(&len), Err(Error::BadLength { found: 7 }));
+    }
+
+    #[test]
+    fn corrupt_frame_is_an_error_item_and_false_markers_are_noise() {
+        let mut bad = RESPONSE;
+        bad[6] ^= 0x10;
+        let mut stream = std::vec![0xA5, 0x00, 0xA5, 0x01, 0x90]; // false markers, noise
+        stream.extend_from_slice(&bad);
+        stream.extend_from_slice(&RESPONSE);
+        stream.extend_from_slice(&[0xA5, 0x01]); // trailing partial
+        for chunk in 1..=stream.len() {
+            let mut d = Decoder::new();
+            let mut got = std::vec::Vec::new();
+            for c in stream.chunks(chunk) {
+                d.feed_all(c, |l| got.push((l.offset, l.value)));
+            }
+            assert!(d.finish().is_none());
+            assert_eq!(got.len(), 2, "chunk {chunk}");
+            assert_eq!(got[0].0, 5);
+            assert_eq!(got[0].1.unwrap_err().code(), "checksum");
+            assert_eq!(got[1], (18, Ok(RawFrame::parse(&RESPONSE).unwrap())));
+            assert_eq!(d.dropped_bytes(), 5 + 2);
+        }
+    }
+
+    #[test]
+    fn real_frame_inside_corrupt_candidate_is_found() {
+        // A header whose body is cut short by a real frame.
+        let mut stream = std::vec![0xA5, 0x40, 0x90, 0x08, 0x00];
+        stream.extend_from_slice(&RESPONSE);
+        let mut d = Decoder::new();
+        let mut got = std::vec::Vec::new();
+        d.feed_all(&stream, |l| got.push((l.offset, l.value)));
+        assert_eq!(got, std::vec![(5, Ok(RawFrame::parse(&RESPONSE).unwrap()))]);
+    }
+}
