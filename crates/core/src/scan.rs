@@ -226,6 +226,13 @@ impl<const N: usize> Accumulator<N> {
         self.end = self.end.saturating_add(n).min(N);
     }
 
+    /// Remove the last `n` buffered bytes (clamped; a frame returned by `next_frame` is
+    /// never cut).
+    pub fn unextend(&mut self, n: usize) {
+        let keep = self.start.saturating_add(self.pending);
+        self.end = self.end.saturating_sub(n).max(keep);
+    }
+
     /// Copy as much of `bytes` as fits; returns how many were taken.
     pub fn extend(&mut self, bytes: &[u8]) -> usize {
         let spare = self.spare_capacity_mut();
@@ -277,6 +284,8 @@ impl<const N: usize> Accumulator<N> {
 #[derive(Debug, Clone)]
 pub struct ScanDecoder<P, const N: usize> {
     acc: Accumulator<N>,
+    /// Noise dropped straight from the caller's input (never copied).
+    direct_dropped: u64,
     /// Stream offset of the accumulator's first byte.
     base: u64,
     _protocol: core::marker::PhantomData<fn() -> P>,
@@ -293,6 +302,7 @@ impl<P, const N: usize> ScanDecoder<P, N> {
     pub const fn new() -> Self {
         Self {
             acc: Accumulator::new(),
+            direct_dropped: 0,
             base: 0,
             _protocol: core::marker::PhantomData,
         }
@@ -304,6 +314,34 @@ impl<P: Protocol, const N: usize> StreamDecoder for ScanDecoder<P, N> {
 
     fn feed(&mut self, input: &[u8]) -> Progress<Self::Item> {
         let mut consumed = 0;
+        // Fast path: with nothing buffered, scan the caller's bytes in place; only a
+        // trailing partial frame is copied into the accumulator.
+        if self.acc.is_empty() && !input.is_empty() {
+            match P::scan(input) {
+                Scan::Frame { skip, len } => {
+                    if let Some(frame) = input.get(skip..skip.saturating_add(len)) {
+                        self.direct_dropped = self.direct_dropped.saturating_add(skip as u64);
+                        let offset = self.base.saturating_add(skip as u64);
+                        self.base = offset.saturating_add(len as u64);
+                        return Progress {
+                            consumed: skip + len,
+                            item: Some(Located {
+                                offset,
+                                value: P::parse(frame),
+                            }),
+                        };
+                    }
+                }
+                Scan::Incomplete { skip } => {
+                    let skip = skip.min(input.len());
+                    self.direct_dropped = self.direct_dropped.saturating_add(skip as u64);
+                    self.base = self.base.saturating_add(skip as u64);
+                    consumed = skip;
+                }
+            }
+        }
+        // Bytes of this call's input sitting in the accumulator.
+        let mut copied = 0usize;
         loop {
             let before = self.acc.len();
             let dropped_before = self.acc.dropped_bytes();
@@ -313,6 +351,13 @@ impl<P: Protocol, const N: usize> StreamDecoder for ScanDecoder<P, N> {
             if let Some((len, item)) = frame {
                 let offset = self.base;
                 self.base = self.base.saturating_add(len as u64);
+                // What is left after the frame came from this input: give it back, so the
+                // next call scans it in place instead of through the accumulator.
+                let left = self.acc.len();
+                if left > 0 && left <= copied {
+                    self.acc.unextend(left);
+                    consumed -= left;
+                }
                 return Progress {
                     consumed,
                     item: Some(Located {
@@ -330,6 +375,7 @@ impl<P: Protocol, const N: usize> StreamDecoder for ScanDecoder<P, N> {
             }
             let n = self.acc.extend(rest);
             consumed += n;
+            copied += n;
             if n == 0 && self.acc.len() == before {
                 // Full and nothing could be scanned out: cannot happen when N >= MAX_FRAME_LEN,
                 // but never wedge.
@@ -347,7 +393,7 @@ impl<P: Protocol, const N: usize> StreamDecoder for ScanDecoder<P, N> {
     }
 
     fn dropped_bytes(&self) -> u64 {
-        self.acc.dropped_bytes()
+        self.acc.dropped_bytes().saturating_add(self.direct_dropped)
     }
 }
 
