@@ -3,6 +3,11 @@
 use crate::output::Output;
 
 mod daly;
+mod meanwell_can;
+mod pace;
+mod pylontech_can;
+mod pylontech_rs485;
+mod slcan;
 mod vedirect;
 
 /// Options that some protocols use.
@@ -38,6 +43,36 @@ pub(crate) const ALL: &[Protocol] = &[
         description: "Daly BMS UART/RS485 (0xA5 frames; cell voltages and temperatures assembled)",
         takes_command: false,
         decode: daly::decode,
+    },
+    Protocol {
+        name: "pace",
+        description: "Pace BMS protocol v25 (ASCII-hex ~ frames; --command or request pairing)",
+        takes_command: true,
+        decode: pace::decode,
+    },
+    Protocol {
+        name: "pylontech-rs485",
+        description: "Pylontech RS485 (VER 0x20, incl. stack commands 0x60-0x63; --command or request pairing)",
+        takes_command: true,
+        decode: pylontech_rs485::decode,
+    },
+    Protocol {
+        name: "pylontech-can",
+        description: "Pylontech LV CAN with SMA/Victron extensions (candump log input)",
+        takes_command: false,
+        decode: pylontech_can::decode,
+    },
+    Protocol {
+        name: "meanwell-can",
+        description: "Mean Well BIC-2200 / NPB CAN (candump log input)",
+        takes_command: false,
+        decode: meanwell_can::decode,
+    },
+    Protocol {
+        name: "slcan",
+        description: "SLCAN / Lawicel ASCII (commands, replies, t/T/r/R frames)",
+        takes_command: false,
+        decode: slcan::decode,
     },
 ];
 

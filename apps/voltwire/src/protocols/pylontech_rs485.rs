@@ -1,0 +1,302 @@
+//! `voltwire decode pylontech-rs485`: Pylontech RS485 (VER 0x20) requests and responses,
+//! either role's traffic (see `pace::walk` for the pairing rules).
+
+use serde_json::{Map, Value as J};
+use voltwire_pylontech::rs485::{
+    ChargeManagement, ModuleAlarm, ModuleAnalog, Request, RequestBody, Response, ResponseBody,
+    Target, ZERO_CELSIUS, alarm_state, command, status_flags,
+};
+
+use super::Options;
+use super::pace::{
+    Item, amp_hours, amps, bits, celsius, code_name, hex, rtn_json, text, volts, walk,
+};
+use crate::output::Output;
+
+/// Frames whose CID2 is a Pylontech return code.
+fn is_rtn(cid2: u8) -> bool {
+    matches!(cid2, 0x00..=0x09 | 0x90 | 0x91 | 0xE1..=0xE4)
+}
+
+pub(crate) fn decode(bytes: &[u8], opts: &Options, out: &mut Output) {
+    walk(bytes, opts, out, is_rtn, |offset, item, out| match item {
+        Item::Request(f) => {
+            out.message("request", offset, request_json(&Request::from_frame(f)));
+        }
+        Item::Response(f, Some(cmd)) => {
+            let (kind, m) = response_json(&Response::from_frame(f, cmd));
+            out.message(kind, offset, m);
+        }
+        Item::Response(f, None) => {
+            let mut m = Map::new();
+            m.insert("adr".into(), f.adr.into());
+            m.insert("rtn".into(), rtn_json(f.rtn()));
+            m.insert("info_hex".into(), hex(&f.info).into());
+            out.message("response", offset, m);
+        }
+    });
+}
+
+fn request_json(r: &Request) -> Map<String, J> {
+    let mut m = Map::new();
+    m.insert("adr".into(), r.adr.into());
+    m.insert(
+        "command".into(),
+        code_name(r.command(), command::name(r.command())),
+    );
+    match &r.body {
+        RequestBody::Analog(t) | RequestBody::Alarm(t) => {
+            let v: J = match t {
+                Target::Module(a) => (*a).into(),
+                Target::All => "all".into(),
+            };
+            m.insert("module".into(), v);
+        }
+        RequestBody::SystemParameters(Some(a))
+        | RequestBody::Serial(Some(a))
+        | RequestBody::Management(a) => {
+            m.insert("module".into(), (*a).into());
+        }
+        RequestBody::Other { info, .. } => {
+            m.insert("info_hex".into(), hex(info).into());
+        }
+        _ => {}
+    }
+    m
+}
+
+fn module_json(p: &ModuleAnalog) -> J {
+    let mut m = Map::new();
+    m.insert(
+        "cell_voltages_v".into(),
+        p.cells.iter().map(|c| volts(*c)).collect::<Vec<_>>().into(),
+    );
+    m.insert(
+        "temperatures_c".into(),
+        p.temperatures
+            .iter()
+            .map(|t| celsius(*t, ZERO_CELSIUS))
+            .collect::<Vec<_>>()
+            .into(),
+    );
+    m.insert("current_a".into(), amps(p.current));
+    m.insert("voltage_v".into(), volts(p.voltage));
+    m.insert(
+        "remaining_capacity_ah".into(),
+        amp_hours(p.remaining_capacity()),
+    );
+    m.insert("total_capacity_ah".into(), amp_hours(p.total_capacity()));
+    m.insert("cycles".into(), p.cycles.into());
+    m.insert("user_defined".into(), p.user_defined.into());
+    m.into()
+}
+
+fn states(v: &[u8]) -> J {
+    v.iter()
+        .map(|s| code_name(*s, alarm_state::name(*s)))
+        .collect::<Vec<_>>()
+        .into()
+}
+
+fn alarm_json(a: &ModuleAlarm) -> J {
+    let mut m = Map::new();
+    m.insert("cell_states".into(), states(&a.cells));
+    m.insert("temperature_states".into(), states(&a.temperatures));
+    m.insert(
+        "charge_current_state".into(),
+        code_name(a.charge_current, alarm_state::name(a.charge_current)),
+    );
+    m.insert(
+        "module_voltage_state".into(),
+        code_name(a.module_voltage, alarm_state::name(a.module_voltage)),
+    );
+    m.insert(
+        "discharge_current_state".into(),
+        code_name(a.discharge_current, alarm_state::name(a.discharge_current)),
+    );
+    let [s1, s2, s3, s4, s5] = a.status;
+    m.insert("status_1".into(), bits(s1, &status_flags::STATUS1));
+    m.insert("status_2".into(), bits(s2, &status_flags::STATUS2));
+    m.insert("status_3".into(), bits(s3, &status_flags::STATUS3));
+    let errors: Vec<u32> = (0..16u32)
+        .filter(|i| (u16::from(s5) << 8 | u16::from(s4)) & (1 << i) != 0)
+        .map(|i| i + 1)
+        .collect();
+    m.insert("cell_errors".into(), errors.into());
+    m.into()
+}
+
+fn management(c: &ChargeManagement, m: &mut Map<String, J>) {
+    m.insert(
+        "charge_voltage_limit_v".into(),
+        volts(c.charge_voltage_limit),
+    );
+    m.insert(
+        "discharge_voltage_limit_v".into(),
+        volts(c.discharge_voltage_limit),
+    );
+    m.insert(
+        "charge_current_limit_a".into(),
+        amps(c.charge_current_limit),
+    );
+    m.insert(
+        "discharge_current_limit_a".into(),
+        amps(c.discharge_current_limit),
+    );
+    m.insert("status".into(), bits(c.status, &status_flags::MANAGEMENT));
+}
+
+#[allow(clippy::too_many_lines, reason = "one arm per message")]
+fn response_json(r: &Response) -> (&'static str, Map<String, J>) {
+    let mut m = Map::new();
+    m.insert("adr".into(), r.adr.into());
+    m.insert("rtn".into(), rtn_json(r.rtn));
+    m.insert(
+        "command".into(),
+        code_name(r.command(), command::name(r.command())),
+    );
+    let c = |t| celsius(t, ZERO_CELSIUS);
+    let kind = match &r.body {
+        ResponseBody::ProtocolVersion => {
+            m.insert("version".into(), format!("0x{:02X}", r.ver).into());
+            "protocol_version"
+        }
+        ResponseBody::Manufacturer(i) => {
+            m.insert("device_name".into(), text(&i.device_name));
+            m.insert(
+                "software_version".into(),
+                i.software_version.to_vec().into(),
+            );
+            m.insert("manufacturer".into(), text(&i.manufacturer));
+            "manufacturer"
+        }
+        ResponseBody::Analog(a) => {
+            m.insert("info_flag".into(), a.info_flag.into());
+            m.insert("command_value".into(), a.command.into());
+            m.insert(
+                "modules".into(),
+                a.modules.iter().map(module_json).collect::<Vec<_>>().into(),
+            );
+            "analog"
+        }
+        ResponseBody::Alarm(a) => {
+            m.insert("data_flag".into(), a.data_flag.into());
+            m.insert("command_value".into(), a.command.into());
+            m.insert(
+                "modules".into(),
+                a.modules.iter().map(alarm_json).collect::<Vec<_>>().into(),
+            );
+            if !a.trailing.is_empty() {
+                m.insert("trailing_hex".into(), hex(&a.trailing).into());
+            }
+            "alarm"
+        }
+        ResponseBody::SystemParameters(p) => {
+            m.insert("info_flag".into(), p.info_flag.into());
+            m.insert("cell_high_voltage_v".into(), volts(p.cell_high_voltage));
+            m.insert("cell_low_voltage_v".into(), volts(p.cell_low_voltage));
+            m.insert("cell_under_voltage_v".into(), volts(p.cell_under_voltage));
+            m.insert(
+                "charge_high_temperature_c".into(),
+                c(p.charge_high_temperature),
+            );
+            m.insert(
+                "charge_low_temperature_c".into(),
+                c(p.charge_low_temperature),
+            );
+            m.insert(
+                "charge_current_limit_a".into(),
+                amps(p.charge_current_limit),
+            );
+            m.insert("module_high_voltage_v".into(), volts(p.module_high_voltage));
+            m.insert("module_low_voltage_v".into(), volts(p.module_low_voltage));
+            m.insert(
+                "module_under_voltage_v".into(),
+                volts(p.module_under_voltage),
+            );
+            m.insert(
+                "discharge_high_temperature_c".into(),
+                c(p.discharge_high_temperature),
+            );
+            m.insert(
+                "discharge_low_temperature_c".into(),
+                c(p.discharge_low_temperature),
+            );
+            m.insert(
+                "discharge_current_limit_a".into(),
+                amps(p.discharge_current_limit),
+            );
+            "system_parameters"
+        }
+        ResponseBody::SystemInfo(s) => {
+            m.insert("device_name".into(), text(&s.device_name));
+            m.insert("manufacturer".into(), text(&s.manufacturer));
+            m.insert(
+                "software_version".into(),
+                s.software_version.to_vec().into(),
+            );
+            m.insert("module_count".into(), s.module_count.into());
+            m.insert(
+                "serials".into(),
+                s.serials.iter().map(|x| text(x)).collect::<Vec<_>>().into(),
+            );
+            "system_info"
+        }
+        ResponseBody::SystemAnalog(s) => {
+            m.insert("voltage_v".into(), volts(s.voltage));
+            m.insert("current_a".into(), amps(s.current));
+            m.insert("soc_pct".into(), s.soc_percent.into());
+            m.insert("average_cycles".into(), s.average_cycles.into());
+            m.insert("max_cycles".into(), s.max_cycles.into());
+            m.insert("average_soh_pct".into(), s.average_soh_percent.into());
+            m.insert("min_soh_pct".into(), s.min_soh_percent.into());
+            m.insert("max_cell_voltage_v".into(), volts(s.max_cell_voltage));
+            m.insert("max_cell_voltage_id".into(), s.max_cell_voltage_id.into());
+            m.insert("min_cell_voltage_v".into(), volts(s.min_cell_voltage));
+            m.insert("min_cell_voltage_id".into(), s.min_cell_voltage_id.into());
+            for (k, t) in [
+                ("average_cell_temperature_c", s.average_cell_temperature),
+                ("max_cell_temperature_c", s.max_cell_temperature),
+                ("min_cell_temperature_c", s.min_cell_temperature),
+                ("average_mosfet_temperature_c", s.average_mosfet_temperature),
+                ("max_mosfet_temperature_c", s.max_mosfet_temperature),
+                ("min_mosfet_temperature_c", s.min_mosfet_temperature),
+                ("average_bms_temperature_c", s.average_bms_temperature),
+                ("max_bms_temperature_c", s.max_bms_temperature),
+                ("min_bms_temperature_c", s.min_bms_temperature),
+            ] {
+                m.insert(k.into(), c(t));
+            }
+            "system_analog"
+        }
+        ResponseBody::SystemAlarm(a) => {
+            m.insert("warning_1".into(), a.warning_1.into());
+            m.insert("warning_2".into(), a.warning_2.into());
+            m.insert("protection_1".into(), a.protection_1.into());
+            m.insert("protection_2".into(), a.protection_2.into());
+            "system_alarm"
+        }
+        ResponseBody::SystemManagement(x) => {
+            management(x, &mut m);
+            "system_management"
+        }
+        ResponseBody::Management {
+            command,
+            management: x,
+        } => {
+            m.insert("command_value".into(), (*command).into());
+            management(x, &mut m);
+            "management"
+        }
+        ResponseBody::Serial(s) => {
+            m.insert("command_value".into(), s.command.into());
+            m.insert("serial".into(), text(&s.serial));
+            "serial"
+        }
+        ResponseBody::Undecoded { info, .. } => {
+            m.insert("info_hex".into(), hex(info).into());
+            "response"
+        }
+    };
+    (kind, m)
+}

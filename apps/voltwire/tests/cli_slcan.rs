@@ -1,0 +1,89 @@
+//! `voltwire decode slcan` on SLCAN byte streams.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc,
+    reason = "test code"
+)]
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn testdata(file: &str) -> String {
+    format!("{}/../../testdata/{file}", env!("CARGO_MANIFEST_DIR"))
+}
+
+fn voltwire(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_voltwire"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn lines(out: &Output) -> Vec<Value> {
+    String::from_utf8(out.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn close(v: &Value, want: f64) -> bool {
+    v.as_f64().is_some_and(|x| (x - want).abs() < 1e-9)
+}
+
+#[test]
+fn python_can_lines() {
+    let out = voltwire(&[
+        "decode",
+        "slcan",
+        &testdata("slcan/python-can-test-lines.bin"),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let v = lines(&out);
+    assert_eq!(v.len(), 4);
+    assert_eq!(v[0]["id"], 0x12AB_CDEF);
+    assert_eq!(v[0]["extended"], true);
+    assert_eq!(v[0]["data_hex"], "AA55");
+    assert_eq!(v[1]["offset"], 15);
+    assert_eq!(v[2]["remote"], true);
+    assert_eq!(v[2]["dlc"], 8);
+}
+
+#[test]
+fn timestamps_and_commands() {
+    let out = voltwire(&[
+        "decode",
+        "slcan",
+        &testdata("slcan/constructed-timestamp-and-meanwell.bin"),
+    ]);
+    let v = lines(&out);
+    assert!(close(&v[0]["timestamp_s"], 59.999));
+    assert_eq!(v[1]["id_hex"], "0x000C0300");
+    let out = voltwire(&[
+        "decode",
+        "slcan",
+        &testdata("slcan/python-can-4.6.1-open-sequence.bin"),
+    ]);
+    let v = lines(&out);
+    assert_eq!(v[1]["command"], "bitrate");
+    assert_eq!(v[1]["argument"]["bitrate_bps"], 250_000);
+    assert_eq!(v[2]["type"], "ok");
+}
+
+#[test]
+fn malformed_line_is_an_error_and_decoding_goes_on() {
+    let dir = std::env::temp_dir().join(format!("vw-slcan-{}", std::process::id()));
+    std::fs::write(&dir, b"t1239\r\x07t1230\r").unwrap();
+    let out = voltwire(&["decode", "slcan", dir.to_str().unwrap()]);
+    let v = lines(&out);
+    std::fs::remove_file(&dir).unwrap();
+    assert_eq!(v[0]["error"], "bad_frame");
+    assert_eq!(v[1]["type"], "nak");
+    assert_eq!(v[2]["type"], "frame");
+}

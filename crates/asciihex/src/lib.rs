@@ -1,0 +1,53 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+mod frame;
+mod info;
+mod rtn;
+mod scan;
+
+pub use frame::{Error, Frame, Info, frame_checksum, length_checksum, length_field};
+pub use info::{Reader, ShortInfo, Writer};
+pub use rtn::Rtn;
+pub use scan::{AsciiHex, Decoder, Found, scan_frame};
+
+/// The start-of-information marker `~`, sent raw.
+pub const SOI: u8 = b'~';
+/// The end-of-information marker CR, sent raw.
+pub const EOI: u8 = b'\r';
+/// Characters before INFO: `~`, VER, ADR, CID1, CID2 (2 each) and LENGTH (4).
+pub const HEADER_LEN: usize = 13;
+/// Characters around INFO: the header, CHKSUM (4) and CR.
+pub const OVERHEAD: usize = HEADER_LEN + 5;
+/// The largest LENID (INFO characters) the 12-bit field can carry with a whole number of bytes.
+pub const MAX_LENID: usize = 4094;
+/// The largest INFO in decoded bytes.
+pub const MAX_INFO_LEN: usize = MAX_LENID / 2;
+/// The longest frame on the wire; a candidate that runs longer is noise.
+pub const MAX_FRAME_LEN: usize = OVERHEAD + MAX_LENID;
+
+/// `tokio_util` codec yielding `Result<Frame, Error>` items.
+#[cfg(feature = "tokio-codec")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tokio-codec")))]
+pub type AsciiHexCodec = voltwire_core::codec::StreamCodec<Decoder>;
+
+/// Value of one ASCII hex digit (either case).
+pub(crate) const fn hex_value(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    }
+}
+
+/// Upper-case ASCII hex digit of the low nibble of `n`.
+pub(crate) const fn hex_digit(n: u8) -> u8 {
+    let n = n & 0x0F;
+    if n < 10 { b'0' + n } else { b'A' + n - 10 }
+}

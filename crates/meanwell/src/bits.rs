@@ -1,0 +1,341 @@
+//! Status and configuration bit fields, decoded to names per model family.
+
+use crate::Family;
+
+fn named(raw: u16, names: &'static [(u8, &'static str)]) -> impl Iterator<Item = &'static str> {
+    names
+        .iter()
+        .filter(move |(bit, _)| raw & (1u16 << *bit) != 0)
+        .map(|&(_, n)| n)
+}
+
+/// `FAULT_STATUS` (0x0040), the same on BIC and NPB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct FaultStatus(pub u16);
+
+impl FaultStatus {
+    const NAMES: &'static [(u8, &'static str)] = &[
+        (0, "fan_fail"),
+        (1, "over_temperature"),
+        (2, "dc_over_voltage"),
+        (3, "dc_over_current"),
+        (4, "short_circuit"),
+        (5, "ac_fail"),
+        (6, "output_off"),
+        (7, "high_temperature"),
+        (8, "hv_over_voltage"),
+    ];
+
+    /// Names of the set bits (bit 0 fan fail, 1 OTP, 2 OVP, 3 OLP, 4 short, 5 AC fail,
+    /// 6 output off, 7 internal high temperature, 8 HV over-voltage).
+    pub fn flags(self) -> impl Iterator<Item = &'static str> {
+        named(self.0, Self::NAMES)
+    }
+
+    /// Whether any fault bit (0-5, 7, 8) is set; bit 6 (output off) is a state, not a fault.
+    pub const fn any_fault(self) -> bool {
+        self.0 & 0x01BF != 0
+    }
+}
+
+/// `SYSTEM_STATUS` (0x00C1). Bits 1 and 5 have opposite polarity on BIC and NPB, so the
+/// names depend on the [`Family`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct SystemStatus(pub u16);
+
+impl SystemStatus {
+    const BIC: &'static [(u8, &'static str)] = &[
+        (0, "master"),
+        (1, "dc_ok"),
+        (2, "pfc_ok"),
+        (4, "active_dummy_load"),
+        (5, "initialized"),
+        (6, "eeprom_error"),
+    ];
+    const NPB: &'static [(u8, &'static str)] = &[
+        (0, "master"),
+        (1, "dc_output_low"),
+        (2, "pfc_ok"),
+        (4, "active_dummy_load"),
+        (5, "initializing"),
+        (6, "eeprom_error"),
+    ];
+
+    /// Names of the set bits, with the family's polarity (BIC bit 1 `dc_ok`, bit 5
+    /// `initialized`; NPB bit 1 `dc_output_low`, bit 5 `initializing`).
+    pub fn flags(self, family: Family) -> impl Iterator<Item = &'static str> {
+        named(
+            self.0,
+            match family {
+                Family::Bic2200 => Self::BIC,
+                Family::Npb => Self::NPB,
+            },
+        )
+    }
+
+    /// Whether the DC output is normal, whatever the family's polarity.
+    pub const fn dc_ok(self, family: Family) -> bool {
+        let bit = self.0 & 0x02 != 0;
+        match family {
+            Family::Bic2200 => bit,
+            Family::Npb => !bit,
+        }
+    }
+
+    /// Whether the unit is still initialising, whatever the family's polarity.
+    pub const fn initializing(self, family: Family) -> bool {
+        let bit = self.0 & 0x20 != 0;
+        match family {
+            Family::Bic2200 => !bit,
+            Family::Npb => bit,
+        }
+    }
+
+    /// EEPROM access error (bit 6).
+    pub const fn eeprom_error(self) -> bool {
+        self.0 & 0x40 != 0
+    }
+}
+
+/// Power-up state in `SYSTEM_CONFIG` bits 1-2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OperationInit {
+    /// `00`: output off at power-up.
+    Off,
+    /// `01`: output on at power-up.
+    On,
+    /// `10`: the state before power-down.
+    LastState,
+    /// `11`: not documented.
+    Reserved,
+}
+
+/// When set points go to EEPROM, `SYSTEM_CONFIG` bits 8-9.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EepromConfig {
+    /// `00`: immediately.
+    Immediate,
+    /// `01`: after 1 minute unchanged.
+    After1Minute,
+    /// `10`: after 10 minutes unchanged.
+    After10Minutes,
+    /// `11`: not documented.
+    Reserved,
+}
+
+/// `SYSTEM_CONFIG` (0x00C2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct SystemConfig(pub u16);
+
+impl SystemConfig {
+    /// Bit 0: output controlled over CAN (needed for CAN set points on the BIC).
+    pub const CAN_CONTROL: u16 = 1 << 0;
+    /// Bit 10: do not write parameters to EEPROM (firmware from about 2024).
+    pub const EEPROM_WRITE_DISABLE: u16 = 1 << 10;
+
+    /// CAN control (bit 0).
+    pub const fn can_control(self) -> bool {
+        self.0 & Self::CAN_CONTROL != 0
+    }
+
+    /// Power-up state (bits 1-2).
+    pub const fn operation_init(self) -> OperationInit {
+        match (self.0 >> 1) & 0b11 {
+            0 => OperationInit::Off,
+            1 => OperationInit::On,
+            2 => OperationInit::LastState,
+            _ => OperationInit::Reserved,
+        }
+    }
+
+    /// EEPROM write timing (bits 8-9).
+    pub const fn eeprom_config(self) -> EepromConfig {
+        match (self.0 >> 8) & 0b11 {
+            0 => EepromConfig::Immediate,
+            1 => EepromConfig::After1Minute,
+            2 => EepromConfig::After10Minutes,
+            _ => EepromConfig::Reserved,
+        }
+    }
+
+    /// EEPROM writes disabled (bit 10).
+    pub const fn eeprom_write_disabled(self) -> bool {
+        self.0 & Self::EEPROM_WRITE_DISABLE != 0
+    }
+
+    /// This configuration with bit 10 set or cleared.
+    #[must_use]
+    pub const fn with_eeprom_write_disabled(self, on: bool) -> Self {
+        if on {
+            Self(self.0 | Self::EEPROM_WRITE_DISABLE)
+        } else {
+            Self(self.0 & !Self::EEPROM_WRITE_DISABLE)
+        }
+    }
+
+    /// This configuration with bit 0 set or cleared.
+    #[must_use]
+    pub const fn with_can_control(self, on: bool) -> Self {
+        if on {
+            Self(self.0 | Self::CAN_CONTROL)
+        } else {
+            Self(self.0 & !Self::CAN_CONTROL)
+        }
+    }
+
+    /// Names of the set single-bit options.
+    pub fn flags(self) -> impl Iterator<Item = &'static str> {
+        named(self.0, &[(0, "can_control"), (10, "eeprom_write_disabled")])
+    }
+}
+
+impl OperationInit {
+    /// A short `snake_case` name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::On => "on",
+            Self::LastState => "last_state",
+            Self::Reserved => "reserved",
+        }
+    }
+}
+
+impl EepromConfig {
+    /// A short `snake_case` name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Immediate => "immediate",
+            Self::After1Minute => "after_1_min",
+            Self::After10Minutes => "after_10_min",
+            Self::Reserved => "reserved",
+        }
+    }
+}
+
+/// `CURVE_CONFIG` (0x00B4, NPB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct CurveConfig(pub u16);
+
+impl CurveConfig {
+    /// Bit 7: charger (curve) mode; 0 = power-supply mode.
+    pub const CHARGER_MODE: u16 = 1 << 7;
+
+    /// Curve selection (bits 0-1): 0 custom, 1-3 presets.
+    pub const fn curve(self) -> u8 {
+        (self.0 & 0b11) as u8
+    }
+
+    /// Temperature compensation (bits 2-3): 0 off, 1 -3, 2 -4, 3 -5 mV/°C/cell.
+    pub const fn temperature_compensation(self) -> u8 {
+        ((self.0 >> 2) & 0b11) as u8
+    }
+
+    /// Charger (curve) mode rather than power-supply mode (bit 7).
+    pub const fn charger_mode(self) -> bool {
+        self.0 & Self::CHARGER_MODE != 0
+    }
+
+    /// Names of the set single-bit options.
+    pub fn flags(self) -> impl Iterator<Item = &'static str> {
+        named(
+            self.0,
+            &[
+                (6, "three_stage"),
+                (7, "charger_mode"),
+                (8, "cc_timeout_enable"),
+                (9, "cv_timeout_enable"),
+                (10, "fv_timeout_enable"),
+                (11, "restart_enable"),
+            ],
+        )
+    }
+}
+
+/// `CHG_STATUS` (0x00B8, NPB).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ChargeStatus(pub u16);
+
+impl ChargeStatus {
+    const NAMES: &'static [(u8, &'static str)] = &[
+        (0, "fully_charged"),
+        (1, "constant_current"),
+        (2, "constant_voltage"),
+        (3, "float"),
+        (6, "wakeup_not_finished"),
+        (10, "temperature_compensation_short"),
+        (11, "battery_not_detected"),
+        (13, "cc_timeout"),
+        (14, "cv_timeout"),
+        (15, "fv_timeout"),
+    ];
+
+    /// Names of the set bits.
+    pub fn flags(self) -> impl Iterator<Item = &'static str> {
+        named(self.0, Self::NAMES)
+    }
+}
+
+/// One factor of `SCALING_FACTOR`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Factor {
+    /// Code 0: the reading is not supported.
+    NotSupported,
+    /// Codes 4-9: the reading's unit is `10^exponent` (4 = 0.001 ... 9 = 100).
+    Power10(i8),
+    /// Any other code.
+    Unknown(u8),
+}
+
+impl Factor {
+    /// From a nibble.
+    #[allow(clippy::cast_possible_wrap, reason = "code is 4..=9 here")]
+    pub const fn from_code(code: u8) -> Self {
+        match code {
+            0 => Self::NotSupported,
+            4..=9 => Self::Power10(code as i8 - 7),
+            c => Self::Unknown(c),
+        }
+    }
+}
+
+/// `SCALING_FACTOR` (0x00C0): nibble-coded factors, read as a little-endian integer
+/// (2 bytes in `OpenDTU`'s reading, 6 in the others).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct ScalingFactor {
+    /// The value bytes as a little-endian integer.
+    pub raw: u64,
+    /// Number of value bytes on the wire: 2 or 6.
+    pub len: u8,
+}
+
+impl ScalingFactor {
+    fn nibble(self, shift: u32) -> Factor {
+        Factor::from_code(((self.raw >> shift) & 0xF) as u8)
+    }
+
+    /// Factor of `READ_VOUT` (bits 0-3).
+    pub fn vout(self) -> Factor {
+        self.nibble(0)
+    }
+
+    /// Factor of `READ_IOUT` (bits 4-7).
+    pub fn iout(self) -> Factor {
+        self.nibble(4)
+    }
+
+    /// Factor of `READ_VIN` (bits 8-11).
+    pub fn vin(self) -> Factor {
+        self.nibble(8)
+    }
+
+    /// Factor of `READ_TEMPERATURE_1` (bits 16-19).
+    pub fn temperature(self) -> Factor {
+        self.nibble(16)
+    }
+
+    /// Factor of the input current (bits 24-27).
+    pub fn iin(self) -> Factor {
+        self.nibble(24)
+    }
+}

@@ -1,0 +1,420 @@
+//! Requests (host → BMS).
+
+use voltwire_asciihex::{AsciiHex, Error, Frame, Info, Writer};
+use voltwire_core::{EncodeError, Framing, Protocol, Scan};
+
+use crate::{
+    BalanceConfig, CID1_LIFEPO4, CurrentProtection, DateTime, FullChargeConfig, VER, VoltageKind,
+    VoltageProtection, command,
+};
+
+/// Which pack a 0x42/0x44 request asks about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// One pack by number (never 0xFF).
+    Pack(u8),
+    /// Every pack (INFO 0xFF; kitor sends it to a lone pack too).
+    All,
+}
+
+impl Target {
+    /// The INFO byte.
+    pub const fn byte(self) -> u8 {
+        match self {
+            Self::Pack(p) => p,
+            Self::All => 0xFF,
+        }
+    }
+
+    /// The target of an INFO byte.
+    pub const fn from_byte(b: u8) -> Self {
+        if b == 0xFF { Self::All } else { Self::Pack(b) }
+    }
+}
+
+/// The INFO byte of 0x9A/0x9B. A capture settles the ambiguous PDF wording ("00H open"):
+/// payload 0x00 switches the MOSFET **on** (reply shows the FET bit set), 0x01 **off**.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MosfetSwitch {
+    /// 0x00: switch on (close the MOSFET, conduct).
+    On,
+    /// 0x01: switch off.
+    Off,
+    /// Any other byte, kept.
+    Other(u8),
+}
+
+impl MosfetSwitch {
+    /// The INFO byte.
+    pub const fn byte(self) -> u8 {
+        match self {
+            Self::On => 0x00,
+            Self::Off => 0x01,
+            Self::Other(b) => b,
+        }
+    }
+
+    /// The switch of an INFO byte.
+    pub const fn from_byte(b: u8) -> Self {
+        match b {
+            0x00 => Self::On,
+            0x01 => Self::Off,
+            b => Self::Other(b),
+        }
+    }
+}
+
+/// A configuration read without INFO.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConfigRead {
+    /// 0xD1/0xD3/0xD5/0xD7.
+    Voltage(VoltageKind),
+    /// 0xD9.
+    ChargeOverCurrent,
+    /// 0xDB.
+    DischargeOverCurrent,
+    /// 0xB6.
+    Balancing,
+    /// 0xAF.
+    FullCharge,
+}
+
+impl ConfigRead {
+    /// The command code.
+    pub const fn command(self) -> u8 {
+        match self {
+            Self::Voltage(k) => k.read_command(),
+            Self::ChargeOverCurrent => command::READ_CHARGE_OVER_CURRENT,
+            Self::DischargeOverCurrent => command::READ_DISCHARGE_OVER_CURRENT,
+            Self::Balancing => command::READ_BALANCING,
+            Self::FullCharge => command::READ_FULL_CHARGE,
+        }
+    }
+
+    /// The read for a command code.
+    pub const fn from_command(cid2: u8) -> Option<Self> {
+        Some(match cid2 {
+            command::READ_CHARGE_OVER_CURRENT => Self::ChargeOverCurrent,
+            command::READ_DISCHARGE_OVER_CURRENT => Self::DischargeOverCurrent,
+            command::READ_BALANCING => Self::Balancing,
+            command::READ_FULL_CHARGE => Self::FullCharge,
+            0xD1 | 0xD3 | 0xD5 | 0xD7 => match VoltageKind::from_command(cid2) {
+                Some(k) => Self::Voltage(k),
+                None => return None,
+            },
+            _ => return None,
+        })
+    }
+}
+
+/// What a request asks for.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no_std without alloc: fixed-capacity variants cannot be boxed"
+)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RequestBody {
+    /// 0x42, one INFO byte.
+    Analog(Target),
+    /// 0x44, one INFO byte.
+    Status(Target),
+    /// 0x47, no INFO (v20 command).
+    SystemParameters,
+    /// 0x4F, no INFO.
+    ProtocolVersion,
+    /// 0x51, no INFO (v20 command).
+    Manufacturer,
+    /// 0x90, no INFO.
+    PackCount,
+    /// 0xC1, no INFO.
+    SoftwareVersion,
+    /// 0xC2, no INFO.
+    ProductInfo,
+    /// 0xA6, no INFO.
+    Capacity,
+    /// 0xB1, no INFO.
+    ReadDateTime,
+    /// 0xB2, six bytes.
+    WriteDateTime(DateTime),
+    /// 0x9A, one byte (kitor's 2-byte form is [`RequestBody::Other`]).
+    ChargeMosfet(MosfetSwitch),
+    /// 0x9B, one byte.
+    DischargeMosfet(MosfetSwitch),
+    /// 0x9C, one byte (0x01 in captures).
+    Shutdown(u8),
+    /// 0x99, one byte: a [`crate::flags::switch`] code.
+    Switch(u8),
+    /// A configuration read, no INFO.
+    ReadConfig(ConfigRead),
+    /// 0xD0/0xD2/0xD4/0xD6.
+    WriteVoltage(VoltageKind, VoltageProtection),
+    /// 0xD8.
+    WriteChargeOverCurrent(CurrentProtection),
+    /// 0xDA (values positive).
+    WriteDischargeOverCurrent(CurrentProtection),
+    /// 0xB5.
+    WriteBalancing(BalanceConfig),
+    /// 0xAE.
+    WriteFullCharge(FullChargeConfig),
+    /// Any other command or INFO shape.
+    Other {
+        /// CID2.
+        cid2: u8,
+        /// INFO as sent.
+        info: Info,
+    },
+}
+
+impl RequestBody {
+    /// The command code (CID2).
+    pub const fn command(&self) -> u8 {
+        match self {
+            Self::Analog(_) => command::ANALOG,
+            Self::Status(_) => command::STATUS,
+            Self::SystemParameters => command::SYSTEM_PARAMETERS,
+            Self::ProtocolVersion => command::PROTOCOL_VERSION,
+            Self::Manufacturer => command::MANUFACTURER,
+            Self::PackCount => command::PACK_COUNT,
+            Self::SoftwareVersion => command::SOFTWARE_VERSION,
+            Self::ProductInfo => command::PRODUCT_INFO,
+            Self::Capacity => command::CAPACITY,
+            Self::ReadDateTime => command::READ_DATE_TIME,
+            Self::WriteDateTime(_) => command::WRITE_DATE_TIME,
+            Self::ChargeMosfet(_) => command::CHARGE_MOSFET,
+            Self::DischargeMosfet(_) => command::DISCHARGE_MOSFET,
+            Self::Shutdown(_) => command::SHUTDOWN,
+            Self::Switch(_) => command::SWITCH,
+            Self::ReadConfig(c) => c.command(),
+            Self::WriteVoltage(k, _) => k.write_command(),
+            Self::WriteChargeOverCurrent(_) => command::WRITE_CHARGE_OVER_CURRENT,
+            Self::WriteDischargeOverCurrent(_) => command::WRITE_DISCHARGE_OVER_CURRENT,
+            Self::WriteBalancing(_) => command::WRITE_BALANCING,
+            Self::WriteFullCharge(_) => command::WRITE_FULL_CHARGE,
+            Self::Other { cid2, .. } => *cid2,
+        }
+    }
+
+    /// Read a command and its INFO; shapes not listed become [`RequestBody::Other`].
+    pub fn parse(cid2: u8, info: &[u8]) -> Self {
+        Self::decode(cid2, info).unwrap_or_else(|| Self::Other {
+            cid2,
+            info: Info::from_slice(info).unwrap_or_default(),
+        })
+    }
+
+    fn decode(cid2: u8, info: &[u8]) -> Option<Self> {
+        if let (true, Some(c)) = (info.is_empty(), ConfigRead::from_command(cid2)) {
+            return Some(Self::ReadConfig(c));
+        }
+        Some(match (cid2, info) {
+            (command::ANALOG, [b]) => Self::Analog(Target::from_byte(*b)),
+            (command::STATUS, [b]) => Self::Status(Target::from_byte(*b)),
+            (command::SYSTEM_PARAMETERS, []) => Self::SystemParameters,
+            (command::PROTOCOL_VERSION, []) => Self::ProtocolVersion,
+            (command::MANUFACTURER, []) => Self::Manufacturer,
+            (command::PACK_COUNT, []) => Self::PackCount,
+            (command::SOFTWARE_VERSION, []) => Self::SoftwareVersion,
+            (command::PRODUCT_INFO, []) => Self::ProductInfo,
+            (command::CAPACITY, []) => Self::Capacity,
+            (command::READ_DATE_TIME, []) => Self::ReadDateTime,
+            (command::WRITE_DATE_TIME, _) => Self::WriteDateTime(DateTime::read(info)?),
+            (command::CHARGE_MOSFET, [b]) => Self::ChargeMosfet(MosfetSwitch::from_byte(*b)),
+            (command::DISCHARGE_MOSFET, [b]) => Self::DischargeMosfet(MosfetSwitch::from_byte(*b)),
+            (command::SHUTDOWN, [b]) => Self::Shutdown(*b),
+            (command::SWITCH, [b]) => Self::Switch(*b),
+            (0xD0 | 0xD2 | 0xD4 | 0xD6, _) => Self::WriteVoltage(
+                VoltageKind::from_command(cid2)?,
+                VoltageProtection::read(info)?,
+            ),
+            (command::WRITE_CHARGE_OVER_CURRENT, _) => {
+                Self::WriteChargeOverCurrent(CurrentProtection::read(info)?)
+            }
+            (command::WRITE_DISCHARGE_OVER_CURRENT, _) => {
+                Self::WriteDischargeOverCurrent(CurrentProtection::read(info)?)
+            }
+            (command::WRITE_BALANCING, _) => Self::WriteBalancing(BalanceConfig::read(info)?),
+            (command::WRITE_FULL_CHARGE, _) => Self::WriteFullCharge(FullChargeConfig::read(info)?),
+            _ => return None,
+        })
+    }
+
+    /// The INFO bytes.
+    ///
+    /// # Errors
+    /// [`EncodeError`] when a value does not fit its wire field.
+    pub fn info(&self) -> Result<Info, EncodeError> {
+        let mut w = Writer::new();
+        match self {
+            Self::Analog(t) | Self::Status(t) => {
+                w.u8(t.byte())?;
+            }
+            Self::WriteDateTime(d) => {
+                w.bytes(&d.bytes())?;
+            }
+            Self::ChargeMosfet(s) | Self::DischargeMosfet(s) => {
+                w.u8(s.byte())?;
+            }
+            Self::Shutdown(b) | Self::Switch(b) => {
+                w.u8(*b)?;
+            }
+            Self::WriteVoltage(_, v) => v.write(&mut w)?,
+            Self::WriteChargeOverCurrent(c) | Self::WriteDischargeOverCurrent(c) => {
+                c.write(&mut w)?;
+            }
+            Self::WriteBalancing(b) => b.write(&mut w)?,
+            Self::WriteFullCharge(f) => f.write(&mut w)?,
+            Self::Other { info, .. } => return Ok(info.clone()),
+            Self::SystemParameters
+            | Self::ProtocolVersion
+            | Self::Manufacturer
+            | Self::PackCount
+            | Self::SoftwareVersion
+            | Self::ProductInfo
+            | Self::Capacity
+            | Self::ReadDateTime
+            | Self::ReadConfig(_) => {}
+        }
+        Ok(w.finish())
+    }
+
+    /// Whether the BMS answers this request with an empty OK frame (writes and controls).
+    pub const fn expects_empty_reply(&self) -> bool {
+        is_write_or_control(self.command())
+    }
+}
+
+/// Whether `cid2` is a write or control command (answered by the empty OK frame or a state
+/// byte).
+pub(crate) const fn is_write_or_control(cid2: u8) -> bool {
+    matches!(
+        cid2,
+        command::WRITE_DATE_TIME
+            | command::CHARGE_MOSFET
+            | command::DISCHARGE_MOSFET
+            | command::SHUTDOWN
+            | command::SWITCH
+            | 0xD0
+            | 0xD2
+            | 0xD4
+            | 0xD6
+            | command::WRITE_CHARGE_OVER_CURRENT
+            | command::WRITE_DISCHARGE_OVER_CURRENT
+            | command::WRITE_BALANCING
+            | command::WRITE_FULL_CHARGE
+    )
+}
+
+/// A request frame.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Request {
+    /// Protocol version ([`VER`] = 0x25).
+    pub ver: u8,
+    /// Pack address (DIP switch 0–15).
+    pub adr: u8,
+    /// Device type ([`CID1_LIFEPO4`]; 0x4F on some Li-ion packs).
+    pub cid1: u8,
+    /// The command and its INFO.
+    pub body: RequestBody,
+}
+
+impl Request {
+    /// A request with VER 0x25 and CID1 0x46.
+    pub const fn new(adr: u8, body: RequestBody) -> Self {
+        Self {
+            ver: VER,
+            adr,
+            cid1: CID1_LIFEPO4,
+            body,
+        }
+    }
+
+    /// The command code.
+    pub const fn command(&self) -> u8 {
+        self.body.command()
+    }
+
+    /// Read a request from a frame (BMS side). Total.
+    pub fn from_frame(frame: &Frame) -> Self {
+        Self {
+            ver: frame.ver,
+            adr: frame.adr,
+            cid1: frame.cid1,
+            body: RequestBody::parse(frame.cid2, &frame.info),
+        }
+    }
+
+    /// The request as a frame (host side).
+    ///
+    /// # Errors
+    /// [`EncodeError`] when a value does not fit its wire field.
+    pub fn to_frame(&self) -> Result<Frame, EncodeError> {
+        Frame::new(
+            self.ver,
+            self.adr,
+            self.cid1,
+            self.command(),
+            &self.body.info()?,
+        )
+    }
+}
+
+/// Requests as a [`Protocol`], for a stream decoder on the BMS side.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Requests;
+
+impl Framing for Requests {
+    const MAX_FRAME_LEN: usize = voltwire_asciihex::MAX_FRAME_LEN;
+
+    fn scan(buf: &[u8]) -> Scan {
+        AsciiHex::scan(buf)
+    }
+}
+
+impl Protocol for Requests {
+    type Message = Request;
+    type Error = Error;
+
+    fn parse(frame: &[u8]) -> Result<Request, Error> {
+        Frame::parse(frame).map(|f| Request::from_frame(&f))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round(wire: &[u8]) -> RequestBody {
+        let f = Frame::parse(wire).unwrap();
+        let r = Request::from_frame(&f);
+        assert_eq!(r.to_frame().unwrap().to_bytes().as_slice(), wire);
+        r.body
+    }
+
+    #[test]
+    fn annotated_real_requests() {
+        // ~ 25 01 46 42 E002 01 FD30: VER 2.5, ADR 1, LiFePO4, analog, pack 1 (NK25).
+        assert_eq!(
+            round(b"~25014642E00201FD30\r"),
+            RequestBody::Analog(Target::Pack(1))
+        );
+        // 0x9A with 0x00: charge MOSFET on (capture reply shows the CFET bit set).
+        assert_eq!(
+            round(b"~2500469AE00200FD1E\r"),
+            RequestBody::ChargeMosfet(MosfetSwitch::On)
+        );
+        // 0xB5: balance threshold 0x0D48 = 3400 mV, delta 0x001E = 30 mV.
+        assert!(matches!(
+            round(b"~250046B580080D48001EFBD2\r"),
+            RequestBody::WriteBalancing(BalanceConfig { threshold, delta })
+                if threshold.0 == 3400 && delta.0 == 30
+        ));
+    }
+
+    #[test]
+    fn kitor_two_byte_mosfet_info_is_kept() {
+        let f = Frame::new(0x25, 0, 0x46, 0x9A, &[0, 0]).unwrap();
+        let r = Request::from_frame(&f);
+        assert!(matches!(r.body, RequestBody::Other { cid2: 0x9A, .. }));
+        assert_eq!(r.to_frame().unwrap(), f);
+    }
+}

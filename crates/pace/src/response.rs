@@ -1,0 +1,326 @@
+//! Responses (BMS → host).
+
+use heapless::Vec;
+use voltwire_asciihex::{Frame, Info, Rtn, Writer};
+use voltwire_core::EncodeError;
+
+use crate::request::is_write_or_control;
+use crate::{
+    AnalogReply, BalanceConfig, CID1_LIFEPO4, Capacity, ConfigRead, CurrentProtection, DateTime,
+    FullChargeConfig, ManufacturerInfo, Request, RequestBody, StatusReply, SystemParameters,
+    Target, VER, VoltageKind, VoltageProtection, command,
+};
+
+/// What a response carries, by the command it answers.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no_std without alloc: fixed-capacity variants cannot be boxed"
+)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ResponseBody {
+    /// 0x42, one pack or all.
+    Analog(AnalogReply),
+    /// 0x44, one pack or all.
+    Status(StatusReply),
+    /// 0x47 (v20 layout, raw).
+    SystemParameters(SystemParameters),
+    /// 0x4F: no INFO; the version is the frame's VER.
+    ProtocolVersion,
+    /// 0x51 (v20 layout).
+    Manufacturer(ManufacturerInfo),
+    /// 0x90: number of packs. Wire: u8.
+    PackCount(u8),
+    /// 0xC1: software/hardware version. Wire: 20 ASCII bytes, space padded.
+    SoftwareVersion([u8; 20]),
+    /// 0xC2: product/serial information. Wire: 20 or 40 ASCII bytes.
+    ProductInfo(Vec<u8, 40>),
+    /// 0xA6.
+    Capacity(Capacity),
+    /// 0xB1.
+    DateTime(DateTime),
+    /// 0xD1/0xD3/0xD5/0xD7.
+    Voltage(VoltageKind, VoltageProtection),
+    /// 0xD9.
+    ChargeOverCurrent(CurrentProtection),
+    /// 0xDB (values negative as read).
+    DischargeOverCurrent(CurrentProtection),
+    /// 0xB6.
+    Balancing(BalanceConfig),
+    /// 0xAF.
+    FullCharge(FullChargeConfig),
+    /// The empty OK frame answering a write or control command.
+    Accepted {
+        /// The command answered.
+        command: u8,
+    },
+    /// One byte answering a control command (0x9A/0x9B: the instruction/system state after
+    /// the switch, see [`crate::flags::SYSTEM`]; undocumented).
+    ControlState {
+        /// The command answered.
+        command: u8,
+        /// The byte. Wire: u8.
+        state: u8,
+    },
+    /// A reply with RTN ≠ 0, to an unknown command, or whose INFO does not fit.
+    Undecoded {
+        /// The command answered.
+        command: u8,
+        /// INFO as sent.
+        info: Info,
+    },
+}
+
+impl ResponseBody {
+    /// The command this body answers.
+    pub const fn command(&self) -> u8 {
+        match self {
+            Self::Analog(_) => command::ANALOG,
+            Self::Status(_) => command::STATUS,
+            Self::SystemParameters(_) => command::SYSTEM_PARAMETERS,
+            Self::ProtocolVersion => command::PROTOCOL_VERSION,
+            Self::Manufacturer(_) => command::MANUFACTURER,
+            Self::PackCount(_) => command::PACK_COUNT,
+            Self::SoftwareVersion(_) => command::SOFTWARE_VERSION,
+            Self::ProductInfo(_) => command::PRODUCT_INFO,
+            Self::Capacity(_) => command::CAPACITY,
+            Self::DateTime(_) => command::READ_DATE_TIME,
+            Self::Voltage(k, _) => k.read_command(),
+            Self::ChargeOverCurrent(_) => command::READ_CHARGE_OVER_CURRENT,
+            Self::DischargeOverCurrent(_) => command::READ_DISCHARGE_OVER_CURRENT,
+            Self::Balancing(_) => command::READ_BALANCING,
+            Self::FullCharge(_) => command::READ_FULL_CHARGE,
+            Self::Accepted { command }
+            | Self::ControlState { command, .. }
+            | Self::Undecoded { command, .. } => *command,
+        }
+    }
+
+    /// Decode INFO as the answer to `command`; total.
+    pub fn parse(command: u8, info: &[u8]) -> Self {
+        Self::decode(command, info).unwrap_or_else(|| Self::Undecoded {
+            command,
+            info: Info::from_slice(info).unwrap_or_default(),
+        })
+    }
+
+    fn decode(cid2: u8, info: &[u8]) -> Option<Self> {
+        if is_write_or_control(cid2) {
+            return match info {
+                [] => Some(Self::Accepted { command: cid2 }),
+                [s] if matches!(
+                    cid2,
+                    command::CHARGE_MOSFET
+                        | command::DISCHARGE_MOSFET
+                        | command::SWITCH
+                        | command::SHUTDOWN
+                ) =>
+                {
+                    Some(Self::ControlState {
+                        command: cid2,
+                        state: *s,
+                    })
+                }
+                _ => None,
+            };
+        }
+        if let Some(c) = ConfigRead::from_command(cid2) {
+            return Some(match c {
+                ConfigRead::Voltage(k) => Self::Voltage(k, VoltageProtection::read(info)?),
+                ConfigRead::ChargeOverCurrent => {
+                    Self::ChargeOverCurrent(CurrentProtection::read(info)?)
+                }
+                ConfigRead::DischargeOverCurrent => {
+                    Self::DischargeOverCurrent(CurrentProtection::read(info)?)
+                }
+                ConfigRead::Balancing => Self::Balancing(BalanceConfig::read(info)?),
+                ConfigRead::FullCharge => Self::FullCharge(FullChargeConfig::read(info)?),
+            });
+        }
+        Some(match cid2 {
+            command::ANALOG => Self::Analog(AnalogReply::read(info)?),
+            command::STATUS => Self::Status(StatusReply::read(info)?),
+            command::SYSTEM_PARAMETERS => Self::SystemParameters(SystemParameters::read(info)?),
+            command::PROTOCOL_VERSION => info.is_empty().then_some(Self::ProtocolVersion)?,
+            command::MANUFACTURER => Self::Manufacturer(ManufacturerInfo::read(info)?),
+            command::PACK_COUNT => match info {
+                [n] => Self::PackCount(*n),
+                _ => return None,
+            },
+            command::SOFTWARE_VERSION => Self::SoftwareVersion(info.try_into().ok()?),
+            command::PRODUCT_INFO if info.len() == 20 || info.len() == 40 => {
+                Self::ProductInfo(Vec::from_slice(info).ok()?)
+            }
+            command::CAPACITY => Self::Capacity(Capacity::read(info)?),
+            command::READ_DATE_TIME => Self::DateTime(DateTime::read(info)?),
+            _ => return None,
+        })
+    }
+
+    /// The INFO bytes.
+    ///
+    /// # Errors
+    /// [`EncodeError`] when a value does not fit its wire field.
+    pub fn info(&self) -> Result<Info, EncodeError> {
+        let mut w = Writer::new();
+        match self {
+            Self::Analog(a) => a.write(&mut w)?,
+            Self::Status(s) => s.write(&mut w)?,
+            Self::SystemParameters(p) => p.write(&mut w)?,
+            Self::ProtocolVersion | Self::Accepted { .. } => {}
+            Self::Manufacturer(m) => {
+                w.bytes(&m.device_name)?
+                    .bytes(&m.software_version)?
+                    .bytes(&m.manufacturer)?;
+            }
+            Self::PackCount(n) => {
+                w.u8(*n)?;
+            }
+            Self::SoftwareVersion(v) => {
+                w.bytes(v)?;
+            }
+            Self::ProductInfo(v) => {
+                w.bytes(v)?;
+            }
+            Self::Capacity(c) => c.write(&mut w)?,
+            Self::DateTime(d) => {
+                w.bytes(&d.bytes())?;
+            }
+            Self::Voltage(_, v) => v.write(&mut w)?,
+            Self::ChargeOverCurrent(c) | Self::DischargeOverCurrent(c) => c.write(&mut w)?,
+            Self::Balancing(b) => b.write(&mut w)?,
+            Self::FullCharge(f) => f.write(&mut w)?,
+            Self::ControlState { state, .. } => {
+                w.u8(*state)?;
+            }
+            Self::Undecoded { info, .. } => return Ok(info.clone()),
+        }
+        Ok(w.finish())
+    }
+}
+
+/// A response frame.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Response {
+    /// Protocol version (echoed).
+    pub ver: u8,
+    /// Pack address (echoed).
+    pub adr: u8,
+    /// Device type.
+    pub cid1: u8,
+    /// Return code (0x09: the BMS refused an operation, e.g. both MOSFETs off).
+    pub rtn: Rtn,
+    /// What it carries.
+    pub body: ResponseBody,
+}
+
+impl Response {
+    /// A successful reply (VER 0x25, CID1 0x46, RTN 0) from pack `adr`.
+    pub const fn ok(adr: u8, body: ResponseBody) -> Self {
+        Self {
+            ver: VER,
+            adr,
+            cid1: CID1_LIFEPO4,
+            rtn: Rtn::Normal,
+            body,
+        }
+    }
+
+    /// The command this response answers.
+    pub const fn command(&self) -> u8 {
+        self.body.command()
+    }
+
+    /// Read a reply to `command` (host side). Total: an error RTN or an INFO that does not
+    /// fit gives [`ResponseBody::Undecoded`].
+    pub fn from_frame(frame: &Frame, command: u8) -> Self {
+        let rtn = frame.rtn();
+        let body = if rtn.is_ok() {
+            ResponseBody::parse(command, &frame.info)
+        } else {
+            ResponseBody::Undecoded {
+                command,
+                info: frame.info.clone(),
+            }
+        };
+        Self {
+            ver: frame.ver,
+            adr: frame.adr,
+            cid1: frame.cid1,
+            rtn,
+            body,
+        }
+    }
+
+    /// The reply as a frame (BMS side / simulator).
+    ///
+    /// # Errors
+    /// [`EncodeError`] when a value does not fit its wire field.
+    pub fn to_frame(&self) -> Result<Frame, EncodeError> {
+        Frame::new(
+            self.ver,
+            self.adr,
+            self.cid1,
+            self.rtn.code(),
+            &self.body.info()?,
+        )
+    }
+
+    /// Whether this response is a plausible answer to `request`: same address and command
+    /// and, for 0x42/0x44, the same pack (or as many packs as the count after 0xFF).
+    pub fn answers(&self, request: &Request) -> bool {
+        if self.adr != request.adr || self.command() != request.command() {
+            return false;
+        }
+        match (&request.body, &self.body) {
+            (RequestBody::Analog(t), ResponseBody::Analog(a)) => {
+                target_matches(*t, a.command, a.packs.len())
+            }
+            (RequestBody::Status(t), ResponseBody::Status(s)) => {
+                target_matches(*t, s.command, s.packs.len())
+            }
+            _ => true,
+        }
+    }
+}
+
+fn target_matches(t: Target, command: u8, packs: usize) -> bool {
+    match t {
+        Target::Pack(p) => p == command && packs <= 1,
+        Target::All => usize::from(command) == packs || packs == 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annotated_status_reply() {
+        // LENGTH 004C: digit sum 16 masks to LCHKSUM 0. INFO: flag 00, pack 01, 16 cells
+        // (0x10) all 00, 6 temps all 00, 3 × 00, protect 00 00, system 0x0E, then 6 × 00.
+        let wire = b"~25014600004C000110000000000000000000000000000000000600000000000000000000000E000000000000EF3A\r";
+        let r = Response::from_frame(&Frame::parse(wire).unwrap(), command::STATUS);
+        let ResponseBody::Status(s) = &r.body else {
+            panic!("{r:?}")
+        };
+        assert_eq!((s.info_flag, s.command, s.packs.len()), (0, 1, 1));
+        assert_eq!(s.packs[0].system, 0x0E);
+        assert!(!s.packs[0].locked_after_balancing());
+        assert_eq!(r.to_frame().unwrap().to_bytes().as_slice(), wire);
+    }
+
+    #[test]
+    fn empty_ok_answers_writes_only() {
+        let f = Frame::parse(b"~250046000000FDAF\r").unwrap();
+        assert_eq!(
+            Response::from_frame(&f, command::WRITE_BALANCING).body,
+            ResponseBody::Accepted {
+                command: command::WRITE_BALANCING
+            }
+        );
+        assert!(matches!(
+            Response::from_frame(&f, command::ANALOG).body,
+            ResponseBody::Undecoded { .. }
+        ));
+    }
+}

@@ -1,0 +1,222 @@
+//! Every capture in `testdata/pace/` decodes to what `expected.json` (computed independently
+//! by `testdata/pace/tools/make_testdata.py`) says and re-emits byte-exact; requests decode
+//! to the commands the captures' notes name.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::too_many_lines,
+    clippy::format_collect,
+    reason = "test code"
+)]
+
+use serde_json::Value;
+use voltwire_core::{DeciKelvin, MilliampHours, Milliamps, Millivolts};
+use voltwire_pace::{
+    BalanceConfig, Frame, FullChargeConfig, MosfetSwitch, Request, RequestBody, Response,
+    ResponseBody, Rtn, Target, VoltageKind, VoltageProtection, ZERO_CELSIUS,
+};
+
+fn dir() -> String {
+    std::env::var("VOLTWIRE_TESTDATA").map_or_else(
+        |_| format!("{}/../../testdata/pace", env!("CARGO_MANIFEST_DIR")),
+        |d| format!("{d}/pace"),
+    )
+}
+
+fn entries() -> Vec<(Value, Vec<u8>)> {
+    let e: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(format!("{}/expected.json", dir())).unwrap())
+            .unwrap();
+    e.into_iter()
+        .map(|v| {
+            let b = std::fs::read(format!("{}/{}", dir(), v["file"].as_str().unwrap())).unwrap();
+            (v, b)
+        })
+        .collect()
+}
+
+fn i(v: &Value) -> i64 {
+    v.as_i64().unwrap()
+}
+
+fn ints(v: &Value) -> Vec<i64> {
+    v.as_array().unwrap().iter().map(i).collect()
+}
+
+fn check(r: &Response, d: &Value) {
+    match &r.body {
+        ResponseBody::Analog(a) => {
+            assert_eq!(i64::from(a.command), i(&d["command"]));
+            let ps = d["packs"].as_array().unwrap();
+            assert_eq!(a.packs.len(), ps.len());
+            for (p, e) in a.packs.iter().zip(ps) {
+                let cells: Vec<i64> = p.cells.iter().map(|c| i64::from(c.0)).collect();
+                assert_eq!(cells, ints(&e["cells_mv"]));
+                let t: Vec<i64> = p.temperatures.iter().map(|t| i64::from(t.0)).collect();
+                assert_eq!(t, ints(&e["temperatures_dk"]));
+                assert_eq!(i64::from(p.current.0), i(&e["current_ma"]));
+                assert_eq!(i64::from(p.voltage.0), i(&e["voltage_mv"]));
+                assert_eq!(p.remaining_capacity.0, i(&e["remaining_mah"]));
+                assert_eq!(p.full_capacity.0, i(&e["full_mah"]));
+                assert_eq!(i64::from(p.cycles), i(&e["cycles"]));
+                assert_eq!(p.design_capacity.map(|d| d.0), e["design_mah"].as_i64());
+            }
+        }
+        ResponseBody::Status(s) => {
+            let p = &s.packs[0];
+            assert_eq!(s.packs.len(), 1);
+            assert_eq!(p.cells.len(), d["cells"].as_array().unwrap().len());
+            assert_eq!(
+                p.temperatures.len(),
+                d["temperatures"].as_array().unwrap().len()
+            );
+            assert_eq!(i64::from(p.system), i(&d["system"]));
+            assert_eq!(i64::from(p.protect_1), i(&d["protect_1"]));
+            assert_eq!(i64::from(p.warn_2), i(&d["warn_2"]));
+            assert!(s.trailing.is_empty());
+        }
+        ResponseBody::SoftwareVersion(v) => {
+            assert_eq!(v.as_slice(), d["text"].as_str().unwrap().as_bytes());
+        }
+        ResponseBody::ControlState { state, .. } => assert_eq!(i64::from(*state), i(&d["state"])),
+        ResponseBody::Accepted { .. } => assert!(d["empty"].as_bool().unwrap()),
+        ResponseBody::DischargeOverCurrent(c) => {
+            assert_eq!(i64::from(c.alarm.0), i(&d["alarm_ma"]));
+            assert_eq!(i64::from(c.protect.0), i(&d["protect_ma"]));
+            assert_eq!(i64::from(c.delay_100ms), i(&d["delay_100ms"]));
+        }
+        ResponseBody::Capacity(c) => {
+            assert_eq!(c.remaining.0, i(&d["remaining_mah"]));
+            assert_eq!(c.full.0, i(&d["full_mah"]));
+            assert_eq!(c.design.0, i(&d["design_mah"]));
+        }
+        ResponseBody::FullCharge(f) => {
+            assert_eq!(i64::from(f.voltage.0), i(&d["voltage_mv"]));
+            assert_eq!(i64::from(f.current.0), i(&d["current_ma"]));
+        }
+        ResponseBody::Undecoded { info, .. } => {
+            assert_eq!(i64::from(r.rtn.code()), i(&d["rtn"]));
+            let hex: String = info.iter().map(|b| format!("{b:02X}")).collect();
+            assert_eq!(hex, d["info"].as_str().unwrap());
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn every_capture_decodes_and_re_emits_byte_exact() {
+    let mut n = 0;
+    for (e, bytes) in entries() {
+        let frame = Frame::parse(&bytes).unwrap();
+        assert!(e["checksum_ok"].as_bool().unwrap());
+        assert_eq!(frame.to_bytes().as_slice(), bytes.as_slice());
+        let command = i(&e["command"]) as u8;
+        if e["direction"] == "request" {
+            let r = Request::from_frame(&frame);
+            assert!(
+                !matches!(r.body, RequestBody::Other { .. }),
+                "{}",
+                e["file"]
+            );
+            assert_eq!(r.to_frame().unwrap(), frame);
+        } else {
+            let r = Response::from_frame(&frame, command);
+            check(&r, &e["decoded"]);
+            assert_eq!(
+                r.to_frame().unwrap().to_bytes().as_slice(),
+                bytes.as_slice()
+            );
+        }
+        n += 1;
+    }
+    assert_eq!(n, 18);
+}
+
+fn frame(name: &str) -> Frame {
+    Frame::parse(&std::fs::read(format!("{}/{name}.bin", dir())).unwrap()).unwrap()
+}
+
+#[test]
+fn requests_mean_what_the_notes_say() {
+    let body = |n: &str| Request::from_frame(&frame(n)).body;
+    assert_eq!(
+        body("nk-req-0x42-pack1"),
+        RequestBody::Analog(Target::Pack(1))
+    );
+    assert_eq!(
+        body("nk-req-0x9a-charge-mosfet-on"),
+        RequestBody::ChargeMosfet(MosfetSwitch::On)
+    );
+    assert_eq!(
+        body("nk-req-0x9b-discharge-mosfet-off"),
+        RequestBody::DischargeMosfet(MosfetSwitch::Off)
+    );
+    assert_eq!(
+        body("nk-req-0xd0-write-cell-ov"),
+        RequestBody::WriteVoltage(
+            VoltageKind::CellOver,
+            VoltageProtection {
+                lead: 1,
+                alarm: Millivolts(3600),
+                protect: Millivolts(3700),
+                release: Millivolts(3380),
+                delay_100ms: 10
+            }
+        )
+    );
+    assert_eq!(
+        body("nk-req-0xb5-write-balancing"),
+        RequestBody::WriteBalancing(BalanceConfig {
+            threshold: Millivolts(3400),
+            delta: Millivolts(30)
+        })
+    );
+    assert_eq!(
+        body("nk-req-0xae-write-full-charge"),
+        RequestBody::WriteFullCharge(FullChargeConfig {
+            voltage: Millivolts(56_000),
+            current: Milliamps(2000),
+            low_soc_percent: 5
+        })
+    );
+}
+
+#[test]
+fn analog_reply_values_and_the_2730_offset() {
+    let r = Response::from_frame(&frame("nk-resp-0x42-16s"), 0x42);
+    let ResponseBody::Analog(a) = &r.body else {
+        panic!()
+    };
+    let p = &a.packs[0];
+    assert_eq!(p.current, Milliamps(-2250));
+    assert_eq!(p.voltage, Millivolts(52_429));
+    assert_eq!(p.remaining_capacity, MilliampHours(48_190));
+    assert_eq!(p.design_capacity, Some(MilliampHours(100_000)));
+    assert_eq!(p.temperatures[0], DeciKelvin(2971));
+    assert_eq!(ZERO_CELSIUS, 2730);
+    let c: Vec<i16> = (0..6)
+        .map(|k| p.temperature_celsius(k).unwrap().0)
+        .collect();
+    assert_eq!(c, [241, 239, 239, 239, 265, 274]);
+    let req = Request::from_frame(&frame("nk-req-0x42-pack1"));
+    assert!(r.answers(&req));
+    let other = Request::from_frame(&frame("nk-req-0x44-pack1"));
+    assert!(!r.answers(&other));
+}
+
+#[test]
+fn refused_mosfet_switch_is_rtn_09() {
+    let r = Response::from_frame(&frame("nk-resp-0x9b-rtn09-refused"), 0x9B);
+    assert_eq!(r.rtn, Rtn::OperationError);
+    assert!(matches!(
+        r.body,
+        ResponseBody::Undecoded { command: 0x9B, .. }
+    ));
+}

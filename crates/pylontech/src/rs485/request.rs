@@ -1,0 +1,255 @@
+//! Requests (master → battery).
+
+use voltwire_asciihex::{AsciiHex, Error, Frame, Info};
+use voltwire_core::{EncodeError, Framing, Protocol, Scan};
+
+use super::{CID1_BATTERY, VER, command};
+
+/// Which module a 0x42/0x44 request asks about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Target {
+    /// One module by its address (the "command value"; must equal ADR). Never 0xFF.
+    Module(u8),
+    /// Every module of the group (INFO 0xFF, sent to the master's ADR).
+    All,
+}
+
+impl Target {
+    /// The INFO byte.
+    pub const fn byte(self) -> u8 {
+        match self {
+            Self::Module(a) => a,
+            Self::All => 0xFF,
+        }
+    }
+
+    /// The target for an INFO byte (0xFF = all).
+    pub const fn from_byte(b: u8) -> Self {
+        if b == 0xFF {
+            Self::All
+        } else {
+            Self::Module(b)
+        }
+    }
+}
+
+/// What a request asks for.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no_std without alloc: fixed-capacity variants cannot be boxed"
+)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RequestBody {
+    /// 0x4F, no INFO.
+    ProtocolVersion,
+    /// 0x51, no INFO.
+    Manufacturer,
+    /// 0x42, one INFO byte.
+    Analog(Target),
+    /// 0x44, one INFO byte.
+    Alarm(Target),
+    /// 0x47, no INFO or the module address.
+    SystemParameters(Option<u8>),
+    /// 0x60, no INFO.
+    SystemInfo,
+    /// 0x61, no INFO.
+    SystemAnalog,
+    /// 0x62, no INFO.
+    SystemAlarm,
+    /// 0x63, no INFO.
+    SystemManagement,
+    /// 0x92, the module address.
+    Management(u8),
+    /// 0x93, no INFO or the module address.
+    Serial(Option<u8>),
+    /// Any other command, or a known one with an INFO of another shape.
+    Other {
+        /// CID2.
+        cid2: u8,
+        /// INFO as sent.
+        info: Info,
+    },
+}
+
+/// A request frame.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Request {
+    /// Protocol version ([`VER`] = 0x20; ignored by batteries for 0x4F).
+    pub ver: u8,
+    /// Battery address (2 = master).
+    pub adr: u8,
+    /// Device type ([`CID1_BATTERY`]).
+    pub cid1: u8,
+    /// The command and its INFO.
+    pub body: RequestBody,
+}
+
+impl RequestBody {
+    /// The command code (CID2).
+    pub const fn command(&self) -> u8 {
+        match self {
+            Self::ProtocolVersion => command::PROTOCOL_VERSION,
+            Self::Manufacturer => command::MANUFACTURER,
+            Self::Analog(_) => command::ANALOG,
+            Self::Alarm(_) => command::ALARM,
+            Self::SystemParameters(_) => command::SYSTEM_PARAMETERS,
+            Self::SystemInfo => command::SYSTEM_INFO,
+            Self::SystemAnalog => command::SYSTEM_ANALOG,
+            Self::SystemAlarm => command::SYSTEM_ALARM,
+            Self::SystemManagement => command::SYSTEM_MANAGEMENT,
+            Self::Management(_) => command::MANAGEMENT,
+            Self::Serial(_) => command::SERIAL,
+            Self::Other { cid2, .. } => *cid2,
+        }
+    }
+
+    /// Read a command and its INFO; shapes not listed become [`RequestBody::Other`].
+    pub fn parse(cid2: u8, info: &[u8]) -> Self {
+        match (cid2, info) {
+            (command::PROTOCOL_VERSION, []) => Self::ProtocolVersion,
+            (command::MANUFACTURER, []) => Self::Manufacturer,
+            (command::ANALOG, [b]) => Self::Analog(Target::from_byte(*b)),
+            (command::ALARM, [b]) => Self::Alarm(Target::from_byte(*b)),
+            (command::SYSTEM_PARAMETERS, []) => Self::SystemParameters(None),
+            (command::SYSTEM_PARAMETERS, [b]) => Self::SystemParameters(Some(*b)),
+            (command::SYSTEM_INFO, []) => Self::SystemInfo,
+            (command::SYSTEM_ANALOG, []) => Self::SystemAnalog,
+            (command::SYSTEM_ALARM, []) => Self::SystemAlarm,
+            (command::SYSTEM_MANAGEMENT, []) => Self::SystemManagement,
+            (command::MANAGEMENT, [b]) => Self::Management(*b),
+            (command::SERIAL, []) => Self::Serial(None),
+            (command::SERIAL, [b]) => Self::Serial(Some(*b)),
+            _ => Self::Other {
+                cid2,
+                info: Info::from_slice(info).unwrap_or_default(),
+            },
+        }
+    }
+
+    /// The INFO bytes.
+    pub fn info(&self) -> Info {
+        let mut info = Info::new();
+        let byte = match self {
+            Self::Analog(t) | Self::Alarm(t) => Some(t.byte()),
+            Self::SystemParameters(a) | Self::Serial(a) => *a,
+            Self::Management(a) => Some(*a),
+            Self::Other { info, .. } => return info.clone(),
+            _ => None,
+        };
+        if let Some(b) = byte {
+            let _ = info.push(b);
+        }
+        info
+    }
+}
+
+impl Request {
+    /// A request with VER 0x20 and CID1 0x46.
+    pub const fn new(adr: u8, body: RequestBody) -> Self {
+        Self {
+            ver: VER,
+            adr,
+            cid1: CID1_BATTERY,
+            body,
+        }
+    }
+
+    /// The command code (CID2).
+    pub const fn command(&self) -> u8 {
+        self.body.command()
+    }
+
+    /// Read a request from a frame (slave role). Total: unknown shapes are
+    /// [`RequestBody::Other`].
+    pub fn from_frame(frame: &Frame) -> Self {
+        Self {
+            ver: frame.ver,
+            adr: frame.adr,
+            cid1: frame.cid1,
+            body: RequestBody::parse(frame.cid2, &frame.info),
+        }
+    }
+
+    /// The request as a frame (master role).
+    ///
+    /// # Errors
+    /// Never for requests built from this module's types; kept fallible for symmetry.
+    pub fn to_frame(&self) -> Result<Frame, EncodeError> {
+        Frame::new(
+            self.ver,
+            self.adr,
+            self.cid1,
+            self.command(),
+            &self.body.info(),
+        )
+    }
+}
+
+/// Requests as a [`Protocol`] (slave role): a stream decoder of [`Request`]s is
+/// `ScanDecoder<Requests, { voltwire_asciihex::MAX_FRAME_LEN }>`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Requests;
+
+impl Framing for Requests {
+    const MAX_FRAME_LEN: usize = voltwire_asciihex::MAX_FRAME_LEN;
+
+    fn scan(buf: &[u8]) -> Scan {
+        AsciiHex::scan(buf)
+    }
+}
+
+impl Protocol for Requests {
+    type Message = Request;
+    type Error = Error;
+
+    fn parse(frame: &[u8]) -> Result<Request, Error> {
+        Frame::parse(frame).map(|f| Request::from_frame(&f))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use voltwire_core::Emit as _;
+
+    fn round(wire: &[u8]) -> Request {
+        let f = Frame::parse(wire).unwrap();
+        let r = Request::from_frame(&f);
+        assert_eq!(r.to_frame().unwrap().to_bytes().as_slice(), wire);
+        assert_eq!(r.to_frame().unwrap().buffer_len(), wire.len());
+        r
+    }
+
+    #[test]
+    fn real_requests() {
+        // PYL33 §4 example.
+        assert_eq!(
+            round(b"~20024642E00202FD33\r").body,
+            RequestBody::Analog(Target::Module(2))
+        );
+        // US5000 0x92 (python-pylontech PR #20).
+        assert_eq!(
+            round(b"~20024692E00202FD2E\r").body,
+            RequestBody::Management(2)
+        );
+        // Vevor 0x61 and 0x63.
+        assert_eq!(
+            round(b"~200246610000FDAB\r").body,
+            RequestBody::SystemAnalog
+        );
+        assert_eq!(
+            round(b"~200246630000FDA9\r").body,
+            RequestBody::SystemManagement
+        );
+    }
+
+    #[test]
+    fn all_modules_and_other() {
+        let r = Request::new(2, RequestBody::Analog(Target::All));
+        let f = r.to_frame().unwrap();
+        assert_eq!(f.info.as_slice(), &[0xFF]);
+        assert_eq!(Request::from_frame(&f), r);
+        let odd = Request::from_frame(&Frame::new(0x20, 2, 0x46, 0x42, &[1, 2]).unwrap());
+        assert!(matches!(odd.body, RequestBody::Other { cid2: 0x42, .. }));
+    }
+}

@@ -1,0 +1,248 @@
+//! Responses (battery → master).
+
+use voltwire_asciihex::{Frame, Info, Reader, Rtn, Writer};
+use voltwire_core::EncodeError;
+
+use super::{
+    AlarmReply, AnalogReply, CID1_BATTERY, ChargeManagement, ManufacturerInfo, Request,
+    RequestBody, SerialNumber, SystemAlarm, SystemAnalog, SystemInfo, SystemParameters, Target,
+    VER, command,
+};
+
+/// What a response carries, by the command it answers.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no_std without alloc: fixed-capacity variants cannot be boxed"
+)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ResponseBody {
+    /// 0x4F: no INFO; the version is the frame's VER.
+    ProtocolVersion,
+    /// 0x51.
+    Manufacturer(ManufacturerInfo),
+    /// 0x42, one module or all.
+    Analog(AnalogReply),
+    /// 0x44, one module or all.
+    Alarm(AlarmReply),
+    /// 0x47.
+    SystemParameters(SystemParameters),
+    /// 0x60.
+    SystemInfo(SystemInfo),
+    /// 0x61.
+    SystemAnalog(SystemAnalog),
+    /// 0x62.
+    SystemAlarm(SystemAlarm),
+    /// 0x63 (no command byte).
+    SystemManagement(ChargeManagement),
+    /// 0x92: the command value (module address), then the limits.
+    Management {
+        /// The module address. Wire: u8.
+        command: u8,
+        /// The limits.
+        management: ChargeManagement,
+    },
+    /// 0x93.
+    Serial(SerialNumber),
+    /// A reply with RTN ≠ 0, to an unknown command, or whose INFO does not fit the
+    /// command's layout: INFO kept as sent.
+    Undecoded {
+        /// The command it answers.
+        command: u8,
+        /// INFO as sent.
+        info: Info,
+    },
+}
+
+impl ResponseBody {
+    /// The command this body answers.
+    pub const fn command(&self) -> u8 {
+        match self {
+            Self::ProtocolVersion => command::PROTOCOL_VERSION,
+            Self::Manufacturer(_) => command::MANUFACTURER,
+            Self::Analog(_) => command::ANALOG,
+            Self::Alarm(_) => command::ALARM,
+            Self::SystemParameters(_) => command::SYSTEM_PARAMETERS,
+            Self::SystemInfo(_) => command::SYSTEM_INFO,
+            Self::SystemAnalog(_) => command::SYSTEM_ANALOG,
+            Self::SystemAlarm(_) => command::SYSTEM_ALARM,
+            Self::SystemManagement(_) => command::SYSTEM_MANAGEMENT,
+            Self::Management { .. } => command::MANAGEMENT,
+            Self::Serial(_) => command::SERIAL,
+            Self::Undecoded { command, .. } => *command,
+        }
+    }
+
+    /// Decode INFO as the answer to `command`; total (falls back to
+    /// [`ResponseBody::Undecoded`]).
+    pub fn parse(command: u8, info: &[u8]) -> Self {
+        Self::decode(command, info).unwrap_or_else(|| Self::Undecoded {
+            command,
+            info: Info::from_slice(info).unwrap_or_default(),
+        })
+    }
+
+    fn decode(cid2: u8, info: &[u8]) -> Option<Self> {
+        Some(match cid2 {
+            command::PROTOCOL_VERSION => info.is_empty().then_some(Self::ProtocolVersion)?,
+            command::MANUFACTURER => Self::Manufacturer(ManufacturerInfo::read(info)?),
+            command::ANALOG => Self::Analog(AnalogReply::read(info)?),
+            command::ALARM => Self::Alarm(AlarmReply::read(info)?),
+            command::SYSTEM_PARAMETERS => Self::SystemParameters(SystemParameters::read(info)?),
+            command::SYSTEM_INFO => Self::SystemInfo(SystemInfo::read(info)?),
+            command::SYSTEM_ANALOG => Self::SystemAnalog(SystemAnalog::read(info)?),
+            command::SYSTEM_ALARM => Self::SystemAlarm(SystemAlarm::read(info)?),
+            command::SYSTEM_MANAGEMENT => {
+                let mut r = Reader::new(info);
+                let m = ChargeManagement::read(&mut r)?;
+                r.is_empty().then_some(Self::SystemManagement(m))?
+            }
+            command::MANAGEMENT => {
+                let mut r = Reader::new(info);
+                let command = r.u8().ok()?;
+                let management = ChargeManagement::read(&mut r)?;
+                r.is_empty().then_some(Self::Management {
+                    command,
+                    management,
+                })?
+            }
+            command::SERIAL => {
+                let mut r = Reader::new(info);
+                let s = SerialNumber {
+                    command: r.u8().ok()?,
+                    serial: r.take().ok()?,
+                };
+                r.is_empty().then_some(Self::Serial(s))?
+            }
+            _ => return None,
+        })
+    }
+
+    /// The INFO bytes.
+    ///
+    /// # Errors
+    /// [`EncodeError`] when a value does not fit its wire field.
+    pub fn info(&self) -> Result<Info, EncodeError> {
+        let mut w = Writer::new();
+        match self {
+            Self::ProtocolVersion => {}
+            Self::Manufacturer(m) => m.write(&mut w)?,
+            Self::Analog(a) => a.write(&mut w)?,
+            Self::Alarm(a) => a.write(&mut w)?,
+            Self::SystemParameters(p) => p.write(&mut w)?,
+            Self::SystemInfo(s) => s.write(&mut w)?,
+            Self::SystemAnalog(s) => s.write(&mut w)?,
+            Self::SystemAlarm(s) => s.write(&mut w)?,
+            Self::SystemManagement(m) => m.write(&mut w)?,
+            Self::Management {
+                command,
+                management,
+            } => {
+                w.u8(*command)?;
+                management.write(&mut w)?;
+            }
+            Self::Serial(s) => {
+                w.u8(s.command)?.bytes(&s.serial)?;
+            }
+            Self::Undecoded { info, .. } => return Ok(info.clone()),
+        }
+        Ok(w.finish())
+    }
+}
+
+/// A response frame.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Response {
+    /// Protocol version ([`VER`]; for 0x4F, the version the battery speaks).
+    pub ver: u8,
+    /// Battery address, echoed from the request.
+    pub adr: u8,
+    /// Device type ([`CID1_BATTERY`]).
+    pub cid1: u8,
+    /// Return code: must be [`Rtn::Normal`] for data replies (an echo of the command here
+    /// makes inverters reject the reply, Battery-Emulator #3001).
+    pub rtn: Rtn,
+    /// What it carries.
+    pub body: ResponseBody,
+}
+
+impl Response {
+    /// A successful reply (VER 0x20, CID1 0x46, RTN 0) from battery `adr`.
+    pub const fn ok(adr: u8, body: ResponseBody) -> Self {
+        Self {
+            ver: VER,
+            adr,
+            cid1: CID1_BATTERY,
+            rtn: Rtn::Normal,
+            body,
+        }
+    }
+
+    /// The command this response answers.
+    pub const fn command(&self) -> u8 {
+        self.body.command()
+    }
+
+    /// Read a reply to `command` (master role). Total: an error RTN or an INFO that does not
+    /// fit gives [`ResponseBody::Undecoded`].
+    pub fn from_frame(frame: &Frame, command: u8) -> Self {
+        let rtn = frame.rtn();
+        let body = if rtn.is_ok() {
+            ResponseBody::parse(command, &frame.info)
+        } else {
+            ResponseBody::Undecoded {
+                command,
+                info: frame.info.clone(),
+            }
+        };
+        Self {
+            ver: frame.ver,
+            adr: frame.adr,
+            cid1: frame.cid1,
+            rtn,
+            body,
+        }
+    }
+
+    /// The reply as a frame (slave role).
+    ///
+    /// # Errors
+    /// [`EncodeError`] when a value does not fit its wire field (e.g. a current that is not a
+    /// multiple of 100 mA).
+    pub fn to_frame(&self) -> Result<Frame, EncodeError> {
+        Frame::new(
+            self.ver,
+            self.adr,
+            self.cid1,
+            self.rtn.code(),
+            &self.body.info()?,
+        )
+    }
+
+    /// Whether this response is a plausible answer to `request`: same address, same
+    /// command, and for per-module commands the same module (or, after an all-modules
+    /// request, as many modules as the count byte says). A reply with an error RTN answers
+    /// any request to its address with the same command.
+    pub fn answers(&self, request: &Request) -> bool {
+        if self.adr != request.adr || self.command() != request.command() {
+            return false;
+        }
+        match (&request.body, &self.body) {
+            (RequestBody::Analog(t), ResponseBody::Analog(a)) => {
+                target_matches(*t, a.command, a.modules.len())
+            }
+            (RequestBody::Alarm(t), ResponseBody::Alarm(a)) => {
+                target_matches(*t, a.command, a.modules.len())
+            }
+            (RequestBody::Management(m), ResponseBody::Management { command, .. }) => m == command,
+            (RequestBody::Serial(Some(m)), ResponseBody::Serial(s)) => *m == s.command,
+            _ => true,
+        }
+    }
+}
+
+fn target_matches(t: Target, command: u8, modules: usize) -> bool {
+    match t {
+        Target::Module(a) => a == command && modules <= 1,
+        Target::All => usize::from(command) == modules,
+    }
+}
