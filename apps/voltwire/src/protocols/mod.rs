@@ -3,6 +3,8 @@
 use crate::output::Output;
 
 mod daly;
+mod jk;
+mod jk_pb;
 mod meanwell_can;
 mod pace;
 mod pylontech_can;
@@ -43,6 +45,18 @@ pub(crate) const ALL: &[Protocol] = &[
         description: "Daly BMS UART/RS485 (0xA5 frames; cell voltages and temperatures assembled)",
         takes_command: false,
         decode: daly::decode,
+    },
+    Protocol {
+        name: "jk",
+        description: "JK BMS RS485/UART \"4E 57\" protocol (read-all reply typed, write requests)",
+        takes_command: false,
+        decode: jk::decode,
+    },
+    Protocol {
+        name: "jk-pb",
+        description: "JK-PB inverter BMS over RS485 (0x55AA/0xEB90 blocks, Modbus requests)",
+        takes_command: false,
+        decode: jk_pb::decode,
     },
     Protocol {
         name: "pace",

@@ -1,0 +1,31 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+/// The `heapless` version whose `Vec` the messages use (e.g. [`Record::cells`]).
+pub use heapless;
+
+mod error;
+pub mod frame;
+pub mod pb;
+pub mod record;
+
+pub use error::Error;
+pub use frame::{Command, FrameSource, Header, Info, JkFraming, Message, Transport, check_frame};
+pub use record::{
+    BatteryType, Cell, Current, CurrentEncoding, Field, FieldValue, Record, SensorTemperature,
+    Status, Text, Warnings,
+};
+
+/// A streaming decoder for the "4E 57" protocol: feed it bytes as they arrive from the UART,
+/// get [`Message`]s (or errors) with their stream offsets. Buffers at most
+/// [`frame::MAX_FRAME_LEN`] bytes.
+pub type JkDecoder = voltwire_core::ScanDecoder<JkFraming, { frame::MAX_FRAME_LEN }>;
+
+/// A `tokio_util::codec::Decoder` over [`JkDecoder`].
+#[cfg(feature = "tokio-codec")]
+pub type JkCodec = voltwire_core::codec::StreamCodec<JkDecoder>;
