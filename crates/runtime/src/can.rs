@@ -1,0 +1,405 @@
+//! One CAN bus abstraction, three backends.
+//!
+//! - [`VirtualBus`]: in-process; every frame a node sends reaches every other node (tests,
+//!   demos, simulators wired to apps in one process).
+//! - [`SlcanBus`]: a `CANable`-style USB-CAN adapter (or a simulator) speaking SLCAN over any
+//!   byte link, e.g. a [`crate::link::Link`] to `serial:///dev/ttyACM0`, through
+//!   `voltwire-slcan`.
+//! - `SocketCanBus` (feature `socketcan`, Linux): a kernel `SocketCAN` interface such as `can0`.
+//!
+//! All implement [`CanBus`]: `send` and `recv` of owned classic [`CanFrame`]s.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use voltwire_runtime::can::{CanBus as _, CanFrame, VirtualBus};
+//!
+//! let bus = VirtualBus::new(64);
+//! let (mut a, mut b) = (bus.node(), bus.node());
+//! a.send(&CanFrame::data(0x351, false, &[1, 2]).unwrap()).await.unwrap();
+//! assert_eq!(b.recv().await.unwrap().data, [1, 2]);
+//! # });
+//! ```
+
+use std::future::Future;
+use std::io;
+use std::time::Duration;
+
+use embedded_can::Frame as _;
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use tokio::sync::broadcast;
+use voltwire_core::{Emit, StreamDecoder};
+use voltwire_slcan::{Command, Dialect, FrameLine, HostDecoder, Response};
+
+/// A classic CAN frame, owned.
+///
+/// Invariants checked by the constructors and by every backend's `send`: `id` fits 11 bits
+/// (29 with `extended`), `data.len() <= 8`. A remote frame carries no data; its DLC is
+/// `data.len()` (the bytes themselves are ignored and received as zeros).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CanFrame {
+    /// The identifier (11 or 29 bits).
+    pub id: u32,
+    /// 29-bit identifier.
+    pub extended: bool,
+    /// Remote transmission request.
+    pub remote: bool,
+    /// Payload, 0-8 bytes.
+    pub data: Vec<u8>,
+}
+
+impl CanFrame {
+    /// A data frame.
+    ///
+    /// # Errors
+    /// [`CanError::BadFrame`] for an id out of range or more than 8 bytes.
+    pub fn data(id: u32, extended: bool, data: &[u8]) -> Result<Self, CanError> {
+        let f = Self {
+            id,
+            extended,
+            remote: false,
+            data: data.to_vec(),
+        };
+        f.check().map(|()| f)
+    }
+
+    /// A remote frame asking for `dlc` bytes.
+    ///
+    /// # Errors
+    /// [`CanError::BadFrame`] for an id out of range or a DLC above 8.
+    pub fn remote(id: u32, extended: bool, dlc: usize) -> Result<Self, CanError> {
+        let f = Self {
+            id,
+            extended,
+            remote: true,
+            data: vec![0; dlc],
+        };
+        f.check().map(|()| f)
+    }
+
+    /// Check the invariants.
+    ///
+    /// # Errors
+    /// [`CanError::BadFrame`] when they do not hold.
+    pub fn check(&self) -> Result<(), CanError> {
+        let max = if self.extended { 0x1FFF_FFFF } else { 0x7FF };
+        if self.id > max || self.data.len() > 8 {
+            return Err(CanError::BadFrame);
+        }
+        Ok(())
+    }
+
+    /// Convert to the `voltwire-slcan` frame.
+    ///
+    /// # Errors
+    /// [`CanError::BadFrame`] when the invariants do not hold.
+    pub fn to_slcan(&self) -> Result<voltwire_slcan::CanFrame, CanError> {
+        self.check()?;
+        let id: embedded_can::Id = if self.extended {
+            embedded_can::ExtendedId::new(self.id)
+                .ok_or(CanError::BadFrame)?
+                .into()
+        } else {
+            let id = u16::try_from(self.id).map_err(|_| CanError::BadFrame)?;
+            embedded_can::StandardId::new(id)
+                .ok_or(CanError::BadFrame)?
+                .into()
+        };
+        let f = if self.remote {
+            voltwire_slcan::CanFrame::new_remote(id, self.data.len())
+        } else {
+            voltwire_slcan::CanFrame::new(id, &self.data)
+        };
+        f.ok_or(CanError::BadFrame)
+    }
+
+    /// Copy any [`embedded_can::Frame`] (the `voltwire-slcan` and `socketcan` frames).
+    pub fn from_frame<F: embedded_can::Frame>(f: &F) -> Self {
+        let (id, extended) = match f.id() {
+            embedded_can::Id::Standard(s) => (u32::from(s.as_raw()), false),
+            embedded_can::Id::Extended(e) => (e.as_raw(), true),
+        };
+        Self {
+            id,
+            extended,
+            remote: f.is_remote_frame(),
+            data: if f.is_remote_frame() {
+                vec![0; f.dlc()]
+            } else {
+                f.data().to_vec()
+            },
+        }
+    }
+}
+
+/// Why a bus operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CanError {
+    /// The frame breaks the invariants of [`CanFrame`].
+    #[error("invalid CAN frame (id out of range or more than 8 data bytes)")]
+    BadFrame,
+    /// Every other node is gone (virtual bus) or the link ended.
+    #[error("CAN bus closed")]
+    Closed,
+    /// The adapter rejected a command of the open sequence (BEL reply).
+    #[error("SLCAN adapter rejected `{0}`")]
+    Rejected(&'static str),
+    /// The adapter did not answer a command of the open sequence in time.
+    #[error("SLCAN adapter did not answer `{0}`")]
+    NoAnswer(&'static str),
+    /// No SLCAN bitrate code for this bitrate.
+    #[error(
+        "no SLCAN bitrate code for {0} bit/s; fix: use 10000, 20000, 50000, 100000, 125000, 250000, 500000, 800000 or 1000000"
+    )]
+    Bitrate(u32),
+    /// I/O error of the underlying link or socket.
+    #[error("CAN I/O error: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// A CAN bus: send and receive classic frames.
+pub trait CanBus {
+    /// Send one frame.
+    ///
+    /// # Errors
+    /// [`CanError::BadFrame`], [`CanError::Closed`] or an I/O error.
+    fn send(&mut self, frame: &CanFrame) -> impl Future<Output = Result<(), CanError>> + Send;
+
+    /// Wait for the next frame from another node.
+    ///
+    /// # Errors
+    /// [`CanError::Closed`] or an I/O error.
+    fn recv(&mut self) -> impl Future<Output = Result<CanFrame, CanError>> + Send;
+}
+
+/// An in-process CAN bus. Cheap to clone; [`VirtualBus::node`] attaches a node.
+#[derive(Debug, Clone)]
+pub struct VirtualBus {
+    tx: broadcast::Sender<(u64, CanFrame)>,
+    next_id: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl VirtualBus {
+    /// A bus whose slowest node may fall `capacity` frames behind before it loses frames.
+    pub fn new(capacity: usize) -> Self {
+        let (tx, _) = broadcast::channel(capacity.max(1));
+        Self {
+            tx,
+            next_id: std::sync::Arc::default(),
+        }
+    }
+
+    /// Attach a node: it receives every frame sent by other nodes after this call.
+    pub fn node(&self) -> VirtualNode {
+        let id = self
+            .next_id
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        VirtualNode {
+            id,
+            tx: self.tx.clone(),
+            rx: self.tx.subscribe(),
+            lost: 0,
+        }
+    }
+}
+
+/// One node on a [`VirtualBus`].
+#[derive(Debug)]
+pub struct VirtualNode {
+    id: u64,
+    tx: broadcast::Sender<(u64, CanFrame)>,
+    rx: broadcast::Receiver<(u64, CanFrame)>,
+    lost: u64,
+}
+
+impl VirtualNode {
+    /// Frames this node lost by falling behind.
+    pub const fn lost(&self) -> u64 {
+        self.lost
+    }
+}
+
+impl CanBus for VirtualNode {
+    async fn send(&mut self, frame: &CanFrame) -> Result<(), CanError> {
+        frame.check()?;
+        // Sending with nobody else listening is not an error on a real bus either.
+        let _ = self.tx.send((self.id, frame.clone()));
+        Ok(())
+    }
+
+    async fn recv(&mut self) -> Result<CanFrame, CanError> {
+        loop {
+            match self.rx.recv().await {
+                Ok((from, f)) if from != self.id => return Ok(f),
+                Ok(_) => {}
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    self.lost = self.lost.saturating_add(n);
+                    tracing::warn!(lost = n, "virtual CAN node fell behind");
+                }
+                Err(broadcast::error::RecvError::Closed) => return Err(CanError::Closed),
+            }
+        }
+    }
+}
+
+/// How long [`SlcanBus::open`] waits for each reply of the open sequence.
+pub const SLCAN_REPLY_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// A CAN bus through an SLCAN adapter on byte link `L`.
+#[derive(Debug)]
+pub struct SlcanBus<L> {
+    link: L,
+    decoder: HostDecoder,
+    buf: Vec<u8>,
+    pos: usize,
+}
+
+impl<L: AsyncRead + AsyncWrite + Unpin + Send> SlcanBus<L> {
+    /// Run the open sequence on `link`: `C` (close, reply ignored), `S<n>` for `bitrate`
+    /// (codes per `dialect`), `O` (open); each must be acknowledged.
+    ///
+    /// # Errors
+    /// [`CanError::Bitrate`], [`CanError::Rejected`], [`CanError::NoAnswer`], or an I/O
+    /// error.
+    pub async fn open(link: L, bitrate: u32, dialect: Dialect) -> Result<Self, CanError> {
+        let code =
+            voltwire_slcan::bitrate_code(bitrate, dialect).ok_or(CanError::Bitrate(bitrate))?;
+        let mut bus = Self {
+            link,
+            decoder: HostDecoder::new(),
+            buf: Vec::new(),
+            pos: 0,
+        };
+        // A closed adapter answers `C` with BEL, an open one with CR: either is fine.
+        bus.write(&Command::Close).await?;
+        let _ = tokio::time::timeout(SLCAN_REPLY_TIMEOUT, bus.reply()).await;
+        bus.command(&Command::Bitrate(code), "S").await?;
+        bus.command(&Command::Open, "O").await?;
+        Ok(bus)
+    }
+
+    /// Send `C` (close the CAN channel) and return the link.
+    ///
+    /// # Errors
+    /// An I/O error writing the command.
+    pub async fn close(mut self) -> Result<L, CanError> {
+        self.write(&Command::Close).await?;
+        Ok(self.link)
+    }
+
+    async fn command(&mut self, c: &Command, name: &'static str) -> Result<(), CanError> {
+        self.write(c).await?;
+        match tokio::time::timeout(SLCAN_REPLY_TIMEOUT, self.reply()).await {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) => Err(CanError::Rejected(name)),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(CanError::NoAnswer(name)),
+        }
+    }
+
+    /// The next OK (`true`) or BEL (`false`), skipping anything else.
+    async fn reply(&mut self) -> Result<bool, CanError> {
+        loop {
+            match self.next_response().await? {
+                Response::Ok => return Ok(true),
+                Response::Error => return Ok(false),
+                _ => {}
+            }
+        }
+    }
+
+    async fn write(&mut self, c: &Command) -> Result<(), CanError> {
+        let mut out = [0_u8; 64];
+        let n = c.emit(&mut out).map_err(|_| CanError::BadFrame)?;
+        self.link
+            .write_all(out.get(..n).unwrap_or_default())
+            .await?;
+        self.link.flush().await?;
+        Ok(())
+    }
+
+    async fn next_response(&mut self) -> Result<Response, CanError> {
+        loop {
+            let rest = self.buf.get(self.pos..).unwrap_or_default();
+            if !rest.is_empty() {
+                let p = self.decoder.feed(rest);
+                self.pos += p.consumed.max(usize::from(p.item.is_none()) * rest.len());
+                match p.item.map(|l| l.value) {
+                    Some(Ok(r)) => return Ok(r),
+                    Some(Err(e)) => tracing::debug!(error = %e, "bad SLCAN line"),
+                    None => {}
+                }
+                continue;
+            }
+            self.buf.clear();
+            self.pos = 0;
+            self.buf.resize(256, 0);
+            let n = self.link.read(&mut self.buf).await?;
+            self.buf.truncate(n);
+            if n == 0 {
+                return Err(CanError::Closed);
+            }
+        }
+    }
+}
+
+impl<L: AsyncRead + AsyncWrite + Unpin + Send> CanBus for SlcanBus<L> {
+    async fn send(&mut self, frame: &CanFrame) -> Result<(), CanError> {
+        let f = frame.to_slcan()?;
+        self.write(&Command::Transmit(FrameLine::from(f))).await
+    }
+
+    async fn recv(&mut self) -> Result<CanFrame, CanError> {
+        loop {
+            if let Response::Frame(line) = self.next_response().await? {
+                return Ok(CanFrame::from_frame(&line.frame));
+            }
+        }
+    }
+}
+
+/// A kernel `SocketCAN` interface (feature `socketcan`, Linux).
+#[cfg(all(feature = "socketcan", target_os = "linux"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "socketcan")))]
+#[derive(Debug)]
+pub struct SocketCanBus {
+    socket: socketcan::tokio::CanSocket,
+}
+
+#[cfg(all(feature = "socketcan", target_os = "linux"))]
+impl SocketCanBus {
+    /// Open interface `ifname` (e.g. `can0`, `vcan0`).
+    ///
+    /// # Errors
+    /// The I/O error from opening the socket.
+    pub fn open(ifname: &str) -> Result<Self, CanError> {
+        Ok(Self {
+            socket: socketcan::tokio::CanSocket::open(ifname)?,
+        })
+    }
+}
+
+#[cfg(all(feature = "socketcan", target_os = "linux"))]
+impl CanBus for SocketCanBus {
+    async fn send(&mut self, frame: &CanFrame) -> Result<(), CanError> {
+        let f = frame.to_slcan()?;
+        let out = if frame.remote {
+            socketcan::CanFrame::new_remote(f.id(), f.dlc())
+        } else {
+            socketcan::CanFrame::new(f.id(), f.data())
+        }
+        .ok_or(CanError::BadFrame)?;
+        self.socket.write_frame(out).await?;
+        Ok(())
+    }
+
+    async fn recv(&mut self) -> Result<CanFrame, CanError> {
+        loop {
+            let f = self.socket.read_frame().await?;
+            // Error frames are bus status, not data.
+            if !matches!(f, socketcan::CanFrame::Error(_)) {
+                return Ok(CanFrame::from_frame(&f));
+            }
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! The device simulators, each answering in its real protocol through our crates.
+//!
+//! | device | trait | protocol crate |
+//! |---|---|---|
+//! | [`DalyBms`] | [`crate::SerialResponder`] | `voltwire-daly` |
+//! | [`PylontechStack`] | [`crate::SerialResponder`] | `voltwire-pylontech::rs485` |
+//! | [`VeDirect`] (MPPT, SmartShunt) | [`crate::SerialResponder`] | `voltwire-victron` |
+//! | [`PylontechCanBms`] | [`crate::CanResponder`] | `voltwire-pylontech::can` |
+
+mod daly;
+mod pylontech_can;
+mod pylontech_rs485;
+mod vedirect;
+
+pub use daly::DalyBms;
+pub use pylontech_can::PylontechCanBms;
+pub use pylontech_rs485::PylontechStack;
+pub use vedirect::{VeDirect, VeDirectKind};
+
+use voltwire_core::{DeciCelsius, Milliamps, Millivolts, Rounding, Scale};
+
+/// `v` on a grid of `step` mV, nearest.
+pub(crate) fn mv(v: Millivolts, step: i64) -> Millivolts {
+    v.round_to(Scale::new(step, 0), Rounding::Nearest)
+}
+
+/// `a` on a grid of `step` mA, nearest.
+pub(crate) fn ma(a: Milliamps, step: i64) -> Milliamps {
+    a.round_to(Scale::new(step, 0), Rounding::Nearest)
+}
+
+/// `t` on a grid of `step` × 0.1 °C, nearest.
+pub(crate) fn dc(t: DeciCelsius, step: i64) -> DeciCelsius {
+    t.round_to(Scale::new(step, 0), Rounding::Nearest)
+}

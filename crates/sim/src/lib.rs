@@ -1,0 +1,223 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
+
+use core::time::Duration;
+
+pub mod device;
+mod faults;
+pub mod plant;
+mod view;
+
+pub use faults::Faults;
+pub use plant::{Flows, Pack, PackConfig, Plant};
+pub use view::BmsView;
+
+/// A change a device asks of the plant (a BMS switching its MOSFETs, a charger taking a set
+/// point). The responders only read the plant; the caller applies these with
+/// [`PlantCommand::apply`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PlantCommand {
+    /// Switch the charge path of pack `pack`.
+    ChargeEnabled {
+        /// Pack index.
+        pack: usize,
+        /// On.
+        on: bool,
+    },
+    /// Switch the discharge path of pack `pack`.
+    DischargeEnabled {
+        /// Pack index.
+        pack: usize,
+        /// On.
+        on: bool,
+    },
+    /// Set the SOC of pack `pack`.
+    SetSoc {
+        /// Pack index.
+        pack: usize,
+        /// The SOC.
+        soc: voltwire_core::Permille,
+    },
+}
+
+impl PlantCommand {
+    /// Apply the command to `plant` (commands for a pack that does not exist are ignored).
+    pub fn apply(self, plant: &mut Plant) {
+        match self {
+            Self::ChargeEnabled { pack, on } => {
+                if let Some(p) = plant.packs_mut().get_mut(pack) {
+                    p.charge_enabled = on;
+                }
+            }
+            Self::DischargeEnabled { pack, on } => {
+                if let Some(p) = plant.packs_mut().get_mut(pack) {
+                    p.discharge_enabled = on;
+                }
+            }
+            Self::SetSoc { pack, soc } => {
+                if let Some(p) = plant.packs_mut().get_mut(pack) {
+                    p.set_soc(soc);
+                }
+            }
+        }
+    }
+}
+
+/// A device on a serial line (UART, RS485, a pty or a TCP console server): bytes in, bytes
+/// out, time injected. The I/O layer feeds what it reads to [`SerialResponder::on_bytes`],
+/// calls [`SerialResponder::tick`] regularly, writes what lands in `out` (after
+/// [`Faults::delay`]) and closes the port while [`Faults::drop_port`] is set.
+pub trait SerialResponder {
+    /// Consume `input` read from the line at sim time `now`; append the replies to `out`.
+    fn on_bytes(&mut self, input: &[u8], now: Duration, plant: &Plant, out: &mut Vec<u8>);
+
+    /// Unsolicited output due by `now` (e.g. the VE.Direct TEXT record every second).
+    fn tick(&mut self, now: Duration, plant: &Plant, out: &mut Vec<u8>);
+
+    /// The faults in effect.
+    fn faults(&self) -> &Faults;
+
+    /// The faults, to change them.
+    fn faults_mut(&mut self) -> &mut Faults;
+
+    /// Move the plant changes asked for since the last call into `out`.
+    fn drain_commands(&mut self, out: &mut Vec<PlantCommand>) {
+        let _ = out;
+    }
+}
+
+/// A classic CAN frame (11- or 29-bit id, up to 8 bytes), implementing
+/// [`embedded_can::Frame`] so that every protocol crate's `to_frame`/`from_frame` works on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CanFrame {
+    /// The id (11 or 29 bits).
+    pub id: u32,
+    /// Whether the id is 29-bit.
+    pub extended: bool,
+    /// Remote-transmission request.
+    pub remote: bool,
+    len: u8,
+    data: [u8; 8],
+}
+
+impl CanFrame {
+    /// A data frame, or `None` when `data` is longer than 8 bytes or the id too large.
+    pub fn new(id: u32, extended: bool, data: &[u8]) -> Option<Self> {
+        let max = if extended { 0x1FFF_FFFF } else { 0x7FF };
+        if id > max {
+            return None;
+        }
+        let mut d = [0u8; 8];
+        d.get_mut(..data.len())?.copy_from_slice(data);
+        Some(Self {
+            id,
+            extended,
+            remote: false,
+            len: u8::try_from(data.len()).ok()?,
+            data: d,
+        })
+    }
+
+    /// The data bytes.
+    pub fn data(&self) -> &[u8] {
+        self.data.get(..usize::from(self.len)).unwrap_or_default()
+    }
+}
+
+impl embedded_can::Frame for CanFrame {
+    fn new(id: impl Into<embedded_can::Id>, data: &[u8]) -> Option<Self> {
+        match id.into() {
+            embedded_can::Id::Standard(s) => Self::new(u32::from(s.as_raw()), false, data),
+            embedded_can::Id::Extended(e) => Self::new(e.as_raw(), true, data),
+        }
+    }
+
+    fn new_remote(id: impl Into<embedded_can::Id>, dlc: usize) -> Option<Self> {
+        let mut f = <Self as embedded_can::Frame>::new(id, &[])?;
+        f.len = u8::try_from(dlc).ok().filter(|l| *l <= 8)?;
+        f.remote = true;
+        Some(f)
+    }
+
+    fn is_extended(&self) -> bool {
+        self.extended
+    }
+
+    fn is_remote_frame(&self) -> bool {
+        self.remote
+    }
+
+    fn id(&self) -> embedded_can::Id {
+        if self.extended {
+            embedded_can::ExtendedId::new(self.id).map_or(
+                embedded_can::Id::Extended(embedded_can::ExtendedId::ZERO),
+                Into::into,
+            )
+        } else {
+            u16::try_from(self.id)
+                .ok()
+                .and_then(embedded_can::StandardId::new)
+                .map_or(
+                    embedded_can::Id::Standard(embedded_can::StandardId::ZERO),
+                    Into::into,
+                )
+        }
+    }
+
+    fn dlc(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    fn data(&self) -> &[u8] {
+        if self.remote { &[] } else { Self::data(self) }
+    }
+}
+
+/// A device on a CAN bus: frames in, frames out, time injected.
+pub trait CanResponder {
+    /// Handle one frame seen on the bus at sim time `now`; append replies to `out`.
+    fn on_frame(&mut self, frame: &CanFrame, now: Duration, plant: &Plant, out: &mut Vec<CanFrame>);
+
+    /// Unsolicited frames due by `now` (e.g. the BMS burst every second).
+    fn tick(&mut self, now: Duration, plant: &Plant, out: &mut Vec<CanFrame>);
+
+    /// The faults in effect.
+    fn faults(&self) -> &Faults;
+
+    /// The faults, to change them.
+    fn faults_mut(&mut self) -> &mut Faults;
+
+    /// Move the plant changes asked for since the last call into `out`.
+    fn drain_commands(&mut self, out: &mut Vec<PlantCommand>) {
+        let _ = out;
+    }
+}
+
+/// A periodic schedule in sim time: due at `0`, then every `period`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Every {
+    period: Duration,
+    next: Duration,
+}
+
+impl Every {
+    pub(crate) const fn new(period: Duration) -> Self {
+        Self {
+            period,
+            next: Duration::ZERO,
+        }
+    }
+
+    /// Whether it is due at `now`; if so, schedule the next one (skipping missed slots).
+    pub(crate) fn due(&mut self, now: Duration) -> bool {
+        if now < self.next {
+            return false;
+        }
+        while self.next <= now && !self.period.is_zero() {
+            self.next += self.period;
+        }
+        true
+    }
+}
