@@ -1,6 +1,7 @@
 //! `voltwire` — the command line of the voltwire toolkit.
 //!
-//! `voltwire decode <PROTOCOL> [INPUT]` turns a capture into JSON Lines; see `--help`.
+//! `voltwire decode <PROTOCOL> [INPUT]` turns a capture into JSON Lines; `voltwire sim
+//! <DEVICE> --listen pty|tcp://HOST:PORT` serves a simulated device; see `--help`.
 
 #![allow(
     clippy::print_stdout,
@@ -19,6 +20,7 @@ mod decode;
 mod input;
 mod output;
 mod protocols;
+mod sim;
 
 use std::process::ExitCode;
 
@@ -55,11 +57,29 @@ enum Command {
     ///   voltwire decode --list
     #[command(verbatim_doc_comment)]
     Decode(decode::DecodeArgs),
+
+    /// Simulate a device on a pseudo-terminal or a TCP port, in real time.
+    ///
+    /// Prints `{"listening": "<pty path or address>"}` as its first line, then serves until
+    /// SIGINT/SIGTERM.
+    ///
+    /// Examples:
+    ///   voltwire sim daly --listen pty
+    ///   voltwire sim pylontech-rs485 --modules 3 --listen tcp://127.0.0.1:0
+    ///   voltwire sim vedirect-mppt --listen pty --speed 60 --fault bad-checksum
+    ///   voltwire sim --list
+    #[command(verbatim_doc_comment)]
+    #[allow(
+        clippy::doc_markdown,
+        reason = "shell examples shown verbatim in --help"
+    )]
+    Sim(sim::SimArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Decode(args) => decode::run(&args),
+        Command::Sim(args) => sim::run(&args),
     }
 }

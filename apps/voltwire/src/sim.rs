@@ -1,0 +1,596 @@
+//! `voltwire sim`: a simulated device from `voltwire-sim` behind a pseudo-terminal or a TCP
+//! listener, in real time (or `--speed` times faster).
+//!
+//! The first stdout line is `{"listening": "<pty path or address>"}`; then it serves until
+//! SIGINT/SIGTERM, which end it with status 0.
+
+use std::io::{self, Write as _};
+use std::os::fd::OwnedFd;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use nix::fcntl::{FcntlArg, OFlag, fcntl};
+use nix::sys::termios::{self, FlushArg, SetArg};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use tokio::net::TcpListener;
+use tokio::net::unix::pipe;
+use voltwire_core::Watts;
+use voltwire_sim::device::{DalyBms, PylontechStack, VeDirect, VeDirectKind};
+use voltwire_sim::{PackConfig, Plant, PlantCommand, SerialResponder};
+
+#[derive(Debug, Args)]
+pub(crate) struct SimArgs {
+    /// Device to simulate (see --list).
+    #[arg(required_unless_present = "list")]
+    device: Option<String>,
+
+    /// Where to serve: `pty` (a new pseudo-terminal; its path is printed) or
+    /// `tcp://HOST:PORT` (port 0 picks a free one; one client at a time).
+    #[arg(
+        long,
+        value_name = "pty|tcp://HOST:PORT",
+        required_unless_present = "list"
+    )]
+    listen: Option<String>,
+
+    /// Cells in series per pack.
+    #[arg(long, value_name = "N")]
+    cells: Option<usize>,
+
+    /// Modules in the stack (pylontech-rs485 only; addresses 2, 3, …).
+    #[arg(long, value_name = "N")]
+    modules: Option<usize>,
+
+    /// State of charge at start, in percent (0–100).
+    #[arg(long, value_name = "PCT")]
+    soc: Option<f64>,
+
+    /// Charger power into the batteries, W.
+    #[arg(long, value_name = "W")]
+    charge: Option<i32>,
+
+    /// Discharge (inverter) power out of the batteries, W.
+    #[arg(long, value_name = "W")]
+    discharge: Option<i32>,
+
+    /// DC PV power through the MPPT into the batteries, W.
+    #[arg(long, value_name = "W")]
+    pv: Option<i32>,
+
+    /// Run the plant this many times faster than real time.
+    #[arg(long, value_name = "N", default_value_t = 1.0)]
+    speed: f64,
+
+    /// Inject a fault (repeatable): silent, late, garbage, bad-checksum, drop,
+    /// cell-overvoltage, over-temperature.
+    #[arg(long = "fault", value_name = "FAULT")]
+    faults: Vec<String>,
+
+    /// How late `--fault late` answers, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    delay_ms: u64,
+
+    /// List the devices with their options and exit.
+    #[arg(long)]
+    list: bool,
+}
+
+/// An option a device may take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Opt {
+    Cells,
+    Modules,
+    Soc,
+    Charge,
+    Discharge,
+    Pv,
+}
+
+impl Opt {
+    const fn flag(self) -> &'static str {
+        match self {
+            Self::Cells => "--cells",
+            Self::Modules => "--modules",
+            Self::Soc => "--soc",
+            Self::Charge => "--charge",
+            Self::Discharge => "--discharge",
+            Self::Pv => "--pv",
+        }
+    }
+}
+
+/// One simulated device the command offers.
+#[derive(Debug)]
+struct Device {
+    name: &'static str,
+    description: &'static str,
+    options: &'static [Opt],
+    /// Default cells per pack.
+    cells: usize,
+}
+
+const COMMON: &[Opt] = &[Opt::Cells, Opt::Soc, Opt::Charge, Opt::Discharge];
+
+const DEVICES: &[Device] = &[
+    Device {
+        name: "daly",
+        description: "Daly BMS (UART/RS485, 9600 8N1), host requests answered from address 0x01",
+        options: COMMON,
+        cells: 16,
+    },
+    Device {
+        name: "pylontech-rs485",
+        description: "Pylontech battery stack, RS485 protocol 0x20 (slave side), modules at 2, 3, …",
+        options: &[
+            Opt::Cells,
+            Opt::Modules,
+            Opt::Soc,
+            Opt::Charge,
+            Opt::Discharge,
+        ],
+        cells: 15,
+    },
+    Device {
+        name: "vedirect-mppt",
+        description: "Victron MPPT on VE.Direct: TEXT every second, HEX answered",
+        options: &[Opt::Cells, Opt::Soc, Opt::Charge, Opt::Discharge, Opt::Pv],
+        cells: 16,
+    },
+    Device {
+        name: "vedirect-smartshunt",
+        description: "Victron SmartShunt on VE.Direct: TEXT every second, HEX answered",
+        options: &[Opt::Cells, Opt::Soc, Opt::Charge, Opt::Discharge, Opt::Pv],
+        cells: 16,
+    },
+];
+
+const FAULTS: &[&str] = &[
+    "silent",
+    "late",
+    "garbage",
+    "bad-checksum",
+    "drop",
+    "cell-overvoltage",
+    "over-temperature",
+];
+
+/// Where to serve.
+#[derive(Debug)]
+enum Listen {
+    Pty,
+    Tcp(String),
+}
+
+fn usage(msg: &str) -> ExitCode {
+    eprintln!("voltwire sim: {msg}");
+    ExitCode::from(2)
+}
+
+fn list() {
+    println!("devices (voltwire sim DEVICE --listen pty|tcp://HOST:PORT [OPTIONS]):");
+    for d in DEVICES {
+        let opts: Vec<_> = d.options.iter().map(|o| o.flag()).collect();
+        println!("  {:<20} {}", d.name, d.description);
+        println!(
+            "  {:<20} options: {} (default --cells {})",
+            "",
+            opts.join(" "),
+            d.cells
+        );
+    }
+    println!(
+        "every device: --speed N, --fault {{{}}} (repeatable), --delay-ms MS",
+        FAULTS.join("|")
+    );
+}
+
+/// Everything needed to run, validated.
+struct Setup {
+    listen: Listen,
+    plant: Plant,
+    responder: Box<dyn SerialResponder + Send>,
+    speed: f64,
+}
+
+fn given(args: &SimArgs) -> Vec<Opt> {
+    let mut v = Vec::new();
+    if args.cells.is_some() {
+        v.push(Opt::Cells);
+    }
+    if args.modules.is_some() {
+        v.push(Opt::Modules);
+    }
+    if args.soc.is_some() {
+        v.push(Opt::Soc);
+    }
+    if args.charge.is_some() {
+        v.push(Opt::Charge);
+    }
+    if args.discharge.is_some() {
+        v.push(Opt::Discharge);
+    }
+    if args.pv.is_some() {
+        v.push(Opt::Pv);
+    }
+    v
+}
+
+fn watts(flag: &str, w: Option<i32>, default: i32) -> Result<Watts, String> {
+    match w {
+        Some(w) if w < 0 => Err(format!(
+            "{flag} {w}: a power is a magnitude in W (≥ 0); use --charge or --discharge for the direction"
+        )),
+        Some(w) => Ok(Watts(w)),
+        None => Ok(Watts(default)),
+    }
+}
+
+#[allow(
+    clippy::too_many_lines,
+    reason = "one validation after the other, each with its message"
+)]
+fn setup(args: &SimArgs) -> Result<Setup, String> {
+    let names: Vec<_> = DEVICES.iter().map(|d| d.name).collect();
+    let name = args.device.as_deref().unwrap_or_default();
+    let Some(device) = DEVICES.iter().find(|d| d.name == name) else {
+        return Err(format!(
+            "unknown DEVICE `{name}`; choose one of: {} (see `voltwire sim --list`)",
+            names.join(", ")
+        ));
+    };
+    for o in given(args) {
+        if !device.options.contains(&o) {
+            let opts: Vec<_> = device.options.iter().map(|o| o.flag()).collect();
+            return Err(format!(
+                "{} does not apply to `{}`; its options are: {}",
+                o.flag(),
+                device.name,
+                opts.join(" ")
+            ));
+        }
+    }
+    let listen = match args.listen.as_deref().unwrap_or_default() {
+        "pty" => Listen::Pty,
+        l => match l.strip_prefix("tcp://") {
+            Some(addr)
+                if addr
+                    .rsplit_once(':')
+                    .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()) =>
+            {
+                Listen::Tcp(addr.to_owned())
+            }
+            _ => {
+                return Err(format!(
+                    "--listen `{l}`: expected `pty` or `tcp://HOST:PORT` (e.g. --listen tcp://127.0.0.1:0)"
+                ));
+            }
+        },
+    };
+    let cells = args.cells.unwrap_or(device.cells);
+    if !(1..=48).contains(&cells) {
+        return Err(format!(
+            "--cells {cells}: give 1 to 48 cells per pack (e.g. --cells 16)"
+        ));
+    }
+    let modules = args.modules.unwrap_or(1);
+    if !(1..=15).contains(&modules) {
+        return Err(format!(
+            "--modules {modules}: a Pylontech stack has 1 to 15 modules (e.g. --modules 2)"
+        ));
+    }
+    let soc = args.soc.unwrap_or(50.0);
+    if !(0.0..=100.0).contains(&soc) {
+        return Err(format!(
+            "--soc {soc}: give a percentage from 0 to 100 (e.g. --soc 75)"
+        ));
+    }
+    if !(args.speed.is_finite() && args.speed > 0.0 && args.speed <= 100_000.0) {
+        return Err(format!(
+            "--speed {}: give a factor above 0 and at most 100000 (e.g. --speed 60)",
+            args.speed
+        ));
+    }
+    let mut faults = voltwire_sim::Faults::default();
+    for f in &args.faults {
+        match f.as_str() {
+            "silent" => faults.silent = true,
+            "late" => faults.delay = Duration::from_millis(args.delay_ms),
+            "garbage" => faults.garbage = true,
+            "bad-checksum" => faults.bad_checksum = true,
+            "drop" => faults.drop_port = true,
+            "cell-overvoltage" => faults.cell_over_voltage = true,
+            "over-temperature" => faults.over_temperature = true,
+            other => {
+                return Err(format!(
+                    "--fault `{other}`: choose one of: {}",
+                    FAULTS.join(", ")
+                ));
+            }
+        }
+    }
+    let pack = PackConfig {
+        cells,
+        initial_soc: soc / 100.0,
+        ..PackConfig::default()
+    };
+    let packs = if device.name == "pylontech-rs485" {
+        vec![
+            PackConfig {
+                capacity: voltwire_core::MilliampHours(100_000),
+                ..pack
+            };
+            modules
+        ]
+    } else {
+        vec![pack]
+    };
+    let mut plant = Plant::new(packs);
+    let mppt = device.name == "vedirect-mppt";
+    plant.flows.charge = watts("--charge", args.charge, 0)?;
+    plant.flows.discharge = watts("--discharge", args.discharge, if mppt { 0 } else { 500 })?;
+    plant.flows.mppt_pv = watts("--pv", args.pv, if mppt { 400 } else { 0 })?;
+    let mut responder: Box<dyn SerialResponder + Send> = match device.name {
+        "daly" => Box::new(DalyBms::new(0)),
+        "pylontech-rs485" => Box::new(PylontechStack::new()),
+        "vedirect-mppt" => Box::new(VeDirect::new(VeDirectKind::Mppt)),
+        _ => Box::new(VeDirect::new(VeDirectKind::SmartShunt)),
+    };
+    *responder.faults_mut() = faults;
+    Ok(Setup {
+        listen,
+        plant,
+        responder,
+        speed: args.speed,
+    })
+}
+
+pub(crate) fn run(args: &SimArgs) -> ExitCode {
+    if args.list {
+        list();
+        return ExitCode::SUCCESS;
+    }
+    let setup = match setup(args) {
+        Ok(s) => s,
+        Err(e) => return usage(&e),
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("voltwire sim: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(serve(setup)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("voltwire sim: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Install the SIGINT and SIGTERM handlers now; the future resolves when either arrives.
+fn stop_signal() -> io::Result<impl Future<Output = io::Result<()>>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+        Ok(())
+    })
+}
+
+fn announce(listening: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{}", serde_json::json!({ "listening": listening }))?;
+    out.flush()
+}
+
+async fn serve(setup: Setup) -> io::Result<()> {
+    // Install the handlers before announcing, so that a signal right after the first line
+    // ends us cleanly.
+    let stop = stop_signal()?;
+    let mut stop = std::pin::pin!(stop);
+    let Setup {
+        listen,
+        plant,
+        responder,
+        speed,
+    } = setup;
+    let mut sim = Sim {
+        plant,
+        responder,
+        start: Instant::now(),
+        speed,
+    };
+    match listen {
+        Listen::Pty => {
+            let pty = Pty::open()?;
+            announce(&pty.path)?;
+            if sim.responder.faults().drop_port {
+                // The port is dropped: hang up the pty and wait to be stopped.
+                drop(pty);
+                return stop.await;
+            }
+            let Pty {
+                reader,
+                writer,
+                slave,
+                path: _,
+            } = pty;
+            let discard = || {
+                let _ = termios::tcflush(&slave, FlushArg::TCIFLUSH);
+            };
+            tokio::select! {
+                r = &mut stop => r,
+                r = serve_port(&mut sim, reader, writer, &discard) => r,
+            }
+        }
+        Listen::Tcp(addr) => {
+            let listener = TcpListener::bind(&addr)
+                .await
+                .map_err(|e| io::Error::new(e.kind(), format!("--listen tcp://{addr}: {e}")))?;
+            announce(&listener.local_addr()?.to_string())?;
+            tokio::select! {
+                r = &mut stop => r,
+                r = accept_loop(&mut sim, &listener) => r,
+            }
+        }
+    }
+}
+
+async fn accept_loop(sim: &mut Sim, listener: &TcpListener) -> io::Result<()> {
+    loop {
+        let (stream, peer) = listener.accept().await?;
+        if sim.responder.faults().drop_port {
+            drop(stream);
+            continue;
+        }
+        let _ = stream.set_nodelay(true);
+        eprintln!("voltwire sim: client {peer} connected");
+        let (reader, writer) = stream.into_split();
+        if let Err(e) = serve_port(sim, reader, writer, &|| {}).await {
+            eprintln!("voltwire sim: client {peer}: {e}");
+        }
+        eprintln!("voltwire sim: client {peer} gone");
+    }
+}
+
+/// The plant and the device, in (scaled) real time.
+struct Sim {
+    plant: Plant,
+    responder: Box<dyn SerialResponder + Send>,
+    start: Instant,
+    speed: f64,
+}
+
+impl Sim {
+    /// Advance the plant to now; the sim time.
+    fn advance(&mut self) -> Duration {
+        let now = self.start.elapsed().mul_f64(self.speed);
+        let dt = now.saturating_sub(self.plant.time());
+        if !dt.is_zero() {
+            self.plant.run(dt, Duration::from_secs(1));
+        }
+        self.plant.time()
+    }
+
+    fn apply_commands(&mut self) {
+        let mut cmds: Vec<PlantCommand> = Vec::new();
+        self.responder.drain_commands(&mut cmds);
+        for c in cmds {
+            c.apply(&mut self.plant);
+        }
+    }
+}
+
+/// How long a write may wait for the reader before its bytes are dropped.
+const WRITE_TIMEOUT: Duration = Duration::from_millis(200);
+
+/// Write `out`; if the far end does not take it within [`WRITE_TIMEOUT`], drop it and call
+/// `discard` (which drops what the far end has not read, so that the next output starts on
+/// a clean boundary).
+async fn write_out<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    out: &[u8],
+    discard: &dyn Fn(),
+) -> io::Result<()> {
+    if out.is_empty() {
+        return Ok(());
+    }
+    if let Ok(r) = tokio::time::timeout(WRITE_TIMEOUT, writer.write_all(out)).await {
+        r
+    } else {
+        discard();
+        Ok(())
+    }
+}
+
+/// Serve one connection until the reader ends.
+async fn serve_port<R, W>(
+    sim: &mut Sim,
+    mut reader: R,
+    mut writer: W,
+    discard: &dyn Fn(),
+) -> io::Result<()>
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    let mut ticker = tokio::time::interval(Duration::from_millis(50));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut buf = [0u8; 1024];
+    let mut out = Vec::new();
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {
+                let now = sim.advance();
+                out.clear();
+                sim.responder.tick(now, &sim.plant, &mut out);
+                write_out(&mut writer, &out, discard).await?;
+            }
+            n = reader.read(&mut buf) => {
+                let n = n?;
+                if n == 0 {
+                    return Ok(());
+                }
+                let now = sim.advance();
+                out.clear();
+                let input = buf.get(..n).unwrap_or_default();
+                sim.responder.on_bytes(input, now, &sim.plant, &mut out);
+                sim.apply_commands();
+                let delay = sim.responder.faults().delay;
+                if !delay.is_zero() && !out.is_empty() {
+                    tokio::time::sleep(delay).await;
+                }
+                write_out(&mut writer, &out, discard).await?;
+            }
+        }
+    }
+}
+
+/// A pseudo-terminal in raw mode: the master side as a tokio reader and writer (on two
+/// descriptors of the one master). The slave stays open here too, so that clients may open
+/// and close it as often as they like without hanging up the master.
+struct Pty {
+    reader: pipe::Receiver,
+    writer: pipe::Sender,
+    slave: OwnedFd,
+    path: String,
+}
+
+impl Pty {
+    fn open() -> io::Result<Self> {
+        let pty = nix::pty::openpty(None, None).map_err(io::Error::from)?;
+        let mut t = termios::tcgetattr(&pty.slave).map_err(io::Error::from)?;
+        termios::cfmakeraw(&mut t);
+        termios::tcsetattr(&pty.slave, SetArg::TCSANOW, &t).map_err(io::Error::from)?;
+        let path = nix::unistd::ttyname(&pty.slave)
+            .map_err(io::Error::from)?
+            .to_string_lossy()
+            .into_owned();
+        let flags = fcntl(&pty.master, FcntlArg::F_GETFL).map_err(io::Error::from)?;
+        fcntl(
+            &pty.master,
+            FcntlArg::F_SETFL(OFlag::from_bits_truncate(flags) | OFlag::O_NONBLOCK),
+        )
+        .map_err(io::Error::from)?;
+        // A pty master is not a pipe, but it is a non-blocking character device that epoll
+        // handles alike: exactly what the unchecked constructors ask for.
+        let writer = pipe::Sender::from_owned_fd_unchecked(pty.master.try_clone()?)?;
+        let reader = pipe::Receiver::from_owned_fd_unchecked(pty.master)?;
+        Ok(Self {
+            reader,
+            writer,
+            slave: pty.slave,
+            path,
+        })
+    }
+}
