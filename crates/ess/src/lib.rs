@@ -1,0 +1,22 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+pub mod combine;
+pub mod output;
+pub mod policy;
+pub mod state;
+mod time;
+
+pub use combine::{CombineConfig, CurrentRule, combine};
+pub use output::{OutputConfig, Ratio, limit_output};
+pub use policy::{
+    Alarms, FaultPolicy, Gateway, GatewayConfig, InputConfig, InputStatus, Mode, NoInputPolicy,
+    Output,
+};
+pub use state::{BatteryState, ConvertError, Flags, Requests};
+pub use time::Millis;

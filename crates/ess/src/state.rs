@@ -1,0 +1,234 @@
+//! The normalised state of one battery (one BMS), whatever protocol it speaks.
+
+use voltwire_core::{DeciCelsius, Milliamps, Millivolts, Permille};
+use voltwire_pylontech::can::{Message, Part, Telegram};
+
+/// A set of alarm bits.
+///
+/// The bit positions are those of the Pylontech CAN frame 0x359 (bytes 0/1 for protection
+/// errors, bytes 2/3 for warnings, `raw = low | high << 8`), the de-facto common layout of
+/// LV battery CAN: bit 1 over/high voltage, 2 under/low voltage, 3 over/high temperature,
+/// 4 under/low temperature, 7 discharge over-current, 8 charge over-current, 11 system error /
+/// internal failure. Other protocols map their alarms onto these positions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Flags(pub u16);
+
+impl Flags {
+    /// No bit set.
+    pub const NONE: Self = Self(0);
+    /// Over-voltage (error) / high voltage (warning).
+    pub const HIGH_VOLTAGE: u16 = 1 << 1;
+    /// Under-voltage (error) / low voltage (warning).
+    pub const LOW_VOLTAGE: u16 = 1 << 2;
+    /// Over-temperature (error) / high temperature (warning).
+    pub const HIGH_TEMPERATURE: u16 = 1 << 3;
+    /// Under-temperature (error) / low temperature (warning).
+    pub const LOW_TEMPERATURE: u16 = 1 << 4;
+    /// Discharge over-current (error) / high discharge current (warning).
+    pub const DISCHARGE_OVER_CURRENT: u16 = 1 << 7;
+    /// Charge over-current (error) / high charge current (warning).
+    pub const CHARGE_OVER_CURRENT: u16 = 1 << 8;
+    /// System error (error) / internal or communication failure (warning).
+    pub const SYSTEM: u16 = 1 << 11;
+
+    /// Bitwise OR.
+    #[must_use]
+    pub const fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// Whether no bit is set.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// Whether every bit of `bits` is set.
+    pub const fn contains(self, bits: u16) -> bool {
+        self.0 & bits == bits
+    }
+}
+
+/// Requests a BMS makes to the inverter, at the bit positions of Pylontech 0x35C byte 0
+/// (the enable bits 0x80/0x40 are kept apart, in [`BatteryState`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Requests(pub u8);
+
+impl Requests {
+    /// No request.
+    pub const NONE: Self = Self(0);
+    /// Force charge request I: wake a battery that shut down and charge it.
+    pub const FORCE_CHARGE_1: u8 = 0x20;
+    /// Force charge request II: charge before the battery shuts down (low energy).
+    pub const FORCE_CHARGE_2: u8 = 0x10;
+    /// Full-charge (balancing) request, against SOC drift.
+    pub const FULL_CHARGE: u8 = 0x08;
+    /// Every request bit.
+    pub const ALL: u8 = Self::FORCE_CHARGE_1 | Self::FORCE_CHARGE_2 | Self::FULL_CHARGE;
+
+    /// Bitwise OR.
+    #[must_use]
+    pub const fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+
+    /// Whether every bit of `bits` is set.
+    pub const fn contains(self, bits: u8) -> bool {
+        self.0 & bits == bits
+    }
+}
+
+/// The normalised state of one battery or of a combined (virtual) battery, in exact integer
+/// units. Current limits are magnitudes (never negative in a state this crate produces).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct BatteryState {
+    /// Charge voltage limit (CVL).
+    pub charge_voltage_limit: Millivolts,
+    /// Charge current limit (CCL), a magnitude.
+    pub charge_current_limit: Milliamps,
+    /// Discharge current limit (DCL), a magnitude.
+    pub discharge_current_limit: Milliamps,
+    /// State of charge.
+    pub soc: Permille,
+    /// State of health.
+    pub soh: Permille,
+    /// Battery voltage.
+    pub voltage: Millivolts,
+    /// Battery current; positive = charging.
+    pub current: Milliamps,
+    /// Battery temperature.
+    pub temperature: DeciCelsius,
+    /// Protection (error) flags.
+    pub errors: Flags,
+    /// Warning flags, same bit positions as `errors`.
+    pub warnings: Flags,
+    /// Charging allowed.
+    pub charge_enable: bool,
+    /// Discharging allowed.
+    pub discharge_enable: bool,
+    /// Force-charge and full-charge requests.
+    pub requests: Requests,
+    /// Number of modules behind this BMS.
+    pub module_count: u16,
+}
+
+impl BatteryState {
+    /// Whether this battery forbids charging or discharging.
+    pub const fn blocks(&self) -> bool {
+        !self.charge_enable || !self.discharge_enable
+    }
+}
+
+/// Why a telegram cannot be turned into a [`BatteryState`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConvertError {
+    /// A frame the state needs is not in the telegram.
+    #[error("the telegram has no 0x{id:03X} frame")]
+    Missing {
+        /// The CAN id of the missing frame.
+        id: u16,
+    },
+}
+
+impl ConvertError {
+    /// A short, stable `snake_case` code for logs and JSON.
+    pub const fn code(&self) -> &'static str {
+        match self {
+            Self::Missing { .. } => "missing_frame",
+        }
+    }
+}
+
+fn magnitude(m: Milliamps) -> Milliamps {
+    Milliamps(m.0.saturating_abs())
+}
+
+/// From a Pylontech-CAN telegram (as [`voltwire_pylontech::can::Assembler::complete`] hands
+/// it out). Needs 0x351, 0x355, 0x356, 0x359 and 0x35C; other frames are ignored.
+///
+/// Mapping: CCL and DCL are taken as magnitudes (a negative DCL, as one source documents,
+/// becomes positive); protection bytes → `errors`, warning bytes → `warnings`; 0x35C bit 7 /
+/// bit 6 → charge / discharge enable, bits 5/4/3 → [`Requests`]; the 0x359 module count.
+impl TryFrom<&Telegram> for BatteryState {
+    type Error = ConvertError;
+
+    fn try_from(t: &Telegram) -> Result<Self, ConvertError> {
+        let missing = |p: Part| ConvertError::Missing { id: p.id() };
+        let Some(Message::Limits(limits)) = t.get(Part::Limits) else {
+            return Err(missing(Part::Limits));
+        };
+        let Some(Message::SocSoh(soc)) = t.get(Part::SocSoh) else {
+            return Err(missing(Part::SocSoh));
+        };
+        let Some(Message::Measurements(meas)) = t.get(Part::Measurements) else {
+            return Err(missing(Part::Measurements));
+        };
+        let Some(Message::Alarms(alarms)) = t.get(Part::Alarms) else {
+            return Err(missing(Part::Alarms));
+        };
+        let Some(Message::Request(req)) = t.get(Part::Request) else {
+            return Err(missing(Part::Request));
+        };
+        Ok(Self {
+            charge_voltage_limit: limits.charge_voltage,
+            charge_current_limit: magnitude(limits.charge_current),
+            discharge_current_limit: magnitude(limits.discharge_current),
+            soc: soc.soc,
+            soh: soc.soh,
+            voltage: meas.voltage,
+            current: meas.current,
+            temperature: meas.temperature,
+            errors: Flags(alarms.protection.0),
+            warnings: Flags(alarms.warning.0),
+            charge_enable: req.flags.charge_enable(),
+            discharge_enable: req.flags.discharge_enable(),
+            requests: Requests(req.flags.0 & Requests::ALL),
+            module_count: u16::from(alarms.module_count),
+        })
+    }
+}
+
+impl TryFrom<Telegram> for BatteryState {
+    type Error = ConvertError;
+
+    fn try_from(t: Telegram) -> Result<Self, ConvertError> {
+        Self::try_from(&t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use voltwire_pylontech::can::{Assembler, PartSet};
+
+    #[test]
+    fn bms_gateway_burst() {
+        // The real burst of bms_gateway's capture (also used by voltwire-pylontech's tests).
+        let burst: [(u16, &[u8]); 6] = [
+            (0x359, &[0, 0, 0, 0, 5, 0x50, 0x4E, 0]),
+            (0x351, &[0x33, 0x02, 0x09, 0x24, 0x09, 0x24, 0xD5, 0x01]),
+            (0x355, &[0x50, 0, 0x64, 0, 0, 0, 0, 0]),
+            (0x356, &[0xAB, 0x14, 0xDF, 0xFC, 0xCC, 0, 0, 0]),
+            (0x35C, &[0xC0, 0, 0, 0, 0, 0, 0, 0]),
+            (0x35E, b"PYLON\0\0\0"),
+        ];
+        let mut a = Assembler::new(PartSet::PYLONTECH);
+        for (id, d) in burst {
+            assert!(a.push(Message::parse(id, d).unwrap(), 0));
+        }
+        let s = BatteryState::try_from(a.complete(0, 1000).unwrap()).unwrap();
+        assert_eq!(s.charge_voltage_limit, Millivolts(56_300));
+        assert_eq!(s.charge_current_limit, Milliamps(922_500));
+        assert_eq!(s.discharge_current_limit, Milliamps(922_500));
+        assert_eq!(s.soc, Permille(800));
+        assert_eq!(s.soh, Permille(1000));
+        assert_eq!(s.voltage, Millivolts(52_910));
+        assert_eq!(s.current, Milliamps(-80_100));
+        assert_eq!(s.temperature, DeciCelsius(204));
+        assert!(s.charge_enable && s.discharge_enable && !s.blocks());
+        assert_eq!(s.module_count, 5);
+        a.clear();
+        let e = BatteryState::try_from(a.telegram()).unwrap_err();
+        assert_eq!(e, ConvertError::Missing { id: 0x351 });
+    }
+}
