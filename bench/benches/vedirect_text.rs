@@ -15,35 +15,15 @@
 //! history block per cycle; 7 of 906 blocks have the checksum byte `:`).
 #![allow(missing_docs, clippy::unwrap_used)]
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use voltwire_core::StreamDecoder;
 use voltwire_victron::text::{Decoder, Event, Message, RecordDecoder};
 
-struct Counting;
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY-free: delegates to the system allocator, only counting calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: voltwire_bench::CountingAlloc = voltwire_bench::CountingAlloc;
 
 const TARGET_BYTES: usize = 1 << 20;
 
@@ -203,7 +183,7 @@ enum Counts {
 
 fn summary(c: &Corpus, name: &str, counts: Counts, f: fn(&Corpus) -> u64) {
     let _ = f(c); // warm up
-    let a0 = ALLOCS.load(Ordering::Relaxed);
+    let a0 = voltwire_bench::allocations();
     let t0 = Instant::now();
     let mut passes = 0u32;
     let mut n = 0;
@@ -212,7 +192,7 @@ fn summary(c: &Corpus, name: &str, counts: Counts, f: fn(&Corpus) -> u64) {
         passes += 1;
     }
     let secs = t0.elapsed().as_secs_f64() / f64::from(passes);
-    let allocs = (ALLOCS.load(Ordering::Relaxed) - a0) as f64 / f64::from(passes);
+    let allocs = (voltwire_bench::allocations() - a0) as f64 / f64::from(passes);
     let (expected, what) = match counts {
         Counts::Blocks => (c.valid_blocks, "blocks "),
         Counts::Records => (c.valid_records, "records"),

@@ -16,7 +16,7 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 use tokio::net::unix::pipe;
 use voltwire_core::Watts;
-use voltwire_sim::device::{DalyBms, PylontechStack, VeDirect, VeDirectKind};
+use voltwire_sim::device::{DalyBms, JkBms, PaceStack, PylontechStack, VeDirect, VeDirectKind};
 use voltwire_sim::{PackConfig, Plant, PlantCommand, SerialResponder};
 
 #[derive(Debug, Args)]
@@ -38,7 +38,7 @@ pub(crate) struct SimArgs {
     #[arg(long, value_name = "N")]
     cells: Option<usize>,
 
-    /// Modules in the stack (pylontech-rs485 only; addresses 2, 3, …).
+    /// Modules in the stack (pylontech-rs485: addresses 2, 3, …; pace: packs at 1, 2, …).
     #[arg(long, value_name = "N")]
     modules: Option<usize>,
 
@@ -117,6 +117,24 @@ const DEVICES: &[Device] = &[
         name: "daly",
         description: "Daly BMS (UART/RS485, 9600 8N1), host requests answered from address 0x01",
         options: COMMON,
+        cells: 16,
+    },
+    Device {
+        name: "jk",
+        description: "JK BMS, RS485/UART \"4E 57\" protocol (115200 8N1): read-all answered, MOSFET writes applied",
+        options: COMMON,
+        cells: 16,
+    },
+    Device {
+        name: "pace",
+        description: "Pace BMS packs, RS485 protocol v25 (9600 8N1), packs at addresses 1, 2, …",
+        options: &[
+            Opt::Cells,
+            Opt::Modules,
+            Opt::Soc,
+            Opt::Charge,
+            Opt::Discharge,
+        ],
         cells: 16,
     },
     Device {
@@ -314,7 +332,7 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
         initial_soc: soc / 100.0,
         ..PackConfig::default()
     };
-    let packs = if device.name == "pylontech-rs485" {
+    let packs = if matches!(device.name, "pylontech-rs485" | "pace") {
         vec![
             PackConfig {
                 capacity: voltwire_core::MilliampHours(100_000),
@@ -332,6 +350,8 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
     plant.flows.mppt_pv = watts("--pv", args.pv, if mppt { 400 } else { 0 })?;
     let mut responder: Box<dyn SerialResponder + Send> = match device.name {
         "daly" => Box::new(DalyBms::new(0)),
+        "jk" => Box::new(JkBms::new(0)),
+        "pace" => Box::new(PaceStack::new()),
         "pylontech-rs485" => Box::new(PylontechStack::new()),
         "vedirect-mppt" => Box::new(VeDirect::new(VeDirectKind::Mppt)),
         _ => Box::new(VeDirect::new(VeDirectKind::SmartShunt)),

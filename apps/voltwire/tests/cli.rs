@@ -14,44 +14,20 @@
     reason = "test code"
 )]
 
-use std::io::Write as _;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
-use serde_json::Value;
+mod common;
+use common::{close, lines};
+
+fn voltwire(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    common::run(args, stdin)
+}
 
 fn testdata(file: &str) -> String {
     format!(
         "{}/../../testdata/victron/{file}",
         env!("CARGO_MANIFEST_DIR")
     )
-}
-
-fn voltwire(args: &[&str], stdin: Option<&[u8]>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_voltwire"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    if let Some(bytes) = stdin {
-        input.write_all(bytes).unwrap();
-    }
-    drop(input);
-    child.wait_with_output().unwrap()
-}
-
-fn lines(out: &Output) -> Vec<Value> {
-    String::from_utf8(out.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn close(v: &Value, want: f64) -> bool {
-    v.as_f64().is_some_and(|x| (x - want).abs() < 1e-9)
 }
 
 #[test]

@@ -10,31 +10,17 @@
     reason = "test code"
 )]
 
-use std::process::{Command, Output};
+use std::process::Output;
 
-use serde_json::Value;
+mod common;
+use common::{close, lines};
+
+fn voltwire(args: &[&str]) -> Output {
+    common::run(args, None)
+}
 
 fn testdata(file: &str) -> String {
     format!("{}/../../testdata/{file}", env!("CARGO_MANIFEST_DIR"))
-}
-
-fn voltwire(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_voltwire"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn lines(out: &Output) -> Vec<Value> {
-    String::from_utf8(out.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn close(v: &Value, want: f64) -> bool {
-    v.as_f64().is_some_and(|x| (x - want).abs() < 1e-9)
 }
 
 #[test]

@@ -1,0 +1,322 @@
+//! `voltwire sim` for the JK and Pace simulators, run as a user runs it: on a real pty and
+//! on loopback TCP, talked to with our own protocol crates.
+
+#![allow(
+    clippy::many_single_char_names,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc,
+    reason = "test code"
+)]
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use voltwire_core::{Emit as _, StreamDecoder as _};
+
+/// A running simulator, killed when dropped.
+struct Sim {
+    child: Child,
+    listening: String,
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sim(args: &[&str]) -> Sim {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_voltwire"))
+        .arg("sim")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("first line {line:?} is not JSON: {e}"));
+    let listening = v["listening"].as_str().unwrap().to_owned();
+    Sim { child, listening }
+}
+
+/// Bytes read from `r` by a thread, so that the test can wait with a deadline. The thread
+/// ends at EOF, on an error, or (for a pty opened by [`open_pty`], whose reads time out)
+/// soon after the receiver is dropped.
+fn reader(mut r: impl std::io::Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = r.read(&mut buf) {
+            if tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+            if n == 0 {
+                // A pty read timeout, or TCP EOF.
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    });
+    rx
+}
+
+/// Everything that arrives within `d`.
+fn collect(rx: &mpsc::Receiver<Vec<u8>>, d: Duration) -> Vec<u8> {
+    let end = Instant::now() + d;
+    let mut all = Vec::new();
+    while let Some(left) = end.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(b) => all.extend_from_slice(&b),
+            Err(mpsc::RecvTimeoutError::Timeout) => break,
+            // EOF: keep the deadline.
+            Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(left),
+        }
+    }
+    all
+}
+
+/// Open the simulator's pty (raw, no controlling tty) with reads that time out after
+/// 0.1 s (VMIN 0, VTIME 1), so that reader threads notice when they are no longer wanted.
+fn open_pty(path: &str) -> File {
+    use nix::sys::termios::{self, SetArg, SpecialCharacterIndices as I};
+    use std::os::unix::fs::OpenOptionsExt as _;
+    assert!(path.starts_with("/dev/pts/"), "{path}");
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(nix::fcntl::OFlag::O_NOCTTY.bits())
+        .open(path)
+        .unwrap();
+    let mut t = termios::tcgetattr(&f).unwrap();
+    termios::cfmakeraw(&mut t);
+    t.control_chars[I::VMIN as usize] = 0;
+    t.control_chars[I::VTIME as usize] = 1;
+    termios::tcsetattr(&f, SetArg::TCSANOW, &t).unwrap();
+    f
+}
+
+/// Send one JK request and decode the replies that come within `wait`.
+fn jk_query(
+    w: &mut impl std::io::Write,
+    rx: &mpsc::Receiver<Vec<u8>>,
+    req: &voltwire_jk::Message,
+    wait: Duration,
+) -> (Vec<voltwire_jk::Message>, Vec<u8>) {
+    let mut tx = vec![0u8; req.buffer_len()];
+    let n = req.emit(&mut tx).unwrap();
+    w.write_all(&tx[..n]).unwrap();
+    w.flush().unwrap();
+    let bytes = collect(rx, wait);
+    let mut out = Vec::new();
+    voltwire_jk::JkDecoder::new().feed_all(&bytes, |item| out.push(item.value.unwrap()));
+    (out, bytes)
+}
+
+fn check_jk(w: &mut impl std::io::Write, rx: &mpsc::Receiver<Vec<u8>>, cells: u16) {
+    let wait = Duration::from_millis(300);
+    let (r, _) = jk_query(w, rx, &voltwire_jk::Message::read_all(), wait);
+    let [m] = r.as_slice() else { panic!("{r:?}") };
+    let rec = m.record().unwrap();
+    assert_eq!(rec.cell_count, Some(cells));
+    assert_eq!(rec.cell_voltages().count(), usize::from(cells));
+    // Started at 60 %, discharging 500 W: a little below.
+    let soc = rec.soc_percent.unwrap();
+    assert!((55..=60).contains(&soc), "{rec:?}");
+    assert!(rec.current().unwrap().0 < 0, "{rec:?}");
+    let per_cell = rec.pack_voltage.unwrap().0 / i32::from(cells);
+    assert!((3_000..=3_450).contains(&per_cell), "{rec:?}");
+    let sum: i32 = rec.cell_voltages().map(|v| v.0).sum();
+    assert!((sum - rec.pack_voltage.unwrap().0).abs() <= 5, "{rec:?}");
+    // Switch the charge MOSFET off: echoed, and the status follows.
+    let mut set = voltwire_jk::Record::new();
+    set.charge_mos_switch = Some(0);
+    let (r, _) = jk_query(w, rx, &voltwire_jk::Message::write(set.clone()), wait);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(r[0].record(), Some(&set));
+    let (r, _) = jk_query(w, rx, &voltwire_jk::Message::read_all(), wait);
+    let s = r[0].record().unwrap().status.unwrap();
+    assert!(!s.charge_mos_on() && s.discharge_mos_on(), "{s:?}");
+    let mut set = voltwire_jk::Record::new();
+    set.charge_mos_switch = Some(1);
+    let (r, _) = jk_query(w, rx, &voltwire_jk::Message::write(set), wait);
+    assert_eq!(r.len(), 1, "{r:?}");
+}
+
+#[test]
+fn jk_over_pty() {
+    let s = sim(&["jk", "--listen", "pty", "--cells", "8", "--soc", "60"]);
+    let f = open_pty(&s.listening);
+    let rx = reader(f.try_clone().unwrap());
+    let mut w = f;
+    check_jk(&mut w, &rx, 8);
+}
+
+#[test]
+fn jk_over_tcp() {
+    let s = sim(&["jk", "--listen", "tcp://127.0.0.1:0", "--soc", "60"]);
+    assert!(s.listening.starts_with("127.0.0.1:"), "{}", s.listening);
+    for _ in 0..2 {
+        let stream = TcpStream::connect(&s.listening).unwrap();
+        let rx = reader(stream.try_clone().unwrap());
+        let mut w = stream;
+        check_jk(&mut w, &rx, 16);
+        w.shutdown(std::net::Shutdown::Both).unwrap();
+    }
+}
+
+#[test]
+fn jk_faults() {
+    let wait = Duration::from_millis(300);
+    let s = sim(&["jk", "--listen", "pty", "--fault", "bad-checksum"]);
+    let f = open_pty(&s.listening);
+    let rx = reader(f.try_clone().unwrap());
+    let mut w = f;
+    let (r, bytes) = jk_query(&mut w, &rx, &voltwire_jk::Message::read_all(), wait);
+    assert!(r.is_empty(), "{r:?}");
+    let e = voltwire_jk::Message::parse(&bytes).unwrap_err();
+    assert!(matches!(e, voltwire_jk::Error::Checksum { .. }), "{e:?}");
+
+    let s = sim(&["jk", "--listen", "pty", "--fault", "cell-overvoltage"]);
+    let f = open_pty(&s.listening);
+    let rx = reader(f.try_clone().unwrap());
+    let mut w = f;
+    let (r, _) = jk_query(&mut w, &rx, &voltwire_jk::Message::read_all(), wait);
+    let rec = r[0].record().unwrap();
+    assert!(
+        rec.warnings
+            .unwrap()
+            .contains(voltwire_jk::Warnings::CELL_OVER_VOLTAGE)
+    );
+    assert!(!rec.status.unwrap().charge_mos_on());
+}
+
+#[test]
+fn list_names_the_new_devices() {
+    let out = Command::new(env!("CARGO_BIN_EXE_voltwire"))
+        .args(["sim", "--list"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for name in ["jk", "pace"] {
+        assert!(
+            text.lines()
+                .any(|l| l.trim_start().starts_with(&format!("{name} "))),
+            "{text}"
+        );
+    }
+}
+
+/// Send one Pace request and read the replies that come within `wait` as answers to it.
+fn pace_query(
+    w: &mut impl std::io::Write,
+    rx: &mpsc::Receiver<Vec<u8>>,
+    req: &voltwire_pace::Request,
+    wait: Duration,
+) -> Vec<voltwire_pace::Response> {
+    w.write_all(&req.to_frame().unwrap().to_bytes()).unwrap();
+    w.flush().unwrap();
+    let bytes = collect(rx, wait);
+    let mut out = Vec::new();
+    voltwire_asciihex::Decoder::new().feed_all(&bytes, |item| {
+        let r = voltwire_pace::Response::from_frame(&item.value.unwrap(), req.command());
+        assert!(r.answers(req), "{r:?}");
+        out.push(r);
+    });
+    out
+}
+
+fn check_pace(w: &mut impl std::io::Write, rx: &mpsc::Receiver<Vec<u8>>, packs: usize) {
+    use voltwire_pace::{Request, RequestBody, ResponseBody, Target};
+    let wait = Duration::from_millis(300);
+    let r = pace_query(
+        w,
+        rx,
+        &Request::new(1, RequestBody::Analog(Target::All)),
+        wait,
+    );
+    let [resp] = r.as_slice() else {
+        panic!("{r:?}")
+    };
+    let ResponseBody::Analog(a) = &resp.body else {
+        panic!("{resp:?}")
+    };
+    assert_eq!(a.packs.len(), packs);
+    assert_eq!(usize::from(a.command), packs);
+    for p in &a.packs {
+        assert_eq!(p.cells.len(), 16);
+        // Discharging 500 W in total.
+        assert!(p.current.0 < 0, "{p:?}");
+        let sum: i32 = p.cells.iter().map(|c| c.0).sum();
+        assert_eq!(sum, p.voltage.0);
+        let per_cell = p.voltage.0 / 16;
+        assert!((3_000..=3_450).contains(&per_cell), "{p:?}");
+    }
+    let last = u8::try_from(packs).unwrap();
+    let r = pace_query(
+        w,
+        rx,
+        &Request::new(last, RequestBody::Status(Target::Pack(last))),
+        wait,
+    );
+    let ResponseBody::Status(s) = &r[0].body else {
+        panic!("{r:?}")
+    };
+    assert_eq!(s.packs[0].system & 0x06, 0x06, "both FETs on");
+    let r = pace_query(w, rx, &Request::new(1, RequestBody::ProtocolVersion), wait);
+    assert_eq!(r[0].ver, 0x25);
+}
+
+#[test]
+fn pace_over_pty() {
+    let s = sim(&["pace", "--listen", "pty", "--modules", "2", "--soc", "60"]);
+    let f = open_pty(&s.listening);
+    let rx = reader(f.try_clone().unwrap());
+    let mut w = f;
+    check_pace(&mut w, &rx, 2);
+}
+
+#[test]
+fn pace_over_tcp_with_bad_checksums() {
+    let s = sim(&["pace", "--listen", "tcp://127.0.0.1:0"]);
+    let stream = TcpStream::connect(&s.listening).unwrap();
+    let rx = reader(stream.try_clone().unwrap());
+    let mut w = stream;
+    check_pace(&mut w, &rx, 1);
+    w.shutdown(std::net::Shutdown::Both).unwrap();
+
+    let s = sim(&[
+        "pace",
+        "--listen",
+        "tcp://127.0.0.1:0",
+        "--fault",
+        "bad-checksum",
+    ]);
+    let stream = TcpStream::connect(&s.listening).unwrap();
+    let rx = reader(stream.try_clone().unwrap());
+    let mut w = stream;
+    let req = voltwire_pace::Request::new(
+        1,
+        voltwire_pace::RequestBody::Analog(voltwire_pace::Target::Pack(1)),
+    );
+    w.write_all(&req.to_frame().unwrap().to_bytes()).unwrap();
+    let bytes = collect(&rx, Duration::from_millis(300));
+    let voltwire_asciihex::Found::Corrupt { error, .. } = voltwire_asciihex::scan_frame(&bytes)
+    else {
+        panic!("{}", String::from_utf8_lossy(&bytes))
+    };
+    assert_eq!(error.kind(), voltwire_core::ErrorKind::Checksum);
+}
