@@ -76,8 +76,10 @@ pub fn scan_frame(buf: &[u8]) -> Found {
     }
 }
 
-/// The envelope as a [`Framing`]/[`Protocol`]: yields every valid frame; corrupt frames are
-/// dropped as noise (use [`scan_frame`] to report them).
+/// The envelope as a [`Framing`]/[`Protocol`]: yields every valid frame, and a corrupt
+/// candidate (`~` … CR with a bad checksum or length) as an error item — unless another `~`
+/// inside it could start a real frame, in which case scanning resumes from the byte after
+/// the candidate's `~` so that frame is not lost.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AsciiHex;
 
@@ -95,8 +97,16 @@ impl Framing for AsciiHex {
                     };
                 }
                 Found::Incomplete { skip } => return Scan::Incomplete { skip: start + skip },
-                // Retry from the byte after the failed candidate's `~`.
-                Found::Corrupt { skip, .. } => start += skip + 1,
+                Found::Corrupt { skip, len, .. } => {
+                    let at = start + skip;
+                    let inner = buf.get(at + 1..at + len).unwrap_or_default();
+                    if !inner.contains(&SOI) {
+                        // A whole frame that fails its checks: `parse` reports why.
+                        return Scan::Frame { skip: at, len };
+                    }
+                    // Retry from the byte after the failed candidate's `~`.
+                    start = at + 1;
+                }
             }
         }
     }
@@ -137,12 +147,41 @@ mod tests {
                 }
             }
         );
+        // A whole corrupt frame is handed to `parse`, which reports it ...
         assert_eq!(
             AsciiHex::scan(b"~25014642E00201FD31\r~2501"),
-            Scan::Incomplete { skip: 20 }
+            Scan::Frame { skip: 0, len: 20 }
+        );
+        // ... unless another `~` inside it may start the real frame.
+        assert_eq!(
+            AsciiHex::scan(b"~2~25014642E00201FD30\r"),
+            Scan::Frame { skip: 2, len: 20 }
         );
         assert_eq!(scan_frame(b"ab~2501"), Found::Incomplete { skip: 2 });
         assert_eq!(scan_frame(b"abc"), Found::Incomplete { skip: 3 });
+    }
+
+    #[test]
+    fn decoder_reports_a_corrupt_frame_and_goes_on() {
+        use voltwire_core::StreamDecoder as _;
+        let mut d = Decoder::new();
+        let mut items = std::vec::Vec::new();
+        d.feed_all(b"~25014642E00201FD31\r~25014642E00201FD30\r", |l| {
+            items.push((l.offset, l.value.map(|f| f.cid2)));
+        });
+        assert_eq!(
+            items,
+            [
+                (
+                    0,
+                    Err(Error::Checksum {
+                        expected: 0xFD30,
+                        found: 0xFD31
+                    })
+                ),
+                (20, Ok(0x42)),
+            ]
+        );
     }
 
     #[test]
