@@ -12,101 +12,16 @@
     reason = "test code"
 )]
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::Write as _;
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use voltwire_core::{Emit as _, StreamDecoder as _};
 
-/// A running simulator, killed when dropped.
-struct Sim {
-    child: Child,
-    listening: String,
-}
-
-impl Drop for Sim {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn sim(args: &[&str]) -> Sim {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_voltwire"))
-        .arg("sim")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line)
-        .unwrap_or_else(|e| panic!("first line {line:?} is not JSON: {e}"));
-    let listening = v["listening"].as_str().unwrap().to_owned();
-    Sim { child, listening }
-}
-
-/// Bytes read from `r` by a thread, so that the test can wait with a deadline. The thread
-/// ends at EOF, on an error, or (for a pty opened by [`open_pty`], whose reads time out)
-/// soon after the receiver is dropped.
-fn reader(mut r: impl std::io::Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = r.read(&mut buf) {
-            if tx.send(buf[..n].to_vec()).is_err() {
-                break;
-            }
-            if n == 0 {
-                // A pty read timeout, or TCP EOF.
-                std::thread::sleep(Duration::from_millis(10));
-            }
-        }
-    });
-    rx
-}
-
-/// Everything that arrives within `d`.
-fn collect(rx: &mpsc::Receiver<Vec<u8>>, d: Duration) -> Vec<u8> {
-    let end = Instant::now() + d;
-    let mut all = Vec::new();
-    while let Some(left) = end.checked_duration_since(Instant::now()) {
-        match rx.recv_timeout(left) {
-            Ok(b) => all.extend_from_slice(&b),
-            Err(mpsc::RecvTimeoutError::Timeout) => break,
-            // EOF: keep the deadline.
-            Err(mpsc::RecvTimeoutError::Disconnected) => std::thread::sleep(left),
-        }
-    }
-    all
-}
-
-/// Open the simulator's pty (raw, no controlling tty) with reads that time out after
-/// 0.1 s (VMIN 0, VTIME 1), so that reader threads notice when they are no longer wanted.
-fn open_pty(path: &str) -> File {
-    use nix::sys::termios::{self, SetArg, SpecialCharacterIndices as I};
-    use std::os::unix::fs::OpenOptionsExt as _;
-    assert!(path.starts_with("/dev/pts/"), "{path}");
-    let f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .custom_flags(nix::fcntl::OFlag::O_NOCTTY.bits())
-        .open(path)
-        .unwrap();
-    let mut t = termios::tcgetattr(&f).unwrap();
-    termios::cfmakeraw(&mut t);
-    t.control_chars[I::VMIN as usize] = 0;
-    t.control_chars[I::VTIME as usize] = 1;
-    termios::tcsetattr(&f, SetArg::TCSANOW, &t).unwrap();
-    f
-}
+mod sim_common;
+use sim_common::{collect, open_pty, reader, sim};
 
 /// Send one JK request and decode the replies that come within `wait`.
 fn jk_query(
