@@ -7,16 +7,20 @@
 extern crate std;
 
 pub mod combine;
+pub mod encode;
 pub mod output;
 pub mod policy;
+pub mod setpoint;
 pub mod state;
 mod time;
 
 pub use combine::{CombineConfig, CurrentRule, combine};
+pub use encode::{EncodeOptions, Extensions, frames};
 pub use output::{OutputConfig, Ratio, limit_output};
 pub use policy::{
     Alarms, FaultPolicy, Gateway, GatewayConfig, InputConfig, InputStatus, Mode, NoInputPolicy,
     Output,
 };
+pub use setpoint::{Direction, Setpoint, SetpointBounds, SetpointError, Setpoints};
 pub use state::{BatteryState, ConvertError, Flags, Requests};
 pub use time::Millis;

@@ -68,11 +68,12 @@ pub struct InputConfig {
     pub timeout_ms: u64,
 }
 
-/// Configuration of a [`Gateway`] with `N` inputs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Configuration of a [`Gateway`] with up to `N` inputs (the count is set at run time by the
+/// length of `inputs`; `N` is only the capacity, so that no allocation is needed).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct GatewayConfig<const N: usize> {
     /// One entry per input, in the order of [`Gateway::step`]'s `inputs`.
-    pub inputs: [InputConfig; N],
+    pub inputs: heapless::Vec<InputConfig, N>,
     /// How the admitted inputs are combined.
     pub combine: CombineConfig,
     /// What a stale or blocking input does.
@@ -155,7 +156,7 @@ pub enum Mode {
 }
 
 /// The result of one [`Gateway::step`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Output<const N: usize> {
     /// The combined virtual battery to present, or `None` to send nothing.
     pub state: Option<BatteryState>,
@@ -163,8 +164,8 @@ pub struct Output<const N: usize> {
     pub mode: Mode,
     /// Alarms raised in this step.
     pub alarms: Alarms,
-    /// Each input's classification.
-    pub inputs: [InputStatus; N],
+    /// Each configured input's classification, in configuration order.
+    pub inputs: heapless::Vec<InputStatus, N>,
 }
 
 impl<const N: usize> Output<N> {
@@ -178,7 +179,7 @@ impl<const N: usize> Output<N> {
 ///
 /// Holds only what the hold time needs (since when each input has been fresh) and the last
 /// combined state (for the safe output); pure otherwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Gateway<const N: usize> {
     cfg: GatewayConfig<N>,
     fresh_since: [Option<Millis>; N],
@@ -209,14 +210,14 @@ impl<const N: usize> Gateway<N> {
     }
 
     /// One step at `now`: `inputs[i]` is input `i`'s latest telegram as a state with its
-    /// receive time, or `None` if none was received. Entries beyond `N` are ignored;
-    /// missing entries count as `None`.
+    /// receive time, or `None` if none was received. Entries beyond the configured inputs
+    /// are ignored; missing entries count as `None`.
     pub fn step(&mut self, inputs: &[Input], now: Millis) -> Output<N> {
         let status = self.classify(inputs, now);
         let mut alarms = 0u8;
         let mut any_down = false;
         let mut any_blocking = false;
-        for st in status {
+        for st in &status {
             match st {
                 InputStatus::NoData | InputStatus::Stale => {
                     alarms |= Alarms::INPUT_STALE;
@@ -234,7 +235,7 @@ impl<const N: usize> Gateway<N> {
             }
         }
 
-        let cfg = self.cfg;
+        let cfg = &self.cfg;
         let pick = |keep: fn(&BatteryState) -> bool| {
             inputs
                 .iter()
@@ -297,8 +298,13 @@ impl<const N: usize> Gateway<N> {
         }
     }
 
-    fn classify(&mut self, inputs: &[Input], now: Millis) -> [InputStatus; N] {
-        let mut status = [InputStatus::NoData; N];
+    fn classify(&mut self, inputs: &[Input], now: Millis) -> heapless::Vec<InputStatus, N> {
+        let mut status: heapless::Vec<InputStatus, N> = self
+            .cfg
+            .inputs
+            .iter()
+            .map(|_| InputStatus::NoData)
+            .collect();
         let hold = self.cfg.recovery_hold_ms;
         for (i, ((c, since), st)) in self
             .cfg

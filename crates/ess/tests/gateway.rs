@@ -39,7 +39,7 @@ fn bat(ccl: i32, soc: i16) -> BatteryState {
 
 fn gw(policy: FaultPolicy, no_input: NoInputPolicy, hold: u64) -> Gateway<3> {
     Gateway::new(GatewayConfig {
-        inputs: [
+        inputs: heapless::Vec::from_slice(&[
             InputConfig {
                 capacity: MilliampHours(100_000),
                 timeout_ms: TIMEOUT,
@@ -52,7 +52,8 @@ fn gw(policy: FaultPolicy, no_input: NoInputPolicy, hold: u64) -> Gateway<3> {
                 capacity: MilliampHours(200_000),
                 timeout_ms: TIMEOUT,
             },
-        ],
+        ])
+        .unwrap(),
         combine: CombineConfig::default(),
         fault_policy: policy,
         no_input,
@@ -190,7 +191,7 @@ fn silence_when_configured() {
     let o = g.step(&[], Millis(0));
     assert_eq!(o.mode, Mode::Silent);
     assert!(o.state.is_none());
-    assert_eq!(o.inputs, [InputStatus::NoData; 3]);
+    assert_eq!(o.inputs[..], [InputStatus::NoData; 3]);
 }
 
 #[test]

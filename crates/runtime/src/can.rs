@@ -165,7 +165,8 @@ pub trait CanBus {
     /// [`CanError::BadFrame`], [`CanError::Closed`] or an I/O error.
     fn send(&mut self, frame: &CanFrame) -> impl Future<Output = Result<(), CanError>> + Send;
 
-    /// Wait for the next frame from another node.
+    /// Wait for the next frame from another node. Every backend here is cancel-safe:
+    /// dropping the future (e.g. in `tokio::select!`) loses no frame.
     ///
     /// # Errors
     /// [`CanError::Closed`] or an I/O error.
@@ -256,7 +257,8 @@ pub struct SlcanBus<L> {
 
 impl<L: AsyncRead + AsyncWrite + Unpin + Send> SlcanBus<L> {
     /// Run the open sequence on `link`: `C` (close, reply ignored), `S<n>` for `bitrate`
-    /// (codes per `dialect`), `O` (open); each must be acknowledged.
+    /// (codes per `dialect`), `O` (open); each must be acknowledged, except with
+    /// [`Dialect::Canable`], whose firmware sends no replies.
     ///
     /// # Errors
     /// [`CanError::Bitrate`], [`CanError::Rejected`], [`CanError::NoAnswer`], or an I/O
@@ -270,12 +272,30 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> SlcanBus<L> {
             buf: Vec::new(),
             pos: 0,
         };
-        // A closed adapter answers `C` with BEL, an open one with CR: either is fine.
         bus.write(&Command::Close).await?;
+        if matches!(dialect, Dialect::Canable) {
+            // The CANable firmware acknowledges nothing: send the sequence and go.
+            bus.write(&Command::Bitrate(code)).await?;
+            bus.write(&Command::Open).await?;
+            return Ok(bus);
+        }
+        // A closed adapter answers `C` with BEL, an open one with CR: either is fine.
         let _ = tokio::time::timeout(SLCAN_REPLY_TIMEOUT, bus.reply()).await;
         bus.command(&Command::Bitrate(code), "S").await?;
         bus.command(&Command::Open, "O").await?;
         Ok(bus)
+    }
+
+    /// Use `link` as an already open SLCAN channel, without the open sequence: for a peer
+    /// that is not an adapter (another SLCAN host on a pty pair, a bridge that is always
+    /// open).
+    pub fn attach(link: L) -> Self {
+        Self {
+            link,
+            decoder: HostDecoder::new(),
+            buf: Vec::new(),
+            pos: 0,
+        }
     }
 
     /// Send `C` (close the CAN channel) and return the link.
@@ -331,14 +351,17 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> SlcanBus<L> {
                 }
                 continue;
             }
-            self.buf.clear();
-            self.pos = 0;
-            self.buf.resize(256, 0);
-            let n = self.link.read(&mut self.buf).await?;
-            self.buf.truncate(n);
+            // Read into a local buffer so that a cancelled read (e.g. in `select!`) leaves
+            // no trace: `recv` is cancel-safe.
+            let mut chunk = [0_u8; 256];
+            let n = self.link.read(&mut chunk).await?;
             if n == 0 {
                 return Err(CanError::Closed);
             }
+            self.buf.clear();
+            self.pos = 0;
+            self.buf
+                .extend_from_slice(chunk.get(..n).unwrap_or_default());
         }
     }
 }
@@ -349,6 +372,7 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> CanBus for SlcanBus<L> {
         self.write(&Command::Transmit(FrameLine::from(f))).await
     }
 
+    /// Cancel-safe: a cancelled call loses no frame.
     async fn recv(&mut self) -> Result<CanFrame, CanError> {
         loop {
             if let Response::Frame(line) = self.next_response().await? {

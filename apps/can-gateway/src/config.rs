@@ -1,0 +1,784 @@
+//! The TOML configuration, its template (`--init`) and its validation (`--check-config`).
+//!
+//! Parsing (unknown fields, types) goes through `voltwire_runtime::config`, whose errors name
+//! the file, line, column and field. [`Config::validate`] then checks meaning (ranges,
+//! unique names, bus URLs) and converts every float at this edge into the exact integer
+//! units of `voltwire-ess`; its errors name the field and the fix as well.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+use voltwire_core::{MilliampHours, Milliamps, Millivolts};
+use voltwire_ess::{
+    CombineConfig, CurrentRule, EncodeOptions, Extensions, FaultPolicy, GatewayConfig, InputConfig,
+    NoInputPolicy, OutputConfig, Ratio, SetpointBounds,
+};
+
+use crate::bus::BusUrl;
+
+/// Most inputs a gateway takes (the capacity of the no-alloc domain gateway).
+pub const MAX_INPUTS: usize = 64;
+/// Most outputs a gateway drives.
+pub const MAX_OUTPUTS: usize = 32;
+
+/// The whole file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// How inputs are combined and what stale inputs do.
+    #[serde(default)]
+    pub gateway: GatewaySection,
+    /// The BMSes (`[[input]]`), at least one.
+    #[serde(default, rename = "input")]
+    pub inputs: Vec<InputSection>,
+    /// The inverters (`[[output]]`), at least one.
+    #[serde(default, rename = "output")]
+    pub outputs: Vec<OutputSection>,
+    /// MQTT telemetry and control (optional).
+    pub mqtt: Option<MqttSection>,
+}
+
+/// `[gateway]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewaySection {
+    /// `exclude` or `block`.
+    pub fault_policy: PolicyName,
+    /// `safe` or `silence`.
+    pub no_input: NoInputName,
+    /// Seconds an input must be fresh before it is used (again).
+    pub recovery_hold_s: f64,
+    /// `sum`, `smallest_times_count` or `capacity_weighted`.
+    pub current_rule: RuleName,
+    /// The stack's own charge current limit (cabling, fuses), A.
+    pub max_charge_current_a: f64,
+    /// The stack's own discharge current limit, A.
+    pub max_discharge_current_a: f64,
+    /// How often the gateway re-evaluates data age without new frames, ms.
+    pub tick_ms: u64,
+}
+
+impl Default for GatewaySection {
+    fn default() -> Self {
+        Self {
+            fault_policy: PolicyName::Exclude,
+            no_input: NoInputName::Safe,
+            recovery_hold_s: 10.0,
+            current_rule: RuleName::Sum,
+            max_charge_current_a: 200.0,
+            max_discharge_current_a: 200.0,
+            tick_ms: 100,
+        }
+    }
+}
+
+/// `fault_policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyName {
+    /// Combine the rest.
+    Exclude,
+    /// Disable charging and discharging for all.
+    Block,
+}
+
+/// `no_input`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoInputName {
+    /// Charge and discharge disabled, zero limits.
+    Safe,
+    /// Send nothing.
+    Silence,
+}
+
+/// `current_rule`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleName {
+    /// Sum of the limits.
+    Sum,
+    /// Count × smallest.
+    SmallestTimesCount,
+    /// Capacity-weighted.
+    CapacityWeighted,
+}
+
+/// `[[input]]`: one BMS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputSection {
+    /// Name in telemetry and logs (letters, digits, `_`, `-`).
+    pub name: String,
+    /// The bus (see the README: `slcan://`, `slcan+tcp://`, `socketcan://`, `virtual://`).
+    pub bus: String,
+    /// Capacity of this battery, Ah (weights averages and the capacity-weighted rule).
+    pub capacity_ah: f64,
+    /// A telegram older than this is stale, s.
+    #[serde(default = "default_timeout")]
+    pub timeout_s: f64,
+    /// Send the inverter keep-alive 0x305 on this bus every N s (0 = never).
+    #[serde(default)]
+    pub poll_interval_s: f64,
+}
+
+const fn default_timeout() -> f64 {
+    5.0
+}
+
+/// `mode` of an output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputMode {
+    /// Send on every change (at most every `min_delay_ms`) and every `interval_ms`.
+    Push,
+    /// Answer the inverter's 0x305; also send every `interval_ms` on our own.
+    Sync,
+}
+
+/// `[[output]]`: one inverter.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutputSection {
+    /// Name in telemetry and logs.
+    pub name: String,
+    /// The bus.
+    pub bus: String,
+    /// `push` (default) or `sync`.
+    #[serde(default = "default_mode")]
+    pub mode: OutputMode,
+    /// Regular sending interval, ms.
+    #[serde(default = "default_interval")]
+    pub interval_ms: u64,
+    /// Minimum time between two bursts, ms.
+    #[serde(default = "default_min_delay")]
+    pub min_delay_ms: u64,
+    /// Factor on the combined current limits (e.g. 0.5 for one of two inverters).
+    #[serde(default = "one")]
+    pub current_scale: f64,
+    /// Added to the scaled current limits, A (may be negative).
+    #[serde(default)]
+    pub current_offset_a: f64,
+    /// This inverter's own charge current limit, A (default: none).
+    pub max_charge_current_a: Option<f64>,
+    /// This inverter's own discharge current limit, A (default: none).
+    pub max_discharge_current_a: Option<f64>,
+    /// This inverter's own charge voltage limit, V (default: none).
+    pub max_charge_voltage_v: Option<f64>,
+    /// Also send the SMA/Victron frames 0x35A, 0x35F, 0x372.
+    #[serde(default)]
+    pub extensions: bool,
+    /// 0x35E manufacturer text (up to 8 ASCII characters).
+    #[serde(default = "default_manufacturer")]
+    pub manufacturer: String,
+}
+
+const fn default_mode() -> OutputMode {
+    OutputMode::Push
+}
+const fn default_interval() -> u64 {
+    1000
+}
+const fn default_min_delay() -> u64 {
+    100
+}
+const fn one() -> f64 {
+    1.0
+}
+fn default_manufacturer() -> String {
+    "PYLON".to_owned()
+}
+
+/// `[mqtt]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttSection {
+    /// `mqtt://user:pass@host:1883` or `mqtts://…`.
+    pub url: String,
+    /// Topic base.
+    #[serde(default = "default_base")]
+    pub base_topic: String,
+    /// Telemetry interval, s.
+    #[serde(default = "default_telemetry")]
+    pub interval_s: f64,
+    /// Publish Home Assistant discovery.
+    #[serde(default = "yes")]
+    pub discovery: bool,
+    /// Home Assistant discovery prefix.
+    #[serde(default = "default_prefix")]
+    pub discovery_prefix: String,
+    /// Lifetime of a set point given without `ttl_s`, s.
+    #[serde(default = "default_ttl")]
+    pub setpoint_ttl_s: f64,
+    /// Longest lifetime a set point may ask for, s.
+    #[serde(default = "default_max_ttl")]
+    pub setpoint_max_ttl_s: f64,
+}
+
+fn default_base() -> String {
+    "voltwire/can-gateway".to_owned()
+}
+const fn default_telemetry() -> f64 {
+    5.0
+}
+const fn yes() -> bool {
+    true
+}
+fn default_prefix() -> String {
+    "homeassistant".to_owned()
+}
+const fn default_ttl() -> f64 {
+    300.0
+}
+const fn default_max_ttl() -> f64 {
+    3600.0
+}
+
+/// A configuration error found after parsing: the field, what is wrong, and the fix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// The field, e.g. `output[1].current_scale`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "field `{}`: {}; fix: {}",
+            self.field, self.message, self.fix
+        )
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+fn invalid(
+    field: impl Into<String>,
+    message: impl Into<String>,
+    fix: impl Into<String>,
+) -> Invalid {
+    Invalid {
+        field: field.into(),
+        message: message.into(),
+        fix: fix.into(),
+    }
+}
+
+/// One validated input.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// Name.
+    pub name: String,
+    /// Bus.
+    pub bus: BusUrl,
+    /// Domain settings.
+    pub domain: InputConfig,
+    /// 0x305 polling interval, ms (0 = none).
+    pub poll_ms: u64,
+}
+
+/// One validated output.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// Name.
+    pub name: String,
+    /// Bus.
+    pub bus: BusUrl,
+    /// Push or sync.
+    pub mode: OutputMode,
+    /// Regular interval, ms.
+    pub interval_ms: u64,
+    /// Minimum gap between bursts, ms.
+    pub min_delay_ms: u64,
+    /// Scaling and own limits.
+    pub limits: OutputConfig,
+    /// Frame encoding.
+    pub encode: EncodeOptions,
+}
+
+/// Validated MQTT settings.
+#[derive(Debug, Clone)]
+pub struct Mqtt {
+    /// Broker URL (checked).
+    pub url: voltwire_runtime::mqtt::BrokerUrl,
+    /// Topic layout.
+    pub topics: voltwire_runtime::mqtt::Topics,
+    /// Telemetry interval, ms.
+    pub interval_ms: u64,
+    /// Publish discovery.
+    pub discovery: bool,
+    /// Discovery prefix.
+    pub discovery_prefix: String,
+    /// Default set point lifetime, ms.
+    pub default_ttl_ms: u64,
+}
+
+/// The validated configuration, in exact units.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The domain gateway configuration.
+    pub gateway: GatewayConfig<MAX_INPUTS>,
+    /// Inputs.
+    pub inputs: Vec<Input>,
+    /// Outputs.
+    pub outputs: Vec<Output>,
+    /// Set point bounds (the stack limits, the longest lifetime).
+    pub setpoint_bounds: SetpointBounds,
+    /// Re-evaluation tick, ms.
+    pub tick_ms: u64,
+    /// MQTT, if configured.
+    pub mqtt: Option<Mqtt>,
+}
+
+/// `x` A as mA, checked to lie in `lo ..= hi` A.
+fn amps(field: &str, x: f64, lo: f64, hi: f64) -> Result<Milliamps, Invalid> {
+    if !(x.is_finite() && (lo..=hi).contains(&x)) {
+        return Err(invalid(
+            field,
+            format!("{x} A is outside {lo} ..= {hi} A"),
+            format!("give a current in amperes between {lo} and {hi}"),
+        ));
+    }
+    // In range, so the cast cannot overflow.
+    #[allow(clippy::cast_possible_truncation, reason = "range checked above")]
+    Ok(Milliamps((x * 1000.0).round() as i32))
+}
+
+/// `x` s as ms, checked to lie in `lo ..= hi` s.
+fn millis(field: &str, x: f64, lo: f64, hi: f64) -> Result<u64, Invalid> {
+    if !(x.is_finite() && (lo..=hi).contains(&x)) {
+        return Err(invalid(
+            field,
+            format!("{x} s is outside {lo} ..= {hi} s"),
+            format!("give a time in seconds between {lo} and {hi}"),
+        ));
+    }
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "range checked above"
+    )]
+    Ok((x * 1000.0).round() as u64)
+}
+
+fn check_name(field: &str, name: &str, seen: &mut Vec<String>) -> Result<(), Invalid> {
+    if name.is_empty()
+        || name.len() > 32
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(invalid(
+            field,
+            format!("`{name}` is not a usable name"),
+            "use 1 to 32 letters, digits, `_` or `-` (it becomes part of MQTT topics)",
+        ));
+    }
+    if seen.iter().any(|s| s == name) {
+        return Err(invalid(
+            field,
+            format!("`{name}` is used twice"),
+            "give every input and output its own name",
+        ));
+    }
+    seen.push(name.to_owned());
+    Ok(())
+}
+
+fn bus(field: &str, url: &str) -> Result<BusUrl, Invalid> {
+    url.parse::<BusUrl>()
+        .map_err(|e| invalid(field, e.to_string(), BusUrl::HELP))
+}
+
+/// Largest current anywhere in the configuration, A.
+const MAX_A: f64 = 3000.0;
+
+impl Config {
+    /// Load and validate `path`.
+    ///
+    /// # Errors
+    /// The parse error (file, line, column, field) or the validation error, as text.
+    pub fn load(path: &Path) -> Result<Settings, String> {
+        let cfg: Self = voltwire_runtime::config::load(path).map_err(|e| e.to_string())?;
+        cfg.validate()
+            .map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    /// Parse and validate TOML text (`file` only names it in messages).
+    ///
+    /// # Errors
+    /// As [`Config::load`].
+    pub fn parse(text: &str, file: &Path) -> Result<Settings, String> {
+        let cfg: Self = voltwire_runtime::config::parse(text, file).map_err(|e| e.to_string())?;
+        cfg.validate()
+            .map_err(|e| format!("{}: {e}", file.display()))
+    }
+
+    /// Check meaning and convert to exact units.
+    ///
+    /// # Errors
+    /// [`Invalid`] naming the first bad field.
+    #[allow(clippy::too_many_lines, reason = "one check after the other")]
+    pub fn validate(&self) -> Result<Settings, Invalid> {
+        let g = &self.gateway;
+        if self.inputs.is_empty() {
+            return Err(invalid(
+                "input",
+                "no [[input]] is configured",
+                "add at least one [[input]] section with name, bus and capacity_ah",
+            ));
+        }
+        if self.inputs.len() > MAX_INPUTS {
+            return Err(invalid(
+                "input",
+                format!("{} inputs configured", self.inputs.len()),
+                format!("configure at most {MAX_INPUTS} inputs"),
+            ));
+        }
+        if self.outputs.is_empty() {
+            return Err(invalid(
+                "output",
+                "no [[output]] is configured",
+                "add at least one [[output]] section with name and bus",
+            ));
+        }
+        if self.outputs.len() > MAX_OUTPUTS {
+            return Err(invalid(
+                "output",
+                format!("{} outputs configured", self.outputs.len()),
+                format!("configure at most {MAX_OUTPUTS} outputs"),
+            ));
+        }
+        let max_charge = amps(
+            "gateway.max_charge_current_a",
+            g.max_charge_current_a,
+            0.0,
+            MAX_A,
+        )?;
+        let max_discharge = amps(
+            "gateway.max_discharge_current_a",
+            g.max_discharge_current_a,
+            0.0,
+            MAX_A,
+        )?;
+        let hold = millis("gateway.recovery_hold_s", g.recovery_hold_s, 0.0, 3600.0)?;
+        if !(10..=10_000).contains(&g.tick_ms) {
+            return Err(invalid(
+                "gateway.tick_ms",
+                format!("{} ms is outside 10 ..= 10000 ms", g.tick_ms),
+                "give a tick of 10 to 10000 ms (100 is a good value)",
+            ));
+        }
+        let mut names = Vec::new();
+        let mut inputs = Vec::new();
+        for (i, inp) in self.inputs.iter().enumerate() {
+            let f = |name: &str| format!("input[{i}].{name}");
+            check_name(&f("name"), &inp.name, &mut names)?;
+            let bus = bus(&f("bus"), &inp.bus)?;
+            if !(inp.capacity_ah.is_finite()
+                && inp.capacity_ah > 0.0
+                && inp.capacity_ah <= 100_000.0)
+            {
+                return Err(invalid(
+                    f("capacity_ah"),
+                    format!("{} Ah is not a capacity", inp.capacity_ah),
+                    "give the battery's capacity in Ah, above 0 (e.g. 100)",
+                ));
+            }
+            #[allow(clippy::cast_possible_truncation, reason = "range checked above")]
+            let capacity = MilliampHours((inp.capacity_ah * 1000.0).round() as i64);
+            let timeout_ms = millis(&f("timeout_s"), inp.timeout_s, 0.1, 3600.0)?;
+            let poll_ms = millis(&f("poll_interval_s"), inp.poll_interval_s, 0.0, 3600.0)?;
+            if poll_ms != 0 && poll_ms < 100 {
+                return Err(invalid(
+                    f("poll_interval_s"),
+                    "polling faster than every 0.1 s floods the bus",
+                    "give 0 (no polling) or at least 0.1 s (1 is what inverters do)",
+                ));
+            }
+            inputs.push(Input {
+                name: inp.name.clone(),
+                bus,
+                domain: InputConfig {
+                    capacity,
+                    timeout_ms,
+                },
+                poll_ms,
+            });
+        }
+        let mut outputs = Vec::new();
+        for (i, out) in self.outputs.iter().enumerate() {
+            let f = |name: &str| format!("output[{i}].{name}");
+            check_name(&f("name"), &out.name, &mut names)?;
+            let bus = bus(&f("bus"), &out.bus)?;
+            if !(100..=60_000).contains(&out.interval_ms) {
+                return Err(invalid(
+                    f("interval_ms"),
+                    format!("{} ms is outside 100 ..= 60000 ms", out.interval_ms),
+                    "give 100 to 60000 ms (1000 is what BMSes do)",
+                ));
+            }
+            if out.min_delay_ms > out.interval_ms {
+                return Err(invalid(
+                    f("min_delay_ms"),
+                    format!(
+                        "{} ms is longer than interval_ms {}",
+                        out.min_delay_ms, out.interval_ms
+                    ),
+                    "give a min_delay_ms of at most interval_ms",
+                ));
+            }
+            if !(out.current_scale.is_finite() && (0.0..=10.0).contains(&out.current_scale)) {
+                return Err(invalid(
+                    f("current_scale"),
+                    format!("{} is outside 0 ..= 10", out.current_scale),
+                    "give a factor such as 0.5 (half of the stack for this inverter)",
+                ));
+            }
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "range checked above"
+            )]
+            let scale = Ratio::permille((out.current_scale * 1000.0).round() as u32);
+            let offset = amps(&f("current_offset_a"), out.current_offset_a, -MAX_A, MAX_A)?;
+            let own = |name: &str, v: Option<f64>| -> Result<Milliamps, Invalid> {
+                v.map_or(Ok(Milliamps(i32::MAX)), |v| amps(&f(name), v, 0.0, MAX_A))
+            };
+            let max_charge_current = own("max_charge_current_a", out.max_charge_current_a)?;
+            let max_discharge_current =
+                own("max_discharge_current_a", out.max_discharge_current_a)?;
+            let max_charge_voltage = match out.max_charge_voltage_v {
+                None => Millivolts(i32::MAX),
+                Some(v) if v.is_finite() && (0.0..=1000.0).contains(&v) =>
+                {
+                    #[allow(clippy::cast_possible_truncation, reason = "range checked")]
+                    Millivolts((v * 1000.0).round() as i32)
+                }
+                Some(v) => {
+                    return Err(invalid(
+                        f("max_charge_voltage_v"),
+                        format!("{v} V is outside 0 ..= 1000 V"),
+                        "give the inverter's charge voltage limit in volts (e.g. 56.0)",
+                    ));
+                }
+            };
+            let text = out.manufacturer.as_bytes();
+            if text.len() > 8 || !out.manufacturer.is_ascii() {
+                return Err(invalid(
+                    f("manufacturer"),
+                    format!("`{}` is not up to 8 ASCII characters", out.manufacturer),
+                    "give up to 8 ASCII characters; inverters look for PYLON",
+                ));
+            }
+            let mut manufacturer = [0u8; 8];
+            if let Some(dst) = manufacturer.get_mut(..text.len()) {
+                dst.copy_from_slice(text);
+            }
+            let capacity = MilliampHours(inputs.iter().map(|i| i.domain.capacity.0).sum());
+            outputs.push(Output {
+                name: out.name.clone(),
+                bus,
+                mode: out.mode,
+                interval_ms: out.interval_ms,
+                min_delay_ms: out.min_delay_ms,
+                limits: OutputConfig {
+                    current_scale: scale,
+                    current_offset: offset,
+                    max_charge_current,
+                    max_discharge_current,
+                    max_charge_voltage,
+                },
+                encode: EncodeOptions {
+                    manufacturer,
+                    extensions: out.extensions.then_some(Extensions {
+                        capacity,
+                        ..Extensions::default()
+                    }),
+                },
+            });
+        }
+        let mqtt = self.mqtt.as_ref().map(validate_mqtt).transpose()?;
+        let max_ttl_ms = self.mqtt.as_ref().map_or(Ok(3_600_000), |m| {
+            millis(
+                "mqtt.setpoint_max_ttl_s",
+                m.setpoint_max_ttl_s,
+                1.0,
+                86_400.0,
+            )
+        })?;
+        if let Some(m) = &mqtt {
+            if m.default_ttl_ms > max_ttl_ms {
+                return Err(invalid(
+                    "mqtt.setpoint_ttl_s",
+                    "the default lifetime is longer than setpoint_max_ttl_s",
+                    "give a setpoint_ttl_s of at most setpoint_max_ttl_s",
+                ));
+            }
+        }
+        let domain_inputs: heapless::Vec<InputConfig, MAX_INPUTS> =
+            inputs.iter().map(|i| i.domain).collect();
+        Ok(Settings {
+            gateway: GatewayConfig {
+                inputs: domain_inputs,
+                combine: CombineConfig {
+                    current_rule: match g.current_rule {
+                        RuleName::Sum => CurrentRule::Sum,
+                        RuleName::SmallestTimesCount => CurrentRule::SmallestTimesCount,
+                        RuleName::CapacityWeighted => CurrentRule::CapacityWeighted,
+                    },
+                    max_charge_current: max_charge,
+                    max_discharge_current: max_discharge,
+                },
+                fault_policy: match g.fault_policy {
+                    PolicyName::Exclude => FaultPolicy::Exclude,
+                    PolicyName::Block => FaultPolicy::Block,
+                },
+                no_input: match g.no_input {
+                    NoInputName::Safe => NoInputPolicy::SafeOutput,
+                    NoInputName::Silence => NoInputPolicy::Silence,
+                },
+                recovery_hold_ms: hold,
+            },
+            inputs,
+            outputs,
+            setpoint_bounds: SetpointBounds {
+                max_charge,
+                max_discharge,
+                max_ttl_ms,
+            },
+            tick_ms: g.tick_ms,
+            mqtt,
+        })
+    }
+}
+
+fn validate_mqtt(m: &MqttSection) -> Result<Mqtt, Invalid> {
+    let url = voltwire_runtime::mqtt::BrokerUrl::parse(&m.url).map_err(|e| {
+        invalid(
+            "mqtt.url",
+            e.to_string(),
+            "give mqtt://[user:pass@]host[:port] or mqtts://…",
+        )
+    })?;
+    let topics = voltwire_runtime::mqtt::Topics::new(&m.base_topic).map_err(|e| {
+        invalid(
+            "mqtt.base_topic",
+            e.to_string(),
+            "give a topic base without wildcards, e.g. voltwire/can-gateway",
+        )
+    })?;
+    let interval_ms = millis("mqtt.interval_s", m.interval_s, 0.1, 3600.0)?;
+    let default_ttl_ms = millis("mqtt.setpoint_ttl_s", m.setpoint_ttl_s, 1.0, 86_400.0)?;
+    if m.discovery_prefix.is_empty() || m.discovery_prefix.contains(['#', '+']) {
+        return Err(invalid(
+            "mqtt.discovery_prefix",
+            format!("`{}` is not a topic prefix", m.discovery_prefix),
+            "give a prefix without wildcards (Home Assistant uses homeassistant)",
+        ));
+    }
+    Ok(Mqtt {
+        url,
+        topics,
+        interval_ms,
+        discovery: m.discovery,
+        discovery_prefix: m.discovery_prefix.clone(),
+        default_ttl_ms,
+    })
+}
+
+/// The commented template `--init` writes.
+pub const TEMPLATE: &str = r#"# can-gateway configuration (TOML). Check it with: can-gateway --check-config FILE
+#
+# Buses:
+#   slcan:///dev/ttyACM0?bitrate=500000        SLCAN USB-CAN adapter (CANable, …) or a pty
+#   slcan+tcp://192.168.1.20:3333?bitrate=500000  SLCAN over a TCP console server
+#   socketcan://can0                            kernel SocketCAN (build with --features socketcan)
+#   virtual://NAME                              in-process bus (tests and --demo)
+# Add &handshake=none to an slcan URL when the other end is not an adapter (e.g. a second
+# host on a pty pair): the open sequence is then skipped.
+
+[gateway]
+fault_policy = "exclude"        # exclude: combine the rest; block: stop charge and discharge
+no_input = "safe"               # safe: send disabled + zero limits; silence: send nothing
+recovery_hold_s = 10            # an input must be fresh this long before it is used again
+current_rule = "sum"            # sum | smallest_times_count | capacity_weighted
+max_charge_current_a = 200      # the stack's own limits (cables, fuses)
+max_discharge_current_a = 200
+tick_ms = 100
+
+[[input]]
+name = "bms1"
+bus = "slcan:///dev/ttyACM0?bitrate=500000"
+capacity_ah = 100
+timeout_s = 5                   # older telegrams are stale
+poll_interval_s = 0             # > 0: send the inverter keep-alive 0x305 every N s
+
+[[input]]
+name = "bms2"
+bus = "slcan:///dev/ttyACM1?bitrate=500000"
+capacity_ah = 100
+timeout_s = 5
+
+[[output]]
+name = "inverter1"
+bus = "slcan:///dev/ttyACM2?bitrate=500000"
+mode = "push"                   # push: send on change and every interval; sync: answer 0x305
+interval_ms = 1000
+min_delay_ms = 100
+current_scale = 1.0             # factor on the combined current limits
+current_offset_a = 0
+# max_charge_current_a = 100    # this inverter's own limits (never above the combined ones)
+# max_discharge_current_a = 100
+# max_charge_voltage_v = 56.0
+extensions = false              # also send SMA/Victron 0x35A, 0x35F, 0x372
+manufacturer = "PYLON"
+
+# [mqtt]
+# url = "mqtt://user:password@localhost:1883"
+# base_topic = "voltwire/can-gateway"
+# interval_s = 5
+# discovery = true
+# discovery_prefix = "homeassistant"
+# setpoint_ttl_s = 300          # a set point without ttl_s expires after this
+# setpoint_max_ttl_s = 3600
+"#;
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code")]
+    use super::*;
+
+    #[test]
+    fn template_is_valid() {
+        let s = Config::parse(TEMPLATE, Path::new("t.toml")).unwrap();
+        assert_eq!(s.inputs.len(), 2);
+        assert_eq!(s.outputs.len(), 1);
+        assert_eq!(s.gateway.recovery_hold_ms, 10_000);
+        assert_eq!(s.gateway.combine.max_charge_current, Milliamps(200_000));
+        assert_eq!(s.inputs[0].domain.capacity, MilliampHours(100_000));
+    }
+
+    #[test]
+    fn errors_name_the_field_and_the_fix() {
+        let bad = TEMPLATE.replace("current_scale = 1.0", "current_scale = -2");
+        let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err();
+        assert!(e.contains("output[0].current_scale"), "{e}");
+        assert!(e.contains("fix:"), "{e}");
+        let bad = TEMPLATE.replace("name = \"bms2\"", "name = \"bms1\"");
+        let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err();
+        assert!(e.contains("input[1].name") && e.contains("twice"), "{e}");
+        let bad = TEMPLATE.replace("slcan:///dev/ttyACM1", "can:///dev/ttyACM1");
+        let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err();
+        assert!(e.contains("input[1].bus"), "{e}");
+        let bad = TEMPLATE.replace("tick_ms = 100", "tick_ms = 100\ncolour = 1");
+        let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err();
+        assert!(e.contains("colour"), "{e}");
+    }
+}

@@ -1,0 +1,219 @@
+//! `can-gateway --demo`: three simulated BMSes (100, 100 and 200 Ah) and two simulated
+//! inverters on in-process buses, the real gateway between them, a status line every
+//! second. At 20 s `bms2` goes silent for 15 s, to show exclusion and recovery.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::watch;
+use voltwire_core::{MilliampHours, Watts};
+use voltwire_sim::{PackConfig, Plant};
+
+use crate::app::{self, Hooks};
+use crate::bus::VirtualBuses;
+use crate::config::Config;
+use crate::simulated::{spawn_bms, spawn_inverter};
+
+/// The demo configuration (also a worked example of the file format).
+pub const DEMO_CONFIG: &str = r#"
+[gateway]
+fault_policy = "exclude"
+no_input = "safe"
+recovery_hold_s = 5
+current_rule = "sum"
+max_charge_current_a = 150
+max_discharge_current_a = 200
+
+[[input]]
+name = "bms1"
+bus = "virtual://bms1"
+capacity_ah = 100
+timeout_s = 3
+
+[[input]]
+name = "bms2"
+bus = "virtual://bms2"
+capacity_ah = 100
+timeout_s = 3
+
+[[input]]
+name = "bms3"
+bus = "virtual://bms3"
+capacity_ah = 200
+timeout_s = 3
+
+[[output]]
+name = "inv1"
+bus = "virtual://inv1"
+mode = "push"
+current_scale = 0.5
+
+[[output]]
+name = "inv2"
+bus = "virtual://inv2"
+mode = "sync"
+current_scale = 0.5
+max_charge_current_a = 60
+"#;
+
+/// When `bms2` goes silent and for how long.
+const SILENT_AT: Duration = Duration::from_secs(20);
+const SILENT_FOR: Duration = Duration::from_secs(15);
+
+fn get<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
+    path.iter().fold(v, |v, k| v.get(k).unwrap_or(&Value::Null))
+}
+
+fn f(v: &Value, digits: usize) -> String {
+    v.as_f64()
+        .map_or_else(|| "-".to_owned(), |x| format!("{x:.digits$}"))
+}
+
+/// One status line from a gateway snapshot and what the inverters decoded.
+pub fn status_line(
+    t: Duration,
+    snap: &Value,
+    inverters: &[(String, Option<voltwire_ess::BatteryState>)],
+) -> String {
+    let c = get(snap, &["combined"]);
+    let mut line = format!(
+        "t={:>3}s mode={:<8} inputs {}/{} ",
+        t.as_secs(),
+        get(c, &["mode"]).as_str().unwrap_or("-"),
+        get(c, &["inputs_active"]).as_u64().unwrap_or(0),
+        get(c, &["inputs_total"]).as_u64().unwrap_or(0),
+    );
+    if let Some(inputs) = get(snap, &["inputs"]).as_array() {
+        let parts: Vec<String> = inputs
+            .iter()
+            .map(|i| {
+                format!(
+                    "{}:{}",
+                    get(i, &["name"]).as_str().unwrap_or("?"),
+                    get(i, &["status"]).as_str().unwrap_or("?")
+                )
+            })
+            .collect();
+        let _ = write!(line, "[{}] ", parts.join(" "));
+    }
+    let _ = write!(
+        line,
+        "| combined {} V {} A SOC {} % CCL {} A DCL {} A",
+        f(get(c, &["voltage_v"]), 2),
+        f(get(c, &["current_a"]), 1),
+        f(get(c, &["soc_pct"]), 0),
+        f(get(c, &["charge_current_limit_a"]), 1),
+        f(get(c, &["discharge_current_limit_a"]), 1),
+    );
+    for (name, s) in inverters {
+        match s {
+            Some(s) => {
+                let _ = write!(
+                    line,
+                    " | {name} sees CCL {:.1} A DCL {:.1} A SOC {} %{}",
+                    f64::from(s.charge_current_limit.0) / 1000.0,
+                    f64::from(s.discharge_current_limit.0) / 1000.0,
+                    s.soc.0 / 10,
+                    if s.charge_enable && s.discharge_enable {
+                        ""
+                    } else {
+                        " (disabled)"
+                    },
+                );
+            }
+            None => {
+                let _ = write!(line, " | {name} sees nothing yet");
+            }
+        }
+    }
+    line
+}
+
+/// Run the demo for `duration` (or until stopped), printing a status line every second.
+///
+/// # Errors
+/// If the demo configuration does not validate (a bug) or the gateway fails to start.
+pub async fn run(
+    duration: Option<Duration>,
+    mqtt: Option<String>,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), String> {
+    let mut text = DEMO_CONFIG.to_owned();
+    if let Some(url) = mqtt {
+        let _ = write!(text, "\n[mqtt]\nurl = \"{url}\"\ninterval_s = 1\n");
+    }
+    let settings = Config::parse(&text, Path::new("<demo>"))?;
+    let virtuals = VirtualBuses::default();
+    let packs = [
+        (100_000, 0.55, 900),
+        (100_000, 0.60, 900),
+        (200_000, 0.70, 1800),
+    ];
+    let mut bmses = Vec::new();
+    for (i, (cap, soc, w)) in packs.into_iter().enumerate() {
+        let mut plant = Plant::new(vec![PackConfig {
+            capacity: MilliampHours(cap),
+            initial_soc: soc,
+            ..PackConfig::default()
+        }]);
+        plant.flows.discharge = Watts(w);
+        let bus = virtuals.get(&format!("bms{}", i + 1));
+        bmses.push(spawn_bms(bus.node(), plant, 1.0));
+    }
+    let inv1 = spawn_inverter(virtuals.get("inv1").node(), None);
+    let inv2 = spawn_inverter(virtuals.get("inv2").node(), Some(Duration::from_secs(1)));
+    let (snap_tx, snap_rx) = watch::channel(Value::Null);
+    let hooks = Hooks {
+        virtuals: virtuals.clone(),
+        snapshot: Some(snap_tx),
+    };
+    println!(
+        "can-gateway demo: 3 simulated BMSes (100/100/200 Ah) -> gateway -> 2 simulated inverters \
+         (inv1 push, inv2 sync on 0x305, each half of the stack); bms2 goes silent at {} s for {} s. Ctrl-C ends it.",
+        SILENT_AT.as_secs(),
+        SILENT_FOR.as_secs()
+    );
+    let start = tokio::time::Instant::now();
+    let status = async {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let t = start.elapsed();
+            if let Some(b) = bmses.get(1) {
+                let silent = t >= SILENT_AT && t < SILENT_AT + SILENT_FOR;
+                if silent != b.silent.load(Ordering::Relaxed) {
+                    println!(
+                        "demo: bms2 {}",
+                        if silent {
+                            "goes silent now (excluded after its 3 s timeout)"
+                        } else {
+                            "speaks again (admitted after the 5 s recovery hold)"
+                        }
+                    );
+                    b.silent.store(silent, Ordering::Relaxed);
+                }
+            }
+            let seen = [
+                ("inv1".to_owned(), inv1.view.borrow().state),
+                ("inv2".to_owned(), inv2.view.borrow().state),
+            ];
+            let line = status_line(t, &snap_rx.borrow(), &seen);
+            let mut out = std::io::stdout().lock();
+            if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
+                return;
+            }
+            if duration.is_some_and(|d| t >= d) {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        r = app::run(settings, hooks, stop) => r,
+        () = status => Ok(()),
+    }
+}

@@ -1,0 +1,391 @@
+//! The gateway engine: frames in, bursts out, no I/O and no clock (time is passed in).
+//!
+//! It assembles each input's frames into telegrams (`voltwire_pylontech::can::Assembler`),
+//! hands the latest state of every input to `voltwire_ess::Gateway` (combine rules, data age,
+//! exclusion, safe state), applies the MQTT set points (`voltwire_ess::Setpoints`) and each
+//! output's limits (`voltwire_ess::limit_output`), encodes with `voltwire_ess::frames` and
+//! decides when each output is due. Every rule lives in `voltwire-ess`; this module only
+//! schedules.
+
+use voltwire_core::Milliamps;
+use voltwire_ess::{
+    BatteryState, Direction, Extensions, Gateway, InputStatus, Millis, Mode, SetpointBounds,
+    SetpointError, Setpoints,
+};
+use voltwire_pylontech::can::{Assembler, Message, Part, PartSet};
+use voltwire_runtime::can::CanFrame;
+
+use crate::bus::Endpoint;
+use crate::config::{MAX_INPUTS, OutputMode, Settings};
+
+/// The parts an input telegram needs (what `BatteryState` is made of).
+pub const REQUIRED: PartSet = PartSet::EMPTY
+    .with(Part::Alarms)
+    .with(Part::Limits)
+    .with(Part::SocSoh)
+    .with(Part::Measurements)
+    .with(Part::Request);
+
+/// One input's bookkeeping.
+#[derive(Debug, Clone)]
+pub struct InputSlot {
+    /// Name.
+    pub name: String,
+    poll_ms: u64,
+    assembler: Assembler,
+    /// The latest complete telegram as a state, with its time.
+    pub latest: Option<(BatteryState, Millis)>,
+    /// Complete telegrams received.
+    pub telegrams: u64,
+    /// Frames that did not decode.
+    pub bad_frames: u64,
+    /// Time of the last frame of any kind.
+    pub last_frame: Option<Millis>,
+    last_poll: Option<Millis>,
+    /// The bus is open.
+    pub bus_up: bool,
+}
+
+/// One output's bookkeeping.
+#[derive(Debug, Clone)]
+pub struct OutputSlot {
+    /// Settings.
+    pub cfg: crate::config::Output,
+    /// When the last burst went out.
+    pub last_sent: Option<Millis>,
+    sent_generation: u64,
+    request_pending: bool,
+    /// When the inverter last sent 0x305 / 0x307.
+    pub last_request: Option<Millis>,
+    /// Bursts sent.
+    pub bursts: u64,
+    /// The state of the last burst.
+    pub last_state: Option<BatteryState>,
+    /// The bus is open.
+    pub bus_up: bool,
+}
+
+/// A set-point command (validated by the MQTT layer, checked again here).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Set the charge and/or discharge current-limit set point for `ttl_ms`.
+    Set {
+        /// Charge limit, if given.
+        charge: Option<Milliamps>,
+        /// Discharge limit, if given.
+        discharge: Option<Milliamps>,
+        /// Lifetime, ms.
+        ttl_ms: u64,
+    },
+    /// Remove both set points.
+    Clear,
+}
+
+/// A burst for one output.
+#[derive(Debug, Clone)]
+pub struct Burst {
+    /// Output index.
+    pub output: usize,
+    /// The frames, in sending order.
+    pub frames: Vec<CanFrame>,
+}
+
+/// The engine.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    gateway: Gateway<MAX_INPUTS>,
+    /// Inputs, in configuration order.
+    pub inputs: Vec<InputSlot>,
+    /// Outputs, in configuration order.
+    pub outputs: Vec<OutputSlot>,
+    /// The set points.
+    pub setpoints: Setpoints,
+    bounds: SetpointBounds,
+    /// The latest gateway result.
+    pub last: Option<voltwire_ess::Output<MAX_INPUTS>>,
+    generation: u64,
+}
+
+/// Message of a standard data frame, if it is one that decodes.
+fn decode(frame: &CanFrame) -> Option<Result<Message, ()>> {
+    if frame.extended || frame.remote {
+        return None;
+    }
+    let id = u16::try_from(frame.id).ok()?;
+    Some(Message::parse(id, &frame.data).map_err(|_| ()))
+}
+
+impl Engine {
+    /// An engine for validated `settings`.
+    pub fn new(settings: &Settings) -> Self {
+        Self {
+            gateway: Gateway::new(settings.gateway.clone()),
+            inputs: settings
+                .inputs
+                .iter()
+                .map(|i| InputSlot {
+                    name: i.name.clone(),
+                    poll_ms: i.poll_ms,
+                    assembler: Assembler::new(REQUIRED),
+                    latest: None,
+                    telegrams: 0,
+                    bad_frames: 0,
+                    last_frame: None,
+                    last_poll: None,
+                    bus_up: false,
+                })
+                .collect(),
+            outputs: settings
+                .outputs
+                .iter()
+                .map(|o| OutputSlot {
+                    cfg: o.clone(),
+                    last_sent: None,
+                    sent_generation: 0,
+                    request_pending: false,
+                    last_request: None,
+                    bursts: 0,
+                    last_state: None,
+                    bus_up: false,
+                })
+                .collect(),
+            setpoints: Setpoints::default(),
+            bounds: settings.setpoint_bounds,
+            last: None,
+            generation: 0,
+        }
+    }
+
+    /// The configuration of the domain gateway.
+    pub fn gateway_config(&self) -> &voltwire_ess::GatewayConfig<MAX_INPUTS> {
+        self.gateway.config()
+    }
+
+    /// Set-point bounds.
+    pub const fn bounds(&self) -> &SetpointBounds {
+        &self.bounds
+    }
+
+    /// Mark a bus up or down (telemetry only).
+    pub fn bus_state(&mut self, ep: Endpoint, up: bool) {
+        match ep {
+            Endpoint::Input(i) => {
+                if let Some(s) = self.inputs.get_mut(i) {
+                    s.bus_up = up;
+                }
+            }
+            Endpoint::Output(i) => {
+                if let Some(s) = self.outputs.get_mut(i) {
+                    s.bus_up = up;
+                }
+            }
+        }
+    }
+
+    /// Take a frame received at `now`. Returns `true` when it completed an input telegram
+    /// or was an inverter request (so outputs may be due now).
+    pub fn on_frame(&mut self, from: Endpoint, frame: &CanFrame, now: Millis) -> bool {
+        match from {
+            Endpoint::Input(i) => self.on_input(i, frame, now),
+            Endpoint::Output(o) => {
+                let Some(slot) = self.outputs.get_mut(o) else {
+                    return false;
+                };
+                match decode(frame) {
+                    Some(Ok(Message::InverterRequest(_) | Message::InverterHandshake(_))) => {
+                        slot.request_pending = true;
+                        slot.last_request = Some(now);
+                        true
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+
+    fn on_input(&mut self, i: usize, frame: &CanFrame, now: Millis) -> bool {
+        let Some(slot) = self.inputs.get_mut(i) else {
+            return false;
+        };
+        slot.last_frame = Some(now);
+        let m = match decode(frame) {
+            None => return false,
+            Some(Err(())) => {
+                slot.bad_frames = slot.bad_frames.saturating_add(1);
+                return false;
+            }
+            Some(Ok(m)) => m,
+        };
+        if !slot.assembler.push(m, now.0) || !slot.assembler.missing().is_empty() {
+            return false;
+        }
+        let timeout = self
+            .gateway
+            .config()
+            .inputs
+            .get(i)
+            .map_or(0, |c| c.timeout_ms);
+        let Ok(t) = slot.assembler.complete(now.0, timeout) else {
+            return false;
+        };
+        slot.assembler.clear();
+        match BatteryState::try_from(&t) {
+            Ok(s) => {
+                slot.latest = Some((s, now));
+                slot.telegrams = slot.telegrams.saturating_add(1);
+                self.generation = self.generation.wrapping_add(1);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Run the domain gateway at `now` (call on every tick and after every completed
+    /// telegram). A change of mode or alarms counts as new data for push outputs.
+    pub fn step(&mut self, now: Millis) {
+        self.setpoints.expire(now);
+        let latest: heapless::Vec<Option<(BatteryState, Millis)>, MAX_INPUTS> =
+            self.inputs.iter().map(|s| s.latest).collect();
+        let out = self.gateway.step(&latest, now);
+        let changed = self
+            .last
+            .as_ref()
+            .is_none_or(|l| l.mode != out.mode || l.alarms != out.alarms || l.inputs != out.inputs);
+        if changed {
+            self.generation = self.generation.wrapping_add(1);
+        }
+        self.last = Some(out);
+    }
+
+    /// The combined state with the set points applied (before per-output limits).
+    pub fn combined(&self, now: Millis) -> Option<BatteryState> {
+        let s = self.last.as_ref()?.state?;
+        Some(self.setpoints.apply(&s, now))
+    }
+
+    /// Inputs not admitted, and admitted inputs blocking charge / discharge.
+    fn counts(&self) -> (u16, u16, u16) {
+        let Some(last) = &self.last else {
+            return (0, 0, 0);
+        };
+        let mut offline = 0u16;
+        let mut block_c = 0u16;
+        let mut block_d = 0u16;
+        for (st, slot) in last.inputs.iter().zip(&self.inputs) {
+            if !st.is_admitted() {
+                offline = offline.saturating_add(1);
+            } else if let Some((s, _)) = slot.latest {
+                block_c = block_c.saturating_add(u16::from(!s.charge_enable));
+                block_d = block_d.saturating_add(u16::from(!s.discharge_enable));
+            }
+        }
+        (offline, block_c, block_d)
+    }
+
+    /// The bursts due at `now` (each output at most one), marking them sent.
+    pub fn due(&mut self, now: Millis, out: &mut Vec<Burst>) {
+        let Some(combined) = self.combined(now) else {
+            return;
+        };
+        let (offline, block_c, block_d) = self.counts();
+        let generation = self.generation;
+        for (o, slot) in self.outputs.iter_mut().enumerate() {
+            let since = slot.last_sent.map(|t| now.since(t));
+            let periodic = since.is_none_or(|s| s >= slot.cfg.interval_ms);
+            let gap_ok = since.is_none_or(|s| s >= slot.cfg.min_delay_ms);
+            let due = match slot.cfg.mode {
+                OutputMode::Push => periodic || (slot.sent_generation != generation && gap_ok),
+                OutputMode::Sync => periodic || (slot.request_pending && gap_ok),
+            };
+            if !due {
+                continue;
+            }
+            let state = voltwire_ess::limit_output(&combined, &slot.cfg.limits);
+            let mut opts = slot.cfg.encode;
+            if let Some(ext) = &mut opts.extensions {
+                *ext = Extensions {
+                    modules_offline: offline,
+                    blocking_charge: block_c,
+                    blocking_discharge: block_d,
+                    ..*ext
+                };
+            }
+            let frames = voltwire_ess::frames(&state, &opts)
+                .iter()
+                .filter_map(|m| {
+                    let (data, len) = m.emit().ok()?;
+                    CanFrame::data(u32::from(m.id()), false, data.get(..len)?).ok()
+                })
+                .collect();
+            slot.last_sent = Some(now);
+            slot.sent_generation = generation;
+            slot.request_pending = false;
+            slot.bursts = slot.bursts.saturating_add(1);
+            slot.last_state = Some(state);
+            out.push(Burst { output: o, frames });
+        }
+    }
+
+    /// Inputs due for an inverter keep-alive (0x305) at `now`, marking them polled.
+    pub fn polls(&mut self, now: Millis, out: &mut Vec<usize>) {
+        for (i, slot) in self.inputs.iter_mut().enumerate() {
+            if slot.poll_ms == 0 {
+                continue;
+            }
+            if slot.last_poll.is_none_or(|t| now.since(t) >= slot.poll_ms) {
+                slot.last_poll = Some(now);
+                out.push(i);
+            }
+        }
+    }
+
+    /// Apply a set-point command at `now`.
+    ///
+    /// # Errors
+    /// [`SetpointError`] when a value or the lifetime is out of bounds; then nothing changed.
+    pub fn command(&mut self, cmd: Command, now: Millis) -> Result<(), SetpointError> {
+        match cmd {
+            Command::Clear => {
+                self.setpoints.clear();
+            }
+            Command::Set {
+                charge,
+                discharge,
+                ttl_ms,
+            } => {
+                // Check both first, so that a half-bad command changes nothing.
+                for (d, v) in [
+                    (Direction::Charge, charge),
+                    (Direction::Discharge, discharge),
+                ] {
+                    if let Some(v) = v {
+                        Setpoints::check(d, v, ttl_ms, &self.bounds)?;
+                    }
+                }
+                for (d, v) in [
+                    (Direction::Charge, charge),
+                    (Direction::Discharge, discharge),
+                ] {
+                    if let Some(v) = v {
+                        self.setpoints.set(d, v, ttl_ms, now, &self.bounds)?;
+                    }
+                }
+            }
+        }
+        self.generation = self.generation.wrapping_add(1);
+        Ok(())
+    }
+
+    /// Mode of the last step.
+    pub fn mode(&self) -> Option<Mode> {
+        self.last.as_ref().map(|l| l.mode)
+    }
+
+    /// Status of input `i` in the last step.
+    pub fn input_status(&self, i: usize) -> InputStatus {
+        self.last
+            .as_ref()
+            .and_then(|l| l.inputs.get(i).copied())
+            .unwrap_or_default()
+    }
+}

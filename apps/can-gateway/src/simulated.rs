@@ -1,0 +1,163 @@
+//! Simulated BMSes and inverters on in-process buses, for `--demo`, tests and the
+//! benchmark: a `voltwire-sim` plant behind a Pylontech CAN BMS, and an inverter that sends
+//! the keep-alive 0x305 and decodes what the gateway presents.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
+use voltwire_ess::BatteryState;
+use voltwire_pylontech::can::{Assembler, CanMessage as _, InverterRequest, Message};
+use voltwire_runtime::can::{CanBus as _, CanFrame, VirtualNode};
+use voltwire_sim::device::PylontechCanBms;
+use voltwire_sim::{CanResponder as _, Plant};
+
+use crate::engine::REQUIRED;
+
+fn to_sim(f: &CanFrame) -> Option<voltwire_sim::CanFrame> {
+    voltwire_sim::CanFrame::new(f.id, f.extended, &f.data)
+}
+
+fn from_sim(f: &voltwire_sim::CanFrame) -> Option<CanFrame> {
+    CanFrame::data(f.id, f.extended, f.data()).ok()
+}
+
+/// A running simulated BMS.
+#[derive(Debug)]
+pub struct SimBms {
+    /// Set to make the BMS go silent (and clear to bring it back).
+    pub silent: Arc<AtomicBool>,
+    task: JoinHandle<()>,
+}
+
+impl SimBms {
+    /// Stop the task.
+    pub fn abort(&self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for SimBms {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Run a Pylontech CAN BMS for `plant` on `node`, its plant advancing `speed` times faster
+/// than real time; it sends its burst every second and answers 0x305 at once.
+pub fn spawn_bms(mut node: VirtualNode, mut plant: Plant, speed: f64) -> SimBms {
+    let silent = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&silent);
+    let task = tokio::spawn(async move {
+        let mut bms = PylontechCanBms::new();
+        let start = Instant::now();
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
+        let mut out = Vec::new();
+        loop {
+            let heard = tokio::select! {
+                _ = tick.tick() => None,
+                f = node.recv() => match f {
+                    Ok(f) => Some(f),
+                    Err(_) => return,
+                },
+            };
+            bms.faults_mut().silent = flag.load(Ordering::Relaxed);
+            let now = start.elapsed().mul_f64(speed);
+            let dt = now.saturating_sub(plant.time());
+            if !dt.is_zero() {
+                plant.run(dt, Duration::from_secs(1));
+            }
+            out.clear();
+            match heard.as_ref().and_then(to_sim) {
+                Some(f) => bms.on_frame(&f, plant.time(), &plant, &mut out),
+                None => bms.tick(plant.time(), &plant, &mut out),
+            }
+            for f in out.iter().filter_map(from_sim) {
+                if node.send(&f).await.is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    SimBms { silent, task }
+}
+
+/// What a simulated inverter has seen.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct InverterView {
+    /// The latest complete telegram, decoded.
+    pub state: Option<BatteryState>,
+    /// Complete telegrams received.
+    pub telegrams: u64,
+    /// When the latest telegram completed.
+    pub at: Option<Instant>,
+}
+
+/// A running simulated inverter.
+#[derive(Debug)]
+pub struct SimInverter {
+    /// What it has seen.
+    pub view: watch::Receiver<InverterView>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for SimInverter {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Run an inverter on `node`: it sends 0x305 every `keep_alive` (if given) and decodes the
+/// BMS frames it receives.
+pub fn spawn_inverter(mut node: VirtualNode, keep_alive: Option<Duration>) -> SimInverter {
+    let (tx, view) = watch::channel(InverterView::default());
+    let task = tokio::spawn(async move {
+        let mut asm = Assembler::new(REQUIRED);
+        let start = Instant::now();
+        let period = keep_alive.unwrap_or(Duration::from_secs(3600));
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let req = InverterRequest::zeros()
+            .emit()
+            .ok()
+            .and_then(|(d, n)| CanFrame::data(0x305, false, d.get(..n)?).ok());
+        loop {
+            tokio::select! {
+                _ = tick.tick(), if keep_alive.is_some() => {
+                    if let Some(r) = &req {
+                        if node.send(r).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                f = node.recv() => {
+                    let Ok(f) = f else { return };
+                    let Ok(id) = u16::try_from(f.id) else { continue };
+                    if f.extended || f.remote {
+                        continue;
+                    }
+                    let Ok(m) = Message::parse(id, &f.data) else { continue };
+                    let now = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+                    asm.push(m, now);
+                    if asm.missing().is_empty() {
+                        if let Ok(t) = asm.complete(now, u64::MAX) {
+                            if let Ok(s) = BatteryState::try_from(&t) {
+                                tx.send_modify(|v| {
+                                    v.state = Some(s);
+                                    v.telegrams += 1;
+                                    v.at = Some(Instant::now());
+                                });
+                            }
+                        }
+                        asm.clear();
+                    }
+                }
+            }
+        }
+    });
+    SimInverter { view, task }
+}
