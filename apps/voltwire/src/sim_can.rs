@@ -383,11 +383,18 @@ fn seen_json(id: u32, m: Result<Message, ParseError>) -> serde_json::Value {
 }
 
 /// The SLCAN adapter: host commands in, replies and received frames out (sans-IO).
+/// The adapter's CAN channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Channel {
+    Closed,
+    Open,
+    ListenOnly,
+}
+
 #[derive(Debug)]
 struct Adapter {
     decoder: AdapterDecoder,
-    open: bool,
-    listen_only: bool,
+    channel: Channel,
     timestamps: bool,
     /// The bit rate the host chose (`None`: not set, or set by BTR registers).
     host_bitrate: Option<u32>,
@@ -400,8 +407,7 @@ impl Adapter {
     fn new(bus_bitrate: u32) -> Self {
         Self {
             decoder: AdapterDecoder::new(),
-            open: false,
-            listen_only: false,
+            channel: Channel::Closed,
             timestamps: false,
             host_bitrate: None,
             bus_bitrate,
@@ -410,9 +416,14 @@ impl Adapter {
         }
     }
 
+    /// Whether the channel is open.
+    fn open(&self) -> bool {
+        self.channel != Channel::Closed
+    }
+
     /// Whether frames pass between the host and the bus.
     fn passing(&mut self) -> bool {
-        if !self.open {
+        if !self.open() {
             return false;
         }
         match self.host_bitrate {
@@ -457,7 +468,7 @@ impl Adapter {
             | Command::AcceptanceMask(_)
             | Command::Mode(_)
             | Command::AutoRetransmit(_) => Response::Ok,
-            Command::Bitrate(code) if !self.open => {
+            Command::Bitrate(code) if !self.open() => {
                 match voltwire_slcan::bitrate_bps(code, Dialect::Canable) {
                     Some(b) => {
                         self.host_bitrate = Some(b);
@@ -467,30 +478,33 @@ impl Adapter {
                     None => Response::Error,
                 }
             }
-            Command::Btr(..) if !self.open => {
+            Command::Btr(..) if !self.open() => {
                 self.host_bitrate = None;
                 Response::Ok
             }
-            Command::Timestamps(n) if !self.open && n <= 1 => {
+            Command::Timestamps(n) if !self.open() && n <= 1 => {
                 self.timestamps = n == 1;
                 Response::Ok
             }
             Command::Open | Command::ListenOnly => {
-                if !self.open {
+                if !self.open() {
                     self.opened_at = Instant::now();
                 }
-                self.open = true;
-                self.listen_only = c == Command::ListenOnly;
+                self.channel = if c == Command::Open {
+                    Channel::Open
+                } else {
+                    Channel::ListenOnly
+                };
                 Response::Ok
             }
             Command::Close => {
-                self.open = false;
+                self.channel = Channel::Closed;
                 Response::Ok
             }
             Command::Version => Response::Version(*b"1013"),
             Command::SerialNumber => Response::Serial(*b"VW01"),
-            Command::Status if self.open => Response::Status(0),
-            Command::Transmit(line) if self.open && !self.listen_only => {
+            Command::Status if self.open() => Response::Status(0),
+            Command::Transmit(line) if self.channel == Channel::Open => {
                 let Some(f) = sim_frame(&line.frame) else {
                     return Response::Error;
                 };
@@ -616,7 +630,7 @@ mod tests {
         let (out, frames) = feed(&mut a, b"C\rS6\r\rO\rO\r");
         assert_eq!(out, b"\r\r\r\r\r");
         assert!(frames.is_empty());
-        assert!(a.open);
+        assert_eq!(a.channel, Channel::Open);
         let (out, frames) = feed(&mut a, b"t30580000000000000000\r");
         assert_eq!(out, b"z\r");
         assert_eq!(frames.len(), 1);
@@ -636,7 +650,7 @@ mod tests {
         // Opened at 250k on a 500k bus: acknowledged, but nothing passes.
         let (out, _) = feed(&mut a, b"S5\rO\r");
         assert_eq!(out, b"\r\r");
-        let (out, frames) = feed(&mut a, b"T0C0300002020100\r");
+        let (out, frames) = feed(&mut a, b"T0C03000020600\r");
         assert_eq!(out, b"Z\r");
         assert!(frames.is_empty());
         let mut out = Vec::new();

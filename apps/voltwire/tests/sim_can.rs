@@ -9,7 +9,7 @@
     clippy::indexing_slicing,
     clippy::std_instead_of_core,
     clippy::std_instead_of_alloc,
-    clippy::cast_possible_truncation,
+    clippy::many_single_char_names,
     reason = "test code"
 )]
 
