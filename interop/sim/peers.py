@@ -2,6 +2,7 @@
 """One peer against one `voltwire sim` pty. Run by run.sh, each in the peer's own venv.
 
 Usage: peers.py daly PTY [overvoltage] | pylontech PTY MODULES | vedirect PTY mppt|smartshunt
+       | pythoncan-pylontech PTY | npbcharger PTY
 
 Prints one `ok  <check>` / `FAIL <check>` line per check; exit status 1 if any failed.
 """
@@ -115,6 +116,120 @@ def vedirect(pty, kind):
               abs(int(last["P"]) - v * int(last["I"]) / 1e6) <= 2, last)
 
 
+def pythoncan_pylontech(pty):
+    """python-can 4.6.1 `slcan` on the pylontech-can sim (16 cells, 50 %, 500 W discharge)."""
+    import struct
+    import can
+    tag = "python-can slcan pylontech-can"
+    bus = can.Bus(interface="slcan", channel=pty, bitrate=500000, sleep_after_open=0)
+    try:
+        seen, end = {}, time.monotonic() + 2.5
+        while time.monotonic() < end:
+            m = bus.recv(0.5)
+            if m is not None and not m.is_extended_id:
+                seen.setdefault(m.arbitration_id, []).append(bytes(m.data))
+        want = [0x351, 0x355, 0x356, 0x359, 0x35C, 0x35E]
+        check(f"{tag}: telegram 0x351 0x355 0x356 0x359 0x35C 0x35E",
+              all(i in seen for i in want), sorted(hex(i) for i in seen))
+        check(f"{tag}: each frame at least twice in 2.5 s (every second)",
+              all(len(seen.get(i, [])) >= 2 for i in want),
+              {hex(i): len(v) for i, v in seen.items()})
+        if 0x351 in seen:
+            cvl, ccl, dcl, dvl = struct.unpack("<HhhH", seen[0x351][-1][:8])
+            check(f"{tag}: charge voltage 56.8 V (16 x 3.55)", cvl == 568, cvl)
+            check(f"{tag}: charge/discharge limits 50 A (C/2)", ccl == 500 and dcl == 500,
+                  (ccl, dcl))
+            check(f"{tag}: discharge voltage 48.0 V (16 x 3.0)", dvl == 480, dvl)
+        if 0x355 in seen:
+            soc, soh = struct.unpack("<HH", seen[0x355][-1][:4])
+            check(f"{tag}: SOC 45..50 %, SOH 100 %", 45 <= soc <= 50 and soh == 100, (soc, soh))
+        if 0x356 in seen:
+            v, i, t = struct.unpack("<Hhh", seen[0x356][-1][:6])
+            check(f"{tag}: voltage 48..55.2 V", 4800 <= v <= 5520, v)
+            check(f"{tag}: current ~ -500 W / V", abs(i / 10 + 500 / (v / 100)) <= 0.2, (v, i))
+            check(f"{tag}: temperature ~25 C", 200 <= t <= 300, t)
+        if 0x35C in seen:
+            check(f"{tag}: charge and discharge enabled", seen[0x35C][-1][0] & 0xC0 == 0xC0,
+                  seen[0x35C][-1].hex())
+        if 0x35E in seen:
+            check(f"{tag}: manufacturer PYLON", seen[0x35E][-1].startswith(b"PYLON"),
+                  seen[0x35E][-1])
+        # 0x305 from the inverter side: the BMS answers with its burst at once.
+        bus.send(can.Message(arbitration_id=0x305, is_extended_id=False, data=bytes(8)))
+        sent, got = time.monotonic(), None
+        while time.monotonic() - sent < 0.3:
+            m = bus.recv(0.3)
+            if m is not None and m.arbitration_id == 0x359:
+                got = time.monotonic() - sent
+                break
+        check(f"{tag}: 0x305 sent, burst back within 0.3 s", got is not None, got)
+    finally:
+        bus.shutdown()
+
+
+def npbcharger_peer(pty):
+    """npbcharger 1.1.0 (NPB-1700 client over python-can slcan) on the meanwell-npb sim."""
+    from npbcharger.driver import NPB1700
+    from npbcharger.services import NPB1700Service
+    tag = "npbcharger meanwell-npb"
+    # Our unit has jumper id 0: requests to 0x000C0100. npbcharger opens python-can's slcan
+    # with its default sleep_after_open of 2 s.
+    driver = NPB1700(channel=pty, interface="slcan", device_id=0x000C0100)
+    svc = NPB1700Service(driver)
+
+    def attempt(what, f):
+        # The reply timeout is 5 ms; count how many of 5 tries make it.
+        errors = []
+        for _ in range(5):
+            try:
+                r = f()
+                if errors:
+                    print(f"{what}: answered after {len(errors)} timeout(s)", flush=True)
+                return r, errors
+            except Exception as e:  # noqa: BLE001 - any failure is a FAIL line
+                errors.append(repr(e))
+        check(f"{tag}: {what}", False, errors[-3:])
+        return None, errors
+
+    try:
+        v, _ = attempt("read voltage", svc.get_voltage_current)
+        if v is not None:
+            check(f"{tag}: READ_VOUT 48..55.2 V", 48 <= v <= 55.2, v)
+        model, _ = attempt("read model", svc.get_model_id)
+        if model is not None:
+            check(f"{tag}: model NPB-1700-48", model.strip() == "NPB-1700-48", model)
+        st, _ = attempt("read system status", svc.get_system_status)
+        if st is not None:
+            check(f"{tag}: system status read", isinstance(st, dict), st)
+        fs, _ = attempt("read fault status", svc.get_fault_status)
+        if fs is not None:
+            check(f"{tag}: fault status read", isinstance(fs, dict), fs)
+        # Defaults: CURVE_CV 61 V > pack, CURVE_CC 25 A: the charger pushes 25 A.
+        i, _ = attempt("read current", svc.get_constant_current)
+        if i is not None:
+            check(f"{tag}: READ_IOUT ~ 25 A (CURVE_CC default)", abs(i - 25.0) <= 0.2, i)
+        # Write a set point and read it back; the plant follows.
+        svc.set_constant_current_curve(10.0)
+        cc, _ = attempt("read CURVE_CC back", svc.get_constant_current_curve)
+        if cc is not None:
+            check(f"{tag}: CURVE_CC written 10 A, read back", abs(cc - 10.0) < 0.01, cc)
+        i, _ = attempt("read current after set point", svc.get_constant_current)
+        if i is not None:
+            check(f"{tag}: READ_IOUT follows to ~10 A", abs(i - 10.0) <= 0.2, i)
+        # npbcharger clamps CURVE_CV to 21..42 V (the NPB-1700-24's range) before writing;
+        # our unit is an NPB-1700-48 (42..80 V), so 42.0 V is the one value both accept.
+        # 42 V is below the pack: the charger stops pushing current.
+        svc.set_constant_voltage_curve(42.0)
+        cv, _ = attempt("read CURVE_CV back", svc.get_constant_voltage_curve)
+        if cv is not None:
+            check(f"{tag}: CURVE_CV written 42.0 V, read back", abs(cv - 42.0) < 0.01, cv)
+        i, _ = attempt("read current after CURVE_CV below the pack", svc.get_constant_current)
+        if i is not None:
+            check(f"{tag}: READ_IOUT 0 A once CURVE_CV < pack voltage", i == 0.0, i)
+    finally:
+        driver._NPB1700__can_bus.shutdown()
+
+
 def main():
     what, pty = sys.argv[1], sys.argv[2]
     if what == "daly":
@@ -123,6 +238,10 @@ def main():
         pylontech(pty, int(sys.argv[3]))
     elif what == "vedirect":
         vedirect(pty, sys.argv[3])
+    elif what == "pythoncan-pylontech":
+        pythoncan_pylontech(pty)
+    elif what == "npbcharger":
+        npbcharger_peer(pty)
     else:
         sys.exit(f"unknown peer {what}")
     sys.exit(1 if FAILED else 0)

@@ -32,10 +32,11 @@ venv() {
   fi
 }
 
-# start_sim ARGS...: run `voltwire sim ARGS --listen pty`, set PTY to the path it prints.
+# start_sim ARGS...: run `voltwire sim ARGS --listen pty` (or $SIM_LISTEN, e.g. slcan-pty for
+# the CAN devices), set PTY to the path it prints.
 start_sim() {
   SIM_OUT="$(mktemp)"
-  "$BIN" sim "$@" --listen pty >"$SIM_OUT" &
+  "$BIN" sim "$@" --listen "${SIM_LISTEN:-pty}" >"$SIM_OUT" &
   SIM_PID=$!
   PTY=""
   for _ in $(seq 100); do
@@ -92,12 +93,16 @@ peer() {
 venv dalybms dalybms==0.5.0 dalybms || record "FAIL install dalybms==0.5.0"
 venv python-pylontech python-pylontech==0.3.3 pylontech || record "FAIL install python-pylontech==0.3.3"
 venv vedirect-m8 vedirect-m8==1.3.4 vedirect_m8 || record "FAIL install vedirect-m8==1.3.4"
+venv python-can python-can==4.6.1 can || record "FAIL install python-can==4.6.1"
+venv npbcharger npbcharger==1.1.0 npbcharger || record "FAIL install npbcharger==1.1.0"
 
 peer dalybms "daly" daly -- daly
 peer dalybms "daly --fault cell-overvoltage" daly --fault cell-overvoltage -- daly overvoltage
 peer python-pylontech "pylontech-rs485 --modules 2" pylontech-rs485 --modules 2 -- pylontech 2
 peer vedirect-m8 "vedirect-mppt" vedirect-mppt -- vedirect mppt
 peer vedirect-m8 "vedirect-smartshunt" vedirect-smartshunt -- vedirect smartshunt
+SIM_LISTEN=slcan-pty peer python-can "pylontech-can" pylontech-can -- pythoncan-pylontech
+SIM_LISTEN=slcan-pty peer npbcharger "meanwell-npb" meanwell-npb -- npbcharger
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -19,6 +19,9 @@ use voltwire_core::Watts;
 use voltwire_sim::device::{DalyBms, JkBms, PaceStack, PylontechStack, VeDirect, VeDirectKind};
 use voltwire_sim::{PackConfig, Plant, PlantCommand, SerialResponder};
 
+#[path = "sim_can.rs"]
+mod sim_can;
+
 #[derive(Debug, Args)]
 pub(crate) struct SimArgs {
     /// Device to simulate (see --list).
@@ -74,6 +77,9 @@ pub(crate) struct SimArgs {
     /// List the devices with their options and exit.
     #[arg(long)]
     list: bool,
+
+    #[command(flatten)]
+    can: sim_can::CanArgs,
 }
 
 /// An option a device may take.
@@ -159,6 +165,36 @@ const DEVICES: &[Device] = &[
         name: "vedirect-smartshunt",
         description: "Victron SmartShunt on VE.Direct: TEXT every second, HEX answered",
         options: &[Opt::Cells, Opt::Soc, Opt::Charge, Opt::Discharge, Opt::Pv],
+        cells: 16,
+    },
+    Device {
+        name: "pylontech-can",
+        description: "Pylontech-protocol BMS on CAN (500 kbit/s) behind a simulated SLCAN adapter (--listen slcan-pty|tcp://HOST:PORT, --bitrate N): 0x359/0x351/0x355/0x356/0x35C/0x35E every second and on 0x305",
+        options: &[
+            Opt::Cells,
+            Opt::Modules,
+            Opt::Soc,
+            Opt::Charge,
+            Opt::Discharge,
+        ],
+        cells: 16,
+    },
+    Device {
+        name: "pylontech-inverter",
+        description: "the inverter side of Pylontech CAN behind a simulated SLCAN adapter (--listen slcan-pty|tcp://HOST:PORT): 0x305 every second, prints each BMS frame it reads as a JSON line",
+        options: &[],
+        cells: 16,
+    },
+    Device {
+        name: "meanwell-bic2200",
+        description: "Mean Well BIC-2200-48 on CAN (250 kbit/s, id 0) behind a simulated SLCAN adapter (--listen slcan-pty|tcp://HOST:PORT): reads answered, set points drive the plant",
+        options: &[Opt::Cells, Opt::Soc],
+        cells: 16,
+    },
+    Device {
+        name: "meanwell-npb",
+        description: "Mean Well NPB-1700-48 charger on CAN (250 kbit/s, id 0) behind a simulated SLCAN adapter (--listen slcan-pty|tcp://HOST:PORT): reads answered, charge curve drives the plant",
+        options: &[Opt::Cells, Opt::Soc],
         cells: 16,
     },
 ];
@@ -369,6 +405,9 @@ pub(crate) fn run(args: &SimArgs) -> ExitCode {
     if args.list {
         list();
         return ExitCode::SUCCESS;
+    }
+    if sim_can::handles(args) {
+        return sim_can::run(args);
     }
     let setup = match setup(args) {
         Ok(s) => s,

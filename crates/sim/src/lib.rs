@@ -40,6 +40,14 @@ pub enum PlantCommand {
         /// The SOC.
         soc: voltwire_core::Permille,
     },
+    /// Set the charger and discharger power flows ([`Flows::charge`], [`Flows::discharge`]):
+    /// a charger or bidirectional converter following its set points.
+    ConverterPower {
+        /// Power into the batteries.
+        charge: voltwire_core::Watts,
+        /// Power out of the batteries.
+        discharge: voltwire_core::Watts,
+    },
 }
 
 impl PlantCommand {
@@ -60,6 +68,10 @@ impl PlantCommand {
                 if let Some(p) = plant.packs_mut().get_mut(pack) {
                     p.set_soc(soc);
                 }
+            }
+            Self::ConverterPower { charge, discharge } => {
+                plant.flows.charge = charge;
+                plant.flows.discharge = discharge;
             }
         }
     }

@@ -7,7 +7,7 @@ mod jk;
 mod jk_pb;
 mod meanwell_can;
 mod pace;
-mod pylontech_can;
+pub(crate) mod pylontech_can;
 mod pylontech_rs485;
 mod slcan;
 mod vedirect;

@@ -73,7 +73,7 @@ fn kelvin_to_c(deci_k: i32) -> J {
     num(f64::from(deci_k) / 10.0 - 273.15)
 }
 
-fn fields(m: &Message) -> Map<String, J> {
+pub(crate) fn fields(m: &Message) -> Map<String, J> {
     let mut f = Map::new();
     f.insert("id".into(), format!("0x{:03X}", m.id()).into());
     let v = match m {

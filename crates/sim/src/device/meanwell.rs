@@ -2,13 +2,13 @@
 
 use core::time::Duration;
 
-use voltwire_core::{DeciCelsius, Milliamps, Millivolts};
+use voltwire_core::{DeciCelsius, Milliamps, Millivolts, Watts};
 use voltwire_meanwell::bits::{FaultStatus, SystemConfig, SystemStatus};
 use voltwire_meanwell::{Body, Bytes6, Command, Family, LimitError, Message, Model, Target, Value};
 
 use super::{ma, mv};
 use crate::faults::Garbage;
-use crate::{CanFrame, CanResponder, Faults, Plant};
+use crate::{CanFrame, CanResponder, Faults, Plant, PlantCommand};
 
 /// A Mean Well charger (NPB) or bidirectional converter (BIC-2200) of model `model` with
 /// jumper id `id`, connected to pack 0 of the plant.
@@ -25,9 +25,16 @@ use crate::{CanFrame, CanResponder, Faults, Plant};
 /// Writes (to its id or broadcast) of a set point within the model's limits
 /// ([`Model::check`]) are applied and read back; out-of-range ones change nothing (writes
 /// are not acknowledged on the wire, as on the real unit) and are recorded in
-/// [`MeanwellPsu::refused`]. `voltwire-sim` has no plant command for a charger set point,
-/// so the set points stay in the device ([`MeanwellPsu::setting`]); the plant's power flows
-/// are the caller's to set.
+/// [`MeanwellPsu::refused`].
+///
+/// The set points drive the plant through [`PlantCommand::ConverterPower`] (drained with
+/// [`CanResponder::drain_commands`] after each frame and tick, whenever the power changes):
+/// while `OPERATION` is on, the charger delivers pack voltage × its charge current set point
+/// as long as the pack is below its voltage set point (NPB, a charger: `CURVE_CC` and
+/// `CURVE_CV`; BIC in direction 0: `IOUT_SET` and `VOUT_SET`); the BIC in direction 1 draws pack voltage × |`REVERSE_IOUT_SET`|
+/// as long as the pack is above `REVERSE_VOUT_SET`. Set points are always within the
+/// model's limits ([`Model::check`]), so the power is too. A caller that does not apply the
+/// commands keeps setting the flows itself (`READ_IOUT` always follows the plant's flows).
 ///
 /// Faults: `silent` answers nothing; `garbage` answers each read with a 1-byte frame (too
 /// short for any Mean Well message); CAN has no checksum at this layer, so `bad_checksum`
@@ -40,6 +47,10 @@ pub struct MeanwellPsu {
     garbage: Garbage,
     settings: Vec<Value>,
     refused: Vec<LimitError>,
+    /// The converter power last asked of the plant.
+    sent: Option<(Watts, Watts)>,
+    /// The command not drained yet.
+    pending: Option<PlantCommand>,
 }
 
 /// Device temperature reported while healthy, 0.1 °C.
@@ -88,6 +99,8 @@ impl MeanwellPsu {
             garbage: Garbage::default(),
             settings,
             refused: Vec::new(),
+            sent: None,
+            pending: None,
         }
     }
 
@@ -154,6 +167,70 @@ impl MeanwellPsu {
             0
         };
         ma(Milliamps(a), 10)
+    }
+
+    fn voltage_setting(&self, command: Command) -> Option<i32> {
+        match self.setting(command)? {
+            Value::VoutSet(v) | Value::ReverseVoutSet(v) | Value::CurveCv(v) => Some(v.0),
+            _ => None,
+        }
+    }
+
+    /// The charger and discharger power the set points ask for at the plant's pack voltage.
+    pub fn converter_power(&self, plant: &Plant) -> (Watts, Watts) {
+        let none = (Watts(0), Watts(0));
+        let Some(pack) = plant.pack(0) else {
+            return none;
+        };
+        if !self.operating() {
+            return none;
+        }
+        let v = pack.voltage().0;
+        let watts = |ma: i32| {
+            Watts(
+                i32::try_from(i64::from(v.max(0)) * i64::from(ma.max(0)) / 1_000_000).unwrap_or(0),
+            )
+        };
+        let (vout, charge_current) = match self.family() {
+            Family::Npb => (
+                self.voltage_setting(Command::CURVE_CV).unwrap_or(0),
+                self.current_setting(Command::CURVE_CC).unwrap_or(0),
+            ),
+            Family::Bic2200 => (
+                self.voltage_setting(Command::VOUT_SET).unwrap_or(0),
+                self.current_setting(Command::IOUT_SET).unwrap_or(0),
+            ),
+        };
+        let discharging = matches!(
+            self.setting(Command::DIRECTION_CTRL),
+            Some(Value::Direction(1))
+        );
+        if self.family() == Family::Bic2200 && discharging {
+            let floor = self
+                .voltage_setting(Command::REVERSE_VOUT_SET)
+                .unwrap_or(i32::MAX);
+            if v > floor {
+                let i = self.current_setting(Command::REVERSE_IOUT_SET).unwrap_or(0);
+                return (Watts(0), watts(i));
+            }
+            return none;
+        }
+        if v < vout {
+            return (watts(charge_current), Watts(0));
+        }
+        none
+    }
+
+    /// Queue a [`PlantCommand::ConverterPower`] if the power asked for changed.
+    fn update_power(&mut self, plant: &Plant) {
+        let p = self.converter_power(plant);
+        if self.sent != Some(p) {
+            self.sent = Some(p);
+            self.pending = Some(PlantCommand::ConverterPower {
+                charge: p.0,
+                discharge: p.1,
+            });
+        }
     }
 
     fn read(&self, command: Command, plant: &Plant) -> Option<Value> {
@@ -297,12 +374,21 @@ impl CanResponder for MeanwellPsu {
                     out.push(f);
                 }
             }
-            Body::Write(value) if mine || m.target == Target::Broadcast => self.write(value),
+            Body::Write(value) if mine || m.target == Target::Broadcast => {
+                self.write(value);
+                self.update_power(plant);
+            }
             _ => {}
         }
     }
 
-    fn tick(&mut self, _now: Duration, _plant: &Plant, _out: &mut Vec<CanFrame>) {}
+    fn tick(&mut self, _now: Duration, plant: &Plant, _out: &mut Vec<CanFrame>) {
+        self.update_power(plant);
+    }
+
+    fn drain_commands(&mut self, out: &mut Vec<PlantCommand>) {
+        out.extend(self.pending.take());
+    }
 
     fn faults(&self) -> &Faults {
         &self.faults

@@ -6,6 +6,7 @@
 //! | [`PylontechStack`] | [`crate::SerialResponder`] | `voltwire-pylontech::rs485` |
 //! | [`VeDirect`] (MPPT, SmartShunt) | [`crate::SerialResponder`] | `voltwire-victron` |
 //! | [`PylontechCanBms`] | [`crate::CanResponder`] | `voltwire-pylontech::can` |
+//! | [`PylontechInverter`] (the inverter side) | [`crate::CanResponder`] | `voltwire-pylontech::can` |
 //! | [`JkBms`] | [`crate::SerialResponder`] | `voltwire-jk` |
 //! | [`PaceStack`] | [`crate::SerialResponder`] | `voltwire-pace` |
 //! | [`MeanwellPsu`] (BIC-2200, NPB) | [`crate::CanResponder`] | `voltwire-meanwell` |
@@ -15,6 +16,7 @@ mod jk;
 mod meanwell;
 mod pace;
 mod pylontech_can;
+mod pylontech_inverter;
 mod pylontech_rs485;
 mod vedirect;
 
@@ -23,6 +25,7 @@ pub use jk::JkBms;
 pub use meanwell::MeanwellPsu;
 pub use pace::PaceStack;
 pub use pylontech_can::PylontechCanBms;
+pub use pylontech_inverter::PylontechInverter;
 pub use pylontech_rs485::PylontechStack;
 pub use vedirect::{VeDirect, VeDirectKind};
 
