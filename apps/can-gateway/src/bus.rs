@@ -283,7 +283,7 @@ pub async fn run(
             }
         }
         BusUrl::SocketCan(ifname) => {
-            run_socketcan(&ifname, ep, &mut to_send, &received, &notices).await
+            run_socketcan(&ifname, ep, &mut to_send, &received, &notices).await;
         }
     }
 }

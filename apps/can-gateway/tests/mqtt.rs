@@ -1,0 +1,356 @@
+//! The gateway against a real Mosquitto broker (Debian package `mosquitto`, one per test on a
+//! free loopback port), observed by an independent rumqttc client: telemetry (combined,
+//! per input, per output), Home Assistant discovery, set points applied / bounded /
+//! expired, malformed commands rejected with nothing changed, and telemetry resuming after
+//! the broker is killed and restarted.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc,
+    clippy::missing_panics_doc,
+    reason = "test code"
+)]
+
+mod common;
+
+use std::fs;
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{Rig, bms};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use voltwire_core::Milliamps;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+struct Broker {
+    child: Option<Child>,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Broker {
+    fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir =
+            std::env::temp_dir().join(format!("can-gateway-mqtt-{}-{port}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        let mut b = Self {
+            child: None,
+            port,
+            dir,
+        };
+        b.spawn();
+        b
+    }
+
+    fn spawn(&mut self) {
+        let conf = self.dir.join("mosquitto.conf");
+        fs::write(
+            &conf,
+            format!(
+                "listener {} 127.0.0.1\nallow_anonymous true\nlog_dest stderr\npersistence false\n",
+                self.port
+            ),
+        )
+        .unwrap();
+        let child = Command::new("mosquitto")
+            .arg("-c")
+            .arg(&conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("mosquitto not installed: apt-get install -y mosquitto");
+        self.child = Some(child);
+        let deadline = Instant::now() + WAIT;
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "mosquitto did not start");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.kill();
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Msg {
+    topic: String,
+    payload: Vec<u8>,
+}
+
+impl Msg {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.payload).unwrap_or(Value::Null)
+    }
+}
+
+struct Observer {
+    client: AsyncClient,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Observer {
+    async fn new(port: u16, id: &str) -> Self {
+        let (client, mut eventloop) =
+            AsyncClient::new(MqttOptions::new(id, "127.0.0.1", port), 100);
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (ack_tx, mut ack_rx) = mpsc::unbounded_channel();
+        client.subscribe("gw/#", QoS::AtLeastOnce).await.unwrap();
+        client
+            .subscribe("homeassistant/#", QoS::AtLeastOnce)
+            .await
+            .unwrap();
+        let task = tokio::spawn(async move {
+            loop {
+                match eventloop.poll().await {
+                    Ok(Event::Incoming(Packet::Publish(p))) => {
+                        let _ = tx.send(Msg {
+                            topic: p.topic.clone(),
+                            payload: p.payload.to_vec(),
+                        });
+                    }
+                    Ok(Event::Incoming(Packet::SubAck(_))) => {
+                        let _ = ack_tx.send(());
+                    }
+                    Ok(_) => {}
+                    Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+                }
+            }
+        });
+        for _ in 0..2 {
+            tokio::time::timeout(WAIT, ack_rx.recv())
+                .await
+                .expect("no SUBACK")
+                .unwrap();
+        }
+        Self { client, rx, task }
+    }
+
+    async fn wait_for(&mut self, topic: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let Ok(Some(m)) = tokio::time::timeout_at(deadline, self.rx.recv()).await else {
+                panic!("no message on {topic} with {what} within {WAIT:?}");
+            };
+            if m.topic == topic {
+                let v = m.json();
+                if pred(&v) {
+                    return v;
+                }
+            }
+        }
+    }
+
+    async fn publish(&self, topic: &str, payload: &str) {
+        self.client
+            .publish(topic, QoS::AtLeastOnce, false, payload.as_bytes().to_vec())
+            .await
+            .unwrap();
+    }
+}
+
+impl Drop for Observer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn config(port: u16) -> String {
+    format!(
+        r#"
+[gateway]
+recovery_hold_s = 0
+max_charge_current_a = 150
+max_discharge_current_a = 150
+tick_ms = 20
+
+[[input]]
+name = "bms0"
+bus = "virtual://in0"
+capacity_ah = 100
+timeout_s = 1
+
+[[input]]
+name = "bms1"
+bus = "virtual://in1"
+capacity_ah = 100
+timeout_s = 1
+
+[[output]]
+name = "inv0"
+bus = "virtual://out0"
+interval_ms = 200
+min_delay_ms = 0
+
+[mqtt]
+url = "mqtt://127.0.0.1:{port}"
+base_topic = "gw"
+interval_s = 0.2
+setpoint_ttl_s = 1
+setpoint_max_ttl_s = 5
+"#
+    )
+}
+
+fn a(v: &Value, key: &str) -> f64 {
+    v[key].as_f64().unwrap_or(f64::NAN)
+}
+
+#[tokio::test]
+async fn telemetry_discovery_set_points_and_broker_restart() {
+    let mut broker = Broker::start();
+    let mut obs = Observer::new(broker.port, "obs-1").await;
+    let s = bms(55_200, 50_000, 60_000, 500);
+    let rig = Rig::start(
+        &config(broker.port),
+        &[Some(s), Some(s)],
+        &[None],
+        Duration::from_millis(100),
+    )
+    .await;
+
+    // Telemetry: combined, per input, per output.
+    let st = obs
+        .wait_for("gw/state", "combined limits", |v| {
+            a(v, "charge_current_limit_a") == 100.0 && v["mode"] == "normal"
+        })
+        .await;
+    assert_eq!(a(&st, "soc_pct"), 50.0);
+    assert_eq!(a(&st, "discharge_current_limit_a"), 120.0);
+    assert!(st["setpoints"]["charge_current_limit_a"].is_null());
+    obs.wait_for("gw/input/bms1", "input state", |v| {
+        v["status"] == "active" && a(&v["state"], "charge_current_limit_a") == 50.0
+    })
+    .await;
+    obs.wait_for("gw/output/inv0", "output state", |v| {
+        v["bursts"].as_u64().unwrap_or(0) > 0 && a(&v["state"], "charge_current_limit_a") == 100.0
+    })
+    .await;
+    // Discovery (retained: a new subscriber gets it at once).
+    let mut late = Observer::new(broker.port, "obs-late").await;
+    let d = late
+        .wait_for(
+            "homeassistant/number/gw/charge_current_limit_a/config",
+            "discovery",
+            |v| v["command_topic"] == "gw/command/charge_current_limit_a",
+        )
+        .await;
+    assert_eq!(d["max"], 150.0);
+    assert_eq!(d["availability_topic"], "gw/availability");
+    drop(late);
+
+    // A set point lowers the limit and expires after its ttl.
+    obs.publish(
+        "gw/command",
+        r#"{"charge_current_limit_a": 30, "ttl_s": 1}"#,
+    )
+    .await;
+    obs.wait_for("gw/command/result", "accepted", |v| v["accepted"] == true)
+        .await;
+    let t0 = tokio::time::Instant::now();
+    rig.wait_for(0, Duration::from_secs(2), "set point", |s| {
+        s.charge_current_limit == Milliamps(30_000)
+    })
+    .await;
+    rig.wait_for(0, Duration::from_secs(3), "set point expired", |s| {
+        s.charge_current_limit == Milliamps(100_000)
+    })
+    .await;
+    let lasted = t0.elapsed();
+    assert!(
+        lasted >= Duration::from_millis(800) && lasted < Duration::from_millis(2_000),
+        "set point lasted {lasted:?} (ttl 1 s)"
+    );
+
+    // The named form, with the default ttl.
+    obs.publish("gw/command/discharge_current_limit_a", "20")
+        .await;
+    rig.wait_for(0, Duration::from_secs(2), "named set point", |s| {
+        s.discharge_current_limit == Milliamps(20_000)
+    })
+    .await;
+    rig.wait_for(0, Duration::from_secs(3), "named set point expired", |s| {
+        s.discharge_current_limit == Milliamps(120_000)
+    })
+    .await;
+
+    // Bad commands are rejected with a reason and change nothing.
+    for (topic, payload, code) in [
+        (
+            "gw/command",
+            r#"{"charge_current_limit_a": 151}"#,
+            "out_of_range",
+        ),
+        (
+            "gw/command",
+            r#"{"charge_current_limit_a": 10, "ttl_s": 60}"#,
+            "out_of_range",
+        ),
+        ("gw/command", "{not json", "bad_json"),
+        ("gw/command", r#"{"charge": 10}"#, "unknown_field"),
+        ("gw/command/charge_current_limit_a", "-5", "out_of_range"),
+        ("gw/command/charge_current_limit_a", "lots", "invalid_value"),
+        ("gw/command/max_power_w", "10", "unknown_command"),
+    ] {
+        obs.publish(topic, payload).await;
+        let r = obs
+            .wait_for("gw/command/result", code, |v| v["accepted"] == false)
+            .await;
+        assert_eq!(r["code"], code, "{topic} {payload}: {r}");
+    }
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let seen = rig.seen(0).state.unwrap();
+    assert_eq!(seen.charge_current_limit, Milliamps(100_000));
+    assert_eq!(seen.discharge_current_limit, Milliamps(120_000));
+    let st = obs.wait_for("gw/state", "no set point", |_| true).await;
+    assert!(st["setpoints"]["charge_current_limit_a"].is_null(), "{st}");
+
+    // Broker killed and restarted: telemetry resumes (the gateway reconnects with backoff).
+    broker.kill();
+    drop(obs);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Outputs go on without the broker.
+    let before = rig.seen(0).telegrams;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        rig.seen(0).telegrams > before,
+        "outputs stopped with the broker"
+    );
+    broker.spawn();
+    let mut obs = Observer::new(broker.port, "obs-2").await;
+    // Only `online` can arrive: the restarted broker has no retained messages, and the
+    // availability topic carries plain text (not JSON).
+    obs.wait_for("gw/availability", "online", |_| true).await;
+    obs.wait_for("gw/state", "telemetry after restart", |v| {
+        a(v, "charge_current_limit_a") == 100.0
+    })
+    .await;
+    rig.stop().await;
+}
