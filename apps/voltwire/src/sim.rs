@@ -16,7 +16,9 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 use tokio::net::unix::pipe;
 use voltwire_core::Watts;
-use voltwire_sim::device::{DalyBms, JkBms, PaceStack, PylontechStack, VeDirect, VeDirectKind};
+use voltwire_sim::device::{
+    DalyBms, JkBms, JkPb, PaceStack, PylontechStack, VeDirect, VeDirectKind,
+};
 use voltwire_sim::{PackConfig, Plant, PlantCommand, SerialResponder};
 
 #[derive(Debug, Args)]
@@ -58,6 +60,10 @@ pub(crate) struct SimArgs {
     #[arg(long, value_name = "W")]
     pv: Option<i32>,
 
+    /// Bus address the device answers on (jk-pb: its DIP switches, 1–255; default 1).
+    #[arg(long, value_name = "N")]
+    address: Option<u8>,
+
     /// Run the plant this many times faster than real time.
     #[arg(long, value_name = "N", default_value_t = 1.0)]
     speed: f64,
@@ -85,6 +91,7 @@ enum Opt {
     Charge,
     Discharge,
     Pv,
+    Address,
 }
 
 impl Opt {
@@ -96,6 +103,7 @@ impl Opt {
             Self::Charge => "--charge",
             Self::Discharge => "--discharge",
             Self::Pv => "--pv",
+            Self::Address => "--address",
         }
     }
 }
@@ -123,6 +131,18 @@ const DEVICES: &[Device] = &[
         name: "jk",
         description: "JK BMS, RS485/UART \"4E 57\" protocol (115200 8N1): read-all answered, MOSFET writes applied",
         options: COMMON,
+        cells: 16,
+    },
+    Device {
+        name: "jk-pb",
+        description: "JK-PB inverter BMS on RS485 (115200 8N1): trigger blocks 55AA EB90 and Modbus FC 0x03/0x10 registers",
+        options: &[
+            Opt::Cells,
+            Opt::Soc,
+            Opt::Charge,
+            Opt::Discharge,
+            Opt::Address,
+        ],
         cells: 16,
     },
     Device {
@@ -231,6 +251,9 @@ fn given(args: &SimArgs) -> Vec<Opt> {
     if args.pv.is_some() {
         v.push(Opt::Pv);
     }
+    if args.address.is_some() {
+        v.push(Opt::Address);
+    }
     v
 }
 
@@ -285,10 +308,22 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
             }
         },
     };
+    let address = args.address.unwrap_or(1);
+    if address == 0 {
+        return Err(
+            "--address 0: address 0 makes a JK-PB the bus master (it polls, it does not answer); give 1 to 255 (e.g. --address 1)"
+                .to_owned(),
+        );
+    }
     let cells = args.cells.unwrap_or(device.cells);
     if !(1..=48).contains(&cells) {
         return Err(format!(
             "--cells {cells}: give 1 to 48 cells per pack (e.g. --cells 16)"
+        ));
+    }
+    if device.name == "jk-pb" && cells > 32 {
+        return Err(format!(
+            "--cells {cells}: a JK-PB has at most 32 cells (e.g. --cells 16)"
         ));
     }
     let modules = args.modules.unwrap_or(1);
@@ -351,6 +386,7 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
     let mut responder: Box<dyn SerialResponder + Send> = match device.name {
         "daly" => Box::new(DalyBms::new(0)),
         "jk" => Box::new(JkBms::new(0)),
+        "jk-pb" => Box::new(JkPb::new(address, 0)),
         "pace" => Box::new(PaceStack::new()),
         "pylontech-rs485" => Box::new(PylontechStack::new()),
         "vedirect-mppt" => Box::new(VeDirect::new(VeDirectKind::Mppt)),
