@@ -356,7 +356,18 @@ impl PylontechStack {
         let all: Vec<usize> =
             (0..views.len().min(voltwire_pylontech::rs485::MAX_MODULES)).collect();
         let count = u8::try_from(all.len()).unwrap_or(u8::MAX);
-        let body = match &req.body {
+        // pylontech 0.1.3 sends two INFO bytes for 0x42/0x44/0x92: the address, then the
+        // 1-based pack number (0xFF = all). Answer them as the one-byte form of the address.
+        let two_byte = match &req.body {
+            RequestBody::Other { cid2, info } => match info.as_slice() {
+                [a, _] if matches!(*cid2, 0x42 | 0x44 | 0x92) => {
+                    Some(RequestBody::parse(*cid2, &[*a]))
+                }
+                _ => None,
+            },
+            _ => None,
+        };
+        let body = match two_byte.as_ref().unwrap_or(&req.body) {
             RequestBody::ProtocolVersion => ResponseBody::ProtocolVersion,
             RequestBody::Manufacturer => ResponseBody::Manufacturer(
                 ManufacturerInfo::new("US5000", [0x01, 0x00], "PYLON").ok()?,
