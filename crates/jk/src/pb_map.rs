@@ -1,7 +1,7 @@
 //! JK-PB register access: the same three tables as the data blocks, read with FC 0x03 and
 //! written with FC 0x10, byte-addressed and big-endian.
 //!
-//! Facts (jkctl 0.2.0, measured on a JK_PB2A16S20P and recovered from JK's own monitor; the
+//! Facts (jkctl 0.2.0, measured on a `JK_PB2A16S20P` and recovered from JK's own monitor; the
 //! vendor document `BMS RS485 Modbus V1.1` lists byte offsets as addresses):
 //!
 //! - **Byte-addressed.** A register address is `0x1000 + area + n` where `n` is the *byte*
@@ -75,7 +75,7 @@ pub fn fields(kind: BlockKind) -> &'static [FieldRun] {
         BlockKind::Status => STATUS_FIELDS,
         BlockKind::Settings => SETTINGS_FIELDS,
         BlockKind::About => ABOUT_FIELDS,
-        _ => &[],
+        BlockKind::Unknown(_) => &[],
     }
 }
 
@@ -98,7 +98,7 @@ pub fn table_register(kind: BlockKind) -> Option<u16> {
         BlockKind::Settings => Some(REGISTER_BASE),
         BlockKind::Status => Some(REGISTER_BASE + AREA_LEN),
         BlockKind::About => Some(REGISTER_BASE + 2 * AREA_LEN),
-        _ => None,
+        BlockKind::Unknown(_) => None,
     }
 }
 

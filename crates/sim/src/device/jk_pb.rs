@@ -203,7 +203,7 @@ impl JkPb {
         b
     }
 
-    fn about_block(&self, plant: &Plant) -> Block {
+    fn about_block(plant: &Plant) -> Block {
         let a = About {
             vendor_id: voltwire_jk::Text::new(MODEL).unwrap_or_default(),
             hardware_version: voltwire_jk::Text::new("15A").unwrap_or_default(),
@@ -230,8 +230,8 @@ impl JkPb {
                 Some(self.status_block(now, plant, &v))
             }
             BlockKind::Settings => Some(self.settings_block(plant)),
-            BlockKind::About => Some(self.about_block(plant)),
-            _ => None,
+            BlockKind::About => Some(Self::about_block(plant)),
+            BlockKind::Unknown(_) => None,
         }
     }
 
@@ -351,7 +351,7 @@ impl JkPb {
 
     fn answer_write(&mut self, register: u16, values: &[u16], plant: &Plant, out: &mut Vec<u8>) {
         let quantity = u16::try_from(values.len()).unwrap_or(u16::MAX);
-        if register >= pb_map::ACTION_BASE && register < pb_map::ACTION_BASE + pb_map::AREA_LEN {
+        if (pb_map::ACTION_BASE..pb_map::ACTION_BASE + pb_map::AREA_LEN).contains(&register) {
             let m = Self::ack(register, quantity, self.address);
             return self.send(&m, out);
         }
