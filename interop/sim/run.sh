@@ -162,5 +162,52 @@ peer mppsolar "jk (mpp-solar)" jk -- mppsolar-jk
 peer mppsolar "daly (mpp-solar)" daly -- mppsolar-daly
 peer_ser2net pylontech "pylontech-rs485 --modules 2 (ser2net)" pylontech-rs485 --modules 2 -- pylontech-ser2net 2
 
+# The reverse direction: jkctl simulates a JK-PB on one end of a socat pty pair, our client
+# (apps/voltwire/examples/jk_pb_read.rs, on voltwire-runtime's Poller) reads the other end.
+jkctl_simulate() {
+  local reader dir out
+  reader="$(dirname "$BIN")/examples/jk_pb_read"
+  if [ ! -x "$reader" ]; then
+    record "FAIL jkctl simulate: $reader missing (cargo build -p voltwire --example jk_pb_read)"
+    return
+  fi
+  dir="$(mktemp -d)"
+  socat PTY,raw,echo=0,link="$dir/A" PTY,raw,echo=0,link="$dir/B" 2>/dev/null &
+  local socat_pid=$!
+  for _ in $(seq 100); do [ -e "$dir/B" ] && break; sleep 0.02; done
+  "$VENVS/jkctl/bin/jkctl" simulate --port "$dir/B" >"$dir/log" 2>&1 &
+  local sim_pid=$!
+  for _ in $(seq 100); do grep -q listening "$dir/log" && break; sleep 0.05; done
+  out="$(timeout 20 "$reader" "serial://$dir/A?baud=115200" 1)"
+  # jkctl's board 1 ("resting"): 16 cells, 52.8 V, -12.345 A, 87 %, 245 of 280 Ah, 28.5 C.
+  local res
+  res="$(python3 - "$out" <<'PY'
+
+import json, sys
+try:
+    d = json.loads(sys.argv[1])
+except ValueError:
+    print("FAIL jkctl simulate -> jk_pb_read: JSON output", repr(sys.argv[1][:200]))
+    sys.exit()
+tag = "jkctl simulate -> jk_pb_read"
+for what, ok in [
+    ("16 cells", d["cell_count"] == 16 and d["cell_voltages_v"][0] == 3.301 and d["cell_voltages_v"][15] == 3.293),
+    ("pack 52.8 V", d["voltage_v"] == 52.8),
+    ("current -12.345 A", d["current_a"] == -12.345),
+    ("SOC 87 %", d["soc_pct"] == 87),
+    ("245 of 280 Ah", d["remaining_ah"] == 245.0 and d["full_charge_ah"] == 280.0),
+    ("MOS 28.5 C, T1/T2 24.0/24.5 C", d["mosfet_temperature_c"] == 28.5 and d["temperatures_c"] == [24.0, 24.5]),
+    ("MOSFETs on, no alarms", d["charge_mos"] == 1 and d["discharge_mos"] == 1 and d["alarms"] == []),
+]:
+    print(("ok  " if ok else "FAIL"), f"{tag}: {what}", "" if ok else d)
+PY
+)"
+  while IFS= read -r line; do record "$line"; done <<<"$res"
+  kill "$sim_pid" "$socat_pid" 2>/dev/null
+  wait "$sim_pid" "$socat_pid" 2>/dev/null
+  rm -rf "$dir"
+}
+jkctl_simulate
+
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]
