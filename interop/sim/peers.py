@@ -3,6 +3,8 @@
 
 Usage: peers.py daly PTY [overvoltage] | pylontech PTY MODULES | vedirect PTY mppt|smartshunt
        | pythoncan-pylontech PTY | npbcharger PTY
+       | jkctl-status PTY CELLS SOC ADDRESS | mppsolar-jk PTY | mppsolar-daly PTY
+       | pylontech-ser2net URL MODULES
 
 Prints one `ok  <check>` / `FAIL <check>` line per check; exit status 1 if any failed.
 """
@@ -228,6 +230,107 @@ def npbcharger_peer(pty):
             check(f"{tag}: READ_IOUT 0 A once CURVE_CV < pack voltage", i == 0.0, i)
     finally:
         driver._NPB1700__can_bus.shutdown()
+def run_json(args, tag, timeout=60):
+    """Run a peer's command line; its stdout parsed as JSON (None on failure, with a FAIL)."""
+    r = subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+    check(f"{tag}: exit 0", r.returncode == 0, r.stderr[-500:])
+    try:
+        return json.loads(r.stdout[r.stdout.index("{"):])
+    except ValueError as e:
+        check(f"{tag}: JSON output", False, f"{e}: {r.stdout[:300]!r}")
+        return None
+
+
+def jkctl_status(pty, cells, soc, address):
+    """jkctl 0.2.0 (FC 0x03 register reads) against `voltwire sim jk-pb`."""
+    cells, soc, address = int(cells), int(soc), int(address)
+    cli = os.path.join(os.path.dirname(sys.executable), "jkctl")
+    base = ["--port", pty, "--id", str(address), "--json"]
+    tag = f"jkctl status --id {address}"
+    st = run_json([cli, "status"] + base, tag)
+    if st is not None:
+        check(f"{tag}: SOC {soc} %", st.get("socRelativeStateOfCharge") == soc, st)
+        v = st.get("batVol", 0)
+        check(f"{tag}: pack voltage {cells} x 3.0..3.45 V", 3.0 * cells <= v <= 3.45 * cells, v)
+        check(f"{tag}: |current| ~ 500 W / V", abs(abs(st.get("batCurrent", 0)) - 500 / v) < 0.3, st)
+        check(f"{tag}: discharging", st.get("batCurrent", 0) < 0, st.get("batCurrent"))
+        check(f"{tag}: MOS temperature ~25 C", 20 <= st.get("tempMos", 0) <= 30, st.get("tempMos"))
+        check(f"{tag}: MOSFETs on, no alarms",
+              st.get("chargeStatus") == 1 and st.get("dischargeStatus") == 1 and st.get("alarms") == [],
+              st)
+    tag = f"jkctl cells --id {address}"
+    ce = run_json([cli, "cells"] + base, tag)
+    if ce is not None and st is not None:
+        volts = [c.get("voltage_v", 0) for c in ce.get("cells", [])]
+        check(f"{tag}: {cells} cells", len(volts) == cells, volts)
+        check(f"{tag}: cells 3.0..3.45 V", all(3.0 <= c <= 3.45 for c in volts), volts)
+        check(f"{tag}: pack voltage = sum of cells +- 0.01 V",
+              abs(sum(volts) - st.get("batVol", 0)) <= 0.01, (sum(volts), st.get("batVol")))
+    info = run_json([cli, "info"] + base, f"jkctl info --id {address}")
+    if info is not None:
+        check(f"jkctl info --id {address}: model", info.get("model") == "JK_PB2A16S20P", info)
+
+
+def mppsolar_jk(pty):
+    """mpp-solar 0.16.x, JK "4E 57" (its decoder is positional: 16 cells only)."""
+    cli = os.path.join(os.path.dirname(sys.executable), "mpp-solar")
+    tag = "mpp-solar JKSERIAL getBalancerData"
+    d = run_json([cli, "-p", pty, "--porttype", "JKSERIAL", "-P", "jkserial", "-b", "115200",
+                  "-c", "getBalancerData", "-o", "json"], tag)
+    if d is None:
+        return
+    volts = [d.get(f"voltage_cell{i:02d}", 0) for i in range(1, 17)]
+    check(f"{tag}: 16 cells", d.get("cells_connected") == 16, d)
+    check(f"{tag}: cells 3.0..3.45 V", all(3.0 <= c <= 3.45 for c in volts), volts)
+    v = d.get("battery_voltage", 0)
+    check(f"{tag}: pack voltage = sum of cells +- 0.02 V", abs(v - sum(volts)) <= 0.02, (v, sum(volts)))
+    check(f"{tag}: SOC 45..50 %", 45 <= d.get("percent_remain", -1) <= 50, d)
+    check(f"{tag}: current ~ -500 W / V", abs(d.get("battery_current", 0) + 500 / v) < 0.3, d)
+    check(f"{tag}: temperatures ~25 C",
+          all(20 <= d.get(k, 0) <= 30 for k in ("mos_temp", "battery_t1", "battery_t2")), d)
+    check(f"{tag}: MOSFETs on", d.get("charge_enabled") == 1 and d.get("discharge_enabled") == 1, d)
+
+
+def mppsolar_daly(pty):
+    """mpp-solar 0.16.x, Daly SOC (0x90)."""
+    cli = os.path.join(os.path.dirname(sys.executable), "mpp-solar")
+    tag = "mpp-solar DALYSERIAL SOC"
+    d = run_json([cli, "-p", pty, "--porttype", "DALYSERIAL", "-P", "daly", "-b", "9600",
+                  "-c", "SOC", "-o", "json"], tag)
+    if d is None:
+        return
+    v = d.get("battery_bank_voltage", 0)
+    check(f"{tag}: voltage 16 x 3.0..3.45 V", 48 <= v <= 55.2, d)
+    check(f"{tag}: SOC 45..50 %", 45 <= d.get("soc", -1) <= 50, d)
+    # Like dalybms, it reads our discharge current with the opposite sign: magnitude only.
+    check(f"{tag}: |current| ~ 500 W / V", abs(abs(d.get("current", 0)) - 500 / v) < 0.3, d)
+
+
+def pylontech_ser2net(url, modules):
+    """pylontech 0.1.3 through ser2net (a TCP console server in front of the pty)."""
+    from pylontech import PylontechDecode, PylontechEncode, PylontechRS485
+    enc, dec = PylontechEncode(), PylontechDecode()
+    p = PylontechRS485(url, baud=115200)
+    for batt in range(int(modules)):
+        tag = f"pylontech 0.1.3 via ser2net getAnalogValue({batt})"
+        try:
+            p.send(enc.getAnalogValue(battNumber=batt))
+            raws = p.receive(3)
+            dec.decode_header(raws[0])
+            d = dec.decodeAnalogValue()
+        except Exception as e:  # noqa: BLE001 - any failure is a FAIL line
+            check(tag, False, repr(e))
+            continue
+        cells = d["CellVoltages"]
+        check(f"{tag}: address {2 + batt}, RTN 0", d["ADR"] == 2 + batt and d["RTN"] == 0, d)
+        check(f"{tag}: 15 cells 3.0..3.45 V",
+              d["CellCount"] == 15 and all(3.0 <= c <= 3.45 for c in cells), cells)
+        check(f"{tag}: voltage = sum of cells +- 0.05 V", abs(d["Voltage"] - sum(cells)) <= 0.05,
+              (d["Voltage"], sum(cells)))
+        check(f"{tag}: SOC 45..50 %",
+              45 <= 100 * d["RemainCapacity"] / d["ModuleTotalCapacity"] <= 50, d)
+        check(f"{tag}: discharging", d["Current"] < 0, d["Current"])
+    p.close()
 
 
 def main():
@@ -242,6 +345,14 @@ def main():
         pythoncan_pylontech(pty)
     elif what == "npbcharger":
         npbcharger_peer(pty)
+    elif what == "jkctl-status":
+        jkctl_status(pty, *sys.argv[3:6])
+    elif what == "mppsolar-jk":
+        mppsolar_jk(pty)
+    elif what == "mppsolar-daly":
+        mppsolar_daly(pty)
+    elif what == "pylontech-ser2net":
+        pylontech_ser2net(pty, sys.argv[3])
     else:
         sys.exit(f"unknown peer {what}")
     sys.exit(1 if FAILED else 0)

@@ -14,8 +14,14 @@ PASSED=0
 FAILED=0
 SIM_PID=""
 SIM_OUT=""
+S2N_PID=""
+S2N_DIR=""
 
 cleanup() {
+  if [ -n "$S2N_PID" ]; then kill "$S2N_PID" 2>/dev/null; wait "$S2N_PID" 2>/dev/null; fi
+  S2N_PID=""
+  [ -n "$S2N_DIR" ] && rm -rf "$S2N_DIR"
+  S2N_DIR=""
   if [ -n "$SIM_PID" ]; then kill "$SIM_PID" 2>/dev/null; wait "$SIM_PID" 2>/dev/null; fi
   SIM_PID=""
   [ -n "$SIM_OUT" ] && rm -f "$SIM_OUT"
@@ -90,11 +96,63 @@ peer() {
   stop_sim "$label"
 }
 
+# peer_ser2net VENV LABEL SIM-ARGS... -- PEERS-ARGS...: like `peer`, but the peer reaches the
+# simulator's pty through ser2net (a TCP console server); PEERS-ARGS get socket://HOST:PORT.
+peer_ser2net() {
+  local py="$VENVS/$1/bin/python" label="$2"
+  shift 2
+  local sim_args=()
+  while [ "$1" != "--" ]; do sim_args+=("$1"); shift; done
+  shift
+  if ! command -v ser2net >/dev/null 2>&1; then
+    record "FAIL $label: ser2net is not installed (apt-get install ser2net)"
+    return
+  fi
+  if ! start_sim "${sim_args[@]}"; then
+    record "FAIL $label: the simulator printed no pty"
+    cleanup
+    return
+  fi
+  local port
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  S2N_DIR="$(mktemp -d)"
+  printf 'connection: &sim\n  accepter: tcp,127.0.0.1,%s\n  connector: serialdev,%s,115200n81,local\n' \
+    "$port" "$PTY" >"$S2N_DIR/ser2net.yaml"
+  ser2net -n -d -c "$S2N_DIR/ser2net.yaml" -P "$S2N_DIR/pid" >"$S2N_DIR/log" 2>&1 &
+  S2N_PID=$!
+  for _ in $(seq 100); do
+    python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.1).close()' "$port" 2>/dev/null && break
+    sleep 0.05
+  done
+  PTY="socket://127.0.0.1:$port"
+  local out rc
+  out="$("$py" "$HERE/peers.py" "$1" "$PTY" "${@:2}" 2>&1)"
+  rc=$?
+  while IFS= read -r line; do
+    case "$line" in
+      ok*|FAIL*) record "$line" ;;
+      *) echo "     $line" ;;
+    esac
+  done <<<"$out"
+  if [ $rc -ne 0 ] && ! grep -q '^FAIL' <<<"$out"; then
+    record "FAIL $label: peer exited $rc"
+  fi
+  kill "$S2N_PID" 2>/dev/null; wait "$S2N_PID" 2>/dev/null
+  S2N_PID=""
+  rm -rf "$S2N_DIR"
+  S2N_DIR=""
+  stop_sim "$label"
+}
+
 venv dalybms dalybms==0.5.0 dalybms || record "FAIL install dalybms==0.5.0"
 venv python-pylontech python-pylontech==0.3.3 pylontech || record "FAIL install python-pylontech==0.3.3"
 venv vedirect-m8 vedirect-m8==1.3.4 vedirect_m8 || record "FAIL install vedirect-m8==1.3.4"
 venv python-can python-can==4.6.1 can || record "FAIL install python-can==4.6.1"
 venv npbcharger npbcharger==1.1.0 npbcharger || record "FAIL install npbcharger==1.1.0"
+venv jkctl jkctl==0.2.0 jkctl || record "FAIL install jkctl==0.2.0"
+# mppsolar pins paho-mqtt 1.6.1, hence its own venv; 0.16.56 is the 0.16.x checked here.
+venv mppsolar mppsolar==0.16.56 mppsolar || record "FAIL install mppsolar==0.16.56"
+venv pylontech pylontech==0.1.3 pylontech || record "FAIL install pylontech==0.1.3"
 
 peer dalybms "daly" daly -- daly
 peer dalybms "daly --fault cell-overvoltage" daly --fault cell-overvoltage -- daly overvoltage
@@ -103,6 +161,58 @@ peer vedirect-m8 "vedirect-mppt" vedirect-mppt -- vedirect mppt
 peer vedirect-m8 "vedirect-smartshunt" vedirect-smartshunt -- vedirect smartshunt
 SIM_LISTEN=slcan-pty peer python-can "pylontech-can" pylontech-can -- pythoncan-pylontech
 SIM_LISTEN=slcan-pty peer npbcharger "meanwell-npb" meanwell-npb -- npbcharger
+peer jkctl "jk-pb --cells 8 --soc 75 --address 3" jk-pb --cells 8 --soc 75 --address 3 -- jkctl-status 8 75 3
+peer jkctl "jk-pb (defaults)" jk-pb -- jkctl-status 16 50 1
+peer mppsolar "jk (mpp-solar)" jk -- mppsolar-jk
+peer mppsolar "daly (mpp-solar)" daly -- mppsolar-daly
+peer_ser2net pylontech "pylontech-rs485 --modules 2 (ser2net)" pylontech-rs485 --modules 2 -- pylontech-ser2net 2
+
+# The reverse direction: jkctl simulates a JK-PB on one end of a socat pty pair, our client
+# (apps/voltwire/examples/jk_pb_read.rs, on voltwire-runtime's Poller) reads the other end.
+jkctl_simulate() {
+  local reader dir out
+  reader="$(dirname "$BIN")/examples/jk_pb_read"
+  if [ ! -x "$reader" ]; then
+    record "FAIL jkctl simulate: $reader missing (cargo build -p voltwire --example jk_pb_read)"
+    return
+  fi
+  dir="$(mktemp -d)"
+  socat PTY,raw,echo=0,link="$dir/A" PTY,raw,echo=0,link="$dir/B" 2>/dev/null &
+  local socat_pid=$!
+  for _ in $(seq 100); do [ -e "$dir/B" ] && break; sleep 0.02; done
+  "$VENVS/jkctl/bin/jkctl" simulate --port "$dir/B" >"$dir/log" 2>&1 &
+  local sim_pid=$!
+  for _ in $(seq 100); do grep -q listening "$dir/log" && break; sleep 0.05; done
+  out="$(timeout 20 "$reader" "serial://$dir/A?baud=115200" 1)"
+  # jkctl's board 1 ("resting"): 16 cells, 52.8 V, -12.345 A, 87 %, 245 of 280 Ah, 28.5 C.
+  local res
+  res="$(python3 - "$out" <<'PY'
+
+import json, sys
+try:
+    d = json.loads(sys.argv[1])
+except ValueError:
+    print("FAIL jkctl simulate -> jk_pb_read: JSON output", repr(sys.argv[1][:200]))
+    sys.exit()
+tag = "jkctl simulate -> jk_pb_read"
+for what, ok in [
+    ("16 cells", d["cell_count"] == 16 and d["cell_voltages_v"][0] == 3.301 and d["cell_voltages_v"][15] == 3.293),
+    ("pack 52.8 V", d["voltage_v"] == 52.8),
+    ("current -12.345 A", d["current_a"] == -12.345),
+    ("SOC 87 %", d["soc_pct"] == 87),
+    ("245 of 280 Ah", d["remaining_ah"] == 245.0 and d["full_charge_ah"] == 280.0),
+    ("MOS 28.5 C, T1/T2 24.0/24.5 C", d["mosfet_temperature_c"] == 28.5 and d["temperatures_c"] == [24.0, 24.5]),
+    ("MOSFETs on, no alarms", d["charge_mos"] == 1 and d["discharge_mos"] == 1 and d["alarms"] == []),
+]:
+    print(("ok  " if ok else "FAIL"), f"{tag}: {what}", "" if ok else d)
+PY
+)"
+  while IFS= read -r line; do record "$line"; done <<<"$res"
+  kill "$sim_pid" "$socat_pid" 2>/dev/null
+  wait "$sim_pid" "$socat_pid" 2>/dev/null
+  rm -rf "$dir"
+}
+jkctl_simulate
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

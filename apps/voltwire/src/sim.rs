@@ -16,7 +16,9 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::TcpListener;
 use tokio::net::unix::pipe;
 use voltwire_core::Watts;
-use voltwire_sim::device::{DalyBms, JkBms, PaceStack, PylontechStack, VeDirect, VeDirectKind};
+use voltwire_sim::device::{
+    DalyBms, JkBms, JkPb, PaceStack, PylontechStack, VeDirect, VeDirectKind,
+};
 use voltwire_sim::{PackConfig, Plant, PlantCommand, SerialResponder};
 
 #[path = "sim_can.rs"]
@@ -61,6 +63,10 @@ pub(crate) struct SimArgs {
     #[arg(long, value_name = "W")]
     pv: Option<i32>,
 
+    /// Bus address the device answers on (jk-pb: its DIP switches, 1–255; default 1).
+    #[arg(long, value_name = "N")]
+    address: Option<u8>,
+
     /// Run the plant this many times faster than real time.
     #[arg(long, value_name = "N", default_value_t = 1.0)]
     speed: f64,
@@ -73,6 +79,17 @@ pub(crate) struct SimArgs {
     /// How late `--fault late` answers, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     delay_ms: u64,
+
+    /// With `--fault drop`: serve normally for this many seconds before the port goes away.
+    #[arg(long, value_name = "S", default_value_t = 0.0)]
+    drop_after: f64,
+
+    /// With `--fault drop`: the port comes back after this many seconds (default: never).
+    /// A pty is then announced as a stable symlink that disappears while the port is gone
+    /// and points to the new pty afterwards (like /dev/serial/by-id on a USB replug); TCP
+    /// refuses connections while gone and listens on the same address again afterwards.
+    #[arg(long, value_name = "S")]
+    drop_for: Option<f64>,
 
     /// List the devices with their options and exit.
     #[arg(long)]
@@ -91,6 +108,7 @@ enum Opt {
     Charge,
     Discharge,
     Pv,
+    Address,
 }
 
 impl Opt {
@@ -102,6 +120,7 @@ impl Opt {
             Self::Charge => "--charge",
             Self::Discharge => "--discharge",
             Self::Pv => "--pv",
+            Self::Address => "--address",
         }
     }
 }
@@ -129,6 +148,18 @@ const DEVICES: &[Device] = &[
         name: "jk",
         description: "JK BMS, RS485/UART \"4E 57\" protocol (115200 8N1): read-all answered, MOSFET writes applied",
         options: COMMON,
+        cells: 16,
+    },
+    Device {
+        name: "jk-pb",
+        description: "JK-PB inverter BMS on RS485 (115200 8N1): trigger blocks 55AA EB90 and Modbus FC 0x03/0x10 registers",
+        options: &[
+            Opt::Cells,
+            Opt::Soc,
+            Opt::Charge,
+            Opt::Discharge,
+            Opt::Address,
+        ],
         cells: 16,
     },
     Device {
@@ -234,7 +265,7 @@ fn list() {
         );
     }
     println!(
-        "every device: --speed N, --fault {{{}}} (repeatable), --delay-ms MS",
+        "every device: --speed N, --fault {{{}}} (repeatable), --delay-ms MS, --drop-after S, --drop-for S",
         FAULTS.join("|")
     );
 }
@@ -245,6 +276,21 @@ struct Setup {
     plant: Plant,
     responder: Box<dyn SerialResponder + Send>,
     speed: f64,
+    drop: Option<DropPlan>,
+}
+
+/// `--fault drop`: when the port goes away and for how long.
+#[derive(Debug, Clone, Copy)]
+struct DropPlan {
+    after: Duration,
+    down: Option<Duration>,
+}
+
+fn seconds(flag: &str, s: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(s)
+        .ok()
+        .filter(|d| *d <= Duration::from_secs(86_400))
+        .ok_or_else(|| format!("{flag} {s}: give seconds from 0 to 86400 (e.g. {flag} 2)"))
 }
 
 fn given(args: &SimArgs) -> Vec<Opt> {
@@ -266,6 +312,9 @@ fn given(args: &SimArgs) -> Vec<Opt> {
     }
     if args.pv.is_some() {
         v.push(Opt::Pv);
+    }
+    if args.address.is_some() {
+        v.push(Opt::Address);
     }
     v
 }
@@ -321,10 +370,22 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
             }
         },
     };
+    let address = args.address.unwrap_or(1);
+    if address == 0 {
+        return Err(
+            "--address 0: address 0 makes a JK-PB the bus master (it polls, it does not answer); give 1 to 255 (e.g. --address 1)"
+                .to_owned(),
+        );
+    }
     let cells = args.cells.unwrap_or(device.cells);
     if !(1..=48).contains(&cells) {
         return Err(format!(
             "--cells {cells}: give 1 to 48 cells per pack (e.g. --cells 16)"
+        ));
+    }
+    if device.name == "jk-pb" && cells > 32 {
+        return Err(format!(
+            "--cells {cells}: a JK-PB has at most 32 cells (e.g. --cells 16)"
         ));
     }
     let modules = args.modules.unwrap_or(1);
@@ -352,7 +413,7 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
             "late" => faults.delay = Duration::from_millis(args.delay_ms),
             "garbage" => faults.garbage = true,
             "bad-checksum" => faults.bad_checksum = true,
-            "drop" => faults.drop_port = true,
+            "drop" => {}
             "cell-overvoltage" => faults.cell_over_voltage = true,
             "over-temperature" => faults.over_temperature = true,
             other => {
@@ -363,6 +424,23 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
             }
         }
     }
+    let drop = if args.faults.iter().any(|f| f == "drop") {
+        Some(DropPlan {
+            after: seconds("--drop-after", args.drop_after)?,
+            down: args
+                .drop_for
+                .map(|s| seconds("--drop-for", s))
+                .transpose()?,
+        })
+    } else {
+        if args.drop_after != 0.0 || args.drop_for.is_some() {
+            return Err(
+                "--drop-after/--drop-for apply only with --fault drop (e.g. --fault drop --drop-after 2 --drop-for 3)"
+                    .to_owned(),
+            );
+        }
+        None
+    };
     let pack = PackConfig {
         cells,
         initial_soc: soc / 100.0,
@@ -387,6 +465,7 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
     let mut responder: Box<dyn SerialResponder + Send> = match device.name {
         "daly" => Box::new(DalyBms::new(0)),
         "jk" => Box::new(JkBms::new(0)),
+        "jk-pb" => Box::new(JkPb::new(address, 0)),
         "pace" => Box::new(PaceStack::new()),
         "pylontech-rs485" => Box::new(PylontechStack::new()),
         "vedirect-mppt" => Box::new(VeDirect::new(VeDirectKind::Mppt)),
@@ -398,6 +477,7 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
         plant,
         responder,
         speed: args.speed,
+        drop,
     })
 }
 
@@ -462,6 +542,7 @@ async fn serve(setup: Setup) -> io::Result<()> {
         plant,
         responder,
         speed,
+        drop: drop_plan,
     } = setup;
     let mut sim = Sim {
         plant,
@@ -471,32 +552,74 @@ async fn serve(setup: Setup) -> io::Result<()> {
     };
     match listen {
         Listen::Pty => {
+            let Some(plan) = drop_plan else {
+                let pty = Pty::open()?;
+                announce(&pty.path)?;
+                return tokio::select! {
+                    r = &mut stop => r,
+                    r = serve_pty(&mut sim, pty) => r,
+                };
+            };
+            let link = StableLink::new()?;
             let pty = Pty::open()?;
-            announce(&pty.path)?;
-            if sim.responder.faults().drop_port {
-                // The port is dropped: hang up the pty and wait to be stopped.
-                drop(pty);
-                return stop.await;
+            link.point(&pty.path)?;
+            announce(&link.path.to_string_lossy())?;
+            tokio::select! {
+                r = &mut stop => return r,
+                r = serve_pty(&mut sim, pty) => r?,
+                () = tokio::time::sleep(plan.after) => {}
             }
-            let Pty {
-                reader,
-                writer,
-                slave,
-                path: _,
-            } = pty;
-            let discard = || {
-                let _ = termios::tcflush(&slave, FlushArg::TCIFLUSH);
+            // Hang up: master and slave closed, the path gone.
+            link.remove();
+            eprintln!("voltwire sim: port dropped");
+            let Some(down) = plan.down else {
+                return stop.await;
             };
             tokio::select! {
+                r = &mut stop => return r,
+                () = tokio::time::sleep(down) => {}
+            }
+            let pty = Pty::open()?;
+            link.point(&pty.path)?;
+            eprintln!(
+                "voltwire sim: port back ({} -> {})",
+                link.path.display(),
+                pty.path
+            );
+            tokio::select! {
                 r = &mut stop => r,
-                r = serve_port(&mut sim, reader, writer, &discard) => r,
+                r = serve_pty(&mut sim, pty) => r,
             }
         }
         Listen::Tcp(addr) => {
             let listener = TcpListener::bind(&addr)
                 .await
                 .map_err(|e| io::Error::new(e.kind(), format!("--listen tcp://{addr}: {e}")))?;
-            announce(&listener.local_addr()?.to_string())?;
+            let local = listener.local_addr()?;
+            announce(&local.to_string())?;
+            let Some(plan) = drop_plan else {
+                return tokio::select! {
+                    r = &mut stop => r,
+                    r = accept_loop(&mut sim, &listener) => r,
+                };
+            };
+            tokio::select! {
+                r = &mut stop => return r,
+                r = accept_loop(&mut sim, &listener) => r?,
+                () = tokio::time::sleep(plan.after) => {}
+            }
+            // The client's connection (owned by the accept loop) and the listener close.
+            drop(listener);
+            eprintln!("voltwire sim: port dropped");
+            let Some(down) = plan.down else {
+                return stop.await;
+            };
+            tokio::select! {
+                r = &mut stop => return r,
+                () = tokio::time::sleep(down) => {}
+            }
+            let listener = TcpListener::bind(local).await?;
+            eprintln!("voltwire sim: port back ({local})");
             tokio::select! {
                 r = &mut stop => r,
                 r = accept_loop(&mut sim, &listener) => r,
@@ -508,10 +631,6 @@ async fn serve(setup: Setup) -> io::Result<()> {
 async fn accept_loop(sim: &mut Sim, listener: &TcpListener) -> io::Result<()> {
     loop {
         let (stream, peer) = listener.accept().await?;
-        if sim.responder.faults().drop_port {
-            drop(stream);
-            continue;
-        }
         let _ = stream.set_nodelay(true);
         eprintln!("voltwire sim: client {peer} connected");
         let (reader, writer) = stream.into_split();
@@ -519,6 +638,54 @@ async fn accept_loop(sim: &mut Sim, listener: &TcpListener) -> io::Result<()> {
             eprintln!("voltwire sim: client {peer}: {e}");
         }
         eprintln!("voltwire sim: client {peer} gone");
+    }
+}
+
+/// Serve a pty until its reader ends.
+async fn serve_pty(sim: &mut Sim, pty: Pty) -> io::Result<()> {
+    let Pty {
+        reader,
+        writer,
+        slave,
+        path: _,
+    } = pty;
+    let discard = || {
+        let _ = termios::tcflush(&slave, FlushArg::TCIFLUSH);
+    };
+    serve_port(sim, reader, writer, &discard).await
+}
+
+/// A stable path for a pty that comes and goes: a symlink in a private temporary
+/// directory, removed with the directory when the simulator ends.
+struct StableLink {
+    dir: std::path::PathBuf,
+    path: std::path::PathBuf,
+}
+
+impl StableLink {
+    fn new() -> io::Result<Self> {
+        let dir = std::env::temp_dir().join(format!("voltwire-sim-{}", std::process::id()));
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join("tty");
+        Ok(Self { dir, path })
+    }
+
+    /// Point the link at `target` (replacing it atomically).
+    fn point(&self, target: &str) -> io::Result<()> {
+        let tmp = self.dir.join("tty.new");
+        let _ = std::fs::remove_file(&tmp);
+        std::os::unix::fs::symlink(target, &tmp)?;
+        std::fs::rename(&tmp, &self.path)
+    }
+
+    fn remove(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Drop for StableLink {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -12,6 +12,7 @@ pub use heapless;
 mod error;
 pub mod frame;
 pub mod pb;
+pub mod pb_map;
 pub mod record;
 
 pub use error::Error;

@@ -8,11 +8,13 @@
 //! | [`PylontechCanBms`] | [`crate::CanResponder`] | `voltwire-pylontech::can` |
 //! | [`PylontechInverter`] (the inverter side) | [`crate::CanResponder`] | `voltwire-pylontech::can` |
 //! | [`JkBms`] | [`crate::SerialResponder`] | `voltwire-jk` |
+//! | [`JkPb`] (JK-PB inverter BMS) | [`crate::SerialResponder`] | `voltwire-jk::pb` |
 //! | [`PaceStack`] | [`crate::SerialResponder`] | `voltwire-pace` |
 //! | [`MeanwellPsu`] (BIC-2200, NPB) | [`crate::CanResponder`] | `voltwire-meanwell` |
 
 mod daly;
 mod jk;
+mod jk_pb;
 mod meanwell;
 mod pace;
 mod pylontech_can;
@@ -22,6 +24,7 @@ mod vedirect;
 
 pub use daly::DalyBms;
 pub use jk::JkBms;
+pub use jk_pb::JkPb;
 pub use meanwell::MeanwellPsu;
 pub use pace::PaceStack;
 pub use pylontech_can::PylontechCanBms;

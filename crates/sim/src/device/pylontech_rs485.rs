@@ -356,7 +356,8 @@ impl PylontechStack {
         let all: Vec<usize> =
             (0..views.len().min(voltwire_pylontech::rs485::MAX_MODULES)).collect();
         let count = u8::try_from(all.len()).unwrap_or(u8::MAX);
-        let body = match &req.body {
+        let two_byte = two_byte_info(&req.body);
+        let body = match two_byte.as_ref().unwrap_or(&req.body) {
             RequestBody::ProtocolVersion => ResponseBody::ProtocolVersion,
             RequestBody::Manufacturer => ResponseBody::Manufacturer(
                 ManufacturerInfo::new("US5000", [0x01, 0x00], "PYLON").ok()?,
@@ -464,5 +465,17 @@ impl SerialResponder for PylontechStack {
 
     fn faults_mut(&mut self) -> &mut Faults {
         &mut self.faults
+    }
+}
+
+/// pylontech 0.1.3 sends two INFO bytes for 0x42/0x44/0x92: the address, then the 1-based
+/// pack number (0xFF = all). Such a request is answered as the one-byte form of the address.
+fn two_byte_info(body: &RequestBody) -> Option<RequestBody> {
+    match body {
+        RequestBody::Other { cid2, info } => match info.as_slice() {
+            [a, _] if matches!(*cid2, 0x42 | 0x44 | 0x92) => Some(RequestBody::parse(*cid2, &[*a])),
+            _ => None,
+        },
+        _ => None,
     }
 }
