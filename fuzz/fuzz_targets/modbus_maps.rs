@@ -11,17 +11,17 @@ fuzz_target!(|data: &[u8]| {
         .map(|c| u16::from_be_bytes([c[0], c[1]]))
         .collect();
     if let Ok(s) = lumentree::Status::from_registers(&regs) {
-        assert_eq!(s.to_registers().ok().as_deref(), Some(&regs[..]));
+        assert_eq!(s.to_registers().unwrap().as_slice(), &regs[..]);
     }
     if let Ok(s) = lumentree::Status::from_block(&regs) {
         let again = lumentree::Status::from_block(&s.to_block().unwrap()).unwrap();
         assert_eq!(again, s);
     }
     if let Ok(s) = coulomb_meter::Status::from_registers(&regs) {
-        assert_eq!(s.to_registers().ok().as_deref(), Some(&regs[..]));
+        assert_eq!(s.to_registers().unwrap().as_slice(), &regs[..]);
     }
     if let Ok(s) = coulomb_meter::Settings::from_registers(&regs) {
-        assert_eq!(s.to_registers().ok().as_deref(), Some(&regs[..]));
+        assert_eq!(s.to_registers().unwrap().as_slice(), &regs[..]);
     }
     if let Some(&raw) = regs.first() {
         if let Ok(p) = lumentree::SetOutputPower::from_register(raw) {
