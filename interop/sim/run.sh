@@ -95,6 +95,7 @@ venv python-pylontech python-pylontech==0.3.3 pylontech || record "FAIL install 
 venv vedirect-m8 vedirect-m8==1.3.4 vedirect_m8 || record "FAIL install vedirect-m8==1.3.4"
 venv python-can python-can==4.6.1 can || record "FAIL install python-can==4.6.1"
 venv npbcharger npbcharger==1.1.0 npbcharger || record "FAIL install npbcharger==1.1.0"
+venv pymodbus pymodbus==3.16.1 pymodbus || record "FAIL install pymodbus==3.16.1"
 
 peer dalybms "daly" daly -- daly
 peer dalybms "daly --fault cell-overvoltage" daly --fault cell-overvoltage -- daly overvoltage
@@ -103,6 +104,9 @@ peer vedirect-m8 "vedirect-mppt" vedirect-mppt -- vedirect mppt
 peer vedirect-m8 "vedirect-smartshunt" vedirect-smartshunt -- vedirect smartshunt
 SIM_LISTEN=slcan-pty peer python-can "pylontech-can" pylontech-can -- pythoncan-pylontech
 SIM_LISTEN=slcan-pty peer npbcharger "meanwell-npb" meanwell-npb -- npbcharger
+peer pymodbus "lumentree" lumentree -- modbus lumentree 1
+peer pymodbus "coulombmeter --address 7" coulombmeter --address 7 -- modbus coulombmeter 7
+peer pymodbus "coulombmeter --fault bad-checksum" coulombmeter --fault bad-checksum -- modbus bad-checksum 1
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -19,6 +19,8 @@ use voltwire_core::Watts;
 use voltwire_sim::device::{DalyBms, JkBms, PaceStack, PylontechStack, VeDirect, VeDirectKind};
 use voltwire_sim::{PackConfig, Plant, PlantCommand, SerialResponder};
 
+#[path = "sim_modbus.rs"]
+mod modbus;
 #[path = "sim_can.rs"]
 mod sim_can;
 
@@ -73,6 +75,10 @@ pub(crate) struct SimArgs {
     /// How late `--fault late` answers, in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 1000)]
     delay_ms: u64,
+
+    /// Modbus slave address, 1–247 (lumentree, coulombmeter; default 1).
+    #[arg(long, value_name = "N")]
+    address: Option<u8>,
 
     /// List the devices with their options and exit.
     #[arg(long)]
@@ -195,6 +201,18 @@ const DEVICES: &[Device] = &[
         name: "meanwell-npb",
         description: "Mean Well NPB-1700-48 charger on CAN (250 kbit/s, id 0) behind a simulated SLCAN adapter (--listen slcan-pty|tcp://HOST:PORT): reads answered, charge curve drives the plant",
         options: &[Opt::Cells, Opt::Soc],
+        cells: 16,
+    },
+    Device {
+        name: "lumentree",
+        description: "Lumentree SUN grid-tie inverter (LT1000), Modbus RTU (9600 8N1; RTU over TCP on tcp), --address N (default 1); --discharge is its output until a set point is written to register 40",
+        options: COMMON,
+        cells: 16,
+    },
+    Device {
+        name: "coulombmeter",
+        description: "Eco-Worthy 200 A coulomb meter on the battery bank, Modbus RTU (9600 8N1; RTU over TCP on tcp), --address N (default 1)",
+        options: COMMON,
         cells: 16,
     },
 ];
@@ -405,6 +423,9 @@ pub(crate) fn run(args: &SimArgs) -> ExitCode {
     if args.list {
         list();
         return ExitCode::SUCCESS;
+    }
+    if let Some(status) = modbus::branch(args) {
+        return status;
     }
     if sim_can::handles(args) {
         return sim_can::run(args);
