@@ -5,6 +5,7 @@ Usage: peers.py daly PTY [overvoltage] | pylontech PTY MODULES | vedirect PTY mp
        | pythoncan-pylontech PTY | npbcharger PTY
        | jkctl-status PTY CELLS SOC ADDRESS | mppsolar-jk PTY | mppsolar-daly PTY
        | pylontech-ser2net URL MODULES
+       | modbus PTY lumentree|coulombmeter|bad-checksum ADDRESS
 
 Prints one `ok  <check>` / `FAIL <check>` line per check; exit status 1 if any failed.
 """
@@ -333,6 +334,78 @@ def pylontech_ser2net(url, modules):
     p.close()
 
 
+def modbus(pty, kind, address):
+    """pymodbus 3.16.1 as the RTU master (serial client, `device_id=`)."""
+    from pymodbus import FramerType
+    from pymodbus.client import ModbusSerialClient
+    c = ModbusSerialClient(port=pty, framer=FramerType.RTU, baudrate=9600, timeout=1, retries=0)
+    tag = f"pymodbus {kind} @{address}"
+    check(f"{tag}: connect", c.connect())
+
+    def read(fn, reg, count):
+        try:
+            r = fn(reg, count=count, device_id=address)
+        except Exception as e:  # noqa: BLE001 - no reply is a value here
+            return e
+        return r
+
+    def regs(what, r, n):
+        ok = not isinstance(r, Exception) and not r.isError() and len(r.registers) == n
+        check(f"{tag}: {what}", ok, repr(r))
+        return r.registers if ok else None
+
+    if kind == "bad-checksum":
+        r = read(c.read_input_registers, 0, 12)
+        check(f"{tag}: a reply with a bad CRC is rejected",
+              isinstance(r, Exception) or r.isError(), repr(r))
+        c.close()
+        return
+    if kind == "lumentree":
+        vals = {}
+        for reg in (70, 94, 107, 109):
+            v = regs(f"read holding register {reg}", read(c.read_holding_registers, reg, 1), 1)
+            vals[reg] = v[0] if v else None
+        check(f"{tag}: grid 230.0 V", vals[70] == 2300, vals)
+        check(f"{tag}: temperature 20..60 °C", vals[94] is not None and 200 <= vals[94] <= 600, vals)
+        check(f"{tag}: output 500.0 W (the --discharge default)", vals[107] == 5000, vals)
+        check(f"{tag}: battery 48..56 V", vals[109] is not None and 480 <= vals[109] <= 560, vals)
+        w = c.write_registers(40, [300], device_id=address)
+        check(f"{tag}: write set point 300 W (FC 0x10, register 40)", not w.isError(), repr(w))
+        v = regs("read back register 107", read(c.read_holding_registers, 107, 1), 1)
+        check(f"{tag}: output now 300.0 W", v == [3000], v)
+        w = c.write_registers(40, [2001], device_id=address)
+        check(f"{tag}: set point 2001 W refused (exception 3)",
+              w.isError() and getattr(w, "exception_code", None) == 3, repr(w))
+        v = regs("block 70..109", read(c.read_holding_registers, 70, 40), 40)
+        check(f"{tag}: block agrees with single reads", v is not None and v[37] == 3000 and v[0] == 2300, v)
+    else:
+        v = regs("read input registers 0..11 (FC 0x04)", read(c.read_input_registers, 0, 12), 12)
+        if v:
+            soc, volts, amps = v[0], v[2] / 100, v[3] / 100
+            power = ((v[4] << 16) | v[5]) / 10
+            remaining = (v[8] << 16) | v[9]
+            check(f"{tag}: SOC 45..50 %", 45 <= soc <= 50, v)
+            check(f"{tag}: voltage 48..56 V", 48 <= volts <= 56, v)
+            check(f"{tag}: state 1 (discharging)", v[11] == 1, v)
+            check(f"{tag}: current ~ 500 W / V", abs(amps - 500 / volts) < 0.3, v)
+            check(f"{tag}: power ~ 500 W", abs(power - 500) < 10, v)
+            check(f"{tag}: remaining ~ SOC x 100 Ah (reg 8 = high word)",
+                  abs(remaining - soc * 1000) <= 1000, v)
+        v = regs("read holding registers 0..9", read(c.read_holding_registers, 0, 10), 10)
+        check(f"{tag}: address register = {address}", v is not None and v[0] == address, v)
+        check(f"{tag}: capacity 100000 mAh", v is not None and (v[1] << 16 | v[2]) == 100000, v)
+        w = c.write_registers(1, [240000 >> 16, 240000 & 0xFFFF], device_id=address)
+        check(f"{tag}: write capacity 240 Ah", not w.isError(), repr(w))
+        v = regs("read back capacity", read(c.read_holding_registers, 1, 2), 2)
+        check(f"{tag}: capacity now 240000 mAh", v is not None and (v[0] << 16 | v[1]) == 240000, v)
+        r = read(c.read_input_registers, 0, 1) if address != 1 else None
+        if address != 1:
+            c2 = read(lambda reg, count, device_id: c.read_input_registers(reg, count=count, device_id=1), 0, 1)
+            check(f"{tag}: address 1 does not answer", isinstance(c2, Exception) or c2.isError(), repr(c2))
+            check(f"{tag}: address {address} still answers", r is not None and not isinstance(r, Exception) and not r.isError(), repr(r))
+    c.close()
+
+
 def main():
     what, pty = sys.argv[1], sys.argv[2]
     if what == "daly":
@@ -353,6 +426,8 @@ def main():
         mppsolar_daly(pty)
     elif what == "pylontech-ser2net":
         pylontech_ser2net(pty, sys.argv[3])
+    elif what == "modbus":
+        modbus(pty, sys.argv[3], int(sys.argv[4]))
     else:
         sys.exit(f"unknown peer {what}")
     sys.exit(1 if FAILED else 0)

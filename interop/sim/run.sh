@@ -153,6 +153,7 @@ venv jkctl jkctl==0.2.0 jkctl || record "FAIL install jkctl==0.2.0"
 # mppsolar pins paho-mqtt 1.6.1, hence its own venv; 0.16.56 is the 0.16.x checked here.
 venv mppsolar mppsolar==0.16.56 mppsolar || record "FAIL install mppsolar==0.16.56"
 venv pylontech pylontech==0.1.3 pylontech || record "FAIL install pylontech==0.1.3"
+venv pymodbus pymodbus==3.16.1 pymodbus || record "FAIL install pymodbus==3.16.1"
 
 peer dalybms "daly" daly -- daly
 peer dalybms "daly --fault cell-overvoltage" daly --fault cell-overvoltage -- daly overvoltage
@@ -213,6 +214,9 @@ PY
   rm -rf "$dir"
 }
 jkctl_simulate
+peer pymodbus "lumentree" lumentree -- modbus lumentree 1
+peer pymodbus "coulombmeter --address 7" coulombmeter --address 7 -- modbus coulombmeter 7
+peer pymodbus "coulombmeter --fault bad-checksum" coulombmeter --fault bad-checksum -- modbus bad-checksum 1
 
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

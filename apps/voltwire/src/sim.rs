@@ -21,6 +21,8 @@ use voltwire_sim::device::{
 };
 use voltwire_sim::{PackConfig, Plant, PlantCommand, SerialResponder};
 
+#[path = "sim_modbus.rs"]
+mod modbus;
 #[path = "sim_can.rs"]
 mod sim_can;
 
@@ -63,7 +65,8 @@ pub(crate) struct SimArgs {
     #[arg(long, value_name = "W")]
     pv: Option<i32>,
 
-    /// Bus address the device answers on (jk-pb: its DIP switches, 1–255; default 1).
+    /// Bus address the device answers on (jk-pb: its DIP switches, 1–255; lumentree,
+    /// coulombmeter: Modbus slave address, 1–247; default 1).
     #[arg(long, value_name = "N")]
     address: Option<u8>,
 
@@ -226,6 +229,30 @@ const DEVICES: &[Device] = &[
         name: "meanwell-npb",
         description: "Mean Well NPB-1700-48 charger on CAN (250 kbit/s, id 0) behind a simulated SLCAN adapter (--listen slcan-pty|tcp://HOST:PORT): reads answered, charge curve drives the plant",
         options: &[Opt::Cells, Opt::Soc],
+        cells: 16,
+    },
+    Device {
+        name: "lumentree",
+        description: "Lumentree SUN grid-tie inverter (LT1000), Modbus RTU (9600 8N1; RTU over TCP on tcp), --address N (default 1); --discharge is its output until a set point is written to register 40",
+        options: &[
+            Opt::Cells,
+            Opt::Soc,
+            Opt::Charge,
+            Opt::Discharge,
+            Opt::Address,
+        ],
+        cells: 16,
+    },
+    Device {
+        name: "coulombmeter",
+        description: "Eco-Worthy 200 A coulomb meter on the battery bank, Modbus RTU (9600 8N1; RTU over TCP on tcp), --address N (default 1)",
+        options: &[
+            Opt::Cells,
+            Opt::Soc,
+            Opt::Charge,
+            Opt::Discharge,
+            Opt::Address,
+        ],
         cells: 16,
     },
 ];
@@ -485,6 +512,9 @@ pub(crate) fn run(args: &SimArgs) -> ExitCode {
     if args.list {
         list();
         return ExitCode::SUCCESS;
+    }
+    if let Some(status) = modbus::branch(args) {
+        return status;
     }
     if sim_can::handles(args) {
         return sim_can::run(args);

@@ -6,6 +6,7 @@ use core::time::Duration;
 
 pub mod device;
 mod faults;
+pub mod modbus;
 pub mod plant;
 mod view;
 

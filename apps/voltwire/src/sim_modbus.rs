@@ -1,0 +1,378 @@
+//! `voltwire sim lumentree|coulombmeter`: the Modbus simulators of `voltwire-sim` served as
+//! Modbus RTU through `tokio-modbus`.
+//!
+//! Both `--listen` forms carry the same RTU frames (address, PDU, CRC):
+//!
+//! - `tcp://HOST:PORT` is **RTU over TCP**, what a console server in front of the RS485 bus
+//!   (ser2net, a USR/Elfin serial server in transparent mode) gives a real installation:
+//!   these devices speak RTU only, and kitor reaches the coulomb meter exactly so. Several
+//!   clients may be connected at once.
+//! - `pty` is a pseudo-terminal pumped to an internal RTU-over-TCP server on loopback, as a
+//!   console server would; when the server drops its connection (tokio-modbus gives up on
+//!   a line of noise), the pump reconnects.
+//!
+//! Faults: `silent` (no reply), `late` (each reply held back), `garbage` (each reply
+//! replaced by as many noise bytes), `bad-checksum` (the CRC's last byte flipped), `drop`
+//! (TCP connections closed at once; the pty hung up), `over-temperature`.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use nix::sys::termios::{self, FlushArg};
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_modbus::server::Service;
+use tokio_modbus::server::rtu_over_tcp::Server;
+use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
+use voltwire_sim::modbus::{CoulombMeter, Lumentree, ModbusReply, ModbusRequest, ModbusResponder};
+use voltwire_sim::{Faults, Plant, PlantCommand};
+
+use super::{Listen, Pty, SimArgs, announce, stop_signal, usage, write_out};
+
+/// The devices served here.
+const MODBUS_DEVICES: &[&str] = &["lumentree", "coulombmeter"];
+
+/// The early branch of `voltwire sim`: `Some(status)` when this module handles the
+/// arguments (a Modbus device, or `--address` given to a device that has none).
+pub(super) fn branch(args: &SimArgs) -> Option<ExitCode> {
+    let name = args.device.as_deref().unwrap_or_default();
+    if super::sim_can::handles(args) {
+        // `--bitrate` given: the CAN branch names the mistake; `--address` too.
+        return args.address.is_some().then(|| {
+            usage("--address applies to the Modbus devices only (lumentree, coulombmeter)")
+        });
+    }
+    if MODBUS_DEVICES.contains(&name) {
+        return Some(run(args));
+    }
+    // Other devices: `--address` is checked against their options like any other flag.
+    None
+}
+
+fn run(args: &SimArgs) -> ExitCode {
+    let address = args.address.unwrap_or(1);
+    if !(1..=247).contains(&address) {
+        return usage(&format!(
+            "--address {address}: a Modbus slave address is 1 to 247 (e.g. --address 1)"
+        ));
+    }
+    // The shared validation (listen, cells, SOC, flows, speed, faults) and the plant.
+    let setup = match super::setup(args) {
+        Ok(s) => s,
+        Err(e) => return usage(&e),
+    };
+    let faults = *setup.responder.faults();
+    let mut responder: Box<dyn ModbusResponder + Send> =
+        if args.device.as_deref() == Some("lumentree") {
+            Box::new(Lumentree::new().with_address(address))
+        } else {
+            Box::new(CoulombMeter::new(&setup.plant).with_address(address))
+        };
+    *responder.faults_mut() = faults;
+    let shared = Shared {
+        plant: setup.plant,
+        responder,
+        start: Instant::now(),
+        speed: setup.speed,
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("voltwire sim: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(serve(setup.listen, shared, faults)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("voltwire sim: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The plant and the device, in (scaled) real time.
+struct Shared {
+    plant: Plant,
+    responder: Box<dyn ModbusResponder + Send>,
+    start: Instant,
+    speed: f64,
+}
+
+impl Shared {
+    /// Advance the plant to now; the sim time.
+    fn advance(&mut self) -> Duration {
+        let now = self.start.elapsed().mul_f64(self.speed);
+        let dt = now.saturating_sub(self.plant.time());
+        if !dt.is_zero() {
+            self.plant.run(dt, Duration::from_secs(1));
+        }
+        self.plant.time()
+    }
+
+    /// Handle one request; the reply (`None`: none) and how late to send it.
+    fn handle(
+        &mut self,
+        req: &SlaveRequest<'_>,
+    ) -> (Result<Option<Response>, ExceptionCode>, Duration) {
+        let now = self.advance();
+        let delay = self.responder.faults().delay;
+        let (request, single) = match &req.request {
+            Request::ReadHoldingRegisters(start, count) => (
+                ModbusRequest::ReadHolding {
+                    start: *start,
+                    count: *count,
+                },
+                None,
+            ),
+            Request::ReadInputRegisters(start, count) => (
+                ModbusRequest::ReadInput {
+                    start: *start,
+                    count: *count,
+                },
+                None,
+            ),
+            Request::WriteSingleRegister(start, value) => (
+                ModbusRequest::Write {
+                    start: *start,
+                    values: std::slice::from_ref(value),
+                },
+                Some(*value),
+            ),
+            Request::WriteMultipleRegisters(start, values) => (
+                ModbusRequest::Write {
+                    start: *start,
+                    values,
+                },
+                None,
+            ),
+            _ => {
+                let ours = req.slave == self.responder.address() && !self.responder.faults().silent;
+                let reply = if ours {
+                    Err(ExceptionCode::IllegalFunction)
+                } else {
+                    Ok(None)
+                };
+                return (reply, delay);
+            }
+        };
+        let reply = self.responder.handle(req.slave, request, now, &self.plant);
+        let mut cmds: Vec<PlantCommand> = Vec::new();
+        self.responder.drain_commands(&mut cmds);
+        for c in cmds {
+            c.apply(&mut self.plant);
+        }
+        let response = match (reply, &req.request) {
+            (None, _) => Ok(None),
+            (Some(ModbusReply::Exception(e)), _) => Err(ExceptionCode::new(e.code())),
+            (Some(ModbusReply::Registers(r)), Request::ReadInputRegisters(..)) => {
+                Ok(Some(Response::ReadInputRegisters(r)))
+            }
+            (Some(ModbusReply::Registers(r)), _) => Ok(Some(Response::ReadHoldingRegisters(r))),
+            (Some(_), Request::WriteMultipleRegisters(start, values)) => Ok(Some(
+                Response::WriteMultipleRegisters(*start, u16::try_from(values.len()).unwrap_or(0)),
+            )),
+            (Some(_), Request::WriteSingleRegister(start, _)) => Ok(Some(
+                Response::WriteSingleRegister(*start, single.unwrap_or_default()),
+            )),
+            (Some(_), _) => Err(ExceptionCode::ServerDeviceFailure),
+        };
+        (response, delay)
+    }
+}
+
+/// The `tokio-modbus` service: one simulated slave.
+#[derive(Clone)]
+struct Slave(Arc<Mutex<Shared>>);
+
+type Reply = Result<Option<Response>, ExceptionCode>;
+
+impl Service for Slave {
+    type Request = SlaveRequest<'static>;
+    type Response = Option<Response>;
+    type Exception = ExceptionCode;
+    type Future = Pin<Box<dyn Future<Output = Reply> + Send>>;
+
+    fn call(&self, req: Self::Request) -> Self::Future {
+        let (reply, delay) = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .handle(&req);
+        Box::pin(async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            reply
+        })
+    }
+}
+
+/// A transport that applies the output faults to what the server writes: `tokio-modbus`
+/// writes each response frame in one piece, so the last byte of a write is the CRC's.
+struct FaultyIo<T> {
+    inner: T,
+    faults: Faults,
+    noise: u32,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for FaultyIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for FaultyIo<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if !(self.faults.garbage || self.faults.bad_checksum) {
+            return Pin::new(&mut self.inner).poll_write(cx, buf);
+        }
+        let mut out = buf.to_vec();
+        if self.faults.garbage {
+            for b in &mut out {
+                // xorshift32
+                let mut x = self.noise;
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                self.noise = x;
+                *b = x.to_le_bytes()[1];
+            }
+        } else if let Some(last) = out.last_mut() {
+            *last ^= 0x5A;
+        }
+        Pin::new(&mut self.inner).poll_write(cx, &out)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+async fn serve(listen: Listen, shared: Shared, faults: Faults) -> io::Result<()> {
+    // Install the handlers before announcing, so that a signal right after the first line
+    // ends us cleanly.
+    let stop = stop_signal()?;
+    let mut stop = std::pin::pin!(stop);
+    let slave = Slave(Arc::new(Mutex::new(shared)));
+    match listen {
+        Listen::Tcp(addr) => {
+            let listener = TcpListener::bind(&addr)
+                .await
+                .map_err(|e| io::Error::new(e.kind(), format!("--listen tcp://{addr}: {e}")))?;
+            announce(&listener.local_addr()?.to_string())?;
+            tokio::select! {
+                r = &mut stop => r,
+                r = rtu_server(listener, slave, faults, true) => r,
+            }
+        }
+        Listen::Pty => {
+            let pty = Pty::open()?;
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let inner = listener.local_addr()?;
+            announce(&pty.path)?;
+            if faults.drop_port {
+                drop(pty);
+                return stop.await;
+            }
+            tokio::select! {
+                r = &mut stop => r,
+                r = rtu_server(listener, slave, faults, false) => r,
+                r = pump(pty, inner) => r,
+            }
+        }
+    }
+}
+
+/// Serve RTU over TCP on `listener` until an accept fails; `log` says who connects.
+async fn rtu_server(
+    listener: TcpListener,
+    slave: Slave,
+    faults: Faults,
+    log: bool,
+) -> io::Result<()> {
+    let server = Server::new(listener);
+    let on_connected = |stream: TcpStream, peer: SocketAddr| {
+        let slave = slave.clone();
+        async move {
+            if faults.drop_port {
+                return Ok(None);
+            }
+            let _ = stream.set_nodelay(true);
+            if log {
+                eprintln!("voltwire sim: client {peer} connected");
+            }
+            let io = FaultyIo {
+                inner: stream,
+                faults,
+                noise: 0x1234_5678,
+            };
+            Ok(Some((slave, io)))
+        }
+    };
+    let on_error = |e: io::Error| eprintln!("voltwire sim: connection ended: {e}");
+    server.serve(&on_connected, on_error).await
+}
+
+/// Pump bytes between the pty and the internal RTU-over-TCP server at `inner`; reconnect
+/// when the server drops the connection.
+async fn pump(pty: Pty, inner: SocketAddr) -> io::Result<()> {
+    let Pty {
+        mut reader,
+        mut writer,
+        slave,
+        path: _,
+    } = pty;
+    let discard = || {
+        let _ = termios::tcflush(&slave, FlushArg::TCIFLUSH);
+    };
+    let mut from_pty = [0u8; 512];
+    let mut from_server = [0u8; 512];
+    loop {
+        let stream = TcpStream::connect(inner).await?;
+        let _ = stream.set_nodelay(true);
+        let (mut rx, mut tx) = stream.into_split();
+        loop {
+            tokio::select! {
+                n = reader.read(&mut from_pty) => {
+                    let n = n?;
+                    if n == 0 {
+                        return Ok(());
+                    }
+                    if tx.write_all(from_pty.get(..n).unwrap_or_default()).await.is_err() {
+                        break;
+                    }
+                }
+                n = rx.read(&mut from_server) => {
+                    match n {
+                        Ok(n) if n > 0 => {
+                            write_out(&mut writer, from_server.get(..n).unwrap_or_default(), &discard).await?;
+                        }
+                        _ => break,
+                    }
+                }
+            }
+        }
+    }
+}

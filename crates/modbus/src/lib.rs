@@ -1,0 +1,46 @@
+#![doc = include_str!("../README.md")]
+#![no_std]
+#![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+pub mod coulomb_meter;
+mod error;
+pub mod lumentree;
+pub mod rtu;
+
+pub use error::Error;
+
+/// `regs[i]`; callers check the block length first, so the `0` fallback never shows and only
+/// keeps the code free of indexing.
+fn reg(regs: &[u16], i: usize) -> u16 {
+    regs.get(i).copied().unwrap_or(0)
+}
+
+/// Check that a register block has exactly `expected` registers.
+fn check_len(regs: &[u16], expected: usize) -> Result<(), Error> {
+    if regs.len() == expected {
+        Ok(())
+    } else {
+        Err(Error::WrongLength {
+            expected,
+            got: regs.len(),
+        })
+    }
+}
+
+/// A 32-bit value from two registers, high word first.
+fn u32_hi_lo(hi: u16, lo: u16) -> u32 {
+    (u32::from(hi) << 16) | u32::from(lo)
+}
+
+/// A 32-bit value as two registers, high word first.
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "each half is masked to 16 bits"
+)]
+fn hi_lo(value: u32) -> [u16; 2] {
+    [(value >> 16) as u16, (value & 0xFFFF) as u16]
+}
