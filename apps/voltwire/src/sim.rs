@@ -24,6 +24,9 @@ use voltwire_sim::{PackConfig, Plant, PlantCommand, SerialResponder};
 #[path = "sim_can.rs"]
 mod sim_can;
 
+#[path = "sim_meter.rs"]
+mod sim_meter;
+
 #[derive(Debug, Args)]
 pub(crate) struct SimArgs {
     /// Device to simulate (see --list).
@@ -31,10 +34,11 @@ pub(crate) struct SimArgs {
     device: Option<String>,
 
     /// Where to serve: `pty` (a new pseudo-terminal; its path is printed) or
-    /// `tcp://HOST:PORT` (port 0 picks a free one; one client at a time).
+    /// `tcp://HOST:PORT` (port 0 picks a free one; one client at a time); the meter takes
+    /// `http://HOST:PORT`.
     #[arg(
         long,
-        value_name = "pty|tcp://HOST:PORT",
+        value_name = "pty|tcp://HOST:PORT|http://HOST:PORT",
         required_unless_present = "list"
     )]
     listen: Option<String>,
@@ -59,7 +63,7 @@ pub(crate) struct SimArgs {
     #[arg(long, value_name = "W")]
     discharge: Option<i32>,
 
-    /// DC PV power through the MPPT into the batteries, W.
+    /// DC PV power through the MPPT into the batteries, W (meter: AC PV seen by the meter).
     #[arg(long, value_name = "W")]
     pv: Option<i32>,
 
@@ -97,6 +101,9 @@ pub(crate) struct SimArgs {
 
     #[command(flatten)]
     can: sim_can::CanArgs,
+
+    #[command(flatten)]
+    meter: sim_meter::MeterArgs,
 }
 
 /// An option a device may take.
@@ -228,6 +235,14 @@ const DEVICES: &[Device] = &[
         options: &[Opt::Cells, Opt::Soc],
         cells: 16,
     },
+    Device {
+        name: "meter",
+        description: "grid power meter, Shelly Pro 3EM (Gen2 RPC) and 3EM (Gen1) over HTTP, optionally MQTT; \
+                      --listen http://HOST:PORT, also --load W, --load-profile constant|step|sine|ramp, \
+                      --mqtt URL, --topic T, --interval-ms MS",
+        options: &[Opt::Charge, Opt::Discharge, Opt::Pv],
+        cells: 0,
+    },
 ];
 
 const FAULTS: &[&str] = &[
@@ -257,12 +272,16 @@ fn list() {
     for d in DEVICES {
         let opts: Vec<_> = d.options.iter().map(|o| o.flag()).collect();
         println!("  {:<20} {}", d.name, d.description);
-        println!(
-            "  {:<20} options: {} (default --cells {})",
-            "",
-            opts.join(" "),
-            d.cells
-        );
+        if d.options.contains(&Opt::Cells) {
+            println!(
+                "  {:<20} options: {} (default --cells {})",
+                "",
+                opts.join(" "),
+                d.cells
+            );
+        } else {
+            println!("  {:<20} options: {}", "", opts.join(" "));
+        }
     }
     println!(
         "every device: --speed N, --fault {{{}}} (repeatable), --delay-ms MS, --drop-after S, --drop-for S",
@@ -485,6 +504,9 @@ pub(crate) fn run(args: &SimArgs) -> ExitCode {
     if args.list {
         list();
         return ExitCode::SUCCESS;
+    }
+    if let Some(code) = sim_meter::branch(args) {
+        return code;
     }
     if sim_can::handles(args) {
         return sim_can::run(args);
