@@ -346,6 +346,13 @@ async fn serve(setup: Setup) -> io::Result<()> {
         .await
         .map_err(|e| io::Error::new(e.kind(), format!("--listen http://{addr}: {e}")))?;
     let local = listener.local_addr()?;
+    // Under `drop` the port is closed before its address is printed: connection refused.
+    let listener = if drop_port {
+        drop(listener);
+        None
+    } else {
+        Some(listener)
+    };
     let mqtt_client = match &mqtt {
         Some(m) => Some(start_mqtt(m).map_err(|e| io::Error::other(format!("--mqtt: {e}")))?),
         None => None,
@@ -371,16 +378,14 @@ async fn serve(setup: Setup) -> io::Result<()> {
         tasks.push(tokio::spawn(command_loop(Arc::clone(&app), commands)));
         client = Some((c, online));
     }
-    let result = if drop_port {
-        // Connection refused from now on: the port is closed, the address was printed.
-        drop(listener);
-        stop.await
-    } else {
+    let result = if let Some(listener) = listener {
         let router = router(Arc::clone(&app));
         tokio::select! {
             r = stop => r,
             r = axum::serve(listener, router) => r,
         }
+    } else {
+        stop.await
     };
     for t in tasks {
         t.abort();
@@ -503,8 +508,14 @@ async fn rpc(
         check_id(q)
     } else if is("Shelly.GetDeviceInfo") {
         params(q, &["ident"]).map(drop)
-    } else {
+    } else if is("Shelly.GetStatus") {
         params(q, &[]).map(drop)
+    } else {
+        return error(
+            StatusCode::NOT_FOUND,
+            404,
+            &format!("No handler for {method}"),
+        );
     };
     if let Err(e) = checked {
         return e.into_response();
@@ -518,14 +529,8 @@ async fn rpc(
         m.emdata_status()
     } else if is("Shelly.GetStatus") {
         m.shelly_status(&r, app.uptime(), unixtime().as_secs(), app.mqtt_connected())
-    } else if is("Shelly.GetDeviceInfo") {
-        m.device_info()
     } else {
-        return error(
-            StatusCode::NOT_FOUND,
-            404,
-            &format!("No handler for {method}"),
-        );
+        m.device_info()
     };
     ok(&body)
 }
