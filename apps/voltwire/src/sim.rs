@@ -237,9 +237,7 @@ const DEVICES: &[Device] = &[
     },
     Device {
         name: "meter",
-        description: "grid power meter, Shelly Pro 3EM (Gen2 RPC) and 3EM (Gen1) over HTTP, optionally MQTT; \
-                      --listen http://HOST:PORT, also --load W, --load-profile constant|step|sine|ramp, \
-                      --mqtt URL, --topic T, --interval-ms MS",
+        description: "grid meter as a Shelly Pro 3EM / 3EM over HTTP (--listen http://HOST:PORT), optionally MQTT",
         options: &[Opt::Charge, Opt::Discharge, Opt::Pv],
         cells: 0,
     },
@@ -280,7 +278,11 @@ fn list() {
                 d.cells
             );
         } else {
-            println!("  {:<20} options: {}", "", opts.join(" "));
+            println!(
+                "  {:<20} options: {} --load W --load-profile constant|step|sine|ramp --mqtt URL --topic T --interval-ms MS",
+                "",
+                opts.join(" ")
+            );
         }
     }
     println!(
