@@ -270,18 +270,18 @@ fn list() {
     for d in DEVICES {
         let opts: Vec<_> = d.options.iter().map(|o| o.flag()).collect();
         println!("  {:<20} {}", d.name, d.description);
-        if d.options.contains(&Opt::Cells) {
+        if d.name == "meter" {
+            println!(
+                "  {:<20} options: {} --load W --load-profile constant|step|sine|ramp --mqtt URL --topic T --interval-ms MS",
+                "",
+                opts.join(" ")
+            );
+        } else {
             println!(
                 "  {:<20} options: {} (default --cells {})",
                 "",
                 opts.join(" "),
                 d.cells
-            );
-        } else {
-            println!(
-                "  {:<20} options: {} --load W --load-profile constant|step|sine|ramp --mqtt URL --topic T --interval-ms MS",
-                "",
-                opts.join(" ")
             );
         }
     }

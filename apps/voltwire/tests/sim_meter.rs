@@ -369,6 +369,20 @@ fn usage_errors_name_the_flag() {
             vec!["--interval-ms"],
         ),
         (
+            vec!["meter", "--listen", h, "--bitrate", "500000"],
+            vec!["--bitrate", "meter"],
+        ),
+        (
+            vec![
+                "pylontech-can",
+                "--listen",
+                "slcan-pty",
+                "--mqtt",
+                "mqtt://h",
+            ],
+            vec!["--mqtt", "meter"],
+        ),
+        (
             vec!["daly", "--listen", "pty", "--load", "5"],
             vec!["--load", "meter"],
         ),
