@@ -103,7 +103,7 @@ pub(crate) struct SimArgs {
     can: sim_can::CanArgs,
 
     #[command(flatten)]
-    meter: sim_meter::MeterArgs,
+    meter: Box<sim_meter::MeterArgs>,
 }
 
 /// An option a device may take.

@@ -161,6 +161,11 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
             ));
         }
     }
+    if args.drop_after != 0.0 || args.drop_for.is_some() {
+        return Err(format!(
+            "--drop-after/--drop-for do not apply to `meter` (its `--fault drop` closes the port for good); its options are: {opts}"
+        ));
+    }
     // For the meter, the CAN module claims the arguments only when --bitrate is given.
     if super::sim_can::handles(args) {
         return Err(format!(

@@ -369,6 +369,10 @@ fn usage_errors_name_the_flag() {
             vec!["--interval-ms"],
         ),
         (
+            vec!["meter", "--listen", h, "--fault", "drop", "--drop-for", "1"],
+            vec!["--drop-for", "meter"],
+        ),
+        (
             vec!["meter", "--listen", h, "--bitrate", "500000"],
             vec!["--bitrate", "meter"],
         ),
