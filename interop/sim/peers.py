@@ -6,6 +6,7 @@ Usage: peers.py daly PTY [overvoltage] | pylontech PTY MODULES | vedirect PTY mp
        | jkctl-status PTY CELLS SOC ADDRESS | mppsolar-jk PTY | mppsolar-daly PTY
        | pylontech-ser2net URL MODULES
        | modbus PTY lumentree|coulombmeter|bad-checksum ADDRESS
+       | meter URL MQTT-PORT TOPIC
 
 Prints one `ok  <check>` / `FAIL <check>` line per check; exit status 1 if any failed.
 """
@@ -332,6 +333,76 @@ def pylontech_ser2net(url, modules):
               45 <= 100 * d["RemainCapacity"] / d["ModuleTotalCapacity"] <= 50, d)
         check(f"{tag}: discharging", d["Current"] < 0, d["Current"])
     p.close()
+def curl_json(url, method="GET"):
+    """curl (a client nobody here wrote) fetches; Python's json parses. (status, value)."""
+    r = subprocess.run(["curl", "-s", "-m", "5", "-X", method, "-w", "\n%{http_code}", url],
+                       capture_output=True, text=True, timeout=10)
+    body, _, code = r.stdout.rpartition("\n")
+    try:
+        return int(code), json.loads(body)
+    except ValueError:
+        return int(code or 0), body
+
+
+def meter(url, port, topic):
+    """curl + json on the Shelly HTTP paths, paho-mqtt 2.2.0 on the MQTT topics."""
+    # Started with --load 1000 --pv 300 --load-profile constant: grid = 700 W.
+    code, em = curl_json(url + "/rpc/EM.GetStatus?id=0")
+    check("curl EM.GetStatus?id=0: 200 + JSON", code == 200 and isinstance(em, dict), (code, em))
+    if isinstance(em, dict):
+        phases = sum(em.get(f"{p}_act_power", 0) for p in "abc")
+        check("curl EM.GetStatus: total_act_power 700 W = a + b + c",
+              em.get("total_act_power") == 700 and abs(phases - 700) < 1e-9, em)
+        check("curl EM.GetStatus: voltages 220..240 V",
+              all(220 <= em.get(f"{p}_voltage", 0) <= 240 for p in "abc"), em)
+    code, g1 = curl_json(url + "/status")
+    check("curl Gen1 /status: total_power 700 W = sum of emeters",
+          code == 200 and g1.get("total_power") == 700
+          and abs(sum(e["power"] for e in g1.get("emeters", [])) - 700) < 1e-9
+          and len(g1.get("emeters", [])) == 3, (code, g1))
+    code, info = curl_json(url + "/rpc/Shelly.GetDeviceInfo")
+    check("curl Shelly.GetDeviceInfo: gen 2, app Pro3EM",
+          code == 200 and info.get("gen") == 2 and info.get("app") == "Pro3EM", info)
+    code, err = curl_json(url + "/rpc/EM.GetStatus?id=zero")
+    check("curl EM.GetStatus?id=zero: 400 naming 'id'",
+          code == 400 and "'id'" in err.get("message", ""), (code, err))
+    code, err = curl_json(url + "/no/such/path")
+    check("curl unknown path: 404 JSON", code == 404 and err.get("code") == 404, (code, err))
+    code, st = curl_json(url + "/sim/load?w=1500", "POST")
+    check("curl POST /sim/load?w=1500: grid 1200 W", code == 200 and st.get("grid_w") == 1200, st)
+
+    import paho.mqtt.client as mqtt
+    got = {}
+
+    def on_message(_c, _u, msg):
+        got.setdefault(msg.topic, []).append(msg.payload)
+
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="voltwire-interop-paho")
+    c.on_connect = lambda cl, *_: cl.subscribe(topic + "/#", qos=1)
+    c.on_message = on_message
+    c.connect("127.0.0.1", int(port))
+    c.loop_start()
+    end = time.monotonic() + 5
+    want = [topic + t for t in ("/status/em:0", "/events/rpc", "/state", "/online")]
+    while time.monotonic() < end and not all(len(got.get(t, [])) >= 2 or t.endswith("/online") and got.get(t)
+                                             for t in want):
+        time.sleep(0.05)
+    c.loop_stop()
+    c.disconnect()
+    check("paho-mqtt: <prefix>/online is true", got.get(topic + "/online", [b""])[-1] == b"true",
+          got.get(topic + "/online"))
+    try:
+        em = json.loads(got.get(topic + "/status/em:0", [b""])[-1])
+        check("paho-mqtt: status/em:0 total_act_power 1200 W = a + b + c",
+              em["total_act_power"] == 1200
+              and abs(sum(em[f"{p}_act_power"] for p in "abc") - 1200) < 1e-9, em)
+        ev = json.loads(got.get(topic + "/events/rpc", [b""])[-1])
+        check("paho-mqtt: events/rpc NotifyStatus with em:0",
+              ev.get("method") == "NotifyStatus" and ev["params"]["em:0"]["total_act_power"] == 1200, ev)
+        st = json.loads(got.get(topic + "/state", [b""])[-1])
+        check("paho-mqtt: state power_w 1200", st.get("power_w") == 1200, st)
+    except (ValueError, KeyError, TypeError) as e:
+        check("paho-mqtt: JSON on the meter topics", False, f"{e!r}: {got}")
 
 
 def modbus(pty, kind, address):
@@ -428,6 +499,8 @@ def main():
         pylontech_ser2net(pty, sys.argv[3])
     elif what == "modbus":
         modbus(pty, sys.argv[3], int(sys.argv[4]))
+    elif what == "meter":
+        meter(pty, sys.argv[3], sys.argv[4])
     else:
         sys.exit(f"unknown peer {what}")
     sys.exit(1 if FAILED else 0)

@@ -218,5 +218,45 @@ peer pymodbus "lumentree" lumentree -- modbus lumentree 1
 peer pymodbus "coulombmeter --address 7" coulombmeter --address 7 -- modbus coulombmeter 7
 peer pymodbus "coulombmeter --fault bad-checksum" coulombmeter --fault bad-checksum -- modbus bad-checksum 1
 
+# The grid meter: curl (HTTP, Shelly paths) and paho-mqtt (its topics) against
+# `voltwire sim meter`, with a Mosquitto of our own on a free loopback port.
+meter_peer() {
+  local dir port mpid out rc
+  dir="$(mktemp -d)"
+  port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\n' "$port" >"$dir/m.conf"
+  mosquitto -c "$dir/m.conf" 2>"$dir/m.log" &
+  mpid=$!
+  for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+  SIM_OUT="$(mktemp)"
+  "$BIN" sim meter --listen http://127.0.0.1:0 --load 1000 --pv 300 --load-profile constant \
+    --mqtt "mqtt://127.0.0.1:$port" --topic voltwire-meter --interval-ms 200 >"$SIM_OUT" &
+  SIM_PID=$!
+  local url=""
+  for _ in $(seq 100); do
+    url="$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["listening"])' "$SIM_OUT" 2>/dev/null)" && [ -n "$url" ] && break
+    sleep 0.05
+  done
+  if [ -z "$url" ]; then
+    record "FAIL meter: the simulator printed no address"
+  else
+    out="$("$VENVS/paho-mqtt/bin/python" "$HERE/peers.py" meter "$url" "$port" voltwire-meter 2>&1)"
+    rc=$?
+    while IFS= read -r line; do
+      case "$line" in
+        ok*|FAIL*) record "$line" ;;
+        *) echo "     $line" ;;
+      esac
+    done <<<"$out"
+    if [ $rc -ne 0 ] && ! grep -q '^FAIL' <<<"$out"; then record "FAIL meter: peer exited $rc"; fi
+  fi
+  stop_sim "meter"
+  kill "$mpid" 2>/dev/null; wait "$mpid" 2>/dev/null
+  rm -rf "$dir"
+}
+
+venv paho-mqtt paho-mqtt==2.2.0 paho || record "FAIL install paho-mqtt==2.2.0"
+meter_peer
+
 echo "$PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -26,6 +26,9 @@ mod modbus;
 #[path = "sim_can.rs"]
 mod sim_can;
 
+#[path = "sim_meter.rs"]
+mod sim_meter;
+
 #[derive(Debug, Args)]
 pub(crate) struct SimArgs {
     /// Device to simulate (see --list).
@@ -33,10 +36,11 @@ pub(crate) struct SimArgs {
     device: Option<String>,
 
     /// Where to serve: `pty` (a new pseudo-terminal; its path is printed) or
-    /// `tcp://HOST:PORT` (port 0 picks a free one; one client at a time).
+    /// `tcp://HOST:PORT` (port 0 picks a free one; one client at a time); the meter takes
+    /// `http://HOST:PORT`.
     #[arg(
         long,
-        value_name = "pty|tcp://HOST:PORT",
+        value_name = "pty|tcp://HOST:PORT|http://HOST:PORT",
         required_unless_present = "list"
     )]
     listen: Option<String>,
@@ -61,7 +65,7 @@ pub(crate) struct SimArgs {
     #[arg(long, value_name = "W")]
     discharge: Option<i32>,
 
-    /// DC PV power through the MPPT into the batteries, W.
+    /// DC PV power through the MPPT into the batteries, W (meter: AC PV seen by the meter).
     #[arg(long, value_name = "W")]
     pv: Option<i32>,
 
@@ -100,6 +104,9 @@ pub(crate) struct SimArgs {
 
     #[command(flatten)]
     can: sim_can::CanArgs,
+
+    #[command(flatten)]
+    meter: Box<sim_meter::MeterArgs>,
 }
 
 /// An option a device may take.
@@ -255,6 +262,12 @@ const DEVICES: &[Device] = &[
         ],
         cells: 16,
     },
+    Device {
+        name: "meter",
+        description: "grid meter as a Shelly Pro 3EM / 3EM over HTTP (--listen http://HOST:PORT), optionally MQTT",
+        options: &[Opt::Charge, Opt::Discharge, Opt::Pv],
+        cells: 0,
+    },
 ];
 
 const FAULTS: &[&str] = &[
@@ -284,12 +297,20 @@ fn list() {
     for d in DEVICES {
         let opts: Vec<_> = d.options.iter().map(|o| o.flag()).collect();
         println!("  {:<20} {}", d.name, d.description);
-        println!(
-            "  {:<20} options: {} (default --cells {})",
-            "",
-            opts.join(" "),
-            d.cells
-        );
+        if d.name == "meter" {
+            println!(
+                "  {:<20} options: {} --load W --load-profile constant|step|sine|ramp --mqtt URL --topic T --interval-ms MS",
+                "",
+                opts.join(" ")
+            );
+        } else {
+            println!(
+                "  {:<20} options: {} (default --cells {})",
+                "",
+                opts.join(" "),
+                d.cells
+            );
+        }
     }
     println!(
         "every device: --speed N, --fault {{{}}} (repeatable), --delay-ms MS, --drop-after S, --drop-for S",
@@ -515,6 +536,9 @@ pub(crate) fn run(args: &SimArgs) -> ExitCode {
     }
     if let Some(status) = modbus::branch(args) {
         return status;
+    }
+    if let Some(code) = sim_meter::branch(args) {
+        return code;
     }
     if sim_can::handles(args) {
         return sim_can::run(args);

@@ -11,11 +11,13 @@
 //! | [`JkPb`] (JK-PB inverter BMS) | [`crate::SerialResponder`] | `voltwire-jk::pb` |
 //! | [`PaceStack`] | [`crate::SerialResponder`] | `voltwire-pace` |
 //! | [`MeanwellPsu`] (BIC-2200, NPB) | [`crate::CanResponder`] | `voltwire-meanwell` |
+//! | [`PowerMeter`] (Shelly Pro 3EM / 3EM) | JSON bodies for HTTP and MQTT | `serde_json` |
 
 mod daly;
 mod jk;
 mod jk_pb;
 mod meanwell;
+pub mod meter;
 mod pace;
 mod pylontech_can;
 mod pylontech_inverter;
@@ -26,6 +28,7 @@ pub use daly::DalyBms;
 pub use jk::JkBms;
 pub use jk_pb::JkPb;
 pub use meanwell::MeanwellPsu;
+pub use meter::{LoadProfile, MeterReading, PhaseReading, PowerMeter};
 pub use pace::PaceStack;
 pub use pylontech_can::PylontechCanBms;
 pub use pylontech_inverter::PylontechInverter;
