@@ -12,6 +12,9 @@
     clippy::std_instead_of_core,
     clippy::std_instead_of_alloc,
     clippy::missing_panics_doc,
+    clippy::float_cmp,
+    clippy::too_many_lines,
+    clippy::duration_suboptimal_units,
     reason = "test code"
 )]
 

@@ -65,6 +65,10 @@ impl Rig {
     /// Start the gateway with `toml` (inputs on `virtual://in<i>`, outputs on
     /// `virtual://out<o>`), one feeder per input sending every `period`, one inverter per
     /// entry of `keep_alive` (its 0x305 period, if any).
+    #[allow(
+        clippy::unused_async,
+        reason = "async so that it is only called inside the runtime it spawns on"
+    )]
     pub async fn start(
         toml: &str,
         initial: &[Option<BatteryState>],
