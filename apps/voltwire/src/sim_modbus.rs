@@ -67,7 +67,16 @@ fn run(args: &SimArgs) -> ExitCode {
         Ok(s) => s,
         Err(e) => return usage(&e),
     };
-    let faults = *setup.responder.faults();
+    let mut faults = *setup.responder.faults();
+    match setup.drop {
+        None => {}
+        Some(plan) if plan.after.is_zero() && plan.down.is_none() => faults.drop_port = true,
+        Some(_) => {
+            return usage(
+                "--drop-after/--drop-for: the Modbus devices only drop the port for good (--fault drop alone)",
+            );
+        }
+    }
     let mut responder: Box<dyn ModbusResponder + Send> =
         if args.device.as_deref() == Some("lumentree") {
             Box::new(Lumentree::new().with_address(address))
