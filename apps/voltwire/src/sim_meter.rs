@@ -75,7 +75,7 @@ pub(crate) struct MeterArgs {
     #[arg(long, value_name = "PROFILE")]
     load_profile: Option<String>,
 
-    /// meter: also publish to this MQTT broker: mqtt://[user:pass@]host:port.
+    /// meter: also publish to this MQTT broker: `mqtt://[user:pass@]host:port`.
     #[arg(long, value_name = "URL")]
     mqtt: Option<String>,
 
