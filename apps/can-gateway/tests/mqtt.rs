@@ -20,86 +20,16 @@
 
 mod common;
 
-use std::fs;
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{Rig, bms};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::Value;
 use tokio::sync::mpsc;
 use voltwire_core::Milliamps;
+use voltwire_testkit::Broker;
 
 const WAIT: Duration = Duration::from_secs(5);
-
-struct Broker {
-    child: Option<Child>,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Broker {
-    fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir =
-            std::env::temp_dir().join(format!("can-gateway-mqtt-{}-{port}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
-        let mut b = Self {
-            child: None,
-            port,
-            dir,
-        };
-        b.spawn();
-        b
-    }
-
-    fn spawn(&mut self) {
-        let conf = self.dir.join("mosquitto.conf");
-        fs::write(
-            &conf,
-            format!(
-                "listener {} 127.0.0.1\nallow_anonymous true\nlog_dest stderr\npersistence false\n",
-                self.port
-            ),
-        )
-        .unwrap();
-        let child = Command::new("mosquitto")
-            .arg("-c")
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mosquitto not installed: apt-get install -y mosquitto");
-        self.child = Some(child);
-        let deadline = Instant::now() + WAIT;
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "mosquitto did not start");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = fs::remove_dir_all(&self.dir);
-    }
-}
 
 #[derive(Debug, Clone)]
 struct Msg {
@@ -228,11 +158,11 @@ fn a(v: &Value, key: &str) -> f64 {
 
 #[tokio::test]
 async fn telemetry_discovery_set_points_and_broker_restart() {
-    let mut broker = Broker::start();
-    let mut obs = Observer::new(broker.port, "obs-1").await;
+    let mut broker = Broker::start("can-gateway");
+    let mut obs = Observer::new(broker.port(), "obs-1").await;
     let s = bms(55_200, 50_000, 60_000, 500);
     let rig = Rig::start(
-        &config(broker.port),
+        &config(broker.port()),
         &[Some(s), Some(s)],
         &[None],
         Duration::from_millis(100),
@@ -257,7 +187,7 @@ async fn telemetry_discovery_set_points_and_broker_restart() {
     })
     .await;
     // Discovery (retained: a new subscriber gets it at once).
-    let mut late = Observer::new(broker.port, "obs-late").await;
+    let mut late = Observer::new(broker.port(), "obs-late").await;
     let d = late
         .wait_for(
             "homeassistant/number/gw/charge_current_limit_a/config",
@@ -347,7 +277,7 @@ async fn telemetry_discovery_set_points_and_broker_restart() {
         "outputs stopped with the broker"
     );
     broker.spawn();
-    let mut obs = Observer::new(broker.port, "obs-2").await;
+    let mut obs = Observer::new(broker.port(), "obs-2").await;
     // Only `online` can arrive: the restarted broker has no retained messages, and the
     // availability topic carries plain text (not JSON).
     obs.wait_for("gw/availability", "online", |_| true).await;

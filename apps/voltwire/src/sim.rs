@@ -377,6 +377,83 @@ fn watts(flag: &str, w: Option<i32>, default: i32) -> Result<Watts, String> {
     }
 }
 
+/// `--soc` (default 50 %), checked.
+fn check_soc(args: &SimArgs) -> Result<f64, String> {
+    let soc = args.soc.unwrap_or(50.0);
+    if (0.0..=100.0).contains(&soc) {
+        Ok(soc)
+    } else {
+        Err(format!(
+            "--soc {soc}: give a percentage from 0 to 100 (e.g. --soc 75)"
+        ))
+    }
+}
+
+/// `--speed`, checked.
+fn check_speed(args: &SimArgs) -> Result<f64, String> {
+    if args.speed.is_finite() && args.speed > 0.0 && args.speed <= 100_000.0 {
+        Ok(args.speed)
+    } else {
+        Err(format!(
+            "--speed {}: give a factor above 0 and at most 100000 (e.g. --speed 60)",
+            args.speed
+        ))
+    }
+}
+
+/// `--fault` flags as [`voltwire_sim::Faults`] (`drop` sets `drop_port`: the port goes away
+/// for good unless the caller plans otherwise). `refuse(fault)` may name a fault this device
+/// does not have, with the reason.
+fn parse_faults(
+    args: &SimArgs,
+    refuse: impl Fn(&str) -> Option<String>,
+) -> Result<voltwire_sim::Faults, String> {
+    let mut faults = voltwire_sim::Faults::default();
+    for f in &args.faults {
+        if let Some(why) = refuse(f) {
+            return Err(why);
+        }
+        match f.as_str() {
+            "silent" => faults.silent = true,
+            "late" => faults.delay = Duration::from_millis(args.delay_ms),
+            "garbage" => faults.garbage = true,
+            "bad-checksum" => faults.bad_checksum = true,
+            "drop" => faults.drop_port = true,
+            "cell-overvoltage" => faults.cell_over_voltage = true,
+            "over-temperature" => faults.over_temperature = true,
+            other => {
+                return Err(format!(
+                    "--fault `{other}`: choose one of: {}",
+                    FAULTS.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(faults)
+}
+
+/// Run `serve` on a current-thread runtime: status 0 when it ends (SIGINT/SIGTERM), 1 on an
+/// error.
+fn serve_blocking(serve: impl Future<Output = io::Result<()>>) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("voltwire sim: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(serve) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("voltwire sim: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
 #[allow(
     clippy::too_many_lines,
     reason = "one validation after the other, each with its message"
@@ -442,36 +519,11 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
             "--modules {modules}: a Pylontech stack has 1 to 15 modules (e.g. --modules 2)"
         ));
     }
-    let soc = args.soc.unwrap_or(50.0);
-    if !(0.0..=100.0).contains(&soc) {
-        return Err(format!(
-            "--soc {soc}: give a percentage from 0 to 100 (e.g. --soc 75)"
-        ));
-    }
-    if !(args.speed.is_finite() && args.speed > 0.0 && args.speed <= 100_000.0) {
-        return Err(format!(
-            "--speed {}: give a factor above 0 and at most 100000 (e.g. --speed 60)",
-            args.speed
-        ));
-    }
-    let mut faults = voltwire_sim::Faults::default();
-    for f in &args.faults {
-        match f.as_str() {
-            "silent" => faults.silent = true,
-            "late" => faults.delay = Duration::from_millis(args.delay_ms),
-            "garbage" => faults.garbage = true,
-            "bad-checksum" => faults.bad_checksum = true,
-            "drop" => {}
-            "cell-overvoltage" => faults.cell_over_voltage = true,
-            "over-temperature" => faults.over_temperature = true,
-            other => {
-                return Err(format!(
-                    "--fault `{other}`: choose one of: {}",
-                    FAULTS.join(", ")
-                ));
-            }
-        }
-    }
+    let soc = check_soc(args)?;
+    check_speed(args)?;
+    let mut faults = parse_faults(args, |_| None)?;
+    // For the serial devices the drop plan below governs the port.
+    faults.drop_port = false;
     let drop = if args.faults.iter().any(|f| f == "drop") {
         Some(DropPlan {
             after: seconds("--drop-after", args.drop_after)?,
@@ -543,26 +595,9 @@ pub(crate) fn run(args: &SimArgs) -> ExitCode {
     if sim_can::handles(args) {
         return sim_can::run(args);
     }
-    let setup = match setup(args) {
-        Ok(s) => s,
-        Err(e) => return usage(&e),
-    };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("voltwire sim: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    match rt.block_on(serve(setup)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("voltwire sim: {e}");
-            ExitCode::from(1)
-        }
+    match setup(args) {
+        Ok(s) => serve_blocking(serve(s)),
+        Err(e) => usage(&e),
     }
 }
 

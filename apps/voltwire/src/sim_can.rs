@@ -24,7 +24,10 @@ use voltwire_sim::device::{MeanwellPsu, PylontechCanBms, PylontechInverter};
 use voltwire_sim::{CanFrame, CanResponder, PackConfig, Plant, PlantCommand};
 use voltwire_slcan::{AdapterDecoder, Command, Dialect, FrameLine, Response};
 
-use super::{FAULTS, Pty, SimArgs, announce, given, stop_signal, usage, watts, write_out};
+use super::{
+    Pty, SimArgs, announce, check_soc, check_speed, given, parse_faults, serve_blocking,
+    stop_signal, usage, watts, write_out,
+};
 
 /// The options only the CAN devices take.
 #[derive(Debug, Args)]
@@ -161,40 +164,18 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
             "--modules {modules}: give 1 to 15 modules (e.g. --modules 2)"
         ));
     }
-    let soc = args.soc.unwrap_or(50.0);
-    if !(0.0..=100.0).contains(&soc) {
+    let soc = check_soc(args)?;
+    check_speed(args)?;
+    if args.drop_after != 0.0 || args.drop_for.is_some() {
         return Err(format!(
-            "--soc {soc}: give a percentage from 0 to 100 (e.g. --soc 75)"
+            "--drop-after/--drop-for do not apply to `{name}` (its `--fault drop` closes the port for good)"
         ));
     }
-    if !(args.speed.is_finite() && args.speed > 0.0 && args.speed <= 100_000.0) {
-        return Err(format!(
-            "--speed {}: give a factor above 0 and at most 100000 (e.g. --speed 60)",
-            args.speed
-        ));
-    }
-    let mut faults = voltwire_sim::Faults::default();
-    for f in &args.faults {
-        match f.as_str() {
-            "silent" => faults.silent = true,
-            "late" => faults.delay = Duration::from_millis(args.delay_ms),
-            "garbage" => faults.garbage = true,
-            "bad-checksum" => {
-                return Err(format!(
-                    "--fault bad-checksum: `{name}` speaks a CAN protocol without a checksum of its own (the CRC lives in the CAN controller); use --fault garbage for malformed payloads"
-                ));
-            }
-            "drop" => faults.drop_port = true,
-            "cell-overvoltage" => faults.cell_over_voltage = true,
-            "over-temperature" => faults.over_temperature = true,
-            other => {
-                return Err(format!(
-                    "--fault `{other}`: choose one of: {}",
-                    FAULTS.join(", ")
-                ));
-            }
-        }
-    }
+    let faults = parse_faults(args, |f| {
+        (f == "bad-checksum").then(|| format!(
+            "--fault bad-checksum: `{name}` speaks a CAN protocol without a checksum of its own (the CRC lives in the CAN controller); use --fault garbage for malformed payloads"
+        ))
+    })?;
     let pack = PackConfig {
         cells,
         initial_soc: soc / 100.0,
@@ -223,26 +204,9 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
 
 /// `voltwire sim` for a CAN device (or with `--bitrate`).
 pub(crate) fn run(args: &SimArgs) -> ExitCode {
-    let setup = match setup(args) {
-        Ok(s) => s,
-        Err(e) => return usage(&e),
-    };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("voltwire sim: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    match rt.block_on(serve(setup)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("voltwire sim: {e}");
-            ExitCode::from(1)
-        }
+    match setup(args) {
+        Ok(s) => serve_blocking(serve(s)),
+        Err(e) => usage(&e),
     }
 }
 

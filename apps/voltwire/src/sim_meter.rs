@@ -62,7 +62,9 @@ use voltwire_sim::device::meter::DEVICE_ID;
 use voltwire_sim::device::{LoadProfile, MeterReading, PowerMeter};
 use voltwire_sim::{Faults, Plant};
 
-use super::{SimArgs, announce, stop_signal, usage, watts};
+use super::{
+    SimArgs, announce, check_speed, parse_faults, serve_blocking, stop_signal, usage, watts,
+};
 
 /// The options only `voltwire sim meter` takes.
 #[derive(Debug, Args)]
@@ -198,27 +200,15 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
             )
         })?,
     };
-    if !(args.speed.is_finite() && args.speed > 0.0 && args.speed <= 100_000.0) {
-        return Err(format!(
-            "--speed {}: give a factor above 0 and at most 100000 (e.g. --speed 60)",
-            args.speed
-        ));
-    }
-    let mut faults = Faults::default();
-    for f in &args.faults {
-        match f.as_str() {
-            "silent" => faults.silent = true,
-            "late" => faults.delay = Duration::from_millis(args.delay_ms),
-            "garbage" => faults.garbage = true,
-            "drop" => faults.drop_port = true,
-            other => {
-                return Err(format!(
-                    "--fault `{other}` does not apply to `meter`; choose one of: {}",
-                    FAULTS.join(", ")
-                ));
-            }
-        }
-    }
+    check_speed(args)?;
+    let faults = parse_faults(args, |f| {
+        (!FAULTS.contains(&f)).then(|| {
+            format!(
+                "--fault `{f}` does not apply to `meter`; choose one of: {}",
+                FAULTS.join(", ")
+            )
+        })
+    })?;
     let mqtt = match &m.mqtt {
         None => {
             if let Some(flag) = [
@@ -267,26 +257,9 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
 }
 
 fn run(args: &SimArgs) -> ExitCode {
-    let setup = match setup(args) {
-        Ok(s) => s,
-        Err(e) => return usage(&e),
-    };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("voltwire sim: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    match rt.block_on(serve(setup)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("voltwire sim: {e}");
-            ExitCode::from(1)
-        }
+    match setup(args) {
+        Ok(s) => serve_blocking(serve(s)),
+        Err(e) => usage(&e),
     }
 }
 

@@ -33,7 +33,7 @@ use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
 use voltwire_sim::modbus::{CoulombMeter, Lumentree, ModbusReply, ModbusRequest, ModbusResponder};
 use voltwire_sim::{Faults, Plant, PlantCommand};
 
-use super::{Listen, Pty, SimArgs, announce, stop_signal, usage, write_out};
+use super::{Listen, Pty, SimArgs, announce, serve_blocking, stop_signal, usage, write_out};
 
 /// The devices served here.
 const MODBUS_DEVICES: &[&str] = &["lumentree", "coulombmeter"];
@@ -90,23 +90,7 @@ fn run(args: &SimArgs) -> ExitCode {
         start: Instant::now(),
         speed: setup.speed,
     };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("voltwire sim: cannot start the runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
-    match rt.block_on(serve(setup.listen, shared, faults)) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("voltwire sim: {e}");
-            ExitCode::from(1)
-        }
-    }
+    serve_blocking(serve(setup.listen, shared, faults))
 }
 
 /// The plant and the device, in (scaled) real time.

@@ -17,12 +17,12 @@
 
 use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read as _, Write as _};
-use std::net::{TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::net::TcpStream;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use voltwire_testkit::Broker;
 
 mod sim_common;
 use sim_common::{Sim, sim};
@@ -420,54 +420,6 @@ fn sigterm_exits_zero() {
 
 // ---------------------------------------------------------------- MQTT
 
-/// Mosquitto on a free loopback port; killed (and its directory removed) on drop.
-struct Broker {
-    child: Child,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Broker {
-    fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir = std::env::temp_dir().join(format!("voltwire-meter-mqtt-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let conf = dir.join("mosquitto.conf");
-        std::fs::write(
-            &conf,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\nlog_dest stderr\npersistence false\n"),
-        )
-        .unwrap();
-        let child = Command::new("mosquitto")
-            .arg("-c")
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("mosquitto not installed: apt-get install -y mosquitto");
-        let end = Instant::now() + Duration::from_secs(5);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < end, "mosquitto did not start");
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        Self { child, port, dir }
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 /// Messages on `filter` from an independent client (its own thread), kept in order.
 struct Watcher {
     client: rumqttc::Client,
@@ -536,9 +488,9 @@ fn json_of(p: &[u8]) -> Value {
 
 #[test]
 fn mqtt_publishes_like_a_shelly_gen2() {
-    let b = Broker::start();
-    let url = format!("mqtt://127.0.0.1:{}", b.port);
-    let mut w = Watcher::start(b.port, "meter1/#");
+    let b = Broker::start("meter");
+    let url = b.url();
+    let mut w = Watcher::start(b.port(), "meter1/#");
     let s = sim(&[
         "meter",
         "--listen",

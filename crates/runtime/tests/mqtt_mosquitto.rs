@@ -15,10 +15,9 @@
 )]
 
 use std::fs;
-use std::net::{TcpListener, TcpStream};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -30,118 +29,15 @@ use voltwire_runtime::mqtt::{
     self, Backoff, BrokerUrl, Device, Discovery, Entity, LinkStatus, MqttClient, MqttConfig,
     Rejection, StateClass, Topics,
 };
+use voltwire_testkit::{Broker, free_port, scratch_dir};
 
 const WAIT: Duration = Duration::from_secs(5);
 
 // ---------------------------------------------------------------- broker
 
-/// A Mosquitto process on 127.0.0.1; killed (and its directory removed) on drop.
-struct Broker {
-    child: Option<Child>,
-    port: u16,
-    dir: PathBuf,
-    extra: String,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn scratch_dir(tag: &str) -> PathBuf {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let dir = std::env::temp_dir().join(format!(
-        "voltwire-mqtt-{tag}-{}-{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::SeqCst)
-    ));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-impl Broker {
-    fn start(tag: &str) -> Self {
-        Self::start_with(tag, String::new())
-    }
-
-    /// `extra` is appended to the config (more listeners).
-    fn start_with(tag: &str, extra: String) -> Self {
-        let mut b = Self {
-            child: None,
-            port: free_port(),
-            dir: scratch_dir(tag),
-            extra,
-        };
-        b.spawn();
-        b
-    }
-
-    fn spawn(&mut self) {
-        let conf = self.dir.join("mosquitto.conf");
-        fs::write(
-            &conf,
-            format!(
-                "listener {} 127.0.0.1\nallow_anonymous true\nlog_dest stderr\nlog_type all\n\
-                 persistence false\nmax_queued_messages 10000\n{}",
-                self.port, self.extra
-            ),
-        )
-        .unwrap();
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("mosquitto.log"))
-            .unwrap();
-        let child = Command::new("mosquitto")
-            .arg("-c")
-            .arg(&conf)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("mosquitto not installed: apt-get install -y mosquitto");
-        self.child = Some(child);
-        let deadline = Instant::now() + WAIT;
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "mosquitto did not start:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn restart(&mut self) {
-        self.kill();
-        self.spawn();
-    }
-
-    fn url(&self) -> BrokerUrl {
-        BrokerUrl::parse(&format!("mqtt://127.0.0.1:{}", self.port)).unwrap()
-    }
-
-    fn log(&self) -> String {
-        fs::read_to_string(self.dir.join("mosquitto.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = fs::remove_dir_all(&self.dir);
-    }
+/// Mosquitto on a free loopback port (voltwire-testkit), with the URL as a [`BrokerUrl`].
+fn url(b: &Broker) -> BrokerUrl {
+    BrokerUrl::parse(&b.url()).unwrap()
 }
 
 // ---------------------------------------------------------------- observer
@@ -325,21 +221,21 @@ async fn wait_status(client: &MqttClient, pred: impl Fn(&LinkStatus) -> bool) ->
 async fn retained_state_and_availability_seen_by_second_client() {
     init_logs();
     let broker = Broker::start("state");
-    let (client, _cmds) = MqttClient::start(config(broker.url(), "vw/state"), validator).unwrap();
+    let (client, _cmds) = MqttClient::start(config(url(&broker), "vw/state"), validator).unwrap();
     wait_status(&client, |s| s.connected).await;
     let h = client.handle();
     h.publish_state(&json!({"soc_pct": 81, "pack_voltage_v": 53.2}))
         .unwrap();
 
     // A live subscriber sees the update; a client that subscribes afterwards gets it retained.
-    let mut live = Observer::new(broker.port, &["vw/state/state"]).await;
+    let mut live = Observer::new(broker.port(), &["vw/state/state"]).await;
     h.publish_state(&json!({"soc_pct": 82})).unwrap();
     let m = live
         .wait_for("vw/state/state", |m| m.json()["soc_pct"] == 82)
         .await;
     assert!(!m.retain, "a live delivery has no retain flag");
 
-    let mut late = Observer::new(broker.port, &["vw/state/#"]).await;
+    let mut late = Observer::new(broker.port(), &["vw/state/#"]).await;
     let m = late.wait_for("vw/state/state", |_| true).await;
     assert!(m.retain);
     assert_eq!(m.json(), json!({"soc_pct": 82}));
@@ -353,15 +249,15 @@ async fn retained_state_and_availability_seen_by_second_client() {
 async fn last_will_published_when_client_dies() {
     init_logs();
     let broker = Broker::start("will");
-    let mut obs = Observer::new(broker.port, &["vw/will/availability"]).await;
-    let (client, _cmds) = MqttClient::start(config(broker.url(), "vw/will"), validator).unwrap();
+    let mut obs = Observer::new(broker.port(), &["vw/will/availability"]).await;
+    let (client, _cmds) = MqttClient::start(config(url(&broker), "vw/will"), validator).unwrap();
     obs.wait_for("vw/will/availability", |m| m.text() == "online")
         .await;
     client.abort(); // the socket closes without DISCONNECT, as in a crash
     obs.wait_for("vw/will/availability", |m| m.text() == "offline")
         .await;
     // and it is retained for clients that come later
-    let mut late = Observer::new(broker.port, &["vw/will/availability"]).await;
+    let mut late = Observer::new(broker.port(), &["vw/will/availability"]).await;
     let m = late.wait_for("vw/will/availability", |_| true).await;
     assert!(m.retain);
     assert_eq!(m.text(), "offline");
@@ -381,8 +277,8 @@ async fn last_will_published_when_client_dies() {
 async fn clean_shutdown_publishes_offline() {
     init_logs();
     let broker = Broker::start("shutdown");
-    let mut obs = Observer::new(broker.port, &["vw/sd/availability"]).await;
-    let (client, _cmds) = MqttClient::start(config(broker.url(), "vw/sd"), validator).unwrap();
+    let mut obs = Observer::new(broker.port(), &["vw/sd/availability"]).await;
+    let (client, _cmds) = MqttClient::start(config(url(&broker), "vw/sd"), validator).unwrap();
     obs.wait_for("vw/sd/availability", |m| m.text() == "online")
         .await;
     client.shutdown(Duration::from_secs(2)).await;
@@ -403,7 +299,7 @@ async fn clean_shutdown_publishes_offline() {
 async fn reconnects_after_broker_restart_and_resumes() {
     init_logs();
     let mut broker = Broker::start("restart");
-    let (client, mut cmds) = MqttClient::start(config(broker.url(), "vw/rc"), validator).unwrap();
+    let (client, mut cmds) = MqttClient::start(config(url(&broker), "vw/rc"), validator).unwrap();
     let h = client.handle();
     wait_status(&client, |s| s.connected).await;
     let disc = Discovery::new("vw_rc", Device::new("vw_rc", "RC"), h.topics().clone()).unwrap();
@@ -426,7 +322,7 @@ async fn reconnects_after_broker_restart_and_resumes() {
     assert_eq!(s.failures, 0);
 
     let mut obs = Observer::new(
-        broker.port,
+        broker.port(),
         &["vw/rc/#", "homeassistant/sensor/vw_rc/soc/config"],
     )
     .await;
@@ -461,12 +357,12 @@ async fn reconnects_after_broker_restart_and_resumes() {
 async fn bad_commands_rejected_good_ones_delivered() {
     init_logs();
     let broker = Broker::start("cmd");
-    let mut obs = Observer::new(broker.port, &["vw/cmd/command/result", "vw/cmd/command"]).await;
+    let mut obs = Observer::new(broker.port(), &["vw/cmd/command/result", "vw/cmd/command"]).await;
     // a retained command left on the broker must not act when we (re)subscribe
     obs.publish("vw/cmd/command", r#"{"max_charge_a": 1}"#, true)
         .await;
     obs.wait_for("vw/cmd/command", |_| true).await; // the broker has stored it
-    let (client, mut cmds) = MqttClient::start(config(broker.url(), "vw/cmd"), validator).unwrap();
+    let (client, mut cmds) = MqttClient::start(config(url(&broker), "vw/cmd"), validator).unwrap();
     let r = obs.wait_for("vw/cmd/command/result", |_| true).await.json();
     assert_eq!(
         (r["accepted"].clone(), r["code"].clone()),
@@ -527,7 +423,7 @@ async fn bad_commands_rejected_good_ones_delivered() {
 async fn discovery_configs_are_well_formed_and_retained() {
     init_logs();
     let broker = Broker::start("disc");
-    let (client, _cmds) = MqttClient::start(config(broker.url(), "vw/bms1"), validator).unwrap();
+    let (client, _cmds) = MqttClient::start(config(url(&broker), "vw/bms1"), validator).unwrap();
     wait_status(&client, |s| s.connected).await;
     let h = client.handle();
     let mut dev = Device::new("voltwire_bms1", "Battery 1");
@@ -546,13 +442,13 @@ async fn discovery_configs_are_well_formed_and_retained() {
             .value_template("{{ 'ON' if value_json.charge else 'OFF' }}"),
         Entity::number("max_charge_current", "Max charge current", 0.0, 100.0, 0.5).unit("A"),
     ];
-    let mut live = Observer::new(broker.port, &["homeassistant/#"]).await;
+    let mut live = Observer::new(broker.port(), &["homeassistant/#"]).await;
     for e in &entities {
         h.publish_discovery(&disc.config(e).unwrap()).unwrap();
         live.wait_for(&disc.topic(e), |_| true).await; // the broker has it
     }
     // a client that subscribes later (Home Assistant after a restart) gets them retained
-    let mut obs = Observer::new(broker.port, &["homeassistant/#"]).await;
+    let mut obs = Observer::new(broker.port(), &["homeassistant/#"]).await;
     let expect = [
         (
             "homeassistant/sensor/voltwire_bms1/pack_voltage/config",
@@ -703,12 +599,12 @@ async fn mqtts_with_own_ca() {
     let tls_port = free_port();
     let broker = Broker::start_with(
         "tls",
-        format!(
+        &format!(
             "listener {tls_port} 127.0.0.1\ncafile {0}/ca.pem\ncertfile {0}/server.pem\nkeyfile {0}/server.key\n",
             certs.display()
         ),
     );
-    let mut obs = Observer::new(broker.port, &["vw/tls/state"]).await;
+    let mut obs = Observer::new(broker.port(), &["vw/tls/state"]).await;
 
     let url = BrokerUrl::parse(&format!(
         "mqtts://localhost:{tls_port}?ca={}/ca.pem",
