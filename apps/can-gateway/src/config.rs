@@ -121,6 +121,24 @@ pub struct InputSection {
     /// Send the inverter keep-alive 0x305 on this bus every N s (0 = never).
     #[serde(default)]
     pub poll_interval_s: f64,
+    /// `pylontech` (default: 0x351, 0x355, 0x356, 0x359, 0x35C) or `sma` (the SMA/Victron
+    /// dialect: 0x351, 0x355, 0x356, 0x35A; 0x35C used when sent).
+    #[serde(default = "default_dialect")]
+    pub dialect: DialectName,
+}
+
+/// `dialect` of an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DialectName {
+    /// Pylontech: alarms in 0x359, enables and requests in 0x35C.
+    Pylontech,
+    /// SMA / Victron: alarms as 2-bit pairs in 0x35A.
+    Sma,
+}
+
+const fn default_dialect() -> DialectName {
+    DialectName::Pylontech
 }
 
 const fn default_timeout() -> f64 {
@@ -281,6 +299,8 @@ pub struct Input {
     pub domain: InputConfig,
     /// 0x305 polling interval, ms (0 = none).
     pub poll_ms: u64,
+    /// The frames a telegram of this input needs.
+    pub required: voltwire_pylontech::can::PartSet,
 }
 
 /// One validated output.
@@ -510,6 +530,10 @@ impl Config {
                     timeout_ms,
                 },
                 poll_ms,
+                required: match inp.dialect {
+                    DialectName::Pylontech => voltwire_ess::PYLONTECH_TELEGRAM,
+                    DialectName::Sma => voltwire_ess::SMA_TELEGRAM,
+                },
             });
         }
         let mut outputs = Vec::new();
@@ -719,6 +743,7 @@ bus = "slcan:///dev/ttyACM0?bitrate=500000"
 capacity_ah = 100
 timeout_s = 5                   # older telegrams are stale
 poll_interval_s = 0             # > 0: send the inverter keep-alive 0x305 every N s
+dialect = "pylontech"           # pylontech (0x359 + 0x35C) or sma (SMA/Victron: 0x35A)
 
 [[input]]
 name = "bms2"

@@ -12,19 +12,14 @@ use voltwire_ess::{
     BatteryState, Direction, Extensions, Gateway, InputStatus, Millis, Mode, SetpointBounds,
     SetpointError, Setpoints,
 };
-use voltwire_pylontech::can::{Assembler, Message, Part, PartSet};
+use voltwire_pylontech::can::{Assembler, Message, PartSet};
 use voltwire_runtime::can::CanFrame;
 
 use crate::bus::Endpoint;
 use crate::config::{MAX_INPUTS, OutputMode, Settings};
 
-/// The parts an input telegram needs (what `BatteryState` is made of).
-pub const REQUIRED: PartSet = PartSet::EMPTY
-    .with(Part::Alarms)
-    .with(Part::Limits)
-    .with(Part::SocSoh)
-    .with(Part::Measurements)
-    .with(Part::Request);
+/// The parts a Pylontech telegram needs (what `BatteryState` is made of).
+pub const REQUIRED: PartSet = voltwire_ess::PYLONTECH_TELEGRAM;
 
 /// One input's bookkeeping.
 #[derive(Debug, Clone)]
@@ -126,7 +121,7 @@ impl Engine {
                 .map(|i| InputSlot {
                     name: i.name.clone(),
                     poll_ms: i.poll_ms,
-                    assembler: Assembler::new(REQUIRED),
+                    assembler: Assembler::new(i.required),
                     latest: None,
                     telegrams: 0,
                     bad_frames: 0,

@@ -261,3 +261,45 @@ async fn push_mode_follows_input_changes_quickly() {
     assert!(took < Duration::from_millis(300), "change took {took:?}");
     rig.stop().await;
 }
+
+#[tokio::test]
+async fn sma_dialect_input_combines_with_a_pylontech_one() {
+    use voltwire_runtime::can::{CanBus as _, CanFrame};
+    let cfg = config("exclude", "safe", &[100, 100], &[("push", 1.0, "")]).replace(
+        "bus = \"virtual://in1\"",
+        "bus = \"virtual://in1\"\ndialect = \"sma\"",
+    );
+    let a = bms(55_200, 50_000, 60_000, 500);
+    let rig = Rig::start(&cfg, &[Some(a), None], &[None], PERIOD).await;
+    // Input 1 speaks the SMA/Victron dialect only: no 0x359, no 0x35C; 0x35A all "OK".
+    let mut node = rig.virtuals.get("in1").node();
+    let sma: [(u32, &[u8]); 5] = [
+        (0x351, &[0x28, 0x02, 0x20, 0x03, 0x20, 0x03, 0xA0, 0x01]), // 55.2 V, 80 A, 80 A
+        (0x355, &[0x46, 0, 0x64, 0, 0, 0, 0, 0]),                   // 70 %, 100 %
+        (0x356, &[0x4E, 0x14, 0x9C, 0xFF, 0xD7, 0, 0, 0]),          // 51.98 V, -10 A, 21.5 °C
+        (0x35A, &[0xAA; 8]),
+        (0x372, &[2, 0, 0, 0, 0, 0, 0, 0]), // 2 modules online
+    ];
+    let feeder = tokio::spawn(async move {
+        loop {
+            for (id, d) in sma {
+                node.send(&CanFrame::data(id, false, d).unwrap())
+                    .await
+                    .unwrap();
+            }
+            tokio::time::sleep(PERIOD).await;
+        }
+    });
+    // CCL 50 + 80 A, DCL 60 + 80 A, SOC (50 + 70) / 2 = 60 %, modules 1 + 2.
+    rig.wait_for(0, Duration::from_secs(3), "pylontech + sma combined", |s| {
+        s.charge_current_limit == Milliamps(130_000)
+            && s.discharge_current_limit == Milliamps(140_000)
+            && s.soc == Permille(600)
+            && s.module_count == 3
+            && s.charge_enable
+            && s.discharge_enable
+    })
+    .await;
+    feeder.abort();
+    rig.stop().await;
+}

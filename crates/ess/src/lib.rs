@@ -22,5 +22,5 @@ pub use policy::{
     Output,
 };
 pub use setpoint::{Direction, Setpoint, SetpointBounds, SetpointError, Setpoints};
-pub use state::{BatteryState, ConvertError, Flags, Requests};
+pub use state::{BatteryState, ConvertError, Flags, PYLONTECH_TELEGRAM, Requests, SMA_TELEGRAM};
 pub use time::Millis;

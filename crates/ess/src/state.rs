@@ -1,7 +1,9 @@
 //! The normalised state of one battery (one BMS), whatever protocol it speaks.
 
 use voltwire_core::{DeciCelsius, Milliamps, Millivolts, Permille};
-use voltwire_pylontech::can::{Message, Part, Telegram};
+use voltwire_pylontech::can::{
+    AlarmCondition, Message, PairState, Part, PartSet, SmaAlarms, Telegram,
+};
 
 /// A set of alarm bits.
 ///
@@ -143,12 +145,70 @@ fn magnitude(m: Milliamps) -> Milliamps {
     Milliamps(m.0.saturating_abs())
 }
 
+/// The frames of a Pylontech-dialect telegram: 0x351, 0x355, 0x356, 0x359, 0x35C.
+pub const PYLONTECH_TELEGRAM: PartSet = PartSet::EMPTY
+    .with(Part::Limits)
+    .with(Part::SocSoh)
+    .with(Part::Measurements)
+    .with(Part::Alarms)
+    .with(Part::Request);
+
+/// The frames of an SMA/Victron-dialect telegram: 0x351, 0x355, 0x356, 0x35A (0x35C and
+/// 0x372 are used when the telegram has them).
+pub const SMA_TELEGRAM: PartSet = PartSet::EMPTY
+    .with(Part::Limits)
+    .with(Part::SocSoh)
+    .with(Part::Measurements)
+    .with(Part::SmaAlarms);
+
+/// 0x35A conditions → [`Flags`] bits (cell imbalance has no bit and is left out).
+const SMA_MAP: [(AlarmCondition, u16); 10] = [
+    (AlarmCondition::General, Flags::SYSTEM),
+    (AlarmCondition::HighVoltage, Flags::HIGH_VOLTAGE),
+    (AlarmCondition::LowVoltage, Flags::LOW_VOLTAGE),
+    (AlarmCondition::HighTemperature, Flags::HIGH_TEMPERATURE),
+    (AlarmCondition::LowTemperature, Flags::LOW_TEMPERATURE),
+    (
+        AlarmCondition::HighChargeTemperature,
+        Flags::HIGH_TEMPERATURE,
+    ),
+    (AlarmCondition::LowChargeTemperature, Flags::LOW_TEMPERATURE),
+    (
+        AlarmCondition::HighDischargeCurrent,
+        Flags::DISCHARGE_OVER_CURRENT,
+    ),
+    (
+        AlarmCondition::HighChargeCurrent,
+        Flags::CHARGE_OVER_CURRENT,
+    ),
+    (AlarmCondition::InternalFailure, Flags::SYSTEM),
+];
+
+fn sma_flags(a: SmaAlarms) -> (Flags, Flags) {
+    let mut errors = 0u16;
+    let mut warnings = 0u16;
+    for (c, bit) in SMA_MAP {
+        if a.alarm(c) == PairState::Active {
+            errors |= bit;
+        }
+        if a.warning(c) == PairState::Active {
+            warnings |= bit;
+        }
+    }
+    (Flags(errors), Flags(warnings))
+}
+
 /// From a Pylontech-CAN telegram (as [`voltwire_pylontech::can::Assembler::complete`] hands
-/// it out). Needs 0x351, 0x355, 0x356, 0x359 and 0x35C; other frames are ignored.
+/// it out), in either dialect.
 ///
-/// Mapping: CCL and DCL are taken as magnitudes (a negative DCL, as one source documents,
-/// becomes positive); protection bytes → `errors`, warning bytes → `warnings`; 0x35C bit 7 /
-/// bit 6 → charge / discharge enable, bits 5/4/3 → [`Requests`]; the 0x359 module count.
+/// Needs 0x351, 0x355 and 0x356, plus the alarms: 0x359 (Pylontech: protection bytes →
+/// `errors`, warning bytes → `warnings`, its module count; then 0x35C is needed too) or else
+/// 0x35A (SMA/Victron: each condition whose pair reads "active" sets its [`Flags`] bit, see
+/// the table in the source; the module count is 0x372's "online" when present, else 1).
+/// 0x35C, when present: bit 7 / bit 6 → charge / discharge enable, bits 5/4/3 →
+/// [`Requests`]; without it (SMA dialect) a direction is enabled when its current limit is
+/// above zero. CCL and DCL are taken as magnitudes (a negative DCL, as one source documents,
+/// becomes positive). Other frames are ignored.
 impl TryFrom<&Telegram> for BatteryState {
     type Error = ConvertError;
 
@@ -163,27 +223,50 @@ impl TryFrom<&Telegram> for BatteryState {
         let Some(Message::Measurements(meas)) = t.get(Part::Measurements) else {
             return Err(missing(Part::Measurements));
         };
-        let Some(Message::Alarms(alarms)) = t.get(Part::Alarms) else {
-            return Err(missing(Part::Alarms));
-        };
-        let Some(Message::Request(req)) = t.get(Part::Request) else {
-            return Err(missing(Part::Request));
+        let (errors, warnings, module_count, pylontech) =
+            match (t.get(Part::Alarms), t.get(Part::SmaAlarms)) {
+                (Some(Message::Alarms(a)), _) => (
+                    Flags(a.protection.0),
+                    Flags(a.warning.0),
+                    u16::from(a.module_count),
+                    true,
+                ),
+                (_, Some(Message::SmaAlarms(pairs))) => {
+                    let (errors, warnings) = sma_flags(*pairs);
+                    let modules = match t.get(Part::ModuleCounts) {
+                        Some(Message::ModuleCounts(counts)) => counts.online,
+                        _ => 1,
+                    };
+                    (errors, warnings, modules, false)
+                }
+                _ => return Err(missing(Part::Alarms)),
+            };
+        let ccl = magnitude(limits.charge_current);
+        let dcl = magnitude(limits.discharge_current);
+        let (charge_enable, discharge_enable, requests) = match t.get(Part::Request) {
+            Some(Message::Request(req)) => (
+                req.flags.charge_enable(),
+                req.flags.discharge_enable(),
+                Requests(req.flags.0 & Requests::ALL),
+            ),
+            _ if pylontech => return Err(missing(Part::Request)),
+            _ => (ccl.0 > 0, dcl.0 > 0, Requests::NONE),
         };
         Ok(Self {
             charge_voltage_limit: limits.charge_voltage,
-            charge_current_limit: magnitude(limits.charge_current),
-            discharge_current_limit: magnitude(limits.discharge_current),
+            charge_current_limit: ccl,
+            discharge_current_limit: dcl,
             soc: soc.soc,
             soh: soc.soh,
             voltage: meas.voltage,
             current: meas.current,
             temperature: meas.temperature,
-            errors: Flags(alarms.protection.0),
-            warnings: Flags(alarms.warning.0),
-            charge_enable: req.flags.charge_enable(),
-            discharge_enable: req.flags.discharge_enable(),
-            requests: Requests(req.flags.0 & Requests::ALL),
-            module_count: u16::from(alarms.module_count),
+            errors,
+            warnings,
+            charge_enable,
+            discharge_enable,
+            requests,
+            module_count,
         })
     }
 }
@@ -230,5 +313,50 @@ mod tests {
         a.clear();
         let e = BatteryState::try_from(a.telegram()).unwrap_err();
         assert_eq!(e, ConvertError::Missing { id: 0x351 });
+    }
+
+    #[test]
+    fn victron_dialect_burst() {
+        // A constructed SMA/Victron-dialect burst (frame layouts as in the Victron capture
+        // of voltwire-pylontech's testdata): limits, SOC/SOH, measurements, 0x35A with every
+        // pair "OK" except high temperature (byte 0 = 0x6A), 0x372 with 4 modules online;
+        // no 0x359 and no 0x35C.
+        let burst: [(u16, &[u8]); 5] = [
+            (0x351, &[0x28, 0x02, 0xE8, 0x03, 0xE8, 0x03, 0xA0, 0x01]),
+            (0x355, &[0x55, 0, 0x64, 0, 0, 0, 0, 0]),
+            (0x356, &[0x4E, 0x14, 0x9C, 0xFF, 0xD7, 0, 0x1A, 0]),
+            (0x35A, &[0x6A, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA, 0xAA]),
+            (0x372, &[4, 0, 0, 0, 0, 0, 0, 0]),
+        ];
+        let mut a = Assembler::new(SMA_TELEGRAM);
+        for (id, d) in burst {
+            assert!(a.push(Message::parse(id, d).unwrap(), 0));
+        }
+        let s = BatteryState::try_from(a.complete(0, 1000).unwrap()).unwrap();
+        assert_eq!(s.charge_voltage_limit, Millivolts(55_200));
+        assert_eq!(s.charge_current_limit, Milliamps(100_000));
+        assert_eq!(s.soc, Permille(850));
+        assert_eq!(s.voltage, Millivolts(51_980));
+        assert_eq!(s.current, Milliamps(-10_000));
+        assert_eq!(s.errors, Flags(Flags::HIGH_TEMPERATURE));
+        assert_eq!(s.warnings, Flags::NONE);
+        assert_eq!(s.module_count, 4);
+        assert!(s.charge_enable && s.discharge_enable);
+        // A Pylontech telegram without 0x35C is incomplete, not guessed.
+        let mut p = Assembler::new(PYLONTECH_TELEGRAM);
+        p.push(Message::parse(0x351, &[0x28, 0x02, 0, 0, 0, 0]).unwrap(), 0);
+        p.push(Message::parse(0x355, &[0x55, 0, 0x64, 0]).unwrap(), 0);
+        p.push(
+            Message::parse(0x356, &[0x4E, 0x14, 0, 0, 0xD7, 0]).unwrap(),
+            0,
+        );
+        p.push(
+            Message::parse(0x359, &[0, 0, 0, 0, 1, b'P', b'N']).unwrap(),
+            0,
+        );
+        assert_eq!(
+            BatteryState::try_from(p.telegram()).unwrap_err(),
+            ConvertError::Missing { id: 0x35C }
+        );
     }
 }
