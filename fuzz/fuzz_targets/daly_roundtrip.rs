@@ -21,7 +21,11 @@ fuzz_target!(|input: &[u8]| {
     ];
     for chunk in input.chunks(10) {
         let [address, command, d @ ..] = <[u8; 10]>::try_from(chunk).unwrap_or([0; 10]);
-        let f = RawFrame { address, command, data: d };
+        let f = RawFrame {
+            address,
+            command,
+            data: d,
+        };
         let bytes = f.to_bytes();
         assert_eq!(RawFrame::parse(&bytes), Ok(f));
         let req = Request::parse(&f);

@@ -40,6 +40,10 @@ fuzz_target!(|input: &[u8]| {
         cells.push(f);
         temps.push(f);
     }
-    let _ = (cells.is_complete(), cells.missing().count(), cells.cell_voltages().count());
+    let _ = (
+        cells.is_complete(),
+        cells.missing().count(),
+        cells.cell_voltages().count(),
+    );
     let _ = (temps.is_complete(), temps.temperatures().count());
 });

@@ -8,9 +8,10 @@ use libfuzzer_sys::fuzz_target;
 use voltwire_core::{MilliampHours, Milliamps};
 use voltwire_ess::{
     BatteryState, CombineConfig, CurrentRule, EncodeOptions, Extensions, FaultPolicy, Gateway,
-    GatewayConfig, InputConfig, Millis, NoInputPolicy, OutputConfig, Ratio, frames, limit_output,
+    GatewayConfig, InputConfig, Millis, NoInputPolicy, OutputConfig, PYLONTECH_TELEGRAM, Ratio,
+    TelegramReader, frames, limit_output,
 };
-use voltwire_pylontech::can::{Assembler, Message, PartSet};
+use voltwire_pylontech::can::Message;
 
 fuzz_target!(|input: &[u8]| {
     let Some((&[flags, scale, ..], rest)) = input.split_first_chunk::<4>() else {
@@ -33,8 +34,16 @@ fuzz_target!(|input: &[u8]| {
             max_charge_current: Milliamps(200_000),
             max_discharge_current: Milliamps(300_000),
         },
-        fault_policy: if flags & 0x10 != 0 { FaultPolicy::Block } else { FaultPolicy::Exclude },
-        no_input: if flags & 0x20 != 0 { NoInputPolicy::Silence } else { NoInputPolicy::SafeOutput },
+        fault_policy: if flags & 0x10 != 0 {
+            FaultPolicy::Block
+        } else {
+            FaultPolicy::Exclude
+        },
+        no_input: if flags & 0x20 != 0 {
+            NoInputPolicy::Silence
+        } else {
+            NoInputPolicy::SafeOutput
+        },
         recovery_hold_ms: u64::from(flags >> 6) * 100,
     };
     let out_cfg = OutputConfig {
@@ -46,7 +55,7 @@ fuzz_target!(|input: &[u8]| {
         ..EncodeOptions::default()
     };
     let mut gw = Gateway::new(cfg);
-    let mut asm = [Assembler::new(PartSet::PYLONTECH); 4];
+    let mut readers = [TelegramReader::new(PYLONTECH_TELEGRAM, 1000); 4];
     let mut latest: [Option<(BatteryState, Millis)>; 4] = [None; 4];
     let mut now = 0u64;
     for rec in rest.chunks(12) {
@@ -57,12 +66,8 @@ fuzz_target!(|input: &[u8]| {
         now = now.wrapping_add(u64::from(*step) * 4);
         let data = &data[..usize::from(*len % 9).min(data.len())];
         if let Ok(m) = Message::parse(0x350 | u16::from(*id_lo & 0xF), data) {
-            asm[i].push(m, now);
-            if let Ok(t) = asm[i].complete(now, 1000) {
-                if let Ok(s) = BatteryState::try_from(&t) {
-                    latest[i] = Some((s, Millis(now)));
-                }
-                asm[i].clear();
+            if let Some(Ok(s)) = readers[i].push(m, Millis(now)) {
+                latest[i] = Some((s, Millis(now)));
             }
         }
         let o = gw.step(&latest[..n], Millis(now));

@@ -7,7 +7,9 @@ use voltwire_pylontech::rs485::{Frame, Request, Response};
 
 fuzz_target!(|data: &[u8]| {
     let [cid2, rtn, info @ ..] = data else { return };
-    let Ok(resp) = Frame::new(0x20, 2, 0x46, *rtn, info) else { return };
+    let Ok(resp) = Frame::new(0x20, 2, 0x46, *rtn, info) else {
+        return;
+    };
     let r = Response::from_frame(&resp, *cid2);
     assert_eq!(r.to_frame().as_ref(), Ok(&resp));
     let req = Frame::new(0x20, 2, 0x46, *cid2, info).unwrap();

@@ -13,7 +13,10 @@ fuzz_target!(|data: &[u8]| {
         d.feed_all(c, |item| {
             let Ok(r) = item.value else { return };
             let f = r.to_frame().unwrap();
-            assert_eq!(Request::from_frame(&Frame::parse(&f.to_bytes()).unwrap()), r);
+            assert_eq!(
+                Request::from_frame(&Frame::parse(&f.to_bytes()).unwrap()),
+                r
+            );
         });
     }
 });

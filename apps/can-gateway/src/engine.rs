@@ -10,9 +10,9 @@
 use voltwire_core::Milliamps;
 use voltwire_ess::{
     BatteryState, Direction, Extensions, Gateway, InputStatus, Millis, Mode, SetpointBounds,
-    SetpointError, Setpoints,
+    SetpointError, Setpoints, TelegramReader,
 };
-use voltwire_pylontech::can::{Assembler, Message, PartSet};
+use voltwire_pylontech::can::{Message, PartSet};
 use voltwire_runtime::can::CanFrame;
 
 use crate::bus::Endpoint;
@@ -27,7 +27,7 @@ pub struct InputSlot {
     /// Name.
     pub name: String,
     poll_ms: u64,
-    assembler: Assembler,
+    reader: TelegramReader,
     /// The latest complete telegram as a state, with its time.
     pub latest: Option<(BatteryState, Millis)>,
     /// Complete telegrams received.
@@ -121,7 +121,7 @@ impl Engine {
                 .map(|i| InputSlot {
                     name: i.name.clone(),
                     poll_ms: i.poll_ms,
-                    assembler: Assembler::new(i.required),
+                    reader: TelegramReader::new(i.required, i.domain.timeout_ms),
                     latest: None,
                     telegrams: 0,
                     bad_frames: 0,
@@ -211,27 +211,14 @@ impl Engine {
             }
             Some(Ok(m)) => m,
         };
-        if !slot.assembler.push(m, now.0) || !slot.assembler.missing().is_empty() {
-            return false;
-        }
-        let timeout = self
-            .gateway
-            .config()
-            .inputs
-            .get(i)
-            .map_or(0, |c| c.timeout_ms);
-        let Ok(t) = slot.assembler.complete(now.0, timeout) else {
-            return false;
-        };
-        slot.assembler.clear();
-        match BatteryState::try_from(&t) {
-            Ok(s) => {
+        match slot.reader.push(m, now) {
+            Some(Ok(s)) => {
                 slot.latest = Some((s, now));
                 slot.telegrams = slot.telegrams.saturating_add(1);
                 self.generation = self.generation.wrapping_add(1);
                 true
             }
-            Err(_) => false,
+            _ => false,
         }
     }
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
-use voltwire_ess::BatteryState;
-use voltwire_pylontech::can::{Assembler, CanMessage as _, InverterRequest, Message};
+use voltwire_ess::{BatteryState, Millis, TelegramReader};
+use voltwire_pylontech::can::{CanMessage as _, InverterRequest, Message};
 use voltwire_runtime::can::{CanBus as _, CanFrame, VirtualNode};
 use voltwire_sim::device::PylontechCanBms;
 use voltwire_sim::{CanResponder as _, Plant};
@@ -116,7 +116,7 @@ impl Drop for SimInverter {
 pub fn spawn_inverter(mut node: VirtualNode, keep_alive: Option<Duration>) -> SimInverter {
     let (tx, view) = watch::channel(InverterView::default());
     let task = tokio::spawn(async move {
-        let mut asm = Assembler::new(REQUIRED);
+        let mut reader = TelegramReader::new(REQUIRED, u64::MAX);
         let start = Instant::now();
         let period = keep_alive.unwrap_or(Duration::from_secs(3600));
         let mut tick = tokio::time::interval(period);
@@ -141,19 +141,13 @@ pub fn spawn_inverter(mut node: VirtualNode, keep_alive: Option<Duration>) -> Si
                         continue;
                     }
                     let Ok(m) = Message::parse(id, &f.data) else { continue };
-                    let now = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
-                    asm.push(m, now);
-                    if asm.missing().is_empty() {
-                        if let Ok(t) = asm.complete(now, u64::MAX) {
-                            if let Ok(s) = BatteryState::try_from(&t) {
-                                tx.send_modify(|v| {
-                                    v.state = Some(s);
-                                    v.telegrams += 1;
-                                    v.at = Some(Instant::now());
-                                });
-                            }
-                        }
-                        asm.clear();
+                    let now = Millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX));
+                    if let Some(Ok(s)) = reader.push(m, now) {
+                        tx.send_modify(|v| {
+                            v.state = Some(s);
+                            v.telegrams += 1;
+                            v.at = Some(Instant::now());
+                        });
                     }
                 }
             }

@@ -10,6 +10,7 @@ pub mod combine;
 pub mod encode;
 pub mod output;
 pub mod policy;
+pub mod reader;
 pub mod setpoint;
 pub mod state;
 mod time;
@@ -21,6 +22,7 @@ pub use policy::{
     Alarms, FaultPolicy, Gateway, GatewayConfig, InputConfig, InputStatus, Mode, NoInputPolicy,
     Output,
 };
+pub use reader::TelegramReader;
 pub use setpoint::{Direction, Setpoint, SetpointBounds, SetpointError, Setpoints};
 pub use state::{BatteryState, ConvertError, Flags, PYLONTECH_TELEGRAM, Requests, SMA_TELEGRAM};
 pub use time::Millis;
