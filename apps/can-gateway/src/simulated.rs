@@ -13,7 +13,7 @@ use voltwire_ess::{BatteryState, Millis, TelegramReader};
 use voltwire_pylontech::can::{CanMessage as _, InverterRequest, Message};
 use voltwire_runtime::can::{CanBus as _, CanFrame, VirtualNode};
 use voltwire_sim::device::PylontechCanBms;
-use voltwire_sim::{CanResponder as _, Plant};
+use voltwire_sim::{CanResponder as _, Plant, SimClock};
 
 use crate::engine::REQUIRED;
 
@@ -53,7 +53,7 @@ pub fn spawn_bms(mut node: VirtualNode, mut plant: Plant, speed: f64) -> SimBms 
     let flag = Arc::clone(&silent);
     let task = tokio::spawn(async move {
         let mut bms = PylontechCanBms::new();
-        let start = Instant::now();
+        let clock = SimClock::new(speed);
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
         let mut out = Vec::new();
@@ -66,15 +66,11 @@ pub fn spawn_bms(mut node: VirtualNode, mut plant: Plant, speed: f64) -> SimBms 
                 },
             };
             bms.faults_mut().silent = flag.load(Ordering::Relaxed);
-            let now = start.elapsed().mul_f64(speed);
-            let dt = now.saturating_sub(plant.time());
-            if !dt.is_zero() {
-                plant.run(dt, Duration::from_secs(1));
-            }
+            let now = plant.advance_to(clock.now());
             out.clear();
             match heard.as_ref().and_then(to_sim) {
-                Some(f) => bms.on_frame(&f, plant.time(), &plant, &mut out),
-                None => bms.tick(plant.time(), &plant, &mut out),
+                Some(f) => bms.on_frame(&f, now, &plant, &mut out),
+                None => bms.tick(now, &plant, &mut out),
             }
             for f in out.iter().filter_map(from_sim) {
                 if node.send(&f).await.is_err() {

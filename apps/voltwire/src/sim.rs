@@ -7,7 +7,7 @@
 use std::io::{self, Write as _};
 use std::os::fd::OwnedFd;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Args;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
@@ -19,7 +19,7 @@ use voltwire_core::Watts;
 use voltwire_sim::device::{
     DalyBms, JkBms, JkPb, PaceStack, PylontechStack, VeDirect, VeDirectKind,
 };
-use voltwire_sim::{PackConfig, Plant, PlantCommand, SerialResponder};
+use voltwire_sim::{PackConfig, Plant, PlantCommand, SerialResponder, SimClock};
 
 #[path = "sim_modbus.rs"]
 mod modbus;
@@ -636,8 +636,7 @@ async fn serve(setup: Setup) -> io::Result<()> {
     let mut sim = Sim {
         plant,
         responder,
-        start: Instant::now(),
-        speed,
+        clock: SimClock::new(speed),
     };
     match listen {
         Listen::Pty => {
@@ -782,27 +781,19 @@ impl Drop for StableLink {
 struct Sim {
     plant: Plant,
     responder: Box<dyn SerialResponder + Send>,
-    start: Instant,
-    speed: f64,
+    clock: SimClock,
 }
 
 impl Sim {
     /// Advance the plant to now; the sim time.
     fn advance(&mut self) -> Duration {
-        let now = self.start.elapsed().mul_f64(self.speed);
-        let dt = now.saturating_sub(self.plant.time());
-        if !dt.is_zero() {
-            self.plant.run(dt, Duration::from_secs(1));
-        }
-        self.plant.time()
+        self.plant.advance_to(self.clock.now())
     }
 
     fn apply_commands(&mut self) {
         let mut cmds: Vec<PlantCommand> = Vec::new();
         self.responder.drain_commands(&mut cmds);
-        for c in cmds {
-            c.apply(&mut self.plant);
-        }
+        self.plant.apply(cmds);
     }
 }
 

@@ -21,7 +21,7 @@ use voltwire_core::{Emit as _, StreamDecoder as _};
 use voltwire_meanwell::Model;
 use voltwire_pylontech::can::{Message, ParseError};
 use voltwire_sim::device::{MeanwellPsu, PylontechCanBms, PylontechInverter};
-use voltwire_sim::{CanFrame, CanResponder, PackConfig, Plant, PlantCommand};
+use voltwire_sim::{CanFrame, CanResponder, PackConfig, Plant, PlantCommand, SimClock};
 use voltwire_slcan::{AdapterDecoder, Command, Dialect, FrameLine, Response};
 
 use super::{
@@ -223,8 +223,7 @@ async fn serve(setup: Setup) -> io::Result<()> {
     let mut sim = CanSim {
         plant,
         device,
-        start: Instant::now(),
-        speed,
+        clock: SimClock::new(speed),
         bitrate,
     };
     match listen {
@@ -283,28 +282,20 @@ async fn accept_loop(sim: &mut CanSim, listener: &TcpListener) -> io::Result<()>
 struct CanSim {
     plant: Plant,
     device: Device,
-    start: Instant,
-    speed: f64,
+    clock: SimClock,
     bitrate: u32,
 }
 
 impl CanSim {
     /// Advance the plant to now; the sim time.
     fn advance(&mut self) -> Duration {
-        let now = self.start.elapsed().mul_f64(self.speed);
-        let dt = now.saturating_sub(self.plant.time());
-        if !dt.is_zero() {
-            self.plant.run(dt, Duration::from_secs(1));
-        }
-        self.plant.time()
+        self.plant.advance_to(self.clock.now())
     }
 
     fn apply_commands(&mut self) {
         let mut cmds: Vec<PlantCommand> = Vec::new();
         self.device.responder().drain_commands(&mut cmds);
-        for c in cmds {
-            c.apply(&mut self.plant);
-        }
+        self.plant.apply(cmds);
     }
 
     /// The simulated inverter prints what it read, one JSON object per frame.

@@ -22,7 +22,7 @@ use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use nix::sys::termios::{self, FlushArg};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
@@ -31,7 +31,7 @@ use tokio_modbus::server::Service;
 use tokio_modbus::server::rtu_over_tcp::Server;
 use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
 use voltwire_sim::modbus::{CoulombMeter, Lumentree, ModbusReply, ModbusRequest, ModbusResponder};
-use voltwire_sim::{Faults, Plant, PlantCommand};
+use voltwire_sim::{Faults, Plant, PlantCommand, SimClock};
 
 use super::{Listen, Pty, SimArgs, announce, serve_blocking, stop_signal, usage, write_out};
 
@@ -87,8 +87,7 @@ fn run(args: &SimArgs) -> ExitCode {
     let shared = Shared {
         plant: setup.plant,
         responder,
-        start: Instant::now(),
-        speed: setup.speed,
+        clock: SimClock::new(setup.speed),
     };
     serve_blocking(serve(setup.listen, shared, faults))
 }
@@ -97,19 +96,13 @@ fn run(args: &SimArgs) -> ExitCode {
 struct Shared {
     plant: Plant,
     responder: Box<dyn ModbusResponder + Send>,
-    start: Instant,
-    speed: f64,
+    clock: SimClock,
 }
 
 impl Shared {
     /// Advance the plant to now; the sim time.
     fn advance(&mut self) -> Duration {
-        let now = self.start.elapsed().mul_f64(self.speed);
-        let dt = now.saturating_sub(self.plant.time());
-        if !dt.is_zero() {
-            self.plant.run(dt, Duration::from_secs(1));
-        }
-        self.plant.time()
+        self.plant.advance_to(self.clock.now())
     }
 
     /// Handle one request; the reply (`None`: none) and how late to send it.
@@ -161,9 +154,7 @@ impl Shared {
         let reply = self.responder.handle(req.slave, request, now, &self.plant);
         let mut cmds: Vec<PlantCommand> = Vec::new();
         self.responder.drain_commands(&mut cmds);
-        for c in cmds {
-            c.apply(&mut self.plant);
-        }
+        self.plant.apply(cmds);
         let response = match (reply, &req.request) {
             (None, _) => Ok(None),
             (Some(ModbusReply::Exception(e)), _) => Err(ExceptionCode::new(e.code())),

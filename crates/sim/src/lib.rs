@@ -11,7 +11,7 @@ pub mod plant;
 mod view;
 
 pub use faults::Faults;
-pub use plant::{Flows, Pack, PackConfig, Plant};
+pub use plant::{Flows, Pack, PackConfig, Plant, SimClock};
 pub use view::BmsView;
 
 /// A change a device asks of the plant (a BMS switching its MOSFETs, a charger taking a set

@@ -384,6 +384,50 @@ impl Plant {
             left -= dt;
         }
     }
+
+    /// Run forward to sim time `now` in steps of at most 1 s (nothing when `now` is not
+    /// later than the plant's time); the plant's time afterwards.
+    pub fn advance_to(&mut self, now: Duration) -> Duration {
+        let dt = now.saturating_sub(self.time);
+        if !dt.is_zero() {
+            self.run(dt, Duration::from_secs(1));
+        }
+        self.time
+    }
+
+    /// Apply the changes devices asked for ([`crate::PlantCommand::apply`] each).
+    pub fn apply(&mut self, commands: impl IntoIterator<Item = crate::PlantCommand>) {
+        for c in commands {
+            c.apply(self);
+        }
+    }
+}
+
+/// Sim time from the wall clock: `speed` times faster than real time since creation.
+#[derive(Debug, Clone, Copy)]
+pub struct SimClock {
+    start: std::time::Instant,
+    speed: f64,
+}
+
+impl SimClock {
+    /// A clock starting now at sim time 0. A `speed` that is not finite and positive counts
+    /// as 1.
+    pub fn new(speed: f64) -> Self {
+        Self {
+            start: std::time::Instant::now(),
+            speed: if speed.is_finite() && speed > 0.0 {
+                speed
+            } else {
+                1.0
+            },
+        }
+    }
+
+    /// The sim time now.
+    pub fn now(&self) -> Duration {
+        self.start.elapsed().mul_f64(self.speed)
+    }
 }
 
 #[cfg(test)]
