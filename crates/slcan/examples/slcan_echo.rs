@@ -19,6 +19,7 @@
 use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
 
+use voltwire_core::can::{MAX_EXTENDED_ID, MAX_STANDARD_ID};
 use voltwire_core::{Emit, StreamDecoder as _};
 use voltwire_slcan::{AdapterDecoder, CanFrame, Command, FrameLine, Response};
 
@@ -34,7 +35,11 @@ fn known_frames() -> Vec<CanFrame> {
 }
 
 fn incremented(f: &CanFrame) -> Option<CanFrame> {
-    let max = if f.is_extended() { 0x1FFF_FFFF } else { 0x7FF };
+    let max = if f.is_extended() {
+        MAX_EXTENDED_ID
+    } else {
+        MAX_STANDARD_ID
+    };
     let id = (f.id() + 1) & max;
     if f.is_remote() {
         CanFrame::remote_frame(id, f.is_extended(), f.dlc())
