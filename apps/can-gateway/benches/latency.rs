@@ -175,7 +175,7 @@ fn burst(i: usize, k: u64) -> Vec<CanFrame> {
         .iter()
         .filter_map(|m| {
             let (d, n) = m.emit().ok()?;
-            CanFrame::data(u32::from(m.id()), false, d.get(..n)?).ok()
+            CanFrame::standard(m.id(), d.get(..n)?)
         })
         .collect()
 }
@@ -192,7 +192,7 @@ async fn bms<B: CanBus>(mut bus: B, i: usize, start: Instant, end: Instant) -> V
             break;
         }
         for f in burst(i, k) {
-            if f.id == LAST_OF_TELEGRAM {
+            if f.id() == LAST_OF_TELEGRAM {
                 sent.push(Instant::now());
             }
             bus.send(&f).await.expect("BMS bus send");
@@ -210,7 +210,7 @@ async fn inverter<B: CanBus>(mut bus: B, end: Instant) -> Vec<Instant> {
         tokio::select! {
             f = bus.recv() => {
                 let f = f.expect("inverter bus recv");
-                if f.id == FIRST_OF_BURST {
+                if f.id() == FIRST_OF_BURST {
                     got.push(Instant::now());
                 }
             }

@@ -220,5 +220,5 @@ fn publish(h: &MqttHandle, e: &Engine, now: Millis) {
 /// The inverter keep-alive 0x305 (eight zero bytes, as inverters send it).
 fn keep_alive() -> Option<CanFrame> {
     let (data, len) = InverterRequest::zeros().emit().ok()?;
-    CanFrame::data(u32::from(InverterRequest::ID), false, data.get(..len)?).ok()
+    CanFrame::standard(InverterRequest::ID, data.get(..len)?)
 }

@@ -103,11 +103,11 @@ pub struct Engine {
 
 /// Message of a standard data frame, if it is one that decodes.
 fn decode(frame: &CanFrame) -> Option<Result<Message, ()>> {
-    if frame.extended || frame.remote {
+    if frame.is_extended() || frame.is_remote() {
         return None;
     }
-    let id = u16::try_from(frame.id).ok()?;
-    Some(Message::parse(id, &frame.data).map_err(|_| ()))
+    let id = u16::try_from(frame.id()).ok()?;
+    Some(Message::parse(id, frame.data()).map_err(|_| ()))
 }
 
 impl Engine {
@@ -296,7 +296,7 @@ impl Engine {
                 .iter()
                 .filter_map(|m| {
                     let (data, len) = m.emit().ok()?;
-                    CanFrame::data(u32::from(m.id()), false, data.get(..len)?).ok()
+                    CanFrame::standard(m.id(), data.get(..len)?)
                 })
                 .collect();
             slot.last_sent = Some(now);

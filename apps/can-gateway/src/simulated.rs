@@ -17,14 +17,6 @@ use voltwire_sim::{CanResponder as _, Plant, SimClock};
 
 use crate::engine::REQUIRED;
 
-fn to_sim(f: &CanFrame) -> Option<voltwire_sim::CanFrame> {
-    voltwire_sim::CanFrame::new(f.id, f.extended, &f.data)
-}
-
-fn from_sim(f: &voltwire_sim::CanFrame) -> Option<CanFrame> {
-    CanFrame::data(f.id, f.extended, f.data()).ok()
-}
-
 /// A running simulated BMS.
 #[derive(Debug)]
 pub struct SimBms {
@@ -68,12 +60,12 @@ pub fn spawn_bms(mut node: VirtualNode, mut plant: Plant, speed: f64) -> SimBms 
             bms.faults_mut().silent = flag.load(Ordering::Relaxed);
             let now = plant.advance_to(clock.now());
             out.clear();
-            match heard.as_ref().and_then(to_sim) {
-                Some(f) => bms.on_frame(&f, now, &plant, &mut out),
+            match &heard {
+                Some(f) => bms.on_frame(f, now, &plant, &mut out),
                 None => bms.tick(now, &plant, &mut out),
             }
-            for f in out.iter().filter_map(from_sim) {
-                if node.send(&f).await.is_err() {
+            for f in &out {
+                if node.send(f).await.is_err() {
                     return;
                 }
             }
@@ -120,7 +112,7 @@ pub fn spawn_inverter(mut node: VirtualNode, keep_alive: Option<Duration>) -> Si
         let req = InverterRequest::zeros()
             .emit()
             .ok()
-            .and_then(|(d, n)| CanFrame::data(0x305, false, d.get(..n)?).ok());
+            .and_then(|(d, n)| CanFrame::standard(0x305, d.get(..n)?));
         loop {
             tokio::select! {
                 _ = tick.tick(), if keep_alive.is_some() => {
@@ -132,11 +124,11 @@ pub fn spawn_inverter(mut node: VirtualNode, keep_alive: Option<Duration>) -> Si
                 }
                 f = node.recv() => {
                     let Ok(f) = f else { return };
-                    let Ok(id) = u16::try_from(f.id) else { continue };
-                    if f.extended || f.remote {
+                    let Ok(id) = u16::try_from(f.id()) else { continue };
+                    if f.is_extended() || f.is_remote() {
                         continue;
                     }
-                    let Ok(m) = Message::parse(id, &f.data) else { continue };
+                    let Ok(m) = Message::parse(id, f.data()) else { continue };
                     let now = Millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX));
                     if let Some(Ok(s)) = reader.push(m, now) {
                         tx.send_modify(|v| {

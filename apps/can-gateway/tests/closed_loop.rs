@@ -283,7 +283,7 @@ async fn sma_dialect_input_combines_with_a_pylontech_one() {
     let feeder = tokio::spawn(async move {
         loop {
             for (id, d) in sma {
-                node.send(&CanFrame::data(id, false, d).unwrap())
+                node.send(&CanFrame::data_frame(id, false, d).unwrap())
                     .await
                     .unwrap();
             }

@@ -6,19 +6,15 @@
 //!
 //! An identifier written with 8 hex digits is extended (29-bit); with up to 3, standard.
 
+use voltwire_core::can::CanFrame;
+
 /// One CAN frame read from a log line.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct CanLine {
     /// 1-based line number in the input.
     pub(crate) line: u64,
-    /// Identifier (11 or 29 bits).
-    pub(crate) id: u32,
-    /// Whether the identifier is extended (29-bit).
-    pub(crate) extended: bool,
-    /// Remote transmission request (no data).
-    pub(crate) remote: bool,
-    /// Data bytes (0–8).
-    pub(crate) data: Vec<u8>,
+    /// The frame. A remote frame's DLC is not kept (0): no decoder needs it.
+    pub(crate) frame: CanFrame,
     /// Timestamp in seconds, when the log has one.
     pub(crate) timestamp: Option<f64>,
 }
@@ -93,10 +89,7 @@ fn parse_line(l: &str, line: u64) -> Result<CanLine, String> {
         };
         return Ok(CanLine {
             line,
-            id,
-            extended,
-            remote,
-            data,
+            frame: frame(id, extended, remote, &data)?,
             timestamp,
         });
     }
@@ -134,12 +127,18 @@ fn parse_line(l: &str, line: u64) -> Result<CanLine, String> {
     }
     Ok(CanLine {
         line,
-        id,
-        extended,
-        remote,
-        data,
+        frame: frame(id, extended, remote, &data)?,
         timestamp,
     })
+}
+
+fn frame(id: u32, extended: bool, remote: bool, data: &[u8]) -> Result<CanFrame, String> {
+    if remote {
+        CanFrame::remote_frame(id, extended, 0)
+    } else {
+        CanFrame::data_frame(id, extended, data)
+    }
+    .ok_or_else(|| "invalid CAN frame".into())
 }
 
 #[cfg(test)]
@@ -160,16 +159,19 @@ mod tests {
         assert_eq!(got.len(), 7);
         let a = got[0].as_ref().unwrap();
         assert_eq!(
-            (a.line, a.id, a.extended, a.data.as_slice()),
+            (a.line, a.frame.id(), a.frame.is_extended(), a.frame.data()),
             (1, 0x351, false, &[0x14, 0x02, 0xE8, 0x03][..])
         );
         assert_eq!(a.timestamp, Some(1_700_000_000.123_456));
-        assert_eq!(got[1].as_ref().unwrap().data, [0, 0]);
-        assert_eq!(got[2].as_ref().unwrap().id, 0x356);
+        assert_eq!(got[1].as_ref().unwrap().frame.data(), [0, 0]);
+        assert_eq!(got[2].as_ref().unwrap().frame.id(), 0x356);
         let e = got[3].as_ref().unwrap();
-        assert_eq!((e.line, e.id, e.extended), (5, 0x18FF_50E5, true));
-        assert!(got[4].as_ref().unwrap().remote);
-        assert!(got[5].as_ref().unwrap().remote);
+        assert_eq!(
+            (e.line, e.frame.id(), e.frame.is_extended()),
+            (5, 0x18FF_50E5, true)
+        );
+        assert!(got[4].as_ref().unwrap().frame.is_remote());
+        assert!(got[5].as_ref().unwrap().frame.is_remote());
         assert_eq!(got[6].as_ref().unwrap_err().0, 8);
     }
 

@@ -13,7 +13,6 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use embedded_can::Frame as _;
 use nix::sys::termios::{self, FlushArg};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite};
 use tokio::net::TcpListener;
@@ -460,14 +459,12 @@ impl Adapter {
             Command::SerialNumber => Response::Serial(*b"VW01"),
             Command::Status if self.open() => Response::Status(0),
             Command::Transmit(line) if self.channel == Channel::Open => {
-                let Some(f) = sim_frame(&line.frame) else {
-                    return Response::Error;
-                };
+                let f = line.frame;
                 if self.passing() {
                     frames.push(f);
                 }
                 Response::TransmitAck {
-                    extended: f.extended,
+                    extended: f.is_extended(),
                 }
             }
             _ => Response::Error,
@@ -479,10 +476,7 @@ impl Adapter {
         if !self.passing() {
             return;
         }
-        let Some(frame) = voltwire_slcan::CanFrame::from_frame(f) else {
-            return;
-        };
-        let mut line = FrameLine::from(frame);
+        let mut line = FrameLine::from(*f);
         if self.timestamps {
             let ms = self.opened_at.elapsed().as_millis() % 60_000;
             line.timestamp = u16::try_from(ms).ok();
@@ -495,14 +489,6 @@ fn emit(r: &Response, out: &mut Vec<u8>) {
     let mut buf = [0u8; 64];
     if let Ok(n) = r.emit(&mut buf) {
         out.extend_from_slice(buf.get(..n).unwrap_or_default());
-    }
-}
-
-fn sim_frame(f: &voltwire_slcan::CanFrame) -> Option<CanFrame> {
-    if f.is_remote_frame() {
-        <CanFrame as embedded_can::Frame>::new_remote(f.id(), f.dlc())
-    } else {
-        <CanFrame as embedded_can::Frame>::new(f.id(), f.data())
     }
 }
 
@@ -589,9 +575,9 @@ mod tests {
         let (out, frames) = feed(&mut a, b"t30580000000000000000\r");
         assert_eq!(out, b"z\r");
         assert_eq!(frames.len(), 1);
-        assert_eq!(frames[0].id, 0x305);
+        assert_eq!(frames[0].id(), 0x305);
         let mut out = Vec::new();
-        a.deliver(&CanFrame::new(0x351, false, &[1, 2]).unwrap(), &mut out);
+        a.deliver(&CanFrame::standard(0x351, &[1, 2]).unwrap(), &mut out);
         assert_eq!(out, b"t35120102\r");
     }
 
@@ -609,7 +595,7 @@ mod tests {
         assert_eq!(out, b"Z\r");
         assert!(frames.is_empty());
         let mut out = Vec::new();
-        a.deliver(&CanFrame::new(0x351, false, &[1]).unwrap(), &mut out);
+        a.deliver(&CanFrame::standard(0x351, &[1]).unwrap(), &mut out);
         assert!(out.is_empty());
         // The bit rate cannot change while open.
         let (out, _) = feed(&mut a, b"S6\r");
@@ -623,7 +609,7 @@ mod tests {
         assert_eq!(out, b"\r\r\r");
         let mut out = Vec::new();
         a.deliver(
-            &CanFrame::new(0x0C_0000, true, &[0x60, 0]).unwrap(),
+            &CanFrame::extended(0x0C_0000, &[0x60, 0]).unwrap(),
             &mut out,
         );
         assert_eq!(out.len(), "T000C000026000".len() + 4 + 1, "{out:?}");

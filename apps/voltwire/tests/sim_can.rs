@@ -47,7 +47,7 @@ async fn host(pty: &str, bitrate: u32) -> SlcanBus<Link> {
 }
 
 fn frame(m: &Message) -> CanFrame {
-    CanFrame::from_frame(&m.to_frame::<voltwire_slcan::CanFrame>().unwrap())
+    m.to_frame::<CanFrame>().unwrap()
 }
 
 const BIC: Family = Family::Bic2200;
@@ -76,7 +76,7 @@ async fn bic_read(bus: &mut SlcanBus<Link>, c: Mw) -> Value {
             .await
             .unwrap_or_else(|_| panic!("no reply to {c:?} within 50 ms"))
             .unwrap();
-        let r = Message::from_frame(&f.to_slcan().unwrap()).unwrap();
+        let r = Message::from_frame(&f).unwrap();
         if let Body::Reply(v) = r.body
             && v.command() == c
         {
@@ -267,14 +267,14 @@ fn inverter_and_bms_joined_both_ways() {
                 () = tokio::time::sleep_until(end) => break,
                 f = inv.recv() => {
                     let f = f.unwrap();
-                    assert_eq!(f.id, 0x305, "the inverter sends only 0x305");
-                    assert_eq!(f.data, [0; 8]);
+                    assert_eq!(f.id(), 0x305, "the inverter sends only 0x305");
+                    assert_eq!(f.data(), [0; 8]);
                     keep_alives += 1;
                     bat.send(&f).await.unwrap();
                 }
                 f = bat.recv() => {
                     let f = f.unwrap();
-                    if f.id == 0x359 {
+                    if f.id() == 0x359 {
                         bursts += 1;
                     }
                     inv.send(&f).await.unwrap();

@@ -6,6 +6,7 @@
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub mod can;
 pub mod checksum;
 #[cfg(feature = "tokio-codec")]
 pub mod codec;

@@ -345,59 +345,9 @@ impl Message {
     }
 }
 
-/// A plain classic CAN frame implementing [`embedded_can::Frame`] (tests, simulators).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RawFrame {
-    id: Id,
-    remote: bool,
-    dlc: u8,
-    data: [u8; 8],
-}
-
-impl Frame for RawFrame {
-    fn new(id: impl Into<Id>, data: &[u8]) -> Option<Self> {
-        let mut d = [0u8; 8];
-        d.get_mut(..data.len())?.copy_from_slice(data);
-        Some(Self {
-            id: id.into(),
-            remote: false,
-            dlc: u8::try_from(data.len()).ok()?,
-            data: d,
-        })
-    }
-
-    fn new_remote(id: impl Into<Id>, dlc: usize) -> Option<Self> {
-        Some(Self {
-            id: id.into(),
-            remote: true,
-            dlc: u8::try_from(dlc).ok().filter(|d| *d <= 8)?,
-            data: [0; 8],
-        })
-    }
-
-    fn is_extended(&self) -> bool {
-        matches!(self.id, Id::Extended(_))
-    }
-
-    fn is_remote_frame(&self) -> bool {
-        self.remote
-    }
-
-    fn id(&self) -> Id {
-        self.id
-    }
-
-    fn dlc(&self) -> usize {
-        usize::from(self.dlc)
-    }
-
-    fn data(&self) -> &[u8] {
-        if self.remote {
-            return &[];
-        }
-        self.data.get(..usize::from(self.dlc)).unwrap_or_default()
-    }
-}
+/// A plain classic CAN frame implementing [`embedded_can::Frame`] (tests, simulators): the
+/// shared [`voltwire_core::can::CanFrame`].
+pub use voltwire_core::can::CanFrame as RawFrame;
 
 #[cfg(test)]
 #[allow(clippy::std_instead_of_alloc, reason = "test code")]

@@ -15,8 +15,8 @@
 //!
 //! let bus = VirtualBus::new(64);
 //! let (mut a, mut b) = (bus.node(), bus.node());
-//! a.send(&CanFrame::data(0x351, false, &[1, 2]).unwrap()).await.unwrap();
-//! assert_eq!(b.recv().await.unwrap().data, [1, 2]);
+//! a.send(&CanFrame::standard(0x351, &[1, 2]).unwrap()).await.unwrap();
+//! assert_eq!(b.recv().await.unwrap().data(), [1, 2]);
 //! # });
 //! ```
 
@@ -24,118 +24,26 @@ use std::future::Future;
 use std::io;
 use std::time::Duration;
 
-use embedded_can::Frame as _;
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
 use tokio::sync::broadcast;
 use voltwire_core::{Emit, StreamDecoder};
 use voltwire_slcan::{Command, Dialect, FrameLine, HostDecoder, Response};
 
-/// A classic CAN frame, owned.
+/// A classic CAN frame, owned: the shared [`voltwire_core::can::CanFrame`] (also
+/// `voltwire_slcan::CanFrame` and `voltwire_sim::CanFrame`), so frames pass between the
+/// backends, the simulators and the protocol crates without conversion.
 ///
-/// Invariants checked by the constructors and by every backend's `send`: `id` fits 11 bits
-/// (29 with `extended`), `data.len() <= 8`. A remote frame carries no data; its DLC is
-/// `data.len()` (the bytes themselves are ignored and received as zeros).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct CanFrame {
-    /// The identifier (11 or 29 bits).
-    pub id: u32,
-    /// 29-bit identifier.
-    pub extended: bool,
-    /// Remote transmission request.
-    pub remote: bool,
-    /// Payload, 0-8 bytes.
-    pub data: Vec<u8>,
-}
-
-impl CanFrame {
-    /// A data frame.
-    ///
-    /// # Errors
-    /// [`CanError::BadFrame`] for an id out of range or more than 8 bytes.
-    pub fn data(id: u32, extended: bool, data: &[u8]) -> Result<Self, CanError> {
-        let f = Self {
-            id,
-            extended,
-            remote: false,
-            data: data.to_vec(),
-        };
-        f.check().map(|()| f)
-    }
-
-    /// A remote frame asking for `dlc` bytes.
-    ///
-    /// # Errors
-    /// [`CanError::BadFrame`] for an id out of range or a DLC above 8.
-    pub fn remote(id: u32, extended: bool, dlc: usize) -> Result<Self, CanError> {
-        let f = Self {
-            id,
-            extended,
-            remote: true,
-            data: vec![0; dlc],
-        };
-        f.check().map(|()| f)
-    }
-
-    /// Check the invariants.
-    ///
-    /// # Errors
-    /// [`CanError::BadFrame`] when they do not hold.
-    pub fn check(&self) -> Result<(), CanError> {
-        let max = if self.extended { 0x1FFF_FFFF } else { 0x7FF };
-        if self.id > max || self.data.len() > 8 {
-            return Err(CanError::BadFrame);
-        }
-        Ok(())
-    }
-
-    /// Convert to the `voltwire-slcan` frame.
-    ///
-    /// # Errors
-    /// [`CanError::BadFrame`] when the invariants do not hold.
-    pub fn to_slcan(&self) -> Result<voltwire_slcan::CanFrame, CanError> {
-        self.check()?;
-        let id: embedded_can::Id = if self.extended {
-            embedded_can::ExtendedId::new(self.id)
-                .ok_or(CanError::BadFrame)?
-                .into()
-        } else {
-            let id = u16::try_from(self.id).map_err(|_| CanError::BadFrame)?;
-            embedded_can::StandardId::new(id)
-                .ok_or(CanError::BadFrame)?
-                .into()
-        };
-        let f = if self.remote {
-            voltwire_slcan::CanFrame::new_remote(id, self.data.len())
-        } else {
-            voltwire_slcan::CanFrame::new(id, &self.data)
-        };
-        f.ok_or(CanError::BadFrame)
-    }
-
-    /// Copy any [`embedded_can::Frame`] (the `voltwire-slcan` and `socketcan` frames).
-    pub fn from_frame<F: embedded_can::Frame>(f: &F) -> Self {
-        let (id, extended) = match f.id() {
-            embedded_can::Id::Standard(s) => (u32::from(s.as_raw()), false),
-            embedded_can::Id::Extended(e) => (e.as_raw(), true),
-        };
-        Self {
-            id,
-            extended,
-            remote: f.is_remote_frame(),
-            data: if f.is_remote_frame() {
-                vec![0; f.dlc()]
-            } else {
-                f.data().to_vec()
-            },
-        }
-    }
-}
+/// Its constructors ([`CanFrame::standard`], [`CanFrame::extended`],
+/// [`CanFrame::data_frame`], [`CanFrame::remote_frame`]) refuse an id out of range or more
+/// than 8 bytes, so every value is sendable. A remote frame has a DLC but no data.
+pub use voltwire_core::can::CanFrame;
 
 /// Why a bus operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CanError {
-    /// The frame breaks the invariants of [`CanFrame`].
+    /// A frame the backend cannot carry (e.g. a `SocketCAN` frame with more than 8 bytes), or
+    /// a command that could not be encoded.
     #[error("invalid CAN frame (id out of range or more than 8 data bytes)")]
     BadFrame,
     /// Every other node is gone (virtual bus) or the link ended.
@@ -222,9 +130,8 @@ impl VirtualNode {
 
 impl CanBus for VirtualNode {
     async fn send(&mut self, frame: &CanFrame) -> Result<(), CanError> {
-        frame.check()?;
         // Sending with nobody else listening is not an error on a real bus either.
-        let _ = self.tx.send((self.id, frame.clone()));
+        let _ = self.tx.send((self.id, *frame));
         Ok(())
     }
 
@@ -368,15 +275,15 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> SlcanBus<L> {
 
 impl<L: AsyncRead + AsyncWrite + Unpin + Send> CanBus for SlcanBus<L> {
     async fn send(&mut self, frame: &CanFrame) -> Result<(), CanError> {
-        let f = frame.to_slcan()?;
-        self.write(&Command::Transmit(FrameLine::from(f))).await
+        self.write(&Command::Transmit(FrameLine::from(*frame)))
+            .await
     }
 
     /// Cancel-safe: a cancelled call loses no frame.
     async fn recv(&mut self) -> Result<CanFrame, CanError> {
         loop {
             if let Response::Frame(line) = self.next_response().await? {
-                return Ok(CanFrame::from_frame(&line.frame));
+                return Ok(line.frame);
             }
         }
     }
@@ -406,11 +313,12 @@ impl SocketCanBus {
 #[cfg(all(feature = "socketcan", target_os = "linux"))]
 impl CanBus for SocketCanBus {
     async fn send(&mut self, frame: &CanFrame) -> Result<(), CanError> {
-        let f = frame.to_slcan()?;
-        let out = if frame.remote {
-            socketcan::CanFrame::new_remote(f.id(), f.dlc())
+        use embedded_can::Frame;
+        let id = Frame::id(frame);
+        let out = if frame.is_remote() {
+            socketcan::CanFrame::new_remote(id, frame.dlc())
         } else {
-            socketcan::CanFrame::new(f.id(), f.data())
+            socketcan::CanFrame::new(id, frame.data())
         }
         .ok_or(CanError::BadFrame)?;
         self.socket.write_frame(out).await?;
@@ -421,9 +329,14 @@ impl CanBus for SocketCanBus {
         loop {
             let f = self.socket.read_frame().await?;
             // Error frames are bus status, not data.
-            if !matches!(f, socketcan::CanFrame::Error(_)) {
-                return Ok(CanFrame::from_frame(&f));
+            if matches!(f, socketcan::CanFrame::Error(_)) {
+                continue;
             }
+            if let Some(f) = CanFrame::from_frame(&f) {
+                return Ok(f);
+            }
+            // A remote frame with a DLC code above 8 (Linux `len8_dlc`).
+            tracing::debug!("SocketCAN frame with a DLC above 8 skipped");
         }
     }
 }

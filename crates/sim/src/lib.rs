@@ -101,92 +101,10 @@ pub trait SerialResponder {
     }
 }
 
-/// A classic CAN frame (11- or 29-bit id, up to 8 bytes), implementing
-/// [`embedded_can::Frame`] so that every protocol crate's `to_frame`/`from_frame` works on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CanFrame {
-    /// The id (11 or 29 bits).
-    pub id: u32,
-    /// Whether the id is 29-bit.
-    pub extended: bool,
-    /// Remote-transmission request.
-    pub remote: bool,
-    len: u8,
-    data: [u8; 8],
-}
-
-impl CanFrame {
-    /// A data frame, or `None` when `data` is longer than 8 bytes or the id too large.
-    pub fn new(id: u32, extended: bool, data: &[u8]) -> Option<Self> {
-        let max = if extended { 0x1FFF_FFFF } else { 0x7FF };
-        if id > max {
-            return None;
-        }
-        let mut d = [0u8; 8];
-        d.get_mut(..data.len())?.copy_from_slice(data);
-        Some(Self {
-            id,
-            extended,
-            remote: false,
-            len: u8::try_from(data.len()).ok()?,
-            data: d,
-        })
-    }
-
-    /// The data bytes.
-    pub fn data(&self) -> &[u8] {
-        self.data.get(..usize::from(self.len)).unwrap_or_default()
-    }
-}
-
-impl embedded_can::Frame for CanFrame {
-    fn new(id: impl Into<embedded_can::Id>, data: &[u8]) -> Option<Self> {
-        match id.into() {
-            embedded_can::Id::Standard(s) => Self::new(u32::from(s.as_raw()), false, data),
-            embedded_can::Id::Extended(e) => Self::new(e.as_raw(), true, data),
-        }
-    }
-
-    fn new_remote(id: impl Into<embedded_can::Id>, dlc: usize) -> Option<Self> {
-        let mut f = <Self as embedded_can::Frame>::new(id, &[])?;
-        f.len = u8::try_from(dlc).ok().filter(|l| *l <= 8)?;
-        f.remote = true;
-        Some(f)
-    }
-
-    fn is_extended(&self) -> bool {
-        self.extended
-    }
-
-    fn is_remote_frame(&self) -> bool {
-        self.remote
-    }
-
-    fn id(&self) -> embedded_can::Id {
-        if self.extended {
-            embedded_can::ExtendedId::new(self.id).map_or(
-                embedded_can::Id::Extended(embedded_can::ExtendedId::ZERO),
-                Into::into,
-            )
-        } else {
-            u16::try_from(self.id)
-                .ok()
-                .and_then(embedded_can::StandardId::new)
-                .map_or(
-                    embedded_can::Id::Standard(embedded_can::StandardId::ZERO),
-                    Into::into,
-                )
-        }
-    }
-
-    fn dlc(&self) -> usize {
-        usize::from(self.len)
-    }
-
-    fn data(&self) -> &[u8] {
-        if self.remote { &[] } else { Self::data(self) }
-    }
-}
+/// A classic CAN frame (11- or 29-bit id, up to 8 bytes): the shared
+/// [`voltwire_core::can::CanFrame`], an [`embedded_can::Frame`] so that every protocol
+/// crate's `to_frame`/`from_frame` works on it.
+pub use voltwire_core::can::CanFrame;
 
 /// A device on a CAN bus: frames in, frames out, time injected.
 pub trait CanResponder {

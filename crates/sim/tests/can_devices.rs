@@ -140,7 +140,7 @@ fn inverter_sends_keep_alives_and_reads_the_bms() {
         inv.tick(Duration::from_millis(ms), &p, &mut out);
     }
     assert_eq!(out.len(), 3);
-    assert!(out.iter().all(|f| f.id == 0x305 && f.data() == [0; 8]));
+    assert!(out.iter().all(|f| f.id() == 0x305 && f.data() == [0; 8]));
     assert_eq!(inv.keep_alives_sent(), 3);
     // The BMS answers 0x305 with its burst; the inverter decodes every frame.
     let mut burst = Vec::new();

@@ -187,9 +187,9 @@ fn garbage_decodes_to_nothing() {
     let mut healthy = Vec::new();
     PylontechCanBms::new().tick(NOW, &p, &mut healthy);
     for (f, h) in out.iter().zip(&healthy) {
-        assert_eq!(f.id, h.id);
+        assert_eq!(f.id(), h.id());
         assert_ne!(f.data(), h.data());
-        if [0x351, 0x355, 0x356, 0x359].contains(&f.id) {
+        if [0x351, 0x355, 0x356, 0x359].contains(&f.id()) {
             assert!(CanMessage::from_frame(f).is_err(), "{f:?}");
         }
     }

@@ -19,7 +19,7 @@
 use std::io::{Read as _, Write as _};
 use std::process::ExitCode;
 
-use embedded_can::{ExtendedId, Frame as _, Id, StandardId};
+use voltwire_core::can::{MAX_EXTENDED_ID, MAX_STANDARD_ID};
 use voltwire_core::{Emit, StreamDecoder as _};
 use voltwire_slcan::{AdapterDecoder, CanFrame, Command, FrameLine, Response};
 
@@ -27,7 +27,7 @@ fn known_frames() -> Vec<CanFrame> {
     [
         CanFrame::standard(0x351, &[0x33, 0x02, 0x09, 0x24, 0x09, 0x24, 0xD5, 0x01]),
         CanFrame::extended(0x000C_0200, &[0x60, 0x00, 0xC0, 0x14]),
-        StandardId::new(0x123).and_then(|id| CanFrame::new_remote(id, 8)),
+        CanFrame::remote_frame(0x123, false, 8),
     ]
     .into_iter()
     .flatten()
@@ -35,14 +35,16 @@ fn known_frames() -> Vec<CanFrame> {
 }
 
 fn incremented(f: &CanFrame) -> Option<CanFrame> {
-    let id: Id = match f.id() {
-        Id::Standard(s) => StandardId::new((s.as_raw() + 1) & 0x7FF)?.into(),
-        Id::Extended(e) => ExtendedId::new((e.as_raw() + 1) & 0x1FFF_FFFF)?.into(),
-    };
-    if f.is_remote_frame() {
-        CanFrame::new_remote(id, f.dlc())
+    let max = if f.is_extended() {
+        MAX_EXTENDED_ID
     } else {
-        CanFrame::new(id, f.data())
+        MAX_STANDARD_ID
+    };
+    let id = (f.id() + 1) & max;
+    if f.is_remote() {
+        CanFrame::remote_frame(id, f.is_extended(), f.dlc())
+    } else {
+        CanFrame::data_frame(id, f.is_extended(), f.data())
     }
 }
 

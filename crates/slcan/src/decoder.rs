@@ -268,7 +268,7 @@ mod tests {
         let Ok(Response::Frame(f)) = got[3].1 else {
             panic!("{got:?}")
         };
-        assert_eq!(f.frame.raw_id(), 0x456);
+        assert_eq!(f.frame.id(), 0x456);
         assert_eq!(got[3].0, 34);
         assert_eq!(dropped, 2 + 8 + 2);
     }

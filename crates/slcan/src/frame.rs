@@ -1,96 +1,12 @@
 //! CAN frames and the `t`/`T`/`r`/`R` lines that carry them.
 
-use embedded_can::{ExtendedId, Frame, Id, StandardId};
 use voltwire_core::EncodeError;
 
 use crate::Error;
 
-/// A classic CAN frame (11- or 29-bit id, data or remote, 0-8 bytes), implementing
-/// [`embedded_can::Frame`].
-///
-/// Invariant: `dlc <= 8`; data bytes past `dlc` (and all of a remote frame's) are zero.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CanFrame {
-    id: Id,
-    remote: bool,
-    dlc: u8,
-    data: [u8; 8],
-}
-
-impl CanFrame {
-    /// A data frame with an 11-bit id, or `None` if `id > 0x7FF` or `data` is longer than 8.
-    pub fn standard(id: u16, data: &[u8]) -> Option<Self> {
-        <Self as Frame>::new(StandardId::new(id)?, data)
-    }
-
-    /// A data frame with a 29-bit id, or `None` if `id > 0x1FFF_FFFF` or `data` is longer
-    /// than 8.
-    pub fn extended(id: u32, data: &[u8]) -> Option<Self> {
-        <Self as Frame>::new(ExtendedId::new(id)?, data)
-    }
-
-    /// Copy any other [`embedded_can::Frame`] (`None` if it claims more than 8 bytes).
-    pub fn from_frame<F: Frame>(f: &F) -> Option<Self> {
-        if f.is_remote_frame() {
-            Self::new_remote(f.id(), f.dlc())
-        } else {
-            Self::new(f.id(), f.data())
-        }
-    }
-
-    /// The id as a raw number (11 or 29 bits).
-    pub fn raw_id(&self) -> u32 {
-        match self.id {
-            Id::Standard(s) => u32::from(s.as_raw()),
-            Id::Extended(e) => e.as_raw(),
-        }
-    }
-}
-
-impl Frame for CanFrame {
-    fn new(id: impl Into<Id>, data: &[u8]) -> Option<Self> {
-        let mut d = [0u8; 8];
-        d.get_mut(..data.len())?.copy_from_slice(data);
-        Some(Self {
-            id: id.into(),
-            remote: false,
-            dlc: u8::try_from(data.len()).ok()?,
-            data: d,
-        })
-    }
-
-    fn new_remote(id: impl Into<Id>, dlc: usize) -> Option<Self> {
-        Some(Self {
-            id: id.into(),
-            remote: true,
-            dlc: u8::try_from(dlc).ok().filter(|d| *d <= 8)?,
-            data: [0; 8],
-        })
-    }
-
-    fn is_extended(&self) -> bool {
-        matches!(self.id, Id::Extended(_))
-    }
-
-    fn is_remote_frame(&self) -> bool {
-        self.remote
-    }
-
-    fn id(&self) -> Id {
-        self.id
-    }
-
-    fn dlc(&self) -> usize {
-        usize::from(self.dlc)
-    }
-
-    fn data(&self) -> &[u8] {
-        if self.remote {
-            return &[];
-        }
-        self.data.get(..usize::from(self.dlc)).unwrap_or_default()
-    }
-}
+/// A classic CAN frame: the shared [`voltwire_core::can::CanFrame`] (11- or 29-bit id, data
+/// or remote, 0-8 bytes), an [`embedded_can::Frame`].
+pub use voltwire_core::can::CanFrame;
 
 /// A frame line: the frame and, when the adapter has timestamps on (`Z1`), its 16-bit
 /// millisecond counter (0-59999, wrapping every 60 s).
@@ -207,17 +123,14 @@ impl FrameLine {
             4 => Some(u16::try_from(hex_num(rest).ok_or(bad)?).map_err(|_| bad)?),
             _ => return Err(bad),
         };
-        let id: Id = if extended {
-            ExtendedId::new(id).ok_or(bad)?.into()
-        } else {
-            StandardId::new(u16::try_from(id).map_err(|_| bad)?)
-                .ok_or(bad)?
-                .into()
-        };
         let frame = if remote {
-            CanFrame::new_remote(id, usize::from(dlc))
+            CanFrame::remote_frame(id, extended, usize::from(dlc))
         } else {
-            CanFrame::new(id, data.get(..usize::from(dlc)).unwrap_or_default())
+            CanFrame::data_frame(
+                id,
+                extended,
+                data.get(..usize::from(dlc)).unwrap_or_default(),
+            )
         }
         .ok_or(bad)?;
         Ok(Self { frame, timestamp })
@@ -226,7 +139,7 @@ impl FrameLine {
     /// Bytes [`FrameLine::emit`] writes, including the CR.
     pub fn buffer_len(&self) -> usize {
         let id = if self.frame.is_extended() { 8 } else { 3 };
-        let data = if self.frame.is_remote_frame() {
+        let data = if self.frame.is_remote() {
             0
         } else {
             self.frame.dlc() * 2
@@ -242,14 +155,14 @@ impl FrameLine {
     pub fn emit(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
         let mut w = Writer::new(out, self.buffer_len())?;
         let f = &self.frame;
-        w.byte(match (f.is_extended(), f.is_remote_frame()) {
+        w.byte(match (f.is_extended(), f.is_remote()) {
             (false, false) => b't',
             (true, false) => b'T',
             (false, true) => b'r',
             (true, true) => b'R',
         });
-        w.hex(f.raw_id(), if f.is_extended() { 8 } else { 3 });
-        w.hex(u32::from(f.dlc), 1);
+        w.hex(f.id(), if f.is_extended() { 8 } else { 3 });
+        w.hex(u32::try_from(f.dlc()).unwrap_or(0), 1);
         for &b in f.data() {
             w.hex(u32::from(b), 2);
         }

@@ -67,7 +67,6 @@ pub type AdapterCodec = voltwire_core::codec::StreamCodec<AdapterDecoder>;
 #[allow(clippy::std_instead_of_alloc, reason = "test code")]
 mod tests {
     use super::*;
-    use embedded_can::Frame as _;
     use voltwire_core::Emit;
 
     fn emit<E: Emit>(e: &E) -> std::vec::Vec<u8> {
@@ -80,12 +79,12 @@ mod tests {
     #[test]
     fn python_can_lines() {
         let f = FrameLine::parse(b"T12ABCDEF2AA55").unwrap();
-        assert_eq!(f.frame.raw_id(), 0x12AB_CDEF);
+        assert_eq!(f.frame.id(), 0x12AB_CDEF);
         assert!(f.frame.is_extended());
         assert_eq!(f.frame.data(), [0xAA, 0x55]);
         assert_eq!(emit(&Response::Frame(f)), b"T12ABCDEF2AA55\r");
         let f = FrameLine::parse(b"r1238").unwrap();
-        assert!(f.frame.is_remote_frame());
+        assert!(f.frame.is_remote());
         assert_eq!(f.frame.dlc(), 8);
         let f = FrameLine::parse(b"t4563112233").unwrap();
         assert_eq!(f.frame.data(), [0x11, 0x22, 0x33]);

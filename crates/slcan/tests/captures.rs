@@ -39,7 +39,7 @@ fn check_response(r: &Response, want: &J) {
         panic!("{r:?}")
     };
     assert_eq!(want["type"], "frame");
-    assert_eq!(u64::from(f.frame.raw_id()), want["id"].as_u64().unwrap());
+    assert_eq!(u64::from(f.frame.id()), want["id"].as_u64().unwrap());
     assert_eq!(f.frame.is_extended(), want["extended"].as_bool().unwrap());
     assert_eq!(f.frame.is_remote_frame(), want["remote"].as_bool().unwrap());
     assert_eq!(f.frame.dlc() as u64, want["dlc"].as_u64().unwrap());

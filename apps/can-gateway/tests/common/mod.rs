@@ -41,7 +41,7 @@ pub fn bms(cvl_mv: i32, ccl_ma: i32, dcl_ma: i32, soc_permille: i16) -> BatteryS
 pub async fn send_state(node: &mut VirtualNode, s: &BatteryState) {
     for m in frames(s, &EncodeOptions::default()) {
         let (d, n) = m.emit().unwrap();
-        let f = CanFrame::data(u32::from(m.id()), false, &d[..n]).unwrap();
+        let f = CanFrame::standard(m.id(), &d[..n]).unwrap();
         node.send(&f).await.unwrap();
     }
 }

@@ -17,8 +17,8 @@ pub(crate) fn decode(bytes: &[u8], _opts: &Options, out: &mut Output) {
             }
         };
         let mut extra = Map::new();
-        extra.insert("id".into(), format!("0x{:08X}", l.id).into());
-        if !l.extended {
+        extra.insert("id".into(), format!("0x{:08X}", l.frame.id()).into());
+        if !l.frame.is_extended() {
             out.error(
                 l.line,
                 "standard_id",
@@ -27,11 +27,11 @@ pub(crate) fn decode(bytes: &[u8], _opts: &Options, out: &mut Output) {
             );
             continue;
         }
-        if l.remote {
+        if l.frame.is_remote() {
             out.error(l.line, "remote_frame", "remote frame", extra);
             continue;
         }
-        match Message::parse(l.id, &l.data) {
+        match Message::parse(l.frame.id(), l.frame.data()) {
             Ok(m) => {
                 let kind = match m.body {
                     Body::Read(_) => "read",

@@ -17,8 +17,8 @@ pub(crate) fn decode(bytes: &[u8], _opts: &Options, out: &mut Output) {
             }
         };
         let mut extra = Map::new();
-        extra.insert("id".into(), format!("0x{:03X}", l.id).into());
-        if l.extended {
+        extra.insert("id".into(), format!("0x{:03X}", l.frame.id()).into());
+        if l.frame.is_extended() {
             out.error(
                 l.line,
                 "extended_id",
@@ -27,15 +27,15 @@ pub(crate) fn decode(bytes: &[u8], _opts: &Options, out: &mut Output) {
             );
             continue;
         }
-        if l.remote {
+        if l.frame.is_remote() {
             out.error(l.line, "remote_frame", "remote frame", extra);
             continue;
         }
-        let Ok(id) = u16::try_from(l.id) else {
+        let Ok(id) = u16::try_from(l.frame.id()) else {
             out.error(l.line, "bad_id", "id out of range", extra);
             continue;
         };
-        match Message::parse(id, &l.data) {
+        match Message::parse(id, l.frame.data()) {
             Ok(m) => out.message(m.name(), l.line, fields(&m)),
             Err(e) => out.error(l.line, e.code(), &e.to_string(), extra),
         }

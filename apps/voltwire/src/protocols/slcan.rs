@@ -24,8 +24,8 @@ fn frame(l: &FrameLine) -> Map<String, J> {
     let f = &l.frame;
     let width = if f.is_extended() { 8 } else { 3 };
     let v = json!({
-        "id": f.raw_id(),
-        "id_hex": format!("0x{:0width$X}", f.raw_id()),
+        "id": f.id(),
+        "id_hex": format!("0x{:0width$X}", f.id()),
         "extended": f.is_extended(),
         "remote": f.is_remote_frame(),
         "dlc": f.dlc(),

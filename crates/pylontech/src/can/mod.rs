@@ -162,69 +162,9 @@ impl Payload {
 }
 
 /// A plain classic CAN frame implementing [`embedded_can::Frame`], for callers without a
-/// driver type of their own (tests, simulators, log replays).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct RawFrame {
-    id: Id,
-    remote: bool,
-    dlc: u8,
-    data: [u8; 8],
-}
-
-impl RawFrame {
-    /// A data frame with an 11-bit id, or `None` when `id > 0x7FF` or `data` is longer than 8.
-    pub fn standard(id: u16, data: &[u8]) -> Option<Self> {
-        <Self as Frame>::new(StandardId::new(id)?, data)
-    }
-}
-
-impl Frame for RawFrame {
-    fn new(id: impl Into<Id>, data: &[u8]) -> Option<Self> {
-        let mut d = [0u8; 8];
-        d.get_mut(..data.len())?.copy_from_slice(data);
-        Some(Self {
-            id: id.into(),
-            remote: false,
-            dlc: u8::try_from(data.len()).ok()?,
-            data: d,
-        })
-    }
-
-    fn new_remote(id: impl Into<Id>, dlc: usize) -> Option<Self> {
-        if dlc > 8 {
-            return None;
-        }
-        Some(Self {
-            id: id.into(),
-            remote: true,
-            dlc: u8::try_from(dlc).ok()?,
-            data: [0; 8],
-        })
-    }
-
-    fn is_extended(&self) -> bool {
-        matches!(self.id, Id::Extended(_))
-    }
-
-    fn is_remote_frame(&self) -> bool {
-        self.remote
-    }
-
-    fn id(&self) -> Id {
-        self.id
-    }
-
-    fn dlc(&self) -> usize {
-        usize::from(self.dlc)
-    }
-
-    fn data(&self) -> &[u8] {
-        if self.remote {
-            return &[];
-        }
-        self.data.get(..usize::from(self.dlc)).unwrap_or_default()
-    }
-}
+/// driver type of their own (tests, simulators, log replays): the shared
+/// [`voltwire_core::can::CanFrame`].
+pub use voltwire_core::can::CanFrame as RawFrame;
 
 /// The 11-bit id of a standard data frame, after the checks every message does.
 fn standard_data_id<F: Frame>(frame: &F) -> Result<u16, ParseError> {

@@ -367,7 +367,7 @@ impl CanResponder for MeanwellPsu {
                 };
                 if self.faults.garbage {
                     let b = self.garbage.next_byte();
-                    if let Some(g) = CanFrame::new(f.id, true, &[b]) {
+                    if let Some(g) = CanFrame::data_frame(f.id(), true, &[b]) {
                         out.push(g);
                     }
                 } else {

@@ -142,7 +142,7 @@ impl PylontechCanBms {
             if self.faults.garbage {
                 let mut noise = Vec::new();
                 self.garbage.fill(5, &mut noise);
-                if let Some(g) = CanFrame::new(f.id, false, &noise) {
+                if let Some(g) = CanFrame::data_frame(f.id(), false, &noise) {
                     out.push(g);
                 }
             } else {

@@ -59,14 +59,14 @@ impl CanResponder for PylontechInverter {
         _plant: &Plant,
         _out: &mut Vec<CanFrame>,
     ) {
-        if frame.extended {
+        if frame.is_extended() {
             return;
         }
         // Bound the backlog if nobody drains it.
         if self.seen.len() >= 4096 {
             self.seen.drain(..1024);
         }
-        self.seen.push((frame.id, Message::from_frame(frame)));
+        self.seen.push((frame.id(), Message::from_frame(frame)));
     }
 
     fn tick(&mut self, now: Duration, _plant: &Plant, out: &mut Vec<CanFrame>) {
@@ -76,7 +76,7 @@ impl CanResponder for PylontechInverter {
         let frame = if self.faults.garbage {
             let mut noise = Vec::new();
             self.garbage.fill(8, &mut noise);
-            CanFrame::new(u32::from(InverterRequest::ID), false, &noise)
+            CanFrame::data_frame(u32::from(InverterRequest::ID), false, &noise)
         } else {
             InverterRequest::zeros().to_frame::<CanFrame>().ok()
         };
