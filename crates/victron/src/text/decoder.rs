@@ -202,8 +202,11 @@ impl Decoder {
             let Some(&b) = input.get(consumed) else {
                 break;
             };
-            self.pos = base.wrapping_add(consumed as u64);
             consumed += 1;
+            if !self.in_hex && self.fast_step(b) {
+                continue;
+            }
+            self.pos = base.wrapping_add((consumed - 1) as u64);
             out = self.step(b);
             if !matches!(out, Out::None) {
                 break;
@@ -375,6 +378,45 @@ impl Decoder {
         self.len += n;
         self.block_len += n as u64;
         n
+    }
+
+    /// The common transitions inside a block (label TAB, value CR, LF before the next
+    /// label), done exactly as [`Self::step`] would, without its general dispatch; returns
+    /// `false` (having changed nothing) for anything else, which is left to `step`.
+    #[inline]
+    fn fast_step(&mut self, b: u8) -> bool {
+        match (self.state, b) {
+            (State::Label, b'\t') => {
+                let label_len = self.len - self.field_start;
+                if label_len == 0 || label_len == CHECKSUM_LABEL.len() {
+                    // Empty (an error) or possibly `Checksum`: the general path.
+                    return false;
+                }
+                self.label_len = label_len;
+                self.state = State::Value;
+            }
+            (State::Value, b'\r') => {
+                let Some(slot) = self.fields.get_mut(self.nfields) else {
+                    return false;
+                };
+                *slot = FieldPos {
+                    start: u16::try_from(self.field_start).unwrap_or(u16::MAX),
+                    label_len: u8::try_from(self.label_len).unwrap_or(u8::MAX),
+                    value_len: u8::try_from(self.len - self.field_start - self.label_len)
+                        .unwrap_or(u8::MAX),
+                };
+                self.nfields += 1;
+                self.state = State::ValueCr;
+            }
+            (State::ValueCr, b'\n') => {
+                self.field_start = self.len;
+                self.state = State::Label;
+            }
+            _ => return false,
+        }
+        self.block_len += 1;
+        self.sum = self.sum.wrapping_add(b);
+        true
     }
 
     fn label_byte(&mut self, b: u8) -> Out {
