@@ -18,6 +18,7 @@
     clippy::indexing_slicing,
     clippy::std_instead_of_core,
     clippy::std_instead_of_alloc,
+    clippy::cast_possible_truncation,
     reason = "profiling driver"
 )]
 
