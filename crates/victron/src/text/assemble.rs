@@ -113,11 +113,13 @@ impl Assembler {
     }
 
     /// The record [`Completed::Current`] pointed at.
+    #[inline]
     pub(crate) fn take_current_in_place(&mut self) -> Record {
         core::mem::take(&mut self.current)
     }
 
     /// The record [`Completed::Done`] pointed at.
+    #[inline]
     pub(crate) fn take_done(&mut self) -> Record {
         self.done_offset = None;
         core::mem::take(&mut self.done)
@@ -217,19 +219,24 @@ impl StreamDecoder for RecordDecoder {
             };
             let value = match value {
                 Event::Block(block) => {
-                    let (offset, record) = match self.assembler.push_in_place(offset, &block) {
+                    // Each arm builds the result in one expression, so that the record is
+                    // moved once, straight into it.
+                    return match self.assembler.push_in_place(offset, &block) {
                         Completed::None => continue,
-                        Completed::Current(offset) => {
-                            (offset, self.assembler.take_current_in_place())
-                        }
-                        Completed::Done(offset) => (offset, self.assembler.take_done()),
-                    };
-                    return Progress {
-                        consumed,
-                        item: Some(Located {
-                            offset,
-                            value: Ok(Message::Record(record)),
-                        }),
+                        Completed::Current(offset) => Progress {
+                            consumed,
+                            item: Some(Located {
+                                offset,
+                                value: Ok(Message::Record(self.assembler.take_current_in_place())),
+                            }),
+                        },
+                        Completed::Done(offset) => Progress {
+                            consumed,
+                            item: Some(Located {
+                                offset,
+                                value: Ok(Message::Record(self.assembler.take_done())),
+                            }),
+                        },
                     };
                 }
                 Event::Hex(Ok(frame)) => Ok(Message::Hex(frame)),
