@@ -80,7 +80,7 @@ impl Assembler {
     /// says until taken (before the next push).
     pub(crate) fn push_in_place(&mut self, offset: u64, block: &BlockRef<'_>) -> Completed {
         let mut done = Completed::None;
-        if self.started && block.get(b"PID").is_some() {
+        if self.started && block.has_pid() {
             // `done` is empty (taken after every push): after the swap, `current` is.
             core::mem::swap(&mut self.current, &mut self.done);
             self.done_offset = Some(self.current_offset);

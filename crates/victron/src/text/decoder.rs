@@ -47,6 +47,7 @@ pub struct BlockRef<'a> {
     data: &'a [u8],
     fields: &'a [FieldPos],
     checksum: u8,
+    has_pid: bool,
 }
 
 impl<'a> BlockRef<'a> {
@@ -78,6 +79,12 @@ impl<'a> BlockRef<'a> {
     /// The value of the first field labelled `label`.
     pub fn get(&self, label: &[u8]) -> Option<&'a [u8]> {
         self.fields().find(|(l, _)| *l == label).map(|(_, v)| v)
+    }
+
+    /// Whether the block holds a `PID` field (what starts a record); the same as
+    /// `get(b"PID").is_some()`, noted while the block was read.
+    pub(crate) fn has_pid(&self) -> bool {
+        self.has_pid
     }
 
     /// The raw checksum byte (chosen by the sender so that the block sums to 0 mod 256).
@@ -123,6 +130,8 @@ pub struct Decoder {
     len: usize,
     fields: [FieldPos; MAX_FIELDS],
     nfields: usize,
+    /// A label of the current block was `PID`.
+    has_pid: bool,
     field_start: usize,
     label_len: usize,
     checksum: u8,
@@ -164,6 +173,7 @@ impl Decoder {
                 value_len: 0,
             }; MAX_FIELDS],
             nfields: 0,
+            has_pid: false,
             field_start: 0,
             label_len: 0,
             checksum: 0,
@@ -221,6 +231,7 @@ impl Decoder {
                     data: self.data.get(..self.len).unwrap_or_default(),
                     fields: self.fields.get(..self.nfields).unwrap_or_default(),
                     checksum: self.checksum,
+                    has_pid: self.has_pid,
                 }),
             }),
             Out::Hex => {
@@ -271,6 +282,7 @@ impl Decoder {
         self.hex_len = 0;
         self.len = 0;
         self.nfields = 0;
+        self.has_pid = false;
     }
 
     /// Give up on the current block: count its bytes as dropped and report `e`. A `\r` that
@@ -380,6 +392,15 @@ impl Decoder {
         n
     }
 
+    /// A label (`label_len` bytes at `field_start`) has just ended with its TAB.
+    #[inline]
+    fn note_label(&mut self) {
+        if self.label_len == 3 {
+            let end = self.field_start + 3;
+            self.has_pid |= self.data.get(self.field_start..end) == Some(b"PID".as_slice());
+        }
+    }
+
     /// The common transitions inside a block (label TAB, value CR, LF before the next
     /// label), done exactly as [`Self::step`] would, without its general dispatch; returns
     /// `false` (having changed nothing) for anything else, which is left to `step`.
@@ -393,6 +414,7 @@ impl Decoder {
                     return false;
                 }
                 self.label_len = label_len;
+                self.note_label();
                 self.state = State::Value;
             }
             (State::Value, b'\r') => {
@@ -434,6 +456,7 @@ impl Decoder {
                 self.state = State::Checksum;
             } else {
                 self.label_len = self.len - self.field_start;
+                self.note_label();
                 self.state = State::Value;
             }
             Out::None
@@ -517,6 +540,7 @@ impl Decoder {
                         self.sum = b'\r'.wrapping_add(b'\n');
                         self.len = 0;
                         self.nfields = 0;
+                        self.has_pid = false;
                         self.field_start = 0;
                         self.state = State::Label;
                     }

@@ -173,8 +173,10 @@ pub struct RawField {
 /// accessors and as [`Value::NotAvailable`] from [`Record::get`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    present: u128,
-    unavailable: u128,
+    /// Bit [`Label::index`] set: the label was sent.
+    present: u64,
+    /// Bit [`Label::index`] set: the label was sent as `---`.
+    unavailable: u64,
     ints: [i64; Label::COUNT],
     texts: [String<MAX_TEXT_LEN>; TEXT_SLOTS],
     extra: Vec<RawField, MAX_EXTRA>,
@@ -297,6 +299,9 @@ const fn spec(label: Label) -> Spec {
         hi,
     }
 }
+
+// One bit per label in `Record::present` / `Record::unavailable`.
+const _: () = assert!(Label::COUNT <= 64, "Record's label bit sets are u64");
 
 /// [`spec`] of every label, by [`Label::index`].
 #[allow(
@@ -422,8 +427,9 @@ impl Record {
         Self::default()
     }
 
-    const fn bit(label: Label) -> u128 {
-        1u128 << label.index()
+    const fn bit(label: Label) -> u64 {
+        // Every label has a bit: checked at compile time below.
+        1u64 << (label.index() % 64)
     }
 
     /// Whether `label` was sent (with a value or `---`).
