@@ -205,18 +205,15 @@ impl Decoder {
         let mut out = Out::None;
         let base = self.pos;
         while consumed < input.len() {
-            // Fast path: a run of ordinary label/value bytes is copied and summed at once.
-            if !self.in_hex && matches!(self.state, State::Label | State::Value) {
-                consumed += self.take_run(input.get(consumed..).unwrap_or_default());
+            // Fast path: whole fields of ordinary bytes, in local variables.
+            if !self.in_hex && matches!(self.state, State::Label | State::Value | State::ValueCr) {
+                consumed += self.run_fields(input.get(consumed..).unwrap_or_default());
             }
             let Some(&b) = input.get(consumed) else {
                 break;
             };
+            self.pos = base.wrapping_add(consumed as u64);
             consumed += 1;
-            if !self.in_hex && self.fast_step(b) {
-                continue;
-            }
-            self.pos = base.wrapping_add((consumed - 1) as u64);
             out = self.step(b);
             if !matches!(out, Out::None) {
                 break;
@@ -358,40 +355,6 @@ impl Decoder {
         }
     }
 
-    /// In a label or value, take the longest prefix of `rest` made of printable bytes other
-    /// than `:` that fits the current field and block limits (the bytes the state machine
-    /// would only append and sum); returns how many were taken. Anything else — a
-    /// terminator, a `:`, an invalid byte, an overflow — is left to [`Self::step`].
-    #[inline]
-    fn take_run(&mut self, rest: &[u8]) -> usize {
-        let room = match self.state {
-            State::Label => MAX_LABEL_LEN.saturating_sub(self.len - self.field_start),
-            State::Value => {
-                MAX_VALUE_LEN.saturating_sub(self.len - self.field_start - self.label_len)
-            }
-            _ => return 0,
-        };
-        let room = room.min(MAX_BLOCK_DATA.saturating_sub(self.len));
-        let Some(dst) = self.data.get_mut(self.len..) else {
-            return 0;
-        };
-        // One pass: check, copy and sum each byte.
-        let mut sum = self.sum;
-        let mut n = 0;
-        for (d, &b) in dst.iter_mut().zip(rest).take(room) {
-            if !printable(b) || b == b':' {
-                break;
-            }
-            *d = b;
-            sum = sum.wrapping_add(b);
-            n += 1;
-        }
-        self.sum = sum;
-        self.len += n;
-        self.block_len += n as u64;
-        n
-    }
-
     /// A label (`label_len` bytes at `field_start`) has just ended with its TAB.
     #[inline]
     fn note_label(&mut self) {
@@ -401,44 +364,85 @@ impl Decoder {
         }
     }
 
-    /// The common transitions inside a block (label TAB, value CR, LF before the next
-    /// label), done exactly as [`Self::step`] would, without its general dispatch; returns
-    /// `false` (having changed nothing) for anything else, which is left to `step`.
+    /// Inside a block, read the longest prefix of `rest` that the state machine would
+    /// only append, sum and move through the ordinary transitions (label TAB, value CR, LF
+    /// before the next label), exactly as [`Self::step`] would, but in local variables;
+    /// returns how many bytes were taken. Anything else — a `:`, an invalid byte, a limit,
+    /// an empty or `Checksum`-long label — is left to `step`.
     #[inline]
-    fn fast_step(&mut self, b: u8) -> bool {
-        match (self.state, b) {
-            (State::Label, b'\t') => {
-                let label_len = self.len - self.field_start;
-                if label_len == 0 || label_len == CHECKSUM_LABEL.len() {
-                    // Empty (an error) or possibly `Checksum`: the general path.
-                    return false;
+    fn run_fields(&mut self, rest: &[u8]) -> usize {
+        let mut state = self.state;
+        let mut len = self.len;
+        let mut sum = self.sum;
+        let mut field_start = self.field_start;
+        let mut label_len = self.label_len;
+        let mut nfields = self.nfields;
+        let mut has_pid = self.has_pid;
+        let mut i = 0;
+        while let Some(&b) = rest.get(i) {
+            let ordinary = printable(b) && b != b':';
+            match state {
+                State::Label if ordinary => {
+                    if len - field_start >= MAX_LABEL_LEN {
+                        break;
+                    }
+                    let Some(slot) = self.data.get_mut(len) else {
+                        break;
+                    };
+                    *slot = b;
+                    len += 1;
                 }
-                self.label_len = label_len;
-                self.note_label();
-                self.state = State::Value;
+                State::Value if ordinary => {
+                    if len - field_start - label_len >= MAX_VALUE_LEN {
+                        break;
+                    }
+                    let Some(slot) = self.data.get_mut(len) else {
+                        break;
+                    };
+                    *slot = b;
+                    len += 1;
+                }
+                State::Label if b == b'\t' => {
+                    let n = len - field_start;
+                    if n == 0 || n == CHECKSUM_LABEL.len() {
+                        // Empty (an error) or possibly `Checksum`: the general path.
+                        break;
+                    }
+                    label_len = n;
+                    has_pid |= n == 3 && self.data.get(field_start..len) == Some(b"PID".as_slice());
+                    state = State::Value;
+                }
+                State::Value if b == b'\r' => {
+                    let Some(slot) = self.fields.get_mut(nfields) else {
+                        break;
+                    };
+                    // Bounded by MAX_BLOCK_DATA / MAX_LABEL_LEN / MAX_VALUE_LEN checks.
+                    *slot = FieldPos {
+                        start: u16::try_from(field_start).unwrap_or(u16::MAX),
+                        label_len: u8::try_from(label_len).unwrap_or(u8::MAX),
+                        value_len: u8::try_from(len - field_start - label_len).unwrap_or(u8::MAX),
+                    };
+                    nfields += 1;
+                    state = State::ValueCr;
+                }
+                State::ValueCr if b == b'\n' => {
+                    field_start = len;
+                    state = State::Label;
+                }
+                _ => break,
             }
-            (State::Value, b'\r') => {
-                let Some(slot) = self.fields.get_mut(self.nfields) else {
-                    return false;
-                };
-                *slot = FieldPos {
-                    start: u16::try_from(self.field_start).unwrap_or(u16::MAX),
-                    label_len: u8::try_from(self.label_len).unwrap_or(u8::MAX),
-                    value_len: u8::try_from(self.len - self.field_start - self.label_len)
-                        .unwrap_or(u8::MAX),
-                };
-                self.nfields += 1;
-                self.state = State::ValueCr;
-            }
-            (State::ValueCr, b'\n') => {
-                self.field_start = self.len;
-                self.state = State::Label;
-            }
-            _ => return false,
+            sum = sum.wrapping_add(b);
+            i += 1;
         }
-        self.block_len += 1;
-        self.sum = self.sum.wrapping_add(b);
-        true
+        self.state = state;
+        self.len = len;
+        self.sum = sum;
+        self.field_start = field_start;
+        self.label_len = label_len;
+        self.nfields = nfields;
+        self.has_pid = has_pid;
+        self.block_len += i as u64;
+        i
     }
 
     fn label_byte(&mut self, b: u8) -> Out {
