@@ -379,30 +379,33 @@ impl Decoder {
         let mut nfields = self.nfields;
         let mut has_pid = self.has_pid;
         let mut i = 0;
-        while let Some(&b) = rest.get(i) {
-            let ordinary = printable(b) && b != b':';
-            match state {
-                State::Label if ordinary => {
-                    if len - field_start >= MAX_LABEL_LEN {
-                        break;
-                    }
-                    let Some(slot) = self.data.get_mut(len) else {
-                        break;
-                    };
-                    *slot = b;
-                    len += 1;
+        loop {
+            // The ordinary bytes of the current label or value, up to its limit.
+            let limit = match state {
+                State::Label => field_start + MAX_LABEL_LEN,
+                State::Value => field_start + label_len + MAX_VALUE_LEN,
+                _ => len,
+            }
+            .min(MAX_BLOCK_DATA);
+            let (Some(dst), Some(src)) = (self.data.get_mut(len..limit), rest.get(i..)) else {
+                break;
+            };
+            let mut n = 0;
+            for (d, &b) in dst.iter_mut().zip(src) {
+                if !printable(b) || b == b':' {
+                    break;
                 }
-                State::Value if ordinary => {
-                    if len - field_start - label_len >= MAX_VALUE_LEN {
-                        break;
-                    }
-                    let Some(slot) = self.data.get_mut(len) else {
-                        break;
-                    };
-                    *slot = b;
-                    len += 1;
-                }
-                State::Label if b == b'\t' => {
+                *d = b;
+                sum = sum.wrapping_add(b);
+                n += 1;
+            }
+            len += n;
+            i += n;
+            let Some(&b) = rest.get(i) else {
+                break;
+            };
+            match (state, b) {
+                (State::Label, b'\t') => {
                     let n = len - field_start;
                     if n == 0 || n == CHECKSUM_LABEL.len() {
                         // Empty (an error) or possibly `Checksum`: the general path.
@@ -412,7 +415,7 @@ impl Decoder {
                     has_pid |= n == 3 && self.data.get(field_start..len) == Some(b"PID".as_slice());
                     state = State::Value;
                 }
-                State::Value if b == b'\r' => {
+                (State::Value, b'\r') => {
                     let Some(slot) = self.fields.get_mut(nfields) else {
                         break;
                     };
@@ -425,10 +428,11 @@ impl Decoder {
                     nfields += 1;
                     state = State::ValueCr;
                 }
-                State::ValueCr if b == b'\n' => {
+                (State::ValueCr, b'\n') => {
                     field_start = len;
                     state = State::Label;
                 }
+                // A limit, an invalid byte, a `:`: the general path.
                 _ => break,
             }
             sum = sum.wrapping_add(b);
