@@ -95,7 +95,8 @@ impl Assembler {
         for (label, value) in block.fields() {
             match Label::from_text(label) {
                 Some(l) => {
-                    self.current.apply_label(l, label, value);
+                    // Block values are printable ASCII: the decoder rejects anything else.
+                    self.current.apply_label(l, label, value, true);
                     ends |= matches!(l, Label::Hsds | Label::H18);
                 }
                 None => self.current.apply(label, value),

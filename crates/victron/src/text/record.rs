@@ -597,14 +597,16 @@ impl Record {
     /// in [`Record::extra`]; nothing here fails or panics.
     pub fn apply(&mut self, label: &[u8], value: &[u8]) {
         match Label::from_text(label) {
-            Some(l) => self.apply_label(l, label, value),
+            Some(l) => self.apply_label(l, label, value, false),
             None => self.push_extra(label, value, false),
         }
     }
 
-    /// [`Record::apply`] for a label already looked up (`label` is `l`'s wire text).
+    /// [`Record::apply`] for a label already looked up (`label` is `l`'s wire text);
+    /// `printable`: `value` is known to be printable ASCII (as every value of a block the
+    /// decoder delivers is).
     #[inline]
-    pub(crate) fn apply_label(&mut self, l: Label, label: &[u8], value: &[u8]) {
+    pub(crate) fn apply_label(&mut self, l: Label, label: &[u8], value: &[u8], printable: bool) {
         let b = Self::bit(l);
         if value == b"---" {
             self.present |= b;
@@ -617,7 +619,7 @@ impl Record {
         if let Parse::Text(slot) = spec.parse {
             let text = core::str::from_utf8(value)
                 .ok()
-                .filter(|t| t.bytes().all(|c| (0x20..=0x7E).contains(&c)));
+                .filter(|t| printable || t.bytes().all(|c| (0x20..=0x7E).contains(&c)));
             match (text, self.texts.get_mut(slot)) {
                 (Some(t), Some(s)) if t.len() <= s.capacity() => {
                     s.clear();
