@@ -24,10 +24,9 @@ pub struct Assembler {
     current: Record,
     current_offset: u64,
     started: bool,
-    /// A record finished by the start of the next one, waiting to be taken (valid when
-    /// `done_offset` is `Some`; otherwise it is empty, ready to be swapped with `current`).
+    /// A record finished by the start of the next one, from [`Completed::Done`] until
+    /// taken; otherwise empty, ready to be swapped with `current`.
     done: Record,
-    done_offset: Option<u64>,
     ready: Option<Located<Record>>,
 }
 
@@ -83,7 +82,6 @@ impl Assembler {
         if self.started && block.has_pid() {
             // `done` is empty (taken after every push): after the swap, `current` is.
             core::mem::swap(&mut self.current, &mut self.done);
-            self.done_offset = Some(self.current_offset);
             self.started = false;
             done = Completed::Done(self.current_offset);
         }
@@ -122,7 +120,6 @@ impl Assembler {
     /// The record [`Completed::Done`] pointed at.
     #[inline]
     pub(crate) fn take_done(&mut self) -> Record {
-        self.done_offset = None;
         core::mem::take(&mut self.done)
     }
 
