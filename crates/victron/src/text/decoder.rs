@@ -47,6 +47,7 @@ pub struct BlockRef<'a> {
     data: &'a [u8],
     fields: &'a [FieldPos],
     checksum: u8,
+    has_pid: bool,
 }
 
 impl<'a> BlockRef<'a> {
@@ -78,6 +79,12 @@ impl<'a> BlockRef<'a> {
     /// The value of the first field labelled `label`.
     pub fn get(&self, label: &[u8]) -> Option<&'a [u8]> {
         self.fields().find(|(l, _)| *l == label).map(|(_, v)| v)
+    }
+
+    /// Whether the block holds a `PID` field (what starts a record); the same as
+    /// `get(b"PID").is_some()`, noted while the block was read.
+    pub(crate) fn has_pid(&self) -> bool {
+        self.has_pid
     }
 
     /// The raw checksum byte (chosen by the sender so that the block sums to 0 mod 256).
@@ -123,6 +130,8 @@ pub struct Decoder {
     len: usize,
     fields: [FieldPos; MAX_FIELDS],
     nfields: usize,
+    /// A label of the current block was `PID`.
+    has_pid: bool,
     field_start: usize,
     label_len: usize,
     checksum: u8,
@@ -164,6 +173,7 @@ impl Decoder {
                 value_len: 0,
             }; MAX_FIELDS],
             nfields: 0,
+            has_pid: false,
             field_start: 0,
             label_len: 0,
             checksum: 0,
@@ -195,9 +205,9 @@ impl Decoder {
         let mut out = Out::None;
         let base = self.pos;
         while consumed < input.len() {
-            // Fast path: a run of ordinary label/value bytes is copied and summed at once.
-            if !self.in_hex && matches!(self.state, State::Label | State::Value) {
-                consumed += self.take_run(input.get(consumed..).unwrap_or_default());
+            // Fast path: whole fields of ordinary bytes, in local variables.
+            if !self.in_hex && matches!(self.state, State::Label | State::Value | State::ValueCr) {
+                consumed += self.run_fields(input.get(consumed..).unwrap_or_default());
             }
             let Some(&b) = input.get(consumed) else {
                 break;
@@ -218,6 +228,7 @@ impl Decoder {
                     data: self.data.get(..self.len).unwrap_or_default(),
                     fields: self.fields.get(..self.nfields).unwrap_or_default(),
                     checksum: self.checksum,
+                    has_pid: self.has_pid,
                 }),
             }),
             Out::Hex => {
@@ -268,6 +279,7 @@ impl Decoder {
         self.hex_len = 0;
         self.len = 0;
         self.nfields = 0;
+        self.has_pid = false;
     }
 
     /// Give up on the current block: count its bytes as dropped and report `e`. A `\r` that
@@ -343,38 +355,98 @@ impl Decoder {
         }
     }
 
-    /// In a label or value, take the longest prefix of `rest` made of printable bytes other
-    /// than `:` that fits the current field and block limits (the bytes the state machine
-    /// would only append and sum); returns how many were taken. Anything else — a
-    /// terminator, a `:`, an invalid byte, an overflow — is left to [`Self::step`].
+    /// A label (`label_len` bytes at `field_start`) has just ended with its TAB.
     #[inline]
-    fn take_run(&mut self, rest: &[u8]) -> usize {
-        let room = match self.state {
-            State::Label => MAX_LABEL_LEN.saturating_sub(self.len - self.field_start),
-            State::Value => {
-                MAX_VALUE_LEN.saturating_sub(self.len - self.field_start - self.label_len)
-            }
-            _ => return 0,
-        };
-        let room = room.min(MAX_BLOCK_DATA.saturating_sub(self.len));
-        let Some(dst) = self.data.get_mut(self.len..) else {
-            return 0;
-        };
-        // One pass: check, copy and sum each byte.
-        let mut sum = self.sum;
-        let mut n = 0;
-        for (d, &b) in dst.iter_mut().zip(rest).take(room) {
-            if !printable(b) || b == b':' {
-                break;
-            }
-            *d = b;
-            sum = sum.wrapping_add(b);
-            n += 1;
+    fn note_label(&mut self) {
+        if self.label_len == 3 {
+            let end = self.field_start + 3;
+            self.has_pid |= self.data.get(self.field_start..end) == Some(b"PID".as_slice());
         }
+    }
+
+    /// Inside a block, read the longest prefix of `rest` that the state machine would
+    /// only append, sum and move through the ordinary transitions (label TAB, value CR, LF
+    /// before the next label), exactly as [`Self::step`] would, but in local variables;
+    /// returns how many bytes were taken. Anything else — a `:`, an invalid byte, a limit,
+    /// an empty or `Checksum`-long label — is left to `step`.
+    #[inline]
+    fn run_fields(&mut self, rest: &[u8]) -> usize {
+        let mut state = self.state;
+        let mut len = self.len;
+        let mut sum = self.sum;
+        let mut field_start = self.field_start;
+        let mut label_len = self.label_len;
+        let mut nfields = self.nfields;
+        let mut has_pid = self.has_pid;
+        let mut i = 0;
+        loop {
+            // The ordinary bytes of the current label or value, up to its limit.
+            let limit = match state {
+                State::Label => field_start + MAX_LABEL_LEN,
+                State::Value => field_start + label_len + MAX_VALUE_LEN,
+                _ => len,
+            }
+            .min(MAX_BLOCK_DATA);
+            let (Some(dst), Some(src)) = (self.data.get_mut(len..limit), rest.get(i..)) else {
+                break;
+            };
+            let mut n = 0;
+            for (d, &b) in dst.iter_mut().zip(src) {
+                if !printable(b) || b == b':' {
+                    break;
+                }
+                *d = b;
+                sum = sum.wrapping_add(b);
+                n += 1;
+            }
+            len += n;
+            i += n;
+            let Some(&b) = rest.get(i) else {
+                break;
+            };
+            match (state, b) {
+                (State::Label, b'\t') => {
+                    let n = len - field_start;
+                    if n == 0 || n == CHECKSUM_LABEL.len() {
+                        // Empty (an error) or possibly `Checksum`: the general path.
+                        break;
+                    }
+                    label_len = n;
+                    has_pid |= n == 3 && self.data.get(field_start..len) == Some(b"PID".as_slice());
+                    state = State::Value;
+                }
+                (State::Value, b'\r') => {
+                    let Some(slot) = self.fields.get_mut(nfields) else {
+                        break;
+                    };
+                    // Bounded by MAX_BLOCK_DATA / MAX_LABEL_LEN / MAX_VALUE_LEN checks.
+                    *slot = FieldPos {
+                        start: u16::try_from(field_start).unwrap_or(u16::MAX),
+                        label_len: u8::try_from(label_len).unwrap_or(u8::MAX),
+                        value_len: u8::try_from(len - field_start - label_len).unwrap_or(u8::MAX),
+                    };
+                    nfields += 1;
+                    state = State::ValueCr;
+                }
+                (State::ValueCr, b'\n') => {
+                    field_start = len;
+                    state = State::Label;
+                }
+                // A limit, an invalid byte, a `:`: the general path.
+                _ => break,
+            }
+            sum = sum.wrapping_add(b);
+            i += 1;
+        }
+        self.state = state;
+        self.len = len;
         self.sum = sum;
-        self.len += n;
-        self.block_len += n as u64;
-        n
+        self.field_start = field_start;
+        self.label_len = label_len;
+        self.nfields = nfields;
+        self.has_pid = has_pid;
+        self.block_len += i as u64;
+        i
     }
 
     fn label_byte(&mut self, b: u8) -> Out {
@@ -392,6 +464,7 @@ impl Decoder {
                 self.state = State::Checksum;
             } else {
                 self.label_len = self.len - self.field_start;
+                self.note_label();
                 self.state = State::Value;
             }
             Out::None
@@ -475,6 +548,7 @@ impl Decoder {
                         self.sum = b'\r'.wrapping_add(b'\n');
                         self.len = 0;
                         self.nfields = 0;
+                        self.has_pid = false;
                         self.field_start = 0;
                         self.state = State::Label;
                     }

@@ -276,6 +276,7 @@ labels! {
 
 impl Label {
     /// The label for wire text `text` (exact, case-sensitive), if documented.
+    #[inline]
     pub fn from_text(text: &[u8]) -> Option<Label> {
         // A literal match: the compiler dispatches on length and bytes, which is faster
         // than a search on the hot path (every field of every block).

@@ -173,8 +173,10 @@ pub struct RawField {
 /// accessors and as [`Value::NotAvailable`] from [`Record::get`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
-    present: u128,
-    unavailable: u128,
+    /// Bit [`Label::index`] set: the label was sent.
+    present: u64,
+    /// Bit [`Label::index`] set: the label was sent as `---`.
+    unavailable: u64,
     ints: [i64; Label::COUNT],
     texts: [String<MAX_TEXT_LEN>; TEXT_SLOTS],
     extra: Vec<RawField, MAX_EXTRA>,
@@ -251,7 +253,78 @@ const fn kind_range(kind: Kind) -> Option<(i64, i64)> {
     })
 }
 
+/// How [`Record::apply`] reads a label's value: everything it needs about the label,
+/// looked up once by index instead of re-derived from [`Kind`] on every field.
+#[derive(Clone, Copy)]
+enum Parse {
+    /// Signed decimal, multiplied by the factor.
+    Dec,
+    /// `0x`-prefixed hexadecimal.
+    Hex,
+    /// `ON` / `OFF`.
+    OnOff,
+    /// Text, kept in the given slot.
+    Text(usize),
+}
+
+#[derive(Clone, Copy)]
+struct Spec {
+    parse: Parse,
+    factor: i64,
+    lo: i64,
+    hi: i64,
+}
+
+const fn spec(label: Label) -> Spec {
+    let kind = label.kind();
+    let (lo, hi) = match kind_range(kind) {
+        Some(r) => r,
+        None => (0, 0),
+    };
+    let (parse, factor) = match kind {
+        Kind::Quantity { factor, .. } => (Parse::Dec, factor),
+        Kind::OnOff => (Parse::OnOff, 1),
+        Kind::ProductId | Kind::OffReason => (Parse::Hex, 1),
+        Kind::Text => match text_slot(label) {
+            Some(slot) => (Parse::Text(slot), 1),
+            // Unreachable: every text label has a slot (checked by a test).
+            None => (Parse::OnOff, 1),
+        },
+        _ => (Parse::Dec, 1),
+    };
+    Spec {
+        parse,
+        factor,
+        lo,
+        hi,
+    }
+}
+
+// One bit per label in `Record::present` / `Record::unavailable`.
+const _: () = assert!(Label::COUNT <= 64, "Record's label bit sets are u64");
+
+/// [`spec`] of every label, by [`Label::index`].
+#[allow(
+    clippy::indexing_slicing,
+    reason = "const evaluation: an out-of-range index is a build error, never a panic"
+)]
+const SPECS: [Spec; Label::COUNT] = {
+    let mut out = [Spec {
+        parse: Parse::Dec,
+        factor: 1,
+        lo: 0,
+        hi: 0,
+    }; Label::COUNT];
+    let mut i = 0;
+    while i < Label::COUNT {
+        out[i] = spec(Label::ALL[i]);
+        i += 1;
+    }
+    out
+};
+
 /// Parse a value of `kind` into the integer the record stores.
+#[cfg(test)]
 fn parse_int(kind: Kind, v: &[u8]) -> Option<i64> {
     let raw = match kind {
         Kind::Quantity { factor, .. } => parse_dec(v)?.checked_mul(factor)?,
@@ -263,6 +336,19 @@ fn parse_int(kind: Kind, v: &[u8]) -> Option<i64> {
     };
     let (lo, hi) = kind_range(kind)?;
     in_range(raw, lo, hi)
+}
+
+/// Parse an integer value as `spec` says (same result as `parse_int` with the label's kind).
+#[inline]
+fn parse_spec(spec: Spec, v: &[u8]) -> Option<i64> {
+    let raw = match spec.parse {
+        Parse::Dec => parse_dec(v)?.checked_mul(spec.factor)?,
+        Parse::Hex => parse_hex(v)?,
+        Parse::OnOff if v.eq_ignore_ascii_case(b"ON") => 1,
+        Parse::OnOff if v.eq_ignore_ascii_case(b"OFF") => 0,
+        Parse::OnOff | Parse::Text(_) => return None,
+    };
+    in_range(raw, spec.lo, spec.hi)
 }
 
 macro_rules! accessors {
@@ -341,8 +427,9 @@ impl Record {
         Self::default()
     }
 
-    const fn bit(label: Label) -> u128 {
-        1u128 << label.index()
+    const fn bit(label: Label) -> u64 {
+        // Every label has a bit: checked at compile time below.
+        1u64 << (label.index() % 64)
     }
 
     /// Whether `label` was sent (with a value or `---`).
@@ -509,20 +596,30 @@ impl Record {
     /// Record one field as sent on the wire. Unknown labels and unparsable values are kept
     /// in [`Record::extra`]; nothing here fails or panics.
     pub fn apply(&mut self, label: &[u8], value: &[u8]) {
-        let Some(l) = Label::from_text(label) else {
-            self.push_extra(label, value, false);
-            return;
-        };
+        match Label::from_text(label) {
+            Some(l) => self.apply_label(l, label, value, false),
+            None => self.push_extra(label, value, false),
+        }
+    }
+
+    /// [`Record::apply`] for a label already looked up (`label` is `l`'s wire text);
+    /// `printable`: `value` is known to be printable ASCII (as every value of a block the
+    /// decoder delivers is).
+    #[inline]
+    pub(crate) fn apply_label(&mut self, l: Label, label: &[u8], value: &[u8], printable: bool) {
         let b = Self::bit(l);
         if value == b"---" {
             self.present |= b;
             self.unavailable |= b;
             return;
         }
-        if let Some(slot) = text_slot(l) {
+        let Some(&spec) = SPECS.get(l.index()) else {
+            return;
+        };
+        if let Parse::Text(slot) = spec.parse {
             let text = core::str::from_utf8(value)
                 .ok()
-                .filter(|t| t.bytes().all(|c| (0x20..=0x7E).contains(&c)));
+                .filter(|t| printable || t.bytes().all(|c| (0x20..=0x7E).contains(&c)));
             match (text, self.texts.get_mut(slot)) {
                 (Some(t), Some(s)) if t.len() <= s.capacity() => {
                     s.clear();
@@ -535,7 +632,7 @@ impl Record {
             }
             return;
         }
-        match (parse_int(l.kind(), value), self.ints.get_mut(l.index())) {
+        match (parse_spec(spec, value), self.ints.get_mut(l.index())) {
             (Some(v), Some(slot)) => {
                 *slot = v;
                 self.present |= b;
@@ -710,5 +807,55 @@ impl Record {
             }
         }
         Ok(w.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+    use super::*;
+
+    /// The per-label table reads every value exactly as the label's [`Kind`] says.
+    #[test]
+    fn specs_match_kinds() {
+        let values: &[&[u8]] = &[
+            b"0",
+            b"1",
+            b"-1",
+            b"+7",
+            b"12164",
+            b"-2147483649",
+            b"2147483647",
+            b"65535",
+            b"65536",
+            b"256",
+            b"-129",
+            b"127",
+            b"0x0",
+            b"0xA042",
+            b"0xFFFFFFFF",
+            b"0x100000000",
+            b"ON",
+            b"off",
+            b"On",
+            b"OF",
+            b"",
+            b"-",
+            b"1a",
+            b"999999999999999999",
+            b"9999999999999999999",
+            b"---",
+            b"C208",
+        ];
+        for &l in Label::ALL {
+            let spec = SPECS[l.index()];
+            if l.kind() == Kind::Text {
+                assert!(matches!(spec.parse, Parse::Text(s) if Some(s) == text_slot(l)));
+                continue;
+            }
+            for v in values {
+                assert_eq!(parse_spec(spec, v), parse_int(l.kind(), v), "{l:?} {v:?}");
+            }
+        }
     }
 }
