@@ -377,6 +377,30 @@ fn watts(flag: &str, w: Option<i32>, default: i32) -> Result<Watts, String> {
     }
 }
 
+/// `--cells` (default `default`), checked: 1 to 48 per pack.
+fn check_cells(args: &SimArgs, default: usize) -> Result<usize, String> {
+    let cells = args.cells.unwrap_or(default);
+    if (1..=48).contains(&cells) {
+        Ok(cells)
+    } else {
+        Err(format!(
+            "--cells {cells}: give 1 to 48 cells per pack (e.g. --cells 16)"
+        ))
+    }
+}
+
+/// `--modules` (default 1), checked: a stack has 1 to 15 modules.
+fn check_modules(args: &SimArgs) -> Result<usize, String> {
+    let modules = args.modules.unwrap_or(1);
+    if (1..=15).contains(&modules) {
+        Ok(modules)
+    } else {
+        Err(format!(
+            "--modules {modules}: a stack has 1 to 15 modules (e.g. --modules 2)"
+        ))
+    }
+}
+
 /// `--soc` (default 50 %), checked.
 fn check_soc(args: &SimArgs) -> Result<f64, String> {
     let soc = args.soc.unwrap_or(50.0);
@@ -502,23 +526,13 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
                 .to_owned(),
         );
     }
-    let cells = args.cells.unwrap_or(device.cells);
-    if !(1..=48).contains(&cells) {
-        return Err(format!(
-            "--cells {cells}: give 1 to 48 cells per pack (e.g. --cells 16)"
-        ));
-    }
+    let cells = check_cells(args, device.cells)?;
     if device.name == "jk-pb" && cells > 32 {
         return Err(format!(
             "--cells {cells}: a JK-PB has at most 32 cells (e.g. --cells 16)"
         ));
     }
-    let modules = args.modules.unwrap_or(1);
-    if !(1..=15).contains(&modules) {
-        return Err(format!(
-            "--modules {modules}: a Pylontech stack has 1 to 15 modules (e.g. --modules 2)"
-        ));
-    }
+    let modules = check_modules(args)?;
     let soc = check_soc(args)?;
     check_speed(args)?;
     let mut faults = parse_faults(args, |_| None)?;

@@ -24,8 +24,8 @@ use voltwire_sim::{CanFrame, CanResponder, PackConfig, Plant, PlantCommand, SimC
 use voltwire_slcan::{AdapterDecoder, Command, Dialect, FrameLine, Response};
 
 use super::{
-    Pty, SimArgs, announce, check_soc, check_speed, given, parse_faults, serve_blocking,
-    stop_signal, usage, watts, write_out,
+    Pty, SimArgs, announce, check_cells, check_modules, check_soc, check_speed, given,
+    parse_faults, serve_blocking, stop_signal, usage, watts, write_out,
 };
 
 /// The options only the CAN devices take.
@@ -151,18 +151,8 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
             "--bitrate {bitrate}: an SLCAN adapter offers 10000, 20000, 50000, 83300, 100000, 125000, 250000, 500000, 750000 or 1000000 (e.g. --bitrate {default_bitrate})"
         ));
     }
-    let cells = args.cells.unwrap_or(device.cells);
-    if !(1..=48).contains(&cells) {
-        return Err(format!(
-            "--cells {cells}: give 1 to 48 cells per pack (e.g. --cells 16)"
-        ));
-    }
-    let modules = args.modules.unwrap_or(1);
-    if !(1..=15).contains(&modules) {
-        return Err(format!(
-            "--modules {modules}: give 1 to 15 modules (e.g. --modules 2)"
-        ));
-    }
+    let cells = check_cells(args, device.cells)?;
+    let modules = check_modules(args)?;
     let soc = check_soc(args)?;
     check_speed(args)?;
     if args.drop_after != 0.0 || args.drop_for.is_some() {
