@@ -377,6 +377,12 @@ fn watts(flag: &str, w: Option<i32>, default: i32) -> Result<Watts, String> {
     }
 }
 
+/// Whether `addr` is `HOST:PORT` (a non-empty host, a port number), as `--listen` takes it.
+fn is_host_port(addr: &str) -> bool {
+    addr.rsplit_once(':')
+        .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok())
+}
+
 /// `--cells` (default `default`), checked: 1 to 48 per pack.
 fn check_cells(args: &SimArgs, default: usize) -> Result<usize, String> {
     let cells = args.cells.unwrap_or(default);
@@ -505,13 +511,7 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
     let listen = match args.listen.as_deref().unwrap_or_default() {
         "pty" => Listen::Pty,
         l => match l.strip_prefix("tcp://") {
-            Some(addr)
-                if addr
-                    .rsplit_once(':')
-                    .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()) =>
-            {
-                Listen::Tcp(addr.to_owned())
-            }
+            Some(addr) if is_host_port(addr) => Listen::Tcp(addr.to_owned()),
             _ => {
                 return Err(format!(
                     "--listen `{l}`: expected `pty` or `tcp://HOST:PORT` (e.g. --listen tcp://127.0.0.1:0)"

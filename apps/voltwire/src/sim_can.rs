@@ -25,7 +25,7 @@ use voltwire_slcan::{AdapterDecoder, Command, Dialect, FrameLine, Response};
 
 use super::{
     Pty, SimArgs, announce, check_cells, check_modules, check_soc, check_speed, given,
-    parse_faults, serve_blocking, stop_signal, usage, watts, write_out,
+    is_host_port, parse_faults, serve_blocking, stop_signal, usage, watts, write_out,
 };
 
 /// The options only the CAN devices take.
@@ -131,13 +131,7 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
             ));
         }
         l => match l.strip_prefix("tcp://") {
-            Some(addr)
-                if addr
-                    .rsplit_once(':')
-                    .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()) =>
-            {
-                Listen::Tcp(addr.to_owned())
-            }
+            Some(addr) if is_host_port(addr) => Listen::Tcp(addr.to_owned()),
             _ => {
                 return Err(format!(
                     "--listen `{l}`: expected `slcan-pty` or `tcp://HOST:PORT` (e.g. --listen slcan-pty)"

@@ -63,7 +63,8 @@ use voltwire_sim::device::{LoadProfile, MeterReading, PowerMeter};
 use voltwire_sim::{Faults, Plant};
 
 use super::{
-    SimArgs, announce, check_speed, parse_faults, serve_blocking, stop_signal, usage, watts,
+    SimArgs, announce, check_speed, is_host_port, parse_faults, serve_blocking, stop_signal, usage,
+    watts,
 };
 
 /// The options only `voltwire sim meter` takes.
@@ -176,13 +177,7 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
     }
     let listen = args.listen.as_deref().unwrap_or_default();
     let addr = match listen.strip_prefix("http://") {
-        Some(addr)
-            if addr
-                .rsplit_once(':')
-                .is_some_and(|(h, p)| !h.is_empty() && p.parse::<u16>().is_ok()) =>
-        {
-            addr.to_owned()
-        }
+        Some(addr) if is_host_port(addr) => addr.to_owned(),
         _ => {
             return Err(format!(
                 "--listen `{listen}`: the meter serves HTTP; give `http://HOST:PORT` (e.g. --listen http://127.0.0.1:0)"
