@@ -104,7 +104,9 @@ impl Drop for SimInverter {
 pub fn spawn_inverter(mut node: VirtualNode, keep_alive: Option<Duration>) -> SimInverter {
     let (tx, view) = watch::channel(InverterView::default());
     let task = tokio::spawn(async move {
-        let mut reader = TelegramReader::new(REQUIRED, u64::MAX);
+        // The gateway sends a burst's frames back to back; 20 ms keeps bursts sent in quick
+        // succession (push mode) apart.
+        let mut reader = TelegramReader::new(REQUIRED, 20);
         let start = Instant::now();
         let period = keep_alive.unwrap_or(Duration::from_secs(3600));
         let mut tick = tokio::time::interval(period);

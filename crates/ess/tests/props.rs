@@ -158,7 +158,7 @@ proptest! {
         hold in prop_oneof![Just(0u64), time()],
     ) {
         let mut g: Gateway<4> = Gateway::new(GatewayConfig {
-            inputs: caps.iter().map(|&(c, t)| InputConfig { capacity: MilliampHours(c), timeout_ms: t }).collect(),
+            inputs: caps.iter().map(|&(c, t)| InputConfig::new(MilliampHours(c), t)).collect(),
             combine: ccfg,
             fault_policy: if block { FaultPolicy::Block } else { FaultPolicy::Exclude },
             no_input: if silence { NoInputPolicy::Silence } else { NoInputPolicy::SafeOutput },
