@@ -1042,4 +1042,163 @@ mod tests {
         let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err();
         assert!(e.contains("colour"), "{e}");
     }
+
+    /// One input on `virtual://in`, one output on `virtual://out`, with `extra` lines in
+    /// the input section and `gateway` lines in `[gateway]`.
+    fn small(gateway: &str, extra: &str) -> String {
+        format!(
+            "[gateway]\n{gateway}\n\n[[input]]\nname = \"bms\"\nbus = \"virtual://in\"\ncapacity_ah = 100\n{extra}\n\n\
+             [[output]]\nname = \"inv\"\nbus = \"virtual://out\"\n"
+        )
+    }
+
+    #[test]
+    fn capacity_weighted_is_the_default_and_sum_is_warned() {
+        let s = Config::parse(&small("", ""), Path::new("t.toml")).unwrap();
+        assert_eq!(
+            s.gateway.combine.current_rule,
+            CurrentRule::CapacityWeighted
+        );
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        let s = Config::parse(TEMPLATE, Path::new("t.toml")).unwrap();
+        assert_eq!(
+            s.gateway.combine.current_rule,
+            CurrentRule::CapacityWeighted
+        );
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        let s = Config::parse(&small("current_rule = \"sum\"", ""), Path::new("t.toml")).unwrap();
+        assert_eq!(s.gateway.combine.current_rule, CurrentRule::Sum);
+        assert_eq!(s.warnings.len(), 1);
+        let w = &s.warnings[0];
+        assert!(
+            w.contains("gateway.current_rule") && w.contains("no battery exceeds its own limit"),
+            "{w}"
+        );
+        assert!(w.contains("not guaranteed"), "{w}");
+    }
+
+    #[test]
+    fn plausibility_from_the_input_section() {
+        let s = Config::parse(&small("", ""), Path::new("t.toml")).unwrap();
+        let p = s.inputs[0].domain.plausibility;
+        // Defaults: 16 LFP cells, 1 C = 100 A both ways, -40 ..= 80 °C.
+        assert_eq!(
+            p,
+            Plausibility {
+                min_voltage: Millivolts(32_000),
+                max_voltage: Millivolts(60_800),
+                max_charge_current: Milliamps(100_000),
+                max_discharge_current: Milliamps(100_000),
+                min_temperature: DeciCelsius(-400),
+                max_temperature: DeciCelsius(800),
+            }
+        );
+        assert_eq!(s.inputs[0].domain.on_block, BlockPolicy::Stack);
+        assert_eq!(s.inputs[0].burst_window_ms, 300);
+        let s = Config::parse(
+            &small(
+                "",
+                "cells = 14\nchemistry = \"nmc\"\nmax_charge_current_a = 50\nmax_discharge_current_a = 150.5\n\
+                 min_temperature_c = -20\nmax_temperature_c = 60.5\nburst_window_ms = 100\non_block = \"exclude\"",
+            ),
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        let p = s.inputs[0].domain.plausibility;
+        assert_eq!(
+            (p.min_voltage, p.max_voltage),
+            (Millivolts(35_000), Millivolts(60_900))
+        );
+        assert_eq!(p.max_charge_current, Milliamps(50_000));
+        assert_eq!(p.max_discharge_current, Milliamps(150_500));
+        assert_eq!(
+            (p.min_temperature, p.max_temperature),
+            (DeciCelsius(-200), DeciCelsius(605))
+        );
+        assert_eq!(s.inputs[0].burst_window_ms, 100);
+        assert_eq!(s.inputs[0].domain.on_block, BlockPolicy::Exclude);
+        assert_eq!(s.warnings.len(), 1);
+        assert!(
+            s.warnings[0].contains("input[0].on_block"),
+            "{:?}",
+            s.warnings
+        );
+        for (extra, field) in [
+            ("cells = 0", "input[0].cells"),
+            ("chemistry = \"lead\"", "chemistry"),
+            ("max_charge_current_a = 0", "input[0].max_charge_current_a"),
+            (
+                "max_discharge_current_a = -5",
+                "input[0].max_discharge_current_a",
+            ),
+            ("min_temperature_c = -101", "input[0].min_temperature_c"),
+            (
+                "min_temperature_c = 10\nmax_temperature_c = 10",
+                "input[0].max_temperature_c",
+            ),
+            ("burst_window_ms = 9", "input[0].burst_window_ms"),
+            ("burst_window_ms = 5001", "input[0].burst_window_ms"),
+            (
+                "timeout_s = 0.3\nburst_window_ms = 300",
+                "input[0].burst_window_ms",
+            ),
+            (
+                "poll_interval_s = 0.2\nburst_window_ms = 200",
+                "input[0].burst_window_ms",
+            ),
+            ("on_block = \"ignore\"", "on_block"),
+        ] {
+            let e = Config::parse(&small("", extra), Path::new("t.toml")).unwrap_err();
+            assert!(e.contains(field), "{extra}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_bus_used_twice_is_refused_naming_both_fields() {
+        // An input and an output on one bus.
+        let t = small("", "").replace("virtual://out", "virtual://in");
+        let e = Config::parse(&t, Path::new("t.toml")).unwrap_err();
+        assert!(
+            e.contains("field `output[0].bus`") && e.contains("input[0].bus") && e.contains("fix:"),
+            "{e}"
+        );
+        // The same BMS twice (other parameters do not make it another bus).
+        let two = |a: &str, b: &str| {
+            format!(
+                "[[input]]\nname = \"a\"\nbus = \"{a}\"\ncapacity_ah = 100\n\n\
+                 [[input]]\nname = \"b\"\nbus = \"{b}\"\ncapacity_ah = 100\n\n\
+                 [[output]]\nname = \"inv\"\nbus = \"virtual://out\"\n"
+            )
+        };
+        for (a, b) in [
+            ("virtual://x", "virtual://x"),
+            (
+                "slcan:///dev/ttyACM0?bitrate=500000",
+                "slcan:///dev/ttyACM0?bitrate=250000&baud=9600",
+            ),
+            (
+                "slcan+tcp://GW.local:3333",
+                "slcan+tcp://gw.local:3333?handshake=none",
+            ),
+            ("socketcan://can0", "socketcan://can0"),
+        ] {
+            let e = Config::parse(&two(a, b), Path::new("t.toml")).unwrap_err();
+            assert!(
+                e.contains("field `input[1].bus`") && e.contains("input[0].bus"),
+                "{a} {b}: {e}"
+            );
+        }
+        for (a, b) in [
+            ("virtual://x", "virtual://y"),
+            ("slcan:///dev/ttyACM0", "slcan:///dev/ttyACM1"),
+            ("slcan+tcp://gw:3333", "slcan+tcp://gw:3334"),
+            ("socketcan://can0", "socketcan://can1"),
+            ("virtual://can0", "socketcan://can0"),
+        ] {
+            assert!(
+                Config::parse(&two(a, b), Path::new("t.toml")).is_ok(),
+                "{a} {b}"
+            );
+        }
+    }
 }

@@ -16,7 +16,9 @@
 //!   ignored; different → the burst is over (dropped if incomplete) and the frame starts a
 //!   new one. Identical frames received just before such a frame (since the last frame that
 //!   was taken) start the new burst with it: they are the unchanged beginning of the next
-//!   burst, which a BMS sending faster than `window_ms` can produce.
+//!   burst, which a BMS sending faster than `window_ms` can produce. For the same reason,
+//!   once a burst is complete, a frame identical to its *first* frame starts the next burst
+//!   (a BMS repeating an unchanged state faster than the window).
 //! - The burst completes, and gives its state at once, when every `required` part is in it,
 //!   plus the optional parts the state uses that this BMS was seen to send after the
 //!   required ones (SMA/Victron dialect: 0x35C and 0x372; learned from the bursts, and
@@ -56,9 +58,10 @@ pub struct TelegramReader {
     window_ms: u64,
     burst: Telegram,
     start: Option<Millis>,
+    first: Option<Part>,
     completed: bool,
     pending: Telegram,
-    pending_since: Option<Millis>,
+    pending_since: Option<(Millis, Part)>,
     incomplete: u64,
     duplicates: u64,
 }
@@ -86,6 +89,7 @@ impl TelegramReader {
             window_ms,
             burst: Telegram::new(),
             start: None,
+            first: None,
             completed: false,
             pending: Telegram::new(),
             pending_since: None,
@@ -123,11 +127,15 @@ impl TelegramReader {
         if self.start.is_some_and(|s| now.since(s) > self.window_ms) {
             self.close();
         }
+        if self.completed && self.first == Some(p) {
+            // The next burst, repeating the first frame of this one.
+            self.close();
+        }
         if self.start.is_some() {
             match self.burst.get(p) {
                 Some(stored) if *stored == m => {
                     self.duplicates = self.duplicates.saturating_add(1);
-                    self.pending_since.get_or_insert(now);
+                    self.pending_since.get_or_insert((now, p));
                     self.pending.insert(m);
                     return None;
                 }
@@ -135,7 +143,9 @@ impl TelegramReader {
                     let seed = self.pending;
                     let since = self.pending_since;
                     self.close();
-                    self.start = Some(since.unwrap_or(now));
+                    let (start, first) = since.unwrap_or((now, p));
+                    self.start = Some(start);
+                    self.first = Some(first);
                     self.burst = seed;
                 }
                 None => {}
@@ -143,6 +153,7 @@ impl TelegramReader {
         }
         if self.start.is_none() {
             self.start = Some(now);
+            self.first = Some(p);
         }
         self.pending = Telegram::new();
         self.pending_since = None;
@@ -175,6 +186,7 @@ impl TelegramReader {
             }
         }
         self.start = None;
+        self.first = None;
         self.completed = false;
         self.burst = Telegram::new();
         self.pending = Telegram::new();
@@ -184,6 +196,7 @@ impl TelegramReader {
     /// Forget the frames collected so far (the open burst is dropped without counting).
     pub fn clear(&mut self) {
         self.start = None;
+        self.first = None;
         self.completed = false;
         self.burst = Telegram::new();
         self.pending = Telegram::new();
