@@ -287,7 +287,7 @@ impl<const N: usize> Gateway<N> {
         let mut not_admitted = false;
         let mut any_blocking = false;
         let mut imposed = FreshImpose::default();
-        for ((st, inp), c) in status.iter().zip(inputs.iter()).zip(self.cfg.inputs.iter()) {
+        for (i, (st, c)) in status.iter().zip(self.cfg.inputs.iter()).enumerate() {
             match st {
                 InputStatus::NoData | InputStatus::Stale => {
                     alarms |= Alarms::INPUT_STALE;
@@ -303,7 +303,9 @@ impl<const N: usize> Gateway<N> {
                 }
                 InputStatus::Active | InputStatus::Blocking => {}
             }
-            let Some((s, _)) = inp else { continue };
+            let Some(Some((s, _))) = inputs.get(i) else {
+                continue;
+            };
             if !st.is_fresh() {
                 continue;
             }

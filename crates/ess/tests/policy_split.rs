@@ -503,3 +503,18 @@ fn implausible_input_is_faulty_and_must_pass_the_hold_again() {
     assert_eq!(s.charge_current_limit, Milliamps(0));
     assert_ne!(s.charge_voltage_limit, Millivolts(6_553_500));
 }
+
+#[test]
+fn missing_entries_count_as_no_data() {
+    // Two inputs configured, one entry given: input 1 has no data.
+    let mut g = gw(2, FaultPolicy::Exclude, 0);
+    let o = g.step(&[at(bat(55_200, 50_000, 50_000, 500), 0)], Millis(0));
+    assert_eq!(o.inputs[1], InputStatus::NoData);
+    assert!(o.alarms.contains(Alarms::INPUT_STALE));
+    assert_eq!(o.mode, Mode::Degraded);
+    let s = o.state.unwrap();
+    assert_eq!(s.warnings, Flags(Flags::SYSTEM));
+    let mut g = gw(2, FaultPolicy::Block, 0);
+    let o = g.step(&[at(bat(55_200, 50_000, 50_000, 500), 0)], Millis(0));
+    assert_eq!(o.mode, Mode::Blocked);
+}
