@@ -20,10 +20,7 @@ fuzz_target!(|input: &[u8]| {
     let n = usize::from(flags & 3) + 1;
     let cfg = GatewayConfig::<4> {
         inputs: (0..n)
-            .map(|i| InputConfig {
-                capacity: MilliampHours(100_000 * (i as i64 + 1)),
-                timeout_ms: 500,
-            })
+            .map(|i| InputConfig::new(MilliampHours(100_000 * (i as i64 + 1)), 500))
             .collect(),
         combine: CombineConfig {
             current_rule: match (flags >> 2) & 3 {

@@ -9,11 +9,13 @@ use std::fmt;
 use std::path::Path;
 
 use serde::Deserialize;
+use voltwire_core::DeciCelsius;
 use voltwire_core::{MilliampHours, Milliamps, Millivolts};
 use voltwire_ess::{
-    CombineConfig, CurrentRule, EncodeOptions, Extensions, FaultPolicy, GatewayConfig, InputConfig,
-    NoInputPolicy, OutputConfig, Ratio, SetpointBounds,
+    BlockPolicy, Chemistry, CombineConfig, CurrentRule, EncodeOptions, Extensions, FaultPolicy,
+    GatewayConfig, InputConfig, NoInputPolicy, OutputConfig, Plausibility, Ratio, SetpointBounds,
 };
+use voltwire_runtime::link::LinkUrl;
 
 use crate::bus::BusUrl;
 
@@ -49,7 +51,7 @@ pub struct GatewaySection {
     pub no_input: NoInputName,
     /// Seconds an input must be fresh before it is used (again).
     pub recovery_hold_s: f64,
-    /// `sum`, `smallest_times_count` or `capacity_weighted`.
+    /// `capacity_weighted` (default), `smallest_times_count` or `sum` (opt-in, warned).
     pub current_rule: RuleName,
     /// The stack's own charge current limit (cabling, fuses), A.
     pub max_charge_current_a: f64,
@@ -65,7 +67,7 @@ impl Default for GatewaySection {
             fault_policy: PolicyName::Exclude,
             no_input: NoInputName::Safe,
             recovery_hold_s: 10.0,
-            current_rule: RuleName::Sum,
+            current_rule: RuleName::CapacityWeighted,
             max_charge_current_a: 200.0,
             max_discharge_current_a: 200.0,
             tick_ms: 100,
@@ -97,12 +99,35 @@ pub enum NoInputName {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RuleName {
-    /// Sum of the limits.
+    /// Sum of the limits (opt-in: `--check-config` warns what it assumes).
     Sum,
     /// Count × smallest.
     SmallestTimesCount,
-    /// Capacity-weighted.
+    /// Capacity-weighted (the default: protects the weakest battery).
     CapacityWeighted,
+}
+
+/// `chemistry` of an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChemistryName {
+    /// Lithium iron phosphate: 2.0 ..= 3.8 V per cell is plausible.
+    Lfp,
+    /// NMC: 2.5 ..= 4.35 V per cell.
+    Nmc,
+    /// LTO: 1.5 ..= 2.9 V per cell.
+    Lto,
+}
+
+/// `on_block` of an input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnBlockName {
+    /// The direction this BMS forbids is disabled for the whole stack (default).
+    Stack,
+    /// Opt-in: leave this battery out of the direction it forbids (only for a battery
+    /// that disconnects itself from the DC bus).
+    Exclude,
 }
 
 /// `[[input]]`: one BMS.
@@ -125,6 +150,30 @@ pub struct InputSection {
     /// dialect: 0x351, 0x355, 0x356, 0x35A; 0x35C used when sent).
     #[serde(default = "default_dialect")]
     pub dialect: DialectName,
+    /// Cells in series (default 16): with `chemistry`, the plausible pack voltage and CVL.
+    #[serde(default = "default_cells")]
+    pub cells: u16,
+    /// `lfp` (default), `nmc` or `lto`.
+    #[serde(default = "default_chemistry")]
+    pub chemistry: ChemistryName,
+    /// The battery's rated charge current, A (default: 1 C, i.e. `capacity_ah` A): a
+    /// higher charge current limit from the BMS is implausible.
+    pub max_charge_current_a: Option<f64>,
+    /// The battery's rated discharge current, A (default: 1 C).
+    pub max_discharge_current_a: Option<f64>,
+    /// Lowest plausible temperature, °C (default -40).
+    #[serde(default = "default_min_temperature")]
+    pub min_temperature_c: f64,
+    /// Highest plausible temperature, °C (default 80).
+    #[serde(default = "default_max_temperature")]
+    pub max_temperature_c: f64,
+    /// A burst lasts at most this long from its first frame, ms (default 300).
+    #[serde(default = "default_burst_window")]
+    pub burst_window_ms: u64,
+    /// What a BMS that forbids charging or discharging does: `stack` (default) or
+    /// `exclude` (opt-in).
+    #[serde(default = "default_on_block")]
+    pub on_block: OnBlockName,
 }
 
 /// `dialect` of an input.
@@ -143,6 +192,24 @@ const fn default_dialect() -> DialectName {
 
 const fn default_timeout() -> f64 {
     5.0
+}
+const fn default_cells() -> u16 {
+    16
+}
+const fn default_chemistry() -> ChemistryName {
+    ChemistryName::Lfp
+}
+const fn default_min_temperature() -> f64 {
+    -40.0
+}
+const fn default_max_temperature() -> f64 {
+    80.0
+}
+const fn default_burst_window() -> u64 {
+    300
+}
+const fn default_on_block() -> OnBlockName {
+    OnBlockName::Stack
 }
 
 /// `mode` of an output.
@@ -301,6 +368,8 @@ pub struct Input {
     pub poll_ms: u64,
     /// The frames a telegram of this input needs.
     pub required: voltwire_pylontech::can::PartSet,
+    /// Burst window, ms.
+    pub burst_window_ms: u64,
 }
 
 /// One validated output.
@@ -354,6 +423,9 @@ pub struct Settings {
     pub tick_ms: u64,
     /// MQTT, if configured.
     pub mqtt: Option<Mqtt>,
+    /// What a valid configuration assumes that the user should know (`--check-config`
+    /// prints them, the gateway logs them at start).
+    pub warnings: Vec<String>,
 }
 
 /// `x` A as mA, checked to lie in `lo ..= hi` A.
@@ -414,6 +486,58 @@ fn check_name(field: &str, name: &str, seen: &mut Vec<String>) -> Result<(), Inv
 fn bus(field: &str, url: &str) -> Result<BusUrl, Invalid> {
     url.parse::<BusUrl>()
         .map_err(|e| invalid(field, e.to_string(), BusUrl::HELP))
+}
+
+/// What identifies the bus behind a URL, whatever its parameters: the virtual bus name, the
+/// serial device (its canonical path when it exists, so a symlink and its target are one
+/// device), the TCP host and port (the host compared without case; names and addresses
+/// are not resolved), the `SocketCAN` interface.
+pub fn bus_key(b: &BusUrl) -> String {
+    match b {
+        BusUrl::Virtual(name) => format!("virtual://{name}"),
+        BusUrl::SocketCan(ifname) => format!("socketcan://{ifname}"),
+        BusUrl::Slcan { link, .. } => match link {
+            LinkUrl::Serial { path, .. } => {
+                let path = std::fs::canonicalize(path)
+                    .map_or_else(|_| path.clone(), |p| p.display().to_string());
+                format!("serial://{path}")
+            }
+            LinkUrl::Tcp { host, port } => format!("tcp://{}:{port}", host.to_ascii_lowercase()),
+            other => other.to_string(),
+        },
+    }
+}
+
+/// Refuse a bus used twice (two inputs, two outputs, or an input and an output), naming
+/// both fields.
+fn check_buses<'a>(buses: impl IntoIterator<Item = (String, &'a BusUrl)>) -> Result<(), Invalid> {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for (field, b) in buses {
+        let key = bus_key(b);
+        if let Some((first, _)) = seen.iter().find(|(_, k)| *k == key) {
+            return Err(invalid(
+                &field,
+                format!("`{b}` is the same bus as `{first}` ({key})"),
+                "give every input and every output its own bus: on a shared bus the gateway \
+                 would read its own output as a BMS, or count one BMS twice",
+            ));
+        }
+        seen.push((field, key));
+    }
+    Ok(())
+}
+
+/// `x` °C as d°C, checked to lie in -100 ..= 150 °C.
+fn celsius(field: &str, x: f64) -> Result<DeciCelsius, Invalid> {
+    if !(x.is_finite() && (-100.0..=150.0).contains(&x)) {
+        return Err(invalid(
+            field,
+            format!("{x} °C is outside -100 ..= 150 °C"),
+            "give a temperature in °C between -100 and 150",
+        ));
+    }
+    #[allow(clippy::cast_possible_truncation, reason = "range checked above")]
+    Ok(DeciCelsius((x * 10.0).round() as i16))
 }
 
 /// Largest current anywhere in the configuration, A.
@@ -497,6 +621,15 @@ impl Config {
         }
         let mut names = Vec::new();
         let mut inputs = Vec::new();
+        let mut warnings = Vec::new();
+        if g.current_rule == RuleName::Sum {
+            warnings.push(
+                "gateway.current_rule = \"sum\" assumes the current splits so that no battery exceeds its own limit; \
+                 paralleled batteries share current by capacity and impedance, not by their limits, so this is not guaranteed \
+                 (capacity_weighted, the default, protects the weakest battery)"
+                    .to_owned(),
+            );
+        }
         for (i, inp) in self.inputs.iter().enumerate() {
             let f = |name: &str| format!("input[{i}].{name}");
             check_name(&f("name"), &inp.name, &mut names)?;
@@ -522,18 +655,99 @@ impl Config {
                     "give 0 (no polling) or at least 0.1 s (1 is what inverters do)",
                 ));
             }
+            let window = inp.burst_window_ms;
+            if !(10..=5000).contains(&window) || window >= timeout_ms {
+                return Err(invalid(
+                    f("burst_window_ms"),
+                    format!(
+                        "{window} ms is outside 10 ..= 5000 ms or not shorter than timeout_s ({timeout_ms} ms)"
+                    ),
+                    "give 10 to 5000 ms, shorter than timeout_s and than the BMS's sending interval (300 fits a BMS sending every second)",
+                ));
+            }
+            if poll_ms != 0 && window >= poll_ms {
+                return Err(invalid(
+                    f("burst_window_ms"),
+                    format!("{window} ms is not shorter than poll_interval_s ({poll_ms} ms)"),
+                    "give a burst window shorter than the polling interval (each poll brings a burst)",
+                ));
+            }
+            if !(1..=400).contains(&inp.cells) {
+                return Err(invalid(
+                    f("cells"),
+                    format!("{} cells is outside 1 ..= 400", inp.cells),
+                    "give the number of cells in series (16 for a 48 V LFP pack)",
+                ));
+            }
+            // 1 C by default (capacity in Ah as A), at most the largest current anywhere.
+            let one_c = inp.capacity_ah.min(MAX_A);
+            let rated = |name: &str, v: Option<f64>| -> Result<Milliamps, Invalid> {
+                let v = v.unwrap_or(one_c);
+                if !(v.is_finite() && v > 0.0 && v <= MAX_A) {
+                    return Err(invalid(
+                        f(name),
+                        format!("{v} A is outside 0 (exclusive) ..= {MAX_A} A"),
+                        "give the battery's rated current in A from its datasheet (a BMS limit above it is implausible)",
+                    ));
+                }
+                amps(&f(name), v, 0.0, MAX_A)
+            };
+            let max_charge_current = rated("max_charge_current_a", inp.max_charge_current_a)?;
+            let max_discharge_current =
+                rated("max_discharge_current_a", inp.max_discharge_current_a)?;
+            let min_temperature = celsius(&f("min_temperature_c"), inp.min_temperature_c)?;
+            let max_temperature = celsius(&f("max_temperature_c"), inp.max_temperature_c)?;
+            if min_temperature >= max_temperature {
+                return Err(invalid(
+                    f("max_temperature_c"),
+                    format!(
+                        "{} °C is not above min_temperature_c {} °C",
+                        inp.max_temperature_c, inp.min_temperature_c
+                    ),
+                    "give max_temperature_c above min_temperature_c (defaults -40 and 80)",
+                ));
+            }
+            let chemistry = match inp.chemistry {
+                ChemistryName::Lfp => Chemistry::Lfp,
+                ChemistryName::Nmc => Chemistry::Nmc,
+                ChemistryName::Lto => Chemistry::Lto,
+            };
+            let plausibility = Plausibility {
+                min_temperature,
+                max_temperature,
+                ..Plausibility::for_pack(
+                    inp.cells,
+                    chemistry,
+                    max_charge_current,
+                    max_discharge_current,
+                )
+            };
+            let on_block = match inp.on_block {
+                OnBlockName::Stack => BlockPolicy::Stack,
+                OnBlockName::Exclude => {
+                    warnings.push(format!(
+                        "input[{i}].on_block = \"exclude\": when `{}` forbids charging or discharging, the others go on in that direction; \
+                         this is safe only if that battery disconnects itself from the DC bus (its protection flags are still passed on)",
+                        inp.name
+                    ));
+                    BlockPolicy::Exclude
+                }
+            };
             inputs.push(Input {
                 name: inp.name.clone(),
                 bus,
                 domain: InputConfig {
                     capacity,
                     timeout_ms,
+                    plausibility,
+                    on_block,
                 },
                 poll_ms,
                 required: match inp.dialect {
                     DialectName::Pylontech => voltwire_ess::PYLONTECH_TELEGRAM,
                     DialectName::Sma => voltwire_ess::SMA_TELEGRAM,
                 },
+                burst_window_ms: window,
             });
         }
         let mut outputs = Vec::new();
@@ -628,6 +842,18 @@ impl Config {
                 },
             });
         }
+        check_buses(
+            inputs
+                .iter()
+                .enumerate()
+                .map(|(i, inp)| (format!("input[{i}].bus"), &inp.bus))
+                .chain(
+                    outputs
+                        .iter()
+                        .enumerate()
+                        .map(|(o, out)| (format!("output[{o}].bus"), &out.bus)),
+                ),
+        )?;
         let mqtt = self.mqtt.as_ref().map(validate_mqtt).transpose()?;
         let max_ttl_ms = self.mqtt.as_ref().map_or(Ok(3_600_000), |m| {
             millis(
@@ -679,6 +905,7 @@ impl Config {
             },
             tick_ms: g.tick_ms,
             mqtt,
+            warnings,
         })
     }
 }
@@ -732,7 +959,7 @@ pub const TEMPLATE: &str = r#"# can-gateway configuration (TOML). Check it with:
 fault_policy = "exclude"        # exclude: combine the rest; block: stop charge and discharge
 no_input = "safe"               # safe: send disabled + zero limits; silence: send nothing
 recovery_hold_s = 10            # an input must be fresh this long before it is used again
-current_rule = "sum"            # sum | smallest_times_count | capacity_weighted
+current_rule = "capacity_weighted"  # capacity_weighted (protects the weakest battery) | smallest_times_count | sum
 max_charge_current_a = 200      # the stack's own limits (cables, fuses)
 max_discharge_current_a = 200
 tick_ms = 100
@@ -744,6 +971,15 @@ capacity_ah = 100
 timeout_s = 5                   # older telegrams are stale
 poll_interval_s = 0             # > 0: send the inverter keep-alive 0x305 every N s
 dialect = "pylontech"           # pylontech (0x359 + 0x35C) or sma (SMA/Victron: 0x35A)
+burst_window_ms = 300           # a telegram is the frames of one burst, at most this long
+cells = 16                      # cells in series and chemistry (lfp | nmc | lto): the
+chemistry = "lfp"               #   plausible pack voltage and charge voltage limit
+max_charge_current_a = 100      # the battery's rated currents (default 1 C = capacity_ah):
+max_discharge_current_a = 100   #   a BMS limit above them is implausible
+min_temperature_c = -40         # plausible temperatures
+max_temperature_c = 80
+on_block = "stack"              # stack: a BMS forbidding a direction stops it for all;
+                                # exclude (opt-in): leave it out of that direction only
 
 [[input]]
 name = "bms2"
@@ -805,5 +1041,164 @@ mod tests {
         let bad = TEMPLATE.replace("tick_ms = 100", "tick_ms = 100\ncolour = 1");
         let e = Config::parse(&bad, Path::new("t.toml")).unwrap_err();
         assert!(e.contains("colour"), "{e}");
+    }
+
+    /// One input on `virtual://in`, one output on `virtual://out`, with `extra` lines in
+    /// the input section and `gateway` lines in `[gateway]`.
+    fn small(gateway: &str, extra: &str) -> String {
+        format!(
+            "[gateway]\n{gateway}\n\n[[input]]\nname = \"bms\"\nbus = \"virtual://in\"\ncapacity_ah = 100\n{extra}\n\n\
+             [[output]]\nname = \"inv\"\nbus = \"virtual://out\"\n"
+        )
+    }
+
+    #[test]
+    fn capacity_weighted_is_the_default_and_sum_is_warned() {
+        let s = Config::parse(&small("", ""), Path::new("t.toml")).unwrap();
+        assert_eq!(
+            s.gateway.combine.current_rule,
+            CurrentRule::CapacityWeighted
+        );
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        let s = Config::parse(TEMPLATE, Path::new("t.toml")).unwrap();
+        assert_eq!(
+            s.gateway.combine.current_rule,
+            CurrentRule::CapacityWeighted
+        );
+        assert!(s.warnings.is_empty(), "{:?}", s.warnings);
+        let s = Config::parse(&small("current_rule = \"sum\"", ""), Path::new("t.toml")).unwrap();
+        assert_eq!(s.gateway.combine.current_rule, CurrentRule::Sum);
+        assert_eq!(s.warnings.len(), 1);
+        let w = &s.warnings[0];
+        assert!(
+            w.contains("gateway.current_rule") && w.contains("no battery exceeds its own limit"),
+            "{w}"
+        );
+        assert!(w.contains("not guaranteed"), "{w}");
+    }
+
+    #[test]
+    fn plausibility_from_the_input_section() {
+        let s = Config::parse(&small("", ""), Path::new("t.toml")).unwrap();
+        let p = s.inputs[0].domain.plausibility;
+        // Defaults: 16 LFP cells, 1 C = 100 A both ways, -40 ..= 80 °C.
+        assert_eq!(
+            p,
+            Plausibility {
+                min_voltage: Millivolts(32_000),
+                max_voltage: Millivolts(60_800),
+                max_charge_current: Milliamps(100_000),
+                max_discharge_current: Milliamps(100_000),
+                min_temperature: DeciCelsius(-400),
+                max_temperature: DeciCelsius(800),
+            }
+        );
+        assert_eq!(s.inputs[0].domain.on_block, BlockPolicy::Stack);
+        assert_eq!(s.inputs[0].burst_window_ms, 300);
+        let s = Config::parse(
+            &small(
+                "",
+                "cells = 14\nchemistry = \"nmc\"\nmax_charge_current_a = 50\nmax_discharge_current_a = 150.5\n\
+                 min_temperature_c = -20\nmax_temperature_c = 60.5\nburst_window_ms = 100\non_block = \"exclude\"",
+            ),
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        let p = s.inputs[0].domain.plausibility;
+        assert_eq!(
+            (p.min_voltage, p.max_voltage),
+            (Millivolts(35_000), Millivolts(60_900))
+        );
+        assert_eq!(p.max_charge_current, Milliamps(50_000));
+        assert_eq!(p.max_discharge_current, Milliamps(150_500));
+        assert_eq!(
+            (p.min_temperature, p.max_temperature),
+            (DeciCelsius(-200), DeciCelsius(605))
+        );
+        assert_eq!(s.inputs[0].burst_window_ms, 100);
+        assert_eq!(s.inputs[0].domain.on_block, BlockPolicy::Exclude);
+        assert_eq!(s.warnings.len(), 1);
+        assert!(
+            s.warnings[0].contains("input[0].on_block"),
+            "{:?}",
+            s.warnings
+        );
+        for (extra, field) in [
+            ("cells = 0", "input[0].cells"),
+            ("chemistry = \"lead\"", "chemistry"),
+            ("max_charge_current_a = 0", "input[0].max_charge_current_a"),
+            (
+                "max_discharge_current_a = -5",
+                "input[0].max_discharge_current_a",
+            ),
+            ("min_temperature_c = -101", "input[0].min_temperature_c"),
+            (
+                "min_temperature_c = 10\nmax_temperature_c = 10",
+                "input[0].max_temperature_c",
+            ),
+            ("burst_window_ms = 9", "input[0].burst_window_ms"),
+            ("burst_window_ms = 5001", "input[0].burst_window_ms"),
+            (
+                "timeout_s = 0.3\nburst_window_ms = 300",
+                "input[0].burst_window_ms",
+            ),
+            (
+                "poll_interval_s = 0.2\nburst_window_ms = 200",
+                "input[0].burst_window_ms",
+            ),
+            ("on_block = \"ignore\"", "on_block"),
+        ] {
+            let e = Config::parse(&small("", extra), Path::new("t.toml")).unwrap_err();
+            assert!(e.contains(field), "{extra}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_bus_used_twice_is_refused_naming_both_fields() {
+        // An input and an output on one bus.
+        let t = small("", "").replace("virtual://out", "virtual://in");
+        let e = Config::parse(&t, Path::new("t.toml")).unwrap_err();
+        assert!(
+            e.contains("field `output[0].bus`") && e.contains("input[0].bus") && e.contains("fix:"),
+            "{e}"
+        );
+        // The same BMS twice (other parameters do not make it another bus).
+        let two = |a: &str, b: &str| {
+            format!(
+                "[[input]]\nname = \"a\"\nbus = \"{a}\"\ncapacity_ah = 100\n\n\
+                 [[input]]\nname = \"b\"\nbus = \"{b}\"\ncapacity_ah = 100\n\n\
+                 [[output]]\nname = \"inv\"\nbus = \"virtual://out\"\n"
+            )
+        };
+        for (a, b) in [
+            ("virtual://x", "virtual://x"),
+            (
+                "slcan:///dev/ttyACM0?bitrate=500000",
+                "slcan:///dev/ttyACM0?bitrate=250000&baud=9600",
+            ),
+            (
+                "slcan+tcp://GW.local:3333",
+                "slcan+tcp://gw.local:3333?handshake=none",
+            ),
+            ("socketcan://can0", "socketcan://can0"),
+        ] {
+            let e = Config::parse(&two(a, b), Path::new("t.toml")).unwrap_err();
+            assert!(
+                e.contains("field `input[1].bus`") && e.contains("input[0].bus"),
+                "{a} {b}: {e}"
+            );
+        }
+        for (a, b) in [
+            ("virtual://x", "virtual://y"),
+            ("slcan:///dev/ttyACM0", "slcan:///dev/ttyACM1"),
+            ("slcan+tcp://gw:3333", "slcan+tcp://gw:3334"),
+            ("socketcan://can0", "socketcan://can1"),
+            ("virtual://can0", "socketcan://can0"),
+        ] {
+            assert!(
+                Config::parse(&two(a, b), Path::new("t.toml")).is_ok(),
+                "{a} {b}"
+            );
+        }
     }
 }

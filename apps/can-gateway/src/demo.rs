@@ -24,7 +24,6 @@ pub const DEMO_CONFIG: &str = r#"
 fault_policy = "exclude"
 no_input = "safe"
 recovery_hold_s = 5
-current_rule = "sum"
 max_charge_current_a = 150
 max_discharge_current_a = 200
 

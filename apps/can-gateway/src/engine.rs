@@ -5,12 +5,25 @@
 //! exclusion, safe state), applies the MQTT set points (`voltwire_ess::Setpoints`) and each
 //! output's limits (`voltwire_ess::limit_output`), encodes with `voltwire_ess::frames` and
 //! decides when each output is due. Every rule lives in `voltwire-ess`; this module only
-//! schedules.
+//! schedules, counts and logs.
+//!
+//! **Own frames.** The configuration refuses an input and an output on the same bus (the
+//! main guard). Behind different URLs the same wire can still hide (two adapters on one
+//! bus), so the engine remembers every frame the outputs sent for [`OWN_FRAME_MS`]; an
+//! input telegram whose every required frame is byte-identical (id and data) to a frame
+//! sent within that time is taken for our own output read back: it is not used (the input
+//! goes stale instead of keeping itself alive), counted in `own_frames` (the frames of such
+//! telegrams) and logged once per input. Single frames are not dropped: a BMS's own
+//! 0x35C or 0x355 is often byte-identical to what the gateway just sent, and dropping it
+//! would lose real telegrams. This cannot catch everything (an echo interleaved with a live
+//! BMS's frames only disturbs its bursts, which then go incomplete and are counted).
+
+use std::collections::VecDeque;
 
 use voltwire_core::Milliamps;
 use voltwire_ess::{
-    BatteryState, Direction, Extensions, Gateway, InputStatus, Millis, Mode, SetpointBounds,
-    SetpointError, Setpoints, TelegramReader,
+    BatteryState, Direction, Extensions, Gateway, InputStatus, Millis, Mode, Plausibility,
+    SetpointBounds, SetpointError, Setpoints, TelegramReader,
 };
 use voltwire_pylontech::can::{Message, PartSet};
 use voltwire_runtime::can::CanFrame;
@@ -20,6 +33,12 @@ use crate::config::{MAX_INPUTS, OutputMode, Settings};
 
 /// The parts a Pylontech telegram needs (what `BatteryState` is made of).
 pub const REQUIRED: PartSet = voltwire_ess::PYLONTECH_TELEGRAM;
+
+/// How long a sent frame is remembered to recognise it read back on an input, ms.
+pub const OWN_FRAME_MS: u64 = 50;
+
+/// Most sent frames remembered (bounds memory when outputs send fast).
+const OWN_FRAME_MEMORY: usize = 4096;
 
 /// One input's bookkeeping.
 #[derive(Debug, Clone)]
@@ -34,11 +53,29 @@ pub struct InputSlot {
     pub telegrams: u64,
     /// Frames that did not decode.
     pub bad_frames: u64,
+    /// Complete telegrams outside the input's plausible ranges.
+    pub implausible: u64,
+    /// Frames of telegrams taken for our own output read back (not used).
+    pub own_frames: u64,
     /// Time of the last frame of any kind.
     pub last_frame: Option<Millis>,
     last_poll: Option<Millis>,
     /// The bus is open.
     pub bus_up: bool,
+    required: PartSet,
+    plausibility: Plausibility,
+    /// CAN ids of the parts whose latest frame matched a frame we sent.
+    own_ids: Vec<u16>,
+    warned_own: bool,
+    /// The field of the last implausible telegram (logged once per change).
+    implausible_field: Option<voltwire_ess::Field>,
+}
+
+impl InputSlot {
+    /// Bursts dropped as incomplete (lost or changed frames).
+    pub const fn incomplete_bursts(&self) -> u64 {
+        self.reader.incomplete_bursts()
+    }
 }
 
 /// One output's bookkeeping.
@@ -99,6 +136,8 @@ pub struct Engine {
     /// The latest gateway result.
     pub last: Option<voltwire_ess::Output<MAX_INPUTS>>,
     generation: u64,
+    /// Frames the outputs sent, with their time, newest last.
+    sent: VecDeque<(CanFrame, Millis)>,
 }
 
 /// Message of a standard data frame, if it is one that decodes.
@@ -110,9 +149,19 @@ fn decode(frame: &CanFrame) -> Option<Result<Message, ()>> {
     Some(Message::parse(id, frame.data()).map_err(|_| ()))
 }
 
+fn same_frame(a: &CanFrame, b: &CanFrame) -> bool {
+    a.id() == b.id()
+        && a.is_extended() == b.is_extended()
+        && a.is_remote() == b.is_remote()
+        && a.data() == b.data()
+}
+
 impl Engine {
-    /// An engine for validated `settings`.
+    /// An engine for validated `settings` (logs the configuration's warnings).
     pub fn new(settings: &Settings) -> Self {
+        for w in &settings.warnings {
+            tracing::warn!("configuration: {w}");
+        }
         Self {
             gateway: Gateway::new(settings.gateway.clone()),
             inputs: settings
@@ -121,13 +170,20 @@ impl Engine {
                 .map(|i| InputSlot {
                     name: i.name.clone(),
                     poll_ms: i.poll_ms,
-                    reader: TelegramReader::new(i.required, i.domain.timeout_ms),
+                    reader: TelegramReader::new(i.required, i.burst_window_ms),
                     latest: None,
                     telegrams: 0,
                     bad_frames: 0,
+                    implausible: 0,
+                    own_frames: 0,
                     last_frame: None,
                     last_poll: None,
                     bus_up: false,
+                    required: i.required,
+                    plausibility: i.domain.plausibility,
+                    own_ids: Vec::new(),
+                    warned_own: false,
+                    implausible_field: None,
                 })
                 .collect(),
             outputs: settings
@@ -148,6 +204,7 @@ impl Engine {
             bounds: settings.setpoint_bounds,
             last: None,
             generation: 0,
+            sent: VecDeque::new(),
         }
     }
 
@@ -198,7 +255,16 @@ impl Engine {
         }
     }
 
+    /// Whether `frame` is byte-identical to one an output sent within [`OWN_FRAME_MS`] of
+    /// `now` (either side: the receive time may precede the recorded send time).
+    fn sent_by_us(&self, frame: &CanFrame, now: Millis) -> bool {
+        self.sent.iter().rev().any(|(f, at)| {
+            now.since(*at).max(at.since(now)) <= OWN_FRAME_MS && same_frame(f, frame)
+        })
+    }
+
     fn on_input(&mut self, i: usize, frame: &CanFrame, now: Millis) -> bool {
+        let own = self.sent_by_us(frame, now);
         let Some(slot) = self.inputs.get_mut(i) else {
             return false;
         };
@@ -211,8 +277,47 @@ impl Engine {
             }
             Some(Ok(m)) => m,
         };
+        let id = m.id();
+        slot.own_ids.retain(|x| *x != id);
+        if own {
+            slot.own_ids.push(id);
+        }
         match slot.reader.push(m, now) {
             Some(Ok(s)) => {
+                let echo = slot.required.iter().all(|p| slot.own_ids.contains(&p.id()));
+                slot.own_ids.clear();
+                if echo {
+                    slot.own_frames = slot
+                        .own_frames
+                        .saturating_add(u64::from(slot.required.len()));
+                    if !slot.warned_own {
+                        slot.warned_own = true;
+                        tracing::warn!(
+                            input = %slot.name,
+                            "a telegram on this input is byte-identical to frames an output just sent: \
+                             the input seems to share a bus with an output; such telegrams are ignored"
+                        );
+                    }
+                    return false;
+                }
+                match slot.plausibility.check(&s) {
+                    Ok(()) => {
+                        if slot.implausible_field.take().is_some() {
+                            tracing::info!(input = %slot.name, "telegrams are plausible again");
+                        }
+                    }
+                    Err(e) => {
+                        slot.implausible = slot.implausible.saturating_add(1);
+                        if slot.implausible_field != Some(e.field) {
+                            slot.implausible_field = Some(e.field);
+                            tracing::warn!(
+                                input = %slot.name,
+                                field = e.field.name(),
+                                "implausible telegram ({e}); the input is treated as faulty"
+                            );
+                        }
+                    }
+                }
                 slot.latest = Some((s, now));
                 slot.telegrams = slot.telegrams.saturating_add(1);
                 self.generation = self.generation.wrapping_add(1);
@@ -257,8 +362,8 @@ impl Engine {
             if !st.is_admitted() {
                 offline = offline.saturating_add(1);
             } else if let Some((s, _)) = slot.latest {
-                block_c = block_c.saturating_add(u16::from(!s.charge_enable));
-                block_d = block_d.saturating_add(u16::from(!s.discharge_enable));
+                block_c = block_c.saturating_add(u16::from(s.forbids_charge()));
+                block_d = block_d.saturating_add(u16::from(s.forbids_discharge()));
             }
         }
         (offline, block_c, block_d)
@@ -266,6 +371,14 @@ impl Engine {
 
     /// The bursts due at `now` (each output at most one), marking them sent.
     pub fn due(&mut self, now: Millis, out: &mut Vec<Burst>) {
+        while self
+            .sent
+            .front()
+            .is_some_and(|(_, at)| now.since(*at) > OWN_FRAME_MS)
+            || self.sent.len() > OWN_FRAME_MEMORY
+        {
+            self.sent.pop_front();
+        }
         let Some(combined) = self.combined(now) else {
             return;
         };
@@ -292,13 +405,16 @@ impl Engine {
                     ..*ext
                 };
             }
-            let frames = voltwire_ess::frames(&state, &opts)
+            let frames: Vec<CanFrame> = voltwire_ess::frames(&state, &opts)
                 .iter()
                 .filter_map(|m| {
                     let (data, len) = m.emit().ok()?;
                     CanFrame::standard(m.id(), data.get(..len)?)
                 })
                 .collect();
+            for f in &frames {
+                self.sent.push_back((*f, now));
+            }
             slot.last_sent = Some(now);
             slot.sent_generation = generation;
             slot.request_pending = false;

@@ -101,6 +101,9 @@ fn main() -> ExitCode {
                     s.outputs.len(),
                     if s.mqtt.is_some() { ", MQTT" } else { "" }
                 );
+                for w in &s.warnings {
+                    println!("warning: {w}");
+                }
                 ExitCode::SUCCESS
             }
             Err(e) => fail(&e),

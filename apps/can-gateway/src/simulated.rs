@@ -13,7 +13,7 @@ use voltwire_ess::{BatteryState, Millis, TelegramReader};
 use voltwire_pylontech::can::{CanMessage as _, InverterRequest, Message};
 use voltwire_runtime::can::{CanBus as _, CanFrame, VirtualNode};
 use voltwire_sim::device::PylontechCanBms;
-use voltwire_sim::{CanResponder as _, Plant, SimClock};
+use voltwire_sim::{CanResponder as _, Faults, Plant, SimClock};
 
 use crate::engine::REQUIRED;
 
@@ -40,11 +40,23 @@ impl Drop for SimBms {
 
 /// Run a Pylontech CAN BMS for `plant` on `node`, its plant advancing `speed` times faster
 /// than real time; it sends its burst every second and answers 0x305 at once.
-pub fn spawn_bms(mut node: VirtualNode, mut plant: Plant, speed: f64) -> SimBms {
-    let silent = Arc::new(AtomicBool::new(false));
+pub fn spawn_bms(node: VirtualNode, plant: Plant, speed: f64) -> SimBms {
+    spawn_bms_with(node, plant, speed, Faults::default())
+}
+
+/// [`spawn_bms`] with `faults` (e.g. `cell_over_voltage`, as `voltwire sim pylontech-can
+/// --fault cell-overvoltage`); `silent` stays under the control of [`SimBms::silent`].
+pub fn spawn_bms_with(
+    mut node: VirtualNode,
+    mut plant: Plant,
+    speed: f64,
+    faults: Faults,
+) -> SimBms {
+    let silent = Arc::new(AtomicBool::new(faults.silent));
     let flag = Arc::clone(&silent);
     let task = tokio::spawn(async move {
         let mut bms = PylontechCanBms::new();
+        *bms.faults_mut() = faults;
         let clock = SimClock::new(speed);
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -104,7 +116,9 @@ impl Drop for SimInverter {
 pub fn spawn_inverter(mut node: VirtualNode, keep_alive: Option<Duration>) -> SimInverter {
     let (tx, view) = watch::channel(InverterView::default());
     let task = tokio::spawn(async move {
-        let mut reader = TelegramReader::new(REQUIRED, u64::MAX);
+        // The gateway sends a burst's frames back to back; 20 ms keeps bursts sent in quick
+        // succession (push mode) apart.
+        let mut reader = TelegramReader::new(REQUIRED, 20);
         let start = Instant::now();
         let period = keep_alive.unwrap_or(Duration::from_secs(3600));
         let mut tick = tokio::time::interval(period);

@@ -96,12 +96,13 @@ pub const fn mode_name(m: Mode) -> &'static str {
     }
 }
 
-/// `active`, `blocking`, `recovering`, `stale`, `no_data`.
+/// `active`, `blocking`, `recovering`, `implausible`, `stale`, `no_data`.
 pub const fn status_name(s: InputStatus) -> &'static str {
     match s {
         InputStatus::Active => "active",
         InputStatus::Blocking => "blocking",
         InputStatus::Recovering { .. } => "recovering",
+        InputStatus::Implausible(_) => "implausible",
         InputStatus::Stale => "stale",
         InputStatus::NoData => "no_data",
     }
@@ -114,6 +115,7 @@ fn alarm_names(a: Alarms) -> Vec<&'static str> {
         (Alarms::INPUT_BLOCKING, "input_blocking"),
         (Alarms::NO_INPUT, "no_input"),
         (Alarms::BLOCKED, "blocked"),
+        (Alarms::INPUT_IMPLAUSIBLE, "input_implausible"),
     ]
     .into_iter()
     .filter(|(b, _)| a.contains(*b))
@@ -160,8 +162,17 @@ pub fn input_json(e: &Engine, i: usize, now: Millis) -> Value {
     let mut m = Map::new();
     m.insert("name".into(), json!(slot.name));
     m.insert("status".into(), json!(status_name(st)));
-    if let InputStatus::Recovering { remaining_ms } = st {
-        m.insert("recovering_remaining_s".into(), secs(remaining_ms));
+    match st {
+        InputStatus::Recovering { remaining_ms } => {
+            m.insert("recovering_remaining_s".into(), secs(remaining_ms));
+        }
+        InputStatus::Implausible(e) => {
+            m.insert(
+                "implausible_field".into(),
+                json!({ "field": e.field.name(), "unit": e.field.unit(), "value": e.value, "min": e.min, "max": e.max }),
+            );
+        }
+        _ => {}
     }
     m.insert(
         "age_s".into(),
@@ -170,6 +181,9 @@ pub fn input_json(e: &Engine, i: usize, now: Millis) -> Value {
     );
     m.insert("telegrams".into(), json!(slot.telegrams));
     m.insert("bad_frames".into(), json!(slot.bad_frames));
+    m.insert("implausible".into(), json!(slot.implausible));
+    m.insert("incomplete_bursts".into(), json!(slot.incomplete_bursts()));
+    m.insert("own_frames".into(), json!(slot.own_frames));
     m.insert("bus_up".into(), json!(slot.bus_up));
     m.insert(
         "state".into(),

@@ -19,10 +19,18 @@
 mod common;
 
 use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use can_gateway::config::Config;
+use can_gateway::engine::REQUIRED;
+use can_gateway::simulated::spawn_bms_with;
 use common::{Rig, bms};
-use voltwire_core::{Milliamps, Millivolts, Permille};
+use voltwire_core::{MilliampHours, Milliamps, Millivolts, Permille};
+use voltwire_ess::{BatteryState, EncodeOptions, Flags, Millis, TelegramReader, frames};
+use voltwire_pylontech::can::Message;
+use voltwire_runtime::can::{CanBus as _, CanFrame, VirtualNode};
+use voltwire_sim::{Faults, PackConfig, Plant};
 
 const PERIOD: Duration = Duration::from_millis(100);
 const TIMEOUT_S: f64 = 0.5;
@@ -30,7 +38,10 @@ const HOLD_S: f64 = 0.4;
 /// Timeout + one tick + one feeder period + one burst, with room for a loaded CI machine.
 const SLACK: Duration = Duration::from_millis(400);
 
-/// Inputs `in0..` with `caps` Ah, outputs `out0..` as `(mode, scale, extra lines)`.
+/// Inputs `in0..` with `caps` Ah, outputs `out0..` as `(mode, scale, extra lines)`. The
+/// burst window (30 ms) is shorter than every feeder's period (50 ms or more), as it must
+/// be; the rule is the plain sum, which the older tests' numbers assume (tests of the
+/// default rule remove that line with [`default_rule`]).
 fn config(policy: &str, no_input: &str, caps: &[u32], outputs: &[(&str, f64, &str)]) -> String {
     let mut t = format!(
         "[gateway]\nfault_policy = \"{policy}\"\nno_input = \"{no_input}\"\nrecovery_hold_s = {HOLD_S}\n\
@@ -39,7 +50,7 @@ fn config(policy: &str, no_input: &str, caps: &[u32], outputs: &[(&str, f64, &st
     for (i, c) in caps.iter().enumerate() {
         let _ = write!(
             t,
-            "\n[[input]]\nname = \"bms{i}\"\nbus = \"virtual://in{i}\"\ncapacity_ah = {c}\ntimeout_s = {TIMEOUT_S}\n"
+            "\n[[input]]\nname = \"bms{i}\"\nbus = \"virtual://in{i}\"\ncapacity_ah = {c}\ntimeout_s = {TIMEOUT_S}\nburst_window_ms = 30\n"
         );
     }
     for (o, (mode, scale, extra)) in outputs.iter().enumerate() {
@@ -301,5 +312,329 @@ async fn sma_dialect_input_combines_with_a_pylontech_one() {
     })
     .await;
     feeder.abort();
+    rig.stop().await;
+}
+
+/// `cfg` with the default current rule (capacity-weighted).
+fn default_rule(cfg: &str) -> String {
+    let out = cfg.replace("current_rule = \"sum\"\n", "");
+    assert_ne!(out, cfg);
+    out
+}
+
+/// The frames of `s` as a BMS sends them, with `patch` applied to each (id, data).
+fn raw_burst(s: &BatteryState, patch: impl Fn(u16, &mut Vec<u8>)) -> Vec<CanFrame> {
+    frames(s, &EncodeOptions::default())
+        .iter()
+        .map(|m| {
+            let (d, n) = m.emit().unwrap();
+            let mut data = d[..n].to_vec();
+            patch(m.id(), &mut data);
+            CanFrame::standard(m.id(), &data).unwrap()
+        })
+        .collect()
+}
+
+/// Send `bursts[k]` (each a list of frames) every `period`, in turn; the last one repeats.
+fn feed_raw(
+    mut node: VirtualNode,
+    bursts: Vec<Vec<CanFrame>>,
+    period: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut k = 0;
+        loop {
+            for f in &bursts[k.min(bursts.len() - 1)] {
+                node.send(f).await.unwrap();
+            }
+            k += 1;
+            tokio::time::sleep(period).await;
+        }
+    })
+}
+
+/// Every state an inverter on `node` decodes, in order.
+fn record(mut node: VirtualNode) -> (Arc<Mutex<Vec<BatteryState>>>, tokio::task::JoinHandle<()>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let out = Arc::clone(&seen);
+    let task = tokio::spawn(async move {
+        let mut reader = TelegramReader::new(REQUIRED, 20);
+        let start = tokio::time::Instant::now();
+        while let Ok(f) = node.recv().await {
+            let Ok(m) = Message::parse(u16::try_from(f.id()).unwrap(), f.data()) else {
+                continue;
+            };
+            let now = Millis(start.elapsed().as_millis() as u64);
+            if let Some(Ok(s)) = reader.push(m, now) {
+                out.lock().unwrap().push(s);
+            }
+        }
+    });
+    (seen, task)
+}
+
+// ---- issue 22 ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn default_rule_protects_the_weakest_battery_95_and_5_amps_give_10() {
+    // Item 1: two equal 100 Ah batteries whose BMSes allow 95 A and 5 A.
+    let cfg = default_rule(&config(
+        "exclude",
+        "safe",
+        &[100, 100],
+        &[("push", 1.0, "")],
+    ));
+    let a = bms(55_200, 95_000, 95_000, 500);
+    let b = bms(55_200, 5_000, 5_000, 500);
+    let rig = Rig::start(&cfg, &[Some(a), Some(b)], &[None], PERIOD).await;
+    rig.wait_for(0, Duration::from_secs(3), "10 A, not 100 A", |s| {
+        s.charge_current_limit == Milliamps(10_000)
+            && s.discharge_current_limit == Milliamps(10_000)
+            && s.charge_enable
+            && s.discharge_enable
+    })
+    .await;
+    rig.wait_snapshot(Duration::from_secs(1), "normal", |v| {
+        v["combined"]["mode"] == "normal" && v["combined"]["charge_current_limit_a"] == 10.0
+    })
+    .await;
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn overvoltage_bms_disables_charge_for_the_stack_and_its_flag_reaches_the_inverter() {
+    // Item 2, with the simulated BMS of `voltwire sim pylontech-can --fault
+    // cell-overvoltage` on input 0 (CCL 0, charge disabled, over-voltage protection) and a
+    // healthy BMS allowing 50 A / 60 A on input 1. Before: `ce=1 ccl=50 prot=0`.
+    for policy in ["exclude", "block"] {
+        let cfg = default_rule(&config(policy, "safe", &[100, 100], &[("push", 1.0, "")]));
+        let ok = bms(55_200, 50_000, 60_000, 500);
+        let rig = Rig::start(&cfg, &[None, Some(ok)], &[None], PERIOD).await;
+        let plant = Plant::new(vec![PackConfig {
+            capacity: MilliampHours(100_000),
+            initial_soc: 0.9,
+            ..PackConfig::default()
+        }]);
+        let faults = Faults {
+            cell_over_voltage: true,
+            ..Faults::default()
+        };
+        // Sim time 10× real: a burst every 100 ms.
+        let _sim = spawn_bms_with(rig.virtuals.get("in0").node(), plant, 10.0, faults);
+        rig.wait_for(
+            0,
+            Duration::from_secs(3),
+            "charge off, protection passed on",
+            |s| {
+                !s.charge_enable
+                && s.charge_current_limit == Milliamps(0)
+                && s.errors.contains(Flags::HIGH_VOLTAGE)
+                // Discharge goes on: the sim allows 50 A (0.5 C), the other 60 A: 2 × 50 A.
+                && s.discharge_enable
+                && s.discharge_current_limit == Milliamps(100_000)
+            },
+        )
+        .await;
+        rig.wait_snapshot(Duration::from_secs(1), "blocking input", |v| {
+            v["inputs"][0]["status"] == "blocking"
+                && v["combined"]["alarms"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == "input_blocking"))
+        })
+        .await;
+        // It stays that way: never charge enabled while the BMS is in protection.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let s = rig.seen(0).state.unwrap();
+        assert!(
+            !s.charge_enable && s.errors.contains(Flags::HIGH_VOLTAGE),
+            "{policy}: {s:?}"
+        );
+        rig.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn implausible_telegrams_make_an_input_faulty() {
+    // Item 3: input 0 sends CCL 0x7FFF (3276.7 A); input 1 is healthy (50 A / 60 A).
+    let cfg = default_rule(&config(
+        "exclude",
+        "safe",
+        &[100, 100],
+        &[("push", 1.0, "")],
+    ));
+    let ok = bms(55_200, 50_000, 60_000, 500);
+    let rig = Rig::start(&cfg, &[None, Some(ok)], &[None], PERIOD).await;
+    let wild = raw_burst(&ok, |id, d| {
+        if id == 0x351 {
+            d[2..4].copy_from_slice(&0x7FFFu16.to_le_bytes());
+        }
+    });
+    let feeder = feed_raw(rig.virtuals.get("in0").node(), vec![wild], PERIOD);
+    // Not the cable cap (250 A): input 0 is left out, input 1 alone.
+    rig.wait_snapshot(Duration::from_secs(3), "implausible input", |v| {
+        v["inputs"][0]["status"] == "implausible"
+            && v["inputs"][0]["implausible"].as_u64().unwrap_or(0) >= 2
+            && v["inputs"][0]["implausible_field"]["field"] == "charge_current_limit"
+            && v["inputs"][0]["implausible_field"]["value"] == 3_276_700
+            && v["inputs"][1]["status"] == "active"
+            && v["combined"]["alarms"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x == "input_implausible"))
+    })
+    .await;
+    rig.wait_for(0, Duration::from_secs(1), "input 1 alone", |s| {
+        s.charge_current_limit == Milliamps(50_000)
+            && s.discharge_current_limit == Milliamps(60_000)
+    })
+    .await;
+    feeder.abort();
+    rig.stop().await;
+
+    // A lone BMS announcing CVL 0xFFFF (6553.5 V) never reaches the inverter: safe state.
+    let cfg = default_rule(&config("exclude", "safe", &[100], &[("push", 1.0, "")]));
+    let rig = Rig::start(&cfg, &[None], &[None], PERIOD).await;
+    let wild = raw_burst(&ok, |id, d| {
+        if id == 0x351 {
+            d[0..2].copy_from_slice(&0xFFFFu16.to_le_bytes());
+        }
+    });
+    let feeder = feed_raw(rig.virtuals.get("in0").node(), vec![wild], PERIOD);
+    rig.wait_snapshot(Duration::from_secs(3), "implausible CVL", |v| {
+        v["inputs"][0]["status"] == "implausible"
+            && v["inputs"][0]["implausible_field"]["field"] == "charge_voltage_limit"
+            && v["combined"]["mode"] == "safe"
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let s = rig.seen(0).state.unwrap();
+    assert!(!s.charge_enable && !s.discharge_enable, "{s:?}");
+    assert_eq!(s.charge_current_limit, Milliamps(0));
+    assert_ne!(s.charge_voltage_limit, Millivolts(6_553_500));
+    feeder.abort();
+    rig.stop().await;
+
+    // A lone BMS sending CCL 0x8000 (-3276.8 A): 0 A, never +3276.8 A (nor the cable cap).
+    let rig = Rig::start(&cfg, &[None], &[None], PERIOD).await;
+    let neg = raw_burst(&ok, |id, d| {
+        if id == 0x351 {
+            d[2..4].copy_from_slice(&0x8000u16.to_le_bytes());
+        }
+    });
+    let feeder = feed_raw(rig.virtuals.get("in0").node(), vec![neg], PERIOD);
+    rig.wait_for(0, Duration::from_secs(3), "CCL 0 A", |s| {
+        s.charge_current_limit == Milliamps(0) && s.discharge_current_limit == Milliamps(60_000)
+    })
+    .await;
+    rig.wait_snapshot(Duration::from_secs(1), "active", |v| {
+        v["inputs"][0]["status"] == "active" && v["inputs"][0]["implausible"] == 0
+    })
+    .await;
+    feeder.abort();
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn a_lost_frame_never_mixes_two_bursts_at_the_inverter() {
+    // Item 4: bursts every 100 ms: 80 A discharge enabled; then one burst of 71 A still
+    // enabled whose first frame (0x359) is lost; then 71 A with discharge disabled. Mixing
+    // bursts told the inverter "71 A discharge, enabled" one burst late.
+    let cfg = default_rule(&config("exclude", "safe", &[100], &[("push", 1.0, "")]));
+    let rig = Rig::start(&cfg, &[None], &[None], PERIOD).await;
+    let (seen, recorder) = record(rig.virtuals.get("out0").node());
+    let b1 = raw_burst(&bms(55_200, 50_000, 80_000, 500), |_, _| {});
+    let mut b2 = raw_burst(&bms(55_200, 50_000, 71_000, 500), |_, _| {});
+    b2.retain(|f| f.id() != 0x359);
+    // 71 A in 0x351, discharge enable (0x40) off in 0x35C.
+    let b3 = raw_burst(&bms(55_200, 50_000, 71_000, 500), |id, d| {
+        if id == 0x35C {
+            d[0] &= !0x40;
+        }
+    });
+    let mut bursts = vec![b1; 12];
+    bursts.push(b2);
+    bursts.push(b3);
+    let feeder = feed_raw(rig.virtuals.get("in0").node(), bursts, PERIOD);
+    rig.wait_for(0, Duration::from_secs(5), "discharge disabled", |s| {
+        !s.discharge_enable && s.discharge_current_limit == Milliamps(0) && s.charge_enable
+    })
+    .await;
+    rig.wait_snapshot(Duration::from_secs(1), "one incomplete burst", |v| {
+        v["inputs"][0]["incomplete_bursts"] == 1
+    })
+    .await;
+    let states = seen.lock().unwrap().clone();
+    assert!(
+        states
+            .iter()
+            .any(|s| s.discharge_enable && s.discharge_current_limit == Milliamps(80_000)),
+        "80 A never seen"
+    );
+    for s in &states {
+        // Never 71 A with discharge enabled: the BMS never sent that in one burst that
+        // arrived whole.
+        assert!(
+            !(s.discharge_enable && s.discharge_current_limit == Milliamps(71_000)),
+            "mixed telegram reached the inverter: {s:?}"
+        );
+    }
+    feeder.abort();
+    recorder.abort();
+    rig.stop().await;
+}
+
+#[tokio::test]
+async fn an_input_and_an_output_on_one_bus_are_refused() {
+    // Item 5: refused at --check-config and at start (both go through Config::parse).
+    let cfg = config("exclude", "safe", &[100], &[("push", 1.0, "")])
+        .replace("virtual://out0", "virtual://in0");
+    let e = Config::parse(&cfg, std::path::Path::new("t.toml")).unwrap_err();
+    assert!(
+        e.contains("output[0].bus") && e.contains("input[0].bus") && e.contains("own bus"),
+        "{e}"
+    );
+    // One 40 A BMS configured twice would give 80 A: refused too.
+    let cfg = config("exclude", "safe", &[100, 100], &[("push", 1.0, "")])
+        .replace("virtual://in1", "virtual://in0");
+    let e = Config::parse(&cfg, std::path::Path::new("t.toml")).unwrap_err();
+    assert!(
+        e.contains("input[1].bus") && e.contains("input[0].bus"),
+        "{e}"
+    );
+}
+
+#[tokio::test]
+async fn own_output_read_back_on_an_input_does_not_keep_it_alive() {
+    // Item 5: the output's wire also reaches the input (two adapters on one bus, which no
+    // configuration check can see): a bridge copies every frame of out0 onto in0. The only
+    // BMS dies; the gateway must not go on reading its own `ccl=60 ce=1` as a live BMS.
+    let cfg = default_rule(&config("exclude", "safe", &[100], &[("push", 1.0, "")]));
+    let a = bms(55_200, 60_000, 60_000, 500);
+    let rig = Rig::start(&cfg, &[Some(a)], &[None], PERIOD).await;
+    let mut from = rig.virtuals.get("out0").node();
+    let mut to = rig.virtuals.get("in0").node();
+    let bridge = tokio::spawn(async move {
+        while let Ok(f) = from.recv().await {
+            let _ = to.send(&f).await;
+        }
+    });
+    rig.wait_for(0, Duration::from_secs(3), "ccl 60 A", |s| {
+        s.charge_enable && s.charge_current_limit == Milliamps(60_000)
+    })
+    .await;
+    rig.inputs[0].send_replace(None);
+    rig.wait_for(0, Duration::from_secs(3), "safe after the BMS died", |s| {
+        !s.charge_enable && !s.discharge_enable && s.charge_current_limit == Milliamps(0)
+    })
+    .await;
+    rig.wait_snapshot(Duration::from_secs(1), "own frames counted", |v| {
+        v["inputs"][0]["status"] == "stale"
+            && v["inputs"][0]["own_frames"].as_u64().unwrap_or(0) > 0
+    })
+    .await;
+    // And it stays safe while our own frames keep coming back.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let s = rig.seen(0).state.unwrap();
+    assert!(!s.charge_enable && !s.discharge_enable, "{s:?}");
+    bridge.abort();
     rig.stop().await;
 }

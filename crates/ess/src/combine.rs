@@ -3,7 +3,7 @@
 //! | Quantity | Rule |
 //! |---|---|
 //! | Charge voltage limit | minimum |
-//! | Charge / discharge current limit | [`CurrentRule`] (sum, N × smallest or capacity-weighted), then clamped to the configured stack limits |
+//! | Charge / discharge current limit | [`CurrentRule`] (capacity-weighted by default; N × smallest; sum only as an opt-in), then clamped to the configured stack limits |
 //! | SOC, SOH, voltage, temperature | average weighted by configured capacity, rounded to nearest (halves away from zero) |
 //! | Current | sum (saturating) |
 //! | Error and warning flags | bitwise OR |
@@ -20,18 +20,28 @@ use voltwire_core::{DeciCelsius, MilliampHours, Milliamps, Millivolts, Permille}
 use crate::state::{BatteryState, Flags, Requests};
 
 /// How the stack's charge and discharge current limits follow from the batteries' limits.
+///
+/// Batteries in parallel on one DC bus share the current by capacity and internal
+/// resistance, not by the limits their BMSes announce. The default,
+/// [`CurrentRule::CapacityWeighted`], therefore protects the weakest battery: two equal
+/// batteries whose BMSes allow 95 A and 5 A give 10 A (each takes about half), where
+/// [`CurrentRule::Sum`] would give 100 A and push about 50 A through the battery that
+/// allows 5 A.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum CurrentRule {
-    /// The sum of the limits. Assumes the current splits so that no battery exceeds its own
-    /// limit (what `bms_gateway` does).
-    #[default]
+    /// The sum of the limits (what `bms_gateway` does). Opt-in only: it assumes the
+    /// current splits so that no battery exceeds its own limit, which paralleled batteries
+    /// do not guarantee.
     Sum,
     /// The number of batteries times the smallest limit: safe when the batteries are equal
     /// and share the current equally.
     SmallestTimesCount,
-    /// The current splits in proportion to capacity, so the stack limit is the largest total
-    /// at which no battery's share exceeds its own limit: `min_i(limit_i × ΣC / C_i)`,
-    /// rounded down. Batteries with capacity 0 take no share and do not constrain.
+    /// The default. The current splits in proportion to capacity, so the stack limit is
+    /// the largest total at which no battery's share exceeds its own limit:
+    /// `min_i(limit_i × ΣC / C_i)`, rounded down (for equal batteries: N × the smallest
+    /// limit). Batteries with capacity 0 take no share and do not constrain; when every
+    /// capacity is 0 it is N × the smallest limit.
+    #[default]
     CapacityWeighted,
 }
 
@@ -48,10 +58,10 @@ pub struct CombineConfig {
 }
 
 impl Default for CombineConfig {
-    /// [`CurrentRule::Sum`], no stack limit.
+    /// [`CurrentRule::CapacityWeighted`], no stack limit.
     fn default() -> Self {
         Self {
-            current_rule: CurrentRule::Sum,
+            current_rule: CurrentRule::CapacityWeighted,
             max_charge_current: Milliamps(i32::MAX),
             max_discharge_current: Milliamps(i32::MAX),
         }

@@ -9,6 +9,7 @@ extern crate std;
 pub mod combine;
 pub mod encode;
 pub mod output;
+pub mod plausibility;
 pub mod policy;
 pub mod reader;
 pub mod setpoint;
@@ -18,9 +19,10 @@ mod time;
 pub use combine::{CombineConfig, CurrentRule, combine};
 pub use encode::{EncodeOptions, Extensions, frames};
 pub use output::{OutputConfig, Ratio, limit_output};
+pub use plausibility::{Chemistry, Field, Implausible, Plausibility};
 pub use policy::{
-    Alarms, FaultPolicy, Gateway, GatewayConfig, InputConfig, InputStatus, Mode, NoInputPolicy,
-    Output,
+    Alarms, BlockPolicy, FaultPolicy, Gateway, GatewayConfig, InputConfig, InputStatus, Mode,
+    NoInputPolicy, Output,
 };
 pub use reader::TelegramReader;
 pub use setpoint::{Direction, Setpoint, SetpointBounds, SetpointError, Setpoints};

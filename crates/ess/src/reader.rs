@@ -1,91 +1,205 @@
-//! From a stream of decoded BMS frames to battery states, one per complete telegram.
+//! From a stream of decoded BMS frames to battery states, one per complete burst.
+//!
+//! A BMS sends its state as a **burst**: a handful of frames back to back (Pylontech:
+//! 0x359, 0x351, 0x355, 0x356, 0x35C, 0x35E), once a second or when polled. A telegram is
+//! made from the frames of **one** burst only, never completed from the next one: after a
+//! lost frame, a telegram that mixed two bursts would announce the limits of one burst with
+//! the enable bits of the other (a BMS that had just disabled discharging would be reported
+//! as allowing it for one more second).
+//!
+//! The rules of [`TelegramReader`]:
+//!
+//! - A burst starts with the first BMS frame after the previous burst completed or was
+//!   dropped, and lasts at most `window_ms` from that frame (inclusive). A frame arriving
+//!   later starts a new burst.
+//! - A frame of a part already in the burst: identical to the stored one → a duplicate,
+//!   ignored; different → the burst is over (dropped if incomplete) and the frame starts a
+//!   new one. Identical frames received just before such a frame (since the last frame that
+//!   was taken) start the new burst with it: they are the unchanged beginning of the next
+//!   burst, which a BMS sending faster than `window_ms` can produce. For the same reason,
+//!   once a burst is complete, a frame identical to its *first* frame starts the next burst
+//!   (a BMS repeating an unchanged state faster than the window).
+//! - The burst completes, and gives its state at once, when every `required` part is in it,
+//!   plus the optional parts the state uses that this BMS was seen to send after the
+//!   required ones (SMA/Victron dialect: 0x35C and 0x372; learned from the bursts, and
+//!   forgotten when a burst has every required part but not them). Frames after completion,
+//!   within the window, belong to the completed burst and change nothing.
+//! - A burst that ends incomplete is dropped and counted ([`TelegramReader::incomplete_bursts`]).
+//!
+//! `window_ms` must be shorter than the BMS's sending interval (and its polling interval):
+//! 300 ms fits the usual 1 s. The reader never allocates and never panics.
 
-use voltwire_pylontech::can::{Assembler, Message, PartSet};
+use voltwire_pylontech::can::{Message, Part, PartSet, Telegram};
 
 use crate::state::{BatteryState, ConvertError};
 use crate::time::Millis;
 
-/// Collects one BMS's frames into telegrams and converts each complete telegram into a
-/// [`BatteryState`].
-///
-/// A telegram is complete when every part of `required` (e.g.
-/// [`crate::PYLONTECH_TELEGRAM`] or [`crate::SMA_TELEGRAM`]) has arrived since the previous
-/// telegram, none older than `max_age_ms`; the frame that completes it is the telegram's
-/// time. Every telegram needs a fresh set of frames, so a BMS that stops sending one part
-/// stops producing states (and goes stale) instead of repeating old values.
+fn union(a: PartSet, b: PartSet) -> PartSet {
+    b.iter().fold(a, PartSet::with)
+}
+
+fn intersect(a: PartSet, b: PartSet) -> PartSet {
+    a.iter()
+        .filter(|p| b.contains(*p))
+        .fold(PartSet::EMPTY, PartSet::with)
+}
+
+fn subset(a: PartSet, b: PartSet) -> bool {
+    a.iter().all(|p| b.contains(p))
+}
+
+/// Collects one BMS's frames into bursts and converts each complete burst into a
+/// [`BatteryState`] (rules in the [module documentation](self)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TelegramReader {
-    assembler: Assembler,
-    max_age_ms: u64,
+    required: PartSet,
+    learnable: PartSet,
+    learned: PartSet,
+    window_ms: u64,
+    burst: Telegram,
+    start: Option<Millis>,
+    first: Option<Part>,
+    completed: bool,
+    pending: Telegram,
+    pending_since: Option<(Millis, Part)>,
+    incomplete: u64,
+    duplicates: u64,
 }
 
 impl TelegramReader {
-    /// A reader for telegrams of `required` parts, each at most `max_age_ms` old.
-    pub const fn new(required: PartSet, max_age_ms: u64) -> Self {
+    /// A reader for telegrams of `required` parts (e.g. [`crate::PYLONTECH_TELEGRAM`] or
+    /// [`crate::SMA_TELEGRAM`]), a burst lasting at most `window_ms` from its first frame.
+    pub fn new(required: PartSet, window_ms: u64) -> Self {
+        // Without 0x359 (SMA/Victron dialect) the state also uses 0x35C (enables) and 0x372
+        // (module count) when the BMS sends them.
+        let learnable = if required.contains(Part::Alarms) {
+            PartSet::EMPTY
+        } else {
+            PartSet::EMPTY
+                .with(Part::Request)
+                .with(Part::ModuleCounts)
+                .iter()
+                .filter(|p| !required.contains(*p))
+                .fold(PartSet::EMPTY, PartSet::with)
+        };
         Self {
-            assembler: Assembler::new(required),
-            max_age_ms,
+            required,
+            learnable,
+            learned: PartSet::EMPTY,
+            window_ms,
+            burst: Telegram::new(),
+            start: None,
+            first: None,
+            completed: false,
+            pending: Telegram::new(),
+            pending_since: None,
+            incomplete: 0,
+            duplicates: 0,
         }
     }
 
-    /// Take one message received at `now`: the state, when it completes a telegram (or the
-    /// reason the complete telegram does not make a state). Inverter frames (0x305/0x307)
-    /// and frames outside the telegram are taken and give `None`.
+    /// The burst window, ms.
+    pub const fn window_ms(&self) -> u64 {
+        self.window_ms
+    }
+
+    /// Bursts dropped because they ended incomplete (a lost frame, a frame that changed
+    /// within the burst).
+    pub const fn incomplete_bursts(&self) -> u64 {
+        self.incomplete
+    }
+
+    /// Duplicate frames ignored (identical to the frame of the same part in the burst).
+    pub const fn duplicates(&self) -> u64 {
+        self.duplicates
+    }
+
+    /// The parts the next burst needs: the required ones and the learned optional ones.
+    pub fn expected(&self) -> PartSet {
+        union(self.required, self.learned)
+    }
+
+    /// Take one message received at `now`: the state, when it completes a burst (or the
+    /// reason the complete burst does not make a state). Inverter frames (0x305/0x307) and
+    /// unknown frames are ignored and give `None`.
     pub fn push(&mut self, m: Message, now: Millis) -> Option<Result<BatteryState, ConvertError>> {
-        if !self.assembler.push(m, now.0) || !self.assembler.missing().is_empty() {
-            return None;
+        let p = Part::of(&m)?;
+        if self.start.is_some_and(|s| now.since(s) > self.window_ms) {
+            self.close();
         }
-        let telegram = self.assembler.complete(now.0, self.max_age_ms).ok()?;
-        self.assembler.clear();
-        Some(BatteryState::try_from(&telegram))
-    }
-
-    /// Forget the frames collected so far.
-    pub fn clear(&mut self) {
-        self.assembler.clear();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::PYLONTECH_TELEGRAM;
-
-    #[test]
-    fn one_state_per_fresh_set_of_frames() {
-        // The real burst of bms_gateway's capture (as in state.rs), twice.
-        let burst: [(u16, &[u8]); 6] = [
-            (0x359, &[0, 0, 0, 0, 5, 0x50, 0x4E, 0]),
-            (0x351, &[0x33, 0x02, 0x09, 0x24, 0x09, 0x24, 0xD5, 0x01]),
-            (0x355, &[0x50, 0, 0x64, 0, 0, 0, 0, 0]),
-            (0x356, &[0xAB, 0x14, 0xDF, 0xFC, 0xCC, 0, 0, 0]),
-            (0x35C, &[0xC0, 0, 0, 0, 0, 0, 0, 0]),
-            (0x35E, b"PYLON\0\0\0"),
-        ];
-        let mut r = TelegramReader::new(PYLONTECH_TELEGRAM, 1000);
-        let mut states = 0;
-        for t in [0u64, 1000] {
-            for (i, (id, d)) in burst.iter().enumerate() {
-                let out = r.push(Message::parse(*id, d).unwrap(), Millis(t + i as u64));
-                // Only 0x35C, the last required part, completes the telegram.
-                assert_eq!(out.is_some(), *id == 0x35C, "{id:03X}");
-                if let Some(s) = out {
-                    assert_eq!(s.unwrap().soc.0, 800);
-                    states += 1;
+        if self.completed && self.first == Some(p) {
+            // The next burst, repeating the first frame of this one.
+            self.close();
+        }
+        if self.start.is_some() {
+            match self.burst.get(p) {
+                Some(stored) if *stored == m => {
+                    self.duplicates = self.duplicates.saturating_add(1);
+                    self.pending_since.get_or_insert((now, p));
+                    self.pending.insert(m);
+                    return None;
                 }
+                Some(_) => {
+                    let seed = self.pending;
+                    let since = self.pending_since;
+                    self.close();
+                    let (start, first) = since.unwrap_or((now, p));
+                    self.start = Some(start);
+                    self.first = Some(first);
+                    self.burst = seed;
+                }
+                None => {}
             }
         }
-        assert_eq!(states, 2);
-        // A lone 0x35C after that completes nothing: the other parts are needed again.
-        assert!(
-            r.push(Message::parse(0x35C, &[0xC0, 0]).unwrap(), Millis(2000))
-                .is_none()
-        );
-        // Parts older than the allowed age do not make a telegram.
-        let mut r = TelegramReader::new(PYLONTECH_TELEGRAM, 100);
-        for (i, (id, d)) in burst.iter().enumerate() {
-            let out = r.push(Message::parse(*id, d).unwrap(), Millis(i as u64 * 60));
-            assert!(out.is_none(), "{id:03X}");
+        if self.start.is_none() {
+            self.start = Some(now);
+            self.first = Some(p);
         }
+        self.pending = Telegram::new();
+        self.pending_since = None;
+        self.burst.insert(m);
+        let present = self.burst.present();
+        if self.completed {
+            // A state part this BMS sends after the required ones: wait for it next time.
+            if self.learnable.contains(p) {
+                self.learned = self.learned.with(p);
+            }
+            return None;
+        }
+        if !subset(self.expected(), present) {
+            return None;
+        }
+        self.completed = true;
+        self.learned = union(self.learned, intersect(present, self.learnable));
+        Some(BatteryState::try_from(&self.burst))
+    }
+
+    /// End the open burst: counted when incomplete.
+    fn close(&mut self) {
+        if self.start.is_some() && !self.completed {
+            self.incomplete = self.incomplete.saturating_add(1);
+            let present = self.burst.present();
+            if subset(self.required, present) {
+                // Every required part came but a learned one did not: the BMS stopped
+                // sending it (or it was lost); do not wait for it any more.
+                self.learned = intersect(self.learned, present);
+            }
+        }
+        self.start = None;
+        self.first = None;
+        self.completed = false;
+        self.burst = Telegram::new();
+        self.pending = Telegram::new();
+        self.pending_since = None;
+    }
+
+    /// Forget the frames collected so far (the open burst is dropped without counting).
+    pub fn clear(&mut self) {
+        self.start = None;
+        self.first = None;
+        self.completed = false;
+        self.burst = Telegram::new();
+        self.pending = Telegram::new();
+        self.pending_since = None;
     }
 }

@@ -32,6 +32,13 @@ impl Flags {
     pub const CHARGE_OVER_CURRENT: u16 = 1 << 8;
     /// System error (error) / internal or communication failure (warning).
     pub const SYSTEM: u16 = 1 << 11;
+    /// The protection (error) bits that forbid charging only: over-voltage and charge
+    /// over-current. Every other protection bit (temperature, system, and bits without a
+    /// name) forbids both directions; see [`BatteryState::forbids_charge`].
+    pub const CHARGE_ONLY: u16 = Self::HIGH_VOLTAGE | Self::CHARGE_OVER_CURRENT;
+    /// The protection (error) bits that forbid discharging only: under-voltage and
+    /// discharge over-current.
+    pub const DISCHARGE_ONLY: u16 = Self::LOW_VOLTAGE | Self::DISCHARGE_OVER_CURRENT;
 
     /// Bitwise OR.
     #[must_use]
@@ -80,14 +87,15 @@ impl Requests {
 }
 
 /// The normalised state of one battery or of a combined (virtual) battery, in exact integer
-/// units. Current limits are magnitudes (never negative in a state this crate produces).
+/// units. Current limits are never negative in a state this crate produces (a negative
+/// limit on the wire counts as 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct BatteryState {
     /// Charge voltage limit (CVL).
     pub charge_voltage_limit: Millivolts,
-    /// Charge current limit (CCL), a magnitude.
+    /// Charge current limit (CCL), never negative.
     pub charge_current_limit: Milliamps,
-    /// Discharge current limit (DCL), a magnitude.
+    /// Discharge current limit (DCL), never negative.
     pub discharge_current_limit: Milliamps,
     /// State of charge.
     pub soc: Permille,
@@ -114,9 +122,24 @@ pub struct BatteryState {
 }
 
 impl BatteryState {
-    /// Whether this battery forbids charging or discharging.
+    /// Whether this battery forbids charging: its charge enable is off, or it raises a
+    /// protection (error) flag other than those of [`Flags::DISCHARGE_ONLY`] (a BMS in
+    /// over-voltage or over-temperature protection forbids charging even if it still
+    /// announces a limit).
+    pub const fn forbids_charge(&self) -> bool {
+        !self.charge_enable || self.errors.0 & !Flags::DISCHARGE_ONLY != 0
+    }
+
+    /// Whether this battery forbids discharging: its discharge enable is off, or it raises a
+    /// protection (error) flag other than those of [`Flags::CHARGE_ONLY`].
+    pub const fn forbids_discharge(&self) -> bool {
+        !self.discharge_enable || self.errors.0 & !Flags::CHARGE_ONLY != 0
+    }
+
+    /// Whether this battery forbids charging or discharging ([`Self::forbids_charge`] or
+    /// [`Self::forbids_discharge`]).
     pub const fn blocks(&self) -> bool {
-        !self.charge_enable || !self.discharge_enable
+        self.forbids_charge() || self.forbids_discharge()
     }
 }
 
@@ -141,8 +164,10 @@ impl ConvertError {
     }
 }
 
-fn magnitude(m: Milliamps) -> Milliamps {
-    Milliamps(m.0.saturating_abs())
+/// A current limit from the wire: a negative value counts as 0 A, never as its magnitude
+/// (0x8000 is -3276.8 A, which must not become +3276.8 A).
+fn limit(m: Milliamps) -> Milliamps {
+    Milliamps(m.0.max(0))
 }
 
 /// The frames of a Pylontech-dialect telegram: 0x351, 0x355, 0x356, 0x359, 0x35C.
@@ -207,8 +232,8 @@ fn sma_flags(a: SmaAlarms) -> (Flags, Flags) {
 /// the table in the source; the module count is 0x372's "online" when present, else 1).
 /// 0x35C, when present: bit 7 / bit 6 → charge / discharge enable, bits 5/4/3 →
 /// [`Requests`]; without it (SMA dialect) a direction is enabled when its current limit is
-/// above zero. CCL and DCL are taken as magnitudes (a negative DCL, as one source documents,
-/// becomes positive). Other frames are ignored.
+/// above zero. A negative CCL or DCL counts as 0 A (the direction gets no current; the raw
+/// value 0x8000 = -3276.8 A never becomes +3276.8 A). Other frames are ignored.
 impl TryFrom<&Telegram> for BatteryState {
     type Error = ConvertError;
 
@@ -241,8 +266,8 @@ impl TryFrom<&Telegram> for BatteryState {
                 }
                 _ => return Err(missing(Part::Alarms)),
             };
-        let ccl = magnitude(limits.charge_current);
-        let dcl = magnitude(limits.discharge_current);
+        let ccl = limit(limits.charge_current);
+        let dcl = limit(limits.discharge_current);
         let (charge_enable, discharge_enable, requests) = match t.get(Part::Request) {
             Some(Message::Request(req)) => (
                 req.flags.charge_enable(),
@@ -313,6 +338,73 @@ mod tests {
         a.clear();
         let e = BatteryState::try_from(a.telegram()).unwrap_err();
         assert_eq!(e, ConvertError::Missing { id: 0x351 });
+    }
+
+    #[test]
+    fn negative_limits_are_zero_never_their_magnitude() {
+        // 0x351: CVL 55.2 V, CCL 0x8000 (-3276.8 A), DCL 0xFFFF (-0.1 A), DVL 41.6 V.
+        let burst: [(u16, &[u8]); 5] = [
+            (0x359, &[0, 0, 0, 0, 1, 0x50, 0x4E, 0]),
+            (0x351, &[0x28, 0x02, 0x00, 0x80, 0xFF, 0xFF, 0xA0, 0x01]),
+            (0x355, &[0x50, 0, 0x64, 0, 0, 0, 0, 0]),
+            (0x356, &[0xAB, 0x14, 0xDF, 0xFC, 0xCC, 0, 0, 0]),
+            (0x35C, &[0xC0, 0, 0, 0, 0, 0, 0, 0]),
+        ];
+        let mut a = Assembler::new(PYLONTECH_TELEGRAM);
+        for (id, d) in burst {
+            assert!(a.push(Message::parse(id, d).unwrap(), 0));
+        }
+        let s = BatteryState::try_from(a.complete(0, 1000).unwrap()).unwrap();
+        assert_eq!(s.charge_current_limit, Milliamps(0));
+        assert_eq!(s.discharge_current_limit, Milliamps(0));
+        // 0x7FFF is +3276.7 A: passed on as it is (plausibility is the policy's job).
+        a.push(
+            Message::parse(0x351, &[0x28, 0x02, 0xFF, 0x7F, 0x01, 0x00, 0xA0, 0x01]).unwrap(),
+            0,
+        );
+        let s = BatteryState::try_from(a.complete(0, 1000).unwrap()).unwrap();
+        assert_eq!(s.charge_current_limit, Milliamps(3_276_700));
+        assert_eq!(s.discharge_current_limit, Milliamps(100));
+    }
+
+    #[test]
+    fn protection_flags_forbid_their_direction() {
+        let ok = BatteryState {
+            charge_enable: true,
+            discharge_enable: true,
+            ..BatteryState::default()
+        };
+        assert!(!ok.blocks());
+        let with = |bits: u16| BatteryState {
+            errors: Flags(bits),
+            ..ok
+        };
+        for bit in [Flags::HIGH_VOLTAGE, Flags::CHARGE_OVER_CURRENT] {
+            assert!(with(bit).forbids_charge() && !with(bit).forbids_discharge());
+        }
+        for bit in [Flags::LOW_VOLTAGE, Flags::DISCHARGE_OVER_CURRENT] {
+            assert!(!with(bit).forbids_charge() && with(bit).forbids_discharge());
+        }
+        for bit in [
+            Flags::HIGH_TEMPERATURE,
+            Flags::LOW_TEMPERATURE,
+            Flags::SYSTEM,
+            1 << 0,
+            1 << 15,
+        ] {
+            assert!(with(bit).forbids_charge() && with(bit).forbids_discharge());
+        }
+        // Warnings forbid nothing.
+        let warned = BatteryState {
+            warnings: Flags(0xFFFF),
+            ..ok
+        };
+        assert!(!warned.blocks());
+        let off = BatteryState {
+            charge_enable: false,
+            ..ok
+        };
+        assert!(off.forbids_charge() && !off.forbids_discharge());
     }
 
     #[test]

@@ -17,8 +17,8 @@
 
 use voltwire_core::{MilliampHours, Milliamps, Millivolts, Permille};
 use voltwire_ess::{
-    Alarms, BatteryState, CombineConfig, FaultPolicy, Flags, Gateway, GatewayConfig, InputConfig,
-    InputStatus, Millis, Mode, NoInputPolicy,
+    Alarms, BatteryState, CombineConfig, CurrentRule, FaultPolicy, Flags, Gateway, GatewayConfig,
+    InputConfig, InputStatus, Millis, Mode, NoInputPolicy,
 };
 
 const TIMEOUT: u64 = 3_000;
@@ -30,6 +30,8 @@ fn bat(ccl: i32, soc: i16) -> BatteryState {
         charge_current_limit: Milliamps(ccl),
         discharge_current_limit: Milliamps(ccl),
         soc: Permille(soc),
+        soh: Permille(1000),
+        voltage: Millivolts(52_000),
         charge_enable: true,
         discharge_enable: true,
         module_count: 1,
@@ -40,21 +42,17 @@ fn bat(ccl: i32, soc: i16) -> BatteryState {
 fn gw(policy: FaultPolicy, no_input: NoInputPolicy, hold: u64) -> Gateway<3> {
     Gateway::new(GatewayConfig {
         inputs: heapless::Vec::from_slice(&[
-            InputConfig {
-                capacity: MilliampHours(100_000),
-                timeout_ms: TIMEOUT,
-            },
-            InputConfig {
-                capacity: MilliampHours(100_000),
-                timeout_ms: TIMEOUT,
-            },
-            InputConfig {
-                capacity: MilliampHours(200_000),
-                timeout_ms: TIMEOUT,
-            },
+            InputConfig::new(MilliampHours(100_000), TIMEOUT),
+            InputConfig::new(MilliampHours(100_000), TIMEOUT),
+            InputConfig::new(MilliampHours(200_000), TIMEOUT),
         ])
         .unwrap(),
-        combine: CombineConfig::default(),
+        // These tests are about data age: the plain sum keeps their numbers simple (the
+        // default rule is tested in policy_split.rs and combine.rs).
+        combine: CombineConfig {
+            current_rule: CurrentRule::Sum,
+            ..CombineConfig::default()
+        },
         fault_policy: policy,
         no_input,
         recovery_hold_ms: hold,
@@ -219,7 +217,7 @@ fn block_policy_disables_everything() {
 }
 
 #[test]
-fn blocking_input_excluded_from_its_direction_only() {
+fn blocking_input_disables_its_direction_for_the_stack() {
     let mut g = gw(FaultPolicy::Exclude, NoInputPolicy::SafeOutput, 0);
     let full = BatteryState {
         charge_enable: false,
@@ -240,13 +238,14 @@ fn blocking_input_excluded_from_its_direction_only() {
     assert_eq!(o.inputs[0], InputStatus::Blocking);
     assert!(o.alarms.contains(Alarms::INPUT_BLOCKING));
     let s = o.state.unwrap();
-    assert!(s.charge_enable && s.discharge_enable);
-    assert_eq!(s.charge_current_limit, Milliamps(40_000));
+    // Charging is off for the whole stack, discharging goes on from all three (sum rule).
+    assert!(!s.charge_enable && s.discharge_enable);
+    assert_eq!(s.charge_current_limit, Milliamps(0));
     assert_eq!(s.discharge_current_limit, Milliamps(50_000));
-    assert_eq!(s.charge_voltage_limit, Millivolts(55_000));
-    assert!(s.errors.is_empty());
+    // The protection flag reaches the inverter.
+    assert_eq!(s.errors, Flags(Flags::HIGH_VOLTAGE));
 
-    // Under Block the blocking input takes part in the AND.
+    // Under Block the same.
     let mut g = gw(FaultPolicy::Block, NoInputPolicy::SafeOutput, 0);
     let o = g.step(
         &[
@@ -258,5 +257,6 @@ fn blocking_input_excluded_from_its_direction_only() {
     );
     let s = o.state.unwrap();
     assert!(!s.charge_enable && s.discharge_enable);
+    assert_eq!(s.charge_current_limit, Milliamps(0));
     assert_eq!(s.errors, Flags(Flags::HIGH_VOLTAGE));
 }

@@ -158,7 +158,7 @@ proptest! {
         hold in prop_oneof![Just(0u64), time()],
     ) {
         let mut g: Gateway<4> = Gateway::new(GatewayConfig {
-            inputs: caps.iter().map(|&(c, t)| InputConfig { capacity: MilliampHours(c), timeout_ms: t }).collect(),
+            inputs: caps.iter().map(|&(c, t)| InputConfig::new(MilliampHours(c), t)).collect(),
             combine: ccfg,
             fault_policy: if block { FaultPolicy::Block } else { FaultPolicy::Exclude },
             no_input: if silence { NoInputPolicy::Silence } else { NoInputPolicy::SafeOutput },
@@ -183,6 +183,80 @@ proptest! {
             } else {
                 prop_assert!(silence);
             }
+        }
+    }
+}
+
+/// States inside the plausible ranges of `InputConfig::new(100 Ah)` (16-cell LFP, 100 A).
+fn plausible_state() -> impl Strategy<Value = BatteryState> {
+    (
+        (
+            32_000i32..=60_800,
+            0i32..=100_000,
+            0i32..=100_000,
+            0i16..=1000,
+            32_000i32..=60_800,
+        ),
+        (-400i16..=800, any::<u16>(), any::<u16>()),
+        (any::<bool>(), any::<bool>(), any::<u8>()),
+    )
+        .prop_map(
+            |((cvl, ccl, dcl, soc, v), (t, e, w), (ce, de, r))| BatteryState {
+                charge_voltage_limit: Millivolts(cvl),
+                charge_current_limit: Milliamps(ccl),
+                discharge_current_limit: Milliamps(dcl),
+                soc: Permille(soc),
+                soh: Permille(1000),
+                voltage: Millivolts(v),
+                current: Milliamps(0),
+                temperature: DeciCelsius(t),
+                // Mostly no flags, sometimes any.
+                errors: Flags(if e % 4 == 0 { e } else { 0 }),
+                warnings: Flags(if w % 4 == 0 { w } else { 0 }),
+                charge_enable: ce,
+                discharge_enable: de,
+                requests: Requests(r),
+                module_count: 1,
+            },
+        )
+}
+
+proptest! {
+    #[test]
+    fn a_fresh_input_forbidding_a_direction_disables_it_and_its_flags_pass(
+        inputs in prop::collection::vec(prop::option::of(plausible_state()), 1..5),
+        block in any::<bool>(),
+        hold in prop_oneof![Just(0u64), Just(1_000u64)],
+    ) {
+        let mut g: Gateway<4> = Gateway::new(GatewayConfig {
+            inputs: inputs.iter().map(|_| InputConfig::new(MilliampHours(100_000), 3_000)).collect(),
+            combine: CombineConfig::default(),
+            fault_policy: if block { FaultPolicy::Block } else { FaultPolicy::Exclude },
+            no_input: NoInputPolicy::SafeOutput,
+            recovery_hold_ms: hold,
+        });
+        let slots: Vec<_> = inputs.iter().map(|o| o.map(|s| (s, Millis(0)))).collect();
+        // Every given input is fresh (age 0) and plausible, admitted or recovering.
+        let out = g.step(&slots, Millis(0));
+        let s = out.state.unwrap();
+        let given: Vec<&BatteryState> = inputs.iter().flatten().collect();
+        for b in &given {
+            prop_assert!(s.errors.contains(b.errors.0));
+            prop_assert!(s.warnings.contains(b.warnings.0));
+        }
+        if given.iter().any(|b| b.forbids_charge()) {
+            prop_assert!(!s.charge_enable);
+            prop_assert_eq!(s.charge_current_limit, Milliamps(0));
+        }
+        if given.iter().any(|b| b.forbids_discharge()) {
+            prop_assert!(!s.discharge_enable);
+            prop_assert_eq!(s.discharge_current_limit, Milliamps(0));
+        }
+        // Capacity-weighted over equal packs: never above N × the smallest admitted limit.
+        if hold == 0 && !given.is_empty() && given.len() == inputs.len() {
+            let n = i32::try_from(given.len()).unwrap();
+            let min = given.iter().map(|b| b.charge_current_limit.0).min().unwrap();
+            prop_assert!(s.charge_current_limit.0 <= min * n);
         }
     }
 }
