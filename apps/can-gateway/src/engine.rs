@@ -46,14 +46,18 @@ pub struct InputSlot {
 pub struct OutputSlot {
     /// Settings.
     pub cfg: crate::config::Output,
-    /// When the last burst went out.
+    /// When the last burst was scheduled (handed to the bus task).
     pub last_sent: Option<Millis>,
     sent_generation: u64,
     request_pending: bool,
     /// When the inverter last sent 0x305 / 0x307.
     pub last_request: Option<Millis>,
-    /// Bursts sent.
+    /// Bursts written to the bus (reported by the bus task, see [`Engine::burst_done`]).
     pub bursts: u64,
+    /// Bursts scheduled but not written (bus down or busy, write failed or timed out).
+    pub bursts_dropped: u64,
+    /// When a burst was last written to the bus.
+    pub last_written: Option<Millis>,
     /// The state of the last burst.
     pub last_state: Option<BatteryState>,
     /// The bus is open.
@@ -140,6 +144,8 @@ impl Engine {
                     request_pending: false,
                     last_request: None,
                     bursts: 0,
+                    bursts_dropped: 0,
+                    last_written: None,
                     last_state: None,
                     bus_up: false,
                 })
@@ -302,10 +308,37 @@ impl Engine {
             slot.last_sent = Some(now);
             slot.sent_generation = generation;
             slot.request_pending = false;
-            slot.bursts = slot.bursts.saturating_add(1);
             slot.last_state = Some(state);
             out.push(Burst { output: o, frames });
         }
+    }
+
+    /// Record what became of a burst for output `o`: `written` to the bus at `now`, or
+    /// dropped (the bus was down or busy, or the write failed). Telemetry only; scheduling
+    /// goes by [`OutputSlot::last_sent`].
+    pub fn burst_done(&mut self, o: usize, written: bool, now: Millis) {
+        let Some(slot) = self.outputs.get_mut(o) else {
+            return;
+        };
+        if written {
+            slot.bursts = slot.bursts.saturating_add(1);
+            slot.last_written = Some(now);
+        } else {
+            slot.bursts_dropped = slot.bursts_dropped.saturating_add(1);
+        }
+    }
+
+    /// A `sync` output whose inverter has sent no 0x305 / 0x307 for its
+    /// `request_timeout_ms` (counted from the start if it never sent one).
+    pub fn request_stale(&self, o: usize, now: Millis) -> bool {
+        let Some(slot) = self.outputs.get(o) else {
+            return false;
+        };
+        let limit = slot.cfg.request_timeout_ms;
+        if slot.cfg.mode != OutputMode::Sync || limit == 0 {
+            return false;
+        }
+        now.since(slot.last_request.unwrap_or(Millis(0))) >= limit
     }
 
     /// Inputs due for an inverter keep-alive (0x305) at `now`, marking them polled.

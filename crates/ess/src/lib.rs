@@ -20,7 +20,7 @@ pub use encode::{EncodeOptions, Extensions, frames};
 pub use output::{OutputConfig, Ratio, limit_output};
 pub use policy::{
     Alarms, FaultPolicy, Gateway, GatewayConfig, InputConfig, InputStatus, Mode, NoInputPolicy,
-    Output,
+    Output, disabled,
 };
 pub use reader::TelegramReader;
 pub use setpoint::{Direction, Setpoint, SetpointBounds, SetpointError, Setpoints};
