@@ -312,7 +312,10 @@ pub async fn run(
                         }
                         Err(e) => tracing::warn!(error = %e, "set point command refused"),
                     },
-                    None => commands = None,
+                    None => {
+                        tracing::error!("the MQTT client task ended; set point commands are no longer taken");
+                        commands = None;
+                    }
                 }
             }
             _ = telem.tick(), if handle.is_some() => {
