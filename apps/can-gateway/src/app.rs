@@ -303,19 +303,18 @@ pub async fn run(
             }
             c = recv_opt(&mut commands) => {
                 let now = now();
-                match c {
-                    Some(cmd) => match engine.command(cmd, now) {
-                        Ok(()) => {
-                            tracing::info!(?cmd, "set point command applied");
-                            engine.step(now);
-                            outputs.dispatch(&mut engine, now, &mut bursts);
-                        }
-                        Err(e) => tracing::warn!(error = %e, "set point command refused"),
-                    },
-                    None => {
-                        tracing::error!("the MQTT client task ended; set point commands are no longer taken");
-                        commands = None;
+                let Some(cmd) = c else {
+                    tracing::error!("the MQTT client task ended; set point commands are no longer taken");
+                    commands = None;
+                    continue;
+                };
+                match engine.command(cmd, now) {
+                    Ok(()) => {
+                        tracing::info!(?cmd, "set point command applied");
+                        engine.step(now);
+                        outputs.dispatch(&mut engine, now, &mut bursts);
                     }
+                    Err(e) => tracing::warn!(error = %e, "set point command refused"),
                 }
             }
             _ = telem.tick(), if handle.is_some() => {
