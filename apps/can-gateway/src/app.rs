@@ -4,20 +4,25 @@
 //! an input telegram (or an inverter's 0x305) is answered at once with the bursts that are
 //! due, so the added latency is one channel hop each way. A tick re-evaluates data age even
 //! when nothing arrives, so a silent input is excluded within its timeout plus one tick.
+//!
+//! Each bus task reports every burst as written or not, so the output counters and
+//! `bus_up` in telemetry tell what reached the wire, not what was scheduled.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
 use tokio::time::{Instant, MissedTickBehavior};
 use voltwire_ess::Millis;
 use voltwire_pylontech::can::{CanMessage as _, InverterRequest};
 use voltwire_runtime::can::CanFrame;
 use voltwire_runtime::mqtt::{MqttClient, MqttConfig, MqttHandle};
 
-use crate::bus::{self, BusEvent, Endpoint, Received, VirtualBuses};
-use crate::config::Settings;
+use crate::bus::{self, BusEvent, Endpoint, Received, Timeouts, VirtualBuses, Wires};
+use crate::config::{OnExit, Settings};
 use crate::engine::{Burst, Engine};
 use crate::telemetry;
 
@@ -34,7 +39,118 @@ fn millis_since(start: Instant, t: Instant) -> Millis {
     Millis(u64::try_from(t.saturating_duration_since(start).as_millis()).unwrap_or(u64::MAX))
 }
 
-/// Run the gateway until `stop` resolves.
+/// How long the gateway waits on exit for the bus tasks to write the last bursts.
+pub const EXIT_WAIT: Duration = Duration::from_millis(500);
+
+/// The output side: one burst channel per output, and the bursts handed to each bus task
+/// whose fate (written or not) it has not reported yet.
+struct Outputs {
+    tx: Vec<mpsc::Sender<Vec<CanFrame>>>,
+    in_flight: Vec<u32>,
+}
+
+impl Outputs {
+    /// Hand the bursts due at `now` to the bus tasks; a burst whose channel is full (the
+    /// bus is slow or reconnecting) is dropped and counted at once.
+    fn dispatch(&mut self, engine: &mut Engine, now: Millis, bursts: &mut Vec<Burst>) {
+        bursts.clear();
+        engine.due(now, bursts);
+        for b in bursts.drain(..) {
+            let o = b.output;
+            if self
+                .tx
+                .get(o)
+                .is_some_and(|tx| tx.try_send(b.frames).is_ok())
+            {
+                if let Some(n) = self.in_flight.get_mut(o) {
+                    *n = n.saturating_add(1);
+                }
+            } else {
+                tracing::debug!(output = o, "output bus busy; burst dropped");
+                engine.burst_done(o, false, now);
+            }
+        }
+    }
+
+    /// A bus task reported on one burst of output `o`.
+    fn settle(&mut self, o: usize) {
+        if let Some(n) = self.in_flight.get_mut(o) {
+            *n = n.saturating_sub(1);
+        }
+    }
+
+    fn idle(&self) -> bool {
+        self.in_flight.iter().all(|n| *n == 0)
+    }
+}
+
+/// Apply a bus task's notice to the engine (and the output bookkeeping).
+fn on_notice(engine: &mut Engine, outputs: &mut Outputs, n: BusEvent, now: Millis) {
+    match n {
+        BusEvent::Up(ep) => engine.bus_state(ep, true),
+        BusEvent::Down(ep) => engine.bus_state(ep, false),
+        BusEvent::Sent(ep) => {
+            if let Endpoint::Output(o) = ep {
+                outputs.settle(o);
+                engine.burst_done(o, true, now);
+                engine.bus_state(ep, true);
+            }
+        }
+        BusEvent::SendFailed(ep) => {
+            if let Endpoint::Output(o) = ep {
+                outputs.settle(o);
+                engine.burst_done(o, false, now);
+                engine.bus_state(ep, false);
+            }
+        }
+        BusEvent::Malformed(ep, k) => match ep {
+            Endpoint::Input(i) => {
+                if let Some(slot) = engine.inputs.get_mut(i) {
+                    slot.bad_frames = slot.bad_frames.saturating_add(k);
+                }
+            }
+            Endpoint::Output(o) => {
+                tracing::debug!(output = o, lines = k, "malformed lines on an output bus");
+            }
+        },
+    }
+}
+
+/// Encode `state` as a burst with `opts`.
+fn encode(state: &voltwire_ess::BatteryState, opts: &voltwire_ess::EncodeOptions) -> Vec<CanFrame> {
+    voltwire_ess::frames(state, opts)
+        .iter()
+        .filter_map(|m| {
+            let (data, len) = m.emit().ok()?;
+            CanFrame::standard(m.id(), data.get(..len)?)
+        })
+        .collect()
+}
+
+/// The last burst of every output on exit: what it was last told (else the combined
+/// state), with charge and discharge disabled and zero current limits
+/// (`voltwire_ess::disabled`).
+fn exit_bursts(engine: &Engine, now: Millis) -> Vec<Burst> {
+    engine
+        .outputs
+        .iter()
+        .enumerate()
+        .map(|(o, slot)| {
+            let last = slot
+                .last_state
+                .or_else(|| engine.combined(now))
+                .unwrap_or_default();
+            Burst {
+                output: o,
+                frames: encode(&voltwire_ess::disabled(last), &slot.cfg.encode),
+            }
+        })
+        .collect()
+}
+
+/// Run the gateway until `stop` resolves; then, with `on_exit = "safe"`, send every output
+/// one last burst with charge and discharge disabled and zero current limits and wait (at
+/// most [`EXIT_WAIT`]) until the bus tasks have written it.
 ///
 /// # Errors
 /// Only start-up errors (MQTT TLS set-up); every later failure (a lost bus, a lost broker)
@@ -49,32 +165,45 @@ pub async fn run(
     let mut engine = Engine::new(&settings);
     let (rx_tx, mut rx) = mpsc::channel::<Received>(4096);
     let (note_tx, mut notes) = mpsc::unbounded_channel::<BusEvent>();
-    let mut input_tx = Vec::new();
-    for (i, inp) in settings.inputs.iter().enumerate() {
-        let (tx, r) = mpsc::channel::<CanFrame>(64);
-        tokio::spawn(bus::run(
-            inp.bus.clone(),
-            Endpoint::Input(i),
-            hooks.virtuals.clone(),
-            r,
-            rx_tx.clone(),
-            note_tx.clone(),
-        ));
-        input_tx.push(tx);
-    }
-    let mut output_tx = Vec::new();
-    for (o, out) in settings.outputs.iter().enumerate() {
-        let (tx, r) = mpsc::channel::<CanFrame>(256);
-        tokio::spawn(bus::run(
-            out.bus.clone(),
-            Endpoint::Output(o),
-            hooks.virtuals.clone(),
-            r,
-            rx_tx.clone(),
-            note_tx.clone(),
-        ));
-        output_tx.push(tx);
-    }
+    let mut tasks: JoinSet<Endpoint> = JoinSet::new();
+    let mut task_ep: HashMap<tokio::task::Id, Endpoint> = HashMap::new();
+    let mut spawn = |url: &bus::BusUrl, ep: Endpoint, t: Timeouts, cap: usize| {
+        let (tx, to_send) = mpsc::channel::<Vec<CanFrame>>(cap);
+        let wires = Wires {
+            to_send,
+            received: rx_tx.clone(),
+            notices: note_tx.clone(),
+        };
+        let run = bus::run(url.clone(), ep, t, hooks.virtuals.clone(), wires);
+        let h = tasks.spawn(async move {
+            run.await;
+            ep
+        });
+        task_ep.insert(h.id(), ep);
+        tx
+    };
+    let input_tx: Vec<_> = settings
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(i, inp)| {
+            spawn(
+                &inp.bus,
+                Endpoint::Input(i),
+                Timeouts::input(inp.domain.timeout_ms),
+                4,
+            )
+        })
+        .collect();
+    let mut outputs = Outputs {
+        tx: settings
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(o, out)| spawn(&out.bus, Endpoint::Output(o), Timeouts::output(), 8))
+            .collect(),
+        in_flight: vec![0; settings.outputs.len()],
+    };
     drop(rx_tx);
     drop(note_tx);
 
@@ -82,7 +211,8 @@ pub async fn run(
         Some(m) => {
             let bounds = settings.setpoint_bounds;
             let ttl = m.default_ttl_ms;
-            let cfg = MqttConfig::new(m.url.clone(), "voltwire-can-gateway", m.topics.clone());
+            let id = voltwire_runtime::mqtt::default_client_id("can-gateway", &m.topics);
+            let cfg = MqttConfig::new(m.url.clone(), &id, m.topics.clone());
             let (client, cmds) = MqttClient::start(cfg, move |name: &str, payload: &[u8]| {
                 telemetry::validate(name, payload, &bounds, ttl)
             })
@@ -111,21 +241,9 @@ pub async fn run(
     telem.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut bursts: Vec<Burst> = Vec::new();
     let mut polls: Vec<usize> = Vec::new();
+    let mut stale = vec![false; settings.outputs.len()];
     let mut stop = std::pin::pin!(stop);
-
-    let send = |engine: &mut Engine, now: Millis, bursts: &mut Vec<Burst>| {
-        bursts.clear();
-        engine.due(now, bursts);
-        for b in bursts.drain(..) {
-            if let Some(tx) = output_tx.get(b.output) {
-                for f in b.frames {
-                    if tx.try_send(f).is_err() {
-                        tracing::debug!(output = b.output, "output bus busy; frame dropped");
-                    }
-                }
-            }
-        }
-    };
+    let now = || millis_since(start, Instant::now());
 
     loop {
         tokio::select! {
@@ -135,27 +253,48 @@ pub async fn run(
                 let Some(r) = r else { break };
                 let at = millis_since(start, r.at);
                 if engine.on_frame(r.from, &r.frame, at) {
-                    let now = millis_since(start, Instant::now());
+                    let now = now();
                     engine.step(now);
-                    send(&mut engine, now, &mut bursts);
+                    outputs.dispatch(&mut engine, now, &mut bursts);
                 }
             }
-            n = notes.recv() => {
-                match n {
-                    Some(BusEvent::Up(ep)) => engine.bus_state(ep, true),
-                    Some(BusEvent::Down(ep)) => engine.bus_state(ep, false),
-                    None => {}
+            Some(n) = notes.recv() => on_notice(&mut engine, &mut outputs, n, now()),
+            Some(done) = tasks.join_next_with_id() => {
+                // Bus tasks run until their channels close, i.e. until we stop: an end
+                // here is a bug (or a panic), never silent.
+                let ep = match &done {
+                    Ok((id, _)) => task_ep.get(id).copied(),
+                    Err(e) => task_ep.get(&e.id()).copied(),
+                };
+                match done {
+                    Ok(_) => tracing::error!(?ep, "bus task ended unexpectedly"),
+                    Err(e) => tracing::error!(?ep, error = %e, "bus task failed"),
+                }
+                if let Some(ep) = ep {
+                    engine.bus_state(ep, false);
                 }
             }
             _ = tick.tick() => {
-                let now = millis_since(start, Instant::now());
+                let now = now();
                 engine.step(now);
-                send(&mut engine, now, &mut bursts);
+                outputs.dispatch(&mut engine, now, &mut bursts);
                 polls.clear();
                 engine.polls(now, &mut polls);
                 for &i in &polls {
                     if let (Some(tx), Some(f)) = (input_tx.get(i), keep_alive()) {
-                        let _ = tx.try_send(f);
+                        let _ = tx.try_send(vec![f]);
+                    }
+                }
+                for (o, was) in stale.iter_mut().enumerate() {
+                    let is = engine.request_stale(o, now);
+                    if is != *was {
+                        let name = engine.outputs.get(o).map(|s| s.cfg.name.as_str()).unwrap_or_default();
+                        if is {
+                            tracing::warn!(output = name, "the inverter sends no requests (0x305 / 0x307); link stale");
+                        } else {
+                            tracing::info!(output = name, "the inverter sends requests again");
+                        }
+                        *was = is;
                     }
                 }
                 if let Some(s) = &hooks.snapshot {
@@ -163,26 +302,69 @@ pub async fn run(
                 }
             }
             c = recv_opt(&mut commands) => {
-                let now = millis_since(start, Instant::now());
-                match c {
-                    Some(cmd) => match engine.command(cmd, now) {
-                        Ok(()) => {
-                            tracing::info!(?cmd, "set point command applied");
-                            engine.step(now);
-                            send(&mut engine, now, &mut bursts);
-                        }
-                        Err(e) => tracing::warn!(error = %e, "set point command refused"),
-                    },
-                    None => commands = None,
+                let now = now();
+                let Some(cmd) = c else {
+                    tracing::error!("the MQTT client task ended; set point commands are no longer taken");
+                    commands = None;
+                    continue;
+                };
+                match engine.command(cmd, now) {
+                    Ok(()) => {
+                        tracing::info!(?cmd, "set point command applied");
+                        engine.step(now);
+                        outputs.dispatch(&mut engine, now, &mut bursts);
+                    }
+                    Err(e) => tracing::warn!(error = %e, "set point command refused"),
                 }
             }
             _ = telem.tick(), if handle.is_some() => {
-                let now = millis_since(start, Instant::now());
                 if let Some(h) = &handle {
-                    publish(h, &engine, now);
+                    publish(h, &engine, now());
                 }
             }
         }
+    }
+
+    if settings.on_exit == OnExit::Safe {
+        let deadline = Instant::now() + EXIT_WAIT;
+        for b in exit_bursts(&engine, now()) {
+            let Some(tx) = outputs.tx.get(b.output) else {
+                continue;
+            };
+            if let Ok(Ok(())) = tokio::time::timeout_at(deadline, tx.send(b.frames)).await {
+                if let Some(n) = outputs.in_flight.get_mut(b.output) {
+                    *n = n.saturating_add(1);
+                }
+            }
+        }
+        while !outputs.idle() {
+            tokio::select! {
+                n = notes.recv() => match n {
+                    Some(n) => on_notice(&mut engine, &mut outputs, n, now()),
+                    None => break,
+                },
+                () = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        if outputs.idle() {
+            tracing::info!("safe exit burst written to every output");
+        } else {
+            tracing::warn!(pending = ?outputs.in_flight, "safe exit burst not confirmed on every output");
+        }
+    }
+    // Closing the channels ends the bus tasks (after what they hold is written).
+    outputs.tx.clear();
+    drop(input_tx);
+    let _ = tokio::time::timeout(EXIT_WAIT, async {
+        while tasks.join_next().await.is_some() {}
+    })
+    .await;
+    tasks.abort_all();
+    while let Ok(n) = notes.try_recv() {
+        on_notice(&mut engine, &mut outputs, n, now());
+    }
+    if let Some(s) = &hooks.snapshot {
+        s.send_replace(telemetry::snapshot(&engine, now()));
     }
     if let Some(client) = mqtt {
         client.shutdown(Duration::from_secs(2)).await;

@@ -1,7 +1,10 @@
 //! Buses by URL, and the task that runs one: frames received go to the engine as events,
-//! frames to send come from the engine over a channel. A lost SLCAN adapter or console
-//! server is reopened with backoff; while it is gone, frames to send are dropped (the next
-//! burst follows within one interval anyway).
+//! bursts to send come from the engine over a channel and are reported back once written
+//! (or not). A lost SLCAN adapter or console server is reopened with backoff; while it is
+//! gone, bursts are dropped and reported (the next burst follows within one interval
+//! anyway). A connection is lost when the link fails, when an input delivers no frame for
+//! its receive timeout, or when a burst is not written (and, on Lawicel adapters,
+//! acknowledged) within [`WRITE_TIMEOUT`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -211,31 +214,114 @@ pub struct Received {
     pub at: Instant,
 }
 
-/// Bus up / down notices for telemetry.
+/// What a bus task reports to the engine task (telemetry; scheduling never waits for it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BusEvent {
     /// The bus is open.
     Up(Endpoint),
     /// The bus is lost (reopening).
     Down(Endpoint),
+    /// A burst taken from the channel was written completely (and, where the adapter
+    /// acknowledges transmits, acknowledged).
+    Sent(Endpoint),
+    /// A burst taken from the channel was not written: the bus was down, or the write
+    /// failed or timed out (the bus is then reopened).
+    SendFailed(Endpoint),
+    /// This many more received lines or frames did not decode (malformed adapter lines).
+    Malformed(Endpoint, u64),
 }
 
-/// Run the bus until `to_send` closes or the engine goes away.
+/// A burst must be written (and acknowledged) within this, or the bus counts as lost.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The shortest receive timeout of an input bus (see [`Timeouts::receive`]).
+pub const MIN_RECEIVE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long a bus task waits for traffic before it gives a connection up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// An input that delivers no frame for this long is treated as lost: the connection is
+    /// dropped, [`BusEvent::Down`] reported and the bus reopened with backoff. `None` for
+    /// outputs (a push inverter never talks). Not applied to `virtual://` buses, which
+    /// have no connection to lose.
+    pub receive: Option<Duration>,
+    /// A burst not written within this is a lost bus ([`WRITE_TIMEOUT`]).
+    pub write: Duration,
+}
+
+impl Timeouts {
+    /// For an input whose telegrams go stale after `stale_ms`: twice that, at least
+    /// [`MIN_RECEIVE_TIMEOUT`].
+    pub fn input(stale_ms: u64) -> Self {
+        Self {
+            receive: Some(
+                Duration::from_millis(stale_ms.saturating_mul(2)).max(MIN_RECEIVE_TIMEOUT),
+            ),
+            write: WRITE_TIMEOUT,
+        }
+    }
+
+    /// For an output: no receive timeout.
+    pub const fn output() -> Self {
+        Self {
+            receive: None,
+            write: WRITE_TIMEOUT,
+        }
+    }
+}
+
+/// Why a connection was given up.
+#[derive(Debug)]
+enum Lost {
+    Bus(CanError),
+    Silent(Duration),
+    WriteTimeout(Duration),
+}
+
+impl fmt::Display for Lost {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Bus(e) => e.fmt(f),
+            Self::Silent(d) => write!(f, "no frame received for {d:?}"),
+            Self::WriteTimeout(d) => write!(f, "a burst was not written within {d:?}"),
+        }
+    }
+}
+
+/// The channels of one bus task.
+#[derive(Debug)]
+pub struct Wires {
+    /// Bursts to send (each written whole, in order, then reported).
+    pub to_send: mpsc::Receiver<Vec<CanFrame>>,
+    /// Frames received, to the engine.
+    pub received: mpsc::Sender<Received>,
+    /// Notices, to the engine.
+    pub notices: mpsc::UnboundedSender<BusEvent>,
+}
+
+/// Run the bus until its `to_send` channel closes or the engine goes away. Every burst
+/// taken from the channel is reported as [`BusEvent::Sent`] or [`BusEvent::SendFailed`].
 pub async fn run(
     url: BusUrl,
     ep: Endpoint,
+    timeouts: Timeouts,
     virtuals: VirtualBuses,
-    mut to_send: mpsc::Receiver<CanFrame>,
-    received: mpsc::Sender<Received>,
-    notices: mpsc::UnboundedSender<BusEvent>,
+    mut wires: Wires,
 ) {
+    let w = &mut wires;
     match url {
         BusUrl::Virtual(name) => {
             let mut node = virtuals.get(&name).node();
-            let _ = notices.send(BusEvent::Up(ep));
-            let r = serve(&mut node, ep, &mut to_send, &received).await;
-            if let Err(e) = r {
-                tracing::warn!(bus = %name, error = %e, "virtual bus ended");
+            let _ = w.notices.send(BusEvent::Up(ep));
+            let t = Timeouts {
+                receive: None,
+                ..timeouts
+            };
+            let mut progress = false;
+            if let Err(e) = serve(&mut node, ep, t, w, &mut progress).await {
+                tracing::error!(bus = %name, error = %e, "virtual bus ended");
+                let _ = w.notices.send(BusEvent::Down(ep));
+                drain_while(w, ep).await;
             }
         }
         BusUrl::Slcan {
@@ -248,10 +334,14 @@ pub async fn run(
                 link.clone(),
                 Backoff::new(Duration::from_millis(200), Duration::from_secs(10), 200, 7),
             );
+            // Between connections that carried nothing (e.g. a console server that accepts
+            // and stays silent), so that such a peer is not hammered.
+            let mut idle =
+                Backoff::new(Duration::from_millis(200), Duration::from_secs(10), 200, 11);
             loop {
                 let l = tokio::select! {
                     l = reconnect.connect(None) => l,
-                    () = drain_while(&mut to_send) => return,
+                    () = drain_while(w, ep) => return,
                 };
                 let Ok(l) = l else { return };
                 let bus = if handshake {
@@ -267,96 +357,157 @@ pub async fn run(
                             error = %e,
                             "SLCAN adapter did not open (a CANable acknowledges nothing: add dialect=canable)"
                         );
-                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        if pause(w, ep, Duration::from_secs(1)).await {
+                            return;
+                        }
                         continue;
                     }
                 };
-                tracing::info!(bus = %link, "SLCAN bus open");
-                let _ = notices.send(BusEvent::Up(ep));
-                match serve(&mut bus, ep, &mut to_send, &received).await {
+                tracing::info!(bus = %link, acknowledged = bus.waits_for_acks(), "SLCAN bus open");
+                let _ = w.notices.send(BusEvent::Up(ep));
+                let mut progress = false;
+                match serve(&mut bus, ep, timeouts, w, &mut progress).await {
                     Ok(()) => return,
                     Err(e) => {
                         tracing::warn!(bus = %link, error = %e, "SLCAN bus lost; reopening");
-                        let _ = notices.send(BusEvent::Down(ep));
+                        let _ = w.notices.send(BusEvent::Down(ep));
                     }
+                }
+                drop(bus);
+                if progress {
+                    idle.reset();
+                } else if pause(w, ep, idle.next_delay()).await {
+                    return;
                 }
             }
         }
         BusUrl::SocketCan(ifname) => {
-            run_socketcan(&ifname, ep, &mut to_send, &received, &notices).await;
+            run_socketcan(&ifname, ep, timeouts, w).await;
         }
     }
 }
 
-/// Drop frames to send while the bus is down; returns when the sender is gone.
-async fn drain_while(to_send: &mut mpsc::Receiver<CanFrame>) {
-    while to_send.recv().await.is_some() {}
+/// Drop bursts while the bus is down, reporting each; returns when the sender is gone.
+async fn drain_while(w: &mut Wires, ep: Endpoint) {
+    while w.to_send.recv().await.is_some() {
+        let _ = w.notices.send(BusEvent::SendFailed(ep));
+    }
+}
+
+/// Wait `d`, dropping (and reporting) bursts meanwhile; `true` when the sender is gone.
+async fn pause(w: &mut Wires, ep: Endpoint, d: Duration) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(d) => false,
+        () = drain_while(w, ep) => true,
+    }
 }
 
 #[cfg(all(feature = "socketcan", target_os = "linux"))]
-async fn run_socketcan(
-    ifname: &str,
-    ep: Endpoint,
-    to_send: &mut mpsc::Receiver<CanFrame>,
-    received: &mpsc::Sender<Received>,
-    notices: &mpsc::UnboundedSender<BusEvent>,
-) {
+async fn run_socketcan(ifname: &str, ep: Endpoint, timeouts: Timeouts, w: &mut Wires) {
     let mut delay = Duration::from_millis(200);
     loop {
         match voltwire_runtime::can::SocketCanBus::open(ifname) {
             Ok(mut bus) => {
-                delay = Duration::from_millis(200);
-                let _ = notices.send(BusEvent::Up(ep));
-                match serve(&mut bus, ep, to_send, received).await {
+                let _ = w.notices.send(BusEvent::Up(ep));
+                let mut progress = false;
+                match serve(&mut bus, ep, timeouts, w, &mut progress).await {
                     Ok(()) => return,
                     Err(e) => tracing::warn!(bus = %ifname, error = %e, "SocketCAN bus lost"),
                 }
-                let _ = notices.send(BusEvent::Down(ep));
+                let _ = w.notices.send(BusEvent::Down(ep));
+                if progress {
+                    delay = Duration::from_millis(200);
+                }
             }
             Err(e) => tracing::warn!(bus = %ifname, error = %e, "SocketCAN open failed"),
         }
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            () = drain_while(to_send) => return,
+        if pause(w, ep, delay).await {
+            return;
         }
         delay = (delay * 2).min(Duration::from_secs(10));
     }
 }
 
 #[cfg(not(all(feature = "socketcan", target_os = "linux")))]
-async fn run_socketcan(
-    ifname: &str,
-    _ep: Endpoint,
-    to_send: &mut mpsc::Receiver<CanFrame>,
-    _received: &mpsc::Sender<Received>,
-    _notices: &mpsc::UnboundedSender<BusEvent>,
-) {
+async fn run_socketcan(ifname: &str, ep: Endpoint, _timeouts: Timeouts, w: &mut Wires) {
     tracing::error!(
         bus = %ifname,
         "this build has no SocketCAN support; rebuild with `--features socketcan` (Linux)"
     );
-    drain_while(to_send).await;
+    drain_while(w, ep).await;
 }
 
-/// Move frames both ways until the engine goes away (`Ok`) or the bus fails (`Err`).
+/// Report growth of the bus's malformed-input count.
+fn report_malformed<B: CanBus>(bus: &B, seen: &mut u64, ep: Endpoint, w: &Wires) {
+    let now = bus.malformed();
+    if now > *seen {
+        let _ = w.notices.send(BusEvent::Malformed(ep, now - *seen));
+        *seen = now;
+    }
+}
+
+/// Write `burst` frame by frame.
+async fn write_burst<B: CanBus>(bus: &mut B, burst: &[CanFrame]) -> Result<(), CanError> {
+    for f in burst {
+        bus.send(f).await?;
+    }
+    Ok(())
+}
+
+/// Move frames both ways until the engine goes away (`Ok`) or the connection is lost
+/// (`Err`: a bus error, no frame for the receive timeout, a write that timed out).
+/// `progress` is set once a frame was received or a burst written.
 async fn serve<B: CanBus>(
     bus: &mut B,
     ep: Endpoint,
-    to_send: &mut mpsc::Receiver<CanFrame>,
-    received: &mpsc::Sender<Received>,
-) -> Result<(), CanError> {
+    t: Timeouts,
+    w: &mut Wires,
+    progress: &mut bool,
+) -> Result<(), Lost> {
+    let mut seen = bus.malformed();
+    let mut last_rx = Instant::now();
     loop {
+        let deadline = t.receive.map(|d| (last_rx + d, d));
+        let silence = async move {
+            match deadline {
+                Some((at, d)) => {
+                    tokio::time::sleep_until(at).await;
+                    d
+                }
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             f = bus.recv() => {
-                let frame = f?;
-                let r = Received { from: ep, frame, at: Instant::now() };
-                if received.send(r).await.is_err() {
+                report_malformed(bus, &mut seen, ep, w);
+                let frame = f.map_err(Lost::Bus)?;
+                last_rx = Instant::now();
+                *progress = true;
+                let r = Received { from: ep, frame, at: last_rx };
+                if w.received.send(r).await.is_err() {
                     return Ok(());
                 }
             }
-            out = to_send.recv() => match out {
-                Some(f) => bus.send(&f).await?,
-                None => return Ok(()),
+            out = w.to_send.recv() => {
+                let Some(burst) = out else { return Ok(()) };
+                match tokio::time::timeout(t.write, write_burst(bus, &burst)).await {
+                    Ok(Ok(())) => {
+                        *progress = true;
+                        let _ = w.notices.send(BusEvent::Sent(ep));
+                    }
+                    Ok(Err(e)) => {
+                        let _ = w.notices.send(BusEvent::SendFailed(ep));
+                        return Err(Lost::Bus(e));
+                    }
+                    Err(_) => {
+                        let _ = w.notices.send(BusEvent::SendFailed(ep));
+                        return Err(Lost::WriteTimeout(t.write));
+                    }
+                }
+            }
+            d = silence => {
+                report_malformed(bus, &mut seen, ep, w);
+                return Err(Lost::Silent(d));
             }
         }
     }

@@ -59,6 +59,8 @@ pub struct GatewaySection {
     pub max_discharge_current_a: f64,
     /// How often the gateway re-evaluates data age without new frames, ms.
     pub tick_ms: u64,
+    /// What the outputs hear when the gateway stops (SIGTERM / SIGINT).
+    pub on_exit: OnExit,
 }
 
 impl Default for GatewaySection {
@@ -71,8 +73,19 @@ impl Default for GatewaySection {
             max_charge_current_a: 200.0,
             max_discharge_current_a: 200.0,
             tick_ms: 100,
+            on_exit: OnExit::Safe,
         }
     }
+}
+
+/// `on_exit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnExit {
+    /// One last burst to every output: charge and discharge disabled, zero current limits.
+    Safe,
+    /// Stop sending (the inverters' own timeouts take over).
+    Silence,
 }
 
 /// `fault_policy`.
@@ -257,6 +270,9 @@ pub struct OutputSection {
     /// 0x35E manufacturer text (up to 8 ASCII characters).
     #[serde(default = "default_manufacturer")]
     pub manufacturer: String,
+    /// `sync` only: report the link stale when the inverter sent no 0x305 / 0x307 for this
+    /// long, s (default 10; 0 = never).
+    pub request_timeout_s: Option<f64>,
 }
 
 const fn default_mode() -> OutputMode {
@@ -389,6 +405,8 @@ pub struct Output {
     pub limits: OutputConfig,
     /// Frame encoding.
     pub encode: EncodeOptions,
+    /// `sync`: the link is stale after this long without a request, ms (0 = never).
+    pub request_timeout_ms: u64,
 }
 
 /// Validated MQTT settings.
@@ -426,6 +444,8 @@ pub struct Settings {
     /// What a valid configuration assumes that the user should know (`--check-config`
     /// prints them, the gateway logs them at start).
     pub warnings: Vec<String>,
+    /// What the outputs hear when the gateway stops.
+    pub on_exit: OnExit,
 }
 
 /// `x` A as mA, checked to lie in `lo ..= hi` A.
@@ -819,6 +839,19 @@ impl Config {
             if let Some(dst) = manufacturer.get_mut(..text.len()) {
                 dst.copy_from_slice(text);
             }
+            let request_timeout_ms = match (out.mode, out.request_timeout_s) {
+                (OutputMode::Sync, t) => {
+                    millis(&f("request_timeout_s"), t.unwrap_or(10.0), 0.0, 3600.0)?
+                }
+                (OutputMode::Push, None) => 0,
+                (OutputMode::Push, Some(_)) => {
+                    return Err(invalid(
+                        f("request_timeout_s"),
+                        "a push output does not wait for requests",
+                        "remove request_timeout_s, or set mode = \"sync\"",
+                    ));
+                }
+            };
             let capacity = MilliampHours(inputs.iter().map(|i| i.domain.capacity.0).sum());
             outputs.push(Output {
                 name: out.name.clone(),
@@ -840,6 +873,7 @@ impl Config {
                         ..Extensions::default()
                     }),
                 },
+                request_timeout_ms,
             });
         }
         check_buses(
@@ -906,6 +940,7 @@ impl Config {
             tick_ms: g.tick_ms,
             mqtt,
             warnings,
+            on_exit: g.on_exit,
         })
     }
 }
@@ -963,6 +998,8 @@ current_rule = "capacity_weighted"  # capacity_weighted (protects the weakest ba
 max_charge_current_a = 200      # the stack's own limits (cables, fuses)
 max_discharge_current_a = 200
 tick_ms = 100
+on_exit = "safe"                # on SIGTERM/SIGINT: safe = one last burst with charge and
+                                # discharge disabled and 0 A; silence = just stop sending
 
 [[input]]
 name = "bms1"
@@ -991,6 +1028,7 @@ timeout_s = 5
 name = "inverter1"
 bus = "slcan:///dev/ttyACM2?bitrate=500000"
 mode = "push"                   # push: send on change and every interval; sync: answer 0x305
+# request_timeout_s = 10        # sync only: link reported stale after this long without 0x305
 interval_ms = 1000
 min_delay_ms = 100
 current_scale = 1.0             # factor on the combined current limits

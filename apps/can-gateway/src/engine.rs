@@ -17,6 +17,14 @@
 //! 0x35C or 0x355 is often byte-identical to what the gateway just sent, and dropping it
 //! would lose real telegrams. This cannot catch everything (an echo interleaved with a live
 //! BMS's frames only disturbs its bursts, which then go incomplete and are counted).
+//!
+//! A live BMS whose values do not change can send a telegram byte-identical to ours, and
+//! when its period equals an output's `interval_ms` our periodic burst can stay just ahead
+//! of its bursts, telegram after telegram, which would let a healthy input go stale. So a
+//! telegram taken for our own also delays every output's next *periodic* burst by half an
+//! interval (once): a real echo follows our bursts wherever they move and stays ignored; a
+//! live BMS keeps its own period, so the next of its telegrams no longer lines up with ours
+//! and is used. A healthy input thus loses at most one telegram in a row this way.
 
 use std::collections::VecDeque;
 
@@ -83,18 +91,25 @@ impl InputSlot {
 pub struct OutputSlot {
     /// Settings.
     pub cfg: crate::config::Output,
-    /// When the last burst went out.
+    /// When the last burst was scheduled (handed to the bus task).
     pub last_sent: Option<Millis>,
     sent_generation: u64,
     request_pending: bool,
     /// When the inverter last sent 0x305 / 0x307.
     pub last_request: Option<Millis>,
-    /// Bursts sent.
+    /// Bursts written to the bus (reported by the bus task, see [`Engine::burst_done`]).
     pub bursts: u64,
+    /// Bursts scheduled but not written (bus down or busy, write failed or timed out).
+    pub bursts_dropped: u64,
+    /// When a burst was last written to the bus.
+    pub last_written: Option<Millis>,
     /// The state of the last burst.
     pub last_state: Option<BatteryState>,
     /// The bus is open.
     pub bus_up: bool,
+    /// Extra delay (ms) of the next periodic burst, set when an input telegram matched our
+    /// own frames (see the module documentation); cleared when a burst goes out.
+    pub periodic_shift_ms: u64,
 }
 
 /// A set-point command (validated by the MQTT layer, checked again here).
@@ -196,8 +211,11 @@ impl Engine {
                     request_pending: false,
                     last_request: None,
                     bursts: 0,
+                    bursts_dropped: 0,
+                    last_written: None,
                     last_state: None,
                     bus_up: false,
+                    periodic_shift_ms: 0,
                 })
                 .collect(),
             setpoints: Setpoints::default(),
@@ -287,6 +305,9 @@ impl Engine {
                 let echo = slot.required.iter().all(|p| slot.own_ids.contains(&p.id()));
                 slot.own_ids.clear();
                 if echo {
+                    for o in &mut self.outputs {
+                        o.periodic_shift_ms = o.cfg.interval_ms / 2;
+                    }
                     slot.own_frames = slot
                         .own_frames
                         .saturating_add(u64::from(slot.required.len()));
@@ -386,7 +407,8 @@ impl Engine {
         let generation = self.generation;
         for (o, slot) in self.outputs.iter_mut().enumerate() {
             let since = slot.last_sent.map(|t| now.since(t));
-            let periodic = since.is_none_or(|s| s >= slot.cfg.interval_ms);
+            let periodic = since
+                .is_none_or(|s| s >= slot.cfg.interval_ms.saturating_add(slot.periodic_shift_ms));
             let gap_ok = since.is_none_or(|s| s >= slot.cfg.min_delay_ms);
             let due = match slot.cfg.mode {
                 OutputMode::Push => periodic || (slot.sent_generation != generation && gap_ok),
@@ -416,12 +438,40 @@ impl Engine {
                 self.sent.push_back((*f, now));
             }
             slot.last_sent = Some(now);
+            slot.periodic_shift_ms = 0;
             slot.sent_generation = generation;
             slot.request_pending = false;
-            slot.bursts = slot.bursts.saturating_add(1);
             slot.last_state = Some(state);
             out.push(Burst { output: o, frames });
         }
+    }
+
+    /// Record what became of a burst for output `o`: `written` to the bus at `now`, or
+    /// dropped (the bus was down or busy, or the write failed). Telemetry only; scheduling
+    /// goes by [`OutputSlot::last_sent`].
+    pub fn burst_done(&mut self, o: usize, written: bool, now: Millis) {
+        let Some(slot) = self.outputs.get_mut(o) else {
+            return;
+        };
+        if written {
+            slot.bursts = slot.bursts.saturating_add(1);
+            slot.last_written = Some(now);
+        } else {
+            slot.bursts_dropped = slot.bursts_dropped.saturating_add(1);
+        }
+    }
+
+    /// A `sync` output whose inverter has sent no 0x305 / 0x307 for its
+    /// `request_timeout_ms` (counted from the start if it never sent one).
+    pub fn request_stale(&self, o: usize, now: Millis) -> bool {
+        let Some(slot) = self.outputs.get(o) else {
+            return false;
+        };
+        let limit = slot.cfg.request_timeout_ms;
+        if slot.cfg.mode != OutputMode::Sync || limit == 0 {
+            return false;
+        }
+        now.since(slot.last_request.unwrap_or(Millis(0))) >= limit
     }
 
     /// Inputs due for an inverter keep-alive (0x305) at `now`, marking them polled.

@@ -59,18 +59,63 @@ fn fail(msg: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-async fn stop_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = int.recv() => {},
+/// The signals the gateway handles, registered once at start-up (before this, SIGHUP would
+/// end the process with status 129).
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn register() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            hup: signal(SignalKind::hangup())?,
+        })
     }
+
+    /// Resolves on SIGTERM or SIGINT; SIGHUP is logged and ignored (the configuration is
+    /// read once, at start).
+    async fn stop(mut self) {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => {
+                    tracing::info!("SIGTERM: stopping");
+                    return;
+                }
+                _ = self.int.recv() => {
+                    tracing::info!("SIGINT: stopping");
+                    return;
+                }
+                _ = self.hup.recv() => {
+                    tracing::info!("SIGHUP ignored; restart to apply a changed configuration");
+                }
+            }
+        }
+    }
+}
+
+/// Run `body` on `rt` until it ends, with the stop future of `signals`.
+fn with_signals<F, Fut>(
+    rt: &tokio::runtime::Runtime,
+    signals: std::io::Result<Signals>,
+    body: F,
+) -> Result<(), String>
+where
+    F: FnOnce(std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let stop: std::pin::Pin<Box<dyn std::future::Future<Output = ()>>> = match signals {
+        Ok(s) => Box::pin(s.stop()),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot handle signals; stop with SIGKILL");
+            Box::pin(std::future::pending())
+        }
+    };
+    rt.block_on(body(stop))
 }
 
 fn main() -> ExitCode {
@@ -119,9 +164,16 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    // Registered before the configuration is read, so a SIGHUP from now on never ends the
+    // process.
+    let signals = {
+        let _rt = rt.enter();
+        Signals::register()
+    };
     if cli.demo {
         let duration = cli.duration.map(Duration::from_secs);
-        return match rt.block_on(demo::run(duration, cli.mqtt.clone(), stop_signal())) {
+        let mqtt = cli.mqtt.clone();
+        return match with_signals(&rt, signals, |stop| demo::run(duration, mqtt, stop)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&e),
         };
@@ -138,8 +190,13 @@ fn main() -> ExitCode {
         outputs = settings.outputs.len(),
         "can-gateway starting"
     );
-    match rt.block_on(app::run(settings, Hooks::default(), stop_signal())) {
-        Ok(()) => ExitCode::SUCCESS,
+    match with_signals(&rt, signals, |stop| {
+        app::run(settings, Hooks::default(), stop)
+    }) {
+        Ok(()) => {
+            tracing::info!("can-gateway stopped");
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("can-gateway: {e}");
             ExitCode::from(1)

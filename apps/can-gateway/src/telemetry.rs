@@ -202,9 +202,11 @@ pub fn output_json(e: &Engine, o: usize, now: Millis) -> Value {
         "name": slot.cfg.name,
         "mode": match slot.cfg.mode { OutputMode::Push => "push", OutputMode::Sync => "sync" },
         "bursts": slot.bursts,
-        "last_sent_age_s": slot.last_sent.map_or(Value::Null, |t| secs(now.since(t))),
+        "bursts_dropped": slot.bursts_dropped,
+        "last_sent_age_s": slot.last_written.map_or(Value::Null, |t| secs(now.since(t))),
         "last_request_age_s": slot.last_request.map_or(Value::Null, |t| secs(now.since(t))),
         "bus_up": slot.bus_up,
+        "link": if !slot.bus_up { "down" } else if e.request_stale(o, now) { "stale" } else { "up" },
         "state": slot.last_state.map_or(Value::Null, |s| Value::Object(state_json(&s))),
     })
 }
@@ -316,7 +318,7 @@ pub fn validate(
                 ttl_ms: default_ttl_ms,
             })
         }
-        "clear" => Ok(Command::Clear),
+        "clear" => mqtt::parse_trigger(name, payload).map(|()| Command::Clear),
         other => Err(Rejection::unknown_command(other)),
     }
 }

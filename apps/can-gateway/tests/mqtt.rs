@@ -51,8 +51,10 @@ struct Observer {
 
 impl Observer {
     async fn new(port: u16, id: &str) -> Self {
-        let (client, mut eventloop) =
-            AsyncClient::new(MqttOptions::new(id, "127.0.0.1", port), 100);
+        let mut o = MqttOptions::new(id, "127.0.0.1", port);
+        // Large enough for the oversize commands the tests leave on the broker.
+        o.set_max_packet_size(2 << 20, 2 << 20);
+        let (client, mut eventloop) = AsyncClient::new(o, 100);
         let (tx, rx) = mpsc::unbounded_channel();
         let (ack_tx, mut ack_rx) = mpsc::unbounded_channel();
         client.subscribe("gw/#", QoS::AtLeastOnce).await.unwrap();
@@ -107,6 +109,16 @@ impl Observer {
             .await
             .unwrap();
     }
+
+    /// Every message received for `d`.
+    async fn collect(&mut self, d: Duration) -> Vec<Msg> {
+        let end = tokio::time::Instant::now() + d;
+        let mut out = Vec::new();
+        while let Ok(Some(m)) = tokio::time::timeout_at(end, self.rx.recv()).await {
+            out.push(m);
+        }
+        out
+    }
 }
 
 impl Drop for Observer {
@@ -116,6 +128,10 @@ impl Drop for Observer {
 }
 
 fn config(port: u16) -> String {
+    config_with(port, "gw")
+}
+
+fn config_with(port: u16, base: &str) -> String {
     format!(
         r#"
 [gateway]
@@ -144,7 +160,7 @@ min_delay_ms = 0
 
 [mqtt]
 url = "mqtt://127.0.0.1:{port}"
-base_topic = "gw"
+base_topic = "{base}"
 interval_s = 0.2
 setpoint_ttl_s = 1
 setpoint_max_ttl_s = 5
@@ -286,4 +302,167 @@ async fn telemetry_discovery_set_points_and_broker_restart() {
     })
     .await;
     rig.stop().await;
+}
+
+/// Publish `payload` (up to 1 MiB) from a throw-away client; returns after the PUBACK.
+async fn publish_big(port: u16, topic: &str, payload: Vec<u8>, retain: bool) {
+    let mut o = MqttOptions::new(format!("big-{topic}"), "127.0.0.1", port);
+    o.set_max_packet_size(2 << 20, 2 << 20);
+    let (client, mut eventloop) = AsyncClient::new(o, 10);
+    client
+        .publish(topic, QoS::AtLeastOnce, retain, payload)
+        .await
+        .unwrap();
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if let Event::Incoming(Packet::PubAck(_)) = eventloop.poll().await.unwrap() {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("no PUBACK");
+    let _ = client.disconnect().await;
+}
+
+#[tokio::test]
+async fn oversize_and_retained_commands_refused_two_gateways_share_a_broker() {
+    let broker = Broker::start("can-gateway-big");
+    let port = broker.port();
+    // Left on the broker before the gateways start: a retained 20 KB message on the command
+    // topic (it used to cost the connection twice a second) and a retained, valid set point
+    // on a named command topic (it must never be replayed into the gateway).
+    publish_big(port, "gw/command", vec![b'{'; 20_000], true).await;
+    publish_big(
+        port,
+        "gw/command/charge_current_limit_a",
+        b"10".to_vec(),
+        true,
+    )
+    .await;
+    let mut obs = Observer::new(port, "obs-big").await;
+    let s = bms(55_200, 50_000, 60_000, 500);
+    let one = Rig::start(
+        &config_with(port, "gw"),
+        &[Some(s), Some(s)],
+        &[None],
+        Duration::from_millis(100),
+    )
+    .await;
+    // A second gateway on the same broker, same host, another base topic.
+    let two = Rig::start(
+        &config_with(port, "gw/second"),
+        &[Some(s), Some(s)],
+        &[None],
+        Duration::from_millis(100),
+    )
+    .await;
+
+    // Both refusals are reported; nothing is applied.
+    let mut codes = Vec::new();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while codes.len() < 2 {
+        let Ok(Some(m)) = tokio::time::timeout_at(deadline, obs.rx.recv()).await else {
+            panic!("results not seen; got {codes:?}");
+        };
+        if m.topic == "gw/command/result" {
+            let v = m.json();
+            assert_eq!(v["accepted"], false, "{v}");
+            codes.push((
+                v["topic"].as_str().unwrap().to_owned(),
+                v["code"].as_str().unwrap().to_owned(),
+            ));
+        }
+    }
+    codes.sort();
+    assert_eq!(
+        codes,
+        [
+            ("gw/command".to_owned(), "too_large".to_owned()),
+            (
+                "gw/command/charge_current_limit_a".to_owned(),
+                "retained".to_owned()
+            ),
+        ]
+    );
+    one.wait_for(0, WAIT, "no replayed set point", |s| {
+        s.charge_current_limit == Milliamps(100_000)
+    })
+    .await;
+    two.wait_for(0, WAIT, "second gateway", |s| {
+        s.charge_current_limit == Milliamps(100_000)
+    })
+    .await;
+
+    // Both stay connected: no `offline` on either availability topic (with one client id
+    // they would take each other over, and the 20 KB message would cycle the first).
+    let msgs = obs.collect(Duration::from_millis(1500)).await;
+    for base in ["gw", "gw/second"] {
+        let t = format!("{base}/availability");
+        assert!(
+            msgs.iter().all(|m| m.topic != t || m.payload == b"online"),
+            "{t} went offline"
+        );
+    }
+    assert!(
+        !broker.log().contains("already connected"),
+        "a gateway was taken over"
+    );
+
+    // Each applies its own later command.
+    // (ttl 5 s: the configured default is 1 s, too short for the checks below.)
+    obs.publish(
+        "gw/command",
+        r#"{"charge_current_limit_a": 30, "ttl_s": 5}"#,
+    )
+    .await;
+    obs.publish("gw/second/command/charge_current_limit_a", "40")
+        .await;
+    one.wait_for(0, WAIT, "set point 30 A", |s| {
+        s.charge_current_limit == Milliamps(30_000)
+    })
+    .await;
+    two.wait_for(0, WAIT, "set point 40 A", |s| {
+        s.charge_current_limit == Milliamps(40_000)
+    })
+    .await;
+
+    // `command/clear` validates its payload: `false` clears nothing.
+    obs.publish("gw/command/clear", "false").await;
+    let r = obs
+        .wait_for("gw/command/result", "clear refused", |v| {
+            v["topic"] == "gw/command/clear"
+        })
+        .await;
+    assert_eq!(
+        (r["accepted"].clone(), r["code"].clone()),
+        (false.into(), "invalid_value".into())
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        one.seen(0).state.unwrap().charge_current_limit,
+        Milliamps(30_000)
+    );
+    obs.publish("gw/command/clear", "true").await;
+    one.wait_for(0, WAIT, "cleared", |s| {
+        s.charge_current_limit == Milliamps(100_000)
+    })
+    .await;
+    // A live oversize command: refused, connection kept, the next one applied.
+    publish_big(port, "gw/command", vec![b' '; 5000], false).await;
+    let r = obs
+        .wait_for("gw/command/result", "too_large", |v| v["accepted"] == false)
+        .await;
+    assert_eq!(r["code"], "too_large", "{r}");
+    obs.publish(
+        "gw/command",
+        r#"{"discharge_current_limit_a": 25, "ttl_s": 5}"#,
+    )
+    .await;
+    one.wait_for(0, WAIT, "set point after the oversize command", |s| {
+        s.discharge_current_limit == Milliamps(25_000)
+    })
+    .await;
+    one.stop().await;
+    two.stop().await;
 }

@@ -22,7 +22,7 @@ pub use output::{OutputConfig, Ratio, limit_output};
 pub use plausibility::{Chemistry, Field, Implausible, Plausibility};
 pub use policy::{
     Alarms, BlockPolicy, FaultPolicy, Gateway, GatewayConfig, InputConfig, InputStatus, Mode,
-    NoInputPolicy, Output,
+    NoInputPolicy, Output, disabled,
 };
 pub use reader::TelegramReader;
 pub use setpoint::{Direction, Setpoint, SetpointBounds, SetpointError, Setpoints};

@@ -444,8 +444,9 @@ impl<const N: usize> Gateway<N> {
 }
 
 /// `s` with charging and discharging disabled, zero current limits, no requests, and the
-/// warning [`Flags::SYSTEM`].
-fn disabled(mut s: BatteryState) -> BatteryState {
+/// warning [`Flags::SYSTEM`] (what [`FaultPolicy::Block`] sends; apps use it for a last
+/// burst on shutdown).
+pub fn disabled(mut s: BatteryState) -> BatteryState {
     s.charge_current_limit = Milliamps(0);
     s.discharge_current_limit = Milliamps(0);
     s.charge_enable = false;

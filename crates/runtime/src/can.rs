@@ -20,6 +20,7 @@
 //! # });
 //! ```
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::io;
 use std::time::Duration;
@@ -79,6 +80,13 @@ pub trait CanBus {
     /// # Errors
     /// [`CanError::Closed`] or an I/O error.
     fn recv(&mut self) -> impl Future<Output = Result<CanFrame, CanError>> + Send;
+
+    /// Input this bus received but could not decode and skipped so far (malformed SLCAN
+    /// lines, frames the backend cannot represent); `0` for backends that cannot receive
+    /// malformed input. A running total: callers report the growth.
+    fn malformed(&self) -> u64 {
+        0
+    }
 }
 
 /// An in-process CAN bus. Cheap to clone; [`VirtualBus::node`] attaches a node.
@@ -150,16 +158,32 @@ impl CanBus for VirtualNode {
     }
 }
 
-/// How long [`SlcanBus::open`] waits for each reply of the open sequence.
+/// How long [`SlcanBus::open`] waits for each reply of the open sequence, and a Lawicel
+/// [`SlcanBus::send`] for the adapter's acknowledgement.
 pub const SLCAN_REPLY_TIMEOUT: Duration = Duration::from_millis(500);
 
+/// Frames a [`SlcanBus`] keeps that arrived while `send` waited for an acknowledgement;
+/// more are dropped (counted in [`SlcanBus::lost`]).
+pub const SLCAN_QUEUE: usize = 1024;
+
 /// A CAN bus through an SLCAN adapter on byte link `L`.
+///
+/// After [`SlcanBus::open`] with [`Dialect::Lawicel`], every [`CanBus::send`] waits for the
+/// adapter's acknowledgement (`z`/`Z`, or a bare CR, which some firmwares send) for up to
+/// [`SLCAN_REPLY_TIMEOUT`]: a frame counts as sent only when the adapter took it, and a hung
+/// adapter or console server is noticed on the next frame ([`CanError::NoAnswer`]). Frames
+/// arriving meanwhile are kept for [`CanBus::recv`]. The `CANable` dialect and
+/// [`SlcanBus::attach`] acknowledge nothing, so their `send` completes once written.
 #[derive(Debug)]
 pub struct SlcanBus<L> {
     link: L,
     decoder: HostDecoder,
     buf: Vec<u8>,
     pos: usize,
+    acks: bool,
+    queue: VecDeque<CanFrame>,
+    bad_lines: u64,
+    lost: u64,
 }
 
 impl<L: AsyncRead + AsyncWrite + Unpin + Send> SlcanBus<L> {
@@ -173,12 +197,7 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> SlcanBus<L> {
     pub async fn open(link: L, bitrate: u32, dialect: Dialect) -> Result<Self, CanError> {
         let code =
             voltwire_slcan::bitrate_code(bitrate, dialect).ok_or(CanError::Bitrate(bitrate))?;
-        let mut bus = Self {
-            link,
-            decoder: HostDecoder::new(),
-            buf: Vec::new(),
-            pos: 0,
-        };
+        let mut bus = Self::attach(link);
         bus.write(&Command::Close).await?;
         if matches!(dialect, Dialect::Canable) {
             // The CANable firmware acknowledges nothing: send the sequence and go.
@@ -190,6 +209,7 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> SlcanBus<L> {
         let _ = tokio::time::timeout(SLCAN_REPLY_TIMEOUT, bus.reply()).await;
         bus.command(&Command::Bitrate(code), "S").await?;
         bus.command(&Command::Open, "O").await?;
+        bus.acks = true;
         Ok(bus)
     }
 
@@ -202,7 +222,35 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> SlcanBus<L> {
             decoder: HostDecoder::new(),
             buf: Vec::new(),
             pos: 0,
+            acks: false,
+            queue: VecDeque::new(),
+            bad_lines: 0,
+            lost: 0,
         }
+    }
+
+    /// Whether `send` waits for the adapter's acknowledgement (after a Lawicel open).
+    pub const fn waits_for_acks(&self) -> bool {
+        self.acks
+    }
+
+    /// Make `send` wait (or not) for an acknowledgement of every frame.
+    #[must_use]
+    pub const fn with_acks(mut self, acks: bool) -> Self {
+        self.acks = acks;
+        self
+    }
+
+    /// Lines from the adapter that did not decode (malformed frame lines, over-long lines)
+    /// and were skipped, so far.
+    pub const fn bad_lines(&self) -> u64 {
+        self.bad_lines
+    }
+
+    /// Frames dropped because more than [`SLCAN_QUEUE`] arrived while `send` waited for
+    /// acknowledgements.
+    pub const fn lost(&self) -> u64 {
+        self.lost
     }
 
     /// Send `C` (close the CAN channel) and return the link.
@@ -253,7 +301,10 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> SlcanBus<L> {
                 self.pos += p.consumed.max(usize::from(p.item.is_none()) * rest.len());
                 match p.item.map(|l| l.value) {
                     Some(Ok(r)) => return Ok(r),
-                    Some(Err(e)) => tracing::debug!(error = %e, "bad SLCAN line"),
+                    Some(Err(e)) => {
+                        self.bad_lines = self.bad_lines.saturating_add(1);
+                        tracing::debug!(error = %e, "bad SLCAN line");
+                    }
                     None => {}
                 }
                 continue;
@@ -271,21 +322,58 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> SlcanBus<L> {
                 .extend_from_slice(chunk.get(..n).unwrap_or_default());
         }
     }
+
+    /// Wait for the acknowledgement of a transmit, keeping the frames that arrive meanwhile.
+    async fn transmit_ack(&mut self) -> Result<(), CanError> {
+        loop {
+            match self.next_response().await? {
+                Response::TransmitAck { .. } | Response::Ok => return Ok(()),
+                Response::Error => return Err(CanError::Rejected("t")),
+                Response::Frame(line) => {
+                    if self.queue.len() < SLCAN_QUEUE {
+                        self.queue.push_back(line.frame);
+                    } else {
+                        self.lost = self.lost.saturating_add(1);
+                        tracing::warn!(
+                            "SLCAN receive queue full while waiting for an acknowledgement; frame dropped"
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
 }
 
 impl<L: AsyncRead + AsyncWrite + Unpin + Send> CanBus for SlcanBus<L> {
+    /// Writes the transmit line; after a Lawicel open also waits for the acknowledgement
+    /// ([`CanError::NoAnswer`] after [`SLCAN_REPLY_TIMEOUT`], [`CanError::Rejected`] on BEL).
     async fn send(&mut self, frame: &CanFrame) -> Result<(), CanError> {
         self.write(&Command::Transmit(FrameLine::from(*frame)))
-            .await
+            .await?;
+        if !self.acks {
+            return Ok(());
+        }
+        match tokio::time::timeout(SLCAN_REPLY_TIMEOUT, self.transmit_ack()).await {
+            Ok(r) => r,
+            Err(_) => Err(CanError::NoAnswer("t")),
+        }
     }
 
     /// Cancel-safe: a cancelled call loses no frame.
     async fn recv(&mut self) -> Result<CanFrame, CanError> {
+        if let Some(f) = self.queue.pop_front() {
+            return Ok(f);
+        }
         loop {
             if let Response::Frame(line) = self.next_response().await? {
                 return Ok(line.frame);
             }
         }
+    }
+
+    fn malformed(&self) -> u64 {
+        self.bad_lines
     }
 }
 
@@ -295,6 +383,7 @@ impl<L: AsyncRead + AsyncWrite + Unpin + Send> CanBus for SlcanBus<L> {
 #[derive(Debug)]
 pub struct SocketCanBus {
     socket: socketcan::tokio::CanSocket,
+    skipped: u64,
 }
 
 #[cfg(all(feature = "socketcan", target_os = "linux"))]
@@ -306,6 +395,7 @@ impl SocketCanBus {
     pub fn open(ifname: &str) -> Result<Self, CanError> {
         Ok(Self {
             socket: socketcan::tokio::CanSocket::open(ifname)?,
+            skipped: 0,
         })
     }
 }
@@ -336,7 +426,12 @@ impl CanBus for SocketCanBus {
                 return Ok(f);
             }
             // A remote frame with a DLC code above 8 (Linux `len8_dlc`).
+            self.skipped = self.skipped.saturating_add(1);
             tracing::debug!("SocketCAN frame with a DLC above 8 skipped");
         }
+    }
+
+    fn malformed(&self) -> u64 {
+        self.skipped
     }
 }

@@ -6,6 +6,15 @@
 //! | `serial:///dev/ttyUSB0?baud=9600` | a serial port or a pty (8N1, no flow control; `baud` defaults to 9600) |
 //! | `tcp://host:port` | a TCP connection (`ser2net`, a console server, a simulator) |
 //!
+//! Every TCP link is opened with `TCP_NODELAY`, TCP keepalive ([`TCP_KEEPALIVE_IDLE`] idle,
+//! then [`TCP_KEEPALIVE_PROBES`] probes [`TCP_KEEPALIVE_INTERVAL`] apart) and, on Linux,
+//! `TCP_USER_TIMEOUT` of [`TCP_USER_TIMEOUT`]: a peer that vanished (power loss, cable
+//! pulled, NAT entry dropped) ends the link with an error within about 25 s, whether the
+//! link is idle or has unacknowledged data, instead of never (idle) or after ~15 minutes
+//! of retransmissions. A peer *process* that hangs while its kernel still acknowledges is
+//! not detected at this level: that takes an application timeout (no data received, no
+//! reply to a command).
+//!
 //! ```
 //! use voltwire_runtime::link::LinkUrl;
 //!
@@ -28,6 +37,30 @@ use tokio_serial::SerialStream;
 
 /// Baud rate used when a `serial://` URL gives none.
 pub const DEFAULT_BAUD: u32 = 9600;
+
+/// Idle time before the first TCP keepalive probe.
+pub const TCP_KEEPALIVE_IDLE: Duration = Duration::from_secs(10);
+/// Time between TCP keepalive probes.
+pub const TCP_KEEPALIVE_INTERVAL: Duration = Duration::from_secs(5);
+/// Unanswered keepalive probes after which the connection is dropped.
+pub const TCP_KEEPALIVE_PROBES: u32 = 3;
+/// Longest time sent data may stay unacknowledged before the connection is dropped
+/// (`TCP_USER_TIMEOUT`, Linux): the keepalive budget, idle + probes × interval.
+pub const TCP_USER_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// Set `TCP_NODELAY`, keepalive and (Linux) `TCP_USER_TIMEOUT` on a connected socket.
+fn configure_tcp(s: &TcpStream) -> io::Result<()> {
+    s.set_nodelay(true)?;
+    let sock = socket2::SockRef::from(s);
+    let ka = socket2::TcpKeepalive::new()
+        .with_time(TCP_KEEPALIVE_IDLE)
+        .with_interval(TCP_KEEPALIVE_INTERVAL)
+        .with_retries(TCP_KEEPALIVE_PROBES);
+    sock.set_tcp_keepalive(&ka)?;
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    sock.set_tcp_user_timeout(Some(TCP_USER_TIMEOUT))?;
+    Ok(())
+}
 
 /// Where a link goes.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -224,7 +257,7 @@ impl Link {
             }
             LinkUrl::Tcp { host, port } => {
                 let s = TcpStream::connect((host.as_str(), *port)).await?;
-                s.set_nodelay(true)?;
+                configure_tcp(&s)?;
                 Inner::Tcp(s)
             }
         };
@@ -445,6 +478,29 @@ mod tests {
                 Ok(u)
             );
         }
+    }
+
+    #[tokio::test]
+    async fn tcp_links_have_keepalive_nodelay_and_a_user_timeout() {
+        let srv = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url: LinkUrl = format!("tcp://{}", srv.local_addr().unwrap())
+            .parse()
+            .unwrap();
+        let link = Link::open(&url).await.unwrap();
+        let Inner::Tcp(s) = &link.inner else {
+            panic!("not a TCP link")
+        };
+        let sock = socket2::SockRef::from(s);
+        assert!(sock.keepalive().unwrap());
+        assert_eq!(sock.tcp_keepalive_time().unwrap(), TCP_KEEPALIVE_IDLE);
+        assert_eq!(
+            sock.tcp_keepalive_interval().unwrap(),
+            TCP_KEEPALIVE_INTERVAL
+        );
+        assert_eq!(sock.tcp_keepalive_retries().unwrap(), TCP_KEEPALIVE_PROBES);
+        assert!(sock.tcp_nodelay().unwrap());
+        #[cfg(target_os = "linux")]
+        assert_eq!(sock.tcp_user_timeout().unwrap(), Some(TCP_USER_TIMEOUT));
     }
 
     #[test]

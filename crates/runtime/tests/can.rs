@@ -186,3 +186,87 @@ async fn slcan_open_errors() {
     let r = SlcanBus::open(a, 500_000, Dialect::Lawicel).await;
     assert!(matches!(r, Err(CanError::Rejected("S"))), "{r:?}");
 }
+
+/// Read one CR-terminated line written by the host.
+async fn host_line(b: &mut tokio::io::DuplexStream) -> Vec<u8> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        b.read_exact(&mut byte).await.unwrap();
+        if byte[0] == b'\r' {
+            return line;
+        }
+        line.push(byte[0]);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn slcan_lawicel_send_waits_for_the_acknowledgement() {
+    let (a, mut b) = tokio::io::duplex(4096);
+    let adapter = tokio::spawn(async move {
+        // Open sequence: C, S6, O, each answered with CR.
+        for want in [&b"C"[..], b"S6", b"O"] {
+            assert_eq!(host_line(&mut b).await, want);
+            b.write_all(b"\r").await.unwrap();
+        }
+        // First transmit: a received frame arrives before the `z`; it must not be lost.
+        assert_eq!(host_line(&mut b).await, b"t3510");
+        b.write_all(b"t305100\rz\r").await.unwrap();
+        // Second: rejected with BEL.
+        assert_eq!(host_line(&mut b).await, b"t3510");
+        b.write_all(b"\x07").await.unwrap();
+        // Third: never answered (a hung adapter or console server).
+        assert_eq!(host_line(&mut b).await, b"t3510");
+        b
+    });
+    let mut bus = SlcanBus::open(a, 500_000, Dialect::Lawicel).await.unwrap();
+    assert!(bus.waits_for_acks());
+    let f = CanFrame::standard(0x351, &[]).unwrap();
+    bus.send(&f).await.unwrap();
+    let got = bus.recv().await.unwrap();
+    assert_eq!((got.id(), got.data()), (0x305, &[0u8][..]));
+    assert!(matches!(bus.send(&f).await, Err(CanError::Rejected("t"))));
+    let start = tokio::time::Instant::now();
+    let r = bus.send(&f).await;
+    assert!(matches!(r, Err(CanError::NoAnswer("t"))), "{r:?}");
+    assert!(start.elapsed() >= voltwire_runtime::can::SLCAN_REPLY_TIMEOUT);
+    drop(adapter.await.unwrap());
+}
+
+#[tokio::test]
+async fn slcan_canable_and_attached_buses_do_not_wait() {
+    let (a, mut b) = tokio::io::duplex(4096);
+    let mut bus = SlcanBus::open(a, 500_000, Dialect::Canable).await.unwrap();
+    assert!(!bus.waits_for_acks());
+    for want in [&b"C"[..], b"S6", b"O"] {
+        assert_eq!(host_line(&mut b).await, want);
+    }
+    let f = CanFrame::standard(0x351, &[1]).unwrap();
+    tokio::time::timeout(T, bus.send(&f))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(host_line(&mut b).await, b"t351101");
+    let (a, _b) = tokio::io::duplex(4096);
+    let mut bus = SlcanBus::attach(a);
+    assert!(!bus.waits_for_acks());
+    tokio::time::timeout(T, bus.send(&f))
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn slcan_malformed_lines_are_counted_and_skipped() {
+    let (a, mut b) = tokio::io::duplex(4096);
+    let mut bus = SlcanBus::attach(a);
+    // A bad length digit, a bad hex digit, a truncated frame, then a good frame; an unknown
+    // command line (`O`, as a peer host's open sequence) is not malformed.
+    b.write_all(b"t3519\rt35120G\rt35\rO\rt3551AB\r")
+        .await
+        .unwrap();
+    let got = tokio::time::timeout(T, bus.recv()).await.unwrap().unwrap();
+    assert_eq!((got.id(), got.data()), (0x355, &[0xABu8][..]));
+    assert_eq!(bus.bad_lines(), 3);
+    assert_eq!(bus.malformed(), 3);
+}

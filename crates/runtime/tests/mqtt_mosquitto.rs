@@ -419,6 +419,139 @@ async fn bad_commands_rejected_good_ones_delivered() {
     client.shutdown(Duration::from_secs(2)).await;
 }
 
+/// Publish `payload` (of any size up to 1 MiB) from a throw-away client and wait for the
+/// broker's PUBACK.
+async fn publish_big(port: u16, topic: &str, payload: Vec<u8>, retain: bool) {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let mut o = MqttOptions::new(
+        format!("big-{}", N.fetch_add(1, Ordering::SeqCst)),
+        "127.0.0.1",
+        port,
+    );
+    o.set_max_packet_size(2 << 20, 2 << 20);
+    let (client, mut eventloop) = AsyncClient::new(o, 10);
+    client
+        .publish(topic, QoS::AtLeastOnce, retain, payload)
+        .await
+        .unwrap();
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if let Event::Incoming(Packet::PubAck(_)) = eventloop.poll().await.unwrap() {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("no PUBACK for the big message");
+    let _ = client.disconnect().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversize_and_retained_commands_are_refused_and_the_connection_kept() {
+    init_logs();
+    let broker = Broker::start("big");
+    let mut obs = Observer::new(broker.port(), &["vw/big/command/result"]).await;
+    // A retained 20 KB message on the command topic before the client starts: with the old
+    // 10 KiB packet limit this dropped the connection on every (re)subscribe.
+    publish_big(broker.port(), "vw/big/command", vec![b'x'; 20_000], true).await;
+    // A retained, valid command on a named sub-topic.
+    publish_big(broker.port(), "vw/big/command/charge", b"ON".to_vec(), true).await;
+    let (client, mut cmds) = MqttClient::start(config(url(&broker), "vw/big"), validator).unwrap();
+    let mut codes = Vec::new();
+    for _ in 0..2 {
+        let r = obs.wait_for("vw/big/command/result", |_| true).await.json();
+        assert_eq!(r["accepted"], false, "{r}");
+        codes.push((
+            r["topic"].as_str().unwrap().to_owned(),
+            r["code"].as_str().unwrap().to_owned(),
+        ));
+    }
+    codes.sort();
+    assert_eq!(
+        codes,
+        [
+            ("vw/big/command".to_owned(), "too_large".to_owned()),
+            ("vw/big/command/charge".to_owned(), "retained".to_owned()),
+        ]
+    );
+    // A live oversize command: refused with a result, connection kept.
+    publish_big(broker.port(), "vw/big/command", vec![b' '; 5000], false).await;
+    let r = obs.wait_for("vw/big/command/result", |_| true).await.json();
+    assert_eq!(r["code"], "too_large", "{r}");
+    // At the limit is not too large (it reaches the validator).
+    publish_big(
+        broker.port(),
+        "vw/big/command/max_charge_current",
+        vec![b' '; mqtt::MAX_COMMAND_SIZE],
+        false,
+    )
+    .await;
+    let r = obs.wait_for("vw/big/command/result", |_| true).await.json();
+    assert_eq!(r["code"], "invalid_value", "{r}");
+    // A later valid command is delivered on the first connection.
+    obs.publish("vw/big/command/max_charge_current", "12", false)
+        .await;
+    let got = tokio::time::timeout(WAIT, cmds.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, Cmd::MaxCharge(12.0));
+    let st = *client.handle().status().borrow();
+    assert!(
+        st.connected && st.connects == 1 && st.failures == 0,
+        "{st:?}"
+    );
+    assert!(cmds.try_recv().is_err(), "a refused command was delivered");
+    client.shutdown(Duration::from_secs(2)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_client_ids_let_two_instances_share_a_broker() {
+    init_logs();
+    let broker = Broker::start("ids");
+    let start = |base: &str| {
+        let topics = Topics::new(base).unwrap();
+        let mut c = MqttConfig::new(
+            url(&broker),
+            &mqtt::default_client_id("test-app", &topics),
+            topics,
+        );
+        c.backoff = Backoff {
+            initial: Duration::from_millis(50),
+            max: Duration::from_millis(400),
+        };
+        MqttClient::start(c, validator).unwrap()
+    };
+    let (a, mut a_cmds) = start("vw/site/a");
+    let (b, mut b_cmds) = start("vw/site/b");
+    wait_status(&a, |s| s.connected).await;
+    wait_status(&b, |s| s.connected).await;
+    let obs = Observer::new(broker.port(), &["vw/site/+/command/result"]).await;
+    // Long enough for a takeover fight (each reconnecting within 50..400 ms) to show.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    obs.publish("vw/site/a/command/max_charge_current", "1", false)
+        .await;
+    obs.publish("vw/site/b/command/max_charge_current", "2", false)
+        .await;
+    let got_a = tokio::time::timeout(WAIT, a_cmds.recv()).await.unwrap();
+    let got_b = tokio::time::timeout(WAIT, b_cmds.recv()).await.unwrap();
+    assert_eq!(
+        (got_a, got_b),
+        (Some(Cmd::MaxCharge(1.0)), Some(Cmd::MaxCharge(2.0)))
+    );
+    for c in [&a, &b] {
+        let st = *c.handle().status().borrow();
+        assert!(st.connected && st.connects == 1, "{st:?}");
+    }
+    assert!(
+        !broker.log().contains("already connected"),
+        "a client was taken over:\n{}",
+        broker.log()
+    );
+    a.shutdown(Duration::from_secs(2)).await;
+    b.shutdown(Duration::from_secs(2)).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_configs_are_well_formed_and_retained() {
     init_logs();

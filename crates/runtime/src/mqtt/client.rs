@@ -17,6 +17,56 @@ use super::discovery::DiscoveryConfig;
 use super::topics::{OFFLINE, ONLINE, TopicError, Topics};
 use super::url::BrokerUrl;
 
+/// Largest MQTT packet the client accepts from the broker (and sends). A larger incoming
+/// packet is a protocol error that ends the connection, so the limit sits far above any
+/// command or state the apps use: a stray large message on a command topic is refused by
+/// [`MAX_COMMAND_SIZE`] with a result instead of cycling the connection.
+pub const MAX_PACKET_SIZE: usize = 1024 * 1024;
+
+/// Largest command payload handed to the validator; a larger one is rejected with code
+/// `too_large` (connection kept).
+pub const MAX_COMMAND_SIZE: usize = 4096;
+
+/// The default MQTT client id of app `app` on this host for base topic `topics`:
+/// `voltwire-<app>-<host>-<hash>` (see [`client_id_for`]), the host name read from
+/// `/proc/sys/kernel/hostname` (`localhost` when unreadable). Two instances on one broker
+/// differ in host or base topic, so they do not knock each other off; a restart reuses the
+/// id. A URL's `client_id=` still wins.
+pub fn default_client_id(app: &str, topics: &Topics) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    client_id_for(app, host.trim(), topics.base())
+}
+
+/// `voltwire-<app>-<host>-<8 hex digits of the FNV-1a hash of base>`, at most 64
+/// characters: `app` and `host` keep only ASCII letters, digits and `-` (others become `-`),
+/// an empty host becomes `localhost`, and the host is shortened to fit.
+pub fn client_id_for(app: &str, host: &str, base: &str) -> String {
+    const MAX: usize = 64;
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect()
+    };
+    let mut hash: u32 = 0x811c_9dc5;
+    for b in base.bytes() {
+        hash ^= u32::from(b);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    let app: String = clean(app).chars().take(24).collect();
+    let host = if host.is_empty() { "localhost" } else { host };
+    let head = format!("voltwire-{app}-");
+    let tail = format!("-{hash:08x}");
+    let room = MAX.saturating_sub(head.len() + tail.len());
+    let host: String = clean(host).chars().take(room).collect();
+    format!("{head}{host}{tail}")
+}
+
 /// Exponential reconnect backoff: `initial`, doubling after each failed attempt, capped at
 /// `max`. Pure: the caller counts failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,9 +298,11 @@ impl MqttClient {
     /// Every message on `<base>/command` or `<base>/command/<name>` goes through
     /// `validator(name, payload)` (`name` is `""` for `<base>/command`): `Ok(cmd)` is sent to
     /// the returned receiver, `Err(rejection)` is logged, published to
-    /// `<base>/command/result` and nothing is delivered. Retained commands (replayed by the
-    /// broker on subscribe) are rejected as stale (code `retained`), empty payloads with code
-    /// `empty`, and commands arriving while the channel is full with code `busy`.
+    /// `<base>/command/result` and nothing is delivered. Payloads above
+    /// [`MAX_COMMAND_SIZE`] are rejected with code `too_large`, retained commands (replayed by
+    /// the broker on subscribe) as stale (code `retained`), empty payloads with code `empty`,
+    /// and commands arriving while the channel is full with code `busy`; none of these ends
+    /// the connection.
     ///
     /// # Errors
     /// [`MqttError::Tls`] if the TLS configuration cannot be built.
@@ -353,6 +405,7 @@ fn mqtt_options(config: &MqttConfig) -> Result<MqttOptions, MqttError> {
     };
     o.set_keep_alive(keep_alive);
     o.set_clean_session(true);
+    o.set_max_packet_size(MAX_PACKET_SIZE, MAX_PACKET_SIZE);
     o.set_last_will(LastWill::new(
         config.topics.availability(),
         OFFLINE,
@@ -490,10 +543,18 @@ where
     let Some(name) = ctx.topics.command_name(topic) else {
         return;
     };
-    let outcome = if retained {
+    let outcome = if payload.len() > MAX_COMMAND_SIZE {
+        Err(Rejection::new(
+            "too_large",
+            format!(
+                "{} bytes; a command is at most {MAX_COMMAND_SIZE} bytes",
+                payload.len()
+            ),
+        ))
+    } else if retained {
         Err(Rejection::new(
             "retained",
-            "retained command replayed by the broker; send commands without the retain flag",
+            "retained command replayed by the broker; send commands without the retain flag (delete it with an empty retained message)",
         ))
     } else if payload.is_empty() {
         Err(Rejection::new(
@@ -574,6 +635,56 @@ mod tests {
         assert_eq!(
             (login.username.as_str(), login.password.as_str()),
             ("u", "p")
+        );
+    }
+
+    #[test]
+    fn packet_limit_is_raised() {
+        let cfg = MqttConfig::new(
+            BrokerUrl::parse("mqtt://h").unwrap(),
+            "c",
+            Topics::new("b").unwrap(),
+        );
+        assert_eq!(
+            mqtt_options(&cfg).unwrap().max_packet_size(),
+            MAX_PACKET_SIZE
+        );
+    }
+
+    #[test]
+    fn default_client_ids() {
+        let a = client_id_for("can-gateway", "pi4", "voltwire/can-gateway");
+        assert!(a.starts_with("voltwire-can-gateway-pi4-"), "{a}");
+        assert_eq!(a.len(), "voltwire-can-gateway-pi4-".len() + 8);
+        // Stable, and different per base topic and host.
+        assert_eq!(
+            a,
+            client_id_for("can-gateway", "pi4", "voltwire/can-gateway")
+        );
+        assert_ne!(
+            a,
+            client_id_for("can-gateway", "pi4", "voltwire/can-gateway2")
+        );
+        assert_ne!(
+            a,
+            client_id_for("can-gateway", "pi5", "voltwire/can-gateway")
+        );
+        // FNV-1a of the empty string.
+        assert_eq!(client_id_for("x", "h", ""), "voltwire-x-h-811c9dc5");
+        assert_eq!(
+            client_id_for("x", "", "b"),
+            client_id_for("x", "localhost", "b")
+        );
+        let long = client_id_for("can-gateway", &"h.local_".repeat(20), "b");
+        assert_eq!(long.len(), 64, "{long}");
+        assert!(
+            long.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "{long}"
+        );
+        let d = default_client_id("can-gateway", &Topics::new("b").unwrap());
+        assert!(
+            d.starts_with("voltwire-can-gateway-") && d.len() <= 64,
+            "{d}"
         );
     }
 

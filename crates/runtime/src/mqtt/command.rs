@@ -101,6 +101,34 @@ pub fn parse_switch(field: &str, payload: &[u8]) -> Result<bool, Rejection> {
     }
 }
 
+/// Parses the payload of a trigger command such as `<base>/command/clear`, which carries no
+/// value: accepts `true`, `{}`, `PRESS` (a Home Assistant button), and `field` itself, bare or
+/// as a JSON string (`clear`, `"clear"`), surrounding whitespace ignored.
+///
+/// # Errors
+/// `invalid_value` for anything else (e.g. `false`, `0`, `{"clear": false}`), so a payload
+/// meant for something else triggers nothing.
+pub fn parse_trigger(field: &str, payload: &[u8]) -> Result<(), Rejection> {
+    let p = payload.trim_ascii();
+    let quoted = p
+        .strip_prefix(b"\"")
+        .and_then(|q| q.strip_suffix(b"\""))
+        .is_some_and(|q| q == field.as_bytes());
+    if quoted || p == field.as_bytes() || matches!(p, b"true" | b"{}" | b"PRESS") {
+        return Ok(());
+    }
+    Err(Rejection::invalid(
+        field,
+        format!(
+            "`{}` is not a trigger; send true, {{}}, PRESS or {field}",
+            String::from_utf8_lossy(p)
+                .chars()
+                .take(64)
+                .collect::<String>()
+        ),
+    ))
+}
+
 /// Parses a Home Assistant number payload (a plain decimal number) and checks its range.
 ///
 /// # Errors
@@ -212,6 +240,37 @@ mod tests {
             parse_number("n", b"51", 0.0, 50.0).unwrap_err().code,
             "out_of_range"
         );
+    }
+
+    #[test]
+    fn triggers() {
+        for ok in [
+            &b"true"[..],
+            b"{}",
+            b" {}\n",
+            b"PRESS",
+            b"clear",
+            b"\"clear\"",
+        ] {
+            assert_eq!(
+                parse_trigger("clear", ok),
+                Ok(()),
+                "{}",
+                String::from_utf8_lossy(ok)
+            );
+        }
+        for bad in [
+            &b"false"[..],
+            b"0",
+            b"1",
+            b"{\"clear\": false}",
+            b"\"clearx\"",
+            b"clea",
+            b"\xff",
+        ] {
+            let e = parse_trigger("clear", bad).unwrap_err();
+            assert_eq!(e.code, "invalid_value", "{}", String::from_utf8_lossy(bad));
+        }
     }
 
     #[test]

@@ -9,6 +9,10 @@
 //!   republishing availability, discovery and the last state), and validated commands: each
 //!   message on `<base>/command[/<name>]` goes through the caller's validator; a
 //!   [`Rejection`] is logged, published to `<base>/command/result` and delivers nothing.
+//!   Payloads above [`MAX_COMMAND_SIZE`] (code `too_large`) and retained commands (code
+//!   `retained`) are refused before the validator, on `<base>/command` and on every
+//!   `<base>/command/<name>`; incoming packets up to [`MAX_PACKET_SIZE`] never cost the
+//!   connection. [`default_client_id`] derives a per-host, per-base-topic client id.
 //! - [`Discovery`]: Home Assistant MQTT discovery configs for sensors, binary sensors,
 //!   switches and numbers.
 //!
@@ -51,8 +55,13 @@ mod discovery;
 mod topics;
 mod url;
 
-pub use client::{Backoff, LinkStatus, MqttClient, MqttConfig, MqttError, MqttHandle};
-pub use command::{CommandResult, Rejection, check_range, parse_json, parse_number, parse_switch};
+pub use client::{
+    Backoff, LinkStatus, MAX_COMMAND_SIZE, MAX_PACKET_SIZE, MqttClient, MqttConfig, MqttError,
+    MqttHandle, client_id_for, default_client_id,
+};
+pub use command::{
+    CommandResult, Rejection, check_range, parse_json, parse_number, parse_switch, parse_trigger,
+};
 pub use discovery::{
     Component, Device, Discovery, DiscoveryConfig, DiscoveryError, Entity, StateClass,
 };
