@@ -198,7 +198,7 @@ fn vector_expected_values_in_si() {
             assert!(file.contains("session"), "{file}: no vendor expectations");
             continue;
         }
-        let n = left.len();
+        let count = left.len();
         let mut e = Vendor { file, left };
         let bytes = std::fs::read(testdata().join(&e.file)).unwrap();
         let (frames, dropped) = decode(&bytes, bytes.len());
@@ -285,7 +285,7 @@ fn vector_expected_values_in_si() {
         }
         assert!(e.left.is_empty(), "{}: unchecked {:?}", e.file, e.left);
         files += 1;
-        values += n;
+        values += count;
     }
     // Ten captures carry vendor values; four of them are 0x90 replies with a current.
     assert_eq!((files, pack_status_currents), (10, 4));

@@ -210,7 +210,7 @@ fn analog_reply_values_and_the_2730_offset() {
         .temperatures
         .iter()
         .zip(&c)
-        .map(|(raw, celsius)| i32::from(raw.0) - i32::from(*celsius))
+        .map(|(raw, celsius)| raw.0 - i32::from(*celsius))
         .collect();
     assert_eq!(offsets, [2730; 6]);
     assert_eq!(ZERO_CELSIUS, offsets[0]);

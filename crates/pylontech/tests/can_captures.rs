@@ -164,7 +164,11 @@ fn every_capture_decodes_to_expected() {
     let mut on_disk: Vec<String> = std::fs::read_dir(testdata())
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.ends_with(".log"))
+        .filter(|n| {
+            std::path::Path::new(n)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("log"))
+        })
         .collect();
     on_disk.sort();
     assert_eq!(files, on_disk);

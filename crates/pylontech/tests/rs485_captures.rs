@@ -235,7 +235,7 @@ fn temperatures_use_2731() {
         .temperatures
         .iter()
         .zip(&t)
-        .map(|(raw, celsius)| i32::from(raw.0) - i32::from(*celsius))
+        .map(|(raw, celsius)| raw.0 - i32::from(*celsius))
         .collect();
     assert_eq!(offsets, [2731; 5]);
     assert_eq!(ZERO_CELSIUS, offsets[0]);
