@@ -99,3 +99,29 @@ proptest! {
         prop_assert_eq!(got, frames);
     }
 }
+
+/// The two outcomes of the corruption property, each on a case the random search rarely
+/// draws: a case-only change inside CHKSUM is the same frame, anywhere else it is an error.
+#[test]
+fn case_only_changes_pin_both_outcomes() {
+    let f = Frame::new(0x20, 0x02, 0x4A, 0x42, &[0xAB, 0xCD, 0xEF]).unwrap();
+    let bytes = f.to_bytes().to_vec();
+    let chksum = bytes.len() - 5..bytes.len() - 1;
+    let (mut same, mut errors) = (0, 0);
+    for i in 0..bytes.len() {
+        if !bytes[i].is_ascii_uppercase() {
+            continue;
+        }
+        let mut b = bytes.clone();
+        b[i] = b[i].to_ascii_lowercase();
+        if chksum.contains(&i) {
+            assert_eq!(Frame::parse(&b), Ok(f.clone()), "byte {i}");
+            same += 1;
+        } else {
+            assert!(Frame::parse(&b).is_err(), "byte {i}");
+            errors += 1;
+        }
+    }
+    // Hex letters in the header and INFO (4A, AB, CD, EF) and in this frame's CHKSUM.
+    assert!(errors >= 7 && same >= 1, "{errors} errors, {same} same");
+}
