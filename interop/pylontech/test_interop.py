@@ -25,9 +25,15 @@ SLAVE = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
     os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target")), "debug", "examples", "rs485_slave")
 
 FAILURES = []
+CHECKS = 0
+# A full run makes this many checks; fewer means one was skipped (e.g. an empty cell list
+# turning the per-cell loop into nothing) and fails the run.
+MIN_CHECKS = 116
 
 
 def check(what, got, want, tol=1e-6):
+    global CHECKS
+    CHECKS += 1
     ok = abs(got - want) <= tol if isinstance(want, float) else got == want
     print(("ok  " if ok else "FAIL"), what, got, "" if ok else f"(want {want})")
     if not ok:
@@ -146,10 +152,13 @@ def main():
         if slave:
             slave.terminate()
         socat.terminate()
+    if CHECKS < MIN_CHECKS:
+        print(f"FAIL only {CHECKS} checks made, at least {MIN_CHECKS}", file=sys.stderr)
+        sys.exit(1)
     if FAILURES:
         print(f"{len(FAILURES)} checks failed", file=sys.stderr)
         sys.exit(1)
-    print("all checks passed")
+    print(f"all {CHECKS} checks passed (at least {MIN_CHECKS})")
 
 
 main()

@@ -8,7 +8,9 @@ Usage: peers.py daly PTY [overvoltage] | pylontech PTY MODULES | vedirect PTY mp
        | modbus PTY lumentree|coulombmeter|bad-checksum ADDRESS
        | meter URL MQTT-PORT TOPIC
 
-Prints one `ok  <check>` / `FAIL <check>` line per check; exit status 1 if any failed.
+Prints one `ok  <check>` / `FAIL <check>` line per check; exit status 1 if any failed. Each
+peer must also make at least its stated number of checks (`minimum_checks`): a peer that
+silently checks less (a skipped branch, an empty list) fails.
 """
 import json
 import os
@@ -17,10 +19,12 @@ import sys
 import time
 
 FAILED = 0
+CHECKS = 0
 
 
 def check(what, ok, detail=""):
-    global FAILED
+    global FAILED, CHECKS
+    CHECKS += 1
     print(("ok  " if ok else "FAIL"), what, "" if ok else detail, flush=True)
     if not ok:
         FAILED += 1
@@ -45,8 +49,11 @@ def daly(pty, fault=None):
     v = soc.get("total_voltage", 0)
     check(f"{tag}: pack voltage = sum of cells ± 0.1 V",
           abs(v - sum(cells.values())) <= 0.1 and 48 <= v <= 55.2, f"{v} {cells}")
-    # Our sim discharges 500 W by default: ~9.5 A out.
-    check(f"{tag}: |current| ~ 500 W / V", abs(abs(soc.get("current", 0)) - 500 / v) < 0.3, soc)
+    # Our sim discharges 500 W by default: ~9.5 A out. dalybms prints (raw - 30000) / 10,
+    # "negative=charging, positive=discharging" (its source): a discharge is positive, the
+    # sign settled in testdata/daly/README.md (raw above 30000 is a discharge).
+    check(f"{tag}: current ~ +500 W / V (dalybms: positive = discharging)",
+          v > 0 and abs(soc.get("current", 0) - 500 / v) < 0.3, soc)
     check(f"{tag}: mode discharging", d.get("mosfet_status", {}).get("mode") == "discharging",
           d.get("mosfet_status"))
     if fault == "overvoltage":
@@ -304,8 +311,10 @@ def mppsolar_daly(pty):
     v = d.get("battery_bank_voltage", 0)
     check(f"{tag}: voltage 16 x 3.0..3.45 V", 48 <= v <= 55.2, d)
     check(f"{tag}: SOC 45..50 %", 45 <= d.get("soc", -1) <= 50, d)
-    # Like dalybms, it reads our discharge current with the opposite sign: magnitude only.
-    check(f"{tag}: |current| ~ 500 W / V", abs(abs(d.get("current", 0)) - 500 / v) < 0.3, d)
+    # mpp-solar prints (raw - 30000) / 10, like dalybms: our 500 W discharge (raw above
+    # 30000, see testdata/daly/README.md) is positive.
+    check(f"{tag}: current ~ +500 W / V (raw above 30000: discharging)",
+          v > 0 and abs(d.get("current", 0) - 500 / v) < 0.3, d)
 
 
 def pylontech_ser2net(url, modules):
@@ -477,8 +486,32 @@ def modbus(pty, kind, address):
     c.close()
 
 
+def minimum_checks(what, args):
+    """The number of checks a full run of peer `what` makes: fewer means something was skipped."""
+    if what == "daly":
+        return 9 if args[:1] == ["overvoltage"] else 8
+    if what == "pylontech":
+        return 6 * int(args[0])
+    if what == "vedirect":
+        return {"mppt": 5, "smartshunt": 6}[args[0]]
+    if what == "pylontech-ser2net":
+        return 5 * int(args[0])
+    if what == "modbus":
+        kind, address = args[0], int(args[1])
+        return {"lumentree": 15, "bad-checksum": 2}.get(kind, 16 if address != 1 else 14)
+    return {
+        "pythoncan-pylontech": 12,
+        "npbcharger": 9,
+        "jkctl-status": 13,
+        "mppsolar-jk": 8,
+        "mppsolar-daly": 4,
+        "meter": 12,
+    }[what]
+
+
 def main():
     what, pty = sys.argv[1], sys.argv[2]
+    need = minimum_checks(what, sys.argv[3:])
     if what == "daly":
         daly(pty, sys.argv[3] if len(sys.argv) > 3 else None)
     elif what == "pylontech":
@@ -503,6 +536,9 @@ def main():
         meter(pty, sys.argv[3], sys.argv[4])
     else:
         sys.exit(f"unknown peer {what}")
+    made = CHECKS
+    check(f"{' '.join([what] + sys.argv[3:])}: {made} checks made, at least {need}", made >= need,
+          "a peer checked less than it must")
     sys.exit(1 if FAILED else 0)
 
 

@@ -218,6 +218,14 @@ for what, ok in [
     print(("ok  " if ok else "FAIL"), f"{tag}: {what}", "" if ok else d)
 PY
 )"
+  # At least 7 checks (one per line above): a reader that checked less fails.
+  local made
+  made="$(grep -c '^\(ok\|FAIL\)' <<<"$res")"
+  if [ "$made" -ge 7 ]; then
+    record "ok   jkctl simulate -> jk_pb_read: $made checks made, at least 7"
+  else
+    record "FAIL jkctl simulate -> jk_pb_read: $made checks made, at least 7"
+  fi
   while IFS= read -r line; do record "$line"; done <<<"$res"
   kill "$sim_pid" "$socat_pid" 2>/dev/null
   wait "$sim_pid" "$socat_pid" 2>/dev/null

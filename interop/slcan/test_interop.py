@@ -75,8 +75,14 @@ def same(msg: can.Message, arbitration_id: int, extended: bool, remote: bool, dl
     )
 
 
+# Frames checked per run (3 adapter->host, 5 host->adapter->host): fewer means a list was
+# emptied or a loop cut short, and fails the run.
+MIN_CHECKS = 8
+
+
 def test_interop() -> None:
     assert shutil.which("socat"), "socat is not installed"
+    checks = 0
     binary = echo_binary()
     tmp = Path(tempfile.mkdtemp(prefix="slcan-interop-"))
     adapter_end, host_end = tmp / "ttyA", tmp / "ttyB"
@@ -105,6 +111,7 @@ def test_interop() -> None:
         for want in known:
             got = recv_frame(bus)
             assert same(got, *want), f"adapter->host: got {got}, want {want}"
+            checks += 1
 
         # host -> adapter -> host: each frame comes back with id + 1.
         sent = [
@@ -124,7 +131,10 @@ def test_interop() -> None:
             assert same(got, want_id, msg.is_extended_id, msg.is_remote_frame, msg.dlc,
                         b"" if msg.is_remote_frame else bytes(msg.data)), \
                 f"host->adapter->host: sent {msg}, got {got}"
-        print(f"ok: {len(known)} frames adapter->host, {len(sent)} round trips host->adapter->host")
+            checks += 1
+        assert checks >= MIN_CHECKS, f"only {checks} checks made, at least {MIN_CHECKS}"
+        print(f"ok: {len(known)} frames adapter->host, {len(sent)} round trips host->adapter->host"
+              f" ({checks} checks, at least {MIN_CHECKS})")
     finally:
         if bus is not None:
             bus.shutdown()

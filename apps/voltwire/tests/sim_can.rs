@@ -61,7 +61,12 @@ async fn bic_write(bus: &mut SlcanBus<Link>, v: Value) {
     bus.send(&frame(&m)).await.unwrap();
 }
 
-/// Read `c` from BIC id 0; the reply must come within 50 ms.
+/// A bound no healthy run comes near, however loaded the machine: the tests assert what
+/// arrives and in which order, not how fast.
+const EVENTUALLY: Duration = Duration::from_secs(10);
+
+/// Read `c` from BIC id 0: the reply to it is the next frame on the bus (the unit speaks
+/// only when asked), and it arrives eventually.
 async fn bic_read(bus: &mut SlcanBus<Link>, c: Mw) -> Value {
     let m = Message {
         family: BIC,
@@ -69,21 +74,17 @@ async fn bic_read(bus: &mut SlcanBus<Link>, c: Mw) -> Value {
         body: Body::Read(c),
     };
     bus.send(&frame(&m)).await.unwrap();
-    let start = Instant::now();
-    loop {
-        let left = Duration::from_millis(50).saturating_sub(start.elapsed());
-        let f = tokio::time::timeout(left, bus.recv())
-            .await
-            .unwrap_or_else(|_| panic!("no reply to {c:?} within 50 ms"))
-            .unwrap();
-        let r = Message::from_frame(&f).unwrap();
-        if let Body::Reply(v) = r.body
-            && v.command() == c
-        {
-            assert_eq!(r.target, Target::Device(0));
-            return v;
-        }
-    }
+    let f = tokio::time::timeout(EVENTUALLY, bus.recv())
+        .await
+        .unwrap_or_else(|_| panic!("no reply to {c:?} within {EVENTUALLY:?}"))
+        .unwrap();
+    let r = Message::from_frame(&f).unwrap();
+    assert_eq!(r.target, Target::Device(0), "{r:?}");
+    let Body::Reply(v) = r.body else {
+        panic!("the answer to {c:?} is not a reply: {r:?}")
+    };
+    assert_eq!(v.command(), c, "a reply to another read: {v:?}");
+    v
 }
 
 #[test]
@@ -160,7 +161,8 @@ fn bic2200_silent_answers_nothing_but_the_adapter_still_acks() {
             body: Body::Read(Mw::READ_VOUT),
         };
         bus.send(&frame(&m)).await.unwrap();
-        let r = tokio::time::timeout(Duration::from_millis(300), bus.recv()).await;
+        // Nothing, however long we listen (a late answer would show up here too).
+        let r = tokio::time::timeout(Duration::from_secs(1), bus.recv()).await;
         assert!(r.is_err(), "a silent unit answered: {r:?}");
     });
 }
@@ -257,14 +259,19 @@ fn line_sim(args: &[&str]) -> LineSim {
 fn inverter_and_bms_joined_both_ways() {
     let inverter = line_sim(&["pylontech-inverter", "--listen", "slcan-pty"]);
     let bms = sim(&["pylontech-can", "--listen", "slcan-pty"]);
+    // Relay both ways until the inverter has sent three keep-alives and the BMS has answered
+    // them with more bursts than its own once-a-second ones would make: 0x305 every second,
+    // a burst every second and again on each 0x305.
     let (keep_alives, bursts) = rt().block_on(async {
         let mut inv = host(&inverter.listening, 500_000).await;
         let mut bat = host(&bms.listening, 500_000).await;
         let (mut keep_alives, mut bursts) = (0, 0);
-        let end = tokio::time::Instant::now() + Duration::from_millis(3_200);
-        loop {
+        let end = tokio::time::Instant::now() + 3 * EVENTUALLY;
+        while keep_alives < 3 || bursts < keep_alives + 2 {
             tokio::select! {
-                () = tokio::time::sleep_until(end) => break,
+                () = tokio::time::sleep_until(end) => panic!(
+                    "{keep_alives} keep-alives, {bursts} bursts after {:?}", 3 * EVENTUALLY
+                ),
                 f = inv.recv() => {
                     let f = f.unwrap();
                     assert_eq!(f.id(), 0x305, "the inverter sends only 0x305");
@@ -283,17 +290,31 @@ fn inverter_and_bms_joined_both_ways() {
         }
         (keep_alives, bursts)
     });
-    // 0x305 every second; the BMS bursts every second and again on each 0x305.
     assert!(keep_alives >= 3, "{keep_alives} keep-alives");
-    assert!(
-        bursts >= keep_alives + 2,
-        "{bursts} bursts for {keep_alives} keep-alives"
+    // What the inverter printed about the frames relayed to it: eventually every kind.
+    let mut seen: Vec<serde_json::Value> = Vec::new();
+    let kinds = [
+        "charge_limits",
+        "soc_soh",
+        "measurements",
+        "alarms",
+        "request",
+        "manufacturer",
+    ];
+    let end = Instant::now() + EVENTUALLY;
+    while !kinds.iter().all(|k| seen.iter().any(|v| v["type"] == *k)) {
+        let left = end.saturating_duration_since(Instant::now());
+        let Ok(l) = inverter.lines.recv_timeout(left) else {
+            panic!("the inverter printed only {seen:?} ({bursts} bursts relayed)")
+        };
+        seen.push(serde_json::from_str(&l).unwrap());
+    }
+    seen.extend(
+        inverter
+            .lines
+            .try_iter()
+            .map(|l| serde_json::from_str::<serde_json::Value>(&l).unwrap()),
     );
-    let seen: Vec<serde_json::Value> = inverter
-        .lines
-        .try_iter()
-        .map(|l| serde_json::from_str(&l).unwrap())
-        .collect();
     let last = |t: &str| {
         seen.iter()
             .rev()
@@ -315,7 +336,5 @@ fn inverter_and_bms_joined_both_ways() {
     let i = m["current_a"].as_f64().unwrap();
     assert!((48.0..=55.2).contains(&v), "{m}");
     assert!((i + 500.0 / v).abs() < 0.2, "{m}");
-    for t in ["alarms", "request", "manufacturer"] {
-        last(t);
-    }
+    // alarms, request and manufacturer: present (the loop above waited for every kind).
 }

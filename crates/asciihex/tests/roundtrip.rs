@@ -47,17 +47,20 @@ proptest! {
         let before = bytes[i];
         bytes[i] ^= x;
         // Lower-case hex digits are accepted (some devices send them), so changing only the
-        // case of a hex letter keeps its value: inside the checksum field that still parses,
-        // and then to the very same frame, never to another one.
+        // case of a hex letter keeps its value. CHKSUM (the four characters before CR) is
+        // compared by value: a case-only change there parses to the very same frame.
+        // Everywhere else the character itself is summed into CHKSUM, so even a case-only
+        // change breaks the checksum; any other change breaks a checksum, the length or the
+        // structure.
         let case_only = before.is_ascii_hexdigit()
             && bytes[i].is_ascii_hexdigit()
             && before.eq_ignore_ascii_case(&bytes[i]);
+        let in_chksum = (bytes.len() - 5..bytes.len() - 1).contains(&i);
         let parsed = Frame::parse(&bytes);
-        if case_only {
-            prop_assert!(parsed.as_ref().map_or(true, |p| *p == f));
+        if case_only && in_chksum {
+            prop_assert_eq!(parsed, Ok(f));
         } else {
-            // Any other single-byte change breaks a checksum, the length or the structure.
-            prop_assert!(parsed != Ok(f));
+            prop_assert!(parsed.is_err(), "byte {} {:?} -> {:?} parsed: {:?}", i, before as char, bytes[i] as char, parsed);
         }
     }
 
@@ -95,4 +98,30 @@ proptest! {
         }
         prop_assert_eq!(got, frames);
     }
+}
+
+/// The two outcomes of the corruption property, each on a case the random search rarely
+/// draws: a case-only change inside CHKSUM is the same frame, anywhere else it is an error.
+#[test]
+fn case_only_changes_pin_both_outcomes() {
+    let f = Frame::new(0x20, 0x02, 0x4A, 0x42, &[0xAB, 0xCD, 0xEF]).unwrap();
+    let bytes = f.to_bytes().to_vec();
+    let chksum = bytes.len() - 5..bytes.len() - 1;
+    let (mut same, mut errors) = (0, 0);
+    for i in 0..bytes.len() {
+        if !bytes[i].is_ascii_uppercase() {
+            continue;
+        }
+        let mut b = bytes.clone();
+        b[i] = b[i].to_ascii_lowercase();
+        if chksum.contains(&i) {
+            assert_eq!(Frame::parse(&b), Ok(f.clone()), "byte {i}");
+            same += 1;
+        } else {
+            assert!(Frame::parse(&b).is_err(), "byte {i}");
+            errors += 1;
+        }
+    }
+    // Hex letters in the header and INFO (4A, AB, CD, EF) and in this frame's CHKSUM.
+    assert!(errors >= 7 && same >= 1, "{errors} errors, {same} same");
 }

@@ -200,11 +200,20 @@ fn analog_reply_values_and_the_2730_offset() {
     assert_eq!(p.remaining_capacity, MilliampHours(48_190));
     assert_eq!(p.design_capacity, Some(MilliampHours(100_000)));
     assert_eq!(p.temperatures[0], DeciKelvin(2971));
-    assert_eq!(ZERO_CELSIUS, 2730);
     let c: Vec<i16> = (0..6)
         .map(|k| p.temperature_celsius(k).unwrap().0)
         .collect();
     assert_eq!(c, [241, 239, 239, 239, 265, 274]);
+    // The offset the decoder applied, read off the capture: raw 0.1 K minus 0.1 °C is 2730
+    // for every sensor, and the public constant says the same.
+    let offsets: Vec<i32> = p
+        .temperatures
+        .iter()
+        .zip(&c)
+        .map(|(raw, celsius)| raw.0 - i32::from(*celsius))
+        .collect();
+    assert_eq!(offsets, [2730; 6]);
+    assert_eq!(ZERO_CELSIUS, offsets[0]);
     let req = Request::from_frame(&frame("nk-req-0x42-pack1"));
     assert!(r.answers(&req));
     let other = Request::from_frame(&frame("nk-req-0x44-pack1"));

@@ -158,7 +158,20 @@ fn every_capture_decodes_to_expected() {
         .iter()
         .map(|e| e["file"].as_str().unwrap().to_owned())
         .collect();
+    files.sort();
     files.dedup();
+    // Every capture on disk is listed (none is skipped silently).
+    let mut on_disk: Vec<String> = std::fs::read_dir(testdata())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| {
+            std::path::Path::new(n)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("log"))
+        })
+        .collect();
+    on_disk.sort();
+    assert_eq!(files, on_disk);
     let mut checked = 0;
     for file in &files {
         let text = std::fs::read_to_string(testdata().join(file)).unwrap();
@@ -180,6 +193,8 @@ fn every_capture_decodes_to_expected() {
         }
     }
     assert_eq!(checked, expected.len());
+    // Absolute: the 44 frames of the six captures (an emptied file or expected.json fails).
+    assert_eq!((files.len(), checked), (6, 44));
 }
 
 #[test]
@@ -207,8 +222,24 @@ fn victron_capture_is_a_complete_sma_set() {
     for (line, id, data) in frames(&text) {
         a.push(Message::parse(id, &data).unwrap(), line);
     }
-    assert!(a.complete(20, 100).is_ok());
-    assert!(!a.missing().is_empty() || a.required() == PartSet::SMA_VICTRON);
+    assert_eq!(a.required(), PartSet::SMA_VICTRON);
+    assert!(a.missing().is_empty(), "{:?}", a.missing());
+    let t = a.complete(20, 100).unwrap();
+    assert_eq!(PartSet::SMA_VICTRON.len(), 5);
+    for p in PartSet::SMA_VICTRON.iter() {
+        assert!(t.present().contains(p), "{p:?}");
+        assert!(t.get(p).is_some(), "{p:?}");
+    }
+    let names: Vec<&str> = t.messages().map(Message::name).collect();
+    for want in [
+        "charge_limits",
+        "soc_soh",
+        "measurements",
+        "sma_alarms",
+        "manufacturer",
+    ] {
+        assert!(names.contains(&want), "{want} not in {names:?}");
+    }
 }
 
 #[test]

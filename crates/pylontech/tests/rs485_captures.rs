@@ -229,7 +229,16 @@ fn temperatures_use_2731() {
         .collect();
     // Vector expectations (offset 2731): 34.9, 32.2, 32.6, 32.4, 40.4 °C.
     assert_eq!(t, [349, 322, 326, 324, 404]);
-    assert_eq!(ZERO_CELSIUS, 2731);
+    // The offset the decoder applied, read off the capture: raw 0.1 K minus 0.1 °C is 2731
+    // for every sensor, and the public constant says the same.
+    let offsets: Vec<i32> = a.modules[0]
+        .temperatures
+        .iter()
+        .zip(&t)
+        .map(|(raw, celsius)| raw.0 - i32::from(*celsius))
+        .collect();
+    assert_eq!(offsets, [2731; 5]);
+    assert_eq!(ZERO_CELSIUS, offsets[0]);
 }
 
 #[test]

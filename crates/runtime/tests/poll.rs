@@ -1,6 +1,10 @@
 //! The half-duplex poller against fake devices on the other end of a tokio duplex or a
 //! real pty: timeout, retry, echo suppression, response matching, a missing address not
 //! stalling the others, two ports in parallel.
+//!
+//! The duplex tests run on tokio's paused clock (time moves only when every task waits on
+//! a timer), so their timing assertions are exact and do not depend on the machine. The
+//! pty test is on real time: it asserts order (which port finished first), not speed.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -23,6 +27,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use voltwire_core::{Framing, Protocol, Scan, ScanDecoder, checksum::sum8};
 use voltwire_runtime::link::{Link, LinkUrl};
@@ -110,8 +115,8 @@ struct Device {
     ignore_first: u32,
     /// Before each reply, also send a stale reply for another address.
     stale_first: bool,
-    /// Delay before replying.
-    delay: Duration,
+    /// Before each reply, wait until this semaphore has a permit (the test opens it).
+    hold: Option<Arc<Semaphore>>,
 }
 
 /// The fake bus: reads requests, answers as the addressed device would.
@@ -135,7 +140,9 @@ async fn serve(mut io: impl AsyncRead + AsyncWrite + Unpin, dev: Device, seen: A
             if k < dev.ignore_first || !dev.present.contains(&req.addr) {
                 continue;
             }
-            tokio::time::sleep(dev.delay).await;
+            if let Some(gate) = &dev.hold {
+                drop(gate.acquire().await.unwrap());
+            }
             if dev.stale_first {
                 io.write_all(&frame(req.addr.wrapping_add(100), &[9, 9]))
                     .await
@@ -165,7 +172,7 @@ fn start(dev: Device, echo: bool) -> (Poller<tokio::io::DuplexStream, Dec>, Arc<
     (Poller::new(a, Dec::new(), cfg(echo)), seen)
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn answers_and_matches() {
     let (mut p, _) = start(
         Device {
@@ -191,7 +198,7 @@ async fn answers_and_matches() {
     assert_eq!(p.stats().answered, 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn timeout_then_retries() {
     let (mut p, seen) = start(Device::default(), false);
     let t0 = Instant::now();
@@ -201,10 +208,8 @@ async fn timeout_then_retries() {
         "{r:?}"
     );
     let took = t0.elapsed();
-    assert!(
-        took >= Duration::from_millis(300) && took < Duration::from_secs(2),
-        "{took:?}"
-    );
+    // Paused clock: exactly three 100 ms timeouts and the 5 ms gaps between the attempts.
+    assert_eq!(took, Duration::from_millis(3 * 100 + 2 * 5));
     assert_eq!(seen.load(Ordering::SeqCst), 3);
     assert_eq!(p.stats().timeouts, 3);
 
@@ -221,7 +226,7 @@ async fn timeout_then_retries() {
     assert_eq!(seen.load(Ordering::SeqCst), 3);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn echo_suppression_drops_exactly_the_echo() {
     let dev = Device {
         present: [3].into(),
@@ -256,7 +261,7 @@ async fn echo_suppression_drops_exactly_the_echo() {
     assert_eq!(p.stats().echo_bytes, 0);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn missing_address_does_not_stall_others() {
     let (mut p, _) = start(
         Device {
@@ -279,8 +284,12 @@ async fn missing_address_does_not_stall_others() {
         first[2].1,
         Err(PollError::Timeout { attempts: 3 })
     ));
-    // Bounded: three timeouts for the missing one, quick answers for the rest.
-    assert!(took_first < Duration::from_millis(800), "{took_first:?}");
+    // Paused clock: three 100 ms timeouts for the missing one, no fourth, and the answers
+    // (which take no time here) with a few 5 ms gaps.
+    assert!(
+        took_first >= Duration::from_millis(300) && took_first < Duration::from_millis(400),
+        "{took_first:?}"
+    );
 
     // Next cycle: the missing address gets a single attempt.
     let t1 = Instant::now();
@@ -290,11 +299,15 @@ async fn missing_address_does_not_stall_others() {
         second[2].1,
         Err(PollError::Timeout { attempts: 1 })
     ));
-    assert!(second.iter().filter(|(_, r)| r.is_ok()).count() == 3);
-    assert!(took_second < Duration::from_millis(300), "{took_second:?}");
+    assert_eq!(second.iter().filter(|(_, r)| r.is_ok()).count(), 3);
+    // One timeout this time.
+    assert!(
+        took_second >= Duration::from_millis(100) && took_second < Duration::from_millis(200),
+        "{took_second:?}"
+    );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn link_closed_is_reported_not_retried() {
     let (a, b) = tokio::io::duplex(64);
     drop(b);
@@ -312,10 +325,13 @@ async fn two_pty_ports_in_parallel() {
         let u: LinkUrl = common::PtyPair::url(p, 9600).parse().unwrap();
         async move { Link::open(&u).await.unwrap() }
     };
-    // Port 1: one device that is slow (80 ms); port 2: fast devices.
+    // Port 1: one device that holds its replies until the test lets it; port 2: fast
+    // devices. The test lets port 1 answer only once port 2 has finished all its requests:
+    // if the ports held each other up, port 1's first request would time out instead.
+    let gate = Arc::new(Semaphore::new(0));
     let slow = Device {
         present: [1].into(),
-        delay: Duration::from_millis(80),
+        hold: Some(gate.clone()),
         ..Device::default()
     };
     let fast = Device {
@@ -325,39 +341,42 @@ async fn two_pty_ports_in_parallel() {
     let seen = Arc::new(AtomicU32::new(0));
     tokio::spawn(serve(open(&p1.b).await, slow, seen.clone()));
     tokio::spawn(serve(open(&p2.b).await, fast, seen.clone()));
+    // Generous: on a loaded machine a healthy reply may be slow; nothing here waits for one.
     let config = PollConfig {
-        timeout: Duration::from_millis(300),
+        timeout: Duration::from_secs(10),
         ..cfg(false)
     };
     let mut q1 = Poller::new(open(&p1.a).await, Dec::new(), config);
     let mut q2 = Poller::new(open(&p2.a).await, Dec::new(), config);
-    let t0 = Instant::now();
+    let order = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = order.clone();
     let h1 = tokio::spawn(async move {
-        for _ in 0..4 {
+        for k in 1..=4 {
+            let r = q1.request(&frame(1, &[]), reply_of(1)).await;
             assert!(
-                q1.request(&frame(1, &[]), reply_of(1))
-                    .await
-                    .unwrap()
-                    .is_ok()
+                r.as_ref().is_ok_and(Result::is_ok),
+                "slow port, request {k}: {r:?}"
             );
+            log.lock().unwrap().push(format!("slow {k}"));
         }
-        Instant::now()
     });
+    let log = order.clone();
     let h2 = tokio::spawn(async move {
         for i in 0..20_u8 {
             let a = 1 + i % 2;
-            assert!(
-                q2.request(&frame(a, &[]), reply_of(a))
-                    .await
-                    .unwrap()
-                    .is_ok()
-            );
+            let r = q2.request(&frame(a, &[]), reply_of(a)).await;
+            assert_eq!(r.unwrap().unwrap().addr, a, "fast port, request {i}");
         }
-        Instant::now()
+        log.lock().unwrap().push("fast 20".to_owned());
+        gate.add_permits(Semaphore::MAX_PERMITS >> 1);
     });
-    let (e1, e2) = (h1.await.unwrap(), h2.await.unwrap());
-    // The fast port finished its 20 requests while the slow port was still on its 4.
-    assert!(e2 < e1, "fast port was held up by the slow one");
-    assert!(e1 - t0 >= Duration::from_millis(320));
+    h2.await.unwrap();
+    h1.await.unwrap();
+    // The fast port finished its 20 requests while the slow port was still on its first.
+    assert_eq!(
+        *order.lock().unwrap(),
+        ["fast 20", "slow 1", "slow 2", "slow 3", "slow 4"]
+    );
+    assert_eq!(seen.load(Ordering::SeqCst), 24);
     drop((p1, p2));
 }

@@ -64,9 +64,28 @@ fn every_file_at_every_chunk_size() {
     let expected: J =
         serde_json::from_str(&std::fs::read_to_string(testdata().join("expected.json")).unwrap())
             .unwrap();
-    for (file, spec) in expected.as_object().unwrap() {
+    let specs = expected.as_object().unwrap();
+    // Every capture on disk has its expectations, and there is something to check.
+    let mut on_disk: Vec<String> = std::fs::read_dir(testdata())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| {
+            std::path::Path::new(n)
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("bin"))
+        })
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = specs.keys().cloned().collect();
+    listed.sort();
+    assert_eq!(listed, on_disk, "expected.json against the .bin files");
+    assert!(listed.len() >= 3, "{listed:?}");
+    let (mut files_checked, mut items_checked) = (0, 0);
+    for (file, spec) in specs {
         let input = std::fs::read(testdata().join(file)).unwrap();
         let items = spec["items"].as_array().unwrap();
+        assert!(!items.is_empty(), "{file}: no items to check");
+        assert!(!input.is_empty(), "{file}");
         for chunk in 1..=input.len() {
             let mut reencoded = Vec::new();
             let mut n = 0;
@@ -98,5 +117,9 @@ fn every_file_at_every_chunk_size() {
             assert_eq!(n, items.len(), "{file} chunk {chunk}");
             assert_eq!(reencoded, input, "{file}");
         }
+        files_checked += 1;
+        items_checked += items.len();
     }
+    // python-can's test lines (4), the constructed file (2) and the open sequence (5).
+    assert_eq!((files_checked, items_checked), (3, 11));
 }

@@ -9,6 +9,7 @@
     clippy::indexing_slicing,
     clippy::std_instead_of_core,
     clippy::std_instead_of_alloc,
+    clippy::format_collect,
     reason = "test code"
 )]
 
@@ -133,22 +134,39 @@ proptest! {
     fn decoders_total(data in proptest::collection::vec(any::<u8>(), 0..400), chunk in 1usize..50) {
         let mut h = HostDecoder::new();
         let mut a = AdapterDecoder::new();
-        let mut n = 0u64;
+        let (mut n_h, mut n_a) = (0u64, 0u64);
         for c in data.chunks(chunk) {
-            h.feed_all(c, |_| n += 1);
-            a.feed_all(c, |_| n += 1);
+            h.feed_all(c, |_| n_h += 1);
+            a.feed_all(c, |_| n_a += 1);
         }
-        h.finish();
-        a.finish();
-        prop_assert!(h.dropped_bytes() <= data.len() as u64);
-        prop_assert!(a.dropped_bytes() <= data.len() as u64);
+        prop_assert!(h.finish().is_none());
+        prop_assert!(a.finish().is_none());
+        // Every item ends at a CR or a BEL, and no byte is both dropped and part of an item.
+        let ends = data.iter().filter(|b| matches!(**b, b'\r' | 0x07)).count() as u64;
+        prop_assert!(n_h <= ends && n_a <= ends, "{} / {} items, {} line ends", n_h, n_a, ends);
+        prop_assert!(h.dropped_bytes() + n_h <= data.len() as u64);
+        prop_assert!(a.dropped_bytes() + n_a <= data.len() as u64);
     }
 
     #[test]
     fn frame_line_parse_emit(l in line()) {
         let b = encode(&Response::Frame(l));
+        // The line as the SLCAN format lays it out, built here by hand.
+        let f = &l.frame;
+        let raw_id = match embedded_can::Frame::id(f) {
+            embedded_can::Id::Standard(id) => format!("{:03X}", id.as_raw()),
+            embedded_can::Id::Extended(id) => format!("{:08X}", id.as_raw()),
+        };
+        let kind = match (f.is_extended(), f.is_remote_frame()) {
+            (false, false) => 't',
+            (true, false) => 'T',
+            (false, true) => 'r',
+            (true, true) => 'R',
+        };
+        let data: String = f.data().iter().map(|x| format!("{x:02X}")).collect();
+        let ts = l.timestamp.map(|t| format!("{t:04X}")).unwrap_or_default();
+        let want = format!("{kind}{raw_id}{}{data}{ts}\r", f.dlc());
+        prop_assert_eq!(String::from_utf8(b.clone()).unwrap(), want);
         prop_assert_eq!(FrameLine::parse(&b[..b.len() - 1]), Ok(l));
-        prop_assert_eq!(CanFrame::from_frame(&l.frame), Some(l.frame));
-        prop_assert!(l.frame.dlc() <= 8);
     }
 }

@@ -42,12 +42,24 @@ pub(crate) fn sim(args: &[&str]) -> Sim {
     Sim { child, listening }
 }
 
+/// A bound no healthy run comes near, however loaded the machine: the tests wait for what
+/// must arrive and then assert its order and content, not its speed.
+pub(crate) const EVENTUALLY: Duration = Duration::from_secs(10);
+
 /// Bytes read from `r` by a thread, so that the test can wait with a deadline. The thread
 /// ends at EOF, on an error, or (for a pty opened by [`open_pty`], whose reads time out)
 /// soon after the receiver is dropped.
-pub(crate) fn reader(mut r: impl std::io::Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
+pub(crate) fn reader(r: impl std::io::Read + Send + 'static) -> mpsc::Receiver<Vec<u8>> {
+    reader_thread(r).0
+}
+
+/// [`reader`], with the thread's handle: join it (after dropping the receiver) to know that
+/// it no longer reads, e.g. before the same pty is opened again.
+pub(crate) fn reader_thread(
+    mut r: impl std::io::Read + Send + 'static,
+) -> (mpsc::Receiver<Vec<u8>>, std::thread::JoinHandle<()>) {
     let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
+    let handle = std::thread::spawn(move || {
         let mut buf = [0u8; 4096];
         while let Ok(n) = r.read(&mut buf) {
             if tx.send(buf[..n].to_vec()).is_err() {
@@ -59,10 +71,32 @@ pub(crate) fn reader(mut r: impl std::io::Read + Send + 'static) -> mpsc::Receiv
             }
         }
     });
-    rx
+    (rx, handle)
 }
 
-/// Everything that arrives within `d`.
+/// Bytes from `rx` until `enough` says they are (it sees everything received so far);
+/// panics, showing what came, if that takes longer than [`EVENTUALLY`].
+pub(crate) fn collect_until(
+    rx: &mpsc::Receiver<Vec<u8>>,
+    mut enough: impl FnMut(&[u8]) -> bool,
+) -> Vec<u8> {
+    let end = Instant::now() + EVENTUALLY;
+    let mut all = Vec::new();
+    while !enough(&all) {
+        let left = end.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(b) => all.extend_from_slice(&b),
+            Err(e) => panic!(
+                "{e:?} after {EVENTUALLY:?}, with {} bytes: {:?}",
+                all.len(),
+                String::from_utf8_lossy(&all)
+            ),
+        }
+    }
+    all
+}
+
+/// Everything that arrives within `d` (for asserting that nothing does).
 pub(crate) fn collect(rx: &mpsc::Receiver<Vec<u8>>, d: Duration) -> Vec<u8> {
     let end = Instant::now() + d;
     let mut all = Vec::new();
