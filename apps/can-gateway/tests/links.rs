@@ -371,11 +371,11 @@ bus = "virtual://out0"
     let mut s = accept(&srv, "input").await;
     // Each cycle: three malformed lines (bad length digit, bad hex digit, truncated), an
     // unknown but well-formed line (not counted), then a good telegram.
-    // The SOC differs per cycle: four identical telegrams 50 ms apart would be taken for
+    // The SOC differs per cycle (whole percent, as 0x355 carries it): four identical telegrams 50 ms apart would be taken for
     // the gateway's own output read back (tests/own_frames.rs), which is not this test.
     for k in 0..4 {
         let mut cycle = b"t3519\rt35120G\rt35\rV\r".to_vec();
-        cycle.extend_from_slice(&burst_lines(&bms(55_200, 50_000, 60_000, 500 + k)));
+        cycle.extend_from_slice(&burst_lines(&bms(55_200, 50_000, 60_000, 500 + 10 * k)));
         s.write_all(&cycle).await.unwrap();
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

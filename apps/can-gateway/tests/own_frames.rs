@@ -6,6 +6,9 @@
 
 #![allow(
     clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::missing_panics_doc,
     clippy::indexing_slicing,
     clippy::std_instead_of_core,
     clippy::std_instead_of_alloc,
@@ -21,7 +24,6 @@ use can_gateway::config::Config;
 use can_gateway::engine::{Burst, Engine};
 use common::bms;
 use voltwire_ess::{BatteryState, EncodeOptions, InputStatus, Millis, frames};
-use voltwire_pylontech::can::CanMessage as _;
 use voltwire_runtime::can::CanFrame;
 
 const CONFIG: &str = r#"
