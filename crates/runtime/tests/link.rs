@@ -1,5 +1,5 @@
-//! Links over a real socat pty pair and over loopback TCP, including reconnect after the
-//! peer goes away and comes back.
+//! Links over a real pty pair (opened from Rust) and over loopback TCP, including reconnect
+//! after the peer goes away and comes back.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
