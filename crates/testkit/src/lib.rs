@@ -129,13 +129,15 @@ impl BrokerKind {
     }
 }
 
-/// Where the `mosquitto` binary is: on `PATH`, else in `/usr/sbin` or `/usr/local/sbin`.
+/// Where the `mosquitto` binary is: an executable file on `PATH`, else in `/usr/sbin` or
+/// `/usr/local/sbin`.
 pub fn mosquitto_path() -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt as _;
     let path = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&path)
         .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/sbin")])
         .map(|d| d.join("mosquitto"))
-        .find(|p| p.is_file())
+        .find(|p| fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0))
 }
 
 // ---------------------------------------------------------------- broker
