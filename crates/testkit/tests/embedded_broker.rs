@@ -1,5 +1,5 @@
 //! The embedded broker on the wire, byte by byte (MQTT 3.1.1): the paths the client tests
-//! do not take — QoS 2 in, granted QoS capped at 1, a duplicate QoS 2 PUBLISH delivered once,
+//! do not take: `QoS` 2 in, granted `QoS` capped at 1, a duplicate `QoS` 2 PUBLISH delivered once,
 //! `$` topics and wildcards, the will on a dropped socket, a restart on the same port, and
 //! the log lines in Mosquitto's wording.
 #![allow(
