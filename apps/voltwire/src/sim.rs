@@ -670,7 +670,7 @@ async fn serve(setup: Setup) -> io::Result<()> {
                 announce(&pty.path)?;
                 return tokio::select! {
                     r = &mut stop => r,
-                    r = serve_pty(&mut sim, pty) => r,
+                    r = serve_pty(&mut sim, pty) => pty_ended(r),
                 };
             };
             let link = StableLink::new()?;
@@ -701,7 +701,7 @@ async fn serve(setup: Setup) -> io::Result<()> {
             );
             tokio::select! {
                 r = &mut stop => r,
-                r = serve_pty(&mut sim, pty) => r,
+                r = serve_pty(&mut sim, pty) => pty_ended(r),
             }
         }
         Listen::Tcp(addr) => {
@@ -752,6 +752,12 @@ async fn accept_loop(sim: &mut Sim, listener: &TcpListener) -> io::Result<()> {
         }
         say!("voltwire sim: client {peer} gone");
     }
+}
+
+/// The serving of a pty ended without a stop signal: never a success (exit 0) — a pty we
+/// hold both sides of has no end of file, so this is an error whichever way it came.
+pub(crate) fn pty_ended(r: io::Result<()>) -> io::Result<()> {
+    r.and_then(|()| Err(io::Error::other("the pty's reader ended (end of file)")))
 }
 
 /// Serve a pty until its reader ends.

@@ -228,7 +228,7 @@ async fn serve(setup: Setup) -> io::Result<()> {
             };
             tokio::select! {
                 r = &mut stop => r,
-                r = serve_port(&mut sim, reader, writer, &discard) => r,
+                r = serve_port(&mut sim, reader, writer, &discard) => super::pty_ended(r),
             }
         }
         Listen::Tcp(addr) => {
