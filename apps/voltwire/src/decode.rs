@@ -1,12 +1,13 @@
 //! `voltwire decode`.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
 
 use crate::output::Output;
-use crate::{input, protocols};
+use crate::{input, protocols, stdout};
 
 #[derive(Debug, Args)]
 pub(crate) struct DecodeArgs {
@@ -33,10 +34,14 @@ pub(crate) struct DecodeArgs {
 
 pub(crate) fn run(args: &DecodeArgs) -> ExitCode {
     if args.list {
+        let mut text = String::new();
         for p in protocols::ALL {
-            println!("{:<16} {}", p.name, p.description);
+            let _ = writeln!(text, "{:<16} {}", p.name, p.description);
         }
-        return ExitCode::SUCCESS;
+        return match stdout::write_all(&text) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => stdout::failed("voltwire decode", &e),
+        };
     }
     let Some(name) = args.protocol.as_deref() else {
         return usage("missing PROTOCOL (see `voltwire decode --list`)");
@@ -80,8 +85,15 @@ pub(crate) fn run(args: &DecodeArgs) -> ExitCode {
     let mut out = Output::new(protocol.name);
     (protocol.decode)(&bytes, &protocols::Options { command }, &mut out);
     out.flush();
+    if let Some(e) = out.write_error.take() {
+        // A closed pipe (`| head -1`) ends the output quietly; the status is as if it had
+        // all been read. Any other write error is a failure: the output is incomplete.
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return stdout::failed("voltwire decode", &e);
+        }
+    }
     if out.messages == 0 {
-        eprintln!(
+        say!(
             "voltwire: nothing could be decoded as {} ({} bytes read, {} errors)",
             protocol.name,
             bytes.len(),
@@ -93,6 +105,6 @@ pub(crate) fn run(args: &DecodeArgs) -> ExitCode {
 }
 
 fn usage(msg: &str) -> ExitCode {
-    eprintln!("voltwire decode: {msg}");
+    say!("voltwire decode: {msg}");
     ExitCode::from(2)
 }

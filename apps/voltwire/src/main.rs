@@ -14,6 +14,14 @@
     reason = "an std application"
 )]
 
+/// `eprintln!` that never panics: a line stderr cannot take (closed, `2>/dev/full`) is
+/// dropped. Everything the app prints to stderr goes through it.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        voltwire_runtime::logging::stderr_line(format_args!($($arg)*))
+    };
+}
+
 #[allow(dead_code, reason = "used by the CAN protocols as they land")]
 mod candump;
 mod decode;
@@ -21,6 +29,7 @@ mod input;
 mod output;
 mod protocols;
 mod sim;
+mod stdout;
 
 use std::process::ExitCode;
 

@@ -12,7 +12,8 @@ pub(crate) struct Output {
     pub(crate) messages: u64,
     /// Errors reported.
     pub(crate) errors: u64,
-    broken_pipe: bool,
+    /// The first error writing stdout; nothing more is written after it.
+    pub(crate) write_error: Option<std::io::Error>,
 }
 
 impl Output {
@@ -22,17 +23,17 @@ impl Output {
             protocol,
             messages: 0,
             errors: 0,
-            broken_pipe: false,
+            write_error: None,
         }
     }
 
     fn write(&mut self, obj: &Map<String, Value>) {
-        if self.broken_pipe {
+        if self.write_error.is_some() {
             return;
         }
         let line = Value::Object(obj.clone()).to_string();
-        if writeln!(self.out, "{line}").is_err() {
-            self.broken_pipe = true;
+        if let Err(e) = writeln!(self.out, "{line}") {
+            self.write_error = Some(e);
         }
     }
 
@@ -63,12 +64,14 @@ impl Output {
         obj.extend(extra);
         self.write(&obj);
         self.errors += 1;
-        eprintln!("voltwire: {} at offset {offset}: {detail}", self.protocol);
+        say!("voltwire: {} at offset {offset}: {detail}", self.protocol);
     }
 
     pub(crate) fn flush(&mut self) {
-        if !self.broken_pipe && self.out.flush().is_err() {
-            self.broken_pipe = true;
+        if self.write_error.is_none() {
+            if let Err(e) = self.out.flush() {
+                self.write_error = Some(e);
+            }
         }
     }
 }

@@ -288,23 +288,30 @@ enum Listen {
 }
 
 fn usage(msg: &str) -> ExitCode {
-    eprintln!("voltwire sim: {msg}");
+    say!("voltwire sim: {msg}");
     ExitCode::from(2)
 }
 
-fn list() {
-    println!("devices (voltwire sim DEVICE --listen pty|tcp://HOST:PORT [OPTIONS]):");
+fn list() -> ExitCode {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "devices (voltwire sim DEVICE --listen pty|tcp://HOST:PORT [OPTIONS]):"
+    );
     for d in DEVICES {
         let opts: Vec<_> = d.options.iter().map(|o| o.flag()).collect();
-        println!("  {:<20} {}", d.name, d.description);
+        let _ = writeln!(text, "  {:<20} {}", d.name, d.description);
         if d.name == "meter" {
-            println!(
+            let _ = writeln!(
+                text,
                 "  {:<20} options: {} --load W --load-profile constant|step|sine|ramp --mqtt URL --topic T --interval-ms MS",
                 "",
                 opts.join(" ")
             );
         } else {
-            println!(
+            let _ = writeln!(
+                text,
                 "  {:<20} options: {} (default --cells {})",
                 "",
                 opts.join(" "),
@@ -312,10 +319,15 @@ fn list() {
             );
         }
     }
-    println!(
+    let _ = writeln!(
+        text,
         "every device: --speed N, --fault {{{}}} (repeatable), --delay-ms MS, --drop-after S, --drop-for S",
         FAULTS.join("|")
     );
+    match crate::stdout::write_all(&text) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => crate::stdout::failed("voltwire sim", &e),
+    }
 }
 
 /// Everything needed to run, validated.
@@ -471,14 +483,14 @@ fn serve_blocking(serve: impl Future<Output = io::Result<()>>) -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("voltwire sim: cannot start the runtime: {e}");
+            say!("voltwire sim: cannot start the runtime: {e}");
             return ExitCode::from(1);
         }
     };
     match rt.block_on(serve) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("voltwire sim: {e}");
+            say!("voltwire sim: {e}");
             ExitCode::from(1)
         }
     }
@@ -597,8 +609,7 @@ fn setup(args: &SimArgs) -> Result<Setup, String> {
 
 pub(crate) fn run(args: &SimArgs) -> ExitCode {
     if args.list {
-        list();
-        return ExitCode::SUCCESS;
+        return list();
     }
     if let Some(status) = modbus::branch(args) {
         return status;
@@ -659,7 +670,7 @@ async fn serve(setup: Setup) -> io::Result<()> {
                 announce(&pty.path)?;
                 return tokio::select! {
                     r = &mut stop => r,
-                    r = serve_pty(&mut sim, pty) => r,
+                    r = serve_pty(&mut sim, pty) => pty_ended(r),
                 };
             };
             let link = StableLink::new()?;
@@ -673,7 +684,7 @@ async fn serve(setup: Setup) -> io::Result<()> {
             }
             // Hang up: master and slave closed, the path gone.
             link.remove();
-            eprintln!("voltwire sim: port dropped");
+            say!("voltwire sim: port dropped");
             let Some(down) = plan.down else {
                 return stop.await;
             };
@@ -683,14 +694,14 @@ async fn serve(setup: Setup) -> io::Result<()> {
             }
             let pty = Pty::open()?;
             link.point(&pty.path)?;
-            eprintln!(
+            say!(
                 "voltwire sim: port back ({} -> {})",
                 link.path.display(),
                 pty.path
             );
             tokio::select! {
                 r = &mut stop => r,
-                r = serve_pty(&mut sim, pty) => r,
+                r = serve_pty(&mut sim, pty) => pty_ended(r),
             }
         }
         Listen::Tcp(addr) => {
@@ -712,7 +723,7 @@ async fn serve(setup: Setup) -> io::Result<()> {
             }
             // The client's connection (owned by the accept loop) and the listener close.
             drop(listener);
-            eprintln!("voltwire sim: port dropped");
+            say!("voltwire sim: port dropped");
             let Some(down) = plan.down else {
                 return stop.await;
             };
@@ -721,7 +732,7 @@ async fn serve(setup: Setup) -> io::Result<()> {
                 () = tokio::time::sleep(down) => {}
             }
             let listener = TcpListener::bind(local).await?;
-            eprintln!("voltwire sim: port back ({local})");
+            say!("voltwire sim: port back ({local})");
             tokio::select! {
                 r = &mut stop => r,
                 r = accept_loop(&mut sim, &listener) => r,
@@ -734,13 +745,19 @@ async fn accept_loop(sim: &mut Sim, listener: &TcpListener) -> io::Result<()> {
     loop {
         let (stream, peer) = listener.accept().await?;
         let _ = stream.set_nodelay(true);
-        eprintln!("voltwire sim: client {peer} connected");
+        say!("voltwire sim: client {peer} connected");
         let (reader, writer) = stream.into_split();
         if let Err(e) = serve_port(sim, reader, writer, &|| {}).await {
-            eprintln!("voltwire sim: client {peer}: {e}");
+            say!("voltwire sim: client {peer}: {e}");
         }
-        eprintln!("voltwire sim: client {peer} gone");
+        say!("voltwire sim: client {peer} gone");
     }
+}
+
+/// The serving of a pty ended without a stop signal: never a success (exit 0) — a pty we
+/// hold both sides of has no end of file, so this is an error whichever way it came.
+pub(crate) fn pty_ended(r: io::Result<()>) -> io::Result<()> {
+    r.and_then(|()| Err(io::Error::other("the pty's reader ended (end of file)")))
 }
 
 /// Serve a pty until its reader ends.

@@ -228,7 +228,7 @@ async fn serve(setup: Setup) -> io::Result<()> {
             };
             tokio::select! {
                 r = &mut stop => r,
-                r = serve_port(&mut sim, reader, writer, &discard) => r,
+                r = serve_port(&mut sim, reader, writer, &discard) => super::pty_ended(r),
             }
         }
         Listen::Tcp(addr) => {
@@ -252,12 +252,12 @@ async fn accept_loop(sim: &mut CanSim, listener: &TcpListener) -> io::Result<()>
             continue;
         }
         let _ = stream.set_nodelay(true);
-        eprintln!("voltwire sim: client {peer} connected");
+        say!("voltwire sim: client {peer} connected");
         let (reader, writer) = stream.into_split();
         if let Err(e) = serve_port(sim, reader, writer, &|| {}).await {
-            eprintln!("voltwire sim: client {peer}: {e}");
+            say!("voltwire sim: client {peer}: {e}");
         }
-        eprintln!("voltwire sim: client {peer} gone");
+        say!("voltwire sim: client {peer} gone");
     }
 }
 
@@ -368,9 +368,10 @@ impl Adapter {
             Some(b) if b != self.bus_bitrate => {
                 if !self.warned {
                     self.warned = true;
-                    eprintln!(
+                    say!(
                         "voltwire sim: the host opened the adapter at {b} bit/s but the bus runs at {} bit/s: no frames pass (fix: open it at {} or start the sim with --bitrate {b})",
-                        self.bus_bitrate, self.bus_bitrate
+                        self.bus_bitrate,
+                        self.bus_bitrate
                     );
                 }
                 false

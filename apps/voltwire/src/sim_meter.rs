@@ -58,6 +58,7 @@ use voltwire_core::Watts;
 use voltwire_runtime::mqtt::{
     self, BrokerUrl, LinkStatus, MqttClient, MqttConfig, MqttHandle, Rejection, Topics,
 };
+use voltwire_runtime::task::{Policy, Supervisor};
 use voltwire_sim::device::meter::DEVICE_ID;
 use voltwire_sim::device::{LoadProfile, MeterReading, PowerMeter};
 use voltwire_sim::{Faults, Plant};
@@ -337,32 +338,36 @@ async fn serve(setup: Setup) -> io::Result<()> {
         link: mqtt_client.as_ref().map(|(c, _)| c.handle().status()),
     });
     announce(&format!("http://{local}"))?;
-    let mut tasks = Vec::new();
+    // Every long-running task is supervised: one that ends or panics is restarted or ends
+    // the program with its name and reason (exit 1), never lost.
+    let mut tasks = Supervisor::new();
     let mut client = None;
     if let (Some(m), Some((c, commands))) = (&mqtt, mqtt_client) {
         let handle = c.handle();
         let online = handle.topics().sub("online");
         let _ = handle.publish_retained(&online, b"true".to_vec());
-        tasks.push(tokio::spawn(publish_loop(
-            Arc::clone(&app),
-            handle,
-            m.interval,
-        )));
-        tasks.push(tokio::spawn(command_loop(Arc::clone(&app), commands)));
+        let (a, interval) = (Arc::clone(&app), m.interval);
+        tasks.spawn("mqtt publisher", Policy::restart_default(), move || {
+            publish_loop(Arc::clone(&a), handle.clone(), interval)
+        });
+        // It owns the command receiver: it cannot be started again, and its end (the MQTT
+        // client gone) is fatal.
+        tasks.spawn_once("mqtt commands", command_loop(Arc::clone(&app), commands));
         client = Some((c, online));
     }
-    let result = if let Some(listener) = listener {
+    if let Some(listener) = listener {
         let router = router(Arc::clone(&app));
-        tokio::select! {
-            r = stop => r,
-            r = axum::serve(listener, router) => r,
-        }
-    } else {
-        stop.await
-    };
-    for t in tasks {
-        t.abort();
+        tasks.spawn_once(
+            "http server",
+            async move { axum::serve(listener, router).await },
+        );
     }
+    let result = tasks
+        .run_until(async {
+            let _ = stop.await;
+        })
+        .await
+        .map_err(|e| io::Error::other(e.to_string()));
     if let Some((c, online)) = client {
         let _ = c.handle().publish_retained(&online, b"false".to_vec());
         c.shutdown(Duration::from_secs(2)).await;

@@ -305,7 +305,7 @@ async fn rtu_server(
             }
             let _ = stream.set_nodelay(true);
             if log {
-                eprintln!("voltwire sim: client {peer} connected");
+                say!("voltwire sim: client {peer} connected");
             }
             let io = FaultyIo {
                 inner: stream,
@@ -315,7 +315,7 @@ async fn rtu_server(
             Ok(Some((slave, io)))
         }
     };
-    let on_error = |e: io::Error| eprintln!("voltwire sim: connection ended: {e}");
+    let on_error = |e: io::Error| say!("voltwire sim: connection ended: {e}");
     server.serve(&on_connected, on_error).await
 }
 

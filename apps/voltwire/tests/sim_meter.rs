@@ -1,6 +1,7 @@
 //! `voltwire sim meter` run as a user runs it: Shelly-compatible HTTP over loopback (plain
 //! HTTP/1.1 on a `TcpStream`), the sim-only control paths, faults, usage errors, and MQTT
-//! through a real Mosquitto broker watched by an independent rumqttc client.
+//! through a test broker (voltwire-testkit: embedded, or Mosquitto with
+//! `VOLTWIRE_TEST_BROKER=mosquitto`) watched by an independent rumqttc client.
 
 #![allow(
     clippy::unwrap_used,

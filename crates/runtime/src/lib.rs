@@ -10,3 +10,4 @@ pub mod link;
 pub mod logging;
 pub mod mqtt;
 pub mod poll;
+pub mod task;

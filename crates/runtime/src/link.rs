@@ -390,17 +390,42 @@ impl Backoff {
 pub struct Reconnect {
     url: LinkUrl,
     backoff: Backoff,
+    label: Option<String>,
 }
 
 impl Reconnect {
     /// Reconnect to `url` with `backoff`.
     pub const fn new(url: LinkUrl, backoff: Backoff) -> Self {
-        Self { url, backoff }
+        Self {
+            url,
+            backoff,
+            label: None,
+        }
+    }
+
+    /// Logs name the link by `label` instead of its [`LinkUrl`]: the address the user wrote
+    /// (e.g. `slcan:///dev/ttyACM0?bitrate=500000`), not the serial link made from it.
+    #[must_use]
+    pub fn with_label(mut self, label: impl Into<String>) -> Self {
+        self.label = Some(label.into());
+        self
     }
 
     /// The URL.
     pub const fn url(&self) -> &LinkUrl {
         &self.url
+    }
+
+    /// What logs call the link: the label if one was given, else the URL.
+    pub fn label(&self) -> String {
+        self.label.clone().unwrap_or_else(|| self.url.to_string())
+    }
+
+    fn shown(&self) -> &dyn core::fmt::Display {
+        match &self.label {
+            Some(l) => l,
+            None => &self.url,
+        }
     }
 
     /// Open the link, retrying until it opens or `max_attempts` (if given) have failed;
@@ -414,7 +439,7 @@ impl Reconnect {
             match Link::open(&self.url).await {
                 Ok(link) => {
                     if self.backoff.attempt() > 0 {
-                        tracing::info!(url = %self.url, "link reconnected");
+                        tracing::info!(url = %self.shown(), "link reconnected");
                     }
                     self.backoff.reset();
                     return Ok(link);
@@ -425,7 +450,7 @@ impl Reconnect {
                         return Err(e);
                     }
                     let delay = self.backoff.next_delay();
-                    tracing::warn!(url = %self.url, error = %e, ?delay, "link unavailable, retrying");
+                    tracing::warn!(url = %self.shown(), error = %e, ?delay, "link unavailable, retrying");
                     tokio::time::sleep(delay).await;
                 }
             }

@@ -1,4 +1,4 @@
-//! CAN: the in-process virtual bus, and the SLCAN backend over a real socat pty pair
+//! CAN: the in-process virtual bus, and the SLCAN backend over a real pty pair
 //! against a fake adapter built on our own `voltwire_slcan::AdapterDecoder`.
 #![allow(
     clippy::unwrap_used,

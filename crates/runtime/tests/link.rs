@@ -1,5 +1,5 @@
-//! Links over a real socat pty pair and over loopback TCP, including reconnect after the
-//! peer goes away and comes back.
+//! Links over a real pty pair (opened from Rust) and over loopback TCP, including reconnect
+//! after the peer goes away and comes back.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -149,4 +149,59 @@ async fn tcp_roundtrip_reconnect_after_peer_restart() {
     assert_eq!(read_exact(&mut link, 5).await, b"again");
     link.close().await.unwrap();
     server.await.unwrap();
+}
+
+/// A `tracing` writer that keeps what is logged.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl tracing_subscriber::fmt::MakeWriter<'_> for Captured {
+    type Writer = Self;
+    fn make_writer(&self) -> Self {
+        self.clone()
+    }
+}
+
+#[test]
+fn logs_name_the_link_as_the_user_wrote_it() {
+    let dir = common::scratch("label");
+    let missing = dir.join("ttyACM0");
+    let url: LinkUrl = PtyPair::url(&missing, 115_200).parse().unwrap();
+    let log = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(log.clone())
+        .with_ansi(false)
+        .finish();
+    let user = format!("slcan://{}?bitrate=500000", missing.display());
+    tracing::subscriber::with_default(subscriber, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut rc = Reconnect::new(url.clone(), fast_backoff()).with_label(user.clone());
+            assert_eq!(rc.label(), user);
+            assert!(rc.connect(Some(2)).await.is_err());
+            // Without a label, the link URL is the name.
+            let mut plain = Reconnect::new(url.clone(), fast_backoff());
+            assert_eq!(plain.label(), url.to_string());
+            assert!(plain.connect(Some(2)).await.is_err());
+        });
+    });
+    let text = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert!(lines[0].contains(&format!("url={user}")), "{text}");
+    assert!(!lines[0].contains("serial://"), "{text}");
+    assert!(lines[1].contains(&format!("url={url}")), "{text}");
 }

@@ -1,7 +1,11 @@
-//! The MQTT client against a real Mosquitto broker (Debian package `mosquitto`), one broker
-//! per test on a free loopback port, observed by an independent rumqttc client: retained
-//! state, last will, clean shutdown, reconnect after the broker is killed and restarted,
-//! validated commands, Home Assistant discovery, and TLS (`mqtts://` with a generated CA).
+//! The MQTT client against a broker, one broker per test on a free loopback port, observed
+//! by an independent rumqttc client: retained state, last will, clean shutdown, reconnect
+//! after the broker is killed and restarted, validated commands, Home Assistant discovery,
+//! and TLS (`mqtts://` with a CA generated in Rust).
+//!
+//! Every test body runs once per broker of `BrokerKind::available()` (voltwire-testkit): the
+//! embedded pure-Rust broker always, a real Mosquitto too when it is installed;
+//! `VOLTWIRE_TEST_BROKER=embedded|mosquitto` runs one only (CI forces `mosquitto` once).
 
 #![allow(
     clippy::unwrap_used,
@@ -14,10 +18,6 @@
     reason = "test code"
 )]
 
-use std::fs;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -29,13 +29,13 @@ use voltwire_runtime::mqtt::{
     self, Backoff, BrokerUrl, Device, Discovery, Entity, LinkStatus, MqttClient, MqttConfig,
     Rejection, StateClass, Topics,
 };
-use voltwire_testkit::{Broker, free_port, scratch_dir};
+use voltwire_testkit::{Broker, BrokerKind, TestCa, scratch_dir};
 
 const WAIT: Duration = Duration::from_secs(5);
 
 // ---------------------------------------------------------------- broker
 
-/// Mosquitto on a free loopback port (voltwire-testkit), with the URL as a [`BrokerUrl`].
+/// The broker's URL as a [`BrokerUrl`].
 fn url(b: &Broker) -> BrokerUrl {
     BrokerUrl::parse(&b.url()).unwrap()
 }
@@ -217,10 +217,9 @@ async fn wait_status(client: &MqttClient, pred: impl Fn(&LinkStatus) -> bool) ->
 
 // ---------------------------------------------------------------- tests
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn retained_state_and_availability_seen_by_second_client() {
+async fn retained_state_and_availability_seen_by_second_client_on(kind: BrokerKind) {
     init_logs();
-    let broker = Broker::start("state");
+    let broker = Broker::start_on(kind, "state");
     let (client, _cmds) = MqttClient::start(config(url(&broker), "vw/state"), validator).unwrap();
     wait_status(&client, |s| s.connected).await;
     let h = client.handle();
@@ -245,10 +244,9 @@ async fn retained_state_and_availability_seen_by_second_client() {
     client.shutdown(Duration::from_secs(2)).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn last_will_published_when_client_dies() {
+async fn last_will_published_when_client_dies_on(kind: BrokerKind) {
     init_logs();
-    let broker = Broker::start("will");
+    let broker = Broker::start_on(kind, "will");
     let mut obs = Observer::new(broker.port(), &["vw/will/availability"]).await;
     let (client, _cmds) = MqttClient::start(config(url(&broker), "vw/will"), validator).unwrap();
     obs.wait_for("vw/will/availability", |m| m.text() == "online")
@@ -261,7 +259,7 @@ async fn last_will_published_when_client_dies() {
     let m = late.wait_for("vw/will/availability", |_| true).await;
     assert!(m.retain);
     assert_eq!(m.text(), "offline");
-    // mosquitto saw the socket close without a DISCONNECT
+    // the broker saw the socket close without a DISCONNECT
     let log = broker.log();
     assert!(
         log.contains("Client vw-vw-will closed its connection"),
@@ -273,10 +271,9 @@ async fn last_will_published_when_client_dies() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn clean_shutdown_publishes_offline() {
+async fn clean_shutdown_publishes_offline_on(kind: BrokerKind) {
     init_logs();
-    let broker = Broker::start("shutdown");
+    let broker = Broker::start_on(kind, "shutdown");
     let mut obs = Observer::new(broker.port(), &["vw/sd/availability"]).await;
     let (client, _cmds) = MqttClient::start(config(url(&broker), "vw/sd"), validator).unwrap();
     obs.wait_for("vw/sd/availability", |m| m.text() == "online")
@@ -295,10 +292,9 @@ async fn clean_shutdown_publishes_offline() {
     assert!(!log.contains("vw-vw-sd disconnected due to"), "{log}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn reconnects_after_broker_restart_and_resumes() {
+async fn reconnects_after_broker_restart_and_resumes_on(kind: BrokerKind) {
     init_logs();
-    let mut broker = Broker::start("restart");
+    let mut broker = Broker::start_on(kind, "restart");
     let (client, mut cmds) = MqttClient::start(config(url(&broker), "vw/rc"), validator).unwrap();
     let h = client.handle();
     wait_status(&client, |s| s.connected).await;
@@ -353,10 +349,9 @@ async fn reconnects_after_broker_restart_and_resumes() {
     client.shutdown(Duration::from_secs(2)).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_commands_rejected_good_ones_delivered() {
+async fn bad_commands_rejected_good_ones_delivered_on(kind: BrokerKind) {
     init_logs();
-    let broker = Broker::start("cmd");
+    let broker = Broker::start_on(kind, "cmd");
     let mut obs = Observer::new(broker.port(), &["vw/cmd/command/result", "vw/cmd/command"]).await;
     // a retained command left on the broker must not act when we (re)subscribe
     obs.publish("vw/cmd/command", r#"{"max_charge_a": 1}"#, true)
@@ -419,143 +414,9 @@ async fn bad_commands_rejected_good_ones_delivered() {
     client.shutdown(Duration::from_secs(2)).await;
 }
 
-/// Publish `payload` (of any size up to 1 MiB) from a throw-away client and wait for the
-/// broker's PUBACK.
-async fn publish_big(port: u16, topic: &str, payload: Vec<u8>, retain: bool) {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let mut o = MqttOptions::new(
-        format!("big-{}", N.fetch_add(1, Ordering::SeqCst)),
-        "127.0.0.1",
-        port,
-    );
-    o.set_max_packet_size(2 << 20, 2 << 20);
-    let (client, mut eventloop) = AsyncClient::new(o, 10);
-    client
-        .publish(topic, QoS::AtLeastOnce, retain, payload)
-        .await
-        .unwrap();
-    tokio::time::timeout(WAIT, async {
-        loop {
-            if let Event::Incoming(Packet::PubAck(_)) = eventloop.poll().await.unwrap() {
-                return;
-            }
-        }
-    })
-    .await
-    .expect("no PUBACK for the big message");
-    let _ = client.disconnect().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn oversize_and_retained_commands_are_refused_and_the_connection_kept() {
+async fn discovery_configs_are_well_formed_and_retained_on(kind: BrokerKind) {
     init_logs();
-    let broker = Broker::start("big");
-    let mut obs = Observer::new(broker.port(), &["vw/big/command/result"]).await;
-    // A retained 20 KB message on the command topic before the client starts: with the old
-    // 10 KiB packet limit this dropped the connection on every (re)subscribe.
-    publish_big(broker.port(), "vw/big/command", vec![b'x'; 20_000], true).await;
-    // A retained, valid command on a named sub-topic.
-    publish_big(broker.port(), "vw/big/command/charge", b"ON".to_vec(), true).await;
-    let (client, mut cmds) = MqttClient::start(config(url(&broker), "vw/big"), validator).unwrap();
-    let mut codes = Vec::new();
-    for _ in 0..2 {
-        let r = obs.wait_for("vw/big/command/result", |_| true).await.json();
-        assert_eq!(r["accepted"], false, "{r}");
-        codes.push((
-            r["topic"].as_str().unwrap().to_owned(),
-            r["code"].as_str().unwrap().to_owned(),
-        ));
-    }
-    codes.sort();
-    assert_eq!(
-        codes,
-        [
-            ("vw/big/command".to_owned(), "too_large".to_owned()),
-            ("vw/big/command/charge".to_owned(), "retained".to_owned()),
-        ]
-    );
-    // A live oversize command: refused with a result, connection kept.
-    publish_big(broker.port(), "vw/big/command", vec![b' '; 5000], false).await;
-    let r = obs.wait_for("vw/big/command/result", |_| true).await.json();
-    assert_eq!(r["code"], "too_large", "{r}");
-    // At the limit is not too large (it reaches the validator).
-    publish_big(
-        broker.port(),
-        "vw/big/command/max_charge_current",
-        vec![b' '; mqtt::MAX_COMMAND_SIZE],
-        false,
-    )
-    .await;
-    let r = obs.wait_for("vw/big/command/result", |_| true).await.json();
-    assert_eq!(r["code"], "invalid_value", "{r}");
-    // A later valid command is delivered on the first connection.
-    obs.publish("vw/big/command/max_charge_current", "12", false)
-        .await;
-    let got = tokio::time::timeout(WAIT, cmds.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(got, Cmd::MaxCharge(12.0));
-    let st = *client.handle().status().borrow();
-    assert!(
-        st.connected && st.connects == 1 && st.failures == 0,
-        "{st:?}"
-    );
-    assert!(cmds.try_recv().is_err(), "a refused command was delivered");
-    client.shutdown(Duration::from_secs(2)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn default_client_ids_let_two_instances_share_a_broker() {
-    init_logs();
-    let broker = Broker::start("ids");
-    let start = |base: &str| {
-        let topics = Topics::new(base).unwrap();
-        let mut c = MqttConfig::new(
-            url(&broker),
-            &mqtt::default_client_id("test-app", &topics),
-            topics,
-        );
-        c.backoff = Backoff {
-            initial: Duration::from_millis(50),
-            max: Duration::from_millis(400),
-        };
-        MqttClient::start(c, validator).unwrap()
-    };
-    let (a, mut a_cmds) = start("vw/site/a");
-    let (b, mut b_cmds) = start("vw/site/b");
-    wait_status(&a, |s| s.connected).await;
-    wait_status(&b, |s| s.connected).await;
-    let obs = Observer::new(broker.port(), &["vw/site/+/command/result"]).await;
-    // Long enough for a takeover fight (each reconnecting within 50..400 ms) to show.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    obs.publish("vw/site/a/command/max_charge_current", "1", false)
-        .await;
-    obs.publish("vw/site/b/command/max_charge_current", "2", false)
-        .await;
-    let got_a = tokio::time::timeout(WAIT, a_cmds.recv()).await.unwrap();
-    let got_b = tokio::time::timeout(WAIT, b_cmds.recv()).await.unwrap();
-    assert_eq!(
-        (got_a, got_b),
-        (Some(Cmd::MaxCharge(1.0)), Some(Cmd::MaxCharge(2.0)))
-    );
-    for c in [&a, &b] {
-        let st = *c.handle().status().borrow();
-        assert!(st.connected && st.connects == 1, "{st:?}");
-    }
-    assert!(
-        !broker.log().contains("already connected"),
-        "a client was taken over:\n{}",
-        broker.log()
-    );
-    a.shutdown(Duration::from_secs(2)).await;
-    b.shutdown(Duration::from_secs(2)).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn discovery_configs_are_well_formed_and_retained() {
-    init_logs();
-    let broker = Broker::start("disc");
+    let broker = Broker::start_on(kind, "disc");
     let (client, _cmds) = MqttClient::start(config(url(&broker), "vw/bms1"), validator).unwrap();
     wait_status(&client, |s| s.connected).await;
     let h = client.handle();
@@ -639,104 +500,14 @@ async fn discovery_configs_are_well_formed_and_retained() {
 
 // ---------------------------------------------------------------- TLS
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA and a server certificate for `localhost` / 127.0.0.1, readable by the mosquitto user.
-fn make_certs() -> PathBuf {
-    let certs = scratch_dir("certs");
-    openssl(
-        &certs,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=voltwire test CA",
-        ],
-    );
-    openssl(
-        &certs,
-        &[
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
-    );
-    fs::write(
-        certs.join("ext.cnf"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
-    )
-    .unwrap();
-    openssl(
-        &certs,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "ext.cnf",
-        ],
-    );
-    for f in ["ca.pem", "server.pem", "server.key"] {
-        // mosquitto drops to its own user: let it read the files
-        fs::set_permissions(certs.join(f), fs::Permissions::from_mode(0o644)).unwrap();
-    }
-    fs::set_permissions(&certs, fs::Permissions::from_mode(0o755)).unwrap();
-    certs
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn mqtts_with_own_ca() {
+async fn mqtts_with_own_ca_on(kind: BrokerKind) {
     init_logs();
-    let certs = make_certs();
-    let tls_port = free_port();
-    let broker = Broker::start_with(
-        "tls",
-        &format!(
-            "listener {tls_port} 127.0.0.1\ncafile {0}/ca.pem\ncertfile {0}/server.pem\nkeyfile {0}/server.key\n",
-            certs.display()
-        ),
-    );
+    // A CA and a server certificate for `localhost` / 127.0.0.1, made in Rust (rcgen).
+    let ca = TestCa::new("voltwire test CA");
+    let certs = scratch_dir("certs");
+    ca.write_pem(&certs.join("ca.pem"));
+    let broker = Broker::start_tls_on(kind, "tls", &ca.server_cert(&["localhost", "127.0.0.1"]));
+    let tls_port = broker.tls_port().unwrap();
     let mut obs = Observer::new(broker.port(), &["vw/tls/state"]).await;
 
     let url = BrokerUrl::parse(&format!(
@@ -758,26 +529,7 @@ async fn mqtts_with_own_ca() {
 
     // a client that trusts another CA never connects
     let other = scratch_dir("othercerts");
-    openssl(
-        &other,
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=other CA",
-        ],
-    );
+    TestCa::new("other CA").write_pem(&other.join("ca.pem"));
     let url = BrokerUrl::parse(&format!(
         "mqtts://localhost:{tls_port}?ca={}/ca.pem",
         other.display()
@@ -787,6 +539,164 @@ async fn mqtts_with_own_ca() {
     let s = wait_status(&client, |s| s.failures >= 2).await;
     assert_eq!(s.connects, 0);
     client.abort();
-    let _ = fs::remove_dir_all(&certs);
-    let _ = fs::remove_dir_all(&other);
+    let _ = std::fs::remove_dir_all(&certs);
+    let _ = std::fs::remove_dir_all(&other);
+}
+
+/// Publish `payload` (of any size up to 1 MiB) from a throw-away client and wait for the
+/// broker's PUBACK.
+async fn publish_big(port: u16, topic: &str, payload: Vec<u8>, retain: bool) {
+    static N: AtomicU32 = AtomicU32::new(0);
+    let mut o = MqttOptions::new(
+        format!("big-{}", N.fetch_add(1, Ordering::SeqCst)),
+        "127.0.0.1",
+        port,
+    );
+    o.set_max_packet_size(2 << 20, 2 << 20);
+    let (client, mut eventloop) = AsyncClient::new(o, 10);
+    client
+        .publish(topic, QoS::AtLeastOnce, retain, payload)
+        .await
+        .unwrap();
+    tokio::time::timeout(WAIT, async {
+        loop {
+            if let Event::Incoming(Packet::PubAck(_)) = eventloop.poll().await.unwrap() {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("no PUBACK for the big message");
+    let _ = client.disconnect().await;
+}
+
+async fn oversize_and_retained_commands_are_refused_and_the_connection_kept_on(kind: BrokerKind) {
+    init_logs();
+    let broker = Broker::start_on(kind, "big");
+    let mut obs = Observer::new(broker.port(), &["vw/big/command/result"]).await;
+    // A retained 20 KB message on the command topic before the client starts: with the old
+    // 10 KiB packet limit this dropped the connection on every (re)subscribe.
+    publish_big(broker.port(), "vw/big/command", vec![b'x'; 20_000], true).await;
+    // A retained, valid command on a named sub-topic.
+    publish_big(broker.port(), "vw/big/command/charge", b"ON".to_vec(), true).await;
+    let (client, mut cmds) = MqttClient::start(config(url(&broker), "vw/big"), validator).unwrap();
+    let mut codes = Vec::new();
+    for _ in 0..2 {
+        let r = obs.wait_for("vw/big/command/result", |_| true).await.json();
+        assert_eq!(r["accepted"], false, "{r}");
+        codes.push((
+            r["topic"].as_str().unwrap().to_owned(),
+            r["code"].as_str().unwrap().to_owned(),
+        ));
+    }
+    codes.sort();
+    assert_eq!(
+        codes,
+        [
+            ("vw/big/command".to_owned(), "too_large".to_owned()),
+            ("vw/big/command/charge".to_owned(), "retained".to_owned()),
+        ]
+    );
+    // A live oversize command: refused with a result, connection kept.
+    publish_big(broker.port(), "vw/big/command", vec![b' '; 5000], false).await;
+    let r = obs.wait_for("vw/big/command/result", |_| true).await.json();
+    assert_eq!(r["code"], "too_large", "{r}");
+    // At the limit is not too large (it reaches the validator).
+    publish_big(
+        broker.port(),
+        "vw/big/command/max_charge_current",
+        vec![b' '; mqtt::MAX_COMMAND_SIZE],
+        false,
+    )
+    .await;
+    let r = obs.wait_for("vw/big/command/result", |_| true).await.json();
+    assert_eq!(r["code"], "invalid_value", "{r}");
+    // A later valid command is delivered on the first connection.
+    obs.publish("vw/big/command/max_charge_current", "12", false)
+        .await;
+    let got = tokio::time::timeout(WAIT, cmds.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, Cmd::MaxCharge(12.0));
+    let st = *client.handle().status().borrow();
+    assert!(
+        st.connected && st.connects == 1 && st.failures == 0,
+        "{st:?}"
+    );
+    assert!(cmds.try_recv().is_err(), "a refused command was delivered");
+    client.shutdown(Duration::from_secs(2)).await;
+}
+
+async fn default_client_ids_let_two_instances_share_a_broker_on(kind: BrokerKind) {
+    init_logs();
+    let broker = Broker::start_on(kind, "ids");
+    let start = |base: &str| {
+        let topics = Topics::new(base).unwrap();
+        let mut c = MqttConfig::new(
+            url(&broker),
+            &mqtt::default_client_id("test-app", &topics),
+            topics,
+        );
+        c.backoff = Backoff {
+            initial: Duration::from_millis(50),
+            max: Duration::from_millis(400),
+        };
+        MqttClient::start(c, validator).unwrap()
+    };
+    let (a, mut a_cmds) = start("vw/site/a");
+    let (b, mut b_cmds) = start("vw/site/b");
+    wait_status(&a, |s| s.connected).await;
+    wait_status(&b, |s| s.connected).await;
+    let obs = Observer::new(broker.port(), &["vw/site/+/command/result"]).await;
+    // Long enough for a takeover fight (each reconnecting within 50..400 ms) to show.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    obs.publish("vw/site/a/command/max_charge_current", "1", false)
+        .await;
+    obs.publish("vw/site/b/command/max_charge_current", "2", false)
+        .await;
+    let got_a = tokio::time::timeout(WAIT, a_cmds.recv()).await.unwrap();
+    let got_b = tokio::time::timeout(WAIT, b_cmds.recv()).await.unwrap();
+    assert_eq!(
+        (got_a, got_b),
+        (Some(Cmd::MaxCharge(1.0)), Some(Cmd::MaxCharge(2.0)))
+    );
+    for c in [&a, &b] {
+        let st = *c.handle().status().borrow();
+        assert!(st.connected && st.connects == 1, "{st:?}");
+    }
+    assert!(
+        !broker.log().contains("already connected"),
+        "a client was taken over:\n{}",
+        broker.log()
+    );
+    a.shutdown(Duration::from_secs(2)).await;
+    b.shutdown(Duration::from_secs(2)).await;
+}
+
+// ---------------------------------------------------------------- tests, once per broker
+
+/// One `#[tokio::test]` per body, running it against every available broker in turn.
+macro_rules! per_broker {
+    ($($name:ident => $body:ident,)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            for kind in BrokerKind::available() {
+                eprintln!("--- {} against the {kind} broker", stringify!($name));
+                $body(kind).await;
+            }
+        }
+    )*};
+}
+
+per_broker! {
+    retained_state_and_availability_seen_by_second_client => retained_state_and_availability_seen_by_second_client_on,
+    last_will_published_when_client_dies => last_will_published_when_client_dies_on,
+    clean_shutdown_publishes_offline => clean_shutdown_publishes_offline_on,
+    reconnects_after_broker_restart_and_resumes => reconnects_after_broker_restart_and_resumes_on,
+    bad_commands_rejected_good_ones_delivered => bad_commands_rejected_good_ones_delivered_on,
+    discovery_configs_are_well_formed_and_retained => discovery_configs_are_well_formed_and_retained_on,
+    mqtts_with_own_ca => mqtts_with_own_ca_on,
+    oversize_and_retained_commands_are_refused_and_the_connection_kept => oversize_and_retained_commands_are_refused_and_the_connection_kept_on,
+    default_client_ids_let_two_instances_share_a_broker => default_client_ids_let_two_instances_share_a_broker_on,
 }
