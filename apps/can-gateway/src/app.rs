@@ -153,8 +153,10 @@ fn exit_bursts(engine: &Engine, now: Millis) -> Vec<Burst> {
 /// most [`EXIT_WAIT`]) until the bus tasks have written it.
 ///
 /// # Errors
-/// Only start-up errors (MQTT TLS set-up); every later failure (a lost bus, a lost broker)
-/// is survived.
+/// Start-up errors (MQTT TLS set-up), and a task that must never end that ended or
+/// panicked (a bus task, the MQTT client task): then the gateway stops as on a signal
+/// (the exit burst included) and returns the reason, so that the process exits non-zero.
+/// A lost bus or a lost broker is survived (reconnect with backoff).
 #[allow(clippy::too_many_lines, reason = "the event loop in one place")]
 pub async fn run(
     settings: Settings,
@@ -167,14 +169,21 @@ pub async fn run(
     let (note_tx, mut notes) = mpsc::unbounded_channel::<BusEvent>();
     let mut tasks: JoinSet<Endpoint> = JoinSet::new();
     let mut task_ep: HashMap<tokio::task::Id, Endpoint> = HashMap::new();
-    let mut spawn = |url: &bus::BusUrl, ep: Endpoint, t: Timeouts, cap: usize| {
+    let mut spawn = |url: &bus::BusUrl, label: &str, ep: Endpoint, t: Timeouts, cap: usize| {
         let (tx, to_send) = mpsc::channel::<Vec<CanFrame>>(cap);
         let wires = Wires {
             to_send,
             received: rx_tx.clone(),
             notices: note_tx.clone(),
         };
-        let run = bus::run(url.clone(), ep, t, hooks.virtuals.clone(), wires);
+        let run = bus::run(
+            url.clone(),
+            label.to_owned(),
+            ep,
+            t,
+            hooks.virtuals.clone(),
+            wires,
+        );
         let h = tasks.spawn(async move {
             run.await;
             ep
@@ -189,6 +198,7 @@ pub async fn run(
         .map(|(i, inp)| {
             spawn(
                 &inp.bus,
+                &inp.bus_label,
                 Endpoint::Input(i),
                 Timeouts::input(inp.domain.timeout_ms),
                 4,
@@ -200,7 +210,15 @@ pub async fn run(
             .outputs
             .iter()
             .enumerate()
-            .map(|(o, out)| spawn(&out.bus, Endpoint::Output(o), Timeouts::output(), 8))
+            .map(|(o, out)| {
+                spawn(
+                    &out.bus,
+                    &out.bus_label,
+                    Endpoint::Output(o),
+                    Timeouts::output(),
+                    8,
+                )
+            })
             .collect(),
         in_flight: vec![0; settings.outputs.len()],
     };
@@ -244,6 +262,7 @@ pub async fn run(
     let mut stale = vec![false; settings.outputs.len()];
     let mut stop = std::pin::pin!(stop);
     let now = || millis_since(start, Instant::now());
+    let mut failure: Option<String> = None;
 
     loop {
         tokio::select! {
@@ -266,13 +285,24 @@ pub async fn run(
                     Ok((id, _)) => task_ep.get(id).copied(),
                     Err(e) => task_ep.get(&e.id()).copied(),
                 };
-                match done {
-                    Ok(_) => tracing::error!(?ep, "bus task ended unexpectedly"),
-                    Err(e) => tracing::error!(?ep, error = %e, "bus task failed"),
+                let what = match ep {
+                    Some(Endpoint::Input(i)) => settings.inputs.get(i).map(|x| format!("input `{}` ({})", x.name, x.bus_label)),
+                    Some(Endpoint::Output(o)) => settings.outputs.get(o).map(|x| format!("output `{}` ({})", x.name, x.bus_label)),
+                    None => None,
                 }
+                .unwrap_or_else(|| "a bus".to_owned());
+                let why = match done {
+                    Ok(_) => "ended".to_owned(),
+                    Err(e) if e.is_panic() => format!("panicked: {}", panic_text(&*e.into_panic())),
+                    Err(e) => format!("failed: {e}"),
+                };
                 if let Some(ep) = ep {
                     engine.bus_state(ep, false);
                 }
+                // The gateway cannot go on with a bus nobody serves: stop (with the exit
+                // burst) and exit non-zero, so a service manager restarts it.
+                failure = Some(format!("the bus task of {what} {why}"));
+                break;
             }
             _ = tick.tick() => {
                 let now = now();
@@ -304,9 +334,8 @@ pub async fn run(
             c = recv_opt(&mut commands) => {
                 let now = now();
                 let Some(cmd) = c else {
-                    tracing::error!("the MQTT client task ended; set point commands are no longer taken");
-                    commands = None;
-                    continue;
+                    failure = Some("the MQTT client task ended".to_owned());
+                    break;
                 };
                 match engine.command(cmd, now) {
                     Ok(()) => {
@@ -369,7 +398,21 @@ pub async fn run(
     if let Some(client) = mqtt {
         client.shutdown(Duration::from_secs(2)).await;
     }
-    Ok(())
+    match failure {
+        Some(reason) => {
+            tracing::error!(%reason, "gateway stopped");
+            Err(reason)
+        }
+        None => Ok(()),
+    }
+}
+
+/// The message of a panic payload.
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".to_owned())
 }
 
 async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {

@@ -15,7 +15,6 @@ use voltwire_ess::{
     BlockPolicy, Chemistry, CombineConfig, CurrentRule, EncodeOptions, Extensions, FaultPolicy,
     GatewayConfig, InputConfig, NoInputPolicy, OutputConfig, Plausibility, Ratio, SetpointBounds,
 };
-use voltwire_runtime::link::LinkUrl;
 
 use crate::bus::BusUrl;
 
@@ -378,6 +377,8 @@ pub struct Input {
     pub name: String,
     /// Bus.
     pub bus: BusUrl,
+    /// The bus URL as written in the configuration (what logs call the bus).
+    pub bus_label: String,
     /// Domain settings.
     pub domain: InputConfig,
     /// 0x305 polling interval, ms (0 = none).
@@ -395,6 +396,8 @@ pub struct Output {
     pub name: String,
     /// Bus.
     pub bus: BusUrl,
+    /// The bus URL as written in the configuration (what logs call the bus).
+    pub bus_label: String,
     /// Push or sync.
     pub mode: OutputMode,
     /// Regular interval, ms.
@@ -508,32 +511,12 @@ fn bus(field: &str, url: &str) -> Result<BusUrl, Invalid> {
         .map_err(|e| invalid(field, e.to_string(), BusUrl::HELP))
 }
 
-/// What identifies the bus behind a URL, whatever its parameters: the virtual bus name, the
-/// serial device (its canonical path when it exists, so a symlink and its target are one
-/// device), the TCP host and port (the host compared without case; names and addresses
-/// are not resolved), the `SocketCAN` interface.
-pub fn bus_key(b: &BusUrl) -> String {
-    match b {
-        BusUrl::Virtual(name) => format!("virtual://{name}"),
-        BusUrl::SocketCan(ifname) => format!("socketcan://{ifname}"),
-        BusUrl::Slcan { link, .. } => match link {
-            LinkUrl::Serial { path, .. } => {
-                let path = std::fs::canonicalize(path)
-                    .map_or_else(|_| path.clone(), |p| p.display().to_string());
-                format!("serial://{path}")
-            }
-            LinkUrl::Tcp { host, port } => format!("tcp://{}:{port}", host.to_ascii_lowercase()),
-            other => other.to_string(),
-        },
-    }
-}
-
 /// Refuse a bus used twice (two inputs, two outputs, or an input and an output), naming
 /// both fields.
 fn check_buses<'a>(buses: impl IntoIterator<Item = (String, &'a BusUrl)>) -> Result<(), Invalid> {
     let mut seen: Vec<(String, String)> = Vec::new();
     for (field, b) in buses {
-        let key = bus_key(b);
+        let key = b.key();
         if let Some((first, _)) = seen.iter().find(|(_, k)| *k == key) {
             return Err(invalid(
                 &field,
@@ -569,19 +552,20 @@ impl Config {
     /// # Errors
     /// The parse error (file, line, column, field) or the validation error, as text.
     pub fn load(path: &Path) -> Result<Settings, String> {
-        let cfg: Self = voltwire_runtime::config::load(path).map_err(|e| e.to_string())?;
-        cfg.validate()
-            .map_err(|e| format!("{}: {e}", path.display()))
+        let text = voltwire_runtime::config::read(path).map_err(|e| e.to_string())?;
+        Self::parse(&text, path)
     }
 
-    /// Parse and validate TOML text (`file` only names it in messages).
+    /// Parse and validate TOML text (`file` only names it in messages). A validation
+    /// error points at the line and column of the field in `text`.
     ///
     /// # Errors
     /// As [`Config::load`].
     pub fn parse(text: &str, file: &Path) -> Result<Settings, String> {
         let cfg: Self = voltwire_runtime::config::parse(text, file).map_err(|e| e.to_string())?;
-        cfg.validate()
-            .map_err(|e| format!("{}: {e}", file.display()))
+        cfg.validate().map_err(|e| {
+            voltwire_runtime::config::invalid(text, file, &e.field, &e.message, &e.fix).to_string()
+        })
     }
 
     /// Check meaning and convert to exact units.
@@ -756,6 +740,7 @@ impl Config {
             inputs.push(Input {
                 name: inp.name.clone(),
                 bus,
+                bus_label: inp.bus.clone(),
                 domain: InputConfig {
                     capacity,
                     timeout_ms,
@@ -853,9 +838,50 @@ impl Config {
                 }
             };
             let capacity = MilliampHours(inputs.iter().map(|i| i.domain.capacity.0).sum());
+            // What this output would announce at the stack's own limits: an offset that
+            // pins it at 0 A in both directions is a configuration that cannot work.
+            let probe = voltwire_ess::limit_output(
+                &voltwire_ess::BatteryState {
+                    charge_current_limit: max_charge,
+                    discharge_current_limit: max_discharge,
+                    ..voltwire_ess::BatteryState::default()
+                },
+                &OutputConfig {
+                    current_scale: scale,
+                    current_offset: offset,
+                    max_charge_current,
+                    max_discharge_current,
+                    max_charge_voltage: Millivolts(i32::MAX),
+                },
+            );
+            let pinned = |dir: &str, stack: Milliamps, got: Milliamps| {
+                (stack.0 > 0 && got.0 == 0)
+                    .then(|| format!("{dir} {:.1} A", f64::from(stack.0) / 1000.0))
+            };
+            match (
+                pinned("charge", max_charge, probe.charge_current_limit),
+                pinned("discharge", max_discharge, probe.discharge_current_limit),
+            ) {
+                (Some(c), Some(d)) => {
+                    return Err(invalid(
+                        f("current_offset_a"),
+                        format!(
+                            "{} A with current_scale {} pins this output at 0 A even at the stack limits ({c}, {d})",
+                            out.current_offset_a, out.current_scale
+                        ),
+                        "give an offset above -(current_scale x stack limit), usually 0 or a few amperes below 0",
+                    ));
+                }
+                (Some(one), None) | (None, Some(one)) => warnings.push(format!(
+                    "output[{i}]: current_offset_a {} A with current_scale {} pins one direction at 0 A even at the stack limit ({one})",
+                    out.current_offset_a, out.current_scale
+                )),
+                (None, None) => {}
+            }
             outputs.push(Output {
                 name: out.name.clone(),
                 bus,
+                bus_label: out.bus.clone(),
                 mode: out.mode,
                 interval_ms: out.interval_ms,
                 min_delay_ms: out.min_delay_ms,

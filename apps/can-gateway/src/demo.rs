@@ -132,20 +132,51 @@ pub fn status_line(
     line
 }
 
+/// Why the demo ended early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DemoError {
+    /// A bad argument (e.g. the `--mqtt` URL): a usage error.
+    Usage(String),
+    /// The demo could not go on (stdout not writable, the gateway failed).
+    Failed(String),
+}
+
+impl std::fmt::Display for DemoError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Usage(m) | Self::Failed(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Print one line to stdout: `Ok(true)` when written, `Ok(false)` when the reader closed the
+/// pipe (a quiet end, as `| head -1` wants), an error for any other write failure (e.g. a
+/// full disk or `/dev/full`).
+fn print_line(line: &str) -> Result<bool, DemoError> {
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(false),
+        Err(e) => Err(DemoError::Failed(format!("cannot write to stdout: {e}"))),
+    }
+}
+
 /// Run the demo for `duration` (or until stopped), printing a status line every second.
 ///
 /// # Errors
-/// If the demo configuration does not validate (a bug) or the gateway fails to start.
+/// [`DemoError::Usage`] when the `--mqtt` URL does not validate; [`DemoError::Failed`] when
+/// stdout cannot be written (other than a closed pipe, which ends the demo quietly) or the
+/// gateway fails.
 pub async fn run(
     duration: Option<Duration>,
     mqtt: Option<String>,
     stop: impl std::future::Future<Output = ()>,
-) -> Result<(), String> {
+) -> Result<(), DemoError> {
     let mut text = DEMO_CONFIG.to_owned();
     if let Some(url) = mqtt {
         let _ = write!(text, "\n[mqtt]\nurl = \"{url}\"\ninterval_s = 1\n");
     }
-    let settings = Config::parse(&text, Path::new("<demo>"))?;
+    let settings = Config::parse(&text, Path::new("<demo>")).map_err(DemoError::Usage)?;
     let virtuals = VirtualBuses::default();
     let packs = [
         (100_000, 0.55, 900),
@@ -170,12 +201,14 @@ pub async fn run(
         virtuals: virtuals.clone(),
         snapshot: Some(snap_tx),
     };
-    println!(
+    if !print_line(&format!(
         "can-gateway demo: 3 simulated BMSes (100/100/200 Ah) -> gateway -> 2 simulated inverters \
          (inv1 push, inv2 sync on 0x305, each half of the stack); bms2 goes silent at {} s for {} s. Ctrl-C ends it.",
         SILENT_AT.as_secs(),
         SILENT_FOR.as_secs()
-    );
+    ))? {
+        return Ok(());
+    }
     let start = tokio::time::Instant::now();
     let status = async {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -186,14 +219,17 @@ pub async fn run(
             if let Some(b) = bmses.get(1) {
                 let silent = t >= SILENT_AT && t < SILENT_AT + SILENT_FOR;
                 if silent != b.silent.load(Ordering::Relaxed) {
-                    println!(
+                    let said = print_line(&format!(
                         "demo: bms2 {}",
                         if silent {
                             "goes silent now (excluded after its 3 s timeout)"
                         } else {
                             "speaks again (admitted after the 5 s recovery hold)"
                         }
-                    );
+                    ));
+                    if !matches!(said, Ok(true)) {
+                        return said.map(|_| ());
+                    }
                     b.silent.store(silent, Ordering::Relaxed);
                 }
             }
@@ -202,17 +238,16 @@ pub async fn run(
                 ("inv2".to_owned(), inv2.view.borrow().state),
             ];
             let line = status_line(t, &snap_rx.borrow(), &seen);
-            let mut out = std::io::stdout().lock();
-            if writeln!(out, "{line}").and_then(|()| out.flush()).is_err() {
-                return;
+            if !print_line(&line)? {
+                return Ok(());
             }
             if duration.is_some_and(|d| t >= d) {
-                return;
+                return Ok(());
             }
         }
     };
     tokio::select! {
-        r = app::run(settings, hooks, stop) => r,
-        () = status => Ok(()),
+        r = app::run(settings, hooks, stop) => r.map_err(DemoError::Failed),
+        r = status => r,
     }
 }

@@ -33,7 +33,7 @@ struct Cli {
     init: Option<PathBuf>,
 
     /// With --init: overwrite an existing file.
-    #[arg(long, requires = "init")]
+    #[arg(long, requires = "init", conflicts_with_all = ["config", "check_config", "demo"])]
     force: bool,
 
     /// Run with simulated BMSes and inverters on in-process buses, printing a status line
@@ -42,11 +42,11 @@ struct Cli {
     demo: bool,
 
     /// With --demo: stop after this many seconds.
-    #[arg(long, value_name = "S", requires = "demo")]
+    #[arg(long, value_name = "S", requires = "demo", conflicts_with_all = ["config", "check_config", "init"])]
     duration: Option<u64>,
 
     /// With --demo: also publish telemetry to this MQTT broker (mqtt://host:port).
-    #[arg(long, value_name = "URL", requires = "demo")]
+    #[arg(long, value_name = "URL", requires = "demo", conflicts_with_all = ["config", "check_config", "init"])]
     mqtt: Option<String>,
 
     /// More logging (-v info, -vv debug); `RUST_LOG` wins.
@@ -54,54 +54,35 @@ struct Cli {
     verbose: u8,
 }
 
-fn fail(msg: &str) -> ExitCode {
-    eprintln!("can-gateway: {msg}");
-    ExitCode::from(2)
+/// A line on stderr that never panics (a full or closed stderr loses it).
+fn say(line: &str) {
+    voltwire_runtime::logging::stderr_line(format_args!("{line}"));
 }
 
-/// The signals the gateway handles, registered once at start-up (before this, SIGHUP would
-/// end the process with status 129).
-struct Signals {
-    term: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
-    hup: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn register() -> std::io::Result<Self> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(Self {
-            term: signal(SignalKind::terminate())?,
-            int: signal(SignalKind::interrupt())?,
-            hup: signal(SignalKind::hangup())?,
-        })
-    }
-
-    /// Resolves on SIGTERM or SIGINT; SIGHUP is logged and ignored (the configuration is
-    /// read once, at start).
-    async fn stop(mut self) {
-        loop {
-            tokio::select! {
-                _ = self.term.recv() => {
-                    tracing::info!("SIGTERM: stopping");
-                    return;
-                }
-                _ = self.int.recv() => {
-                    tracing::info!("SIGINT: stopping");
-                    return;
-                }
-                _ = self.hup.recv() => {
-                    tracing::info!("SIGHUP ignored; restart to apply a changed configuration");
-                }
-            }
+/// Print `text` to stdout: exit status 0 when written or when the reader closed the pipe,
+/// 1 with a message for any other write error (e.g. a full disk).
+fn print(text: &str) -> ExitCode {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            say(&format!("can-gateway: cannot write to stdout: {e}"));
+            ExitCode::from(1)
         }
     }
+}
+
+fn fail(msg: &str) -> ExitCode {
+    say(&format!("can-gateway: {msg}"));
+    ExitCode::from(2)
 }
 
 /// Run `body` on `rt` until it ends, with the stop future of `signals`.
 fn with_signals<F, Fut>(
     rt: &tokio::runtime::Runtime,
-    signals: std::io::Result<Signals>,
+    signals: std::io::Result<voltwire_runtime::signal::Signals>,
     body: F,
 ) -> Result<(), String>
 where
@@ -121,35 +102,34 @@ where
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(e) = voltwire_runtime::logging::init(cli.verbose) {
-        eprintln!("can-gateway: logging: {e}");
+        say(&format!("can-gateway: logging: {e}"));
     }
     if let Some(path) = &cli.init {
         return match voltwire_runtime::config::write_template(path, config::TEMPLATE, cli.force) {
-            Ok(()) => {
-                println!(
-                    "{}: template written; edit it, then run can-gateway --check-config {}",
-                    path.display(),
-                    path.display()
-                );
-                ExitCode::SUCCESS
-            }
+            Ok(()) => print(&format!(
+                "{}: template written; edit it, then run can-gateway --check-config {}\n",
+                path.display(),
+                path.display()
+            )),
             Err(e) => fail(&e.to_string()),
         };
     }
     if let Some(path) = &cli.check_config {
         return match Config::load(path) {
             Ok(s) => {
-                println!(
-                    "{}: configuration is valid ({} inputs, {} outputs{})",
+                let mut text = format!(
+                    "{}: configuration is valid ({} inputs, {} outputs{})\n",
                     path.display(),
                     s.inputs.len(),
                     s.outputs.len(),
                     if s.mqtt.is_some() { ", MQTT" } else { "" }
                 );
                 for w in &s.warnings {
-                    println!("warning: {w}");
+                    text.push_str("warning: ");
+                    text.push_str(w);
+                    text.push('\n');
                 }
-                ExitCode::SUCCESS
+                print(&text)
             }
             Err(e) => fail(&e),
         };
@@ -160,7 +140,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("can-gateway: cannot start the runtime: {e}");
+            say(&format!("can-gateway: cannot start the runtime: {e}"));
             return ExitCode::from(1);
         }
     };
@@ -168,14 +148,29 @@ fn main() -> ExitCode {
     // process.
     let signals = {
         let _rt = rt.enter();
-        Signals::register()
+        voltwire_runtime::signal::Signals::register()
     };
     if cli.demo {
         let duration = cli.duration.map(Duration::from_secs);
         let mqtt = cli.mqtt.clone();
-        return match with_signals(&rt, signals, |stop| demo::run(duration, mqtt, stop)) {
+        let mut failed = None;
+        let r = with_signals(&rt, signals, |stop| async {
+            demo::run(duration, mqtt, stop).await.map_err(|e| {
+                let code = if matches!(e, demo::DemoError::Usage(_)) {
+                    2
+                } else {
+                    1
+                };
+                failed = Some(code);
+                e.to_string()
+            })
+        });
+        return match r {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => fail(&e),
+            Err(e) => {
+                say(&format!("can-gateway: {e}"));
+                ExitCode::from(failed.unwrap_or(1))
+            }
         };
     }
     let Some(path) = &cli.config else {
@@ -198,7 +193,7 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("can-gateway: {e}");
+            say(&format!("can-gateway: {e}"));
             ExitCode::from(1)
         }
     }

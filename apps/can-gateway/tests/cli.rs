@@ -136,3 +136,226 @@ fn demo_runs_and_reaches_normal_mode() {
     assert!(last.contains("inv1 sees CCL 75.0 A DCL 100.0 A"), "{last}");
     assert!(last.contains("inv2 sees CCL 60.0 A DCL 100.0 A"), "{last}");
 }
+
+#[test]
+fn flags_that_cannot_work_beside_config_are_refused() {
+    for extra in [
+        &["--duration", "5"][..],
+        &["--mqtt", "mqtt://127.0.0.1:1"][..],
+        &["--force"][..],
+    ] {
+        let mut args = vec!["--config", "gw.toml"];
+        args.extend_from_slice(extra);
+        let o = bin(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("cannot be used with"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+/// The template with one replacement, written to a scratch file; its path.
+fn variant(d: &std::path::Path, name: &str, from: &str, to: &str) -> String {
+    let text = can_gateway::config::TEMPLATE;
+    assert!(text.contains(from), "{from}");
+    let f = d.join(name);
+    fs::write(&f, text.replacen(from, to, 1)).unwrap();
+    f.to_str().unwrap().to_owned()
+}
+
+/// 1-based line of the first line of the template containing `needle`.
+fn line_of(needle: &str) -> usize {
+    can_gateway::config::TEMPLATE
+        .lines()
+        .position(|l| l.contains(needle))
+        .unwrap()
+        + 1
+}
+
+#[test]
+fn config_errors_name_file_line_column_field_and_fix() {
+    let d = scratch("where");
+    // A range error: the line and column of the value.
+    let f = variant(
+        &d,
+        "scale.toml",
+        "current_scale = 1.0",
+        "current_scale = 11",
+    );
+    let o = bin(&["--check-config", &f]);
+    assert_eq!(o.status.code(), Some(2));
+    let want = format!(
+        "{f}:{}:17: field `output[0].current_scale`: 11 is outside 0 ..= 10; fix: ",
+        line_of("current_scale = 1.0")
+    );
+    assert!(stderr(&o).contains(&want), "{}\nwanted {want}", stderr(&o));
+    // A missing field in the second [[input]]: named with its index.
+    let f = variant(
+        &d,
+        "missing.toml",
+        "bus = \"slcan:///dev/ttyACM1?bitrate=500000\"\n",
+        "",
+    );
+    let o = bin(&["--check-config", &f]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("field `input[1].bus`"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("[[input]] table (input[1])"),
+        "{}",
+        stderr(&o)
+    );
+    // One adapter for two inputs.
+    let f = variant(&d, "shared.toml", "/dev/ttyACM1", "/dev/ttyACM0");
+    let o = bin(&["--check-config", &f]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("field `input[1].bus`") && stderr(&o).contains("input[0].bus"),
+        "{}",
+        stderr(&o)
+    );
+    // An offset that pins the output at 0 A in both directions.
+    let f = variant(
+        &d,
+        "offset.toml",
+        "current_offset_a = 0",
+        "current_offset_a = -200",
+    );
+    let o = bin(&["--check-config", &f]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("field `output[0].current_offset_a`")
+            && stderr(&o).contains("pins this output at 0 A"),
+        "{}",
+        stderr(&o)
+    );
+    // SocketCAN only where this build has it.
+    let f = variant(
+        &d,
+        "socketcan.toml",
+        "slcan:///dev/ttyACM1?bitrate=500000",
+        "socketcan://can0",
+    );
+    let o = bin(&["--check-config", &f]);
+    if voltwire_runtime::can::SOCKETCAN {
+        assert!(o.status.success(), "{}", stderr(&o));
+    } else {
+        assert_eq!(o.status.code(), Some(2));
+        assert!(
+            stderr(&o).contains("--features socketcan"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    let _ = fs::remove_dir_all(&d);
+}
+
+#[test]
+fn init_names_force_refuses_a_directory_and_ends_with_a_newline() {
+    let d = scratch("init2");
+    let f = d.join("gw.toml");
+    let f = f.to_str().unwrap();
+    assert!(bin(&["--init", f]).status.success());
+    assert!(fs::read_to_string(f).unwrap().ends_with('\n'));
+    let o = bin(&["--init", f]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--force"), "{}", stderr(&o));
+    let o = bin(&["--init", d.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("is a directory"), "{}", stderr(&o));
+    let _ = fs::remove_dir_all(&d);
+}
+
+fn run_with(args: &[&str], stdout: std::process::Stdio, stderr: std::process::Stdio) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_can-gateway"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdout(stdout)
+        .stderr(stderr)
+        .output()
+        .unwrap()
+}
+
+fn dev_full() -> std::process::Stdio {
+    std::process::Stdio::from(
+        fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap(),
+    )
+}
+
+#[test]
+fn stdout_write_errors_exit_1_with_a_message() {
+    use std::process::Stdio;
+    let o = run_with(&["--demo", "--duration", "2"], dev_full(), Stdio::piped());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot write to stdout"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+    let d = scratch("full");
+    let f = d.join("gw.toml");
+    let f = f.to_str().unwrap();
+    assert!(bin(&["--init", f]).status.success());
+    let o = run_with(&["--check-config", f], dev_full(), Stdio::piped());
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("cannot write to stdout"),
+        "{}",
+        stderr(&o)
+    );
+    let _ = fs::remove_dir_all(&d);
+}
+
+#[test]
+fn an_unwritable_stderr_never_stops_the_gateway() {
+    use std::process::Stdio;
+    // With -vv every bus task logs; before, the first log line on a full stderr panicked
+    // inside each task and the gateway exited 0 within milliseconds. Now it runs the whole
+    // demo: three status lines, then exit 0.
+    let o = run_with(
+        &["--demo", "--duration", "3", "-vv"],
+        Stdio::piped(),
+        dev_full(),
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("t=  3s"), "{out}");
+    // A configured gateway (virtual buses: no hardware) keeps running until SIGTERM.
+    let d = scratch("stderrfull");
+    let f = d.join("gw.toml");
+    fs::write(
+        &f,
+        "[[input]]\nname = \"bms\"\nbus = \"virtual://in\"\ncapacity_ah = 100\n\n\
+         [[output]]\nname = \"inv\"\nbus = \"virtual://out\"\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_can-gateway"))
+        .args(["--config", f.to_str().unwrap(), "-vv"])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::null())
+        .stderr(dev_full())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the gateway ended early"
+    );
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let _ = fs::remove_dir_all(&d);
+}

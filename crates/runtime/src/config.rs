@@ -110,15 +110,29 @@ impl ConfigError {
     }
 }
 
+/// Read the text of the configuration file at `path` (for apps that validate it after
+/// [`parse`] and point at fields with [`invalid`]).
+///
+/// # Errors
+/// A [`ConfigError`] naming the file and the fix when it cannot be read.
+pub fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| {
+        let fix = if path.is_dir() {
+            "this is a directory: give the path of the configuration file"
+        } else {
+            "check the path, or create a template with --init"
+        };
+        ConfigError::io(path, &e, fix)
+    })
+}
+
 /// Read and deserialize the TOML file at `path`.
 ///
 /// # Errors
 /// A [`ConfigError`] for an unreadable file, a TOML syntax error, an unknown, missing or
 /// ill-typed field.
 pub fn load<T: DeserializeOwned>(path: &Path) -> Result<T, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        ConfigError::io(path, &e, "check the path, or create a template with --init")
-    })?;
+    let text = read(path)?;
     parse(&text, path)
 }
 
@@ -144,18 +158,125 @@ pub fn check_config<T: DeserializeOwned>(path: &Path) -> Result<String, ConfigEr
 /// # Errors
 /// When the file exists (without `force`) or cannot be written.
 pub fn write_template(path: &Path, template: &str, force: bool) -> Result<(), ConfigError> {
-    if !force && path.exists() {
-        return Err(ConfigError(Box::new(Details {
+    let refuse = |message: &str, fix: &str| {
+        ConfigError(Box::new(Details {
             file: path.to_owned(),
             line: None,
             column: None,
             field: None,
-            message: "file already exists; not overwriting".to_owned(),
-            fix: Some("choose another path, or remove the file first".to_owned()),
-        })));
+            message: message.to_owned(),
+            fix: Some(fix.to_owned()),
+        }))
+    };
+    if path.is_dir() {
+        return Err(refuse(
+            "is a directory",
+            "give the path of a file to create, e.g. DIR/app.toml",
+        ));
     }
-    std::fs::write(path, template)
+    if !force && path.exists() {
+        return Err(refuse(
+            "file already exists; not overwriting",
+            "add --force to overwrite it, or choose another path",
+        ));
+    }
+    let mut text = template.to_owned();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    std::fs::write(path, text)
         .map_err(|e| ConfigError::io(path, &e, "check that the directory exists and is writable"))
+}
+
+/// A configuration error found after parsing (a value out of range, two things that
+/// cannot go together): `field` is the dotted path with array indexes as the app's
+/// validation names it (`output[1].current_scale`, `gateway.tick_ms`, `input[0]`), and the
+/// error points at the line and column of that key in `text` (see [`locate`]).
+pub fn invalid(text: &str, file: &Path, field: &str, message: &str, fix: &str) -> ConfigError {
+    let (line, column) = locate(text, field).map_or((None, None), |(l, c)| (Some(l), Some(c)));
+    ConfigError(Box::new(Details {
+        file: file.to_owned(),
+        line,
+        column,
+        field: Some(field.to_owned()),
+        message: message.to_owned(),
+        fix: Some(fix.to_owned()),
+    }))
+}
+
+/// Where `field` is written in the TOML `text`, as 1-based (line, column): for
+/// `table.key` or `array[i].key` the start of the key's value in that table (the i-th
+/// `[[array]]`); the table's header when the key is not written there (its default was
+/// used) or no key is named; `None` when the table is not in the text. A top-level
+/// `key` is looked for before the first table header.
+pub fn locate(text: &str, field: &str) -> Option<(usize, usize)> {
+    let (head, key) = match field.split_once('.') {
+        Some((h, k)) => (h, Some(k)),
+        None => (field, None),
+    };
+    let (table, index) = match head.split_once('[') {
+        Some((t, rest)) => (
+            t,
+            rest.strip_suffix(']').and_then(|i| i.parse::<usize>().ok()),
+        ),
+        None => (head, None),
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let header = |l: &str| -> Option<(bool, String)> {
+        let t = l.trim_start();
+        let array = t.starts_with("[[");
+        let body = t.trim_start_matches('[');
+        let end = body.find(']')?;
+        t.starts_with('[')
+            .then(|| (array, body.get(..end).unwrap_or_default().trim().to_owned()))
+    };
+    // The line of the table's header (0-based), and whether the table was found at all.
+    let mut seen = 0usize;
+    let mut start = None;
+    for (n, l) in lines.iter().enumerate() {
+        if let Some((array, name)) = header(l) {
+            if name == table && (array == index.is_some()) {
+                if index.is_none_or(|i| i == seen) {
+                    start = Some(n);
+                    break;
+                }
+                seen += 1;
+            }
+        }
+    }
+    let Some(start) = start else {
+        // A top-level key (before the first header).
+        let key = head;
+        return lines
+            .iter()
+            .take_while(|l| header(l).is_none())
+            .enumerate()
+            .find_map(|(n, l)| value_column(l, key).map(|c| (n + 1, c)));
+    };
+    let Some(key) = key.map(|k| k.split(['.', '[']).next().unwrap_or(k)) else {
+        return Some((start + 1, 1));
+    };
+    lines
+        .iter()
+        .enumerate()
+        .skip(start + 1)
+        .take_while(|(_, l)| header(l).is_none())
+        .find_map(|(n, l)| value_column(l, key).map(|c| (n + 1, c)))
+        .or(Some((start + 1, 1)))
+}
+
+/// The 1-based column where the value of `key = value` starts on `line`, if `line` sets
+/// `key` (bare or quoted).
+fn value_column(line: &str, key: &str) -> Option<usize> {
+    let t = line.trim_start();
+    let rest = t.strip_prefix(key).or_else(|| {
+        t.strip_prefix('"')
+            .and_then(|r| r.strip_prefix(key)?.strip_prefix('"'))
+    })?;
+    let after = rest.trim_start().strip_prefix('=')?;
+    let value = after.trim_start();
+    let byte = line.len() - value.len();
+    Some(line.get(..byte).map_or(1, |p| p.chars().count() + 1))
 }
 
 fn describe(e: &toml::de::Error, text: &str, file: &Path) -> ConfigError {
@@ -193,6 +314,8 @@ fn describe(e: &toml::de::Error, text: &str, file: &Path) -> ConfigError {
         let fix = name.as_ref().map(|n| {
             if table.is_empty() {
                 format!("add `{n} = ...` at the top level")
+            } else if let Some((name, _)) = table.split_once('[') {
+                format!("add `{n} = ...` to this [[{name}]] table ({table})")
             } else {
                 format!("add `{n} = ...` to the [{table}] table")
             }
@@ -247,7 +370,8 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// The `[table]` header in force on the line holding byte `offset` (that line included: a
-/// missing field's span starts at its table's header). Empty at the top level.
+/// missing field's span starts at its table's header), as a field path: `gateway`, or
+/// `input[1]` for the second `[[input]]`. Empty at the top level.
 fn table_at(text: &str, offset: usize) -> String {
     let offset = offset.min(text.len());
     let end = text
@@ -255,16 +379,25 @@ fn table_at(text: &str, offset: usize) -> String {
         .and_then(|r| r.find('\n'))
         .map_or(text.len(), |i| offset + i);
     let before = text.get(..end).unwrap_or(text);
-    before
+    let header = |l: &str| -> Option<(bool, String)> {
+        let l = l.trim();
+        let array = l.strip_prefix("[[").and_then(|r| r.strip_suffix("]]"));
+        let inner = array.or_else(|| l.strip_prefix('[').and_then(|r| r.strip_suffix(']')));
+        inner.map(|t| (array.is_some(), t.trim().replace(['"', ' '], "")))
+    };
+    let Some((array, name)) = before.lines().rev().find_map(header) else {
+        return String::new();
+    };
+    if !array {
+        return name;
+    }
+    let index = before
         .lines()
-        .rev()
-        .find_map(|l| {
-            let l = l.trim();
-            let inner = l.strip_prefix("[[").and_then(|r| r.strip_suffix("]]"));
-            let inner = inner.or_else(|| l.strip_prefix('[').and_then(|r| r.strip_suffix(']')));
-            inner.map(|t| t.trim().replace(['"', ' '], ""))
-        })
-        .unwrap_or_default()
+        .filter_map(header)
+        .filter(|(a, n)| *a && *n == name)
+        .count()
+        .saturating_sub(1);
+    format!("{name}[{index}]")
 }
 
 /// The key of the `key = value` line that holds byte `offset`.

@@ -3,11 +3,11 @@
 #![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod age;
 pub mod can;
 pub mod config;
 pub mod link;
 pub mod logging;
 pub mod mqtt;
 pub mod poll;
+pub mod signal;
 pub mod task;

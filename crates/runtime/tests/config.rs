@@ -148,3 +148,79 @@ fn syntax_error_and_missing_file() {
     assert_eq!(e.file(), std::path::Path::new("/nonexistent/app.toml"));
     assert!(e.fix().unwrap().contains("--init"));
 }
+
+#[test]
+fn locate_points_at_the_value_of_a_field_in_its_table() {
+    use voltwire_runtime::config::locate;
+    let text = "top = 1\n\n[gateway]\ntick_ms = 100\n\n[[input]]\nname = \"a\"\n\n[[input]]\nname = \"b\"\n  capacity_ah =  0\n\n[[output]]\nname = \"o\"\n";
+    assert_eq!(locate(text, "top"), Some((1, 7)));
+    assert_eq!(locate(text, "gateway.tick_ms"), Some((4, 11)));
+    assert_eq!(locate(text, "input[1].capacity_ah"), Some((11, 18)));
+    assert_eq!(locate(text, "input[0].name"), Some((7, 8)));
+    // A key not written (its default was used): the table's header.
+    assert_eq!(locate(text, "input[0].capacity_ah"), Some((6, 1)));
+    assert_eq!(locate(text, "output[0]"), Some((13, 1)));
+    assert_eq!(locate(text, "gateway.fault_policy"), Some((3, 1)));
+    assert_eq!(locate(text, "input[2].name"), None);
+    assert_eq!(locate(text, "mqtt.url"), None);
+}
+
+#[test]
+fn invalid_names_file_line_column_field_and_fix() {
+    let text = "[gateway]\ntick_ms = 5\n";
+    let e = voltwire_runtime::config::invalid(
+        text,
+        std::path::Path::new("gw.toml"),
+        "gateway.tick_ms",
+        "5 ms is outside 10 ..= 10000 ms",
+        "give 100",
+    );
+    assert_eq!(
+        e.to_string(),
+        "gw.toml:2:11: field `gateway.tick_ms`: 5 ms is outside 10 ..= 10000 ms; fix: give 100"
+    );
+}
+
+#[test]
+fn init_refuses_a_directory_and_an_existing_file_names_force() {
+    let dir = std::env::temp_dir().join(format!("voltwire-init-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let e = voltwire_runtime::config::write_template(&dir, "x = 1\n", true).unwrap_err();
+    assert!(e.to_string().contains("is a directory"), "{e}");
+    let f = dir.join("a.toml");
+    voltwire_runtime::config::write_template(&f, "x = 1", false).unwrap();
+    assert_eq!(std::fs::read_to_string(&f).unwrap(), "x = 1\n");
+    let e = voltwire_runtime::config::write_template(&f, "x = 1\n", false).unwrap_err();
+    assert!(e.to_string().contains("--force"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn errors_in_an_array_of_tables_name_the_entry_by_index() {
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Input {
+        #[allow(dead_code, reason = "only deserialised")]
+        name: String,
+        #[allow(dead_code, reason = "only deserialised")]
+        bus: String,
+    }
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct App {
+        #[allow(dead_code, reason = "only deserialised")]
+        input: Vec<Input>,
+    }
+    let text = "[[input]]\nname = \"a\"\nbus = \"x\"\n\n[[input]]\nname = \"b\"\n";
+    let e = config::parse::<App>(text, "a.toml".as_ref()).unwrap_err();
+    assert_eq!(e.field(), Some("input[1].bus"), "{e}");
+    assert!(
+        e.fix().unwrap().contains("[[input]] table (input[1])"),
+        "{e}"
+    );
+    let text = "[[input]]\nname = \"a\"\nbus = \"x\"\n\n[[input]]\nname = \"b\"\nbus = \"y\"\ncolour = 1\n";
+    let e = config::parse::<App>(text, "a.toml".as_ref()).unwrap_err();
+    assert_eq!(e.field(), Some("input[1].colour"), "{e}");
+    assert_eq!(e.line(), Some(8), "{e}");
+}

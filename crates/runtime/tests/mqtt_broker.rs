@@ -25,9 +25,10 @@ use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
+use voltwire_runtime::link::Backoff;
 use voltwire_runtime::mqtt::{
-    self, Backoff, BrokerUrl, Device, Discovery, Entity, LinkStatus, MqttClient, MqttConfig,
-    Rejection, StateClass, Topics,
+    self, BrokerUrl, Device, Discovery, Entity, LinkStatus, MqttClient, MqttConfig, Rejection,
+    StateClass, Topics,
 };
 use voltwire_testkit::{Broker, BrokerKind, TestCa, scratch_dir};
 
@@ -199,10 +200,7 @@ fn config(url: BrokerUrl, base: &str) -> MqttConfig {
         &format!("vw-{}", base.replace('/', "-")),
         Topics::new(base).unwrap(),
     );
-    c.backoff = Backoff {
-        initial: Duration::from_millis(50),
-        max: Duration::from_millis(400),
-    };
+    c.backoff = Backoff::new(Duration::from_millis(50), Duration::from_millis(400), 0, 1);
     c
 }
 
@@ -638,10 +636,7 @@ async fn default_client_ids_let_two_instances_share_a_broker_on(kind: BrokerKind
             &mqtt::default_client_id("test-app", &topics),
             topics,
         );
-        c.backoff = Backoff {
-            initial: Duration::from_millis(50),
-            max: Duration::from_millis(400),
-        };
+        c.backoff = Backoff::new(Duration::from_millis(50), Duration::from_millis(400), 0, 1);
         MqttClient::start(c, validator).unwrap()
     };
     let (a, mut a_cmds) = start("vw/site/a");

@@ -16,6 +16,7 @@ use super::command::{CommandResult, Rejection};
 use super::discovery::DiscoveryConfig;
 use super::topics::{OFFLINE, ONLINE, TopicError, Topics};
 use super::url::BrokerUrl;
+use crate::link::Backoff;
 
 /// Largest MQTT packet the client accepts from the broker (and sends). A larger incoming
 /// packet is a protocol error that ends the connection, so the limit sits far above any
@@ -67,36 +68,6 @@ pub fn client_id_for(app: &str, host: &str, base: &str) -> String {
     format!("{head}{host}{tail}")
 }
 
-/// Exponential reconnect backoff: `initial`, doubling after each failed attempt, capped at
-/// `max`. Pure: the caller counts failures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    /// Delay after the first failure.
-    pub initial: Duration,
-    /// Largest delay.
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self {
-            initial: Duration::from_millis(500),
-            max: Duration::from_secs(30),
-        }
-    }
-}
-
-impl Backoff {
-    /// Delay before the next attempt after `failures` consecutive failures (0 → none).
-    pub fn delay(&self, failures: u32) -> Duration {
-        if failures == 0 {
-            return Duration::ZERO;
-        }
-        let factor = 1u32 << failures.saturating_sub(1).min(16);
-        self.initial.saturating_mul(factor).min(self.max)
-    }
-}
-
 /// Client settings.
 #[derive(Debug, Clone)]
 pub struct MqttConfig {
@@ -117,14 +88,15 @@ pub struct MqttConfig {
 }
 
 impl MqttConfig {
-    /// Settings with defaults: keep-alive 30 s, backoff 0.5 s … 30 s, 16 queued commands.
+    /// Settings with defaults: keep-alive 30 s, backoff 0.5 s doubling to 30 s (20 %
+    /// jitter), 16 queued commands.
     pub fn new(broker: BrokerUrl, client_id: &str, topics: Topics) -> Self {
         Self {
             broker,
             client_id: client_id.to_owned(),
             topics,
             keep_alive: Duration::from_secs(30),
-            backoff: Backoff::default(),
+            backoff: Backoff::new(Duration::from_millis(500), Duration::from_secs(30), 200, 5),
             command_capacity: 16,
         }
     }
@@ -469,10 +441,12 @@ async fn run<C, V>(mut eventloop: EventLoop, ctx: TaskCtx<V, C>)
 where
     V: Fn(&str, &[u8]) -> Result<C, Rejection>,
 {
+    let mut backoff = ctx.backoff.clone();
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                 tracing::info!(code = ?ack.code, "MQTT connected");
+                backoff.reset();
                 ctx.status.send_modify(|s| {
                     s.connected = true;
                     s.connects += 1;
@@ -502,7 +476,7 @@ where
                     s.failures = s.failures.saturating_add(1);
                     failures = s.failures;
                 });
-                let delay = ctx.backoff.delay(failures);
+                let delay = backoff.next_delay();
                 tracing::warn!(error = %e, failures, retry_in_ms = delay.as_millis(), "MQTT connection lost");
                 tokio::time::sleep(delay).await;
             }
@@ -598,14 +572,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_and_caps() {
-        let b = Backoff {
-            initial: Duration::from_millis(100),
-            max: Duration::from_secs(1),
-        };
-        let got: Vec<u128> = (0..8).map(|n| b.delay(n).as_millis()).collect();
-        assert_eq!(got, [0, 100, 200, 400, 800, 1000, 1000, 1000]);
-        assert_eq!(b.delay(u32::MAX), Duration::from_secs(1));
+    fn reconnect_backoff_is_the_link_backoff() {
+        let cfg = MqttConfig::new(
+            BrokerUrl::parse("mqtt://h").unwrap(),
+            "x",
+            Topics::new("b").unwrap(),
+        );
+        let mut b = cfg.backoff;
+        let got: Vec<Duration> = (0..8).map(|_| b.next_delay()).collect();
+        // 0.5 s doubling to 30 s, each at most 20 % shorter.
+        for (d, base) in got
+            .iter()
+            .zip([500u64, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000])
+        {
+            let base = Duration::from_millis(base);
+            assert!(*d <= base && *d >= base * 4 / 5, "{d:?} vs {base:?}");
+        }
     }
 
     #[test]

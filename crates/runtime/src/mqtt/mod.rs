@@ -5,7 +5,7 @@
 //!   that name the field and the fix.
 //! - [`MqttClient`]: a background task with the last will `offline` on
 //!   `<base>/availability` (retained), `online` after every connect, retained JSON state
-//!   ([`MqttHandle::publish_state`]), reconnect with [`Backoff`] (re-subscribing and
+//!   ([`MqttHandle::publish_state`]), reconnect with [`crate::link::Backoff`] (re-subscribing and
 //!   republishing availability, discovery and the last state), and validated commands: each
 //!   message on `<base>/command[/<name>]` goes through the caller's validator; a
 //!   [`Rejection`] is logged, published to `<base>/command/result` and delivers nothing.
@@ -56,8 +56,8 @@ mod topics;
 mod url;
 
 pub use client::{
-    Backoff, LinkStatus, MAX_COMMAND_SIZE, MAX_PACKET_SIZE, MqttClient, MqttConfig, MqttError,
-    MqttHandle, client_id_for, default_client_id,
+    LinkStatus, MAX_COMMAND_SIZE, MAX_PACKET_SIZE, MqttClient, MqttConfig, MqttError, MqttHandle,
+    client_id_for, default_client_id,
 };
 pub use command::{
     CommandResult, Rejection, check_range, parse_json, parse_number, parse_switch, parse_trigger,

@@ -9,6 +9,12 @@
 //!
 //! All implement [`CanBus`]: `send` and `recv` of owned classic [`CanFrame`]s.
 //!
+//! On top of them: [`BusUrl`], the bus URL grammar every app shares (`slcan:///dev/ttyACM0`,
+//! `slcan+tcp://HOST:PORT`, `socketcan://can0`, `virtual://NAME`, with [`BusUrl::key`] to
+//! tell two URLs of one bus), [`VirtualBuses`] (in-process buses by name), and
+//! [`port::run`], the task that keeps one bus open for an app: reconnect with backoff,
+//! receive and write timeouts, bursts reported as written or not.
+//!
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use voltwire_runtime::can::{CanBus as _, CanFrame, VirtualBus};
@@ -19,6 +25,11 @@
 //! assert_eq!(b.recv().await.unwrap().data(), [1, 2]);
 //! # });
 //! ```
+
+pub mod port;
+mod url;
+
+pub use url::{BusUrl, BusUrlError, SOCKETCAN, VirtualBuses};
 
 use std::collections::VecDeque;
 use std::future::Future;
