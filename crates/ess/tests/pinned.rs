@@ -810,6 +810,15 @@ fn zero_capacity_battery_takes_no_share() {
     assert_eq!(c.charge_voltage_limit, Millivolts(54_000));
     assert_eq!(c.module_count, 2);
     assert_eq!(c.current, Milliamps(-20_000));
+    // Also when it comes first and announces 0 A.
+    let z = bat(55_200, 0, 0);
+    let c = combine(
+        [(&z, MilliampHours(0)), (&a, MilliampHours(100_000))],
+        &CombineConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(c.charge_current_limit, Milliamps(50_000));
+    assert_eq!(c.discharge_current_limit, Milliamps(60_000));
     // Every capacity 0 (or negative): N × the smallest, plain averages rounded to nearest.
     let c = combine(
         [(&a, MilliampHours(0)), (&b, MilliampHours(-100))],
@@ -1219,4 +1228,128 @@ fn set_point_until_saturates() {
     assert_eq!(Millis(u64::MAX - 1).saturating_add(5), Millis(u64::MAX));
     assert_eq!(Millis(5).since(Millis(7)), 0);
     assert_eq!(Millis(7).since(Millis(5)), 2);
+}
+
+// ---- plausibility edges (plausibility.rs) ---------------------------------------------------
+
+#[test]
+fn plausibility_every_bound_inclusive_and_one_beyond() {
+    use voltwire_ess::{Chemistry, Field, Implausible, Plausibility};
+    let p = Plausibility::for_pack(16, Chemistry::Lfp, Milliamps(100_000), Milliamps(150_000));
+    let mid = BatteryState {
+        voltage: Millivolts(50_000),
+        charge_voltage_limit: Millivolts(55_000),
+        charge_current_limit: Milliamps(50_000),
+        discharge_current_limit: Milliamps(50_000),
+        soc: Permille(500),
+        soh: Permille(500),
+        temperature: DeciCelsius(250),
+        ..BatteryState::default()
+    };
+    assert_eq!(p.check(&mid), Ok(()));
+    type Set = fn(&mut BatteryState, i32);
+    let fields: [(Field, i32, i32, Set); 7] = [
+        (Field::Voltage, 32_000, 60_800, |s, v| {
+            s.voltage = Millivolts(v)
+        }),
+        (Field::ChargeVoltageLimit, 32_000, 60_800, |s, v| {
+            s.charge_voltage_limit = Millivolts(v);
+        }),
+        (Field::ChargeCurrentLimit, 0, 100_000, |s, v| {
+            s.charge_current_limit = Milliamps(v);
+        }),
+        (Field::DischargeCurrentLimit, 0, 150_000, |s, v| {
+            s.discharge_current_limit = Milliamps(v);
+        }),
+        (Field::Soc, 0, 1000, |s, v| {
+            s.soc = Permille(i16::try_from(v).unwrap());
+        }),
+        (Field::Soh, 0, 1000, |s, v| {
+            s.soh = Permille(i16::try_from(v).unwrap());
+        }),
+        (Field::Temperature, -400, 800, |s, v| {
+            s.temperature = DeciCelsius(i16::try_from(v).unwrap());
+        }),
+    ];
+    for (field, min, max, set) in fields {
+        for (v, ok) in [(min - 1, false), (min, true), (max, true), (max + 1, false)] {
+            let mut s = mid;
+            set(&mut s, v);
+            let want = if ok {
+                Ok(())
+            } else {
+                Err(Implausible {
+                    field,
+                    value: v,
+                    min,
+                    max,
+                })
+            };
+            assert_eq!(p.check(&s), want, "{} = {v}", field.name());
+        }
+    }
+    // Several fields out: the first in table order is named.
+    let bad = BatteryState {
+        temperature: DeciCelsius(900),
+        soc: Permille(2000),
+        discharge_current_limit: Milliamps(-1),
+        ..mid
+    };
+    assert_eq!(
+        p.check(&bad).unwrap_err().field,
+        Field::DischargeCurrentLimit
+    );
+    let bad = BatteryState {
+        voltage: Millivolts(0),
+        charge_voltage_limit: Millivolts(0),
+        ..bad
+    };
+    assert_eq!(p.check(&bad).unwrap_err().field, Field::Voltage);
+    // Names and units, as logs and JSON show them.
+    let names: Vec<(&str, &str)> = [
+        Field::Voltage,
+        Field::ChargeVoltageLimit,
+        Field::ChargeCurrentLimit,
+        Field::DischargeCurrentLimit,
+        Field::Soc,
+        Field::Soh,
+        Field::Temperature,
+    ]
+    .iter()
+    .map(|f| (f.name(), f.unit()))
+    .collect();
+    assert_eq!(
+        names,
+        [
+            ("voltage", "mV"),
+            ("charge_voltage_limit", "mV"),
+            ("charge_current_limit", "mA"),
+            ("discharge_current_limit", "mA"),
+            ("soc", "permille"),
+            ("soh", "permille"),
+            ("temperature", "decidegC"),
+        ]
+    );
+    // Cell ranges per chemistry, and the pack range from the cell count.
+    assert_eq!(
+        [Chemistry::Lfp, Chemistry::Nmc, Chemistry::Lto].map(Chemistry::cell_range),
+        [
+            (Millivolts(2_000), Millivolts(3_800)),
+            (Millivolts(2_500), Millivolts(4_350)),
+            (Millivolts(1_500), Millivolts(2_900)),
+        ]
+    );
+    assert_eq!(Chemistry::default(), Chemistry::Lfp);
+    let one = Plausibility::for_pack(1, Chemistry::Nmc, Milliamps(1), Milliamps(2));
+    assert_eq!(
+        one,
+        Plausibility {
+            min_voltage: Millivolts(2_500),
+            max_voltage: Millivolts(4_350),
+            max_charge_current: Milliamps(1),
+            max_discharge_current: Milliamps(2),
+            min_temperature: DeciCelsius(-400),
+            max_temperature: DeciCelsius(800),
+        }
+    );
 }
