@@ -12,6 +12,7 @@
     clippy::std_instead_of_alloc,
     clippy::missing_panics_doc,
     clippy::too_many_lines,
+    clippy::many_single_char_names,
     reason = "test code"
 )]
 

@@ -14,6 +14,7 @@
     clippy::std_instead_of_core,
     clippy::std_instead_of_alloc,
     clippy::too_many_lines,
+    clippy::many_single_char_names,
     missing_docs,
     reason = "test code"
 )]
@@ -1232,6 +1233,9 @@ fn set_point_until_saturates() {
 
 // ---- plausibility edges (plausibility.rs) ---------------------------------------------------
 
+/// Sets one field of a state.
+type Set = fn(&mut BatteryState, i32);
+
 #[test]
 fn plausibility_every_bound_inclusive_and_one_beyond() {
     use voltwire_ess::{Chemistry, Field, Implausible, Plausibility};
@@ -1247,10 +1251,9 @@ fn plausibility_every_bound_inclusive_and_one_beyond() {
         ..BatteryState::default()
     };
     assert_eq!(p.check(&mid), Ok(()));
-    type Set = fn(&mut BatteryState, i32);
     let fields: [(Field, i32, i32, Set); 7] = [
         (Field::Voltage, 32_000, 60_800, |s, v| {
-            s.voltage = Millivolts(v)
+            s.voltage = Millivolts(v);
         }),
         (Field::ChargeVoltageLimit, 32_000, 60_800, |s, v| {
             s.charge_voltage_limit = Millivolts(v);
