@@ -304,7 +304,7 @@ async fn sync_mode_answers_the_inverters_0x305() {
 }
 
 #[tokio::test]
-async fn push_mode_follows_input_changes_quickly() {
+async fn push_mode_follows_input_changes_in_order() {
     let cfg = config("exclude", "safe", &[100], &[("push", 1.0, "")]);
     let a = bms(55_200, 50_000, 60_000, 500);
     let rig = Rig::start(&cfg, &[Some(a)], &[None], Duration::from_millis(50)).await;
