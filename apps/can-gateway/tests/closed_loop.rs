@@ -38,7 +38,9 @@ const HOLD_S: f64 = 0.4;
 /// How long to wait for something that must happen: generous, so that a loaded machine
 /// cannot fail a test by being slow. The tests assert order and content, not speed (the
 /// timing rules themselves are pinned with injected time in `tests/engine.rs` and in
-/// `voltwire-ess`).
+/// `voltwire-ess`). Every test but the one with the simulated BMS (which keeps its own std
+/// clock) runs on tokio's paused clock: the gateway, the feeders and the inverters all use
+/// `tokio::time` and the in-process buses, so time advances only when every task waits.
 const EVENTUALLY: Duration = Duration::from_secs(15);
 
 /// Inputs `in0..` with `caps` Ah, outputs `out0..` as `(mode, scale, extra lines)`. The
@@ -66,7 +68,7 @@ fn config(policy: &str, no_input: &str, caps: &[u32], outputs: &[(&str, f64, &st
     t
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn mixed_capacities_combine_and_scale_per_output() {
     let cfg = config(
         "exclude",
@@ -105,7 +107,7 @@ async fn mixed_capacities_combine_and_scale_per_output() {
     rig.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn one_input_stops_it_is_excluded_and_outputs_continue() {
     let cfg = config("exclude", "safe", &[100, 100], &[("push", 1.0, "")]);
     let a = bms(55_200, 50_000, 60_000, 500);
@@ -163,7 +165,7 @@ async fn one_input_stops_it_is_excluded_and_outputs_continue() {
     rig.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn block_policy_disables_all_when_one_stops() {
     let cfg = config("block", "safe", &[100, 100], &[("push", 1.0, "")]);
     let a = bms(55_200, 50_000, 60_000, 500);
@@ -183,7 +185,7 @@ async fn block_policy_disables_all_when_one_stops() {
     rig.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn all_inputs_stop_then_disabled_frames_not_silence_then_recovery_with_hold() {
     let cfg = config("exclude", "safe", &[100, 100], &[("push", 1.0, "")]);
     let a = bms(55_200, 50_000, 60_000, 500);
@@ -232,7 +234,7 @@ async fn all_inputs_stop_then_disabled_frames_not_silence_then_recovery_with_hol
     rig.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn silence_option_sends_nothing_without_inputs() {
     let cfg = config("exclude", "silence", &[100], &[("push", 1.0, "")]);
     let a = bms(55_200, 50_000, 60_000, 500);
@@ -252,7 +254,7 @@ async fn silence_option_sends_nothing_without_inputs() {
     rig.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn sync_mode_answers_the_inverters_0x305() {
     // Sync output with a long own interval: only the inverter's requests bring bursts.
     let mut cfg = config("exclude", "safe", &[100], &[("sync", 1.0, "")]);
@@ -303,7 +305,7 @@ async fn sync_mode_answers_the_inverters_0x305() {
     rig.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn push_mode_follows_input_changes_in_order() {
     let cfg = config("exclude", "safe", &[100], &[("push", 1.0, "")]);
     let a = bms(55_200, 50_000, 60_000, 500);
@@ -330,7 +332,7 @@ async fn push_mode_follows_input_changes_in_order() {
     rig.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn sma_dialect_input_combines_with_a_pylontech_one() {
     use voltwire_runtime::can::{CanBus as _, CanFrame};
     let cfg = config("exclude", "safe", &[100, 100], &[("push", 1.0, "")]).replace(
@@ -476,7 +478,7 @@ async fn wait_telegrams(rig: &Rig, n: u64, what: &str) {
 
 // ---- issue 22 ---------------------------------------------------------------------------
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn default_rule_protects_the_weakest_battery_95_and_5_amps_give_10() {
     // Item 1: two equal 100 Ah batteries whose BMSes allow 95 A and 5 A.
     let cfg = default_rule(&config(
@@ -502,6 +504,7 @@ async fn default_rule_protects_the_weakest_battery_95_and_5_amps_give_10() {
     rig.stop().await;
 }
 
+// Real time: the simulated BMS runs on its own (std) clock.
 #[tokio::test]
 async fn overvoltage_bms_disables_charge_for_the_stack_and_its_flag_reaches_the_inverter() {
     // Item 2, with the simulated BMS of `voltwire sim pylontech-can --fault
@@ -549,7 +552,7 @@ async fn overvoltage_bms_disables_charge_for_the_stack_and_its_flag_reaches_the_
     }
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn implausible_telegrams_make_an_input_faulty() {
     // Item 3: input 0 sends CCL 0x7FFF (3276.7 A); input 1 is healthy (50 A / 60 A).
     let cfg = default_rule(&config(
@@ -629,7 +632,7 @@ async fn implausible_telegrams_make_an_input_faulty() {
     rig.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_lost_frame_never_mixes_two_bursts_at_the_inverter() {
     // Item 4: bursts every 100 ms: 80 A discharge enabled; then one burst of 71 A still
     // enabled whose first frame (0x359) is lost; then 71 A with discharge disabled. Mixing
@@ -678,7 +681,7 @@ async fn a_lost_frame_never_mixes_two_bursts_at_the_inverter() {
     rig.stop().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_input_and_an_output_on_one_bus_are_refused() {
     // Item 5: refused at --check-config and at start (both go through Config::parse).
     let cfg = config("exclude", "safe", &[100], &[("push", 1.0, "")])
@@ -698,7 +701,7 @@ async fn an_input_and_an_output_on_one_bus_are_refused() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn own_output_read_back_on_an_input_does_not_keep_it_alive() {
     // Item 5: the output's wire also reaches the input (two adapters on one bus, which no
     // configuration check can see): a bridge copies every frame of out0 onto in0. The only
