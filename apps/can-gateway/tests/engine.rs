@@ -559,3 +559,36 @@ fn without_extensions_no_0x372() {
     assert_eq!(counts, None);
     assert_eq!(ids, [0x359, 0x351, 0x355, 0x356, 0x35C, 0x35E]);
 }
+
+// ---- keep-alive polls -----------------------------------------------------------------------
+
+#[test]
+fn polls_every_interval_per_input() {
+    let text = "[[input]]\nname = \"a\"\nbus = \"virtual://in0\"\ncapacity_ah = 100\n\
+                poll_interval_s = 1\nburst_window_ms = 30\n\n[[input]]\nname = \"b\"\n\
+                bus = \"virtual://in1\"\ncapacity_ah = 100\n\n[[input]]\nname = \"c\"\n\
+                bus = \"virtual://in2\"\ncapacity_ah = 100\npoll_interval_s = 0.25\n\
+                burst_window_ms = 30\n\n[[output]]\nname = \"o\"\nbus = \"virtual://out0\"\n";
+    let mut e = Engine::new(&Config::parse(text, Path::new("poll.toml")).unwrap());
+    let mut at = |t: u64| {
+        let mut out = Vec::new();
+        e.polls(Millis(t), &mut out);
+        out
+    };
+    // Both polling inputs at once; input 1 (poll_interval_s = 0) never.
+    assert_eq!(at(0), [0, 2]);
+    // Each exactly one own interval after its own last poll, not earlier.
+    assert_eq!(at(249), Vec::<usize>::new());
+    assert_eq!(at(250), [2]);
+    assert_eq!(at(499), Vec::<usize>::new());
+    assert_eq!(at(500), [2]);
+    assert_eq!(at(749), Vec::<usize>::new());
+    assert_eq!(at(750), [2]);
+    assert_eq!(at(999), Vec::<usize>::new());
+    assert_eq!(at(1_000), [0, 2]);
+    // A late call polls once, and the interval counts from then.
+    assert_eq!(at(1_999), [2]);
+    assert_eq!(at(2_000), [0]);
+    assert_eq!(at(2_248), Vec::<usize>::new());
+    assert_eq!(at(2_249), [2]);
+}
