@@ -592,3 +592,62 @@ fn polls_every_interval_per_input() {
     assert_eq!(at(2_248), Vec::<usize>::new());
     assert_eq!(at(2_249), [2]);
 }
+
+// ---- own output read back -------------------------------------------------------------------
+
+/// An engine that sent one burst at 1 000 ms, and that burst.
+fn sent_one() -> (Engine, Burst) {
+    let mut e = engine(1, &push(1_000, 0));
+    telegram(&mut e, 0, &bms(50_000, 60_000, 500), 1_000);
+    let b = due(&mut e, 1_000);
+    assert_eq!(b.len(), 1);
+    (e, b.into_iter().next().unwrap())
+}
+
+/// The frames of `b` arrive on input 0 at `t`; whether any completed a used telegram.
+fn read_back(e: &mut Engine, b: &Burst, t: u64) -> bool {
+    let mut used = false;
+    for f in &b.frames {
+        used |= e.on_frame(Endpoint::Input(0), f, Millis(t));
+    }
+    used
+}
+
+#[test]
+fn own_burst_read_back_within_own_frame_ms_is_not_used() {
+    assert_eq!(can_gateway::engine::OWN_FRAME_MS, 50);
+    // Exactly 50 ms after it was sent (a tick ran in between): ours, not used.
+    let (mut e, b) = sent_one();
+    assert!(due(&mut e, 1_050).is_empty());
+    assert!(!read_back(&mut e, &b, 1_050));
+    assert_eq!(e.inputs[0].own_frames, 5);
+    assert_eq!(e.inputs[0].telegrams, 1);
+    assert_eq!(e.inputs[0].latest.unwrap().1, Millis(1_000));
+    // Received "before" it was sent (the receive time can precede the send time): 50 ms
+    // either side counts.
+    let (mut e, b) = sent_one();
+    assert!(!read_back(&mut e, &b, 950));
+    assert_eq!(e.inputs[0].own_frames, 5);
+    // 51 ms later: a BMS that happens to send the same, used.
+    let (mut e, b) = sent_one();
+    assert!(due(&mut e, 1_051).is_empty());
+    assert!(read_back(&mut e, &b, 1_051));
+    assert_eq!(e.inputs[0].own_frames, 0);
+    assert_eq!(e.inputs[0].telegrams, 2);
+    let (s, t) = e.inputs[0].latest.unwrap();
+    assert_eq!(t, Millis(1_051));
+    assert_eq!(s.charge_current_limit, Milliamps(25_000));
+    // One required frame differs (SOC 40 %): a real telegram, used, even within 50 ms.
+    let (mut e, mut b) = sent_one();
+    let other = frames(&bms(25_000, 30_000, 400), &EncodeOptions::default());
+    let soc = other.iter().find(|m| m.id() == 0x355).unwrap();
+    let (d, n) = soc.emit().unwrap();
+    for f in &mut b.frames {
+        if f.id() == 0x355 {
+            *f = CanFrame::standard(0x355, &d[..n]).unwrap();
+        }
+    }
+    assert!(read_back(&mut e, &b, 1_010));
+    assert_eq!(e.inputs[0].own_frames, 0);
+    assert_eq!(e.inputs[0].latest.unwrap().0.soc, Permille(400));
+}
