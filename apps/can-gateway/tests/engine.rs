@@ -616,8 +616,10 @@ fn read_back(e: &mut Engine, b: &Burst, t: u64) -> bool {
 #[test]
 fn own_burst_read_back_within_own_frame_ms_is_not_used() {
     assert_eq!(can_gateway::engine::OWN_FRAME_MS, 50);
-    // Exactly 50 ms after it was sent (a tick ran in between): ours, not used.
+    // Exactly 50 ms after it was sent (ticks ran in between, which forget only frames
+    // older than 50 ms): ours, not used.
     let (mut e, b) = sent_one();
+    assert!(due(&mut e, 1_020).is_empty());
     assert!(due(&mut e, 1_050).is_empty());
     assert!(!read_back(&mut e, &b, 1_050));
     assert_eq!(e.inputs[0].own_frames, 5);
