@@ -278,8 +278,17 @@ async fn telemetry_discovery_set_points_and_broker_restart() {
     let seen = rig.seen(0).state.unwrap();
     assert_eq!(seen.charge_current_limit, Milliamps(100_000));
     assert_eq!(seen.discharge_current_limit, Milliamps(120_000));
-    let st = obs.wait_for("gw/state", "no set point", |_| true).await;
+    // The next full state: the combined limits, no set point in force.
+    let st = obs
+        .wait_for("gw/state", "a state", |v| v.get("setpoints").is_some())
+        .await;
     assert!(st["setpoints"]["charge_current_limit_a"].is_null(), "{st}");
+    assert!(
+        st["setpoints"]["discharge_current_limit_a"].is_null(),
+        "{st}"
+    );
+    assert_eq!(a(&st, "charge_current_limit_a"), 100.0, "{st}");
+    assert_eq!(a(&st, "discharge_current_limit_a"), 120.0, "{st}");
 
     // Broker killed and restarted: telemetry resumes (the gateway reconnects with backoff).
     broker.kill();
@@ -294,9 +303,22 @@ async fn telemetry_discovery_set_points_and_broker_restart() {
     );
     broker.spawn();
     let mut obs = Observer::new(broker.port(), "obs-2").await;
-    // Only `online` can arrive: the restarted broker has no retained messages, and the
-    // availability topic carries plain text (not JSON).
-    obs.wait_for("gw/availability", "online", |_| true).await;
+    // Only `online` can arrive: the restarted broker has no retained messages. The
+    // availability topic carries plain text (not JSON): compare the raw payload.
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let availability = loop {
+        let Ok(Some(m)) = tokio::time::timeout_at(deadline, obs.rx.recv()).await else {
+            panic!("no message on gw/availability within {WAIT:?}");
+        };
+        if m.topic == "gw/availability" {
+            break m.payload;
+        }
+    };
+    assert_eq!(
+        String::from_utf8_lossy(&availability),
+        "online",
+        "availability after the restart"
+    );
     obs.wait_for("gw/state", "telemetry after restart", |v| {
         a(v, "charge_current_limit_a") == 100.0
     })
