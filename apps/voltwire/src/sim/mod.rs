@@ -1,0 +1,898 @@
+//! `voltwire sim`: a simulated device from `voltwire-sim`, one clap subcommand each, served
+//! in real time (or `--speed` times faster) by `voltwire_sim::serve` on a pseudo-terminal or
+//! a TCP listener; the grid meter by [`meter`] over HTTP (and MQTT).
+//!
+//! The first stdout line is `{"listening": "<pty path or address>"}`; then it serves until
+//! SIGINT/SIGTERM, which end it with status 0. Bad options: status 2; a failure: status 1.
+
+use std::io::{self, Write as _};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, CommandFactory as _, Subcommand};
+use voltwire_core::{MilliampHours, Watts};
+use voltwire_meanwell::Model;
+use voltwire_pylontech::can::{Message, ParseError};
+use voltwire_sim::device::{
+    DalyBms, JkBms, JkPb, MeanwellPsu, PaceStack, PylontechCanBms, PylontechInverter,
+    PylontechStack, VeDirect, VeDirectKind,
+};
+use voltwire_sim::modbus::{CoulombMeter, Lumentree, ModbusResponder};
+use voltwire_sim::serve::can::CanStation;
+use voltwire_sim::serve::rtu::RtuPort;
+use voltwire_sim::serve::{Listen, Port, PortDrop, SerialStation};
+use voltwire_sim::{CanResponder, Faults, PackConfig, Plant, SerialResponder};
+
+mod meter;
+
+#[derive(Debug, Args)]
+#[command(
+    subcommand_value_name = "DEVICE",
+    subcommand_help_heading = "Devices",
+    args_conflicts_with_subcommands = true
+)]
+pub(crate) struct SimArgs {
+    /// List the devices with their options and exit.
+    #[arg(long)]
+    list: bool,
+
+    #[command(subcommand)]
+    device: Option<Device>,
+}
+
+/// The simulated devices.
+#[derive(Debug, Subcommand)]
+enum Device {
+    /// Daly BMS (UART/RS485, 9600 8N1), host requests answered from address 0x01
+    #[command(name = "daly")]
+    Daly {
+        #[command(flatten)]
+        pack: Pack,
+        #[command(flatten)]
+        flows: Flows,
+        #[command(flatten)]
+        port: SerialPort,
+    },
+    /// JK BMS, RS485/UART "4E 57" protocol (115200 8N1): read-all answered, MOSFET writes
+    /// applied
+    #[command(name = "jk")]
+    Jk {
+        #[command(flatten)]
+        pack: Pack,
+        #[command(flatten)]
+        flows: Flows,
+        #[command(flatten)]
+        port: SerialPort,
+    },
+    /// JK-PB inverter BMS on RS485 (115200 8N1): trigger blocks 55AA EB90 and Modbus FC
+    /// 0x03/0x10 registers
+    #[command(name = "jk-pb")]
+    JkPb {
+        #[command(flatten)]
+        pack: Pack,
+        #[command(flatten)]
+        flows: Flows,
+        /// The address its DIP switches set, 1–255 (0 would make it the bus master).
+        #[arg(long, value_name = "N", default_value_t = 1, value_parser = jk_pb_address)]
+        address: u8,
+        #[command(flatten)]
+        port: SerialPort,
+    },
+    /// Pace BMS packs, RS485 protocol v25 (9600 8N1), packs at addresses 1, 2, …
+    #[command(name = "pace")]
+    Pace {
+        #[command(flatten)]
+        pack: Pack,
+        #[command(flatten)]
+        flows: Flows,
+        #[command(flatten)]
+        stack: Stack,
+        #[command(flatten)]
+        port: SerialPort,
+    },
+    /// Pylontech battery stack, RS485 protocol 0x20 (slave side), modules at 2, 3, …
+    #[command(name = "pylontech-rs485")]
+    PylontechRs485 {
+        #[command(flatten)]
+        pack: Pack,
+        #[command(flatten)]
+        flows: Flows,
+        #[command(flatten)]
+        stack: Stack,
+        #[command(flatten)]
+        port: SerialPort,
+    },
+    /// Victron MPPT on VE.Direct: TEXT every second, HEX answered
+    #[command(name = "vedirect-mppt")]
+    VedirectMppt {
+        #[command(flatten)]
+        pack: Pack,
+        #[command(flatten)]
+        flows: Flows,
+        #[command(flatten)]
+        pv: Pv,
+        #[command(flatten)]
+        port: SerialPort,
+    },
+    /// Victron SmartShunt on VE.Direct: TEXT every second, HEX answered
+    #[command(name = "vedirect-smartshunt")]
+    VedirectSmartshunt {
+        #[command(flatten)]
+        pack: Pack,
+        #[command(flatten)]
+        flows: Flows,
+        #[command(flatten)]
+        pv: Pv,
+        #[command(flatten)]
+        port: SerialPort,
+    },
+    /// Pylontech-protocol BMS on CAN (500 kbit/s) behind a simulated SLCAN adapter:
+    /// 0x359/0x351/0x355/0x356/0x35C/0x35E every second and on 0x305
+    #[command(name = "pylontech-can")]
+    PylontechCan {
+        #[command(flatten)]
+        pack: Pack,
+        #[command(flatten)]
+        flows: Flows,
+        #[command(flatten)]
+        stack: Stack,
+        #[command(flatten)]
+        port: CanPort,
+    },
+    /// The inverter side of Pylontech CAN behind a simulated SLCAN adapter: 0x305 every
+    /// second, prints each BMS frame it reads as a JSON line
+    #[command(name = "pylontech-inverter")]
+    PylontechInverter {
+        #[command(flatten)]
+        port: CanPort,
+    },
+    /// Mean Well BIC-2200-48 on CAN (250 kbit/s, id 0) behind a simulated SLCAN adapter:
+    /// reads answered, set points drive the plant
+    #[command(name = "meanwell-bic2200")]
+    MeanwellBic2200 {
+        #[command(flatten)]
+        pack: Pack,
+        #[command(flatten)]
+        port: CanPort,
+    },
+    /// Mean Well NPB-1700-48 charger on CAN (250 kbit/s, id 0) behind a simulated SLCAN
+    /// adapter: reads answered, charge curve drives the plant
+    #[command(name = "meanwell-npb")]
+    MeanwellNpb {
+        #[command(flatten)]
+        pack: Pack,
+        #[command(flatten)]
+        port: CanPort,
+    },
+    /// Lumentree SUN grid-tie inverter (LT1000), Modbus RTU (9600 8N1; RTU over TCP on tcp);
+    /// --discharge is its output until a set point is written to register 40
+    #[command(name = "lumentree")]
+    Lumentree {
+        #[command(flatten)]
+        pack: Pack,
+        #[command(flatten)]
+        flows: Flows,
+        #[command(flatten)]
+        slave: ModbusSlave,
+        #[command(flatten)]
+        port: SerialPort,
+    },
+    /// Eco-Worthy 200 A coulomb meter on the battery bank, Modbus RTU (9600 8N1; RTU over
+    /// TCP on tcp)
+    #[command(name = "coulombmeter")]
+    Coulombmeter {
+        #[command(flatten)]
+        pack: Pack,
+        #[command(flatten)]
+        flows: Flows,
+        #[command(flatten)]
+        slave: ModbusSlave,
+        #[command(flatten)]
+        port: SerialPort,
+    },
+    /// Grid meter as a Shelly Pro 3EM / 3EM over HTTP, optionally MQTT
+    #[command(name = "meter")]
+    Meter(Box<meter::MeterArgs>),
+}
+
+/// The battery pack.
+#[derive(Debug, Args)]
+struct Pack {
+    /// Cells in series per pack, 1–48 (default 16; pylontech-rs485: 15).
+    #[arg(long, value_name = "N", value_parser = cells)]
+    cells: Option<usize>,
+
+    /// State of charge at start, in percent (0–100).
+    #[arg(long, value_name = "PCT", default_value_t = 50.0, value_parser = soc)]
+    soc: f64,
+}
+
+/// The charger and the inverter on the battery.
+#[derive(Debug, Args)]
+struct Flows {
+    /// Charger power into the batteries, W.
+    #[arg(long, value_name = "W", value_parser = watts)]
+    charge: Option<Watts>,
+
+    /// Discharge (inverter) power out of the batteries, W (default 500; vedirect-mppt and
+    /// meter: 0).
+    #[arg(long, value_name = "W", value_parser = watts)]
+    discharge: Option<Watts>,
+}
+
+/// DC PV through the MPPT.
+#[derive(Debug, Args)]
+struct Pv {
+    /// DC PV power through the MPPT into the batteries, W (default 400 for vedirect-mppt).
+    #[arg(long, value_name = "W", value_parser = watts)]
+    pv: Option<Watts>,
+}
+
+/// A stack of packs.
+#[derive(Debug, Args)]
+struct Stack {
+    /// Modules in the stack, 1–15 (pylontech-rs485: addresses 2, 3, …; pace: packs at 1,
+    /// 2, …).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = modules)]
+    modules: usize,
+}
+
+/// A Modbus slave's address.
+#[derive(Debug, Args)]
+struct ModbusSlave {
+    /// Modbus slave address, 1–247.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = modbus_address)]
+    address: u8,
+}
+
+/// The port of a serial (and Modbus RTU) device.
+#[derive(Debug, Args)]
+struct SerialPort {
+    /// Where to serve: `pty` (a new pseudo-terminal; its path is printed) or
+    /// `tcp://HOST:PORT` (port 0 picks a free one).
+    #[arg(long, value_name = "pty|tcp://HOST:PORT", value_parser = serial_listen)]
+    listen: Listen,
+
+    /// Inject a fault (repeatable): silent, late, garbage, bad-checksum, drop,
+    /// cell-overvoltage, over-temperature.
+    #[arg(long = "fault", value_name = "FAULT", value_parser = Fault::parse)]
+    faults: Vec<Fault>,
+
+    /// With `--fault drop`: serve normally for this many seconds before the port goes away.
+    #[arg(long, value_name = "S", value_parser = seconds)]
+    drop_after: Option<Duration>,
+
+    /// With `--fault drop`: the port comes back after this many seconds (default: never).
+    /// A pty is then announced as a stable symlink that disappears while the port is gone
+    /// and points to the new pty afterwards (like /dev/serial/by-id on a USB replug); TCP
+    /// refuses connections while gone and listens on the same address again afterwards.
+    #[arg(long, value_name = "S", value_parser = seconds)]
+    drop_for: Option<Duration>,
+
+    #[command(flatten)]
+    timing: Timing,
+}
+
+/// The port of a CAN device: a simulated SLCAN adapter.
+#[derive(Debug, Args)]
+struct CanPort {
+    /// Where to serve the SLCAN adapter: `slcan-pty` (a new pseudo-terminal) or
+    /// `tcp://HOST:PORT` (SLCAN over TCP).
+    #[arg(long, value_name = "slcan-pty|tcp://HOST:PORT", value_parser = can_listen)]
+    listen: Listen,
+
+    /// The bus bit rate in bit/s (default 500000 for Pylontech, 250000 for Mean Well). A
+    /// host that opens the adapter at another rate sees no frames.
+    #[arg(long, value_name = "N", value_parser = bitrate)]
+    bitrate: Option<u32>,
+
+    /// Inject a fault (repeatable): silent, late, garbage, drop (the port closed for good),
+    /// cell-overvoltage, over-temperature.
+    #[arg(long = "fault", value_name = "FAULT", value_parser = can_fault)]
+    faults: Vec<Fault>,
+
+    #[command(flatten)]
+    timing: Timing,
+}
+
+/// Time, for every device.
+#[derive(Debug, Args)]
+struct Timing {
+    /// Run the plant this many times faster than real time.
+    #[arg(long, value_name = "N", default_value_t = 1.0, value_parser = speed)]
+    speed: f64,
+
+    /// How late `--fault late` answers, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    delay_ms: u64,
+}
+
+/// A fault `--fault` injects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    Silent,
+    Late,
+    Garbage,
+    BadChecksum,
+    Drop,
+    CellOverVoltage,
+    OverTemperature,
+}
+
+const FAULTS: &[&str] = &[
+    "silent",
+    "late",
+    "garbage",
+    "bad-checksum",
+    "drop",
+    "cell-overvoltage",
+    "over-temperature",
+];
+
+impl Fault {
+    fn parse(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "silent" => Self::Silent,
+            "late" => Self::Late,
+            "garbage" => Self::Garbage,
+            "bad-checksum" => Self::BadChecksum,
+            "drop" => Self::Drop,
+            "cell-overvoltage" => Self::CellOverVoltage,
+            "over-temperature" => Self::OverTemperature,
+            _ => return Err(format!("choose one of: {}", FAULTS.join(", "))),
+        })
+    }
+}
+
+/// `faults` as [`Faults`] (`drop` sets `drop_port`), `late` answering after `timing`'s delay.
+fn to_faults(faults: &[Fault], timing: &Timing) -> Faults {
+    let mut f = Faults::default();
+    for fault in faults {
+        match fault {
+            Fault::Silent => f.silent = true,
+            Fault::Late => f.delay = Duration::from_millis(timing.delay_ms),
+            Fault::Garbage => f.garbage = true,
+            Fault::BadChecksum => f.bad_checksum = true,
+            Fault::Drop => f.drop_port = true,
+            Fault::CellOverVoltage => f.cell_over_voltage = true,
+            Fault::OverTemperature => f.over_temperature = true,
+        }
+    }
+    f
+}
+
+// ---------------------------------------------------------------- value parsers
+
+fn in_range<T: std::str::FromStr + PartialOrd>(
+    s: &str,
+    range: std::ops::RangeInclusive<T>,
+    hint: &str,
+) -> Result<T, String> {
+    s.parse::<T>()
+        .ok()
+        .filter(|v| range.contains(v))
+        .ok_or_else(|| hint.to_owned())
+}
+
+fn cells(s: &str) -> Result<usize, String> {
+    in_range(s, 1..=48, "give 1 to 48 cells per pack (e.g. --cells 16)")
+}
+
+fn modules(s: &str) -> Result<usize, String> {
+    in_range(s, 1..=15, "a stack has 1 to 15 modules (e.g. --modules 2)")
+}
+
+fn soc(s: &str) -> Result<f64, String> {
+    in_range(
+        s,
+        0.0..=100.0,
+        "give a percentage from 0 to 100 (e.g. --soc 75)",
+    )
+}
+
+fn speed(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0 && *v <= 100_000.0)
+        .ok_or_else(|| "give a factor above 0 and at most 100000 (e.g. --speed 60)".to_owned())
+}
+
+fn watts(s: &str) -> Result<Watts, String> {
+    match s.parse::<i32>() {
+        Ok(w) if w >= 0 => Ok(Watts(w)),
+        Ok(_) => Err(
+            "a power is a magnitude in W (≥ 0); use --charge or --discharge for the direction"
+                .to_owned(),
+        ),
+        Err(e) => Err(format!("whole watts: {e}")),
+    }
+}
+
+fn seconds(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .filter(|d| *d <= Duration::from_secs(86_400))
+        .ok_or_else(|| "give seconds from 0 to 86400 (e.g. 2)".to_owned())
+}
+
+fn jk_pb_address(s: &str) -> Result<u8, String> {
+    in_range(
+        s,
+        1..=255,
+        "address 0 makes a JK-PB the bus master (it polls, it does not answer); give 1 to 255 (e.g. --address 1)",
+    )
+}
+
+fn modbus_address(s: &str) -> Result<u8, String> {
+    in_range(
+        s,
+        1..=247,
+        "a Modbus slave address is 1 to 247 (e.g. --address 1)",
+    )
+}
+
+fn serial_listen(s: &str) -> Result<Listen, String> {
+    Listen::parse(s, "pty").ok_or_else(|| {
+        "expected `pty` or `tcp://HOST:PORT` (e.g. --listen tcp://127.0.0.1:0)".to_owned()
+    })
+}
+
+fn can_listen(s: &str) -> Result<Listen, String> {
+    if s == "pty" {
+        return Err("--listen pty: a CAN device is served through a simulated SLCAN adapter; use --listen slcan-pty (or tcp://HOST:PORT for SLCAN over TCP)".to_owned());
+    }
+    Listen::parse(s, "slcan-pty").ok_or_else(|| {
+        "expected `slcan-pty` or `tcp://HOST:PORT` (e.g. --listen slcan-pty)".to_owned()
+    })
+}
+
+fn bitrate(s: &str) -> Result<u32, String> {
+    s.parse::<u32>()
+        .ok()
+        .filter(|b| voltwire_slcan::bitrate_code(*b, voltwire_slcan::Dialect::Canable).is_some())
+        .ok_or_else(|| format!("--bitrate {s}: an SLCAN adapter offers 10000, 20000, 50000, 83300, 100000, 125000, 250000, 500000, 750000 or 1000000 (e.g. --bitrate 500000)"))
+}
+
+fn can_fault(s: &str) -> Result<Fault, String> {
+    match Fault::parse(s)? {
+        Fault::BadChecksum => Err("--fault bad-checksum: the CAN devices speak protocols without a checksum of their own (the CRC lives in the CAN controller); use --fault garbage for malformed payloads".to_owned()),
+        f => Ok(f),
+    }
+}
+
+// ---------------------------------------------------------------- running
+
+#[allow(
+    clippy::too_many_lines,
+    reason = "one short arm per device: its plant, its responder, its port"
+)]
+pub(crate) fn run(args: SimArgs) -> ExitCode {
+    if args.list {
+        return list();
+    }
+    let Some(device) = args.device else {
+        return usage("give a DEVICE (see `voltwire sim --list`)");
+    };
+    let result = match device {
+        Device::Meter(m) => return meter::run(*m),
+        Device::Daly { pack, flows, port } => {
+            let plant = flows.plant(vec![pack.config(16)], 500);
+            serial(plant, Box::new(DalyBms::new(0)), port)
+        }
+        Device::Jk { pack, flows, port } => {
+            let plant = flows.plant(vec![pack.config(16)], 500);
+            serial(plant, Box::new(JkBms::new(0)), port)
+        }
+        Device::JkPb {
+            pack,
+            flows,
+            address,
+            port,
+        } => match pack.cells {
+            Some(c) if c > 32 => Err(format!(
+                "--cells {c}: a JK-PB has at most 32 cells (e.g. --cells 16)"
+            )),
+            _ => {
+                let plant = flows.plant(vec![pack.config(16)], 500);
+                serial(plant, Box::new(JkPb::new(address, 0)), port)
+            }
+        },
+        Device::Pace {
+            pack,
+            flows,
+            stack,
+            port,
+        } => {
+            let plant = flows.plant(stack.packs(&pack, 16), 500);
+            serial(plant, Box::new(PaceStack::new()), port)
+        }
+        Device::PylontechRs485 {
+            pack,
+            flows,
+            stack,
+            port,
+        } => {
+            let plant = flows.plant(stack.packs(&pack, 15), 500);
+            serial(plant, Box::new(PylontechStack::new()), port)
+        }
+        Device::VedirectMppt {
+            pack,
+            flows,
+            pv,
+            port,
+        } => {
+            let mut plant = flows.plant(vec![pack.config(16)], 0);
+            plant.flows.mppt_pv = pv.pv.unwrap_or(Watts(400));
+            serial(plant, Box::new(VeDirect::new(VeDirectKind::Mppt)), port)
+        }
+        Device::VedirectSmartshunt {
+            pack,
+            flows,
+            pv,
+            port,
+        } => {
+            let mut plant = flows.plant(vec![pack.config(16)], 500);
+            plant.flows.mppt_pv = pv.pv.unwrap_or(Watts(0));
+            serial(
+                plant,
+                Box::new(VeDirect::new(VeDirectKind::SmartShunt)),
+                port,
+            )
+        }
+        Device::Lumentree {
+            pack,
+            flows,
+            slave,
+            port,
+        } => {
+            let plant = flows.plant(vec![pack.config(16)], 500);
+            let device = Lumentree::new().with_address(slave.address);
+            modbus(plant, Box::new(device), port)
+        }
+        Device::Coulombmeter {
+            pack,
+            flows,
+            slave,
+            port,
+        } => {
+            let plant = flows.plant(vec![pack.config(16)], 500);
+            let device = CoulombMeter::new(&plant).with_address(slave.address);
+            modbus(plant, Box::new(device), port)
+        }
+        Device::PylontechCan {
+            pack,
+            flows,
+            stack,
+            port,
+        } => {
+            let plant = flows.plant(vec![pack.config(16); stack.modules], 500);
+            Ok(can(
+                plant,
+                PylontechCanBms::new(),
+                500_000,
+                port,
+                |_| Ok(()),
+            ))
+        }
+        Device::PylontechInverter { port } => {
+            let plant = Plant::new(vec![PackConfig {
+                cells: 16,
+                initial_soc: 0.5,
+                ..PackConfig::default()
+            }]);
+            let inverter = PylontechInverter::new(KEEP_ALIVE);
+            Ok(can(plant, inverter, 500_000, port, report_seen))
+        }
+        Device::MeanwellBic2200 { pack, port } => {
+            let psu = MeanwellPsu::new(Model::Bic2200_48, MEANWELL_ID);
+            Ok(can(
+                Plant::new(vec![pack.config(16)]),
+                psu,
+                250_000,
+                port,
+                |_| Ok(()),
+            ))
+        }
+        Device::MeanwellNpb { pack, port } => {
+            let psu = MeanwellPsu::new(Model::Npb1700_48, MEANWELL_ID);
+            Ok(can(
+                Plant::new(vec![pack.config(16)]),
+                psu,
+                250_000,
+                port,
+                |_| Ok(()),
+            ))
+        }
+    };
+    result.unwrap_or_else(|e| usage(&e))
+}
+
+/// Mean Well jumper id of the simulated unit.
+const MEANWELL_ID: u8 = 0;
+
+/// How often the simulated inverter sends its 0x305 keep-alive (sim time).
+const KEEP_ALIVE: Duration = Duration::from_secs(1);
+
+impl Pack {
+    /// One pack, `default_cells` unless `--cells` says otherwise.
+    fn config(&self, default_cells: usize) -> PackConfig {
+        PackConfig {
+            cells: self.cells.unwrap_or(default_cells),
+            initial_soc: self.soc / 100.0,
+            ..PackConfig::default()
+        }
+    }
+}
+
+impl Stack {
+    /// The stack's modules, 100 Ah each.
+    fn packs(&self, pack: &Pack, default_cells: usize) -> Vec<PackConfig> {
+        let module = PackConfig {
+            capacity: MilliampHours(100_000),
+            ..pack.config(default_cells)
+        };
+        vec![module; self.modules]
+    }
+}
+
+impl Flows {
+    /// A plant of `packs`, charged at `--charge` (default 0), discharged at `--discharge`
+    /// (default `default_discharge` W).
+    fn plant(&self, packs: Vec<PackConfig>, default_discharge: i32) -> Plant {
+        let mut plant = Plant::new(packs);
+        plant.flows.charge = self.charge.unwrap_or(Watts(0));
+        plant.flows.discharge = self.discharge.unwrap_or(Watts(default_discharge));
+        plant
+    }
+}
+
+/// A serial device: `--fault drop` is the serving layer's (the port goes, and may return).
+fn serial(
+    plant: Plant,
+    mut responder: Box<dyn SerialResponder + Send>,
+    port: SerialPort,
+) -> Result<ExitCode, String> {
+    let drop_plan = if port.faults.contains(&Fault::Drop) {
+        PortDrop::After {
+            after: port.drop_after.unwrap_or_default(),
+            down: port.drop_for,
+        }
+    } else if port.drop_after.is_some() || port.drop_for.is_some() {
+        return Err("--drop-after/--drop-for apply only with --fault drop (e.g. --fault drop --drop-after 2 --drop-for 3)".to_owned());
+    } else {
+        PortDrop::Never
+    };
+    let mut faults = to_faults(&port.faults, &port.timing);
+    faults.drop_port = false;
+    *responder.faults_mut() = faults;
+    let station = SerialStation::new(plant, responder, port.timing.speed);
+    Ok(serve(station, port.listen, drop_plan))
+}
+
+/// A Modbus device: its `--fault drop` closes the port for good.
+fn modbus(
+    plant: Plant,
+    mut responder: Box<dyn ModbusResponder + Send>,
+    port: SerialPort,
+) -> Result<ExitCode, String> {
+    if port.drop_after.is_some() || port.drop_for.is_some() {
+        return Err("--drop-after/--drop-for: the Modbus devices only drop the port for good (--fault drop alone)".to_owned());
+    }
+    let faults = to_faults(&port.faults, &port.timing);
+    *responder.faults_mut() = faults;
+    let drop_plan = if faults.drop_port {
+        PortDrop::AtOnce
+    } else {
+        PortDrop::Never
+    };
+    let rtu = RtuPort::new(plant, responder, port.timing.speed);
+    Ok(serve(rtu, port.listen, drop_plan))
+}
+
+/// A CAN device behind the simulated SLCAN adapter (`--bitrate`, default `bitrate`);
+/// `after_frames` sees the device after each batch of host frames.
+fn can<D: CanResponder + std::fmt::Debug>(
+    plant: Plant,
+    mut device: D,
+    bitrate: u32,
+    port: CanPort,
+    after_frames: fn(&mut D) -> io::Result<()>,
+) -> ExitCode {
+    let faults = to_faults(&port.faults, &port.timing);
+    *device.faults_mut() = faults;
+    let drop_plan = if faults.drop_port {
+        PortDrop::AtOnce
+    } else {
+        PortDrop::Never
+    };
+    let bitrate = port.bitrate.unwrap_or(bitrate);
+    let station =
+        CanStation::new(plant, device, port.timing.speed, bitrate, log).after_frames(after_frames);
+    serve(station, port.listen, drop_plan)
+}
+
+/// Where the serving layer's messages go: stderr, never panicking.
+fn log(args: std::fmt::Arguments<'_>) {
+    voltwire_runtime::logging::stderr_line(args);
+}
+
+/// Serve `port` until SIGINT/SIGTERM (status 0); status 1 on an error.
+fn serve<P: Port>(mut port: P, listen: Listen, drop_plan: PortDrop) -> ExitCode {
+    serve_blocking(async move {
+        // Install the handlers before announcing, so that a signal right after the first
+        // line ends us cleanly.
+        let stop = stop_signal()?;
+        voltwire_sim::serve::serve(&mut port, listen, drop_plan, log, announce, stop).await
+    })
+}
+
+/// Run `serve` on a current-thread runtime: status 0 when it ends (SIGINT/SIGTERM), 1 on an
+/// error.
+fn serve_blocking(serve: impl Future<Output = io::Result<()>>) -> ExitCode {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            say!("voltwire sim: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match rt.block_on(serve) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            say!("voltwire sim: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Install the SIGINT and SIGTERM handlers now; the future resolves when either arrives.
+fn stop_signal() -> io::Result<impl Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = int.recv() => {},
+        }
+    })
+}
+
+/// The first stdout line: `{"listening": "<pty path or address>"}`.
+fn announce(listening: &str) -> io::Result<()> {
+    let mut out = io::stdout().lock();
+    writeln!(out, "{}", serde_json::json!({ "listening": listening }))?;
+    out.flush()
+}
+
+fn usage(msg: &str) -> ExitCode {
+    say!("voltwire sim: {msg}");
+    ExitCode::from(2)
+}
+
+/// The simulated inverter prints what it read, one JSON object per frame.
+fn report_seen(inv: &mut PylontechInverter) -> io::Result<()> {
+    let mut seen = Vec::new();
+    inv.drain_seen(&mut seen);
+    if seen.is_empty() {
+        return Ok(());
+    }
+    let mut out = io::stdout().lock();
+    for (id, m) in seen {
+        writeln!(out, "{}", seen_json(id, m))?;
+    }
+    out.flush()
+}
+
+/// One frame the inverter read as JSON: `{"seen": "0x351", "type": …, fields…}` or
+/// `{"seen": "0x351", "error": "<code>"}`.
+fn seen_json(id: u32, m: Result<Message, ParseError>) -> serde_json::Value {
+    let mut o = serde_json::Map::new();
+    o.insert("seen".into(), format!("0x{id:03X}").into());
+    match m {
+        Ok(m) => {
+            o.insert("type".into(), m.name().into());
+            for (k, v) in crate::protocols::pylontech_can::fields(&m) {
+                if k != "id" {
+                    o.insert(k, v);
+                }
+            }
+        }
+        Err(e) => {
+            o.insert("error".into(), e.code().into());
+        }
+    }
+    serde_json::Value::Object(o)
+}
+
+// ---------------------------------------------------------------- --list and hints
+
+/// The options every device's `--list` line leaves out (listed once at the end).
+const EVERY_DEVICE: &[&str] = &[
+    "help",
+    "speed",
+    "fault",
+    "delay-ms",
+    "drop-after",
+    "drop-for",
+];
+
+/// The devices and their options, from the subcommands themselves.
+fn list() -> ExitCode {
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    let _ = writeln!(
+        text,
+        "devices (voltwire sim DEVICE --listen pty|tcp://HOST:PORT [OPTIONS]):"
+    );
+    let sim = devices();
+    for d in sim.get_subcommands() {
+        let name = d.get_name();
+        let about = d.get_about().map(ToString::to_string).unwrap_or_default();
+        let about = about.split_whitespace().collect::<Vec<_>>().join(" ");
+        let _ = writeln!(text, "  {name:<20} {about}");
+        let mut opts = Vec::new();
+        for a in d.get_arguments() {
+            let Some(long) = a.get_long() else { continue };
+            if EVERY_DEVICE.contains(&long) {
+                continue;
+            }
+            match (long, a.get_value_names()) {
+                ("listen", Some([v])) => opts.insert(0, format!("--listen {v}")),
+                _ => opts.push(format!("--{long}")),
+            }
+        }
+        let default_cells = match name {
+            "pylontech-rs485" => " (default --cells 15)",
+            _ if opts.iter().any(|o| o == "--cells") => " (default --cells 16)",
+            _ => "",
+        };
+        let _ = writeln!(
+            text,
+            "  {:<20} options: {}{default_cells}",
+            "",
+            opts.join(" ")
+        );
+    }
+    let _ = writeln!(
+        text,
+        "every device: --speed N, --fault {{{}}} (repeatable, as the device has them), --delay-ms MS; serial and Modbus devices: --drop-after S, --drop-for S",
+        FAULTS.join("|")
+    );
+    match crate::stdout::write_all(&text) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => crate::stdout::failed("voltwire sim", &e),
+    }
+}
+
+/// The `voltwire sim` command with its device subcommands.
+fn devices() -> clap::Command {
+    crate::Cli::command()
+        .find_subcommand("sim")
+        .cloned()
+        .unwrap_or_else(|| clap::Command::new("sim"))
+}
+
+/// For an unknown option of `voltwire sim DEVICE`: the devices that take it, e.g.
+/// "--mqtt is an option of: meter".
+pub(crate) fn hint(err: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if err.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = err.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let long = arg.strip_prefix("--")?;
+    let long = long.split_once('=').map_or(long, |(l, _)| l);
+    let takers: Vec<_> = devices()
+        .get_subcommands()
+        .filter(|d| d.get_arguments().any(|a| a.get_long() == Some(long)))
+        .map(|d| d.get_name().to_owned())
+        .collect();
+    (!takers.is_empty()).then(|| format!("--{long} is an option of: {}", takers.join(", ")))
+}
