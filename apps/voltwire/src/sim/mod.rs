@@ -44,155 +44,116 @@ pub(crate) struct SimArgs {
 #[derive(Debug, Subcommand)]
 enum Device {
     /// Daly BMS (UART/RS485, 9600 8N1), host requests answered from address 0x01
-    #[command(name = "daly")]
-    Daly {
-        #[command(flatten)]
-        pack: Pack,
-        #[command(flatten)]
-        flows: Flows,
-        #[command(flatten)]
-        port: SerialPort,
-    },
+    Daly(Battery),
     /// JK BMS, RS485/UART "4E 57" protocol (115200 8N1): read-all answered, MOSFET writes
     /// applied
-    #[command(name = "jk")]
-    Jk {
-        #[command(flatten)]
-        pack: Pack,
-        #[command(flatten)]
-        flows: Flows,
-        #[command(flatten)]
-        port: SerialPort,
-    },
+    Jk(Battery),
     /// JK-PB inverter BMS on RS485 (115200 8N1): trigger blocks 55AA EB90 and Modbus FC
     /// 0x03/0x10 registers
-    #[command(name = "jk-pb")]
-    JkPb {
-        #[command(flatten)]
-        pack: Pack,
-        #[command(flatten)]
-        flows: Flows,
-        /// The address its DIP switches set, 1–255 (0 would make it the bus master).
-        #[arg(long, value_name = "N", default_value_t = 1, value_parser = jk_pb_address)]
-        address: u8,
-        #[command(flatten)]
-        port: SerialPort,
-    },
+    JkPb(JkPbArgs),
     /// Pace BMS packs, RS485 protocol v25 (9600 8N1), packs at addresses 1, 2, …
-    #[command(name = "pace")]
-    Pace {
-        #[command(flatten)]
-        pack: Pack,
-        #[command(flatten)]
-        flows: Flows,
-        #[command(flatten)]
-        stack: Stack,
-        #[command(flatten)]
-        port: SerialPort,
-    },
+    Pace(StackArgs),
     /// Pylontech battery stack, RS485 protocol 0x20 (slave side), modules at 2, 3, …
-    #[command(name = "pylontech-rs485")]
-    PylontechRs485 {
-        #[command(flatten)]
-        pack: Pack,
-        #[command(flatten)]
-        flows: Flows,
-        #[command(flatten)]
-        stack: Stack,
-        #[command(flatten)]
-        port: SerialPort,
-    },
+    PylontechRs485(StackArgs),
     /// Victron MPPT on VE.Direct: TEXT every second, HEX answered
-    #[command(name = "vedirect-mppt")]
-    VedirectMppt {
-        #[command(flatten)]
-        pack: Pack,
-        #[command(flatten)]
-        flows: Flows,
-        #[command(flatten)]
-        pv: Pv,
-        #[command(flatten)]
-        port: SerialPort,
-    },
+    VedirectMppt(VeDirectArgs),
     /// Victron SmartShunt on VE.Direct: TEXT every second, HEX answered
-    #[command(name = "vedirect-smartshunt")]
-    VedirectSmartshunt {
-        #[command(flatten)]
-        pack: Pack,
-        #[command(flatten)]
-        flows: Flows,
-        #[command(flatten)]
-        pv: Pv,
-        #[command(flatten)]
-        port: SerialPort,
-    },
+    VedirectSmartshunt(VeDirectArgs),
     /// Pylontech-protocol BMS on CAN (500 kbit/s) behind a simulated SLCAN adapter:
     /// 0x359/0x351/0x355/0x356/0x35C/0x35E every second and on 0x305
-    #[command(name = "pylontech-can")]
-    PylontechCan {
-        #[command(flatten)]
-        pack: Pack,
-        #[command(flatten)]
-        flows: Flows,
-        #[command(flatten)]
-        stack: Stack,
-        #[command(flatten)]
-        port: CanPort,
-    },
+    PylontechCan(CanStackArgs),
     /// The inverter side of Pylontech CAN behind a simulated SLCAN adapter: 0x305 every
     /// second, prints each BMS frame it reads as a JSON line
-    #[command(name = "pylontech-inverter")]
-    PylontechInverter {
-        #[command(flatten)]
-        port: CanPort,
-    },
+    PylontechInverter(CanPort),
     /// Mean Well BIC-2200-48 on CAN (250 kbit/s, id 0) behind a simulated SLCAN adapter:
     /// reads answered, set points drive the plant
-    #[command(name = "meanwell-bic2200")]
-    MeanwellBic2200 {
-        #[command(flatten)]
-        pack: Pack,
-        #[command(flatten)]
-        port: CanPort,
-    },
+    MeanwellBic2200(CanPackArgs),
     /// Mean Well NPB-1700-48 charger on CAN (250 kbit/s, id 0) behind a simulated SLCAN
     /// adapter: reads answered, charge curve drives the plant
-    #[command(name = "meanwell-npb")]
-    MeanwellNpb {
-        #[command(flatten)]
-        pack: Pack,
-        #[command(flatten)]
-        port: CanPort,
-    },
+    MeanwellNpb(CanPackArgs),
     /// Lumentree SUN grid-tie inverter (LT1000), Modbus RTU (9600 8N1; RTU over TCP on tcp);
     /// --discharge is its output until a set point is written to register 40
-    #[command(name = "lumentree")]
-    Lumentree {
-        #[command(flatten)]
-        pack: Pack,
-        #[command(flatten)]
-        flows: Flows,
-        #[command(flatten)]
-        slave: ModbusSlave,
-        #[command(flatten)]
-        port: SerialPort,
-    },
+    Lumentree(ModbusArgs),
     /// Eco-Worthy 200 A coulomb meter on the battery bank, Modbus RTU (9600 8N1; RTU over
     /// TCP on tcp)
-    #[command(name = "coulombmeter")]
-    Coulombmeter {
-        #[command(flatten)]
-        pack: Pack,
-        #[command(flatten)]
-        flows: Flows,
-        #[command(flatten)]
-        slave: ModbusSlave,
-        #[command(flatten)]
-        port: SerialPort,
-    },
+    Coulombmeter(ModbusArgs),
     /// Grid meter as a Shelly Pro 3EM / 3EM over HTTP, optionally MQTT
-    #[command(name = "meter")]
     Meter(Box<meter::MeterArgs>),
+}
+
+/// A battery device on a serial line: the pack, the flows, the port.
+#[derive(Debug, Args)]
+struct Battery {
+    #[command(flatten)]
+    pack: Pack,
+    #[command(flatten)]
+    flows: Flows,
+    #[command(flatten)]
+    port: SerialPort,
+}
+
+/// `jk-pb`.
+#[derive(Debug, Args)]
+struct JkPbArgs {
+    #[command(flatten)]
+    battery: Battery,
+    /// The address its DIP switches set, 1–255 (0 would make it the bus master).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = jk_pb_address)]
+    address: u8,
+}
+
+/// `pace`, `pylontech-rs485`.
+#[derive(Debug, Args)]
+struct StackArgs {
+    #[command(flatten)]
+    battery: Battery,
+    /// Modules in the stack, 1–15 (pylontech-rs485: addresses 2, 3, …; pace: packs at 1,
+    /// 2, …).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = modules)]
+    modules: usize,
+}
+
+/// `vedirect-mppt`, `vedirect-smartshunt`.
+#[derive(Debug, Args)]
+struct VeDirectArgs {
+    #[command(flatten)]
+    battery: Battery,
+    /// DC PV power through the MPPT into the batteries, W (default 400 for vedirect-mppt).
+    #[arg(long, value_name = "W", value_parser = watts)]
+    pv: Option<Watts>,
+}
+
+/// `lumentree`, `coulombmeter`.
+#[derive(Debug, Args)]
+struct ModbusArgs {
+    #[command(flatten)]
+    battery: Battery,
+    /// Modbus slave address, 1–247.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = modbus_address)]
+    address: u8,
+}
+
+/// `pylontech-can`.
+#[derive(Debug, Args)]
+struct CanStackArgs {
+    #[command(flatten)]
+    pack: Pack,
+    #[command(flatten)]
+    flows: Flows,
+    /// Modules in the stack, 1–15.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = modules)]
+    modules: usize,
+    #[command(flatten)]
+    port: CanPort,
+}
+
+/// `meanwell-bic2200`, `meanwell-npb`.
+#[derive(Debug, Args)]
+struct CanPackArgs {
+    #[command(flatten)]
+    pack: Pack,
+    #[command(flatten)]
+    port: CanPort,
 }
 
 /// The battery pack.
@@ -218,31 +179,6 @@ struct Flows {
     /// meter: 0).
     #[arg(long, value_name = "W", value_parser = watts)]
     discharge: Option<Watts>,
-}
-
-/// DC PV through the MPPT.
-#[derive(Debug, Args)]
-struct Pv {
-    /// DC PV power through the MPPT into the batteries, W (default 400 for vedirect-mppt).
-    #[arg(long, value_name = "W", value_parser = watts)]
-    pv: Option<Watts>,
-}
-
-/// A stack of packs.
-#[derive(Debug, Args)]
-struct Stack {
-    /// Modules in the stack, 1–15 (pylontech-rs485: addresses 2, 3, …; pace: packs at 1,
-    /// 2, …).
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = modules)]
-    modules: usize,
-}
-
-/// A Modbus slave's address.
-#[derive(Debug, Args)]
-struct ModbusSlave {
-    /// Modbus slave address, 1–247.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = modbus_address)]
-    address: u8,
 }
 
 /// The port of a serial (and Modbus RTU) device.
@@ -476,106 +412,52 @@ pub(crate) fn run(args: SimArgs) -> ExitCode {
     };
     let result = match device {
         Device::Meter(m) => return meter::run(*m),
-        Device::Daly { pack, flows, port } => {
-            let plant = flows.plant(vec![pack.config(16)], 500);
-            serial(plant, Box::new(DalyBms::new(0)), port)
-        }
-        Device::Jk { pack, flows, port } => {
-            let plant = flows.plant(vec![pack.config(16)], 500);
-            serial(plant, Box::new(JkBms::new(0)), port)
-        }
-        Device::JkPb {
-            pack,
-            flows,
-            address,
-            port,
-        } => match pack.cells {
-            Some(c) if c > 32 => Err(format!(
-                "--cells {c}: a JK-PB has at most 32 cells (e.g. --cells 16)"
-            )),
-            _ => {
-                let plant = flows.plant(vec![pack.config(16)], 500);
-                serial(plant, Box::new(JkPb::new(address, 0)), port)
-            }
-        },
-        Device::Pace {
-            pack,
-            flows,
-            stack,
-            port,
-        } => {
-            let plant = flows.plant(stack.packs(&pack, 16), 500);
-            serial(plant, Box::new(PaceStack::new()), port)
-        }
-        Device::PylontechRs485 {
-            pack,
-            flows,
-            stack,
-            port,
-        } => {
-            let plant = flows.plant(stack.packs(&pack, 15), 500);
-            serial(plant, Box::new(PylontechStack::new()), port)
-        }
-        Device::VedirectMppt {
-            pack,
-            flows,
-            pv,
-            port,
-        } => {
-            let mut plant = flows.plant(vec![pack.config(16)], 0);
-            plant.flows.mppt_pv = pv.pv.unwrap_or(Watts(400));
-            serial(plant, Box::new(VeDirect::new(VeDirectKind::Mppt)), port)
-        }
-        Device::VedirectSmartshunt {
-            pack,
-            flows,
-            pv,
-            port,
-        } => {
-            let mut plant = flows.plant(vec![pack.config(16)], 500);
-            plant.flows.mppt_pv = pv.pv.unwrap_or(Watts(0));
-            serial(
-                plant,
-                Box::new(VeDirect::new(VeDirectKind::SmartShunt)),
-                port,
-            )
-        }
-        Device::Lumentree {
-            pack,
-            flows,
-            slave,
-            port,
-        } => {
-            let plant = flows.plant(vec![pack.config(16)], 500);
-            let device = Lumentree::new().with_address(slave.address);
-            modbus(plant, Box::new(device), port)
-        }
-        Device::Coulombmeter {
-            pack,
-            flows,
-            slave,
-            port,
-        } => {
-            let plant = flows.plant(vec![pack.config(16)], 500);
-            let device = CoulombMeter::new(&plant).with_address(slave.address);
-            modbus(plant, Box::new(device), port)
-        }
-        Device::PylontechCan {
-            pack,
-            flows,
-            stack,
-            port,
-        } => {
-            let plant = flows.plant(vec![pack.config(16); stack.modules], 500);
-            Ok(can(
-                plant,
-                PylontechCanBms::new(),
-                500_000,
-                port,
-                |_| Ok(()),
+        Device::Daly(b) => serial(b.plant(500), Box::new(DalyBms::new(0)), b.port),
+        Device::Jk(b) => serial(b.plant(500), Box::new(JkBms::new(0)), b.port),
+        Device::JkPb(JkPbArgs { battery: b, .. }) if b.pack.cells.is_some_and(|c| c > 32) => {
+            Err(format!(
+                "--cells {}: a JK-PB has at most 32 cells (e.g. --cells 16)",
+                b.pack.cells.unwrap_or_default()
             ))
         }
-        Device::PylontechInverter { port } => {
+        Device::JkPb(JkPbArgs {
+            battery: b,
+            address,
+        }) => serial(b.plant(500), Box::new(JkPb::new(address, 0)), b.port),
+        Device::Pace(s) => serial(s.plant(16), Box::new(PaceStack::new()), s.battery.port),
+        Device::PylontechRs485(s) => {
+            serial(s.plant(15), Box::new(PylontechStack::new()), s.battery.port)
+        }
+        Device::VedirectMppt(v) => {
+            let mppt = VeDirect::new(VeDirectKind::Mppt);
+            serial(v.plant(0, 400), Box::new(mppt), v.battery.port)
+        }
+        Device::VedirectSmartshunt(v) => {
+            let shunt = VeDirect::new(VeDirectKind::SmartShunt);
+            serial(v.plant(500, 0), Box::new(shunt), v.battery.port)
+        }
+        Device::Lumentree(ModbusArgs {
+            battery: b,
+            address,
+        }) => {
+            let inverter = Lumentree::new().with_address(address);
+            modbus(b.plant(500), Box::new(inverter), b.port)
+        }
+        Device::Coulombmeter(ModbusArgs {
+            battery: b,
+            address,
+        }) => {
+            let plant = b.plant(500);
+            let meter = CoulombMeter::new(&plant).with_address(address);
+            modbus(plant, Box::new(meter), b.port)
+        }
+        Device::PylontechCan(c) => {
+            let plant = c.flows.plant(vec![c.pack.config(16); c.modules], 500);
+            Ok(can(plant, PylontechCanBms::new(), 500_000, c.port, |_| {
+                Ok(())
+            }))
+        }
+        Device::PylontechInverter(port) => {
             let plant = Plant::new(vec![PackConfig {
                 cells: 16,
                 initial_soc: 0.5,
@@ -584,25 +466,15 @@ pub(crate) fn run(args: SimArgs) -> ExitCode {
             let inverter = PylontechInverter::new(KEEP_ALIVE);
             Ok(can(plant, inverter, 500_000, port, report_seen))
         }
-        Device::MeanwellBic2200 { pack, port } => {
+        Device::MeanwellBic2200(m) => {
+            let plant = Plant::new(vec![m.pack.config(16)]);
             let psu = MeanwellPsu::new(Model::Bic2200_48, MEANWELL_ID);
-            Ok(can(
-                Plant::new(vec![pack.config(16)]),
-                psu,
-                250_000,
-                port,
-                |_| Ok(()),
-            ))
+            Ok(can(plant, psu, 250_000, m.port, |_| Ok(())))
         }
-        Device::MeanwellNpb { pack, port } => {
+        Device::MeanwellNpb(m) => {
+            let plant = Plant::new(vec![m.pack.config(16)]);
             let psu = MeanwellPsu::new(Model::Npb1700_48, MEANWELL_ID);
-            Ok(can(
-                Plant::new(vec![pack.config(16)]),
-                psu,
-                250_000,
-                port,
-                |_| Ok(()),
-            ))
+            Ok(can(plant, psu, 250_000, m.port, |_| Ok(())))
         }
     };
     result.unwrap_or_else(|e| usage(&e))
@@ -625,14 +497,31 @@ impl Pack {
     }
 }
 
-impl Stack {
-    /// The stack's modules, 100 Ah each.
-    fn packs(&self, pack: &Pack, default_cells: usize) -> Vec<PackConfig> {
+impl Battery {
+    /// One pack, discharged at `default_discharge` W unless `--discharge` says otherwise.
+    fn plant(&self, default_discharge: i32) -> Plant {
+        self.flows
+            .plant(vec![self.pack.config(16)], default_discharge)
+    }
+}
+
+impl StackArgs {
+    /// The stack: its modules of 100 Ah, `default_cells` each unless `--cells`.
+    fn plant(&self, default_cells: usize) -> Plant {
         let module = PackConfig {
             capacity: MilliampHours(100_000),
-            ..pack.config(default_cells)
+            ..self.battery.pack.config(default_cells)
         };
-        vec![module; self.modules]
+        self.battery.flows.plant(vec![module; self.modules], 500)
+    }
+}
+
+impl VeDirectArgs {
+    /// One pack, the MPPT's PV at `default_pv` W unless `--pv` says otherwise.
+    fn plant(&self, default_discharge: i32, default_pv: i32) -> Plant {
+        let mut plant = self.battery.plant(default_discharge);
+        plant.flows.mppt_pv = self.pv.unwrap_or(Watts(default_pv));
+        plant
     }
 }
 

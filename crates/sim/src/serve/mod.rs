@@ -98,7 +98,7 @@ pub trait Port {
 /// # Errors
 ///
 /// A pty or listener that cannot be opened, a failed announcement, an accept or pty read
-/// that fails, a pty whose serving ended without `stop`.
+/// that fails, a serving that ended without `stop`.
 pub async fn serve<P: Port>(
     port: &mut P,
     listen: Listen,
@@ -108,106 +108,112 @@ pub async fn serve<P: Port>(
     stop: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let mut stop = core::pin::pin!(stop);
-    match listen {
-        Listen::Pty => {
-            let (after, down) = match drop_plan {
-                PortDrop::Never => {
-                    let pty = Pty::open()?;
-                    announce(&pty.path)?;
-                    return tokio::select! {
-                        () = &mut stop => Ok(()),
-                        r = port.serve_pty(pty, log) => pty_ended(r),
-                    };
-                }
-                PortDrop::AtOnce => {
-                    let pty = Pty::open()?;
-                    announce(&pty.path)?;
-                    drop(pty);
-                    stop.await;
-                    return Ok(());
-                }
-                PortDrop::After { after, down } => (after, down),
+    let link = match (&listen, drop_plan) {
+        (Listen::Pty, PortDrop::After { .. }) => Some(StableLink::new()?),
+        _ => None,
+    };
+    let (open, name) = Open::new(&listen, link.as_ref()).await?;
+    announce(&name)?;
+    let down = match (drop_plan, open) {
+        (PortDrop::Never, open) => {
+            return tokio::select! {
+                () = &mut stop => Ok(()),
+                r = open.serve(port, log) => r,
             };
-            let link = StableLink::new()?;
-            let pty = Pty::open()?;
-            link.point(&pty.path)?;
-            announce(&link.path.to_string_lossy())?;
+        }
+        (PortDrop::AtOnce, Open::Tcp(listener)) => {
+            return tokio::select! {
+                () = &mut stop => Ok(()),
+                r = refuse(&listener) => r,
+            };
+        }
+        (PortDrop::AtOnce, Open::Pty(pty)) => {
+            drop(pty);
+            stop.await;
+            return Ok(());
+        }
+        (PortDrop::After { after, down }, open) => {
             tokio::select! {
                 () = &mut stop => return Ok(()),
-                r = port.serve_pty(pty, log) => pty_ended(r)?,
+                r = open.serve(port, log) => r?,
                 () = tokio::time::sleep(after) => {}
             }
-            // Hang up: master and slave closed, the path gone.
-            link.remove();
-            log(format_args!("voltwire sim: port dropped"));
-            if !sleep_unless_stopped(down, &mut stop).await {
-                return Ok(());
-            }
-            let pty = Pty::open()?;
-            link.point(&pty.path)?;
-            log(format_args!(
-                "voltwire sim: port back ({} -> {})",
-                link.path.display(),
-                pty.path
-            ));
-            tokio::select! {
-                () = &mut stop => Ok(()),
-                r = port.serve_pty(pty, log) => pty_ended(r),
-            }
+            down
         }
-        Listen::Tcp(addr) => {
-            let listener = TcpListener::bind(&addr)
-                .await
-                .map_err(|e| io::Error::new(e.kind(), format!("--listen tcp://{addr}: {e}")))?;
-            let local = listener.local_addr()?;
-            announce(&local.to_string())?;
-            let (after, down) = match drop_plan {
-                PortDrop::Never => {
-                    return tokio::select! {
-                        () = &mut stop => Ok(()),
-                        r = port.serve_tcp(listener, log) => r,
-                    };
-                }
-                PortDrop::AtOnce => {
-                    return tokio::select! {
-                        () = &mut stop => Ok(()),
-                        r = refuse(&listener) => r,
-                    };
-                }
-                PortDrop::After { after, down } => (after, down),
-            };
-            tokio::select! {
-                () = &mut stop => return Ok(()),
-                r = port.serve_tcp(listener, log) => r?,
-                () = tokio::time::sleep(after) => {}
-            }
-            // The client's connection and the listener (owned by the serving) are closed.
-            log(format_args!("voltwire sim: port dropped"));
-            if !sleep_unless_stopped(down, &mut stop).await {
-                return Ok(());
-            }
-            let listener = TcpListener::bind(local).await?;
-            log(format_args!("voltwire sim: port back ({local})"));
-            tokio::select! {
-                () = &mut stop => Ok(()),
-                r = port.serve_tcp(listener, log) => r,
-            }
-        }
+    };
+    // Hung up: the pty (master and slave) or the listener and its client closed with the
+    // serving; a pty's path is gone too.
+    if let Some(link) = &link {
+        link.remove();
+    }
+    log(format_args!("voltwire sim: port dropped"));
+    let Some(down) = down else {
+        stop.await;
+        return Ok(());
+    };
+    tokio::select! {
+        () = &mut stop => return Ok(()),
+        () = tokio::time::sleep(down) => {}
+    }
+    let (open, name) = match listen {
+        Listen::Tcp(_) => Open::new(&Listen::Tcp(name.clone()), None).await?,
+        Listen::Pty => Open::new(&Listen::Pty, link.as_ref()).await?,
+    };
+    match &open {
+        Open::Pty(pty) => log(format_args!(
+            "voltwire sim: port back ({name} -> {})",
+            pty.path
+        )),
+        Open::Tcp(_) => log(format_args!("voltwire sim: port back ({name})")),
+    }
+    tokio::select! {
+        () = &mut stop => Ok(()),
+        r = open.serve(port, log) => r,
     }
 }
 
-/// Wait `down` (`None`: forever) unless `stop` comes first; whether to go on.
-async fn sleep_unless_stopped(
-    down: Option<Duration>,
-    stop: &mut core::pin::Pin<&mut impl Future<Output = ()>>,
-) -> bool {
-    let Some(down) = down else {
-        stop.await;
-        return false;
-    };
-    tokio::select! {
-        () = stop => false,
-        () = tokio::time::sleep(down) => true,
+/// An open port.
+enum Open {
+    Pty(Pty),
+    Tcp(TcpListener),
+}
+
+impl Open {
+    /// Open `listen` (a pty pointed to by `link`, if any); the open port and its name.
+    async fn new(listen: &Listen, link: Option<&StableLink>) -> io::Result<(Self, String)> {
+        match listen {
+            Listen::Pty => {
+                let pty = Pty::open()?;
+                let name = match link {
+                    Some(link) => {
+                        link.point(&pty.path)?;
+                        link.path.to_string_lossy().into_owned()
+                    }
+                    None => pty.path.clone(),
+                };
+                Ok((Self::Pty(pty), name))
+            }
+            Listen::Tcp(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| io::Error::new(e.kind(), format!("--listen tcp://{addr}: {e}")))?;
+                let name = listener.local_addr()?.to_string();
+                Ok((Self::Tcp(listener), name))
+            }
+        }
+    }
+
+    /// Serve `port` here. It never ends well: a pty we hold both sides of has no end of
+    /// file, and a listener serves until accepting fails.
+    async fn serve<P: Port>(self, port: &mut P, log: Log) -> io::Result<()> {
+        let (r, what) = match self {
+            Self::Pty(pty) => (
+                port.serve_pty(pty, log).await,
+                "the pty's reader ended (end of file)",
+            ),
+            Self::Tcp(listener) => (port.serve_tcp(listener, log).await, "the listener stopped"),
+        };
+        r.and_then(|()| Err(io::Error::other(what)))
     }
 }
 
@@ -216,12 +222,6 @@ async fn refuse(listener: &TcpListener) -> io::Result<()> {
     loop {
         drop(listener.accept().await?);
     }
-}
-
-/// The serving of a pty ended without a stop: never a success — a pty we hold both sides
-/// of has no end of file, so this is an error whichever way it came.
-fn pty_ended(r: io::Result<()>) -> io::Result<()> {
-    r.and_then(|()| Err(io::Error::other("the pty's reader ended (end of file)")))
 }
 
 /// How long a write may wait for the reader before its bytes are dropped.
