@@ -134,7 +134,7 @@ fn interval_ms(s: &str) -> Result<u64, String> {
 }
 
 fn meter_fault(s: &str) -> Result<Fault, String> {
-    match Fault::parse(s) {
+    match clap::ValueEnum::from_str(s, false) {
         Ok(f @ (Fault::Silent | Fault::Late | Fault::Garbage | Fault::Drop)) => Ok(f),
         _ => Err(format!(
             "`{s}` does not apply to `meter`; choose one of: silent, late, garbage, drop"

@@ -9,7 +9,7 @@ use std::io::{self, Write as _};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, CommandFactory as _, Subcommand};
+use clap::{Args, CommandFactory as _, Subcommand, ValueEnum};
 use voltwire_core::{MilliampHours, Watts};
 use voltwire_meanwell::Model;
 use voltwire_pylontech::can::{Message, ParseError};
@@ -191,7 +191,12 @@ struct SerialPort {
 
     /// Inject a fault (repeatable): silent, late, garbage, bad-checksum, drop,
     /// cell-overvoltage, over-temperature.
-    #[arg(long = "fault", value_name = "FAULT", value_parser = Fault::parse)]
+    #[arg(
+        long = "fault",
+        value_name = "FAULT",
+        value_enum,
+        hide_possible_values = true
+    )]
     faults: Vec<Fault>,
 
     /// With `--fault drop`: serve normally for this many seconds before the port goes away.
@@ -244,40 +249,25 @@ struct Timing {
 }
 
 /// A fault `--fault` injects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Fault {
     Silent,
     Late,
     Garbage,
     BadChecksum,
     Drop,
+    #[value(name = "cell-overvoltage")]
     CellOverVoltage,
     OverTemperature,
 }
 
-const FAULTS: &[&str] = &[
-    "silent",
-    "late",
-    "garbage",
-    "bad-checksum",
-    "drop",
-    "cell-overvoltage",
-    "over-temperature",
-];
-
-impl Fault {
-    fn parse(s: &str) -> Result<Self, String> {
-        Ok(match s {
-            "silent" => Self::Silent,
-            "late" => Self::Late,
-            "garbage" => Self::Garbage,
-            "bad-checksum" => Self::BadChecksum,
-            "drop" => Self::Drop,
-            "cell-overvoltage" => Self::CellOverVoltage,
-            "over-temperature" => Self::OverTemperature,
-            _ => return Err(format!("choose one of: {}", FAULTS.join(", "))),
-        })
-    }
+/// The names `--fault` takes.
+fn fault_names() -> Vec<String> {
+    Fault::value_variants()
+        .iter()
+        .filter_map(ValueEnum::to_possible_value)
+        .map(|v| v.get_name().to_owned())
+        .collect()
 }
 
 /// `faults` as [`Faults`] (`drop` sets `drop_port`), `late` answering after `timing`'s delay.
@@ -391,7 +381,8 @@ fn bitrate(s: &str) -> Result<u32, String> {
 }
 
 fn can_fault(s: &str) -> Result<Fault, String> {
-    match Fault::parse(s)? {
+    let names = || fault_names().join(", ").replace("bad-checksum, ", "");
+    match Fault::from_str(s, false).map_err(|_| format!("choose one of: {}", names()))? {
         Fault::BadChecksum => Err("--fault bad-checksum: the CAN devices speak protocols without a checksum of their own (the CRC lives in the CAN controller); use --fault garbage for malformed payloads".to_owned()),
         f => Ok(f),
     }
@@ -750,7 +741,7 @@ fn list() -> ExitCode {
     let _ = writeln!(
         text,
         "every device: --speed N, --fault {{{}}} (repeatable, as the device has them), --delay-ms MS; serial and Modbus devices: --drop-after S, --drop-for S",
-        FAULTS.join("|")
+        fault_names().join("|")
     );
     match crate::stdout::write_all(&text) {
         Ok(()) => ExitCode::SUCCESS,
