@@ -29,7 +29,8 @@ mod meter;
 #[command(
     subcommand_value_name = "DEVICE",
     subcommand_help_heading = "Devices",
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true
 )]
 pub(crate) struct SimArgs {
     /// List the devices with their options and exit.
