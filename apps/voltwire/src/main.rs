@@ -70,7 +70,8 @@ enum Command {
     /// Simulate a device on a pseudo-terminal or a TCP port, in real time.
     ///
     /// Prints `{"listening": "<pty path or address>"}` as its first line, then serves until
-    /// SIGINT/SIGTERM.
+    /// SIGINT/SIGTERM. One subcommand per device, each with its own options (`voltwire sim
+    /// DEVICE --help`).
     ///
     /// Examples:
     ///   voltwire sim daly --listen pty
@@ -86,9 +87,23 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `--help`, `--version` and usage errors, as clap prints them; an option given
+            // to a device that does not take it also names the devices that do.
+            let hint = (std::env::args().nth(1).as_deref() == Some("sim"))
+                .then(|| sim::hint(&e))
+                .flatten();
+            let _ = e.print();
+            if let Some(hint) = hint {
+                say!("\ntip: {hint}");
+            }
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+        }
+    };
     match cli.command {
         Command::Decode(args) => decode::run(&args),
-        Command::Sim(args) => sim::run(&args),
+        Command::Sim(args) => sim::run(args),
     }
 }

@@ -48,11 +48,12 @@ fn constructed_vectors() {
 
 #[test]
 fn replies_and_errors() {
-    let dir = std::env::temp_dir().join(format!("vw-mw-{}", std::process::id()));
-    std::fs::write(&dir, "000C0201#61002EFB\n000C0001#6100D007\n000C02FF#C1002000\n000C0300#2000\n000C0300#20008C\n351#00\n").unwrap();
-    let out = voltwire(&["decode", "meanwell-can", dir.to_str().unwrap()]);
+    let dir = voltwire_testkit::scratch_dir("meanwell-can");
+    let capture = dir.join("capture");
+    std::fs::write(&capture, "000C0201#61002EFB\n000C0001#6100D007\n000C02FF#C1002000\n000C0300#2000\n000C0300#20008C\n351#00\n").unwrap();
+    let out = voltwire(&["decode", "meanwell-can", capture.to_str().unwrap()]);
     let v = lines(&out);
-    std::fs::remove_file(&dir).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
     assert!(close(&v[0]["iout_a"], -12.34));
     assert!(close(&v[1]["iout_a"], 20.0));
     assert_eq!(v[2]["target"], "broadcast");

@@ -90,15 +90,16 @@ fn victron_capture_and_short_dlcs() {
 
 #[test]
 fn bad_lines_are_errors() {
-    let dir = std::env::temp_dir().join(format!("vw-pylon-{}", std::process::id()));
+    let dir = voltwire_testkit::scratch_dir("pylontech-can");
+    let capture = dir.join("capture");
     std::fs::write(
-        &dir,
+        &capture,
         "356#0102\n12345678#00\nnot a frame\n351#330209240924D501\n",
     )
     .unwrap();
-    let out = voltwire(&["decode", "pylontech-can", dir.to_str().unwrap()]);
+    let out = voltwire(&["decode", "pylontech-can", capture.to_str().unwrap()]);
     let v = lines(&out);
-    std::fs::remove_file(&dir).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(v[0]["error"], "bad_length");
     assert_eq!(v[1]["error"], "extended_id");
     assert_eq!(v[2]["error"], "bad_line");

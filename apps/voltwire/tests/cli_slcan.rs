@@ -64,11 +64,12 @@ fn timestamps_and_commands() {
 
 #[test]
 fn malformed_line_is_an_error_and_decoding_goes_on() {
-    let dir = std::env::temp_dir().join(format!("vw-slcan-{}", std::process::id()));
-    std::fs::write(&dir, b"t1239\r\x07t1230\r").unwrap();
-    let out = voltwire(&["decode", "slcan", dir.to_str().unwrap()]);
+    let dir = voltwire_testkit::scratch_dir("slcan");
+    let capture = dir.join("capture");
+    std::fs::write(&capture, b"t1239\r\x07t1230\r").unwrap();
+    let out = voltwire(&["decode", "slcan", capture.to_str().unwrap()]);
     let v = lines(&out);
-    std::fs::remove_file(&dir).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(v[0]["error"], "bad_frame");
     assert_eq!(v[1]["type"], "nak");
     assert_eq!(v[2]["type"], "frame");

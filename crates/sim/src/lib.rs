@@ -8,6 +8,8 @@ pub mod device;
 mod faults;
 pub mod modbus;
 pub mod plant;
+#[cfg(feature = "serve")]
+pub mod serve;
 mod view;
 
 pub use faults::Faults;

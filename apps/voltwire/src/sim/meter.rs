@@ -63,72 +63,83 @@ use voltwire_sim::device::meter::DEVICE_ID;
 use voltwire_sim::device::{LoadProfile, MeterReading, PowerMeter};
 use voltwire_sim::{Faults, Plant};
 
-use super::{
-    SimArgs, announce, check_speed, is_host_port, parse_faults, serve_blocking, stop_signal, usage,
-    watts,
-};
+use super::{Fault, Flows, Timing, announce, serve_blocking, stop_signal, to_faults, usage, watts};
 
-/// The options only `voltwire sim meter` takes.
+/// The options of `voltwire sim meter`.
 #[derive(Debug, Args)]
-pub(crate) struct MeterArgs {
-    /// meter: base house load, W (default 800); the profile varies it.
-    #[arg(long, value_name = "W")]
-    load: Option<i32>,
+pub(super) struct MeterArgs {
+    /// Where to serve HTTP: `http://HOST:PORT` (port 0 picks a free one).
+    #[arg(long, value_name = "http://HOST:PORT", value_parser = http_listen)]
+    listen: String,
 
-    /// meter: how the load varies: constant, step, sine or ramp (default step).
-    #[arg(long, value_name = "PROFILE")]
-    load_profile: Option<String>,
+    /// Base house load, W; the profile varies it.
+    #[arg(long, value_name = "W", default_value = "800", value_parser = watts)]
+    load: Watts,
 
-    /// meter: also publish to this MQTT broker: `mqtt://[user:pass@]host:port`.
-    #[arg(long, value_name = "URL")]
-    mqtt: Option<String>,
+    /// How the load varies: constant, step, sine or ramp.
+    #[arg(long, value_name = "PROFILE", default_value = "step", value_parser = load_profile)]
+    load_profile: LoadProfile,
 
-    /// meter: MQTT topic prefix (default the device id, shellypro3em-02564f4c5457).
-    #[arg(long, value_name = "TOPIC")]
+    /// AC PV power seen by the meter, W.
+    #[arg(long, value_name = "W", value_parser = watts)]
+    pv: Option<Watts>,
+
+    #[command(flatten)]
+    flows: Flows,
+
+    /// Also publish to this MQTT broker: `mqtt://[user:pass@]host:port`.
+    #[arg(long, value_name = "URL", value_parser = broker)]
+    mqtt: Option<BrokerUrl>,
+
+    /// MQTT topic prefix (default the device id, shellypro3em-02564f4c5457).
+    #[arg(long, value_name = "TOPIC", requires = "mqtt")]
     topic: Option<String>,
 
-    /// meter: MQTT publish interval in milliseconds (default 1000).
-    #[arg(long, value_name = "MS")]
+    /// MQTT publish interval in milliseconds, 50–3600000 (default 1000).
+    #[arg(long, value_name = "MS", requires = "mqtt", value_parser = interval_ms)]
     interval_ms: Option<u64>,
+
+    /// Inject a fault (repeatable): silent, late, garbage, drop (the port closed before its
+    /// address is printed: connection refused).
+    #[arg(long = "fault", value_name = "FAULT", value_parser = meter_fault)]
+    faults: Vec<Fault>,
+
+    #[command(flatten)]
+    timing: Timing,
 }
 
-impl MeterArgs {
-    /// The meter-only flags given.
-    fn given(&self) -> Vec<&'static str> {
-        let mut v = Vec::new();
-        if self.load.is_some() {
-            v.push("--load");
-        }
-        if self.load_profile.is_some() {
-            v.push("--load-profile");
-        }
-        if self.mqtt.is_some() {
-            v.push("--mqtt");
-        }
-        if self.topic.is_some() {
-            v.push("--topic");
-        }
-        if self.interval_ms.is_some() {
-            v.push("--interval-ms");
-        }
-        v
-    }
+fn http_listen(s: &str) -> Result<String, String> {
+    s.strip_prefix("http://")
+        .filter(|a| voltwire_sim::serve::is_host_port(a))
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            "the meter serves HTTP; give `http://HOST:PORT` (e.g. --listen http://127.0.0.1:0)"
+                .to_owned()
+        })
 }
 
-/// The early branch of `voltwire sim`: runs the meter, or rejects meter-only flags given to
-/// another device; `None` lets the other devices go on.
-pub(crate) fn branch(args: &SimArgs) -> Option<ExitCode> {
-    if args.device.as_deref() == Some("meter") {
-        return Some(run(args));
+fn load_profile(s: &str) -> Result<LoadProfile, String> {
+    LoadProfile::parse(s).ok_or_else(|| format!("choose one of: {}", LoadProfile::NAMES.join(", ")))
+}
+
+fn broker(s: &str) -> Result<BrokerUrl, String> {
+    BrokerUrl::parse(s).map_err(|e| e.to_string())
+}
+
+fn interval_ms(s: &str) -> Result<u64, String> {
+    s.parse::<u64>()
+        .ok()
+        .filter(|ms| (50..=3_600_000).contains(ms))
+        .ok_or_else(|| "give 50 to 3600000 milliseconds (e.g. --interval-ms 1000)".to_owned())
+}
+
+fn meter_fault(s: &str) -> Result<Fault, String> {
+    match clap::ValueEnum::from_str(s, false) {
+        Ok(f @ (Fault::Silent | Fault::Late | Fault::Garbage | Fault::Drop)) => Ok(f),
+        _ => Err(format!(
+            "`{s}` does not apply to `meter`; choose one of: silent, late, garbage, drop"
+        )),
     }
-    if args.list {
-        return None;
-    }
-    args.meter.given().first().map(|flag| {
-        usage(&format!(
-            "{flag} applies only to `meter` (e.g. voltwire sim meter --listen http://127.0.0.1:0 {flag} …)"
-        ))
-    })
 }
 
 /// Everything needed to run, validated.
@@ -146,113 +157,35 @@ struct MqttSetup {
     interval: Duration,
 }
 
-const FAULTS: &[&str] = &["silent", "late", "garbage", "drop"];
-
-#[allow(
-    clippy::too_many_lines,
-    reason = "one validation after the other, each with its message"
-)]
-fn setup(args: &SimArgs) -> Result<Setup, String> {
-    let opts = "--load --load-profile --pv --charge --discharge --mqtt --topic --interval-ms --speed --fault --delay-ms";
-    for (given, flag) in [
-        (args.cells.is_some(), "--cells"),
-        (args.modules.is_some(), "--modules"),
-        (args.soc.is_some(), "--soc"),
-    ] {
-        if given {
-            return Err(format!(
-                "{flag} does not apply to `meter`; its options are: {opts}"
-            ));
-        }
-    }
-    if args.drop_after != 0.0 || args.drop_for.is_some() {
-        return Err(format!(
-            "--drop-after/--drop-for do not apply to `meter` (its `--fault drop` closes the port for good); its options are: {opts}"
-        ));
-    }
-    // For the meter, the CAN module claims the arguments only when --bitrate is given.
-    if super::sim_can::handles(args) {
-        return Err(format!(
-            "--bitrate does not apply to `meter`; its options are: {opts}"
-        ));
-    }
-    let listen = args.listen.as_deref().unwrap_or_default();
-    let addr = match listen.strip_prefix("http://") {
-        Some(addr) if is_host_port(addr) => addr.to_owned(),
-        _ => {
-            return Err(format!(
-                "--listen `{listen}`: the meter serves HTTP; give `http://HOST:PORT` (e.g. --listen http://127.0.0.1:0)"
-            ));
-        }
-    };
-    let m = &args.meter;
-    let load = watts("--load", m.load, 800)?;
-    let profile = match m.load_profile.as_deref() {
-        None => LoadProfile::Step,
-        Some(name) => LoadProfile::parse(name).ok_or_else(|| {
-            format!(
-                "--load-profile `{name}`: choose one of: {}",
-                LoadProfile::NAMES.join(", ")
-            )
-        })?,
-    };
-    check_speed(args)?;
-    let faults = parse_faults(args, |f| {
-        (!FAULTS.contains(&f)).then(|| {
-            format!(
-                "--fault `{f}` does not apply to `meter`; choose one of: {}",
-                FAULTS.join(", ")
-            )
-        })
-    })?;
-    let mqtt = match &m.mqtt {
-        None => {
-            if let Some(flag) = [
-                (m.topic.is_some(), "--topic"),
-                (m.interval_ms.is_some(), "--interval-ms"),
-            ]
-            .iter()
-            .find_map(|(g, f)| g.then_some(f))
-            {
-                return Err(format!(
-                    "{flag} only matters with --mqtt (e.g. --mqtt mqtt://127.0.0.1:1883)"
-                ));
-            }
-            None
-        }
+fn setup(args: MeterArgs) -> Result<Setup, String> {
+    let mqtt = match args.mqtt {
+        None => None,
         Some(url) => {
-            let url = BrokerUrl::parse(url).map_err(|e| format!("--mqtt `{url}`: {e}"))?;
-            let topic = m.topic.as_deref().unwrap_or(DEVICE_ID);
+            let topic = args.topic.as_deref().unwrap_or(DEVICE_ID);
             let topics = Topics::new(topic).map_err(|e| format!("--topic: {e}"))?;
-            let ms = m.interval_ms.unwrap_or(1000);
-            if !(50..=3_600_000).contains(&ms) {
-                return Err(format!(
-                    "--interval-ms {ms}: give 50 to 3600000 milliseconds (e.g. --interval-ms 1000)"
-                ));
-            }
             Some(MqttSetup {
                 url,
                 topics,
-                interval: Duration::from_millis(ms),
+                interval: Duration::from_millis(args.interval_ms.unwrap_or(1000)),
             })
         }
     };
     let mut plant = Plant::new(vec![]);
-    plant.flows.pv = watts("--pv", args.pv, 0)?;
-    plant.flows.charge = watts("--charge", args.charge, 0)?;
-    plant.flows.discharge = watts("--discharge", args.discharge, 0)?;
-    let mut meter = PowerMeter::new(load, profile);
-    *meter.faults_mut() = faults;
+    plant.flows.pv = args.pv.unwrap_or(Watts(0));
+    plant.flows.charge = args.flows.charge.unwrap_or(Watts(0));
+    plant.flows.discharge = args.flows.discharge.unwrap_or(Watts(0));
+    let mut meter = PowerMeter::new(args.load, args.load_profile);
+    *meter.faults_mut() = to_faults(&args.faults, &args.timing);
     Ok(Setup {
-        addr,
+        addr: args.listen,
         plant,
         meter,
-        speed: args.speed,
+        speed: args.timing.speed,
         mqtt,
     })
 }
 
-fn run(args: &SimArgs) -> ExitCode {
+pub(super) fn run(args: MeterArgs) -> ExitCode {
     match setup(args) {
         Ok(s) => serve_blocking(serve(s)),
         Err(e) => usage(&e),
@@ -363,9 +296,7 @@ async fn serve(setup: Setup) -> io::Result<()> {
         );
     }
     let result = tasks
-        .run_until(async {
-            let _ = stop.await;
-        })
+        .run_until(stop)
         .await
         .map_err(|e| io::Error::other(e.to_string()));
     if let Some((c, online)) = client {

@@ -1,95 +1,80 @@
-//! `voltwire sim lumentree|coulombmeter`: the Modbus simulators of `voltwire-sim` served as
-//! Modbus RTU through `tokio-modbus`.
+//! Modbus slaves ([`ModbusResponder`]) served as Modbus RTU through `tokio-modbus`.
 //!
-//! Both `--listen` forms carry the same RTU frames (address, PDU, CRC):
+//! Both ports carry the same RTU frames (address, PDU, CRC):
 //!
-//! - `tcp://HOST:PORT` is **RTU over TCP**, what a console server in front of the RS485 bus
-//!   (ser2net, a USR/Elfin serial server in transparent mode) gives a real installation:
-//!   these devices speak RTU only, and kitor reaches the coulomb meter exactly so. Several
+//! - TCP is **RTU over TCP**, what a console server in front of the RS485 bus (ser2net, a
+//!   USR/Elfin serial server in transparent mode) gives a real installation. Several
 //!   clients may be connected at once.
-//! - `pty` is a pseudo-terminal pumped to an internal RTU-over-TCP server on loopback, as a
-//!   console server would; when the server drops its connection (tokio-modbus gives up on
-//!   a line of noise), the pump reconnects.
+//! - A pty is pumped to an internal RTU-over-TCP server on loopback, as a console server
+//!   would; when the server drops its connection (tokio-modbus gives up on a line of
+//!   noise), the pump reconnects.
 //!
 //! Faults: `silent` (no reply), `late` (each reply held back), `garbage` (each reply
-//! replaced by as many noise bytes), `bad-checksum` (the CRC's last byte flipped), `drop`
-//! (TCP connections closed at once; the pty hung up), `over-temperature`.
+//! replaced by as many noise bytes), `bad-checksum` (the CRC's last byte flipped),
+//! `over-temperature`; `drop` is the serving layer's ([`super::PortDrop`]).
 
-use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::process::ExitCode;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use nix::sys::termios::{self, FlushArg};
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_modbus::server::Service;
 use tokio_modbus::server::rtu_over_tcp::Server;
 use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
-use voltwire_sim::modbus::{CoulombMeter, Lumentree, ModbusReply, ModbusRequest, ModbusResponder};
-use voltwire_sim::{Faults, Plant, PlantCommand, SimClock};
 
-use super::{Listen, Pty, SimArgs, announce, serve_blocking, stop_signal, usage, write_out};
+use super::{Log, Port, Pty, write_out};
+use crate::modbus::{ModbusReply, ModbusRequest, ModbusResponder};
+use crate::{Faults, Plant, PlantCommand, SimClock};
 
-/// The devices served here.
-const MODBUS_DEVICES: &[&str] = &["lumentree", "coulombmeter"];
-
-/// The early branch of `voltwire sim`: `Some(status)` when this module handles the
-/// arguments (a Modbus device, or `--address` given to a device that has none).
-pub(super) fn branch(args: &SimArgs) -> Option<ExitCode> {
-    let name = args.device.as_deref().unwrap_or_default();
-    if super::sim_can::handles(args) {
-        // `--bitrate` given: the CAN branch names the mistake; `--address` too.
-        return args.address.is_some().then(|| {
-            usage("--address applies to the Modbus devices only (lumentree, coulombmeter)")
-        });
-    }
-    if MODBUS_DEVICES.contains(&name) {
-        return Some(run(args));
-    }
-    // Other devices: `--address` is checked against their options like any other flag.
-    None
+/// A Modbus slave on a plant, served as Modbus RTU.
+#[derive(Clone)]
+pub struct RtuPort {
+    slave: Slave,
+    faults: Faults,
 }
 
-fn run(args: &SimArgs) -> ExitCode {
-    let address = args.address.unwrap_or(1);
-    if !(1..=247).contains(&address) {
-        return usage(&format!(
-            "--address {address}: a Modbus slave address is 1 to 247 (e.g. --address 1)"
-        ));
+impl core::fmt::Debug for RtuPort {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("RtuPort")
+            .field("faults", &self.faults)
+            .finish_non_exhaustive()
     }
-    // The shared validation (listen, cells, SOC, flows, speed, faults) and the plant.
-    let setup = match super::setup(args) {
-        Ok(s) => s,
-        Err(e) => return usage(&e),
-    };
-    let mut faults = *setup.responder.faults();
-    match setup.drop {
-        None => {}
-        Some(plan) if plan.after.is_zero() && plan.down.is_none() => faults.drop_port = true,
-        Some(_) => {
-            return usage(
-                "--drop-after/--drop-for: the Modbus devices only drop the port for good (--fault drop alone)",
-            );
+}
+
+impl RtuPort {
+    /// `responder` on `plant`, the plant running `speed` times faster than real time. The
+    /// responder's faults at this point are the ones applied to the output.
+    pub fn new(plant: Plant, responder: Box<dyn ModbusResponder + Send>, speed: f64) -> Self {
+        let faults = *responder.faults();
+        let shared = Shared {
+            plant,
+            responder,
+            clock: SimClock::new(speed),
+        };
+        Self {
+            slave: Slave(Arc::new(Mutex::new(shared))),
+            faults,
         }
     }
-    let mut responder: Box<dyn ModbusResponder + Send> =
-        if args.device.as_deref() == Some("lumentree") {
-            Box::new(Lumentree::new().with_address(address))
-        } else {
-            Box::new(CoulombMeter::new(&setup.plant).with_address(address))
-        };
-    *responder.faults_mut() = faults;
-    let shared = Shared {
-        plant: setup.plant,
-        responder,
-        clock: SimClock::new(setup.speed),
-    };
-    serve_blocking(serve(setup.listen, shared, faults))
+}
+
+impl Port for RtuPort {
+    async fn serve_tcp(&mut self, listener: TcpListener, log: Log) -> io::Result<()> {
+        rtu_server(listener, self.slave.clone(), self.faults, log, true).await
+    }
+
+    async fn serve_pty(&mut self, pty: Pty, log: Log) -> io::Result<()> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let inner = listener.local_addr()?;
+        tokio::select! {
+            r = rtu_server(listener, self.slave.clone(), self.faults, log, false) => r,
+            r = pump(pty, inner) => r,
+        }
+    }
 }
 
 /// The plant and the device, in (scaled) real time.
@@ -254,58 +239,22 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for FaultyIo<T> {
     }
 }
 
-async fn serve(listen: Listen, shared: Shared, faults: Faults) -> io::Result<()> {
-    // Install the handlers before announcing, so that a signal right after the first line
-    // ends us cleanly.
-    let stop = stop_signal()?;
-    let mut stop = std::pin::pin!(stop);
-    let slave = Slave(Arc::new(Mutex::new(shared)));
-    match listen {
-        Listen::Tcp(addr) => {
-            let listener = TcpListener::bind(&addr)
-                .await
-                .map_err(|e| io::Error::new(e.kind(), format!("--listen tcp://{addr}: {e}")))?;
-            announce(&listener.local_addr()?.to_string())?;
-            tokio::select! {
-                r = &mut stop => r,
-                r = rtu_server(listener, slave, faults, true) => r,
-            }
-        }
-        Listen::Pty => {
-            let pty = Pty::open()?;
-            let listener = TcpListener::bind("127.0.0.1:0").await?;
-            let inner = listener.local_addr()?;
-            announce(&pty.path)?;
-            if faults.drop_port {
-                drop(pty);
-                return stop.await;
-            }
-            tokio::select! {
-                r = &mut stop => r,
-                r = rtu_server(listener, slave, faults, false) => r,
-                r = pump(pty, inner) => r,
-            }
-        }
-    }
-}
-
-/// Serve RTU over TCP on `listener` until an accept fails; `log` says who connects.
+/// Serve RTU over TCP on `listener` until an accept fails; `log` hears of connections that
+/// end in an error and, with `log_clients`, of who connects.
 async fn rtu_server(
     listener: TcpListener,
     slave: Slave,
     faults: Faults,
-    log: bool,
+    log: Log,
+    log_clients: bool,
 ) -> io::Result<()> {
     let server = Server::new(listener);
     let on_connected = |stream: TcpStream, peer: SocketAddr| {
         let slave = slave.clone();
         async move {
-            if faults.drop_port {
-                return Ok(None);
-            }
             let _ = stream.set_nodelay(true);
-            if log {
-                say!("voltwire sim: client {peer} connected");
+            if log_clients {
+                log(format_args!("voltwire sim: client {peer} connected"));
             }
             let io = FaultyIo {
                 inner: stream,
@@ -315,22 +264,15 @@ async fn rtu_server(
             Ok(Some((slave, io)))
         }
     };
-    let on_error = |e: io::Error| say!("voltwire sim: connection ended: {e}");
+    let on_error = move |e: io::Error| log(format_args!("voltwire sim: connection ended: {e}"));
     server.serve(&on_connected, on_error).await
 }
 
 /// Pump bytes between the pty and the internal RTU-over-TCP server at `inner`; reconnect
 /// when the server drops the connection.
 async fn pump(pty: Pty, inner: SocketAddr) -> io::Result<()> {
-    let Pty {
-        mut reader,
-        mut writer,
-        slave,
-        path: _,
-    } = pty;
-    let discard = || {
-        let _ = termios::tcflush(&slave, FlushArg::TCIFLUSH);
-    };
+    let (mut reader, mut writer, slave) = pty.split();
+    let discard = || slave.discard();
     let mut from_pty = [0u8; 512];
     let mut from_server = [0u8; 512];
     loop {
