@@ -355,10 +355,18 @@ impl Engine {
         let latest: heapless::Vec<Option<(BatteryState, Millis)>, MAX_INPUTS> =
             self.inputs.iter().map(|s| s.latest).collect();
         let out = self.gateway.step(&latest, now);
-        let changed = self
-            .last
-            .as_ref()
-            .is_none_or(|l| l.mode != out.mode || l.alarms != out.alarms || l.inputs != out.inputs);
+        // A change of an input's kind of status counts, not the countdown of a recovery
+        // hold (`Recovering { remaining_ms }` changes on every step, which would make push
+        // outputs send every `min_delay_ms` for the whole hold).
+        let same_kinds = |a: &[InputStatus], b: &[InputStatus]| {
+            a.len() == b.len()
+                && a.iter()
+                    .zip(b)
+                    .all(|(x, y)| core::mem::discriminant(x) == core::mem::discriminant(y))
+        };
+        let changed = self.last.as_ref().is_none_or(|l| {
+            l.mode != out.mode || l.alarms != out.alarms || !same_kinds(&l.inputs, &out.inputs)
+        });
         if changed {
             self.generation = self.generation.wrapping_add(1);
         }

@@ -101,10 +101,14 @@ fn request(e: &mut Engine, t: u64) -> bool {
     e.on_frame(Endpoint::Output(0), &f, Millis(t))
 }
 
-/// The bursts due at `t`.
+/// The bursts due at `t`, each reported written at once (as a bus task that keeps up
+/// does), so that `bursts` counts them.
 fn due(e: &mut Engine, t: u64) -> Vec<Burst> {
     let mut out = Vec::new();
     e.due(Millis(t), &mut out);
+    for b in &out {
+        e.burst_done(b.output, true, Millis(t));
+    }
     out
 }
 
@@ -652,4 +656,29 @@ fn own_burst_read_back_within_own_frame_ms_is_not_used() {
     assert!(read_back(&mut e, &b, 1_010));
     assert_eq!(e.inputs[0].own_frames, 0);
     assert_eq!(e.inputs[0].latest.unwrap().0.soc, Permille(400));
+}
+
+#[test]
+fn a_recovery_hold_counting_down_is_not_new_data() {
+    // A 2 s hold: the input recovers from 0 to 2 000 ms, its BMS sending every second.
+    // While the hold counts down, the push output keeps the 1 s period of the telegrams
+    // (no burst every min_delay_ms); after the admission at 2 000 ms the same.
+    let text = "[gateway]\nrecovery_hold_s = 2\ncurrent_rule = \"sum\"\ntick_ms = 20\n\n\
+                [[input]]\nname = \"bms0\"\nbus = \"virtual://in0\"\ncapacity_ah = 100\n\
+                timeout_s = 3\nburst_window_ms = 30\n\n[[output]]\nname = \"inv0\"\n\
+                bus = \"virtual://out0\"\ncurrent_scale = 0.5\nmode = \"push\"\n\
+                interval_ms = 1000\nmin_delay_ms = 100\n";
+    let mut e = Engine::new(&Config::parse(text, Path::new("hold.toml")).unwrap());
+    let mut sent = Vec::new();
+    for t in (0..=2_500).step_by(20) {
+        if t % 1_000 == 0 {
+            telegram(&mut e, 0, &bms(50_000, 60_000, 500), t);
+        }
+        e.step(Millis(t));
+        if !due(&mut e, t).is_empty() {
+            sent.push(t);
+        }
+    }
+    assert!(matches!(e.input_status(0), InputStatus::Active));
+    assert_eq!(sent, [0, 1_000, 2_000]);
 }
