@@ -116,17 +116,6 @@ fn on_notice(engine: &mut Engine, outputs: &mut Outputs, n: BusEvent, now: Milli
     }
 }
 
-/// Encode `state` as a burst with `opts`.
-fn encode(state: &voltwire_ess::BatteryState, opts: &voltwire_ess::EncodeOptions) -> Vec<CanFrame> {
-    voltwire_ess::frames(state, opts)
-        .iter()
-        .filter_map(|m| {
-            let (data, len) = m.emit().ok()?;
-            CanFrame::standard(m.id(), data.get(..len)?)
-        })
-        .collect()
-}
-
 /// The last burst of every output on exit: what it was last told (else the combined
 /// state), with charge and discharge disabled and zero current limits
 /// (`voltwire_ess::disabled`).
@@ -142,7 +131,7 @@ fn exit_bursts(engine: &Engine, now: Millis) -> Vec<Burst> {
                 .unwrap_or_default();
             Burst {
                 output: o,
-                frames: encode(&voltwire_ess::disabled(last), &slot.cfg.encode),
+                frames: crate::engine::encode(&voltwire_ess::disabled(last), &slot.cfg.encode),
             }
         })
         .collect()
@@ -444,6 +433,5 @@ fn publish(h: &MqttHandle, e: &Engine, now: Millis) {
 
 /// The inverter keep-alive 0x305 (eight zero bytes, as inverters send it).
 fn keep_alive() -> Option<CanFrame> {
-    let (data, len) = InverterRequest::zeros().emit().ok()?;
-    CanFrame::standard(InverterRequest::ID, data.get(..len)?)
+    InverterRequest::zeros().to_frame().ok()
 }

@@ -149,19 +149,27 @@ pub struct Engine {
     pub setpoints: Setpoints,
     bounds: SetpointBounds,
     /// The latest gateway result.
-    pub last: Option<voltwire_ess::Output<MAX_INPUTS>>,
+    pub last: Option<voltwire_ess::GatewayOutput<MAX_INPUTS>>,
     generation: u64,
     /// Frames the outputs sent, with their time, newest last.
     sent: VecDeque<(CanFrame, Millis)>,
 }
 
-/// Message of a standard data frame, if it is one that decodes.
+/// Message of a standard data frame (`None` for extended and remote frames, which are not
+/// ours to judge), or `Err` when it does not decode.
 fn decode(frame: &CanFrame) -> Option<Result<Message, ()>> {
     if frame.is_extended() || frame.is_remote() {
         return None;
     }
-    let id = u16::try_from(frame.id()).ok()?;
-    Some(Message::parse(id, frame.data()).map_err(|_| ()))
+    Some(Message::from_frame(frame).map_err(|_| ()))
+}
+
+/// `state` as the Pylontech burst an output sends, with `opts` (frames in sending order).
+pub fn encode(state: &BatteryState, opts: &voltwire_ess::EncodeOptions) -> Vec<CanFrame> {
+    voltwire_ess::frames(state, opts)
+        .iter()
+        .filter_map(|m| m.to_frame().ok())
+        .collect()
 }
 
 fn same_frame(a: &CanFrame, b: &CanFrame) -> bool {
@@ -435,13 +443,7 @@ impl Engine {
                     ..*ext
                 };
             }
-            let frames: Vec<CanFrame> = voltwire_ess::frames(&state, &opts)
-                .iter()
-                .filter_map(|m| {
-                    let (data, len) = m.emit().ok()?;
-                    CanFrame::standard(m.id(), data.get(..len)?)
-                })
-                .collect();
+            let frames = encode(&state, &opts);
             for f in &frames {
                 self.sent.push_back((*f, now));
             }

@@ -13,7 +13,9 @@
 pub mod app;
 pub mod bus;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod engine;
+#[cfg(feature = "demo")]
 pub mod simulated;
 pub mod telemetry;

@@ -8,11 +8,9 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use can_gateway::app::{self, Hooks};
 use can_gateway::config::{self, Config};
-use can_gateway::demo;
 use clap::Parser;
 
 /// n Pylontech-CAN batteries x m inverters: combines the BMSes into one virtual battery and
@@ -99,6 +97,46 @@ where
     rt.block_on(body(stop))
 }
 
+/// `--demo` (feature `demo`, on by default).
+#[cfg(feature = "demo")]
+fn run_demo(
+    cli: &Cli,
+    rt: &tokio::runtime::Runtime,
+    signals: std::io::Result<voltwire_runtime::signal::Signals>,
+) -> ExitCode {
+    use can_gateway::demo;
+    let duration = cli.duration.map(std::time::Duration::from_secs);
+    let mqtt = cli.mqtt.clone();
+    let mut failed = None;
+    let r = with_signals(rt, signals, |stop| async {
+        demo::run(duration, mqtt, stop).await.map_err(|e| {
+            failed = Some(if matches!(e, demo::DemoError::Usage(_)) {
+                2
+            } else {
+                1
+            });
+            e.to_string()
+        })
+    });
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            say(&format!("can-gateway: {e}"));
+            ExitCode::from(failed.unwrap_or(1))
+        }
+    }
+}
+
+/// `--demo` in a build without the `demo` feature.
+#[cfg(not(feature = "demo"))]
+fn run_demo(
+    _cli: &Cli,
+    _rt: &tokio::runtime::Runtime,
+    _signals: std::io::Result<voltwire_runtime::signal::Signals>,
+) -> ExitCode {
+    fail("this build has no --demo; rebuild with the default features (`--features demo`)")
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(e) = voltwire_runtime::logging::init(cli.verbose) {
@@ -151,27 +189,7 @@ fn main() -> ExitCode {
         voltwire_runtime::signal::Signals::register()
     };
     if cli.demo {
-        let duration = cli.duration.map(Duration::from_secs);
-        let mqtt = cli.mqtt.clone();
-        let mut failed = None;
-        let r = with_signals(&rt, signals, |stop| async {
-            demo::run(duration, mqtt, stop).await.map_err(|e| {
-                let code = if matches!(e, demo::DemoError::Usage(_)) {
-                    2
-                } else {
-                    1
-                };
-                failed = Some(code);
-                e.to_string()
-            })
-        });
-        return match r {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                say(&format!("can-gateway: {e}"));
-                ExitCode::from(failed.unwrap_or(1))
-            }
-        };
+        return run_demo(&cli, &rt, signals);
     }
     let Some(path) = &cli.config else {
         return fail("give --config FILE (write one with --init FILE), or try --demo");

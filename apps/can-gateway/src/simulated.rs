@@ -123,10 +123,7 @@ pub fn spawn_inverter(mut node: VirtualNode, keep_alive: Option<Duration>) -> Si
         let period = keep_alive.unwrap_or(Duration::from_secs(3600));
         let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let req = InverterRequest::zeros()
-            .emit()
-            .ok()
-            .and_then(|(d, n)| CanFrame::standard(0x305, d.get(..n)?));
+        let req: Option<CanFrame> = InverterRequest::zeros().to_frame().ok();
         loop {
             tokio::select! {
                 _ = tick.tick(), if keep_alive.is_some() => {
@@ -138,11 +135,7 @@ pub fn spawn_inverter(mut node: VirtualNode, keep_alive: Option<Duration>) -> Si
                 }
                 f = node.recv() => {
                     let Ok(f) = f else { return };
-                    let Ok(id) = u16::try_from(f.id()) else { continue };
-                    if f.is_extended() || f.is_remote() {
-                        continue;
-                    }
-                    let Ok(m) = Message::parse(id, f.data()) else { continue };
+                    let Ok(m) = Message::from_frame(&f) else { continue };
                     let now = Millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX));
                     if let Some(Ok(s)) = reader.push(m, now) {
                         tx.send_modify(|v| {

@@ -22,7 +22,6 @@ macro_rules! say {
     };
 }
 
-#[allow(dead_code, reason = "used by the CAN protocols as they land")]
 mod candump;
 mod decode;
 mod input;

@@ -7,24 +7,25 @@
 extern crate std;
 
 pub mod combine;
-pub mod encode;
 pub mod output;
 pub mod plausibility;
 pub mod policy;
-pub mod reader;
+pub mod pylontech;
 pub mod setpoint;
 pub mod state;
 mod time;
 
 pub use combine::{CombineConfig, CurrentRule, combine};
-pub use encode::{EncodeOptions, Extensions, frames};
 pub use output::{OutputConfig, Ratio, limit_output};
 pub use plausibility::{Chemistry, Field, Implausible, Plausibility};
 pub use policy::{
-    Alarms, BlockPolicy, FaultPolicy, Gateway, GatewayConfig, InputConfig, InputStatus, Mode,
-    NoInputPolicy, Output, disabled,
+    Alarms, BlockPolicy, FaultPolicy, Gateway, GatewayConfig, GatewayOutput, InputConfig,
+    InputStatus, Mode, NoInputPolicy, disabled,
 };
-pub use reader::TelegramReader;
+pub use pylontech::{
+    ConvertError, EncodeOptions, Extensions, PYLONTECH_TELEGRAM, SMA_TELEGRAM, TelegramReader,
+    frames,
+};
 pub use setpoint::{Direction, Setpoint, SetpointBounds, SetpointError, Setpoints};
-pub use state::{BatteryState, ConvertError, Flags, PYLONTECH_TELEGRAM, Requests, SMA_TELEGRAM};
+pub use state::{BatteryState, Flags, Requests};
 pub use time::Millis;

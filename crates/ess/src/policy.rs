@@ -216,7 +216,7 @@ pub enum Mode {
 
 /// The result of one [`Gateway::step`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Output<const N: usize> {
+pub struct GatewayOutput<const N: usize> {
     /// The combined virtual battery to present, or `None` to send nothing.
     pub state: Option<BatteryState>,
     /// How `state` came about.
@@ -227,7 +227,7 @@ pub struct Output<const N: usize> {
     pub inputs: heapless::Vec<InputStatus, N>,
 }
 
-impl<const N: usize> Output<N> {
+impl<const N: usize> GatewayOutput<N> {
     /// The state one output (one inverter) should present: [`limit_output`] of `state`.
     pub fn for_output(&self, cfg: &OutputConfig) -> Option<BatteryState> {
         self.state.map(|s| limit_output(&s, cfg))
@@ -281,7 +281,7 @@ impl<const N: usize> Gateway<N> {
     /// One step at `now`: `inputs[i]` is input `i`'s latest telegram as a state with its
     /// receive time, or `None` if none was received. Entries beyond the configured inputs
     /// are ignored; missing entries count as `None`.
-    pub fn step(&mut self, inputs: &[Input], now: Millis) -> Output<N> {
+    pub fn step(&mut self, inputs: &[Input], now: Millis) -> GatewayOutput<N> {
         let status = self.classify(inputs, now);
         let mut alarms = 0u8;
         let mut not_admitted = false;
@@ -377,7 +377,7 @@ impl<const N: usize> Gateway<N> {
                 }
             }
         };
-        Output {
+        GatewayOutput {
             state,
             mode,
             alarms: Alarms(alarms),

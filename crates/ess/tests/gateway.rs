@@ -67,7 +67,7 @@ fn run(
     to: u64,
     last: &mut [Option<(BatteryState, Millis)>; 3],
     alive: impl Fn(usize, u64) -> bool,
-) -> Vec<(u64, voltwire_ess::Output<3>)> {
+) -> Vec<(u64, voltwire_ess::GatewayOutput<3>)> {
     let mut outs = Vec::new();
     let mut t = from;
     while t <= to {

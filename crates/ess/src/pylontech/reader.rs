@@ -31,7 +31,8 @@
 
 use voltwire_pylontech::can::{Message, Part, PartSet, Telegram};
 
-use crate::state::{BatteryState, ConvertError};
+use super::convert::ConvertError;
+use crate::state::BatteryState;
 use crate::time::Millis;
 
 fn union(a: PartSet, b: PartSet) -> PartSet {
