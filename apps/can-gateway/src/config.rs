@@ -624,7 +624,6 @@ impl Config {
             ));
         }
         let mut names = Vec::new();
-        let mut inputs = Vec::new();
         let mut warnings = Vec::new();
         if g.current_rule == RuleName::Sum {
             warnings.push(
@@ -634,274 +633,23 @@ impl Config {
                     .to_owned(),
             );
         }
-        for (i, inp) in self.inputs.iter().enumerate() {
-            let f = |name: &str| format!("input[{i}].{name}");
-            check_name(&f("name"), &inp.name, &mut names)?;
-            let bus = bus(&f("bus"), &inp.bus)?;
-            if !(inp.capacity_ah.is_finite()
-                && inp.capacity_ah > 0.0
-                && inp.capacity_ah <= 100_000.0)
-            {
-                return Err(invalid(
-                    f("capacity_ah"),
-                    format!("{} Ah is not a capacity", inp.capacity_ah),
-                    "give the battery's capacity in Ah, above 0 (e.g. 100)",
-                ));
-            }
-            #[allow(clippy::cast_possible_truncation, reason = "range checked above")]
-            let capacity = MilliampHours((inp.capacity_ah * 1000.0).round() as i64);
-            let timeout_ms = millis(&f("timeout_s"), inp.timeout_s, 0.1, 3600.0)?;
-            let poll_ms = millis(&f("poll_interval_s"), inp.poll_interval_s, 0.0, 3600.0)?;
-            if poll_ms != 0 && poll_ms < 100 {
-                return Err(invalid(
-                    f("poll_interval_s"),
-                    "polling faster than every 0.1 s floods the bus",
-                    "give 0 (no polling) or at least 0.1 s (1 is what inverters do)",
-                ));
-            }
-            let window = inp.burst_window_ms;
-            if !(10..=5000).contains(&window) || window >= timeout_ms {
-                return Err(invalid(
-                    f("burst_window_ms"),
-                    format!(
-                        "{window} ms is outside 10 ..= 5000 ms or not shorter than timeout_s ({timeout_ms} ms)"
-                    ),
-                    "give 10 to 5000 ms, shorter than timeout_s and than the BMS's sending interval (300 fits a BMS sending every second)",
-                ));
-            }
-            if poll_ms != 0 && window >= poll_ms {
-                return Err(invalid(
-                    f("burst_window_ms"),
-                    format!("{window} ms is not shorter than poll_interval_s ({poll_ms} ms)"),
-                    "give a burst window shorter than the polling interval (each poll brings a burst)",
-                ));
-            }
-            if !(1..=400).contains(&inp.cells) {
-                return Err(invalid(
-                    f("cells"),
-                    format!("{} cells is outside 1 ..= 400", inp.cells),
-                    "give the number of cells in series (16 for a 48 V LFP pack)",
-                ));
-            }
-            // 1 C by default (capacity in Ah as A), at most the largest current anywhere.
-            let one_c = inp.capacity_ah.min(MAX_A);
-            let rated = |name: &str, v: Option<f64>| -> Result<Milliamps, Invalid> {
-                let v = v.unwrap_or(one_c);
-                if !(v.is_finite() && v > 0.0 && v <= MAX_A) {
-                    return Err(invalid(
-                        f(name),
-                        format!("{v} A is outside 0 (exclusive) ..= {MAX_A} A"),
-                        "give the battery's rated current in A from its datasheet (a BMS limit above it is implausible)",
-                    ));
-                }
-                amps(&f(name), v, 0.0, MAX_A)
-            };
-            let max_charge_current = rated("max_charge_current_a", inp.max_charge_current_a)?;
-            let max_discharge_current =
-                rated("max_discharge_current_a", inp.max_discharge_current_a)?;
-            let min_temperature = celsius(&f("min_temperature_c"), inp.min_temperature_c)?;
-            let max_temperature = celsius(&f("max_temperature_c"), inp.max_temperature_c)?;
-            if min_temperature >= max_temperature {
-                return Err(invalid(
-                    f("max_temperature_c"),
-                    format!(
-                        "{} °C is not above min_temperature_c {} °C",
-                        inp.max_temperature_c, inp.min_temperature_c
-                    ),
-                    "give max_temperature_c above min_temperature_c (defaults -40 and 80)",
-                ));
-            }
-            let chemistry = match inp.chemistry {
-                ChemistryName::Lfp => Chemistry::Lfp,
-                ChemistryName::Nmc => Chemistry::Nmc,
-                ChemistryName::Lto => Chemistry::Lto,
-            };
-            let plausibility = Plausibility {
-                min_temperature,
-                max_temperature,
-                ..Plausibility::for_pack(
-                    inp.cells,
-                    chemistry,
-                    max_charge_current,
-                    max_discharge_current,
-                )
-            };
-            let on_block = match inp.on_block {
-                OnBlockName::Stack => BlockPolicy::Stack,
-                OnBlockName::Exclude => {
-                    warnings.push(format!(
-                        "input[{i}].on_block = \"exclude\": when `{}` forbids charging or discharging, the others go on in that direction; \
-                         this is safe only if that battery disconnects itself from the DC bus (its protection flags are still passed on)",
-                        inp.name
-                    ));
-                    BlockPolicy::Exclude
-                }
-            };
-            inputs.push(Input {
-                name: inp.name.clone(),
-                bus,
-                bus_label: inp.bus.clone(),
-                domain: InputConfig {
-                    capacity,
-                    timeout_ms,
-                    plausibility,
-                    on_block,
-                },
-                poll_ms,
-                required: match inp.dialect {
-                    DialectName::Pylontech => voltwire_ess::PYLONTECH_TELEGRAM,
-                    DialectName::Sma => voltwire_ess::SMA_TELEGRAM,
-                },
-                burst_window_ms: window,
-            });
-        }
-        let mut outputs = Vec::new();
-        for (i, out) in self.outputs.iter().enumerate() {
-            let f = |name: &str| format!("output[{i}].{name}");
-            check_name(&f("name"), &out.name, &mut names)?;
-            let bus = bus(&f("bus"), &out.bus)?;
-            if !(100..=60_000).contains(&out.interval_ms) {
-                return Err(invalid(
-                    f("interval_ms"),
-                    format!("{} ms is outside 100 ..= 60000 ms", out.interval_ms),
-                    "give 100 to 60000 ms (1000 is what BMSes do)",
-                ));
-            }
-            if out.min_delay_ms > out.interval_ms {
-                return Err(invalid(
-                    f("min_delay_ms"),
-                    format!(
-                        "{} ms is longer than interval_ms {}",
-                        out.min_delay_ms, out.interval_ms
-                    ),
-                    "give a min_delay_ms of at most interval_ms",
-                ));
-            }
-            if !(out.current_scale.is_finite() && (0.0..=10.0).contains(&out.current_scale)) {
-                return Err(invalid(
-                    f("current_scale"),
-                    format!("{} is outside 0 ..= 10", out.current_scale),
-                    "give a factor such as 0.5 (half of the stack for this inverter)",
-                ));
-            }
-            #[allow(
-                clippy::cast_possible_truncation,
-                clippy::cast_sign_loss,
-                reason = "range checked above"
-            )]
-            let scale = Ratio::permille((out.current_scale * 1000.0).round() as u32);
-            let offset = amps(&f("current_offset_a"), out.current_offset_a, -MAX_A, MAX_A)?;
-            let own = |name: &str, v: Option<f64>| -> Result<Milliamps, Invalid> {
-                v.map_or(Ok(Milliamps(i32::MAX)), |v| amps(&f(name), v, 0.0, MAX_A))
-            };
-            let max_charge_current = own("max_charge_current_a", out.max_charge_current_a)?;
-            let max_discharge_current =
-                own("max_discharge_current_a", out.max_discharge_current_a)?;
-            let max_charge_voltage = match out.max_charge_voltage_v {
-                None => Millivolts(i32::MAX),
-                Some(v) if v.is_finite() && (0.0..=1000.0).contains(&v) =>
-                {
-                    #[allow(clippy::cast_possible_truncation, reason = "range checked")]
-                    Millivolts((v * 1000.0).round() as i32)
-                }
-                Some(v) => {
-                    return Err(invalid(
-                        f("max_charge_voltage_v"),
-                        format!("{v} V is outside 0 ..= 1000 V"),
-                        "give the inverter's charge voltage limit in volts (e.g. 56.0)",
-                    ));
-                }
-            };
-            let text = out.manufacturer.as_bytes();
-            if text.len() > 8 || !out.manufacturer.is_ascii() {
-                return Err(invalid(
-                    f("manufacturer"),
-                    format!("`{}` is not up to 8 ASCII characters", out.manufacturer),
-                    "give up to 8 ASCII characters; inverters look for PYLON",
-                ));
-            }
-            let mut manufacturer = [0u8; 8];
-            if let Some(dst) = manufacturer.get_mut(..text.len()) {
-                dst.copy_from_slice(text);
-            }
-            let request_timeout_ms = match (out.mode, out.request_timeout_s) {
-                (OutputMode::Sync, t) => {
-                    millis(&f("request_timeout_s"), t.unwrap_or(10.0), 0.0, 3600.0)?
-                }
-                (OutputMode::Push, None) => 0,
-                (OutputMode::Push, Some(_)) => {
-                    return Err(invalid(
-                        f("request_timeout_s"),
-                        "a push output does not wait for requests",
-                        "remove request_timeout_s, or set mode = \"sync\"",
-                    ));
-                }
-            };
-            let capacity = MilliampHours(inputs.iter().map(|i| i.domain.capacity.0).sum());
-            // What this output would announce at the stack's own limits: an offset that
-            // pins it at 0 A in both directions is a configuration that cannot work.
-            let probe = voltwire_ess::limit_output(
-                &voltwire_ess::BatteryState {
-                    charge_current_limit: max_charge,
-                    discharge_current_limit: max_discharge,
-                    ..voltwire_ess::BatteryState::default()
-                },
-                &OutputConfig {
-                    current_scale: scale,
-                    current_offset: offset,
-                    max_charge_current,
-                    max_discharge_current,
-                    max_charge_voltage: Millivolts(i32::MAX),
-                },
-            );
-            let pinned = |dir: &str, stack: Milliamps, got: Milliamps| {
-                (stack.0 > 0 && got.0 == 0)
-                    .then(|| format!("{dir} {:.1} A", f64::from(stack.0) / 1000.0))
-            };
-            match (
-                pinned("charge", max_charge, probe.charge_current_limit),
-                pinned("discharge", max_discharge, probe.discharge_current_limit),
-            ) {
-                (Some(c), Some(d)) => {
-                    return Err(invalid(
-                        f("current_offset_a"),
-                        format!(
-                            "{} A with current_scale {} pins this output at 0 A even at the stack limits ({c}, {d})",
-                            out.current_offset_a, out.current_scale
-                        ),
-                        "give an offset above -(current_scale x stack limit), usually 0 or a few amperes below 0",
-                    ));
-                }
-                (Some(one), None) | (None, Some(one)) => warnings.push(format!(
-                    "output[{i}]: current_offset_a {} A with current_scale {} pins one direction at 0 A even at the stack limit ({one})",
-                    out.current_offset_a, out.current_scale
-                )),
-                (None, None) => {}
-            }
-            outputs.push(Output {
-                name: out.name.clone(),
-                bus,
-                bus_label: out.bus.clone(),
-                mode: out.mode,
-                interval_ms: out.interval_ms,
-                min_delay_ms: out.min_delay_ms,
-                limits: OutputConfig {
-                    current_scale: scale,
-                    current_offset: offset,
-                    max_charge_current,
-                    max_discharge_current,
-                    max_charge_voltage,
-                },
-                encode: EncodeOptions {
-                    manufacturer,
-                    extensions: out.extensions.then_some(Extensions {
-                        capacity,
-                        ..Extensions::default()
-                    }),
-                },
-                request_timeout_ms,
-            });
-        }
+        let inputs = self
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(i, inp)| inp.validate(i, &mut names, &mut warnings))
+            .collect::<Result<Vec<Input>, Invalid>>()?;
+        let stack = Stack {
+            max_charge,
+            max_discharge,
+            capacity: MilliampHours(inputs.iter().map(|i| i.domain.capacity.0).sum()),
+        };
+        let outputs = self
+            .outputs
+            .iter()
+            .enumerate()
+            .map(|(i, out)| out.validate(i, &stack, &mut names, &mut warnings))
+            .collect::<Result<Vec<Output>, Invalid>>()?;
         check_buses(
             inputs
                 .iter()
@@ -967,6 +715,300 @@ impl Config {
             mqtt,
             warnings,
             on_exit: g.on_exit,
+        })
+    }
+}
+
+/// The stack-wide figures an output is checked against.
+struct Stack {
+    max_charge: Milliamps,
+    max_discharge: Milliamps,
+    capacity: MilliampHours,
+}
+
+impl InputSection {
+    /// Check `[[input]]` number `i` and convert it; names must be unique across inputs and
+    /// outputs; what the user should know goes to `warnings`.
+    #[allow(clippy::too_many_lines, reason = "one check after the other")]
+    fn validate(
+        &self,
+        i: usize,
+        names: &mut Vec<String>,
+        warnings: &mut Vec<String>,
+    ) -> Result<Input, Invalid> {
+        let inp = self;
+        let f = |name: &str| format!("input[{i}].{name}");
+        check_name(&f("name"), &inp.name, names)?;
+        let bus = bus(&f("bus"), &inp.bus)?;
+        if !(inp.capacity_ah.is_finite() && inp.capacity_ah > 0.0 && inp.capacity_ah <= 100_000.0) {
+            return Err(invalid(
+                f("capacity_ah"),
+                format!("{} Ah is not a capacity", inp.capacity_ah),
+                "give the battery's capacity in Ah, above 0 (e.g. 100)",
+            ));
+        }
+        #[allow(clippy::cast_possible_truncation, reason = "range checked above")]
+        let capacity = MilliampHours((inp.capacity_ah * 1000.0).round() as i64);
+        let timeout_ms = millis(&f("timeout_s"), inp.timeout_s, 0.1, 3600.0)?;
+        let poll_ms = millis(&f("poll_interval_s"), inp.poll_interval_s, 0.0, 3600.0)?;
+        if poll_ms != 0 && poll_ms < 100 {
+            return Err(invalid(
+                f("poll_interval_s"),
+                "polling faster than every 0.1 s floods the bus",
+                "give 0 (no polling) or at least 0.1 s (1 is what inverters do)",
+            ));
+        }
+        let window = inp.burst_window_ms;
+        if !(10..=5000).contains(&window) || window >= timeout_ms {
+            return Err(invalid(
+                f("burst_window_ms"),
+                format!(
+                    "{window} ms is outside 10 ..= 5000 ms or not shorter than timeout_s ({timeout_ms} ms)"
+                ),
+                "give 10 to 5000 ms, shorter than timeout_s and than the BMS's sending interval (300 fits a BMS sending every second)",
+            ));
+        }
+        if poll_ms != 0 && window >= poll_ms {
+            return Err(invalid(
+                f("burst_window_ms"),
+                format!("{window} ms is not shorter than poll_interval_s ({poll_ms} ms)"),
+                "give a burst window shorter than the polling interval (each poll brings a burst)",
+            ));
+        }
+        if !(1..=400).contains(&inp.cells) {
+            return Err(invalid(
+                f("cells"),
+                format!("{} cells is outside 1 ..= 400", inp.cells),
+                "give the number of cells in series (16 for a 48 V LFP pack)",
+            ));
+        }
+        // 1 C by default (capacity in Ah as A), at most the largest current anywhere.
+        let one_c = inp.capacity_ah.min(MAX_A);
+        let rated = |name: &str, v: Option<f64>| -> Result<Milliamps, Invalid> {
+            let v = v.unwrap_or(one_c);
+            if !(v.is_finite() && v > 0.0 && v <= MAX_A) {
+                return Err(invalid(
+                    f(name),
+                    format!("{v} A is outside 0 (exclusive) ..= {MAX_A} A"),
+                    "give the battery's rated current in A from its datasheet (a BMS limit above it is implausible)",
+                ));
+            }
+            amps(&f(name), v, 0.0, MAX_A)
+        };
+        let max_charge_current = rated("max_charge_current_a", inp.max_charge_current_a)?;
+        let max_discharge_current = rated("max_discharge_current_a", inp.max_discharge_current_a)?;
+        let min_temperature = celsius(&f("min_temperature_c"), inp.min_temperature_c)?;
+        let max_temperature = celsius(&f("max_temperature_c"), inp.max_temperature_c)?;
+        if min_temperature >= max_temperature {
+            return Err(invalid(
+                f("max_temperature_c"),
+                format!(
+                    "{} °C is not above min_temperature_c {} °C",
+                    inp.max_temperature_c, inp.min_temperature_c
+                ),
+                "give max_temperature_c above min_temperature_c (defaults -40 and 80)",
+            ));
+        }
+        let chemistry = match inp.chemistry {
+            ChemistryName::Lfp => Chemistry::Lfp,
+            ChemistryName::Nmc => Chemistry::Nmc,
+            ChemistryName::Lto => Chemistry::Lto,
+        };
+        let plausibility = Plausibility {
+            min_temperature,
+            max_temperature,
+            ..Plausibility::for_pack(
+                inp.cells,
+                chemistry,
+                max_charge_current,
+                max_discharge_current,
+            )
+        };
+        let on_block = match inp.on_block {
+            OnBlockName::Stack => BlockPolicy::Stack,
+            OnBlockName::Exclude => {
+                warnings.push(format!(
+                    "input[{i}].on_block = \"exclude\": when `{}` forbids charging or discharging, the others go on in that direction; \
+                     this is safe only if that battery disconnects itself from the DC bus (its protection flags are still passed on)",
+                    inp.name
+                ));
+                BlockPolicy::Exclude
+            }
+        };
+        Ok(Input {
+            name: inp.name.clone(),
+            bus,
+            bus_label: inp.bus.clone(),
+            domain: InputConfig {
+                capacity,
+                timeout_ms,
+                plausibility,
+                on_block,
+            },
+            poll_ms,
+            required: match inp.dialect {
+                DialectName::Pylontech => voltwire_ess::PYLONTECH_TELEGRAM,
+                DialectName::Sma => voltwire_ess::SMA_TELEGRAM,
+            },
+            burst_window_ms: window,
+        })
+    }
+}
+
+impl OutputSection {
+    /// Check `[[output]]` number `i` against the stack and convert it.
+    #[allow(clippy::too_many_lines, reason = "one check after the other")]
+    fn validate(
+        &self,
+        i: usize,
+        stack: &Stack,
+        names: &mut Vec<String>,
+        warnings: &mut Vec<String>,
+    ) -> Result<Output, Invalid> {
+        let out = self;
+        let (max_charge, max_discharge, capacity) =
+            (stack.max_charge, stack.max_discharge, stack.capacity);
+        let f = |name: &str| format!("output[{i}].{name}");
+        check_name(&f("name"), &out.name, names)?;
+        let bus = bus(&f("bus"), &out.bus)?;
+        if !(100..=60_000).contains(&out.interval_ms) {
+            return Err(invalid(
+                f("interval_ms"),
+                format!("{} ms is outside 100 ..= 60000 ms", out.interval_ms),
+                "give 100 to 60000 ms (1000 is what BMSes do)",
+            ));
+        }
+        if out.min_delay_ms > out.interval_ms {
+            return Err(invalid(
+                f("min_delay_ms"),
+                format!(
+                    "{} ms is longer than interval_ms {}",
+                    out.min_delay_ms, out.interval_ms
+                ),
+                "give a min_delay_ms of at most interval_ms",
+            ));
+        }
+        if !(out.current_scale.is_finite() && (0.0..=10.0).contains(&out.current_scale)) {
+            return Err(invalid(
+                f("current_scale"),
+                format!("{} is outside 0 ..= 10", out.current_scale),
+                "give a factor such as 0.5 (half of the stack for this inverter)",
+            ));
+        }
+        #[allow(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "range checked above"
+        )]
+        let scale = Ratio::permille((out.current_scale * 1000.0).round() as u32);
+        let offset = amps(&f("current_offset_a"), out.current_offset_a, -MAX_A, MAX_A)?;
+        let own = |name: &str, v: Option<f64>| -> Result<Milliamps, Invalid> {
+            v.map_or(Ok(Milliamps(i32::MAX)), |v| amps(&f(name), v, 0.0, MAX_A))
+        };
+        let max_charge_current = own("max_charge_current_a", out.max_charge_current_a)?;
+        let max_discharge_current = own("max_discharge_current_a", out.max_discharge_current_a)?;
+        let max_charge_voltage = match out.max_charge_voltage_v {
+            None => Millivolts(i32::MAX),
+            Some(v) if v.is_finite() && (0.0..=1000.0).contains(&v) =>
+            {
+                #[allow(clippy::cast_possible_truncation, reason = "range checked")]
+                Millivolts((v * 1000.0).round() as i32)
+            }
+            Some(v) => {
+                return Err(invalid(
+                    f("max_charge_voltage_v"),
+                    format!("{v} V is outside 0 ..= 1000 V"),
+                    "give the inverter's charge voltage limit in volts (e.g. 56.0)",
+                ));
+            }
+        };
+        let text = out.manufacturer.as_bytes();
+        if text.len() > 8 || !out.manufacturer.is_ascii() {
+            return Err(invalid(
+                f("manufacturer"),
+                format!("`{}` is not up to 8 ASCII characters", out.manufacturer),
+                "give up to 8 ASCII characters; inverters look for PYLON",
+            ));
+        }
+        let mut manufacturer = [0u8; 8];
+        if let Some(dst) = manufacturer.get_mut(..text.len()) {
+            dst.copy_from_slice(text);
+        }
+        let request_timeout_ms = match (out.mode, out.request_timeout_s) {
+            (OutputMode::Sync, t) => {
+                millis(&f("request_timeout_s"), t.unwrap_or(10.0), 0.0, 3600.0)?
+            }
+            (OutputMode::Push, None) => 0,
+            (OutputMode::Push, Some(_)) => {
+                return Err(invalid(
+                    f("request_timeout_s"),
+                    "a push output does not wait for requests",
+                    "remove request_timeout_s, or set mode = \"sync\"",
+                ));
+            }
+        };
+        // What this output would announce at the stack's own limits: an offset that
+        // pins it at 0 A in both directions is a configuration that cannot work.
+        let probe = voltwire_ess::limit_output(
+            &voltwire_ess::BatteryState {
+                charge_current_limit: max_charge,
+                discharge_current_limit: max_discharge,
+                ..voltwire_ess::BatteryState::default()
+            },
+            &OutputConfig {
+                current_scale: scale,
+                current_offset: offset,
+                max_charge_current,
+                max_discharge_current,
+                max_charge_voltage: Millivolts(i32::MAX),
+            },
+        );
+        let pinned = |dir: &str, stack: Milliamps, got: Milliamps| {
+            (stack.0 > 0 && got.0 == 0)
+                .then(|| format!("{dir} {:.1} A", f64::from(stack.0) / 1000.0))
+        };
+        match (
+            pinned("charge", max_charge, probe.charge_current_limit),
+            pinned("discharge", max_discharge, probe.discharge_current_limit),
+        ) {
+            (Some(c), Some(d)) => {
+                return Err(invalid(
+                    f("current_offset_a"),
+                    format!(
+                        "{} A with current_scale {} pins this output at 0 A even at the stack limits ({c}, {d})",
+                        out.current_offset_a, out.current_scale
+                    ),
+                    "give an offset above -(current_scale x stack limit), usually 0 or a few amperes below 0",
+                ));
+            }
+            (Some(one), None) | (None, Some(one)) => warnings.push(format!(
+                "output[{i}]: current_offset_a {} A with current_scale {} pins one direction at 0 A even at the stack limit ({one})",
+                out.current_offset_a, out.current_scale
+            )),
+            (None, None) => {}
+        }
+        Ok(Output {
+            name: out.name.clone(),
+            bus,
+            bus_label: out.bus.clone(),
+            mode: out.mode,
+            interval_ms: out.interval_ms,
+            min_delay_ms: out.min_delay_ms,
+            limits: OutputConfig {
+                current_scale: scale,
+                current_offset: offset,
+                max_charge_current,
+                max_discharge_current,
+                max_charge_voltage,
+            },
+            encode: EncodeOptions {
+                manufacturer,
+                extensions: out.extensions.then_some(Extensions {
+                    capacity,
+                    ..Extensions::default()
+                }),
+            },
+            request_timeout_ms,
         })
     }
 }
