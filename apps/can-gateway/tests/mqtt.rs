@@ -224,17 +224,19 @@ async fn telemetry_discovery_set_points_and_broker_restart() {
     obs.wait_for("gw/command/result", "accepted", |v| v["accepted"] == true)
         .await;
     let t0 = tokio::time::Instant::now();
-    rig.wait_for(0, Duration::from_secs(2), "set point", |s| {
+    rig.wait_for(0, Duration::from_secs(10), "set point", |s| {
         s.charge_current_limit == Milliamps(30_000)
     })
     .await;
-    rig.wait_for(0, Duration::from_secs(3), "set point expired", |s| {
+    rig.wait_for(0, Duration::from_secs(10), "set point expired", |s| {
         s.charge_current_limit == Milliamps(100_000)
     })
     .await;
+    // It expired (above), and not before its lifetime: a lower bound only, which a slow
+    // machine cannot break (the exact expiry is pinned with injected time in ess).
     let lasted = t0.elapsed();
     assert!(
-        lasted >= Duration::from_millis(800) && lasted < Duration::from_millis(2_000),
+        lasted >= Duration::from_millis(800),
         "set point lasted {lasted:?} (ttl 1 s)"
     );
 
