@@ -11,13 +11,16 @@ pub mod checksum;
 #[cfg(feature = "tokio-codec")]
 pub mod codec;
 mod error;
+pub mod field;
 pub mod scan;
+pub mod table;
 pub mod units;
 
 pub use error::{EncodeError, ErrorKind};
 pub use scan::{
     Accumulator, Emit, Framing, Located, Progress, Protocol, Scan, ScanDecoder, StreamDecoder,
 };
+pub use table::{BitTable, FlagNames, FlagWord, Unnamed};
 pub use units::{
     DeciCelsius, DeciKelvin, MilliampHours, Milliamps, Millivolts, Permille, Rounding, Scale,
     VoltAmperes, WattHours, Watts,
