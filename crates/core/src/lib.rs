@@ -20,7 +20,7 @@ pub use error::{EncodeError, ErrorKind};
 pub use scan::{
     Accumulator, Emit, Framing, Located, Progress, Protocol, Scan, ScanDecoder, StreamDecoder,
 };
-pub use table::{BitTable, FlagNames, FlagWord, Unnamed};
+pub use table::{BitTable, FlagNames, FlagWord, RawWord, Unnamed};
 pub use units::{
     DeciCelsius, DeciKelvin, MilliampHours, Milliamps, Millivolts, Permille, Rounding, Scale,
     VoltAmperes, WattHours, Watts,

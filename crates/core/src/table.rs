@@ -281,6 +281,105 @@ impl Iterator for FlagNames {
     }
 }
 
+/// A dense name list (`names[i]` is bit `i`) as a [`BitTable`], at compile time:
+/// `const BITS: BitTable = &indexed(NAMES);`. Bits past 255 are not representable and left
+/// out (their slots keep bit 0 and an empty name).
+///
+/// ```
+/// use voltwire_core::table::indexed;
+/// const PAIRS: [(u8, &str); 2] = indexed(["a", "b"]);
+/// assert_eq!(PAIRS, [(0, "a"), (1, "b")]);
+/// ```
+pub const fn indexed<const N: usize>(names: [&'static str; N]) -> [(u8, &'static str); N] {
+    let mut out = [(0u8, ""); N];
+    let mut slots: &mut [(u8, &'static str)] = &mut out;
+    let mut rest: &[&'static str] = &names;
+    let mut bit: u8 = 0;
+    while let ([slot, more_slots @ ..], [name, more_names @ ..]) = (slots, rest) {
+        *slot = (bit, *name);
+        slots = more_slots;
+        rest = more_names;
+        bit = match bit.checked_add(1) {
+            Some(b) => b,
+            None => break,
+        };
+    }
+    out
+}
+
+/// Declares a flag word: a `pub` newtype over a [`RawWord`] with its bit table, implementing
+/// [`FlagWord`], with a mask constant for each bit given `as NAME`, and the inherent methods
+/// `flags()`, `unknown_bits()` and `contains(mask)` (so callers need not import the trait).
+///
+/// Derives `Debug, Clone, Copy, PartialEq, Eq, Hash, Default`. Bits are reported in table
+/// order; write `report_unnamed` after the raw type to report unnamed set bits as `bit_N`
+/// (in bit order) instead of skipping them.
+///
+/// ```
+/// voltwire_core::flag_word! {
+///     /// Protection bits.
+///     pub struct Protection(u16) {
+///         /// Over-voltage.
+///         1 => "over_voltage" as OVER_VOLTAGE,
+///         11 => "system_error",
+///     }
+/// }
+///
+/// let p = Protection(Protection::OVER_VOLTAGE | 1 << 11 | 1 << 15);
+/// assert!(p.flags().eq(["over_voltage", "system_error"]));
+/// assert_eq!(p.unknown_bits(), 1 << 15);
+/// assert!(p.contains(Protection::OVER_VOLTAGE));
+/// ```
+#[macro_export]
+macro_rules! flag_word {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident($raw:ty) $($policy:ident)? {
+            $( $(#[$bmeta:meta])* $bit:literal => $label:literal $(as $konst:ident)? ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+        $vis struct $name(pub $raw);
+
+        impl $name {
+            $( $crate::flag_word!(@mask $vis, $raw, $bit, [$(#[$bmeta])*] $($konst)?); )*
+
+            /// Names of the set bits that have one.
+            $vis fn flags(self) -> $crate::FlagNames {
+                <Self as $crate::FlagWord>::flags(self)
+            }
+
+            /// Set bits without a name.
+            $vis fn unknown_bits(self) -> $raw {
+                <Self as $crate::FlagWord>::unknown_bits(self)
+            }
+
+            /// Whether every bit of `mask` (e.g. one of the associated constants) is set.
+            $vis const fn contains(self, mask: $raw) -> bool {
+                self.0 & mask == mask
+            }
+        }
+
+        impl $crate::FlagWord for $name {
+            type Raw = $raw;
+            const BITS: $crate::BitTable = &[$(($bit, $label)),*];
+            $( const UNNAMED: $crate::Unnamed = $crate::flag_word!(@policy $policy); )?
+            fn raw(self) -> $raw {
+                self.0
+            }
+        }
+    };
+    (@mask $vis:vis, $raw:ty, $bit:literal, [$($m:tt)*] $konst:ident) => {
+        $($m)*
+        $vis const $konst: $raw = 1 << $bit;
+    };
+    (@mask $vis:vis, $raw:ty, $bit:literal, [$($m:tt)*]) => {};
+    (@policy report_unnamed) => {
+        $crate::Unnamed::BitN
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -331,5 +430,23 @@ mod tests {
         assert_eq!(Code::from(7).raw(), 7);
         assert!(!Code::Unknown(7).is_known() && Code::A.is_known());
         assert_eq!(Code::from_name("b"), None);
+    }
+
+    flag_word! {
+        /// Dense.
+        pub(crate) struct Dense(u16) report_unnamed {
+            /// Bit 0.
+            0 => "zero" as ZERO,
+            2 => "two",
+        }
+    }
+
+    #[test]
+    fn macro_and_indexed() {
+        let d = Dense(0b1_0101);
+        assert!(d.flags().eq(["zero", "two", "bit_4"]));
+        assert_eq!(d.unknown_bits(), 0b1_0000);
+        assert!(d.contains(Dense::ZERO) && !d.contains(0b10));
+        assert_eq!(indexed(["a", "b", "c"]), [(0, "a"), (1, "b"), (2, "c")]);
     }
 }
