@@ -210,11 +210,17 @@ pub trait FlagWord: Copy {
     }
 }
 
-/// The mask of every bit named in `table`.
-pub fn mask(table: BitTable) -> u64 {
-    table.iter().fold(0, |acc, &(bit, _)| {
-        acc | 1u64.checked_shl(bit.into()).unwrap_or(0)
-    })
+/// The mask of every bit named in `table` (bits past 63 are ignored).
+pub const fn mask(table: BitTable) -> u64 {
+    let mut acc = 0u64;
+    let mut rest = table;
+    while let [(bit, _), more @ ..] = rest {
+        if *bit < 64 {
+            acc |= 1 << *bit;
+        }
+        rest = more;
+    }
+    acc
 }
 
 fn bit_of(word: u64, bit: u8) -> bool {

@@ -23,6 +23,7 @@
 
 use heapless::Vec;
 use voltwire_core::checksum::{crc16_modbus, sum8};
+use voltwire_core::table::{BitTable, FlagWord, Unnamed, indexed};
 use voltwire_core::{
     DeciCelsius, Emit, EncodeError, ErrorKind, Framing, MilliampHours, Milliamps, Millivolts,
     Protocol, Scan,
@@ -123,50 +124,15 @@ impl Trigger {
     }
 }
 
-/// Block type (byte 4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BlockKind {
-    /// 0x01: settings.
-    Settings,
-    /// 0x02: live status.
-    Status,
-    /// 0x03: device information.
-    About,
-    /// Any other type, kept.
-    Unknown(u8),
-}
-
-impl From<u8> for BlockKind {
-    fn from(raw: u8) -> Self {
-        match raw {
-            1 => Self::Settings,
-            2 => Self::Status,
-            3 => Self::About,
-            other => Self::Unknown(other),
-        }
-    }
-}
-
-impl From<BlockKind> for u8 {
-    fn from(k: BlockKind) -> Self {
-        match k {
-            BlockKind::Settings => 1,
-            BlockKind::Status => 2,
-            BlockKind::About => 3,
-            BlockKind::Unknown(raw) => raw,
-        }
-    }
-}
-
-impl BlockKind {
-    /// A `snake_case` name, `None` for unknown types.
-    pub const fn name(self) -> Option<&'static str> {
-        match self {
-            Self::Settings => Some("settings"),
-            Self::Status => Some("status"),
-            Self::About => Some("about"),
-            Self::Unknown(_) => None,
-        }
+voltwire_core::code_enum! {
+    /// Block type (byte 4).
+    pub enum BlockKind(u8) {
+        /// 0x01: settings.
+        Settings = 1 => "settings",
+        /// 0x02: live status.
+        Status = 2 => "status",
+        /// 0x03: device information.
+        About = 3 => "about",
     }
 }
 
@@ -315,19 +281,16 @@ pub struct Alarms(pub u32);
 impl Alarms {
     /// Names of the set bits (`bit_N` above bit 21).
     pub fn flags(self) -> impl Iterator<Item = &'static str> {
-        const HIGH: [&str; 10] = [
-            "bit_22", "bit_23", "bit_24", "bit_25", "bit_26", "bit_27", "bit_28", "bit_29",
-            "bit_30", "bit_31",
-        ];
-        (0..32usize)
-            .filter(move |b| self.0 & (1 << b) != 0)
-            .map(|b| {
-                ALARM_NAMES
-                    .get(b)
-                    .or_else(|| HIGH.get(b.wrapping_sub(22)))
-                    .copied()
-                    .unwrap_or("bit")
-            })
+        FlagWord::flags(self)
+    }
+}
+
+impl FlagWord for Alarms {
+    type Raw = u32;
+    const BITS: BitTable = &indexed(ALARM_NAMES);
+    const UNNAMED: Unnamed = Unnamed::BitN;
+    fn raw(self) -> u32 {
+        self.0
     }
 }
 
@@ -1182,6 +1145,15 @@ impl Protocol for PbFraming {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alarm_names_with_bit_n() {
+        assert!(Alarms(1 | 1 << 21 | 1 << 31).flags().eq([
+            "wire_resistance",
+            "battery_over_temperature",
+            "bit_31"
+        ]));
+    }
 
     #[test]
     fn trigger_requests() {
