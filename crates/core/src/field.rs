@@ -34,7 +34,7 @@
 use core::marker::PhantomData;
 use core::ops::Range;
 
-use crate::EncodeError;
+use crate::{EncodeError, Quantity, Scale};
 
 mod sealed {
     pub trait Sealed {}
@@ -166,6 +166,112 @@ endian_field!(
     from_be_slice,
     put_be
 );
+
+/// An integer field of either byte order: [`Le`] or [`Be`].
+pub trait IntField: Copy {
+    /// The integer type.
+    type Int: Int;
+    /// The byte range.
+    fn range(self) -> Range<usize>;
+    /// The value, or `None` when `buf` ends before the field does.
+    fn read(self, buf: &[u8]) -> Option<Self::Int>;
+    /// Write `value` into its bytes of `buf`.
+    ///
+    /// # Errors
+    /// [`EncodeError::BufferTooSmall`] when `buf` ends before the field does.
+    fn write(self, buf: &mut [u8], value: Self::Int) -> Result<(), EncodeError>;
+}
+
+macro_rules! int_field {
+    ($($name:ident),*) => {$(
+        impl<T: Int> IntField for $name<T> {
+            type Int = T;
+            fn range(self) -> Range<usize> {
+                $name::range(self)
+            }
+            fn read(self, buf: &[u8]) -> Option<T> {
+                $name::read(self, buf)
+            }
+            fn write(self, buf: &mut [u8], value: T) -> Result<(), EncodeError> {
+                $name::write(self, buf, value)
+            }
+        }
+    )*};
+}
+
+int_field!(Le, Be);
+
+/// Why a [`Scaled`] field could not be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReadError {
+    /// The buffer ends before the field does.
+    Short,
+    /// The value does not fit the canonical unit.
+    OutOfRange {
+        /// The field's name.
+        field: &'static str,
+    },
+}
+
+/// A quantity's whole wire layout in one constant: where it is ([`Le`]/[`Be`], which gives
+/// width, signedness and byte order), its [`Scale`] and the name errors carry.
+///
+/// ```
+/// use voltwire_core::field::{Le, ReadError, Scaled};
+/// use voltwire_core::{EncodeError, Millivolts, Scale};
+///
+/// const CVL: Scaled<Le<u16>> = Scaled::new(Le::at(0), Scale::new(100, 0), "cvl");
+///
+/// let v: Millivolts = CVL.read(&[0x33, 0x02])?;
+/// assert_eq!(v, Millivolts(56_300));
+/// let mut out = [0u8; 2];
+/// CVL.write(&mut out, v).unwrap();
+/// assert_eq!(out, [0x33, 0x02]);
+/// assert_eq!(CVL.write(&mut out, Millivolts(1)), Err(EncodeError::Precision { field: "cvl" }));
+/// assert_eq!(CVL.read::<Millivolts>(&[0x33]), Err(ReadError::Short));
+/// # Ok::<(), ReadError>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Scaled<F> {
+    /// Where the raw integer sits.
+    pub field: F,
+    /// Its wire encoding.
+    pub scale: Scale,
+    /// Its name in errors.
+    pub name: &'static str,
+}
+
+impl<F: IntField> Scaled<F>
+where
+    F::Int: Into<i64> + TryFrom<i64>,
+{
+    /// A scaled field.
+    pub const fn new(field: F, scale: Scale, name: &'static str) -> Self {
+        Self { field, scale, name }
+    }
+
+    /// The value in canonical units.
+    ///
+    /// # Errors
+    /// [`ReadError::Short`] when `buf` ends before the field, [`ReadError::OutOfRange`] when
+    /// the value does not fit `U`.
+    pub fn read<U: Quantity>(self, buf: &[u8]) -> Result<U, ReadError> {
+        let raw = self.field.read(buf).ok_or(ReadError::Short)?;
+        U::from_wire(raw.into(), self.scale).ok_or(ReadError::OutOfRange { field: self.name })
+    }
+
+    /// Write `value` exactly.
+    ///
+    /// # Errors
+    /// [`EncodeError::Precision`] / [`EncodeError::OutOfRange`] when the wire cannot carry the
+    /// value exactly, [`EncodeError::BufferTooSmall`] when `buf` ends before the field.
+    pub fn write<U: Quantity>(self, buf: &mut [u8], value: U) -> Result<(), EncodeError> {
+        let raw = value.to_wire(self.scale, self.name)?;
+        let raw =
+            F::Int::try_from(raw).map_err(|_| EncodeError::OutOfRange { field: self.name })?;
+        self.field.write(buf, raw)
+    }
+}
 
 /// A field of `N` raw bytes at a fixed offset (tags, reserved bytes, ASCII).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

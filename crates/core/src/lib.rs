@@ -22,6 +22,6 @@ pub use scan::{
 };
 pub use table::{BitTable, FlagNames, FlagWord, RawWord, Unnamed};
 pub use units::{
-    DeciCelsius, DeciKelvin, MilliampHours, Milliamps, Millivolts, Permille, Rounding, Scale,
-    VoltAmperes, WattHours, Watts,
+    DeciCelsius, DeciKelvin, MilliampHours, Milliamps, Millivolts, Permille, Quantity, Rounding,
+    Scale, VoltAmperes, WattHours, Watts,
 };
