@@ -25,7 +25,7 @@
 use voltwire_core::EncodeError;
 
 use super::HexError;
-use super::frame::{Frame, MAX_PAYLOAD_LEN, Payload};
+use super::frame::{Frame, Payload};
 use super::register::{RegisterInfo, RegisterValue, lookup};
 
 /// Request command: enter the boot loader.
@@ -61,12 +61,7 @@ pub const RSP_SET: u8 = 0x8;
 /// Response code: asynchronous notification.
 pub const RSP_ASYNC: u8 = 0xA;
 
-/// The longest register value: [`MAX_PAYLOAD_LEN`] minus register id and flags (a history
-/// record).
-pub const MAX_VALUE_LEN: usize = MAX_PAYLOAD_LEN - 3;
-
-/// Storage of a register value's bytes.
-pub type ValueBytes = heapless::Vec<u8, MAX_VALUE_LEN>;
+pub use super::register::{MAX_VALUE_LEN, ValueBytes};
 
 /// The flags byte of Get/Set/Async frames. Unknown bits are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -547,6 +542,7 @@ impl Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hex::frame::MAX_PAYLOAD_LEN;
     use crate::hex::register::{Reading, Unit, id};
     use proptest::prelude::*;
     extern crate alloc;
