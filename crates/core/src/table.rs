@@ -321,6 +321,10 @@ pub const fn indexed<const N: usize>(names: [&'static str; N]) -> [(u8, &'static
 /// order; write `report_unnamed` after the raw type to report unnamed set bits as `bit_N`
 /// (in bit order) instead of skipping them.
 ///
+/// For an existing newtype whose table is kept elsewhere (a dense name list, say), the form
+/// `flag_word!(/// doc of flags() \n impl Name(u16) = TABLE, report_unnamed);` implements only
+/// [`FlagWord`] and an inherent `flags()`.
+///
 /// ```
 /// voltwire_core::flag_word! {
 ///     /// Protection bits.
@@ -376,6 +380,26 @@ macro_rules! flag_word {
             }
         }
     };
+    (
+        $(#[$fmeta:meta])*
+        impl $name:ident($raw:ty) = $table:expr $(, $policy:ident)?
+    ) => {
+        impl $name {
+            $(#[$fmeta])*
+            pub fn flags(self) -> $crate::FlagNames {
+                <Self as $crate::FlagWord>::flags(self)
+            }
+        }
+
+        impl $crate::FlagWord for $name {
+            type Raw = $raw;
+            const BITS: $crate::BitTable = $table;
+            $( const UNNAMED: $crate::Unnamed = $crate::flag_word!(@policy $policy); )?
+            fn raw(self) -> $raw {
+                self.0
+            }
+        }
+    };
     (@mask $vis:vis, $raw:ty, $bit:literal, [$($m:tt)*] $konst:ident) => {
         $($m)*
         $vis const $konst: $raw = 1 << $bit;
@@ -387,6 +411,7 @@ macro_rules! flag_word {
 }
 
 #[cfg(test)]
+#[allow(unreachable_pub, reason = "test types expanded from the macros")]
 mod tests {
     use super::*;
 
@@ -445,6 +470,18 @@ mod tests {
             0 => "zero" as ZERO,
             2 => "two",
         }
+    }
+
+    #[derive(Clone, Copy)]
+    struct Existing(u8);
+    flag_word!(
+        /// Names.
+        impl Existing(u8) = &indexed(["a", "b"]), report_unnamed
+    );
+
+    #[test]
+    fn impl_form() {
+        assert!(Existing(0b101).flags().eq(["a", "bit_2"]));
     }
 
     #[test]

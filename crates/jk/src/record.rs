@@ -17,7 +17,7 @@
 //!   example and of every capture), so `emit(parse(b)) == b` for such input.
 
 use heapless::Vec;
-use voltwire_core::table::{BitTable, FlagWord, Unnamed, indexed};
+use voltwire_core::table::indexed;
 use voltwire_core::{DeciCelsius, EncodeError, MilliampHours, Milliamps, Millivolts, Scale};
 
 use crate::frame::MAX_INFO_LEN;
@@ -457,21 +457,12 @@ impl Warnings {
     pub const fn contains(self, mask: u16) -> bool {
         self.0 & mask == mask
     }
+}
 
+voltwire_core::flag_word!(
     /// Names of the set bits (`bit_14`, `bit_15` for the undocumented ones).
-    pub fn flags(self) -> impl Iterator<Item = &'static str> {
-        FlagWord::flags(self)
-    }
-}
-
-impl FlagWord for Warnings {
-    type Raw = u16;
-    const BITS: BitTable = &indexed(WARNING_NAMES);
-    const UNNAMED: Unnamed = Unnamed::BitN;
-    fn raw(self) -> u16 {
-        self.0
-    }
-}
+    impl Warnings(u16) = &indexed(WARNING_NAMES), report_unnamed
+);
 
 /// Status bits (ID 0x8C). Wire: u16 BE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -514,21 +505,12 @@ impl Status {
     pub const fn battery_dropped(self) -> bool {
         self.0 & 8 != 0
     }
+}
 
+voltwire_core::flag_word!(
     /// Names of the set bits (`bit_N` for undocumented ones).
-    pub fn flags(self) -> impl Iterator<Item = &'static str> {
-        FlagWord::flags(self)
-    }
-}
-
-impl FlagWord for Status {
-    type Raw = u16;
-    const BITS: BitTable = &indexed(STATUS_NAMES);
-    const UNNAMED: Unnamed = Unnamed::BitN;
-    fn raw(self) -> u16 {
-        self.0
-    }
-}
+    impl Status(u16) = &indexed(STATUS_NAMES), report_unnamed
+);
 
 voltwire_core::code_enum! {
     /// Battery chemistry setting (ID 0xAF). Wire: u8. Unknown codes are kept.

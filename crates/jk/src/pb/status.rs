@@ -1,6 +1,6 @@
 //! The live status block (type 0x02) and its alarm word.
 
-use voltwire_core::table::{BitTable, FlagWord, Unnamed, indexed};
+use voltwire_core::table::indexed;
 use voltwire_core::{DeciCelsius, EncodeError, MilliampHours, Milliamps, Millivolts};
 
 use super::block::{get, i16le, i32le, sat_i32, set, to_i16, to_i32, to_u16, to_u32, u16le, u32le};
@@ -37,21 +37,10 @@ pub const ALARM_NAMES: [&str; 22] = [
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Alarms(pub u32);
 
-impl Alarms {
+voltwire_core::flag_word!(
     /// Names of the set bits (`bit_N` above bit 21).
-    pub fn flags(self) -> impl Iterator<Item = &'static str> {
-        FlagWord::flags(self)
-    }
-}
-
-impl FlagWord for Alarms {
-    type Raw = u32;
-    const BITS: BitTable = &indexed(ALARM_NAMES);
-    const UNNAMED: Unnamed = Unnamed::BitN;
-    fn raw(self) -> u32 {
-        self.0
-    }
-}
+    impl Alarms(u32) = &indexed(ALARM_NAMES), report_unnamed
+);
 
 /// The live status block (type 0x02, trigger 0x1620, register area 0x1200).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]

@@ -35,19 +35,12 @@ macro_rules! bit_set {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
         pub struct $name(pub $inner);
 
-        impl voltwire_core::FlagWord for $name {
-            type Raw = $inner;
-            const BITS: voltwire_core::BitTable = $table;
-            fn raw(self) -> $inner {
-                self.0
-            }
-        }
+        voltwire_core::flag_word!(
+            /// Names of the set bits that are documented, lowest bit first.
+            impl $name($inner) = $table
+        );
 
         impl $name {
-            /// Names of the set bits that are documented, lowest bit first.
-            pub fn flags(self) -> impl Iterator<Item = &'static str> {
-                voltwire_core::FlagWord::flags(self)
-            }
 
             /// Set bits that have no documented meaning.
             pub fn unknown_bits(self) -> $inner {

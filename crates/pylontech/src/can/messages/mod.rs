@@ -84,10 +84,4 @@ fn raw<F: IntField>(id: u16, data: &[u8], field: F) -> Result<F::Int, ParseError
 }
 
 #[cfg(test)]
-#[allow(
-    clippy::many_single_char_names,
-    clippy::std_instead_of_alloc,
-    clippy::cast_possible_truncation,
-    reason = "test code"
-)]
 mod tests;

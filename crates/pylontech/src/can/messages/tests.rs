@@ -1,4 +1,9 @@
 //! Annotated real frames: parse, then emit gives the same bytes back.
+#![allow(
+    clippy::many_single_char_names,
+    reason = "one letter per message in a test"
+)]
+
 use super::*;
 use crate::can::{AlarmCondition, CanMessage, PairState};
 use voltwire_core::{
