@@ -4,7 +4,9 @@
 use voltwire_core::field::{Le, tail, write_tail};
 use voltwire_core::{DeciKelvin, EncodeError, MilliampHours, Millivolts, WattHours};
 
-use super::{AMP_HOUR, DECI_KWH, IDENTITY, KELVIN, LeScaled, check_len, length, quantity, raw};
+use super::{
+    AMP_HOUR, DECI_KWH, IDENTITY, KELVIN, LeScaled, check_len, length, optional, quantity, raw,
+};
 use crate::can::{CanMessage, ParseError, Payload};
 
 /// 0x35F (SMA/Victron dialect): battery info. Only the capacity means the same in every
@@ -59,12 +61,10 @@ impl CanMessage for BatteryInfo {
         Self::BYTES_0_1.write(&mut out, self.bytes_0_1)?;
         Self::BYTES_2_3.write(&mut out, self.bytes_2_3)?;
         Self::CAPACITY.write(&mut out, self.capacity)?;
-        let len = if let Some(x) = self.bytes_6_7 {
-            Self::BYTES_6_7.write(&mut out, x)?;
-            Self::BYTES_6_7.end()
-        } else {
-            Self::CAPACITY.field.end()
-        };
+        let (short, long) = (Self::CAPACITY.field.end(), Self::BYTES_6_7.end());
+        let len = optional(self.bytes_6_7, short, long, |x| {
+            Self::BYTES_6_7.write(&mut out, x)
+        })?;
         Ok((out, len))
     }
 }

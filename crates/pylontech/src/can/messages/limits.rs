@@ -3,7 +3,7 @@
 use voltwire_core::field::Le;
 use voltwire_core::{EncodeError, Milliamps, Millivolts};
 
-use super::{DECIAMP, DECIVOLT, LeScaled, check_len, quantity};
+use super::{DECIAMP, DECIVOLT, LeScaled, check_len, optional, quantity};
 use crate::can::{CanMessage, ParseError};
 
 /// 0x351, BMS -> inverter: charge and discharge limits. Sent with 8 bytes, or 6 (no DVL).
@@ -60,12 +60,10 @@ impl CanMessage for ChargeLimits {
         Self::CVL.write(&mut out, self.charge_voltage)?;
         Self::CCL.write(&mut out, self.charge_current)?;
         Self::DCL.write(&mut out, self.discharge_current)?;
-        let len = if let Some(dvl) = self.discharge_voltage {
-            Self::DVL.write(&mut out, dvl)?;
-            Self::DVL.field.end()
-        } else {
-            Self::DCL.field.end()
-        };
+        let (short, long) = (Self::DCL.field.end(), Self::DVL.field.end());
+        let len = optional(self.discharge_voltage, short, long, |v| {
+            Self::DVL.write(&mut out, v)
+        })?;
         Ok((out, len))
     }
 }

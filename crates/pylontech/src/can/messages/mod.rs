@@ -78,6 +78,19 @@ where
     })
 }
 
+/// Writes an optional trailing field: the frame is `long` bytes with it, `short` without.
+fn optional<V>(
+    value: Option<V>,
+    short: usize,
+    long: usize,
+    write: impl FnOnce(V) -> Result<(), voltwire_core::EncodeError>,
+) -> Result<usize, voltwire_core::EncodeError> {
+    match value {
+        Some(v) => write(v).map(|()| long),
+        None => Ok(short),
+    }
+}
+
 /// A raw field of message `id` that the length check guarantees.
 fn raw<F: IntField>(id: u16, data: &[u8], field: F) -> Result<F::Int, ParseError> {
     field.read(data).ok_or_else(|| length(id, data))

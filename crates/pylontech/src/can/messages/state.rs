@@ -3,7 +3,7 @@
 use voltwire_core::field::Le;
 use voltwire_core::{DeciCelsius, EncodeError, Milliamps, Millivolts, Permille};
 
-use super::{CENTIVOLT, DECIAMP, IDENTITY, LeScaled, PERCENT, check_len, quantity};
+use super::{CENTIVOLT, DECIAMP, IDENTITY, LeScaled, PERCENT, check_len, optional, quantity};
 use crate::can::{CanMessage, ParseError};
 
 /// 0x355, BMS -> inverter: state of charge and health. Sent with 4, 6 or 8 bytes.
@@ -122,12 +122,8 @@ impl CanMessage for Measurements {
         Self::VOLTAGE.write(&mut out, self.voltage)?;
         Self::CURRENT.write(&mut out, self.current)?;
         Self::TEMPERATURE.write(&mut out, self.temperature)?;
-        let len = if let Some(x) = self.extra {
-            Self::EXTRA.write(&mut out, x)?;
-            Self::EXTRA.end()
-        } else {
-            Self::TEMPERATURE.field.end()
-        };
+        let (short, long) = (Self::TEMPERATURE.field.end(), Self::EXTRA.end());
+        let len = optional(self.extra, short, long, |x| Self::EXTRA.write(&mut out, x))?;
         Ok((out, len))
     }
 }
