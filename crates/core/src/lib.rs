@@ -11,14 +11,17 @@ pub mod checksum;
 #[cfg(feature = "tokio-codec")]
 pub mod codec;
 mod error;
+pub mod field;
 pub mod scan;
+pub mod table;
 pub mod units;
 
 pub use error::{EncodeError, ErrorKind};
 pub use scan::{
     Accumulator, Emit, Framing, Located, Progress, Protocol, Scan, ScanDecoder, StreamDecoder,
 };
+pub use table::{BitTable, FlagNames, FlagWord, RawWord, Unnamed};
 pub use units::{
-    DeciCelsius, DeciKelvin, MilliampHours, Milliamps, Millivolts, Permille, Rounding, Scale,
-    VoltAmperes, WattHours, Watts,
+    DeciCelsius, DeciKelvin, MilliampHours, Milliamps, Millivolts, Permille, Quantity, Rounding,
+    Scale, VoltAmperes, WattHours, Watts,
 };

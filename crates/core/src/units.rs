@@ -74,6 +74,21 @@ pub enum Rounding {
     Nearest,
 }
 
+/// A canonical-unit newtype that converts to and from a wire value with a [`Scale`]: the
+/// generic face of the units' inherent `from_wire` / `to_wire`, so a scaled field
+/// ([`crate::field::Scaled`]) can read and write any unit.
+pub trait Quantity: Copy {
+    /// Decode a raw wire value with `scale`; `None` only when the result does not fit.
+    fn from_wire(raw: i64, scale: Scale) -> Option<Self>;
+
+    /// Encode to a raw wire value with `scale`, exactly.
+    ///
+    /// # Errors
+    /// [`EncodeError::Precision`] when the value is not a multiple of the wire resolution,
+    /// [`EncodeError::OutOfRange`] on overflow (`field` names the field).
+    fn to_wire(self, scale: Scale, field: &'static str) -> Result<i64, EncodeError>;
+}
+
 macro_rules! unit {
     ($(#[$doc:meta])* $name:ident($inner:ty), $si:literal, $div:literal) => {
         $(#[$doc])*
@@ -171,6 +186,15 @@ macro_rules! unit {
 
             /// The SI unit symbol of [`Self::to_si`].
             pub const SI_UNIT: &'static str = $si;
+        }
+
+        impl Quantity for $name {
+            fn from_wire(raw: i64, scale: Scale) -> Option<Self> {
+                Self::from_wire(raw, scale)
+            }
+            fn to_wire(self, scale: Scale, field: &'static str) -> Result<i64, EncodeError> {
+                Self::to_wire(self, scale, field)
+            }
         }
 
         impl From<$name> for $inner {

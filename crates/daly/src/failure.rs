@@ -1,5 +1,7 @@
 //! The 0x98 failure bits as named flags (meanings from protocol V1.2; bit 0 = LSB).
 
+use voltwire_core::{BitTable, FlagWord};
+
 macro_rules! failures {
     ($($(#[$doc:meta])* $name:ident = ($byte:literal, $bit:literal, $s:literal),)*) => {
         /// One failure bit of the 0x98 reply.
@@ -25,6 +27,16 @@ macro_rules! failures {
                 match self {
                     $(Self::$name => $s,)*
                 }
+            }
+        }
+
+        impl FlagWord for FailureFlags {
+            type Raw = u64;
+            /// Bit `8 · byte + bit` of the seven bytes, little-endian.
+            const BITS: BitTable = &[$(($byte * 8 + $bit, $s),)*];
+            fn raw(self) -> u64 {
+                let [b0, b1, b2, b3, b4, b5, b6] = self.0;
+                u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, 0])
             }
         }
     };
@@ -174,5 +186,23 @@ impl FailureFlags {
     /// Whether no bit is set.
     pub fn is_empty(&self) -> bool {
         self.0 == [0; 7]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flag_word_matches_the_failure_table() {
+        let f = FailureFlags([0x81, 0, 0, 0xF1, 0, 0, 0x10]);
+        assert!(f.flags().eq(f.iter().map(Failure::name)));
+        let unnamed = f.unnamed();
+        assert_eq!(
+            f.unknown_bits(),
+            FailureFlags(unnamed).raw(),
+            "unknown_bits and unnamed agree"
+        );
+        assert!(f.is_set(0) && f.is_set(7) && f.is_set(24) && !f.is_set(1));
     }
 }

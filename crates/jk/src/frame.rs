@@ -37,46 +37,9 @@ pub const MAX_INFO_LEN: usize = MAX_FRAME_LEN - HEADER_LEN - TRAILER_LEN;
 /// Smallest legal length field (empty info).
 pub const MIN_LENGTH_FIELD: u16 = 18;
 
-macro_rules! code_enum {
-    ($(#[$doc:meta])* $name:ident { $( $(#[$vdoc:meta])* $variant:ident = $code:literal => $label:literal ),* $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $( $(#[$vdoc])* $variant, )*
-            /// Any other code, kept.
-            Unknown(u8),
-        }
-        impl From<u8> for $name {
-            fn from(raw: u8) -> Self {
-                match raw {
-                    $( $code => Self::$variant, )*
-                    other => Self::Unknown(other),
-                }
-            }
-        }
-        impl From<$name> for u8 {
-            fn from(v: $name) -> Self {
-                match v {
-                    $( $name::$variant => $code, )*
-                    $name::Unknown(raw) => raw,
-                }
-            }
-        }
-        impl $name {
-            /// A `snake_case` name, `None` for unknown codes.
-            pub const fn name(self) -> Option<&'static str> {
-                match self {
-                    $( Self::$variant => Some($label), )*
-                    Self::Unknown(_) => None,
-                }
-            }
-        }
-    };
-}
-
-code_enum! {
+voltwire_core::code_enum! {
     /// Command word (offset 8). The reply echoes the request's command.
-    Command {
+    pub enum Command(u8) {
         /// 0x01: activate a sleeping BMS.
         Activate = 0x01 => "activate",
         /// 0x02: write one data ID.
@@ -90,9 +53,9 @@ code_enum! {
     }
 }
 
-code_enum! {
+voltwire_core::code_enum! {
     /// Frame source (offset 9).
-    FrameSource {
+    pub enum FrameSource(u8) {
         /// 0: the BMS.
         Bms = 0x00 => "bms",
         /// 1: Bluetooth.
@@ -104,9 +67,9 @@ code_enum! {
     }
 }
 
-code_enum! {
+voltwire_core::code_enum! {
     /// Transport type (offset 10).
-    Transport {
+    pub enum Transport(u8) {
         /// 0: request.
         Request = 0x00 => "request",
         /// 1: reply.

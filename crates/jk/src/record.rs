@@ -17,6 +17,7 @@
 //!   example and of every capture), so `emit(parse(b)) == b` for such input.
 
 use heapless::Vec;
+use voltwire_core::table::indexed;
 use voltwire_core::{DeciCelsius, EncodeError, MilliampHours, Milliamps, Millivolts, Scale};
 
 use crate::frame::MAX_INFO_LEN;
@@ -456,17 +457,12 @@ impl Warnings {
     pub const fn contains(self, mask: u16) -> bool {
         self.0 & mask == mask
     }
-
-    /// Names of the set bits (`bit_14`, `bit_15` for the undocumented ones).
-    pub fn flags(self) -> impl Iterator<Item = &'static str> {
-        (0..16u8).filter(move |b| self.0 & (1 << b) != 0).map(|b| {
-            WARNING_NAMES
-                .get(usize::from(b))
-                .copied()
-                .unwrap_or(if b == 14 { "bit_14" } else { "bit_15" })
-        })
-    }
 }
+
+voltwire_core::flag_word!(
+    /// Names of the set bits (`bit_14`, `bit_15` for the undocumented ones).
+    impl Warnings(u16) = &indexed(WARNING_NAMES), report_unnamed
+);
 
 /// Status bits (ID 0x8C). Wire: u16 BE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -509,71 +505,25 @@ impl Status {
     pub const fn battery_dropped(self) -> bool {
         self.0 & 8 != 0
     }
+}
 
+voltwire_core::flag_word!(
     /// Names of the set bits (`bit_N` for undocumented ones).
-    pub fn flags(self) -> impl Iterator<Item = &'static str> {
-        const OTHER: [&str; 12] = [
-            "bit_4", "bit_5", "bit_6", "bit_7", "bit_8", "bit_9", "bit_10", "bit_11", "bit_12",
-            "bit_13", "bit_14", "bit_15",
-        ];
-        (0..16usize)
-            .filter(move |b| self.0 & (1 << b) != 0)
-            .map(|b| {
-                STATUS_NAMES
-                    .get(b)
-                    .or_else(|| OTHER.get(b.wrapping_sub(4)))
-                    .copied()
-                    .unwrap_or("bit")
-            })
-    }
-}
+    impl Status(u16) = &indexed(STATUS_NAMES), report_unnamed
+);
 
-/// Battery chemistry setting (ID 0xAF). Wire: u8. Unknown codes are kept.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum BatteryType {
-    /// 0: lithium iron phosphate.
-    Lfp,
-    /// 1: ternary lithium (NMC).
-    Ternary,
-    /// 2: lithium titanate.
-    Lto,
-    /// Any other code.
-    Unknown(u8),
-}
-
-impl From<u8> for BatteryType {
-    fn from(raw: u8) -> Self {
-        match raw {
-            0 => Self::Lfp,
-            1 => Self::Ternary,
-            2 => Self::Lto,
-            other => Self::Unknown(other),
-        }
-    }
-}
-impl From<BatteryType> for u8 {
-    fn from(t: BatteryType) -> Self {
-        match t {
-            BatteryType::Lfp => 0,
-            BatteryType::Ternary => 1,
-            BatteryType::Lto => 2,
-            BatteryType::Unknown(raw) => raw,
-        }
+voltwire_core::code_enum! {
+    /// Battery chemistry setting (ID 0xAF). Wire: u8. Unknown codes are kept.
+    pub enum BatteryType(u8) {
+        /// 0: lithium iron phosphate.
+        Lfp = 0 => "lfp",
+        /// 1: ternary lithium (NMC).
+        Ternary = 1 => "ternary",
+        /// 2: lithium titanate.
+        Lto = 2 => "lto",
     }
 }
 newtype_codec!(BatteryType, u8, BatteryType);
-
-impl BatteryType {
-    /// A `snake_case` name, `None` for unknown codes.
-    pub const fn name(self) -> Option<&'static str> {
-        match self {
-            Self::Lfp => Some("lfp"),
-            Self::Ternary => Some("ternary"),
-            Self::Lto => Some("lto"),
-            Self::Unknown(_) => None,
-        }
-    }
-}
 
 /// One entry of the cell block (ID 0x79).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -905,6 +855,16 @@ fn parse_cells(after: &[u8]) -> Option<(Vec<Cell, MAX_CELLS>, &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn flag_names_with_bit_n() {
+        assert!(Warnings(1 | 1 << 13 | 1 << 15).flags().eq([
+            "low_capacity",
+            "protection_309_b",
+            "bit_15"
+        ]));
+        assert!(Status(0b1_0001).flags().eq(["charge_mos_on", "bit_4"]));
+    }
 
     #[test]
     fn temperatures_follow_the_vendor_document() {

@@ -1,37 +1,34 @@
 //! Status and configuration bit fields, decoded to names per model family.
 
+use voltwire_core::FlagNames;
+
 use crate::Family;
 
-fn named(raw: u16, names: &'static [(u8, &'static str)]) -> impl Iterator<Item = &'static str> {
-    names
-        .iter()
-        .filter(move |(bit, _)| raw & (1u16 << *bit) != 0)
-        .map(|&(_, n)| n)
+voltwire_core::flag_word! {
+    /// `FAULT_STATUS` (0x0040), the same on BIC and NPB.
+    pub struct FaultStatus(u16) {
+        /// Fan failure.
+        0 => "fan_fail",
+        /// Over-temperature protection (OTP).
+        1 => "over_temperature",
+        /// DC over-voltage protection (OVP).
+        2 => "dc_over_voltage",
+        /// DC over-current / overload protection (OLP).
+        3 => "dc_over_current",
+        /// Short circuit.
+        4 => "short_circuit",
+        /// AC input failure.
+        5 => "ac_fail",
+        /// Output off (a state, not a fault).
+        6 => "output_off",
+        /// Internal high temperature.
+        7 => "high_temperature",
+        /// HV over-voltage.
+        8 => "hv_over_voltage",
+    }
 }
 
-/// `FAULT_STATUS` (0x0040), the same on BIC and NPB.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct FaultStatus(pub u16);
-
 impl FaultStatus {
-    const NAMES: &'static [(u8, &'static str)] = &[
-        (0, "fan_fail"),
-        (1, "over_temperature"),
-        (2, "dc_over_voltage"),
-        (3, "dc_over_current"),
-        (4, "short_circuit"),
-        (5, "ac_fail"),
-        (6, "output_off"),
-        (7, "high_temperature"),
-        (8, "hv_over_voltage"),
-    ];
-
-    /// Names of the set bits (bit 0 fan fail, 1 OTP, 2 OVP, 3 OLP, 4 short, 5 AC fail,
-    /// 6 output off, 7 internal high temperature, 8 HV over-voltage).
-    pub fn flags(self) -> impl Iterator<Item = &'static str> {
-        named(self.0, Self::NAMES)
-    }
-
     /// Whether any fault bit (0-5, 7, 8) is set; bit 6 (output off) is a state, not a fault.
     pub const fn any_fault(self) -> bool {
         self.0 & 0x01BF != 0
@@ -64,13 +61,11 @@ impl SystemStatus {
     /// Names of the set bits, with the family's polarity (BIC bit 1 `dc_ok`, bit 5
     /// `initialized`; NPB bit 1 `dc_output_low`, bit 5 `initializing`).
     pub fn flags(self, family: Family) -> impl Iterator<Item = &'static str> {
-        named(
-            self.0,
-            match family {
-                Family::Bic2200 => Self::BIC,
-                Family::Npb => Self::NPB,
-            },
-        )
+        let table = match family {
+            Family::Bic2200 => Self::BIC,
+            Family::Npb => Self::NPB,
+        };
+        FlagNames::new(u64::from(self.0), table)
     }
 
     /// Whether the DC output is normal, whatever the family's polarity.
@@ -123,16 +118,17 @@ pub enum EepromConfig {
     Reserved,
 }
 
-/// `SYSTEM_CONFIG` (0x00C2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct SystemConfig(pub u16);
+voltwire_core::flag_word! {
+    /// `SYSTEM_CONFIG` (0x00C2); `flags()` names the single-bit options.
+    pub struct SystemConfig(u16) {
+        /// Bit 0: output controlled over CAN (needed for CAN set points on the BIC).
+        0 => "can_control" as CAN_CONTROL,
+        /// Bit 10: do not write parameters to EEPROM (firmware from about 2024).
+        10 => "eeprom_write_disabled" as EEPROM_WRITE_DISABLE,
+    }
+}
 
 impl SystemConfig {
-    /// Bit 0: output controlled over CAN (needed for CAN set points on the BIC).
-    pub const CAN_CONTROL: u16 = 1 << 0;
-    /// Bit 10: do not write parameters to EEPROM (firmware from about 2024).
-    pub const EEPROM_WRITE_DISABLE: u16 = 1 << 10;
-
     /// CAN control (bit 0).
     pub const fn can_control(self) -> bool {
         self.0 & Self::CAN_CONTROL != 0
@@ -182,11 +178,6 @@ impl SystemConfig {
             Self(self.0 & !Self::CAN_CONTROL)
         }
     }
-
-    /// Names of the set single-bit options.
-    pub fn flags(self) -> impl Iterator<Item = &'static str> {
-        named(self.0, &[(0, "can_control"), (10, "eeprom_write_disabled")])
-    }
 }
 
 impl OperationInit {
@@ -213,14 +204,25 @@ impl EepromConfig {
     }
 }
 
-/// `CURVE_CONFIG` (0x00B4, NPB).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct CurveConfig(pub u16);
+voltwire_core::flag_word! {
+    /// `CURVE_CONFIG` (0x00B4, NPB); `flags()` names the single-bit options.
+    pub struct CurveConfig(u16) {
+        /// Bit 6: three-stage charging.
+        6 => "three_stage",
+        /// Bit 7: charger (curve) mode; 0 = power-supply mode.
+        7 => "charger_mode" as CHARGER_MODE,
+        /// Bit 8: constant-current timeout enabled.
+        8 => "cc_timeout_enable",
+        /// Bit 9: constant-voltage timeout enabled.
+        9 => "cv_timeout_enable",
+        /// Bit 10: float timeout enabled.
+        10 => "fv_timeout_enable",
+        /// Bit 11: restart enabled.
+        11 => "restart_enable",
+    }
+}
 
 impl CurveConfig {
-    /// Bit 7: charger (curve) mode; 0 = power-supply mode.
-    pub const CHARGER_MODE: u16 = 1 << 7;
-
     /// Curve selection (bits 0-1): 0 custom, 1-3 presets.
     pub const fn curve(self) -> u8 {
         (self.0 & 0b11) as u8
@@ -235,44 +237,31 @@ impl CurveConfig {
     pub const fn charger_mode(self) -> bool {
         self.0 & Self::CHARGER_MODE != 0
     }
-
-    /// Names of the set single-bit options.
-    pub fn flags(self) -> impl Iterator<Item = &'static str> {
-        named(
-            self.0,
-            &[
-                (6, "three_stage"),
-                (7, "charger_mode"),
-                (8, "cc_timeout_enable"),
-                (9, "cv_timeout_enable"),
-                (10, "fv_timeout_enable"),
-                (11, "restart_enable"),
-            ],
-        )
-    }
 }
 
-/// `CHG_STATUS` (0x00B8, NPB).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct ChargeStatus(pub u16);
-
-impl ChargeStatus {
-    const NAMES: &'static [(u8, &'static str)] = &[
-        (0, "fully_charged"),
-        (1, "constant_current"),
-        (2, "constant_voltage"),
-        (3, "float"),
-        (6, "wakeup_not_finished"),
-        (10, "temperature_compensation_short"),
-        (11, "battery_not_detected"),
-        (13, "cc_timeout"),
-        (14, "cv_timeout"),
-        (15, "fv_timeout"),
-    ];
-
-    /// Names of the set bits.
-    pub fn flags(self) -> impl Iterator<Item = &'static str> {
-        named(self.0, Self::NAMES)
+voltwire_core::flag_word! {
+    /// `CHG_STATUS` (0x00B8, NPB).
+    pub struct ChargeStatus(u16) {
+        /// Fully charged.
+        0 => "fully_charged",
+        /// Constant-current stage.
+        1 => "constant_current",
+        /// Constant-voltage stage.
+        2 => "constant_voltage",
+        /// Float stage.
+        3 => "float",
+        /// Wake-up not finished.
+        6 => "wakeup_not_finished",
+        /// Temperature compensation short-circuited.
+        10 => "temperature_compensation_short",
+        /// No battery detected.
+        11 => "battery_not_detected",
+        /// Constant-current stage timed out.
+        13 => "cc_timeout",
+        /// Constant-voltage stage timed out.
+        14 => "cv_timeout",
+        /// Float stage timed out.
+        15 => "fv_timeout",
     }
 }
 

@@ -1,177 +1,89 @@
 //! Bit fields of 0x359, 0x35C and 0x35A, decoded to names.
 
-/// Names of 16-bit flag words: (bit, name).
-type Names = &'static [(u8, &'static str)];
-
-fn names_of(raw: u16, names: Names) -> impl Iterator<Item = &'static str> {
-    names
-        .iter()
-        .filter(move |(bit, _)| raw & (1u16 << *bit) != 0)
-        .map(|&(_, name)| name)
-}
-
-fn unknown_of(raw: u16, names: Names) -> u16 {
-    names
-        .iter()
-        .fold(raw, |acc, (bit, _)| acc & !(1u16 << *bit))
-}
-
-/// Protection bits of 0x359 (bytes 0 and 1: `raw = byte0 | byte1 << 8`).
-///
-/// Bit 11 (byte 1 bit 3) is the system / BMS-internal error, as `OpenDTU` and `bms_gateway`
-/// decode it; see `docs/protocols/pylontech-can.md` for the bit-7 alternative. Unnamed bits are kept in
-/// `raw` and reported by [`Protection::unknown_bits`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Protection(pub u16);
-
-/// Warning (alarm) bits of 0x359 (bytes 2 and 3), same positions as [`Protection`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Warning(pub u16);
-
-impl Protection {
-    /// Cell or module over-voltage.
-    pub const OVER_VOLTAGE: u16 = 1 << 1;
-    /// Under-voltage.
-    pub const UNDER_VOLTAGE: u16 = 1 << 2;
-    /// Over-temperature.
-    pub const OVER_TEMPERATURE: u16 = 1 << 3;
-    /// Under-temperature.
-    pub const UNDER_TEMPERATURE: u16 = 1 << 4;
-    /// Discharge over-current.
-    pub const DISCHARGE_OVER_CURRENT: u16 = 1 << 7;
-    /// Charge over-current.
-    pub const CHARGE_OVER_CURRENT: u16 = 1 << 8;
-    /// System / BMS internal error (byte 1 bit 3).
-    pub const SYSTEM_ERROR: u16 = 1 << 11;
-
-    const NAMES: Names = &[
-        (1, "over_voltage"),
-        (2, "under_voltage"),
-        (3, "over_temperature"),
-        (4, "under_temperature"),
-        (7, "discharge_over_current"),
-        (8, "charge_over_current"),
-        (11, "system_error"),
-    ];
-
-    /// Names of the set bits that have one.
-    pub fn flags(self) -> impl Iterator<Item = &'static str> {
-        names_of(self.0, Self::NAMES)
-    }
-
-    /// Set bits without a name.
-    pub fn unknown_bits(self) -> u16 {
-        unknown_of(self.0, Self::NAMES)
-    }
-
-    /// Whether a bit (one of the associated constants) is set.
-    pub const fn contains(self, bit: u16) -> bool {
-        self.0 & bit == bit
+voltwire_core::flag_word! {
+    /// Protection bits of 0x359 (bytes 0 and 1: `raw = byte0 | byte1 << 8`).
+    ///
+    /// Bit 11 (byte 1 bit 3) is the system / BMS-internal error, as `OpenDTU` and `bms_gateway`
+    /// decode it; see `docs/protocols/pylontech-can.md` for the bit-7 alternative. Unnamed bits are kept in
+    /// `raw` and reported by [`Protection::unknown_bits`].
+    pub struct Protection(u16) {
+        /// Cell or module over-voltage.
+        1 => "over_voltage" as OVER_VOLTAGE,
+        /// Under-voltage.
+        2 => "under_voltage" as UNDER_VOLTAGE,
+        /// Over-temperature.
+        3 => "over_temperature" as OVER_TEMPERATURE,
+        /// Under-temperature.
+        4 => "under_temperature" as UNDER_TEMPERATURE,
+        /// Discharge over-current.
+        7 => "discharge_over_current" as DISCHARGE_OVER_CURRENT,
+        /// Charge over-current.
+        8 => "charge_over_current" as CHARGE_OVER_CURRENT,
+        /// System / BMS internal error (byte 1 bit 3).
+        11 => "system_error" as SYSTEM_ERROR,
     }
 }
 
-impl Warning {
-    /// High voltage.
-    pub const HIGH_VOLTAGE: u16 = 1 << 1;
-    /// Low voltage.
-    pub const LOW_VOLTAGE: u16 = 1 << 2;
-    /// High temperature.
-    pub const HIGH_TEMPERATURE: u16 = 1 << 3;
-    /// Low temperature.
-    pub const LOW_TEMPERATURE: u16 = 1 << 4;
-    /// High discharge current.
-    pub const HIGH_DISCHARGE_CURRENT: u16 = 1 << 7;
-    /// High charge current.
-    pub const HIGH_CHARGE_CURRENT: u16 = 1 << 8;
-    /// Internal communication failure / BMS internal (byte 3 bit 3).
-    pub const INTERNAL_FAILURE: u16 = 1 << 11;
-
-    const NAMES: Names = &[
-        (1, "high_voltage"),
-        (2, "low_voltage"),
-        (3, "high_temperature"),
-        (4, "low_temperature"),
-        (7, "high_discharge_current"),
-        (8, "high_charge_current"),
-        (11, "internal_failure"),
-    ];
-
-    /// Names of the set bits that have one.
-    pub fn flags(self) -> impl Iterator<Item = &'static str> {
-        names_of(self.0, Self::NAMES)
-    }
-
-    /// Set bits without a name.
-    pub fn unknown_bits(self) -> u16 {
-        unknown_of(self.0, Self::NAMES)
-    }
-
-    /// Whether a bit (one of the associated constants) is set.
-    pub const fn contains(self, bit: u16) -> bool {
-        self.0 & bit == bit
+voltwire_core::flag_word! {
+    /// Warning (alarm) bits of 0x359 (bytes 2 and 3), same positions as [`Protection`].
+    pub struct Warning(u16) {
+        /// High voltage.
+        1 => "high_voltage" as HIGH_VOLTAGE,
+        /// Low voltage.
+        2 => "low_voltage" as LOW_VOLTAGE,
+        /// High temperature.
+        3 => "high_temperature" as HIGH_TEMPERATURE,
+        /// Low temperature.
+        4 => "low_temperature" as LOW_TEMPERATURE,
+        /// High discharge current.
+        7 => "high_discharge_current" as HIGH_DISCHARGE_CURRENT,
+        /// High charge current.
+        8 => "high_charge_current" as HIGH_CHARGE_CURRENT,
+        /// Internal communication failure / BMS internal (byte 3 bit 3).
+        11 => "internal_failure" as INTERNAL_FAILURE,
     }
 }
 
-/// Request flags of 0x35C byte 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct RequestFlags(pub u8);
+voltwire_core::flag_word! {
+    /// Request flags of 0x35C byte 0 (named from the top bit down).
+    pub struct RequestFlags(u8) {
+        /// Charge enable.
+        7 => "charge_enable" as CHARGE_ENABLE,
+        /// Discharge enable.
+        6 => "discharge_enable" as DISCHARGE_ENABLE,
+        /// Force charge request I (wake a battery that shut down and charge it).
+        5 => "force_charge_1" as FORCE_CHARGE_1,
+        /// Force charge request II (charge before the battery shuts down).
+        4 => "force_charge_2" as FORCE_CHARGE_2,
+        /// Request full charge (periodic, against SOC drift; "balancing charge").
+        3 => "full_charge_request" as FULL_CHARGE,
+    }
+}
 
 impl RequestFlags {
-    /// Charge enable.
-    pub const CHARGE_ENABLE: u8 = 0x80;
-    /// Discharge enable.
-    pub const DISCHARGE_ENABLE: u8 = 0x40;
-    /// Force charge request I (wake a battery that shut down and charge it).
-    pub const FORCE_CHARGE_1: u8 = 0x20;
-    /// Force charge request II (charge before the battery shuts down).
-    pub const FORCE_CHARGE_2: u8 = 0x10;
-    /// Request full charge (periodic, against SOC drift; "balancing charge").
-    pub const FULL_CHARGE: u8 = 0x08;
-
-    const NAMES: &'static [(u8, &'static str)] = &[
-        (Self::CHARGE_ENABLE, "charge_enable"),
-        (Self::DISCHARGE_ENABLE, "discharge_enable"),
-        (Self::FORCE_CHARGE_1, "force_charge_1"),
-        (Self::FORCE_CHARGE_2, "force_charge_2"),
-        (Self::FULL_CHARGE, "full_charge_request"),
-    ];
-
-    /// Names of the set bits that have one.
-    pub fn flags(self) -> impl Iterator<Item = &'static str> {
-        Self::NAMES
-            .iter()
-            .filter(move |(m, _)| self.0 & m != 0)
-            .map(|&(_, n)| n)
-    }
-
-    /// Set bits without a name.
-    pub fn unknown_bits(self) -> u8 {
-        self.0 & 0x07
-    }
-
     /// Charging allowed.
     pub const fn charge_enable(self) -> bool {
-        self.0 & Self::CHARGE_ENABLE != 0
+        self.contains(Self::CHARGE_ENABLE)
     }
 
     /// Discharging allowed.
     pub const fn discharge_enable(self) -> bool {
-        self.0 & Self::DISCHARGE_ENABLE != 0
+        self.contains(Self::DISCHARGE_ENABLE)
     }
 
     /// Force charge request I.
     pub const fn force_charge_1(self) -> bool {
-        self.0 & Self::FORCE_CHARGE_1 != 0
+        self.contains(Self::FORCE_CHARGE_1)
     }
 
     /// Force charge request II.
     pub const fn force_charge_2(self) -> bool {
-        self.0 & Self::FORCE_CHARGE_2 != 0
+        self.contains(Self::FORCE_CHARGE_2)
     }
 
     /// Full-charge request.
     pub const fn full_charge_request(self) -> bool {
-        self.0 & Self::FULL_CHARGE != 0
+        self.contains(Self::FULL_CHARGE)
     }
 }
 
@@ -303,6 +215,12 @@ mod tests {
         let v: std::vec::Vec<_> = p.flags().collect();
         assert_eq!(v, ["over_voltage", "system_error"]);
         assert_eq!(p.unknown_bits(), 0x8000);
+        assert!(RequestFlags(0xC9).flags().eq([
+            "charge_enable",
+            "discharge_enable",
+            "full_charge_request"
+        ]));
+        assert_eq!(RequestFlags(0xCF).unknown_bits(), 0x07);
         let r = RequestFlags(0xC0);
         assert!(r.charge_enable() && r.discharge_enable() && !r.full_charge_request());
         assert_eq!(AlarmCondition::CellImbalance.position(), (3, 0));

@@ -25,7 +25,7 @@
 use voltwire_core::EncodeError;
 
 use super::HexError;
-use super::frame::{Frame, MAX_PAYLOAD_LEN, Payload};
+use super::frame::{Frame, Payload};
 use super::register::{RegisterInfo, RegisterValue, lookup};
 
 /// Request command: enter the boot loader.
@@ -61,12 +61,7 @@ pub const RSP_SET: u8 = 0x8;
 /// Response code: asynchronous notification.
 pub const RSP_ASYNC: u8 = 0xA;
 
-/// The longest register value: [`MAX_PAYLOAD_LEN`] minus register id and flags (a history
-/// record).
-pub const MAX_VALUE_LEN: usize = MAX_PAYLOAD_LEN - 3;
-
-/// Storage of a register value's bytes.
-pub type ValueBytes = heapless::Vec<u8, MAX_VALUE_LEN>;
+pub use super::register::{MAX_VALUE_LEN, ValueBytes};
 
 /// The flags byte of Get/Set/Async frames. Unknown bits are kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -82,8 +77,6 @@ impl Flags {
     /// A parameter is wrong (e.g. a value out of range in a Set).
     pub const PARAMETER_ERROR: Self = Self(0x04);
 
-    const KNOWN: u8 = 0x07;
-
     /// Whether no flag is set.
     pub const fn is_ok(self) -> bool {
         self.0 == 0
@@ -95,25 +88,31 @@ impl Flags {
     }
 
     /// Bits without a documented meaning.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "the table names bits 0-2 of a u8"
+    )]
     pub const fn unknown_bits(self) -> u8 {
-        self.0 & !Self::KNOWN
+        self.0 & !(voltwire_core::table::mask(<Self as voltwire_core::FlagWord>::BITS) as u8)
     }
 
     /// Names of the set bits, `"ok"` when none is set; bits without a name are skipped
     /// (see [`Flags::unknown_bits`]).
     pub fn names(self) -> impl Iterator<Item = &'static str> {
-        let named = [
-            (Self::UNKNOWN_ID, "unknown_id"),
-            (Self::NOT_SUPPORTED, "not_supported"),
-            (Self::PARAMETER_ERROR, "parameter_error"),
-        ];
         let ok = self.is_ok().then_some("ok");
-        ok.into_iter().chain(
-            named
-                .into_iter()
-                .filter(move |&(f, _)| self.contains(f))
-                .map(|(_, n)| n),
-        )
+        ok.into_iter().chain(voltwire_core::FlagWord::flags(self))
+    }
+}
+
+impl voltwire_core::FlagWord for Flags {
+    type Raw = u8;
+    const BITS: voltwire_core::BitTable = &[
+        (0, "unknown_id"),
+        (1, "not_supported"),
+        (2, "parameter_error"),
+    ];
+    fn raw(self) -> u8 {
+        self.0
     }
 }
 
@@ -543,6 +542,7 @@ impl Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hex::frame::MAX_PAYLOAD_LEN;
     use crate::hex::register::{Reading, Unit, id};
     use proptest::prelude::*;
     extern crate alloc;

@@ -35,19 +35,16 @@ macro_rules! bit_set {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
         pub struct $name(pub $inner);
 
-        impl $name {
+        voltwire_core::flag_word!(
             /// Names of the set bits that are documented, lowest bit first.
-            pub fn flags(self) -> impl Iterator<Item = &'static str> {
-                $table
-                    .iter()
-                    .filter(move |(bit, _)| (self.0 >> bit) & 1 == 1)
-                    .map(|(_, n)| *n)
-            }
+            impl $name($inner) = $table
+        );
+
+        impl $name {
 
             /// Set bits that have no documented meaning.
             pub fn unknown_bits(self) -> $inner {
-                let known = $table.iter().fold(0, |acc: $inner, (bit, _)| acc | (1 << bit));
-                self.0 & !known
+                voltwire_core::FlagWord::unknown_bits(self)
             }
 
             /// Whether bit `bit` is set.
@@ -218,7 +215,7 @@ code_enum!(
     MONITOR_MODES
 );
 
-const ALARM_BITS: &[(u32, &str)] = &[
+const ALARM_BITS: voltwire_core::BitTable = &[
     (0, "low_voltage"),
     (1, "high_voltage"),
     (2, "low_soc"),
@@ -242,7 +239,7 @@ bit_set!(
     ALARM_BITS
 );
 
-const OFF_BITS: &[(u32, &str)] = &[
+const OFF_BITS: voltwire_core::BitTable = &[
     (0, "no_input_power"),
     (1, "hard_power_switch"),
     (2, "soft_power_switch"),
