@@ -6,6 +6,7 @@
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub mod block;
 mod frame;
 mod info;
 mod rtn;

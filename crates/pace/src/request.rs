@@ -30,6 +30,14 @@ impl Target {
     pub const fn from_byte(b: u8) -> Self {
         if b == 0xFF { Self::All } else { Self::Pack(b) }
     }
+
+    /// The pack asked for; `None` for all packs.
+    pub const fn pack(self) -> Option<u8> {
+        match self {
+            Self::Pack(p) => Some(p),
+            Self::All => None,
+        }
+    }
 }
 
 /// The INFO byte of 0x9A/0x9B. A capture settles the ambiguous PDF wording ("00H open"):

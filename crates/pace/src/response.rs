@@ -7,8 +7,8 @@ use voltwire_core::EncodeError;
 use crate::request::is_write_or_control;
 use crate::{
     AnalogReply, BalanceConfig, CID1_LIFEPO4, Capacity, ConfigRead, CurrentProtection, DateTime,
-    FullChargeConfig, ManufacturerInfo, Request, RequestBody, StatusReply, SystemParameters,
-    Target, VER, VoltageKind, VoltageProtection, command,
+    FullChargeConfig, ManufacturerInfo, Request, RequestBody, StatusReply, SystemParameters, VER,
+    VoltageKind, VoltageProtection, command,
 };
 
 /// What a response carries, by the command it answers.
@@ -266,27 +266,17 @@ impl Response {
     }
 
     /// Whether this response is a plausible answer to `request`: same address and command
-    /// and, for 0x42/0x44, the same pack (or as many packs as the count after 0xFF).
+    /// and, for 0x42/0x44, the pairing rule of [`voltwire_asciihex::block`] (the same pack;
+    /// after 0xFF as many packs as the count byte says, or exactly one).
     pub fn answers(&self, request: &Request) -> bool {
         if self.adr != request.adr || self.command() != request.command() {
             return false;
         }
         match (&request.body, &self.body) {
-            (RequestBody::Analog(t), ResponseBody::Analog(a)) => {
-                target_matches(*t, a.command, a.packs.len())
-            }
-            (RequestBody::Status(t), ResponseBody::Status(s)) => {
-                target_matches(*t, s.command, s.packs.len())
-            }
+            (RequestBody::Analog(t), ResponseBody::Analog(a)) => a.answers(t.pack()),
+            (RequestBody::Status(t), ResponseBody::Status(s)) => s.answers(t.pack()),
             _ => true,
         }
-    }
-}
-
-fn target_matches(t: Target, command: u8, packs: usize) -> bool {
-    match t {
-        Target::Pack(p) => p == command && packs <= 1,
-        Target::All => usize::from(command) == packs || packs == 1,
     }
 }
 
@@ -303,9 +293,9 @@ mod tests {
         let ResponseBody::Status(s) = &r.body else {
             panic!("{r:?}")
         };
-        assert_eq!((s.info_flag, s.command, s.packs.len()), (0, 1, 1));
-        assert_eq!(s.packs[0].system, 0x0E);
-        assert!(!s.packs[0].locked_after_balancing());
+        assert_eq!((s.info_flag, s.command, s.modules.len()), (0, 1, 1));
+        assert_eq!(s.modules[0].state.system, 0x0E);
+        assert!(!s.modules[0].state.locked_after_balancing());
         assert_eq!(r.to_frame().unwrap().to_bytes().as_slice(), wire);
     }
 

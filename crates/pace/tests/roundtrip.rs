@@ -20,9 +20,9 @@ use voltwire_core::{
 };
 use voltwire_pace::{
     AnalogReply, BalanceConfig, Capacity, ConfigRead, CurrentProtection, DateTime, Frame,
-    FullChargeConfig, ManufacturerInfo, MosfetSwitch, PackAnalog, PackStatus, Request, RequestBody,
-    Requests, Response, ResponseBody, StatusReply, SystemParameters, Target, VoltageKind,
-    VoltageProtection,
+    FullChargeConfig, ManufacturerInfo, MosfetSwitch, PackAnalog, PackState, PackStatus, Request,
+    RequestBody, Requests, Response, ResponseBody, StatusReply, SystemParameters, Target,
+    VoltageKind, VoltageProtection,
 };
 
 fn mv() -> impl Strategy<Value = Millivolts> {
@@ -143,7 +143,7 @@ fn pack() -> impl Strategy<Value = PackAnalog> {
                 user_defined: u,
                 full_capacity: f,
                 cycles,
-                design_capacity: d,
+                extension: d,
             },
         )
 }
@@ -160,15 +160,17 @@ fn status_pack() -> impl Strategy<Value = PackStatus> {
             charge_current: b[0],
             voltage: b[1],
             discharge_current: b[2],
-            protect_1: b[3],
-            protect_2: b[4],
-            system: b[5],
-            control: b[6],
-            fault: b[7],
-            balance_1: b[8],
-            balance_2: b[9],
-            warn_1: b[10],
-            warn_2: b[11],
+            state: PackState {
+                protect_1: b[3],
+                protect_2: b[4],
+                system: b[5],
+                control: b[6],
+                fault: b[7],
+                balance_1: b[8],
+                balance_2: b[9],
+                warn_1: b[10],
+                warn_2: b[11],
+            },
         })
 }
 
@@ -182,7 +184,8 @@ fn response_body() -> impl Strategy<Value = ResponseBody> {
             .prop_map(|(f, c, p)| ResponseBody::Analog(AnalogReply {
                 info_flag: f,
                 command: c,
-                packs: HVec::from_slice(&p).unwrap()
+                modules: HVec::from_slice(&p).unwrap(),
+                trailing: HVec::new(),
             })),
         (
             any::<u8>(),
@@ -193,7 +196,7 @@ fn response_body() -> impl Strategy<Value = ResponseBody> {
             .prop_map(|(f, c, p, t)| ResponseBody::Status(StatusReply {
                 info_flag: f,
                 command: c,
-                packs: HVec::from_slice(&p).unwrap(),
+                modules: HVec::from_slice(&p).unwrap(),
                 trailing: HVec::from_slice(&t).unwrap(),
             })),
         (any::<u8>(), any::<[u16; 12]>()).prop_map(|(f, v)| ResponseBody::SystemParameters(

@@ -76,8 +76,8 @@ fn check_response(r: &Response, d: &Value) {
                 assert_eq!(i64::from(m.current.0), i(&e["current_ma"]));
                 assert_eq!(i64::from(m.voltage.0), i(&e["voltage_mv"]));
                 assert_eq!(i64::from(m.cycles), i(&e["cycles"]));
-                assert_eq!(m.remaining_capacity().0, i(&e["remaining_mah"]));
-                assert_eq!(m.total_capacity().0, i(&e["total_mah"]));
+                assert_eq!(m.remaining().0, i(&e["remaining_mah"]));
+                assert_eq!(m.total().0, i(&e["total_mah"]));
             }
         }
         ResponseBody::Alarm(a) => {
@@ -88,7 +88,7 @@ fn check_response(r: &Response, d: &Value) {
                 m.temperatures.len(),
                 d["temperatures"].as_array().unwrap().len()
             );
-            let status: Vec<i64> = m.status.iter().map(|&s| i64::from(s)).collect();
+            let status: Vec<i64> = m.state.iter().map(|&s| i64::from(s)).collect();
             assert_eq!(
                 status,
                 d["status"]

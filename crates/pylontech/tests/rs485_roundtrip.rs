@@ -59,11 +59,11 @@ fn module() -> impl Strategy<Value = ModuleAnalog> {
                 temperatures: HVec::from_slice(&temps).unwrap(),
                 current,
                 voltage,
-                remaining_capacity_1: r1,
+                remaining_capacity: r1,
                 user_defined: user,
-                total_capacity_1: t1,
+                full_capacity: t1,
                 cycles,
-                capacity_2: cap2,
+                extension: cap2,
             },
         )
 }
@@ -79,9 +79,9 @@ fn alarm_module() -> impl Strategy<Value = ModuleAlarm> {
             cells: HVec::from_slice(&c).unwrap(),
             temperatures: HVec::from_slice(&t).unwrap(),
             charge_current: s[0],
-            module_voltage: s[1],
+            voltage: s[1],
             discharge_current: s[2],
-            status,
+            state: status,
         })
 }
 
@@ -138,6 +138,7 @@ fn response_body() -> impl Strategy<Value = ResponseBody> {
                     info_flag: f,
                     command: c,
                     modules: HVec::from_slice(&m).unwrap(),
+                    trailing: HVec::new(),
                 })
             }),
         (
@@ -147,7 +148,7 @@ fn response_body() -> impl Strategy<Value = ResponseBody> {
             proptest::collection::vec(any::<u8>(), 0..=4)
         )
             .prop_map(|(f, c, m, t)| ResponseBody::Alarm(AlarmReply {
-                data_flag: f,
+                info_flag: f,
                 command: c,
                 modules: HVec::from_slice(&m).unwrap(),
                 trailing: HVec::from_slice(&t).unwrap(),
@@ -327,11 +328,7 @@ fn sign_choice_on_the_wire() {
 #[test]
 fn answers_checks_address_command_and_module() {
     let req = Request::new(2, RequestBody::Analog(Target::Module(2)));
-    let mut reply = AnalogReply {
-        info_flag: 0x11,
-        command: 2,
-        modules: HVec::new(),
-    };
+    let mut reply = AnalogReply::new(0x11, 2);
     reply.modules.push(ModuleAnalog::default()).unwrap();
     let resp = Response::ok(2, ResponseBody::Analog(reply.clone()));
     assert!(resp.answers(&req));

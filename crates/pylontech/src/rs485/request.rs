@@ -31,6 +31,14 @@ impl Target {
             Self::Module(b)
         }
     }
+
+    /// The module asked for; `None` for all modules.
+    pub const fn module(self) -> Option<u8> {
+        match self {
+            Self::Module(a) => Some(a),
+            Self::All => None,
+        }
+    }
 }
 
 /// What a request asks for.

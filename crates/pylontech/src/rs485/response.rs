@@ -5,8 +5,8 @@ use voltwire_core::EncodeError;
 
 use super::{
     AlarmReply, AnalogReply, CID1_BATTERY, ChargeManagement, ManufacturerInfo, Request,
-    RequestBody, SerialNumber, SystemAlarm, SystemAnalog, SystemInfo, SystemParameters, Target,
-    VER, command,
+    RequestBody, SerialNumber, SystemAlarm, SystemAnalog, SystemInfo, SystemParameters, VER,
+    command,
 };
 
 /// What a response carries, by the command it answers.
@@ -219,30 +219,20 @@ impl Response {
     }
 
     /// Whether this response is a plausible answer to `request`: same address, same
-    /// command, and for per-module commands the same module (or, after an all-modules
-    /// request, as many modules as the count byte says). A reply with an error RTN answers
-    /// any request to its address with the same command.
+    /// command, and for per-module commands the same module (0x42/0x44: the pairing rule of
+    /// [`voltwire_asciihex::block`]: after an all-modules request as many modules as the
+    /// count byte says, or exactly one). A reply with an error RTN answers any request to its
+    /// address with the same command.
     pub fn answers(&self, request: &Request) -> bool {
         if self.adr != request.adr || self.command() != request.command() {
             return false;
         }
         match (&request.body, &self.body) {
-            (RequestBody::Analog(t), ResponseBody::Analog(a)) => {
-                target_matches(*t, a.command, a.modules.len())
-            }
-            (RequestBody::Alarm(t), ResponseBody::Alarm(a)) => {
-                target_matches(*t, a.command, a.modules.len())
-            }
+            (RequestBody::Analog(t), ResponseBody::Analog(a)) => a.answers(t.module()),
+            (RequestBody::Alarm(t), ResponseBody::Alarm(a)) => a.answers(t.module()),
             (RequestBody::Management(m), ResponseBody::Management { command, .. }) => m == command,
             (RequestBody::Serial(Some(m)), ResponseBody::Serial(s)) => *m == s.command,
             _ => true,
         }
-    }
-}
-
-fn target_matches(t: Target, command: u8, modules: usize) -> bool {
-    match t {
-        Target::Module(a) => a == command && modules <= 1,
-        Target::All => usize::from(command) == modules,
     }
 }
