@@ -347,3 +347,43 @@ pub const fn answers(target: Option<u8>, command: u8, blocks: usize) -> bool {
         None => command as usize == blocks || blocks == 1,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairing_rule() {
+        assert!(answers(Some(2), 2, 1) && answers(Some(2), 2, 0));
+        assert!(!answers(Some(2), 3, 1) && !answers(Some(2), 2, 2));
+        assert!(answers(None, 3, 3) && answers(None, 7, 1));
+        assert!(!answers(None, 3, 2));
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    struct Two;
+
+    impl Block for Two {
+        const TRAILING: usize = 1;
+
+        fn read(r: &mut Reader<'_>) -> Option<Self> {
+            r.u16().ok().map(|_| Self)
+        }
+
+        fn write(&self, w: &mut Writer) -> Result<(), EncodeError> {
+            w.u16(0)?;
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn reply_keeps_only_short_trailing() {
+        let r = Reply::<Two>::read(&[0x11, 2, 0, 0, 0, 0, 9]).unwrap();
+        assert_eq!((r.modules.len(), r.trailing.as_slice()), (2, &[9][..]));
+        assert!(Reply::<Two>::read(&[0x11, 2, 0, 0, 9]).is_some());
+        assert!(Reply::<Two>::read(&[0x11]).is_none());
+        let mut w = Writer::new();
+        r.write(&mut w).unwrap();
+        assert_eq!(w.finish().as_slice(), &[0x11, 2, 0, 0, 0, 0, 9]);
+    }
+}

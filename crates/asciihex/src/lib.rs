@@ -9,6 +9,7 @@ extern crate std;
 pub mod block;
 mod frame;
 mod info;
+pub mod message;
 mod rtn;
 mod scan;
 

@@ -19,6 +19,7 @@ pub use config::{
 };
 pub use request::{ConfigRead, MosfetSwitch, Request, RequestBody, Requests, Target};
 pub use response::{Response, ResponseBody};
+pub use voltwire_asciihex::message::Body;
 pub use voltwire_asciihex::{Error, Frame, Info, Rtn};
 
 /// Protocol version 0x25 (VER).

@@ -1,14 +1,15 @@
 //! Responses (BMS → host).
 
 use heapless::Vec;
-use voltwire_asciihex::{Frame, Info, Rtn, Writer};
+use voltwire_asciihex::message::{self, Body};
+use voltwire_asciihex::{Info, Writer};
 use voltwire_core::EncodeError;
 
 use crate::request::is_write_or_control;
 use crate::{
-    AnalogReply, BalanceConfig, CID1_LIFEPO4, Capacity, ConfigRead, CurrentProtection, DateTime,
-    FullChargeConfig, ManufacturerInfo, Request, RequestBody, StatusReply, SystemParameters, VER,
-    VoltageKind, VoltageProtection, command,
+    AnalogReply, BalanceConfig, Capacity, ConfigRead, CurrentProtection, DateTime,
+    FullChargeConfig, ManufacturerInfo, RequestBody, StatusReply, SystemParameters, VoltageKind,
+    VoltageProtection, command,
 };
 
 /// What a response carries, by the command it answers.
@@ -70,9 +71,24 @@ pub enum ResponseBody {
     },
 }
 
-impl ResponseBody {
+/// A response frame (RTN 0 for data replies).
+pub type Response = message::Response<ResponseBody>;
+
+impl message::ResponseBody for ResponseBody {
+    type Request = RequestBody;
+
+    fn answers_body(&self, request: &RequestBody) -> bool {
+        match (request, self) {
+            (RequestBody::Analog(t), ResponseBody::Analog(a)) => a.answers(t.pack()),
+            (RequestBody::Status(t), ResponseBody::Status(s)) => s.answers(t.pack()),
+            _ => true,
+        }
+    }
+}
+
+impl Body for ResponseBody {
     /// The command this body answers.
-    pub const fn command(&self) -> u8 {
+    fn command(&self) -> u8 {
         match self {
             Self::Analog(_) => command::ANALOG,
             Self::Status(_) => command::STATUS,
@@ -93,14 +109,6 @@ impl ResponseBody {
             | Self::ControlState { command, .. }
             | Self::Undecoded { command, .. } => *command,
         }
-    }
-
-    /// Decode INFO as the answer to `command`; total.
-    pub fn parse(command: u8, info: &[u8]) -> Self {
-        Self::decode(command, info).unwrap_or_else(|| Self::Undecoded {
-            command,
-            info: Info::from_slice(info).unwrap_or_default(),
-        })
     }
 
     fn decode(cid2: u8, info: &[u8]) -> Option<Self> {
@@ -156,11 +164,16 @@ impl ResponseBody {
         })
     }
 
+    /// A reply with RTN ≠ 0, to an unknown command, or whose INFO does not fit.
+    fn undecoded(command: u8, info: Info) -> Self {
+        Self::Undecoded { command, info }
+    }
+
     /// The INFO bytes.
     ///
     /// # Errors
     /// [`EncodeError`] when a value does not fit its wire field.
-    pub fn info(&self) -> Result<Info, EncodeError> {
+    fn info(&self) -> Result<Info, EncodeError> {
         let mut w = Writer::new();
         match self {
             Self::Analog(a) => a.write(&mut w)?,
@@ -198,91 +211,10 @@ impl ResponseBody {
     }
 }
 
-/// A response frame.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Response {
-    /// Protocol version (echoed).
-    pub ver: u8,
-    /// Pack address (echoed).
-    pub adr: u8,
-    /// Device type.
-    pub cid1: u8,
-    /// Return code (0x09: the BMS refused an operation, e.g. both MOSFETs off).
-    pub rtn: Rtn,
-    /// What it carries.
-    pub body: ResponseBody,
-}
-
-impl Response {
-    /// A successful reply (VER 0x25, CID1 0x46, RTN 0) from pack `adr`.
-    pub const fn ok(adr: u8, body: ResponseBody) -> Self {
-        Self {
-            ver: VER,
-            adr,
-            cid1: CID1_LIFEPO4,
-            rtn: Rtn::Normal,
-            body,
-        }
-    }
-
-    /// The command this response answers.
-    pub const fn command(&self) -> u8 {
-        self.body.command()
-    }
-
-    /// Read a reply to `command` (host side). Total: an error RTN or an INFO that does not
-    /// fit gives [`ResponseBody::Undecoded`].
-    pub fn from_frame(frame: &Frame, command: u8) -> Self {
-        let rtn = frame.rtn();
-        let body = if rtn.is_ok() {
-            ResponseBody::parse(command, &frame.info)
-        } else {
-            ResponseBody::Undecoded {
-                command,
-                info: frame.info.clone(),
-            }
-        };
-        Self {
-            ver: frame.ver,
-            adr: frame.adr,
-            cid1: frame.cid1,
-            rtn,
-            body,
-        }
-    }
-
-    /// The reply as a frame (BMS side / simulator).
-    ///
-    /// # Errors
-    /// [`EncodeError`] when a value does not fit its wire field.
-    pub fn to_frame(&self) -> Result<Frame, EncodeError> {
-        Frame::new(
-            self.ver,
-            self.adr,
-            self.cid1,
-            self.rtn.code(),
-            &self.body.info()?,
-        )
-    }
-
-    /// Whether this response is a plausible answer to `request`: same address and command
-    /// and, for 0x42/0x44, the pairing rule of [`voltwire_asciihex::block`] (the same pack;
-    /// after 0xFF as many packs as the count byte says, or exactly one).
-    pub fn answers(&self, request: &Request) -> bool {
-        if self.adr != request.adr || self.command() != request.command() {
-            return false;
-        }
-        match (&request.body, &self.body) {
-            (RequestBody::Analog(t), ResponseBody::Analog(a)) => a.answers(t.pack()),
-            (RequestBody::Status(t), ResponseBody::Status(s)) => s.answers(t.pack()),
-            _ => true,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use voltwire_asciihex::Frame;
 
     #[test]
     fn annotated_status_reply() {

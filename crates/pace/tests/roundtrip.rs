@@ -289,3 +289,31 @@ proptest! {
         prop_assert_eq!(got, reqs);
     }
 }
+
+/// The pairing rule Pace shares with Pylontech (`voltwire_asciihex::block`): after 0xFF a
+/// reply answers when its count byte equals its packs, or when it carries exactly one pack
+/// whatever the byte says (a pack answering alone); a request for one pack wants that pack.
+#[test]
+fn all_packs_request_pairs_by_the_shared_rule() {
+    let analog = |command: u8, packs: usize| {
+        let mut a = AnalogReply::new(0, command);
+        for _ in 0..packs {
+            a.modules.push(PackAnalog::default()).unwrap();
+        }
+        Response::ok(1, ResponseBody::Analog(a))
+    };
+    let all = Request::new(1, RequestBody::Analog(Target::All));
+    assert!(analog(2, 2).answers(&all));
+    assert!(analog(1, 1).answers(&all));
+    assert!(analog(3, 1).answers(&all), "one pack, its own number");
+    assert!(!analog(3, 2).answers(&all), "two packs, count 3");
+    let one = Request::new(1, RequestBody::Analog(Target::Pack(2)));
+    assert!(analog(2, 1).answers(&one));
+    assert!(!analog(2, 2).answers(&one));
+    assert!(!analog(3, 1).answers(&one));
+    let mut status = StatusReply::new(0, 4);
+    status.modules.push(PackStatus::default()).unwrap();
+    let status = Response::ok(1, ResponseBody::Status(status));
+    assert!(status.answers(&Request::new(1, RequestBody::Status(Target::All))));
+    assert!(!status.answers(&Request::new(1, RequestBody::Status(Target::Pack(3)))));
+}

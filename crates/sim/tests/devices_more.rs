@@ -345,7 +345,12 @@ fn pace_status_reports_faults() {
     for pk in &s.modules {
         assert!(pk.cells.iter().all(|w| *w == warning::NORMAL));
         assert_eq!(
-            (pk.state.protect_1, pk.state.protect_2, pk.state.warn_1, pk.state.warn_2),
+            (
+                pk.state.protect_1,
+                pk.state.protect_2,
+                pk.state.warn_1,
+                pk.state.warn_2
+            ),
             (0, 0, 0, 0)
         );
         assert_eq!(pk.state.system & 0x06, 0x06, "both FETs on");

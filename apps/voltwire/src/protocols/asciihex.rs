@@ -6,26 +6,30 @@
 
 use serde_json::{Map, Value as J, json};
 use voltwire_asciihex::block::{Analog, Block, Dialect, Reply, Status};
+use voltwire_asciihex::message::{Request, RequestBody, Response, ResponseBody};
 use voltwire_asciihex::{Found, Frame, Rtn, scan_frame};
 use voltwire_core::{DeciKelvin, MilliampHours, Milliamps, Millivolts};
 
 use super::Options;
 use crate::output::{Output, num};
 
-/// Decode every frame of `bytes`: requests through `request`, responses whose command is
-/// known through `response`, the others with their raw INFO.
-pub(super) fn decode(
+/// A message's kind and fields.
+pub(super) type Message = (&'static str, Map<String, J>);
+
+/// Decode every frame of `bytes` (`is_rtn` tells responses): requests through `request`,
+/// responses whose command is known through `response`, the others with their raw INFO.
+pub(super) fn decode<Q: RequestBody, R: ResponseBody>(
     bytes: &[u8],
     opts: &Options,
     out: &mut Output,
     is_rtn: fn(u8) -> bool,
-    request: impl Fn(&Frame) -> Map<String, J>,
-    response: impl Fn(&Frame, u8) -> (&'static str, Map<String, J>),
+    request: fn(&Request<Q>) -> Map<String, J>,
+    response: fn(&Response<R>) -> Message,
 ) {
     walk(bytes, opts, out, is_rtn, |offset, item, out| match item {
-        Item::Request(f) => out.message("request", offset, request(f)),
+        Item::Request(f) => out.message("request", offset, request(&Request::from_frame(f))),
         Item::Response(f, Some(cmd)) => {
-            let (kind, m) = response(f, cmd);
+            let (kind, m) = response(&Response::from_frame(f, cmd));
             out.message(kind, offset, m);
         }
         Item::Response(f, None) => {
@@ -171,15 +175,15 @@ pub(super) fn header(adr: u8, rtn: Option<Rtn>, command: u8, name: Option<&str>)
     m
 }
 
-/// A 0x42/0x44 reply: the flag under `flag`, the command value, each block under `blocks`,
-/// and trailing bytes if any.
+/// A 0x42/0x44 reply of kind `kind` (returned): the flag under `flag`, the command value,
+/// each block under `blocks`, and trailing bytes if any.
 pub(super) fn reply_json<B: Block>(
+    kind: &'static str,
     r: &Reply<B>,
-    flag: &str,
-    blocks: &str,
+    [flag, blocks]: [&str; 2],
     block: impl Fn(&B) -> J,
     m: &mut Map<String, J>,
-) {
+) -> &'static str {
     m.insert(flag.into(), r.info_flag.into());
     m.insert("command_value".into(), r.command.into());
     m.insert(
@@ -189,6 +193,7 @@ pub(super) fn reply_json<B: Block>(
     if !r.trailing.is_empty() {
         m.insert("trailing_hex".into(), hex(&r.trailing).into());
     }
+    kind
 }
 
 /// An analog block's cells, temperatures, current, voltage, remaining capacity, total

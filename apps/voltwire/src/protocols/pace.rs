@@ -10,7 +10,7 @@ use voltwire_pace::{
 use super::Options;
 use super::asciihex::{
     self, amp_hours, amps, analog_json, bits, cells_set, code_name, common_reply, header, hex,
-    reply_json, text, volts,
+    reply_json as reply, text, volts,
 };
 use crate::output::{Output, num};
 
@@ -20,14 +20,7 @@ fn is_rtn(cid2: u8) -> bool {
 }
 
 pub(crate) fn decode(bytes: &[u8], opts: &Options, out: &mut Output) {
-    asciihex::decode(
-        bytes,
-        opts,
-        out,
-        is_rtn,
-        |f| request_json(&Request::from_frame(f)),
-        |f, cmd| response_json(&Response::from_frame(f, cmd)),
-    );
+    asciihex::decode(bytes, opts, out, is_rtn, request_json, response_json);
 }
 
 fn target(t: Target) -> J {
@@ -132,18 +125,15 @@ fn status_json(p: &PackStatus) -> J {
     m.into()
 }
 
+/// The flag and block keys of 0x42/0x44 replies.
+const INFO_PACKS: [&str; 2] = ["info_flag", "packs"];
+
 #[allow(clippy::too_many_lines, reason = "one arm per message")]
 fn response_json(r: &Response) -> (&'static str, Map<String, J>) {
     let mut m = header(r.adr, Some(r.rtn), r.command(), command::name(r.command()));
     let kind = match &r.body {
-        ResponseBody::Analog(a) => {
-            reply_json(a, "info_flag", "packs", pack_json, &mut m);
-            "analog"
-        }
-        ResponseBody::Status(s) => {
-            reply_json(s, "info_flag", "packs", status_json, &mut m);
-            "status"
-        }
+        ResponseBody::Analog(a) => reply("analog", a, INFO_PACKS, pack_json, &mut m),
+        ResponseBody::Status(s) => reply("status", s, INFO_PACKS, status_json, &mut m),
         ResponseBody::SystemParameters(p) => {
             m.insert("info_flag".into(), p.info_flag.into());
             m.insert("values_raw".into(), p.values.to_vec().into());

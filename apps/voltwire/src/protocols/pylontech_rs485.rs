@@ -9,8 +9,8 @@ use voltwire_pylontech::rs485::{
 
 use super::Options;
 use super::asciihex::{
-    self, amps, analog_json, bits, cells_set, celsius, common_reply, header, hex, reply_json, text,
-    volts,
+    self, amps, analog_json, bits, cells_set, celsius, common_reply, header, hex,
+    reply_json as reply, text, volts,
 };
 use crate::output::Output;
 
@@ -20,14 +20,7 @@ fn is_rtn(cid2: u8) -> bool {
 }
 
 pub(crate) fn decode(bytes: &[u8], opts: &Options, out: &mut Output) {
-    asciihex::decode(
-        bytes,
-        opts,
-        out,
-        is_rtn,
-        |f| request_json(&Request::from_frame(f)),
-        |f, cmd| response_json(&Response::from_frame(f, cmd)),
-    );
+    asciihex::decode(bytes, opts, out, is_rtn, request_json, response_json);
 }
 
 fn request_json(r: &Request) -> Map<String, J> {
@@ -89,6 +82,10 @@ fn management(c: &ChargeManagement, m: &mut Map<String, J>) {
     m.insert("status".into(), bits(c.status, &status_flags::MANAGEMENT));
 }
 
+/// The flag and block keys of 0x42 and 0x44 replies.
+const INFO_MODULES: [&str; 2] = ["info_flag", "modules"];
+const DATA_MODULES: [&str; 2] = ["data_flag", "modules"];
+
 #[allow(clippy::too_many_lines, reason = "one arm per message")]
 fn response_json(r: &Response) -> (&'static str, Map<String, J>) {
     let mut m = header(r.adr, Some(r.rtn), r.command(), command::name(r.command()));
@@ -100,14 +97,8 @@ fn response_json(r: &Response) -> (&'static str, Map<String, J>) {
             Some((&i.device_name, &i.software_version, &i.manufacturer)),
             &mut m,
         ),
-        ResponseBody::Analog(a) => {
-            reply_json(a, "info_flag", "modules", module_json, &mut m);
-            "analog"
-        }
-        ResponseBody::Alarm(a) => {
-            reply_json(a, "data_flag", "modules", alarm_json, &mut m);
-            "alarm"
-        }
+        ResponseBody::Analog(a) => reply("analog", a, INFO_MODULES, module_json, &mut m),
+        ResponseBody::Alarm(a) => reply("alarm", a, DATA_MODULES, alarm_json, &mut m),
         ResponseBody::SystemParameters(p) => {
             m.insert("info_flag".into(), p.info_flag.into());
             m.insert("cell_high_voltage_v".into(), volts(p.cell_high_voltage));

@@ -26,6 +26,7 @@ pub use system::{
     ChargeManagement, DischargeSign, ManufacturerInfo, SerialNumber, SystemAlarm, SystemAnalog,
     SystemInfo, SystemParameters,
 };
+pub use voltwire_asciihex::message::Body;
 pub use voltwire_asciihex::{Error, Frame, Info, Rtn};
 
 /// Protocol version 0x20 (VER).

@@ -23,15 +23,17 @@ pub(crate) struct Port<P> {
     garbage: Garbage,
 }
 
-impl<P: Protocol> Port<P> {
-    pub(crate) fn new() -> Self {
+impl<P> Default for Port<P> {
+    fn default() -> Self {
         Self {
             faults: Faults::default(),
             decoder: ScanDecoder::new(),
             garbage: Garbage::default(),
         }
     }
+}
 
+impl<P: Protocol> Port<P> {
     /// The plant packs as this stack's BMS sees them.
     pub(crate) fn views(&self, plant: &Plant) -> Vec<BmsView> {
         (0..plant.packs().len())

@@ -47,7 +47,7 @@ impl PaceStack {
     pub fn new() -> Self {
         Self {
             first: 1,
-            port: Port::new(),
+            port: Port::default(),
             mosfets: Vec::new(),
             commands: Vec::new(),
         }
@@ -144,9 +144,12 @@ impl PaceStack {
             ],
         }
     }
+}
 
-    /// The answer to `req`, or `None` to stay silent.
-    fn reply(&mut self, req: &Request, views: &[BmsView]) -> Option<Frame> {
+impl Stack for PaceStack {
+    type Requests = Requests;
+
+    fn answer(&mut self, req: &Request, views: &[BmsView]) -> Option<Frame> {
         let adr = req.adr;
         let own = self.index(adr, views.len())?;
         let pick = |t: voltwire_pace::Target| {
@@ -206,10 +209,6 @@ impl PaceStack {
         };
         Response::ok(adr, body).to_frame().ok()
     }
-}
-
-impl Stack for PaceStack {
-    type Requests = Requests;
 
     fn port(&self) -> &Port<Requests> {
         &self.port
@@ -217,10 +216,6 @@ impl Stack for PaceStack {
 
     fn port_mut(&mut self) -> &mut Port<Requests> {
         &mut self.port
-    }
-
-    fn answer(&mut self, req: &Request, views: &[BmsView]) -> Option<Frame> {
-        self.reply(req, views)
     }
 
     fn drain(&mut self, out: &mut Vec<PlantCommand>) {

@@ -4,9 +4,9 @@ use heapless::Vec as HVec;
 use voltwire_asciihex::Frame;
 use voltwire_core::{DeciCelsius, MilliampHours, Milliamps, Millivolts};
 use voltwire_pylontech::rs485::{
-    CID1_BATTERY, ChargeManagement, DischargeSign, ManufacturerInfo, ModuleAlarm, ModuleAnalog,
-    Pylontech, Request, RequestBody, Requests, Response, ResponseBody, SerialNumber, SystemAlarm,
-    SystemAnalog, SystemInfo, SystemParameters, VER,
+    Body as _, CID1_BATTERY, ChargeManagement, DischargeSign, ManufacturerInfo, ModuleAlarm,
+    ModuleAnalog, Pylontech, Request, RequestBody, Requests, Response, ResponseBody, SerialNumber,
+    SystemAlarm, SystemAnalog, SystemInfo, SystemParameters, VER,
 };
 
 use super::asciihex::{self, Port, Stack, count_u8};
@@ -17,15 +17,9 @@ use crate::BmsView;
 /// master). Answers 0x42/0x44 (one module or all, `0xFF`), 0x47, 0x4F, 0x51, 0x60–0x63,
 /// 0x92 and 0x93; the stack commands (0x60–0x63, and the all-module reads) at the master
 /// only; other commands get RTN 0x04 (invalid CID2). Requests to other addresses are ignored.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct PylontechStack {
     port: Port<Requests>,
-}
-
-impl Default for PylontechStack {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 /// Charge voltage limit per cell, mV.
@@ -44,7 +38,7 @@ fn count_i32(n: usize) -> i32 {
 impl PylontechStack {
     /// A stack over every pack of the plant.
     pub fn new() -> Self {
-        Self { port: Port::new() }
+        Self::default()
     }
 
     fn address(i: usize) -> u8 {
@@ -268,9 +262,12 @@ impl PylontechStack {
             discharge_current_limit: Milliamps(-limit.0),
         }
     }
+}
 
-    /// The answer to `req`, or `None` to stay silent.
-    fn reply(req: &Request, views: &[BmsView]) -> Option<Frame> {
+impl Stack for PylontechStack {
+    type Requests = Requests;
+
+    fn answer(&mut self, req: &Request, views: &[BmsView]) -> Option<Frame> {
         let adr = req.adr;
         let index = |a: u8| usize::from(a).checked_sub(2).filter(|i| *i < views.len());
         let own = index(adr)?;
@@ -334,10 +331,6 @@ impl PylontechStack {
         };
         Response::ok(adr, body).to_frame().ok()
     }
-}
-
-impl Stack for PylontechStack {
-    type Requests = Requests;
 
     fn port(&self) -> &Port<Requests> {
         &self.port
@@ -345,10 +338,6 @@ impl Stack for PylontechStack {
 
     fn port_mut(&mut self) -> &mut Port<Requests> {
         &mut self.port
-    }
-
-    fn answer(&mut self, req: &Request, views: &[BmsView]) -> Option<Frame> {
-        Self::reply(req, views)
     }
 }
 
