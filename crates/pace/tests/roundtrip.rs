@@ -295,25 +295,34 @@ proptest! {
 /// whatever the byte says (a pack answering alone); a request for one pack wants that pack.
 #[test]
 fn all_packs_request_pairs_by_the_shared_rule() {
-    let analog = |command: u8, packs: usize| {
-        let mut a = AnalogReply::new(0, command);
+    // (request target, reply count byte, packs in the reply, answers)
+    let cases = [
+        (Target::All, 2, 2, true),
+        (Target::All, 1, 1, true),
+        (Target::All, 3, 1, true),
+        (Target::All, 3, 2, false),
+        (Target::Pack(2), 2, 1, true),
+        (Target::Pack(2), 2, 2, false),
+        (Target::Pack(2), 3, 1, false),
+    ];
+    for (target, command, packs, answers) in cases {
+        let mut analog = AnalogReply::new(0, command);
+        let mut status = StatusReply::new(0, command);
         for _ in 0..packs {
-            a.modules.push(PackAnalog::default()).unwrap();
+            analog.modules.push(PackAnalog::default()).unwrap();
+            status.modules.push(PackStatus::default()).unwrap();
         }
-        Response::ok(1, ResponseBody::Analog(a))
-    };
-    let all = Request::new(1, RequestBody::Analog(Target::All));
-    assert!(analog(2, 2).answers(&all));
-    assert!(analog(1, 1).answers(&all));
-    assert!(analog(3, 1).answers(&all), "one pack, its own number");
-    assert!(!analog(3, 2).answers(&all), "two packs, count 3");
-    let one = Request::new(1, RequestBody::Analog(Target::Pack(2)));
-    assert!(analog(2, 1).answers(&one));
-    assert!(!analog(2, 2).answers(&one));
-    assert!(!analog(3, 1).answers(&one));
-    let mut status = StatusReply::new(0, 4);
-    status.modules.push(PackStatus::default()).unwrap();
-    let status = Response::ok(1, ResponseBody::Status(status));
-    assert!(status.answers(&Request::new(1, RequestBody::Status(Target::All))));
-    assert!(!status.answers(&Request::new(1, RequestBody::Status(Target::Pack(3)))));
+        let pairs = [
+            (RequestBody::Analog(target), ResponseBody::Analog(analog)),
+            (RequestBody::Status(target), ResponseBody::Status(status)),
+        ];
+        for (req, body) in pairs {
+            let r = Response::ok(1, body);
+            assert_eq!(
+                r.answers(&Request::new(1, req)),
+                answers,
+                "{target:?} {r:?}"
+            );
+        }
+    }
 }

@@ -22,7 +22,7 @@
 use serde_json::Value;
 use voltwire_core::{Emit as _, StreamDecoder as _};
 use voltwire_pylontech::rs485::{
-    Frame, Request, RequestBody, Response, ResponseBody, ZERO_CELSIUS,
+    Frame, Request, RequestBody, Response, ResponseBody, Target, ZERO_CELSIUS,
 };
 
 fn dir() -> String {
@@ -267,4 +267,30 @@ fn stream_of_all_captures_in_small_chunks() {
         }
         assert_eq!((frames, errors), (valid, invalid), "chunk {chunk}");
     }
+}
+
+/// The pairing rule Pylontech shares with Pace (`voltwire_asciihex::block`), on real
+/// replies: after an all-modules (0xFF) request a reply answers when its count byte equals its
+/// modules (US2000, three modules) or when it carries exactly one module whatever that byte
+/// says (US5000 at ADR 2 puts its address there); a one-module request wants that module.
+#[test]
+fn all_modules_request_pairs_by_the_shared_rule() {
+    let read = |file: &str| {
+        let bytes = std::fs::read(format!("{}/{file}", dir())).unwrap();
+        Response::from_frame(&Frame::parse(&bytes).unwrap(), 0x42)
+    };
+    let all = Request::new(2, RequestBody::Analog(Target::All));
+    let module = |a| Request::new(2, RequestBody::Analog(Target::Module(a)));
+    let lone = read("us5000-resp-0x42.bin");
+    assert!(lone.answers(&all), "one module, count byte = its address 2");
+    assert!(lone.answers(&module(2)) && !lone.answers(&module(3)));
+    let stack = read("us2000-resp-0x42-all-3-modules.bin");
+    assert!(stack.answers(&all), "three modules, count byte 3");
+    assert!(!stack.answers(&module(3)), "three modules never answer one");
+    let mut short = stack.clone();
+    let ResponseBody::Analog(a) = &mut short.body else {
+        panic!("{short:?}")
+    };
+    a.modules.pop();
+    assert!(!short.answers(&all), "two modules, count byte 3");
 }

@@ -340,31 +340,3 @@ fn answers_checks_address_command_and_module() {
     reply.command = 1;
     assert!(Response::ok(2, ResponseBody::Analog(reply)).answers(&all));
 }
-
-/// The pairing rule Pylontech shares with Pace (`voltwire_asciihex::block`): after an
-/// all-modules request a reply answers when its count byte equals its modules, or when it
-/// carries exactly one module whatever the byte says (a unit that answers alone).
-#[test]
-fn all_modules_request_pairs_by_the_shared_rule() {
-    let alarm = |command: u8, modules: usize| {
-        let mut a = AlarmReply::new(0, command);
-        for _ in 0..modules {
-            a.modules.push(ModuleAlarm::default()).unwrap();
-        }
-        Response::ok(2, ResponseBody::Alarm(a))
-    };
-    let all = Request::new(2, RequestBody::Alarm(Target::All));
-    assert!(alarm(3, 3).answers(&all));
-    assert!(alarm(1, 1).answers(&all));
-    assert!(alarm(2, 1).answers(&all), "one module, its own address");
-    assert!(!alarm(3, 2).answers(&all), "two modules, count 3");
-    let one = Request::new(2, RequestBody::Alarm(Target::Module(2)));
-    assert!(alarm(2, 1).answers(&one));
-    assert!(!alarm(2, 2).answers(&one));
-    assert!(!alarm(3, 1).answers(&one));
-    let mut analog = AnalogReply::new(0x11, 5);
-    analog.modules.push(ModuleAnalog::default()).unwrap();
-    let analog = Response::ok(2, ResponseBody::Analog(analog));
-    assert!(analog.answers(&Request::new(2, RequestBody::Analog(Target::All))));
-    assert!(!analog.answers(&Request::new(2, RequestBody::Analog(Target::Module(3)))));
-}
