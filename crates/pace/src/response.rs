@@ -78,9 +78,13 @@ impl message::ResponseBody for ResponseBody {
     type Request = RequestBody;
 
     fn answers_body(&self, request: &RequestBody) -> bool {
-        match (request, self) {
-            (RequestBody::Analog(t), ResponseBody::Analog(a)) => a.answers(t.pack()),
-            (RequestBody::Status(t), ResponseBody::Status(s)) => s.answers(t.pack()),
+        // The generic check already matched the command, so the variants agree.
+        let (RequestBody::Analog(t) | RequestBody::Status(t)) = request else {
+            return true;
+        };
+        match self {
+            Self::Analog(a) => a.answers(t.pack()),
+            Self::Status(s) => s.answers(t.pack()),
             _ => true,
         }
     }

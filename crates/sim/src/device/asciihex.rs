@@ -83,6 +83,20 @@ pub(crate) trait Stack {
     }
 }
 
+/// [`Stack::port`] and [`Stack::port_mut`] for a stack whose line side is its `port` field.
+macro_rules! port_field {
+    () => {
+        fn port(&self) -> &Port<Self::Requests> {
+            &self.port
+        }
+
+        fn port_mut(&mut self) -> &mut Port<Self::Requests> {
+            &mut self.port
+        }
+    };
+}
+pub(crate) use port_field;
+
 impl<S: Stack> SerialResponder for S {
     fn on_bytes(&mut self, input: &[u8], _now: Duration, plant: &Plant, out: &mut Vec<u8>) {
         let mut requests = Vec::new();

@@ -7,7 +7,7 @@ use voltwire_pace::{
     RequestBody, Requests, Response, ResponseBody, SystemParameters, VER,
 };
 
-use super::asciihex::{self, Port, Stack, count_u8, kelvin};
+use super::asciihex::{self, Port, Stack, count_u8, kelvin, port_field};
 use crate::{BmsView, PlantCommand};
 
 /// Pace packs on one RS485 bus: plant pack `i` answers at address `first + i` (default
@@ -149,6 +149,8 @@ impl PaceStack {
 impl Stack for PaceStack {
     type Requests = Requests;
 
+    port_field!();
+
     fn answer(&mut self, req: &Request, views: &[BmsView]) -> Option<Frame> {
         let adr = req.adr;
         let own = self.index(adr, views.len())?;
@@ -208,14 +210,6 @@ impl Stack for PaceStack {
             _ => return asciihex::refusal(VER, adr, CID1_LIFEPO4),
         };
         Response::ok(adr, body).to_frame().ok()
-    }
-
-    fn port(&self) -> &Port<Requests> {
-        &self.port
-    }
-
-    fn port_mut(&mut self) -> &mut Port<Requests> {
-        &mut self.port
     }
 
     fn drain(&mut self, out: &mut Vec<PlantCommand>) {

@@ -9,7 +9,7 @@ use voltwire_pylontech::rs485::{
     SystemAlarm, SystemAnalog, SystemInfo, SystemParameters, VER,
 };
 
-use super::asciihex::{self, Port, Stack, count_u8};
+use super::asciihex::{self, Port, Stack, count_u8, port_field};
 use super::{ma, mv};
 use crate::BmsView;
 
@@ -267,6 +267,8 @@ impl PylontechStack {
 impl Stack for PylontechStack {
     type Requests = Requests;
 
+    port_field!();
+
     fn answer(&mut self, req: &Request, views: &[BmsView]) -> Option<Frame> {
         let adr = req.adr;
         let index = |a: u8| usize::from(a).checked_sub(2).filter(|i| *i < views.len());
@@ -330,14 +332,6 @@ impl Stack for PylontechStack {
             _ => return asciihex::refusal(VER, adr, CID1_BATTERY),
         };
         Response::ok(adr, body).to_frame().ok()
-    }
-
-    fn port(&self) -> &Port<Requests> {
-        &self.port
-    }
-
-    fn port_mut(&mut self) -> &mut Port<Requests> {
-        &mut self.port
     }
 }
 
