@@ -14,14 +14,16 @@
 )]
 
 use heapless::Vec as HVec;
+
+#[path = "../../asciihex/tests/support/blocks.rs"]
+mod blocks;
+
 use proptest::prelude::*;
-use voltwire_core::{
-    DeciKelvin, MilliampHours, Milliamps, Millivolts, ScanDecoder, StreamDecoder as _,
-};
+use voltwire_core::{MilliampHours, Milliamps, Millivolts, ScanDecoder, StreamDecoder as _};
 use voltwire_pace::{
     AnalogReply, BalanceConfig, Capacity, ConfigRead, CurrentProtection, DateTime, Frame,
-    FullChargeConfig, ManufacturerInfo, MosfetSwitch, PackAnalog, PackState, PackStatus, Request,
-    RequestBody, Requests, Response, ResponseBody, StatusReply, SystemParameters, Target,
+    FullChargeConfig, ManufacturerInfo, MosfetSwitch, Pace, PackAnalog, PackState, PackStatus,
+    Request, RequestBody, Requests, Response, ResponseBody, StatusReply, SystemParameters, Target,
     VoltageKind, VoltageProtection,
 };
 
@@ -122,83 +124,27 @@ fn request_body() -> impl Strategy<Value = RequestBody> {
 }
 
 fn pack() -> impl Strategy<Value = PackAnalog> {
-    (
-        proptest::collection::vec(mv(), 0..17),
-        proptest::collection::vec(any::<u16>().prop_map(|t| DeciKelvin(i32::from(t))), 0..7),
-        ma(10),
-        mv(),
-        (mah10(), mah10(), any::<u16>()),
-        prop_oneof![
-            (0u8..3).prop_map(|u| (u, None)),
-            (3u8..=255, mah10()).prop_map(|(u, d)| (u, Some(d))),
-        ],
-    )
-        .prop_map(
-            |(cells, temps, current, voltage, (r, f, cycles), (u, d))| PackAnalog {
-                cells: HVec::from_slice(&cells).unwrap(),
-                temperatures: HVec::from_slice(&temps).unwrap(),
-                current,
-                voltage,
-                remaining_capacity: r,
-                user_defined: u,
-                full_capacity: f,
-                cycles,
-                extension: d,
-            },
-        )
+    blocks::analog::<Pace>(mah10())
 }
 
 fn status_pack() -> impl Strategy<Value = PackStatus> {
-    (
-        proptest::collection::vec(any::<u8>(), 0..17),
-        proptest::collection::vec(any::<u8>(), 0..7),
-        any::<[u8; 12]>(),
-    )
-        .prop_map(|(c, t, b)| PackStatus {
-            cells: HVec::from_slice(&c).unwrap(),
-            temperatures: HVec::from_slice(&t).unwrap(),
-            charge_current: b[0],
-            voltage: b[1],
-            discharge_current: b[2],
-            state: PackState {
-                protect_1: b[3],
-                protect_2: b[4],
-                system: b[5],
-                control: b[6],
-                fault: b[7],
-                balance_1: b[8],
-                balance_2: b[9],
-                warn_1: b[10],
-                warn_2: b[11],
-            },
-        })
+    blocks::status::<Pace>(any::<[u8; 9]>().prop_map(|b| PackState {
+        protect_1: b[0],
+        protect_2: b[1],
+        system: b[2],
+        control: b[3],
+        fault: b[4],
+        balance_1: b[5],
+        balance_2: b[6],
+        warn_1: b[7],
+        warn_2: b[8],
+    }))
 }
 
 fn response_body() -> impl Strategy<Value = ResponseBody> {
     prop_oneof![
-        (
-            any::<u8>(),
-            any::<u8>(),
-            proptest::collection::vec(pack(), 0..4)
-        )
-            .prop_map(|(f, c, p)| ResponseBody::Analog(AnalogReply {
-                info_flag: f,
-                command: c,
-                modules: HVec::from_slice(&p).unwrap(),
-                trailing: HVec::new(),
-            })),
-        (
-            any::<u8>(),
-            any::<u8>(),
-            proptest::collection::vec(status_pack(), 0..4),
-            proptest::collection::vec(any::<u8>(), 0..=4)
-        )
-            .prop_map(|(f, c, p, t)| ResponseBody::Status(StatusReply {
-                info_flag: f,
-                command: c,
-                modules: HVec::from_slice(&p).unwrap(),
-                trailing: HVec::from_slice(&t).unwrap(),
-            })),
+        blocks::reply(pack()).prop_map(ResponseBody::Analog),
+        blocks::reply(status_pack()).prop_map(ResponseBody::Status),
         (any::<u8>(), any::<[u16; 12]>()).prop_map(|(f, v)| ResponseBody::SystemParameters(
             SystemParameters {
                 info_flag: f,

@@ -14,12 +14,16 @@
 )]
 
 use heapless::Vec as HVec;
+
+#[path = "../../asciihex/tests/support/blocks.rs"]
+mod blocks;
+
 use proptest::prelude::*;
 use voltwire_core::{DeciKelvin, MilliampHours, Milliamps, Millivolts};
 use voltwire_pylontech::rs485::{
-    AlarmReply, AnalogReply, ChargeManagement, DischargeSign, Frame, ManufacturerInfo, ModuleAlarm,
-    ModuleAnalog, Request, RequestBody, Response, ResponseBody, SerialNumber, SystemAlarm,
-    SystemAnalog, SystemInfo, SystemParameters, Target,
+    AnalogReply, ChargeManagement, DischargeSign, Frame, ManufacturerInfo, ModuleAnalog, Pylontech,
+    Request, RequestBody, Response, ResponseBody, SerialNumber, SystemAlarm, SystemAnalog,
+    SystemInfo, SystemParameters, Target,
 };
 
 fn mv() -> impl Strategy<Value = Millivolts> {
@@ -31,58 +35,14 @@ fn dk() -> impl Strategy<Value = DeciKelvin> {
 fn ma(step: i32) -> impl Strategy<Value = Milliamps> {
     any::<i16>().prop_map(move |v| Milliamps(i32::from(v) * step))
 }
-fn mah() -> impl Strategy<Value = MilliampHours> {
-    any::<u16>().prop_map(|v| MilliampHours(i64::from(v)))
-}
 fn target() -> impl Strategy<Value = Target> {
     prop_oneof![Just(Target::All), (0u8..0xFF).prop_map(Target::Module)]
 }
 
 fn module() -> impl Strategy<Value = ModuleAnalog> {
-    (
-        proptest::collection::vec(mv(), 0..17),
-        proptest::collection::vec(dk(), 0..7),
-        ma(100),
-        mv(),
-        (mah(), mah(), any::<u16>()),
-        prop_oneof![
-            (0u8..4).prop_map(|u| (u, None)),
-            (4u8..=255, 0u32..1 << 24, 0u32..1 << 24).prop_map(|(u, r, t)| (
-                u,
-                Some((MilliampHours(i64::from(r)), MilliampHours(i64::from(t))))
-            )),
-        ],
-    )
-        .prop_map(
-            |(cells, temps, current, voltage, (r1, t1, cycles), (user, cap2))| ModuleAnalog {
-                cells: HVec::from_slice(&cells).unwrap(),
-                temperatures: HVec::from_slice(&temps).unwrap(),
-                current,
-                voltage,
-                remaining_capacity: r1,
-                user_defined: user,
-                full_capacity: t1,
-                cycles,
-                extension: cap2,
-            },
-        )
-}
-
-fn alarm_module() -> impl Strategy<Value = ModuleAlarm> {
-    (
-        proptest::collection::vec(any::<u8>(), 0..17),
-        proptest::collection::vec(any::<u8>(), 0..7),
-        any::<[u8; 3]>(),
-        any::<[u8; 5]>(),
-    )
-        .prop_map(|(c, t, s, status)| ModuleAlarm {
-            cells: HVec::from_slice(&c).unwrap(),
-            temperatures: HVec::from_slice(&t).unwrap(),
-            charge_current: s[0],
-            voltage: s[1],
-            discharge_current: s[2],
-            state: status,
-        })
+    let cap2 = (0u32..1 << 24, 0u32..1 << 24)
+        .prop_map(|(r, t)| (MilliampHours(i64::from(r)), MilliampHours(i64::from(t))));
+    blocks::analog::<Pylontech>(cap2)
 }
 
 fn management() -> impl Strategy<Value = ChargeManagement> {
@@ -128,31 +88,8 @@ fn response_body() -> impl Strategy<Value = ResponseBody> {
                 manufacturer: m,
             })
         }),
-        (
-            any::<u8>(),
-            any::<u8>(),
-            proptest::collection::vec(module(), 0..4)
-        )
-            .prop_map(|(f, c, m)| {
-                ResponseBody::Analog(AnalogReply {
-                    info_flag: f,
-                    command: c,
-                    modules: HVec::from_slice(&m).unwrap(),
-                    trailing: HVec::new(),
-                })
-            }),
-        (
-            any::<u8>(),
-            any::<u8>(),
-            proptest::collection::vec(alarm_module(), 0..4),
-            proptest::collection::vec(any::<u8>(), 0..=4)
-        )
-            .prop_map(|(f, c, m, t)| ResponseBody::Alarm(AlarmReply {
-                info_flag: f,
-                command: c,
-                modules: HVec::from_slice(&m).unwrap(),
-                trailing: HVec::from_slice(&t).unwrap(),
-            })),
+        blocks::reply(module()).prop_map(ResponseBody::Analog),
+        blocks::reply(blocks::status::<Pylontech>(any::<[u8; 5]>())).prop_map(ResponseBody::Alarm),
         (
             any::<u8>(),
             mv(),
