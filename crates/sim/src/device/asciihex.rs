@@ -219,3 +219,12 @@ pub(crate) fn status<D: Dialect>(v: &BmsView, temps: &[DeciCelsius]) -> Status<D
     }
     s
 }
+
+/// The bits of `[over, under, hot]` that apply to `v`: a cell over or under its voltage limit,
+/// a temperature over its limit.
+pub(crate) fn fault_bits(v: &BmsView, [over, under, hot]: [u8; 3]) -> u8 {
+    let pick = |on: bool, bits: u8| if on { bits } else { 0 };
+    pick(v.cell_over_voltage(), over)
+        | pick(v.cell_under_voltage(), under)
+        | pick(v.over_temperature(), hot)
+}

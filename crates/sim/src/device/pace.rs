@@ -7,7 +7,7 @@ use voltwire_pace::{
     RequestBody, Requests, Response, ResponseBody, SystemParameters, VER,
 };
 
-use super::asciihex::{self, Port, Stack, count_u8, kelvin, port_field};
+use super::asciihex::{self, Port, Stack, count_u8, fault_bits, kelvin, port_field};
 use crate::{BmsView, PlantCommand};
 
 /// Pace packs on one RS485 bus: plant pack `i` answers at address `first + i` (default
@@ -94,18 +94,10 @@ impl PaceStack {
     fn status(v: &BmsView, mosfets: (bool, bool)) -> PackStatus {
         let mut s = asciihex::status::<Pace>(v, &Self::temperatures(v));
         let st = &mut s.state;
-        if v.cell_over_voltage() {
-            st.protect_1 |= 0x01;
-            st.warn_1 |= 0x01;
-        }
-        if v.cell_under_voltage() {
-            st.protect_1 |= 0x02;
-            st.warn_1 |= 0x02;
-        }
-        if v.over_temperature() {
-            st.protect_2 |= 0x01 | 0x02;
-            st.warn_2 |= 0x01 | 0x02;
-        }
+        // Cell OV / UV in protect 1 and warn 1, charge and discharge OT in protect 2 and warn 2.
+        (st.protect_1, st.protect_2) =
+            (fault_bits(v, [0x01, 0x02, 0]), fault_bits(v, [0, 0, 0x03]));
+        (st.warn_1, st.warn_2) = (st.protect_1, st.protect_2);
         if v.soc.0 >= 1000 {
             st.protect_2 |= 0x80;
         }

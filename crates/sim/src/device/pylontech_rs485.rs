@@ -9,7 +9,7 @@ use voltwire_pylontech::rs485::{
     SystemAlarm, SystemAnalog, SystemInfo, SystemParameters, VER,
 };
 
-use super::asciihex::{self, Port, Stack, count_u8, port_field};
+use super::asciihex::{self, Port, Stack, count_u8, fault_bits, port_field};
 use super::{ma, mv};
 use crate::BmsView;
 
@@ -62,17 +62,8 @@ impl PylontechStack {
 
     fn alarm(v: &BmsView) -> ModuleAlarm {
         let mut a = asciihex::status::<Pylontech>(v, &v.temperatures);
-        let hot = v.over_temperature();
-        let mut s1 = 0u8;
-        if v.cell_over_voltage() {
-            s1 |= 0x01; // module over-voltage
-        }
-        if v.cell_under_voltage() {
-            s1 |= 0x02; // cell under-voltage
-        }
-        if hot {
-            s1 |= 0x20 | 0x40; // discharge + charge over-temperature
-        }
+        // Module OV, cell UV, discharge and charge OT.
+        let s1 = fault_bits(v, [0x01, 0x02, 0x20 | 0x40]);
         let mut s2 = 0u8;
         if v.may_charge() {
             s2 |= 0x02;
@@ -224,19 +215,9 @@ impl PylontechStack {
     fn system_alarm(views: &[BmsView]) -> SystemAlarm {
         let mut a = SystemAlarm::default();
         for v in views {
-            if v.cell_over_voltage() {
-                a.warning_1 |= 0x20;
-                a.protection_1 |= 0x20;
-            }
-            if v.cell_under_voltage() {
-                a.warning_1 |= 0x10;
-                a.protection_1 |= 0x10;
-            }
-            if v.over_temperature() {
-                a.warning_1 |= 0x08;
-                a.protection_1 |= 0x08;
-            }
+            a.warning_1 |= fault_bits(v, [0x20, 0x10, 0x08]);
         }
+        a.protection_1 = a.warning_1;
         a
     }
 
