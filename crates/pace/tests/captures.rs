@@ -23,27 +23,19 @@ use voltwire_pace::{
     ResponseBody, Rtn, Target, VoltageKind, VoltageProtection, ZERO_CELSIUS,
 };
 
+#[path = "../../asciihex/tests/support/captures.rs"]
+mod captures;
+
+use captures::i;
+
+const SUB: &str = "pace";
+
 fn dir() -> String {
-    std::env::var("VOLTWIRE_TESTDATA").map_or_else(
-        |_| format!("{}/../../testdata/pace", env!("CARGO_MANIFEST_DIR")),
-        |d| format!("{d}/pace"),
-    )
+    captures::dir(SUB)
 }
 
-fn entries() -> Vec<(Value, Vec<u8>)> {
-    let e: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(format!("{}/expected.json", dir())).unwrap())
-            .unwrap();
-    e.into_iter()
-        .map(|v| {
-            let b = std::fs::read(format!("{}/{}", dir(), v["file"].as_str().unwrap())).unwrap();
-            (v, b)
-        })
-        .collect()
-}
-
-fn i(v: &Value) -> i64 {
-    v.as_i64().unwrap()
+fn frame(name: &str) -> Frame {
+    Frame::parse(&std::fs::read(format!("{}/{name}.bin", dir())).unwrap()).unwrap()
 }
 
 fn ints(v: &Value) -> Vec<i64> {
@@ -112,35 +104,13 @@ fn check(r: &Response, d: &Value) {
 
 #[test]
 fn every_capture_decodes_and_re_emits_byte_exact() {
-    let mut n = 0;
-    for (e, bytes) in entries() {
-        let frame = Frame::parse(&bytes).unwrap();
-        assert!(e["checksum_ok"].as_bool().unwrap());
-        assert_eq!(frame.to_bytes().as_slice(), bytes.as_slice());
-        let command = i(&e["command"]) as u8;
-        if e["direction"] == "request" {
-            let r = Request::from_frame(&frame);
-            assert!(
-                !matches!(r.body, RequestBody::Other { .. }),
-                "{}",
-                e["file"]
-            );
-            assert_eq!(r.to_frame().unwrap(), frame);
-        } else {
-            let r = Response::from_frame(&frame, command);
-            check(&r, &e["decoded"]);
-            assert_eq!(
-                r.to_frame().unwrap().to_bytes().as_slice(),
-                bytes.as_slice()
-            );
-        }
-        n += 1;
-    }
-    assert_eq!(n, 18);
+    let known = |b: &RequestBody| !matches!(b, RequestBody::Other { .. });
+    assert_eq!(captures::every_capture(SUB, known, check), 18);
 }
 
-fn frame(name: &str) -> Frame {
-    Frame::parse(&std::fs::read(format!("{}/{name}.bin", dir())).unwrap()).unwrap()
+#[test]
+fn stream_of_all_captures_in_small_chunks() {
+    captures::stream_in_small_chunks(SUB);
 }
 
 #[test]

@@ -20,38 +20,19 @@
 )]
 
 use serde_json::Value;
-use voltwire_core::{Emit as _, StreamDecoder as _};
 use voltwire_pylontech::rs485::{
     Frame, Request, RequestBody, Response, ResponseBody, Target, ZERO_CELSIUS,
 };
 
+#[path = "../../asciihex/tests/support/captures.rs"]
+mod captures;
+
+use captures::i;
+
+const SUB: &str = "pylontech/rs485";
+
 fn dir() -> String {
-    std::env::var("VOLTWIRE_TESTDATA").map_or_else(
-        |_| {
-            format!(
-                "{}/../../testdata/pylontech/rs485",
-                env!("CARGO_MANIFEST_DIR")
-            )
-        },
-        |d| format!("{d}/pylontech/rs485"),
-    )
-}
-
-fn entries() -> Vec<(Value, Vec<u8>)> {
-    let e: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(format!("{}/expected.json", dir())).unwrap())
-            .unwrap();
-    e.into_iter()
-        .map(|v| {
-            let bytes =
-                std::fs::read(format!("{}/{}", dir(), v["file"].as_str().unwrap())).unwrap();
-            (v, bytes)
-        })
-        .collect()
-}
-
-fn i(v: &Value) -> i64 {
-    v.as_i64().unwrap()
+    captures::dir(SUB)
 }
 
 fn check_response(r: &Response, d: &Value) {
@@ -181,40 +162,13 @@ fn check_management(m: &voltwire_pylontech::rs485::ChargeManagement, d: &Value) 
 
 #[test]
 fn every_capture_decodes_and_re_emits_byte_exact() {
-    let mut n = 0;
-    for (e, bytes) in entries() {
-        let parsed = Frame::parse(&bytes);
-        if !e["checksum_ok"].as_bool().unwrap() {
-            assert!(parsed.is_err(), "{} must be rejected", e["file"]);
-            continue;
-        }
-        let frame = parsed.unwrap();
-        assert_eq!(frame.to_bytes().as_slice(), bytes.as_slice());
-        let command = i(&e["command"]) as u8;
-        if e["direction"] == "request" {
-            let r = Request::from_frame(&frame);
-            assert!(
-                !matches!(r.body, RequestBody::Other { .. }),
-                "{}",
-                e["file"]
-            );
-            assert_eq!(r.to_frame().unwrap(), frame);
-        } else {
-            let r = Response::from_frame(&frame, command);
-            assert!(
-                !matches!(r.body, ResponseBody::Undecoded { .. }),
-                "{}",
-                e["file"]
-            );
-            check_response(&r, &e["decoded"]);
-            let out = r.to_frame().unwrap();
-            let mut buf = vec![0u8; out.buffer_len()];
-            out.emit(&mut buf).unwrap();
-            assert_eq!(buf, bytes, "{} re-emits byte-exact", e["file"]);
-        }
-        n += 1;
-    }
-    assert_eq!(n, 13);
+    let known = |b: &RequestBody| !matches!(b, RequestBody::Other { .. });
+    assert_eq!(captures::every_capture(SUB, known, check_response), 13);
+}
+
+#[test]
+fn stream_of_all_captures_in_small_chunks() {
+    captures::stream_in_small_chunks(SUB);
 }
 
 #[test]
@@ -241,38 +195,6 @@ fn temperatures_use_2731() {
     assert_eq!(ZERO_CELSIUS, offsets[0]);
 }
 
-#[test]
-fn stream_of_all_captures_in_small_chunks() {
-    let mut all = Vec::new();
-    let (mut valid, mut invalid) = (0, 0);
-    for (e, bytes) in entries() {
-        all.extend_from_slice(b"\x00noise\n");
-        all.extend_from_slice(&bytes);
-        if e["checksum_ok"].as_bool().unwrap() {
-            valid += 1;
-        } else {
-            invalid += 1;
-        }
-    }
-    for chunk in [1, 3, 7, 64, all.len()] {
-        let mut d = voltwire_asciihex::Decoder::new();
-        let (mut frames, mut errors) = (0, 0);
-        for c in all.chunks(chunk) {
-            d.feed_all(c, |item| match item.value {
-                Ok(_) => frames += 1,
-                // Frames that fail their checksum come out as error items, not silence.
-                Err(voltwire_asciihex::Error::Checksum { .. }) => errors += 1,
-                Err(e) => panic!("unexpected error {e:?}"),
-            });
-        }
-        assert_eq!((frames, errors), (valid, invalid), "chunk {chunk}");
-    }
-}
-
-/// The pairing rule Pylontech shares with Pace (`voltwire_asciihex::block`), on real
-/// replies: after an all-modules (0xFF) request a reply answers when its count byte equals its
-/// modules (US2000, three modules) or when it carries exactly one module whatever that byte
-/// says (US5000 at ADR 2 puts its address there); a one-module request wants that module.
 #[test]
 fn all_modules_request_pairs_by_the_shared_rule() {
     let read = |file: &str| {
