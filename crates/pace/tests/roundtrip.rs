@@ -18,8 +18,10 @@ use heapless::Vec as HVec;
 #[path = "../../asciihex/tests/support/blocks.rs"]
 mod blocks;
 
+use blocks::{ma, mv};
+
 use proptest::prelude::*;
-use voltwire_core::{MilliampHours, Milliamps, Millivolts, ScanDecoder, StreamDecoder as _};
+use voltwire_core::{MilliampHours, Milliamps, ScanDecoder, StreamDecoder as _};
 use voltwire_pace::{
     AnalogReply, BalanceConfig, Capacity, ConfigRead, CurrentProtection, DateTime, Frame,
     FullChargeConfig, ManufacturerInfo, MosfetSwitch, Pace, PackAnalog, PackState, PackStatus,
@@ -27,12 +29,6 @@ use voltwire_pace::{
     VoltageKind, VoltageProtection,
 };
 
-fn mv() -> impl Strategy<Value = Millivolts> {
-    any::<u16>().prop_map(|v| Millivolts(i32::from(v)))
-}
-fn ma(step: i32) -> impl Strategy<Value = Milliamps> {
-    any::<i16>().prop_map(move |v| Milliamps(i32::from(v) * step))
-}
 fn mah10() -> impl Strategy<Value = MilliampHours> {
     any::<u16>().prop_map(|v| MilliampHours(i64::from(v) * 10))
 }

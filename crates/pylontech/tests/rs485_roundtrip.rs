@@ -18,6 +18,8 @@ use heapless::Vec as HVec;
 #[path = "../../asciihex/tests/support/blocks.rs"]
 mod blocks;
 
+use blocks::{ma, mv};
+
 use proptest::prelude::*;
 use voltwire_core::{DeciKelvin, MilliampHours, Milliamps, Millivolts};
 use voltwire_pylontech::rs485::{
@@ -26,14 +28,8 @@ use voltwire_pylontech::rs485::{
     SystemInfo, SystemParameters, Target,
 };
 
-fn mv() -> impl Strategy<Value = Millivolts> {
-    any::<u16>().prop_map(|v| Millivolts(i32::from(v)))
-}
 fn dk() -> impl Strategy<Value = DeciKelvin> {
     any::<u16>().prop_map(|v| DeciKelvin(i32::from(v)))
-}
-fn ma(step: i32) -> impl Strategy<Value = Milliamps> {
-    any::<i16>().prop_map(move |v| Milliamps(i32::from(v) * step))
 }
 fn target() -> impl Strategy<Value = Target> {
     prop_oneof![Just(Target::All), (0u8..0xFF).prop_map(Target::Module)]

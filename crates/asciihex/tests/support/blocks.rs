@@ -9,8 +9,14 @@ use proptest::prelude::*;
 use voltwire_asciihex::block::{Analog, Block, Dialect, MAX_TRAILING, Reply, Status};
 use voltwire_core::{DeciKelvin, MilliampHours, Milliamps, Millivolts};
 
-fn mv() -> impl Strategy<Value = Millivolts> {
+/// Any `u16` of millivolts.
+pub(crate) fn mv() -> impl Strategy<Value = Millivolts> {
     any::<u16>().prop_map(|v| Millivolts(i32::from(v)))
+}
+
+/// Any `i16` in steps of `step` mA.
+pub(crate) fn ma(step: i32) -> impl Strategy<Value = Milliamps> {
+    any::<i16>().prop_map(move |v| Milliamps(i32::from(v) * step))
 }
 
 fn mah<D: Dialect>() -> impl Strategy<Value = MilliampHours> {
@@ -31,7 +37,7 @@ pub(crate) fn analog<D: Dialect + 'static>(
     (
         proptest::collection::vec(mv(), 0..17),
         proptest::collection::vec(any::<u16>().prop_map(|t| DeciKelvin(i32::from(t))), 0..7),
-        any::<i16>().prop_map(|c| Milliamps(i32::from(c) * i32::from(D::CURRENT_STEP_MA))),
+        ma(i32::from(D::CURRENT_STEP_MA)),
         mv(),
         (mah::<D>(), mah::<D>(), any::<u16>()),
         user_defined,
