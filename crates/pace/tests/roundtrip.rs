@@ -186,22 +186,9 @@ fn response_body() -> impl Strategy<Value = ResponseBody> {
     ]
 }
 
+blocks::round_trip_properties!(request_body(), response_body());
+
 proptest! {
-    #[test]
-    fn requests_round_trip(adr in any::<u8>(), body in request_body()) {
-        let r = Request::new(adr, body);
-        let bytes = r.to_frame().unwrap().to_bytes();
-        prop_assert_eq!(Request::from_frame(&Frame::parse(&bytes).unwrap()), r);
-    }
-
-    #[test]
-    fn responses_round_trip(adr in any::<u8>(), body in response_body()) {
-        let r = Response::ok(adr, body);
-        let bytes = r.to_frame().unwrap().to_bytes();
-        let back = Response::from_frame(&Frame::parse(&bytes).unwrap(), r.command());
-        prop_assert_eq!(back, r);
-    }
-
     #[test]
     fn decoding_is_total_and_lossless(cid2 in any::<u8>(), rtn in prop_oneof![Just(0u8), any::<u8>()],
                                       info in proptest::collection::vec(any::<u8>(), 0..120)) {

@@ -2,7 +2,12 @@
 //! analog or status block and the reply carrying them. Shared by the block tests here and the
 //! protocol crates' round-trip tests (`#[path]`), so every dialect is tested alike.
 
-#![allow(dead_code, reason = "each test uses what it needs")]
+#![allow(
+    dead_code,
+    unused_macros,
+    unused_imports,
+    reason = "each test uses what it needs"
+)]
 
 use heapless::Vec as HVec;
 use proptest::prelude::*;
@@ -94,3 +99,28 @@ pub(crate) fn reply<B: Block + Clone + core::fmt::Debug>(
             r
         })
 }
+
+/// The round-trip properties every ASCII-hex protocol has, as two tests: a request from
+/// `$requests` (a body strategy) and a response from `$responses` survive the wire
+/// (`to_frame`, bytes, `Frame::parse`, `from_frame`).
+macro_rules! round_trip_properties {
+    ($requests:expr, $responses:expr) => {
+        proptest! {
+            #[test]
+            fn requests_round_trip(adr in any::<u8>(), body in $requests) {
+                let r = voltwire_asciihex::message::Request::new(adr, body);
+                let frame = voltwire_asciihex::Frame::parse(&r.to_frame().unwrap().to_bytes());
+                prop_assert_eq!(voltwire_asciihex::message::Request::from_frame(&frame.unwrap()), r);
+            }
+
+            #[test]
+            fn responses_round_trip(adr in any::<u8>(), body in $responses) {
+                let r = voltwire_asciihex::message::Response::ok(adr, body);
+                let frame = voltwire_asciihex::Frame::parse(&r.to_frame().unwrap().to_bytes());
+                let back = voltwire_asciihex::message::Response::from_frame(&frame.unwrap(), r.command());
+                prop_assert_eq!(back, r);
+            }
+        }
+    };
+}
+pub(crate) use round_trip_properties;
