@@ -15,7 +15,8 @@
 //! A reply answers a request for one module when its command value is that module and it
 //! carries at most one block. It answers an all-modules (`0xFF`) request when its command
 //! value is the number of blocks it carries, **or** when it carries exactly one block
-//! whatever its command value says. One rule serves both protocols: a device that answers
+//! whatever its command value says. One rule serves both protocols (before this layer Pace
+//! accepted the lone block and Pylontech did not; we keep Pace's): a device that answers
 //! `0xFF` alone (a Pace pack on its own port, as pace2pylon wires them; a stack of one; a
 //! slave that is not the master) has only itself to report, and some put their own number
 //! rather than a count of one in that byte. Dropping such a reply would lose the only data
