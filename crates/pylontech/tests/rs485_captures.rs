@@ -195,6 +195,11 @@ fn temperatures_use_2731() {
     assert_eq!(ZERO_CELSIUS, offsets[0]);
 }
 
+/// The pairing rule Pylontech shares with Pace (`voltwire_asciihex::block`), on real
+/// replies: after an all-modules (0xFF) request a reply answers when its count byte equals its
+/// modules (US2000, three modules) or when it carries exactly one module whatever that byte
+/// says (the US5000 reply: one module, command value 2; Pylontech alone rejected this before
+/// the shared layer); a one-module request wants that module.
 #[test]
 fn all_modules_request_pairs_by_the_shared_rule() {
     let read = |file: &str| {
@@ -204,7 +209,7 @@ fn all_modules_request_pairs_by_the_shared_rule() {
     let all = Request::new(2, RequestBody::Analog(Target::All));
     let module = |a| Request::new(2, RequestBody::Analog(Target::Module(a)));
     let lone = read("us5000-resp-0x42.bin");
-    assert!(lone.answers(&all), "one module, count byte = its address 2");
+    assert!(lone.answers(&all), "one module, command value 2");
     assert!(lone.answers(&module(2)) && !lone.answers(&module(3)));
     let stack = read("us2000-resp-0x42-all-3-modules.bin");
     assert!(stack.answers(&all), "three modules, count byte 3");
