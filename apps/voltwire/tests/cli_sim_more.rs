@@ -181,9 +181,9 @@ fn check_pace(w: &mut impl std::io::Write, rx: &mpsc::Receiver<Vec<u8>>, packs: 
     let ResponseBody::Analog(a) = &resp.body else {
         panic!("{resp:?}")
     };
-    assert_eq!(a.packs.len(), packs);
+    assert_eq!(a.modules.len(), packs);
     assert_eq!(usize::from(a.command), packs);
-    for p in &a.packs {
+    for p in &a.modules {
         assert_eq!(p.cells.len(), 16);
         // Discharging 500 W in total.
         assert!(p.current.0 < 0, "{p:?}");
@@ -201,7 +201,7 @@ fn check_pace(w: &mut impl std::io::Write, rx: &mpsc::Receiver<Vec<u8>>, packs: 
     let ResponseBody::Status(s) = &r.body else {
         panic!("{r:?}")
     };
-    assert_eq!(s.packs[0].system & 0x06, 0x06, "both FETs on");
+    assert_eq!(s.modules[0].state.system & 0x06, 0x06, "both FETs on");
     let r = pace_query(w, rx, &Request::new(1, RequestBody::ProtocolVersion));
     assert_eq!(r.ver, 0x25);
 }

@@ -6,8 +6,10 @@
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub mod block;
 mod frame;
 mod info;
+pub mod message;
 mod rtn;
 mod scan;
 

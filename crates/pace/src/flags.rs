@@ -1,27 +1,17 @@
 //! Bit names of the 0x44 state bytes (PACEPDF §4.3, NK25), bit 0 first; `None` = reserved.
 //! Where NK reinterprets a bit from observation the PDF meaning is kept and NK's noted.
 
-/// Warning byte values (per cell, temperature, current, voltage).
+/// Warning byte values (per cell, temperature, current, voltage): the shared
+/// [`voltwire_asciihex::block::state`] values, and 0x80–0xEF user defined.
 pub mod warning {
-    /// 0x00: normal.
-    pub const NORMAL: u8 = 0x00;
-    /// 0x01: below the lower limit.
-    pub const BELOW: u8 = 0x01;
-    /// 0x02: above the upper limit.
-    pub const ABOVE: u8 = 0x02;
-    /// 0xF0: other fault.
-    pub const OTHER: u8 = 0xF0;
+    pub use voltwire_asciihex::block::state::{ABOVE, BELOW, NORMAL, OTHER};
 
     /// A short name of a warning value (0x80–0xEF are user defined).
     pub const fn name(v: u8) -> Option<&'static str> {
-        Some(match v {
-            NORMAL => "normal",
-            BELOW => "below_limit",
-            ABOVE => "above_limit",
-            OTHER => "other",
-            0x80..=0xEF => "user_defined",
-            _ => return None,
-        })
+        match v {
+            0x80..=0xEF => Some("user_defined"),
+            _ => voltwire_asciihex::block::state::name(v),
+        }
     }
 }
 

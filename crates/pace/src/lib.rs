@@ -12,13 +12,14 @@ pub mod flags;
 mod request;
 mod response;
 
-pub use analog::{AnalogReply, PackAnalog, PackStatus, StatusReply};
+pub use analog::{AnalogReply, Pace, PackAnalog, PackState, PackStatus, StatusReply};
 pub use config::{
     BalanceConfig, Capacity, CurrentProtection, DateTime, FullChargeConfig, ManufacturerInfo,
     SystemParameters, VoltageKind, VoltageProtection,
 };
 pub use request::{ConfigRead, MosfetSwitch, Request, RequestBody, Requests, Target};
 pub use response::{Response, ResponseBody};
+pub use voltwire_asciihex::message::Body;
 pub use voltwire_asciihex::{Error, Frame, Info, Rtn};
 
 /// Protocol version 0x25 (VER).
@@ -32,11 +33,11 @@ pub const CURRENT_STEP_MA: i16 = 10;
 /// Capacity step of 0x42 and 0xA6, in mAh.
 pub const CAPACITY_STEP_MAH: u16 = 10;
 /// Most packs an all-packs (0xFF) reply is decoded into.
-pub const MAX_PACKS: usize = 16;
+pub const MAX_PACKS: usize = voltwire_asciihex::block::MAX_MODULES;
 /// Most cells per pack.
-pub const MAX_CELLS: usize = 32;
+pub const MAX_CELLS: usize = voltwire_asciihex::block::MAX_CELLS;
 /// Most temperatures per pack.
-pub const MAX_TEMPERATURES: usize = 16;
+pub const MAX_TEMPERATURES: usize = voltwire_asciihex::block::MAX_TEMPERATURES;
 
 /// `tokio_util` codec yielding `Result<Request, Error>` (the BMS side of a link).
 #[cfg(feature = "tokio-codec")]

@@ -1,7 +1,8 @@
 //! Requests (host → BMS).
 
-use voltwire_asciihex::{AsciiHex, Error, Frame, Info, Writer};
-use voltwire_core::{EncodeError, Framing, Protocol, Scan};
+use voltwire_asciihex::message::{self, Body};
+use voltwire_asciihex::{Info, Writer};
+use voltwire_core::EncodeError;
 
 use crate::{
     BalanceConfig, CID1_LIFEPO4, CurrentProtection, DateTime, FullChargeConfig, VER, VoltageKind,
@@ -29,6 +30,14 @@ impl Target {
     /// The target of an INFO byte.
     pub const fn from_byte(b: u8) -> Self {
         if b == 0xFF { Self::All } else { Self::Pack(b) }
+    }
+
+    /// The pack asked for; `None` for all packs.
+    pub const fn pack(self) -> Option<u8> {
+        match self {
+            Self::Pack(p) => Some(p),
+            Self::All => None,
+        }
     }
 }
 
@@ -165,9 +174,9 @@ pub enum RequestBody {
     },
 }
 
-impl RequestBody {
+impl Body for RequestBody {
     /// The command code (CID2).
-    pub const fn command(&self) -> u8 {
+    fn command(&self) -> u8 {
         match self {
             Self::Analog(_) => command::ANALOG,
             Self::Status(_) => command::STATUS,
@@ -192,14 +201,6 @@ impl RequestBody {
             Self::WriteFullCharge(_) => command::WRITE_FULL_CHARGE,
             Self::Other { cid2, .. } => *cid2,
         }
-    }
-
-    /// Read a command and its INFO; shapes not listed become [`RequestBody::Other`].
-    pub fn parse(cid2: u8, info: &[u8]) -> Self {
-        Self::decode(cid2, info).unwrap_or_else(|| Self::Other {
-            cid2,
-            info: Info::from_slice(info).unwrap_or_default(),
-        })
     }
 
     fn decode(cid2: u8, info: &[u8]) -> Option<Self> {
@@ -242,7 +243,7 @@ impl RequestBody {
     ///
     /// # Errors
     /// [`EncodeError`] when a value does not fit its wire field.
-    pub fn info(&self) -> Result<Info, EncodeError> {
+    fn info(&self) -> Result<Info, EncodeError> {
         let mut w = Writer::new();
         match self {
             Self::Analog(t) | Self::Status(t) => {
@@ -277,10 +278,29 @@ impl RequestBody {
         Ok(w.finish())
     }
 
+    /// Shapes not listed: [`RequestBody::Other`].
+    fn undecoded(cid2: u8, info: Info) -> Self {
+        Self::Other { cid2, info }
+    }
+}
+
+impl RequestBody {
     /// Whether the BMS answers this request with an empty OK frame (writes and controls).
-    pub const fn expects_empty_reply(&self) -> bool {
+    pub fn expects_empty_reply(&self) -> bool {
         is_write_or_control(self.command())
     }
+}
+
+/// A request frame: VER [`VER`] (0x25), the pack address (DIP switch 0–15), CID1
+/// [`CID1_LIFEPO4`] (0x4F on some Li-ion packs), the command and its INFO.
+pub type Request = message::Request<RequestBody>;
+
+/// Requests as a [`voltwire_core::Protocol`], for a stream decoder on the BMS side.
+pub type Requests = message::Requests<RequestBody>;
+
+impl message::RequestBody for RequestBody {
+    const VER: u8 = VER;
+    const CID1: u8 = CID1_LIFEPO4;
 }
 
 /// Whether `cid2` is a write or control command (answered by the empty OK frame or a state
@@ -304,88 +324,13 @@ pub(crate) const fn is_write_or_control(cid2: u8) -> bool {
     )
 }
 
-/// A request frame.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Request {
-    /// Protocol version ([`VER`] = 0x25).
-    pub ver: u8,
-    /// Pack address (DIP switch 0–15).
-    pub adr: u8,
-    /// Device type ([`CID1_LIFEPO4`]; 0x4F on some Li-ion packs).
-    pub cid1: u8,
-    /// The command and its INFO.
-    pub body: RequestBody,
-}
-
-impl Request {
-    /// A request with VER 0x25 and CID1 0x46.
-    pub const fn new(adr: u8, body: RequestBody) -> Self {
-        Self {
-            ver: VER,
-            adr,
-            cid1: CID1_LIFEPO4,
-            body,
-        }
-    }
-
-    /// The command code.
-    pub const fn command(&self) -> u8 {
-        self.body.command()
-    }
-
-    /// Read a request from a frame (BMS side). Total.
-    pub fn from_frame(frame: &Frame) -> Self {
-        Self {
-            ver: frame.ver,
-            adr: frame.adr,
-            cid1: frame.cid1,
-            body: RequestBody::parse(frame.cid2, &frame.info),
-        }
-    }
-
-    /// The request as a frame (host side).
-    ///
-    /// # Errors
-    /// [`EncodeError`] when a value does not fit its wire field.
-    pub fn to_frame(&self) -> Result<Frame, EncodeError> {
-        Frame::new(
-            self.ver,
-            self.adr,
-            self.cid1,
-            self.command(),
-            &self.body.info()?,
-        )
-    }
-}
-
-/// Requests as a [`Protocol`], for a stream decoder on the BMS side.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Requests;
-
-impl Framing for Requests {
-    const MAX_FRAME_LEN: usize = voltwire_asciihex::MAX_FRAME_LEN;
-
-    fn scan(buf: &[u8]) -> Scan {
-        AsciiHex::scan(buf)
-    }
-}
-
-impl Protocol for Requests {
-    type Message = Request;
-    type Error = Error;
-
-    fn parse(frame: &[u8]) -> Result<Request, Error> {
-        Frame::parse(frame).map(|f| Request::from_frame(&f))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use voltwire_asciihex::Frame;
 
     fn round(wire: &[u8]) -> RequestBody {
-        let f = Frame::parse(wire).unwrap();
-        let r = Request::from_frame(&f);
+        let r = Request::from_frame(&Frame::parse(wire).unwrap());
         assert_eq!(r.to_frame().unwrap().to_bytes().as_slice(), wire);
         r.body
     }

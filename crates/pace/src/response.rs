@@ -1,14 +1,15 @@
 //! Responses (BMS → host).
 
 use heapless::Vec;
-use voltwire_asciihex::{Frame, Info, Rtn, Writer};
+use voltwire_asciihex::message::{self, Body};
+use voltwire_asciihex::{Info, Writer};
 use voltwire_core::EncodeError;
 
 use crate::request::is_write_or_control;
 use crate::{
-    AnalogReply, BalanceConfig, CID1_LIFEPO4, Capacity, ConfigRead, CurrentProtection, DateTime,
-    FullChargeConfig, ManufacturerInfo, Request, RequestBody, StatusReply, SystemParameters,
-    Target, VER, VoltageKind, VoltageProtection, command,
+    AnalogReply, BalanceConfig, Capacity, ConfigRead, CurrentProtection, DateTime,
+    FullChargeConfig, ManufacturerInfo, RequestBody, StatusReply, SystemParameters, VoltageKind,
+    VoltageProtection, command,
 };
 
 /// What a response carries, by the command it answers.
@@ -70,9 +71,28 @@ pub enum ResponseBody {
     },
 }
 
-impl ResponseBody {
+/// A response frame (RTN 0 for data replies).
+pub type Response = message::Response<ResponseBody>;
+
+impl message::ResponseBody for ResponseBody {
+    type Request = RequestBody;
+
+    fn answers_body(&self, request: &RequestBody) -> bool {
+        // The generic check already matched the command, so the variants agree.
+        let (RequestBody::Analog(t) | RequestBody::Status(t)) = request else {
+            return true;
+        };
+        match self {
+            Self::Analog(a) => a.answers(t.pack()),
+            Self::Status(s) => s.answers(t.pack()),
+            _ => true,
+        }
+    }
+}
+
+impl Body for ResponseBody {
     /// The command this body answers.
-    pub const fn command(&self) -> u8 {
+    fn command(&self) -> u8 {
         match self {
             Self::Analog(_) => command::ANALOG,
             Self::Status(_) => command::STATUS,
@@ -93,14 +113,6 @@ impl ResponseBody {
             | Self::ControlState { command, .. }
             | Self::Undecoded { command, .. } => *command,
         }
-    }
-
-    /// Decode INFO as the answer to `command`; total.
-    pub fn parse(command: u8, info: &[u8]) -> Self {
-        Self::decode(command, info).unwrap_or_else(|| Self::Undecoded {
-            command,
-            info: Info::from_slice(info).unwrap_or_default(),
-        })
     }
 
     fn decode(cid2: u8, info: &[u8]) -> Option<Self> {
@@ -156,11 +168,16 @@ impl ResponseBody {
         })
     }
 
+    /// A reply with RTN ≠ 0, to an unknown command, or whose INFO does not fit.
+    fn undecoded(command: u8, info: Info) -> Self {
+        Self::Undecoded { command, info }
+    }
+
     /// The INFO bytes.
     ///
     /// # Errors
     /// [`EncodeError`] when a value does not fit its wire field.
-    pub fn info(&self) -> Result<Info, EncodeError> {
+    fn info(&self) -> Result<Info, EncodeError> {
         let mut w = Writer::new();
         match self {
             Self::Analog(a) => a.write(&mut w)?,
@@ -198,101 +215,10 @@ impl ResponseBody {
     }
 }
 
-/// A response frame.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Response {
-    /// Protocol version (echoed).
-    pub ver: u8,
-    /// Pack address (echoed).
-    pub adr: u8,
-    /// Device type.
-    pub cid1: u8,
-    /// Return code (0x09: the BMS refused an operation, e.g. both MOSFETs off).
-    pub rtn: Rtn,
-    /// What it carries.
-    pub body: ResponseBody,
-}
-
-impl Response {
-    /// A successful reply (VER 0x25, CID1 0x46, RTN 0) from pack `adr`.
-    pub const fn ok(adr: u8, body: ResponseBody) -> Self {
-        Self {
-            ver: VER,
-            adr,
-            cid1: CID1_LIFEPO4,
-            rtn: Rtn::Normal,
-            body,
-        }
-    }
-
-    /// The command this response answers.
-    pub const fn command(&self) -> u8 {
-        self.body.command()
-    }
-
-    /// Read a reply to `command` (host side). Total: an error RTN or an INFO that does not
-    /// fit gives [`ResponseBody::Undecoded`].
-    pub fn from_frame(frame: &Frame, command: u8) -> Self {
-        let rtn = frame.rtn();
-        let body = if rtn.is_ok() {
-            ResponseBody::parse(command, &frame.info)
-        } else {
-            ResponseBody::Undecoded {
-                command,
-                info: frame.info.clone(),
-            }
-        };
-        Self {
-            ver: frame.ver,
-            adr: frame.adr,
-            cid1: frame.cid1,
-            rtn,
-            body,
-        }
-    }
-
-    /// The reply as a frame (BMS side / simulator).
-    ///
-    /// # Errors
-    /// [`EncodeError`] when a value does not fit its wire field.
-    pub fn to_frame(&self) -> Result<Frame, EncodeError> {
-        Frame::new(
-            self.ver,
-            self.adr,
-            self.cid1,
-            self.rtn.code(),
-            &self.body.info()?,
-        )
-    }
-
-    /// Whether this response is a plausible answer to `request`: same address and command
-    /// and, for 0x42/0x44, the same pack (or as many packs as the count after 0xFF).
-    pub fn answers(&self, request: &Request) -> bool {
-        if self.adr != request.adr || self.command() != request.command() {
-            return false;
-        }
-        match (&request.body, &self.body) {
-            (RequestBody::Analog(t), ResponseBody::Analog(a)) => {
-                target_matches(*t, a.command, a.packs.len())
-            }
-            (RequestBody::Status(t), ResponseBody::Status(s)) => {
-                target_matches(*t, s.command, s.packs.len())
-            }
-            _ => true,
-        }
-    }
-}
-
-fn target_matches(t: Target, command: u8, packs: usize) -> bool {
-    match t {
-        Target::Pack(p) => p == command && packs <= 1,
-        Target::All => usize::from(command) == packs || packs == 1,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use voltwire_asciihex::Frame;
 
     #[test]
     fn annotated_status_reply() {
@@ -303,9 +229,9 @@ mod tests {
         let ResponseBody::Status(s) = &r.body else {
             panic!("{r:?}")
         };
-        assert_eq!((s.info_flag, s.command, s.packs.len()), (0, 1, 1));
-        assert_eq!(s.packs[0].system, 0x0E);
-        assert!(!s.packs[0].locked_after_balancing());
+        assert_eq!((s.info_flag, s.command, s.modules.len()), (0, 1, 1));
+        assert_eq!(s.modules[0].state.system, 0x0E);
+        assert!(!s.modules[0].state.locked_after_balancing());
         assert_eq!(r.to_frame().unwrap().to_bytes().as_slice(), wire);
     }
 

@@ -23,27 +23,19 @@ use voltwire_pace::{
     ResponseBody, Rtn, Target, VoltageKind, VoltageProtection, ZERO_CELSIUS,
 };
 
+#[path = "../../asciihex/tests/support/captures.rs"]
+mod captures;
+
+use captures::i;
+
+const SUB: &str = "pace";
+
 fn dir() -> String {
-    std::env::var("VOLTWIRE_TESTDATA").map_or_else(
-        |_| format!("{}/../../testdata/pace", env!("CARGO_MANIFEST_DIR")),
-        |d| format!("{d}/pace"),
-    )
+    captures::dir(SUB)
 }
 
-fn entries() -> Vec<(Value, Vec<u8>)> {
-    let e: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(format!("{}/expected.json", dir())).unwrap())
-            .unwrap();
-    e.into_iter()
-        .map(|v| {
-            let b = std::fs::read(format!("{}/{}", dir(), v["file"].as_str().unwrap())).unwrap();
-            (v, b)
-        })
-        .collect()
-}
-
-fn i(v: &Value) -> i64 {
-    v.as_i64().unwrap()
+fn frame(name: &str) -> Frame {
+    Frame::parse(&std::fs::read(format!("{}/{name}.bin", dir())).unwrap()).unwrap()
 }
 
 fn ints(v: &Value) -> Vec<i64> {
@@ -55,8 +47,8 @@ fn check(r: &Response, d: &Value) {
         ResponseBody::Analog(a) => {
             assert_eq!(i64::from(a.command), i(&d["command"]));
             let ps = d["packs"].as_array().unwrap();
-            assert_eq!(a.packs.len(), ps.len());
-            for (p, e) in a.packs.iter().zip(ps) {
+            assert_eq!(a.modules.len(), ps.len());
+            for (p, e) in a.modules.iter().zip(ps) {
                 let cells: Vec<i64> = p.cells.iter().map(|c| i64::from(c.0)).collect();
                 assert_eq!(cells, ints(&e["cells_mv"]));
                 let t: Vec<i64> = p.temperatures.iter().map(|t| i64::from(t.0)).collect();
@@ -66,20 +58,20 @@ fn check(r: &Response, d: &Value) {
                 assert_eq!(p.remaining_capacity.0, i(&e["remaining_mah"]));
                 assert_eq!(p.full_capacity.0, i(&e["full_mah"]));
                 assert_eq!(i64::from(p.cycles), i(&e["cycles"]));
-                assert_eq!(p.design_capacity.map(|d| d.0), e["design_mah"].as_i64());
+                assert_eq!(p.extension.map(|d| d.0), e["design_mah"].as_i64());
             }
         }
         ResponseBody::Status(s) => {
-            let p = &s.packs[0];
-            assert_eq!(s.packs.len(), 1);
+            let p = &s.modules[0];
+            assert_eq!(s.modules.len(), 1);
             assert_eq!(p.cells.len(), d["cells"].as_array().unwrap().len());
             assert_eq!(
                 p.temperatures.len(),
                 d["temperatures"].as_array().unwrap().len()
             );
-            assert_eq!(i64::from(p.system), i(&d["system"]));
-            assert_eq!(i64::from(p.protect_1), i(&d["protect_1"]));
-            assert_eq!(i64::from(p.warn_2), i(&d["warn_2"]));
+            assert_eq!(i64::from(p.state.system), i(&d["system"]));
+            assert_eq!(i64::from(p.state.protect_1), i(&d["protect_1"]));
+            assert_eq!(i64::from(p.state.warn_2), i(&d["warn_2"]));
             assert!(s.trailing.is_empty());
         }
         ResponseBody::SoftwareVersion(v) => {
@@ -112,35 +104,13 @@ fn check(r: &Response, d: &Value) {
 
 #[test]
 fn every_capture_decodes_and_re_emits_byte_exact() {
-    let mut n = 0;
-    for (e, bytes) in entries() {
-        let frame = Frame::parse(&bytes).unwrap();
-        assert!(e["checksum_ok"].as_bool().unwrap());
-        assert_eq!(frame.to_bytes().as_slice(), bytes.as_slice());
-        let command = i(&e["command"]) as u8;
-        if e["direction"] == "request" {
-            let r = Request::from_frame(&frame);
-            assert!(
-                !matches!(r.body, RequestBody::Other { .. }),
-                "{}",
-                e["file"]
-            );
-            assert_eq!(r.to_frame().unwrap(), frame);
-        } else {
-            let r = Response::from_frame(&frame, command);
-            check(&r, &e["decoded"]);
-            assert_eq!(
-                r.to_frame().unwrap().to_bytes().as_slice(),
-                bytes.as_slice()
-            );
-        }
-        n += 1;
-    }
-    assert_eq!(n, 18);
+    let known = |b: &RequestBody| !matches!(b, RequestBody::Other { .. });
+    assert_eq!(captures::every_capture(SUB, known, check), 18);
 }
 
-fn frame(name: &str) -> Frame {
-    Frame::parse(&std::fs::read(format!("{}/{name}.bin", dir())).unwrap()).unwrap()
+#[test]
+fn stream_of_all_captures_in_small_chunks() {
+    captures::stream_in_small_chunks(SUB);
 }
 
 #[test]
@@ -194,11 +164,11 @@ fn analog_reply_values_and_the_2730_offset() {
     let ResponseBody::Analog(a) = &r.body else {
         panic!()
     };
-    let p = &a.packs[0];
+    let p = &a.modules[0];
     assert_eq!(p.current, Milliamps(-2250));
     assert_eq!(p.voltage, Millivolts(52_429));
     assert_eq!(p.remaining_capacity, MilliampHours(48_190));
-    assert_eq!(p.design_capacity, Some(MilliampHours(100_000)));
+    assert_eq!(p.extension, Some(MilliampHours(100_000)));
     assert_eq!(p.temperatures[0], DeciKelvin(2971));
     let c: Vec<i16> = (0..6)
         .map(|k| p.temperature_celsius(k).unwrap().0)

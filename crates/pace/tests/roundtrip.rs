@@ -14,23 +14,21 @@
 )]
 
 use heapless::Vec as HVec;
+
+#[path = "../../asciihex/tests/support/blocks.rs"]
+mod blocks;
+
+use blocks::{ma, mv};
+
 use proptest::prelude::*;
-use voltwire_core::{
-    DeciKelvin, MilliampHours, Milliamps, Millivolts, ScanDecoder, StreamDecoder as _,
-};
+use voltwire_core::{MilliampHours, Milliamps, ScanDecoder, StreamDecoder as _};
 use voltwire_pace::{
     AnalogReply, BalanceConfig, Capacity, ConfigRead, CurrentProtection, DateTime, Frame,
-    FullChargeConfig, ManufacturerInfo, MosfetSwitch, PackAnalog, PackStatus, Request, RequestBody,
-    Requests, Response, ResponseBody, StatusReply, SystemParameters, Target, VoltageKind,
-    VoltageProtection,
+    FullChargeConfig, ManufacturerInfo, MosfetSwitch, Pace, PackAnalog, PackState, PackStatus,
+    Request, RequestBody, Requests, Response, ResponseBody, StatusReply, SystemParameters, Target,
+    VoltageKind, VoltageProtection,
 };
 
-fn mv() -> impl Strategy<Value = Millivolts> {
-    any::<u16>().prop_map(|v| Millivolts(i32::from(v)))
-}
-fn ma(step: i32) -> impl Strategy<Value = Milliamps> {
-    any::<i16>().prop_map(move |v| Milliamps(i32::from(v) * step))
-}
 fn mah10() -> impl Strategy<Value = MilliampHours> {
     any::<u16>().prop_map(|v| MilliampHours(i64::from(v) * 10))
 }
@@ -122,80 +120,27 @@ fn request_body() -> impl Strategy<Value = RequestBody> {
 }
 
 fn pack() -> impl Strategy<Value = PackAnalog> {
-    (
-        proptest::collection::vec(mv(), 0..17),
-        proptest::collection::vec(any::<u16>().prop_map(|t| DeciKelvin(i32::from(t))), 0..7),
-        ma(10),
-        mv(),
-        (mah10(), mah10(), any::<u16>()),
-        prop_oneof![
-            (0u8..3).prop_map(|u| (u, None)),
-            (3u8..=255, mah10()).prop_map(|(u, d)| (u, Some(d))),
-        ],
-    )
-        .prop_map(
-            |(cells, temps, current, voltage, (r, f, cycles), (u, d))| PackAnalog {
-                cells: HVec::from_slice(&cells).unwrap(),
-                temperatures: HVec::from_slice(&temps).unwrap(),
-                current,
-                voltage,
-                remaining_capacity: r,
-                user_defined: u,
-                full_capacity: f,
-                cycles,
-                design_capacity: d,
-            },
-        )
+    blocks::analog::<Pace>(mah10())
 }
 
 fn status_pack() -> impl Strategy<Value = PackStatus> {
-    (
-        proptest::collection::vec(any::<u8>(), 0..17),
-        proptest::collection::vec(any::<u8>(), 0..7),
-        any::<[u8; 12]>(),
-    )
-        .prop_map(|(c, t, b)| PackStatus {
-            cells: HVec::from_slice(&c).unwrap(),
-            temperatures: HVec::from_slice(&t).unwrap(),
-            charge_current: b[0],
-            voltage: b[1],
-            discharge_current: b[2],
-            protect_1: b[3],
-            protect_2: b[4],
-            system: b[5],
-            control: b[6],
-            fault: b[7],
-            balance_1: b[8],
-            balance_2: b[9],
-            warn_1: b[10],
-            warn_2: b[11],
-        })
+    blocks::status::<Pace>(any::<[u8; 9]>().prop_map(|b| PackState {
+        protect_1: b[0],
+        protect_2: b[1],
+        system: b[2],
+        control: b[3],
+        fault: b[4],
+        balance_1: b[5],
+        balance_2: b[6],
+        warn_1: b[7],
+        warn_2: b[8],
+    }))
 }
 
 fn response_body() -> impl Strategy<Value = ResponseBody> {
     prop_oneof![
-        (
-            any::<u8>(),
-            any::<u8>(),
-            proptest::collection::vec(pack(), 0..4)
-        )
-            .prop_map(|(f, c, p)| ResponseBody::Analog(AnalogReply {
-                info_flag: f,
-                command: c,
-                packs: HVec::from_slice(&p).unwrap()
-            })),
-        (
-            any::<u8>(),
-            any::<u8>(),
-            proptest::collection::vec(status_pack(), 0..4),
-            proptest::collection::vec(any::<u8>(), 0..=4)
-        )
-            .prop_map(|(f, c, p, t)| ResponseBody::Status(StatusReply {
-                info_flag: f,
-                command: c,
-                packs: HVec::from_slice(&p).unwrap(),
-                trailing: HVec::from_slice(&t).unwrap(),
-            })),
+        blocks::reply(pack()).prop_map(ResponseBody::Analog),
+        blocks::reply(status_pack()).prop_map(ResponseBody::Status),
         (any::<u8>(), any::<[u16; 12]>()).prop_map(|(f, v)| ResponseBody::SystemParameters(
             SystemParameters {
                 info_flag: f,
@@ -241,22 +186,9 @@ fn response_body() -> impl Strategy<Value = ResponseBody> {
     ]
 }
 
+blocks::round_trip_properties!(request_body(), response_body());
+
 proptest! {
-    #[test]
-    fn requests_round_trip(adr in any::<u8>(), body in request_body()) {
-        let r = Request::new(adr, body);
-        let bytes = r.to_frame().unwrap().to_bytes();
-        prop_assert_eq!(Request::from_frame(&Frame::parse(&bytes).unwrap()), r);
-    }
-
-    #[test]
-    fn responses_round_trip(adr in any::<u8>(), body in response_body()) {
-        let r = Response::ok(adr, body);
-        let bytes = r.to_frame().unwrap().to_bytes();
-        let back = Response::from_frame(&Frame::parse(&bytes).unwrap(), r.command());
-        prop_assert_eq!(back, r);
-    }
-
     #[test]
     fn decoding_is_total_and_lossless(cid2 in any::<u8>(), rtn in prop_oneof![Just(0u8), any::<u8>()],
                                       info in proptest::collection::vec(any::<u8>(), 0..120)) {
@@ -284,5 +216,42 @@ proptest! {
             d.feed_all(c, |item| got.push(item.value.unwrap()));
         }
         prop_assert_eq!(got, reqs);
+    }
+}
+
+/// The pairing rule Pace shares with Pylontech (`voltwire_asciihex::block`): after 0xFF a
+/// reply answers when its count byte equals its packs, or when it carries exactly one pack
+/// whatever the byte says (a pack answering alone); a request for one pack wants that pack.
+#[test]
+fn all_packs_request_pairs_by_the_shared_rule() {
+    // (request target, reply count byte, packs in the reply, answers)
+    let cases = [
+        (Target::All, 2, 2, true),
+        (Target::All, 1, 1, true),
+        (Target::All, 3, 1, true),
+        (Target::All, 3, 2, false),
+        (Target::Pack(2), 2, 1, true),
+        (Target::Pack(2), 2, 2, false),
+        (Target::Pack(2), 3, 1, false),
+    ];
+    for (target, command, packs, answers) in cases {
+        let mut analog = AnalogReply::new(0, command);
+        let mut status = StatusReply::new(0, command);
+        for _ in 0..packs {
+            analog.modules.push(PackAnalog::default()).unwrap();
+            status.modules.push(PackStatus::default()).unwrap();
+        }
+        let pairs = [
+            (RequestBody::Analog(target), ResponseBody::Analog(analog)),
+            (RequestBody::Status(target), ResponseBody::Status(status)),
+        ];
+        for (req, body) in pairs {
+            let r = Response::ok(1, body);
+            assert_eq!(
+                r.answers(&Request::new(1, req)),
+                answers,
+                "{target:?} {r:?}"
+            );
+        }
     }
 }

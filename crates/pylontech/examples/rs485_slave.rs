@@ -52,16 +52,16 @@ fn module(adr: u8) -> ModuleAnalog {
     m.voltage = Millivolts(m.cells.iter().map(|c| c.0).sum());
     if adr == 2 {
         m.current = Milliamps(-2600);
-        m.remaining_capacity_1 = MilliampHours(0xFFFF);
+        m.remaining_capacity = MilliampHours(0xFFFF);
         m.user_defined = 4;
-        m.total_capacity_1 = MilliampHours(0xFFFF);
+        m.full_capacity = MilliampHours(0xFFFF);
         m.cycles = 31;
-        m.capacity_2 = Some((MilliampHours(74_000), MilliampHours(100_000)));
+        m.extension = Some((MilliampHours(74_000), MilliampHours(100_000)));
     } else {
         m.current = Milliamps(1500);
-        m.remaining_capacity_1 = MilliampHours(33_500);
+        m.remaining_capacity = MilliampHours(33_500);
         m.user_defined = 2;
-        m.total_capacity_1 = MilliampHours(50_000);
+        m.full_capacity = MilliampHours(50_000);
         m.cycles = 7;
     }
     m
@@ -76,7 +76,7 @@ fn alarm(adr: u8) -> ModuleAlarm {
         a.temperatures.push(0).unwrap();
     }
     // Status 2: charge + discharge FET on (0x06) and, on module 3, using battery power.
-    a.status = [0, if adr == 2 { 0x06 } else { 0x0E }, 0, 0, 0];
+    a.state = [0, if adr == 2 { 0x06 } else { 0x0E }, 0, 0, 0];
     a
 }
 
@@ -98,11 +98,7 @@ fn serial(adr: u8) -> [u8; 16] {
 }
 
 fn analog_reply(command: u8, modules: &[u8]) -> AnalogReply {
-    let mut r = AnalogReply {
-        info_flag: 0x11,
-        command,
-        modules: HVec::new(),
-    };
+    let mut r = AnalogReply::new(0x11, command);
     for &a in modules {
         r.modules.push(module(a)).unwrap();
     }
@@ -111,7 +107,7 @@ fn analog_reply(command: u8, modules: &[u8]) -> AnalogReply {
 
 fn alarm_reply(command: u8, modules: &[u8]) -> AlarmReply {
     let mut r = AlarmReply {
-        data_flag: 0x00,
+        info_flag: 0x00,
         command,
         ..AlarmReply::default()
     };

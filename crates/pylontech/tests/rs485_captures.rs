@@ -20,38 +20,19 @@
 )]
 
 use serde_json::Value;
-use voltwire_core::{Emit as _, StreamDecoder as _};
 use voltwire_pylontech::rs485::{
-    Frame, Request, RequestBody, Response, ResponseBody, ZERO_CELSIUS,
+    Frame, Request, RequestBody, Response, ResponseBody, Target, ZERO_CELSIUS,
 };
 
+#[path = "../../asciihex/tests/support/captures.rs"]
+mod captures;
+
+use captures::i;
+
+const SUB: &str = "pylontech/rs485";
+
 fn dir() -> String {
-    std::env::var("VOLTWIRE_TESTDATA").map_or_else(
-        |_| {
-            format!(
-                "{}/../../testdata/pylontech/rs485",
-                env!("CARGO_MANIFEST_DIR")
-            )
-        },
-        |d| format!("{d}/pylontech/rs485"),
-    )
-}
-
-fn entries() -> Vec<(Value, Vec<u8>)> {
-    let e: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(format!("{}/expected.json", dir())).unwrap())
-            .unwrap();
-    e.into_iter()
-        .map(|v| {
-            let bytes =
-                std::fs::read(format!("{}/{}", dir(), v["file"].as_str().unwrap())).unwrap();
-            (v, bytes)
-        })
-        .collect()
-}
-
-fn i(v: &Value) -> i64 {
-    v.as_i64().unwrap()
+    captures::dir(SUB)
 }
 
 fn check_response(r: &Response, d: &Value) {
@@ -76,8 +57,8 @@ fn check_response(r: &Response, d: &Value) {
                 assert_eq!(i64::from(m.current.0), i(&e["current_ma"]));
                 assert_eq!(i64::from(m.voltage.0), i(&e["voltage_mv"]));
                 assert_eq!(i64::from(m.cycles), i(&e["cycles"]));
-                assert_eq!(m.remaining_capacity().0, i(&e["remaining_mah"]));
-                assert_eq!(m.total_capacity().0, i(&e["total_mah"]));
+                assert_eq!(m.remaining().0, i(&e["remaining_mah"]));
+                assert_eq!(m.total().0, i(&e["total_mah"]));
             }
         }
         ResponseBody::Alarm(a) => {
@@ -88,7 +69,7 @@ fn check_response(r: &Response, d: &Value) {
                 m.temperatures.len(),
                 d["temperatures"].as_array().unwrap().len()
             );
-            let status: Vec<i64> = m.status.iter().map(|&s| i64::from(s)).collect();
+            let status: Vec<i64> = m.state.iter().map(|&s| i64::from(s)).collect();
             assert_eq!(
                 status,
                 d["status"]
@@ -181,40 +162,13 @@ fn check_management(m: &voltwire_pylontech::rs485::ChargeManagement, d: &Value) 
 
 #[test]
 fn every_capture_decodes_and_re_emits_byte_exact() {
-    let mut n = 0;
-    for (e, bytes) in entries() {
-        let parsed = Frame::parse(&bytes);
-        if !e["checksum_ok"].as_bool().unwrap() {
-            assert!(parsed.is_err(), "{} must be rejected", e["file"]);
-            continue;
-        }
-        let frame = parsed.unwrap();
-        assert_eq!(frame.to_bytes().as_slice(), bytes.as_slice());
-        let command = i(&e["command"]) as u8;
-        if e["direction"] == "request" {
-            let r = Request::from_frame(&frame);
-            assert!(
-                !matches!(r.body, RequestBody::Other { .. }),
-                "{}",
-                e["file"]
-            );
-            assert_eq!(r.to_frame().unwrap(), frame);
-        } else {
-            let r = Response::from_frame(&frame, command);
-            assert!(
-                !matches!(r.body, ResponseBody::Undecoded { .. }),
-                "{}",
-                e["file"]
-            );
-            check_response(&r, &e["decoded"]);
-            let out = r.to_frame().unwrap();
-            let mut buf = vec![0u8; out.buffer_len()];
-            out.emit(&mut buf).unwrap();
-            assert_eq!(buf, bytes, "{} re-emits byte-exact", e["file"]);
-        }
-        n += 1;
-    }
-    assert_eq!(n, 13);
+    let known = |b: &RequestBody| !matches!(b, RequestBody::Other { .. });
+    assert_eq!(captures::every_capture(SUB, known, check_response), 13);
+}
+
+#[test]
+fn stream_of_all_captures_in_small_chunks() {
+    captures::stream_in_small_chunks(SUB);
 }
 
 #[test]
@@ -241,30 +195,29 @@ fn temperatures_use_2731() {
     assert_eq!(ZERO_CELSIUS, offsets[0]);
 }
 
+/// The pairing rule Pylontech shares with Pace (`voltwire_asciihex::block`), on real
+/// replies: after an all-modules (0xFF) request a reply answers when its count byte equals its
+/// modules (US2000, three modules) or when it carries exactly one module whatever that byte
+/// says (the US5000 reply: one module, command value 2; Pylontech alone rejected this before
+/// the shared layer); a one-module request wants that module.
 #[test]
-fn stream_of_all_captures_in_small_chunks() {
-    let mut all = Vec::new();
-    let (mut valid, mut invalid) = (0, 0);
-    for (e, bytes) in entries() {
-        all.extend_from_slice(b"\x00noise\n");
-        all.extend_from_slice(&bytes);
-        if e["checksum_ok"].as_bool().unwrap() {
-            valid += 1;
-        } else {
-            invalid += 1;
-        }
-    }
-    for chunk in [1, 3, 7, 64, all.len()] {
-        let mut d = voltwire_asciihex::Decoder::new();
-        let (mut frames, mut errors) = (0, 0);
-        for c in all.chunks(chunk) {
-            d.feed_all(c, |item| match item.value {
-                Ok(_) => frames += 1,
-                // Frames that fail their checksum come out as error items, not silence.
-                Err(voltwire_asciihex::Error::Checksum { .. }) => errors += 1,
-                Err(e) => panic!("unexpected error {e:?}"),
-            });
-        }
-        assert_eq!((frames, errors), (valid, invalid), "chunk {chunk}");
-    }
+fn all_modules_request_pairs_by_the_shared_rule() {
+    let read = |file: &str| {
+        let bytes = std::fs::read(format!("{}/{file}", dir())).unwrap();
+        Response::from_frame(&Frame::parse(&bytes).unwrap(), 0x42)
+    };
+    let all = Request::new(2, RequestBody::Analog(Target::All));
+    let module = |a| Request::new(2, RequestBody::Analog(Target::Module(a)));
+    let lone = read("us5000-resp-0x42.bin");
+    assert!(lone.answers(&all), "one module, command value 2");
+    assert!(lone.answers(&module(2)) && !lone.answers(&module(3)));
+    let stack = read("us2000-resp-0x42-all-3-modules.bin");
+    assert!(stack.answers(&all), "three modules, count byte 3");
+    assert!(!stack.answers(&module(3)), "three modules never answer one");
+    let mut short = stack.clone();
+    let ResponseBody::Analog(a) = &mut short.body else {
+        panic!("{short:?}")
+    };
+    a.modules.pop();
+    assert!(!short.answers(&all), "two modules, count byte 3");
 }

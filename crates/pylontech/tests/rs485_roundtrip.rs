@@ -14,75 +14,31 @@
 )]
 
 use heapless::Vec as HVec;
+
+#[path = "../../asciihex/tests/support/blocks.rs"]
+mod blocks;
+
+use blocks::{ma, mv};
+
 use proptest::prelude::*;
 use voltwire_core::{DeciKelvin, MilliampHours, Milliamps, Millivolts};
 use voltwire_pylontech::rs485::{
-    AlarmReply, AnalogReply, ChargeManagement, DischargeSign, Frame, ManufacturerInfo, ModuleAlarm,
-    ModuleAnalog, Request, RequestBody, Response, ResponseBody, SerialNumber, SystemAlarm,
-    SystemAnalog, SystemInfo, SystemParameters, Target,
+    AnalogReply, ChargeManagement, DischargeSign, Frame, ManufacturerInfo, ModuleAnalog, Pylontech,
+    Request, RequestBody, Response, ResponseBody, SerialNumber, SystemAlarm, SystemAnalog,
+    SystemInfo, SystemParameters, Target,
 };
 
-fn mv() -> impl Strategy<Value = Millivolts> {
-    any::<u16>().prop_map(|v| Millivolts(i32::from(v)))
-}
 fn dk() -> impl Strategy<Value = DeciKelvin> {
     any::<u16>().prop_map(|v| DeciKelvin(i32::from(v)))
-}
-fn ma(step: i32) -> impl Strategy<Value = Milliamps> {
-    any::<i16>().prop_map(move |v| Milliamps(i32::from(v) * step))
-}
-fn mah() -> impl Strategy<Value = MilliampHours> {
-    any::<u16>().prop_map(|v| MilliampHours(i64::from(v)))
 }
 fn target() -> impl Strategy<Value = Target> {
     prop_oneof![Just(Target::All), (0u8..0xFF).prop_map(Target::Module)]
 }
 
 fn module() -> impl Strategy<Value = ModuleAnalog> {
-    (
-        proptest::collection::vec(mv(), 0..17),
-        proptest::collection::vec(dk(), 0..7),
-        ma(100),
-        mv(),
-        (mah(), mah(), any::<u16>()),
-        prop_oneof![
-            (0u8..4).prop_map(|u| (u, None)),
-            (4u8..=255, 0u32..1 << 24, 0u32..1 << 24).prop_map(|(u, r, t)| (
-                u,
-                Some((MilliampHours(i64::from(r)), MilliampHours(i64::from(t))))
-            )),
-        ],
-    )
-        .prop_map(
-            |(cells, temps, current, voltage, (r1, t1, cycles), (user, cap2))| ModuleAnalog {
-                cells: HVec::from_slice(&cells).unwrap(),
-                temperatures: HVec::from_slice(&temps).unwrap(),
-                current,
-                voltage,
-                remaining_capacity_1: r1,
-                user_defined: user,
-                total_capacity_1: t1,
-                cycles,
-                capacity_2: cap2,
-            },
-        )
-}
-
-fn alarm_module() -> impl Strategy<Value = ModuleAlarm> {
-    (
-        proptest::collection::vec(any::<u8>(), 0..17),
-        proptest::collection::vec(any::<u8>(), 0..7),
-        any::<[u8; 3]>(),
-        any::<[u8; 5]>(),
-    )
-        .prop_map(|(c, t, s, status)| ModuleAlarm {
-            cells: HVec::from_slice(&c).unwrap(),
-            temperatures: HVec::from_slice(&t).unwrap(),
-            charge_current: s[0],
-            module_voltage: s[1],
-            discharge_current: s[2],
-            status,
-        })
+    let cap2 = (0u32..1 << 24, 0u32..1 << 24)
+        .prop_map(|(r, t)| (MilliampHours(i64::from(r)), MilliampHours(i64::from(t))));
+    blocks::analog::<Pylontech>(cap2)
 }
 
 fn management() -> impl Strategy<Value = ChargeManagement> {
@@ -128,30 +84,8 @@ fn response_body() -> impl Strategy<Value = ResponseBody> {
                 manufacturer: m,
             })
         }),
-        (
-            any::<u8>(),
-            any::<u8>(),
-            proptest::collection::vec(module(), 0..4)
-        )
-            .prop_map(|(f, c, m)| {
-                ResponseBody::Analog(AnalogReply {
-                    info_flag: f,
-                    command: c,
-                    modules: HVec::from_slice(&m).unwrap(),
-                })
-            }),
-        (
-            any::<u8>(),
-            any::<u8>(),
-            proptest::collection::vec(alarm_module(), 0..4),
-            proptest::collection::vec(any::<u8>(), 0..=4)
-        )
-            .prop_map(|(f, c, m, t)| ResponseBody::Alarm(AlarmReply {
-                data_flag: f,
-                command: c,
-                modules: HVec::from_slice(&m).unwrap(),
-                trailing: HVec::from_slice(&t).unwrap(),
-            })),
+        blocks::reply(module()).prop_map(ResponseBody::Analog),
+        blocks::reply(blocks::status::<Pylontech>(any::<[u8; 5]>())).prop_map(ResponseBody::Alarm),
         (
             any::<u8>(),
             mv(),
@@ -253,23 +187,9 @@ fn response_body() -> impl Strategy<Value = ResponseBody> {
     ]
 }
 
+blocks::round_trip_properties!(request_body(), response_body());
+
 proptest! {
-    #[test]
-    fn requests_round_trip(adr in any::<u8>(), body in request_body()) {
-        let r = Request::new(adr, body);
-        let bytes = r.to_frame().unwrap().to_bytes();
-        let back = Request::from_frame(&Frame::parse(&bytes).unwrap());
-        prop_assert_eq!(back, r);
-    }
-
-    #[test]
-    fn responses_round_trip(adr in any::<u8>(), body in response_body()) {
-        let r = Response::ok(adr, body);
-        let bytes = r.to_frame().unwrap().to_bytes();
-        let back = Response::from_frame(&Frame::parse(&bytes).unwrap(), r.command());
-        prop_assert_eq!(back, r);
-    }
-
     #[test]
     fn info_decoding_is_total_and_lossless(cid2 in any::<u8>(), info in proptest::collection::vec(any::<u8>(), 0..200)) {
         let f = Frame::new(0x20, 2, 0x46, 0, &info).unwrap();
@@ -327,18 +247,14 @@ fn sign_choice_on_the_wire() {
 #[test]
 fn answers_checks_address_command_and_module() {
     let req = Request::new(2, RequestBody::Analog(Target::Module(2)));
-    let mut reply = AnalogReply {
-        info_flag: 0x11,
-        command: 2,
-        modules: HVec::new(),
-    };
+    let mut reply = AnalogReply::new(0x11, 2);
     reply.modules.push(ModuleAnalog::default()).unwrap();
     let resp = Response::ok(2, ResponseBody::Analog(reply.clone()));
     assert!(resp.answers(&req));
     assert!(!Response::ok(3, ResponseBody::Analog(reply.clone())).answers(&req));
     assert!(!resp.answers(&Request::new(2, RequestBody::Analog(Target::Module(3)))));
     assert!(!resp.answers(&Request::new(2, RequestBody::Alarm(Target::Module(2)))));
-    // After 0xFF the count byte must match the modules present.
+    // After 0xFF a count byte matching the modules present answers.
     let all = Request::new(2, RequestBody::Analog(Target::All));
     reply.command = 1;
     assert!(Response::ok(2, ResponseBody::Analog(reply)).answers(&all));

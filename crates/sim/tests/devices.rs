@@ -201,8 +201,8 @@ fn pylontech_analog_of_every_module() {
         assert_eq!(m.voltage, p.voltage());
         assert_eq!(m.current, Milliamps(round(p.current().0, 100)));
         assert!(m.current.0 < 0, "discharging is negative");
-        assert_eq!(m.remaining_capacity(), p.remaining());
-        assert_eq!(m.total_capacity(), MilliampHours(100_000));
+        assert_eq!(m.remaining(), p.remaining());
+        assert_eq!(m.total(), MilliampHours(100_000));
         let want: Vec<DeciKelvin> = p
             .temperatures()
             .iter()
@@ -274,7 +274,7 @@ fn pylontech_stack_commands() {
                 assert_eq!(m.charge_voltage_limit, Millivolts(16 * 3_550));
                 assert_ne!(m.status & 0x80, 0, "charge enabled");
             }
-            ResponseBody::Alarm(a) => assert_eq!(a.modules[0].status[0], 0),
+            ResponseBody::Alarm(a) => assert_eq!(a.modules[0].state[0], 0),
             _ => {}
         }
     }

@@ -259,7 +259,7 @@ fn check_pace_pack(a: &voltwire_pace::PackAnalog, p: &Plant, i: usize) {
     assert!(a.current.0 < 0, "discharging is negative: {a:?}");
     assert_eq!(a.cycles, v.cycles);
     assert_eq!(a.full_capacity, v.capacity);
-    assert_eq!(a.design_capacity, Some(v.capacity));
+    assert_eq!(a.extension, Some(v.capacity));
     assert_eq!(
         i64::from(round(v.remaining.0 as i32, 10)),
         a.remaining_capacity.0
@@ -287,8 +287,8 @@ fn pace_analog_single_and_all_packs() {
         let ResponseBody::Analog(a) = &resp.body else {
             panic!("{resp:?}")
         };
-        assert_eq!((a.command, a.packs.len()), (adr, 1));
-        check_pace_pack(&a.packs[0], &p, i);
+        assert_eq!((a.command, a.modules.len()), (adr, 1));
+        check_pace_pack(&a.modules[0], &p, i);
     }
     let r = pace(
         &mut stack,
@@ -301,9 +301,9 @@ fn pace_analog_single_and_all_packs() {
     let ResponseBody::Analog(a) = &resp.body else {
         panic!("{resp:?}")
     };
-    assert_eq!((a.command, a.packs.len()), (2, 2));
-    check_pace_pack(&a.packs[0], &p, 0);
-    check_pace_pack(&a.packs[1], &p, 1);
+    assert_eq!((a.command, a.modules.len()), (2, 2));
+    check_pace_pack(&a.modules[0], &p, 0);
+    check_pace_pack(&a.modules[1], &p, 1);
     // All packs only at the first address; another answers for itself; unknown addresses
     // stay silent.
     let r = pace(
@@ -314,8 +314,8 @@ fn pace_analog_single_and_all_packs() {
     let ResponseBody::Analog(a) = &r[0].body else {
         panic!("{r:?}")
     };
-    assert_eq!((a.command, a.packs.len()), (1, 1));
-    check_pace_pack(&a.packs[0], &p, 1);
+    assert_eq!((a.command, a.modules.len()), (1, 1));
+    check_pace_pack(&a.modules[0], &p, 1);
     assert!(
         pace(
             &mut stack,
@@ -339,16 +339,21 @@ fn pace_status_reports_faults() {
     let ResponseBody::Status(s) = &r[0].body else {
         panic!("{r:?}")
     };
-    assert_eq!((s.command, s.packs.len()), (2, 2));
-    assert_eq!(s.packs[0].cells.len(), 16);
-    assert_eq!(s.packs[1].cells.len(), 15);
-    for pk in &s.packs {
+    assert_eq!((s.command, s.modules.len()), (2, 2));
+    assert_eq!(s.modules[0].cells.len(), 16);
+    assert_eq!(s.modules[1].cells.len(), 15);
+    for pk in &s.modules {
         assert!(pk.cells.iter().all(|w| *w == warning::NORMAL));
         assert_eq!(
-            (pk.protect_1, pk.protect_2, pk.warn_1, pk.warn_2),
+            (
+                pk.state.protect_1,
+                pk.state.protect_2,
+                pk.state.warn_1,
+                pk.state.warn_2
+            ),
             (0, 0, 0, 0)
         );
-        assert_eq!(pk.system & 0x06, 0x06, "both FETs on");
+        assert_eq!(pk.state.system & 0x06, 0x06, "both FETs on");
     }
     stack.faults_mut().cell_over_voltage = true;
     stack.faults_mut().over_temperature = true;
@@ -360,15 +365,15 @@ fn pace_status_reports_faults() {
     let ResponseBody::Status(s) = &r[0].body else {
         panic!("{r:?}")
     };
-    let pk = &s.packs[0];
+    let pk = &s.modules[0];
     assert_eq!(pk.cells[0], warning::ABOVE);
     assert!(
         pk.temperatures.iter().all(|w| *w == warning::ABOVE),
         "{pk:?}"
     );
-    assert_eq!(pk.protect_1 & 0x01, 0x01);
-    assert_eq!(pk.protect_2 & 0x03, 0x03);
-    assert_eq!(pk.system & 0x06, 0, "protection opens both FETs");
+    assert_eq!(pk.state.protect_1 & 0x01, 0x01);
+    assert_eq!(pk.state.protect_2 & 0x03, 0x03);
+    assert_eq!(pk.state.system & 0x06, 0, "protection opens both FETs");
 }
 
 #[test]
@@ -435,7 +440,7 @@ fn pace_mosfet_switch_commands_the_plant() {
     let ResponseBody::Status(s) = &r[0].body else {
         panic!("{r:?}")
     };
-    assert_eq!(s.packs[0].system & 0x06, 0x02);
+    assert_eq!(s.modules[0].state.system & 0x06, 0x02);
 }
 
 #[test]

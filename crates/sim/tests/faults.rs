@@ -242,7 +242,7 @@ fn cell_over_voltage_sets_the_bms_flags() {
     };
     assert_eq!(a.modules[0].cells[0], alarm_state::ABOVE);
     assert_eq!(a.modules[0].cells[1], alarm_state::NORMAL);
-    assert_ne!(a.modules[0].status[0] & 0x01, 0);
+    assert_ne!(a.modules[0].state[0] & 0x01, 0);
     let r = pylon(
         &mut stack,
         &p,

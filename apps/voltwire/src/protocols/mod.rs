@@ -2,6 +2,7 @@
 
 use crate::output::Output;
 
+mod asciihex;
 mod daly;
 mod jk;
 mod jk_pb;

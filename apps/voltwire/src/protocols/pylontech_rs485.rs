@@ -1,5 +1,5 @@
 //! `voltwire decode pylontech-rs485`: Pylontech RS485 (VER 0x20) requests and responses,
-//! either role's traffic (see `pace::walk` for the pairing rules).
+//! either role's traffic (the frame walk and its pairing rules: [`super::asciihex`]).
 
 use serde_json::{Map, Value as J};
 use voltwire_pylontech::rs485::{
@@ -8,8 +8,9 @@ use voltwire_pylontech::rs485::{
 };
 
 use super::Options;
-use super::pace::{
-    Item, amp_hours, amps, bits, celsius, code_name, hex, rtn_json, text, volts, walk,
+use super::asciihex::{
+    self, amps, analog_json, bits, cells_set, celsius, common_reply, header, hex,
+    reply_json as reply, text, volts,
 };
 use crate::output::Output;
 
@@ -19,31 +20,11 @@ fn is_rtn(cid2: u8) -> bool {
 }
 
 pub(crate) fn decode(bytes: &[u8], opts: &Options, out: &mut Output) {
-    walk(bytes, opts, out, is_rtn, |offset, item, out| match item {
-        Item::Request(f) => {
-            out.message("request", offset, request_json(&Request::from_frame(f)));
-        }
-        Item::Response(f, Some(cmd)) => {
-            let (kind, m) = response_json(&Response::from_frame(f, cmd));
-            out.message(kind, offset, m);
-        }
-        Item::Response(f, None) => {
-            let mut m = Map::new();
-            m.insert("adr".into(), f.adr.into());
-            m.insert("rtn".into(), rtn_json(f.rtn()));
-            m.insert("info_hex".into(), hex(&f.info).into());
-            out.message("response", offset, m);
-        }
-    });
+    asciihex::decode(bytes, opts, out, is_rtn, request_json, response_json);
 }
 
 fn request_json(r: &Request) -> Map<String, J> {
-    let mut m = Map::new();
-    m.insert("adr".into(), r.adr.into());
-    m.insert(
-        "command".into(),
-        code_name(r.command(), command::name(r.command())),
-    );
+    let mut m = header(r.adr, None, r.command(), command::name(r.command()));
     match &r.body {
         RequestBody::Analog(t) | RequestBody::Alarm(t) => {
             let v: J = match t {
@@ -66,63 +47,18 @@ fn request_json(r: &Request) -> Map<String, J> {
 }
 
 fn module_json(p: &ModuleAnalog) -> J {
-    let mut m = Map::new();
-    m.insert(
-        "cell_voltages_v".into(),
-        p.cells.iter().map(|c| volts(*c)).collect::<Vec<_>>().into(),
-    );
-    m.insert(
-        "temperatures_c".into(),
-        p.temperatures
-            .iter()
-            .map(|t| celsius(*t, ZERO_CELSIUS))
-            .collect::<Vec<_>>()
-            .into(),
-    );
-    m.insert("current_a".into(), amps(p.current));
-    m.insert("voltage_v".into(), volts(p.voltage));
-    m.insert(
-        "remaining_capacity_ah".into(),
-        amp_hours(p.remaining_capacity()),
-    );
-    m.insert("total_capacity_ah".into(), amp_hours(p.total_capacity()));
-    m.insert("cycles".into(), p.cycles.into());
+    let mut m = analog_json(p, "total_capacity_ah");
     m.insert("user_defined".into(), p.user_defined.into());
     m.into()
 }
 
-fn states(v: &[u8]) -> J {
-    v.iter()
-        .map(|s| code_name(*s, alarm_state::name(*s)))
-        .collect::<Vec<_>>()
-        .into()
-}
-
 fn alarm_json(a: &ModuleAlarm) -> J {
-    let mut m = Map::new();
-    m.insert("cell_states".into(), states(&a.cells));
-    m.insert("temperature_states".into(), states(&a.temperatures));
-    m.insert(
-        "charge_current_state".into(),
-        code_name(a.charge_current, alarm_state::name(a.charge_current)),
-    );
-    m.insert(
-        "module_voltage_state".into(),
-        code_name(a.module_voltage, alarm_state::name(a.module_voltage)),
-    );
-    m.insert(
-        "discharge_current_state".into(),
-        code_name(a.discharge_current, alarm_state::name(a.discharge_current)),
-    );
-    let [s1, s2, s3, s4, s5] = a.status;
+    let mut m = asciihex::status_json(a, "state", "module_voltage", alarm_state::name);
+    let [s1, s2, s3, s4, s5] = a.state;
     m.insert("status_1".into(), bits(s1, &status_flags::STATUS1));
     m.insert("status_2".into(), bits(s2, &status_flags::STATUS2));
     m.insert("status_3".into(), bits(s3, &status_flags::STATUS3));
-    let errors: Vec<u32> = (0..16u32)
-        .filter(|i| (u16::from(s5) << 8 | u16::from(s4)) & (1 << i) != 0)
-        .map(|i| i + 1)
-        .collect();
-    m.insert("cell_errors".into(), errors.into());
+    m.insert("cell_errors".into(), cells_set(s4, s5));
     m.into()
 }
 
@@ -146,51 +82,23 @@ fn management(c: &ChargeManagement, m: &mut Map<String, J>) {
     m.insert("status".into(), bits(c.status, &status_flags::MANAGEMENT));
 }
 
+/// The flag and block keys of 0x42 and 0x44 replies.
+const INFO_MODULES: [&str; 2] = ["info_flag", "modules"];
+const DATA_MODULES: [&str; 2] = ["data_flag", "modules"];
+
 #[allow(clippy::too_many_lines, reason = "one arm per message")]
 fn response_json(r: &Response) -> (&'static str, Map<String, J>) {
-    let mut m = Map::new();
-    m.insert("adr".into(), r.adr.into());
-    m.insert("rtn".into(), rtn_json(r.rtn));
-    m.insert(
-        "command".into(),
-        code_name(r.command(), command::name(r.command())),
-    );
+    let mut m = header(r.adr, Some(r.rtn), r.command(), command::name(r.command()));
     let c = |t| celsius(t, ZERO_CELSIUS);
     let kind = match &r.body {
-        ResponseBody::ProtocolVersion => {
-            m.insert("version".into(), format!("0x{:02X}", r.ver).into());
-            "protocol_version"
-        }
-        ResponseBody::Manufacturer(i) => {
-            m.insert("device_name".into(), text(&i.device_name));
-            m.insert(
-                "software_version".into(),
-                i.software_version.to_vec().into(),
-            );
-            m.insert("manufacturer".into(), text(&i.manufacturer));
-            "manufacturer"
-        }
-        ResponseBody::Analog(a) => {
-            m.insert("info_flag".into(), a.info_flag.into());
-            m.insert("command_value".into(), a.command.into());
-            m.insert(
-                "modules".into(),
-                a.modules.iter().map(module_json).collect::<Vec<_>>().into(),
-            );
-            "analog"
-        }
-        ResponseBody::Alarm(a) => {
-            m.insert("data_flag".into(), a.data_flag.into());
-            m.insert("command_value".into(), a.command.into());
-            m.insert(
-                "modules".into(),
-                a.modules.iter().map(alarm_json).collect::<Vec<_>>().into(),
-            );
-            if !a.trailing.is_empty() {
-                m.insert("trailing_hex".into(), hex(&a.trailing).into());
-            }
-            "alarm"
-        }
+        ResponseBody::ProtocolVersion => common_reply(r.ver, None, &mut m),
+        ResponseBody::Manufacturer(i) => common_reply(
+            r.ver,
+            Some((&i.device_name, &i.software_version, &i.manufacturer)),
+            &mut m,
+        ),
+        ResponseBody::Analog(a) => reply("analog", a, INFO_MODULES, module_json, &mut m),
+        ResponseBody::Alarm(a) => reply("alarm", a, DATA_MODULES, alarm_json, &mut m),
         ResponseBody::SystemParameters(p) => {
             m.insert("info_flag".into(), p.info_flag.into());
             m.insert("cell_high_voltage_v".into(), volts(p.cell_high_voltage));

@@ -19,13 +19,14 @@ mod request;
 mod response;
 mod system;
 
-pub use analog::{AlarmReply, AnalogReply, ModuleAlarm, ModuleAnalog};
+pub use analog::{AlarmReply, AnalogReply, ModuleAlarm, ModuleAnalog, Pylontech};
 pub use request::{Request, RequestBody, Requests, Target};
 pub use response::{Response, ResponseBody};
 pub use system::{
     ChargeManagement, DischargeSign, ManufacturerInfo, SerialNumber, SystemAlarm, SystemAnalog,
     SystemInfo, SystemParameters,
 };
+pub use voltwire_asciihex::message::Body;
 pub use voltwire_asciihex::{Error, Frame, Info, Rtn};
 
 /// Protocol version 0x20 (VER).
@@ -37,11 +38,11 @@ pub const MASTER_ADDRESS: u8 = 0x02;
 /// 0 °C in 0.1 K, as Pylontech counts (PYL33: 25.5 °C = 2986).
 pub const ZERO_CELSIUS: i32 = 2731;
 /// Most modules an all-modules (0xFF) reply is decoded into.
-pub const MAX_MODULES: usize = 16;
+pub const MAX_MODULES: usize = voltwire_asciihex::block::MAX_MODULES;
 /// Most cells per module.
-pub const MAX_CELLS: usize = 32;
+pub const MAX_CELLS: usize = voltwire_asciihex::block::MAX_CELLS;
 /// Most temperatures per module.
-pub const MAX_TEMPERATURES: usize = 16;
+pub const MAX_TEMPERATURES: usize = voltwire_asciihex::block::MAX_TEMPERATURES;
 /// Current step of 0x42, 0x47, 0x92 and 0x63, in mA.
 pub const CURRENT_STEP_MA: i16 = 100;
 /// Current step of the 0x61 total current, in mA.
@@ -91,28 +92,9 @@ pub mod command {
     }
 }
 
-/// Alarm state byte values of 0x44 (per cell, temperature, current and voltage).
-pub mod alarm_state {
-    /// 0x00: normal.
-    pub const NORMAL: u8 = 0x00;
-    /// 0x01: below the lower limit.
-    pub const BELOW: u8 = 0x01;
-    /// 0x02: above the upper limit.
-    pub const ABOVE: u8 = 0x02;
-    /// 0xF0: other fault.
-    pub const OTHER: u8 = 0xF0;
-
-    /// A short name of a state value.
-    pub const fn name(v: u8) -> Option<&'static str> {
-        Some(match v {
-            NORMAL => "normal",
-            BELOW => "below_limit",
-            ABOVE => "above_limit",
-            OTHER => "other",
-            _ => return None,
-        })
-    }
-}
+/// Alarm state byte values of 0x44 (per cell, temperature, current and voltage): the shared
+/// [`voltwire_asciihex::block::state`].
+pub use voltwire_asciihex::block::state as alarm_state;
 
 /// Flag names of the 0x44 status bytes, bit 0 first (`None` = reserved), PYL33 §3.5.
 pub mod status_flags {

@@ -1,7 +1,8 @@
 //! Requests (master → battery).
 
-use voltwire_asciihex::{AsciiHex, Error, Frame, Info};
-use voltwire_core::{EncodeError, Framing, Protocol, Scan};
+use voltwire_asciihex::Info;
+use voltwire_asciihex::message::{self, Body};
+use voltwire_core::EncodeError;
 
 use super::{CID1_BATTERY, VER, command};
 
@@ -29,6 +30,14 @@ impl Target {
             Self::All
         } else {
             Self::Module(b)
+        }
+    }
+
+    /// The module asked for; `None` for all modules.
+    pub const fn module(self) -> Option<u8> {
+        match self {
+            Self::Module(a) => Some(a),
+            Self::All => None,
         }
     }
 }
@@ -71,22 +80,22 @@ pub enum RequestBody {
     },
 }
 
-/// A request frame.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Request {
-    /// Protocol version ([`VER`] = 0x20; ignored by batteries for 0x4F).
-    pub ver: u8,
-    /// Battery address (2 = master).
-    pub adr: u8,
-    /// Device type ([`CID1_BATTERY`]).
-    pub cid1: u8,
-    /// The command and its INFO.
-    pub body: RequestBody,
+/// A request frame: VER [`VER`] (0x20), the battery address, CID1 [`CID1_BATTERY`], the
+/// command and its INFO.
+pub type Request = message::Request<RequestBody>;
+
+/// Requests as a [`voltwire_core::Protocol`] (slave role): a stream decoder of [`Request`]s
+/// is `ScanDecoder<Requests, { voltwire_asciihex::MAX_FRAME_LEN }>`.
+pub type Requests = message::Requests<RequestBody>;
+
+impl message::RequestBody for RequestBody {
+    const VER: u8 = VER;
+    const CID1: u8 = CID1_BATTERY;
 }
 
-impl RequestBody {
+impl Body for RequestBody {
     /// The command code (CID2).
-    pub const fn command(&self) -> u8 {
+    fn command(&self) -> u8 {
         match self {
             Self::ProtocolVersion => command::PROTOCOL_VERSION,
             Self::Manufacturer => command::MANUFACTURER,
@@ -103,9 +112,9 @@ impl RequestBody {
         }
     }
 
-    /// Read a command and its INFO; shapes not listed become [`RequestBody::Other`].
-    pub fn parse(cid2: u8, info: &[u8]) -> Self {
-        match (cid2, info) {
+    /// Read a command and its INFO; shapes not listed are `None`.
+    fn decode(cid2: u8, info: &[u8]) -> Option<Self> {
+        Some(match (cid2, info) {
             (command::PROTOCOL_VERSION, []) => Self::ProtocolVersion,
             (command::MANUFACTURER, []) => Self::Manufacturer,
             (command::ANALOG, [b]) => Self::Analog(Target::from_byte(*b)),
@@ -119,97 +128,36 @@ impl RequestBody {
             (command::MANAGEMENT, [b]) => Self::Management(*b),
             (command::SERIAL, []) => Self::Serial(None),
             (command::SERIAL, [b]) => Self::Serial(Some(*b)),
-            _ => Self::Other {
-                cid2,
-                info: Info::from_slice(info).unwrap_or_default(),
-            },
-        }
+            _ => return None,
+        })
     }
 
-    /// The INFO bytes.
-    pub fn info(&self) -> Info {
+    /// Shapes not listed: [`RequestBody::Other`].
+    fn undecoded(cid2: u8, info: Info) -> Self {
+        Self::Other { cid2, info }
+    }
+
+    /// The INFO bytes; never an error.
+    fn info(&self) -> Result<Info, EncodeError> {
         let mut info = Info::new();
         let byte = match self {
             Self::Analog(t) | Self::Alarm(t) => Some(t.byte()),
             Self::SystemParameters(a) | Self::Serial(a) => *a,
             Self::Management(a) => Some(*a),
-            Self::Other { info, .. } => return info.clone(),
+            Self::Other { info, .. } => return Ok(info.clone()),
             _ => None,
         };
         if let Some(b) = byte {
             let _ = info.push(b);
         }
-        info
-    }
-}
-
-impl Request {
-    /// A request with VER 0x20 and CID1 0x46.
-    pub const fn new(adr: u8, body: RequestBody) -> Self {
-        Self {
-            ver: VER,
-            adr,
-            cid1: CID1_BATTERY,
-            body,
-        }
-    }
-
-    /// The command code (CID2).
-    pub const fn command(&self) -> u8 {
-        self.body.command()
-    }
-
-    /// Read a request from a frame (slave role). Total: unknown shapes are
-    /// [`RequestBody::Other`].
-    pub fn from_frame(frame: &Frame) -> Self {
-        Self {
-            ver: frame.ver,
-            adr: frame.adr,
-            cid1: frame.cid1,
-            body: RequestBody::parse(frame.cid2, &frame.info),
-        }
-    }
-
-    /// The request as a frame (master role).
-    ///
-    /// # Errors
-    /// Never for requests built from this module's types; kept fallible for symmetry.
-    pub fn to_frame(&self) -> Result<Frame, EncodeError> {
-        Frame::new(
-            self.ver,
-            self.adr,
-            self.cid1,
-            self.command(),
-            &self.body.info(),
-        )
-    }
-}
-
-/// Requests as a [`Protocol`] (slave role): a stream decoder of [`Request`]s is
-/// `ScanDecoder<Requests, { voltwire_asciihex::MAX_FRAME_LEN }>`.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Requests;
-
-impl Framing for Requests {
-    const MAX_FRAME_LEN: usize = voltwire_asciihex::MAX_FRAME_LEN;
-
-    fn scan(buf: &[u8]) -> Scan {
-        AsciiHex::scan(buf)
-    }
-}
-
-impl Protocol for Requests {
-    type Message = Request;
-    type Error = Error;
-
-    fn parse(frame: &[u8]) -> Result<Request, Error> {
-        Frame::parse(frame).map(|f| Request::from_frame(&f))
+        Ok(info)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use voltwire_asciihex::Frame;
     use voltwire_core::Emit as _;
 
     fn round(wire: &[u8]) -> Request {

@@ -1,12 +1,12 @@
 //! Responses (battery → master).
 
-use voltwire_asciihex::{Frame, Info, Reader, Rtn, Writer};
+use voltwire_asciihex::message::{self, Body};
+use voltwire_asciihex::{Info, Reader, Writer};
 use voltwire_core::EncodeError;
 
 use super::{
-    AlarmReply, AnalogReply, CID1_BATTERY, ChargeManagement, ManufacturerInfo, Request,
-    RequestBody, SerialNumber, SystemAlarm, SystemAnalog, SystemInfo, SystemParameters, Target,
-    VER, command,
+    AlarmReply, AnalogReply, ChargeManagement, ManufacturerInfo, RequestBody, SerialNumber,
+    SystemAlarm, SystemAnalog, SystemInfo, SystemParameters, command,
 };
 
 /// What a response carries, by the command it answers.
@@ -53,9 +53,9 @@ pub enum ResponseBody {
     },
 }
 
-impl ResponseBody {
+impl Body for ResponseBody {
     /// The command this body answers.
-    pub const fn command(&self) -> u8 {
+    fn command(&self) -> u8 {
         match self {
             Self::ProtocolVersion => command::PROTOCOL_VERSION,
             Self::Manufacturer(_) => command::MANUFACTURER,
@@ -72,13 +72,9 @@ impl ResponseBody {
         }
     }
 
-    /// Decode INFO as the answer to `command`; total (falls back to
-    /// [`ResponseBody::Undecoded`]).
-    pub fn parse(command: u8, info: &[u8]) -> Self {
-        Self::decode(command, info).unwrap_or_else(|| Self::Undecoded {
-            command,
-            info: Info::from_slice(info).unwrap_or_default(),
-        })
+    /// A reply with RTN ≠ 0, to an unknown command, or whose INFO does not fit.
+    fn undecoded(command: u8, info: Info) -> Self {
+        Self::Undecoded { command, info }
     }
 
     fn decode(cid2: u8, info: &[u8]) -> Option<Self> {
@@ -121,7 +117,7 @@ impl ResponseBody {
     ///
     /// # Errors
     /// [`EncodeError`] when a value does not fit its wire field.
-    pub fn info(&self) -> Result<Info, EncodeError> {
+    fn info(&self) -> Result<Info, EncodeError> {
         let mut w = Writer::new();
         match self {
             Self::ProtocolVersion => {}
@@ -149,100 +145,19 @@ impl ResponseBody {
     }
 }
 
-/// A response frame.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Response {
-    /// Protocol version ([`VER`]; for 0x4F, the version the battery speaks).
-    pub ver: u8,
-    /// Battery address, echoed from the request.
-    pub adr: u8,
-    /// Device type ([`CID1_BATTERY`]).
-    pub cid1: u8,
-    /// Return code: must be [`Rtn::Normal`] for data replies (an echo of the command here
-    /// makes inverters reject the reply, Battery-Emulator #3001).
-    pub rtn: Rtn,
-    /// What it carries.
-    pub body: ResponseBody,
-}
+/// A response frame (RTN 0 for data replies).
+pub type Response = message::Response<ResponseBody>;
 
-impl Response {
-    /// A successful reply (VER 0x20, CID1 0x46, RTN 0) from battery `adr`.
-    pub const fn ok(adr: u8, body: ResponseBody) -> Self {
-        Self {
-            ver: VER,
-            adr,
-            cid1: CID1_BATTERY,
-            rtn: Rtn::Normal,
-            body,
-        }
-    }
+impl message::ResponseBody for ResponseBody {
+    type Request = RequestBody;
 
-    /// The command this response answers.
-    pub const fn command(&self) -> u8 {
-        self.body.command()
-    }
-
-    /// Read a reply to `command` (master role). Total: an error RTN or an INFO that does not
-    /// fit gives [`ResponseBody::Undecoded`].
-    pub fn from_frame(frame: &Frame, command: u8) -> Self {
-        let rtn = frame.rtn();
-        let body = if rtn.is_ok() {
-            ResponseBody::parse(command, &frame.info)
-        } else {
-            ResponseBody::Undecoded {
-                command,
-                info: frame.info.clone(),
-            }
-        };
-        Self {
-            ver: frame.ver,
-            adr: frame.adr,
-            cid1: frame.cid1,
-            rtn,
-            body,
-        }
-    }
-
-    /// The reply as a frame (slave role).
-    ///
-    /// # Errors
-    /// [`EncodeError`] when a value does not fit its wire field (e.g. a current that is not a
-    /// multiple of 100 mA).
-    pub fn to_frame(&self) -> Result<Frame, EncodeError> {
-        Frame::new(
-            self.ver,
-            self.adr,
-            self.cid1,
-            self.rtn.code(),
-            &self.body.info()?,
-        )
-    }
-
-    /// Whether this response is a plausible answer to `request`: same address, same
-    /// command, and for per-module commands the same module (or, after an all-modules
-    /// request, as many modules as the count byte says). A reply with an error RTN answers
-    /// any request to its address with the same command.
-    pub fn answers(&self, request: &Request) -> bool {
-        if self.adr != request.adr || self.command() != request.command() {
-            return false;
-        }
-        match (&request.body, &self.body) {
-            (RequestBody::Analog(t), ResponseBody::Analog(a)) => {
-                target_matches(*t, a.command, a.modules.len())
-            }
-            (RequestBody::Alarm(t), ResponseBody::Alarm(a)) => {
-                target_matches(*t, a.command, a.modules.len())
-            }
+    fn answers_body(&self, request: &RequestBody) -> bool {
+        match (request, self) {
+            (RequestBody::Analog(t), ResponseBody::Analog(a)) => a.answers(t.module()),
+            (RequestBody::Alarm(t), ResponseBody::Alarm(a)) => a.answers(t.module()),
             (RequestBody::Management(m), ResponseBody::Management { command, .. }) => m == command,
             (RequestBody::Serial(Some(m)), ResponseBody::Serial(s)) => *m == s.command,
             _ => true,
         }
-    }
-}
-
-fn target_matches(t: Target, command: u8, modules: usize) -> bool {
-    match t {
-        Target::Module(a) => a == command && modules <= 1,
-        Target::All => usize::from(command) == modules,
     }
 }

@@ -13,6 +13,7 @@
 //! | [`MeanwellPsu`] (BIC-2200, NPB) | [`crate::CanResponder`] | `voltwire-meanwell` |
 //! | [`PowerMeter`] (Shelly Pro 3EM / 3EM) | JSON bodies for HTTP and MQTT | `serde_json` |
 
+mod asciihex;
 mod daly;
 mod jk;
 mod jk_pb;

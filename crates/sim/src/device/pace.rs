@@ -1,22 +1,14 @@
 //! Pace BMS packs (protocol v25) on RS485, BMS side.
 
-use core::time::Duration;
-
-use heapless::Vec as HVec;
-use voltwire_core::{
-    DeciCelsius, DeciKelvin, Emit as _, MilliampHours, Rounding, Scale, ScanDecoder,
-    StreamDecoder as _,
-};
-use voltwire_pace::flags::warning;
+use voltwire_asciihex::Frame;
+use voltwire_core::{DeciCelsius, MilliampHours, Rounding, Scale};
 use voltwire_pace::{
-    AnalogReply, Frame, Info, ManufacturerInfo, MosfetSwitch, PackAnalog, PackStatus, Request,
-    RequestBody, Requests, Response, ResponseBody, Rtn, StatusReply, SystemParameters, Target,
-    ZERO_CELSIUS,
+    CID1_LIFEPO4, ManufacturerInfo, MosfetSwitch, Pace, PackAnalog, PackStatus, Request,
+    RequestBody, Requests, Response, ResponseBody, SystemParameters, VER,
 };
 
-use super::{ma, mv};
-use crate::faults::{Garbage, flip_hex_digit, push_reply};
-use crate::{BmsView, Faults, Plant, PlantCommand, SerialResponder};
+use super::asciihex::{self, Port, Stack, count_u8, fault_bits, kelvin, port_field};
+use crate::{BmsView, PlantCommand};
 
 /// Pace packs on one RS485 bus: plant pack `i` answers at address `first + i` (default
 /// `first` = 1) and is pack number `first + i` in 0x42/0x44 requests.
@@ -30,9 +22,7 @@ use crate::{BmsView, Faults, Plant, PlantCommand, SerialResponder};
 #[derive(Debug)]
 pub struct PaceStack {
     first: u8,
-    faults: Faults,
-    decoder: ScanDecoder<Requests, { voltwire_asciihex::MAX_FRAME_LEN }>,
-    garbage: Garbage,
+    port: Port<Requests>,
     /// Per pack: (charge MOSFET, discharge MOSFET) as switched over the bus.
     mosfets: Vec<(bool, bool)>,
     commands: Vec<PlantCommand>,
@@ -48,16 +38,8 @@ impl Default for PaceStack {
 const SYSTEM_CHARGE_FET: u8 = 0x02;
 const SYSTEM_DISCHARGE_FET: u8 = 0x04;
 
-fn kelvin(t: DeciCelsius) -> DeciKelvin {
-    DeciKelvin(i32::from(t.0) + ZERO_CELSIUS)
-}
-
 fn mah10(c: MilliampHours) -> MilliampHours {
     c.round_to(Scale::new(10, 0), Rounding::Nearest)
-}
-
-fn count_u8(n: usize) -> u8 {
-    u8::try_from(n).unwrap_or(u8::MAX)
 }
 
 impl PaceStack {
@@ -65,9 +47,7 @@ impl PaceStack {
     pub fn new() -> Self {
         Self {
             first: 1,
-            faults: Faults::default(),
-            decoder: ScanDecoder::new(),
-            garbage: Garbage::default(),
+            port: Port::default(),
             mosfets: Vec::new(),
             commands: Vec::new(),
         }
@@ -90,70 +70,42 @@ impl PaceStack {
         self.mosfets.get(i).copied().unwrap_or((true, true))
     }
 
-    fn analog(v: &BmsView) -> PackAnalog {
-        let mut p = PackAnalog::default();
-        for c in v.cells.iter().take(voltwire_pace::MAX_CELLS) {
-            let _ = p.cells.push(*c);
-        }
-        // Cell sensors, then MOSFET and environment (16S packs: 4 + 2).
-        for t in v
+    /// Cell sensors, then MOSFET and environment (16S packs: 4 + 2).
+    fn temperatures(v: &BmsView) -> Vec<DeciCelsius> {
+        let mut t: Vec<DeciCelsius> = v
             .temperatures
             .iter()
             .take(voltwire_pace::MAX_TEMPERATURES - 2)
-        {
-            let _ = p.temperatures.push(kelvin(*t));
-        }
-        let _ = p.temperatures.push(kelvin(v.max_temperature().1));
-        let _ = p.temperatures.push(kelvin(v.mean_temperature()));
-        p.current = ma(v.current, 10);
-        p.voltage = mv(v.voltage, 1);
+            .copied()
+            .collect();
+        t.extend([v.max_temperature().1, v.mean_temperature()]);
+        t
+    }
+
+    fn analog(v: &BmsView) -> PackAnalog {
+        let mut p = asciihex::analog::<Pace>(v, &Self::temperatures(v));
         p.remaining_capacity = mah10(v.remaining);
         p.user_defined = 3;
         p.full_capacity = mah10(v.capacity);
-        p.cycles = v.cycles;
-        p.design_capacity = Some(mah10(v.capacity));
+        p.extension = Some(mah10(v.capacity));
         p
     }
 
     fn status(v: &BmsView, mosfets: (bool, bool)) -> PackStatus {
-        let mut s = PackStatus::default();
-        for c in v.cells.iter().take(voltwire_pace::MAX_CELLS) {
-            let w = if c.0 > BmsView::CELL_OVER_VOLTAGE {
-                warning::ABOVE
-            } else if c.0 < BmsView::CELL_UNDER_VOLTAGE {
-                warning::BELOW
-            } else {
-                warning::NORMAL
-            };
-            let _ = s.cells.push(w);
-        }
-        let temps = Self::analog(v).temperatures;
-        for t in &temps {
-            let hot = t.0 > kelvin(DeciCelsius(BmsView::OVER_TEMPERATURE)).0;
-            let _ = s
-                .temperatures
-                .push(if hot { warning::ABOVE } else { warning::NORMAL });
-        }
-        if v.cell_over_voltage() {
-            s.protect_1 |= 0x01;
-            s.warn_1 |= 0x01;
-        }
-        if v.cell_under_voltage() {
-            s.protect_1 |= 0x02;
-            s.warn_1 |= 0x02;
-        }
-        if v.over_temperature() {
-            s.protect_2 |= 0x01 | 0x02;
-            s.warn_2 |= 0x01 | 0x02;
-        }
+        let mut s = asciihex::status::<Pace>(v, &Self::temperatures(v));
+        let st = &mut s.state;
+        // Cell OV / UV in protect 1 and warn 1, charge and discharge OT in protect 2 and warn 2.
+        (st.protect_1, st.protect_2) =
+            (fault_bits(v, [0x01, 0x02, 0]), fault_bits(v, [0, 0, 0x03]));
+        (st.warn_1, st.warn_2) = (st.protect_1, st.protect_2);
         if v.soc.0 >= 1000 {
-            s.protect_2 |= 0x80;
+            st.protect_2 |= 0x80;
         }
         if mosfets.0 && v.may_charge() {
-            s.system |= SYSTEM_CHARGE_FET;
+            st.system |= SYSTEM_CHARGE_FET;
         }
         if mosfets.1 && v.may_discharge() {
-            s.system |= SYSTEM_DISCHARGE_FET;
+            st.system |= SYSTEM_DISCHARGE_FET;
         }
         s
     }
@@ -161,7 +113,7 @@ impl PaceStack {
     fn system_parameters(v: &BmsView) -> SystemParameters {
         let cells = u16::try_from(v.cells.len()).unwrap_or(0);
         let mv16 = |x: i32| u16::try_from(x).unwrap_or(u16::MAX);
-        let k16 = |t: i16| u16::try_from(kelvin(DeciCelsius(t)).0).unwrap_or(0);
+        let k16 = |t: i16| u16::try_from(kelvin::<Pace>(DeciCelsius(t)).0).unwrap_or(0);
         let amps = u16::try_from(v.capacity.0 / 1000).unwrap_or(u16::MAX);
         SystemParameters {
             info_flag: 0,
@@ -184,52 +136,29 @@ impl PaceStack {
             ],
         }
     }
+}
 
-    /// The answer to `req`, or `None` to stay silent.
-    fn answer(&mut self, req: &Request, views: &[BmsView]) -> Option<Response> {
+impl Stack for PaceStack {
+    type Requests = Requests;
+
+    port_field!();
+
+    fn answer(&mut self, req: &Request, views: &[BmsView]) -> Option<Frame> {
         let adr = req.adr;
         let own = self.index(adr, views.len())?;
-        let master = own == 0;
-        let all: Vec<usize> = (0..views.len().min(voltwire_pace::MAX_PACKS)).collect();
-        let count = count_u8(all.len());
-        let analog = |command: u8, which: &[usize]| {
-            let mut r = AnalogReply {
-                info_flag: 0,
-                command,
-                packs: HVec::new(),
-            };
-            for &i in which {
-                if let Some(v) = views.get(i) {
-                    let _ = r.packs.push(Self::analog(v));
-                }
-            }
-            r
-        };
-        let status = |this: &Self, command: u8, which: &[usize]| {
-            let mut r = StatusReply {
-                info_flag: 0,
-                command,
-                ..StatusReply::default()
-            };
-            for &i in which {
-                if let Some(v) = views.get(i) {
-                    let _ = r.packs.push(Self::status(v, this.mosfet(i)));
-                }
-            }
-            r
+        let pick = |t: voltwire_pace::Target| {
+            asciihex::select(t.pack(), own, views.len(), |p| self.index(p, views.len()))
         };
         let body = match &req.body {
-            RequestBody::Analog(Target::All) if master => ResponseBody::Analog(analog(count, &all)),
-            RequestBody::Analog(Target::All) => ResponseBody::Analog(analog(1, &[own])),
-            RequestBody::Analog(Target::Pack(p)) => {
-                ResponseBody::Analog(analog(*p, &[self.index(*p, views.len())?]))
+            RequestBody::Analog(t) => {
+                let (command, which) = pick(*t)?;
+                let make = |i: usize| views.get(i).map(Self::analog);
+                ResponseBody::Analog(asciihex::reply(0, command, &which, make))
             }
-            RequestBody::Status(Target::All) if master => {
-                ResponseBody::Status(status(self, count, &all))
-            }
-            RequestBody::Status(Target::All) => ResponseBody::Status(status(self, 1, &[own])),
-            RequestBody::Status(Target::Pack(p)) => {
-                ResponseBody::Status(status(self, *p, &[self.index(*p, views.len())?]))
+            RequestBody::Status(t) => {
+                let (command, which) = pick(*t)?;
+                let make = |i: usize| Some(Self::status(views.get(i)?, self.mosfet(i)));
+                ResponseBody::Status(asciihex::reply(0, command, &which, make))
             }
             RequestBody::SystemParameters => {
                 ResponseBody::SystemParameters(Self::system_parameters(views.get(own)?))
@@ -240,12 +169,14 @@ impl PaceStack {
                 software_version: [0x01, 0x00],
                 manufacturer: *b"VOLTWIRE SIM PACE   ",
             }),
-            RequestBody::PackCount => ResponseBody::PackCount(count),
+            RequestBody::PackCount => {
+                ResponseBody::PackCount(count_u8(views.len().min(voltwire_pace::MAX_PACKS)))
+            }
             RequestBody::ChargeMosfet(s) | RequestBody::DischargeMosfet(s) => {
                 let on = match s {
                     MosfetSwitch::On => true,
                     MosfetSwitch::Off => false,
-                    MosfetSwitch::Other(_) => return Some(refuse(adr, req.command())),
+                    MosfetSwitch::Other(_) => return asciihex::refusal(VER, adr, CID1_LIFEPO4),
                 };
                 if self.mosfets.len() < views.len() {
                     self.mosfets.resize(views.len(), (true, true));
@@ -265,77 +196,15 @@ impl PaceStack {
                 });
                 ResponseBody::ControlState {
                     command: req.command(),
-                    state: Self::status(views.get(own)?, self.mosfet(own)).system,
+                    state: Self::status(views.get(own)?, self.mosfet(own)).state.system,
                 }
             }
-            _ => return Some(refuse(adr, req.command())),
+            _ => return asciihex::refusal(VER, adr, CID1_LIFEPO4),
         };
-        Some(Response::ok(adr, body))
+        Response::ok(adr, body).to_frame().ok()
     }
 
-    fn send(&mut self, frame: &Frame, out: &mut Vec<u8>) {
-        let mut buf = vec![0u8; frame.buffer_len()];
-        let Ok(n) = frame.emit(&mut buf) else {
-            return;
-        };
-        buf.truncate(n);
-        // CHKSUM is the 4 hex digits before the CR: break its last digit.
-        let at = n.saturating_sub(2);
-        push_reply(
-            &self.faults,
-            &mut self.garbage,
-            &mut buf,
-            |b| flip_hex_digit(b, at),
-            out,
-        );
-    }
-}
-
-/// RTN 0x04 (invalid CID2) for `command`.
-fn refuse(adr: u8, command: u8) -> Response {
-    let mut r = Response::ok(
-        adr,
-        ResponseBody::Undecoded {
-            command,
-            info: Info::new(),
-        },
-    );
-    r.rtn = Rtn::InvalidCid2;
-    r
-}
-
-impl SerialResponder for PaceStack {
-    fn on_bytes(&mut self, input: &[u8], _now: Duration, plant: &Plant, out: &mut Vec<u8>) {
-        let mut requests = Vec::new();
-        self.decoder.feed_all(input, |item| {
-            if let Ok(r) = item.value {
-                requests.push(r);
-            }
-        });
-        if requests.is_empty() {
-            return;
-        }
-        let views: Vec<BmsView> = (0..plant.packs().len())
-            .filter_map(|i| BmsView::of(plant, i, &self.faults))
-            .collect();
-        for req in &requests {
-            if let Some(frame) = self.answer(req, &views).and_then(|r| r.to_frame().ok()) {
-                self.send(&frame, out);
-            }
-        }
-    }
-
-    fn tick(&mut self, _now: Duration, _plant: &Plant, _out: &mut Vec<u8>) {}
-
-    fn faults(&self) -> &Faults {
-        &self.faults
-    }
-
-    fn faults_mut(&mut self) -> &mut Faults {
-        &mut self.faults
-    }
-
-    fn drain_commands(&mut self, out: &mut Vec<PlantCommand>) {
+    fn drain(&mut self, out: &mut Vec<PlantCommand>) {
         out.append(&mut self.commands);
     }
 }

@@ -1,38 +1,25 @@
 //! A Pylontech battery stack on RS485 (protocol 0x20), slave side.
 
-use core::time::Duration;
-
 use heapless::Vec as HVec;
-use voltwire_core::{
-    DeciCelsius, DeciKelvin, Emit as _, MilliampHours, Milliamps, Millivolts, ScanDecoder,
-    StreamDecoder as _,
-};
+use voltwire_asciihex::Frame;
+use voltwire_core::{DeciCelsius, MilliampHours, Milliamps, Millivolts};
 use voltwire_pylontech::rs485::{
-    AlarmReply, AnalogReply, ChargeManagement, DischargeSign, Frame, Info, ManufacturerInfo,
-    ModuleAlarm, ModuleAnalog, Request, RequestBody, Requests, Response, ResponseBody, Rtn,
-    SerialNumber, SystemAlarm, SystemAnalog, SystemInfo, SystemParameters, Target, ZERO_CELSIUS,
-    alarm_state,
+    Body as _, CID1_BATTERY, ChargeManagement, DischargeSign, ManufacturerInfo, ModuleAlarm,
+    ModuleAnalog, Pylontech, Request, RequestBody, Requests, Response, ResponseBody, SerialNumber,
+    SystemAlarm, SystemAnalog, SystemInfo, SystemParameters, VER,
 };
 
+use super::asciihex::{self, Port, Stack, count_u8, fault_bits, port_field};
 use super::{ma, mv};
-use crate::faults::{Garbage, flip_hex_digit, push_reply};
-use crate::{BmsView, Faults, Plant, SerialResponder};
+use crate::BmsView;
 
 /// A stack of Pylontech modules: plant pack `i` is the module at address `2 + i` (2 is the
 /// master). Answers 0x42/0x44 (one module or all, `0xFF`), 0x47, 0x4F, 0x51, 0x60–0x63,
 /// 0x92 and 0x93; the stack commands (0x60–0x63, and the all-module reads) at the master
 /// only; other commands get RTN 0x04 (invalid CID2). Requests to other addresses are ignored.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct PylontechStack {
-    faults: Faults,
-    decoder: ScanDecoder<Requests, { voltwire_asciihex::MAX_FRAME_LEN }>,
-    garbage: Garbage,
-}
-
-impl Default for PylontechStack {
-    fn default() -> Self {
-        Self::new()
-    }
+    port: Port<Requests>,
 }
 
 /// Charge voltage limit per cell, mV.
@@ -40,8 +27,8 @@ const CELL_CHARGE_LIMIT: i32 = 3_550;
 /// Discharge voltage limit per cell, mV.
 const CELL_DISCHARGE_LIMIT: i32 = 3_000;
 
-fn kelvin(t: DeciCelsius) -> DeciKelvin {
-    DeciKelvin(i32::from(t.0) + ZERO_CELSIUS)
+fn kelvin(t: DeciCelsius) -> voltwire_core::DeciKelvin {
+    asciihex::kelvin::<Pylontech>(t)
 }
 
 fn count_i32(n: usize) -> i32 {
@@ -51,17 +38,7 @@ fn count_i32(n: usize) -> i32 {
 impl PylontechStack {
     /// A stack over every pack of the plant.
     pub fn new() -> Self {
-        Self {
-            faults: Faults::default(),
-            decoder: ScanDecoder::new(),
-            garbage: Garbage::default(),
-        }
-    }
-
-    fn views(&self, plant: &Plant) -> Vec<BmsView> {
-        (0..plant.packs().len())
-            .filter_map(|i| BmsView::of(plant, i, &self.faults))
-            .collect()
+        Self::default()
     }
 
     fn address(i: usize) -> u8 {
@@ -69,68 +46,24 @@ impl PylontechStack {
     }
 
     fn module(v: &BmsView) -> ModuleAnalog {
-        let mut m = ModuleAnalog::default();
-        for c in v.cells.iter().take(voltwire_pylontech::rs485::MAX_CELLS) {
-            let _ = m.cells.push(*c);
-        }
-        for t in v
-            .temperatures
-            .iter()
-            .take(voltwire_pylontech::rs485::MAX_TEMPERATURES)
-        {
-            let _ = m.temperatures.push(kelvin(*t));
-        }
-        m.current = ma(v.current, 100);
-        m.voltage = v.voltage;
-        m.cycles = v.cycles;
+        let mut m = asciihex::analog::<Pylontech>(v, &v.temperatures);
         if v.capacity.0 > 65_000 {
-            m.remaining_capacity_1 = MilliampHours(0xFFFF);
-            m.total_capacity_1 = MilliampHours(0xFFFF);
+            m.remaining_capacity = MilliampHours(0xFFFF);
+            m.full_capacity = MilliampHours(0xFFFF);
             m.user_defined = 4;
-            m.capacity_2 = Some((v.remaining, v.capacity));
+            m.extension = Some((v.remaining, v.capacity));
         } else {
-            m.remaining_capacity_1 = v.remaining;
-            m.total_capacity_1 = v.capacity;
+            m.remaining_capacity = v.remaining;
+            m.full_capacity = v.capacity;
             m.user_defined = 2;
         }
         m
     }
 
     fn alarm(v: &BmsView) -> ModuleAlarm {
-        let mut a = ModuleAlarm::default();
-        for c in v.cells.iter().take(voltwire_pylontech::rs485::MAX_CELLS) {
-            let s = if c.0 > BmsView::CELL_OVER_VOLTAGE {
-                alarm_state::ABOVE
-            } else if c.0 < BmsView::CELL_UNDER_VOLTAGE {
-                alarm_state::BELOW
-            } else {
-                alarm_state::NORMAL
-            };
-            let _ = a.cells.push(s);
-        }
-        for t in v
-            .temperatures
-            .iter()
-            .take(voltwire_pylontech::rs485::MAX_TEMPERATURES)
-        {
-            let s = if t.0 > BmsView::OVER_TEMPERATURE {
-                alarm_state::ABOVE
-            } else {
-                alarm_state::NORMAL
-            };
-            let _ = a.temperatures.push(s);
-        }
-        let hot = v.over_temperature();
-        let mut s1 = 0u8;
-        if v.cell_over_voltage() {
-            s1 |= 0x01; // module over-voltage
-        }
-        if v.cell_under_voltage() {
-            s1 |= 0x02; // cell under-voltage
-        }
-        if hot {
-            s1 |= 0x20 | 0x40; // discharge + charge over-temperature
-        }
+        let mut a = asciihex::status::<Pylontech>(v, &v.temperatures);
+        // Module OV, cell UV, discharge and charge OT.
+        let s1 = fault_bits(v, [0x01, 0x02, 0x20 | 0x40]);
         let mut s2 = 0u8;
         if v.may_charge() {
             s2 |= 0x02;
@@ -151,7 +84,7 @@ impl PylontechStack {
         if v.current.0 > 0 {
             s3 |= 0x80;
         }
-        a.status = [s1, s2, s3, 0, 0];
+        a.state = [s1, s2, s3, 0, 0];
         a
     }
 
@@ -282,19 +215,9 @@ impl PylontechStack {
     fn system_alarm(views: &[BmsView]) -> SystemAlarm {
         let mut a = SystemAlarm::default();
         for v in views {
-            if v.cell_over_voltage() {
-                a.warning_1 |= 0x20;
-                a.protection_1 |= 0x20;
-            }
-            if v.cell_under_voltage() {
-                a.warning_1 |= 0x10;
-                a.protection_1 |= 0x10;
-            }
-            if v.over_temperature() {
-                a.warning_1 |= 0x08;
-                a.protection_1 |= 0x08;
-            }
+            a.warning_1 |= fault_bits(v, [0x20, 0x10, 0x08]);
         }
+        a.protection_1 = a.warning_1;
         a
     }
 
@@ -320,54 +243,36 @@ impl PylontechStack {
             discharge_current_limit: Milliamps(-limit.0),
         }
     }
+}
 
-    /// The answer to `req`, or `None` to stay silent.
-    fn answer(req: &Request, views: &[BmsView]) -> Option<Response> {
+impl Stack for PylontechStack {
+    type Requests = Requests;
+
+    port_field!();
+
+    fn answer(&mut self, req: &Request, views: &[BmsView]) -> Option<Frame> {
         let adr = req.adr;
         let index = |a: u8| usize::from(a).checked_sub(2).filter(|i| *i < views.len());
         let own = index(adr)?;
         let master = own == 0;
-        let analog = |command: u8, which: &[usize]| {
-            let mut r = AnalogReply {
-                info_flag: 0x11,
-                command,
-                modules: HVec::new(),
-            };
-            for &i in which {
-                if let Some(v) = views.get(i) {
-                    let _ = r.modules.push(Self::module(v));
-                }
-            }
-            r
-        };
-        let alarm = |command: u8, which: &[usize]| {
-            let mut r = AlarmReply {
-                data_flag: 0,
-                command,
-                ..AlarmReply::default()
-            };
-            for &i in which {
-                if let Some(v) = views.get(i) {
-                    let _ = r.modules.push(Self::alarm(v));
-                }
-            }
-            r
-        };
-        let all: Vec<usize> =
-            (0..views.len().min(voltwire_pylontech::rs485::MAX_MODULES)).collect();
-        let count = u8::try_from(all.len()).unwrap_or(u8::MAX);
+        let pick = |t: Option<u8>| asciihex::select(t, own, views.len(), index);
+        let count = count_u8(views.len().min(voltwire_pylontech::rs485::MAX_MODULES));
         let two_byte = two_byte_info(&req.body);
         let body = match two_byte.as_ref().unwrap_or(&req.body) {
             RequestBody::ProtocolVersion => ResponseBody::ProtocolVersion,
             RequestBody::Manufacturer => ResponseBody::Manufacturer(
                 ManufacturerInfo::new("US5000", [0x01, 0x00], "PYLON").ok()?,
             ),
-            RequestBody::Analog(Target::All) if master => ResponseBody::Analog(analog(count, &all)),
-            RequestBody::Analog(Target::Module(a)) => {
-                ResponseBody::Analog(analog(*a, &[index(*a)?]))
+            RequestBody::Analog(t) if master || t.module().is_some() => {
+                let (command, which) = pick(t.module())?;
+                let make = |i: usize| views.get(i).map(Self::module);
+                ResponseBody::Analog(asciihex::reply(0x11, command, &which, make))
             }
-            RequestBody::Alarm(Target::All) if master => ResponseBody::Alarm(alarm(count, &all)),
-            RequestBody::Alarm(Target::Module(a)) => ResponseBody::Alarm(alarm(*a, &[index(*a)?])),
+            RequestBody::Alarm(t) if master || t.module().is_some() => {
+                let (command, which) = pick(t.module())?;
+                let make = |i: usize| views.get(i).map(Self::alarm);
+                ResponseBody::Alarm(asciihex::reply(0, command, &which, make))
+            }
             RequestBody::SystemParameters(_) => {
                 ResponseBody::SystemParameters(Self::system_parameters(views.get(own)?))
             }
@@ -379,7 +284,7 @@ impl PylontechStack {
                     module_count: count,
                     serials: HVec::new(),
                 };
-                for &i in &all {
+                for i in 0..usize::from(count) {
                     let _ = s.serials.push(Self::serial(Self::address(i)));
                 }
                 ResponseBody::SystemInfo(s)
@@ -405,66 +310,9 @@ impl PylontechStack {
                     serial: Self::serial(m),
                 })
             }
-            _ => {
-                let mut r = Response::ok(
-                    adr,
-                    ResponseBody::Undecoded {
-                        command: req.command(),
-                        info: Info::new(),
-                    },
-                );
-                r.rtn = Rtn::InvalidCid2;
-                return Some(r);
-            }
+            _ => return asciihex::refusal(VER, adr, CID1_BATTERY),
         };
-        Some(Response::ok(adr, body))
-    }
-
-    fn send(&mut self, frame: &Frame, out: &mut Vec<u8>) {
-        let mut buf = vec![0u8; frame.buffer_len()];
-        let Ok(n) = frame.emit(&mut buf) else {
-            return;
-        };
-        buf.truncate(n);
-        // CHKSUM is the 4 hex digits before the CR: break its last digit.
-        let at = n.saturating_sub(2);
-        push_reply(
-            &self.faults,
-            &mut self.garbage,
-            &mut buf,
-            |b| flip_hex_digit(b, at),
-            out,
-        );
-    }
-}
-
-impl SerialResponder for PylontechStack {
-    fn on_bytes(&mut self, input: &[u8], _now: Duration, plant: &Plant, out: &mut Vec<u8>) {
-        let mut requests = Vec::new();
-        self.decoder.feed_all(input, |item| {
-            if let Ok(r) = item.value {
-                requests.push(r);
-            }
-        });
-        if requests.is_empty() {
-            return;
-        }
-        let views = self.views(plant);
-        for req in &requests {
-            if let Some(frame) = Self::answer(req, &views).and_then(|r| r.to_frame().ok()) {
-                self.send(&frame, out);
-            }
-        }
-    }
-
-    fn tick(&mut self, _now: Duration, _plant: &Plant, _out: &mut Vec<u8>) {}
-
-    fn faults(&self) -> &Faults {
-        &self.faults
-    }
-
-    fn faults_mut(&mut self) -> &mut Faults {
-        &mut self.faults
+        Response::ok(adr, body).to_frame().ok()
     }
 }
 

@@ -1,0 +1,224 @@
+//! Requests and responses around a protocol's bodies: the header both protocols carry
+//! (VER, ADR, CID1, and CID2 as the command or the return code), the frame conversions in
+//! both roles, the stream protocol of requests, and the address and command half of the
+//! pairing rule (the module half is [`crate::block`]'s).
+
+use core::marker::PhantomData;
+
+use voltwire_core::{EncodeError, Framing, Protocol, Scan};
+
+use crate::{AsciiHex, Error, Frame, Info, Rtn};
+
+/// What a request or response body provides.
+pub trait Body: Sized {
+    /// The command code (a request's CID2; the command a response answers).
+    fn command(&self) -> u8;
+
+    /// Decode INFO of command `cid2`; `None` for a shape the protocol does not know.
+    fn decode(cid2: u8, info: &[u8]) -> Option<Self>;
+
+    /// The body kept as sent: a shape the protocol does not know, or a reply with an error
+    /// RTN.
+    fn undecoded(cid2: u8, info: Info) -> Self;
+
+    /// The INFO bytes.
+    ///
+    /// # Errors
+    /// [`EncodeError`] when a value does not fit its wire field.
+    fn info(&self) -> Result<Info, EncodeError>;
+
+    /// Decode INFO of command `cid2`; total: shapes not known become [`Body::undecoded`].
+    fn parse(cid2: u8, info: &[u8]) -> Self {
+        Self::decode(cid2, info)
+            .unwrap_or_else(|| Self::undecoded(cid2, Info::from_slice(info).unwrap_or_default()))
+    }
+}
+
+/// What a protocol's request body adds: the header of a new request.
+pub trait RequestBody: Body {
+    /// The protocol version a new request carries (VER).
+    const VER: u8;
+    /// The device type a new request carries (CID1).
+    const CID1: u8;
+}
+
+/// What a protocol's response body adds: the request it answers.
+pub trait ResponseBody: Body {
+    /// The request body this answers.
+    type Request: RequestBody;
+
+    /// Whether this body answers `request` of the same command (e.g. the same module).
+    fn answers_body(&self, request: &Self::Request) -> bool;
+}
+
+/// A request frame.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Request<B> {
+    /// Protocol version.
+    pub ver: u8,
+    /// Device address.
+    pub adr: u8,
+    /// Device type.
+    pub cid1: u8,
+    /// The command and its INFO.
+    pub body: B,
+}
+
+impl<B: RequestBody> Request<B> {
+    /// A request with the protocol's VER and CID1.
+    pub const fn new(adr: u8, body: B) -> Self {
+        Self {
+            ver: B::VER,
+            adr,
+            cid1: B::CID1,
+            body,
+        }
+    }
+
+    /// The command code (CID2).
+    pub fn command(&self) -> u8 {
+        self.body.command()
+    }
+
+    /// Read a request from a frame (device side). Total.
+    pub fn from_frame(frame: &Frame) -> Self {
+        Self {
+            ver: frame.ver,
+            adr: frame.adr,
+            cid1: frame.cid1,
+            body: B::parse(frame.cid2, &frame.info),
+        }
+    }
+
+    /// The request as a frame (host side).
+    ///
+    /// # Errors
+    /// [`EncodeError`] when a value does not fit its wire field.
+    pub fn to_frame(&self) -> Result<Frame, EncodeError> {
+        Frame::new(
+            self.ver,
+            self.adr,
+            self.cid1,
+            self.command(),
+            &self.body.info()?,
+        )
+    }
+}
+
+/// A response frame.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Response<B> {
+    /// Protocol version (echoed; for 0x4F the version the device speaks).
+    pub ver: u8,
+    /// Device address, echoed from the request.
+    pub adr: u8,
+    /// Device type.
+    pub cid1: u8,
+    /// Return code: [`Rtn::Normal`] for data replies (an echo of the command here makes
+    /// inverters reject a Pylontech reply, Battery-Emulator #3001; Pace answers 0x09 when it
+    /// refuses an operation).
+    pub rtn: Rtn,
+    /// What it carries.
+    pub body: B,
+}
+
+impl<B: ResponseBody> Response<B> {
+    /// A successful reply (the protocol's VER and CID1, RTN 0) from device `adr`.
+    pub const fn ok(adr: u8, body: B) -> Self {
+        Self {
+            ver: <B::Request as RequestBody>::VER,
+            adr,
+            cid1: <B::Request as RequestBody>::CID1,
+            rtn: Rtn::Normal,
+            body,
+        }
+    }
+
+    /// The command this response answers.
+    pub fn command(&self) -> u8 {
+        self.body.command()
+    }
+
+    /// Read a reply to `command` (host side). Total: an error RTN or an INFO that does not
+    /// fit gives the body's undecoded form.
+    pub fn from_frame(frame: &Frame, command: u8) -> Self {
+        let rtn = frame.rtn();
+        let body = if rtn.is_ok() {
+            B::parse(command, &frame.info)
+        } else {
+            B::undecoded(command, frame.info.clone())
+        };
+        Self {
+            ver: frame.ver,
+            adr: frame.adr,
+            cid1: frame.cid1,
+            rtn,
+            body,
+        }
+    }
+
+    /// The reply as a frame (device side / simulator).
+    ///
+    /// # Errors
+    /// [`EncodeError`] when a value does not fit its wire field.
+    pub fn to_frame(&self) -> Result<Frame, EncodeError> {
+        Frame::new(
+            self.ver,
+            self.adr,
+            self.cid1,
+            self.rtn.code(),
+            &self.body.info()?,
+        )
+    }
+
+    /// Whether this response is a plausible answer to `request`: the same address and
+    /// command, and the body's own check (for 0x42/0x44 the pairing rule of
+    /// [`crate::block`]). A reply with an error RTN answers any request to its address with
+    /// the same command.
+    pub fn answers(&self, request: &Request<B::Request>) -> bool {
+        self.adr == request.adr
+            && self.command() == request.command()
+            && self.body.answers_body(&request.body)
+    }
+}
+
+/// Requests as a [`Protocol`], for a stream decoder on the device side:
+/// `ScanDecoder<Requests<B>, { MAX_FRAME_LEN }>`.
+pub struct Requests<B>(PhantomData<fn() -> B>);
+
+impl<B> Default for Requests<B> {
+    fn default() -> Self {
+        Self(PhantomData)
+    }
+}
+
+impl<B> Clone for Requests<B> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<B> Copy for Requests<B> {}
+
+impl<B> core::fmt::Debug for Requests<B> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Requests")
+    }
+}
+
+impl<B> Framing for Requests<B> {
+    const MAX_FRAME_LEN: usize = crate::MAX_FRAME_LEN;
+
+    fn scan(buf: &[u8]) -> Scan {
+        AsciiHex::scan(buf)
+    }
+}
+
+impl<B: RequestBody> Protocol for Requests<B> {
+    type Message = Request<B>;
+    type Error = Error;
+
+    fn parse(frame: &[u8]) -> Result<Request<B>, Error> {
+        Frame::parse(frame).map(|f| Request::from_frame(&f))
+    }
+}

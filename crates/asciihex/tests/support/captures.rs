@@ -1,0 +1,103 @@
+//! The capture manifests under `testdata/` (`expected.json`, computed independently by each
+//! protocol's `tools/make_testdata.py`) and the walk every ASCII-hex protocol's capture test
+//! makes over them. Shared by the Pace and Pylontech RS485 capture tests (`#[path]`).
+
+#![allow(dead_code, reason = "each test uses what it needs")]
+
+use core::fmt::Debug;
+
+use serde_json::Value;
+use voltwire_asciihex::Frame;
+use voltwire_asciihex::message::{Request, RequestBody, Response, ResponseBody};
+use voltwire_core::StreamDecoder as _;
+
+/// The capture folder `sub` of testdata (`$VOLTWIRE_TESTDATA` overrides the root).
+pub(crate) fn dir(sub: &str) -> String {
+    std::env::var("VOLTWIRE_TESTDATA").map_or_else(
+        |_| format!("{}/../../testdata/{sub}", env!("CARGO_MANIFEST_DIR")),
+        |d| format!("{d}/{sub}"),
+    )
+}
+
+/// Each manifest entry with the bytes of its file.
+pub(crate) fn entries(sub: &str) -> Vec<(Value, Vec<u8>)> {
+    let manifest = std::fs::read_to_string(format!("{}/expected.json", dir(sub))).unwrap();
+    let e: Vec<Value> = serde_json::from_str(&manifest).unwrap();
+    e.into_iter()
+        .map(|v| {
+            let file = format!("{}/{}", dir(sub), v["file"].as_str().unwrap());
+            (v, std::fs::read(file).unwrap())
+        })
+        .collect()
+}
+
+/// A manifest integer.
+pub(crate) fn i(v: &Value) -> i64 {
+    v.as_i64().unwrap()
+}
+
+/// Every capture of `sub`: one whose checksum fails is rejected; the others re-emit
+/// byte-exact as frames, requests decode to a shape `known` accepts and re-encode to the
+/// frame, responses pass `check` against the manifest and re-encode byte-exact. Returns the
+/// number of valid captures.
+pub(crate) fn every_capture<Q, R>(
+    sub: &str,
+    known: impl Fn(&Q) -> bool,
+    check: impl Fn(&Response<R>, &Value),
+) -> usize
+where
+    Q: RequestBody + Debug,
+    R: ResponseBody<Request = Q> + Debug,
+{
+    let mut n = 0;
+    for (e, bytes) in entries(sub) {
+        let parsed = Frame::parse(&bytes);
+        if !e["checksum_ok"].as_bool().unwrap() {
+            assert!(parsed.is_err(), "{} must be rejected", e["file"]);
+            continue;
+        }
+        let frame = parsed.unwrap();
+        assert_eq!(frame.to_bytes().as_slice(), bytes.as_slice());
+        if e["direction"] == "request" {
+            let r = Request::<Q>::from_frame(&frame);
+            assert!(known(&r.body), "{}: {r:?}", e["file"]);
+            assert_eq!(r.to_frame().unwrap(), frame);
+        } else {
+            let command = u8::try_from(i(&e["command"])).unwrap();
+            let r = Response::<R>::from_frame(&frame, command);
+            check(&r, &e["decoded"]);
+            let out = r.to_frame().unwrap().to_bytes();
+            assert_eq!(out.as_slice(), bytes.as_slice(), "{} re-emits", e["file"]);
+        }
+        n += 1;
+    }
+    n
+}
+
+/// All captures of `sub` with noise between them decode to one item each (checksum failures
+/// as error items) in any chunking.
+pub(crate) fn stream_in_small_chunks(sub: &str) {
+    let mut all = Vec::new();
+    let (mut valid, mut invalid) = (0, 0);
+    for (e, bytes) in entries(sub) {
+        all.extend_from_slice(b"\x00noise\n");
+        all.extend_from_slice(&bytes);
+        if e["checksum_ok"].as_bool().unwrap() {
+            valid += 1;
+        } else {
+            invalid += 1;
+        }
+    }
+    for chunk in [1, 3, 7, 64, all.len()] {
+        let mut d = voltwire_asciihex::Decoder::new();
+        let (mut frames, mut errors) = (0, 0);
+        for c in all.chunks(chunk) {
+            d.feed_all(c, |item| match item.value {
+                Ok(_) => frames += 1,
+                Err(voltwire_asciihex::Error::Checksum { .. }) => errors += 1,
+                Err(e) => panic!("unexpected error {e:?}"),
+            });
+        }
+        assert_eq!((frames, errors), (valid, invalid), "chunk {chunk}");
+    }
+}
