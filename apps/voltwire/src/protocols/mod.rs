@@ -17,7 +17,6 @@ mod vedirect;
 #[derive(Debug, Default)]
 pub(crate) struct Options {
     /// `--command`: the request code responses answer.
-    #[allow(dead_code, reason = "used by the ASCII-hex protocols")]
     pub(crate) command: Option<u8>,
 }
 
