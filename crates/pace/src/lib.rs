@@ -1,4 +1,11 @@
 #![doc = include_str!("../README.md")]
+//!
+//! # Features
+//!
+//! No feature is on by default: the crate is `no_std` and allocation-free as it comes.
+//!
+//! - `std`: links `std` for std-using dependents and turns on the `std` feature of `voltwire-core` and `voltwire-asciihex`. It adds no API: the error types implement `core::error::Error` in every configuration.
+//! - `tokio-codec`: `PaceRequestCodec`, `voltwire_core::codec::StreamCodec` aliases (a `tokio_util::codec` `Decoder`/`Encoder` for `FramedRead`/`FramedWrite`); implies `std`.
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -1,4 +1,11 @@
 #![doc = include_str!("../README.md")]
+//!
+//! # Features
+//!
+//! No feature is on by default: the crate is `no_std` and allocation-free as it comes.
+//!
+//! - `std`: links `std` for std-using dependents and turns on `thiserror/std` (and the same feature of the voltwire crates below). It adds no API: the error types implement `core::error::Error` (the same trait as `std::error::Error`) in every configuration.
+//! - `tokio-codec`: `HostCodec` and `AdapterCodec`, `voltwire_core::codec::StreamCodec` aliases (a `tokio_util::codec` `Decoder`/`Encoder` for `FramedRead`/`FramedWrite`); implies `std`.
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
