@@ -6,6 +6,8 @@
 //!
 //! - `std`: links `std` and turns on `thiserror/std`. It adds no API of its own: [`EncodeError`] implements `core::error::Error` (the same trait as `std::error::Error`) in every configuration; it is the base of `tokio-codec`.
 //! - `tokio-codec`: the `codec` module, `codec::StreamCodec`: any [`StreamDecoder`] as a `tokio_util::codec` `Decoder`, any [`Emit`] message through its `Encoder`; implies `std`.
+//! - `embedded-io`: the `io` module: drive any [`StreamDecoder`] from an `embedded_io::Read` (`io::DecodeReader`, caller-provided buffer) or `BufRead` (`io::DecodeBufReader`), write any [`Emit`] message to an `embedded_io::Write` (`io::write_frame`); `no_std`, no alloc.
+//! - `embedded-io-async`: the `io_async` module, the same over `embedded_io_async`; implies `embedded-io`.
 //! - `serde`: transparent `serde::Serialize`/`Deserialize` on the unit newtypes ([`Millivolts`], …).
 #![no_std]
 #![forbid(unsafe_code)]
@@ -20,6 +22,12 @@ pub mod checksum;
 pub mod codec;
 mod error;
 pub mod field;
+#[cfg(feature = "embedded-io")]
+#[cfg_attr(docsrs, doc(cfg(feature = "embedded-io")))]
+pub mod io;
+#[cfg(feature = "embedded-io-async")]
+#[cfg_attr(docsrs, doc(cfg(feature = "embedded-io-async")))]
+pub mod io_async;
 pub mod scan;
 pub mod table;
 pub mod units;
