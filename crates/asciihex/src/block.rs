@@ -146,6 +146,7 @@ fn write_list<T: Copy>(
 }
 
 /// Analog values of one module (0x42).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Analog<D: Dialect> {
     /// Cell voltages. Wire: count u8, then u16 BE each, 1 mV.
@@ -233,6 +234,7 @@ impl<D: Dialect> Block for Analog<D> {
 }
 
 /// Alarm/status of one module (0x44). State byte values and bits are the protocol's.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Status<D: Dialect> {
     /// One state per cell. Wire: count u8, then u8 each.
@@ -278,6 +280,7 @@ impl<D: Dialect> Block for Status<D> {
 /// A 0x42 or 0x44 reply: the flag byte, the command value, the blocks, and — for blocks that
 /// allow them ([`Block::TRAILING`]) — extra bytes some units append after the last block, kept
 /// so the reply re-emits byte-exact.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Reply<B> {
     /// INFOFLAG / DATAFLAG. Wire: u8.

@@ -8,6 +8,7 @@ use crate::{EOI, HEADER_LEN, MAX_INFO_LEN, OVERHEAD, Rtn, SOI, hex_digit, hex_va
 pub type Info = heapless::Vec<u8, MAX_INFO_LEN>;
 
 /// Why bytes are not a valid frame.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -104,6 +105,7 @@ pub fn frame_checksum(chars: &[u8]) -> u16 {
 }
 
 /// One frame, request or reply: header bytes and the decoded INFO.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Frame {
     /// Protocol version (0x25 Pace v25, 0x20 Pylontech / v20).

@@ -6,6 +6,7 @@ use voltwire_core::{DeciKelvin, EncodeError, MilliampHours, Milliamps, Millivolt
 use crate::Info;
 
 /// INFO ended before a field.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[error("INFO too short: field at byte {at} needs {needed} bytes")]
 pub struct ShortInfo {
@@ -16,6 +17,7 @@ pub struct ShortInfo {
 }
 
 /// Reads big-endian fields from INFO, front to back.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
     data: &'a [u8],
@@ -145,6 +147,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Builds INFO, front to back, big-endian.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Default)]
 pub struct Writer {
     info: Info,

@@ -52,6 +52,7 @@ pub trait ResponseBody: Body {
 }
 
 /// A request frame.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Request<B> {
     /// Protocol version.
@@ -106,6 +107,7 @@ impl<B: RequestBody> Request<B> {
 }
 
 /// A response frame.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Response<B> {
     /// Protocol version (echoed; for 0x4F the version the device speaks).

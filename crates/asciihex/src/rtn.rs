@@ -1,6 +1,7 @@
 //! Return codes carried in the CID2 position of replies.
 
 /// The return code of a reply (PACEPDF, PYL33, NKB). Unknown codes are kept.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Rtn {
     /// 0x00: normal.

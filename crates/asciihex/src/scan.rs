@@ -5,6 +5,7 @@ use voltwire_core::{Framing, Protocol, Scan, ScanDecoder};
 use crate::{EOI, Error, Frame, HEADER_LEN, MAX_FRAME_LEN, SOI, hex_value};
 
 /// What [`scan_frame`] found at the front of a buffer.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Found {
     /// Skip `skip` bytes of noise; the next `len` bytes are a valid frame.
@@ -80,6 +81,7 @@ pub fn scan_frame(buf: &[u8]) -> Found {
 /// candidate (`~` … CR with a bad checksum or length) as an error item — unless another `~`
 /// inside it could start a real frame, in which case scanning resumes from the byte after
 /// the candidate's `~` so that frame is not lost.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AsciiHex;
 

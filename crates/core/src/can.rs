@@ -43,6 +43,26 @@ pub struct CanFrame {
     data: [u8; 8],
 }
 
+/// By hand: `embedded_can::Id` has no `defmt` support.
+#[cfg(feature = "defmt")]
+impl defmt::Format for CanFrame {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        let (id, kind) = match self.id {
+            Id::Standard(id) => (u32::from(id.as_raw()), "std"),
+            Id::Extended(id) => (id.as_raw(), "ext"),
+        };
+        defmt::write!(
+            f,
+            "CanFrame {{ id: {=u32:#x} ({=str}), remote: {=bool}, dlc: {=u8}, data: {=[u8]:02x} }}",
+            id,
+            kind,
+            self.remote,
+            self.dlc,
+            self.data()
+        );
+    }
+}
+
 impl CanFrame {
     /// A data frame with an 11-bit id, or `None` if `id > 0x7FF` or `data` is longer than 8.
     pub fn standard(id: u16, data: &[u8]) -> Option<Self> {

@@ -4,6 +4,7 @@
 ///
 /// `emit` never panics: a value that the wire cannot carry exactly, or a buffer that is too
 /// small, is reported here instead.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum EncodeError {
@@ -37,6 +38,7 @@ pub enum EncodeError {
 
 /// Coarse classification of any protocol error, so that apps can count failures of every
 /// protocol the same way (as `embedded_can::ErrorKind` does for CAN).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ErrorKind {

@@ -202,6 +202,7 @@ macro_rules! int_field {
 int_field!(Le, Be);
 
 /// Why a [`Scaled`] field could not be read.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReadError {
     /// The buffer ends before the field does.
@@ -231,6 +232,7 @@ pub enum ReadError {
 /// assert_eq!(CVL.read::<Millivolts>(&[0x33]), Err(ReadError::Short));
 /// # Ok::<(), ReadError>(())
 /// ```
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy)]
 pub struct Scaled<F> {
     /// Where the raw integer sits.
@@ -274,6 +276,7 @@ where
 }
 
 /// A field of `N` raw bytes at a fixed offset (tags, reserved bytes, ASCII).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Bytes<const N: usize> {
     at: usize,

@@ -42,6 +42,7 @@ use embedded_io::{BufRead, Read, Write};
 use crate::{Emit, EncodeError, Located, StreamDecoder};
 
 /// The error of [`write_frame`]: the message did not encode, or the writer failed.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteError<E> {
     /// The message did not encode into the scratch buffer (nothing was written).

@@ -8,6 +8,7 @@
 //! - `tokio-codec`: the `codec` module, `codec::StreamCodec`: any [`StreamDecoder`] as a `tokio_util::codec` `Decoder`, any [`Emit`] message through its `Encoder`; implies `std`.
 //! - `embedded-io`: the `io` module: drive any [`StreamDecoder`] from an `embedded_io::Read` (`io::DecodeReader`, caller-provided buffer) or `BufRead` (`io::DecodeBufReader`), write any [`Emit`] message to an `embedded_io::Write` (`io::write_frame`); `no_std`, no alloc.
 //! - `embedded-io-async`: the `io_async` module, the same over `embedded_io_async`; implies `embedded-io`.
+//! - `defmt`: `defmt::Format` on the public types (units, [`can::CanFrame`], scan results, errors) and on the types that `code_enum!`/`flag_word!` generate in a crate with its own `defmt` feature.
 //! - `serde`: transparent `serde::Serialize`/`Deserialize` on the unit newtypes ([`Millivolts`], …).
 #![no_std]
 #![forbid(unsafe_code)]

@@ -21,6 +21,7 @@ use crate::EncodeError;
 /// Invariants every [`Framing::scan`] keeps: `skip + len <= buf.len()`; and when it returns
 /// `Incomplete { skip }`, the bytes kept (`buf.len() - skip`) are fewer than
 /// [`Framing::MAX_FRAME_LEN`], so a caller's buffer never needs to grow past that.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scan {
     /// Drop `skip` bytes of noise; the next `len` bytes are one complete, checksum-valid frame.
@@ -74,6 +75,7 @@ pub trait Emit {
 }
 
 /// An item together with the stream offset of its first byte.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Located<T> {
     /// Offset of the item's first byte, counted from the first byte ever fed.
@@ -83,6 +85,7 @@ pub struct Located<T> {
 }
 
 /// What one call to [`StreamDecoder::feed`] did.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Progress<T> {
     /// Bytes of the input taken (buffered, decoded or dropped). When `item` is `None` this is
@@ -137,6 +140,7 @@ pub trait StreamDecoder {
 /// Bytes go in with [`Accumulator::extend`] (or [`Accumulator::spare_capacity_mut`] +
 /// [`Accumulator::commit`] from a UART interrupt); frames come out with
 /// [`Accumulator::next_frame`].
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone)]
 pub struct Accumulator<const N: usize> {
     buf: [u8; N],
@@ -281,6 +285,7 @@ impl<const N: usize> Accumulator<N> {
 
 /// A [`StreamDecoder`] for any [`Protocol`], buffering at most `N` bytes
 /// (`N` must be at least [`Framing::MAX_FRAME_LEN`]).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone)]
 pub struct ScanDecoder<P, const N: usize> {
     acc: Accumulator<N>,

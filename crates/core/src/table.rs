@@ -39,6 +39,8 @@ macro_rules! code_enum {
         }
     ) => {
         $(#[$meta])*
+        // `feature = "defmt"` of the calling crate, which then depends on `defmt`.
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         $vis enum $name {
             $( $(#[$vmeta])* $variant, )*
@@ -131,6 +133,7 @@ macro_rules! raw_word {
 raw_word!(u8, u16, u32, u64);
 
 /// What [`FlagWord::flags`] reports for a set bit that has no name in the table.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Unnamed {
     /// Skip it (it is still in `raw()` and in [`FlagWord::unknown_bits`]); names come in
@@ -228,6 +231,7 @@ fn bit_of(word: u64, bit: u8) -> bool {
 }
 
 /// Iterator over the names of the set bits of a word; see [`FlagWord::flags`].
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone)]
 pub struct FlagNames {
     word: u64,
@@ -349,6 +353,8 @@ macro_rules! flag_word {
         }
     ) => {
         $(#[$meta])*
+        // `feature = "defmt"` of the calling crate, which then depends on `defmt`.
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
         $vis struct $name(pub $raw);
 

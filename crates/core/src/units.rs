@@ -14,6 +14,7 @@ use crate::EncodeError;
 /// zero. Examples: a current in 0.1 A steps where raw 30000 means 0 A is
 /// `Scale::new(100, 30_000)` into [`Milliamps`]; a temperature in whole °C with +40 offset is
 /// `Scale::new(10, 40)` into [`DeciCelsius`].
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Scale {
     /// Canonical units per raw step; never 0 for a scale made by [`Scale::new`] or [`Scale::IDENTITY`].
@@ -64,6 +65,7 @@ impl Scale {
 }
 
 /// How [`Millivolts::round_to`] (and the other units' `round_to`) rounds to a coarser scale.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Rounding {
     /// Towards negative infinity (the safe choice for an upper limit).
@@ -92,6 +94,7 @@ pub trait Quantity: Copy {
 macro_rules! unit {
     ($(#[$doc:meta])* $name:ident($inner:ty), $si:literal, $div:literal) => {
         $(#[$doc])*
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
         #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(transparent))]
         #[repr(transparent)]

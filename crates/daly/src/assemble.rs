@@ -16,6 +16,7 @@ use crate::{Command, RawFrame, StatusInfo};
 pub const MAX_FRAMES: usize = 16;
 
 /// Which multi-frame reply an [`Assembler`] collects.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Series {
@@ -76,6 +77,7 @@ impl Series {
 }
 
 /// What [`Assembler::push`] did with a frame.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Pushed {
     /// Stored as frame `frame`.
@@ -100,6 +102,7 @@ pub enum Pushed {
 }
 
 /// Collects the frames of one multi-frame reply.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assembler {
     series: Series,

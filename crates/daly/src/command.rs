@@ -1,6 +1,7 @@
 //! Command codes (data IDs).
 
 /// A command code (frame byte 2). Any value is kept; the known ones have names.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Command(pub u8);
 

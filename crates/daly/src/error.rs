@@ -3,6 +3,7 @@
 use voltwire_core::ErrorKind;
 
 /// Why bytes could not be read as a Daly frame or message.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

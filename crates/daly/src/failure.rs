@@ -5,6 +5,7 @@ use voltwire_core::{BitTable, FlagWord};
 macro_rules! failures {
     ($($(#[$doc:meta])* $name:ident = ($byte:literal, $bit:literal, $s:literal),)*) => {
         /// One failure bit of the 0x98 reply.
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum Failure {
@@ -142,6 +143,7 @@ failures! {
 }
 
 /// The seven failure bytes of a 0x98 reply (data bytes 0–6), every bit kept.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct FailureFlags(pub [u8; 7]);
 

@@ -39,6 +39,7 @@ mod field {
 }
 
 /// A zero-copy view of a frame in a buffer.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Frame<T: AsRef<[u8]>> {
     buffer: T,
@@ -163,6 +164,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Frame<T> {
 ///
 /// This is what the stream decoder yields; [`crate::Request::parse`] and
 /// [`crate::Response::parse`] give it a meaning.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RawFrame {
     /// Host address (request) or BMS number (response).
@@ -255,6 +257,7 @@ fn inner_start_plausible(cand: &[u8], i: usize) -> bool {
 /// is handed out as a frame so that [`Daly::parse`] reports it as [`Error::Checksum`] — a
 /// corrupted frame, not noise. No real frame is lost that way, and the decision reads only
 /// the candidate's 13 bytes, so it is the same for every chunking of the stream.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Daly;
 

@@ -5,6 +5,7 @@ use voltwire_core::{EncodeError, Permille};
 use crate::{Command, RawFrame};
 
 /// What a read request carries in its 8 unused data bytes.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Padding {
     /// 0x00 × 8, as the protocol documents.
@@ -26,6 +27,7 @@ impl Padding {
 }
 
 /// The BMS clock as 0x21 carries it, raw (all zero = "not set", as python-daly-bms sends).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Clock {
     /// Year − 2000. Wire: u8 @ 0.
@@ -63,6 +65,7 @@ impl Clock {
 ///
 /// Every checksum-valid frame is some `Request`: one we cannot interpret is [`Request::Other`].
 /// `Request::parse(&r.to_frame(a)?) == r` for every request `to_frame` accepts.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Request {

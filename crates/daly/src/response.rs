@@ -72,6 +72,7 @@ fn to_permille(p: Permille, field: &'static str) -> Result<[u8; 2], EncodeError>
 }
 
 /// A byte that is 0 (off) or 1 (on) on the wire; other values are kept.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Switch(pub u8);
 
@@ -94,6 +95,7 @@ impl From<bool> for Switch {
 }
 
 /// 0x90 reply: pack voltage, current and SOC.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PackStatus {
     /// Cumulative total voltage. Wire: u16 BE @ 0, 0.1 V.
@@ -142,6 +144,7 @@ impl PackStatus {
 }
 
 /// 0x91 reply: highest and lowest cell voltage.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CellVoltageRange {
     /// Highest cell voltage. Wire: u16 BE @ 0, 1 mV.
@@ -182,6 +185,7 @@ impl CellVoltageRange {
 }
 
 /// 0x92 reply: highest and lowest temperature.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TemperatureRange {
     /// Highest temperature. Wire: u8 @ 0, 1 °C, +40.
@@ -230,6 +234,7 @@ impl TemperatureRange {
 }
 
 /// What the pack is doing (0x93 byte 0).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct ChargeState(pub u8);
 
@@ -253,6 +258,7 @@ impl ChargeState {
 }
 
 /// 0x93 reply: charge state, MOSFETs, remaining capacity.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MosfetStatus {
     /// Idle, charging or discharging. Wire: u8 @ 0.
@@ -303,6 +309,7 @@ impl MosfetStatus {
 }
 
 /// Digital inputs and outputs (0x94 byte 4): bits 0–3 DI1–DI4, bits 4–7 DO1–DO4.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Dio(pub u8);
 
@@ -319,6 +326,7 @@ impl Dio {
 }
 
 /// 0x94 reply: status information 1.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StatusInfo {
     /// Number of cells. Wire: u8 @ 0.
@@ -369,6 +377,7 @@ impl StatusInfo {
 }
 
 /// One 0x95 reply frame: three cell voltages.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CellVoltageFrame {
     /// Frame number, 1-based on the wire: cells (frame − 1) × 3 + 1 … + 3. Wire: u8 @ 0.
@@ -405,6 +414,7 @@ impl CellVoltageFrame {
 }
 
 /// One 0x96 reply frame: seven temperatures.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TemperatureFrame {
     /// Frame number, 1-based: sensors (frame − 1) × 7 + 1 … + 7. Wire: u8 @ 0.
@@ -438,6 +448,7 @@ impl TemperatureFrame {
 
 /// 0x97 reply: one bit per cell, 1 = balancing. The bit order is not settled (see
 /// [`BalanceBitOrder`]); the raw bytes are kept.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct BalanceState(pub [u8; 8]);
 
@@ -466,6 +477,7 @@ impl BalanceState {
 }
 
 /// 0x98 reply: failure flags and a fault code.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Failures {
     /// Failure bits. Wire: bytes 0–6.
@@ -491,6 +503,7 @@ impl Failures {
 }
 
 /// 0x50 reply: rated parameters.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RatedParameters {
     /// Rated capacity. Wire: u32 BE @ 0, 1 mAh.
@@ -536,6 +549,7 @@ impl RatedParameters {
 }
 
 /// 0x53 reply: battery type bytes and production date.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BatteryInfo {
     /// Bytes 0–1, not documented (battery type, by the command's name).
@@ -580,6 +594,7 @@ impl BatteryInfo {
 }
 
 /// One frame of a multi-frame text reply (0x57 battery code, 0x62/0x63 versions).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TextFrame {
     /// Frame number, 1-based. Wire: u8 @ 0.
@@ -602,6 +617,7 @@ impl TextFrame {
 }
 
 /// The reply to a write (0xD9, 0xDA, 0x21, 0x00).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct WriteAck {
     /// Byte 0: the MOSFET state echoed (0xD9/0xDA), 1 = success (0x21).
@@ -629,6 +645,7 @@ impl WriteAck {
 }
 
 /// A response from the BMS.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Response {

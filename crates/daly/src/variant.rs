@@ -18,6 +18,7 @@ pub const BMS_FIRST: u8 = 0x01;
 ///
 /// The wire value is `u16` in 0.1 A with 30000 meaning 0 A; firmware differs in which side
 /// of 30000 is charging. Our [`voltwire_core::Milliamps`] are always positive when charging.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum CurrentSign {
@@ -44,6 +45,7 @@ impl CurrentSign {
 /// Which bit of the 0x97 data is which cell. No capture with balancing active is known, so
 /// the choice is the user's; the default is the documented "bit 0 = cell 1" read in byte
 /// order.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum BalanceBitOrder {
@@ -72,6 +74,7 @@ impl BalanceBitOrder {
 }
 
 /// Everything that differs between Daly boards, firmware and ports, in one value.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Variant {
     /// The host address requests carry ([`HOST_RS485`] or [`HOST_UART`]; 0x40 + board − 1

@@ -27,6 +27,7 @@ use crate::state::{BatteryState, Flags, Requests};
 /// batteries whose BMSes allow 95 A and 5 A give 10 A (each takes about half), where
 /// [`CurrentRule::Sum`] would give 100 A and push about 50 A through the battery that
 /// allows 5 A.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum CurrentRule {
     /// The sum of the limits (what `bms_gateway` does). Opt-in only: it assumes the
@@ -46,6 +47,7 @@ pub enum CurrentRule {
 }
 
 /// Configuration of [`combine`].
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CombineConfig {
     /// How the current limits add up.
@@ -92,6 +94,7 @@ fn sat_i16(v: i128) -> i16 {
 }
 
 /// Running sums of one weighted quantity: capacity-weighted and unweighted.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, Default)]
 struct Avg {
     weighted: i128,
@@ -114,6 +117,7 @@ impl Avg {
 }
 
 /// The smallest `limit / weight` seen, as a fraction (weight > 0).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy)]
 struct MinRatio {
     limit: i128,
@@ -121,6 +125,7 @@ struct MinRatio {
 }
 
 /// One current limit's accumulator for every [`CurrentRule`].
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, Default)]
 struct LimitAcc {
     sum: i128,

@@ -13,6 +13,7 @@ use crate::state::BatteryState;
 
 /// A non-negative rational factor `num / den`; a zero denominator means 0 (the safe
 /// reading of a broken configuration).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Ratio {
     /// Numerator.
@@ -52,6 +53,7 @@ impl Default for Ratio {
 }
 
 /// One output's (one inverter's) scaling and limits.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OutputConfig {
     /// Factor applied to the combined current limits (e.g. 1/2 for one of two inverters

@@ -25,6 +25,7 @@ use crate::state::BatteryState;
 /// Cell chemistry: the range of a single cell's voltage that can be real (wider than the
 /// operating range, so that a deeply discharged or over-charged pack still reports, and
 /// its BMS's protection flags still count).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Chemistry {
     /// Lithium iron phosphate: 2000 ..= 3800 mV per cell.
@@ -48,6 +49,7 @@ impl Chemistry {
 }
 
 /// The field of a [`BatteryState`] that is out of its plausible range.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Field {
@@ -95,6 +97,7 @@ impl Field {
 
 /// A telegram value outside its plausible range: which field, its value and the range, in
 /// the field's [`Field::unit`].
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[error(
     "{} = {value} {} is outside the plausible {min} ..= {max} {}",
@@ -115,6 +118,7 @@ pub struct Implausible {
 
 /// The plausible ranges of one input (see the [module documentation](self)). SOC and SOH
 /// are always checked against 0 ..= 1000 ‰.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Plausibility {
     /// Lowest plausible pack voltage and charge voltage limit.

@@ -52,6 +52,7 @@ use crate::state::{BatteryState, Flags, Requests};
 use crate::time::Millis;
 
 /// What to do with an input that has no, stale or implausible data.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum FaultPolicy {
     /// Combine the remaining inputs, limits recomputed from them; raise an alarm.
@@ -62,6 +63,7 @@ pub enum FaultPolicy {
 }
 
 /// What a fresh input that forbids charging or discharging does (per input).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum BlockPolicy {
     /// The default: the direction it forbids is disabled for the whole stack. On a shared
@@ -75,6 +77,7 @@ pub enum BlockPolicy {
 }
 
 /// What to send when no input is admitted.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum NoInputPolicy {
     /// Charge and discharge disabled with zero current limits.
@@ -85,6 +88,7 @@ pub enum NoInputPolicy {
 }
 
 /// Configuration of one input (one BMS).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct InputConfig {
     /// Configured capacity: the weight of this battery in averages and in
@@ -115,6 +119,7 @@ impl InputConfig {
 
 /// Configuration of a [`Gateway`] with up to `N` inputs (the count is set at run time by the
 /// length of `inputs`; `N` is only the capacity, so that no allocation is needed).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct GatewayConfig<const N: usize> {
     /// One entry per input, in the order of [`Gateway::step`]'s `inputs`.
@@ -130,6 +135,7 @@ pub struct GatewayConfig<const N: usize> {
 }
 
 /// Classification of one input in one step.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum InputStatus {
     /// No telegram was given.
@@ -168,6 +174,7 @@ impl InputStatus {
 }
 
 /// Gateway alarms: a set of bits.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Alarms(pub u8);
 
@@ -199,6 +206,7 @@ impl Alarms {
 }
 
 /// How the output state came about.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Mode {
     /// Every input admitted, none forbidding a direction.
@@ -215,6 +223,7 @@ pub enum Mode {
 }
 
 /// The result of one [`Gateway::step`].
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct GatewayOutput<const N: usize> {
     /// The combined virtual battery to present, or `None` to send nothing.
@@ -239,6 +248,7 @@ impl<const N: usize> GatewayOutput<N> {
 ///
 /// Holds only what the hold time needs (since when each input has been fresh) and the last
 /// combined state (for the safe output); pure otherwise.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Gateway<const N: usize> {
     cfg: GatewayConfig<N>,
@@ -249,6 +259,7 @@ pub struct Gateway<const N: usize> {
 type Input = Option<(BatteryState, Millis)>;
 
 /// What the fresh inputs impose on the output, whatever the policies.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, Default)]
 struct FreshImpose {
     errors: Flags,

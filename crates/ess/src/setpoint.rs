@@ -12,6 +12,7 @@ use crate::state::BatteryState;
 use crate::time::Millis;
 
 /// Which limit a set point lowers.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
     /// The charge current limit.
@@ -31,6 +32,7 @@ impl Direction {
 }
 
 /// One set point and when it expires.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Setpoint {
     /// The limit, a magnitude.
@@ -40,6 +42,7 @@ pub struct Setpoint {
 }
 
 /// Why a set point was refused; nothing changed.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum SetpointError {
@@ -74,6 +77,7 @@ impl SetpointError {
 }
 
 /// Bounds for set points.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SetpointBounds {
     /// Largest charge set point accepted.
@@ -85,6 +89,7 @@ pub struct SetpointBounds {
 }
 
 /// The charge and discharge set points in force.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Setpoints {
     /// Charge current limit set point.

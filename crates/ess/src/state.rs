@@ -9,6 +9,7 @@ use voltwire_core::{DeciCelsius, Milliamps, Millivolts, Permille};
 /// LV battery CAN: bit 1 over/high voltage, 2 under/low voltage, 3 over/high temperature,
 /// 4 under/low temperature, 7 discharge over-current, 8 charge over-current, 11 system error /
 /// internal failure. Other protocols map their alarms onto these positions.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Flags(pub u16);
 
@@ -56,6 +57,7 @@ impl Flags {
 
 /// Requests a BMS makes to the inverter, at the bit positions of Pylontech 0x35C byte 0
 /// (the enable bits 0x80/0x40 are kept apart, in [`BatteryState`]).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Requests(pub u8);
 
@@ -86,6 +88,7 @@ impl Requests {
 /// The normalised state of one battery or of a combined (virtual) battery, in exact integer
 /// units. Current limits are never negative in a state this crate produces (a negative
 /// limit on the wire counts as 0).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct BatteryState {
     /// Charge voltage limit (CVL).

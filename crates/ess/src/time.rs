@@ -4,6 +4,7 @@
 ///
 /// The domain logic never reads a clock: every function that depends on time takes `now`.
 /// Only differences matter, so any origin works (boot, process start, a test's zero).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Millis(pub u64);
 

@@ -7,6 +7,7 @@ use voltwire_core::ErrorKind;
 /// The stream decoder ([`crate::JkDecoder`]) never yields these: it only hands out frames that
 /// pass every check and counts everything else as dropped noise. [`crate::check_frame`]
 /// returns them, for tools that want to say *why* a candidate was dropped.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

@@ -80,6 +80,7 @@ voltwire_core::code_enum! {
 }
 
 /// Every envelope field except the info.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Header {
     /// BMS terminal number (top byte management number, low 3 bytes ID). Wire: u32 BE @ 4.
@@ -127,6 +128,7 @@ impl Header {
     clippy::large_enum_variant,
     reason = "no_std without alloc: no Box; one message per frame"
 )]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Info {
     /// A request naming one data ID (0x00 = all): read, read-all, activate. Chosen for a
@@ -137,6 +139,7 @@ pub enum Info {
 }
 
 /// One "4E 57" frame, decoded: a request or a reply (both directions).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     /// Envelope fields.
@@ -359,6 +362,7 @@ pub fn scan_final(buf: &[u8]) -> Option<(usize, usize)> {
 
 /// The "4E 57" framing: [`Framing`] and [`Protocol`] for [`voltwire_core::ScanDecoder`]
 /// (see [`crate::JkDecoder`]).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct JkFraming;
 

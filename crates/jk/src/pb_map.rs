@@ -118,6 +118,7 @@ pub fn swap_fields(block: &mut Block) {
 }
 
 /// Why a register read is refused (the Modbus exception code is 2 for all of them).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ReadRefusal {

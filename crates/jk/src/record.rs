@@ -38,6 +38,7 @@ trait Codec {
 }
 
 /// The value of one field, for generic consumers (see [`Record::fields`]).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum FieldValue<'a> {
@@ -70,6 +71,7 @@ pub enum FieldValue<'a> {
 }
 
 /// One present field of a [`Record`].
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Field<'a> {
     /// Data ID.
@@ -236,6 +238,7 @@ macro_rules! newtype_codec {
 }
 
 /// Fixed-size ASCII text as sent (NUL-padded); kept byte for byte.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Text<const N: usize>(pub [u8; N]);
 
@@ -273,6 +276,7 @@ impl<const N: usize> Text<N> {
 /// A measured temperature (IDs 0x80–0x82) as sent. Wire: u16 BE, whole °C, values above 100
 /// are negative: `101` = −1 °C, `140` = −40 °C (vendor document; see `docs/protocols/jk.md` for the
 /// implementations that are off by one).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct SensorTemperature(pub u16);
 
@@ -311,6 +315,7 @@ impl SensorTemperature {
 }
 
 /// How the current (ID 0x84) is encoded; chosen by the protocol version (ID 0xC0).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CurrentEncoding {
     /// Protocol version 1: bit 15 set = charging, low 15 bits = magnitude in 10 mA.
@@ -323,6 +328,7 @@ pub enum CurrentEncoding {
 
 /// The pack current (ID 0x84) as sent; decode it with [`Current::decode`] and the
 /// [`CurrentEncoding`] (or let [`Record::current`] pick the encoding). Wire: u16 BE.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Current(pub u16);
 
@@ -390,6 +396,7 @@ impl Current {
 }
 
 /// Warning bits (ID 0x8B). Wire: u16 BE.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Warnings(pub u16);
 
@@ -465,6 +472,7 @@ voltwire_core::flag_word!(
 );
 
 /// Status bits (ID 0x8C). Wire: u16 BE.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Status(pub u16);
 
@@ -526,6 +534,7 @@ voltwire_core::code_enum! {
 newtype_codec!(BatteryType, u8, BatteryType);
 
 /// One entry of the cell block (ID 0x79).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Cell {
     /// Cell number as sent (1-based in every capture). Wire: u8.
@@ -538,6 +547,7 @@ macro_rules! record {
     ($( $(#[$doc:meta])* $id:literal $name:ident : $vt:ty = $codec:ty ),* $(,)?) => {
         /// The typed content of a reply (or of a write request): one optional field per
         /// data ID, the cell block, and the unparsed rest. See the [module docs](self).
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
         #[derive(Debug, Clone, PartialEq, Eq, Default)]
         pub struct Record {
             /// 0x79: cell voltages, in wire order. Wire: byte count (3 × cells), then per

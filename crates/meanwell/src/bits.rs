@@ -37,6 +37,7 @@ impl FaultStatus {
 
 /// `SYSTEM_STATUS` (0x00C1). Bits 1 and 5 have opposite polarity on BIC and NPB, so the
 /// names depend on the [`Family`].
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct SystemStatus(pub u16);
 
@@ -93,6 +94,7 @@ impl SystemStatus {
 }
 
 /// Power-up state in `SYSTEM_CONFIG` bits 1-2.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OperationInit {
     /// `00`: output off at power-up.
@@ -106,6 +108,7 @@ pub enum OperationInit {
 }
 
 /// When set points go to EEPROM, `SYSTEM_CONFIG` bits 8-9.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EepromConfig {
     /// `00`: immediately.
@@ -266,6 +269,7 @@ voltwire_core::flag_word! {
 }
 
 /// One factor of `SCALING_FACTOR`.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Factor {
     /// Code 0: the reading is not supported.
@@ -290,6 +294,7 @@ impl Factor {
 
 /// `SCALING_FACTOR` (0x00C0): nibble-coded factors, read as a little-endian integer
 /// (2 bytes in `OpenDTU`'s reading, 6 in the others).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct ScalingFactor {
     /// The value bytes as a little-endian integer.

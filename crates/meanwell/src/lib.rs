@@ -5,6 +5,7 @@
 //! No feature is on by default: the crate is `no_std` and allocation-free as it comes.
 //!
 //! - `std`: links `std` for std-using dependents and turns on `thiserror/std` (and the same feature of the voltwire crates below). It adds no API: the error types implement `core::error::Error` (the same trait as `std::error::Error`) in every configuration.
+//! - `defmt`: `defmt::Format` on the messages, records and errors, for logging on embedded targets.
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -27,6 +28,7 @@ use embedded_can::{ExtendedId, Frame, Id};
 use voltwire_core::{EncodeError, ErrorKind};
 
 /// A model family: it decides the CAN ids and the command set.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Family {
     /// BIC-2200 bidirectional converter: requests to 0x000C0300 + id, replies from
@@ -71,6 +73,7 @@ impl Family {
 }
 
 /// Which unit a frame addresses (requests) or comes from (replies).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Target {
     /// One unit, by its jumper id (the low byte of the CAN id).
@@ -99,6 +102,7 @@ impl Target {
 }
 
 /// Which way a frame goes.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
     /// Controller -> unit.
@@ -135,6 +139,7 @@ pub const fn encode_id(family: Family, dir: Direction, target: Target) -> u32 {
 }
 
 /// Why a frame is not a valid Mean Well message.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseError {
@@ -188,6 +193,7 @@ impl ParseError {
 }
 
 /// What a frame carries.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Body {
     /// Controller -> unit: read a command's value (DLC 2).
@@ -218,6 +224,7 @@ impl Body {
 }
 
 /// One Mean Well CAN frame, in either direction.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Message {
     /// The model family (from the id).

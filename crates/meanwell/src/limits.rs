@@ -6,6 +6,7 @@ use voltwire_core::{Milliamps, Millivolts};
 use crate::{Family, Value};
 
 /// Set-point limits of one model.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Limits {
     /// Lowest output / charge voltage.
@@ -21,6 +22,7 @@ pub struct Limits {
 }
 
 /// Why a set point is refused.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum LimitError {
@@ -73,6 +75,7 @@ macro_rules! models {
     ($( $(#[$doc:meta])* $v:ident, $name:literal, $fam:ident,
         $vmin:literal, $vmax:literal, $cmin:literal, $cmax:literal, $dis:expr; )*) => {
         /// A model with its own limits.
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum Model {

@@ -15,6 +15,7 @@ const DECIVOLT: Scale = Scale::new(100, 0);
 const CENTIAMP: Scale = Scale::new(10, 0);
 
 /// A command code (sent little-endian in bytes 0-1). Unknown codes are kept as they are.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Command(pub u16);
 
@@ -147,6 +148,7 @@ commands! {
 /// Up to 6 value bytes kept verbatim (ASCII manufacturer fields, unknown commands).
 ///
 /// Invariant: `len <= 6`, bytes past `len` are zero.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Bytes6 {
     bytes: [u8; 6],
@@ -186,6 +188,7 @@ impl Bytes6 {
 }
 
 /// The value of a command, in a write request or a reply, in exact units.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Value {

@@ -71,6 +71,7 @@ const PERCENT: Scale = Scale::new(10, 0);
 const DEGREE: Scale = Scale::new(10, 0);
 
 /// The direction of the current (input register 11).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum State {
     /// 0: no current.
@@ -117,6 +118,7 @@ impl State {
 }
 
 /// The live values (input registers 0..=11).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Status {
     /// State of charge. Wire: u16 @ 0, 1 %.
@@ -225,6 +227,7 @@ impl Status {
 }
 
 /// The settings (holding registers 0..=9).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Settings {
     /// The Modbus address. Wire: u16 @ 0.
@@ -324,6 +327,7 @@ impl Settings {
 /// Request: `address 6F 00 00 VALUE(BE) CRC`, 8 bytes; value `0x000F` sets 100 %, `0x0000`
 /// sets 0 %. The reply is not confirmed (kitor ignores it). kitor writes capacity − 1 first
 /// after a capacity change, because a full-set "sometimes has no effect" otherwise.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SetChargeLevel {
     /// `0x000F`: 100 %.

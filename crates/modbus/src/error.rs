@@ -3,6 +3,7 @@
 use voltwire_core::ErrorKind;
 
 /// Why a register block or a frame could not be decoded.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {

@@ -39,6 +39,7 @@ pub const OFF_BELOW_DECIWATTS: u16 = 10;
 const VOLT: Scale = Scale::new(100, 0);
 
 /// The Lumentree models and what the notes say about their power range.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Model {
     /// SUN-600: up to 600 W (about 570 W on a 24 V battery), usable from about 27 W.
@@ -70,6 +71,7 @@ impl Model {
 }
 
 /// What the inverter reports.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Status {
     /// AC (grid) voltage. Wire: u16 @ register 70, 0.1 V.
@@ -165,6 +167,7 @@ impl Status {
 /// The AC output power set point: register [`SET_OUTPUT_POWER`], whole W, function 0x10.
 ///
 /// At power-up the inverter runs at full power until told otherwise.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SetOutputPower(Watts);
 

@@ -24,6 +24,7 @@ pub const MAX_FRAME_LEN: usize = 256;
 pub const MAX_READ_COUNT: u16 = 125;
 
 /// A Modbus exception code, as a server answers a request it cannot serve.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ExceptionCode {

@@ -9,6 +9,7 @@ use crate::{CAPACITY_STEP_MAH, CURRENT_STEP_MA, ZERO_CELSIUS};
 
 /// The Pace v25 dialect of the module blocks: 10 mA, 10 mAh, 0 °C = 2730; the design
 /// capacity (u16 BE, 10 mAh) from 3 user-defined items on; nine state bytes in 0x44.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Pace;
 
@@ -83,6 +84,7 @@ pub type StatusReply = block::Reply<PackStatus>;
 
 /// The nine state bytes of a 0x44 pack after the three warnings; bits: the tables in
 /// [`crate::flags`].
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct PackState {
     /// Protect state 1 ([`crate::flags::PROTECT_1`]). Wire: u8.

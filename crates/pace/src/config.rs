@@ -6,6 +6,7 @@ use voltwire_core::{EncodeError, MilliampHours, Milliamps, Millivolts, Scale};
 use crate::CAPACITY_STEP_MAH;
 
 /// Which voltage protection a 0xD0–0xD7 command reads or writes.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum VoltageKind {
     /// Cell over-voltage (read 0xD1, write 0xD0).
@@ -55,6 +56,7 @@ impl VoltageKind {
 }
 
 /// A voltage protection setting (NK25; kitor `api/pace.py`): read reply and write request.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct VoltageProtection {
     /// Lead byte, 0x01 in every capture. Wire: u8.
@@ -96,6 +98,7 @@ impl VoltageProtection {
 ///
 /// Discharge values read back **negative** (two's complement) but are written positive
 /// (NK25; capture `…01FF97FF920A…` = −105 A / −110 A); the sign is kept as sent.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct CurrentProtection {
     /// Lead byte, 0x01 in every capture. Wire: u8.
@@ -130,6 +133,7 @@ impl CurrentProtection {
 }
 
 /// Balancing setting (read 0xB6, write 0xB5).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct BalanceConfig {
     /// Cell voltage above which balancing may start. Wire: u16 BE, 1 mV.
@@ -156,6 +160,7 @@ impl BalanceConfig {
 }
 
 /// Full-charge / low-SOC setting (read 0xAF, write 0xAE).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct FullChargeConfig {
     /// Pack voltage counted as full. Wire: u16 BE, 1 mV.
@@ -186,6 +191,7 @@ impl FullChargeConfig {
 }
 
 /// A 0xA6 reply.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Capacity {
     /// Remaining capacity. Wire: u16 BE, 10 mAh.
@@ -216,6 +222,7 @@ impl Capacity {
 }
 
 /// Date and time of the BMS clock (0xB1 reply, 0xB2 request).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct DateTime {
     /// Year since 2000. Wire: u8.
@@ -260,6 +267,7 @@ impl DateTime {
 }
 
 /// A 0x51 reply in the v20 layout (PYL33 §3.2); v25 packs use 0xC1/0xC2 instead.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct ManufacturerInfo {
     /// Device name. Wire: 10 ASCII bytes.
@@ -286,6 +294,7 @@ impl ManufacturerInfo {
 /// (cell high/low/under mV, charge high/low temperature 0.1 K, charge current, module
 /// high/low/under mV, discharge high/low temperature 0.1 K, discharge current). Kept raw
 /// because no Pace v25 capture fixes the current unit.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct SystemParameters {
     /// INFOFLAG. Wire: u8.

@@ -10,6 +10,7 @@ use crate::{
 };
 
 /// Which pack a 0x42/0x44 request asks about.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Target {
     /// One pack by number (never 0xFF).
@@ -43,6 +44,7 @@ impl Target {
 
 /// The INFO byte of 0x9A/0x9B. A capture settles the ambiguous PDF wording ("00H open"):
 /// payload 0x00 switches the MOSFET **on** (reply shows the FET bit set), 0x01 **off**.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MosfetSwitch {
     /// 0x00: switch on (close the MOSFET, conduct).
@@ -74,6 +76,7 @@ impl MosfetSwitch {
 }
 
 /// A configuration read without INFO.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ConfigRead {
     /// 0xD1/0xD3/0xD5/0xD7.
@@ -121,6 +124,7 @@ impl ConfigRead {
     clippy::large_enum_variant,
     reason = "no_std without alloc: fixed-capacity variants cannot be boxed"
 )]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RequestBody {
     /// 0x42, one INFO byte.

@@ -17,6 +17,7 @@ use crate::{
     clippy::large_enum_variant,
     reason = "no_std without alloc: fixed-capacity variants cannot be boxed"
 )]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ResponseBody {
     /// 0x42, one pack or all.

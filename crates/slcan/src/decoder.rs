@@ -35,10 +35,12 @@ pub trait Role {
 }
 
 /// The host's view: reads what the adapter sends ([`Response`]s).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Host;
 
 /// The adapter's view: reads what the host sends ([`Command`]s).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Adapter;
 
@@ -83,6 +85,7 @@ impl Role for Adapter {
 }
 
 /// A streaming SLCAN decoder for one [`Role`]; about 60 bytes of state.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone)]
 pub struct Decoder<R> {
     buf: [u8; MAX_LINE],

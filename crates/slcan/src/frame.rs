@@ -10,6 +10,7 @@ pub use voltwire_core::can::CanFrame;
 
 /// A frame line: the frame and, when the adapter has timestamps on (`Z1`), its 16-bit
 /// millisecond counter (0-59999, wrapping every 60 s).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FrameLine {
     /// The frame.

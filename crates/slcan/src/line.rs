@@ -8,6 +8,7 @@ use crate::{Error, MAX_LINE};
 /// A line kept verbatim (without its CR): unknown commands, detailed version text.
 ///
 /// Invariant: `len <= MAX_LINE`, bytes past `len` are zero.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Line {
     bytes: [u8; MAX_LINE],
@@ -36,6 +37,7 @@ impl Line {
 }
 
 /// Which firmware's meaning of the dialect's ambiguous commands applies.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Dialect {
     /// Lawicel `CAN232/CANUSB` and `CanHacker`: `S7` = 800 kbit/s; replies CR / BEL.
@@ -71,6 +73,7 @@ pub fn bitrate_code(bps: u32, dialect: Dialect) -> Option<u8> {
 }
 
 /// A line from the host to the adapter.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Command {
@@ -113,6 +116,7 @@ pub enum Command {
 }
 
 /// A line (or BEL) from the adapter to the host.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Response {

@@ -8,6 +8,7 @@ use voltwire_pylontech::can::{
 use crate::state::{BatteryState, Flags, Requests};
 
 /// Why a telegram cannot be turned into a [`BatteryState`].
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConvertError {

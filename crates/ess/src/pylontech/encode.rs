@@ -29,6 +29,7 @@ use crate::state::{BatteryState, Flags};
 pub const MAX_FRAMES: usize = 9;
 
 /// The SMA/Victron extension frames and what they need beyond the state.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Extensions {
     /// Installed capacity announced in 0x35F (whole Ah on the wire, rounded down).
@@ -42,6 +43,7 @@ pub struct Extensions {
 }
 
 /// How to encode the burst.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct EncodeOptions {
     /// The manufacturer text of 0x35E (up to 8 ASCII bytes; inverters match on `PYLON`).

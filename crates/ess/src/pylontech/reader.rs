@@ -51,6 +51,7 @@ fn subset(a: PartSet, b: PartSet) -> bool {
 
 /// Collects one BMS's frames into bursts and converts each complete burst into a
 /// [`BatteryState`] (rules in the [module documentation](self)).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TelegramReader {
     required: PartSet,

@@ -5,6 +5,7 @@ use super::{BLOCK_LEN, Block, BlockKind};
 
 /// The device-information block (type 0x03, trigger 0x161C, register area 0x1400). Text
 /// fields are NUL-padded ASCII, kept byte for byte.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct About {
     /// Model / vendor ID. Wire: 16 bytes @ 6.

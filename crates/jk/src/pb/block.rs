@@ -7,6 +7,7 @@ use super::{About, BLOCK_LEN, BLOCK_START, BlockKind, Settings, Status};
 
 /// A 300-byte data block, kept byte for byte (so every field, known or not, survives a round
 /// trip). Read it with [`Block::status`], [`Block::settings`], [`Block::about`].
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Block(pub [u8; BLOCK_LEN]);
 

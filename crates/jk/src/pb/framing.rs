@@ -5,6 +5,7 @@ use voltwire_core::{Framing, Protocol, Scan};
 
 use super::{BLOCK_LEN, BLOCK_START, Error, FC_READ, FC_WRITE, MAX_FRAME_LEN, Message};
 
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Kind {
     Block,
@@ -112,6 +113,7 @@ pub fn scan_final(buf: &[u8]) -> Option<(usize, usize)> {
 }
 
 /// The JK-PB bus framing for [`voltwire_core::ScanDecoder`] (see [`PbDecoder`](super::PbDecoder)).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PbFraming;
 

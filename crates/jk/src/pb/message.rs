@@ -17,6 +17,7 @@ pub const MAX_READ_BYTES: usize = 255;
     clippy::large_enum_variant,
     reason = "no_std without alloc: no Box; one message per frame"
 )]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     /// A `55 AA EB 90` data block (checksum verified).

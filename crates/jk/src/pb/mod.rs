@@ -43,6 +43,7 @@ pub type PbCodec = voltwire_core::codec::StreamCodec<PbDecoder>;
 
 /// Why bytes are not a JK-PB frame (returned by [`check`]; the stream decoder counts such
 /// bytes as noise).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -87,6 +88,7 @@ impl Error {
 }
 
 /// The trigger registers.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Trigger {
     /// 0x161E: answer with the settings block (type 0x01).

@@ -7,6 +7,7 @@ use super::{BLOCK_LEN, Block, BlockKind};
 
 /// The settings block (type 0x01, trigger 0x161E, register area 0x1000). All values are
 /// 32-bit little-endian; the temperatures are signed (the capture holds −20.0 °C).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Settings {
     /// Smart-sleep voltage. Wire: i32 LE @ 6, 1 mV.

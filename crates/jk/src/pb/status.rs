@@ -34,6 +34,7 @@ pub const ALARM_NAMES: [&str; 22] = [
 ];
 
 /// Alarm bits of the status block (register 0x12A0). Wire: u32 LE @ 166.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Alarms(pub u32);
 
@@ -43,6 +44,7 @@ voltwire_core::flag_word!(
 );
 
 /// The live status block (type 0x02, trigger 0x1620, register area 0x1200).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Status {
     /// Cell voltages, 32 slots (0 = no cell). Wire: u16 LE @ 6 + 2·i, 1 mV.

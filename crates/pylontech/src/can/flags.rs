@@ -88,6 +88,7 @@ impl RequestFlags {
 }
 
 /// State of one 2-bit pair of 0x35A.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PairState {
     /// `00`: not used by the sender.
@@ -124,6 +125,7 @@ impl PairState {
 
 /// A condition of 0x35A; its pair sits at `byte`, bits `shift..shift + 2` (alarms in bytes
 /// 0-3, warnings at the same place in bytes 4-7).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AlarmCondition {

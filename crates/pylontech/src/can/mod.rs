@@ -44,6 +44,7 @@ use embedded_can::{Frame, Id, StandardId};
 use voltwire_core::{EncodeError, ErrorKind};
 
 /// Why a CAN frame is not a valid message of this protocol.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseError {
@@ -106,6 +107,7 @@ impl ParseError {
 ///
 /// Invariant (kept by the constructor): `len <= 8` and every byte past `len` is zero, so two
 /// payloads are equal exactly when their bytes are.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Payload {
     bytes: [u8; 8],
@@ -241,6 +243,7 @@ pub trait CanMessage: Sized {
 macro_rules! message_enum {
     ($( $(#[$doc:meta])* $variant:ident($ty:ty), )*) => {
         /// Any frame of the protocol, in both directions.
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[non_exhaustive]
         pub enum Message {

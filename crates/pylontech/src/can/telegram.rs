@@ -7,6 +7,7 @@ use super::Message;
 
 /// One kind of BMS frame that can be part of a telegram, in burst order (the order a
 /// Pylontech BMS sends them, extensions after).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Part {
@@ -147,6 +148,7 @@ impl Part {
 }
 
 /// A set of [`Part`]s.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct PartSet(u32);
 
@@ -203,6 +205,7 @@ impl PartSet {
 }
 
 /// A set of BMS frames, at most one per [`Part`], emitted in burst order.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Telegram {
     parts: [Option<Message>; PARTS],
@@ -257,6 +260,7 @@ impl Telegram {
 }
 
 /// Why [`Assembler::complete`] has no telegram yet.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Incomplete {
     /// Required parts never received (or cleared).
@@ -266,6 +270,7 @@ pub struct Incomplete {
 }
 
 /// Collects BMS frames into a [`Telegram`], remembering when each part arrived.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Assembler {
     required: PartSet,

@@ -10,6 +10,7 @@ use super::{CURRENT_STEP_MA, ZERO_CELSIUS};
 /// The Pylontech v20 dialect of the module blocks (PYL33 §3.3, §3.5): 100 mA, 1 mAh
 /// (65 535 mAh = 0xFFFF when above 65 Ah), 0 °C = 2731; capacity 2 (remaining and total,
 /// u24 BE each, 1 mAh) from 4 user-defined items on; status 1–5 in 0x44.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Pylontech;
 

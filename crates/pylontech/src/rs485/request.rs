@@ -7,6 +7,7 @@ use voltwire_core::EncodeError;
 use super::{CID1_BATTERY, VER, command};
 
 /// Which module a 0x42/0x44 request asks about.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Target {
     /// One module by its address (the "command value"; must equal ADR). Never 0xFF.
@@ -47,6 +48,7 @@ impl Target {
     clippy::large_enum_variant,
     reason = "no_std without alloc: fixed-capacity variants cannot be boxed"
 )]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RequestBody {
     /// 0x4F, no INFO.

@@ -14,6 +14,7 @@ use super::{
     clippy::large_enum_variant,
     reason = "no_std without alloc: fixed-capacity variants cannot be boxed"
 )]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ResponseBody {
     /// 0x4F: no INFO; the version is the frame's VER.

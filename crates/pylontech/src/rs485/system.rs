@@ -7,6 +7,7 @@ use voltwire_core::{DeciKelvin, EncodeError, Milliamps, Millivolts};
 use super::{CURRENT_STEP_MA, MAX_MODULES, SYSTEM_CURRENT_STEP_MA};
 
 /// A 0x47 reply: INFOFLAG and twelve limits (PYL33 §3.4).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct SystemParameters {
     /// INFOFLAG. Wire: u8.
@@ -88,6 +89,7 @@ impl SystemParameters {
 }
 
 /// A 0x51 reply (PYL33 §3.2): ASCII fields, NUL or space padded, kept as sent.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct ManufacturerInfo {
     /// Device name. Wire: 10 ASCII bytes.
@@ -169,6 +171,7 @@ impl ManufacturerInfo {
 /// Ambiguity: the real capture carries only the master's serial although the module count
 /// is 2, while ai-republic writes one serial per module. Both decode; `serials` holds what
 /// was sent.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct SystemInfo {
     /// Device name. Wire: 10 ASCII bytes, NUL padded.
@@ -225,6 +228,7 @@ impl SystemInfo {
 ///
 /// IDs are kept as sent (u16): implementations use either a plain index or
 /// module byte + cell byte (`0x0101`).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct SystemAnalog {
     /// Average system voltage. Wire: u16 BE, 1 mV.
@@ -369,6 +373,7 @@ impl SystemAnalog {
 }
 
 /// A 0x62 reply: four raw bytes (bit meanings per ai-republic are tentative).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct SystemAlarm {
     /// Warning 1 (b7 pack V high, b6 pack V low, b5 cell V high, b4 cell V low, b3 cell T
@@ -412,6 +417,7 @@ impl SystemAlarm {
 /// Every real 0x92 capture and kitor's Vevor-tested 0x63 send it **negative**;
 /// Battery-Emulator and ai-republic send it positive. [`DischargeSign::Negative`] is the
 /// default. Parsing keeps whatever sign was sent.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum DischargeSign {
     /// Send `-limit` (real Pylontech units, kitor).
@@ -422,6 +428,7 @@ pub enum DischargeSign {
 }
 
 /// Charge/discharge management (0x92 after the command byte, and 0x63 whole).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct ChargeManagement {
     /// Charge voltage limit. Wire: u16 BE, 1 mV.
@@ -515,6 +522,7 @@ impl ChargeManagement {
 }
 
 /// A 0x93 reply: command value and a 16-byte ASCII serial.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct SerialNumber {
     /// The module address. Wire: u8.

@@ -7,6 +7,7 @@ use voltwire_core::ErrorKind;
 /// Every variant is cheap to copy and carries the data needed to debug a field problem.
 /// [`HexError::kind`] classifies it for counters, [`HexError::code`] gives a stable short
 /// string for logs and JSON.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum HexError {

@@ -45,6 +45,7 @@ pub type Payload = heapless::Vec<u8, MAX_PAYLOAD_LEN>;
 /// The checksum is not stored: [`Frame::parse`] verifies it and [`Frame::emit`] computes it.
 /// The fields are private so that every `Frame` is emittable: the command is `0..=0xF` and the
 /// payload fits [`MAX_PAYLOAD_LEN`].
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Frame {
     command: u8,

@@ -179,6 +179,7 @@ fn emit_into(record: [u8; RECORD_LEN], out: &mut [u8]) -> Result<usize, EncodeEr
 ///
 /// Cross-checked on a real `BlueSolar` capture: `day_sequence` 274 equals the text field
 /// `HSDS 274`, and `max_power` 11 W equals `H21 11`.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct DayRecord {
     /// Record layout version. Wire: un8 @ 0.
@@ -301,6 +302,7 @@ impl Emit for DayRecord {
 ///
 /// Only the first 19 bytes are documented. The other 15 are kept verbatim in `tail` so that
 /// `emit(parse(b)) == b`.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TotalRecord {
     /// Record layout version. Wire: un8 @ 0.

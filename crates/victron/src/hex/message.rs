@@ -64,6 +64,7 @@ pub const RSP_ASYNC: u8 = 0xA;
 pub use super::register::{MAX_VALUE_LEN, ValueBytes};
 
 /// The flags byte of Get/Set/Async frames. Unknown bits are kept.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Flags(pub u8);
 
@@ -136,6 +137,7 @@ impl core::fmt::Display for Flags {
 ///
 /// The top two bits give the firmware type (0b01 in every capture seen, the application);
 /// the lower 14 bits are the version written in hex digits, 0x0116 → "1.16".
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct FirmwareVersion(pub u16);
 
@@ -175,6 +177,7 @@ impl core::fmt::Display for FirmwareVersion {
 
 /// Register id, flags and value bytes: the payload of Set and Async requests and of Get, Set
 /// and Async replies.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RegisterData {
     /// Register id. Wire: un16 LE @ payload 0.
@@ -241,6 +244,7 @@ impl RegisterData {
 }
 
 /// A host → device command.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Request {
@@ -375,6 +379,7 @@ impl Request {
 }
 
 /// A device → host message.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Response {
@@ -489,6 +494,7 @@ impl Response {
 }
 
 /// A frame read without knowing its direction: see [`Message::classify`].
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Message {

@@ -17,6 +17,7 @@ use crate::hex;
 /// solar chargers, `H18` on battery monitors), when the next record starts, or at the end
 /// of input. Only checksum-valid blocks are ever pushed, so each block of a record was
 /// verified on its own.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Default)]
 pub struct Assembler {
     /// The record being assembled (valid when `started`), kept in place to avoid moving
@@ -31,6 +32,7 @@ pub struct Assembler {
 }
 
 /// Where [`Assembler::push_in_place`] left the record a block completed.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Completed {
     /// No record was completed.
@@ -137,6 +139,7 @@ impl Assembler {
 /// What a VE.Direct stream carries.
 ///
 /// A [`Record`] is about 1 KiB and is moved, not boxed: the crate does not allocate.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
     clippy::large_enum_variant,
@@ -151,6 +154,7 @@ pub enum Message {
 }
 
 /// Why part of a VE.Direct stream was rejected.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -182,6 +186,7 @@ impl Error {
 
 /// The whole VE.Direct stream decoder: blocks assembled into [`Record`]s, HEX frames, and
 /// errors, as a [`StreamDecoder`] (so also a `tokio_util` codec with feature `tokio-codec`).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Default)]
 pub struct RecordDecoder {
     decoder: Decoder,

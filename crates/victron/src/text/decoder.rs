@@ -18,6 +18,7 @@ pub const MAX_HEX_LINE: usize = 160;
 
 const CHECKSUM_LABEL: &[u8] = b"Checksum";
 
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Between blocks: waiting for `\r`.
@@ -34,6 +35,7 @@ enum State {
     Checksum,
 }
 
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, Default)]
 struct FieldPos {
     start: u16,
@@ -42,6 +44,7 @@ struct FieldPos {
 }
 
 /// One checksum-verified block, borrowed from the decoder.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy)]
 pub struct BlockRef<'a> {
     data: &'a [u8],
@@ -94,6 +97,7 @@ impl<'a> BlockRef<'a> {
 }
 
 /// What the decoder found.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone)]
 pub enum Event<'a> {
     /// A block whose checksum verified.
@@ -122,6 +126,7 @@ enum Out {
 /// are cut out and returned on their own, and the text checksum runs over the block's bytes
 /// only. The byte after `Checksum\t` is taken raw, so a checksum byte of `:`, `\r` or `\n`
 /// is not mistaken for anything else.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone)]
 pub struct Decoder {
     state: State,

@@ -1,6 +1,7 @@
 //! The label dictionary: every documented TEXT label, its unit and its wire encoding.
 
 /// How a label's value is written on the wire and what it means.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Kind {
@@ -38,6 +39,7 @@ pub enum Kind {
 }
 
 /// Canonical units of [`Kind::Quantity`] values.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Unit {
@@ -102,6 +104,7 @@ impl Unit {
 macro_rules! labels {
     ($( $(#[$doc:meta])* $var:ident = $text:literal, $name:literal, $kind:expr; )*) => {
         /// A documented VE.Direct TEXT label.
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[non_exhaustive]
         #[repr(u8)]

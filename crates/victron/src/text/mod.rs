@@ -41,6 +41,7 @@ pub use tables::{
 };
 
 /// Why a block (or a stray HEX candidate) was rejected.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[non_exhaustive]
 pub enum TextError {

@@ -36,6 +36,7 @@ const fn text_slot(label: Label) -> Option<usize> {
 }
 
 /// Time to go (`TTG`).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TimeToGo {
     /// Not discharging: infinite (`-1` on the wire).
@@ -45,6 +46,7 @@ pub enum TimeToGo {
 }
 
 /// A firmware version decoded from `FW` or `FWE`.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Firmware {
     /// Major version (`3` in v3.42).
@@ -106,6 +108,7 @@ impl core::fmt::Display for Firmware {
 }
 
 /// One decoded value.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Value<'a> {
@@ -157,6 +160,7 @@ impl Value<'_> {
 
 /// A field the record could not type: an unknown label, or a documented label whose value
 /// did not parse. Kept as sent.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RawField {
     /// The label as sent.
@@ -171,6 +175,7 @@ pub struct RawField {
 ///
 /// Missing labels read as `None`. A label sent as `---` reads as `None` from the typed
 /// accessors and as [`Value::NotAvailable`] from [`Record::get`].
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     /// Bit [`Label::index`] set: the label was sent.

@@ -17,6 +17,7 @@ fn lookup<T: Ord + Copy>(table: &'static [(T, &'static str)], code: T) -> Option
 macro_rules! code_enum {
     ($(#[$doc:meta])* $name:ident($inner:ty), $table:ident) => {
         $(#[$doc])*
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub struct $name(pub $inner);
 
@@ -32,6 +33,7 @@ macro_rules! code_enum {
 macro_rules! bit_set {
     ($(#[$doc:meta])* $name:ident($inner:ty), $table:ident) => {
         $(#[$doc])*
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
         pub struct $name(pub $inner);
 

@@ -12,6 +12,7 @@ use crate::can::{CanMessage, ParseError, Payload};
 /// 0x35F (SMA/Victron dialect): battery info. Only the capacity means the same in every
 /// source; bytes 0-3 are model/chemistry and firmware/hardware version depending on the
 /// source, so they are kept raw. 6 or 8 bytes.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BatteryInfo {
     /// Battery model (`diyBMS`) or cell chemistry (`ArminJo`). Wire: [`Self::BYTES_0_1`].
@@ -70,6 +71,7 @@ impl CanMessage for BatteryInfo {
 }
 
 /// 0x372: module counts. 8 bytes.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ModuleCounts {
     /// Modules online. Wire: [`Self::ONLINE`].
@@ -119,6 +121,7 @@ impl CanMessage for ModuleCounts {
 }
 
 /// 0x373: lowest/highest cell voltage and temperature. 8 bytes.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct CellExtremes {
     /// Lowest cell voltage. Wire: [`Self::MIN_CELL_VOLTAGE`].
@@ -181,6 +184,7 @@ impl CanMessage for CellExtremes {
 }
 
 /// 0x378: charged and discharged energy. 8 bytes.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Energy {
     /// Energy charged. Wire: [`Self::CHARGED`].
@@ -219,6 +223,7 @@ impl CanMessage for Energy {
 }
 
 /// 0x379: installed capacity, then up to 6 more bytes kept verbatim; 2 to 8 bytes.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct InstalledCapacity {
     /// Installed capacity. Wire: [`Self::CAPACITY`].

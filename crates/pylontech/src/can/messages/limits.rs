@@ -7,6 +7,7 @@ use super::{DECIAMP, DECIVOLT, LeScaled, check_len, optional, quantity};
 use crate::can::{CanMessage, ParseError};
 
 /// 0x351, BMS -> inverter: charge and discharge limits. Sent with 8 bytes, or 6 (no DVL).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ChargeLimits {
     /// Charge voltage limit (CVL). Wire: [`Self::CVL`].

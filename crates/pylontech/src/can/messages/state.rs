@@ -7,6 +7,7 @@ use super::{CENTIVOLT, DECIAMP, IDENTITY, LeScaled, PERCENT, check_len, optional
 use crate::can::{CanMessage, ParseError};
 
 /// 0x355, BMS -> inverter: state of charge and health. Sent with 4, 6 or 8 bytes.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SocSoh {
     /// State of charge. Wire: [`Self::SOC`].
@@ -72,6 +73,7 @@ impl CanMessage for SocSoh {
 }
 
 /// 0x356, BMS -> inverter: battery voltage, current and temperature. 6 or 8 bytes.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Measurements {
     /// Battery voltage. Wire: [`Self::VOLTAGE`].

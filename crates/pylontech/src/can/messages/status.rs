@@ -9,6 +9,7 @@ use crate::can::{CanMessage, ParseError, Payload};
 
 /// 0x359, BMS -> inverter (Pylontech dialect): protection and warning flags, module count
 /// and the `PN` tag. 7 or 8 bytes.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Alarms {
     /// Protection bits. Wire: [`Self::PROTECTION`].
@@ -70,6 +71,7 @@ impl CanMessage for Alarms {
 
 /// 0x35A, BMS -> inverter (SMA/Victron dialect): alarms and warnings as 2-bit pairs (`01`
 /// active, `10` OK, `11` not supported, `00` unused).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SmaAlarms {
     /// Alarm pairs. Wire: [`Self::ALARMS`].
@@ -139,6 +141,7 @@ impl CanMessage for SmaAlarms {
 }
 
 /// 0x35C, BMS -> inverter: request flags in byte 0; 1, 2 or 8 bytes on the wire.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Request {
     /// The flags. Wire: [`Self::FLAGS`].

@@ -8,6 +8,7 @@ use crate::can::{CanMessage, ParseError, Payload};
 macro_rules! verbatim_message {
     ($(#[$doc:meta])* $name:ident, $id:literal, $json:literal) => {
         $(#[$doc])*
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
         pub struct $name(pub Payload);
 

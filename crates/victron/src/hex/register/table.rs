@@ -3,6 +3,7 @@
 use super::units::{Unit, ValueType};
 
 /// One entry of the register table.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RegisterInfo {
     /// Register id.

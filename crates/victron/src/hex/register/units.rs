@@ -12,6 +12,7 @@ pub const MAX_VALUE_LEN: usize = MAX_PAYLOAD_LEN - 3;
 pub type ValueBytes = heapless::Vec<u8, MAX_VALUE_LEN>;
 
 /// The wire type of a register value (the names of the Victron register documentation).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ValueType {
@@ -125,6 +126,7 @@ impl ValueType {
 
 /// Unit and resolution of a numeric register: `SI value = raw × num / den` with
 /// `(num, den) = unit.si_factor()`.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Unit {

@@ -11,6 +11,7 @@ use crate::hex::HexError;
 use crate::hex::history::{DayRecord, TotalRecord};
 
 /// A numeric register value: the raw wire integer and its unit.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Reading {
     /// The wire integer (sign-extended for signed types).
@@ -164,6 +165,7 @@ impl Reading {
 }
 
 /// A decoded register value.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum RegisterValue {
