@@ -8,7 +8,7 @@
 //! - `tokio-codec`: the `codec` module, `codec::StreamCodec`: any [`StreamDecoder`] as a `tokio_util::codec` `Decoder`, any [`Emit`] message through its `Encoder`; implies `std`.
 //! - `embedded-io`: the `io` module: drive any [`StreamDecoder`] from an `embedded_io::Read` (`io::DecodeReader`, caller-provided buffer) or `BufRead` (`io::DecodeBufReader`), write any [`Emit`] message to an `embedded_io::Write` (`io::write_frame`); `no_std`, no alloc.
 //! - `embedded-io-async`: the `io_async` module, the same over `embedded_io_async`; implies `embedded-io`.
-//! - `defmt`: `defmt::Format` on the public types (units, [`can::CanFrame`], scan results, errors) and on the types that `code_enum!`/`flag_word!` generate in a crate with its own `defmt` feature.
+//! - `defmt`: `defmt::Format` on the public types (units, [`can::CanFrame`], scan results, errors) and on the types that `code_enum!` (its name, else the code) and `flag_word!` (the raw word) generate, wherever they are invoked.
 //! - `serde`: transparent `serde::Serialize`/`Deserialize` on the unit newtypes ([`Millivolts`], …).
 #![no_std]
 #![forbid(unsafe_code)]
@@ -33,6 +33,10 @@ pub mod scan;
 pub mod table;
 pub mod units;
 
+/// `defmt`, for the `Format` impls that `code_enum!` and `flag_word!` generate.
+#[cfg(feature = "defmt")]
+#[doc(hidden)]
+pub use defmt as __defmt;
 pub use error::{EncodeError, ErrorKind};
 pub use scan::{
     Accumulator, Emit, Framing, Located, Progress, Protocol, Scan, ScanDecoder, StreamDecoder,

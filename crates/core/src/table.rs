@@ -39,8 +39,6 @@ macro_rules! code_enum {
         }
     ) => {
         $(#[$meta])*
-        // `feature = "defmt"` of the calling crate, which then depends on `defmt`.
-        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         $vis enum $name {
             $( $(#[$vmeta])* $variant, )*
@@ -87,6 +85,8 @@ macro_rules! code_enum {
             }
         }
 
+        $crate::__defmt_code!($name);
+
         impl From<$raw> for $name {
             fn from(raw: $raw) -> Self {
                 Self::from_raw(raw)
@@ -99,6 +99,54 @@ macro_rules! code_enum {
             }
         }
     };
+}
+
+/// `defmt::Format` for a `code_enum!` type: its name, or the raw code when it has none.
+/// Decided by this crate's `defmt` feature, so the calling crate needs no `defmt` of its own.
+#[cfg(feature = "defmt")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __defmt_code {
+    ($name:ident) => {
+        impl $crate::__defmt::Format for $name {
+            fn format(&self, f: $crate::__defmt::Formatter<'_>) {
+                match self.name() {
+                    Some(name) => $crate::__defmt::Format::format(name, f),
+                    None => $crate::__defmt::Format::format(&self.raw(), f),
+                }
+            }
+        }
+    };
+}
+
+/// Without the `defmt` feature: nothing.
+#[cfg(not(feature = "defmt"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __defmt_code {
+    ($name:ident) => {};
+}
+
+/// `defmt::Format` for a `flag_word!` type: its raw word.
+#[cfg(feature = "defmt")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __defmt_word {
+    ($name:ident) => {
+        impl $crate::__defmt::Format for $name {
+            fn format(&self, f: $crate::__defmt::Formatter<'_>) {
+                $crate::__defmt::Format::format(&self.0, f);
+            }
+        }
+    };
+}
+
+/// Without the `defmt` feature: nothing.
+#[cfg(not(feature = "defmt"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __defmt_word {
+    ($name:ident) => {};
 }
 
 mod sealed {
@@ -353,8 +401,6 @@ macro_rules! flag_word {
         }
     ) => {
         $(#[$meta])*
-        // `feature = "defmt"` of the calling crate, which then depends on `defmt`.
-        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
         $vis struct $name(pub $raw);
 
@@ -376,6 +422,8 @@ macro_rules! flag_word {
                 self.0 & mask == mask
             }
         }
+
+        $crate::__defmt_word!($name);
 
         impl $crate::FlagWord for $name {
             type Raw = $raw;
