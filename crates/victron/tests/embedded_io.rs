@@ -1,7 +1,12 @@
 //! The `embedded-io` adapters of `voltwire-core` over a real BMV-700 recording: a slow
 //! reader (7 bytes per read) through a 16-byte buffer, and a `BufRead` over the whole
 //! recording, both give every record and the cut-off tail as the last item.
-#![allow(clippy::unwrap_used, clippy::panic, reason = "test code")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code"
+)]
 
 use voltwire_core::io::{DecodeBufReader, DecodeReader};
 use voltwire_victron::text::{Message, RecordDecoder};
