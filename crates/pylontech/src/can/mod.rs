@@ -29,6 +29,7 @@
 
 mod flags;
 mod messages;
+pub mod reference;
 mod telegram;
 
 pub use flags::{AlarmCondition, PairState, Protection, RequestFlags, Warning};
