@@ -12,6 +12,7 @@ pub mod checksum;
 pub mod codec;
 mod error;
 pub mod field;
+pub mod hex;
 pub mod scan;
 pub mod table;
 pub mod units;
