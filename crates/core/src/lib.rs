@@ -6,6 +6,7 @@
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+mod bytes;
 pub mod can;
 pub mod checksum;
 #[cfg(feature = "tokio-codec")]
@@ -17,6 +18,7 @@ pub mod scan;
 pub mod table;
 pub mod units;
 
+pub use bytes::ShortBytes;
 pub use error::{EncodeError, ErrorKind};
 pub use scan::{
     Accumulator, Emit, Framing, Located, Progress, Protocol, Scan, ScanDecoder, StreamDecoder,
