@@ -15,8 +15,8 @@
 )]
 
 use std::fs;
-use std::path::PathBuf;
 use std::process::{Command, Output};
+use voltwire_testkit::scratch_dir;
 
 fn bin(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_can-gateway"))
@@ -26,20 +26,13 @@ fn bin(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn scratch(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("can-gateway-cli-{tag}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&d);
-    fs::create_dir_all(&d).unwrap();
-    d
-}
-
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 #[test]
 fn init_then_check_config() {
-    let d = scratch("init");
+    let d = scratch_dir("gw-cli-init");
     let f = d.join("gw.toml");
     let f = f.to_str().unwrap();
     let o = bin(&["--init", f]);
@@ -60,7 +53,7 @@ fn init_then_check_config() {
 
 #[test]
 fn bad_configs_name_the_field_and_the_fix() {
-    let d = scratch("bad");
+    let d = scratch_dir("gw-cli-bad");
     let f = d.join("gw.toml");
     let fs_ = f.to_str().unwrap();
     assert!(bin(&["--init", fs_]).status.success());
@@ -176,7 +169,7 @@ fn line_of(needle: &str) -> usize {
 
 #[test]
 fn config_errors_name_file_line_column_field_and_fix() {
-    let d = scratch("where");
+    let d = scratch_dir("gw-cli-where");
     // A range error: the line and column of the value.
     let f = variant(
         &d,
@@ -257,7 +250,7 @@ fn config_errors_name_file_line_column_field_and_fix() {
 
 #[test]
 fn init_names_force_refuses_a_directory_and_ends_with_a_newline() {
-    let d = scratch("init2");
+    let d = scratch_dir("gw-cli-init2");
     let f = d.join("gw.toml");
     let f = f.to_str().unwrap();
     assert!(bin(&["--init", f]).status.success());
@@ -301,7 +294,7 @@ fn stdout_write_errors_exit_1_with_a_message() {
         stderr(&o)
     );
     assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
-    let d = scratch("full");
+    let d = scratch_dir("gw-cli-full");
     let f = d.join("gw.toml");
     let f = f.to_str().unwrap();
     assert!(bin(&["--init", f]).status.success());
@@ -330,7 +323,7 @@ fn an_unwritable_stderr_never_stops_the_gateway() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("t=  3s"), "{out}");
     // A configured gateway (virtual buses: no hardware) keeps running until SIGTERM.
-    let d = scratch("stderrfull");
+    let d = scratch_dir("gw-cli-stderrfull");
     let f = d.join("gw.toml");
     fs::write(
         &f,

@@ -63,14 +63,7 @@ fn bad_digit(at: usize, b: u8) -> String {
     )
 }
 
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
+use voltwire_core::hex::value as hex_val;
 
 #[cfg(test)]
 mod tests {

@@ -46,18 +46,4 @@ pub const MAX_FRAME_LEN: usize = OVERHEAD + MAX_LENID;
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio-codec")))]
 pub type AsciiHexCodec = voltwire_core::codec::StreamCodec<Decoder>;
 
-/// Value of one ASCII hex digit (either case).
-pub(crate) const fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    }
-}
-
-/// Upper-case ASCII hex digit of the low nibble of `n`.
-pub(crate) const fn hex_digit(n: u8) -> u8 {
-    let n = n & 0x0F;
-    if n < 10 { b'0' + n } else { b'A' + n - 10 }
-}
+pub(crate) use voltwire_core::hex::{digit as hex_digit, value as hex_value};

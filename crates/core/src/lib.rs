@@ -17,12 +17,14 @@
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+mod bytes;
 pub mod can;
 pub mod checksum;
 #[cfg(feature = "tokio-codec")]
 pub mod codec;
 mod error;
 pub mod field;
+pub mod hex;
 #[cfg(feature = "embedded-io")]
 #[cfg_attr(docsrs, doc(cfg(feature = "embedded-io")))]
 pub mod io;
@@ -33,6 +35,7 @@ pub mod scan;
 pub mod table;
 pub mod units;
 
+pub use bytes::ShortBytes;
 /// `defmt`, for the `Format` impls that `code_enum!` and `flag_word!` generate.
 #[cfg(feature = "defmt")]
 #[doc(hidden)]

@@ -464,6 +464,38 @@ macro_rules! flag_word {
     };
 }
 
+/// Implements `From` both ways between newtypes and the raw integers they wrap (for
+/// `pub struct Name(pub u16)`-style wire words whose every raw value is valid).
+///
+/// ```
+/// #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// pub struct Status(pub u16);
+/// #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// pub struct Command(pub u8);
+///
+/// voltwire_core::raw_from!(Status(u16), Command(u8));
+///
+/// assert_eq!(Status::from(7), Status(7));
+/// assert_eq!(u16::from(Status(7)), 7);
+/// assert_eq!(u8::from(Command::from(0x90)), 0x90);
+/// ```
+#[macro_export]
+macro_rules! raw_from {
+    ($($name:ident($raw:ty)),* $(,)?) => {$(
+        impl ::core::convert::From<$raw> for $name {
+            fn from(raw: $raw) -> Self {
+                Self(raw)
+            }
+        }
+
+        impl ::core::convert::From<$name> for $raw {
+            fn from(word: $name) -> Self {
+                word.0
+            }
+        }
+    )*};
+}
+
 #[cfg(test)]
 #[allow(unreachable_pub, reason = "test types expanded from the macros")]
 mod tests {

@@ -96,14 +96,4 @@ impl Command {
     }
 }
 
-impl From<u8> for Command {
-    fn from(v: u8) -> Self {
-        Self(v)
-    }
-}
-
-impl From<Command> for u8 {
-    fn from(c: Command) -> u8 {
-        c.0
-    }
-}
+voltwire_core::raw_from!(Command(u8));

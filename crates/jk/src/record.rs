@@ -280,16 +280,7 @@ impl<const N: usize> Text<N> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct SensorTemperature(pub u16);
 
-impl From<u16> for SensorTemperature {
-    fn from(raw: u16) -> Self {
-        Self(raw)
-    }
-}
-impl From<SensorTemperature> for u16 {
-    fn from(t: SensorTemperature) -> Self {
-        t.0
-    }
-}
+voltwire_core::raw_from!(SensorTemperature(u16));
 newtype_codec!(SensorTemperature, u16, Temperature);
 
 impl SensorTemperature {
@@ -332,16 +323,7 @@ pub enum CurrentEncoding {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Current(pub u16);
 
-impl From<u16> for Current {
-    fn from(raw: u16) -> Self {
-        Self(raw)
-    }
-}
-impl From<Current> for u16 {
-    fn from(c: Current) -> Self {
-        c.0
-    }
-}
+voltwire_core::raw_from!(Current(u16));
 newtype_codec!(Current, u16, RawCurrent);
 
 impl Current {
@@ -400,16 +382,7 @@ impl Current {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Warnings(pub u16);
 
-impl From<u16> for Warnings {
-    fn from(raw: u16) -> Self {
-        Self(raw)
-    }
-}
-impl From<Warnings> for u16 {
-    fn from(w: Warnings) -> Self {
-        w.0
-    }
-}
+voltwire_core::raw_from!(Warnings(u16));
 newtype_codec!(Warnings, u16, Warnings);
 
 /// Names of the [`Warnings`] bits, bit 0 first.
@@ -476,16 +449,7 @@ voltwire_core::flag_word!(
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Status(pub u16);
 
-impl From<u16> for Status {
-    fn from(raw: u16) -> Self {
-        Self(raw)
-    }
-}
-impl From<Status> for u16 {
-    fn from(s: Status) -> Self {
-        s.0
-    }
-}
+voltwire_core::raw_from!(Status(u16));
 newtype_codec!(Status, u16, Status);
 
 /// Names of the [`Status`] bits, bit 0 first.

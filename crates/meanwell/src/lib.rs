@@ -22,7 +22,7 @@ pub use bits::{
     SystemConfig, SystemStatus,
 };
 pub use limits::{LimitError, Limits, Model};
-pub use value::{Bytes6, Command, Value};
+pub use value::{Bytes6, Command, TEXT_PADDING, Value};
 
 use embedded_can::{ExtendedId, Frame, Id};
 use voltwire_core::{EncodeError, ErrorKind};

@@ -145,47 +145,13 @@ commands! {
     BIDIRECTIONAL_CONFIG = 0x0140, "bidirectional_config", 2, Bic;
 }
 
-/// Up to 6 value bytes kept verbatim (ASCII manufacturer fields, unknown commands).
-///
-/// Invariant: `len <= 6`, bytes past `len` are zero.
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Bytes6 {
-    bytes: [u8; 6],
-    len: u8,
-}
+/// Up to 6 value bytes kept verbatim (ASCII manufacturer fields, unknown commands): the
+/// shared [`voltwire_core::ShortBytes`]. Mean Well pads its text fields with NUL, space or
+/// 0xFF; read them with `as_text_trimming(`[`TEXT_PADDING`]`)`.
+pub type Bytes6 = voltwire_core::ShortBytes<6>;
 
-impl Bytes6 {
-    /// `data`, or `None` when longer than 6 bytes.
-    pub fn new(data: &[u8]) -> Option<Self> {
-        let mut bytes = [0u8; 6];
-        bytes.get_mut(..data.len())?.copy_from_slice(data);
-        Some(Self {
-            bytes,
-            len: u8::try_from(data.len()).ok()?,
-        })
-    }
-
-    /// The bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
-    }
-
-    /// The bytes as ASCII text with NUL / space / 0xFF padding removed, if printable.
-    pub fn as_text(&self) -> Option<&str> {
-        let b = self.as_bytes();
-        let end = b
-            .iter()
-            .rposition(|&c| c != 0 && c != b' ' && c != 0xFF)
-            .map_or(0, |i| i + 1);
-        let t = b.get(..end)?;
-        if t.iter().all(|c| (0x20..0x7F).contains(c)) {
-            core::str::from_utf8(t).ok()
-        } else {
-            None
-        }
-    }
-}
+/// The bytes Mean Well pads its MFR_* text fields with: NUL, space and 0xFF.
+pub const TEXT_PADDING: &[u8] = b"\0 \xFF";
 
 /// The value of a command, in a write request or a reply, in exact units.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

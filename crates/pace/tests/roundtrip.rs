@@ -2,17 +2,6 @@
 //! that decodes back to it; decoding is total and lossless on arbitrary INFO; a stream of
 //! requests with marker-free noise decodes the same in any chunking.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    clippy::too_many_lines,
-    reason = "test code"
-)]
-
 use heapless::Vec as HVec;
 
 #[path = "../../asciihex/tests/support/blocks.rs"]
@@ -88,6 +77,10 @@ fn config_read() -> impl Strategy<Value = ConfigRead> {
     ]
 }
 
+#[allow(
+    clippy::unwrap_used,
+    reason = "proptest strategy: every INFO it builds fits"
+)]
 fn request_body() -> impl Strategy<Value = RequestBody> {
     prop_oneof![
         target().prop_map(RequestBody::Analog),
@@ -137,6 +130,10 @@ fn status_pack() -> impl Strategy<Value = PackStatus> {
     }))
 }
 
+#[allow(
+    clippy::unwrap_used,
+    reason = "proptest strategy: every INFO it builds fits"
+)]
 fn response_body() -> impl Strategy<Value = ResponseBody> {
     prop_oneof![
         blocks::reply(pack()).prop_map(ResponseBody::Analog),

@@ -2,17 +2,6 @@
 //! frame that decodes back to it; INFO decoding is total on arbitrary bytes; a response
 //! always answers the request it was built for.
 
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    clippy::too_many_lines,
-    reason = "test code"
-)]
-
 use heapless::Vec as HVec;
 
 #[path = "../../asciihex/tests/support/blocks.rs"]
@@ -51,6 +40,10 @@ fn management() -> impl Strategy<Value = ChargeManagement> {
     })
 }
 
+#[allow(
+    clippy::unwrap_used,
+    reason = "proptest strategy: every INFO it builds fits"
+)]
 fn request_body() -> impl Strategy<Value = RequestBody> {
     prop_oneof![
         Just(RequestBody::ProtocolVersion),
@@ -74,6 +67,11 @@ fn request_body() -> impl Strategy<Value = RequestBody> {
     ]
 }
 
+#[allow(
+    clippy::unwrap_used,
+    clippy::too_many_lines,
+    reason = "proptest strategy: one arm per response; every list it builds fits"
+)]
 fn response_body() -> impl Strategy<Value = ResponseBody> {
     prop_oneof![
         Just(ResponseBody::ProtocolVersion),

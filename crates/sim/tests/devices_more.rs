@@ -513,7 +513,7 @@ fn mw_read(
 
 #[test]
 fn meanwell_bic_reads_match_plant() {
-    use voltwire_meanwell::{Command, Family, Model, Value};
+    use voltwire_meanwell::{Command, Family, Model, TEXT_PADDING, Value};
     for (charge, discharge) in [(1_000, 0), (0, 1_500)] {
         let p = plant(charge, discharge);
         let v = p.pack(0).unwrap().voltage();
@@ -547,7 +547,11 @@ fn meanwell_bic_reads_match_plant() {
             panic!()
         };
         assert_eq!(
-            format!("{}{}", a.as_text().unwrap(), b.as_text().unwrap()),
+            format!(
+                "{}{}",
+                a.as_text_trimming(TEXT_PADDING).unwrap(),
+                b.as_text_trimming(TEXT_PADDING).unwrap()
+            ),
             "BIC-2200-48"
         );
     }

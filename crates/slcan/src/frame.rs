@@ -28,14 +28,7 @@ impl From<CanFrame> for FrameLine {
     }
 }
 
-pub(crate) fn hex_val(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    }
-}
+pub(crate) use voltwire_core::hex::value as hex_val;
 
 /// Parse hex digits (1-8) into a number.
 pub(crate) fn hex_num(digits: &[u8]) -> Option<u32> {

@@ -1,19 +1,16 @@
 //! Commands (host -> adapter) and responses (adapter -> host).
 
-use voltwire_core::{Emit, EncodeError};
+use voltwire_core::{Emit, EncodeError, ShortBytes};
 
 use crate::frame::{FrameLine, Writer, hex_num, hex_val};
 use crate::{Error, MAX_LINE};
 
 /// A line kept verbatim (without its CR): unknown commands, detailed version text.
 ///
-/// Invariant: `len <= MAX_LINE`, bytes past `len` are zero.
+/// Invariant: at most [`MAX_LINE`] bytes, every one printable ASCII.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Line {
-    bytes: [u8; MAX_LINE],
-    len: u8,
-}
+pub struct Line(ShortBytes<MAX_LINE>);
 
 impl Line {
     /// `text`, or `None` when longer than [`MAX_LINE`] or when a byte is not printable
@@ -22,17 +19,12 @@ impl Line {
         if !text.iter().all(|c| (0x20..=0x7E).contains(c)) {
             return None;
         }
-        let mut bytes = [0u8; MAX_LINE];
-        bytes.get_mut(..text.len())?.copy_from_slice(text);
-        Some(Self {
-            bytes,
-            len: u8::try_from(text.len()).ok()?,
-        })
+        ShortBytes::new(text).map(Self)
     }
 
     /// The bytes.
     pub fn as_bytes(&self) -> &[u8] {
-        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
+        self.0.as_bytes()
     }
 }
 

@@ -71,7 +71,9 @@ fn value(v: &Value, family: Family) -> Map<String, J> {
         Value::Temperature(t) => json!({ "temperature_c": num(t.to_si()) }),
         Value::FanSpeed1(r) => json!({ "fan_speed_1_rpm": r }),
         Value::FanSpeed2(r) => json!({ "fan_speed_2_rpm": r }),
-        Value::Text(_, b) => json!({ "text": b.as_text(), "bytes": b.as_bytes() }),
+        Value::Text(_, b) => {
+            json!({ "text": b.as_text_trimming(voltwire_meanwell::TEXT_PADDING), "bytes": b.as_bytes() })
+        }
         Value::CurveCc(ma) => json!({ "curve_cc_a": num(ma.to_si()) }),
         Value::CurveCv(mv) => json!({ "curve_cv_v": num(mv.to_si()) }),
         Value::CurveFv(mv) => json!({ "curve_fv_v": num(mv.to_si()) }),

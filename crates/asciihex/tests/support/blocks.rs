@@ -6,7 +6,8 @@
     dead_code,
     unused_macros,
     unused_imports,
-    reason = "each test uses what it needs"
+    clippy::unwrap_used,
+    reason = "each test uses what it needs; test code"
 )]
 
 use heapless::Vec as HVec;

@@ -29,6 +29,7 @@
 
 mod flags;
 mod messages;
+pub mod reference;
 mod telegram;
 
 pub use flags::{AlarmCondition, PairState, Protection, RequestFlags, Warning};
@@ -105,63 +106,9 @@ impl ParseError {
 /// Up to 8 data bytes with their length: the part of a frame a message keeps verbatim
 /// (ASCII names, inverter frames, padding after a flag byte).
 ///
-/// Invariant (kept by the constructor): `len <= 8` and every byte past `len` is zero, so two
-/// payloads are equal exactly when their bytes are.
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Payload {
-    bytes: [u8; 8],
-    len: u8,
-}
-
-impl Payload {
-    /// The empty payload.
-    pub const EMPTY: Self = Self {
-        bytes: [0; 8],
-        len: 0,
-    };
-
-    /// A payload holding `data`, or `None` when it is longer than 8 bytes.
-    pub fn new(data: &[u8]) -> Option<Self> {
-        let mut bytes = [0u8; 8];
-        bytes.get_mut(..data.len())?.copy_from_slice(data);
-        Some(Self {
-            bytes,
-            len: u8::try_from(data.len()).ok()?,
-        })
-    }
-
-    /// The bytes.
-    pub fn as_bytes(&self) -> &[u8] {
-        self.bytes.get(..usize::from(self.len)).unwrap_or_default()
-    }
-
-    /// Number of bytes.
-    pub const fn len(&self) -> usize {
-        self.len as usize
-    }
-
-    /// Whether there are no bytes.
-    pub const fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    /// The bytes as text: ASCII with trailing NUL and space padding removed, or `None` when
-    /// a byte is not printable ASCII.
-    pub fn as_text(&self) -> Option<&str> {
-        let b = self.as_bytes();
-        let end = b
-            .iter()
-            .rposition(|&c| c != 0 && c != b' ')
-            .map_or(0, |i| i + 1);
-        let t = b.get(..end)?;
-        if t.iter().all(|c| (0x20..0x7F).contains(c)) {
-            core::str::from_utf8(t).ok()
-        } else {
-            None
-        }
-    }
-}
+/// The shared [`voltwire_core::ShortBytes`]: equal exactly when the bytes are; `as_text`
+/// removes trailing NUL and space padding.
+pub type Payload = voltwire_core::ShortBytes<8>;
 
 /// A plain classic CAN frame implementing [`embedded_can::Frame`], for callers without a
 /// driver type of their own (tests, simulators, log replays): the shared

@@ -392,15 +392,7 @@ mod tests {
 
     #[test]
     fn bms_gateway_burst() {
-        let burst: [(u16, &[u8]); 7] = [
-            (0x359, &[0, 0, 0, 0, 5, 0x50, 0x4E, 0]),
-            (0x351, &[0x33, 0x02, 0x09, 0x24, 0x09, 0x24, 0xD5, 0x01]),
-            (0x355, &[0x50, 0, 0x64, 0, 0, 0, 0, 0]),
-            (0x356, &[0xAB, 0x14, 0xDF, 0xFC, 0xCC, 0, 0, 0]),
-            (0x35C, &[0xC0, 0, 0, 0, 0, 0, 0, 0]),
-            (0x35E, b"PYLON\0\0\0"),
-            (0x373, &[0xD8, 0x0C, 0xF1, 0x0C, 0x22, 0x01, 0x2A, 0x01]),
-        ];
+        let burst = super::super::reference::BMS_GATEWAY_BURST;
         let mut a = Assembler::new(PartSet::PYLONTECH);
         assert_eq!(a.missing(), PartSet::PYLONTECH);
         for (i, (id, d)) in burst.iter().enumerate() {

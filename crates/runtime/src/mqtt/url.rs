@@ -342,14 +342,7 @@ fn percent_decode(s: &str, field: UrlField) -> Result<String, UrlError> {
     String::from_utf8(out).map_err(|_| bad())
 }
 
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
-}
+use voltwire_core::hex::value as hex_val;
 
 impl FromStr for BrokerUrl {
     type Err = UrlError;

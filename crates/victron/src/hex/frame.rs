@@ -52,21 +52,7 @@ pub struct Frame {
     payload: Payload,
 }
 
-/// Value of one ASCII hex digit (either case).
-const fn hex_value(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        _ => None,
-    }
-}
-
-/// Uppercase ASCII hex digit of the low nibble of `n`.
-const fn hex_digit(n: u8) -> u8 {
-    let n = n & 0x0F;
-    if n < 10 { b'0' + n } else { b'A' + n - 10 }
-}
+use voltwire_core::hex::{digit as hex_digit, value as hex_value};
 
 impl Frame {
     /// A frame with `command` (a nibble, `0..=0xF`) and `payload`.
