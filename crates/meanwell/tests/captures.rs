@@ -21,7 +21,7 @@ use voltwire_meanwell::{Body, Direction, Family, Message, Target, Value};
 fn testdata() -> PathBuf {
     std::env::var_os("VOLTWIRE_TESTDATA")
         .map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata"),
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata"),
             PathBuf::from,
         )
         .join("meanwell")
