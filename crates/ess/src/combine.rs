@@ -28,6 +28,7 @@ use crate::state::{BatteryState, Flags, Requests};
 /// [`CurrentRule::Sum`] would give 100 A and push about 50 A through the battery that
 /// allows 5 A.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum CurrentRule {
     /// The sum of the limits (what `bms_gateway` does). Opt-in only: it assumes the
     /// current splits so that no battery exceeds its own limit, which paralleled batteries

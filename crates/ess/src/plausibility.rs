@@ -26,6 +26,7 @@ use crate::state::BatteryState;
 /// operating range, so that a deeply discharged or over-charged pack still reports, and
 /// its BMS's protection flags still count).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Chemistry {
     /// Lithium iron phosphate: 2000 ..= 3800 mV per cell.
     #[default]

@@ -53,6 +53,7 @@ use crate::time::Millis;
 
 /// What to do with an input that has no, stale or implausible data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum FaultPolicy {
     /// Combine the remaining inputs, limits recomputed from them; raise an alarm.
     #[default]
@@ -63,6 +64,7 @@ pub enum FaultPolicy {
 
 /// What a fresh input that forbids charging or discharging does (per input).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum BlockPolicy {
     /// The default: the direction it forbids is disabled for the whole stack. On a shared
     /// DC bus the inverter cannot charge the others without charging this battery too.
@@ -76,6 +78,7 @@ pub enum BlockPolicy {
 
 /// What to send when no input is admitted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum NoInputPolicy {
     /// Charge and discharge disabled with zero current limits.
     #[default]
@@ -131,6 +134,7 @@ pub struct GatewayConfig<const N: usize> {
 
 /// Classification of one input in one step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum InputStatus {
     /// No telegram was given.
     #[default]
@@ -200,6 +204,7 @@ impl Alarms {
 
 /// How the output state came about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Mode {
     /// Every input admitted, none forbidding a direction.
     Normal,

@@ -49,6 +49,7 @@ fn constructed_vectors() {
         let fam = match m.family {
             Family::Bic2200 => "BIC-2200",
             Family::Npb => "NPB",
+            other => panic!("no capture of family {other:?}"),
         };
         assert_eq!(fam, want["family"]);
         assert_eq!(m.body.direction(), Direction::Request);

@@ -72,6 +72,7 @@ const DEGREE: Scale = Scale::new(10, 0);
 
 /// The direction of the current (input register 11).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum State {
     /// 0: no current.
     Idle,

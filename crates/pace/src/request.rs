@@ -122,6 +122,7 @@ impl ConfigRead {
     reason = "no_std without alloc: fixed-capacity variants cannot be boxed"
 )]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RequestBody {
     /// 0x42, one INFO byte.
     Analog(Target),

@@ -18,6 +18,7 @@ use crate::{
     reason = "no_std without alloc: fixed-capacity variants cannot be boxed"
 )]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ResponseBody {
     /// 0x42, one pack or all.
     Analog(AnalogReply),

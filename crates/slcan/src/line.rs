@@ -37,6 +37,7 @@ impl Line {
 
 /// Which firmware's meaning of the dialect's ambiguous commands applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Dialect {
     /// Lawicel `CAN232/CANUSB` and `CanHacker`: `S7` = 800 kbit/s; replies CR / BEL.
     Lawicel,

@@ -18,6 +18,7 @@ pub const MAX_READ_BYTES: usize = 255;
     reason = "no_std without alloc: no Box; one message per frame"
 )]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Message {
     /// A `55 AA EB 90` data block (checksum verified).
     Block(Block),

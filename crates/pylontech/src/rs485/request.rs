@@ -48,6 +48,7 @@ impl Target {
     reason = "no_std without alloc: fixed-capacity variants cannot be boxed"
 )]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RequestBody {
     /// 0x4F, no INFO.
     ProtocolVersion,

@@ -15,6 +15,7 @@ use super::{
     reason = "no_std without alloc: fixed-capacity variants cannot be boxed"
 )]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ResponseBody {
     /// 0x4F: no INFO; the version is the frame's VER.
     ProtocolVersion,
