@@ -28,8 +28,11 @@ version=$(cargo metadata --no-deps --format-version 1 \
     echo "voltwire-$c = { path = \"voltwire-$c-$version\" }"
   done
 } > "$work/Cargo.toml"
+# `-m`: the files get the time of extraction, not the fixed mtime cargo writes into a .crate,
+# so cargo rebuilds the unpacked crates instead of reusing test binaries of an earlier run
+# (which have that run's temporary CARGO_MANIFEST_DIR compiled in).
 for c in "${all[@]}"; do
-  tar -xzf "$CARGO_TARGET_DIR/package/voltwire-$c-$version.crate" -C "$work"
+  tar -m -xzf "$CARGO_TARGET_DIR/package/voltwire-$c-$version.crate" -C "$work"
 done
 # The dependency versions CI already has (and has cached): resolve offline from them.
 cp "$root/Cargo.lock" "$work/Cargo.lock"
