@@ -85,7 +85,7 @@ pub fn state_json(s: &BatteryState) -> Map<String, Value> {
     m
 }
 
-/// `normal`, `degraded`, `blocked`, `safe`, `silent`.
+/// `normal`, `degraded`, `blocked`, `safe`, `silent` (`unknown` for a mode this build does not know).
 pub const fn mode_name(m: Mode) -> &'static str {
     match m {
         Mode::Normal => "normal",
@@ -93,10 +93,13 @@ pub const fn mode_name(m: Mode) -> &'static str {
         Mode::Blocked => "blocked",
         Mode::Safe => "safe",
         Mode::Silent => "silent",
+        // A mode added to voltwire-ess later: reported, not guessed.
+        _ => "unknown",
     }
 }
 
-/// `active`, `blocking`, `recovering`, `implausible`, `stale`, `no_data`.
+/// `active`, `blocking`, `recovering`, `implausible`, `stale`, `no_data` (`unknown` for a
+/// status this build does not know).
 pub const fn status_name(s: InputStatus) -> &'static str {
     match s {
         InputStatus::Active => "active",
@@ -105,6 +108,8 @@ pub const fn status_name(s: InputStatus) -> &'static str {
         InputStatus::Implausible(_) => "implausible",
         InputStatus::Stale => "stale",
         InputStatus::NoData => "no_data",
+        // A status added to voltwire-ess later: reported, not guessed.
+        _ => "unknown",
     }
 }
 

@@ -26,7 +26,7 @@ use voltwire_daly::{
 fn testdata() -> PathBuf {
     std::env::var_os("VOLTWIRE_TESTDATA")
         .map_or_else(
-            || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata")),
+            || PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata")),
             PathBuf::from,
         )
         .join("daly")

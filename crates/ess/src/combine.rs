@@ -29,6 +29,7 @@ use crate::state::{BatteryState, Flags, Requests};
 /// allows 5 A.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum CurrentRule {
     /// The sum of the limits (what `bms_gateway` does). Opt-in only: it assumes the
     /// current splits so that no battery exceeds its own limit, which paralleled batteries

@@ -27,6 +27,7 @@ use crate::state::BatteryState;
 /// its BMS's protection flags still count).
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Chemistry {
     /// Lithium iron phosphate: 2000 ..= 3800 mV per cell.
     #[default]

@@ -54,6 +54,7 @@ use crate::time::Millis;
 /// What to do with an input that has no, stale or implausible data.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum FaultPolicy {
     /// Combine the remaining inputs, limits recomputed from them; raise an alarm.
     #[default]
@@ -65,6 +66,7 @@ pub enum FaultPolicy {
 /// What a fresh input that forbids charging or discharging does (per input).
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum BlockPolicy {
     /// The default: the direction it forbids is disabled for the whole stack. On a shared
     /// DC bus the inverter cannot charge the others without charging this battery too.
@@ -79,6 +81,7 @@ pub enum BlockPolicy {
 /// What to send when no input is admitted.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum NoInputPolicy {
     /// Charge and discharge disabled with zero current limits.
     #[default]
@@ -137,6 +140,7 @@ pub struct GatewayConfig<const N: usize> {
 /// Classification of one input in one step.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum InputStatus {
     /// No telegram was given.
     #[default]
@@ -208,6 +212,7 @@ impl Alarms {
 /// How the output state came about.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Mode {
     /// Every input admitted, none forbidding a direction.
     Normal,

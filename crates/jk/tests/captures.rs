@@ -26,7 +26,7 @@ use voltwire_jk::{Error, FieldValue, Info, JkDecoder, Message, Record, check_fra
 fn testdata() -> PathBuf {
     std::env::var_os("VOLTWIRE_TESTDATA")
         .map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata"),
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata"),
             PathBuf::from,
         )
         .join("jk")

@@ -30,6 +30,7 @@ use voltwire_core::{EncodeError, ErrorKind};
 /// A model family: it decides the CAN ids and the command set.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Family {
     /// BIC-2200 bidirectional converter: requests to 0x000C0300 + id, replies from
     /// 0x000C0200 + id, ids 0-7.

@@ -21,7 +21,7 @@ use voltwire_meanwell::{Body, Direction, Family, Message, Target, Value};
 fn testdata() -> PathBuf {
     std::env::var_os("VOLTWIRE_TESTDATA")
         .map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata"),
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata"),
             PathBuf::from,
         )
         .join("meanwell")
@@ -49,6 +49,7 @@ fn constructed_vectors() {
         let fam = match m.family {
             Family::Bic2200 => "BIC-2200",
             Family::Npb => "NPB",
+            other => panic!("no capture of family {other:?}"),
         };
         assert_eq!(fam, want["family"]);
         assert_eq!(m.body.direction(), Direction::Request);

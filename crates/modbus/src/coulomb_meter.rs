@@ -73,6 +73,7 @@ const DEGREE: Scale = Scale::new(10, 0);
 /// The direction of the current (input register 11).
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum State {
     /// 0: no current.
     Idle,

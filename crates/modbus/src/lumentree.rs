@@ -41,6 +41,7 @@ const VOLT: Scale = Scale::new(100, 0);
 /// The Lumentree models and what the notes say about their power range.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Model {
     /// SUN-600: up to 600 W (about 570 W on a 24 V battery), usable from about 27 W.
     Lt600,

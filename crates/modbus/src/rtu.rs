@@ -64,6 +64,20 @@ impl ExceptionCode {
     }
 }
 
+impl From<u8> for ExceptionCode {
+    /// The code from the wire ([`ExceptionCode::from_code`]); unknown codes are kept.
+    fn from(code: u8) -> Self {
+        Self::from_code(code)
+    }
+}
+
+impl From<ExceptionCode> for u8 {
+    /// The code on the wire ([`ExceptionCode::code`]).
+    fn from(code: ExceptionCode) -> Self {
+        code.code()
+    }
+}
+
 /// Append the CRC of `buf[..len]` at `buf[len..len + 2]` (low byte first); the frame length.
 ///
 /// # Errors
@@ -130,6 +144,15 @@ pub fn read_request(
 #[allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code")]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exception_codes_convert_both_ways() {
+        for code in 0..=u8::MAX {
+            assert_eq!(u8::from(ExceptionCode::from(code)), code);
+        }
+        assert_eq!(ExceptionCode::from(0x02), ExceptionCode::IllegalDataAddress);
+        assert_eq!(ExceptionCode::from(0x0B), ExceptionCode::Other(0x0B));
+    }
 
     #[test]
     fn read_request_matches_the_notes() {

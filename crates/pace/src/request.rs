@@ -42,6 +42,20 @@ impl Target {
     }
 }
 
+impl From<u8> for Target {
+    /// The target of an INFO byte ([`Target::from_byte`]).
+    fn from(b: u8) -> Self {
+        Self::from_byte(b)
+    }
+}
+
+impl From<Target> for u8 {
+    /// The INFO byte ([`Target::byte`]).
+    fn from(v: Target) -> Self {
+        v.byte()
+    }
+}
+
 /// The INFO byte of 0x9A/0x9B. A capture settles the ambiguous PDF wording ("00H open"):
 /// payload 0x00 switches the MOSFET **on** (reply shows the FET bit set), 0x01 **off**.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -72,6 +86,20 @@ impl MosfetSwitch {
             0x01 => Self::Off,
             b => Self::Other(b),
         }
+    }
+}
+
+impl From<u8> for MosfetSwitch {
+    /// The switch of an INFO byte ([`MosfetSwitch::from_byte`]).
+    fn from(b: u8) -> Self {
+        Self::from_byte(b)
+    }
+}
+
+impl From<MosfetSwitch> for u8 {
+    /// The INFO byte ([`MosfetSwitch::byte`]).
+    fn from(v: MosfetSwitch) -> Self {
+        v.byte()
     }
 }
 
@@ -126,6 +154,7 @@ impl ConfigRead {
 )]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RequestBody {
     /// 0x42, one INFO byte.
     Analog(Target),
@@ -332,6 +361,16 @@ pub(crate) const fn is_write_or_control(cid2: u8) -> bool {
 mod tests {
     use super::*;
     use voltwire_asciihex::Frame;
+
+    #[test]
+    fn info_bytes_convert_both_ways() {
+        for b in 0..=u8::MAX {
+            assert_eq!(u8::from(Target::from(b)), b);
+            assert_eq!(u8::from(MosfetSwitch::from(b)), b);
+        }
+        assert_eq!(Target::from(0xFF), Target::All);
+        assert_eq!(MosfetSwitch::from(0x00), MosfetSwitch::On);
+    }
 
     fn round(wire: &[u8]) -> RequestBody {
         let r = Request::from_frame(&Frame::parse(wire).unwrap());

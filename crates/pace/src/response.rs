@@ -19,6 +19,7 @@ use crate::{
 )]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ResponseBody {
     /// 0x42, one pack or all.
     Analog(AnalogReply),

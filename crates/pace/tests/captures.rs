@@ -23,7 +23,7 @@ use voltwire_pace::{
     ResponseBody, Rtn, Target, VoltageKind, VoltageProtection, ZERO_CELSIUS,
 };
 
-#[path = "../../asciihex/tests/support/captures.rs"]
+#[path = "support/captures.rs"]
 mod captures;
 
 use captures::i;

@@ -24,7 +24,7 @@ use voltwire_pylontech::can::{Assembler, Message, PartSet, RawFrame};
 fn testdata() -> PathBuf {
     std::env::var_os("VOLTWIRE_TESTDATA")
         .map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata"),
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata"),
             PathBuf::from,
         )
         .join("pylontech/can")

@@ -24,7 +24,7 @@ use voltwire_pylontech::rs485::{
     Frame, Request, RequestBody, Response, ResponseBody, Target, ZERO_CELSIUS,
 };
 
-#[path = "../../asciihex/tests/support/captures.rs"]
+#[path = "support/captures.rs"]
 mod captures;
 
 use captures::i;

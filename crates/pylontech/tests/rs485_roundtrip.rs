@@ -4,7 +4,7 @@
 
 use heapless::Vec as HVec;
 
-#[path = "../../asciihex/tests/support/blocks.rs"]
+#[path = "support/blocks.rs"]
 mod blocks;
 
 use blocks::{ma, mv};

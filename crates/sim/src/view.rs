@@ -43,10 +43,10 @@ impl BmsView {
         let p = plant.pack(pack)?;
         let mut cells = p.cell_voltages();
         let mut temperatures = p.temperatures();
-        if faults.cell_over_voltage
-            && let Some(c) = cells.first_mut()
-        {
-            *c = Millivolts(Faults::OVER_VOLTAGE);
+        if faults.cell_over_voltage {
+            if let Some(c) = cells.first_mut() {
+                *c = Millivolts(Faults::OVER_VOLTAGE);
+            }
         }
         if faults.over_temperature {
             temperatures.fill(DeciCelsius(Faults::OVER_TEMPERATURE));

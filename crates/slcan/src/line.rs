@@ -31,6 +31,7 @@ impl Line {
 /// Which firmware's meaning of the dialect's ambiguous commands applies.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Dialect {
     /// Lawicel `CAN232/CANUSB` and `CanHacker`: `S7` = 800 kbit/s; replies CR / BEL.
     Lawicel,

@@ -22,7 +22,7 @@ use voltwire_slcan::{AdapterDecoder, Command, HostDecoder, Response};
 fn testdata() -> PathBuf {
     std::env::var_os("VOLTWIRE_TESTDATA")
         .map_or_else(
-            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata"),
+            || PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata"),
             PathBuf::from,
         )
         .join("slcan")

@@ -131,6 +131,8 @@ pub(crate) fn message_json(m: &Message) -> (&'static str, Map<String, J>) {
             f.insert("exception_code".into(), (*code).into());
             "exception"
         }
+        // A message kind added to voltwire-jk later: its kind is not guessed.
+        _ => "unknown",
     };
     (kind, f)
 }

@@ -193,6 +193,8 @@ fn response_json(r: &Response) -> (&'static str, Map<String, J>) {
             m.insert("info_hex".into(), hex(info).into());
             "response"
         }
+        // A reply added to voltwire-pace later: the header only, like an undecoded one.
+        _ => "response",
     };
     (kind, m)
 }

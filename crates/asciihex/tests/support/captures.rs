@@ -14,7 +14,7 @@ use voltwire_core::StreamDecoder as _;
 /// The capture folder `sub` of testdata (`$VOLTWIRE_TESTDATA` overrides the root).
 pub(crate) fn dir(sub: &str) -> String {
     std::env::var("VOLTWIRE_TESTDATA").map_or_else(
-        |_| format!("{}/../../testdata/{sub}", env!("CARGO_MANIFEST_DIR")),
+        |_| format!("{}/testdata/{sub}", env!("CARGO_MANIFEST_DIR")),
         |d| format!("{d}/{sub}"),
     )
 }

@@ -19,6 +19,7 @@ pub const MAX_READ_BYTES: usize = 255;
 )]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Message {
     /// A `55 AA EB 90` data block (checksum verified).
     Block(Block),

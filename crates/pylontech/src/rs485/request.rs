@@ -43,6 +43,20 @@ impl Target {
     }
 }
 
+impl From<u8> for Target {
+    /// The target of an INFO byte ([`Target::from_byte`]).
+    fn from(b: u8) -> Self {
+        Self::from_byte(b)
+    }
+}
+
+impl From<Target> for u8 {
+    /// The INFO byte ([`Target::byte`]).
+    fn from(v: Target) -> Self {
+        v.byte()
+    }
+}
+
 /// What a request asks for.
 #[allow(
     clippy::large_enum_variant,
@@ -50,6 +64,7 @@ impl Target {
 )]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum RequestBody {
     /// 0x4F, no INFO.
     ProtocolVersion,
@@ -161,6 +176,15 @@ mod tests {
     use super::*;
     use voltwire_asciihex::Frame;
     use voltwire_core::Emit as _;
+
+    #[test]
+    fn target_converts_both_ways() {
+        for b in 0..=u8::MAX {
+            assert_eq!(u8::from(Target::from(b)), b);
+        }
+        assert_eq!(Target::from(0xFF), Target::All);
+        assert_eq!(Target::from(2), Target::Module(2));
+    }
 
     fn round(wire: &[u8]) -> Request {
         let f = Frame::parse(wire).unwrap();

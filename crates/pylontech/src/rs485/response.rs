@@ -16,6 +16,7 @@ use super::{
 )]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ResponseBody {
     /// 0x4F: no INFO; the version is the frame's VER.
     ProtocolVersion,

@@ -301,10 +301,10 @@ impl SerialResponder for DalyBms {
     fn on_bytes(&mut self, input: &[u8], _now: Duration, plant: &Plant, out: &mut Vec<u8>) {
         let mut requests = Vec::new();
         self.decoder.feed_all(input, |item| {
-            if let Ok(f) = item.value
-                && f.is_request()
-            {
-                requests.push(Request::parse(&f));
+            if let Ok(f) = item.value.as_ref() {
+                if f.is_request() {
+                    requests.push(Request::parse(f));
+                }
             }
         });
         let Some(view) = BmsView::of(plant, self.pack, &self.faults) else {

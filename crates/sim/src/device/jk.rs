@@ -161,9 +161,7 @@ impl JkBms {
 
     fn send(&mut self, m: &Message, out: &mut Vec<u8>) {
         let mut buf = [0u8; MAX_FRAME_LEN];
-        if let Ok(n) = m.emit(&mut buf)
-            && let Some(reply) = buf.get_mut(..n)
-        {
+        if let Some(reply) = m.emit(&mut buf).ok().and_then(|n| buf.get_mut(..n)) {
             push_reply(
                 &self.faults,
                 &mut self.garbage,
@@ -222,10 +220,10 @@ impl SerialResponder for JkBms {
     fn on_bytes(&mut self, input: &[u8], _now: Duration, plant: &Plant, out: &mut Vec<u8>) {
         let mut requests = Vec::new();
         self.decoder.feed_all(input, |item| {
-            if let Ok(m) = item.value
-                && m.header.transport == Transport::Request
-            {
-                requests.push(m);
+            if let Ok(m) = item.value {
+                if m.header.transport == Transport::Request {
+                    requests.push(m);
+                }
             }
         });
         let Some(view) = BmsView::of(plant, self.pack, &self.faults) else {

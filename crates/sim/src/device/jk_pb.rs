@@ -251,9 +251,7 @@ impl JkPb {
 
     fn send(&mut self, m: &Message, out: &mut Vec<u8>) {
         let mut buf = [0_u8; BLOCK_LEN];
-        if let Ok(n) = m.emit(&mut buf)
-            && let Some(bytes) = buf.get_mut(..n)
-        {
+        if let Some(bytes) = m.emit(&mut buf).ok().and_then(|n| buf.get_mut(..n)) {
             self.push(bytes, out);
         }
     }
@@ -303,10 +301,10 @@ impl JkPb {
         }
         reply.push(0);
         // A corrupted reply breaks the block's sum8 (byte 299), not only the ACK's CRC.
-        if self.faults.bad_checksum
-            && let Some(s) = reply.get_mut(BLOCK_LEN - 1)
-        {
-            *s = s.wrapping_add(1);
+        if self.faults.bad_checksum {
+            if let Some(s) = reply.get_mut(BLOCK_LEN - 1) {
+                *s = s.wrapping_add(1);
+            }
         }
         if self.faults.silent {
             return;

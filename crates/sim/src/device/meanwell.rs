@@ -91,6 +91,8 @@ impl MeanwellPsu {
                 Value::CurveTc(ma(Milliamps(l.charge_current_max.0 / 10), 10)),
                 Value::ChgRstVbat(l.vout_min),
             ]),
+            // A family this simulator does not know yet: the common set points only.
+            _ => {}
         }
         Self {
             model,
@@ -153,8 +155,9 @@ impl MeanwellPsu {
         }
         let charge_cap = self
             .current_setting(match self.family() {
-                Family::Bic2200 => Command::IOUT_SET,
                 Family::Npb => Command::CURVE_CC,
+                // BIC and any newer family: the standard IOUT set point.
+                _ => Command::IOUT_SET,
             })
             .unwrap_or(0);
         let charge = amps(plant.flows.charge.0).min(charge_cap);
@@ -196,7 +199,8 @@ impl MeanwellPsu {
                 self.voltage_setting(Command::CURVE_CV).unwrap_or(0),
                 self.current_setting(Command::CURVE_CC).unwrap_or(0),
             ),
-            Family::Bic2200 => (
+            // BIC and any newer family: the standard VOUT/IOUT set points.
+            _ => (
                 self.voltage_setting(Command::VOUT_SET).unwrap_or(0),
                 self.current_setting(Command::IOUT_SET).unwrap_or(0),
             ),
@@ -259,8 +263,8 @@ impl MeanwellPsu {
             Command::SYSTEM_STATUS => Value::SystemStatus(SystemStatus(match self.family() {
                 // BIC: bit 1 DC OK, bit 5 initialised.
                 Family::Bic2200 => 0x22,
-                // NPB: bit 1 DC output low, bit 5 initialising: both clear.
-                Family::Npb => 0,
+                // NPB: bit 1 DC output low, bit 5 initialising: both clear. A newer family: none set.
+                _ => 0,
             })),
             Command::CHG_STATUS => Value::ChargeStatus(voltwire_meanwell::bits::ChargeStatus(
                 if self.iout(plant).0 > 0 { 0x02 } else { 0x08 },

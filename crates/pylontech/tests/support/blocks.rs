@@ -1,0 +1,1 @@
+../../../asciihex/tests/support/blocks.rs
