@@ -17,6 +17,8 @@
     reason = "test code"
 )]
 
+mod slcan_wire;
+
 mod common;
 
 use std::net::SocketAddr;
@@ -30,49 +32,16 @@ use can_gateway::bus::VirtualBuses;
 use can_gateway::config::Config;
 use common::{Rig, bms, send_state};
 use serde_json::Value;
+use slcan_wire::{burst_lines, limits, parse_line};
 use tokio::io::{AsyncBufReadExt as _, AsyncReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, timeout};
-use voltwire_ess::{BatteryState, EncodeOptions, frames};
+use voltwire_ess::BatteryState;
 
 /// Generous bound for anything that must happen "eventually".
 const WAIT: Duration = Duration::from_secs(10);
-
-/// The burst for `s` as SLCAN transmit lines (`tIIILDD…\r`).
-fn burst_lines(s: &BatteryState) -> Vec<u8> {
-    let mut out = Vec::new();
-    for m in frames(s, &EncodeOptions::default()) {
-        let (d, n) = m.emit().unwrap();
-        out.extend_from_slice(format!("t{:03X}{n}", m.id()).as_bytes());
-        for b in &d[..n] {
-            out.extend_from_slice(format!("{b:02X}").as_bytes());
-        }
-        out.push(b'\r');
-    }
-    out
-}
-
-/// `tIIIL<hex>` → (id, data).
-fn parse_line(l: &[u8]) -> Option<(u16, Vec<u8>)> {
-    let l = std::str::from_utf8(l).ok()?;
-    let rest = l.strip_prefix('t')?;
-    let id = u16::from_str_radix(rest.get(..3)?, 16).ok()?;
-    let n = usize::from(rest.as_bytes().get(3)?.checked_sub(b'0')?);
-    let data = (0..n)
-        .map(|i| u8::from_str_radix(rest.get(4 + 2 * i..6 + 2 * i)?, 16).ok())
-        .collect::<Option<Vec<u8>>>()?;
-    Some((id, data))
-}
-
-/// (CCL, DCL) in 0.1 A of a 0x351.
-fn limits(d: &[u8]) -> (i16, i16) {
-    (
-        i16::from_le_bytes([d[2], d[3]]),
-        i16::from_le_bytes([d[4], d[5]]),
-    )
-}
 
 /// Start the gateway on `toml`; its snapshot and a stop switch.
 fn start(

@@ -15,67 +15,18 @@
     reason = "test code"
 )]
 
+mod slcan_wire;
+
 use std::fs;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use slcan_wire::{bms, burst_lines, limits, parse_line};
+
+const WAIT: Duration = Duration::from_secs(10);
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, timeout};
-use voltwire_core::{DeciCelsius, Milliamps, Millivolts, Permille};
-use voltwire_ess::{BatteryState, EncodeOptions, frames};
-
-const WAIT: Duration = Duration::from_secs(10);
-
-fn bms() -> BatteryState {
-    BatteryState {
-        charge_voltage_limit: Millivolts(55_200),
-        charge_current_limit: Milliamps(50_000),
-        discharge_current_limit: Milliamps(60_000),
-        soc: Permille(500),
-        soh: Permille(1000),
-        voltage: Millivolts(52_000),
-        current: Milliamps(-10_000),
-        temperature: DeciCelsius(250),
-        charge_enable: true,
-        discharge_enable: true,
-        module_count: 1,
-        ..BatteryState::default()
-    }
-}
-
-fn burst_lines(s: &BatteryState) -> Vec<u8> {
-    let mut out = Vec::new();
-    for m in frames(s, &EncodeOptions::default()) {
-        let (d, n) = m.emit().unwrap();
-        out.extend_from_slice(format!("t{:03X}{n}", m.id()).as_bytes());
-        for b in &d[..n] {
-            out.extend_from_slice(format!("{b:02X}").as_bytes());
-        }
-        out.push(b'\r');
-    }
-    out
-}
-
-/// `tIIIL<hex>` → (id, data).
-fn parse_line(l: &[u8]) -> Option<(u16, Vec<u8>)> {
-    let l = std::str::from_utf8(l).ok()?;
-    let rest = l.strip_prefix('t')?;
-    let id = u16::from_str_radix(rest.get(..3)?, 16).ok()?;
-    let n = usize::from(rest.as_bytes().get(3)?.checked_sub(b'0')?);
-    let data = (0..n)
-        .map(|i| u8::from_str_radix(rest.get(4 + 2 * i..6 + 2 * i)?, 16).ok())
-        .collect::<Option<Vec<u8>>>()?;
-    Some((id, data))
-}
-
-fn limits(d: &[u8]) -> (i16, i16) {
-    (
-        i16::from_le_bytes([d[2], d[3]]),
-        i16::from_le_bytes([d[4], d[5]]),
-    )
-}
-
 fn kill(child: &Child, sig: &str) {
     let ok = Command::new("kill")
         .arg(format!("-{sig}"))

@@ -14,50 +14,20 @@
     reason = "test code"
 )]
 
+mod slcan_wire;
+
 use std::path::Path;
 use std::time::Duration;
 
 use can_gateway::app::{self, Hooks};
 use can_gateway::config::Config;
+use slcan_wire::{bms, burst_lines};
 use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::time::{Instant, timeout};
-use voltwire_core::{DeciCelsius, Milliamps, Millivolts, Permille};
-use voltwire_ess::{BatteryState, EncodeOptions, frames};
+use voltwire_core::Milliamps;
 use voltwire_pylontech::can::Message;
-
-fn bms() -> BatteryState {
-    BatteryState {
-        charge_voltage_limit: Millivolts(55_200),
-        charge_current_limit: Milliamps(50_000),
-        discharge_current_limit: Milliamps(60_000),
-        soc: Permille(500),
-        soh: Permille(1000),
-        voltage: Millivolts(52_000),
-        current: Milliamps(-10_000),
-        temperature: DeciCelsius(250),
-        charge_enable: true,
-        discharge_enable: true,
-        module_count: 1,
-        ..BatteryState::default()
-    }
-}
-
-/// The burst as SLCAN transmit lines (`tIIILDD…\r`), written by hand from the frames.
-fn burst_lines(s: &BatteryState) -> Vec<u8> {
-    let mut out = Vec::new();
-    for m in frames(s, &EncodeOptions::default()) {
-        let (d, n) = m.emit().unwrap();
-        out.extend_from_slice(format!("t{:03X}{n}", m.id()).as_bytes());
-        for b in &d[..n] {
-            out.extend_from_slice(format!("{b:02X}").as_bytes());
-        }
-        out.push(b'\r');
-    }
-    out
-}
-
 /// Read SLCAN lines from the gateway until a 0x351 arrives; its (CCL, DCL).
 async fn next_limits(r: &mut BufReader<TcpStream>) -> Option<(Milliamps, Milliamps)> {
     let mut line = Vec::new();
