@@ -201,7 +201,7 @@ fn check_pace(w: &mut impl std::io::Write, rx: &mpsc::Receiver<Vec<u8>>, packs: 
     let ResponseBody::Status(s) = &r.body else {
         panic!("{r:?}")
     };
-    assert_eq!(s.modules[0].state.system & 0x06, 0x06, "both FETs on");
+    assert_eq!(s.modules[0].state.system.0 & 0x06, 0x06, "both FETs on");
     let r = pace_query(w, rx, &Request::new(1, RequestBody::ProtocolVersion));
     assert_eq!(r.ver, 0x25);
 }

@@ -15,12 +15,16 @@
 extern crate std;
 
 pub mod block;
+mod common;
 mod frame;
 mod info;
+pub mod layout;
+mod macros;
 pub mod message;
 mod rtn;
 mod scan;
 
+pub use common::ManufacturerInfo;
 pub use frame::{Error, Frame, Info, frame_checksum, length_checksum, length_field};
 pub use info::{Reader, ShortInfo, Writer};
 pub use rtn::Rtn;
@@ -45,5 +49,8 @@ pub const MAX_FRAME_LEN: usize = OVERHEAD + MAX_LENID;
 #[cfg(feature = "tokio-codec")]
 #[cfg_attr(docsrs, doc(cfg(feature = "tokio-codec")))]
 pub type AsciiHexCodec = voltwire_core::codec::StreamCodec<Decoder>;
+
+#[doc(hidden)]
+pub use voltwire_core::EncodeError as __EncodeError;
 
 pub(crate) use voltwire_core::hex::{digit as hex_digit, value as hex_value};

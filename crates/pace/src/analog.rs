@@ -2,8 +2,12 @@
 //! [`voltwire_asciihex::block`] layouts in the Pace dialect.
 
 use voltwire_asciihex::block::{self, Dialect};
+use voltwire_asciihex::info_layout;
+use voltwire_asciihex::layout::{FlagByte, Layout, U8};
 use voltwire_asciihex::{Reader, Writer};
 use voltwire_core::{EncodeError, MilliampHours};
+
+use crate::flags::{Control, Fault, Protect1, Protect2, System, Warn1, Warn2};
 
 use crate::{CAPACITY_STEP_MAH, CURRENT_STEP_MA, ZERO_CELSIUS};
 
@@ -35,33 +39,11 @@ impl Dialect for Pace {
     }
 
     fn read_state(r: &mut Reader<'_>) -> Option<PackState> {
-        let [p1, p2, system, control, fault, b1, b2, w1, w2] = r.take().ok()?;
-        Some(PackState {
-            protect_1: p1,
-            protect_2: p2,
-            system,
-            control,
-            fault,
-            balance_1: b1,
-            balance_2: b2,
-            warn_1: w1,
-            warn_2: w2,
-        })
+        PackState::read_from(r)
     }
 
     fn write_state(s: &PackState, w: &mut Writer) -> Result<(), EncodeError> {
-        w.bytes(&[
-            s.protect_1,
-            s.protect_2,
-            s.system,
-            s.control,
-            s.fault,
-            s.balance_1,
-            s.balance_2,
-            s.warn_1,
-            s.warn_2,
-        ])?;
-        Ok(())
+        s.write_to(w)
     }
 }
 
@@ -82,35 +64,38 @@ pub type PackStatus = block::Status<Pace>;
 /// bytes some packs append ("easun powerwall" in NK25), kept so it re-emits byte-exact.
 pub type StatusReply = block::Reply<PackStatus>;
 
-/// The nine state bytes of a 0x44 pack after the three warnings; bits: the tables in
-/// [`crate::flags`].
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct PackState {
-    /// Protect state 1 ([`crate::flags::PROTECT_1`]). Wire: u8.
-    pub protect_1: u8,
-    /// Protect state 2 ([`crate::flags::PROTECT_2`]). Wire: u8.
-    pub protect_2: u8,
-    /// Instruction/system state ([`crate::flags::SYSTEM`]). Wire: u8.
-    pub system: u8,
-    /// Control state ([`crate::flags::CONTROL`]). Wire: u8.
-    pub control: u8,
-    /// Fault state ([`crate::flags::FAULT`]). Wire: u8.
-    pub fault: u8,
-    /// Balancing cells 1–8 (bit 0 = cell 1). Wire: u8.
-    pub balance_1: u8,
-    /// Balancing cells 9–16 (bit 0 = cell 9). Wire: u8.
-    pub balance_2: u8,
-    /// Warn state 1 ([`crate::flags::WARN_1`]). Wire: u8.
-    pub warn_1: u8,
-    /// Warn state 2 ([`crate::flags::WARN_2`]). Wire: u8.
-    pub warn_2: u8,
+info_layout! {
+    /// The nine state bytes of a 0x44 pack after the three warnings, as named flag words
+    /// ([`crate::flags`]).
+    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct PackState {
+        /// Protect state 1. Wire: u8.
+        pub protect_1: Protect1 = FlagByte,
+        /// Protect state 2. Wire: u8.
+        pub protect_2: Protect2 = FlagByte,
+        /// Instruction/system state. Wire: u8.
+        pub system: System = FlagByte,
+        /// Control state. Wire: u8.
+        pub control: Control = FlagByte,
+        /// Fault state. Wire: u8.
+        pub fault: Fault = FlagByte,
+        /// Balancing cells 1–8 (bit 0 = cell 1). Wire: u8.
+        pub balance_1: u8 = U8,
+        /// Balancing cells 9–16 (bit 0 = cell 9). Wire: u8.
+        pub balance_2: u8 = U8,
+        /// Warn state 1. Wire: u8.
+        pub warn_1: Warn1 = FlagByte,
+        /// Warn state 2. Wire: u8.
+        pub warn_2: Warn2 = FlagByte,
+    }
 }
 
 impl PackState {
     /// Whether the pack has "locked" after over-voltage (protect 1 cell or pack OV, or
     /// protect 2 fully charged): pace2pylon then switches the charge MOSFET back on.
     pub const fn locked_after_balancing(&self) -> bool {
-        self.protect_1 & 0x05 != 0 || self.protect_2 & 0x80 != 0
+        self.protect_1.0 & (Protect1::CELL_OVER_VOLTAGE | Protect1::PACK_OVER_VOLTAGE) != 0
+            || self.protect_2.contains(Protect2::FULLY_CHARGED)
     }
 }

@@ -56,104 +56,68 @@ pub type PaceRequestCodec = voltwire_core::codec::StreamCodec<
 
 /// Command codes (CID2 of requests).
 pub mod command {
-    /// Analog values of one pack or all (0xFF).
-    pub const ANALOG: u8 = 0x42;
-    /// Warning/status of one pack or all.
-    pub const STATUS: u8 = 0x44;
-    /// System parameters (v20 command; kept for packs that answer it).
-    pub const SYSTEM_PARAMETERS: u8 = 0x47;
-    /// Protocol version.
-    pub const PROTOCOL_VERSION: u8 = 0x4F;
-    /// Manufacturer information (v20 command).
-    pub const MANUFACTURER: u8 = 0x51;
-    /// Number of packs.
-    pub const PACK_COUNT: u8 = 0x90;
-    /// Switch command (LED, limiter, buzzer; see [`crate::flags::switch`]).
-    pub const SWITCH: u8 = 0x99;
-    /// Charge MOSFET on/off.
-    pub const CHARGE_MOSFET: u8 = 0x9A;
-    /// Discharge MOSFET on/off.
-    pub const DISCHARGE_MOSFET: u8 = 0x9B;
-    /// Shutdown/reboot.
-    pub const SHUTDOWN: u8 = 0x9C;
-    /// Capacity (remaining, full, design).
-    pub const CAPACITY: u8 = 0xA6;
-    /// Read the full-charge / low-SOC configuration.
-    pub const READ_FULL_CHARGE: u8 = 0xAF;
-    /// Write the full-charge / low-SOC configuration.
-    pub const WRITE_FULL_CHARGE: u8 = 0xAE;
-    /// Read date and time.
-    pub const READ_DATE_TIME: u8 = 0xB1;
-    /// Write date and time.
-    pub const WRITE_DATE_TIME: u8 = 0xB2;
-    /// Write the balancing configuration.
-    pub const WRITE_BALANCING: u8 = 0xB5;
-    /// Read the balancing configuration.
-    pub const READ_BALANCING: u8 = 0xB6;
-    /// Software/hardware version.
-    pub const SOFTWARE_VERSION: u8 = 0xC1;
-    /// Product/serial information.
-    pub const PRODUCT_INFO: u8 = 0xC2;
-    /// Write cell over-voltage configuration.
-    pub const WRITE_CELL_OVER_VOLTAGE: u8 = 0xD0;
-    /// Read cell over-voltage configuration.
-    pub const READ_CELL_OVER_VOLTAGE: u8 = 0xD1;
-    /// Write cell under-voltage configuration.
-    pub const WRITE_CELL_UNDER_VOLTAGE: u8 = 0xD2;
-    /// Read cell under-voltage configuration.
-    pub const READ_CELL_UNDER_VOLTAGE: u8 = 0xD3;
-    /// Write pack over-voltage configuration.
-    pub const WRITE_PACK_OVER_VOLTAGE: u8 = 0xD4;
-    /// Read pack over-voltage configuration.
-    pub const READ_PACK_OVER_VOLTAGE: u8 = 0xD5;
-    /// Write pack under-voltage configuration.
-    pub const WRITE_PACK_UNDER_VOLTAGE: u8 = 0xD6;
-    /// Read pack under-voltage configuration.
-    pub const READ_PACK_UNDER_VOLTAGE: u8 = 0xD7;
-    /// Write charge over-current configuration.
-    pub const WRITE_CHARGE_OVER_CURRENT: u8 = 0xD8;
-    /// Read charge over-current configuration.
-    pub const READ_CHARGE_OVER_CURRENT: u8 = 0xD9;
-    /// Write discharge over-current (level 1) configuration.
-    pub const WRITE_DISCHARGE_OVER_CURRENT: u8 = 0xDA;
-    /// Read discharge over-current (level 1) configuration.
-    pub const READ_DISCHARGE_OVER_CURRENT: u8 = 0xDB;
-
-    /// A short `snake_case` name of a command code.
-    pub const fn name(code: u8) -> Option<&'static str> {
-        Some(match code {
-            ANALOG => "analog",
-            STATUS => "status",
-            SYSTEM_PARAMETERS => "system_parameters",
-            PROTOCOL_VERSION => "protocol_version",
-            MANUFACTURER => "manufacturer",
-            PACK_COUNT => "pack_count",
-            SWITCH => "switch",
-            CHARGE_MOSFET => "charge_mosfet",
-            DISCHARGE_MOSFET => "discharge_mosfet",
-            SHUTDOWN => "shutdown",
-            CAPACITY => "capacity",
-            READ_FULL_CHARGE => "read_full_charge",
-            WRITE_FULL_CHARGE => "write_full_charge",
-            READ_DATE_TIME => "read_date_time",
-            WRITE_DATE_TIME => "write_date_time",
-            WRITE_BALANCING => "write_balancing",
-            READ_BALANCING => "read_balancing",
-            SOFTWARE_VERSION => "software_version",
-            PRODUCT_INFO => "product_info",
-            WRITE_CELL_OVER_VOLTAGE => "write_cell_over_voltage",
-            READ_CELL_OVER_VOLTAGE => "read_cell_over_voltage",
-            WRITE_CELL_UNDER_VOLTAGE => "write_cell_under_voltage",
-            READ_CELL_UNDER_VOLTAGE => "read_cell_under_voltage",
-            WRITE_PACK_OVER_VOLTAGE => "write_pack_over_voltage",
-            READ_PACK_OVER_VOLTAGE => "read_pack_over_voltage",
-            WRITE_PACK_UNDER_VOLTAGE => "write_pack_under_voltage",
-            READ_PACK_UNDER_VOLTAGE => "read_pack_under_voltage",
-            WRITE_CHARGE_OVER_CURRENT => "write_charge_over_current",
-            READ_CHARGE_OVER_CURRENT => "read_charge_over_current",
-            WRITE_DISCHARGE_OVER_CURRENT => "write_discharge_over_current",
-            READ_DISCHARGE_OVER_CURRENT => "read_discharge_over_current",
-            _ => return None,
-        })
+    voltwire_asciihex::command_table! {
+        /// Analog values of one pack or all (0xFF).
+        ANALOG = 0x42 => "analog",
+        /// Warning/status of one pack or all.
+        STATUS = 0x44 => "status",
+        /// System parameters (v20 command; kept for packs that answer it).
+        SYSTEM_PARAMETERS = 0x47 => "system_parameters",
+        /// Protocol version.
+        PROTOCOL_VERSION = 0x4F => "protocol_version",
+        /// Manufacturer information (v20 command).
+        MANUFACTURER = 0x51 => "manufacturer",
+        /// Number of packs.
+        PACK_COUNT = 0x90 => "pack_count",
+        /// Switch command (LED, limiter, buzzer; see [`crate::flags::switch`]).
+        SWITCH = 0x99 => "switch",
+        /// Charge MOSFET on/off.
+        CHARGE_MOSFET = 0x9A => "charge_mosfet",
+        /// Discharge MOSFET on/off.
+        DISCHARGE_MOSFET = 0x9B => "discharge_mosfet",
+        /// Shutdown/reboot.
+        SHUTDOWN = 0x9C => "shutdown",
+        /// Capacity (remaining, full, design).
+        CAPACITY = 0xA6 => "capacity",
+        /// Read the full-charge / low-SOC configuration.
+        READ_FULL_CHARGE = 0xAF => "read_full_charge",
+        /// Write the full-charge / low-SOC configuration.
+        WRITE_FULL_CHARGE = 0xAE => "write_full_charge",
+        /// Read date and time.
+        READ_DATE_TIME = 0xB1 => "read_date_time",
+        /// Write date and time.
+        WRITE_DATE_TIME = 0xB2 => "write_date_time",
+        /// Write the balancing configuration.
+        WRITE_BALANCING = 0xB5 => "write_balancing",
+        /// Read the balancing configuration.
+        READ_BALANCING = 0xB6 => "read_balancing",
+        /// Software/hardware version.
+        SOFTWARE_VERSION = 0xC1 => "software_version",
+        /// Product/serial information.
+        PRODUCT_INFO = 0xC2 => "product_info",
+        /// Write cell over-voltage configuration.
+        WRITE_CELL_OVER_VOLTAGE = 0xD0 => "write_cell_over_voltage",
+        /// Read cell over-voltage configuration.
+        READ_CELL_OVER_VOLTAGE = 0xD1 => "read_cell_over_voltage",
+        /// Write cell under-voltage configuration.
+        WRITE_CELL_UNDER_VOLTAGE = 0xD2 => "write_cell_under_voltage",
+        /// Read cell under-voltage configuration.
+        READ_CELL_UNDER_VOLTAGE = 0xD3 => "read_cell_under_voltage",
+        /// Write pack over-voltage configuration.
+        WRITE_PACK_OVER_VOLTAGE = 0xD4 => "write_pack_over_voltage",
+        /// Read pack over-voltage configuration.
+        READ_PACK_OVER_VOLTAGE = 0xD5 => "read_pack_over_voltage",
+        /// Write pack under-voltage configuration.
+        WRITE_PACK_UNDER_VOLTAGE = 0xD6 => "write_pack_under_voltage",
+        /// Read pack under-voltage configuration.
+        READ_PACK_UNDER_VOLTAGE = 0xD7 => "read_pack_under_voltage",
+        /// Write charge over-current configuration.
+        WRITE_CHARGE_OVER_CURRENT = 0xD8 => "write_charge_over_current",
+        /// Read charge over-current configuration.
+        READ_CHARGE_OVER_CURRENT = 0xD9 => "read_charge_over_current",
+        /// Write discharge over-current (level 1) configuration.
+        WRITE_DISCHARGE_OVER_CURRENT = 0xDA => "write_discharge_over_current",
+        /// Read discharge over-current (level 1) configuration.
+        READ_DISCHARGE_OVER_CURRENT = 0xDB => "read_discharge_over_current",
     }
 }

@@ -1,5 +1,6 @@
 //! Requests (host → BMS).
 
+use voltwire_asciihex::layout::Layout;
 use voltwire_asciihex::message::{self, Body};
 use voltwire_asciihex::{Info, Writer};
 use voltwire_core::EncodeError;
@@ -9,50 +10,13 @@ use crate::{
     VoltageProtection, command,
 };
 
-/// Which pack a 0x42/0x44 request asks about.
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Target {
-    /// One pack by number (never 0xFF).
-    Pack(u8),
-    /// Every pack (INFO 0xFF; kitor sends it to a lone pack too).
-    All,
-}
-
-impl Target {
-    /// The INFO byte.
-    pub const fn byte(self) -> u8 {
-        match self {
-            Self::Pack(p) => p,
-            Self::All => 0xFF,
-        }
-    }
-
-    /// The target of an INFO byte.
-    pub const fn from_byte(b: u8) -> Self {
-        if b == 0xFF { Self::All } else { Self::Pack(b) }
-    }
-
-    /// The pack asked for; `None` for all packs.
-    pub const fn pack(self) -> Option<u8> {
-        match self {
-            Self::Pack(p) => Some(p),
-            Self::All => None,
-        }
-    }
-}
-
-impl From<u8> for Target {
-    /// The target of an INFO byte ([`Target::from_byte`]).
-    fn from(b: u8) -> Self {
-        Self::from_byte(b)
-    }
-}
-
-impl From<Target> for u8 {
-    /// The INFO byte ([`Target::byte`]).
-    fn from(v: Target) -> Self {
-        v.byte()
+voltwire_asciihex::request_target! {
+    /// Which pack a 0x42/0x44 request asks about.
+    pub enum Target {
+        /// One pack by number (never 0xFF).
+        Pack(u8) as pack,
+        /// Every pack (INFO 0xFF; kitor sends it to a lone pack too).
+        All,
     }
 }
 
@@ -147,93 +111,66 @@ impl ConfigRead {
     }
 }
 
-/// What a request asks for.
-#[allow(
-    clippy::large_enum_variant,
-    reason = "no_std without alloc: fixed-capacity variants cannot be boxed"
-)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RequestBody {
-    /// 0x42, one INFO byte.
-    Analog(Target),
-    /// 0x44, one INFO byte.
-    Status(Target),
-    /// 0x47, no INFO (v20 command).
-    SystemParameters,
-    /// 0x4F, no INFO.
-    ProtocolVersion,
-    /// 0x51, no INFO (v20 command).
-    Manufacturer,
-    /// 0x90, no INFO.
-    PackCount,
-    /// 0xC1, no INFO.
-    SoftwareVersion,
-    /// 0xC2, no INFO.
-    ProductInfo,
-    /// 0xA6, no INFO.
-    Capacity,
-    /// 0xB1, no INFO.
-    ReadDateTime,
-    /// 0xB2, six bytes.
-    WriteDateTime(DateTime),
-    /// 0x9A, one byte (kitor's 2-byte form is [`RequestBody::Other`]).
-    ChargeMosfet(MosfetSwitch),
-    /// 0x9B, one byte.
-    DischargeMosfet(MosfetSwitch),
-    /// 0x9C, one byte (0x01 in captures).
-    Shutdown(u8),
-    /// 0x99, one byte: a [`crate::flags::switch`] code.
-    Switch(u8),
-    /// A configuration read, no INFO.
-    ReadConfig(ConfigRead),
-    /// 0xD0/0xD2/0xD4/0xD6.
-    WriteVoltage(VoltageKind, VoltageProtection),
-    /// 0xD8.
-    WriteChargeOverCurrent(CurrentProtection),
-    /// 0xDA (values positive).
-    WriteDischargeOverCurrent(CurrentProtection),
-    /// 0xB5.
-    WriteBalancing(BalanceConfig),
-    /// 0xAE.
-    WriteFullCharge(FullChargeConfig),
-    /// Any other command or INFO shape.
-    Other {
-        /// CID2.
-        cid2: u8,
-        /// INFO as sent.
-        info: Info,
-    },
+voltwire_asciihex::body_enum! {
+    /// What a request asks for.
+    pub enum RequestBody {
+        /// 0x42, one INFO byte.
+        Analog(Target) => command::ANALOG,
+        /// 0x44, one INFO byte.
+        Status(Target) => command::STATUS,
+        /// 0x47, no INFO (v20 command).
+        SystemParameters => command::SYSTEM_PARAMETERS,
+        /// 0x4F, no INFO.
+        ProtocolVersion => command::PROTOCOL_VERSION,
+        /// 0x51, no INFO (v20 command).
+        Manufacturer => command::MANUFACTURER,
+        /// 0x90, no INFO.
+        PackCount => command::PACK_COUNT,
+        /// 0xC1, no INFO.
+        SoftwareVersion => command::SOFTWARE_VERSION,
+        /// 0xC2, no INFO.
+        ProductInfo => command::PRODUCT_INFO,
+        /// 0xA6, no INFO.
+        Capacity => command::CAPACITY,
+        /// 0xB1, no INFO.
+        ReadDateTime => command::READ_DATE_TIME,
+        /// 0xB2, six bytes.
+        WriteDateTime(DateTime) => command::WRITE_DATE_TIME,
+        /// 0x9A, one byte (kitor's 2-byte form is [`RequestBody::Other`]).
+        ChargeMosfet(MosfetSwitch) => command::CHARGE_MOSFET,
+        /// 0x9B, one byte.
+        DischargeMosfet(MosfetSwitch) => command::DISCHARGE_MOSFET,
+        /// 0x9C, one byte (0x01 in captures).
+        Shutdown(u8) => command::SHUTDOWN,
+        /// 0x99, one byte: a [`crate::flags::switch`] code.
+        Switch(u8) => command::SWITCH,
+        /// A configuration read, no INFO.
+        ReadConfig(ConfigRead) for (c) => c.command(),
+        /// 0xD0/0xD2/0xD4/0xD6.
+        WriteVoltage(VoltageKind, VoltageProtection) for (k, _) => k.write_command(),
+        /// 0xD8.
+        WriteChargeOverCurrent(CurrentProtection) => command::WRITE_CHARGE_OVER_CURRENT,
+        /// 0xDA (values positive).
+        WriteDischargeOverCurrent(CurrentProtection) => command::WRITE_DISCHARGE_OVER_CURRENT,
+        /// 0xB5.
+        WriteBalancing(BalanceConfig) => command::WRITE_BALANCING,
+        /// 0xAE.
+        WriteFullCharge(FullChargeConfig) => command::WRITE_FULL_CHARGE,
+        /// Any other command or INFO shape.
+        Other {
+            /// CID2.
+            cid2: u8,
+            /// INFO as sent.
+            info: Info,
+        } for { cid2, .. } => *cid2,
+    }
 }
 
 impl Body for RequestBody {
     /// The command code (CID2).
     fn command(&self) -> u8 {
-        match self {
-            Self::Analog(_) => command::ANALOG,
-            Self::Status(_) => command::STATUS,
-            Self::SystemParameters => command::SYSTEM_PARAMETERS,
-            Self::ProtocolVersion => command::PROTOCOL_VERSION,
-            Self::Manufacturer => command::MANUFACTURER,
-            Self::PackCount => command::PACK_COUNT,
-            Self::SoftwareVersion => command::SOFTWARE_VERSION,
-            Self::ProductInfo => command::PRODUCT_INFO,
-            Self::Capacity => command::CAPACITY,
-            Self::ReadDateTime => command::READ_DATE_TIME,
-            Self::WriteDateTime(_) => command::WRITE_DATE_TIME,
-            Self::ChargeMosfet(_) => command::CHARGE_MOSFET,
-            Self::DischargeMosfet(_) => command::DISCHARGE_MOSFET,
-            Self::Shutdown(_) => command::SHUTDOWN,
-            Self::Switch(_) => command::SWITCH,
-            Self::ReadConfig(c) => c.command(),
-            Self::WriteVoltage(k, _) => k.write_command(),
-            Self::WriteChargeOverCurrent(_) => command::WRITE_CHARGE_OVER_CURRENT,
-            Self::WriteDischargeOverCurrent(_) => command::WRITE_DISCHARGE_OVER_CURRENT,
-            Self::WriteBalancing(_) => command::WRITE_BALANCING,
-            Self::WriteFullCharge(_) => command::WRITE_FULL_CHARGE,
-            Self::Other { cid2, .. } => *cid2,
-        }
+        // The inherent one `body_enum!` states with the variants.
+        RequestBody::command(self)
     }
 
     fn decode(cid2: u8, info: &[u8]) -> Option<Self> {
@@ -251,23 +188,25 @@ impl Body for RequestBody {
             (command::PRODUCT_INFO, []) => Self::ProductInfo,
             (command::CAPACITY, []) => Self::Capacity,
             (command::READ_DATE_TIME, []) => Self::ReadDateTime,
-            (command::WRITE_DATE_TIME, _) => Self::WriteDateTime(DateTime::read(info)?),
+            (command::WRITE_DATE_TIME, _) => Self::WriteDateTime(DateTime::from_info(info)?),
             (command::CHARGE_MOSFET, [b]) => Self::ChargeMosfet(MosfetSwitch::from_byte(*b)),
             (command::DISCHARGE_MOSFET, [b]) => Self::DischargeMosfet(MosfetSwitch::from_byte(*b)),
             (command::SHUTDOWN, [b]) => Self::Shutdown(*b),
             (command::SWITCH, [b]) => Self::Switch(*b),
             (0xD0 | 0xD2 | 0xD4 | 0xD6, _) => Self::WriteVoltage(
                 VoltageKind::from_command(cid2)?,
-                VoltageProtection::read(info)?,
+                VoltageProtection::from_info(info)?,
             ),
             (command::WRITE_CHARGE_OVER_CURRENT, _) => {
-                Self::WriteChargeOverCurrent(CurrentProtection::read(info)?)
+                Self::WriteChargeOverCurrent(CurrentProtection::from_info(info)?)
             }
             (command::WRITE_DISCHARGE_OVER_CURRENT, _) => {
-                Self::WriteDischargeOverCurrent(CurrentProtection::read(info)?)
+                Self::WriteDischargeOverCurrent(CurrentProtection::from_info(info)?)
             }
-            (command::WRITE_BALANCING, _) => Self::WriteBalancing(BalanceConfig::read(info)?),
-            (command::WRITE_FULL_CHARGE, _) => Self::WriteFullCharge(FullChargeConfig::read(info)?),
+            (command::WRITE_BALANCING, _) => Self::WriteBalancing(BalanceConfig::from_info(info)?),
+            (command::WRITE_FULL_CHARGE, _) => {
+                Self::WriteFullCharge(FullChargeConfig::from_info(info)?)
+            }
             _ => return None,
         })
     }
@@ -282,21 +221,19 @@ impl Body for RequestBody {
             Self::Analog(t) | Self::Status(t) => {
                 w.u8(t.byte())?;
             }
-            Self::WriteDateTime(d) => {
-                w.bytes(&d.bytes())?;
-            }
+            Self::WriteDateTime(d) => d.write_to(&mut w)?,
             Self::ChargeMosfet(s) | Self::DischargeMosfet(s) => {
                 w.u8(s.byte())?;
             }
             Self::Shutdown(b) | Self::Switch(b) => {
                 w.u8(*b)?;
             }
-            Self::WriteVoltage(_, v) => v.write(&mut w)?,
+            Self::WriteVoltage(_, v) => v.write_to(&mut w)?,
             Self::WriteChargeOverCurrent(c) | Self::WriteDischargeOverCurrent(c) => {
-                c.write(&mut w)?;
+                c.write_to(&mut w)?;
             }
-            Self::WriteBalancing(b) => b.write(&mut w)?,
-            Self::WriteFullCharge(f) => f.write(&mut w)?,
+            Self::WriteBalancing(b) => b.write_to(&mut w)?,
+            Self::WriteFullCharge(f) => f.write_to(&mut w)?,
             Self::Other { info, .. } => return Ok(info.clone()),
             Self::SystemParameters
             | Self::ProtocolVersion

@@ -1,6 +1,7 @@
 //! Responses (BMS → host).
 
 use heapless::Vec;
+use voltwire_asciihex::layout::Layout;
 use voltwire_asciihex::message::{self, Body};
 use voltwire_asciihex::{Info, Writer};
 use voltwire_core::EncodeError;
@@ -12,65 +13,60 @@ use crate::{
     VoltageProtection, command,
 };
 
-/// What a response carries, by the command it answers.
-#[allow(
-    clippy::large_enum_variant,
-    reason = "no_std without alloc: fixed-capacity variants cannot be boxed"
-)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ResponseBody {
-    /// 0x42, one pack or all.
-    Analog(AnalogReply),
-    /// 0x44, one pack or all.
-    Status(StatusReply),
-    /// 0x47 (v20 layout, raw).
-    SystemParameters(SystemParameters),
-    /// 0x4F: no INFO; the version is the frame's VER.
-    ProtocolVersion,
-    /// 0x51 (v20 layout).
-    Manufacturer(ManufacturerInfo),
-    /// 0x90: number of packs. Wire: u8.
-    PackCount(u8),
-    /// 0xC1: software/hardware version. Wire: 20 ASCII bytes, space padded.
-    SoftwareVersion([u8; 20]),
-    /// 0xC2: product/serial information. Wire: 20 or 40 ASCII bytes.
-    ProductInfo(Vec<u8, 40>),
-    /// 0xA6.
-    Capacity(Capacity),
-    /// 0xB1.
-    DateTime(DateTime),
-    /// 0xD1/0xD3/0xD5/0xD7.
-    Voltage(VoltageKind, VoltageProtection),
-    /// 0xD9.
-    ChargeOverCurrent(CurrentProtection),
-    /// 0xDB (values negative as read).
-    DischargeOverCurrent(CurrentProtection),
-    /// 0xB6.
-    Balancing(BalanceConfig),
-    /// 0xAF.
-    FullCharge(FullChargeConfig),
-    /// The empty OK frame answering a write or control command.
-    Accepted {
-        /// The command answered.
-        command: u8,
-    },
-    /// One byte answering a control command (0x9A/0x9B: the instruction/system state after
-    /// the switch, see [`crate::flags::SYSTEM`]; undocumented).
-    ControlState {
-        /// The command answered.
-        command: u8,
-        /// The byte. Wire: u8.
-        state: u8,
-    },
-    /// A reply with RTN ≠ 0, to an unknown command, or whose INFO does not fit.
-    Undecoded {
-        /// The command answered.
-        command: u8,
-        /// INFO as sent.
-        info: Info,
-    },
+voltwire_asciihex::body_enum! {
+    /// What a response carries, by the command it answers.
+    pub enum ResponseBody {
+        /// 0x42, one pack or all.
+        Analog(AnalogReply) => command::ANALOG,
+        /// 0x44, one pack or all.
+        Status(StatusReply) => command::STATUS,
+        /// 0x47 (v20 layout, raw).
+        SystemParameters(SystemParameters) => command::SYSTEM_PARAMETERS,
+        /// 0x4F: no INFO; the version is the frame's VER.
+        ProtocolVersion => command::PROTOCOL_VERSION,
+        /// 0x51 (v20 layout).
+        Manufacturer(ManufacturerInfo) => command::MANUFACTURER,
+        /// 0x90: number of packs. Wire: u8.
+        PackCount(u8) => command::PACK_COUNT,
+        /// 0xC1: software/hardware version. Wire: 20 ASCII bytes, space padded.
+        SoftwareVersion([u8; 20]) => command::SOFTWARE_VERSION,
+        /// 0xC2: product/serial information. Wire: 20 or 40 ASCII bytes.
+        ProductInfo(Vec<u8, 40>) => command::PRODUCT_INFO,
+        /// 0xA6.
+        Capacity(Capacity) => command::CAPACITY,
+        /// 0xB1.
+        DateTime(DateTime) => command::READ_DATE_TIME,
+        /// 0xD1/0xD3/0xD5/0xD7.
+        Voltage(VoltageKind, VoltageProtection) for (k, _) => k.read_command(),
+        /// 0xD9.
+        ChargeOverCurrent(CurrentProtection) => command::READ_CHARGE_OVER_CURRENT,
+        /// 0xDB (values negative as read).
+        DischargeOverCurrent(CurrentProtection) => command::READ_DISCHARGE_OVER_CURRENT,
+        /// 0xB6.
+        Balancing(BalanceConfig) => command::READ_BALANCING,
+        /// 0xAF.
+        FullCharge(FullChargeConfig) => command::READ_FULL_CHARGE,
+        /// The empty OK frame answering a write or control command.
+        Accepted {
+            /// The command answered.
+            command: u8,
+        } for { command } => *command,
+        /// One byte answering a control command (0x9A/0x9B: the instruction/system state
+        /// after the switch, see [`crate::flags::System`]; undocumented).
+        ControlState {
+            /// The command answered.
+            command: u8,
+            /// The byte. Wire: u8.
+            state: u8,
+        } for { command, .. } => *command,
+        /// A reply with RTN ≠ 0, to an unknown command, or whose INFO does not fit.
+        Undecoded {
+            /// The command answered.
+            command: u8,
+            /// INFO as sent.
+            info: Info,
+        } for { command, .. } => *command,
+    }
 }
 
 /// A response frame (RTN 0 for data replies).
@@ -95,26 +91,8 @@ impl message::ResponseBody for ResponseBody {
 impl Body for ResponseBody {
     /// The command this body answers.
     fn command(&self) -> u8 {
-        match self {
-            Self::Analog(_) => command::ANALOG,
-            Self::Status(_) => command::STATUS,
-            Self::SystemParameters(_) => command::SYSTEM_PARAMETERS,
-            Self::ProtocolVersion => command::PROTOCOL_VERSION,
-            Self::Manufacturer(_) => command::MANUFACTURER,
-            Self::PackCount(_) => command::PACK_COUNT,
-            Self::SoftwareVersion(_) => command::SOFTWARE_VERSION,
-            Self::ProductInfo(_) => command::PRODUCT_INFO,
-            Self::Capacity(_) => command::CAPACITY,
-            Self::DateTime(_) => command::READ_DATE_TIME,
-            Self::Voltage(k, _) => k.read_command(),
-            Self::ChargeOverCurrent(_) => command::READ_CHARGE_OVER_CURRENT,
-            Self::DischargeOverCurrent(_) => command::READ_DISCHARGE_OVER_CURRENT,
-            Self::Balancing(_) => command::READ_BALANCING,
-            Self::FullCharge(_) => command::READ_FULL_CHARGE,
-            Self::Accepted { command }
-            | Self::ControlState { command, .. }
-            | Self::Undecoded { command, .. } => *command,
-        }
+        // The inherent one `body_enum!` states with the variants.
+        ResponseBody::command(self)
     }
 
     fn decode(cid2: u8, info: &[u8]) -> Option<Self> {
@@ -139,23 +117,25 @@ impl Body for ResponseBody {
         }
         if let Some(c) = ConfigRead::from_command(cid2) {
             return Some(match c {
-                ConfigRead::Voltage(k) => Self::Voltage(k, VoltageProtection::read(info)?),
+                ConfigRead::Voltage(k) => Self::Voltage(k, VoltageProtection::from_info(info)?),
                 ConfigRead::ChargeOverCurrent => {
-                    Self::ChargeOverCurrent(CurrentProtection::read(info)?)
+                    Self::ChargeOverCurrent(CurrentProtection::from_info(info)?)
                 }
                 ConfigRead::DischargeOverCurrent => {
-                    Self::DischargeOverCurrent(CurrentProtection::read(info)?)
+                    Self::DischargeOverCurrent(CurrentProtection::from_info(info)?)
                 }
-                ConfigRead::Balancing => Self::Balancing(BalanceConfig::read(info)?),
-                ConfigRead::FullCharge => Self::FullCharge(FullChargeConfig::read(info)?),
+                ConfigRead::Balancing => Self::Balancing(BalanceConfig::from_info(info)?),
+                ConfigRead::FullCharge => Self::FullCharge(FullChargeConfig::from_info(info)?),
             });
         }
         Some(match cid2 {
             command::ANALOG => Self::Analog(AnalogReply::read(info)?),
             command::STATUS => Self::Status(StatusReply::read(info)?),
-            command::SYSTEM_PARAMETERS => Self::SystemParameters(SystemParameters::read(info)?),
+            command::SYSTEM_PARAMETERS => {
+                Self::SystemParameters(SystemParameters::from_info(info)?)
+            }
             command::PROTOCOL_VERSION => info.is_empty().then_some(Self::ProtocolVersion)?,
-            command::MANUFACTURER => Self::Manufacturer(ManufacturerInfo::read(info)?),
+            command::MANUFACTURER => Self::Manufacturer(ManufacturerInfo::from_info(info)?),
             command::PACK_COUNT => match info {
                 [n] => Self::PackCount(*n),
                 _ => return None,
@@ -164,8 +144,8 @@ impl Body for ResponseBody {
             command::PRODUCT_INFO if info.len() == 20 || info.len() == 40 => {
                 Self::ProductInfo(Vec::from_slice(info).ok()?)
             }
-            command::CAPACITY => Self::Capacity(Capacity::read(info)?),
-            command::READ_DATE_TIME => Self::DateTime(DateTime::read(info)?),
+            command::CAPACITY => Self::Capacity(Capacity::from_info(info)?),
+            command::READ_DATE_TIME => Self::DateTime(DateTime::from_info(info)?),
             _ => return None,
         })
     }
@@ -184,13 +164,9 @@ impl Body for ResponseBody {
         match self {
             Self::Analog(a) => a.write(&mut w)?,
             Self::Status(s) => s.write(&mut w)?,
-            Self::SystemParameters(p) => p.write(&mut w)?,
+            Self::SystemParameters(p) => p.write_to(&mut w)?,
             Self::ProtocolVersion | Self::Accepted { .. } => {}
-            Self::Manufacturer(m) => {
-                w.bytes(&m.device_name)?
-                    .bytes(&m.software_version)?
-                    .bytes(&m.manufacturer)?;
-            }
+            Self::Manufacturer(m) => m.write_to(&mut w)?,
             Self::PackCount(n) => {
                 w.u8(*n)?;
             }
@@ -200,14 +176,12 @@ impl Body for ResponseBody {
             Self::ProductInfo(v) => {
                 w.bytes(v)?;
             }
-            Self::Capacity(c) => c.write(&mut w)?,
-            Self::DateTime(d) => {
-                w.bytes(&d.bytes())?;
-            }
-            Self::Voltage(_, v) => v.write(&mut w)?,
-            Self::ChargeOverCurrent(c) | Self::DischargeOverCurrent(c) => c.write(&mut w)?,
-            Self::Balancing(b) => b.write(&mut w)?,
-            Self::FullCharge(f) => f.write(&mut w)?,
+            Self::Capacity(c) => c.write_to(&mut w)?,
+            Self::DateTime(d) => d.write_to(&mut w)?,
+            Self::Voltage(_, v) => v.write_to(&mut w)?,
+            Self::ChargeOverCurrent(c) | Self::DischargeOverCurrent(c) => c.write_to(&mut w)?,
+            Self::Balancing(b) => b.write_to(&mut w)?,
+            Self::FullCharge(f) => f.write_to(&mut w)?,
             Self::ControlState { state, .. } => {
                 w.u8(*state)?;
             }
@@ -232,7 +206,7 @@ mod tests {
             panic!("{r:?}")
         };
         assert_eq!((s.info_flag, s.command, s.modules.len()), (0, 1, 1));
-        assert_eq!(s.modules[0].state.system, 0x0E);
+        assert_eq!(s.modules[0].state.system.0, 0x0E);
         assert!(!s.modules[0].state.locked_after_balancing());
         assert_eq!(r.to_frame().unwrap().to_bytes().as_slice(), wire);
     }

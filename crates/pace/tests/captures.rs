@@ -69,9 +69,9 @@ fn check(r: &Response, d: &Value) {
                 p.temperatures.len(),
                 d["temperatures"].as_array().unwrap().len()
             );
-            assert_eq!(i64::from(p.state.system), i(&d["system"]));
-            assert_eq!(i64::from(p.state.protect_1), i(&d["protect_1"]));
-            assert_eq!(i64::from(p.state.warn_2), i(&d["warn_2"]));
+            assert_eq!(i64::from(p.state.system.0), i(&d["system"]));
+            assert_eq!(i64::from(p.state.protect_1.0), i(&d["protect_1"]));
+            assert_eq!(i64::from(p.state.warn_2.0), i(&d["warn_2"]));
             assert!(s.trailing.is_empty());
         }
         ResponseBody::SoftwareVersion(v) => {

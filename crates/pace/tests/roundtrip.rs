@@ -118,15 +118,15 @@ fn pack() -> impl Strategy<Value = PackAnalog> {
 
 fn status_pack() -> impl Strategy<Value = PackStatus> {
     blocks::status::<Pace>(any::<[u8; 9]>().prop_map(|b| PackState {
-        protect_1: b[0],
-        protect_2: b[1],
-        system: b[2],
-        control: b[3],
-        fault: b[4],
+        protect_1: b[0].into(),
+        protect_2: b[1].into(),
+        system: b[2].into(),
+        control: b[3].into(),
+        fault: b[4].into(),
         balance_1: b[5],
         balance_2: b[6],
-        warn_1: b[7],
-        warn_2: b[8],
+        warn_1: b[7].into(),
+        warn_2: b[8].into(),
     }))
 }
 

@@ -31,9 +31,10 @@ use voltwire_core::{
     DeciKelvin, Emit as _, MilliampHours, Milliamps, Millivolts, ScanDecoder, StreamDecoder as _,
 };
 use voltwire_pylontech::rs485::{
-    AlarmReply, AnalogReply, ChargeManagement, DischargeSign, Frame, ManufacturerInfo, ModuleAlarm,
-    ModuleAnalog, Request, RequestBody, Requests, Response, ResponseBody, Rtn, SerialNumber,
-    SystemAlarm, SystemAnalog, SystemInfo, SystemParameters, Target,
+    AlarmReply, AnalogReply, ChargeManagement, DischargeSign, Frame, ManagementStatus,
+    ManufacturerInfo, ModuleAlarm, ModuleAnalog, Request, RequestBody, Requests, Response,
+    ResponseBody, Rtn, SerialNumber, SystemAlarm, SystemAnalog, SystemInfo, SystemParameters,
+    Target,
 };
 
 const ADDRESSES: [u8; 2] = [2, 3];
@@ -87,7 +88,7 @@ fn management() -> ChargeManagement {
         Milliamps(50_000),
         Milliamps(75_000),
         DischargeSign::Negative,
-        ChargeManagement::CHARGE_ENABLE | ChargeManagement::DISCHARGE_ENABLE,
+        ManagementStatus(ManagementStatus::CHARGE_ENABLE | ManagementStatus::DISCHARGE_ENABLE),
     )
 }
 

@@ -157,7 +157,7 @@ fn check_management(m: &voltwire_pylontech::rs485::ChargeManagement, d: &Value) 
         i64::from(m.discharge_current_limit.0),
         i(&d["discharge_current_ma"])
     );
-    assert_eq!(i64::from(m.status), i(&d["status"]));
+    assert_eq!(i64::from(m.status.0), i(&d["status"]));
 }
 
 #[test]

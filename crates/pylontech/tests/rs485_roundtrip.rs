@@ -12,9 +12,9 @@ use blocks::{ma, mv};
 use proptest::prelude::*;
 use voltwire_core::{DeciKelvin, MilliampHours, Milliamps, Millivolts};
 use voltwire_pylontech::rs485::{
-    AnalogReply, ChargeManagement, DischargeSign, Frame, ManufacturerInfo, ModuleAnalog, Pylontech,
-    Request, RequestBody, Response, ResponseBody, SerialNumber, SystemAlarm, SystemAnalog,
-    SystemInfo, SystemParameters, Target,
+    AnalogReply, ChargeManagement, DischargeSign, Frame, ManagementStatus, ManufacturerInfo,
+    ModuleAnalog, Pylontech, Request, RequestBody, Response, ResponseBody, SerialNumber,
+    SystemAlarm, SystemAnalog, SystemInfo, SystemParameters, Target,
 };
 
 fn dk() -> impl Strategy<Value = DeciKelvin> {
@@ -36,7 +36,7 @@ fn management() -> impl Strategy<Value = ChargeManagement> {
         discharge_voltage_limit: b,
         charge_current_limit: c,
         discharge_current_limit: d,
-        status: s,
+        status: s.into(),
     })
 }
 
@@ -200,7 +200,7 @@ proptest! {
     #[test]
     fn discharge_sign_is_explicit(limit in 0i32..3_000_000, neg in any::<bool>()) {
         let sign = if neg { DischargeSign::Negative } else { DischargeSign::Positive };
-        let m = ChargeManagement::new(Millivolts(1), Millivolts(1), Milliamps(0), Milliamps(limit), sign, 0);
+        let m = ChargeManagement::new(Millivolts(1), Millivolts(1), Milliamps(0), Milliamps(limit), sign, ManagementStatus(0));
         prop_assert_eq!(m.discharge_current_magnitude(), Milliamps(limit));
         prop_assert_eq!(m.discharge_current_limit.0, if neg { -limit } else { limit });
     }
@@ -219,7 +219,7 @@ fn sign_choice_on_the_wire() {
             Milliamps(120_000),
             Milliamps(120_000),
             sign,
-            0xC0,
+            ManagementStatus(0xC0),
         );
         let f = Response::ok(2, ResponseBody::SystemManagement(m))
             .to_frame()
@@ -233,7 +233,7 @@ fn sign_choice_on_the_wire() {
         Milliamps(150),
         Milliamps(0),
         DischargeSign::Negative,
-        0,
+        ManagementStatus(0),
     );
     assert!(
         Response::ok(2, ResponseBody::SystemManagement(m))

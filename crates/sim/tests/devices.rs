@@ -272,7 +272,7 @@ fn pylontech_stack_commands() {
             }
             ResponseBody::SystemManagement(m) => {
                 assert_eq!(m.charge_voltage_limit, Millivolts(16 * 3_550));
-                assert_ne!(m.status & 0x80, 0, "charge enabled");
+                assert_ne!(m.status.0 & 0x80, 0, "charge enabled");
             }
             ResponseBody::Alarm(a) => assert_eq!(a.modules[0].state[0], 0),
             _ => {}

@@ -346,14 +346,14 @@ fn pace_status_reports_faults() {
         assert!(pk.cells.iter().all(|w| *w == warning::NORMAL));
         assert_eq!(
             (
-                pk.state.protect_1,
-                pk.state.protect_2,
-                pk.state.warn_1,
-                pk.state.warn_2
+                pk.state.protect_1.0,
+                pk.state.protect_2.0,
+                pk.state.warn_1.0,
+                pk.state.warn_2.0
             ),
             (0, 0, 0, 0)
         );
-        assert_eq!(pk.state.system & 0x06, 0x06, "both FETs on");
+        assert_eq!(pk.state.system.0 & 0x06, 0x06, "both FETs on");
     }
     stack.faults_mut().cell_over_voltage = true;
     stack.faults_mut().over_temperature = true;
@@ -371,9 +371,9 @@ fn pace_status_reports_faults() {
         pk.temperatures.iter().all(|w| *w == warning::ABOVE),
         "{pk:?}"
     );
-    assert_eq!(pk.state.protect_1 & 0x01, 0x01);
-    assert_eq!(pk.state.protect_2 & 0x03, 0x03);
-    assert_eq!(pk.state.system & 0x06, 0, "protection opens both FETs");
+    assert_eq!(pk.state.protect_1.0 & 0x01, 0x01);
+    assert_eq!(pk.state.protect_2.0 & 0x03, 0x03);
+    assert_eq!(pk.state.system.0 & 0x06, 0, "protection opens both FETs");
 }
 
 #[test]
@@ -440,7 +440,7 @@ fn pace_mosfet_switch_commands_the_plant() {
     let ResponseBody::Status(s) = &r[0].body else {
         panic!("{r:?}")
     };
-    assert_eq!(s.modules[0].state.system & 0x06, 0x02);
+    assert_eq!(s.modules[0].state.system.0 & 0x06, 0x02);
 }
 
 #[test]

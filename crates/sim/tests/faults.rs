@@ -252,7 +252,7 @@ fn cell_over_voltage_sets_the_bms_flags() {
     let ResponseBody::SystemManagement(m) = &resp.body else {
         panic!()
     };
-    assert_eq!(m.status & 0x80, 0);
+    assert_eq!(m.status.0 & 0x80, 0);
 
     // Pylontech CAN: 0x359 over-voltage protection, 0x351 charge current 0.
     let mut can = PylontechCanBms::new();

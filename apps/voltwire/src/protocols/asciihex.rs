@@ -128,12 +128,9 @@ pub(super) fn code_name(code: u8, name: Option<&str>) -> J {
     json!({ "code": code, "name": name })
 }
 
-pub(super) fn bits(raw: u8, table: &[Option<&'static str>; 8]) -> J {
-    let names: Vec<&str> = (0..8)
-        .filter(|i| raw & (1 << i) != 0)
-        .filter_map(|i| table.get(i).copied().flatten())
-        .collect();
-    json!({ "raw": raw, "flags": names })
+/// A state byte as `{raw, flags}`: its value and the names of its set bits.
+pub(super) fn bits<W: voltwire_core::FlagWord<Raw = u8>>(word: W) -> J {
+    json!({ "raw": word.raw(), "flags": word.flags().collect::<Vec<_>>() })
 }
 
 pub(super) fn volts(v: Millivolts) -> J {

@@ -111,17 +111,17 @@ fn pack_json(p: &PackAnalog) -> J {
 fn status_json(p: &PackStatus) -> J {
     let mut m = asciihex::status_json(p, "warning", "voltage", flags::warning::name);
     let s = &p.state;
-    m.insert("protect_1".into(), bits(s.protect_1, &flags::PROTECT_1));
-    m.insert("protect_2".into(), bits(s.protect_2, &flags::PROTECT_2));
-    m.insert("system".into(), bits(s.system, &flags::SYSTEM));
-    m.insert("control".into(), bits(s.control, &flags::CONTROL));
-    m.insert("fault".into(), bits(s.fault, &flags::FAULT));
+    m.insert("protect_1".into(), bits(s.protect_1));
+    m.insert("protect_2".into(), bits(s.protect_2));
+    m.insert("system".into(), bits(s.system));
+    m.insert("control".into(), bits(s.control));
+    m.insert("fault".into(), bits(s.fault));
     m.insert(
         "balancing_cells".into(),
         cells_set(s.balance_1, s.balance_2),
     );
-    m.insert("warn_1".into(), bits(s.warn_1, &flags::WARN_1));
-    m.insert("warn_2".into(), bits(s.warn_2, &flags::WARN_2));
+    m.insert("warn_1".into(), bits(s.warn_1));
+    m.insert("warn_2".into(), bits(s.warn_2));
     m.into()
 }
 
@@ -186,7 +186,7 @@ fn response_json(r: &Response) -> (&'static str, Map<String, J>) {
         }
         ResponseBody::Accepted { .. } => "accepted",
         ResponseBody::ControlState { state, .. } => {
-            m.insert("system".into(), bits(*state, &flags::SYSTEM));
+            m.insert("system".into(), bits(flags::System(*state)));
             "control_state"
         }
         ResponseBody::Undecoded { info, .. } => {

@@ -55,9 +55,9 @@ fn module_json(p: &ModuleAnalog) -> J {
 fn alarm_json(a: &ModuleAlarm) -> J {
     let mut m = asciihex::status_json(a, "state", "module_voltage", alarm_state::name);
     let [s1, s2, s3, s4, s5] = a.state;
-    m.insert("status_1".into(), bits(s1, &status_flags::STATUS1));
-    m.insert("status_2".into(), bits(s2, &status_flags::STATUS2));
-    m.insert("status_3".into(), bits(s3, &status_flags::STATUS3));
+    m.insert("status_1".into(), bits(status_flags::Status1(s1)));
+    m.insert("status_2".into(), bits(status_flags::Status2(s2)));
+    m.insert("status_3".into(), bits(status_flags::Status3(s3)));
     m.insert("cell_errors".into(), cells_set(s4, s5));
     m.into()
 }
@@ -79,7 +79,7 @@ fn management(c: &ChargeManagement, m: &mut Map<String, J>) {
         "discharge_current_limit_a".into(),
         amps(c.discharge_current_limit),
     );
-    m.insert("status".into(), bits(c.status, &status_flags::MANAGEMENT));
+    m.insert("status".into(), bits(c.status));
 }
 
 /// The flag and block keys of 0x42 and 0x44 replies.

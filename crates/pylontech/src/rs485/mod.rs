@@ -22,6 +22,7 @@ mod system;
 pub use analog::{AlarmReply, AnalogReply, ModuleAlarm, ModuleAnalog, Pylontech};
 pub use request::{Request, RequestBody, Requests, Target};
 pub use response::{Response, ResponseBody};
+pub use status_flags::ManagementStatus;
 pub use system::{
     ChargeManagement, DischargeSign, ManufacturerInfo, SerialNumber, SystemAlarm, SystemAnalog,
     SystemInfo, SystemParameters,
@@ -50,45 +51,29 @@ pub const SYSTEM_CURRENT_STEP_MA: i16 = 10;
 
 /// Command codes (CID2 of requests).
 pub mod command {
-    /// Analog values of one module or of all (0xFF).
-    pub const ANALOG: u8 = 0x42;
-    /// Alarm information.
-    pub const ALARM: u8 = 0x44;
-    /// System parameters (limits).
-    pub const SYSTEM_PARAMETERS: u8 = 0x47;
-    /// Protocol version.
-    pub const PROTOCOL_VERSION: u8 = 0x4F;
-    /// Manufacturer information.
-    pub const MANUFACTURER: u8 = 0x51;
-    /// System basic information.
-    pub const SYSTEM_INFO: u8 = 0x60;
-    /// System analog data.
-    pub const SYSTEM_ANALOG: u8 = 0x61;
-    /// System alarm and protection.
-    pub const SYSTEM_ALARM: u8 = 0x62;
-    /// System charge/discharge management.
-    pub const SYSTEM_MANAGEMENT: u8 = 0x63;
-    /// Charge/discharge management of one module.
-    pub const MANAGEMENT: u8 = 0x92;
-    /// Serial number of one module.
-    pub const SERIAL: u8 = 0x93;
-
-    /// A short `snake_case` name of a command code.
-    pub const fn name(code: u8) -> Option<&'static str> {
-        Some(match code {
-            ANALOG => "analog",
-            ALARM => "alarm",
-            SYSTEM_PARAMETERS => "system_parameters",
-            PROTOCOL_VERSION => "protocol_version",
-            MANUFACTURER => "manufacturer",
-            SYSTEM_INFO => "system_info",
-            SYSTEM_ANALOG => "system_analog",
-            SYSTEM_ALARM => "system_alarm",
-            SYSTEM_MANAGEMENT => "system_management",
-            MANAGEMENT => "management",
-            SERIAL => "serial",
-            _ => return None,
-        })
+    voltwire_asciihex::command_table! {
+        /// Analog values of one module or of all (0xFF).
+        ANALOG = 0x42 => "analog",
+        /// Alarm information.
+        ALARM = 0x44 => "alarm",
+        /// System parameters (limits).
+        SYSTEM_PARAMETERS = 0x47 => "system_parameters",
+        /// Protocol version.
+        PROTOCOL_VERSION = 0x4F => "protocol_version",
+        /// Manufacturer information.
+        MANUFACTURER = 0x51 => "manufacturer",
+        /// System basic information.
+        SYSTEM_INFO = 0x60 => "system_info",
+        /// System analog data.
+        SYSTEM_ANALOG = 0x61 => "system_analog",
+        /// System alarm and protection.
+        SYSTEM_ALARM = 0x62 => "system_alarm",
+        /// System charge/discharge management.
+        SYSTEM_MANAGEMENT = 0x63 => "system_management",
+        /// Charge/discharge management of one module.
+        MANAGEMENT = 0x92 => "management",
+        /// Serial number of one module.
+        SERIAL = 0x93 => "serial",
     }
 }
 
@@ -96,50 +81,75 @@ pub mod command {
 /// [`voltwire_asciihex::block::state`].
 pub use voltwire_asciihex::block::state as alarm_state;
 
-/// Flag names of the 0x44 status bytes, bit 0 first (`None` = reserved), PYL33 §3.5.
+/// The 0x44 status bytes and the 0x92/0x63 management status as named flag words (PYL33
+/// §3.5; [`voltwire_core::FlagWord`]): each bit stated once with its name and mask; unnamed
+/// bits are reserved.
 pub mod status_flags {
-    /// Status 1.
-    pub const STATUS1: [Option<&str>; 8] = [
-        Some("module_over_voltage"),
-        Some("cell_under_voltage"),
-        Some("charge_over_current"),
-        None,
-        Some("discharge_over_current"),
-        Some("discharge_over_temperature"),
-        Some("charge_over_temperature"),
-        Some("module_under_voltage"),
-    ];
-    /// Status 2.
-    pub const STATUS2: [Option<&str>; 8] = [
-        Some("pre_charge_fet"),
-        Some("charge_fet_on"),
-        Some("discharge_fet_on"),
-        Some("using_battery_power"),
-        None,
-        None,
-        None,
-        None,
-    ];
-    /// Status 3.
-    pub const STATUS3: [Option<&str>; 8] = [
-        Some("buzzer"),
-        None,
-        None,
-        Some("fully_charged"),
-        None,
-        Some("heater"),
-        Some("effective_discharge_current"),
-        Some("effective_charge_current"),
-    ];
-    /// Charge/discharge management status (0x92/0x63).
-    pub const MANAGEMENT: [Option<&str>; 8] = [
-        None,
-        None,
-        None,
-        Some("full_charge_request"),
-        Some("charge_immediately_2"),
-        Some("charge_immediately_1"),
-        Some("discharge_enable"),
-        Some("charge_enable"),
-    ];
+    voltwire_core::flag_word! {
+        /// Status 1 of a 0x44 module. Wire: u8.
+        pub struct Status1(u8) {
+            /// Bit 0.
+            0 => "module_over_voltage" as MODULE_OVER_VOLTAGE,
+            /// Bit 1.
+            1 => "cell_under_voltage" as CELL_UNDER_VOLTAGE,
+            /// Bit 2.
+            2 => "charge_over_current" as CHARGE_OVER_CURRENT,
+            /// Bit 4.
+            4 => "discharge_over_current" as DISCHARGE_OVER_CURRENT,
+            /// Bit 5.
+            5 => "discharge_over_temperature" as DISCHARGE_OVER_TEMPERATURE,
+            /// Bit 6.
+            6 => "charge_over_temperature" as CHARGE_OVER_TEMPERATURE,
+            /// Bit 7.
+            7 => "module_under_voltage" as MODULE_UNDER_VOLTAGE,
+        }
+    }
+
+    voltwire_core::flag_word! {
+        /// Status 2 of a 0x44 module. Wire: u8.
+        pub struct Status2(u8) {
+            /// Bit 0.
+            0 => "pre_charge_fet" as PRE_CHARGE_FET,
+            /// Bit 1.
+            1 => "charge_fet_on" as CHARGE_FET_ON,
+            /// Bit 2.
+            2 => "discharge_fet_on" as DISCHARGE_FET_ON,
+            /// Bit 3.
+            3 => "using_battery_power" as USING_BATTERY_POWER,
+        }
+    }
+
+    voltwire_core::flag_word! {
+        /// Status 3 of a 0x44 module. Wire: u8.
+        pub struct Status3(u8) {
+            /// Bit 0.
+            0 => "buzzer" as BUZZER,
+            /// Bit 3.
+            3 => "fully_charged" as FULLY_CHARGED,
+            /// Bit 5.
+            5 => "heater" as HEATER,
+            /// Bit 6.
+            6 => "effective_discharge_current" as EFFECTIVE_DISCHARGE_CURRENT,
+            /// Bit 7.
+            7 => "effective_charge_current" as EFFECTIVE_CHARGE_CURRENT,
+        }
+    }
+
+    voltwire_core::flag_word! {
+        /// Charge/discharge management status (0x92/0x63). Wire: u8.
+        pub struct ManagementStatus(u8) {
+            /// Bit 3.
+            3 => "full_charge_request" as FULL_CHARGE_REQUEST,
+            /// Bit 4.
+            4 => "charge_immediately_2" as CHARGE_IMMEDIATELY_2,
+            /// Bit 5.
+            5 => "charge_immediately_1" as CHARGE_IMMEDIATELY_1,
+            /// Bit 6.
+            6 => "discharge_enable" as DISCHARGE_ENABLE,
+            /// Bit 7.
+            7 => "charge_enable" as CHARGE_ENABLE,
+        }
+    }
+
+    voltwire_core::raw_from!(Status1(u8), Status2(u8), Status3(u8), ManagementStatus(u8));
 }

@@ -6,95 +6,49 @@ use voltwire_core::EncodeError;
 
 use super::{CID1_BATTERY, VER, command};
 
-/// Which module a 0x42/0x44 request asks about.
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Target {
-    /// One module by its address (the "command value"; must equal ADR). Never 0xFF.
-    Module(u8),
-    /// Every module of the group (INFO 0xFF, sent to the master's ADR).
-    All,
-}
-
-impl Target {
-    /// The INFO byte.
-    pub const fn byte(self) -> u8 {
-        match self {
-            Self::Module(a) => a,
-            Self::All => 0xFF,
-        }
-    }
-
-    /// The target for an INFO byte (0xFF = all).
-    pub const fn from_byte(b: u8) -> Self {
-        if b == 0xFF {
-            Self::All
-        } else {
-            Self::Module(b)
-        }
-    }
-
-    /// The module asked for; `None` for all modules.
-    pub const fn module(self) -> Option<u8> {
-        match self {
-            Self::Module(a) => Some(a),
-            Self::All => None,
-        }
+voltwire_asciihex::request_target! {
+    /// Which module a 0x42/0x44 request asks about.
+    pub enum Target {
+        /// One module by its address (the "command value"; must equal ADR). Never 0xFF.
+        Module(u8) as module,
+        /// Every module of the group (INFO 0xFF, sent to the master's ADR).
+        All,
     }
 }
 
-impl From<u8> for Target {
-    /// The target of an INFO byte ([`Target::from_byte`]).
-    fn from(b: u8) -> Self {
-        Self::from_byte(b)
+voltwire_asciihex::body_enum! {
+    /// What a request asks for.
+    pub enum RequestBody {
+        /// 0x4F, no INFO.
+        ProtocolVersion => command::PROTOCOL_VERSION,
+        /// 0x51, no INFO.
+        Manufacturer => command::MANUFACTURER,
+        /// 0x42, one INFO byte.
+        Analog(Target) => command::ANALOG,
+        /// 0x44, one INFO byte.
+        Alarm(Target) => command::ALARM,
+        /// 0x47, no INFO or the module address.
+        SystemParameters(Option<u8>) => command::SYSTEM_PARAMETERS,
+        /// 0x60, no INFO.
+        SystemInfo => command::SYSTEM_INFO,
+        /// 0x61, no INFO.
+        SystemAnalog => command::SYSTEM_ANALOG,
+        /// 0x62, no INFO.
+        SystemAlarm => command::SYSTEM_ALARM,
+        /// 0x63, no INFO.
+        SystemManagement => command::SYSTEM_MANAGEMENT,
+        /// 0x92, the module address.
+        Management(u8) => command::MANAGEMENT,
+        /// 0x93, no INFO or the module address.
+        Serial(Option<u8>) => command::SERIAL,
+        /// Any other command, or a known one with an INFO of another shape.
+        Other {
+            /// CID2.
+            cid2: u8,
+            /// INFO as sent.
+            info: Info,
+        } for { cid2, .. } => *cid2,
     }
-}
-
-impl From<Target> for u8 {
-    /// The INFO byte ([`Target::byte`]).
-    fn from(v: Target) -> Self {
-        v.byte()
-    }
-}
-
-/// What a request asks for.
-#[allow(
-    clippy::large_enum_variant,
-    reason = "no_std without alloc: fixed-capacity variants cannot be boxed"
-)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RequestBody {
-    /// 0x4F, no INFO.
-    ProtocolVersion,
-    /// 0x51, no INFO.
-    Manufacturer,
-    /// 0x42, one INFO byte.
-    Analog(Target),
-    /// 0x44, one INFO byte.
-    Alarm(Target),
-    /// 0x47, no INFO or the module address.
-    SystemParameters(Option<u8>),
-    /// 0x60, no INFO.
-    SystemInfo,
-    /// 0x61, no INFO.
-    SystemAnalog,
-    /// 0x62, no INFO.
-    SystemAlarm,
-    /// 0x63, no INFO.
-    SystemManagement,
-    /// 0x92, the module address.
-    Management(u8),
-    /// 0x93, no INFO or the module address.
-    Serial(Option<u8>),
-    /// Any other command, or a known one with an INFO of another shape.
-    Other {
-        /// CID2.
-        cid2: u8,
-        /// INFO as sent.
-        info: Info,
-    },
 }
 
 /// A request frame: VER [`VER`] (0x20), the battery address, CID1 [`CID1_BATTERY`], the
@@ -113,20 +67,8 @@ impl message::RequestBody for RequestBody {
 impl Body for RequestBody {
     /// The command code (CID2).
     fn command(&self) -> u8 {
-        match self {
-            Self::ProtocolVersion => command::PROTOCOL_VERSION,
-            Self::Manufacturer => command::MANUFACTURER,
-            Self::Analog(_) => command::ANALOG,
-            Self::Alarm(_) => command::ALARM,
-            Self::SystemParameters(_) => command::SYSTEM_PARAMETERS,
-            Self::SystemInfo => command::SYSTEM_INFO,
-            Self::SystemAnalog => command::SYSTEM_ANALOG,
-            Self::SystemAlarm => command::SYSTEM_ALARM,
-            Self::SystemManagement => command::SYSTEM_MANAGEMENT,
-            Self::Management(_) => command::MANAGEMENT,
-            Self::Serial(_) => command::SERIAL,
-            Self::Other { cid2, .. } => *cid2,
-        }
+        // The inherent one `body_enum!` states with the variants.
+        RequestBody::command(self)
     }
 
     /// Read a command and its INFO; shapes not listed are `None`.

@@ -1,5 +1,6 @@
 //! Responses (battery → master).
 
+use voltwire_asciihex::layout::Layout;
 use voltwire_asciihex::message::{self, Body};
 use voltwire_asciihex::{Info, Reader, Writer};
 use voltwire_core::EncodeError;
@@ -9,69 +10,52 @@ use super::{
     SystemAlarm, SystemAnalog, SystemInfo, SystemParameters, command,
 };
 
-/// What a response carries, by the command it answers.
-#[allow(
-    clippy::large_enum_variant,
-    reason = "no_std without alloc: fixed-capacity variants cannot be boxed"
-)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ResponseBody {
-    /// 0x4F: no INFO; the version is the frame's VER.
-    ProtocolVersion,
-    /// 0x51.
-    Manufacturer(ManufacturerInfo),
-    /// 0x42, one module or all.
-    Analog(AnalogReply),
-    /// 0x44, one module or all.
-    Alarm(AlarmReply),
-    /// 0x47.
-    SystemParameters(SystemParameters),
-    /// 0x60.
-    SystemInfo(SystemInfo),
-    /// 0x61.
-    SystemAnalog(SystemAnalog),
-    /// 0x62.
-    SystemAlarm(SystemAlarm),
-    /// 0x63 (no command byte).
-    SystemManagement(ChargeManagement),
-    /// 0x92: the command value (module address), then the limits.
-    Management {
-        /// The module address. Wire: u8.
-        command: u8,
-        /// The limits.
-        management: ChargeManagement,
-    },
-    /// 0x93.
-    Serial(SerialNumber),
-    /// A reply with RTN ≠ 0, to an unknown command, or whose INFO does not fit the
-    /// command's layout: INFO kept as sent.
-    Undecoded {
-        /// The command it answers.
-        command: u8,
-        /// INFO as sent.
-        info: Info,
-    },
+voltwire_asciihex::body_enum! {
+    /// What a response carries, by the command it answers.
+    pub enum ResponseBody {
+        /// 0x4F: no INFO; the version is the frame's VER.
+        ProtocolVersion => command::PROTOCOL_VERSION,
+        /// 0x51.
+        Manufacturer(ManufacturerInfo) => command::MANUFACTURER,
+        /// 0x42, one module or all.
+        Analog(AnalogReply) => command::ANALOG,
+        /// 0x44, one module or all.
+        Alarm(AlarmReply) => command::ALARM,
+        /// 0x47.
+        SystemParameters(SystemParameters) => command::SYSTEM_PARAMETERS,
+        /// 0x60.
+        SystemInfo(SystemInfo) => command::SYSTEM_INFO,
+        /// 0x61.
+        SystemAnalog(SystemAnalog) => command::SYSTEM_ANALOG,
+        /// 0x62.
+        SystemAlarm(SystemAlarm) => command::SYSTEM_ALARM,
+        /// 0x63 (no command byte).
+        SystemManagement(ChargeManagement) => command::SYSTEM_MANAGEMENT,
+        /// 0x92: the command value (module address), then the limits.
+        Management {
+            /// The module address. Wire: u8.
+            command: u8,
+            /// The limits.
+            management: ChargeManagement,
+        } => command::MANAGEMENT,
+        /// 0x93.
+        Serial(SerialNumber) => command::SERIAL,
+        /// A reply with RTN ≠ 0, to an unknown command, or whose INFO does not fit the
+        /// command's layout: INFO kept as sent.
+        Undecoded {
+            /// The command it answers.
+            command: u8,
+            /// INFO as sent.
+            info: Info,
+        } for { command, .. } => *command,
+    }
 }
 
 impl Body for ResponseBody {
     /// The command this body answers.
     fn command(&self) -> u8 {
-        match self {
-            Self::ProtocolVersion => command::PROTOCOL_VERSION,
-            Self::Manufacturer(_) => command::MANUFACTURER,
-            Self::Analog(_) => command::ANALOG,
-            Self::Alarm(_) => command::ALARM,
-            Self::SystemParameters(_) => command::SYSTEM_PARAMETERS,
-            Self::SystemInfo(_) => command::SYSTEM_INFO,
-            Self::SystemAnalog(_) => command::SYSTEM_ANALOG,
-            Self::SystemAlarm(_) => command::SYSTEM_ALARM,
-            Self::SystemManagement(_) => command::SYSTEM_MANAGEMENT,
-            Self::Management { .. } => command::MANAGEMENT,
-            Self::Serial(_) => command::SERIAL,
-            Self::Undecoded { command, .. } => *command,
-        }
+        // The inherent one `body_enum!` states with the variants.
+        ResponseBody::command(self)
     }
 
     /// A reply with RTN ≠ 0, to an unknown command, or whose INFO does not fit.
@@ -82,35 +66,28 @@ impl Body for ResponseBody {
     fn decode(cid2: u8, info: &[u8]) -> Option<Self> {
         Some(match cid2 {
             command::PROTOCOL_VERSION => info.is_empty().then_some(Self::ProtocolVersion)?,
-            command::MANUFACTURER => Self::Manufacturer(ManufacturerInfo::read(info)?),
+            command::MANUFACTURER => Self::Manufacturer(ManufacturerInfo::from_info(info)?),
             command::ANALOG => Self::Analog(AnalogReply::read(info)?),
             command::ALARM => Self::Alarm(AlarmReply::read(info)?),
-            command::SYSTEM_PARAMETERS => Self::SystemParameters(SystemParameters::read(info)?),
-            command::SYSTEM_INFO => Self::SystemInfo(SystemInfo::read(info)?),
-            command::SYSTEM_ANALOG => Self::SystemAnalog(SystemAnalog::read(info)?),
-            command::SYSTEM_ALARM => Self::SystemAlarm(SystemAlarm::read(info)?),
+            command::SYSTEM_PARAMETERS => {
+                Self::SystemParameters(SystemParameters::from_info(info)?)
+            }
+            command::SYSTEM_INFO => Self::SystemInfo(SystemInfo::from_info(info)?),
+            command::SYSTEM_ANALOG => Self::SystemAnalog(SystemAnalog::from_info(info)?),
+            command::SYSTEM_ALARM => Self::SystemAlarm(SystemAlarm::from_info(info)?),
             command::SYSTEM_MANAGEMENT => {
-                let mut r = Reader::new(info);
-                let m = ChargeManagement::read(&mut r)?;
-                r.is_empty().then_some(Self::SystemManagement(m))?
+                Self::SystemManagement(ChargeManagement::from_info(info)?)
             }
             command::MANAGEMENT => {
                 let mut r = Reader::new(info);
                 let command = r.u8().ok()?;
-                let management = ChargeManagement::read(&mut r)?;
+                let management = ChargeManagement::read_from(&mut r)?;
                 r.is_empty().then_some(Self::Management {
                     command,
                     management,
                 })?
             }
-            command::SERIAL => {
-                let mut r = Reader::new(info);
-                let s = SerialNumber {
-                    command: r.u8().ok()?,
-                    serial: r.take().ok()?,
-                };
-                r.is_empty().then_some(Self::Serial(s))?
-            }
+            command::SERIAL => Self::Serial(SerialNumber::from_info(info)?),
             _ => return None,
         })
     }
@@ -123,24 +100,22 @@ impl Body for ResponseBody {
         let mut w = Writer::new();
         match self {
             Self::ProtocolVersion => {}
-            Self::Manufacturer(m) => m.write(&mut w)?,
+            Self::Manufacturer(m) => m.write_to(&mut w)?,
             Self::Analog(a) => a.write(&mut w)?,
             Self::Alarm(a) => a.write(&mut w)?,
-            Self::SystemParameters(p) => p.write(&mut w)?,
-            Self::SystemInfo(s) => s.write(&mut w)?,
-            Self::SystemAnalog(s) => s.write(&mut w)?,
-            Self::SystemAlarm(s) => s.write(&mut w)?,
-            Self::SystemManagement(m) => m.write(&mut w)?,
+            Self::SystemParameters(p) => p.write_to(&mut w)?,
+            Self::SystemInfo(s) => s.write_to(&mut w)?,
+            Self::SystemAnalog(s) => s.write_to(&mut w)?,
+            Self::SystemAlarm(s) => s.write_to(&mut w)?,
+            Self::SystemManagement(m) => m.write_to(&mut w)?,
             Self::Management {
                 command,
                 management,
             } => {
                 w.u8(*command)?;
-                management.write(&mut w)?;
+                management.write_to(&mut w)?;
             }
-            Self::Serial(s) => {
-                w.u8(s.command)?.bytes(&s.serial)?;
-            }
+            Self::Serial(s) => s.write_to(&mut w)?,
             Self::Undecoded { info, .. } => return Ok(info.clone()),
         }
         Ok(w.finish())

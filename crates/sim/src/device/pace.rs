@@ -2,6 +2,7 @@
 
 use voltwire_asciihex::Frame;
 use voltwire_core::{DeciCelsius, MilliampHours, Rounding, Scale};
+use voltwire_pace::flags::{Protect1, Protect2, System, Warn1, Warn2};
 use voltwire_pace::{
     CID1_LIFEPO4, ManufacturerInfo, MosfetSwitch, Pace, PackAnalog, PackStatus, Request,
     RequestBody, Requests, Response, ResponseBody, SystemParameters, VER,
@@ -33,10 +34,6 @@ impl Default for PaceStack {
         Self::new()
     }
 }
-
-/// System-state bits (see [`voltwire_pace::flags::SYSTEM`]).
-const SYSTEM_CHARGE_FET: u8 = 0x02;
-const SYSTEM_DISCHARGE_FET: u8 = 0x04;
 
 fn mah10(c: MilliampHours) -> MilliampHours {
     c.round_to(Scale::new(10, 0), Rounding::Nearest)
@@ -95,17 +92,19 @@ impl PaceStack {
         let mut s = asciihex::status::<Pace>(v, &Self::temperatures(v));
         let st = &mut s.state;
         // Cell OV / UV in protect 1 and warn 1, charge and discharge OT in protect 2 and warn 2.
-        (st.protect_1, st.protect_2) =
-            (fault_bits(v, [0x01, 0x02, 0]), fault_bits(v, [0, 0, 0x03]));
-        (st.warn_1, st.warn_2) = (st.protect_1, st.protect_2);
+        (st.protect_1, st.protect_2) = (
+            Protect1(fault_bits(v, [0x01, 0x02, 0])),
+            Protect2(fault_bits(v, [0, 0, 0x03])),
+        );
+        (st.warn_1, st.warn_2) = (Warn1(st.protect_1.0), Warn2(st.protect_2.0));
         if v.soc.0 >= 1000 {
-            st.protect_2 |= 0x80;
+            st.protect_2.0 |= Protect2::FULLY_CHARGED;
         }
         if mosfets.0 && v.may_charge() {
-            st.system |= SYSTEM_CHARGE_FET;
+            st.system.0 |= System::CHARGE_FET_ON;
         }
         if mosfets.1 && v.may_discharge() {
-            st.system |= SYSTEM_DISCHARGE_FET;
+            st.system.0 |= System::DISCHARGE_FET_ON;
         }
         s
     }
@@ -196,7 +195,10 @@ impl Stack for PaceStack {
                 });
                 ResponseBody::ControlState {
                     command: req.command(),
-                    state: Self::status(views.get(own)?, self.mosfet(own)).state.system,
+                    state: Self::status(views.get(own)?, self.mosfet(own))
+                        .state
+                        .system
+                        .0,
                 }
             }
             _ => return asciihex::refusal(VER, adr, CID1_LIFEPO4),

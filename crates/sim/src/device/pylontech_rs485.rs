@@ -4,9 +4,9 @@ use heapless::Vec as HVec;
 use voltwire_asciihex::Frame;
 use voltwire_core::{DeciCelsius, MilliampHours, Milliamps, Millivolts};
 use voltwire_pylontech::rs485::{
-    Body as _, CID1_BATTERY, ChargeManagement, DischargeSign, ManufacturerInfo, ModuleAlarm,
-    ModuleAnalog, Pylontech, Request, RequestBody, Requests, Response, ResponseBody, SerialNumber,
-    SystemAlarm, SystemAnalog, SystemInfo, SystemParameters, VER,
+    Body as _, CID1_BATTERY, ChargeManagement, DischargeSign, ManagementStatus, ManufacturerInfo,
+    ModuleAlarm, ModuleAnalog, Pylontech, Request, RequestBody, Requests, Response, ResponseBody,
+    SerialNumber, SystemAlarm, SystemAnalog, SystemInfo, SystemParameters, VER,
 };
 
 use super::asciihex::{self, Port, Stack, count_u8, fault_bits, port_field};
@@ -91,12 +91,12 @@ impl PylontechStack {
     fn management(v: &BmsView) -> ChargeManagement {
         let cells = count_i32(v.cells.len());
         let half_c = Milliamps(i32::try_from(v.capacity.0 / 2).unwrap_or(i32::MAX));
-        let mut status = 0;
+        let mut status = ManagementStatus(0);
         if v.may_charge() {
-            status |= ChargeManagement::CHARGE_ENABLE;
+            status.0 |= ManagementStatus::CHARGE_ENABLE;
         }
         if v.may_discharge() {
-            status |= ChargeManagement::DISCHARGE_ENABLE;
+            status.0 |= ManagementStatus::DISCHARGE_ENABLE;
         }
         ChargeManagement::new(
             Millivolts(cells * CELL_CHARGE_LIMIT),
@@ -125,7 +125,7 @@ impl PylontechStack {
             m.charge_current_limit = Milliamps(m.charge_current_limit.0 + o.charge_current_limit.0);
             m.discharge_current_limit =
                 Milliamps(m.discharge_current_limit.0 + o.discharge_current_limit.0);
-            m.status &= o.status;
+            m.status.0 &= o.status.0;
         }
         Some(m)
     }
