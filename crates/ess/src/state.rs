@@ -2,34 +2,37 @@
 
 use voltwire_core::{DeciCelsius, Milliamps, Millivolts, Permille};
 
-/// A set of alarm bits.
-///
-/// The bit positions are those of the Pylontech CAN frame 0x359 (bytes 0/1 for protection
-/// errors, bytes 2/3 for warnings, `raw = low | high << 8`), the de-facto common layout of
-/// LV battery CAN: bit 1 over/high voltage, 2 under/low voltage, 3 over/high temperature,
-/// 4 under/low temperature, 7 discharge over-current, 8 charge over-current, 11 system error /
-/// internal failure. Other protocols map their alarms onto these positions.
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct Flags(pub u16);
+voltwire_core::flag_word! {
+    /// A set of alarm bits.
+    ///
+    /// The bit positions are those of the Pylontech CAN frame 0x359 (bytes 0/1 for
+    /// protection errors, bytes 2/3 for warnings, `raw = low | high << 8`), the de-facto
+    /// common layout of LV battery CAN: bit 1 over/high voltage, 2 under/low voltage,
+    /// 3 over/high temperature, 4 under/low temperature, 7 discharge over-current, 8 charge
+    /// over-current, 11 system error / internal failure. Other protocols map their alarms
+    /// onto these positions. The names (`flags()`) are direction-neutral: the same bit is an
+    /// error in `errors` and a warning in `warnings`.
+    pub struct Flags(u16) {
+        /// Over-voltage (error) / high voltage (warning).
+        1 => "high_voltage" as HIGH_VOLTAGE,
+        /// Under-voltage (error) / low voltage (warning).
+        2 => "low_voltage" as LOW_VOLTAGE,
+        /// Over-temperature (error) / high temperature (warning).
+        3 => "high_temperature" as HIGH_TEMPERATURE,
+        /// Under-temperature (error) / low temperature (warning).
+        4 => "low_temperature" as LOW_TEMPERATURE,
+        /// Discharge over-current (error) / high discharge current (warning).
+        7 => "discharge_over_current" as DISCHARGE_OVER_CURRENT,
+        /// Charge over-current (error) / high charge current (warning).
+        8 => "charge_over_current" as CHARGE_OVER_CURRENT,
+        /// System error (error) / internal or communication failure (warning).
+        11 => "system" as SYSTEM,
+    }
+}
 
 impl Flags {
     /// No bit set.
     pub const NONE: Self = Self(0);
-    /// Over-voltage (error) / high voltage (warning).
-    pub const HIGH_VOLTAGE: u16 = 1 << 1;
-    /// Under-voltage (error) / low voltage (warning).
-    pub const LOW_VOLTAGE: u16 = 1 << 2;
-    /// Over-temperature (error) / high temperature (warning).
-    pub const HIGH_TEMPERATURE: u16 = 1 << 3;
-    /// Under-temperature (error) / low temperature (warning).
-    pub const LOW_TEMPERATURE: u16 = 1 << 4;
-    /// Discharge over-current (error) / high discharge current (warning).
-    pub const DISCHARGE_OVER_CURRENT: u16 = 1 << 7;
-    /// Charge over-current (error) / high charge current (warning).
-    pub const CHARGE_OVER_CURRENT: u16 = 1 << 8;
-    /// System error (error) / internal or communication failure (warning).
-    pub const SYSTEM: u16 = 1 << 11;
     /// The protection (error) bits that forbid charging only: over-voltage and charge
     /// over-current. Every other protection bit (temperature, system, and bits without a
     /// name) forbids both directions; see [`BatteryState::forbids_charge`].
@@ -47,11 +50,6 @@ impl Flags {
     /// Whether no bit is set.
     pub const fn is_empty(self) -> bool {
         self.0 == 0
-    }
-
-    /// Whether every bit of `bits` is set.
-    pub const fn contains(self, bits: u16) -> bool {
-        self.0 & bits == bits
     }
 }
 
@@ -140,5 +138,30 @@ impl BatteryState {
     /// [`Self::forbids_discharge`]).
     pub const fn blocks(&self) -> bool {
         self.forbids_charge() || self.forbids_discharge()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use voltwire_core::FlagWord as _;
+    use voltwire_pylontech::can::{Protection, Warning};
+
+    #[test]
+    fn flags_name_their_bits_at_the_pylontech_positions() {
+        let f = Flags(Flags::HIGH_VOLTAGE | Flags::SYSTEM | 1 << 15);
+        assert!(f.flags().eq(["high_voltage", "system"]));
+        assert_eq!(f.unknown_bits(), 1 << 15);
+        assert!(f.contains(Flags::SYSTEM) && !f.contains(Flags::LOW_VOLTAGE));
+        assert!(f.is_set(11) && !f.is_set(2));
+        // The same positions as the 0x359 protection and warning words.
+        assert_eq!(
+            voltwire_core::table::mask(Flags::BITS),
+            voltwire_core::table::mask(Protection::BITS)
+        );
+        assert_eq!(
+            voltwire_core::table::mask(Flags::BITS),
+            voltwire_core::table::mask(Warning::BITS)
+        );
     }
 }
