@@ -7,8 +7,7 @@ use crate::layout::{Bytes, padded, text};
 crate::info_layout! {
     /// A 0x51 reply (the v20 layout, PYL33 §3.2; Pace packs that still answer it send the
     /// same): ASCII fields, NUL or space padded, kept as sent.
-    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    #[derive(Copy)]
     pub struct ManufacturerInfo {
         /// Device name. Wire: 10 ASCII bytes.
         pub device_name: [u8; 10] = Bytes,

@@ -8,7 +8,6 @@
 //!
 //! voltwire_asciihex::info_layout! {
 //!     /// A made-up reply.
-//!     #[derive(Debug, PartialEq)]
 //!     pub struct Limits {
 //!         /// Wire: u8.
 //!         pub flag: u8 = U8,
@@ -295,8 +294,9 @@ pub fn padded<const N: usize>(s: &str, field: &'static str) -> Result<[u8; N], E
 /// [`Field`](crate::layout::Field): [`U8`], [`U16`], [`Bytes`], [`Unsigned`], [`Signed`],
 /// [`FlagByte`], [`Each`], [`Counted`], [`Rest`], [`Nested`]), in wire order, and its
 /// [`Layout`](crate::layout::Layout) impl (`read_from`/`write_to`, hence
-/// `from_info`/`to_info`). Attributes (docs, derives) are passed through; errors name the
-/// field. See the [module docs](crate::layout) for an example.
+/// `from_info`/`to_info`). Derived: `Debug, Clone, PartialEq, Eq, Hash, Default`, and
+/// `defmt::Format` under the calling crate's `defmt` feature; add `#[derive(Copy)]` where
+/// every field is `Copy`. Other attributes (docs) are passed through; errors name the field. See the [module docs](crate::layout) for an example.
 #[macro_export]
 macro_rules! info_layout {
     (
@@ -306,6 +306,8 @@ macro_rules! info_layout {
         }
     ) => {
         $(#[$meta])*
+        #[cfg_attr(feature = "defmt", derive(defmt::Format))]
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
         $vis struct $name {
             $( $(#[$fmeta])* $fvis $field: $ty, )*
         }
@@ -334,7 +336,6 @@ mod tests {
     use voltwire_core::{DeciKelvin, MilliampHours, Milliamps};
 
     crate::info_layout! {
-        #[derive(Debug, Clone, PartialEq, Eq)]
         struct All {
             a: u8 = U8,
             b: u16 = U16,

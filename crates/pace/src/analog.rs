@@ -67,8 +67,7 @@ pub type StatusReply = block::Reply<PackStatus>;
 info_layout! {
     /// The nine state bytes of a 0x44 pack after the three warnings, as named flag words
     /// ([`crate::flags`]).
-    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    #[derive(Copy)]
     pub struct PackState {
         /// Protect state 1. Wire: u8.
         pub protect_1: Protect1 = FlagByte,

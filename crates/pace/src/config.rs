@@ -10,10 +10,6 @@ use crate::CAPACITY_STEP_MAH;
 /// The 0x51 reply (the v20 layout Pylontech shares).
 pub use voltwire_asciihex::ManufacturerInfo;
 
-const ONE: Unsigned = Unsigned::ONE;
-const AMPS: Signed = Signed::step(1000);
-const CAPACITY: Unsigned = Unsigned::step(CAPACITY_STEP_MAH);
-
 /// Which voltage protection a 0xD0–0xD7 command reads or writes.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -66,17 +62,16 @@ impl VoltageKind {
 
 info_layout! {
     /// A voltage protection setting (NK25; kitor `api/pace.py`): read reply and write request.
-    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    #[derive(Copy)]
     pub struct VoltageProtection {
         /// Lead byte, 0x01 in every capture. Wire: u8.
         pub lead: u8 = U8,
         /// Alarm threshold. Wire: u16 BE, 1 mV.
-        pub alarm: Millivolts = ONE,
+        pub alarm: Millivolts = Unsigned::ONE,
         /// Protection threshold. Wire: u16 BE, 1 mV.
-        pub protect: Millivolts = ONE,
+        pub protect: Millivolts = Unsigned::ONE,
         /// Release threshold. Wire: u16 BE, 1 mV.
-        pub release: Millivolts = ONE,
+        pub release: Millivolts = Unsigned::ONE,
         /// Delay. Wire: u8, 100 ms.
         pub delay_100ms: u8 = U8,
     }
@@ -87,15 +82,14 @@ info_layout! {
     ///
     /// Discharge values read back **negative** (two's complement) but are written positive
     /// (NK25; capture `…01FF97FF920A…` = −105 A / −110 A); the sign is kept as sent.
-    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    #[derive(Copy)]
     pub struct CurrentProtection {
         /// Lead byte, 0x01 in every capture. Wire: u8.
         pub lead: u8 = U8,
         /// Alarm current. Wire: i16 BE, 1 A.
-        pub alarm: Milliamps = AMPS,
+        pub alarm: Milliamps = Signed::step(1000),
         /// Protection current. Wire: i16 BE, 1 A.
-        pub protect: Milliamps = AMPS,
+        pub protect: Milliamps = Signed::step(1000),
         /// Delay. Wire: u8, 100 ms.
         pub delay_100ms: u8 = U8,
     }
@@ -103,25 +97,23 @@ info_layout! {
 
 info_layout! {
     /// Balancing setting (read 0xB6, write 0xB5).
-    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    #[derive(Copy)]
     pub struct BalanceConfig {
         /// Cell voltage above which balancing may start. Wire: u16 BE, 1 mV.
-        pub threshold: Millivolts = ONE,
+        pub threshold: Millivolts = Unsigned::ONE,
         /// Cell difference that triggers balancing. Wire: u16 BE, 1 mV.
-        pub delta: Millivolts = ONE,
+        pub delta: Millivolts = Unsigned::ONE,
     }
 }
 
 info_layout! {
     /// Full-charge / low-SOC setting (read 0xAF, write 0xAE).
-    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    #[derive(Copy)]
     pub struct FullChargeConfig {
         /// Pack voltage counted as full. Wire: u16 BE, 1 mV.
-        pub voltage: Millivolts = ONE,
+        pub voltage: Millivolts = Unsigned::ONE,
         /// Current below which the pack counts as full. Wire: u16 BE, 1 mA.
-        pub current: Milliamps = ONE,
+        pub current: Milliamps = Unsigned::ONE,
         /// Low-SOC alarm. Wire: u8, 1 %.
         pub low_soc_percent: u8 = U8,
     }
@@ -129,22 +121,20 @@ info_layout! {
 
 info_layout! {
     /// A 0xA6 reply.
-    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    #[derive(Copy)]
     pub struct Capacity {
         /// Remaining capacity. Wire: u16 BE, 10 mAh.
-        pub remaining: MilliampHours = CAPACITY,
+        pub remaining: MilliampHours = Unsigned::step(CAPACITY_STEP_MAH),
         /// Full capacity. Wire: u16 BE, 10 mAh.
-        pub full: MilliampHours = CAPACITY,
+        pub full: MilliampHours = Unsigned::step(CAPACITY_STEP_MAH),
         /// Design capacity. Wire: u16 BE, 10 mAh.
-        pub design: MilliampHours = CAPACITY,
+        pub design: MilliampHours = Unsigned::step(CAPACITY_STEP_MAH),
     }
 }
 
 info_layout! {
     /// Date and time of the BMS clock (0xB1 reply, 0xB2 request).
-    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    #[derive(Copy)]
     pub struct DateTime {
         /// Year since 2000. Wire: u8.
         pub year_since_2000: u8 = U8,
@@ -166,8 +156,7 @@ info_layout! {
     /// order (cell high/low/under mV, charge high/low temperature 0.1 K, charge current,
     /// module high/low/under mV, discharge high/low temperature 0.1 K, discharge current).
     /// Kept raw because no Pace v25 capture fixes the current unit.
-    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    #[derive(Copy)]
     pub struct SystemParameters {
         /// INFOFLAG. Wire: u8.
         pub info_flag: u8 = U8,

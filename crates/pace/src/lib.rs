@@ -41,11 +41,9 @@ pub const CURRENT_STEP_MA: i16 = 10;
 /// Capacity step of 0x42 and 0xA6, in mAh.
 pub const CAPACITY_STEP_MAH: u16 = 10;
 /// Most packs an all-packs (0xFF) reply is decoded into.
-pub const MAX_PACKS: usize = voltwire_asciihex::block::MAX_MODULES;
-/// Most cells per pack.
-pub const MAX_CELLS: usize = voltwire_asciihex::block::MAX_CELLS;
-/// Most temperatures per pack.
-pub const MAX_TEMPERATURES: usize = voltwire_asciihex::block::MAX_TEMPERATURES;
+pub use voltwire_asciihex::block::MAX_MODULES as MAX_PACKS;
+/// Most cells per pack, and temperatures per pack: the shared block limits.
+pub use voltwire_asciihex::block::{MAX_CELLS, MAX_TEMPERATURES};
 
 /// `tokio_util` codec yielding `Result<Request, Error>` (the BMS side of a link).
 #[cfg(feature = "tokio-codec")]

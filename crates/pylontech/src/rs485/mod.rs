@@ -38,12 +38,9 @@ pub const CID1_BATTERY: u8 = 0x46;
 pub const MASTER_ADDRESS: u8 = 0x02;
 /// 0 °C in 0.1 K, as Pylontech counts (PYL33: 25.5 °C = 2986).
 pub const ZERO_CELSIUS: i32 = 2731;
-/// Most modules an all-modules (0xFF) reply is decoded into.
-pub const MAX_MODULES: usize = voltwire_asciihex::block::MAX_MODULES;
-/// Most cells per module.
-pub const MAX_CELLS: usize = voltwire_asciihex::block::MAX_CELLS;
-/// Most temperatures per module.
-pub const MAX_TEMPERATURES: usize = voltwire_asciihex::block::MAX_TEMPERATURES;
+/// Most modules an all-modules (0xFF) reply is decoded into, cells per module and
+/// temperatures per module: the shared block limits.
+pub use voltwire_asciihex::block::{MAX_CELLS, MAX_MODULES, MAX_TEMPERATURES};
 /// Current step of 0x42, 0x47, 0x92 and 0x63, in mA.
 pub const CURRENT_STEP_MA: i16 = 100;
 /// Current step of the 0x61 total current, in mA.

@@ -12,42 +12,36 @@ use super::{CURRENT_STEP_MA, MAX_MODULES, SYSTEM_CURRENT_STEP_MA};
 /// The 0x51 reply (the v20 layout Pace shares).
 pub use voltwire_asciihex::ManufacturerInfo;
 
-/// 1 mV, 0.1 K.
-const ONE: Unsigned = Unsigned::ONE;
-/// The 100 mA current steps.
-const CURRENT: Signed = Signed::step(CURRENT_STEP_MA);
-
 info_layout! {
     /// A 0x47 reply: INFOFLAG and twelve limits (PYL33 §3.4).
-    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    #[derive(Copy)]
     pub struct SystemParameters {
         /// INFOFLAG. Wire: u8.
         pub info_flag: u8 = U8,
         /// Cell high voltage limit. Wire: u16 BE, 1 mV.
-        pub cell_high_voltage: Millivolts = ONE,
+        pub cell_high_voltage: Millivolts = Unsigned::ONE,
         /// Cell low voltage (alarm). Wire: u16 BE, 1 mV.
-        pub cell_low_voltage: Millivolts = ONE,
+        pub cell_low_voltage: Millivolts = Unsigned::ONE,
         /// Cell under voltage (protection). Wire: u16 BE, 1 mV.
-        pub cell_under_voltage: Millivolts = ONE,
+        pub cell_under_voltage: Millivolts = Unsigned::ONE,
         /// Charge high temperature. Wire: u16 BE, 0.1 K (0 °C = 2731).
-        pub charge_high_temperature: DeciKelvin = ONE,
+        pub charge_high_temperature: DeciKelvin = Unsigned::ONE,
         /// Charge low temperature. Wire: u16 BE, 0.1 K (0 °C = 2731).
-        pub charge_low_temperature: DeciKelvin = ONE,
+        pub charge_low_temperature: DeciKelvin = Unsigned::ONE,
         /// Charge current limit. Wire: i16 BE, 100 mA.
-        pub charge_current_limit: Milliamps = CURRENT,
+        pub charge_current_limit: Milliamps = Signed::step(CURRENT_STEP_MA),
         /// Module high voltage. Wire: u16 BE, 1 mV.
-        pub module_high_voltage: Millivolts = ONE,
+        pub module_high_voltage: Millivolts = Unsigned::ONE,
         /// Module low voltage. Wire: u16 BE, 1 mV.
-        pub module_low_voltage: Millivolts = ONE,
+        pub module_low_voltage: Millivolts = Unsigned::ONE,
         /// Module under voltage. Wire: u16 BE, 1 mV.
-        pub module_under_voltage: Millivolts = ONE,
+        pub module_under_voltage: Millivolts = Unsigned::ONE,
         /// Discharge high temperature. Wire: u16 BE, 0.1 K (0 °C = 2731).
-        pub discharge_high_temperature: DeciKelvin = ONE,
+        pub discharge_high_temperature: DeciKelvin = Unsigned::ONE,
         /// Discharge low temperature. Wire: u16 BE, 0.1 K (0 °C = 2731).
-        pub discharge_low_temperature: DeciKelvin = ONE,
+        pub discharge_low_temperature: DeciKelvin = Unsigned::ONE,
         /// Discharge current limit, negative as sent by real units. Wire: i16 BE, 100 mA.
-        pub discharge_current_limit: Milliamps = CURRENT,
+        pub discharge_current_limit: Milliamps = Signed::step(CURRENT_STEP_MA),
     }
 }
 
@@ -57,8 +51,6 @@ info_layout! {
     /// Ambiguity: the real capture carries only the master's serial although the module
     /// count is 2, while ai-republic writes one serial per module. Both decode; `serials`
     /// holds what was sent.
-    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-    #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
     pub struct SystemInfo {
         /// Device name. Wire: 10 ASCII bytes, NUL padded.
         pub device_name: [u8; 10] = Bytes,
@@ -90,11 +82,10 @@ info_layout! {
     ///
     /// IDs are kept as sent (u16): implementations use either a plain index or
     /// module byte + cell byte (`0x0101`).
-    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    #[derive(Copy)]
     pub struct SystemAnalog {
         /// Average system voltage. Wire: u16 BE, 1 mV.
-        pub voltage: Millivolts = ONE,
+        pub voltage: Millivolts = Unsigned::ONE,
         /// Total current, positive = charging. Wire: i16 BE, **10 mA** (kitor,
         /// Battery-Emulator, CNFW parser, ai-republic agree).
         pub current: Milliamps = Signed::step(SYSTEM_CURRENT_STEP_MA),
@@ -109,41 +100,41 @@ info_layout! {
         /// Minimum state of health. Wire: u8, 1 %.
         pub min_soh_percent: u8 = U8,
         /// Highest cell voltage. Wire: u16 BE, 1 mV.
-        pub max_cell_voltage: Millivolts = ONE,
+        pub max_cell_voltage: Millivolts = Unsigned::ONE,
         /// Where the highest cell is. Wire: u16 BE.
         pub max_cell_voltage_id: u16 = U16,
         /// Lowest cell voltage. Wire: u16 BE, 1 mV.
-        pub min_cell_voltage: Millivolts = ONE,
+        pub min_cell_voltage: Millivolts = Unsigned::ONE,
         /// Where the lowest cell is. Wire: u16 BE.
         pub min_cell_voltage_id: u16 = U16,
         /// Average cell temperature. Wire: u16 BE, 0.1 K (0 °C = 2731).
-        pub average_cell_temperature: DeciKelvin = ONE,
+        pub average_cell_temperature: DeciKelvin = Unsigned::ONE,
         /// Highest cell temperature. Wire: u16 BE, 0.1 K.
-        pub max_cell_temperature: DeciKelvin = ONE,
+        pub max_cell_temperature: DeciKelvin = Unsigned::ONE,
         /// Where it is. Wire: u16 BE.
         pub max_cell_temperature_id: u16 = U16,
         /// Lowest cell temperature. Wire: u16 BE, 0.1 K.
-        pub min_cell_temperature: DeciKelvin = ONE,
+        pub min_cell_temperature: DeciKelvin = Unsigned::ONE,
         /// Where it is. Wire: u16 BE.
         pub min_cell_temperature_id: u16 = U16,
         /// Average MOSFET temperature. Wire: u16 BE, 0.1 K.
-        pub average_mosfet_temperature: DeciKelvin = ONE,
+        pub average_mosfet_temperature: DeciKelvin = Unsigned::ONE,
         /// Highest MOSFET temperature. Wire: u16 BE, 0.1 K.
-        pub max_mosfet_temperature: DeciKelvin = ONE,
+        pub max_mosfet_temperature: DeciKelvin = Unsigned::ONE,
         /// Where it is. Wire: u16 BE.
         pub max_mosfet_temperature_id: u16 = U16,
         /// Lowest MOSFET temperature. Wire: u16 BE, 0.1 K.
-        pub min_mosfet_temperature: DeciKelvin = ONE,
+        pub min_mosfet_temperature: DeciKelvin = Unsigned::ONE,
         /// Where it is. Wire: u16 BE.
         pub min_mosfet_temperature_id: u16 = U16,
         /// Average BMS temperature. Wire: u16 BE, 0.1 K.
-        pub average_bms_temperature: DeciKelvin = ONE,
+        pub average_bms_temperature: DeciKelvin = Unsigned::ONE,
         /// Highest BMS temperature. Wire: u16 BE, 0.1 K.
-        pub max_bms_temperature: DeciKelvin = ONE,
+        pub max_bms_temperature: DeciKelvin = Unsigned::ONE,
         /// Where it is. Wire: u16 BE.
         pub max_bms_temperature_id: u16 = U16,
         /// Lowest BMS temperature. Wire: u16 BE, 0.1 K.
-        pub min_bms_temperature: DeciKelvin = ONE,
+        pub min_bms_temperature: DeciKelvin = Unsigned::ONE,
         /// Where it is. Wire: u16 BE.
         pub min_bms_temperature_id: u16 = U16,
     }
@@ -151,8 +142,7 @@ info_layout! {
 
 info_layout! {
     /// A 0x62 reply: four raw bytes (bit meanings per ai-republic are tentative).
-    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    #[derive(Copy)]
     pub struct SystemAlarm {
         /// Warning 1 (b7 pack V high, b6 pack V low, b5 cell V high, b4 cell V low, b3 cell T
         /// high, b2 cell T low, b0 cell V difference). Wire: u8.
@@ -184,18 +174,17 @@ pub enum DischargeSign {
 
 info_layout! {
     /// Charge/discharge management (0x92 after the command byte, and 0x63 whole).
-    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    #[derive(Copy)]
     pub struct ChargeManagement {
         /// Charge voltage limit. Wire: u16 BE, 1 mV.
-        pub charge_voltage_limit: Millivolts = ONE,
+        pub charge_voltage_limit: Millivolts = Unsigned::ONE,
         /// Discharge voltage limit. Wire: u16 BE, 1 mV.
-        pub discharge_voltage_limit: Millivolts = ONE,
+        pub discharge_voltage_limit: Millivolts = Unsigned::ONE,
         /// Maximum charge current. Wire: i16 BE, **100 mA**.
-        pub charge_current_limit: Milliamps = CURRENT,
+        pub charge_current_limit: Milliamps = Signed::step(CURRENT_STEP_MA),
         /// Maximum discharge current **as sent** (negative on real units; see
         /// [`DischargeSign`]). Wire: i16 BE, **100 mA**.
-        pub discharge_current_limit: Milliamps = CURRENT,
+        pub discharge_current_limit: Milliamps = Signed::step(CURRENT_STEP_MA),
         /// Status: charge enable, discharge enable, charge immediately 1 and 2, full-charge
         /// request. Wire: u8.
         pub status: ManagementStatus = FlagByte,
@@ -242,8 +231,7 @@ impl ChargeManagement {
 
 info_layout! {
     /// A 0x93 reply: command value and a 16-byte ASCII serial.
-    #[cfg_attr(feature = "defmt", derive(defmt::Format))]
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    #[derive(Copy)]
     pub struct SerialNumber {
         /// The module address. Wire: u8.
         pub command: u8 = U8,
