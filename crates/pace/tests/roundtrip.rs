@@ -13,9 +13,9 @@ use proptest::prelude::*;
 use voltwire_core::{MilliampHours, Milliamps, ScanDecoder, StreamDecoder as _};
 use voltwire_pace::{
     AnalogReply, BalanceConfig, Capacity, ConfigRead, CurrentProtection, DateTime, Frame,
-    FullChargeConfig, ManufacturerInfo, MosfetSwitch, Pace, PackAnalog, PackState, PackStatus,
-    Request, RequestBody, Requests, Response, ResponseBody, StatusReply, SystemParameters, Target,
-    VoltageKind, VoltageProtection,
+    FullChargeConfig, MosfetSwitch, Pace, PackAnalog, PackState, PackStatus, Request, RequestBody,
+    Requests, Response, ResponseBody, StatusReply, SystemParameters, Target, VoltageKind,
+    VoltageProtection,
 };
 
 fn mah10() -> impl Strategy<Value = MilliampHours> {
@@ -145,13 +145,7 @@ fn response_body() -> impl Strategy<Value = ResponseBody> {
             }
         )),
         Just(ResponseBody::ProtocolVersion),
-        (any::<[u8; 10]>(), any::<[u8; 2]>(), any::<[u8; 20]>()).prop_map(|(d, s, m)| {
-            ResponseBody::Manufacturer(ManufacturerInfo {
-                device_name: d,
-                software_version: s,
-                manufacturer: m,
-            })
-        }),
+        blocks::manufacturer().prop_map(ResponseBody::Manufacturer),
         any::<u8>().prop_map(ResponseBody::PackCount),
         any::<[u8; 20]>().prop_map(ResponseBody::SoftwareVersion),
         prop_oneof![

@@ -12,9 +12,9 @@ use blocks::{ma, mv};
 use proptest::prelude::*;
 use voltwire_core::{DeciKelvin, MilliampHours, Milliamps, Millivolts};
 use voltwire_pylontech::rs485::{
-    AnalogReply, ChargeManagement, DischargeSign, Frame, ManagementStatus, ManufacturerInfo,
-    ModuleAnalog, Pylontech, Request, RequestBody, Response, ResponseBody, SerialNumber,
-    SystemAlarm, SystemAnalog, SystemInfo, SystemParameters, Target,
+    AnalogReply, ChargeManagement, DischargeSign, Frame, ManagementStatus, ModuleAnalog, Pylontech,
+    Request, RequestBody, Response, ResponseBody, SerialNumber, SystemAlarm, SystemAnalog,
+    SystemInfo, SystemParameters, Target,
 };
 
 fn dk() -> impl Strategy<Value = DeciKelvin> {
@@ -75,13 +75,7 @@ fn request_body() -> impl Strategy<Value = RequestBody> {
 fn response_body() -> impl Strategy<Value = ResponseBody> {
     prop_oneof![
         Just(ResponseBody::ProtocolVersion),
-        (any::<[u8; 10]>(), any::<[u8; 2]>(), any::<[u8; 20]>()).prop_map(|(d, s, m)| {
-            ResponseBody::Manufacturer(ManufacturerInfo {
-                device_name: d,
-                software_version: s,
-                manufacturer: m,
-            })
-        }),
+        blocks::manufacturer().prop_map(ResponseBody::Manufacturer),
         blocks::reply(module()).prop_map(ResponseBody::Analog),
         blocks::reply(blocks::status::<Pylontech>(any::<[u8; 5]>())).prop_map(ResponseBody::Alarm),
         (

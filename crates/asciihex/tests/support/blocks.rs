@@ -20,6 +20,17 @@ pub(crate) fn mv() -> impl Strategy<Value = Millivolts> {
     any::<u16>().prop_map(|v| Millivolts(i32::from(v)))
 }
 
+/// Any 0x51 reply (the layout both protocols share): every byte kept as sent.
+pub(crate) fn manufacturer() -> impl Strategy<Value = voltwire_asciihex::ManufacturerInfo> {
+    (any::<[u8; 10]>(), any::<[u8; 2]>(), any::<[u8; 20]>()).prop_map(|(d, s, m)| {
+        voltwire_asciihex::ManufacturerInfo {
+            device_name: d,
+            software_version: s,
+            manufacturer: m,
+        }
+    })
+}
+
 /// Any `i16` in steps of `step` mA.
 pub(crate) fn ma(step: i32) -> impl Strategy<Value = Milliamps> {
     any::<i16>().prop_map(move |v| Milliamps(i32::from(v) * step))
