@@ -166,6 +166,65 @@ impl Window {
     }
 }
 
+/// The feed/finish state machine of the buffered readers (blocking and async), which feed
+/// the reader's own buffer instead of one of ours.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Pump {
+    /// The last `feed` returned an item: feed again (with nothing new) before filling, as
+    /// more frames may already be buffered in the decoder.
+    drain: bool,
+    /// The reader reported end of input: only `finish` is left.
+    eof: bool,
+}
+
+impl Pump {
+    /// Nothing fed yet.
+    pub(crate) const fn new() -> Self {
+        Self {
+            drain: false,
+            eof: false,
+        }
+    }
+
+    /// Before filling: an item the decoder still holds, `Step::Read` when more input is
+    /// needed; at end of input, `finish` items and then `None`.
+    pub(crate) fn step<D: StreamDecoder>(&mut self, decoder: &mut D) -> Option<Step<D::Item>> {
+        if self.drain {
+            let p = decoder.feed(&[]);
+            self.drain = p.item.is_some();
+            if let Some(item) = p.item {
+                return Some(Step::Item(item));
+            }
+        }
+        if self.eof {
+            return decoder.finish().map(Step::Item);
+        }
+        Some(Step::Read)
+    }
+
+    /// Feed `input`, what the reader filled (empty: end of input). Returns how many bytes
+    /// to consume and the item, if one came.
+    pub(crate) fn filled<D: StreamDecoder>(
+        &mut self,
+        decoder: &mut D,
+        input: &[u8],
+    ) -> (usize, Option<Located<D::Item>>) {
+        if input.is_empty() {
+            self.eof = true;
+            return (0, None);
+        }
+        let p = decoder.feed(input);
+        self.drain = p.item.is_some();
+        // Without an item the decoder takes the whole input (its contract).
+        let taken = if self.drain {
+            p.consumed.min(input.len())
+        } else {
+            input.len()
+        };
+        (taken, p.item)
+    }
+}
+
 /// Feeds a [`StreamDecoder`] from an [`embedded_io::Read`] through a caller-provided buffer.
 ///
 /// [`DecodeReader::next_item`] reads only when the decoder has nothing left to yield, so one
@@ -257,8 +316,7 @@ impl<R: Read, D: StreamDecoder> Iterator for DecodeReader<'_, R, D> {
 pub struct DecodeBufReader<R, D> {
     reader: R,
     decoder: D,
-    drain: bool,
-    eof: bool,
+    pump: Pump,
 }
 
 impl<R: BufRead, D: StreamDecoder> DecodeBufReader<R, D> {
@@ -267,8 +325,7 @@ impl<R: BufRead, D: StreamDecoder> DecodeBufReader<R, D> {
         Self {
             reader,
             decoder,
-            drain: false,
-            eof: false,
+            pump: Pump::new(),
         }
     }
 
@@ -279,33 +336,17 @@ impl<R: BufRead, D: StreamDecoder> DecodeBufReader<R, D> {
     /// The reader's error. Nothing is lost: calling again retries.
     pub fn next_item(&mut self) -> Result<Option<Located<D::Item>>, R::Error> {
         loop {
-            if self.drain {
-                // More frames may be buffered in the decoder: ask it before blocking on I/O.
-                let p = self.decoder.feed(&[]);
-                self.drain = p.item.is_some();
-                if let Some(item) = p.item {
-                    return Ok(Some(item));
+            match self.pump.step(&mut self.decoder) {
+                None => return Ok(None),
+                Some(Step::Item(item)) => return Ok(Some(item)),
+                Some(Step::Read) => {
+                    let input = self.reader.fill_buf()?;
+                    let (taken, item) = self.pump.filled(&mut self.decoder, input);
+                    self.reader.consume(taken);
+                    if item.is_some() {
+                        return Ok(item);
+                    }
                 }
-            }
-            if self.eof {
-                return Ok(self.decoder.finish());
-            }
-            let input = self.reader.fill_buf()?;
-            if input.is_empty() {
-                self.eof = true;
-                continue;
-            }
-            let len = input.len();
-            let p = self.decoder.feed(input);
-            let taken = if p.item.is_some() {
-                p.consumed.min(len)
-            } else {
-                len
-            };
-            self.reader.consume(taken);
-            if let Some(item) = p.item {
-                self.drain = true;
-                return Ok(Some(item));
             }
         }
     }

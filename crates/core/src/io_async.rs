@@ -3,7 +3,7 @@
 
 use embedded_io_async::{BufRead, Read, Write};
 
-use crate::io::{Step, Window, WriteError, encode};
+use crate::io::{Pump, Step, Window, WriteError, encode};
 use crate::{Emit, Located, StreamDecoder};
 
 /// Encode `message` into `scratch`, then write the frame to `writer` (`write_all`; no flush).
@@ -100,8 +100,7 @@ impl<R, D> DecodeReader<'_, R, D> {
 pub struct DecodeBufReader<R, D> {
     reader: R,
     decoder: D,
-    drain: bool,
-    eof: bool,
+    pump: Pump,
 }
 
 impl<R: BufRead, D: StreamDecoder> DecodeBufReader<R, D> {
@@ -110,8 +109,7 @@ impl<R: BufRead, D: StreamDecoder> DecodeBufReader<R, D> {
         Self {
             reader,
             decoder,
-            drain: false,
-            eof: false,
+            pump: Pump::new(),
         }
     }
 
@@ -122,32 +120,17 @@ impl<R: BufRead, D: StreamDecoder> DecodeBufReader<R, D> {
     /// The reader's error. Nothing is lost: calling again retries.
     pub async fn next_item(&mut self) -> Result<Option<Located<D::Item>>, R::Error> {
         loop {
-            if self.drain {
-                let p = self.decoder.feed(&[]);
-                self.drain = p.item.is_some();
-                if let Some(item) = p.item {
-                    return Ok(Some(item));
+            match self.pump.step(&mut self.decoder) {
+                None => return Ok(None),
+                Some(Step::Item(item)) => return Ok(Some(item)),
+                Some(Step::Read) => {
+                    let input = self.reader.fill_buf().await?;
+                    let (taken, item) = self.pump.filled(&mut self.decoder, input);
+                    self.reader.consume(taken);
+                    if item.is_some() {
+                        return Ok(item);
+                    }
                 }
-            }
-            if self.eof {
-                return Ok(self.decoder.finish());
-            }
-            let input = self.reader.fill_buf().await?;
-            if input.is_empty() {
-                self.eof = true;
-                continue;
-            }
-            let len = input.len();
-            let p = self.decoder.feed(input);
-            let taken = if p.item.is_some() {
-                p.consumed.min(len)
-            } else {
-                len
-            };
-            self.reader.consume(taken);
-            if let Some(item) = p.item {
-                self.drain = true;
-                return Ok(Some(item));
             }
         }
     }
