@@ -631,6 +631,16 @@ fn on_publish(
     }
 }
 
+/// The packet identifier of a SUBSCRIBE or UNSUBSCRIBE whose first header byte must be
+/// `expected` (the reserved flags 0b0010), and the payload after it.
+fn with_id(first: u8, expected: u8, body: &[u8]) -> Option<(u16, Body<'_>)> {
+    if first != expected {
+        return None;
+    }
+    let mut b = Body { rest: body };
+    Some((b.u16()?, b))
+}
+
 fn on_subscribe(
     first: u8,
     body: &[u8],
@@ -638,11 +648,9 @@ fn on_subscribe(
     shared: &Shared,
     conn: u64,
 ) -> bool {
-    if first != 0x82 {
+    let Some((id, mut b)) = with_id(first, 0x82, body) else {
         return false;
-    }
-    let mut b = Body { rest: body };
-    let Some(id) = b.u16() else { return false };
+    };
     let mut requests = Vec::new();
     while !b.rest.is_empty() {
         let (Some(filter), Some(qos)) = (b.string(), b.u8()) else {
@@ -698,11 +706,9 @@ fn on_unsubscribe(
     shared: &Shared,
     conn: u64,
 ) -> bool {
-    if first != 0xA2 {
+    let Some((id, mut b)) = with_id(first, 0xA2, body) else {
         return false;
-    }
-    let mut b = Body { rest: body };
-    let Some(id) = b.u16() else { return false };
+    };
     let mut st = shared.state();
     while !b.rest.is_empty() {
         let Some(filter) = b.string() else {
