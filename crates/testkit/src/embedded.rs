@@ -744,7 +744,17 @@ async fn writer<W: AsyncWrite + Unpin>(mut wr: W, mut rx: mpsc::UnboundedReceive
 
 #[cfg(test)]
 mod tests {
-    use super::{matches, valid_filter};
+    use super::{matches, valid_filter, with_id};
+
+    #[test]
+    fn subscribe_headers_need_their_flags_and_an_id() {
+        let (id, b) = with_id(0x82, 0x82, &[0x12, 0x34, 0, 1, b'a', 1]).unwrap();
+        assert_eq!((id, b.rest), (0x1234, &[0, 1, b'a', 1][..]));
+        assert!(with_id(0xA2, 0xA2, &[0, 7]).is_some_and(|(id, b)| id == 7 && b.rest.is_empty()));
+        // Reserved flags other than 0b0010, or no packet identifier: refused.
+        assert!(with_id(0x80, 0x82, &[0, 1]).is_none());
+        assert!(with_id(0xA2, 0xA2, &[0]).is_none());
+    }
 
     #[test]
     fn topic_filters() {
