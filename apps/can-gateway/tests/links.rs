@@ -119,26 +119,26 @@ fn addr(srv: &TcpListener) -> SocketAddr {
     srv.local_addr().unwrap()
 }
 
+/// A gateway with one input `bms` (100 Ah) and one output `inv`, ticking every 20 ms with
+/// no recovery hold; each argument adds its lines (the bus, timings) to its section.
+fn one_bms_one_inverter(gateway: &str, input: &str, output: &str) -> String {
+    format!(
+        "[gateway]\nrecovery_hold_s = 0\ntick_ms = 20\n{gateway}\n\n\
+         [[input]]\nname = \"bms\"\ncapacity_ah = 100\n{input}\n\n\
+         [[output]]\nname = \"inv\"\n{output}\n"
+    )
+}
+
 #[tokio::test]
 async fn a_silent_input_connection_is_dropped_and_reopened() {
     let srv = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let toml = format!(
-        r#"
-[gateway]
-recovery_hold_s = 0
-tick_ms = 20
-
-[[input]]
-name = "bms"
-bus = "slcan+tcp://{}?handshake=none"
-capacity_ah = 100
-timeout_s = 0.5
-
-[[output]]
-name = "inv"
-bus = "virtual://out0"
-"#,
-        addr(&srv)
+    let toml = one_bms_one_inverter(
+        "",
+        &format!(
+            "bus = \"slcan+tcp://{}?handshake=none\"\ntimeout_s = 0.5",
+            addr(&srv)
+        ),
+        "bus = \"virtual://out0\"",
     );
     let virtuals = VirtualBuses::default();
     let (snap, stop, gw) = start(&toml, &virtuals);
@@ -211,25 +211,13 @@ async fn lawicel(s: TcpStream, open: bool, frozen: Arc<AtomicBool>, acked: Arc<A
 #[tokio::test]
 async fn an_output_adapter_that_stops_acknowledging_is_reopened_and_counters_tell_the_truth() {
     let srv = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let toml = format!(
-        r#"
-[gateway]
-recovery_hold_s = 0
-tick_ms = 20
-
-[[input]]
-name = "bms"
-bus = "virtual://in0"
-capacity_ah = 100
-timeout_s = 1
-
-[[output]]
-name = "inv"
-bus = "slcan+tcp://{}"
-interval_ms = 200
-min_delay_ms = 50
-"#,
-        addr(&srv)
+    let toml = one_bms_one_inverter(
+        "",
+        "bus = \"virtual://in0\"\ntimeout_s = 1",
+        &format!(
+            "bus = \"slcan+tcp://{}\"\ninterval_ms = 200\nmin_delay_ms = 50",
+            addr(&srv)
+        ),
     );
     let virtuals = VirtualBuses::default();
     let feeder = feed_virtual(&virtuals, "in0", bms(55_200, 50_000, 60_000, 500));
@@ -317,23 +305,13 @@ min_delay_ms = 50
 #[tokio::test]
 async fn malformed_adapter_lines_count_in_bad_frames() {
     let srv = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let toml = format!(
-        r#"
-[gateway]
-recovery_hold_s = 0
-tick_ms = 20
-
-[[input]]
-name = "bms"
-bus = "slcan+tcp://{}?handshake=none"
-capacity_ah = 100
-timeout_s = 1
-
-[[output]]
-name = "inv"
-bus = "virtual://out0"
-"#,
-        addr(&srv)
+    let toml = one_bms_one_inverter(
+        "",
+        &format!(
+            "bus = \"slcan+tcp://{}?handshake=none\"\ntimeout_s = 1",
+            addr(&srv)
+        ),
+        "bus = \"virtual://out0\"",
     );
     let virtuals = VirtualBuses::default();
     let (snap, stop, gw) = start(&toml, &virtuals);
@@ -417,26 +395,13 @@ bus = "virtual://out2"
 /// link carried, in order.
 async fn frames_until_exit(on_exit: &str) -> Vec<(u16, Vec<u8>)> {
     let srv = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let toml = format!(
-        r#"
-[gateway]
-recovery_hold_s = 0
-tick_ms = 20
-on_exit = "{on_exit}"
-
-[[input]]
-name = "bms"
-bus = "virtual://in0"
-capacity_ah = 100
-timeout_s = 1
-
-[[output]]
-name = "inv"
-bus = "slcan+tcp://{}?handshake=none"
-interval_ms = 200
-min_delay_ms = 0
-"#,
-        addr(&srv)
+    let toml = one_bms_one_inverter(
+        &format!("on_exit = \"{on_exit}\""),
+        "bus = \"virtual://in0\"\ntimeout_s = 1",
+        &format!(
+            "bus = \"slcan+tcp://{}?handshake=none\"\ninterval_ms = 200\nmin_delay_ms = 0",
+            addr(&srv)
+        ),
     );
     let virtuals = VirtualBuses::default();
     let feeder = feed_virtual(&virtuals, "in0", bms(55_200, 50_000, 60_000, 500));
