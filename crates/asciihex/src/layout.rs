@@ -296,7 +296,8 @@ pub fn padded<const N: usize>(s: &str, field: &'static str) -> Result<[u8; N], E
 /// [`Layout`](crate::layout::Layout) impl (`read_from`/`write_to`, hence
 /// `from_info`/`to_info`). Derived: `Debug, Clone, PartialEq, Eq, Hash, Default`, and
 /// `defmt::Format` under the calling crate's `defmt` feature; add `#[derive(Copy)]` where
-/// every field is `Copy`. Other attributes (docs) are passed through; errors name the field. See the [module docs](crate::layout) for an example.
+/// every field is `Copy`. Other attributes (docs) are passed through; errors name the field.
+/// See the [module docs](crate::layout) for an example.
 #[macro_export]
 macro_rules! info_layout {
     (
