@@ -25,6 +25,7 @@ macro_rules! say {
 mod candump;
 mod decode;
 mod input;
+mod live;
 mod output;
 mod protocols;
 mod sim;

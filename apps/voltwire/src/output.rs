@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 /// Where decoded messages and errors go.
 pub(crate) struct Output {
-    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    out: std::io::BufWriter<Box<dyn std::io::Write>>,
     protocol: &'static str,
     /// Messages decoded.
     pub(crate) messages: u64,
@@ -17,9 +17,15 @@ pub(crate) struct Output {
 }
 
 impl Output {
+    /// JSON Lines to stdout.
     pub(crate) fn new(protocol: &'static str) -> Self {
+        Self::to(protocol, Box::new(std::io::stdout().lock()))
+    }
+
+    /// JSON Lines to `w`.
+    pub(crate) fn to(protocol: &'static str, w: Box<dyn std::io::Write>) -> Self {
         Self {
-            out: std::io::BufWriter::new(std::io::stdout().lock()),
+            out: std::io::BufWriter::with_capacity(64 * 1024, w),
             protocol,
             messages: 0,
             errors: 0,
@@ -31,8 +37,10 @@ impl Output {
         if self.write_error.is_some() {
             return;
         }
-        let line = Value::Object(obj.clone()).to_string();
-        if let Err(e) = writeln!(self.out, "{line}") {
+        let written = serde_json::to_writer(&mut self.out, obj)
+            .map_err(std::io::Error::from)
+            .and_then(|()| self.out.write_all(b"\n"));
+        if let Err(e) = written {
             self.write_error = Some(e);
         }
     }
@@ -64,7 +72,11 @@ impl Output {
         obj.extend(extra);
         self.write(&obj);
         self.errors += 1;
-        say!("voltwire: {} at offset {offset}: {detail}", self.protocol);
+        say!(
+            "voltwire: {} at offset {offset}: {}",
+            self.protocol,
+            escape_controls(detail)
+        );
     }
 
     pub(crate) fn flush(&mut self) {
@@ -74,6 +86,20 @@ impl Output {
             }
         }
     }
+}
+
+/// `text` with its control characters escaped (`\u{1b}`, `\r`, …): bytes of a capture
+/// echoed to a terminal must not drive it.
+pub(crate) fn escape_controls(text: &str) -> String {
+    text.chars()
+        .fold(String::with_capacity(text.len()), |mut s, c| {
+            if c.is_control() {
+                s.extend(c.escape_default());
+            } else {
+                s.push(c);
+            }
+            s
+        })
 }
 
 /// A number for output: integral values as integers, others rounded to 6 decimals (the
@@ -88,4 +114,15 @@ pub(crate) fn num(v: f64) -> Value {
         return Value::from(r as i64);
     }
     serde_json::Number::from_f64(r).map_or(Value::Null, Value::Number)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(
+            super::escape_controls("a\u{1b}[2Jb\r\u{7}é"),
+            "a\\u{1b}[2Jb\\r\\u{7}é"
+        );
+    }
 }

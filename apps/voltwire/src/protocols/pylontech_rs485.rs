@@ -12,15 +12,14 @@ use super::asciihex::{
     self, amps, analog_json, bits, cells_set, celsius, common_reply, header, hex,
     reply_json as reply, text, volts,
 };
-use crate::output::Output;
 
 /// Frames whose CID2 is a Pylontech return code.
 fn is_rtn(cid2: u8) -> bool {
     matches!(cid2, 0x00..=0x09 | 0x90 | 0x91 | 0xE1..=0xE4)
 }
 
-pub(crate) fn decode(bytes: &[u8], opts: &Options, out: &mut Output) {
-    asciihex::decode(bytes, opts, out, is_rtn, request_json, response_json);
+pub(crate) fn new(opts: &Options) -> Box<dyn super::Decode> {
+    asciihex::decoder(opts, is_rtn, request_json, response_json)
 }
 
 fn request_json(r: &Request) -> Map<String, J> {

@@ -5,14 +5,24 @@ use voltwire_core::{Located, Milliamps, Millivolts, StreamDecoder as _, WattHour
 use voltwire_victron::hex;
 use voltwire_victron::text::{Kind, Message, Record, RecordDecoder, TimeToGo, Value};
 
-use super::Options;
+use super::{Decode, Options};
 use crate::output::{Output, num};
 
-pub(crate) fn decode(bytes: &[u8], _opts: &Options, out: &mut Output) {
-    let mut d = RecordDecoder::new();
-    d.feed_all(bytes, |item| emit(item, out));
-    while let Some(item) = d.finish() {
-        emit(item, out);
+pub(crate) fn new(_opts: &Options) -> Box<dyn Decode> {
+    Box::new(Stream(RecordDecoder::new()))
+}
+
+struct Stream(RecordDecoder);
+
+impl Decode for Stream {
+    fn feed(&mut self, chunk: &[u8], out: &mut Output) {
+        self.0.feed_all(chunk, |item| emit(item, out));
+    }
+
+    fn finish(&mut self, out: &mut Output) {
+        while let Some(item) = self.0.finish() {
+            emit(item, out);
+        }
     }
 }
 
