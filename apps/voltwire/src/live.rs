@@ -205,11 +205,13 @@ async fn read_bytes(url: &LinkUrl, label: &str, decoder: &mut dyn Decode, out: &
 /// A CAN bus run by the runtime's bus task (reopened with backoff when lost).
 pub(crate) struct Bus {
     /// Bursts to send (kept open: the bus task ends when it closes).
-    _send: mpsc::Sender<Vec<CanFrame>>,
+    pub(crate) send: mpsc::Sender<Vec<CanFrame>>,
     /// Frames received.
     pub(crate) received: mpsc::Receiver<port::Received<()>>,
     notices: mpsc::UnboundedReceiver<PortEvent<()>>,
     label: String,
+    /// The bus task said it is open (and not lost since).
+    up: bool,
 }
 
 /// Start the bus task for `url`.
@@ -234,14 +236,59 @@ pub(crate) fn open_bus(url: BusUrl, label: &str) -> Bus {
         },
     ));
     Bus {
-        _send: send,
+        send,
         received,
         notices,
         label: label.to_owned(),
+        up: false,
     }
 }
 
 impl Bus {
+    /// Wait until the bus is open, at most `wait` (frames received meanwhile are dropped);
+    /// whether it is.
+    pub(crate) async fn until_up(&mut self, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        while !self.up {
+            let event = tokio::time::timeout_at(deadline, async {
+                tokio::select! {
+                    biased;
+                    n = self.notices.recv() => n,
+                    r = self.received.recv() => r.map(|_| PortEvent::Sent(())),
+                }
+            })
+            .await;
+            match event {
+                Ok(Some(n)) => self.notice(n),
+                Ok(None) | Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    fn notice(&mut self, n: PortEvent<()>) {
+        match n {
+            PortEvent::Up(()) => {
+                self.up = true;
+                say!("voltwire: {}: bus open", self.label);
+            }
+            PortEvent::Down(()) => {
+                self.up = false;
+                say!("voltwire: {}: bus lost; reopening with backoff", self.label);
+            }
+            PortEvent::Malformed((), n) => {
+                say!(
+                    "voltwire: {}: {n} malformed adapter line(s) skipped",
+                    self.label
+                );
+            }
+            PortEvent::SendFailed(()) => {
+                say!("voltwire: {}: a request could not be sent", self.label);
+            }
+            PortEvent::Sent(()) => {}
+        }
+    }
+
     /// The next frame; bus notices on the way are said on stderr. `None` when the bus task
     /// ended.
     pub(crate) async fn next(&mut self) -> Option<CanFrame> {
@@ -249,17 +296,8 @@ impl Bus {
             tokio::select! {
                 biased;
                 n = self.notices.recv() => match n {
-                    Some(PortEvent::Up(())) => say!("voltwire: {}: bus open", self.label),
-                    Some(PortEvent::Down(())) => {
-                        say!("voltwire: {}: bus lost; reopening with backoff", self.label);
-                    }
-                    Some(PortEvent::Malformed((), n)) => {
-                        say!("voltwire: {}: {n} malformed adapter line(s) skipped", self.label);
-                    }
-                    Some(PortEvent::SendFailed(())) => {
-                        say!("voltwire: {}: a request could not be sent", self.label);
-                    }
-                    Some(PortEvent::Sent(())) | None => {}
+                    Some(n) => self.notice(n),
+                    None => return None,
                 },
                 r = self.received.recv() => return r.map(|r| r.frame),
             }

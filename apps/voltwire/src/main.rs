@@ -27,6 +27,7 @@ mod decode;
 mod input;
 mod live;
 mod output;
+mod poll;
 mod protocols;
 mod sim;
 mod stdout;
@@ -84,6 +85,25 @@ enum Command {
         reason = "shell examples shown verbatim in --help"
     )]
     Sim(sim::SimArgs),
+
+    /// Ask a device for its status, again and again: the master role of the request/response
+    /// protocols (daly, jk, jk-pb, pace, pylontech-rs485, meanwell-can, vedirect HEX get).
+    ///
+    /// Sends the protocol's status requests each --interval and prints the decoded replies
+    /// as JSON Lines; a request without a reply within --timeout gives a
+    /// {"type":"timeout","cycle","request"} line, and polling goes on. Only reads: nothing
+    /// that poll sends changes the device. A lost port is reopened with backoff.
+    ///
+    /// Examples:
+    ///   voltwire poll daly serial:///dev/ttyUSB0
+    ///   voltwire poll pylontech-rs485 tcp://192.168.1.50:4001 --address 2 --interval 2
+    ///   voltwire poll meanwell-can slcan:///dev/ttyACM0?bitrate=250000 --count 1
+    #[command(verbatim_doc_comment)]
+    #[allow(
+        clippy::doc_markdown,
+        reason = "shell examples shown verbatim in --help"
+    )]
+    Poll(poll::PollArgs),
 }
 
 fn main() -> ExitCode {
@@ -105,5 +125,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Decode(args) => decode::run(&args),
         Command::Sim(args) => sim::run(args),
+        Command::Poll(args) => poll::run(&args),
     }
 }

@@ -4,6 +4,9 @@ use std::io::Write as _;
 
 use serde_json::{Map, Value};
 
+/// Whether a message (protocol, type, fields) answers a request.
+pub(crate) type ReplyFilter = fn(&str, &str, &Map<String, Value>) -> bool;
+
 /// Where decoded messages and errors go.
 pub(crate) struct Output {
     out: std::io::BufWriter<Box<dyn std::io::Write>>,
@@ -14,6 +17,10 @@ pub(crate) struct Output {
     pub(crate) errors: u64,
     /// The first error writing stdout; nothing more is written after it.
     pub(crate) write_error: Option<std::io::Error>,
+    /// `voltwire poll`: which messages answer a request (protocol, type, fields).
+    pub(crate) reply_filter: Option<ReplyFilter>,
+    /// Messages the filter took for replies, and errors (a garbled reply is an answer too).
+    pub(crate) replies: u64,
 }
 
 impl Output {
@@ -30,6 +37,8 @@ impl Output {
             messages: 0,
             errors: 0,
             write_error: None,
+            reply_filter: None,
+            replies: 0,
         }
     }
 
@@ -51,9 +60,25 @@ impl Output {
         obj.insert("protocol".into(), self.protocol.into());
         obj.insert("type".into(), kind.into());
         obj.insert("offset".into(), offset.into());
+        if self
+            .reply_filter
+            .is_some_and(|f| f(self.protocol, kind, &fields))
+        {
+            self.replies += 1;
+        }
         obj.extend(fields);
         self.write(&obj);
         self.messages += 1;
+    }
+
+    /// An item that is not a decoded message (`voltwire poll`'s timeouts): `protocol`,
+    /// `type`, then `fields`; not counted.
+    pub(crate) fn notice(&mut self, kind: &str, fields: Map<String, Value>) {
+        let mut obj = Map::new();
+        obj.insert("protocol".into(), self.protocol.into());
+        obj.insert("type".into(), kind.into());
+        obj.extend(fields);
+        self.write(&obj);
     }
 
     /// A rejected frame: `{"protocol", "offset", "error", ...detail}` on stdout and a
@@ -72,6 +97,7 @@ impl Output {
         obj.extend(extra);
         self.write(&obj);
         self.errors += 1;
+        self.replies += 1;
         say!(
             "voltwire: {} at offset {offset}: {}",
             self.protocol,
