@@ -138,6 +138,22 @@ pub(crate) fn run(args: &DecodeArgs) -> ExitCode {
         );
         return ExitCode::from(1);
     }
+    not_the_protocol(protocol.name, &out, read)
+}
+
+/// Exit 1 when most messages were only lines of text (`decode slcan` on another protocol's
+/// capture), else 0.
+fn not_the_protocol(name: &str, out: &Output, read: u64) -> ExitCode {
+    let known = out.messages - out.unrecognized;
+    if out.unrecognized > known {
+        say!(
+            "voltwire: this does not look like {name}: {} of {} lines are not {name} ({read} bytes read, {} errors)",
+            out.unrecognized,
+            out.messages,
+            out.errors
+        );
+        return ExitCode::from(1);
+    }
     ExitCode::SUCCESS
 }
 

@@ -19,6 +19,9 @@ pub(crate) struct Output {
     pub(crate) write_error: Option<std::io::Error>,
     /// `voltwire poll`: which messages answer a request (protocol, type, fields).
     pub(crate) reply_filter: Option<ReplyFilter>,
+    /// Messages that are only "a line of some text" (`decode slcan`'s `unknown`): counted in
+    /// `messages` too; when they are the majority the input is not the protocol.
+    pub(crate) unrecognized: u64,
     /// Messages the filter took for replies, and errors (a garbled reply is an answer too).
     pub(crate) replies: u64,
 }
@@ -38,6 +41,7 @@ impl Output {
             errors: 0,
             write_error: None,
             reply_filter: None,
+            unrecognized: 0,
             replies: 0,
         }
     }
@@ -81,8 +85,8 @@ impl Output {
         self.write(&obj);
     }
 
-    /// A rejected frame: `{"protocol", "offset", "error", ...detail}` on stdout and a
-    /// readable line on stderr.
+    /// A rejected frame: `{"protocol", "type": "error", "offset", "error": code, ...detail}`
+    /// on stdout and a readable line on stderr.
     pub(crate) fn error(
         &mut self,
         offset: u64,
@@ -92,6 +96,7 @@ impl Output {
     ) {
         let mut obj = Map::new();
         obj.insert("protocol".into(), self.protocol.into());
+        obj.insert("type".into(), "error".into());
         obj.insert("offset".into(), offset.into());
         obj.insert("error".into(), code.into());
         obj.extend(extra);

@@ -216,22 +216,61 @@ pub(super) fn reply_json<B: Block>(
     kind
 }
 
-/// An analog block's cells, temperatures, current, voltage, remaining capacity, total
-/// capacity (under `total`) and cycles.
-pub(super) fn analog_json<D: Dialect>(p: &Analog<D>, total: &str) -> Map<String, J> {
+/// Where each temperature of an analog block goes: Pylontech sends the BMS board first,
+/// then the cell groups; Pace the cell sensors, then the MOSFET, then the environment.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Temperatures {
+    /// `bms_temperature_c`, then `cell_temperatures_c`.
+    BoardFirst,
+    /// `cell_temperatures_c`, then `mosfet_temperature_c` and `environment_temperature_c`
+    /// (when there are at least three).
+    MosfetAndEnvironmentLast,
+}
+
+/// An analog block's cells, temperatures (labelled by `temps`), current, voltage,
+/// remaining capacity, total capacity (under `total`) and cycles.
+pub(super) fn analog_json<D: Dialect>(
+    p: &Analog<D>,
+    total: &str,
+    temps: Temperatures,
+) -> Map<String, J> {
     let mut m = Map::new();
     m.insert(
         "cell_voltages_v".into(),
         p.cells.iter().map(|c| volts(*c)).collect::<Vec<_>>().into(),
     );
-    m.insert(
-        "temperatures_c".into(),
-        p.temperatures
-            .iter()
-            .map(|t| celsius(*t, D::ZERO_CELSIUS))
-            .collect::<Vec<_>>()
-            .into(),
-    );
+    let t: Vec<J> = p
+        .temperatures
+        .iter()
+        .map(|t| celsius(*t, D::ZERO_CELSIUS))
+        .collect();
+    match temps {
+        Temperatures::BoardFirst => {
+            let (board, cells) = t
+                .split_first()
+                .map_or((J::Null, &[][..]), |(b, c)| (b.clone(), c));
+            m.insert("bms_temperature_c".into(), board);
+            m.insert("cell_temperatures_c".into(), cells.to_vec().into());
+        }
+        Temperatures::MosfetAndEnvironmentLast => match t.len().checked_sub(2) {
+            Some(n) if n > 0 => {
+                let (cells, rest) = t.split_at(n);
+                m.insert("cell_temperatures_c".into(), cells.to_vec().into());
+                let mut rest = rest.iter().cloned();
+                m.insert(
+                    "mosfet_temperature_c".into(),
+                    rest.next().unwrap_or(J::Null),
+                );
+                m.insert(
+                    "environment_temperature_c".into(),
+                    rest.next().unwrap_or(J::Null),
+                );
+            }
+            _ => {
+                m.insert("cell_temperatures_c".into(), t.into());
+            }
+        },
+    }
     m.insert("current_a".into(), amps(p.current));
     m.insert("voltage_v".into(), volts(p.voltage));
     m.insert("remaining_capacity_ah".into(), amp_hours(p.remaining()));

@@ -9,8 +9,8 @@ use voltwire_pace::{
 
 use super::Options;
 use super::asciihex::{
-    self, amp_hours, amps, analog_json, bits, cells_set, code_name, common_reply, header, hex,
-    reply_json as reply, text, volts,
+    self, Temperatures, amp_hours, amps, analog_json, bits, cells_set, code_name, common_reply,
+    header, hex, reply_json as reply, text, volts,
 };
 use crate::output::num;
 
@@ -100,7 +100,11 @@ fn full_fields(f: &voltwire_pace::FullChargeConfig, m: &mut Map<String, J>) {
 }
 
 fn pack_json(p: &PackAnalog) -> J {
-    let mut m = analog_json(p, "full_capacity_ah");
+    let mut m = analog_json(
+        p,
+        "full_capacity_ah",
+        Temperatures::MosfetAndEnvironmentLast,
+    );
     m.insert(
         "design_capacity_ah".into(),
         p.extension.map_or(J::Null, amp_hours),

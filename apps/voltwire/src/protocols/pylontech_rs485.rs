@@ -9,7 +9,7 @@ use voltwire_pylontech::rs485::{
 
 use super::Options;
 use super::asciihex::{
-    self, amps, analog_json, bits, cells_set, celsius, common_reply, header, hex,
+    self, Temperatures, amps, analog_json, bits, cells_set, celsius, common_reply, header, hex,
     reply_json as reply, text, volts,
 };
 
@@ -46,7 +46,7 @@ fn request_json(r: &Request) -> Map<String, J> {
 }
 
 fn module_json(p: &ModuleAnalog) -> J {
-    let mut m = analog_json(p, "total_capacity_ah");
+    let mut m = analog_json(p, "total_capacity_ah", Temperatures::BoardFirst);
     m.insert("user_defined".into(), p.user_defined.into());
     m.into()
 }

@@ -118,10 +118,14 @@ fn emit(item: Located<Result<Response, Error>>, out: &mut Output) {
                 "command"
             } else {
                 f.insert("text".into(), String::from_utf8_lossy(l.as_bytes()).into());
+                out.unrecognized += 1;
                 "unknown"
             }
         }
-        Ok(_) => "unknown",
+        Ok(_) => {
+            out.unrecognized += 1;
+            "unknown"
+        }
     };
     out.message(kind, item.offset, f);
 }

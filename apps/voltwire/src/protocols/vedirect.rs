@@ -53,6 +53,8 @@ pub(crate) fn record_json(r: &Record) -> Map<String, J> {
         let key = match label.kind() {
             Kind::Quantity { unit, .. } => format!("{}_{}", label.name(), unit.suffix()),
             Kind::TimeToGo => format!("{}_s", label.name()),
+            // The charger's ERR field: not `error`, which marks decode errors.
+            _ if label.name() == "error" => "charger_error".to_owned(),
             _ => label.name().to_owned(),
         };
         let v = match value {
