@@ -6,7 +6,11 @@
 //!
 //! An identifier written with 8 hex digits is extended (29-bit); with up to 3, standard.
 
+use serde_json::Map;
 use voltwire_core::can::CanFrame;
+
+use crate::output::Output;
+use crate::protocols::{Decode, Walk, Window};
 
 /// One CAN frame read from a log line.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,20 +20,111 @@ pub(crate) struct CanLine {
     /// The frame. A remote frame's DLC is not kept (0): no decoder needs it.
     pub(crate) frame: CanFrame,
     /// Timestamp in seconds, when the log has one.
+    #[allow(dead_code, reason = "read by the tests; no decoder prints it yet")]
     pub(crate) timestamp: Option<f64>,
 }
 
-/// Parse every non-empty line; a line that is not a CAN frame gives `Err((line, reason))`.
-pub(crate) fn parse(input: &[u8]) -> Vec<Result<CanLine, (u64, String)>> {
-    let text = String::from_utf8_lossy(input);
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-        .map(|(i, l)| {
-            let line = i as u64 + 1;
-            parse_line(l, line).map_err(|e| (line, e))
-        })
-        .collect()
+/// The longest line kept while waiting for its end; a longer one is reported and skipped.
+pub(crate) const MAX_LINE: usize = 4096;
+
+/// What to do with each frame of a CAN log (or of a live bus).
+pub(crate) trait OnFrame {
+    /// A frame read from line `line` (or the `line`-th frame of a bus).
+    fn frame(&mut self, line: u64, frame: &CanFrame, out: &mut Output);
+}
+
+/// A candump log decoded line by line as it arrives.
+pub(crate) struct Log<F> {
+    on: F,
+    /// Lines finished so far.
+    line: u64,
+    /// The current line is over [`MAX_LINE`] and reported: skip to its end.
+    skipping: bool,
+}
+
+impl<F: OnFrame> Log<F> {
+    pub(crate) const fn new(on: F) -> Self {
+        Self {
+            on,
+            line: 0,
+            skipping: false,
+        }
+    }
+
+    fn line(&mut self, bytes: &[u8], out: &mut Output) {
+        self.line += 1;
+        let text = String::from_utf8_lossy(bytes);
+        let l = text.trim_end_matches('\r');
+        if l.trim().is_empty() || l.trim_start().starts_with('#') {
+            return;
+        }
+        match parse_line(l, self.line) {
+            Ok(c) => self.on.frame(c.line, &c.frame, out),
+            Err(reason) => out.error(self.line, "bad_line", &reason, Map::new()),
+        }
+    }
+}
+
+impl<F: OnFrame> Walk for Log<F> {
+    fn walk(&mut self, bytes: &[u8], _base: u64, last: bool, out: &mut Output) -> usize {
+        let mut pos = 0;
+        while let Some(rest) = bytes.get(pos..).filter(|r| !r.is_empty()) {
+            let Some(end) = rest.iter().position(|&b| b == b'\n') else {
+                if self.skipping {
+                    if last {
+                        self.skipping = false;
+                    }
+                    return bytes.len();
+                }
+                if last {
+                    self.line(rest, out);
+                    return bytes.len();
+                }
+                if rest.len() > MAX_LINE {
+                    self.skipping = true;
+                    out.error(
+                        self.line + 1,
+                        "bad_line",
+                        &format!("line longer than {MAX_LINE} bytes; not a candump line"),
+                        Map::new(),
+                    );
+                    return bytes.len();
+                }
+                return pos;
+            };
+            if self.skipping {
+                self.skipping = false;
+                self.line += 1;
+            } else {
+                self.line(rest.get(..end).unwrap_or_default(), out);
+            }
+            pos += end + 1;
+        }
+        pos
+    }
+}
+
+/// A CAN protocol's decoder: a candump log as it arrives, or frames from a bus.
+pub(crate) struct CanLog<F>(Window<Log<F>>);
+
+impl<F: OnFrame + 'static> CanLog<F> {
+    pub(crate) fn boxed(on: F) -> Box<dyn Decode> {
+        Box::new(Self(Window::new(Log::new(on))))
+    }
+}
+
+impl<F: OnFrame> Decode for CanLog<F> {
+    fn feed(&mut self, chunk: &[u8], out: &mut Output) {
+        self.0.feed(chunk, out);
+    }
+
+    fn finish(&mut self, out: &mut Output) {
+        self.0.finish(out);
+    }
+
+    fn frame(&mut self, index: u64, frame: &CanFrame, out: &mut Output) {
+        self.0.inner().on.frame(index, frame, out);
+    }
 }
 
 fn parse_id(s: &str) -> Result<(u32, bool), String> {
@@ -144,6 +239,18 @@ fn frame(id: u32, extended: bool, remote: bool, data: &[u8]) -> Result<CanFrame,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parse(input: &[u8]) -> Vec<Result<CanLine, (u64, String)>> {
+        let text = String::from_utf8_lossy(input);
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .map(|(i, l)| {
+                let line = i as u64 + 1;
+                parse_line(l, line).map_err(|e| (line, e))
+            })
+            .collect()
+    }
 
     #[test]
     fn three_formats() {

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::output::Output;
-use crate::{input, protocols, stdout};
+use crate::{input, live, protocols, stdout};
 
 #[derive(Debug, Args)]
 pub(crate) struct DecodeArgs {
@@ -15,8 +15,18 @@ pub(crate) struct DecodeArgs {
     #[arg(required_unless_present = "list")]
     protocol: Option<String>,
 
-    /// Capture file; `-` or absent reads standard input.
+    /// Capture file, `-` or absent for standard input, or a live source:
+    /// serial:///dev/ttyUSB0[?baud=N] (default: the protocol's baud rate), tcp://HOST:PORT,
+    /// and for CAN protocols slcan:///dev/ttyACM0?bitrate=500000, slcan+tcp://HOST:PORT,
+    /// socketcan://can0. Decoding streams: each message is printed as soon as it is
+    /// complete; a live source is reopened with backoff when lost, until Ctrl-C.
+    #[arg(value_name = "SOURCE")]
+    #[allow(clippy::doc_markdown, reason = "URLs shown as typed in --help")]
     input: Option<PathBuf>,
+
+    /// Keep reading at the end of the file, as it grows (`tail -f`); stop with Ctrl-C.
+    #[arg(long)]
+    follow: bool,
 
     /// The input is hex text (whitespace ignored) instead of raw bytes.
     #[arg(long)]
@@ -70,20 +80,44 @@ pub(crate) fn run(args: &DecodeArgs) -> ExitCode {
             }
         },
     };
-    let raw = match input::read(args.input.as_deref()) {
-        Ok(b) => b,
+    if let Some(url) = args
+        .input
+        .as_deref()
+        .and_then(|p| p.to_str())
+        .filter(|s| live::is_url(s))
+    {
+        if args.follow || args.hex {
+            return usage("--follow and --hex apply to files and stdin, not to a live SOURCE");
+        }
+        let source = match live::parse(protocol, url) {
+            Ok(s) => s,
+            Err(e) => return usage(&e),
+        };
+        let mut decoder = (protocol.new)(&protocols::Options { command });
+        return live::decode(protocol, url, source, &mut *decoder);
+    }
+    if args.follow && args.input.as_deref().is_none_or(|p| p.as_os_str() == "-") {
+        return usage(
+            "--follow needs a file to follow (standard input ends only when its writer closes it)",
+        );
+    }
+    let mut reader = match input::open(args.input.as_deref()) {
+        Ok(r) => r,
         Err(e) => return usage(&e),
     };
-    let bytes = if args.hex {
-        match input::from_hex(&raw) {
-            Ok(b) => b,
-            Err(e) => return usage(&e),
-        }
-    } else {
-        raw
-    };
+    let mut hex = args.hex.then(input::Hex::default);
     let mut out = Output::new(protocol.name);
-    (protocol.decode)(&bytes, &protocols::Options { command }, &mut out);
+    let mut decoder = (protocol.new)(&protocols::Options { command });
+    let (read, result) = input::pump(
+        &mut *reader,
+        hex.as_mut(),
+        args.follow,
+        &mut *decoder,
+        &mut out,
+    );
+    if out.write_error.is_none() {
+        decoder.finish(&mut out);
+    }
     out.flush();
     if let Some(e) = out.write_error.take() {
         // A closed pipe (`| head -1`) ends the output quietly; the status is as if it had
@@ -91,12 +125,31 @@ pub(crate) fn run(args: &DecodeArgs) -> ExitCode {
         if e.kind() != std::io::ErrorKind::BrokenPipe {
             return stdout::failed("voltwire decode", &e);
         }
+        return ExitCode::SUCCESS;
+    }
+    if let Err(e) = result {
+        return usage(&e);
     }
     if out.messages == 0 {
         say!(
-            "voltwire: nothing could be decoded as {} ({} bytes read, {} errors)",
+            "voltwire: nothing could be decoded as {} ({read} bytes read, {} errors)",
             protocol.name,
-            bytes.len(),
+            out.errors
+        );
+        return ExitCode::from(1);
+    }
+    not_the_protocol(protocol.name, &out, read)
+}
+
+/// Exit 1 when most messages were only lines of text (`decode slcan` on another protocol's
+/// capture), else 0.
+fn not_the_protocol(name: &str, out: &Output, read: u64) -> ExitCode {
+    let known = out.messages - out.unrecognized;
+    if out.unrecognized > known {
+        say!(
+            "voltwire: this does not look like {name}: {} of {} lines are not {name} ({read} bytes read, {} errors)",
+            out.unrecognized,
+            out.messages,
             out.errors
         );
         return ExitCode::from(1);

@@ -4,9 +4,12 @@ use std::io::Write as _;
 
 use serde_json::{Map, Value};
 
+/// Whether a message (protocol, type, fields) answers a request.
+pub(crate) type ReplyFilter = fn(&str, &str, &Map<String, Value>) -> bool;
+
 /// Where decoded messages and errors go.
 pub(crate) struct Output {
-    out: std::io::BufWriter<std::io::StdoutLock<'static>>,
+    out: std::io::BufWriter<Box<dyn std::io::Write>>,
     protocol: &'static str,
     /// Messages decoded.
     pub(crate) messages: u64,
@@ -14,16 +17,35 @@ pub(crate) struct Output {
     pub(crate) errors: u64,
     /// The first error writing stdout; nothing more is written after it.
     pub(crate) write_error: Option<std::io::Error>,
+    /// `voltwire poll`: which messages answer a request (protocol, type, fields).
+    pub(crate) reply_filter: Option<ReplyFilter>,
+    /// Messages that are only "a line of some text" (`decode slcan`'s `unknown`): counted in
+    /// `messages` too; when they are the majority the input is not the protocol.
+    pub(crate) unrecognized: u64,
+    /// The line [`Output::message_with`] builds (kept to reuse its allocation).
+    line: Vec<u8>,
+    /// Messages the filter took for replies, and errors (a garbled reply is an answer too).
+    pub(crate) replies: u64,
 }
 
 impl Output {
+    /// JSON Lines to stdout.
     pub(crate) fn new(protocol: &'static str) -> Self {
+        Self::to(protocol, Box::new(std::io::stdout().lock()))
+    }
+
+    /// JSON Lines to `w`.
+    pub(crate) fn to(protocol: &'static str, w: Box<dyn std::io::Write>) -> Self {
         Self {
-            out: std::io::BufWriter::new(std::io::stdout().lock()),
+            out: std::io::BufWriter::with_capacity(64 * 1024, w),
             protocol,
             messages: 0,
             errors: 0,
             write_error: None,
+            reply_filter: None,
+            unrecognized: 0,
+            line: Vec::new(),
+            replies: 0,
         }
     }
 
@@ -31,8 +53,10 @@ impl Output {
         if self.write_error.is_some() {
             return;
         }
-        let line = Value::Object(obj.clone()).to_string();
-        if let Err(e) = writeln!(self.out, "{line}") {
+        let written = serde_json::to_writer(&mut self.out, obj)
+            .map_err(std::io::Error::from)
+            .and_then(|()| self.out.write_all(b"\n"));
+        if let Err(e) = written {
             self.write_error = Some(e);
         }
     }
@@ -43,13 +67,64 @@ impl Output {
         obj.insert("protocol".into(), self.protocol.into());
         obj.insert("type".into(), kind.into());
         obj.insert("offset".into(), offset.into());
+        if self
+            .reply_filter
+            .is_some_and(|f| f(self.protocol, kind, &fields))
+        {
+            self.replies += 1;
+        }
         obj.extend(fields);
         self.write(&obj);
         self.messages += 1;
     }
 
-    /// A rejected frame: `{"protocol", "offset", "error", ...detail}` on stdout and a
-    /// readable line on stderr.
+    /// A decoded message whose fields `write` puts straight into the line (no intermediate
+    /// map): each as `,"key":value` through [`Fields`].
+    pub(crate) fn message_with(
+        &mut self,
+        kind: &str,
+        offset: u64,
+        write: impl FnOnce(&mut Fields<'_>),
+    ) {
+        if self
+            .reply_filter
+            .is_some_and(|f| f(self.protocol, kind, &Map::new()))
+        {
+            self.replies += 1;
+        }
+        self.messages += 1;
+        if self.write_error.is_some() {
+            return;
+        }
+        let mut line = core::mem::take(&mut self.line);
+        line.clear();
+        line.extend_from_slice(b"{\"protocol\":");
+        let mut f = Fields(&mut line);
+        f.string(self.protocol);
+        f.0.extend_from_slice(b",\"type\":");
+        f.string(kind);
+        f.0.extend_from_slice(b",\"offset\":");
+        f.0.extend_from_slice(offset.to_string().as_bytes());
+        write(&mut f);
+        line.extend_from_slice(b"}\n");
+        if let Err(e) = self.out.write_all(&line) {
+            self.write_error = Some(e);
+        }
+        self.line = line;
+    }
+
+    /// An item that is not a decoded message (`voltwire poll`'s timeouts): `protocol`,
+    /// `type`, then `fields`; not counted.
+    pub(crate) fn notice(&mut self, kind: &str, fields: Map<String, Value>) {
+        let mut obj = Map::new();
+        obj.insert("protocol".into(), self.protocol.into());
+        obj.insert("type".into(), kind.into());
+        obj.extend(fields);
+        self.write(&obj);
+    }
+
+    /// A rejected frame: `{"protocol", "type": "error", "offset", "error": code, ...detail}`
+    /// on stdout and a readable line on stderr.
     pub(crate) fn error(
         &mut self,
         offset: u64,
@@ -59,12 +134,18 @@ impl Output {
     ) {
         let mut obj = Map::new();
         obj.insert("protocol".into(), self.protocol.into());
+        obj.insert("type".into(), "error".into());
         obj.insert("offset".into(), offset.into());
         obj.insert("error".into(), code.into());
         obj.extend(extra);
         self.write(&obj);
         self.errors += 1;
-        say!("voltwire: {} at offset {offset}: {detail}", self.protocol);
+        self.replies += 1;
+        say!(
+            "voltwire: {} at offset {offset}: {}",
+            self.protocol,
+            escape_controls(detail)
+        );
     }
 
     pub(crate) fn flush(&mut self) {
@@ -74,6 +155,94 @@ impl Output {
             }
         }
     }
+}
+
+/// The fields of one JSON object being written (after its first key).
+pub(crate) struct Fields<'a>(&'a mut Vec<u8>);
+
+#[cfg(test)]
+impl<'a> Fields<'a> {
+    /// Fields appended to `line`.
+    pub(crate) const fn new(line: &'a mut Vec<u8>) -> Self {
+        Self(line)
+    }
+}
+
+impl Fields<'_> {
+    /// A JSON string.
+    fn string(&mut self, s: &str) {
+        // Writing into a Vec cannot fail.
+        let _ = serde_json::to_writer(&mut *self.0, s);
+    }
+
+    /// `,"key":` with the key given in pieces (e.g. a label name and a unit suffix).
+    pub(crate) fn key(&mut self, parts: &[&str]) {
+        self.0.extend_from_slice(b",\"");
+        for p in parts {
+            // Keys are our own snake_case names: nothing to escape.
+            self.0.extend_from_slice(p.as_bytes());
+        }
+        self.0.extend_from_slice(b"\":");
+    }
+
+    /// `,"key":value`.
+    pub(crate) fn value(&mut self, parts: &[&str], v: &Value) {
+        self.key(parts);
+        let _ = serde_json::to_writer(&mut *self.0, v);
+    }
+
+    /// `,"key":{"code":N,"name":"…"|null}`.
+    pub(crate) fn code_name(&mut self, parts: &[&str], code: i64, name: Option<&str>) {
+        self.key(parts);
+        self.0.extend_from_slice(b"{\"code\":");
+        self.0.extend_from_slice(code.to_string().as_bytes());
+        self.0.extend_from_slice(b",\"name\":");
+        match name {
+            Some(n) => self.string(n),
+            None => self.0.extend_from_slice(b"null"),
+        }
+        self.0.push(b'}');
+    }
+
+    /// `,"key":{"raw":N,"flags":["…",…]}`.
+    pub(crate) fn flags<'n>(
+        &mut self,
+        parts: &[&str],
+        raw: u32,
+        names: impl Iterator<Item = &'n str>,
+    ) {
+        self.key(parts);
+        self.0.extend_from_slice(b"{\"raw\":");
+        self.0.extend_from_slice(raw.to_string().as_bytes());
+        self.0.extend_from_slice(b",\"flags\":[");
+        for (i, n) in names.enumerate() {
+            if i > 0 {
+                self.0.push(b',');
+            }
+            self.string(n);
+        }
+        self.0.extend_from_slice(b"]}");
+    }
+
+    /// `,"key":"text"`.
+    pub(crate) fn str(&mut self, parts: &[&str], s: &str) {
+        self.key(parts);
+        self.string(s);
+    }
+}
+
+/// `text` with its control characters escaped (`\u{1b}`, `\r`, …): bytes of a capture
+/// echoed to a terminal must not drive it.
+pub(crate) fn escape_controls(text: &str) -> String {
+    text.chars()
+        .fold(String::with_capacity(text.len()), |mut s, c| {
+            if c.is_control() {
+                s.extend(c.escape_default());
+            } else {
+                s.push(c);
+            }
+            s
+        })
 }
 
 /// A number for output: integral values as integers, others rounded to 6 decimals (the
@@ -88,4 +257,15 @@ pub(crate) fn num(v: f64) -> Value {
         return Value::from(r as i64);
     }
     serde_json::Number::from_f64(r).map_or(Value::Null, Value::Number)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(
+            super::escape_controls("a\u{1b}[2Jb\r\u{7}é"),
+            "a\\u{1b}[2Jb\\r\\u{7}é"
+        );
+    }
 }

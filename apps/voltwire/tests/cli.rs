@@ -57,7 +57,9 @@ fn mppt_block_values() {
     assert!(close(&r["panel_power_w"], 8.0));
     assert_eq!(r["state"]["code"], 3);
     assert_eq!(r["state"]["name"], "bulk");
-    assert_eq!(r["error"]["name"], "no_error");
+    // The charger's ERR field, apart from the `error` of decode errors.
+    assert_eq!(r["charger_error"]["name"], "no_error");
+    assert!(r.get("error").is_none());
     assert_eq!(r["load_output"], true);
     assert!(close(&r["load_current_a"], 0.0));
     assert!(close(&r["yield_total_wh"], 82_720.0));
@@ -128,7 +130,12 @@ fn bmv_dump_main_and_history_blocks_join() {
         assert!(r.get("battery_voltage_v").is_some() && r.get("charged_energy_wh").is_some());
     }
     // The recording ends inside a block: one `truncated` error, exit status still 0.
-    let errors: Vec<_> = objs.iter().filter(|o| o.get("error").is_some()).collect();
+    let errors: Vec<_> = objs.iter().filter(|o| o["type"] == "error").collect();
+    // `select(.error)` picks exactly the decode errors.
+    assert_eq!(
+        objs.iter().filter(|o| o.get("error").is_some()).count(),
+        errors.len()
+    );
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0]["error"], "truncated");
 }
@@ -230,4 +237,41 @@ fn empty_input_exits_1_and_list_names_protocols() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("vedirect"));
     let help = voltwire(&["--help"], None);
     assert!(String::from_utf8_lossy(&help.stdout).contains("JSON Lines"));
+}
+
+/// The unit suffixes in `text` after `marker`, up to the closing parenthesis or semicolon.
+fn suffixes(text: &str, marker: &str) -> Vec<String> {
+    let at = text.find(marker).unwrap_or_else(|| panic!("no {marker:?}")) + marker.len();
+    let rest = &text[at..];
+    let end = rest.find([')', ';']).unwrap();
+    let mut v: Vec<String> = rest[..end]
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with('_'))
+        .map(str::to_owned)
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn help_describes_every_subcommand_and_the_readmes_list_its_unit_suffixes() {
+    let help = common::run(&["--help"], None);
+    let help = String::from_utf8(help.stdout).unwrap();
+    for sub in ["decode", "poll", "sim"] {
+        assert!(
+            help.lines()
+                .any(|l| l.trim_start().starts_with(sub) && l.len() > sub.len() + 10),
+            "{sub} not described: {help}"
+        );
+    }
+    let sim_help = String::from_utf8(common::run(&["sim", "--help"], None).stdout).unwrap();
+    assert!(sim_help.contains("slcan-pty"), "{sim_help}");
+    let flat = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    let from_help = suffixes(&flat, "key suffix (");
+    assert!(from_help.len() >= 9, "{from_help:?}");
+    let root =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let app = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    assert_eq!(suffixes(&root, "key suffix ("), from_help);
+    assert_eq!(suffixes(&app, "key suffix ("), from_help);
 }

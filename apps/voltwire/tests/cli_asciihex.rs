@@ -50,8 +50,12 @@ fn request_then_response_pair() {
     let p = &l[1]["packs"][0];
     assert_eq!(p["cell_voltages_v"].as_array().unwrap().len(), 16);
     assert!(close(&p["cell_voltages_v"][0], 3.271));
-    assert!(close(&p["temperatures_c"][0], 24.1));
-    assert!(close(&p["temperatures_c"][5], 27.4));
+    // 4 cell sensors, then MOSFET, then environment.
+    assert_eq!(p["cell_temperatures_c"].as_array().unwrap().len(), 4);
+    assert!(close(&p["cell_temperatures_c"][0], 24.1));
+    assert!(close(&p["environment_temperature_c"], 27.4));
+    assert!(p["mosfet_temperature_c"].is_number());
+    assert!(p.get("temperatures_c").is_none());
     assert!(close(&p["current_a"], -2.25));
     assert!(close(&p["voltage_v"], 52.429));
     assert!(close(&p["remaining_capacity_ah"], 48.19));
@@ -124,8 +128,9 @@ fn request_pairs_with_the_following_response() {
     let m = &l[1]["modules"][0];
     assert!(close(&m["current_a"], -34.8));
     assert!(close(&m["voltage_v"], 47.594));
-    assert!(close(&m["temperatures_c"][0], 34.9));
-    assert!(close(&m["temperatures_c"][4], 40.4));
+    // The BMS board first, then the cell groups.
+    assert!(close(&m["bms_temperature_c"], 34.9));
+    assert!(close(&m["cell_temperatures_c"][3], 40.4));
     assert!(close(&m["remaining_capacity_ah"], 11.0));
     assert!(close(&m["total_capacity_ah"], 100.0));
     assert_eq!(m["cycles"], 1);
@@ -142,7 +147,7 @@ fn all_modules_reply_with_command() {
     assert_eq!(ms.len(), 3);
     assert!(close(&ms[0]["current_a"], -2.6));
     assert!(close(&ms[1]["voltage_v"], 49.52));
-    assert!(close(&ms[2]["temperatures_c"][1], 21.0));
+    assert!(close(&ms[2]["cell_temperatures_c"][0], 21.0));
     assert!(close(&ms[0]["remaining_capacity_ah"], 33.5));
 }
 

@@ -106,3 +106,17 @@ fn bad_lines_are_errors() {
     assert_eq!(v[3]["type"], "charge_limits");
     assert_eq!(out.status.code(), Some(0));
 }
+
+#[test]
+fn control_characters_of_a_bad_line_are_escaped_on_stderr() {
+    for protocol in ["pylontech-can", "meanwell-can"] {
+        let out = common::run(&["decode", protocol], Some(b"\x1b[2J\x07#00\n"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.stderr.contains(&0x1b), "{protocol}: {err:?}");
+        assert!(!out.stderr.contains(&0x07), "{protocol}: {err:?}");
+        assert!(err.contains("\\u{1b}[2J"), "{protocol}: {err}");
+        let v = lines(&out);
+        assert_eq!(v[0]["type"], "error");
+        assert_eq!(v[0]["error"], "bad_line");
+    }
+}

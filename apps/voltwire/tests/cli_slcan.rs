@@ -74,3 +74,22 @@ fn malformed_line_is_an_error_and_decoding_goes_on() {
     assert_eq!(v[1]["type"], "nak");
     assert_eq!(v[2]["type"], "frame");
 }
+
+#[test]
+fn a_capture_that_is_not_slcan_exits_1() {
+    let out = voltwire(&[
+        "decode",
+        "slcan",
+        &testdata("victron/bmv700-fw308-karioja-dump.bin"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not look like slcan"), "{err}");
+    // A real adapter's open sequence (only commands and replies) is SLCAN.
+    let out = voltwire(&[
+        "decode",
+        "slcan",
+        &testdata("slcan/python-can-4.6.1-open-sequence.bin"),
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+}

@@ -10,109 +10,129 @@ use voltwire_asciihex::message::{Request, RequestBody, Response, ResponseBody};
 use voltwire_asciihex::{Found, Frame, Rtn, scan_frame};
 use voltwire_core::{DeciKelvin, MilliampHours, Milliamps, Millivolts};
 
-use super::Options;
+use super::{Decode, Options, Walk, Window};
 use crate::output::{Output, num};
 
 /// A message's kind and fields.
 pub(super) type Message = (&'static str, Map<String, J>);
 
-/// Decode every frame of `bytes` (`is_rtn` tells responses): requests through `request`,
-/// responses whose command is known through `response`, the others with their raw INFO.
-pub(super) fn decode<Q: RequestBody, R: ResponseBody>(
-    bytes: &[u8],
+/// A streaming decoder of every frame (`is_rtn` tells responses): requests through
+/// `request`, responses whose command is known through `response`, the others with their
+/// raw INFO.
+pub(super) fn decoder<Q: RequestBody + 'static, R: ResponseBody + 'static>(
     opts: &Options,
-    out: &mut Output,
     is_rtn: fn(u8) -> bool,
     request: fn(&Request<Q>) -> Map<String, J>,
     response: fn(&Response<R>) -> Message,
-) {
-    walk(bytes, opts, out, is_rtn, |offset, item, out| match item {
-        Item::Request(f) => out.message("request", offset, request(&Request::from_frame(f))),
-        Item::Response(f, Some(cmd)) => {
-            let (kind, m) = response(&Response::from_frame(f, cmd));
-            out.message(kind, offset, m);
+) -> Box<dyn Decode> {
+    Box::new(Window::new(Frames {
+        command: opts.command,
+        last: None,
+        is_rtn,
+        request,
+        response,
+    }))
+}
+
+/// The frame walk: reports corrupt frames, classifies and pairs the others.
+struct Frames<Q, R> {
+    /// `--command`.
+    command: Option<u8>,
+    /// The last request seen (address, command), which the next response may answer.
+    last: Option<(u8, u8)>,
+    is_rtn: fn(u8) -> bool,
+    request: fn(&Request<Q>) -> Map<String, J>,
+    response: fn(&Response<R>) -> Message,
+}
+
+impl<Q: RequestBody, R: ResponseBody> Frames<Q, R> {
+    fn emit(&self, offset: u64, item: Item<'_>, out: &mut Output) {
+        match item {
+            Item::Request(f) => {
+                out.message("request", offset, (self.request)(&Request::from_frame(f)));
+            }
+            Item::Response(f, Some(cmd)) => {
+                let (kind, m) = (self.response)(&Response::from_frame(f, cmd));
+                out.message(kind, offset, m);
+            }
+            Item::Response(f, None) => {
+                let mut m = Map::new();
+                m.insert("adr".into(), f.adr.into());
+                m.insert("rtn".into(), rtn_json(f.rtn()));
+                m.insert("info_hex".into(), hex(&f.info).into());
+                out.message("response", offset, m);
+            }
         }
-        Item::Response(f, None) => {
-            let mut m = Map::new();
-            m.insert("adr".into(), f.adr.into());
-            m.insert("rtn".into(), rtn_json(f.rtn()));
-            m.insert("info_hex".into(), hex(&f.info).into());
-            out.message("response", offset, m);
-        }
-    });
+    }
 }
 
 /// One frame of the walk.
-pub(super) enum Item<'a> {
+#[derive(Clone, Copy)]
+enum Item<'a> {
     /// A frame whose CID2 is a command.
     Request(&'a Frame),
     /// A frame whose CID2 is a return code, with the command it answers if known.
     Response(&'a Frame, Option<u8>),
 }
 
-/// Walk all frames of `bytes`: report corrupt ones, classify and pair the others.
-fn walk(
-    bytes: &[u8],
-    opts: &Options,
-    out: &mut Output,
-    is_rtn: fn(u8) -> bool,
-    mut emit: impl FnMut(u64, Item<'_>, &mut Output),
-) {
-    let mut pos = 0usize;
-    let mut last: Option<(u8, u8)> = None;
-    while pos < bytes.len() {
-        let rest = bytes.get(pos..).unwrap_or_default();
-        match scan_frame(rest) {
-            Found::Incomplete { skip } => {
-                if skip < rest.len() {
+impl<Q: RequestBody, R: ResponseBody> Walk for Frames<Q, R> {
+    fn walk(&mut self, bytes: &[u8], base: u64, last: bool, out: &mut Output) -> usize {
+        let mut pos = 0usize;
+        while pos < bytes.len() {
+            let rest = bytes.get(pos..).unwrap_or_default();
+            match scan_frame(rest) {
+                Found::Incomplete { skip } if !last => return pos + skip,
+                Found::Incomplete { skip } => {
+                    if skip < rest.len() {
+                        let mut extra = Map::new();
+                        extra.insert(
+                            "raw".into(),
+                            String::from_utf8_lossy(rest.get(skip..).unwrap_or_default()).into(),
+                        );
+                        out.error(
+                            base + (pos + skip) as u64,
+                            "truncated",
+                            "frame cut off at the end of the input",
+                            extra,
+                        );
+                    }
+                    return bytes.len();
+                }
+                Found::Corrupt { skip, len, error } => {
+                    let at = pos + skip;
                     let mut extra = Map::new();
                     extra.insert(
                         "raw".into(),
-                        String::from_utf8_lossy(rest.get(skip..).unwrap_or_default()).into(),
+                        String::from_utf8_lossy(bytes.get(at..at + len).unwrap_or_default())
+                            .trim_end()
+                            .into(),
                     );
-                    out.error(
-                        (pos + skip) as u64,
-                        "truncated",
-                        "frame cut off at the end of the input",
-                        extra,
-                    );
+                    out.error(base + at as u64, error.code(), &error.to_string(), extra);
+                    pos = at + len;
                 }
-                break;
-            }
-            Found::Corrupt { skip, len, error } => {
-                let at = pos + skip;
-                let mut extra = Map::new();
-                extra.insert(
-                    "raw".into(),
-                    String::from_utf8_lossy(bytes.get(at..at + len).unwrap_or_default())
-                        .trim_end()
-                        .into(),
-                );
-                out.error(at as u64, error.code(), &error.to_string(), extra);
-                pos = at + len;
-            }
-            Found::Frame { skip, len } => {
-                let at = pos + skip;
-                pos = at + len;
-                let Ok(frame) = Frame::parse(bytes.get(at..pos).unwrap_or_default()) else {
-                    continue;
-                };
-                if is_rtn(frame.cid2) {
-                    let paired = last
-                        .take()
-                        .filter(|(adr, _)| *adr == frame.adr)
-                        .map(|(_, c)| c);
-                    emit(
-                        at as u64,
-                        Item::Response(&frame, opts.command.or(paired)),
-                        out,
-                    );
-                } else {
-                    last = Some((frame.adr, frame.cid2));
-                    emit(at as u64, Item::Request(&frame), out);
+                Found::Frame { skip, len } => {
+                    let at = pos + skip;
+                    pos = at + len;
+                    let Ok(frame) = Frame::parse(bytes.get(at..pos).unwrap_or_default()) else {
+                        continue;
+                    };
+                    let offset = base + at as u64;
+                    if (self.is_rtn)(frame.cid2) {
+                        let paired = self
+                            .last
+                            .take()
+                            .filter(|(adr, _)| *adr == frame.adr)
+                            .map(|(_, c)| c);
+                        let answers = self.command.or(paired);
+                        self.emit(offset, Item::Response(&frame, answers), out);
+                    } else {
+                        self.last = Some((frame.adr, frame.cid2));
+                        self.emit(offset, Item::Request(&frame), out);
+                    }
                 }
             }
         }
+        pos
     }
 }
 
@@ -193,22 +213,61 @@ pub(super) fn reply_json<B: Block>(
     kind
 }
 
-/// An analog block's cells, temperatures, current, voltage, remaining capacity, total
-/// capacity (under `total`) and cycles.
-pub(super) fn analog_json<D: Dialect>(p: &Analog<D>, total: &str) -> Map<String, J> {
+/// Where each temperature of an analog block goes: Pylontech sends the BMS board first,
+/// then the cell groups; Pace the cell sensors, then the MOSFET, then the environment.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Temperatures {
+    /// `bms_temperature_c`, then `cell_temperatures_c`.
+    BoardFirst,
+    /// `cell_temperatures_c`, then `mosfet_temperature_c` and `environment_temperature_c`
+    /// (when there are at least three).
+    MosfetAndEnvironmentLast,
+}
+
+/// An analog block's cells, temperatures (labelled by `temps`), current, voltage,
+/// remaining capacity, total capacity (under `total`) and cycles.
+pub(super) fn analog_json<D: Dialect>(
+    p: &Analog<D>,
+    total: &str,
+    temps: Temperatures,
+) -> Map<String, J> {
     let mut m = Map::new();
     m.insert(
         "cell_voltages_v".into(),
         p.cells.iter().map(|c| volts(*c)).collect::<Vec<_>>().into(),
     );
-    m.insert(
-        "temperatures_c".into(),
-        p.temperatures
-            .iter()
-            .map(|t| celsius(*t, D::ZERO_CELSIUS))
-            .collect::<Vec<_>>()
-            .into(),
-    );
+    let t: Vec<J> = p
+        .temperatures
+        .iter()
+        .map(|t| celsius(*t, D::ZERO_CELSIUS))
+        .collect();
+    match temps {
+        Temperatures::BoardFirst => {
+            let (board, cells) = t
+                .split_first()
+                .map_or((J::Null, &[][..]), |(b, c)| (b.clone(), c));
+            m.insert("bms_temperature_c".into(), board);
+            m.insert("cell_temperatures_c".into(), cells.to_vec().into());
+        }
+        Temperatures::MosfetAndEnvironmentLast => match t.len().checked_sub(2) {
+            Some(n) if n > 0 => {
+                let (cells, rest) = t.split_at(n);
+                m.insert("cell_temperatures_c".into(), cells.to_vec().into());
+                let mut rest = rest.iter().cloned();
+                m.insert(
+                    "mosfet_temperature_c".into(),
+                    rest.next().unwrap_or(J::Null),
+                );
+                m.insert(
+                    "environment_temperature_c".into(),
+                    rest.next().unwrap_or(J::Null),
+                );
+            }
+            _ => {
+                m.insert("cell_temperatures_c".into(), t.into());
+            }
+        },
+    }
     m.insert("current_a".into(), amps(p.current));
     m.insert("voltage_v".into(), volts(p.voltage));
     m.insert("remaining_capacity_ah".into(), amp_hours(p.remaining()));

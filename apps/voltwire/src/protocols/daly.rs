@@ -11,7 +11,7 @@ use voltwire_daly::{
     Assembler, Decoder, Error, RawFrame, Request, Response, Series, StatusInfo, Variant,
 };
 
-use super::Options;
+use super::{Decode, Options};
 use crate::output::{Output, num};
 
 /// A multi-frame reply being assembled.
@@ -29,18 +29,34 @@ struct State {
     pending: Option<Pending>,
 }
 
-pub(crate) fn decode(bytes: &[u8], _opts: &Options, out: &mut Output) {
-    let mut st = State {
-        variant: Variant::default(),
-        status: None,
-        pending: None,
-    };
-    let mut d = Decoder::new();
-    d.feed_all(bytes, |item| on_item(item, &mut st, out));
-    while let Some(item) = d.finish() {
-        on_item(item, &mut st, out);
+pub(crate) fn new(_opts: &Options) -> Box<dyn Decode> {
+    Box::new(Stream {
+        decoder: Decoder::new(),
+        state: State {
+            variant: Variant::default(),
+            status: None,
+            pending: None,
+        },
+    })
+}
+
+struct Stream {
+    decoder: Decoder,
+    state: State,
+}
+
+impl Decode for Stream {
+    fn feed(&mut self, chunk: &[u8], out: &mut Output) {
+        let st = &mut self.state;
+        self.decoder.feed_all(chunk, |item| on_item(item, st, out));
     }
-    flush(&mut st, out);
+
+    fn finish(&mut self, out: &mut Output) {
+        while let Some(item) = self.decoder.finish() {
+            on_item(item, &mut self.state, out);
+        }
+        flush(&mut self.state, out);
+    }
 }
 
 fn on_item(item: Located<Result<RawFrame, Error>>, st: &mut State, out: &mut Output) {

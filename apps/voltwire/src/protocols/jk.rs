@@ -6,33 +6,56 @@ use voltwire_jk::{
     CurrentEncoding, Error, FieldValue, Info, Message, Record, Transport, check_frame,
 };
 
-use super::Options;
+use super::{Decode, Options, Walk, Window};
 use crate::output::{Output, num};
+use voltwire_core::{Framing, Scan};
 
-pub(crate) fn decode(bytes: &[u8], _opts: &Options, out: &mut Output) {
-    let mut pos = 0;
-    while let Some(rest) = bytes.get(pos..).filter(|r| !r.is_empty()) {
-        // The whole capture is here: a candidate cut off by its end is skipped, not waited for.
-        let Some((skip, len)) = frame::scan_final(rest) else {
-            report_dropped(bytes, pos, bytes.len(), out);
-            break;
-        };
-        report_dropped(bytes, pos, pos + skip, out);
-        let start = pos + skip;
-        let frame = bytes.get(start..start + len).unwrap_or_default();
-        match Message::parse(frame) {
-            Ok(m) => {
-                let (kind, fields) = message_json(&m);
-                out.message(&kind, start as u64, fields);
+pub(crate) fn new(_opts: &Options) -> Box<dyn Decode> {
+    Box::new(Window::new(Frames))
+}
+
+/// The frame walk over a window of the stream.
+struct Frames;
+
+impl Walk for Frames {
+    fn walk(&mut self, bytes: &[u8], base: u64, last: bool, out: &mut Output) -> usize {
+        let mut pos = 0;
+        while let Some(rest) = bytes.get(pos..).filter(|r| !r.is_empty()) {
+            let found = if last {
+                // The whole capture is here: a candidate cut off by its end is skipped,
+                // not waited for.
+                frame::scan_final(rest)
+            } else {
+                match <voltwire_jk::frame::JkFraming as Framing>::scan(rest) {
+                    Scan::Frame { skip, len } => Some((skip, len)),
+                    Scan::Incomplete { skip } => {
+                        report_dropped(bytes, base, pos, pos + skip, out);
+                        return pos + skip;
+                    }
+                }
+            };
+            let Some((skip, len)) = found else {
+                report_dropped(bytes, base, pos, bytes.len(), out);
+                return bytes.len();
+            };
+            report_dropped(bytes, base, pos, pos + skip, out);
+            let start = pos + skip;
+            let at = base + start as u64;
+            match Message::parse(bytes.get(start..start + len).unwrap_or_default()) {
+                Ok(m) => {
+                    let (kind, fields) = message_json(&m);
+                    out.message(&kind, at, fields);
+                }
+                Err(e) => out.error(at, e.code(), &e.to_string(), Map::new()),
             }
-            Err(e) => out.error(start as u64, e.code(), &e.to_string(), Map::new()),
+            pos = start + len;
         }
-        pos = start + len;
+        pos
     }
 }
 
 /// Say why a `4E 57` in dropped bytes was not a frame: bad checksum, or cut off.
-fn report_dropped(bytes: &[u8], from: usize, to: usize, out: &mut Output) {
+fn report_dropped(bytes: &[u8], base: u64, from: usize, to: usize, out: &mut Output) {
     let mut p = from;
     while p + 1 < to {
         let at = bytes.get(p..).unwrap_or_default();
@@ -51,11 +74,11 @@ fn report_dropped(bytes: &[u8], from: usize, to: usize, out: &mut Output) {
                 let mut extra = Map::new();
                 extra.insert("checksum".into(), format!("0x{found:04X}").into());
                 extra.insert("computed".into(), format!("0x{computed:04X}").into());
-                out.error(p as u64, e.code(), &e.to_string(), extra);
+                out.error(base + p as u64, e.code(), &e.to_string(), extra);
                 p += (declared + 2).max(2);
             }
             Err(e @ Error::Truncated { .. }) => {
-                out.error(p as u64, e.code(), &e.to_string(), Map::new());
+                out.error(base + p as u64, e.code(), &e.to_string(), Map::new());
                 p += 2;
             }
             _ => p += 2,

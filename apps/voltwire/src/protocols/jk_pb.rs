@@ -5,33 +5,57 @@ use serde_json::{Map, Value as J, json};
 use voltwire_core::{DeciCelsius, MilliampHours, Milliamps, Millivolts};
 use voltwire_jk::pb::{self, BLOCK_START, Block, BlockKind, Message};
 
-use super::Options;
+use super::{Decode, Options, Walk, Window};
 use crate::output::{Output, num};
+use voltwire_core::{Framing, Scan};
 
-pub(crate) fn decode(bytes: &[u8], _opts: &Options, out: &mut Output) {
-    let mut pos = 0;
-    while let Some(rest) = bytes.get(pos..).filter(|r| !r.is_empty()) {
-        // The whole capture is here: a candidate cut off by its end is skipped, not waited for.
-        let Some((skip, len)) = pb::scan_final(rest) else {
-            report_dropped(bytes, pos, bytes.len(), out);
-            break;
-        };
-        report_dropped(bytes, pos, pos + skip, out);
-        let start = pos + skip;
-        match Message::parse(bytes.get(start..start + len).unwrap_or_default()) {
-            Ok(m) => {
-                let (kind, fields) = message_json(&m);
-                out.message(kind, start as u64, fields);
+pub(crate) fn new(_opts: &Options) -> Box<dyn Decode> {
+    Box::new(Window::new(Frames))
+}
+
+/// The frame walk over a window of the stream.
+struct Frames;
+
+impl Walk for Frames {
+    fn walk(&mut self, bytes: &[u8], base: u64, last: bool, out: &mut Output) -> usize {
+        let mut pos = 0;
+        while let Some(rest) = bytes.get(pos..).filter(|r| !r.is_empty()) {
+            let found = if last {
+                // The whole capture is here: a candidate cut off by its end is skipped,
+                // not waited for.
+                pb::scan_final(rest)
+            } else {
+                match <voltwire_jk::pb::PbFraming as Framing>::scan(rest) {
+                    Scan::Frame { skip, len } => Some((skip, len)),
+                    Scan::Incomplete { skip } => {
+                        report_dropped(bytes, base, pos, pos + skip, out);
+                        return pos + skip;
+                    }
+                }
+            };
+            let Some((skip, len)) = found else {
+                report_dropped(bytes, base, pos, bytes.len(), out);
+                return bytes.len();
+            };
+            report_dropped(bytes, base, pos, pos + skip, out);
+            let start = pos + skip;
+            let at = base + start as u64;
+            match Message::parse(bytes.get(start..start + len).unwrap_or_default()) {
+                Ok(m) => {
+                    let (kind, fields) = message_json(&m);
+                    out.message(kind, at, fields);
+                }
+                Err(e) => out.error(at, e.code(), &e.to_string(), Map::new()),
             }
-            Err(e) => out.error(start as u64, e.code(), &e.to_string(), Map::new()),
+            pos = start + len;
         }
-        pos = start + len;
+        pos
     }
 }
 
 /// Blocks in dropped bytes: a failed sum8 or a block cut off. (Dropped Modbus-looking bytes
 /// cannot be told from noise, so they are not reported.)
-fn report_dropped(bytes: &[u8], from: usize, to: usize, out: &mut Output) {
+fn report_dropped(bytes: &[u8], base: u64, from: usize, to: usize, out: &mut Output) {
     let mut p = from;
     while p < to {
         let at = bytes.get(p..).unwrap_or_default();
@@ -39,7 +63,7 @@ fn report_dropped(bytes: &[u8], from: usize, to: usize, out: &mut Output) {
             if let Err(e @ (pb::Error::Checksum { .. } | pb::Error::Truncated { .. })) =
                 pb::check(at)
             {
-                out.error(p as u64, e.code(), &e.to_string(), Map::new());
+                out.error(base + p as u64, e.code(), &e.to_string(), Map::new());
                 p += 4;
                 continue;
             }

@@ -4,43 +4,44 @@
 use serde_json::{Map, Value as J, json};
 use voltwire_meanwell::{Body, Direction, Factor, Family, Message, Target, Value};
 
-use super::Options;
+use super::{Decode, Options};
+use crate::candump::{CanLog, OnFrame};
 use crate::output::{Output, num};
+use voltwire_core::can::CanFrame;
 
-pub(crate) fn decode(bytes: &[u8], _opts: &Options, out: &mut Output) {
-    for line in crate::candump::parse(bytes) {
-        let l = match line {
-            Ok(l) => l,
-            Err((n, reason)) => {
-                out.error(n, "bad_line", &reason, Map::new());
-                continue;
-            }
-        };
+pub(crate) fn new(_opts: &Options) -> Box<dyn Decode> {
+    CanLog::boxed(Frames)
+}
+
+struct Frames;
+
+impl OnFrame for Frames {
+    fn frame(&mut self, line: u64, frame: &CanFrame, out: &mut Output) {
         let mut extra = Map::new();
-        extra.insert("id".into(), format!("0x{:08X}", l.frame.id()).into());
-        if !l.frame.is_extended() {
+        extra.insert("id".into(), format!("0x{:08X}", frame.id()).into());
+        if !frame.is_extended() {
             out.error(
-                l.line,
+                line,
                 "standard_id",
                 "11-bit id; Mean Well uses 29-bit ids",
                 extra,
             );
-            continue;
+            return;
         }
-        if l.frame.is_remote() {
-            out.error(l.line, "remote_frame", "remote frame", extra);
-            continue;
+        if frame.is_remote() {
+            out.error(line, "remote_frame", "remote frame", extra);
+            return;
         }
-        match Message::parse(l.frame.id(), l.frame.data()) {
+        match Message::parse(frame.id(), frame.data()) {
             Ok(m) => {
                 let kind = match m.body {
                     Body::Read(_) => "read",
                     Body::Write(_) => "write",
                     Body::Reply(_) => "reply",
                 };
-                out.message(kind, l.line, fields(&m));
+                out.message(kind, line, fields(&m));
             }
-            Err(e) => out.error(l.line, e.code(), &e.to_string(), extra),
+            Err(e) => out.error(line, e.code(), &e.to_string(), extra),
         }
     }
 }

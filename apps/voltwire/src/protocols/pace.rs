@@ -9,18 +9,18 @@ use voltwire_pace::{
 
 use super::Options;
 use super::asciihex::{
-    self, amp_hours, amps, analog_json, bits, cells_set, code_name, common_reply, header, hex,
-    reply_json as reply, text, volts,
+    self, Temperatures, amp_hours, amps, analog_json, bits, cells_set, code_name, common_reply,
+    header, hex, reply_json as reply, text, volts,
 };
-use crate::output::{Output, num};
+use crate::output::num;
 
 /// Frames whose CID2 is a Pace return code (0x90 is the pack-count command here).
 fn is_rtn(cid2: u8) -> bool {
     matches!(cid2, 0x00..=0x09 | 0xE1..=0xE4)
 }
 
-pub(crate) fn decode(bytes: &[u8], opts: &Options, out: &mut Output) {
-    asciihex::decode(bytes, opts, out, is_rtn, request_json, response_json);
+pub(crate) fn new(opts: &Options) -> Box<dyn super::Decode> {
+    asciihex::decoder(opts, is_rtn, request_json, response_json)
 }
 
 fn target(t: Target) -> J {
@@ -100,7 +100,11 @@ fn full_fields(f: &voltwire_pace::FullChargeConfig, m: &mut Map<String, J>) {
 }
 
 fn pack_json(p: &PackAnalog) -> J {
-    let mut m = analog_json(p, "full_capacity_ah");
+    let mut m = analog_json(
+        p,
+        "full_capacity_ah",
+        Temperatures::MosfetAndEnvironmentLast,
+    );
     m.insert(
         "design_capacity_ah".into(),
         p.extension.map_or(J::Null, amp_hours),

@@ -4,40 +4,41 @@
 use serde_json::{Map, Value as J, json};
 use voltwire_pylontech::can::{AlarmCondition, Message, PairState, Payload, SmaAlarms};
 
-use super::Options;
+use super::{Decode, Options};
+use crate::candump::{CanLog, OnFrame};
 use crate::output::{Output, num};
+use voltwire_core::can::CanFrame;
 
-pub(crate) fn decode(bytes: &[u8], _opts: &Options, out: &mut Output) {
-    for line in crate::candump::parse(bytes) {
-        let l = match line {
-            Ok(l) => l,
-            Err((n, reason)) => {
-                out.error(n, "bad_line", &reason, Map::new());
-                continue;
-            }
-        };
+pub(crate) fn new(_opts: &Options) -> Box<dyn Decode> {
+    CanLog::boxed(Frames)
+}
+
+struct Frames;
+
+impl OnFrame for Frames {
+    fn frame(&mut self, line: u64, frame: &CanFrame, out: &mut Output) {
         let mut extra = Map::new();
-        extra.insert("id".into(), format!("0x{:03X}", l.frame.id()).into());
-        if l.frame.is_extended() {
+        extra.insert("id".into(), format!("0x{:03X}", frame.id()).into());
+        if frame.is_extended() {
             out.error(
-                l.line,
+                line,
                 "extended_id",
                 "29-bit id; the BMS protocol uses 11-bit ids",
                 extra,
             );
-            continue;
+            return;
         }
-        if l.frame.is_remote() {
-            out.error(l.line, "remote_frame", "remote frame", extra);
-            continue;
+        if frame.is_remote() {
+            out.error(line, "remote_frame", "remote frame", extra);
+            return;
         }
-        let Ok(id) = u16::try_from(l.frame.id()) else {
-            out.error(l.line, "bad_id", "id out of range", extra);
-            continue;
+        let Ok(id) = u16::try_from(frame.id()) else {
+            out.error(line, "bad_id", "id out of range", extra);
+            return;
         };
-        match Message::parse(id, l.frame.data()) {
-            Ok(m) => out.message(m.name(), l.line, fields(&m)),
-            Err(e) => out.error(l.line, e.code(), &e.to_string(), extra),
+        match Message::parse(id, frame.data()) {
+            Ok(m) => out.message(m.name(), line, fields(&m)),
+            Err(e) => out.error(line, e.code(), &e.to_string(), extra),
         }
     }
 }

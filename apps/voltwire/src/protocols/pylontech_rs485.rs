@@ -9,18 +9,17 @@ use voltwire_pylontech::rs485::{
 
 use super::Options;
 use super::asciihex::{
-    self, amps, analog_json, bits, cells_set, celsius, common_reply, header, hex,
+    self, Temperatures, amps, analog_json, bits, cells_set, celsius, common_reply, header, hex,
     reply_json as reply, text, volts,
 };
-use crate::output::Output;
 
 /// Frames whose CID2 is a Pylontech return code.
 fn is_rtn(cid2: u8) -> bool {
     matches!(cid2, 0x00..=0x09 | 0x90 | 0x91 | 0xE1..=0xE4)
 }
 
-pub(crate) fn decode(bytes: &[u8], opts: &Options, out: &mut Output) {
-    asciihex::decode(bytes, opts, out, is_rtn, request_json, response_json);
+pub(crate) fn new(opts: &Options) -> Box<dyn super::Decode> {
+    asciihex::decoder(opts, is_rtn, request_json, response_json)
 }
 
 fn request_json(r: &Request) -> Map<String, J> {
@@ -47,7 +46,7 @@ fn request_json(r: &Request) -> Map<String, J> {
 }
 
 fn module_json(p: &ModuleAnalog) -> J {
-    let mut m = analog_json(p, "total_capacity_ah");
+    let mut m = analog_json(p, "total_capacity_ah", Temperatures::BoardFirst);
     m.insert("user_defined".into(), p.user_defined.into());
     m.into()
 }

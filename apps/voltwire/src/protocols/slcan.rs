@@ -9,14 +9,24 @@ use serde_json::{Map, Value as J, json};
 use voltwire_core::{Located, StreamDecoder as _};
 use voltwire_slcan::{Command, Dialect, Error, FrameLine, HostDecoder, Response, bitrate_bps};
 
-use super::Options;
+use super::{Decode, Options};
 use crate::output::{Output, num};
 
-pub(crate) fn decode(bytes: &[u8], _opts: &Options, out: &mut Output) {
-    let mut d = HostDecoder::new();
-    d.feed_all(bytes, |item| emit(item, out));
-    while let Some(item) = d.finish() {
-        emit(item, out);
+pub(crate) fn new(_opts: &Options) -> Box<dyn Decode> {
+    Box::new(Stream(HostDecoder::new()))
+}
+
+struct Stream(HostDecoder);
+
+impl Decode for Stream {
+    fn feed(&mut self, chunk: &[u8], out: &mut Output) {
+        self.0.feed_all(chunk, |item| emit(item, out));
+    }
+
+    fn finish(&mut self, out: &mut Output) {
+        while let Some(item) = self.0.finish() {
+            emit(item, out);
+        }
     }
 }
 
@@ -108,10 +118,14 @@ fn emit(item: Located<Result<Response, Error>>, out: &mut Output) {
                 "command"
             } else {
                 f.insert("text".into(), String::from_utf8_lossy(l.as_bytes()).into());
+                out.unrecognized += 1;
                 "unknown"
             }
         }
-        Ok(_) => "unknown",
+        Ok(_) => {
+            out.unrecognized += 1;
+            "unknown"
+        }
     };
     out.message(kind, item.offset, f);
 }

@@ -5,20 +5,30 @@ use voltwire_core::{Located, Milliamps, Millivolts, StreamDecoder as _, WattHour
 use voltwire_victron::hex;
 use voltwire_victron::text::{Kind, Message, Record, RecordDecoder, TimeToGo, Value};
 
-use super::Options;
-use crate::output::{Output, num};
+use super::{Decode, Options};
+use crate::output::{Fields, Output, num};
 
-pub(crate) fn decode(bytes: &[u8], _opts: &Options, out: &mut Output) {
-    let mut d = RecordDecoder::new();
-    d.feed_all(bytes, |item| emit(item, out));
-    while let Some(item) = d.finish() {
-        emit(item, out);
+pub(crate) fn new(_opts: &Options) -> Box<dyn Decode> {
+    Box::new(Stream(RecordDecoder::new()))
+}
+
+struct Stream(RecordDecoder);
+
+impl Decode for Stream {
+    fn feed(&mut self, chunk: &[u8], out: &mut Output) {
+        self.0.feed_all(chunk, |item| emit(item, out));
+    }
+
+    fn finish(&mut self, out: &mut Output) {
+        while let Some(item) = self.0.finish() {
+            emit(item, out);
+        }
     }
 }
 
 fn emit(item: Located<Result<Message, voltwire_victron::text::Error>>, out: &mut Output) {
     match item.value {
-        Ok(Message::Record(r)) => out.message("record", item.offset, record_json(&r)),
+        Ok(Message::Record(r)) => out.message_with("record", item.offset, |f| write_record(&r, f)),
         Ok(Message::Hex(f)) => {
             let (kind, fields) = hex_json(&f);
             out.message(kind, item.offset, fields);
@@ -36,13 +46,84 @@ fn flags<I: Iterator<Item = &'static str>>(raw: u32, names: I) -> J {
     json!({ "raw": raw, "flags": names.collect::<Vec<_>>() })
 }
 
+/// The fields of a record written straight to the line: the same keys, values and order
+/// as [`record_json`] (a test holds them equal), without building a map.
+fn write_record(r: &Record, f: &mut Fields<'_>) {
+    for (label, value) in r.iter() {
+        let name = label.name();
+        let key: [&str; 3] = match label.kind() {
+            Kind::Quantity { unit, .. } => [name, "_", unit.suffix()],
+            Kind::TimeToGo => [name, "_s", ""],
+            _ if name == "error" => ["charger_error", "", ""],
+            _ => [name, "", ""],
+        };
+        match value {
+            Value::Quantity { .. } => f.value(&key, &value.to_si().map_or(J::Null, num)),
+            Value::Count(c) => f.value(&key, &c.into()),
+            Value::TimeToGo(TimeToGo::Minutes(min)) => {
+                f.value(&key, &(u64::from(min) * 60).into());
+            }
+            Value::TimeToGo(TimeToGo::Infinite) => {
+                f.value(&key, &J::Null);
+                f.value(&[name, "_infinite"], &true.into());
+            }
+            Value::Text(t) => f.str(&key, t),
+            Value::OffReason(o) => f.flags(&key, o.0, o.flags()),
+            Value::AlarmReason(a) => f.flags(&key, u32::from(a.0), a.flags()),
+            Value::DeviceState(s) => f.code_name(&key, s.0.into(), s.name()),
+            Value::ChargerError(e) => f.code_name(&key, e.0.into(), e.name()),
+            Value::DeviceMode(d) => f.code_name(&key, d.0.into(), d.name()),
+            Value::TrackerMode(t) => f.code_name(&key, t.0.into(), t.name()),
+            Value::MonitorMode(mm) => f.code_name(&key, mm.0.into(), mm.name()),
+            other => f.value(&key, &value_json(other)),
+        }
+    }
+    if let Some(fw) = r.firmware() {
+        f.str(&["firmware_version"], &fw.to_string());
+    }
+    let extra = r.extra();
+    for (wanted, key) in [(false, "unknown_fields"), (true, "invalid_fields")] {
+        let mut m = Map::new();
+        for x in extra.iter().filter(|x| x.invalid == wanted) {
+            m.insert(x.label.to_string(), x.value.as_str().into());
+        }
+        if !m.is_empty() {
+            f.value(&[key], &J::Object(m));
+        }
+    }
+}
+
+/// A coded value of a record (everything but quantities, counts, times and text).
+fn value_json(value: Value<'_>) -> J {
+    match value {
+        Value::OnOff(on) => on.into(),
+        Value::ProductId(pid) => json!({
+            "code": pid,
+            "hex": format!("0x{pid:04X}"),
+            "name": voltwire_victron::product_name(pid),
+        }),
+        Value::OffReason(o) => flags(o.0, o.flags()),
+        Value::AlarmReason(a) => flags(u32::from(a.0), a.flags()),
+        Value::DeviceState(s) => code_name(s.0, s.name()),
+        Value::ChargerError(e) => code_name(e.0, e.name()),
+        Value::DeviceMode(d) => code_name(d.0, d.name()),
+        Value::TrackerMode(t) => code_name(t.0, t.name()),
+        Value::MonitorMode(mm) => code_name(mm.0, mm.name()),
+        Value::Text(t) => t.into(),
+        _ => J::Null,
+    }
+}
+
 /// The JSON object of a record: one key per documented label sent, SI units.
+#[cfg(test)]
 pub(crate) fn record_json(r: &Record) -> Map<String, J> {
     let mut m = Map::new();
     for (label, value) in r.iter() {
         let key = match label.kind() {
             Kind::Quantity { unit, .. } => format!("{}_{}", label.name(), unit.suffix()),
             Kind::TimeToGo => format!("{}_s", label.name()),
+            // The charger's ERR field: not `error`, which marks decode errors.
+            _ if label.name() == "error" => "charger_error".to_owned(),
             _ => label.name().to_owned(),
         };
         let v = match value {
@@ -54,21 +135,7 @@ pub(crate) fn record_json(r: &Record) -> Map<String, J> {
                 m.insert(format!("{}_infinite", label.name()), true.into());
                 continue;
             }
-            Value::OnOff(on) => on.into(),
-            Value::ProductId(pid) => json!({
-                "code": pid,
-                "hex": format!("0x{pid:04X}"),
-                "name": voltwire_victron::product_name(pid),
-            }),
-            Value::OffReason(o) => flags(o.0, o.flags()),
-            Value::AlarmReason(a) => flags(u32::from(a.0), a.flags()),
-            Value::DeviceState(s) => code_name(s.0, s.name()),
-            Value::ChargerError(e) => code_name(e.0, e.name()),
-            Value::DeviceMode(d) => code_name(d.0, d.name()),
-            Value::TrackerMode(t) => code_name(t.0, t.name()),
-            Value::MonitorMode(mm) => code_name(mm.0, mm.name()),
-            Value::Text(t) => t.into(),
-            _ => J::Null,
+            other => value_json(other),
         };
         m.insert(key, v);
     }
@@ -298,4 +365,43 @@ pub(crate) fn hex_string(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02X}");
         s
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every record of every VE.Direct capture: the direct writer gives the same text as the
+    /// map.
+    #[test]
+    fn written_records_equal_the_map() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/victron");
+        let mut records = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.extension().and_then(|x| x.to_str()) != Some("bin") {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            let mut d = RecordDecoder::new();
+            let mut check = |item: Located<Result<Message, voltwire_victron::text::Error>>| {
+                if let Ok(Message::Record(r)) = item.value {
+                    let mut line = Vec::new();
+                    let mut f = Fields::new(&mut line);
+                    write_record(&r, &mut f);
+                    let mut want = J::Object(record_json(&r)).to_string();
+                    // The map's text without its braces, after a leading comma.
+                    want.pop();
+                    want.replace_range(..1, ",");
+                    assert_eq!(String::from_utf8(line).unwrap(), want, "{}", path.display());
+                    records += 1;
+                }
+            };
+            d.feed_all(&bytes, &mut check);
+            while let Some(item) = d.finish() {
+                check(item);
+            }
+        }
+        assert!(records > 20, "{records}");
+    }
 }
