@@ -404,7 +404,8 @@ fn pace_system_version_manufacturer_and_refusals() {
     assert_eq!(&m.device_name, b"VW-SIM-PAC");
     let r = pace(&mut stack, &p, &Request::new(1, RequestBody::PackCount));
     assert_eq!(r[0].body, ResponseBody::PackCount(2));
-    let r = pace(&mut stack, &p, &Request::new(1, RequestBody::Capacity));
+    // A command the simulator does not implement (shutting the pack down) is refused.
+    let r = pace(&mut stack, &p, &Request::new(1, RequestBody::Shutdown(1)));
     assert_eq!(r[0].rtn, voltwire_pace::Rtn::InvalidCid2);
 }
 

@@ -52,8 +52,9 @@ enum Device {
     /// JK-PB inverter BMS on RS485 (115200 8N1): trigger blocks 55AA EB90 and Modbus FC
     /// 0x03/0x10 registers
     JkPb(JkPbArgs),
-    /// Pace BMS packs, RS485 protocol v25 (9600 8N1), packs at addresses 1, 2, …
-    Pace(StackArgs),
+    /// Pace BMS packs, RS485 protocol v25 (9600 8N1), packs at addresses 1, 2, … (a lone
+    /// pack also at 0x00, as on its RS232 port); configuration reads answered
+    Pace(PaceArgs),
     /// Pylontech battery stack, RS485 protocol 0x20 (slave side), modules at 2, 3, …
     PylontechRs485(StackArgs),
     /// Victron MPPT on VE.Direct: TEXT every second, HEX answered
@@ -112,6 +113,17 @@ struct StackArgs {
     /// 2, …).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = modules)]
     modules: usize,
+}
+
+/// `pace`.
+#[derive(Debug, Args)]
+struct PaceArgs {
+    #[command(flatten)]
+    stack: StackArgs,
+    /// The address of the first pack, 1–15 (the others follow); a lone pack answers at
+    /// 0x00 too.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = pace_address)]
+    address: u8,
 }
 
 /// `vedirect-mppt`, `vedirect-smartshunt`.
@@ -351,6 +363,14 @@ fn jk_pb_address(s: &str) -> Result<u8, String> {
     )
 }
 
+fn pace_address(s: &str) -> Result<u8, String> {
+    in_range(
+        s,
+        1..=15,
+        "a Pace pack address (its DIP switches) is 1 to 15 (e.g. --address 1); a lone pack answers at 0 as well",
+    )
+}
+
 fn modbus_address(s: &str) -> Result<u8, String> {
     in_range(
         s,
@@ -416,7 +436,16 @@ pub(crate) fn run(args: SimArgs) -> ExitCode {
             battery: b,
             address,
         }) => serial(b.plant(500), Box::new(JkPb::new(address, 0)), b.port),
-        Device::Pace(s) => serial(s.plant(16), Box::new(PaceStack::new()), s.battery.port),
+        Device::Pace(PaceArgs { stack: s, address }) if usize::from(address) + s.modules > 16 => {
+            Err(format!(
+                "--address {address} with --modules {}: Pace addresses end at 15; give a lower --address or fewer --modules",
+                s.modules
+            ))
+        }
+        Device::Pace(PaceArgs { stack: s, address }) => {
+            let packs = PaceStack::new().with_first_address(address);
+            serial(s.plant(16), Box::new(packs), s.battery.port)
+        }
         Device::PylontechRs485(s) => {
             serial(s.plant(15), Box::new(PylontechStack::new()), s.battery.port)
         }
