@@ -24,6 +24,7 @@ use voltwire_sim::serve::{Listen, Port, PortDrop, SerialStation};
 use voltwire_sim::{CanResponder, Faults, PackConfig, Plant, SerialResponder};
 
 mod meter;
+mod scene;
 
 #[derive(Debug, Args)]
 #[command(
@@ -81,6 +82,9 @@ enum Device {
     Coulombmeter(ModbusArgs),
     /// Grid meter as a Shelly Pro 3EM / 3EM over HTTP, optionally MQTT
     Meter(Box<meter::MeterArgs>),
+    /// A whole installation from a scene file: every device on its own link, one shared
+    /// plant, scripted events
+    Scene(scene::SceneArgs),
 }
 
 /// A battery device on a serial line: the pack, the flows, the port.
@@ -424,6 +428,7 @@ pub(crate) fn run(args: SimArgs) -> ExitCode {
     };
     let result = match device {
         Device::Meter(m) => return meter::run(*m),
+        Device::Scene(s) => return scene::run(&s),
         Device::Daly(b) => serial(b.plant(500), Box::new(DalyBms::new(0)), b.port),
         Device::Jk(b) => serial(b.plant(500), Box::new(JkBms::new(0)), b.port),
         Device::JkPb(JkPbArgs { battery: b, .. }) if b.pack.cells.is_some_and(|c| c > 32) => {

@@ -28,7 +28,8 @@ use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
 
 use super::{Log, Port, Pty, write_out};
 use crate::modbus::{ModbusReply, ModbusRequest, ModbusResponder};
-use crate::{Faults, Plant, PlantCommand, SimClock};
+use crate::world::{self, SharedWorld, World};
+use crate::{Faults, Plant, PlantCommand};
 
 /// A Modbus slave on a plant, served as Modbus RTU.
 #[derive(Clone)]
@@ -50,10 +51,28 @@ impl RtuPort {
     /// responder's faults at this point are the ones applied to the output.
     pub fn new(plant: Plant, responder: Box<dyn ModbusResponder + Send>, speed: f64) -> Self {
         let faults = *responder.faults();
-        let shared = Shared {
-            plant,
+        Self::in_world(
+            World::new(plant, speed, 0).shared(),
+            None,
             responder,
-            clock: SimClock::new(speed),
+            faults,
+        )
+    }
+
+    /// `responder` as device `index` of a shared `world` (a scene; `None`: its faults are
+    /// its own). `faults` are the ones applied to the output bytes (`garbage`,
+    /// `bad_checksum`); `silent`, `late` and the plant faults follow the world's faults of
+    /// the device as they change.
+    pub fn in_world(
+        world: SharedWorld,
+        index: Option<usize>,
+        responder: Box<dyn ModbusResponder + Send>,
+        faults: Faults,
+    ) -> Self {
+        let shared = Shared {
+            world,
+            index,
+            responder,
         };
         Self {
             slave: Slave(Arc::new(Mutex::new(shared))),
@@ -79,23 +98,22 @@ impl Port for RtuPort {
 
 /// The plant and the device, in (scaled) real time.
 struct Shared {
-    plant: Plant,
+    world: SharedWorld,
+    index: Option<usize>,
     responder: Box<dyn ModbusResponder + Send>,
-    clock: SimClock,
 }
 
 impl Shared {
-    /// Advance the plant to now; the sim time.
-    fn advance(&mut self) -> Duration {
-        self.plant.advance_to(self.clock.now())
-    }
-
     /// Handle one request; the reply (`None`: none) and how late to send it.
     fn handle(
         &mut self,
         req: &SlaveRequest<'_>,
     ) -> (Result<Option<Response>, ExceptionCode>, Duration) {
-        let now = self.advance();
+        let mut w = world::lock(&self.world);
+        let now = w.advance();
+        if let Some(d) = self.index {
+            *self.responder.faults_mut() = w.faults(d);
+        }
         let delay = self.responder.faults().delay;
         let (request, single) = match &req.request {
             Request::ReadHoldingRegisters(start, count) => (
@@ -136,10 +154,11 @@ impl Shared {
                 return (reply, delay);
             }
         };
-        let reply = self.responder.handle(req.slave, request, now, &self.plant);
+        let reply = self.responder.handle(req.slave, request, now, w.plant());
         let mut cmds: Vec<PlantCommand> = Vec::new();
         self.responder.drain_commands(&mut cmds);
-        self.plant.apply(cmds);
+        w.plant_mut().apply(cmds);
+        drop(w);
         let response = match (reply, &req.request) {
             (None, _) => Ok(None),
             (Some(ModbusReply::Exception(e)), _) => Err(ExceptionCode::new(e.code())),
