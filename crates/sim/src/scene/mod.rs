@@ -448,42 +448,17 @@ impl Port for Served {
 
 /// Device `i` of a scene, `d`, on `world`.
 fn served(d: &DeviceSpec, i: usize, world: &SharedWorld, log: Log) -> Served {
-    let (first, count) = d.packs;
-    let serial = |r: Box<dyn SerialResponder + Send>| {
+    if let Some(r) = d.serial_responder() {
         let s = SerialStation::in_world(world.clone(), i, r);
-        Served::Serial(match d.line_timing {
+        return Served::Serial(match d.line_timing {
             Some(baud) => s.with_line_timing(baud),
             None => s,
-        })
-    };
+        });
+    }
     match d.kind {
-        Kind::Pace => {
-            let mut s = PaceStack::new()
-                .with_first_address(d.address.unwrap_or(1))
-                .with_packs(first, count);
-            if let Some(set) = d.settings {
-                s = s.with_settings(set);
-            }
-            serial(Box::new(s))
-        }
-        Kind::PylontechRs485 => serial(Box::new(PylontechStack::new().with_packs(first, count))),
-        Kind::Daly => serial(Box::new(DalyBms::new(first))),
-        Kind::Jk => serial(Box::new(JkBms::new(first))),
-        Kind::JkPb => serial(Box::new(JkPb::new(d.address.unwrap_or(1), first))),
-        Kind::VedirectMppt => serial(Box::new(VeDirect::new(VeDirectKind::Mppt))),
-        Kind::VedirectSmartshunt => serial(Box::new(VeDirect::new(VeDirectKind::SmartShunt))),
         Kind::Coulombmeter => {
             let plant = crate::world::lock(world).plant().clone();
             let m = CoulombMeter::new(&plant).with_address(d.address.unwrap_or(1));
-            Served::Rtu(RtuPort::in_world(
-                world.clone(),
-                Some(i),
-                Box::new(m),
-                d.faults,
-            ))
-        }
-        Kind::Lumentree => {
-            let m = Lumentree::new().with_address(d.address.unwrap_or(1));
             Served::Rtu(RtuPort::in_world(
                 world.clone(),
                 Some(i),
@@ -513,6 +488,45 @@ fn served(d: &DeviceSpec, i: usize, world: &SharedWorld, log: Log) -> Served {
                 log,
             ))
         }
+        // Lumentree (and any Modbus kind to come).
+        _ => {
+            let m = Lumentree::new().with_address(d.address.unwrap_or(1));
+            Served::Rtu(RtuPort::in_world(
+                world.clone(),
+                Some(i),
+                Box::new(m),
+                d.faults,
+            ))
+        }
+    }
+}
+
+impl DeviceSpec {
+    /// The device as a sans-IO [`SerialResponder`] (its faults as configured), for the
+    /// serial kinds; `None` for the Modbus and CAN kinds. A test or an app's closed loop
+    /// drives it on the scene's [`Scene::world`] with injected time.
+    pub fn serial_responder(&self) -> Option<Box<dyn SerialResponder + Send>> {
+        let (first, count) = self.packs;
+        let mut r: Box<dyn SerialResponder + Send> = match self.kind {
+            Kind::Pace => {
+                let mut s = PaceStack::new()
+                    .with_first_address(self.address.unwrap_or(1))
+                    .with_packs(first, count);
+                if let Some(set) = self.settings {
+                    s = s.with_settings(set);
+                }
+                Box::new(s)
+            }
+            Kind::PylontechRs485 => Box::new(PylontechStack::new().with_packs(first, count)),
+            Kind::Daly => Box::new(DalyBms::new(first)),
+            Kind::Jk => Box::new(JkBms::new(first)),
+            Kind::JkPb => Box::new(JkPb::new(self.address.unwrap_or(1), first)),
+            Kind::VedirectMppt => Box::new(VeDirect::new(VeDirectKind::Mppt)),
+            Kind::VedirectSmartshunt => Box::new(VeDirect::new(VeDirectKind::SmartShunt)),
+            _ => return None,
+        };
+        *r.faults_mut() = self.faults;
+        Some(r)
     }
 }
 
