@@ -8,6 +8,7 @@
     clippy::indexing_slicing,
     clippy::panic,
     clippy::std_instead_of_core,
+    clippy::many_single_char_names,
     reason = "test code"
 )]
 
