@@ -12,7 +12,8 @@
     clippy::std_instead_of_alloc,
     clippy::cast_precision_loss,
     clippy::cast_possible_truncation,
-    reason = "test code"
+    clippy::float_cmp,
+    reason = "test code (the meter's powers are whole watts: exact)"
 )]
 
 use std::collections::HashMap;
@@ -382,6 +383,93 @@ packs = [2]
         (0.8..=1.2).contains(&ratio),
         "timed {mt:?} − untimed {mf:?} = {paced:?} vs wire time {wire:?} of {bytes} bytes"
     );
+}
+
+/// One HTTP/1.1 request; (status, JSON body).
+fn http(addr: &str, method: &str, path: &str) -> (u16, serde_json::Value) {
+    let addr = addr.strip_prefix("http://").unwrap();
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+    )
+    .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let at = buf.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&buf[..at]).into_owned();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, serde_json::from_slice(&buf[at + 4..]).unwrap())
+}
+
+fn grid_w(link: &str) -> f64 {
+    let (status, em) = http(link, "GET", "/rpc/EM.GetStatus?id=0");
+    assert_eq!(status, 200, "{em}");
+    em["total_act_power"].as_f64().unwrap()
+}
+
+#[test]
+fn the_grid_meter_reads_the_scene_plant_and_moves_it() {
+    let text = r#"
+[flows]
+load_w = 1000
+pv_w = 300
+discharge_w = 200
+
+[[pack]]
+
+[[device]]
+name = "grid"
+kind = "meter"
+listen = "http://127.0.0.1:0"
+
+[[device]]
+name = "bank"
+kind = "coulombmeter"
+listen = "tcp://127.0.0.1:0"
+
+[[event]]
+at = 20
+action = "load"
+watts = 2500
+"#;
+    let s = scene("scene-meter", text, 2, &["--speed", "10"]);
+    let grid = &s.links["grid"];
+    assert!(grid.starts_with("http://"), "{grid}");
+    // load − PV − discharge, before the scripted step.
+    assert!((grid_w(grid) - 500.0).abs() < 1e-9);
+    // The meter's sim interface moves the shared plant: the bank's meter sees it.
+    let (status, _) = http(grid, "POST", "/sim/discharge?w=700");
+    assert_eq!(status, 200);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let bank = rt.block_on(async {
+        use tokio_modbus::prelude::*;
+        let stream = tokio::net::TcpStream::connect(&s.links["bank"])
+            .await
+            .unwrap();
+        let mut ctx = tokio_modbus::client::rtu::attach_slave(stream, Slave(1));
+        let regs = tokio::time::timeout(Duration::from_secs(10), ctx.read_input_registers(0, 12))
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        voltwire_modbus::coulomb_meter::Status::from_registers(&regs).unwrap()
+    });
+    let watts = f64::from(bank.voltage.0) * f64::from(bank.current.0) / 1e6;
+    assert!((watts + 700.0).abs() < 15.0, "{bank:?}: {watts} W");
+    // 1000 − 300 − 700, then the scripted load step: 2500 − 300 − 700.
+    let end = Instant::now() + Duration::from_secs(30);
+    let mut seen = vec![grid_w(grid)];
+    while *seen.last().unwrap() != 1500.0 && Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(100));
+        seen.push(grid_w(grid));
+    }
+    seen.dedup();
+    assert_eq!(seen, [0.0, 1500.0]);
 }
 
 #[test]

@@ -198,6 +198,7 @@ fn the_example_scenes_parse() {
         ]
     );
     let z = read("zero-feed-in.toml").unwrap();
+    assert_eq!(z.devices[0].kind, Kind::Meter);
     assert!(z.devices.iter().any(|d| d.kind == Kind::MeanwellBic2200));
     assert!(z.devices.iter().any(|d| d.kind == Kind::JkPb));
     assert!(z.devices.iter().any(|d| d.kind == Kind::Coulombmeter));
@@ -225,6 +226,12 @@ fn errors_name_the_field() {
         (&format!("{base}packs = [1, 3]\n"), "device[0].packs"),
         (&format!("{base}address = 16\n"), "device[0].address"),
         (&format!("{base}faults = [\"smoke\"]\n"), "device[0].faults"),
+        (
+            &format!(
+                "{base}[[device]]\nname = \"m\"\nkind = \"meter\"\nlisten = \"tcp://127.0.0.1:0\"\n"
+            ),
+            "device[1].listen",
+        ),
         (
             &format!(
                 "{base}[[device]]\nname = \"a\"\nkind = \"daly\"\nlisten = \"pty\"\npacks = [1]\n"

@@ -14,7 +14,8 @@
 //! [[device]]
 //! name = "pack1"
 //! kind = "pace"           # see `Kind`
-//! listen = "tcp://127.0.0.1:0"   # or "pty"; CAN devices "slcan-pty" or tcp:// (SLCAN)
+//! listen = "tcp://127.0.0.1:0"   # or "pty"; CAN devices "slcan-pty" or tcp:// (SLCAN);
+//!                         # the meter "http://HOST:PORT" (served by the app: `External`)
 //! packs = [1]             # plant packs it reports, 1-based (default: all)
 //! line_timing = true      # pace bytes at `baud` (default: the device's usual rate)
 //!
@@ -74,11 +75,14 @@ pub enum Kind {
     MeanwellBic2200,
     /// A Mean Well NPB-1700-48 on CAN behind an SLCAN adapter.
     MeanwellNpb,
+    /// The grid meter (Shelly Pro 3EM) over HTTP: served by the app ([`External`]), since
+    /// its HTTP server is the app's; it reads the shared plant's flows.
+    Meter,
 }
 
 impl Kind {
     /// Every kind with its name in a scene file.
-    pub const ALL: [(Self, &'static str); 12] = [
+    pub const ALL: [(Self, &'static str); 13] = [
         (Self::Pace, "pace"),
         (Self::PylontechRs485, "pylontech-rs485"),
         (Self::Daly, "daly"),
@@ -91,6 +95,7 @@ impl Kind {
         (Self::PylontechCan, "pylontech-can"),
         (Self::MeanwellBic2200, "meanwell-bic2200"),
         (Self::MeanwellNpb, "meanwell-npb"),
+        (Self::Meter, "meter"),
     ];
 
     /// The kind named `name`.
@@ -117,6 +122,11 @@ impl Kind {
     /// Whether it is a Modbus RTU slave.
     pub fn is_modbus(self) -> bool {
         matches!(self, Self::Coulombmeter | Self::Lumentree)
+    }
+
+    /// Whether it is a device on a serial line (pty or a console server's TCP port).
+    pub fn is_serial(self) -> bool {
+        !self.is_can() && !self.is_modbus() && self != Self::Meter
     }
 
     /// Whether it reports exactly one pack.
@@ -339,7 +349,8 @@ impl Scene {
 
     /// Serve every device on its link, all on [`Scene::world`], until `stop` resolves (then
     /// `Ok`). `announce` gets each device's name and link (pty path or address) in the
-    /// scene's order, each once its port is open and before anything is served.
+    /// scene's order, each once its port is open and before anything is served; `external`
+    /// serves the devices the app serves itself ([`no_external`] when none).
     ///
     /// # Errors
     ///
@@ -349,6 +360,7 @@ impl Scene {
         speed: f64,
         log: Log,
         mut announce: impl FnMut(&str, &str) -> io::Result<()>,
+        mut external: ServeExternal,
         stop: impl Future<Output = ()>,
     ) -> io::Result<()> {
         let world = self.world(speed);
@@ -363,21 +375,31 @@ impl Scene {
                     let plan = drop_plan(d.drop, speed);
                     let (tx, rx) = tokio::sync::oneshot::channel::<String>();
                     let name = d.name.clone();
-                    tasks.spawn_local(async move {
-                        let r = crate::serve::serve(
-                            &mut port,
-                            listen,
-                            plan,
-                            log,
-                            |link| {
-                                let _ = tx.send(link.to_owned());
-                                Ok(())
-                            },
-                            core::future::pending(),
-                        )
-                        .await;
-                        (name, r)
-                    });
+                    if matches!(port, Served::External) {
+                        let serving = external(External {
+                            spec: d.clone(),
+                            index: i,
+                            world: world.clone(),
+                            link: tx,
+                        });
+                        tasks.spawn_local(async move { (name, serving.await) });
+                    } else {
+                        tasks.spawn_local(async move {
+                            let r = crate::serve::serve(
+                                &mut port,
+                                listen,
+                                plan,
+                                log,
+                                |link| {
+                                    let _ = tx.send(link.to_owned());
+                                    Ok(())
+                                },
+                                core::future::pending(),
+                            )
+                            .await;
+                            (name, r)
+                        });
+                    }
                     let link = tokio::select! {
                         () = &mut stop => return Ok(()),
                         link = rx => link,
@@ -424,6 +446,8 @@ enum Served {
     Rtu(RtuPort),
     PylontechCan(CanStation<PylontechCanBms>),
     Meanwell(CanStation<MeanwellPsu>),
+    /// Served by the app ([`External`]); never reaches the serving layer.
+    External,
 }
 
 impl Port for Served {
@@ -433,6 +457,7 @@ impl Port for Served {
             Self::Rtu(p) => p.serve_tcp(listener, log).await,
             Self::PylontechCan(p) => p.serve_tcp(listener, log).await,
             Self::Meanwell(p) => p.serve_tcp(listener, log).await,
+            Self::External => Err(io::Error::other("served by the app")),
         }
     }
 
@@ -442,6 +467,7 @@ impl Port for Served {
             Self::Rtu(p) => p.serve_pty(pty, log).await,
             Self::PylontechCan(p) => p.serve_pty(pty, log).await,
             Self::Meanwell(p) => p.serve_pty(pty, log).await,
+            Self::External => Err(io::Error::other("served by the app")),
         }
     }
 }
@@ -488,8 +514,7 @@ fn served(d: &DeviceSpec, i: usize, world: &SharedWorld, log: Log) -> Served {
                 log,
             ))
         }
-        // Lumentree (and any Modbus kind to come).
-        _ => {
+        Kind::Lumentree => {
             let m = Lumentree::new().with_address(d.address.unwrap_or(1));
             Served::Rtu(RtuPort::in_world(
                 world.clone(),
@@ -498,7 +523,48 @@ fn served(d: &DeviceSpec, i: usize, world: &SharedWorld, log: Log) -> Served {
                 d.faults,
             ))
         }
+        // The serial kinds are served above; the meter is the app's.
+        Kind::Pace
+        | Kind::PylontechRs485
+        | Kind::Daly
+        | Kind::Jk
+        | Kind::JkPb
+        | Kind::VedirectMppt
+        | Kind::VedirectSmartshunt
+        | Kind::Meter => Served::External,
     }
+}
+
+/// A device a scene leaves to the app ([`Kind::Meter`]: its HTTP server lives in the app):
+/// what it is, its place in the world, and where its link goes once it listens.
+#[derive(Debug)]
+pub struct External {
+    /// The device.
+    pub spec: DeviceSpec,
+    /// Its index in the world ([`World::faults`]).
+    pub index: usize,
+    /// The scene's world.
+    pub world: SharedWorld,
+    /// Send the link (e.g. `http://127.0.0.1:8080`) here once listening; it is announced
+    /// in turn.
+    pub link: tokio::sync::oneshot::Sender<String>,
+}
+
+/// How an app serves the [`External`] devices: a future that sends the link and then serves
+/// until it fails (it is dropped when the scene stops).
+pub type ServeExternal =
+    Box<dyn FnMut(External) -> core::pin::Pin<Box<dyn Future<Output = io::Result<()>>>>>;
+
+/// For [`Scene::serve`] without an app that serves external devices: each fails, named.
+pub fn no_external() -> ServeExternal {
+    Box::new(|e: External| {
+        let kind = e.spec.kind.name();
+        Box::pin(async move {
+            Err(io::Error::other(format!(
+                "a {kind} is served by an app (voltwire sim scene), not by the sim crate alone"
+            )))
+        })
+    })
 }
 
 impl DeviceSpec {
@@ -616,7 +682,22 @@ fn device(d: &file::DeviceFile, at: &str, plant_packs: usize) -> Result<DeviceSp
             ),
         );
     };
-    let listen = if kind.is_can() {
+    let listen = if kind == Kind::Meter {
+        let Some(addr) = d
+            .listen
+            .strip_prefix("http://")
+            .filter(|a| crate::serve::is_host_port(a))
+        else {
+            return err(
+                field("listen"),
+                format!(
+                    "{:?}: the meter serves HTTP; give \"http://HOST:PORT\" (e.g. listen = \"http://127.0.0.1:0\")",
+                    d.listen
+                ),
+            );
+        };
+        Some(Listen::Tcp(addr.to_owned()))
+    } else if kind.is_can() {
         if d.listen == "pty" {
             return err(
                 field("listen"),
@@ -730,7 +811,7 @@ fn device(d: &file::DeviceFile, at: &str, plant_packs: usize) -> Result<DeviceSp
             }
         }),
     };
-    let serial = !kind.is_can() && !kind.is_modbus();
+    let serial = kind.is_serial();
     if d.baud.is_some() && !serial {
         return err(
             field("baud"),
@@ -936,6 +1017,12 @@ fn event(
             let Some(spec) = devices.get_mut(d) else {
                 return err(field("device"), "no such device");
             };
+            if spec.kind == Kind::Meter {
+                return err(
+                    field("action"),
+                    "the meter's HTTP port does not drop in a scene; use silent/back",
+                );
+            }
             if spec.drop.is_some() {
                 return err(
                     at,
