@@ -6,7 +6,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use voltwire_core::Watts;
 
-use crate::{Faults, Plant, SimClock};
+use crate::device::LoadProfile;
+use crate::{Faults, Flows, Plant, SimClock};
 
 /// What a scripted event does.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -71,6 +72,10 @@ pub struct World {
     script: Vec<Event>,
     /// Events applied so far, in order.
     applied: Vec<Event>,
+    /// How the house load and the AC PV vary around their base levels.
+    profiles: (LoadProfile, LoadProfile),
+    /// The base levels of the house load and the AC PV (what the flows and the events set).
+    base: (Watts, Watts),
 }
 
 impl World {
@@ -83,13 +88,37 @@ impl World {
     /// The same with a given clock.
     pub fn with_clock(plant: Plant, clock: SimClock, devices: usize) -> Self {
         Self {
-            plant,
             clock,
             faults: vec![Faults::default(); devices],
             configured: vec![Faults::default(); devices],
             script: Vec::new(),
             applied: Vec::new(),
+            profiles: (LoadProfile::Constant, LoadProfile::Constant),
+            base: (plant.flows.load, plant.flows.pv),
+            plant,
         }
+    }
+
+    /// Let the house load and the AC PV follow `load` and `pv` around their levels now
+    /// (and as [`Action::Load`] / [`Action::Pv`] or [`World::set_flows`] set them).
+    #[must_use]
+    pub fn with_profiles(mut self, load: LoadProfile, pv: LoadProfile) -> Self {
+        self.profiles = (load, pv);
+        self.follow_profiles();
+        self
+    }
+
+    /// Set the flows (the load and PV as base levels of their profiles).
+    pub fn set_flows(&mut self, flows: Flows) {
+        self.base = (flows.load, flows.pv);
+        self.plant.flows = flows;
+        self.follow_profiles();
+    }
+
+    fn follow_profiles(&mut self) {
+        let t = self.plant.time();
+        self.plant.flows.load = self.profiles.0.load(self.base.0, t);
+        self.plant.flows.pv = self.profiles.1.load(self.base.1, t);
     }
 
     /// Start device `device` with `faults` (and return to them on [`Action::Back`]).
@@ -158,7 +187,9 @@ impl World {
             self.apply(e.action);
             self.applied.push(e);
         }
-        self.plant.advance_to(now)
+        let t = self.plant.advance_to(now);
+        self.follow_profiles();
+        t
     }
 
     fn apply(&mut self, action: Action) {
@@ -185,8 +216,14 @@ impl World {
                     p.drift_cell(cell, soc);
                 }
             }
-            Action::Load(w) => self.plant.flows.load = w,
-            Action::Pv(w) => self.plant.flows.pv = w,
+            Action::Load(w) => {
+                self.base.0 = w;
+                self.follow_profiles();
+            }
+            Action::Pv(w) => {
+                self.base.1 = w;
+                self.follow_profiles();
+            }
             Action::Charge(w) => self.plant.flows.charge = w,
             Action::Discharge(w) => self.plant.flows.discharge = w,
         }
@@ -261,6 +298,25 @@ mod tests {
         );
         let at: Vec<_> = w.applied().iter().map(|e| e.at).collect();
         assert_eq!(at, vec![s(5), s(10), s(20)]);
+    }
+
+    #[test]
+    fn load_follows_its_profile_around_the_scripted_level() {
+        let s = Duration::from_secs;
+        let mut plant = Plant::single(16, 0.5);
+        plant.flows.load = Watts(1000);
+        let mut w = World::new(plant, 1.0, 0)
+            .with_profiles(LoadProfile::Step, LoadProfile::Constant)
+            .with_script([Event {
+                at: s(25),
+                action: Action::Load(Watts(2000)),
+            }]);
+        w.advance_to(s(5));
+        assert_eq!(w.plant().flows.load, Watts(1000));
+        w.advance_to(s(15));
+        assert_eq!(w.plant().flows.load, Watts(1500));
+        w.advance_to(s(26));
+        assert_eq!(w.plant().flows.load, Watts(1000), "the new level, at 50 %");
     }
 
     #[test]

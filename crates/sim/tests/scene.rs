@@ -164,6 +164,25 @@ fn plant_events_reach_every_device_at_their_time() {
 }
 
 #[test]
+fn the_house_load_follows_the_scene_profile() {
+    let text = SCENE.replace(
+        "discharge_w = 2000",
+        "discharge_w = 2000\nload_w = 1000\nload_profile = \"step\"",
+    );
+    let scene = Scene::parse(&text).unwrap();
+    let w = scene.world(1.0);
+    let mut g = world::lock(&w);
+    let mut seen = Vec::new();
+    for t in [1, 11, 21, 31, 55, 61] {
+        g.advance_to(Duration::from_secs(t));
+        seen.push(g.plant().flows.load.0);
+    }
+    // Step: 100 %, 150 %, 50 %, 125 % of 1000 W, 10 s each, round and round; the scripted
+    // step to 1234 W at 60 s is the new level (61 s is in the 7th hold: 50 %).
+    assert_eq!(seen, [1000, 1500, 500, 1250, 1500, 617]);
+}
+
+#[test]
 fn the_example_scenes_parse() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/scenes");
     let read = |name: &str| Scene::parse(&std::fs::read_to_string(dir.join(name)).unwrap());
@@ -223,6 +242,10 @@ fn errors_name_the_field() {
         ("", "pack"),
         ("[[pack]]\n", "device"),
         ("[[pack]]\ncount = 0\n", "pack[0].count"),
+        (
+            "[[pack]]\n[flows]\nload_profile = \"wavy\"\n",
+            "flows.load_profile",
+        ),
         (&format!("{base}packs = [1, 3]\n"), "device[0].packs"),
         (&format!("{base}address = 16\n"), "device[0].address"),
         (&format!("{base}faults = [\"smoke\"]\n"), "device[0].faults"),

@@ -245,7 +245,7 @@ impl App {
         if let Some((world, _)) = &self.scene {
             let mut f = inner.plant.flows;
             f.load = inner.meter.base_load();
-            voltwire_sim::world::lock(world).plant_mut().flows = f;
+            voltwire_sim::world::lock(world).set_flows(f);
         }
     }
 

@@ -41,6 +41,10 @@ pub(crate) struct FlowsFile {
     pub(crate) mppt_pv_w: i64,
     #[serde(default)]
     pub(crate) load_w: i64,
+    #[serde(default)]
+    pub(crate) load_profile: Option<String>,
+    #[serde(default)]
+    pub(crate) pv_profile: Option<String>,
 }
 
 /// `[[pack]]`.

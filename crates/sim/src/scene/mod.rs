@@ -5,7 +5,7 @@
 //!
 //! ```toml
 //! [flows]                 # W at the start: charge_w, discharge_w, pv_w, mppt_pv_w, load_w
-//! discharge_w = 2000
+//! discharge_w = 2000      # load_profile / pv_profile: constant, step, sine, ramp
 //!
 //! [[pack]]                # plant packs in order; `count` repeats one
 //! count = 4               # cells = 16, capacity_ah = 100, soc = 50 (%), ambient_c = 25
@@ -35,8 +35,8 @@ use voltwire_core::{MilliampHours, Milliamps, Millivolts, Watts};
 use voltwire_meanwell::Model;
 
 use crate::device::{
-    DalyBms, JkBms, JkPb, MeanwellPsu, PaceSettings, PaceStack, PylontechCanBms, PylontechStack,
-    VeDirect, VeDirectKind,
+    DalyBms, JkBms, JkPb, LoadProfile, MeanwellPsu, PaceSettings, PaceStack, PylontechCanBms,
+    PylontechStack, VeDirect, VeDirectKind,
 };
 use crate::modbus::{CoulombMeter, Lumentree};
 use crate::serve::can::CanStation;
@@ -216,6 +216,9 @@ pub struct Scene {
     pub packs: Vec<PackConfig>,
     /// The flows at the start.
     pub flows: Flows,
+    /// How the house load and the AC PV vary around their levels (`[flows] load_profile`,
+    /// `pv_profile`; constant by default).
+    pub profiles: (LoadProfile, LoadProfile),
     /// The devices.
     pub devices: Vec<DeviceSpec>,
     /// The script (drops are the devices' [`DeviceSpec::drop`]).
@@ -300,6 +303,22 @@ impl Scene {
             mppt_pv: watts(f.flows.mppt_pv_w, "flows.mppt_pv_w")?,
             load: watts(f.flows.load_w, "flows.load_w")?,
         };
+        let profile = |name: &Option<String>, key: &str| match name {
+            None => Ok(LoadProfile::Constant),
+            Some(n) => LoadProfile::parse(n).map_or_else(
+                || {
+                    err(
+                        format!("flows.{key}"),
+                        format!("{n:?}: choose one of {}", LoadProfile::NAMES.join(", ")),
+                    )
+                },
+                Ok,
+            ),
+        };
+        let profiles = (
+            profile(&f.flows.load_profile, "load_profile")?,
+            profile(&f.flows.pv_profile, "pv_profile")?,
+        );
         if f.devices.is_empty() {
             return err(
                 "device",
@@ -330,6 +349,7 @@ impl Scene {
             name: f.name.unwrap_or_default(),
             packs,
             flows,
+            profiles,
             devices,
             events,
         })
@@ -344,7 +364,9 @@ impl Scene {
         for (i, d) in self.devices.iter().enumerate() {
             w = w.with_faults(i, d.faults);
         }
-        w.with_script(self.events.iter().copied()).shared()
+        w.with_profiles(self.profiles.0, self.profiles.1)
+            .with_script(self.events.iter().copied())
+            .shared()
     }
 
     /// Serve every device on its link, all on [`Scene::world`], until `stop` resolves (then
