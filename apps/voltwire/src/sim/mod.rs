@@ -752,7 +752,13 @@ fn list() -> ExitCode {
         let _ = writeln!(text, "  {name:<20} {about}");
         let mut opts = Vec::new();
         for a in d.get_arguments() {
-            let Some(long) = a.get_long() else { continue };
+            let Some(long) = a.get_long() else {
+                // A positional argument (scene's FILE.toml) leads the line.
+                if let (true, Some([v])) = (a.is_positional(), a.get_value_names()) {
+                    opts.insert(0, v.to_string());
+                }
+                continue;
+            };
             if EVERY_DEVICE.contains(&long) {
                 continue;
             }
