@@ -34,6 +34,7 @@ use std::io;
 use voltwire_core::{MilliampHours, Milliamps, Millivolts, Watts};
 use voltwire_meanwell::Model;
 
+use crate::device::PylontechInverter;
 use crate::device::{
     DalyBms, JkBms, JkPb, LoadProfile, MeanwellPsu, PaceSettings, PaceStack, PylontechCanBms,
     PylontechStack, VeDirect, VeDirectKind,
@@ -75,6 +76,9 @@ pub enum Kind {
     MeanwellBic2200,
     /// A Mean Well NPB-1700-48 on CAN behind an SLCAN adapter.
     MeanwellNpb,
+    /// The inverter side of Pylontech CAN behind an SLCAN adapter: 0x305 every second (what
+    /// it reads is dropped; `voltwire sim pylontech-inverter` prints it).
+    PylontechInverter,
     /// The grid meter (Shelly Pro 3EM) over HTTP: served by the app ([`External`]), since
     /// its HTTP server is the app's; it reads the shared plant's flows.
     Meter,
@@ -82,7 +86,7 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind with its name in a scene file.
-    pub const ALL: [(Self, &'static str); 13] = [
+    pub const ALL: [(Self, &'static str); 14] = [
         (Self::Pace, "pace"),
         (Self::PylontechRs485, "pylontech-rs485"),
         (Self::Daly, "daly"),
@@ -95,6 +99,7 @@ impl Kind {
         (Self::PylontechCan, "pylontech-can"),
         (Self::MeanwellBic2200, "meanwell-bic2200"),
         (Self::MeanwellNpb, "meanwell-npb"),
+        (Self::PylontechInverter, "pylontech-inverter"),
         (Self::Meter, "meter"),
     ];
 
@@ -115,7 +120,10 @@ impl Kind {
     pub fn is_can(self) -> bool {
         matches!(
             self,
-            Self::PylontechCan | Self::MeanwellBic2200 | Self::MeanwellNpb
+            Self::PylontechCan
+                | Self::PylontechInverter
+                | Self::MeanwellBic2200
+                | Self::MeanwellNpb
         )
     }
 
@@ -151,7 +159,7 @@ impl Kind {
     /// The usual CAN bit rate.
     fn default_bitrate(self) -> u32 {
         match self {
-            Self::PylontechCan => 500_000,
+            Self::PylontechCan | Self::PylontechInverter => 500_000,
             _ => 250_000,
         }
     }
@@ -468,6 +476,7 @@ enum Served {
     Rtu(RtuPort),
     PylontechCan(CanStation<PylontechCanBms>),
     Meanwell(CanStation<MeanwellPsu>),
+    Inverter(CanStation<PylontechInverter>),
     /// Served by the app ([`External`]); never reaches the serving layer.
     External,
 }
@@ -479,6 +488,7 @@ impl Port for Served {
             Self::Rtu(p) => p.serve_tcp(listener, log).await,
             Self::PylontechCan(p) => p.serve_tcp(listener, log).await,
             Self::Meanwell(p) => p.serve_tcp(listener, log).await,
+            Self::Inverter(p) => p.serve_tcp(listener, log).await,
             Self::External => Err(io::Error::other("served by the app")),
         }
     }
@@ -489,6 +499,7 @@ impl Port for Served {
             Self::Rtu(p) => p.serve_pty(pty, log).await,
             Self::PylontechCan(p) => p.serve_pty(pty, log).await,
             Self::Meanwell(p) => p.serve_pty(pty, log).await,
+            Self::Inverter(p) => p.serve_pty(pty, log).await,
             Self::External => Err(io::Error::other("served by the app")),
         }
     }
@@ -536,6 +547,13 @@ fn served(d: &DeviceSpec, i: usize, world: &SharedWorld, log: Log) -> Served {
                 log,
             ))
         }
+        Kind::PylontechInverter => {
+            let inverter = PylontechInverter::new(Duration::from_secs(1));
+            Served::Inverter(
+                CanStation::in_world(world.clone(), Some(i), inverter, d.bitrate, log)
+                    .after_frames(forget_seen),
+            )
+        }
         Kind::Lumentree => {
             let m = Lumentree::new().with_address(d.address.unwrap_or(1));
             Served::Rtu(RtuPort::in_world(
@@ -555,6 +573,17 @@ fn served(d: &DeviceSpec, i: usize, world: &SharedWorld, log: Log) -> Served {
         | Kind::VedirectSmartshunt
         | Kind::Meter => Served::External,
     }
+}
+
+/// A scene's inverter keeps nothing of what it read (it would grow without bound).
+#[allow(
+    clippy::unnecessary_wraps,
+    reason = "the shape CanStation::after_frames takes"
+)]
+fn forget_seen(inverter: &mut PylontechInverter) -> io::Result<()> {
+    let mut seen = Vec::new();
+    inverter.drain_seen(&mut seen);
+    Ok(())
 }
 
 /// A device a scene leaves to the app ([`Kind::Meter`]: its HTTP server lives in the app):
