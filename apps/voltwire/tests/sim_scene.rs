@@ -475,6 +475,50 @@ watts = 2500
 }
 
 #[test]
+fn a_scripted_garbage_fault_reaches_a_modbus_devices_bytes() {
+    let text = r#"
+[[pack]]
+
+[[device]]
+name = "bank"
+kind = "coulombmeter"
+listen = "tcp://127.0.0.1:0"
+
+[[event]]
+at = 20
+action = "fault"
+device = "bank"
+fault = "garbage"
+"#;
+    let s = scene("scene-modbus-fault", text, 1, &["--speed", "10"]);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let seen = rt.block_on(async {
+        use tokio_modbus::prelude::*;
+        let mut seen: Vec<bool> = Vec::new();
+        let end = tokio::time::Instant::now() + Duration::from_secs(30);
+        while tokio::time::Instant::now() < end && seen.last() != Some(&false) {
+            // A fresh connection each time: garbage may leave the client's framing lost.
+            let stream = tokio::net::TcpStream::connect(&s.links["bank"])
+                .await
+                .unwrap();
+            let mut ctx = tokio_modbus::client::rtu::attach_slave(stream, Slave(1));
+            let r =
+                tokio::time::timeout(Duration::from_millis(500), ctx.read_input_registers(0, 12))
+                    .await;
+            seen.push(matches!(r, Ok(Ok(Ok(_)))));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        seen
+    });
+    let mut phases = seen.clone();
+    phases.dedup();
+    assert_eq!(phases, [true, false], "{seen:?}");
+}
+
+#[test]
 fn scene_errors_name_the_field_and_exit_2() {
     let cases = [
         (

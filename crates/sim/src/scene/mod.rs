@@ -518,12 +518,7 @@ fn served(d: &DeviceSpec, i: usize, world: &SharedWorld, log: Log) -> Served {
         Kind::Coulombmeter => {
             let plant = crate::world::lock(world).plant().clone();
             let m = CoulombMeter::new(&plant).with_address(d.address.unwrap_or(1));
-            Served::Rtu(RtuPort::in_world(
-                world.clone(),
-                Some(i),
-                Box::new(m),
-                d.faults,
-            ))
+            Served::Rtu(RtuPort::in_world(world.clone(), Some(i), Box::new(m)))
         }
         Kind::PylontechCan => Served::PylontechCan(CanStation::in_world(
             world.clone(),
@@ -556,12 +551,7 @@ fn served(d: &DeviceSpec, i: usize, world: &SharedWorld, log: Log) -> Served {
         }
         Kind::Lumentree => {
             let m = Lumentree::new().with_address(d.address.unwrap_or(1));
-            Served::Rtu(RtuPort::in_world(
-                world.clone(),
-                Some(i),
-                Box::new(m),
-                d.faults,
-            ))
+            Served::Rtu(RtuPort::in_world(world.clone(), Some(i), Box::new(m)))
         }
         // The serial kinds are served above; the meter is the app's.
         Kind::Pace

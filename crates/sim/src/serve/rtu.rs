@@ -35,39 +35,30 @@ use crate::{Faults, Plant, PlantCommand};
 #[derive(Clone)]
 pub struct RtuPort {
     slave: Slave,
-    faults: Faults,
 }
 
 impl core::fmt::Debug for RtuPort {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("RtuPort")
-            .field("faults", &self.faults)
+            .field("faults", &self.slave.faults())
             .finish_non_exhaustive()
     }
 }
 
 impl RtuPort {
-    /// `responder` on `plant`, the plant running `speed` times faster than real time. The
-    /// responder's faults at this point are the ones applied to the output.
+    /// `responder` on `plant`, the plant running `speed` times faster than real time, with
+    /// the responder's faults.
     pub fn new(plant: Plant, responder: Box<dyn ModbusResponder + Send>, speed: f64) -> Self {
-        let faults = *responder.faults();
-        Self::in_world(
-            World::new(plant, speed, 0).shared(),
-            None,
-            responder,
-            faults,
-        )
+        Self::in_world(World::new(plant, speed, 0).shared(), None, responder)
     }
 
     /// `responder` as device `index` of a shared `world` (a scene; `None`: its faults are
-    /// its own). `faults` are the ones applied to the output bytes (`garbage`,
-    /// `bad_checksum`); `silent`, `late` and the plant faults follow the world's faults of
-    /// the device as they change.
+    /// its own): its faults, the output ones (`garbage`, `bad_checksum`) included, follow
+    /// the world's faults of the device as they change.
     pub fn in_world(
         world: SharedWorld,
         index: Option<usize>,
         responder: Box<dyn ModbusResponder + Send>,
-        faults: Faults,
     ) -> Self {
         let shared = Shared {
             world,
@@ -76,21 +67,20 @@ impl RtuPort {
         };
         Self {
             slave: Slave(Arc::new(Mutex::new(shared))),
-            faults,
         }
     }
 }
 
 impl Port for RtuPort {
     async fn serve_tcp(&mut self, listener: TcpListener, log: Log) -> io::Result<()> {
-        rtu_server(listener, self.slave.clone(), self.faults, log, true).await
+        rtu_server(listener, self.slave.clone(), log, true).await
     }
 
     async fn serve_pty(&mut self, pty: Pty, log: Log) -> io::Result<()> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let inner = listener.local_addr()?;
         tokio::select! {
-            r = rtu_server(listener, self.slave.clone(), self.faults, log, false) => r,
+            r = rtu_server(listener, self.slave.clone(), log, false) => r,
             r = pump(pty, inner) => r,
         }
     }
@@ -182,6 +172,18 @@ impl Shared {
 #[derive(Clone)]
 struct Slave(Arc<Mutex<Shared>>);
 
+impl Slave {
+    /// The responder's faults now (as the last request set them from the world).
+    fn faults(&self) -> Faults {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .responder
+            .faults()
+    }
+}
+
 type Reply = Result<Option<Response>, ExceptionCode>;
 
 impl Service for Slave {
@@ -209,7 +211,7 @@ impl Service for Slave {
 /// writes each response frame in one piece, so the last byte of a write is the CRC's.
 struct FaultyIo<T> {
     inner: T,
-    faults: Faults,
+    slave: Slave,
     noise: u32,
 }
 
@@ -229,11 +231,12 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for FaultyIo<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        if !(self.faults.garbage || self.faults.bad_checksum) {
+        let faults = self.slave.faults();
+        if !(faults.garbage || faults.bad_checksum) {
             return Pin::new(&mut self.inner).poll_write(cx, buf);
         }
         let mut out = buf.to_vec();
-        if self.faults.garbage {
+        if faults.garbage {
             for b in &mut out {
                 // xorshift32
                 let mut x = self.noise;
@@ -263,7 +266,6 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for FaultyIo<T> {
 async fn rtu_server(
     listener: TcpListener,
     slave: Slave,
-    faults: Faults,
     log: Log,
     log_clients: bool,
 ) -> io::Result<()> {
@@ -277,7 +279,7 @@ async fn rtu_server(
             }
             let io = FaultyIo {
                 inner: stream,
-                faults,
+                slave: slave.clone(),
                 noise: 0x1234_5678,
             };
             Ok(Some((slave, io)))
