@@ -8,13 +8,17 @@ pub mod device;
 mod faults;
 pub mod modbus;
 pub mod plant;
+#[cfg(feature = "scene")]
+pub mod scene;
 #[cfg(feature = "serve")]
 pub mod serve;
 mod view;
+pub mod world;
 
 pub use faults::Faults;
 pub use plant::{Flows, Pack, PackConfig, Plant, SimClock};
 pub use view::BmsView;
+pub use world::{SharedWorld, World};
 
 /// A change a device asks of the plant (a BMS switching its MOSFETs, a charger taking a set
 /// point). The responders only read the plant; the caller applies these with

@@ -216,6 +216,14 @@ impl Pack {
         }
     }
 
+    /// Let cell `cell` (0-based) drift: its charge changes by `soc` × its capacity (clamped
+    /// to empty and full); nothing for a cell that does not exist.
+    pub fn drift_cell(&mut self, cell: usize, soc: f64) {
+        if let (Some(q), Some(c)) = (self.charge_ah.get_mut(cell), self.capacity_ah.get(cell)) {
+            *q = (*q + soc * c).clamp(0.0, *c);
+        }
+    }
+
     /// Whether the pack takes current of sign `amps` now (BMS switches, full, empty).
     fn accepts(&self, amps: f64) -> bool {
         let full = (0..self.config.cells).any(|i| self.cell_soc(i) >= 1.0);

@@ -130,6 +130,31 @@ fn jk_read_id_zero_answers_like_mpp_solar_expects() {
 }
 
 #[test]
+fn jk_read_of_one_id_answers_that_field_alone() {
+    let p = plant(1_000, 0);
+    let mut bms = JkBms::new(0);
+    let all = jk(&mut bms, &p, &voltwire_jk::Message::read_all());
+    let all = all[0].record().unwrap().clone();
+    // SOC (0x85), cycles (0x87) and the cell block (0x79), each alone and as in read-all.
+    let r = jk(&mut bms, &p, &voltwire_jk::Message::read(0x85));
+    let soc = r[0].record().unwrap();
+    assert_eq!(soc.soc_percent, all.soc_percent);
+    assert!(soc.soc_percent.is_some());
+    assert_eq!(soc.fields().count(), 1, "{soc:?}");
+    assert!(soc.cells.is_none());
+    let r = jk(&mut bms, &p, &voltwire_jk::Message::read(0x87));
+    let cycles = r[0].record().unwrap();
+    assert_eq!(cycles.cycle_count, all.cycle_count);
+    assert_eq!(cycles.fields().count(), 1, "{cycles:?}");
+    let r = jk(&mut bms, &p, &voltwire_jk::Message::read(0x79));
+    let cells = r[0].record().unwrap();
+    assert_eq!(cells.cells, all.cells);
+    assert_eq!(cells.fields().count(), 0, "{cells:?}");
+    // An ID the BMS has not: no answer.
+    assert!(jk(&mut bms, &p, &voltwire_jk::Message::read(0x01)).is_empty());
+}
+
+#[test]
 fn jk_faults_set_warnings_and_drop_mosfets() {
     let p = plant(1_000, 0);
     let mut bms = JkBms::new(0);
@@ -404,7 +429,8 @@ fn pace_system_version_manufacturer_and_refusals() {
     assert_eq!(&m.device_name, b"VW-SIM-PAC");
     let r = pace(&mut stack, &p, &Request::new(1, RequestBody::PackCount));
     assert_eq!(r[0].body, ResponseBody::PackCount(2));
-    let r = pace(&mut stack, &p, &Request::new(1, RequestBody::Capacity));
+    // A command the simulator does not implement (shutting the pack down) is refused.
+    let r = pace(&mut stack, &p, &Request::new(1, RequestBody::Shutdown(1)));
     assert_eq!(r[0].rtn, voltwire_pace::Rtn::InvalidCid2);
 }
 

@@ -61,7 +61,9 @@ use voltwire_runtime::mqtt::{
 use voltwire_runtime::task::{Policy, Supervisor};
 use voltwire_sim::device::meter::DEVICE_ID;
 use voltwire_sim::device::{LoadProfile, MeterReading, PowerMeter};
-use voltwire_sim::{Faults, Plant};
+use voltwire_sim::scene::External;
+use voltwire_sim::serve::Listen;
+use voltwire_sim::{Faults, Plant, SharedWorld};
 
 use super::{Fault, Flows, Timing, announce, serve_blocking, stop_signal, to_faults, usage, watts};
 
@@ -203,6 +205,10 @@ struct App {
     start: Instant,
     speed: f64,
     link: Option<watch::Receiver<LinkStatus>>,
+    /// In a scene: its world and this meter's device index. The meter then reads the
+    /// scene's plant (its own `Inner::plant` a copy of it), its faults are the scene's, and
+    /// the house load is the scene's flow (the profile constant).
+    scene: Option<(SharedWorld, usize)>,
 }
 
 type Shared = Arc<App>;
@@ -214,6 +220,15 @@ impl App {
 
     /// Advance the plant and the meter to now; what the meter measures.
     fn measure(&self, inner: &mut Inner) -> MeterReading {
+        if let Some((world, device)) = &self.scene {
+            let mut w = voltwire_sim::world::lock(world);
+            let now = w.advance();
+            *inner.meter.faults_mut() = w.faults(*device);
+            inner.meter.set_base_load(w.plant().flows.load);
+            inner.meter.update(now, w.plant_mut());
+            inner.plant = w.plant().clone();
+            return inner.meter.reading(w.plant());
+        }
         let now = self.start.elapsed().mul_f64(self.speed);
         let dt = now.saturating_sub(inner.plant.time());
         if !dt.is_zero() {
@@ -222,6 +237,16 @@ impl App {
         let Inner { plant, meter } = inner;
         meter.update(plant.time(), plant);
         meter.reading(plant)
+    }
+
+    /// In a scene, hand the flows set through this meter's sim interface to the scene's
+    /// plant (the load as the flow, the profile being constant there).
+    fn commit_flows(&self, inner: &mut Inner) {
+        if let Some((world, _)) = &self.scene {
+            let mut f = inner.plant.flows;
+            f.load = inner.meter.base_load();
+            voltwire_sim::world::lock(world).set_flows(f);
+        }
     }
 
     fn uptime(&self) -> Duration {
@@ -269,6 +294,7 @@ async fn serve(setup: Setup) -> io::Result<()> {
         start: Instant::now(),
         speed,
         link: mqtt_client.as_ref().map(|(c, _)| c.handle().status()),
+        scene: None,
     });
     announce(&format!("http://{local}"))?;
     // Every long-running task is supervised: one that ends or panics is restarted or ends
@@ -304,6 +330,41 @@ async fn serve(setup: Setup) -> io::Result<()> {
         c.shutdown(Duration::from_secs(2)).await;
     }
     result
+}
+
+/// The meter of a scene (`kind = "meter"`, `listen = "http://HOST:PORT"`): HTTP only, on
+/// the scene's plant; the link goes to `ext.link` once listening, then it serves until the
+/// server fails (the scene drops it on its stop).
+pub(super) async fn serve_in_scene(ext: External) -> io::Result<()> {
+    let External {
+        spec,
+        index,
+        world,
+        link,
+    } = ext;
+    let Listen::Tcp(addr) = spec.listen else {
+        return Err(io::Error::other("the meter listens on http://HOST:PORT"));
+    };
+    let listener = TcpListener::bind(&addr)
+        .await
+        .map_err(|e| io::Error::new(e.kind(), format!("listen = http://{addr}: {e}")))?;
+    let local = listener.local_addr()?;
+    let (plant, load) = {
+        let w = voltwire_sim::world::lock(&world);
+        (w.plant().clone(), w.plant().flows.load)
+    };
+    let mut meter = PowerMeter::new(load, LoadProfile::Constant);
+    *meter.faults_mut() = spec.faults;
+    let app = Arc::new(App {
+        inner: Mutex::new(Inner { plant, meter }),
+        start: Instant::now(),
+        speed: 1.0,
+        link: None,
+        scene: Some((world, index)),
+    });
+    let _ = link.send(format!("http://{local}"));
+    axum::serve(listener, router(app)).await?;
+    Err(io::Error::other("the HTTP server stopped"))
 }
 
 // ---------------------------------------------------------------- HTTP
@@ -604,6 +665,7 @@ async fn sim_flow(
         // Close the energy interval at the old flows before changing them.
         let _ = app.measure(&mut inner);
         f.set(&mut inner, Watts(w));
+        app.commit_flows(&mut inner);
     }
     ok(&sim_body(&app))
 }
@@ -732,5 +794,6 @@ async fn command_loop(app: Shared, mut commands: Commands) {
         let mut inner = app.lock();
         let _ = app.measure(&mut inner);
         flow.set(&mut inner, w);
+        app.commit_flows(&mut inner);
     }
 }

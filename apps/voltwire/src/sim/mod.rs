@@ -24,6 +24,7 @@ use voltwire_sim::serve::{Listen, Port, PortDrop, SerialStation};
 use voltwire_sim::{CanResponder, Faults, PackConfig, Plant, SerialResponder};
 
 mod meter;
+mod scene;
 
 #[derive(Debug, Args)]
 #[command(
@@ -52,8 +53,9 @@ enum Device {
     /// JK-PB inverter BMS on RS485 (115200 8N1): trigger blocks 55AA EB90 and Modbus FC
     /// 0x03/0x10 registers
     JkPb(JkPbArgs),
-    /// Pace BMS packs, RS485 protocol v25 (9600 8N1), packs at addresses 1, 2, …
-    Pace(StackArgs),
+    /// Pace BMS packs, RS485 protocol v25 (9600 8N1), packs at addresses 1, 2, … (a lone
+    /// pack also at 0x00, as on its RS232 port); configuration reads answered
+    Pace(PaceArgs),
     /// Pylontech battery stack, RS485 protocol 0x20 (slave side), modules at 2, 3, …
     PylontechRs485(StackArgs),
     /// Victron MPPT on VE.Direct: TEXT every second, HEX answered
@@ -80,6 +82,9 @@ enum Device {
     Coulombmeter(ModbusArgs),
     /// Grid meter as a Shelly Pro 3EM / 3EM over HTTP, optionally MQTT
     Meter(Box<meter::MeterArgs>),
+    /// A whole installation from a scene file: every device on its own link, one shared
+    /// plant, scripted events
+    Scene(scene::SceneArgs),
 }
 
 /// A battery device on a serial line: the pack, the flows, the port.
@@ -112,6 +117,17 @@ struct StackArgs {
     /// 2, …).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = modules)]
     modules: usize,
+}
+
+/// `pace`.
+#[derive(Debug, Args)]
+struct PaceArgs {
+    #[command(flatten)]
+    stack: StackArgs,
+    /// The address of the first pack, 1–15 (the others follow); a lone pack answers at
+    /// 0x00 too.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = pace_address)]
+    address: u8,
 }
 
 /// `vedirect-mppt`, `vedirect-smartshunt`.
@@ -351,6 +367,14 @@ fn jk_pb_address(s: &str) -> Result<u8, String> {
     )
 }
 
+fn pace_address(s: &str) -> Result<u8, String> {
+    in_range(
+        s,
+        1..=15,
+        "a Pace pack address (its DIP switches) is 1 to 15 (e.g. --address 1); a lone pack answers at 0 as well",
+    )
+}
+
 fn modbus_address(s: &str) -> Result<u8, String> {
     in_range(
         s,
@@ -404,6 +428,7 @@ pub(crate) fn run(args: SimArgs) -> ExitCode {
     };
     let result = match device {
         Device::Meter(m) => return meter::run(*m),
+        Device::Scene(s) => return scene::run(&s),
         Device::Daly(b) => serial(b.plant(500), Box::new(DalyBms::new(0)), b.port),
         Device::Jk(b) => serial(b.plant(500), Box::new(JkBms::new(0)), b.port),
         Device::JkPb(JkPbArgs { battery: b, .. }) if b.pack.cells.is_some_and(|c| c > 32) => {
@@ -416,7 +441,16 @@ pub(crate) fn run(args: SimArgs) -> ExitCode {
             battery: b,
             address,
         }) => serial(b.plant(500), Box::new(JkPb::new(address, 0)), b.port),
-        Device::Pace(s) => serial(s.plant(16), Box::new(PaceStack::new()), s.battery.port),
+        Device::Pace(PaceArgs { stack: s, address }) if usize::from(address) + s.modules > 16 => {
+            Err(format!(
+                "--address {address} with --modules {}: Pace addresses end at 15; give a lower --address or fewer --modules",
+                s.modules
+            ))
+        }
+        Device::Pace(PaceArgs { stack: s, address }) => {
+            let packs = PaceStack::new().with_first_address(address);
+            serial(s.plant(16), Box::new(packs), s.battery.port)
+        }
         Device::PylontechRs485(s) => {
             serial(s.plant(15), Box::new(PylontechStack::new()), s.battery.port)
         }
@@ -718,7 +752,13 @@ fn list() -> ExitCode {
         let _ = writeln!(text, "  {name:<20} {about}");
         let mut opts = Vec::new();
         for a in d.get_arguments() {
-            let Some(long) = a.get_long() else { continue };
+            let Some(long) = a.get_long() else {
+                // A positional argument (scene's FILE.toml) leads the line.
+                if let (true, Some([v])) = (a.is_positional(), a.get_value_names()) {
+                    opts.insert(0, v.to_string());
+                }
+                continue;
+            };
             if EVERY_DEVICE.contains(&long) {
                 continue;
             }

@@ -21,6 +21,8 @@ pub(crate) struct Port<P> {
     faults: Faults,
     decoder: ScanDecoder<P, MAX_FRAME_LEN>,
     garbage: Garbage,
+    /// The plant packs this stack is made of: `first..first + count` (`None`: every pack).
+    packs: Option<(usize, usize)>,
 }
 
 impl<P> Default for Port<P> {
@@ -29,14 +31,29 @@ impl<P> Default for Port<P> {
             faults: Faults::default(),
             decoder: ScanDecoder::new(),
             garbage: Garbage::default(),
+            packs: None,
         }
+    }
+}
+
+impl<P> Port<P> {
+    /// Make the stack of the plant packs `first..first + count` only (a scene's pack on its
+    /// own port).
+    pub(crate) fn select_packs(&mut self, first: usize, count: usize) {
+        self.packs = Some((first, count));
+    }
+
+    /// The plant index of the stack's pack `i`.
+    pub(crate) fn plant_index(&self, i: usize) -> usize {
+        self.packs.map_or(i, |(first, _)| first.saturating_add(i))
     }
 }
 
 impl<P: Protocol> Port<P> {
     /// The plant packs as this stack's BMS sees them.
     pub(crate) fn views(&self, plant: &Plant) -> Vec<BmsView> {
-        (0..plant.packs().len())
+        let (first, count) = self.packs.unwrap_or((0, plant.packs().len()));
+        (first..first.saturating_add(count))
             .filter_map(|i| BmsView::of(plant, i, &self.faults))
             .collect()
     }

@@ -18,8 +18,9 @@ use crate::{BmsView, Faults, Plant, PlantCommand, SerialResponder};
 
 /// A JK BMS watching pack `pack` of the plant.
 ///
-/// Answers the read-all request (command 0x06) and a read (0x03, which mpp-solar sends with
-/// ID 0x00) with the whole record, as a JK BMS does: the cell block, the three temperatures
+/// Answers the read-all request (command 0x06) and a read of ID 0x00 (0x03, as mpp-solar
+/// sends it) with the whole record, a read of another ID with that field alone (none for an
+/// ID it has not), as a JK BMS does. The record: the cell block, the three temperatures
 /// (MOSFET, box, battery — the plant's first three sensors), pack voltage, current
 /// (protocol version 1: sign bit set = charging), SOC, cycles, warnings (from the plant
 /// faults), status (MOSFETs), then the settings. A write (0x02) of the charge or discharge
@@ -178,10 +179,19 @@ impl JkBms {
 
     fn answer(&mut self, m: &Message, v: &BmsView, out: &mut Vec<u8>) {
         match (m.header.command, &m.info) {
-            (Command::ReadAll | Command::Read, Info::Id(_)) => {
+            (Command::ReadAll | Command::Read, Info::Id(id)) => {
+                let all = self.record(v);
+                let record = match (m.header.command, *id) {
+                    (Command::Read, id) if id != 0 => match only(&all, id) {
+                        Some(r) => r,
+                        // An ID the BMS does not have: no answer, as a real one.
+                        None => return,
+                    },
+                    _ => all,
+                };
                 let reply = Message {
                     header: Header::reply(m.header.command),
-                    info: Info::Records(self.record(v)),
+                    info: Info::Records(record),
                 };
                 self.send(&reply, out);
             }
@@ -209,6 +219,28 @@ impl JkBms {
             _ => {}
         }
     }
+}
+
+/// The record holding only data ID `id` of `all` (a read of one ID), or `None` when `all`
+/// has no such field.
+fn only(all: &Record, id: u8) -> Option<Record> {
+    let mut info = vec![0u8; all.info_len()];
+    let n = all.emit_info(&mut info).ok()?;
+    let mut rest = info.get(..n)?;
+    while let Some((&this, after)) = rest.split_first() {
+        // The cell block carries its byte count; every other ID has a fixed size.
+        let len = if this == 0x79 {
+            1 + usize::from(*after.first()?)
+        } else {
+            Record::value_len(this)?
+        };
+        let entry = rest.get(..=len)?;
+        if this == id {
+            return Some(Record::parse_info(entry));
+        }
+        rest = rest.get(1 + len..)?;
+    }
+    None
 }
 
 /// `c` on the whole-Ah grid, nearest.

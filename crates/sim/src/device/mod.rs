@@ -30,7 +30,7 @@ pub use jk::JkBms;
 pub use jk_pb::JkPb;
 pub use meanwell::MeanwellPsu;
 pub use meter::{LoadProfile, MeterReading, PhaseReading, PowerMeter};
-pub use pace::PaceStack;
+pub use pace::{PaceSettings, PaceStack};
 pub use pylontech_can::PylontechCanBms;
 pub use pylontech_inverter::PylontechInverter;
 pub use pylontech_rs485::PylontechStack;

@@ -1,28 +1,40 @@
 //! Pace BMS packs (protocol v25) on RS485, BMS side.
 
 use voltwire_asciihex::Frame;
-use voltwire_core::{DeciCelsius, MilliampHours, Rounding, Scale};
+use voltwire_core::{DeciCelsius, MilliampHours, Milliamps, Millivolts, Rounding, Scale};
 use voltwire_pace::flags::{Protect1, Protect2, System, Warn1, Warn2};
 use voltwire_pace::{
-    CID1_LIFEPO4, ManufacturerInfo, MosfetSwitch, Pace, PackAnalog, PackStatus, Request,
-    RequestBody, Requests, Response, ResponseBody, SystemParameters, VER,
+    BalanceConfig, CID1_LIFEPO4, Capacity, ConfigRead, CurrentProtection, DateTime,
+    FullChargeConfig, ManufacturerInfo, MosfetSwitch, Pace, PackAnalog, PackStatus, Request,
+    RequestBody, Requests, Response, ResponseBody, SystemParameters, VER, VoltageKind,
+    VoltageProtection,
 };
 
 use super::asciihex::{self, Port, Stack, count_u8, fault_bits, kelvin, port_field};
 use crate::{BmsView, PlantCommand};
 
 /// Pace packs on one RS485 bus: plant pack `i` answers at address `first + i` (default
-/// `first` = 1) and is pack number `first + i` in 0x42/0x44 requests.
+/// `first` = 1) and is pack number `first + i` in 0x42/0x44 requests. A stack of one pack
+/// also answers at address 0x00, as a lone pack on its RS232 port does (it has no pack id
+/// there).
 ///
 /// Answers 0x42 (analog) and 0x44 (warning/status) for one pack or all (`0xFF`: at the first
-/// address every pack, INFO carrying the pack count; at another address that pack alone), 0x47 (system parameters, v20 layout), 0x4F
-/// (protocol version), 0x51 (manufacturer), 0x90 (pack count) and the MOSFET switches
+/// address every pack, INFO carrying the pack count; at another address that pack alone),
+/// 0x47 (system parameters, v20 layout), 0x4F (protocol version), 0x51 (manufacturer),
+/// 0x90 (pack count), 0xA6 (capacity), 0xB1 (date and time), 0xC1 (software version), 0xC2
+/// (product info), the configuration reads 0xD1/0xD3/0xD5/0xD7 (cell and pack over/under
+/// voltage), 0xD9/0xDB (charge/discharge over-current, discharge read back negative),
+/// 0xB6 (balancing) and 0xAF (full charge) from its [`PaceSettings`], the matching writes
+/// (0xD0…0xDA, 0xB5, 0xAE: the settings change, an empty OK answers) and the MOSFET switches
 /// 0x9A/0x9B (which ask the plant to follow, [`PlantCommand`], and answer with the system
 /// state byte); other commands get RTN 0x04 (invalid CID2). Requests to other addresses are
 /// ignored. Values are rounded to the wire grid (10 mA, 10 mAh, 0.1 K).
 #[derive(Debug)]
 pub struct PaceStack {
     first: u8,
+    settings: Option<PaceSettings>,
+    /// The date and time last written (0xB2), read back by 0xB1; it does not run.
+    clock: DateTime,
     port: Port<Requests>,
     /// Per pack: (charge MOSFET, discharge MOSFET) as switched over the bus.
     mosfets: Vec<(bool, bool)>,
@@ -44,6 +56,15 @@ impl PaceStack {
     pub fn new() -> Self {
         Self {
             first: 1,
+            settings: None,
+            clock: DateTime {
+                year_since_2000: 26,
+                month: 1,
+                day: 1,
+                hour: 0,
+                minute: 0,
+                second: 0,
+            },
             port: Port::default(),
             mosfets: Vec::new(),
             commands: Vec::new(),
@@ -57,7 +78,90 @@ impl PaceStack {
         self
     }
 
+    /// The same packs with these protection settings (default: [`PaceSettings::for_pack`]
+    /// of the first pack's cells and capacity).
+    #[must_use]
+    pub fn with_settings(mut self, settings: PaceSettings) -> Self {
+        self.settings = Some(settings);
+        self
+    }
+
+    /// A stack made of the plant packs `first..first + count` only (in a scene, one pack
+    /// on its own port: `with_packs(k, 1)`); its pack `i` is plant pack `first + i`.
+    #[must_use]
+    pub fn with_packs(mut self, first: usize, count: usize) -> Self {
+        self.port.select_packs(first, count);
+        self
+    }
+
+    /// The settings the configuration reads answer with, for packs like `v`.
+    pub fn settings(&self, v: &BmsView) -> PaceSettings {
+        self.settings
+            .unwrap_or_else(|| PaceSettings::for_pack(v.cells.len(), v.capacity))
+    }
+
+    /// Take `set` as the settings (of every pack: one BMS configuration per stack); the
+    /// empty OK answering the write of `command`.
+    fn write(&mut self, set: PaceSettings, command: u8) -> ResponseBody {
+        self.settings = Some(set);
+        ResponseBody::Accepted { command }
+    }
+
+    /// A configuration read or write (of the pack seen as `v`); `None` for another body.
+    fn config(&mut self, body: &RequestBody, view: &BmsView) -> Option<ResponseBody> {
+        Some(match body {
+            RequestBody::ReadConfig(read) => {
+                let set = self.settings(view);
+                match *read {
+                    ConfigRead::Voltage(k) => ResponseBody::Voltage(k, set.voltage(k)),
+                    ConfigRead::ChargeOverCurrent => {
+                        ResponseBody::ChargeOverCurrent(set.charge_over_current)
+                    }
+                    ConfigRead::DischargeOverCurrent => {
+                        let c = set.discharge_over_current;
+                        ResponseBody::DischargeOverCurrent(CurrentProtection {
+                            alarm: Milliamps(-c.alarm.0.abs()),
+                            protect: Milliamps(-c.protect.0.abs()),
+                            ..c
+                        })
+                    }
+                    ConfigRead::Balancing => ResponseBody::Balancing(set.balancing),
+                    ConfigRead::FullCharge => ResponseBody::FullCharge(set.full_charge),
+                }
+            }
+            RequestBody::WriteVoltage(k, new) => {
+                let mut set = self.settings(view);
+                *set.voltage_mut(*k) = *new;
+                self.write(set, body.command())
+            }
+            RequestBody::WriteChargeOverCurrent(c) => {
+                let mut set = self.settings(view);
+                set.charge_over_current = *c;
+                self.write(set, body.command())
+            }
+            RequestBody::WriteDischargeOverCurrent(c) => {
+                let mut set = self.settings(view);
+                set.discharge_over_current = *c;
+                self.write(set, body.command())
+            }
+            RequestBody::WriteBalancing(b) => {
+                let mut set = self.settings(view);
+                set.balancing = *b;
+                self.write(set, body.command())
+            }
+            RequestBody::WriteFullCharge(f) => {
+                let mut set = self.settings(view);
+                set.full_charge = *f;
+                self.write(set, body.command())
+            }
+            _ => return None,
+        })
+    }
+
     fn index(&self, adr: u8, packs: usize) -> Option<usize> {
+        if adr == 0 && packs == 1 {
+            return Some(0);
+        }
         usize::from(adr)
             .checked_sub(usize::from(self.first))
             .filter(|i| *i < packs)
@@ -171,6 +275,35 @@ impl Stack for PaceStack {
             RequestBody::PackCount => {
                 ResponseBody::PackCount(count_u8(views.len().min(voltwire_pace::MAX_PACKS)))
             }
+            RequestBody::Capacity => {
+                let v = views.get(own)?;
+                ResponseBody::Capacity(Capacity {
+                    remaining: mah10(v.remaining),
+                    full: mah10(v.capacity),
+                    design: mah10(v.capacity),
+                })
+            }
+            RequestBody::ReadDateTime => ResponseBody::DateTime(self.clock),
+            RequestBody::WriteDateTime(t) => {
+                self.clock = *t;
+                ResponseBody::Accepted {
+                    command: req.command(),
+                }
+            }
+            RequestBody::SoftwareVersion => ResponseBody::SoftwareVersion(*b"VW-SIM-PACE 1.0     "),
+            RequestBody::ProductInfo => {
+                let mut info = heapless::Vec::new();
+                let _ = info.extend_from_slice(b"VWSIMPACE");
+                let _ = info.push(b'0'.saturating_add(count_u8(own % 10)));
+                let _ = info.extend_from_slice(b"          ");
+                ResponseBody::ProductInfo(info)
+            }
+            body @ (RequestBody::ReadConfig(_)
+            | RequestBody::WriteVoltage(..)
+            | RequestBody::WriteChargeOverCurrent(_)
+            | RequestBody::WriteDischargeOverCurrent(_)
+            | RequestBody::WriteBalancing(_)
+            | RequestBody::WriteFullCharge(_)) => self.config(body, views.get(own)?)?,
             RequestBody::ChargeMosfet(s) | RequestBody::DischargeMosfet(s) => {
                 let on = match s {
                     MosfetSwitch::On => true,
@@ -188,10 +321,17 @@ impl Stack for PaceStack {
                         m.1 = on;
                     }
                 }
+                let plant_pack = self.port.plant_index(own);
                 self.commands.push(if charge {
-                    PlantCommand::ChargeEnabled { pack: own, on }
+                    PlantCommand::ChargeEnabled {
+                        pack: plant_pack,
+                        on,
+                    }
                 } else {
-                    PlantCommand::DischargeEnabled { pack: own, on }
+                    PlantCommand::DischargeEnabled {
+                        pack: plant_pack,
+                        on,
+                    }
                 });
                 ResponseBody::ControlState {
                     command: req.command(),
@@ -208,5 +348,99 @@ impl Stack for PaceStack {
 
     fn drain(&mut self, out: &mut Vec<PlantCommand>) {
         out.append(&mut self.commands);
+    }
+}
+
+/// The protection settings of a Pace pack, as its configuration reads (0xD1…0xDB, 0xB6,
+/// 0xAF) report them and its writes change them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PaceSettings {
+    /// Cell over-voltage (0xD1).
+    pub cell_over: VoltageProtection,
+    /// Cell under-voltage (0xD3).
+    pub cell_under: VoltageProtection,
+    /// Pack over-voltage (0xD5).
+    pub pack_over: VoltageProtection,
+    /// Pack under-voltage (0xD7).
+    pub pack_under: VoltageProtection,
+    /// Charge over-current (0xD9), positive.
+    pub charge_over_current: CurrentProtection,
+    /// Discharge over-current (0xDB), positive here (read back negative on the wire).
+    pub discharge_over_current: CurrentProtection,
+    /// Balancing (0xB6).
+    pub balancing: BalanceConfig,
+    /// Full charge detection (0xAF).
+    pub full_charge: FullChargeConfig,
+}
+
+impl PaceSettings {
+    /// Factory-like settings for a pack of `cells` LFP cells of `capacity`: cell limits at
+    /// the simulator's protection thresholds ([`BmsView::CELL_OVER_VOLTAGE`],
+    /// [`BmsView::CELL_UNDER_VOLTAGE`]), pack limits `cells` times the cell's, over-current
+    /// alarm at 1 C and protection at 1.05 C (at least 1 A), delays 1 s.
+    pub fn for_pack(cells: usize, capacity: MilliampHours) -> Self {
+        let n = i32::try_from(cells).unwrap_or(16);
+        let v = |alarm: i32, protect: i32, release: i32, k: i32| VoltageProtection {
+            lead: 1,
+            alarm: Millivolts(alarm.saturating_mul(k)),
+            protect: Millivolts(protect.saturating_mul(k)),
+            release: Millivolts(release.saturating_mul(k)),
+            delay_100ms: 10,
+        };
+        let over = (
+            BmsView::CELL_OVER_VOLTAGE - 50,
+            BmsView::CELL_OVER_VOLTAGE,
+            3_400,
+        );
+        let under = (
+            BmsView::CELL_UNDER_VOLTAGE + 100,
+            BmsView::CELL_UNDER_VOLTAGE,
+            3_000,
+        );
+        // 1 C in whole amps (the wire's step), at least 1 A.
+        let amps = i32::try_from(capacity.0 / 1000).unwrap_or(100).max(1);
+        let current = CurrentProtection {
+            lead: 1,
+            alarm: Milliamps(amps.saturating_mul(1000)),
+            protect: Milliamps(amps.saturating_mul(1050) / 1000 * 1000),
+            delay_100ms: 10,
+        };
+        Self {
+            cell_over: v(over.0, over.1, over.2, 1),
+            cell_under: v(under.0, under.1, under.2, 1),
+            pack_over: v(over.0, over.1, over.2, n),
+            pack_under: v(under.0, under.1, under.2, n),
+            charge_over_current: current,
+            discharge_over_current: current,
+            balancing: BalanceConfig {
+                threshold: Millivolts(3_400),
+                delta: Millivolts(30),
+            },
+            full_charge: FullChargeConfig {
+                voltage: Millivolts(3_450_i32.saturating_mul(n)),
+                current: Milliamps(2_000),
+                low_soc_percent: 10,
+            },
+        }
+    }
+
+    /// The voltage setting of `kind`.
+    pub fn voltage(&self, kind: VoltageKind) -> VoltageProtection {
+        match kind {
+            VoltageKind::CellOver => self.cell_over,
+            VoltageKind::CellUnder => self.cell_under,
+            VoltageKind::PackOver => self.pack_over,
+            VoltageKind::PackUnder => self.pack_under,
+        }
+    }
+
+    /// The voltage setting of `kind`, to change it.
+    pub fn voltage_mut(&mut self, kind: VoltageKind) -> &mut VoltageProtection {
+        match kind {
+            VoltageKind::CellOver => &mut self.cell_over,
+            VoltageKind::CellUnder => &mut self.cell_under,
+            VoltageKind::PackOver => &mut self.pack_over,
+            VoltageKind::PackUnder => &mut self.pack_under,
+        }
     }
 }

@@ -41,6 +41,14 @@ impl PylontechStack {
         Self::default()
     }
 
+    /// A stack made of the plant packs `first..first + count` only (a scene's stack on its
+    /// own port); its module `i` is plant pack `first + i`.
+    #[must_use]
+    pub fn with_packs(mut self, first: usize, count: usize) -> Self {
+        self.port.select_packs(first, count);
+        self
+    }
+
     fn address(i: usize) -> u8 {
         u8::try_from(i + 2).unwrap_or(u8::MAX)
     }

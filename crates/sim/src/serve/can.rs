@@ -12,14 +12,15 @@ use voltwire_core::{Emit as _, StreamDecoder as _};
 use voltwire_slcan::{AdapterDecoder, Command, Dialect, FrameLine, Response};
 
 use super::{Log, Station};
-use crate::{CanFrame, CanResponder, Plant, PlantCommand, SimClock};
+use crate::world::{self, SharedWorld, World};
+use crate::{CanFrame, CanResponder, Plant, PlantCommand};
 
 /// A [`CanResponder`] on a plant, on a CAN bus at `bitrate` behind an [`Adapter`].
 #[derive(Debug)]
 pub struct CanStation<D> {
-    plant: Plant,
+    world: SharedWorld,
+    index: Option<usize>,
     device: D,
-    clock: SimClock,
     adapter: Adapter,
     after_frames: fn(&mut D) -> io::Result<()>,
     frames: Vec<CanFrame>,
@@ -30,10 +31,28 @@ impl<D: CanResponder> CanStation<D> {
     /// `device` on `plant` (running `speed` times faster than real time), on a bus at
     /// `bitrate`; `log` hears of a host that opens the adapter at another rate.
     pub fn new(plant: Plant, device: D, speed: f64, bitrate: u32, log: Log) -> Self {
-        Self {
-            plant,
+        Self::in_world(
+            World::new(plant, speed, 0).shared(),
+            None,
             device,
-            clock: SimClock::new(speed),
+            bitrate,
+            log,
+        )
+    }
+
+    /// `device` as device `index` of a shared `world` (a scene; `None`: its faults are its
+    /// own), on a bus at `bitrate`.
+    pub fn in_world(
+        world: SharedWorld,
+        index: Option<usize>,
+        device: D,
+        bitrate: u32,
+        log: Log,
+    ) -> Self {
+        Self {
+            world,
+            index,
+            device,
             adapter: Adapter::new(bitrate, log),
             after_frames: |_| Ok(()),
             frames: Vec::new(),
@@ -49,14 +68,19 @@ impl<D: CanResponder> CanStation<D> {
         self
     }
 
-    fn advance(&mut self) -> Duration {
-        self.plant.advance_to(self.clock.now())
-    }
-
-    fn apply_commands(&mut self) {
+    /// Advance the world, take this device's faults from it; then `f` with the device,
+    /// the plant and the sim time, and the plant changes the device asked for applied.
+    fn with_plant<R>(&mut self, f: impl FnOnce(&mut D, Duration, &Plant) -> R) -> R {
+        let mut w = world::lock(&self.world);
+        let now = w.advance();
+        if let Some(d) = self.index {
+            *self.device.faults_mut() = w.faults(d);
+        }
+        let r = f(&mut self.device, now, w.plant());
         let mut cmds: Vec<PlantCommand> = Vec::new();
         self.device.drain_commands(&mut cmds);
-        self.plant.apply(cmds);
+        w.plant_mut().apply(cmds);
+        r
     }
 }
 
@@ -70,10 +94,10 @@ impl<D: CanResponder> Station for CanStation<D> {
     }
 
     fn tick(&mut self, out: &mut Vec<u8>) {
-        let now = self.advance();
-        self.frames.clear();
-        self.device.tick(now, &self.plant, &mut self.frames);
-        self.apply_commands();
+        let mut frames = core::mem::take(&mut self.frames);
+        frames.clear();
+        self.with_plant(|d, now, plant| d.tick(now, plant, &mut frames));
+        self.frames = frames;
         for f in &self.frames {
             self.adapter.deliver(f, out);
         }
@@ -85,15 +109,19 @@ impl<D: CanResponder> Station for CanStation<D> {
         at_once: &mut Vec<u8>,
         reply: &mut Vec<u8>,
     ) -> io::Result<()> {
-        let now = self.advance();
         self.frames.clear();
         // The adapter's own replies go out at once.
         self.adapter.on_bytes(input, at_once, &mut self.frames);
-        self.replies.clear();
-        for f in &self.frames {
-            self.device.on_frame(f, now, &self.plant, &mut self.replies);
-        }
-        self.apply_commands();
+        let frames = core::mem::take(&mut self.frames);
+        let mut replies = core::mem::take(&mut self.replies);
+        replies.clear();
+        self.with_plant(|d, now, plant| {
+            for f in &frames {
+                d.on_frame(f, now, plant, &mut replies);
+            }
+        });
+        self.frames = frames;
+        self.replies = replies;
         (self.after_frames)(&mut self.device)?;
         for f in &self.replies {
             self.adapter.deliver(f, reply);

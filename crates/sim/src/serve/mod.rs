@@ -259,7 +259,14 @@ struct StableLink {
 
 impl StableLink {
     fn new() -> io::Result<Self> {
-        let dir = std::env::temp_dir().join(format!("voltwire-sim-{}", std::process::id()));
+        // One per dropping port of the process (a scene may have several).
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = match n {
+            0 => format!("voltwire-sim-{}", std::process::id()),
+            n => format!("voltwire-sim-{}-{n}", std::process::id()),
+        };
+        let dir = std::env::temp_dir().join(name);
         std::fs::create_dir_all(&dir)?;
         let path = dir.join("tty");
         Ok(Self { dir, path })

@@ -28,50 +28,59 @@ use tokio_modbus::{ExceptionCode, Request, Response, SlaveRequest};
 
 use super::{Log, Port, Pty, write_out};
 use crate::modbus::{ModbusReply, ModbusRequest, ModbusResponder};
-use crate::{Faults, Plant, PlantCommand, SimClock};
+use crate::world::{self, SharedWorld, World};
+use crate::{Faults, Plant, PlantCommand};
 
 /// A Modbus slave on a plant, served as Modbus RTU.
 #[derive(Clone)]
 pub struct RtuPort {
     slave: Slave,
-    faults: Faults,
 }
 
 impl core::fmt::Debug for RtuPort {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("RtuPort")
-            .field("faults", &self.faults)
+            .field("faults", &self.slave.faults())
             .finish_non_exhaustive()
     }
 }
 
 impl RtuPort {
-    /// `responder` on `plant`, the plant running `speed` times faster than real time. The
-    /// responder's faults at this point are the ones applied to the output.
+    /// `responder` on `plant`, the plant running `speed` times faster than real time, with
+    /// the responder's faults.
     pub fn new(plant: Plant, responder: Box<dyn ModbusResponder + Send>, speed: f64) -> Self {
-        let faults = *responder.faults();
+        Self::in_world(World::new(plant, speed, 0).shared(), None, responder)
+    }
+
+    /// `responder` as device `index` of a shared `world` (a scene; `None`: its faults are
+    /// its own): its faults, the output ones (`garbage`, `bad_checksum`) included, follow
+    /// the world's faults of the device as they change.
+    pub fn in_world(
+        world: SharedWorld,
+        index: Option<usize>,
+        responder: Box<dyn ModbusResponder + Send>,
+    ) -> Self {
         let shared = Shared {
-            plant,
+            world,
+            index,
             responder,
-            clock: SimClock::new(speed),
         };
         Self {
             slave: Slave(Arc::new(Mutex::new(shared))),
-            faults,
         }
     }
 }
 
 impl Port for RtuPort {
     async fn serve_tcp(&mut self, listener: TcpListener, log: Log) -> io::Result<()> {
-        rtu_server(listener, self.slave.clone(), self.faults, log, true).await
+        rtu_server(listener, self.slave.clone(), log, true).await
     }
 
     async fn serve_pty(&mut self, pty: Pty, log: Log) -> io::Result<()> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let inner = listener.local_addr()?;
         tokio::select! {
-            r = rtu_server(listener, self.slave.clone(), self.faults, log, false) => r,
+            r = rtu_server(listener, self.slave.clone(), log, false) => r,
             r = pump(pty, inner) => r,
         }
     }
@@ -79,23 +88,22 @@ impl Port for RtuPort {
 
 /// The plant and the device, in (scaled) real time.
 struct Shared {
-    plant: Plant,
+    world: SharedWorld,
+    index: Option<usize>,
     responder: Box<dyn ModbusResponder + Send>,
-    clock: SimClock,
 }
 
 impl Shared {
-    /// Advance the plant to now; the sim time.
-    fn advance(&mut self) -> Duration {
-        self.plant.advance_to(self.clock.now())
-    }
-
     /// Handle one request; the reply (`None`: none) and how late to send it.
     fn handle(
         &mut self,
         req: &SlaveRequest<'_>,
     ) -> (Result<Option<Response>, ExceptionCode>, Duration) {
-        let now = self.advance();
+        let mut w = world::lock(&self.world);
+        let now = w.advance();
+        if let Some(d) = self.index {
+            *self.responder.faults_mut() = w.faults(d);
+        }
         let delay = self.responder.faults().delay;
         let (request, single) = match &req.request {
             Request::ReadHoldingRegisters(start, count) => (
@@ -136,10 +144,11 @@ impl Shared {
                 return (reply, delay);
             }
         };
-        let reply = self.responder.handle(req.slave, request, now, &self.plant);
+        let reply = self.responder.handle(req.slave, request, now, w.plant());
         let mut cmds: Vec<PlantCommand> = Vec::new();
         self.responder.drain_commands(&mut cmds);
-        self.plant.apply(cmds);
+        w.plant_mut().apply(cmds);
+        drop(w);
         let response = match (reply, &req.request) {
             (None, _) => Ok(None),
             (Some(ModbusReply::Exception(e)), _) => Err(ExceptionCode::new(e.code())),
@@ -162,6 +171,18 @@ impl Shared {
 /// The `tokio-modbus` service: one simulated slave.
 #[derive(Clone)]
 struct Slave(Arc<Mutex<Shared>>);
+
+impl Slave {
+    /// The responder's faults now (as the last request set them from the world).
+    fn faults(&self) -> Faults {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .responder
+            .faults()
+    }
+}
 
 type Reply = Result<Option<Response>, ExceptionCode>;
 
@@ -190,7 +211,7 @@ impl Service for Slave {
 /// writes each response frame in one piece, so the last byte of a write is the CRC's.
 struct FaultyIo<T> {
     inner: T,
-    faults: Faults,
+    slave: Slave,
     noise: u32,
 }
 
@@ -210,11 +231,12 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for FaultyIo<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        if !(self.faults.garbage || self.faults.bad_checksum) {
+        let faults = self.slave.faults();
+        if !(faults.garbage || faults.bad_checksum) {
             return Pin::new(&mut self.inner).poll_write(cx, buf);
         }
         let mut out = buf.to_vec();
-        if self.faults.garbage {
+        if faults.garbage {
             for b in &mut out {
                 // xorshift32
                 let mut x = self.noise;
@@ -244,7 +266,6 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for FaultyIo<T> {
 async fn rtu_server(
     listener: TcpListener,
     slave: Slave,
-    faults: Faults,
     log: Log,
     log_clients: bool,
 ) -> io::Result<()> {
@@ -258,7 +279,7 @@ async fn rtu_server(
             }
             let io = FaultyIo {
                 inner: stream,
-                faults,
+                slave: slave.clone(),
                 noise: 0x1234_5678,
             };
             Ok(Some((slave, io)))
