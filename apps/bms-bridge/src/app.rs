@@ -98,22 +98,37 @@ impl RelayDriver for Relays {
     }
 }
 
-/// Outputs to MQTT (if any) and the log.
+/// What an observer (tests, the demo) sees of the engine's outputs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Observed {
+    /// A state JSON as published.
+    State(J),
+    /// An event JSON as published.
+    Event(J),
+}
+
+/// Outputs to MQTT (if any), the log and an optional observer.
 #[derive(Debug)]
 pub struct MqttSink {
     handle: Option<MqttHandle>,
-    events: Option<mpsc::UnboundedSender<J>>,
+    observe: Option<mpsc::UnboundedSender<Observed>>,
 }
 
 impl MqttSink {
-    /// Publish through `handle` (None: log only); every event is also sent to `events`.
-    pub fn new(handle: Option<MqttHandle>, events: Option<mpsc::UnboundedSender<J>>) -> Self {
-        Self { handle, events }
+    /// Publish through `handle` (None: log only); everything is also sent to `observe`.
+    pub fn new(
+        handle: Option<MqttHandle>,
+        observe: Option<mpsc::UnboundedSender<Observed>>,
+    ) -> Self {
+        Self { handle, observe }
     }
 }
 
 impl Sink for MqttSink {
     fn state(&mut self, state: &J) {
+        if let Some(tx) = &self.observe {
+            let _ = tx.send(Observed::State(state.clone()));
+        }
         if let Some(h) = &self.handle {
             if let Err(e) = h.publish_state(state) {
                 tracing::warn!(error = %e, "state not published");
@@ -122,8 +137,8 @@ impl Sink for MqttSink {
     }
 
     fn event(&mut self, event: &J) {
-        if let Some(tx) = &self.events {
-            let _ = tx.send(event.clone());
+        if let Some(tx) = &self.observe {
+            let _ = tx.send(Observed::Event(event.clone()));
         }
         if let Some(h) = &self.handle {
             let topic = h.topics().sub("event");
@@ -371,11 +386,23 @@ pub async fn run_core<C: Clock>(
 }
 
 /// Run the bridge with `settings` until `stop`.
-#[allow(clippy::too_many_lines, reason = "the composition in one place")]
 ///
 /// # Errors
 /// MQTT set-up, or a task that ended.
 pub async fn run(settings: Settings, stop: impl Future<Output = ()>) -> Result<(), String> {
+    run_observed(settings, stop, None).await
+}
+
+/// [`run`], with every state and event also sent to `observe` (tests).
+///
+/// # Errors
+/// As [`run`].
+#[allow(clippy::too_many_lines, reason = "the composition in one place")]
+pub async fn run_observed(
+    settings: Settings,
+    stop: impl Future<Output = ()>,
+    observe: Option<mpsc::UnboundedSender<Observed>>,
+) -> Result<(), String> {
     let mut config = settings.rules;
     let (tx, rx) = mpsc::channel::<Input>(256);
     let mut client = None;
@@ -472,7 +499,7 @@ pub async fn run(settings: Settings, stop: impl Future<Output = ()>) -> Result<(
             sim: SimRelays::default(),
             mqtt: handle.clone(),
         }),
-        sink: Box::new(MqttSink::new(handle, None)),
+        sink: Box::new(MqttSink::new(handle, observe)),
         mosfet: mosfet_tx,
         on_tick: None,
     };

@@ -20,7 +20,7 @@ use voltwire_runtime::poll::PollConfig;
 use voltwire_sim::device::{DalyBms, VeDirect, VeDirectKind};
 use voltwire_sim::{PackConfig, Plant, PlantCommand, SerialResponder};
 
-use crate::app::{self, Clock, Core, MqttSink, SimRelays, TokioClock};
+use crate::app::{self, Clock, Core, MqttSink, Observed, SimRelays, TokioClock};
 use crate::engine::{Engine, Input};
 use crate::sources::{self, ChannelConnect, DalyOptions, VeDirectRole};
 
@@ -52,14 +52,15 @@ pub fn heat(hour: f64) -> f64 {
     17.0 * (-((hour - 15.0) / 2.5).powi(2)).exp()
 }
 
-type Shared = Arc<Mutex<Plant>>;
+/// The plant all simulated devices share.
+pub type Shared = Arc<Mutex<Plant>>;
 
 fn sim_time(clock: &TokioClock) -> Duration {
     Duration::from_millis(clock.now().0)
 }
 
 /// The Daly on its pipe: requests in, replies out, MOSFET writes applied to the plant.
-async fn serve_daly(plant: Shared, clock: TokioClock, mut dev: DuplexStream) {
+pub async fn serve_daly(plant: Shared, clock: TokioClock, mut dev: DuplexStream) {
     let mut bms = DalyBms::new(0).with_variant(Variant::UART);
     let mut buf = [0u8; 256];
     loop {
@@ -83,7 +84,7 @@ async fn serve_daly(plant: Shared, clock: TokioClock, mut dev: DuplexStream) {
 
 /// A VE.Direct device on its pipe: a TEXT record every simulated second. Each MPPT sees
 /// half the plant's MPPT power.
-async fn serve_vedirect(
+pub async fn serve_vedirect(
     plant: Shared,
     clock: TokioClock,
     kind: VeDirectKind,
@@ -361,10 +362,11 @@ async fn run_in(
     };
     let engine = Engine::new(config, clock.now(), ids);
     let print = Arc::new(print);
-    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<J>();
+    let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<Observed>();
     let p2 = Arc::clone(&print);
     tasks.spawn(async move {
-        while let Some(e) = ev_rx.recv().await {
+        while let Some(o) = ev_rx.recv().await {
+            let Observed::Event(e) = o else { continue };
             if matches!(
                 e.get("event").and_then(J::as_str),
                 Some("link" | "discarded")

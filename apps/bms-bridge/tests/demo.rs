@@ -1,6 +1,10 @@
 //! The demo through a whole simulated day on tokio's paused clock: the real bridge against
 //! the simulated Daly, MPPTs and SmartShunt (real protocols through in-process pipes).
-#![allow(clippy::std_instead_of_core, clippy::std_instead_of_alloc, reason = "std test")]
+#![allow(
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc,
+    reason = "std test"
+)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
