@@ -39,6 +39,7 @@ struct Rig {
     pipes: Vec<mpsc::Sender<DuplexStream>>,
     devices: Vec<Option<JoinHandle<()>>>,
     sensor: Option<JoinHandle<()>>,
+    sensor_milli: Arc<std::sync::atomic::AtomicI32>,
     plant: Shared,
     clock: TokioClock,
     w1: PathBuf,
@@ -129,6 +130,7 @@ impl Rig {
             pipes,
             devices: vec![None, None, None, None],
             sensor: None,
+            sensor_milli: Arc::new(std::sync::atomic::AtomicI32::new(25_000)),
             plant,
             clock,
             w1,
@@ -168,10 +170,12 @@ impl Rig {
     fn sensor_on(&mut self) {
         let dir = self.w1.join(SENSOR_ID);
         std::fs::create_dir_all(&dir).unwrap();
+        let milli = Arc::clone(&self.sensor_milli);
         self.sensor = Some(tokio::spawn(async move {
             loop {
                 let tmp = dir.join("t.new");
-                std::fs::write(&tmp, "25000\n").unwrap();
+                let m = milli.load(std::sync::atomic::Ordering::SeqCst);
+                std::fs::write(&tmp, format!("{m}\n")).unwrap();
                 std::fs::rename(&tmp, dir.join("temperature")).unwrap();
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }
@@ -304,4 +308,47 @@ async fn first_charger_loss_is_its_own_and_recovers() {
 #[tokio::test(start_paused = true)]
 async fn sensor_loss_trips_after_60_s_and_recovers() {
     loss_and_return(4, "comm_sensor1", 60.0, 10.0).await;
+}
+
+/// The cell-temperature latch while charging writes the charge MOSFET off to the simulated
+/// Daly (the plant stops taking charge), and back on at the recovery.
+#[tokio::test(start_paused = true)]
+async fn hot_cells_while_charging_switch_the_daly_charge_mosfet_off_and_back_on() {
+    let mut rig = started().await;
+    rig.plant.lock().unwrap().flows.charge = voltwire_core::Watts(800);
+    let state = loop {
+        let s = rig.fresh_state().await;
+        if s["current_a"].as_f64().is_some_and(|a| a > 1.0) {
+            break s;
+        }
+    };
+    assert_eq!(state["charge_mosfet_reported"], true, "{state}");
+    rig.sensor_milli
+        .store(35_100, std::sync::atomic::Ordering::SeqCst);
+    rig.latch("tripped", "cell_temp").await;
+    let e = rig
+        .event("charge MOSFET off", |e| {
+            e["event"] == "charge_mosfet" && e["on"] == false
+        })
+        .await;
+    assert_eq!(e["reason"], "cell_temp");
+    loop {
+        let s = rig.fresh_state().await;
+        if s["charge_mosfet_reported"] == false {
+            break;
+        }
+    }
+    assert!(!rig.plant.lock().unwrap().packs()[0].charge_enabled);
+    // (No longer charging with the MOSFET off, the latch then also takes the loads off:
+    // actions accumulate while latched; pinned in voltwire-bms-rules.)
+    rig.sensor_milli
+        .store(26_900, std::sync::atomic::Ordering::SeqCst);
+    rig.latch("recovered", "cell_temp").await;
+    loop {
+        let s = rig.fresh_state().await;
+        if s["charge_mosfet_reported"] == true {
+            break;
+        }
+    }
+    assert!(rig.plant.lock().unwrap().packs()[0].charge_enabled);
 }
