@@ -332,7 +332,8 @@ impl<C: Clock> std::fmt::Debug for Core<C> {
 
 /// The engine loop: inputs as they come, a tick every `core.tick`, the state every
 /// `core.state_every`; ends when `stop` resolves or `tasks` has a task that ended (an error:
-/// a source task never ends by itself).
+/// a source task never ends by itself). Every relay is switched off at the start and at the
+/// end.
 ///
 /// # Errors
 /// A task that ended or panicked.
@@ -357,15 +358,15 @@ pub async fn run_core<C: Clock>(
     }
     core.sink.config(&engine.settings_json());
     core.sink.state(&engine.state_json(now));
-    loop {
+    let result = loop {
         tokio::select! {
-            () = &mut stop => return Ok(()),
+            () = &mut stop => break Ok(()),
             Some(ended) = tasks.join_next() => {
                 let why = match ended {
                     Ok(()) => "ended".to_owned(),
                     Err(e) => e.to_string(),
                 };
-                return Err(format!("a source task {why}; stopping (relays stay as they are only until the process is restarted)"));
+                break Err(format!("a source task {why}; stopping with every relay off"));
             }
             Some(input) = inputs.recv() => {
                 engine.input(core.clock.now(), input, core.sink.as_mut());
@@ -382,7 +383,15 @@ pub async fn run_core<C: Clock>(
                 core.sink.state(&engine.state_json(core.clock.now()));
             }
         }
+    };
+    // Stopping (a signal or a failure): the loads and the balancer go to their safe state,
+    // off, as at start-up.
+    for r in Relay::ALL {
+        if let Err(e) = core.relays.set(r, false) {
+            tracing::error!(relay = r.name(), error = %e, "relay off at stop failed");
+        }
     }
+    result
 }
 
 /// Run the bridge with `settings` until `stop`.

@@ -19,7 +19,9 @@ use voltwire_victron::text::{Message, RecordDecoder};
 
 use crate::engine::Input;
 
-/// Opens a source's byte stream (again after a loss).
+/// Opens a source's byte stream (again after a loss). An error of kind
+/// [`io::ErrorKind::NotConnected`] means "never again": the source task ends (and with it
+/// the bridge, non-zero); any other error is retried with backoff.
 pub trait Connect: Send + 'static {
     /// The stream.
     type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
@@ -162,7 +164,8 @@ async fn daly_poll<L: AsyncRead + AsyncWrite + Unpin>(
 
 /// Poll a Daly BMS for ever: readings to `tx`; the charge MOSFET follows `want` (switched off
 /// whenever the rules ask; switched back on only if this bridge switched it off, so the
-/// BMS's own decisions are never overridden). Returns only when `tx` is closed.
+/// BMS's own decisions are never overridden). Returns only when `tx` is closed or `conn`
+/// says no stream will ever come.
 pub async fn daly<C: Connect>(
     mut conn: C,
     opts: DalyOptions,
@@ -174,6 +177,10 @@ pub async fn daly<C: Connect>(
     while !tx.is_closed() {
         let link = match conn.connect().await {
             Ok(l) => l,
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                tracing::error!(error = %e, "bms: no stream will ever come; source ends");
+                return;
+            }
             Err(e) => {
                 link_event(&tx, "bms", false, e.to_string()).await;
                 tokio::time::sleep(retry.next_delay()).await;
@@ -244,13 +251,17 @@ impl VeDirectRole {
 }
 
 /// Read a VE.Direct TEXT stream for ever (receive only): each record becomes an [`Input`].
-/// Returns only when `tx` is closed.
+/// Returns only when `tx` is closed or `conn` says no stream will ever come.
 pub async fn vedirect<C: Connect>(mut conn: C, role: VeDirectRole, tx: mpsc::Sender<Input>) {
     let name = role.name();
     let mut retry = backoff(23 + u64::from(matches!(role, VeDirectRole::Charger(1))));
     while !tx.is_closed() {
         let mut link = match conn.connect().await {
             Ok(l) => l,
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                tracing::error!(source = %name, error = %e, "no stream will ever come; source ends");
+                return;
+            }
             Err(e) => {
                 link_event(&tx, &name, false, e.to_string()).await;
                 tokio::time::sleep(retry.next_delay()).await;

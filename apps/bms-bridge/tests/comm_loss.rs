@@ -44,7 +44,7 @@ struct Rig {
     clock: TokioClock,
     w1: PathBuf,
     relays: SimRelays,
-    _stop: oneshot::Sender<()>,
+    stop: Option<oneshot::Sender<()>>,
     run: JoinHandle<Result<(), String>>,
     last_state: J,
 }
@@ -135,7 +135,7 @@ impl Rig {
             clock,
             w1,
             relays,
-            _stop: stop_tx,
+            stop: Some(stop_tx),
             run,
             last_state: J::Null,
         };
@@ -351,4 +351,30 @@ async fn hot_cells_while_charging_switch_the_daly_charge_mosfet_off_and_back_on(
         }
     }
     assert!(rig.plant.lock().unwrap().packs()[0].charge_enabled);
+}
+
+/// Stopping the bridge leaves every relay off (the safe state), as at start-up.
+#[tokio::test(start_paused = true)]
+async fn stop_switches_every_relay_off() {
+    let mut rig = started().await;
+    assert_eq!(rig.relays.states(), [true, true, false]);
+    rig.stop.take().unwrap().send(()).unwrap();
+    (&mut rig.run).await.unwrap().unwrap();
+    assert_eq!(rig.relays.states(), [false, false, false]);
+}
+
+/// A source task that ends (here: its stream channel closed) stops the bridge with an error
+/// and every relay off: no task dies unseen.
+#[tokio::test(start_paused = true)]
+async fn a_source_task_that_ends_stops_the_bridge_with_an_error() {
+    let mut rig = started().await;
+    // The charger 2 task ends once its link is gone and no stream will ever come.
+    rig.pipes.truncate(CHARGER2);
+    rig.kill(CHARGER2);
+    let r = tokio::time::timeout(Duration::from_secs(600), &mut rig.run)
+        .await
+        .expect("the bridge stops")
+        .unwrap();
+    assert!(r.is_err(), "{r:?}");
+    assert_eq!(rig.relays.states(), [false, false, false]);
 }
