@@ -72,7 +72,7 @@ impl RelayDriver for SimRelays {
     }
 }
 
-/// Relays by backend: sim or Tasmota over MQTT.
+/// Relays by backend: sim, Tasmota or Shelly Gen2 RPC over MQTT.
 #[derive(Debug)]
 pub struct Relays {
     backends: [RelayBackend; 3],
@@ -90,6 +90,21 @@ impl RelayDriver for Relays {
                     .ok_or("no MQTT broker for the tasmota relay")?;
                 let payload = if on { "ON" } else { "OFF" };
                 h.publish(&format!("cmnd/{topic}/POWER"), payload.as_bytes().to_vec())
+                    .map_err(|e| e.to_string())?;
+                self.sim.set(relay, on)
+            }
+            Some(RelayBackend::Shelly { topic, channel }) => {
+                let h = self
+                    .mqtt
+                    .as_ref()
+                    .ok_or("no MQTT broker for the shelly relay")?;
+                let rpc = json!({
+                    "id": 1,
+                    "src": format!("{}/rpc", h.topics().base()),
+                    "method": "Switch.Set",
+                    "params": {"id": channel, "on": on},
+                });
+                h.publish(&format!("{topic}/rpc"), rpc.to_string().into_bytes())
                     .map_err(|e| e.to_string())?;
                 self.sim.set(relay, on)
             }

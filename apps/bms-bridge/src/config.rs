@@ -144,10 +144,13 @@ pub struct RelaysFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RelayFile {
-    /// `sim` (logs only) or `tasmota`.
+    /// `sim` (logs only), `tasmota` or `shelly` (Gen2 RPC over MQTT).
     pub backend: String,
-    /// Tasmota: the device topic (`cmnd/<topic>/POWER`).
+    /// Tasmota: the device topic (`cmnd/<topic>/POWER`); Shelly: the device's MQTT prefix
+    /// (`<topic>/rpc`).
     pub topic: Option<String>,
+    /// Shelly: the switch id (default 0).
+    pub channel: Option<u8>,
 }
 
 impl Default for RelayFile {
@@ -155,6 +158,7 @@ impl Default for RelayFile {
         Self {
             backend: "sim".into(),
             topic: None,
+            channel: None,
         }
     }
 }
@@ -508,6 +512,13 @@ pub enum RelayBackend {
         /// The device topic.
         topic: String,
     },
+    /// A Shelly Gen2+ device: `Switch.Set` RPC on `<topic>/rpc`.
+    Shelly {
+        /// The device's MQTT prefix.
+        topic: String,
+        /// The switch id.
+        channel: u8,
+    },
 }
 
 /// The BMS source.
@@ -735,32 +746,48 @@ impl Settings {
             }
         };
         let relay = |name: &str, r: &RelayFile| -> Result<RelayBackend, String> {
+            let field = format!("relays.{name}");
+            let topic_ok = |t: &String| !t.is_empty() && !t.contains(['+', '#']);
             match (r.backend.as_str(), &r.topic) {
-                ("sim", None) => Ok(RelayBackend::Sim),
-                ("sim", Some(_)) => Err(bad(
-                    &format!("relays.{name}"),
-                    "a sim relay has no topic",
-                    "remove topic, or use backend = \"tasmota\"",
+                ("sim", None) if r.channel.is_none() => Ok(RelayBackend::Sim),
+                ("sim", _) => Err(bad(
+                    &field,
+                    "a sim relay has no topic or channel",
+                    "remove them, or use backend = \"tasmota\" or \"shelly\"",
                 )),
-                ("tasmota", Some(t)) if !t.is_empty() && !t.contains(['+', '#', '/']) => {
+                (kind @ ("tasmota" | "shelly"), Some(t)) if topic_ok(t) => {
                     if mqtt.is_none() {
                         return Err(bad(
-                            &format!("relays.{name}"),
-                            "a tasmota relay needs the [mqtt] broker",
+                            &field,
+                            &format!("a {kind} relay needs the [mqtt] broker"),
                             "add an [mqtt] section, or use backend = \"sim\"",
                         ));
                     }
-                    Ok(RelayBackend::Tasmota { topic: t.clone() })
+                    if kind == "tasmota" {
+                        if r.channel.is_some() || t.contains('/') {
+                            return Err(bad(
+                                &field,
+                                "a tasmota relay has a plain device topic and no channel",
+                                "e.g. topic = \"tasmota_4F2A1B\" (no `/`), no channel",
+                            ));
+                        }
+                        Ok(RelayBackend::Tasmota { topic: t.clone() })
+                    } else {
+                        Ok(RelayBackend::Shelly {
+                            topic: t.clone(),
+                            channel: r.channel.unwrap_or(0),
+                        })
+                    }
                 }
-                ("tasmota", _) => Err(bad(
-                    &format!("relays.{name}"),
-                    "a tasmota relay needs its device topic",
-                    "add topic = \"tasmota_XXXXXX\" (no `/`, `+`, `#`)",
+                ("tasmota" | "shelly", _) => Err(bad(
+                    &field,
+                    "this relay needs its device topic",
+                    "add topic = \"tasmota_XXXXXX\" or \"shellyplus1-XXXXXXXXXXXX\" (no `+`, `#`)",
                 )),
                 (other, _) => Err(bad(
-                    &format!("relays.{name}"),
+                    &field,
                     &format!("unknown backend {other:?}"),
-                    "use backend = \"sim\" or \"tasmota\"",
+                    "use backend = \"sim\", \"tasmota\" or \"shelly\"",
                 )),
             }
         };

@@ -66,7 +66,7 @@ fn bad_values_name_the_field_and_the_fix() {
         (
             "[relays]\nload2 = { backend = \"gpio\" }\n",
             "relays.load2",
-            "\"sim\" or \"tasmota\"",
+            "\"sim\", \"tasmota\" or \"shelly\"",
         ),
         ("[shunt]\nurl = \"ftp://x\"\n", "shunt.url", "serial://"),
         (

@@ -42,6 +42,11 @@ impl Observer {
         let (tx, rx) = mpsc::unbounded_channel();
         let (ack_tx, mut ack_rx) = mpsc::unbounded_channel();
         client.subscribe("bb/#", QoS::AtLeastOnce).await.unwrap();
+        client.subscribe("cmnd/#", QoS::AtLeastOnce).await.unwrap();
+        client
+            .subscribe("shelly1/#", QoS::AtLeastOnce)
+            .await
+            .unwrap();
         let task = tokio::spawn(async move {
             loop {
                 match el.poll().await {
@@ -75,6 +80,27 @@ impl Observer {
                 return v;
             }
         }
+    }
+
+    /// Two messages, in either order (published by different tasks of the bridge).
+    async fn wait_both(
+        &mut self,
+        a: (&str, &dyn Fn(&Value) -> bool),
+        b: (&str, &dyn Fn(&Value) -> bool),
+    ) -> (Value, Value) {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let (mut va, mut vb) = (None, None);
+        while va.is_none() || vb.is_none() {
+            let Ok(Some((t, v))) = tokio::time::timeout_at(deadline, self.rx.recv()).await else {
+                panic!("no message on {} and {} within {WAIT:?}", a.0, b.0);
+            };
+            if va.is_none() && t == a.0 && (a.1)(&v) {
+                va = Some(v);
+            } else if vb.is_none() && t == b.0 && (b.1)(&v) {
+                vb = Some(v);
+            }
+        }
+        (va.unwrap(), vb.unwrap())
     }
 
     async fn publish(&self, topic: &str, payload: &str) {
@@ -150,6 +176,10 @@ url = "serial://{shunt}?baud=19200"
 
 [[charger]]
 url = "serial://{mppt}?baud=19200"
+
+[relays]
+load1 = {{ backend = "tasmota", topic = "t1" }}
+load2 = {{ backend = "shelly", topic = "shelly1", channel = 1 }}
 
 [rules]
 startup_hold_s = 0
@@ -229,14 +259,17 @@ async fn readings_over_ptys_commands_validated_and_retained_config_across_a_rest
         ("bb/command/config", "{not json", "bad_json"),
     ] {
         obs.publish(topic, payload).await;
-        let r = obs
-            .wait_for("bb/command/result", topic, |r| r["topic"] == topic)
+        let name = topic.rsplit('/').next().unwrap();
+        let (r, e) = obs
+            .wait_both(
+                ("bb/command/result", &|r: &Value| r["topic"] == topic),
+                ("bb/event", &|e: &Value| {
+                    e["event"] == "rejected" && e["command"] == name
+                }),
+            )
             .await;
         assert_eq!(r["accepted"], false, "{topic} {payload}: {r}");
         assert_eq!(r["code"], code, "{topic} {payload}: {r}");
-        let e = obs
-            .wait_for("bb/event", "a rejected event", |e| e["event"] == "rejected")
-            .await;
         assert!(e["reason"].as_str().is_some(), "{e}");
     }
     let state = obs.wait_for("bb/state", "a state", |_| true).await;
@@ -247,10 +280,13 @@ async fn readings_over_ptys_commands_validated_and_retained_config_across_a_rest
     // The config field the rejection names.
     obs.publish("bb/command/config", r#"{"cell_diff_recover_v": 0.2}"#)
         .await;
-    let r = obs
-        .wait_for("bb/command/result", "config result", |r| {
-            r["topic"] == "bb/command/config"
-        })
+    let (r, _) = obs
+        .wait_both(
+            ("bb/command/result", &|r: &Value| {
+                r["topic"] == "bb/command/config"
+            }),
+            ("bb/event", &|e: &Value| e["event"] == "rejected"),
+        )
         .await;
     assert!(
         r["reason"]
@@ -267,6 +303,9 @@ async fn readings_over_ptys_commands_validated_and_retained_config_across_a_rest
         c["load1_on_soc_pv_low_pct"] == 45.0
     })
     .await;
+    // The relay is switched before the event is published (one client: in order).
+    obs.wait_for("cmnd/t1/POWER", "the Tasmota relay on", |v| v == "ON")
+        .await;
     obs.wait_for("bb/event", "load1 on", |e| {
         e["event"] == "relay" && e["relay"] == "load1" && e["on"] == true
     })
@@ -274,10 +313,17 @@ async fn readings_over_ptys_commands_validated_and_retained_config_across_a_rest
 
     // A valid mode: load 2 on by hand.
     obs.publish("bb/command/load2", "ON").await;
+    let rpc = obs
+        .wait_for("shelly1/rpc", "the Shelly relay on", |v| {
+            v["params"]["on"] == true
+        })
+        .await;
+    assert_eq!(rpc["method"], "Switch.Set", "{rpc}");
     obs.wait_for("bb/event", "load2 on", |e| {
         e["event"] == "relay" && e["relay"] == "load2" && e["on"] == true && e["reason"] == "manual"
     })
     .await;
+    assert_eq!(rpc["params"]["id"], 1, "{rpc}");
 
     // Restart: the retained config is read back before the file's values.
     stop.send(()).unwrap();
@@ -289,8 +335,6 @@ async fn readings_over_ptys_commands_validated_and_retained_config_across_a_rest
     obs.wait_for("bb/availability", "offline", |v| v == "offline")
         .await;
     let (stop, run) = start(&path);
-    obs.wait_for("bb/availability", "online", |v| v == "online")
-        .await;
     let c = obs
         .wait_for("bb/config", "the retained config applied", |c| {
             c["load1_on_soc_pv_low_pct"] == 45.0 && c["cell_count"] == 8
