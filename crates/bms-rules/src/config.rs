@@ -9,6 +9,7 @@ pub const MAX_CHARGERS: usize = 2;
 pub const MAX_SENSORS: usize = 4;
 
 /// Thresholds of one load relay (state of charge, 0.1 %).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoadConfig {
     /// In auto, switch on when SOC > this while PV is low (default 60.0 %).
@@ -30,6 +31,7 @@ impl Default for LoadConfig {
 }
 
 /// Balancer relay thresholds.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BalancerConfig {
     /// On when the cell difference is above this (default 15 mV) …
@@ -52,6 +54,7 @@ impl Default for BalancerConfig {
 
 /// A latch that trips above `trip` and recovers below `recover` (temperatures), or the
 /// reverse for the low-voltage latch.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Band<T> {
     /// The trip threshold (exclusive: the value must be beyond it).
@@ -61,6 +64,7 @@ pub struct Band<T> {
 }
 
 /// Source timeouts in milliseconds.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timeouts {
     /// The BMS (default 60 s).
@@ -83,6 +87,7 @@ impl Default for Timeouts {
 
 /// Plausibility filters: a reading that jumps further than this from the last accepted one is
 /// discarded, at most `max_discards` times in a row (the next one is believed).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FilterConfig {
     /// Cell difference (max − min) jump (default 50 mV).
@@ -110,6 +115,7 @@ impl Default for FilterConfig {
 }
 
 /// What a temperature sensor measures.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SensorRole {
     /// The battery cells (the cell-temperature latch, with the BMS's own sensors).
@@ -120,6 +126,7 @@ pub enum SensorRole {
 
 /// The whole configuration. `Config::default()` is the reference: 8s LFP, one charger, a
 /// SmartShunt, no extra sensors.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Config {
     /// Cells in series (1..=32); scales the per-cell voltage thresholds.
@@ -188,6 +195,7 @@ impl Default for Config {
 
 /// A configuration value that the rules cannot work with: `field` names it (the app's key
 /// names follow these), `fix` says what to change.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {fix}")]
 pub struct ConfigError {

@@ -5,6 +5,7 @@
 //! No feature is on by default: the crate is `no_std` and allocation-free as it comes.
 //!
 //! - `std`: links `std` and turns on `thiserror/std`; no API of its own.
+//! - `defmt`: `defmt::Format` on the public types, for logging on embedded targets.
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -4,6 +4,7 @@ use voltwire_core::{DeciCelsius, Milliamps, Millivolts, Permille, Watts};
 
 /// A point in time (or a span) in milliseconds of the caller's monotonic clock. The rules
 /// never read a clock; any origin works (boot, process start, a test's zero).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Millis(pub u64);
 
@@ -21,6 +22,7 @@ impl Millis {
 }
 
 /// One of the three switched outputs.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Relay {
     /// Load relay 1.
@@ -60,6 +62,7 @@ impl Relay {
 }
 
 /// What the user asked of a relay.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Mode {
     /// Switched by the rules (the default).
@@ -93,6 +96,7 @@ impl Mode {
 }
 
 /// A data source, each with its own age and timeout.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Source {
     /// The BMS.
@@ -106,6 +110,7 @@ pub enum Source {
 }
 
 /// A latched safety rule.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Latch {
     /// No data from the BMS within its timeout.
@@ -186,6 +191,7 @@ impl Latch {
 }
 
 /// The set of active latches, one bit per [`Latch::ALL`] entry.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct Latches(pub u16);
 
@@ -225,6 +231,7 @@ impl Latches {
 }
 
 /// One BMS reading (the BMS's own pack values and cell extremes).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BmsReading {
     /// Pack voltage.
@@ -242,6 +249,7 @@ pub struct BmsReading {
 }
 
 /// One SmartShunt reading (VE.Direct TEXT `V`, `I`, `SOC`).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShuntReading {
     /// Battery voltage.
@@ -253,6 +261,7 @@ pub struct ShuntReading {
 }
 
 /// Why a relay switched.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
     /// The user's mode (`on` / `off`).
@@ -287,6 +296,7 @@ impl Reason {
 }
 
 /// A reading field a plausibility filter discarded.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Field {
     /// The BMS's cell difference (both cell extremes are kept from before).
@@ -312,6 +322,7 @@ impl Field {
 }
 
 /// What happened.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EventKind {
     /// Automatic switching started (the start-up hold is over).
@@ -356,6 +367,7 @@ pub enum EventKind {
 }
 
 /// An event with the time it happened.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Event {
     /// When.
@@ -365,6 +377,7 @@ pub struct Event {
 }
 
 /// The outputs after a [`crate::Rules::tick`].
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Output {
     /// Relay states in [`Relay::ALL`] order.
