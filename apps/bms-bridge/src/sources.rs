@@ -116,17 +116,26 @@ async fn daly_read<L: AsyncRead + AsyncWrite + Unpin>(
     let item = p
         .request(&req, |i| i.as_ref().is_ok_and(|f| f.command == command.0))
         .await?;
-    match item {
-        Ok(f) => Response::parse(&f, variant)
-            .map_err(|e| PollError::Io(io::Error::new(io::ErrorKind::InvalidData, e.to_string()))),
-        Err(e) => Err(PollError::Io(io::Error::new(
-            io::ErrorKind::InvalidData,
-            e.to_string(),
-        ))),
-    }
+    // A reply we cannot give a meaning (a value out of range) is no answer, not a lost link:
+    // it comes back as `Other` and the poll skips it.
+    Ok(match item {
+        Ok(f) => Response::parse(&f, variant).unwrap_or_else(|e| {
+            tracing::debug!(error = %e, "daly: reply not understood");
+            Response::Other {
+                command: Command(f.command),
+                data: f.data,
+            }
+        }),
+        Err(_) => Response::Other {
+            command,
+            data: [0; 8],
+        },
+    })
 }
 
-/// One poll: pack status, cell range, temperatures, MOSFETs.
+/// One poll: pack status, cell range, temperatures, MOSFETs. A missing or not understood pack
+/// status or cell range makes the whole poll "no answer" (`Timeout`); temperatures and MOSFETs
+/// are optional.
 async fn daly_poll<L: AsyncRead + AsyncWrite + Unpin>(
     p: &mut DalyPoller<L>,
     variant: &Variant,
