@@ -41,12 +41,10 @@ impl Observer {
             AsyncClient::new(MqttOptions::new("observer", "127.0.0.1", port), 100);
         let (tx, rx) = mpsc::unbounded_channel();
         let (ack_tx, mut ack_rx) = mpsc::unbounded_channel();
-        client.subscribe("bb/#", QoS::AtLeastOnce).await.unwrap();
-        client.subscribe("cmnd/#", QoS::AtLeastOnce).await.unwrap();
-        client
-            .subscribe("shelly1/#", QoS::AtLeastOnce)
-            .await
-            .unwrap();
+        let filters = ["bb/#", "cmnd/#", "shelly1/#", "homeassistant/#"];
+        for f in filters {
+            client.subscribe(f, QoS::AtLeastOnce).await.unwrap();
+        }
         let task = tokio::spawn(async move {
             loop {
                 match el.poll().await {
@@ -64,9 +62,11 @@ impl Observer {
                 }
             }
         });
-        tokio::time::timeout(WAIT, ack_rx.recv())
-            .await
-            .expect("no SUBACK");
+        for _ in filters {
+            tokio::time::timeout(WAIT, ack_rx.recv())
+                .await
+                .expect("no SUBACK");
+        }
         Self { client, rx, task }
     }
 
@@ -222,6 +222,15 @@ async fn readings_over_ptys_commands_validated_and_retained_config_across_a_rest
     let path = write_config(&dir, &broker.url(), &daly, &shunt, &mppt);
     let mut obs = Observer::new(broker.port()).await;
     let (stop, run) = start(&path);
+
+    // Home Assistant discovery: the relays as switches on their command topics.
+    let d = obs
+        .wait_for("homeassistant/switch/bb/load1/config", "discovery", |_| {
+            true
+        })
+        .await;
+    assert_eq!(d["command_topic"], "bb/command/load1", "{d}");
+    assert_eq!(d["availability_topic"], "bb/availability", "{d}");
 
     // Readings from all three simulators over real ptys.
     let state = obs
