@@ -193,8 +193,8 @@ pub fn status_line(t: Millis, s: &J) -> String {
         f(get(s, &["soc_pct"]), 1),
         f(get(s, &["voltage_v"]), 2),
         f(get(s, &["current_a"]), 1),
-        get(s, &["pv_power_w"]),
-        get(s, &["pv_avg_w"]),
+        f(get(s, &["pv_power_w"]), 0),
+        f(get(s, &["pv_avg_w"]), 0),
         if get(s, &["pv_high"]).as_bool() == Some(true) {
             " high"
         } else {
@@ -267,6 +267,13 @@ async fn run_in(
         ..PackConfig::default()
     }])));
     let relays = SimRelays::default();
+    // The 1-Wire files exist before the sensor task first reads them.
+    for id in ["28-00000000cell", "28-0000charger"] {
+        let dir = w1.join(id);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        std::fs::write(dir.join("temperature"), "20000\n")
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
     let (tx, rx) = mpsc::channel::<Input>(256);
     let mut tasks = JoinSet::new();
     let pipe = |tasks: &mut JoinSet<()>| {
