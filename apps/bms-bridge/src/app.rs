@@ -554,8 +554,3 @@ pub fn event_line(e: &J) -> String {
     }
     s
 }
-
-/// A JSON value for tests and logs.
-pub fn status_json(engine: &Engine, now: Millis) -> J {
-    json!({"state": engine.state_json(now)})
-}
