@@ -1,0 +1,18 @@
+//! `bms-bridge`: a BMS, a SmartShunt and one or two VE.Direct solar chargers to MQTT,
+//! switching two load relays and an active balancer under the latched safety rules of
+//! `voltwire-bms-rules`. A thin composition: [`config`] (TOML, validated), [`sources`] (Daly
+//! poll + charge-MOSFET write, VE.Direct TEXT, 1-Wire), [`engine`] (the rules on an injected
+//! clock), [`app`] (relays, MQTT, the loop) and [`demo`] (feature `demo`).
+#![forbid(unsafe_code)]
+#![allow(
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc,
+    reason = "std application"
+)]
+
+pub mod app;
+pub mod config;
+#[cfg(feature = "demo")]
+pub mod demo;
+pub mod engine;
+pub mod sources;

@@ -1,0 +1,376 @@
+//! The sources: a Daly BMS (polled, charge-MOSFET write), VE.Direct TEXT devices (receive
+//! only) and Linux 1-Wire sensors. Each runs in its own task, survives the loss of its link
+//! (reconnect with backoff) and reports through [`Input`]s; silence is judged by the rules
+//! (each source's own age and timeout).
+
+use std::future::Future;
+use std::io;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite};
+use tokio::sync::{mpsc, watch};
+use voltwire_bms_rules::{BmsReading, ShuntReading};
+use voltwire_core::{DeciCelsius, StreamDecoder as _};
+use voltwire_daly::{Command, Decoder, FRAME_LEN, Request, Response, Variant};
+use voltwire_runtime::link::{Backoff, LinkUrl, Reconnect};
+use voltwire_runtime::poll::{PollConfig, PollError, Poller};
+use voltwire_victron::text::{Message, RecordDecoder};
+
+use crate::engine::Input;
+
+/// Opens a source's byte stream (again after a loss). An error of kind
+/// [`io::ErrorKind::NotConnected`] means "never again": the source task ends (and with it
+/// the bridge, non-zero); any other error is retried with backoff.
+pub trait Connect: Send + 'static {
+    /// The stream.
+    type Io: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    /// Open it, waiting as long as it takes (with backoff).
+    fn connect(&mut self) -> impl Future<Output = io::Result<Self::Io>> + Send;
+}
+
+/// A runtime link (`serial://…`, `tcp://…`) reopened with backoff.
+#[derive(Debug)]
+pub struct LinkConnect(Reconnect);
+
+impl LinkConnect {
+    /// Reconnect to `url` with a 0.5 s → 30 s backoff.
+    pub fn new(url: LinkUrl, seed: u64) -> Self {
+        Self(Reconnect::new(url, backoff(seed)))
+    }
+}
+
+fn backoff(seed: u64) -> Backoff {
+    Backoff::new(
+        Duration::from_millis(500),
+        Duration::from_secs(30),
+        200,
+        seed,
+    )
+}
+
+impl Connect for LinkConnect {
+    type Io = voltwire_runtime::link::Link;
+    async fn connect(&mut self) -> io::Result<Self::Io> {
+        self.0.connect(None).await
+    }
+}
+
+/// Streams handed over a channel (the demo's in-process pipes, tests): each `connect` takes
+/// the next one; a closed channel is an error.
+#[derive(Debug)]
+pub struct ChannelConnect<T>(pub mpsc::Receiver<T>);
+
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + 'static> Connect for ChannelConnect<T> {
+    type Io = T;
+    async fn connect(&mut self) -> io::Result<T> {
+        self.0
+            .recv()
+            .await
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotConnected, "no more streams"))
+    }
+}
+
+async fn link_event(tx: &mpsc::Sender<Input>, source: &str, up: bool, detail: String) {
+    if up {
+        tracing::info!(source, "link up");
+    } else {
+        tracing::warn!(source, %detail, "link down");
+    }
+    let _ = tx
+        .send(Input::Link {
+            source: source.to_owned(),
+            up,
+            detail,
+        })
+        .await;
+}
+
+/// Daly settings.
+#[derive(Debug, Clone, Copy)]
+pub struct DalyOptions {
+    /// Board variant.
+    pub variant: Variant,
+    /// Poll period.
+    pub poll: Duration,
+    /// Poller timing.
+    pub poller: PollConfig,
+}
+
+fn frame(req: Request, host: u8) -> Vec<u8> {
+    let mut buf = [0u8; FRAME_LEN];
+    match req.emit(host, &mut buf) {
+        Ok(n) => buf.get(..n).map(<[u8]>::to_vec).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
+}
+
+type DalyPoller<L> = Poller<L, Decoder>;
+
+async fn daly_read<L: AsyncRead + AsyncWrite + Unpin>(
+    p: &mut DalyPoller<L>,
+    variant: &Variant,
+    command: Command,
+) -> Result<Response, PollError> {
+    let req = frame(Request::read(command), variant.host_address);
+    let item = p
+        .request(&req, |i| i.as_ref().is_ok_and(|f| f.command == command.0))
+        .await?;
+    // A reply we cannot give a meaning (a value out of range) is no answer, not a lost link:
+    // it comes back as `Other` and the poll skips it.
+    Ok(match item {
+        Ok(f) => Response::parse(&f, variant).unwrap_or_else(|e| {
+            tracing::debug!(error = %e, "daly: reply not understood");
+            Response::Other {
+                command: Command(f.command),
+                data: f.data,
+            }
+        }),
+        Err(_) => Response::Other {
+            command,
+            data: [0; 8],
+        },
+    })
+}
+
+/// One poll: pack status, cell range, temperatures, MOSFETs. A missing or not understood pack
+/// status or cell range makes the whole poll "no answer" (`Timeout`); temperatures and MOSFETs
+/// are optional.
+async fn daly_poll<L: AsyncRead + AsyncWrite + Unpin>(
+    p: &mut DalyPoller<L>,
+    variant: &Variant,
+) -> Result<(BmsReading, Option<bool>), PollError> {
+    let Response::PackStatus(pack) = daly_read(p, variant, Command::PACK_STATUS).await? else {
+        return Err(PollError::Timeout { attempts: 0 });
+    };
+    let Response::CellVoltageRange(cells) =
+        daly_read(p, variant, Command::CELL_VOLTAGE_RANGE).await?
+    else {
+        return Err(PollError::Timeout { attempts: 0 });
+    };
+    let temp = match daly_read(p, variant, Command::TEMPERATURE_RANGE).await {
+        Ok(Response::TemperatureRange(t)) => Some(t.max),
+        Err(e) if e.is_link_error() => return Err(e),
+        _ => None,
+    };
+    let mosfet = match daly_read(p, variant, Command::MOSFET_STATUS).await {
+        Ok(Response::MosfetStatus(m)) => Some(m.charge_mosfet.0 != 0),
+        Err(e) if e.is_link_error() => return Err(e),
+        _ => None,
+    };
+    Ok((
+        BmsReading {
+            pack: pack.voltage,
+            current: pack.current,
+            soc: pack.soc,
+            cell_min: cells.min,
+            cell_max: cells.max,
+            temp_max: temp,
+        },
+        mosfet,
+    ))
+}
+
+/// Poll a Daly BMS for ever: readings to `tx`; the charge MOSFET follows `want` (switched off
+/// whenever the rules ask; switched back on only if this bridge switched it off, so the
+/// BMS's own decisions are never overridden). Returns only when `tx` is closed or `conn`
+/// says no stream will ever come.
+pub async fn daly<C: Connect>(
+    mut conn: C,
+    opts: DalyOptions,
+    tx: mpsc::Sender<Input>,
+    want: watch::Receiver<bool>,
+) {
+    let mut retry = backoff(11);
+    let mut we_turned_off = false;
+    while !tx.is_closed() {
+        let link = match conn.connect().await {
+            Ok(l) => l,
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                tracing::error!(error = %e, "bms: no stream will ever come; source ends");
+                return;
+            }
+            Err(e) => {
+                link_event(&tx, "bms", false, e.to_string()).await;
+                tokio::time::sleep(retry.next_delay()).await;
+                continue;
+            }
+        };
+        retry.reset();
+        link_event(&tx, "bms", true, String::new()).await;
+        let mut p = Poller::new(link, Decoder::new(), opts.poller);
+        let mut ticker = tokio::time::interval(opts.poll);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let why = loop {
+            ticker.tick().await;
+            let reported = match daly_poll(&mut p, &opts.variant).await {
+                Ok((reading, mosfet)) => {
+                    if tx.send(Input::Bms(reading, mosfet)).await.is_err() {
+                        return;
+                    }
+                    mosfet
+                }
+                Err(e) if e.is_link_error() => break e.to_string(),
+                Err(e) => {
+                    tracing::debug!(error = %e, "daly: no answer");
+                    continue;
+                }
+            };
+            let want_on = *want.borrow();
+            if reported.is_some_and(|r| r != want_on) && (!want_on || we_turned_off) {
+                let req = frame(
+                    Request::ChargeMosfet { on: want_on },
+                    opts.variant.host_address,
+                );
+                let cmd = Command::CHARGE_MOSFET.0;
+                match p
+                    .request(&req, |i| i.as_ref().is_ok_and(|f| f.command == cmd))
+                    .await
+                {
+                    Ok(_) => {
+                        tracing::info!(on = want_on, "daly: charge MOSFET written");
+                        we_turned_off = !want_on;
+                    }
+                    Err(e) if e.is_link_error() => break e.to_string(),
+                    Err(e) => tracing::warn!(error = %e, "daly: charge MOSFET write unanswered"),
+                }
+            }
+        };
+        link_event(&tx, "bms", false, why).await;
+        tokio::time::sleep(retry.next_delay()).await;
+    }
+}
+
+/// Which VE.Direct device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VeDirectRole {
+    /// The SmartShunt.
+    Shunt,
+    /// Solar charger 0 or 1.
+    Charger(u8),
+}
+
+impl VeDirectRole {
+    fn name(self) -> String {
+        match self {
+            Self::Shunt => "shunt".into(),
+            Self::Charger(i) => format!("charger{}", u16::from(i) + 1),
+        }
+    }
+}
+
+/// Read a VE.Direct TEXT stream for ever (receive only): each record becomes an [`Input`].
+/// Returns only when `tx` is closed or `conn` says no stream will ever come.
+pub async fn vedirect<C: Connect>(mut conn: C, role: VeDirectRole, tx: mpsc::Sender<Input>) {
+    let name = role.name();
+    let mut retry = backoff(23 + u64::from(matches!(role, VeDirectRole::Charger(1))));
+    while !tx.is_closed() {
+        let mut link = match conn.connect().await {
+            Ok(l) => l,
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                tracing::error!(source = %name, error = %e, "no stream will ever come; source ends");
+                return;
+            }
+            Err(e) => {
+                link_event(&tx, &name, false, e.to_string()).await;
+                tokio::time::sleep(retry.next_delay()).await;
+                continue;
+            }
+        };
+        retry.reset();
+        link_event(&tx, &name, true, String::new()).await;
+        let mut decoder = RecordDecoder::new();
+        let mut buf = [0u8; 512];
+        let why = loop {
+            let n = match link.read(&mut buf).await {
+                Ok(0) => break "end of file".to_owned(),
+                Ok(n) => n,
+                Err(e) => break e.to_string(),
+            };
+            let mut inputs = Vec::new();
+            decoder.feed_all(buf.get(..n).unwrap_or_default(), |item| {
+                if let Ok(Message::Record(r)) = item.value {
+                    match role {
+                        VeDirectRole::Shunt => {
+                            if let (Some(v), Some(i)) = (r.battery_voltage(), r.battery_current()) {
+                                inputs.push(Input::Shunt(ShuntReading {
+                                    voltage: v,
+                                    current: i,
+                                    soc: r.soc(),
+                                }));
+                            }
+                        }
+                        VeDirectRole::Charger(c) => {
+                            if let Some(p) = r.panel_power() {
+                                inputs.push(Input::Charger(c, p));
+                            }
+                        }
+                    }
+                }
+            });
+            for i in inputs {
+                if tx.send(i).await.is_err() {
+                    return;
+                }
+            }
+        };
+        link_event(&tx, &name, false, why).await;
+        tokio::time::sleep(retry.next_delay()).await;
+    }
+}
+
+/// Parse a 1-Wire `temperature` file (m°C, e.g. `23125\n`) to 0.1 °C (rounded to nearest);
+/// `None` for anything else, including the DS18B20's power-on value 85.000 °C.
+pub fn parse_w1(text: &str) -> Option<DeciCelsius> {
+    let milli: i32 = text.trim().parse().ok()?;
+    if milli == 85_000 || !(-55_000..=125_000).contains(&milli) {
+        return None;
+    }
+    let deci = (milli + if milli >= 0 { 50 } else { -50 }) / 100;
+    i16::try_from(deci).ok().map(DeciCelsius)
+}
+
+/// Read 1-Wire sensors `<dir>/<id>/temperature` every `poll` for ever. An unreadable or
+/// implausible file is skipped (its age grows until the rules' timeout). Returns only when
+/// `tx` is closed.
+pub async fn onewire(dir: PathBuf, ids: Vec<String>, poll: Duration, tx: mpsc::Sender<Input>) {
+    let mut ticker = tokio::time::interval(poll);
+    let mut failing = vec![false; ids.len()];
+    loop {
+        ticker.tick().await;
+        for ((i, id), failed) in (0u8..).zip(&ids).zip(failing.iter_mut()) {
+            let path = dir.join(id).join("temperature");
+            let value = tokio::fs::read_to_string(&path).await;
+            if let Some(t) = value.as_deref().ok().and_then(parse_w1) {
+                *failed = false;
+                if tx.send(Input::Sensor(i, t)).await.is_err() {
+                    return;
+                }
+            } else {
+                if !*failed {
+                    tracing::warn!(path = %path.display(), "1-Wire sensor unreadable or implausible");
+                }
+                *failed = true;
+            }
+        }
+        if tx.is_closed() {
+            return;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_w1;
+    use voltwire_core::DeciCelsius;
+
+    #[test]
+    fn w1_values() {
+        assert_eq!(parse_w1("23125\n"), Some(DeciCelsius(231)));
+        assert_eq!(parse_w1("23150"), Some(DeciCelsius(232)));
+        assert_eq!(parse_w1("-1250"), Some(DeciCelsius(-13)));
+        assert_eq!(parse_w1("85000"), None);
+        assert_eq!(parse_w1("abc"), None);
+        assert_eq!(parse_w1("200000"), None);
+    }
+}
