@@ -363,6 +363,7 @@ fn run_virtual(rt: &tokio::runtime::Runtime, a: &Args) -> (Latency, Resources) {
     let hooks = Hooks {
         virtuals,
         snapshot: None,
+        web_bound: None,
     };
     let gw = std::thread::spawn(move || {
         let task = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
