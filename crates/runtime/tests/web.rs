@@ -565,3 +565,46 @@ async fn a_port_in_use_is_an_error_naming_the_address_and_fix() {
         "{e}"
     );
 }
+
+#[tokio::test]
+async fn event_streams_are_limited_and_a_closed_one_frees_its_place() {
+    let r = rig(
+        WebConfig {
+            max_event_clients: 1,
+            ..config()
+        },
+        false,
+    )
+    .await;
+    r.publisher.publish(snapshot("normal", 52.0));
+    let open = async || {
+        let mut s = TcpStream::connect(r.addr).await.unwrap();
+        s.write_all(b"GET /api/events HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = vec![0u8; 4096];
+        let n = tokio::time::timeout(GUARD, s.read(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        (s, String::from_utf8_lossy(&buf[..n]).into_owned())
+    };
+    let (first, head) = open().await;
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let second = http(r.addr, "GET", "/api/events", &[], b"").await;
+    assert_eq!(second.status, 503);
+    assert_eq!(second.error(), "too_many_clients");
+    drop(first);
+    // The server notices the closed stream at its next event (at most a second or so).
+    tokio::time::timeout(GUARD, async {
+        loop {
+            let (_s, head) = open().await;
+            if head.starts_with("HTTP/1.1 200") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("the place of a closed stream is freed");
+}

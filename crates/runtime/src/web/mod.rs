@@ -193,6 +193,8 @@ pub struct WebConfig {
     pub rate_limit: RateLimit,
     /// `/api/health` answers 503 when the app published nothing for this long.
     pub stall_after: Duration,
+    /// Most `/api/events` streams open at once; one more gets `503 too_many_clients`.
+    pub max_event_clients: usize,
 }
 
 impl Default for WebConfig {
@@ -205,6 +207,7 @@ impl Default for WebConfig {
             body_limit: 4096,
             rate_limit: RateLimit::default(),
             stall_after: Duration::from_secs(10),
+            max_event_clients: 64,
         }
     }
 }
@@ -347,6 +350,16 @@ struct Shared {
     dispatch: Option<Box<Dispatch>>,
     buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
     counters: Mutex<HashMap<&'static str, u64>>,
+    event_clients: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// One open event stream: counted while it lives.
+struct EventClient(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for EventClient {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// How long the server waits for the app to answer a command.
@@ -412,6 +425,7 @@ where
         dispatch,
         buckets: Mutex::new(HashMap::new()),
         counters: Mutex::new(HashMap::new()),
+        event_clients: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
     });
     (Server { shared }, Publisher { tx }, commands)
 }
@@ -657,24 +671,40 @@ const EVENT_GAP: Duration = Duration::from_millis(200);
 /// Longest gap: the snapshot is sent again even when unchanged.
 const EVENT_EVERY: Duration = Duration::from_secs(1);
 
-async fn events(
-    State(s): State<Arc<Shared>>,
-) -> Sse<impl futures_util::Stream<Item = Result<Event, Infallible>>> {
+async fn events(State(s): State<Arc<Shared>>) -> Response {
+    use std::sync::atomic::Ordering;
+    let max = s.config.max_event_clients;
+    let admitted = s
+        .event_clients
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+            (n < max).then_some(n + 1)
+        })
+        .is_ok();
+    if !admitted {
+        s.count("too_many_clients");
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too_many_clients",
+            format!("{max} event streams are open already; use /api/state, or try again later"),
+        );
+    }
+    let client = EventClient(s.event_clients.clone());
     let mut rx = s.snapshots.clone();
     rx.mark_changed();
-    let stream = futures_util::stream::unfold((rx, true), |(mut rx, first)| async move {
-        if !first {
-            tokio::time::sleep(EVENT_GAP).await;
-            // A timeout sends the same snapshot again; a closed channel: the app is gone.
-            if let Ok(Err(_)) = tokio::time::timeout(EVENT_EVERY, rx.changed()).await {
-                return None;
+    let stream =
+        futures_util::stream::unfold((rx, true, client), |(mut rx, first, client)| async move {
+            if !first {
+                tokio::time::sleep(EVENT_GAP).await;
+                // A timeout sends the same snapshot again; a closed channel: the app is gone.
+                if let Ok(Err(_)) = tokio::time::timeout(EVENT_EVERY, rx.changed()).await {
+                    return None;
+                }
             }
-        }
-        let p = rx.borrow_and_update().clone();
-        let ev = Event::default().event("state").data(event_json(&p));
-        Some((Ok(ev), (rx, false)))
-    });
-    Sse::new(stream)
+            let p = rx.borrow_and_update().clone();
+            let ev = Event::default().event("state").data(event_json(&p));
+            Some((Ok::<_, Infallible>(ev), (rx, false, client)))
+        });
+    Sse::new(stream).into_response()
 }
 
 async fn health(State(s): State<Arc<Shared>>) -> Response {
