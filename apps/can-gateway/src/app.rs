@@ -42,7 +42,8 @@ pub const WEB_INTERVAL: Duration = Duration::from_millis(500);
 
 /// The web server of a run: its task, its publisher, the commands it validated.
 struct Web {
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    /// The server, on a thread of its own: requests never delay the CAN path.
+    serving: voltwire_runtime::web::Serving,
     publisher: voltwire_runtime::web::Publisher,
     commands: Option<mpsc::Receiver<voltwire_runtime::web::CommandRequest<Command>>>,
 }
@@ -67,7 +68,9 @@ async fn start_web(settings: &Settings, hooks: &mut Hooks) -> Result<Option<Web>
         let _ = tx.send(addr);
     }
     Ok(Some(Web {
-        task: tokio::spawn(bound.serve()),
+        serving: bound
+            .spawn()
+            .map_err(|e| format!("web: cannot start the server: {e}"))?,
         publisher,
         commands,
     }))
@@ -413,9 +416,8 @@ pub async fn run(
             }
             r = web_task(&mut web) => {
                 failure = Some(match r {
-                    Ok(Ok(())) => "the web server ended".to_owned(),
-                    Ok(Err(e)) => format!("the web server failed: {e}"),
-                    Err(e) => format!("the web server task failed: {e}"),
+                    Ok(()) => "the web server ended".to_owned(),
+                    Err(e) => format!("the web server failed: {e}"),
                 });
                 break;
             }
@@ -481,8 +483,9 @@ pub async fn run(
             now(),
             mqtt_status.as_ref().map(|s| *s.borrow()),
         ));
-        w.task.abort();
     }
+    // Dropping the server stops its thread.
+    drop(web);
     if let Some(client) = mqtt {
         client.shutdown(Duration::from_secs(2)).await;
     }
@@ -504,9 +507,9 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
 }
 
 /// The end of the web server's task (never, without one).
-async fn web_task(web: &mut Option<Web>) -> Result<std::io::Result<()>, tokio::task::JoinError> {
+async fn web_task(web: &mut Option<Web>) -> std::io::Result<()> {
     match web {
-        Some(w) => (&mut w.task).await,
+        Some(w) => (&mut w.serving).await,
         None => std::future::pending().await,
     }
 }

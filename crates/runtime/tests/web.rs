@@ -608,3 +608,28 @@ async fn event_streams_are_limited_and_a_closed_one_frees_its_place() {
     .await
     .expect("the place of a closed stream is freed");
 }
+
+#[tokio::test]
+async fn spawn_serves_on_its_own_thread_until_dropped() {
+    let (server, publisher, _c) = web::server(
+        WebConfig {
+            port: 0,
+            ..config()
+        },
+        &hints(),
+        None::<fn(&str, &[u8]) -> Result<SetLimit, Rejection>>,
+    );
+    let bound = server.bind().await.unwrap();
+    let addr = bound.local_addr().unwrap();
+    let serving = bound.spawn().unwrap();
+    publisher.publish(snapshot("normal", 53.0));
+    assert_eq!(get(addr, "/api/state").await.json()["voltage_v"], 53.0);
+    drop(serving);
+    tokio::time::timeout(GUARD, async {
+        while TcpStream::connect(addr).await.is_ok() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the server stops when its handle is dropped");
+}

@@ -254,6 +254,33 @@ struct Published {
     at: Instant,
     /// Serial number (0 = nothing published yet).
     seq: u64,
+    /// The state and the links as JSON text, rendered once by the first reader (not by the
+    /// app's publishing call, not once per client).
+    state_text: std::sync::OnceLock<String>,
+    links_text: std::sync::OnceLock<String>,
+}
+
+impl Published {
+    fn new(snapshot: Snapshot, seq: u64) -> Self {
+        Self {
+            snapshot,
+            at: Instant::now(),
+            seq,
+            state_text: std::sync::OnceLock::new(),
+            links_text: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn state_text(&self) -> &str {
+        self.state_text
+            .get_or_init(|| self.snapshot.state.to_string())
+    }
+
+    fn links_text(&self) -> &str {
+        self.links_text.get_or_init(|| {
+            serde_json::to_string(&self.snapshot.links).unwrap_or_else(|_| "[]".to_owned())
+        })
+    }
 }
 
 /// The app's end: publish each new [`Snapshot`].
@@ -266,11 +293,8 @@ impl Publisher {
     /// Publish a new snapshot (replaces the previous one; SSE clients are woken).
     pub fn publish(&self, snapshot: Snapshot) {
         let seq = self.tx.borrow().seq.wrapping_add(1);
-        self.tx.send_replace(Arc::new(Published {
-            snapshot,
-            at: Instant::now(),
-            seq,
-        }));
+        self.tx
+            .send_replace(Arc::new(Published::new(snapshot, seq)));
     }
 }
 
@@ -383,11 +407,7 @@ where
     C: Send + 'static,
     V: Fn(&str, &[u8]) -> Result<C, Rejection> + Send + Sync + 'static,
 {
-    let (tx, snapshots) = watch::channel(Arc::new(Published {
-        snapshot: Snapshot::default(),
-        at: Instant::now(),
-        seq: 0,
-    }));
+    let (tx, snapshots) = watch::channel(Arc::new(Published::new(Snapshot::default(), 0)));
     let (dispatch, commands) = match validate {
         Some(v) => {
             let (ctx, crx) = mpsc::channel::<CommandRequest<C>>(16);
@@ -504,7 +524,41 @@ impl Bound {
         self.listener.local_addr()
     }
 
-    /// Serve until the task is dropped.
+    /// Serve on a thread of its own (with its own single-threaded runtime), so that no
+    /// request ever delays the app's loop (for can-gateway: the CAN path). The returned
+    /// [`Serving`] resolves when the server ends, which is always an error to report
+    /// (a failed listener or a panic); dropping it stops the server.
+    ///
+    /// # Errors
+    /// When the thread or its runtime cannot be started.
+    pub fn spawn(self) -> std::io::Result<Serving> {
+        let listener = self.listener.into_std()?;
+        listener.set_nonblocking(true)?;
+        let app = self
+            .server
+            .router()
+            .into_make_service_with_connect_info::<SocketAddr>();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (done_tx, done) = oneshot::channel();
+        let (stop, stop_rx) = oneshot::channel::<()>();
+        std::thread::Builder::new()
+            .name("web".into())
+            .spawn(move || {
+                let r = rt.block_on(async move {
+                    let l = TcpListener::from_std(listener)?;
+                    tokio::select! {
+                        r = axum::serve(l, app) => r,
+                        _ = stop_rx => Ok(()),
+                    }
+                });
+                let _ = done_tx.send(r);
+            })?;
+        Ok(Serving { done, _stop: stop })
+    }
+
+    /// Serve on the current runtime until the future is dropped.
     ///
     /// # Errors
     /// Only if the listener fails for good (axum retries accept errors itself).
@@ -514,6 +568,27 @@ impl Bound {
             .router()
             .into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(self.listener, app).await
+    }
+}
+
+/// A server running on its own thread ([`Bound::spawn`]): await it to learn when (and why)
+/// it ended; drop it to stop it.
+#[derive(Debug)]
+pub struct Serving {
+    done: oneshot::Receiver<std::io::Result<()>>,
+    _stop: oneshot::Sender<()>,
+}
+
+impl Future for Serving {
+    type Output = std::io::Result<()>;
+
+    fn poll(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        Pin::new(&mut self.done).poll(cx).map(|r| {
+            r.unwrap_or_else(|_| Err(std::io::Error::other("the web server thread panicked")))
+        })
     }
 }
 
@@ -652,18 +727,22 @@ async fn page(State(s): State<Arc<Shared>>) -> Response {
 }
 
 async fn state(State(s): State<Arc<Shared>>) -> Response {
-    json_response(&s.latest().snapshot.state)
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        s.latest().state_text().to_owned(),
+    )
+        .into_response()
 }
 
 /// The SSE payload: state, links and how old the snapshot is.
 fn event_json(p: &Published) -> String {
-    json!({
-        "state": p.snapshot.state,
-        "links": p.snapshot.links,
-        "snapshot_age_s": (p.at.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
-        "seq": p.seq,
-    })
-    .to_string()
+    let age = (p.at.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+    format!(
+        "{{\"state\":{},\"links\":{},\"snapshot_age_s\":{age},\"seq\":{}}}",
+        p.state_text(),
+        p.links_text(),
+        p.seq
+    )
 }
 
 /// Shortest gap between two events to one client.
