@@ -411,7 +411,7 @@ pub async fn run(
                 req.respond(r);
                 if let Some(w) = &web {
                     let status = mqtt_status.as_ref().map(|s| *s.borrow());
-                    w.publisher.publish(crate::web::snapshot(&engine, now, status));
+                    publish_web(&w.publisher, &engine, now, status);
                 }
             }
             r = web_task(&mut web) => {
@@ -425,7 +425,7 @@ pub async fn run(
                 if let Some(w) = &web {
                     let now = now();
                     let status = mqtt_status.as_ref().map(|s| *s.borrow());
-                    w.publisher.publish(crate::web::snapshot(&engine, now, status));
+                    publish_web(&w.publisher, &engine, now, status);
                 }
             }
             _ = telem.tick(), if handle.is_some() => {
@@ -478,11 +478,12 @@ pub async fn run(
         s.send_replace(telemetry::snapshot(&engine, now()));
     }
     if let Some(w) = &web {
-        w.publisher.publish(crate::web::snapshot(
+        publish_web(
+            &w.publisher,
             &engine,
             now(),
             mqtt_status.as_ref().map(|s| *s.borrow()),
-        ));
+        );
     }
     // Dropping the server stops its thread.
     drop(web);
@@ -504,6 +505,18 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| p.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "(no message)".to_owned())
+}
+
+/// Hand the web server a copy of the engine: it builds the JSON and the metrics on its own
+/// thread when a client asks (a clone here is far cheaper than the build).
+fn publish_web(
+    p: &voltwire_runtime::web::Publisher,
+    engine: &Engine,
+    now: Millis,
+    mqtt: Option<voltwire_runtime::mqtt::LinkStatus>,
+) {
+    let e = engine.clone();
+    p.publish_with(move || crate::web::snapshot(&e, now, mqtt));
 }
 
 /// The end of the web server's task (never, without one).

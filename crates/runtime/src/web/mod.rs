@@ -248,9 +248,13 @@ pub struct Snapshot {
     pub metrics: Metrics,
 }
 
-#[derive(Debug)]
+/// A snapshot to build from the app's data.
+type Source = Box<dyn FnOnce() -> Snapshot + Send>;
+
 struct Published {
-    snapshot: Snapshot,
+    /// The app's builder, until the first reader runs it (on the server's thread).
+    source: Mutex<Option<Source>>,
+    snapshot: std::sync::OnceLock<Snapshot>,
     at: Instant,
     /// Serial number (0 = nothing published yet).
     seq: u64,
@@ -260,10 +264,20 @@ struct Published {
     links_text: std::sync::OnceLock<String>,
 }
 
+impl std::fmt::Debug for Published {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Published")
+            .field("seq", &self.seq)
+            .field("built", &self.snapshot.get().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Published {
-    fn new(snapshot: Snapshot, seq: u64) -> Self {
+    fn new(source: Source, seq: u64) -> Self {
         Self {
-            snapshot,
+            source: Mutex::new(Some(source)),
+            snapshot: std::sync::OnceLock::new(),
             at: Instant::now(),
             seq,
             state_text: std::sync::OnceLock::new(),
@@ -271,14 +285,25 @@ impl Published {
         }
     }
 
+    fn snapshot(&self) -> &Snapshot {
+        self.snapshot.get_or_init(|| {
+            let f = self
+                .source
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            f.map(|f| f()).unwrap_or_default()
+        })
+    }
+
     fn state_text(&self) -> &str {
         self.state_text
-            .get_or_init(|| self.snapshot.state.to_string())
+            .get_or_init(|| self.snapshot().state.to_string())
     }
 
     fn links_text(&self) -> &str {
         self.links_text.get_or_init(|| {
-            serde_json::to_string(&self.snapshot.links).unwrap_or_else(|_| "[]".to_owned())
+            serde_json::to_string(&self.snapshot().links).unwrap_or_else(|_| "[]".to_owned())
         })
     }
 }
@@ -292,9 +317,18 @@ pub struct Publisher {
 impl Publisher {
     /// Publish a new snapshot (replaces the previous one; SSE clients are woken).
     pub fn publish(&self, snapshot: Snapshot) {
+        self.publish_with(move || snapshot);
+    }
+
+    /// Publish a snapshot that `build` makes when a client first asks for it, on the
+    /// server's thread: the app hands over a copy of its data (e.g. a clone of its state)
+    /// and pays neither for JSON nor for metrics on its own thread, nor at all while nobody
+    /// reads. Ages in it are those of the moment of publishing (`snapshot_age_s` tells how
+    /// long ago that was).
+    pub fn publish_with(&self, build: impl FnOnce() -> Snapshot + Send + 'static) {
         let seq = self.tx.borrow().seq.wrapping_add(1);
         self.tx
-            .send_replace(Arc::new(Published::new(snapshot, seq)));
+            .send_replace(Arc::new(Published::new(Box::new(build), seq)));
     }
 }
 
@@ -407,7 +441,7 @@ where
     C: Send + 'static,
     V: Fn(&str, &[u8]) -> Result<C, Rejection> + Send + Sync + 'static,
 {
-    let (tx, snapshots) = watch::channel(Arc::new(Published::new(Snapshot::default(), 0)));
+    let (tx, snapshots) = watch::channel(Arc::new(Published::new(Box::new(Snapshot::default), 0)));
     let (dispatch, commands) = match validate {
         Some(v) => {
             let (ctx, crx) = mpsc::channel::<CommandRequest<C>>(16);
@@ -796,12 +830,16 @@ async fn health(State(s): State<Arc<Shared>>) -> Response {
     } else {
         (StatusCode::OK, "running")
     };
-    let all_up = p.snapshot.links.iter().all(|l| l.status == LinkStatus::Up);
+    let all_up = p
+        .snapshot()
+        .links
+        .iter()
+        .all(|l| l.status == LinkStatus::Up);
     let body = json!({
         "status": word,
         "links_up": all_up,
         "snapshot_age_s": (age.as_secs_f64() * 1000.0).round() / 1000.0,
-        "links": p.snapshot.links,
+        "links": p.snapshot().links,
     });
     (
         status,
@@ -813,7 +851,7 @@ async fn health(State(s): State<Arc<Shared>>) -> Response {
 
 async fn metrics(State(s): State<Arc<Shared>>) -> Response {
     let p = s.latest();
-    let mut m = p.snapshot.metrics.clone();
+    let mut m = p.snapshot().metrics.clone();
     let mut own = Metrics::new();
     #[allow(clippy::cast_precision_loss, reason = "small")]
     own.gauge(
