@@ -2,7 +2,9 @@
 //!
 //! An app gives three things and gets an HTTP server:
 //! - a [`Publisher`] it feeds with a [`Snapshot`] whenever its state changes (its JSON state,
-//!   same keys as its MQTT state; a health line per link; its [`Metrics`]);
+//!   same keys as its MQTT state; a health line per link; its [`Metrics`]), or with a closure
+//!   over a copy of its data ([`Publisher::publish_with`]) that the server runs on its own
+//!   thread when a client first reads it;
 //! - optionally a command validator, the *same* function its MQTT command path uses
 //!   (`Fn(name, payload) -> Result<C, Rejection>`); validated commands arrive as
 //!   [`CommandRequest`]s on a channel, the app applies them and answers each;
@@ -39,8 +41,9 @@
 //!     let hints = PageHints { title: "my app".into(), ..PageHints::default() };
 //!     let (server, publisher, commands) = web::server(config, &hints, Some(validate));
 //!     let bound = server.bind().await?; // "web: cannot listen on 127.0.0.1:8080: …; fix: …"
-//!     // Supervise it like any task: an end is an error (see `task::Supervisor`).
-//!     tokio::spawn(bound.serve());
+//!     // On a thread of its own, so no request delays the app's loop. `serving` resolves
+//!     // when the server ends (always an error to report: select! on it); dropping it stops it.
+//!     let _serving = bound.spawn().map_err(|e| e.to_string())?;
 //!     let mut commands = commands.ok_or("validator given")?;
 //!     let mut limit = 50.0;
 //!     loop {
@@ -48,6 +51,7 @@
 //!         let mut metrics = Metrics::new();
 //!         metrics.gauge("voltwire_limit_amperes", "The limit, A", &[], Some(limit));
 //!         publisher.publish(Snapshot { state: json!({ "limit_a": limit }), links: vec![], metrics });
+//!         // (`publish_with(move || build(&copy))` defers the build to the server's thread.)
 //!         // … and applies the validated commands, answering each.
 //!         let Some(req) = commands.recv().await else { return Ok(()) };
 //!         limit = req.command;
