@@ -16,7 +16,7 @@ import time
 async def sse_client(host, port, stop, counts, i, errors):
     try:
         r, w = await asyncio.open_connection(host, port)
-        w.write(b"GET /api/events HTTP/1.1\r\nHost: load\r\n\r\n")
+        w.write(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         await w.drain()
         while not stop.is_set():
             try:
@@ -38,7 +38,7 @@ async def one_get(host, port, lat, statuses):
     t0 = time.perf_counter()
     try:
         r, w = await asyncio.open_connection(host, port)
-        w.write(b"GET /api/state HTTP/1.1\r\nHost: load\r\nConnection: close\r\n\r\n")
+        w.write(b"GET /api/state HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         await w.drain()
         data = await r.read()
         w.close()

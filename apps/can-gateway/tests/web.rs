@@ -97,7 +97,7 @@ fn http(addr: SocketAddr, method: &str, path: &str, auth: Option<&str>, body: &s
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(GUARD)).unwrap();
     let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     if let Some(t) = auth {

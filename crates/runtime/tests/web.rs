@@ -136,9 +136,15 @@ async fn http(addr: SocketAddr, method: &str, path: &str, headers: &[&str], body
     tokio::time::timeout(GUARD, async {
         let mut s = TcpStream::connect(addr).await.unwrap();
         let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n",
+            "{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n",
             body.len()
         );
+        if !headers
+            .iter()
+            .any(|h| h.to_ascii_lowercase().starts_with("host:"))
+        {
+            req.push_str("Host: 127.0.0.1\r\n");
+        }
         for h in headers {
             req.push_str(h);
             req.push_str("\r\n");
@@ -306,7 +312,7 @@ async fn sse_pushes_changes_and_repeats_unchanged_state() {
     let r = rig(config(), false).await;
     r.publisher.publish(snapshot("normal", 51.0));
     let mut s = TcpStream::connect(r.addr).await.unwrap();
-    s.write_all(b"GET /api/events HTTP/1.1\r\nHost: t\r\n\r\n")
+    s.write_all(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         .await
         .unwrap();
     let mut raw = String::new();
@@ -579,7 +585,7 @@ async fn event_streams_are_limited_and_a_closed_one_frees_its_place() {
     r.publisher.publish(snapshot("normal", 52.0));
     let open = async || {
         let mut s = TcpStream::connect(r.addr).await.unwrap();
-        s.write_all(b"GET /api/events HTTP/1.1\r\nHost: t\r\n\r\n")
+        s.write_all(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
             .await
             .unwrap();
         let mut buf = vec![0u8; 4096];
@@ -632,4 +638,37 @@ async fn spawn_serves_on_its_own_thread_until_dropped() {
     })
     .await
     .expect("the server stops when its handle is dropped");
+}
+
+#[tokio::test]
+async fn another_host_name_on_a_loopback_server_is_421() {
+    let mut r = rig(config(), true).await;
+    r.publisher.publish(snapshot("normal", 52.0));
+    // A page that renamed 127.0.0.1 (DNS rebinding) can neither read nor command.
+    let a = http(
+        r.addr,
+        "GET",
+        "/api/state",
+        &["Host: evil.example:8080"],
+        b"",
+    )
+    .await;
+    assert_eq!(a.status, 421);
+    assert_eq!(a.error(), "wrong_host");
+    assert!(a.body.contains("127.0.0.1"));
+    let a = http(
+        r.addr,
+        "POST",
+        "/api/command",
+        &[
+            "Host: evil.example",
+            &format!("Authorization: Bearer {TOKEN}"),
+        ],
+        br#"{"limit_a": 4}"#,
+    )
+    .await;
+    assert_eq!(a.status, 421);
+    nothing_applied(&mut r);
+    let ok = http(r.addr, "GET", "/api/state", &["Host: localhost:8080"], b"").await;
+    assert_eq!(ok.status, 200);
 }

@@ -21,7 +21,8 @@
 //! unless [`WebConfig::protect_reads`]. No CORS headers (a foreign page can neither read the
 //! state nor send the token). Bodies above [`WebConfig::body_limit`] get `413`, a client
 //! above its [`RateLimit`] gets `429`. Every error is JSON: `{"error": code, "message": …}`.
-//! A refused request changes nothing.
+//! On a loopback bind, a request for another host name (DNS rebinding) gets `421
+//! wrong_host`. A refused request changes nothing.
 //!
 //! ```rust,no_run
 //! use serde_json::json;
@@ -709,7 +710,24 @@ impl Shared {
     }
 }
 
-/// Rate limit, read protection and the common headers, before every handler.
+/// A `Host` header naming this machine's loopback: `localhost`, `127.x.y.z`, `[::1]`, with
+/// or without a port. Anything else, on a loopback-only server, is a page that renamed the
+/// address (DNS rebinding) and is refused.
+fn loopback_host(host: &[u8]) -> bool {
+    let Ok(h) = std::str::from_utf8(host) else {
+        return false;
+    };
+    let name = if let Some(rest) = h.strip_prefix('[') {
+        rest.split(']').next().unwrap_or_default()
+    } else {
+        h.rsplit_once(':').map_or(h, |(n, _)| n)
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Rate limit, host check (loopback binds), read protection and the common headers, before
+/// every handler.
 async fn guard(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
     // The peer address, when served with connect info (`Bound::serve` / `spawn`); a router
     // driven without a socket (tests) counts as one client.
@@ -730,6 +748,21 @@ async fn guard(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Respon
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return r;
+    }
+    if s.config.bind.is_loopback() {
+        if let Some(host) = req.headers().get(header::HOST) {
+            if !loopback_host(host.as_bytes()) {
+                s.count("wrong_host");
+                return error(
+                    StatusCode::MISDIRECTED_REQUEST,
+                    "wrong_host",
+                    format!(
+                        "this server listens on {} only and answers requests for that address; open http://127.0.0.1:{}/ (a page of another origin cannot read it by renaming the address)",
+                        s.config.bind, s.config.port
+                    ),
+                );
+            }
+        }
     }
     let path = req.uri().path();
     let read = path != "/" && !path.starts_with("/api/command");
@@ -983,6 +1016,32 @@ async fn method_not_allowed() -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_hosts() {
+        for h in [
+            "localhost",
+            "LOCALHOST:8080",
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "127.1.2.3:1",
+            "[::1]",
+            "[::1]:8080",
+        ] {
+            assert!(loopback_host(h.as_bytes()), "{h}");
+        }
+        for h in [
+            "evil.example",
+            "evil.example:8080",
+            "10.0.0.1:8080",
+            "[::2]:80",
+            "localhost.evil.example",
+            "",
+            "\u{ff}",
+        ] {
+            assert!(!loopback_host(h.as_bytes()), "{h}");
+        }
+    }
 
     #[test]
     fn token_rules_and_compare() {
