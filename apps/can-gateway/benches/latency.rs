@@ -4,7 +4,9 @@
 //! Goals: p99 ≤ 1 ms, RSS ≤ 8 MB, CPU ≤ 1 %.
 //!
 //! Run: `cargo bench -p can-gateway --bench latency -- [--seconds N] [--min-delay-ms MS]
-//! [--mode virtual|process|both]` (defaults: 60 s, 0 ms, both).
+//! [--mode virtual|process|both] [--web-port PORT]` (defaults: 60 s, 0 ms, both, no web).
+//! `--web-port` turns the status page on (127.0.0.1:PORT, rate limit 10000/s, token
+//! `bench-token-0123456789`) so that a load on it (`interop/web/load.py`) can run beside.
 //!
 //! Load: 16 BMSes, each on its own bus, send the Pylontech burst 0x359, 0x351, 0x355, 0x356,
 //! 0x35C, 0x35E once per second (encoded with `voltwire_ess::frames`; SOC and current change
@@ -82,11 +84,12 @@ struct Args {
     seconds: u64,
     min_delay_ms: u64,
     modes: Vec<Mode>,
+    web_port: Option<u16>,
 }
 
 fn usage(msg: &str) -> ! {
     eprintln!(
-        "latency: {msg}\nusage: latency [--seconds N] [--min-delay-ms MS] [--mode virtual|process|both]"
+        "latency: {msg}\nusage: latency [--seconds N] [--min-delay-ms MS] [--mode virtual|process|both] [--web-port PORT]"
     );
     std::process::exit(2);
 }
@@ -96,6 +99,7 @@ fn args() -> Args {
         seconds: 60,
         min_delay_ms: 0,
         modes: vec![Mode::Virtual, Mode::Process],
+        web_port: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -124,6 +128,13 @@ fn args() -> Args {
                     _ => usage("--mode needs virtual, process or both"),
                 };
             }
+            "--web-port" => {
+                a.web_port = Some(
+                    it.next()
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or_else(|| usage("--web-port needs a port number")),
+                );
+            }
             other => usage(&format!("unknown argument `{other}`")),
         }
     }
@@ -131,7 +142,7 @@ fn args() -> Args {
 }
 
 /// The configuration: `bus(kind, index)` gives each bus URL.
-fn config(bus: &dyn Fn(&str, usize) -> String, min_delay_ms: u64) -> String {
+fn config(bus: &dyn Fn(&str, usize) -> String, min_delay_ms: u64, web: Option<u16>) -> String {
     let mut s = String::from(
         "[gateway]\nmax_charge_current_a = 2000\nmax_discharge_current_a = 2000\ntick_ms = 100\n",
     );
@@ -147,6 +158,12 @@ fn config(bus: &dyn Fn(&str, usize) -> String, min_delay_ms: u64) -> String {
             s,
             "\n[[output]]\nname = \"inv{o}\"\nbus = \"{}\"\nmode = \"push\"\ninterval_ms = 1000\nmin_delay_ms = {min_delay_ms}\ncurrent_scale = 0.25\n",
             bus("inv", o)
+        );
+    }
+    if let Some(port) = web {
+        let _ = write!(
+            s,
+            "\n[web]\nport = {port}\ntoken = \"bench-token-0123456789\"\nrate_limit_per_s = 10000\n"
         );
     }
     s
@@ -349,7 +366,11 @@ where
 
 fn run_virtual(rt: &tokio::runtime::Runtime, a: &Args) -> (Latency, Resources) {
     let virtuals = VirtualBuses::default();
-    let text = config(&|k, i| format!("virtual://{k}{i}"), a.min_delay_ms);
+    let text = config(
+        &|k, i| format!("virtual://{k}{i}"),
+        a.min_delay_ms,
+        a.web_port,
+    );
     let settings = Config::parse(&text, Path::new("bench.toml")).expect("bench config");
     // Attach the harness first, so the gateway's nodes join existing buses.
     let inputs: Vec<_> = (0..INPUTS)
@@ -363,6 +384,7 @@ fn run_virtual(rt: &tokio::runtime::Runtime, a: &Args) -> (Latency, Resources) {
     let hooks = Hooks {
         virtuals,
         snapshot: None,
+        web_bound: None,
     };
     let gw = std::thread::spawn(move || {
         let task = std::fs::read_link("/proc/thread-self").expect("/proc/thread-self");
@@ -410,6 +432,7 @@ fn run_process(rt: &tokio::runtime::Runtime, a: &Args) -> (Latency, Resources) {
                 format!("slcan+tcp://127.0.0.1:{p}?handshake=none")
             },
             a.min_delay_ms,
+            a.web_port,
         );
         let path = dir.join("bench.toml");
         std::fs::write(&path, text).expect("write config");

@@ -23,7 +23,7 @@ use voltwire_runtime::mqtt::{MqttClient, MqttConfig, MqttHandle};
 
 use crate::bus::{self, BusEvent, Endpoint, Received, Timeouts, VirtualBuses, Wires};
 use crate::config::{OnExit, Settings};
-use crate::engine::{Burst, Engine};
+use crate::engine::{Burst, Command, Engine};
 use crate::telemetry;
 
 /// What else the caller wants from a run.
@@ -33,6 +33,72 @@ pub struct Hooks {
     pub virtuals: VirtualBuses,
     /// If set, receives the full JSON snapshot after every tick.
     pub snapshot: Option<watch::Sender<Value>>,
+    /// If set, receives the address the web server listens on (when `[web]` is enabled).
+    pub web_bound: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
+}
+
+/// How often the web server gets a new snapshot (and after every command).
+pub const WEB_INTERVAL: Duration = Duration::from_millis(500);
+
+/// The web server of a run: its task, its publisher, the commands it validated.
+struct Web {
+    /// The server, on a thread of its own: requests never delay the CAN path.
+    serving: voltwire_runtime::web::Serving,
+    publisher: voltwire_runtime::web::Publisher,
+    commands: Option<mpsc::Receiver<voltwire_runtime::web::CommandRequest<Command>>>,
+}
+
+/// Bind and start the web server (before anything else, so that a port in use stops the
+/// start with a clear error).
+async fn start_web(settings: &Settings, hooks: &mut Hooks) -> Result<Option<Web>, String> {
+    let Some(cfg) = settings.web.clone() else {
+        return Ok(None);
+    };
+    let bounds = settings.setpoint_bounds;
+    let ttl = settings.setpoint_default_ttl_ms;
+    // The validator of the MQTT command path, the same function with the same bounds.
+    let validate =
+        move |name: &str, payload: &[u8]| telemetry::validate(name, payload, &bounds, ttl);
+    let (server, publisher, commands) =
+        voltwire_runtime::web::server(cfg, &crate::web::hints(&bounds), Some(validate));
+    let bound = server.bind().await?;
+    let addr = bound.local_addr().map_err(|e| format!("web: {e}"))?;
+    tracing::info!(%addr, "web: status page at http://{addr}/");
+    if let Some(tx) = hooks.web_bound.take() {
+        let _ = tx.send(addr);
+    }
+    Ok(Some(Web {
+        serving: bound
+            .spawn()
+            .map_err(|e| format!("web: cannot start the server: {e}"))?,
+        publisher,
+        commands,
+    }))
+}
+
+/// Apply a set-point command (from MQTT or HTTP, validated by `telemetry::validate`).
+fn apply(
+    engine: &mut Engine,
+    outputs: &mut Outputs,
+    bursts: &mut Vec<Burst>,
+    cmd: Command,
+    now: Millis,
+) -> Result<(), voltwire_runtime::mqtt::Rejection> {
+    match engine.command(cmd, now) {
+        Ok(()) => {
+            tracing::info!(?cmd, "set point command applied");
+            engine.step(now);
+            outputs.dispatch(engine, now, bursts);
+            Ok(())
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "set point command refused");
+            Err(voltwire_runtime::mqtt::Rejection::new(
+                "refused",
+                e.to_string(),
+            ))
+        }
+    }
 }
 
 fn millis_since(start: Instant, t: Instant) -> Millis {
@@ -149,9 +215,11 @@ fn exit_bursts(engine: &Engine, now: Millis) -> Vec<Burst> {
 #[allow(clippy::too_many_lines, reason = "the event loop in one place")]
 pub async fn run(
     settings: Settings,
-    hooks: Hooks,
+    mut hooks: Hooks,
     stop: impl Future<Output = ()>,
 ) -> Result<(), String> {
+    let mut web = start_web(&settings, &mut hooks).await?;
+    let mut web_cmds = web.as_mut().and_then(|w| w.commands.take());
     let start = Instant::now();
     let mut engine = Engine::new(&settings);
     let (rx_tx, mut rx) = mpsc::channel::<Received>(4096);
@@ -241,6 +309,9 @@ pub async fn run(
         None => (None, None, 1000),
     };
     let handle: Option<MqttHandle> = mqtt.as_ref().map(MqttClient::handle);
+    let mqtt_status = handle.as_ref().map(MqttHandle::status);
+    let mut web_tick = tokio::time::interval(WEB_INTERVAL);
+    web_tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
 
     let mut tick = tokio::time::interval(Duration::from_millis(settings.tick_ms));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -326,13 +397,35 @@ pub async fn run(
                     failure = Some("the MQTT client task ended".to_owned());
                     break;
                 };
-                match engine.command(cmd, now) {
-                    Ok(()) => {
-                        tracing::info!(?cmd, "set point command applied");
-                        engine.step(now);
-                        outputs.dispatch(&mut engine, now, &mut bursts);
-                    }
-                    Err(e) => tracing::warn!(error = %e, "set point command refused"),
+                let _ = apply(&mut engine, &mut outputs, &mut bursts, cmd, now);
+            }
+            c = recv_opt(&mut web_cmds) => {
+                let now = now();
+                let Some(req) = c else {
+                    failure = Some("the web server stopped taking commands".to_owned());
+                    break;
+                };
+                let cmd = req.command;
+                let r = apply(&mut engine, &mut outputs, &mut bursts, cmd, now)
+                    .map(|()| crate::web::command_result(&engine, now));
+                req.respond(r);
+                if let Some(w) = &web {
+                    let status = mqtt_status.as_ref().map(|s| *s.borrow());
+                    publish_web(&w.publisher, &engine, now, status);
+                }
+            }
+            r = web_task(&mut web) => {
+                failure = Some(match r {
+                    Ok(()) => "the web server ended".to_owned(),
+                    Err(e) => format!("the web server failed: {e}"),
+                });
+                break;
+            }
+            _ = web_tick.tick(), if web.is_some() => {
+                if let Some(w) = &web {
+                    let now = now();
+                    let status = mqtt_status.as_ref().map(|s| *s.borrow());
+                    publish_web(&w.publisher, &engine, now, status);
                 }
             }
             _ = telem.tick(), if handle.is_some() => {
@@ -384,6 +477,16 @@ pub async fn run(
     if let Some(s) = &hooks.snapshot {
         s.send_replace(telemetry::snapshot(&engine, now()));
     }
+    if let Some(w) = &web {
+        publish_web(
+            &w.publisher,
+            &engine,
+            now(),
+            mqtt_status.as_ref().map(|s| *s.borrow()),
+        );
+    }
+    // Dropping the server stops its thread.
+    drop(web);
     if let Some(client) = mqtt {
         client.shutdown(Duration::from_secs(2)).await;
     }
@@ -402,6 +505,26 @@ fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| p.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "(no message)".to_owned())
+}
+
+/// Hand the web server a copy of the engine: it builds the JSON and the metrics on its own
+/// thread when a client asks (a clone here is far cheaper than the build).
+fn publish_web(
+    p: &voltwire_runtime::web::Publisher,
+    engine: &Engine,
+    now: Millis,
+    mqtt: Option<voltwire_runtime::mqtt::LinkStatus>,
+) {
+    let e = engine.clone();
+    p.publish_with(move || crate::web::snapshot(&e, now, mqtt));
+}
+
+/// The end of the web server's task (never, without one).
+async fn web_task(web: &mut Option<Web>) -> std::io::Result<()> {
+    match web {
+        Some(w) => (&mut w.serving).await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {

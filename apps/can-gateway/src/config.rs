@@ -38,6 +38,8 @@ pub struct Config {
     pub outputs: Vec<OutputSection>,
     /// MQTT telemetry and control (optional).
     pub mqtt: Option<MqttSection>,
+    /// The status page, JSON API and metrics (optional, off without the section).
+    pub web: Option<WebSection>,
 }
 
 /// `[gateway]`.
@@ -316,6 +318,47 @@ pub struct MqttSection {
     pub setpoint_max_ttl_s: f64,
 }
 
+/// `[web]`: the status page, JSON API, Server-Sent Events and Prometheus metrics.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSection {
+    /// Serve it (default true when the section is present).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Address to listen on (default `127.0.0.1`: this machine only).
+    #[serde(default = "default_web_bind")]
+    pub bind: String,
+    /// TCP port (default 8080).
+    #[serde(default = "default_web_port")]
+    pub port: u16,
+    /// The bearer token for set points over HTTP (at least 16 characters); `--init` writes a
+    /// random one. Without any token source, control over HTTP is off.
+    pub token: Option<String>,
+    /// Read the token from this file instead (first line).
+    pub token_file: Option<std::path::PathBuf>,
+    /// Read the token from this environment variable instead.
+    pub token_env: Option<String>,
+    /// Require the token on the read endpoints too (`/api/*`, `/metrics`).
+    #[serde(default)]
+    pub protect_reads: bool,
+    /// Requests per second per client (bursts of twice that).
+    #[serde(default = "default_web_rate")]
+    pub rate_limit_per_s: u32,
+}
+
+fn default_web_bind() -> String {
+    "127.0.0.1".to_owned()
+}
+const fn default_web_port() -> u16 {
+    8080
+}
+const fn default_web_rate() -> u32 {
+    20
+}
+
+/// The token the template carries until `--init` replaces it; refused as a token.
+pub const TOKEN_PLACEHOLDER: &str = "REPLACE-WITH-A-RANDOM-TOKEN-run-init";
+
 fn default_base() -> String {
     "voltwire/can-gateway".to_owned()
 }
@@ -449,6 +492,10 @@ pub struct Settings {
     pub warnings: Vec<String>,
     /// What the outputs hear when the gateway stops.
     pub on_exit: OnExit,
+    /// Lifetime of a set point given without `ttl_s`, ms (MQTT and HTTP alike).
+    pub setpoint_default_ttl_ms: u64,
+    /// The web server, if enabled.
+    pub web: Option<voltwire_runtime::web::WebConfig>,
 }
 
 /// `x` A as mA, checked to lie in `lo ..= hi` A.
@@ -680,6 +727,7 @@ impl Config {
                 ));
             }
         }
+        let web = self.web.as_ref().map(validate_web).transpose()?.flatten();
         let domain_inputs: heapless::Vec<InputConfig, MAX_INPUTS> =
             inputs.iter().map(|i| i.domain).collect();
         Ok(Settings {
@@ -712,9 +760,11 @@ impl Config {
                 max_ttl_ms,
             },
             tick_ms: g.tick_ms,
+            setpoint_default_ttl_ms: mqtt.as_ref().map_or(300_000, |m| m.default_ttl_ms),
             mqtt,
             warnings,
             on_exit: g.on_exit,
+            web,
         })
     }
 }
@@ -1047,6 +1097,119 @@ fn validate_mqtt(m: &MqttSection) -> Result<Mqtt, Invalid> {
     })
 }
 
+/// Check `[web]`: `None` when `enabled = false`. The token comes from exactly one of
+/// `token`, `token_file`, `token_env` (or none: control over HTTP is off).
+fn validate_web(w: &WebSection) -> Result<Option<voltwire_runtime::web::WebConfig>, Invalid> {
+    use voltwire_runtime::web::{RateLimit, Token, WebConfig};
+    let bind = w.bind.parse::<std::net::IpAddr>().map_err(|_| {
+        invalid(
+            "web.bind",
+            format!("`{}` is not an IP address", w.bind),
+            "give 127.0.0.1 (this machine only, the default) or an address of this machine, e.g. 0.0.0.0 for every interface",
+        )
+    })?;
+    let sources = [
+        w.token.is_some(),
+        w.token_file.is_some(),
+        w.token_env.is_some(),
+    ];
+    if sources.iter().filter(|x| **x).count() > 1 {
+        return Err(invalid(
+            "web.token",
+            "more than one of token, token_file, token_env is given",
+            "keep one of them",
+        ));
+    }
+    let token = if let Some(t) = &w.token {
+        if t.trim() == TOKEN_PLACEHOLDER {
+            return Err(invalid(
+                "web.token",
+                "this is the template's placeholder, not a secret",
+                "put a random token here (can-gateway --init writes one), or remove the line to keep control over HTTP off",
+            ));
+        }
+        Some(Token::new(t).map_err(|e| {
+            invalid(
+                "web.token",
+                e,
+                "give at least 16 random characters without spaces (can-gateway --init writes one)",
+            )
+        })?)
+    } else if let Some(path) = &w.token_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            invalid(
+                "web.token_file",
+                format!("cannot read {}: {e}", path.display()),
+                "give the path of a readable file holding the token",
+            )
+        })?;
+        Some(
+            Token::new(text.lines().next().unwrap_or_default()).map_err(|e| {
+                invalid(
+                    "web.token_file",
+                    format!("{}: {e}", path.display()),
+                    "put at least 16 random characters without spaces on the file's first line",
+                )
+            })?,
+        )
+    } else if let Some(var) = &w.token_env {
+        let text = std::env::var(var).map_err(|_| {
+            invalid(
+                "web.token_env",
+                format!("the environment variable `{var}` is not set (or not UTF-8)"),
+                "set it before starting can-gateway (e.g. Environment= in the systemd unit), or use token / token_file",
+            )
+        })?;
+        Some(Token::new(&text).map_err(|e| {
+            invalid(
+                "web.token_env",
+                format!("`{var}`: {e}"),
+                "put at least 16 random characters without spaces in the variable",
+            )
+        })?)
+    } else {
+        None
+    };
+    if w.protect_reads && token.is_none() {
+        return Err(invalid(
+            "web.protect_reads",
+            "protect_reads needs a token, and none is configured",
+            "set web.token (or token_file / token_env), or protect_reads = false",
+        ));
+    }
+    if !(1..=10_000).contains(&w.rate_limit_per_s) {
+        return Err(invalid(
+            "web.rate_limit_per_s",
+            format!("{} is outside 1 ..= 10000", w.rate_limit_per_s),
+            "give the requests per second one client may make (20 suits a page and a Prometheus scraper)",
+        ));
+    }
+    if !w.enabled {
+        return Ok(None);
+    }
+    Ok(Some(WebConfig {
+        bind,
+        port: w.port,
+        token,
+        protect_reads: w.protect_reads,
+        rate_limit: RateLimit {
+            per_second: w.rate_limit_per_s,
+            burst: w.rate_limit_per_s.saturating_mul(2),
+        },
+        ..WebConfig::default()
+    }))
+}
+
+/// The template with a fresh random web token in place of [`TOKEN_PLACEHOLDER`].
+///
+/// # Errors
+/// When no random token can be made (`/dev/urandom` unreadable).
+pub fn template_with_token() -> Result<String, String> {
+    let t = voltwire_runtime::web::Token::generate()
+        .map_err(|e| format!("cannot make a random web token: {e}"))?;
+    Ok(TEMPLATE.replace(TOKEN_PLACEHOLDER, t.as_str()))
+}
+
 /// The commented template `--init` writes.
 pub const TEMPLATE: &str = r#"# can-gateway configuration (TOML). Check it with: can-gateway --check-config FILE
 #
@@ -1115,6 +1278,16 @@ manufacturer = "PYLON"
 # discovery_prefix = "homeassistant"
 # setpoint_ttl_s = 300          # a set point without ttl_s expires after this
 # setpoint_max_ttl_s = 3600
+
+[web]
+enabled = false                 # true: the status page, JSON API and metrics at http://127.0.0.1:8080/
+bind = "127.0.0.1"              # this machine only; 0.0.0.0 opens it to the network (keep a token, firewall it)
+port = 8080
+token = "REPLACE-WITH-A-RANDOM-TOKEN-run-init"  # set points over HTTP need `Authorization: Bearer <token>`
+# token_file = "/etc/can-gateway/web-token"     # or read the token from a file (first line)
+# token_env = "CAN_GATEWAY_WEB_TOKEN"            # or from an environment variable (use one of the three)
+protect_reads = false           # true: /api/* and /metrics need the token too (the page itself stays open)
+rate_limit_per_s = 20           # requests per second per client (bursts of twice that), else 429
 "#;
 
 #[cfg(test)]
@@ -1124,8 +1297,12 @@ mod tests {
 
     #[test]
     fn template_is_valid() {
-        let s = Config::parse(TEMPLATE, Path::new("t.toml")).unwrap();
+        let s = Config::parse(&template_with_token().unwrap(), Path::new("t.toml")).unwrap();
         assert_eq!(s.inputs.len(), 2);
+        // The template's [web] is there but off; its placeholder token is refused.
+        assert!(s.web.is_none());
+        let e = Config::parse(TEMPLATE, Path::new("t.toml")).unwrap_err();
+        assert!(e.contains("web.token") && e.contains("placeholder"), "{e}");
         assert_eq!(s.outputs.len(), 1);
         assert_eq!(s.gateway.recovery_hold_ms, 10_000);
         assert_eq!(s.gateway.combine.max_charge_current, Milliamps(200_000));
@@ -1158,6 +1335,87 @@ mod tests {
         )
     }
 
+    fn web(body: &str) -> Result<Settings, String> {
+        Config::parse(
+            &format!("{}\n[web]\n{body}\n", small("", "")),
+            Path::new("t.toml"),
+        )
+    }
+
+    #[test]
+    fn web_section_is_validated_field_by_field() {
+        // Absent: off. Present: on, 127.0.0.1:8080, commands off without a token.
+        assert!(
+            Config::parse(&small("", ""), Path::new("t.toml"))
+                .unwrap()
+                .web
+                .is_none()
+        );
+        let w = web("").unwrap().web.unwrap();
+        assert_eq!(w.bind.to_string(), "127.0.0.1");
+        assert_eq!(w.port, 8080);
+        assert!(w.token.is_none());
+        assert_eq!(w.rate_limit.per_second, 20);
+        let w = web("token = \"0123456789abcdef0123\"\nport = 9000\nprotect_reads = true")
+            .unwrap()
+            .web
+            .unwrap();
+        assert_eq!(w.token.unwrap().as_str(), "0123456789abcdef0123");
+        assert_eq!(w.port, 9000);
+        assert!(w.protect_reads);
+        assert!(web("enabled = false").unwrap().web.is_none());
+        let d = voltwire_testkit_free_dir();
+        let file = d.join("token");
+        std::fs::write(&file, "fedcba9876543210fedc\nsecond line ignored\n").unwrap();
+        let w = web(&format!("token_file = \"{}\"", file.display()))
+            .unwrap()
+            .web
+            .unwrap();
+        assert_eq!(w.token.unwrap().as_str(), "fedcba9876543210fedc");
+        for (body, field, words) in [
+            ("bind = \"localhost:80\"", "web.bind", "not an IP address"),
+            ("token = \"short\"", "web.token", "fewer than 16"),
+            ("token = \"has spaces in the token\"", "web.token", "space"),
+            (
+                "token = \"0123456789abcdef\"\ntoken_env = \"X\"",
+                "web.token",
+                "more than one",
+            ),
+            (
+                "token_file = \"/nonexistent/voltwire-token\"",
+                "web.token_file",
+                "cannot read",
+            ),
+            (
+                "token_env = \"VOLTWIRE_TEST_UNSET_VARIABLE_X\"",
+                "web.token_env",
+                "not set",
+            ),
+            ("protect_reads = true", "web.protect_reads", "needs a token"),
+            ("rate_limit_per_s = 0", "web.rate_limit_per_s", "outside"),
+            ("port = 70000", "port", "invalid value"),
+            ("colour = 1", "colour", "unknown field"),
+        ] {
+            let e = web(body).unwrap_err();
+            assert!(e.contains(field) && e.contains(words), "{body}: {e}");
+        }
+        let _ = std::fs::remove_dir_all(&d);
+    }
+
+    fn voltwire_testkit_free_dir() -> std::path::PathBuf {
+        voltwire_testkit::scratch_dir("gw-config-web")
+    }
+
+    #[test]
+    fn init_template_gets_a_fresh_token() {
+        let a = template_with_token().unwrap();
+        let b = template_with_token().unwrap();
+        assert!(!a.contains(TOKEN_PLACEHOLDER));
+        assert_ne!(a, b);
+        let line = a.lines().find(|l| l.starts_with("token = ")).unwrap();
+        assert_eq!(line.split('"').nth(1).unwrap().len(), 64, "{line}");
+    }
+
     #[test]
     fn capacity_weighted_is_the_default_and_sum_is_warned() {
         let s = Config::parse(&small("", ""), Path::new("t.toml")).unwrap();
@@ -1166,7 +1424,7 @@ mod tests {
             CurrentRule::CapacityWeighted
         );
         assert!(s.warnings.is_empty(), "{:?}", s.warnings);
-        let s = Config::parse(TEMPLATE, Path::new("t.toml")).unwrap();
+        let s = Config::parse(&template_with_token().unwrap(), Path::new("t.toml")).unwrap();
         assert_eq!(
             s.gateway.combine.current_rule,
             CurrentRule::CapacityWeighted

@@ -161,21 +161,35 @@ fn print_line(line: &str) -> Result<bool, DemoError> {
     }
 }
 
-/// Run the demo for `duration` (or until stopped), printing a status line every second.
+/// The demo's web port unless `--web-port` gives another.
+pub const WEB_PORT: u16 = 8080;
+
+/// Run the demo for `duration` (or until stopped), printing a status line every second,
+/// with the status page on 127.0.0.1:`web_port` (default [`WEB_PORT`]; 0: any free port)
+/// and a fresh random token for its set points, both printed.
 ///
 /// # Errors
 /// [`DemoError::Usage`] when the `--mqtt` URL does not validate; [`DemoError::Failed`] when
-/// stdout cannot be written (other than a closed pipe, which ends the demo quietly) or the
-/// gateway fails.
+/// stdout cannot be written (other than a closed pipe, which ends the demo quietly), the
+/// web port cannot be opened, or the gateway fails.
 pub async fn run(
     duration: Option<Duration>,
     mqtt: Option<String>,
+    web_port: Option<u16>,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<(), DemoError> {
     let mut text = DEMO_CONFIG.to_owned();
     if let Some(url) = mqtt {
         let _ = write!(text, "\n[mqtt]\nurl = \"{url}\"\ninterval_s = 1\n");
     }
+    let token = voltwire_runtime::web::Token::generate()
+        .map_err(|e| DemoError::Failed(format!("cannot make a random web token: {e}")))?;
+    let _ = write!(
+        text,
+        "\n[web]\nport = {}\ntoken = \"{}\"\n",
+        web_port.unwrap_or(WEB_PORT),
+        token.as_str()
+    );
     let settings = Config::parse(&text, Path::new("<demo>")).map_err(DemoError::Usage)?;
     let virtuals = VirtualBuses::default();
     let packs = [
@@ -197,9 +211,11 @@ pub async fn run(
     let inv1 = spawn_inverter(virtuals.get("inv1").node(), None);
     let inv2 = spawn_inverter(virtuals.get("inv2").node(), Some(Duration::from_secs(1)));
     let (snap_tx, snap_rx) = watch::channel(Value::Null);
+    let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
     let hooks = Hooks {
         virtuals: virtuals.clone(),
         snapshot: Some(snap_tx),
+        web_bound: Some(bound_tx),
     };
     if !print_line(&format!(
         "can-gateway demo: 3 simulated BMSes (100/100/200 Ah) -> gateway -> 2 simulated inverters \
@@ -211,6 +227,16 @@ pub async fn run(
     }
     let start = tokio::time::Instant::now();
     let status = async {
+        // The gateway binds its web port first: announce it (or end if it could not).
+        let Ok(addr) = bound_rx.await else {
+            return std::future::pending().await;
+        };
+        if !print_line(&format!(
+            "demo: status page at http://{addr}/ (set points in the page need the token {})",
+            token.as_str()
+        ))? {
+            return Ok(());
+        }
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.tick().await;
         loop {

@@ -70,6 +70,8 @@ pub struct InputSlot {
     last_poll: Option<Millis>,
     /// The bus is open.
     pub bus_up: bool,
+    /// Times the bus went from open to lost (each one is followed by a reconnect).
+    pub bus_drops: u64,
     required: PartSet,
     plausibility: Plausibility,
     /// CAN ids of the parts whose latest frame matched a frame we sent.
@@ -107,6 +109,8 @@ pub struct OutputSlot {
     pub last_state: Option<BatteryState>,
     /// The bus is open.
     pub bus_up: bool,
+    /// Times the bus went from open to lost (each one is followed by a reconnect).
+    pub bus_drops: u64,
     /// Extra delay (ms) of the next periodic burst, set when an input telegram matched our
     /// own frames (see the module documentation); cleared when a burst goes out.
     pub periodic_shift_ms: u64,
@@ -202,6 +206,7 @@ impl Engine {
                     last_frame: None,
                     last_poll: None,
                     bus_up: false,
+                    bus_drops: 0,
                     required: i.required,
                     plausibility: i.domain.plausibility,
                     own_ids: Vec::new(),
@@ -223,6 +228,7 @@ impl Engine {
                     last_written: None,
                     last_state: None,
                     bus_up: false,
+                    bus_drops: 0,
                     periodic_shift_ms: 0,
                 })
                 .collect(),
@@ -249,11 +255,17 @@ impl Engine {
         match ep {
             Endpoint::Input(i) => {
                 if let Some(s) = self.inputs.get_mut(i) {
+                    if s.bus_up && !up {
+                        s.bus_drops = s.bus_drops.saturating_add(1);
+                    }
                     s.bus_up = up;
                 }
             }
             Endpoint::Output(i) => {
                 if let Some(s) = self.outputs.get_mut(i) {
+                    if s.bus_up && !up {
+                        s.bus_drops = s.bus_drops.saturating_add(1);
+                    }
                     s.bus_up = up;
                 }
             }

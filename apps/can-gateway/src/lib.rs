@@ -19,3 +19,4 @@ pub mod engine;
 #[cfg(feature = "demo")]
 pub mod simulated;
 pub mod telemetry;
+pub mod web;

@@ -47,6 +47,11 @@ struct Cli {
     #[arg(long, value_name = "URL", requires = "demo", conflicts_with_all = ["config", "check_config", "init"])]
     mqtt: Option<String>,
 
+    /// The status page's port: with --demo (default 8080; 0 = any free port, printed), or
+    /// with --config instead of web.port (needs an enabled [web] section).
+    #[arg(long, value_name = "PORT", conflicts_with_all = ["check_config", "init"])]
+    web_port: Option<u16>,
+
     /// More logging (-v info, -vv debug); `RUST_LOG` wins.
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -75,6 +80,20 @@ fn print(text: &str) -> ExitCode {
 fn fail(msg: &str) -> ExitCode {
     say(&format!("can-gateway: {msg}"));
     ExitCode::from(2)
+}
+
+/// Make the file at `path` readable by its owner only (a warning when that fails).
+fn restrict(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
+            say(&format!(
+                "can-gateway: warning: cannot make {} private ({e}); it holds the web token",
+                path.display()
+            ));
+        }
+    }
 }
 
 /// Run `body` on `rt` until it ends, with the stop future of `signals`.
@@ -109,14 +128,16 @@ fn run_demo(
     let mqtt = cli.mqtt.clone();
     let mut failed = None;
     let r = with_signals(rt, signals, |stop| async {
-        demo::run(duration, mqtt, stop).await.map_err(|e| {
-            failed = Some(if matches!(e, demo::DemoError::Usage(_)) {
-                2
-            } else {
-                1
-            });
-            e.to_string()
-        })
+        demo::run(duration, mqtt, cli.web_port, stop)
+            .await
+            .map_err(|e| {
+                failed = Some(if matches!(e, demo::DemoError::Usage(_)) {
+                    2
+                } else {
+                    1
+                });
+                e.to_string()
+            })
     });
     match r {
         Ok(()) => ExitCode::SUCCESS,
@@ -137,30 +158,53 @@ fn run_demo(
     fail("this build has no --demo; rebuild with the default features (`--features demo`)")
 }
 
+/// `--init FILE`: the template with a fresh web token, readable by its owner only.
+fn init(path: &std::path::Path, force: bool) -> ExitCode {
+    let template = match config::template_with_token() {
+        Ok(t) => t,
+        Err(e) => return fail(&e),
+    };
+    match voltwire_runtime::config::write_template(path, &template, force) {
+        Ok(()) => {
+            // It holds the web token (and later perhaps an MQTT password): owner only.
+            restrict(path);
+            print(&format!(
+                "{}: template written (with a random web token); edit it, then run can-gateway --check-config {}\n",
+                path.display(),
+                path.display()
+            ))
+        }
+        Err(e) => fail(&e.to_string()),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(e) = voltwire_runtime::logging::init(cli.verbose) {
         say(&format!("can-gateway: logging: {e}"));
     }
     if let Some(path) = &cli.init {
-        return match voltwire_runtime::config::write_template(path, config::TEMPLATE, cli.force) {
-            Ok(()) => print(&format!(
-                "{}: template written; edit it, then run can-gateway --check-config {}\n",
-                path.display(),
-                path.display()
-            )),
-            Err(e) => fail(&e.to_string()),
-        };
+        return init(path, cli.force);
     }
     if let Some(path) = &cli.check_config {
         return match Config::load(path) {
             Ok(s) => {
                 let mut text = format!(
-                    "{}: configuration is valid ({} inputs, {} outputs{})\n",
+                    "{}: configuration is valid ({} inputs, {} outputs{}{})\n",
                     path.display(),
                     s.inputs.len(),
                     s.outputs.len(),
-                    if s.mqtt.is_some() { ", MQTT" } else { "" }
+                    if s.mqtt.is_some() { ", MQTT" } else { "" },
+                    s.web.as_ref().map_or_else(String::new, |w| format!(
+                        ", web on {}:{}{}",
+                        w.bind,
+                        w.port,
+                        if w.token.is_some() {
+                            " with control"
+                        } else {
+                            ", read-only"
+                        }
+                    ))
                 );
                 for w in &s.warnings {
                     text.push_str("warning: ");
@@ -194,10 +238,20 @@ fn main() -> ExitCode {
     let Some(path) = &cli.config else {
         return fail("give --config FILE (write one with --init FILE), or try --demo");
     };
-    let settings = match Config::load(path) {
+    let mut settings = match Config::load(path) {
         Ok(s) => s,
         Err(e) => return fail(&e),
     };
+    if let Some(port) = cli.web_port {
+        match &mut settings.web {
+            Some(w) => w.port = port,
+            None => {
+                return fail(
+                    "--web-port needs the status page on: add a [web] section (enabled = true) to the configuration",
+                );
+            }
+        }
+    }
     tracing::info!(
         inputs = settings.inputs.len(),
         outputs = settings.outputs.len(),

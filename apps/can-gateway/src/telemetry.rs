@@ -190,6 +190,7 @@ pub fn input_json(e: &Engine, i: usize, now: Millis) -> Value {
     m.insert("incomplete_bursts".into(), json!(slot.incomplete_bursts()));
     m.insert("own_frames".into(), json!(slot.own_frames));
     m.insert("bus_up".into(), json!(slot.bus_up));
+    m.insert("bus_drops".into(), json!(slot.bus_drops));
     m.insert(
         "state".into(),
         slot.latest
@@ -211,6 +212,7 @@ pub fn output_json(e: &Engine, o: usize, now: Millis) -> Value {
         "last_sent_age_s": slot.last_written.map_or(Value::Null, |t| secs(now.since(t))),
         "last_request_age_s": slot.last_request.map_or(Value::Null, |t| secs(now.since(t))),
         "bus_up": slot.bus_up,
+        "bus_drops": slot.bus_drops,
         "link": if !slot.bus_up { "down" } else if e.request_stale(o, now) { "stale" } else { "up" },
         "state": slot.last_state.map_or(Value::Null, |s| Value::Object(state_json(&s))),
     })

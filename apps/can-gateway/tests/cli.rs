@@ -113,7 +113,7 @@ fn usage_errors() {
 
 #[test]
 fn demo_runs_and_reaches_normal_mode() {
-    let o = bin(&["--demo", "--duration", "7"]);
+    let o = bin(&["--demo", "--duration", "7", "--web-port", "0"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
     let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("t=")).collect();
@@ -149,9 +149,10 @@ fn flags_that_cannot_work_beside_config_are_refused() {
     }
 }
 
-/// The template with one replacement, written to a scratch file; its path.
+/// The template (as `--init` writes it) with one replacement, written to a scratch file;
+/// its path.
 fn variant(d: &std::path::Path, name: &str, from: &str, to: &str) -> String {
-    let text = can_gateway::config::TEMPLATE;
+    let text = can_gateway::config::template_with_token().unwrap();
     assert!(text.contains(from), "{from}");
     let f = d.join(name);
     fs::write(&f, text.replacen(from, to, 1)).unwrap();
@@ -286,7 +287,11 @@ fn dev_full() -> std::process::Stdio {
 #[test]
 fn stdout_write_errors_exit_1_with_a_message() {
     use std::process::Stdio;
-    let o = run_with(&["--demo", "--duration", "2"], dev_full(), Stdio::piped());
+    let o = run_with(
+        &["--demo", "--duration", "2", "--web-port", "0"],
+        dev_full(),
+        Stdio::piped(),
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
         stderr(&o).contains("cannot write to stdout"),
@@ -315,7 +320,7 @@ fn an_unwritable_stderr_never_stops_the_gateway() {
     // inside each task and the gateway exited 0 within milliseconds. Now it runs the whole
     // demo: three status lines, then exit 0.
     let o = run_with(
-        &["--demo", "--duration", "3", "-vv"],
+        &["--demo", "--duration", "3", "-vv", "--web-port", "0"],
         Stdio::piped(),
         dev_full(),
     );

@@ -58,6 +58,7 @@ fn start(
     let hooks = Hooks {
         virtuals: virtuals.clone(),
         snapshot: Some(snap_tx),
+        web_bound: None,
     };
     let gw = tokio::spawn(app::run(settings, hooks, async move {
         let _ = stop_rx.await;

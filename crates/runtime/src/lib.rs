@@ -11,3 +11,6 @@ pub mod mqtt;
 pub mod poll;
 pub mod signal;
 pub mod task;
+#[cfg(feature = "web")]
+#[cfg_attr(docsrs, doc(cfg(feature = "web")))]
+pub mod web;

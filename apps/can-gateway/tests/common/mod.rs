@@ -104,6 +104,7 @@ impl Rig {
         let hooks = Hooks {
             virtuals: virtuals.clone(),
             snapshot: Some(snap_tx),
+            web_bound: None,
         };
         let gateway = tokio::spawn(app::run(settings, hooks, async move {
             let _ = stop_rx.await;
