@@ -4,7 +4,7 @@
 #![no_main]
 
 use voltwire_core::StreamDecoder;
-use voltwire_size_probe::{input, probe_main, sink};
+use voltwire_size_probe::{byte, input, probe_main, sink};
 use voltwire_victron::hex::{
     self, DayRecord, Frame, RegisterValue, Request, Response, TotalRecord,
 };
@@ -27,13 +27,15 @@ fn hex_frame(frame: &Frame) {
 fn record(record: &Record) {
     let mut out = [0u8; 1024];
     sink(record.emit(&mut out));
-    for (label, value) in record.iter() {
-        sink((label, value));
+    // Typed access: `get` serves every label (the named accessors are thin wrappers).
+    if let Some(&label) = text::Label::ALL.get(usize::from(byte())) {
+        sink(record.get(label));
     }
+    sink(record.battery_voltage());
 }
 
 fn probe() {
-    let mut decoder = RecordDecoder::new();
+    let mut decoder = RecordDecoder::<256>::sized();
     decoder.feed_all(input(), |item| match item.value {
         Ok(Message::Record(r)) => record(&r),
         Ok(Message::Hex(f)) => hex_frame(&f),
@@ -46,8 +48,8 @@ fn probe() {
     if let Ok(f) = Frame::parse(input()) {
         hex_frame(&f);
     }
-    if let Ok(v) = RegisterValue::decode_register(u16::from(voltwire_size_probe::byte()), input()) {
-        if let Some(info) = hex::lookup(u16::from(voltwire_size_probe::byte())) {
+    if let Ok(v) = RegisterValue::decode_register(u16::from(byte()), input()) {
+        if let Some(info) = hex::lookup(u16::from(byte())) {
             sink(v.encode(info));
         }
     }
@@ -65,8 +67,10 @@ fn probe() {
 }
 
 probe_main! { probe;
-    decoder "victron::text::RecordDecoder" => RecordDecoder,
-    decoder "victron::text::Decoder" => text::Decoder,
+    info "victron::text::RecordDecoder (default, 1024)" => RecordDecoder,
+    info "victron::text::RecordDecoder<256>" => RecordDecoder<256>,
+    info "victron::text::Decoder (default, 1024)" => text::Decoder,
+    decoder "victron::text::Decoder<256>" => text::Decoder<256>,
     info "victron::text::Assembler" => text::Assembler,
     info "victron::text::Record" => Record,
     info "victron::text::Message" => Message,

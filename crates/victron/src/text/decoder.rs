@@ -119,8 +119,15 @@ enum Out {
 ///
 /// Feed it bytes as they come; it yields checksum-verified blocks (borrowed, zero-copy),
 /// the HEX frames interleaved in the stream, and errors for corrupt blocks. Memory is fixed
-/// (about 1.3 KiB) whatever the input; it never allocates and never panics. After a corrupt
-/// block it resynchronises on the next `\r\n`.
+/// whatever the input; it never allocates and never panics. After a corrupt block it
+/// resynchronises on the next `\r\n`.
+///
+/// `N` is the room for one block's labels and values (a longer block is
+/// [`TextError::BlockTooLong`](super::TextError::BlockTooLong)); the default,
+/// [`MAX_BLOCK_DATA`], takes any block the protocol allows. Real blocks are far shorter (the
+/// longest in the repository's captures holds 133 bytes, `Checksum` included), so firmware
+/// short of RAM may use `Decoder::<256>::sized()`. `size_of` on a 32-bit target (`bench/size.sh`):
+/// `Decoder` 1384 bytes, `Decoder<512>` 872, `Decoder<256>` 616.
 ///
 /// HEX frames (`:`…`\n`) may appear between blocks or, with old firmware, inside one: they
 /// are cut out and returned on their own, and the text checksum runs over the block's bytes
@@ -128,10 +135,10 @@ enum Out {
 /// is not mistaken for anything else.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone)]
-pub struct Decoder {
+pub struct Decoder<const N: usize = MAX_BLOCK_DATA> {
     state: State,
     sum: u8,
-    data: [u8; MAX_BLOCK_DATA],
+    data: [u8; N],
     len: usize,
     fields: [FieldPos; MAX_FIELDS],
     nfields: usize,
@@ -153,9 +160,9 @@ pub struct Decoder {
     dropped: u64,
 }
 
-impl Default for Decoder {
+impl<const N: usize> Default for Decoder<N> {
     fn default() -> Self {
-        Self::new()
+        Self::sized()
     }
 }
 
@@ -165,12 +172,22 @@ fn printable(b: u8) -> bool {
 }
 
 impl Decoder {
-    /// A decoder waiting for the start of a block.
+    /// A decoder waiting for the start of a block, with room for any block
+    /// ([`MAX_BLOCK_DATA`]).
     pub const fn new() -> Self {
+        Self::sized()
+    }
+}
+
+impl<const N: usize> Decoder<N> {
+    /// A decoder with room for `N` bytes of labels and values per block (at most 65535:
+    /// field offsets are 16-bit; a larger `N` does not compile).
+    pub const fn sized() -> Self {
+        const { assert!(N <= u16::MAX as usize, "field offsets are 16-bit") };
         Self {
             state: State::Idle,
             sum: 0,
-            data: [0; MAX_BLOCK_DATA],
+            data: [0; N],
             len: 0,
             fields: [FieldPos {
                 start: 0,
@@ -391,7 +408,7 @@ impl Decoder {
                 State::Value => field_start + label_len + MAX_VALUE_LEN,
                 _ => len,
             }
-            .min(MAX_BLOCK_DATA);
+            .min(N);
             let (Some(dst), Some(src)) = (self.data.get_mut(len..limit), rest.get(i..)) else {
                 break;
             };
