@@ -2,8 +2,8 @@
 #![no_std]
 #![no_main]
 
-use voltwire_asciihex::{Decoder, Frame};
-use voltwire_core::{Emit, StreamDecoder};
+use voltwire_asciihex::{AsciiHex, Decoder, Frame};
+use voltwire_core::{Emit, ScanDecoder, StreamDecoder};
 use voltwire_size_probe::{input, probe_main, sink};
 
 fn frame(f: &Frame) {
@@ -11,8 +11,11 @@ fn frame(f: &Frame) {
     sink(f.emit(&mut out));
 }
 
+/// Sized for one module's replies (a 16-cell analog reply is 140 bytes).
+type SmallDecoder = ScanDecoder<AsciiHex, 512>;
+
 fn probe() {
-    let mut decoder = Decoder::new();
+    let mut decoder = SmallDecoder::new();
     decoder.feed_all(input(), |item| {
         if let Ok(f) = item.value {
             frame(&f);
@@ -25,6 +28,7 @@ fn probe() {
 }
 
 probe_main! { probe;
-    decoder "asciihex::Decoder" => Decoder,
+    info "asciihex::Decoder (default, MAX_FRAME_LEN)" => Decoder,
+    decoder "asciihex ScanDecoder<AsciiHex, 512>" => SmallDecoder,
     info "asciihex::Frame" => Frame,
 }

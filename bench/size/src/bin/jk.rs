@@ -3,9 +3,9 @@
 #![no_std]
 #![no_main]
 
-use voltwire_core::{Emit, StreamDecoder};
+use voltwire_core::{Emit, ScanDecoder, StreamDecoder};
 use voltwire_jk::pb::{self, PbDecoder};
-use voltwire_jk::{JkDecoder, Message, Record};
+use voltwire_jk::{JkDecoder, JkFraming, Message, Record};
 use voltwire_size_probe::{input, probe_main, sink};
 
 fn jk(m: &Message) {
@@ -35,8 +35,11 @@ fn pb_message(m: &pb::Message) {
     }
 }
 
+/// A JK02 decoder sized for real frames (the longest real reply is about 300 bytes).
+type SmallJkDecoder = ScanDecoder<JkFraming, 512>;
+
 fn probe() {
-    let mut decoder = JkDecoder::new();
+    let mut decoder = SmallJkDecoder::new();
     decoder.feed_all(input(), |item| {
         if let Ok(m) = item.value {
             jk(&m);
@@ -62,8 +65,9 @@ fn probe() {
 }
 
 probe_main! { probe;
-    decoder "jk::JkDecoder" => JkDecoder,
-    decoder "jk::pb::PbDecoder" => PbDecoder,
+    info "jk::JkDecoder (default, 1024)" => JkDecoder,
+    decoder "jk ScanDecoder<JkFraming, 512>" => SmallJkDecoder,
+    decoder "jk::pb::PbDecoder (512)" => PbDecoder,
     info "jk::Message" => Message,
     info "jk::Record" => Record,
     info "jk::pb::Message" => pb::Message,

@@ -8,7 +8,9 @@ use voltwire_core::{Emit, ScanDecoder, StreamDecoder};
 use voltwire_pace::{Frame, Request, Requests, Response};
 use voltwire_size_probe::{byte, input, probe_main, sink};
 
-type RequestDecoder = ScanDecoder<Requests, MAX_FRAME_LEN>;
+/// Requests are short (the longest real one, a write, is under 100 bytes).
+type RequestDecoder = ScanDecoder<Requests, 256>;
+type FullRequestDecoder = ScanDecoder<Requests, MAX_FRAME_LEN>;
 
 fn probe() {
     let mut out = [0u8; 256];
@@ -31,7 +33,8 @@ fn probe() {
 }
 
 probe_main! { probe;
-    decoder "pace::Requests decoder (MAX_FRAME_LEN)" => RequestDecoder,
+    info "pace Requests decoder (MAX_FRAME_LEN)" => FullRequestDecoder,
+    decoder "pace ScanDecoder<Requests, 256>" => RequestDecoder,
     info "pace::Request" => Request,
     info "pace::Response" => Response,
 }
