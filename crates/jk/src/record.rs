@@ -553,19 +553,22 @@ macro_rules! record {
                 }), )* ].into_iter().flatten()
             }
 
+            /// Bytes of the typed fields: [`Self::emit_fields`] into nothing.
             fn fields_len(&self) -> usize {
-                0 $( + self.$name.as_ref().map_or(0, |_| 1 + <$codec as Codec>::LEN) )*
+                self.emit_fields(&mut []).unwrap_or(0)
             }
 
+            /// Write the typed fields from the start of `out`; returns their length. A field
+            /// that does not fit is counted but neither written nor checked, so an empty
+            /// `out` measures (one unrolled pass over some 80 fields instead of two).
             fn emit_fields(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
                 let mut pos = 0;
                 $(
                     if let Some(v) = &self.$name {
                         let end = pos + 1 + <$codec as Codec>::LEN;
-                        let have = out.len();
-                        let slot = out.get_mut(pos..end)
-                            .ok_or(EncodeError::BufferTooSmall { needed: end, have })?;
-                        if let Some((first, value)) = slot.split_first_mut() {
+                        if let Some((first, value)) =
+                            out.get_mut(pos..end).and_then(<[u8]>::split_first_mut)
+                        {
                             *first = $id;
                             <$codec as Codec>::write(v, value, stringify!($name))?;
                         }
@@ -743,7 +746,11 @@ impl Record {
             rest = remaining;
         }
         let keep = rest.get(..MAX_INFO_LEN).unwrap_or(rest);
-        r.rest = Vec::from_slice(keep).unwrap_or_default();
+        // In place: a `Vec::from_slice` temporary would be a second 2 KiB value to move.
+        // `keep` fits (cut at the capacity above); were it not to, `rest` stays empty.
+        if r.rest.extend_from_slice(keep).is_err() {
+            r.rest.clear();
+        }
         r
     }
 
