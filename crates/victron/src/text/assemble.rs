@@ -99,7 +99,7 @@ impl Assembler {
                     self.current.apply_label(l, label, value, true);
                     ends |= matches!(l, Label::Hsds | Label::H18);
                 }
-                None => self.current.apply(label, value),
+                None => self.current.apply_unknown_printable(label, value),
             }
         }
         if ends {

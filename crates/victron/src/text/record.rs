@@ -199,6 +199,31 @@ impl Default for Record {
     }
 }
 
+fn is_printable(c: u8) -> bool {
+    (0x20..=0x7E).contains(&c)
+}
+
+/// Append ASCII bytes as chars (the caller checked they are ASCII and fit).
+fn push_ascii<const N: usize>(s: &mut String<N>, bytes: &[u8]) {
+    for &c in bytes {
+        // The test keeps `push` on its one-byte path; it never fails: the caller checked
+        // that the bytes are ASCII and fit.
+        if c.is_ascii() {
+            let _ = s.push(char::from(c));
+        }
+    }
+}
+
+/// `bytes` as a string when they are all ASCII and fit.
+fn ascii_string<const N: usize>(bytes: &[u8]) -> Option<String<N>> {
+    if bytes.len() > N || !bytes.is_ascii() {
+        return None;
+    }
+    let mut s = String::new();
+    push_ascii(&mut s, bytes);
+    Some(s)
+}
+
 /// `k` when `factor` is 10^k (every label's factor is: 1, 10 or 100).
 fn decimal_shift(factor: i64) -> Option<u32> {
     let mut p = 1i64;
@@ -655,11 +680,21 @@ impl Record {
     }
 
     fn push_extra(&mut self, label: &[u8], value: &[u8], invalid: bool) {
-        let (Ok(l), Ok(v)) = (core::str::from_utf8(label), core::str::from_utf8(value)) else {
-            self.extra_dropped = self.extra_dropped.saturating_add(1);
-            return;
+        self.push_extra_checked(label, value, invalid, false);
+    }
+
+    /// [`Self::push_extra`]; `printable` says the caller (the block decoder) has checked
+    /// that every byte is printable ASCII, so no UTF-8 validation is needed.
+    fn push_extra_checked(&mut self, label: &[u8], value: &[u8], invalid: bool, printable: bool) {
+        let strings = if printable {
+            ascii_string(label).zip(ascii_string(value))
+        } else {
+            match (core::str::from_utf8(label), core::str::from_utf8(value)) {
+                (Ok(l), Ok(v)) => String::try_from(l).ok().zip(String::try_from(v).ok()),
+                _ => None,
+            }
         };
-        let (Ok(label), Ok(value)) = (String::try_from(l), String::try_from(v)) else {
+        let Some((label, value)) = strings else {
             self.extra_dropped = self.extra_dropped.saturating_add(1);
             return;
         };
@@ -685,6 +720,11 @@ impl Record {
         }
     }
 
+    /// [`Self::apply`] of an unknown label from the block decoder (printable ASCII).
+    pub(crate) fn apply_unknown_printable(&mut self, label: &[u8], value: &[u8]) {
+        self.push_extra_checked(label, value, false, true);
+    }
+
     /// [`Record::apply`] for a label already looked up (`label` is `l`'s wire text);
     /// `printable`: `value` is known to be printable ASCII (as every value of a block the
     /// decoder delivers is).
@@ -700,18 +740,17 @@ impl Record {
             return;
         };
         if let Parse::Text(slot) = spec.parse {
-            let text = core::str::from_utf8(value)
-                .ok()
-                .filter(|t| printable || t.bytes().all(|c| (0x20..=0x7E).contains(&c)));
-            match (text, self.texts.get_mut(slot)) {
-                (Some(t), Some(s)) if t.len() <= s.capacity() => {
+            // Text values are printable ASCII (checked here unless the caller already did),
+            // so they are copied as chars: no UTF-8 validation to link.
+            let ok = printable || value.iter().all(|&c| is_printable(c));
+            match self.texts.get_mut(slot) {
+                Some(s) if ok && value.len() <= s.capacity() => {
                     s.clear();
-                    // Cannot fail: the length was checked against the capacity.
-                    let _ = s.push_str(t);
+                    push_ascii(s, value);
                     self.present |= b;
                     self.unavailable &= !b;
                 }
-                _ => self.push_extra(label, value, true),
+                _ => self.push_extra_checked(label, value, true, printable),
             }
             return;
         }
@@ -721,7 +760,7 @@ impl Record {
                 self.present |= b;
                 self.unavailable &= !b;
             }
-            _ => self.push_extra(label, value, true),
+            _ => self.push_extra_checked(label, value, true, printable),
         }
     }
 
@@ -939,6 +978,39 @@ mod tests {
         assert_eq!(hex(0xA042, 4), "0xA042");
         let mut full = Vec::<u8, 3>::new();
         assert_eq!(push_dec(&mut full, 1234, 0), Err(()));
+    }
+
+    /// Text values and untyped fields: printable ASCII is stored, anything else from the
+    /// public `apply` is kept as an invalid (or untyped) extra exactly as sent, or dropped
+    /// when it is not UTF-8.
+    #[test]
+    fn text_and_extras() {
+        let mut r = Record::new();
+        r.apply(b"SER#", b"HQ2117ABCDE");
+        assert_eq!(r.serial_number(), Some("HQ2117ABCDE"));
+        r.apply(b"SER#", "é".as_bytes());
+        assert_eq!(r.serial_number(), Some("HQ2117ABCDE"));
+        r.apply(b"SER#", b"\x01");
+        r.apply(b"ZZZ", "ü".as_bytes());
+        r.apply(b"ZZZ", b"\xFF");
+        r.apply_unknown_printable(b"YYY", b"12 ab");
+        let extra: std::vec::Vec<_> = r
+            .extra()
+            .iter()
+            .map(|f| (f.label.as_str(), f.value.as_str(), f.invalid))
+            .collect();
+        assert_eq!(
+            extra,
+            [
+                ("SER#", "é", true),
+                ("SER#", "\u{1}", true),
+                ("ZZZ", "ü", false),
+                ("YYY", "12 ab", false)
+            ]
+        );
+        assert_eq!(r.extra_dropped(), 1);
+        r.apply(b"SER#", b"0123456789012345678901234567890123");
+        assert_eq!(r.extra_dropped(), 2, "longer than MAX_TEXT_LEN");
     }
 
     #[test]
