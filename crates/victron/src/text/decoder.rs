@@ -136,9 +136,19 @@ enum Out {
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone)]
 pub struct Decoder<const N: usize = MAX_BLOCK_DATA> {
+    /// The current block's labels and values.
+    data: [u8; N],
+    machine: Machine,
+}
+
+/// Everything of [`Decoder`] but its block buffer. The state machine works on the buffer as
+/// a slice, so its code is the same for every `N`: compiled once, in this crate, rather than
+/// once per size in each user's crate (where it came out measurably slower).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Debug, Clone)]
+struct Machine {
     state: State,
     sum: u8,
-    data: [u8; N],
     len: usize,
     fields: [FieldPos; MAX_FIELDS],
     nfields: usize,
@@ -185,9 +195,39 @@ impl<const N: usize> Decoder<N> {
     pub const fn sized() -> Self {
         const { assert!(N <= u16::MAX as usize, "field offsets are 16-bit") };
         Self {
+            data: [0; N],
+            machine: Machine::new(),
+        }
+    }
+
+    /// Bytes that were not part of a valid block or a valid HEX frame so far.
+    pub fn dropped_bytes(&self) -> u64 {
+        self.machine.dropped
+    }
+
+    /// Stream offset of the next byte to be fed.
+    pub fn position(&self) -> u64 {
+        self.machine.pos
+    }
+
+    /// Feed bytes. Returns how many were taken and at most one event; call again with the
+    /// rest of the input. Never panics, never allocates.
+    pub fn feed(&mut self, input: &[u8]) -> Progress<Event<'_>> {
+        self.machine.feed(&mut self.data, input)
+    }
+
+    /// The input has ended. A block or HEX frame cut off by the end is reported as
+    /// [`TextError::Truncated`] and its bytes counted as dropped.
+    pub fn finish(&mut self) -> Option<Located<Event<'_>>> {
+        self.machine.finish()
+    }
+}
+
+impl Machine {
+    const fn new() -> Self {
+        Self {
             state: State::Idle,
             sum: 0,
-            data: [0; N],
             len: 0,
             fields: [FieldPos {
                 start: 0,
@@ -210,33 +250,21 @@ impl<const N: usize> Decoder<N> {
         }
     }
 
-    /// Bytes that were not part of a valid block or a valid HEX frame so far.
-    pub fn dropped_bytes(&self) -> u64 {
-        self.dropped
-    }
-
-    /// Stream offset of the next byte to be fed.
-    pub fn position(&self) -> u64 {
-        self.pos
-    }
-
-    /// Feed bytes. Returns how many were taken and at most one event; call again with the
-    /// rest of the input. Never panics, never allocates.
-    pub fn feed(&mut self, input: &[u8]) -> Progress<Event<'_>> {
+    fn feed<'a>(&'a mut self, data: &'a mut [u8], input: &[u8]) -> Progress<Event<'a>> {
         let mut consumed = 0;
         let mut out = Out::None;
         let base = self.pos;
         while consumed < input.len() {
             // Fast path: whole fields of ordinary bytes, in local variables.
             if !self.in_hex && matches!(self.state, State::Label | State::Value | State::ValueCr) {
-                consumed += self.run_fields(input.get(consumed..).unwrap_or_default());
+                consumed += self.run_fields(data, input.get(consumed..).unwrap_or_default());
             }
             let Some(&b) = input.get(consumed) else {
                 break;
             };
             self.pos = base.wrapping_add(consumed as u64);
             consumed += 1;
-            out = self.step(b);
+            out = self.step(data, b);
             if !matches!(out, Out::None) {
                 break;
             }
@@ -247,7 +275,7 @@ impl<const N: usize> Decoder<N> {
             Out::Block => Some(Located {
                 offset: self.block_offset,
                 value: Event::Block(BlockRef {
-                    data: self.data.get(..self.len).unwrap_or_default(),
+                    data: data.get(..self.len).unwrap_or_default(),
                     fields: self.fields.get(..self.nfields).unwrap_or_default(),
                     checksum: self.checksum,
                     has_pid: self.has_pid,
@@ -272,9 +300,7 @@ impl<const N: usize> Decoder<N> {
         Progress { consumed, item }
     }
 
-    /// The input has ended. A block or HEX frame cut off by the end is reported as
-    /// [`TextError::Truncated`] and its bytes counted as dropped.
-    pub fn finish(&mut self) -> Option<Located<Event<'_>>> {
+    fn finish(&mut self) -> Option<Located<Event<'static>>> {
         let in_block = !matches!(self.state, State::Idle | State::IdleCr);
         let offset = if in_block {
             self.block_offset
@@ -333,7 +359,7 @@ impl<const N: usize> Decoder<N> {
         }
     }
 
-    fn hex_byte(&mut self, b: u8) -> Out {
+    fn hex_byte(&mut self, data: &mut [u8], b: u8) -> Out {
         match b {
             b'\n' => {
                 self.in_hex = false;
@@ -357,7 +383,7 @@ impl<const N: usize> Decoder<N> {
                 self.in_hex = false;
                 self.dropped = self.dropped.saturating_add(self.hex_len as u64);
                 let offset = self.hex_offset;
-                match self.step(b) {
+                match self.step(data, b) {
                     Out::None => Out::Error(TextError::HexInvalidByte(b), offset),
                     // The byte completed something (e.g. a checksum byte): the HEX error is
                     // less important than that block.
@@ -367,8 +393,8 @@ impl<const N: usize> Decoder<N> {
         }
     }
 
-    fn push_data(&mut self, b: u8) -> bool {
-        if let Some(slot) = self.data.get_mut(self.len) {
+    fn push_data(&mut self, data: &mut [u8], b: u8) -> bool {
+        if let Some(slot) = data.get_mut(self.len) {
             *slot = b;
             self.len += 1;
             true
@@ -379,10 +405,10 @@ impl<const N: usize> Decoder<N> {
 
     /// A label (`label_len` bytes at `field_start`) has just ended with its TAB.
     #[inline]
-    fn note_label(&mut self) {
+    fn note_label(&mut self, data: &[u8]) {
         if self.label_len == 3 {
             let end = self.field_start + 3;
-            self.has_pid |= self.data.get(self.field_start..end) == Some(b"PID".as_slice());
+            self.has_pid |= data.get(self.field_start..end) == Some(b"PID".as_slice());
         }
     }
 
@@ -392,7 +418,7 @@ impl<const N: usize> Decoder<N> {
     /// returns how many bytes were taken. Anything else — a `:`, an invalid byte, a limit,
     /// an empty or `Checksum`-long label — is left to `step`.
     #[inline]
-    fn run_fields(&mut self, rest: &[u8]) -> usize {
+    fn run_fields(&mut self, data: &mut [u8], rest: &[u8]) -> usize {
         let mut state = self.state;
         let mut len = self.len;
         let mut sum = self.sum;
@@ -408,8 +434,8 @@ impl<const N: usize> Decoder<N> {
                 State::Value => field_start + label_len + MAX_VALUE_LEN,
                 _ => len,
             }
-            .min(N);
-            let (Some(dst), Some(src)) = (self.data.get_mut(len..limit), rest.get(i..)) else {
+            .min(data.len());
+            let (Some(dst), Some(src)) = (data.get_mut(len..limit), rest.get(i..)) else {
                 break;
             };
             let mut n = 0;
@@ -434,7 +460,7 @@ impl<const N: usize> Decoder<N> {
                         break;
                     }
                     label_len = n;
-                    has_pid |= n == 3 && self.data.get(field_start..len) == Some(b"PID".as_slice());
+                    has_pid |= n == 3 && data.get(field_start..len) == Some(b"PID".as_slice());
                     state = State::Value;
                 }
                 (State::Value, b'\r') => {
@@ -471,12 +497,9 @@ impl<const N: usize> Decoder<N> {
         i
     }
 
-    fn label_byte(&mut self, b: u8) -> Out {
+    fn label_byte(&mut self, data: &mut [u8], b: u8) -> Out {
         if b == b'\t' {
-            let label = self
-                .data
-                .get(self.field_start..self.len)
-                .unwrap_or_default();
+            let label = data.get(self.field_start..self.len).unwrap_or_default();
             if label.is_empty() {
                 return self.abandon(TextError::EmptyLabel, b);
             }
@@ -486,7 +509,7 @@ impl<const N: usize> Decoder<N> {
                 self.state = State::Checksum;
             } else {
                 self.label_len = self.len - self.field_start;
-                self.note_label();
+                self.note_label(data);
                 self.state = State::Value;
             }
             Out::None
@@ -497,7 +520,7 @@ impl<const N: usize> Decoder<N> {
             if self.len - self.field_start >= MAX_LABEL_LEN {
                 return self.abandon(TextError::FieldTooLong, b);
             }
-            if !self.push_data(b) {
+            if !self.push_data(data, b) {
                 return self.abandon(TextError::BlockTooLong, b);
             }
             self.sum = self.sum.wrapping_add(b);
@@ -507,7 +530,7 @@ impl<const N: usize> Decoder<N> {
         }
     }
 
-    fn value_byte(&mut self, b: u8) -> Out {
+    fn value_byte(&mut self, data: &mut [u8], b: u8) -> Out {
         if b == b'\r' {
             let Some(slot) = self.fields.get_mut(self.nfields) else {
                 return self.abandon(TextError::TooManyFields, b);
@@ -530,7 +553,7 @@ impl<const N: usize> Decoder<N> {
             if self.len - self.field_start - self.label_len >= MAX_VALUE_LEN {
                 return self.abandon(TextError::FieldTooLong, b);
             }
-            if !self.push_data(b) {
+            if !self.push_data(data, b) {
                 return self.abandon(TextError::BlockTooLong, b);
             }
             self.sum = self.sum.wrapping_add(b);
@@ -541,9 +564,9 @@ impl<const N: usize> Decoder<N> {
     }
 
     #[inline]
-    fn step(&mut self, b: u8) -> Out {
+    fn step(&mut self, data: &mut [u8], b: u8) -> Out {
         if self.in_hex {
-            return self.hex_byte(b);
+            return self.hex_byte(data, b);
         }
         if matches!(self.state, State::Checksum)
             || (b != b':' && !matches!(self.state, State::Idle | State::IdleCr))
@@ -592,8 +615,8 @@ impl<const N: usize> Decoder<N> {
                 }
                 Out::None
             }
-            State::Label => self.label_byte(b),
-            State::Value => self.value_byte(b),
+            State::Label => self.label_byte(data, b),
+            State::Value => self.value_byte(data, b),
             State::ValueCr => {
                 if b == b'\n' {
                     self.sum = self.sum.wrapping_add(b);
