@@ -8,6 +8,15 @@ import sys
 TEXT_BUDGET = 16 * 1024  # bytes of .text per protocol crate's probe
 DECODER_BUDGET = 1024  # bytes of RAM per decoder at its smallest sensible size
 
+# Probes still above TEXT_BUDGET (issue 14), with the size they may not exceed: a ratchet,
+# so they can only shrink. Lower a ceiling when a probe shrinks; drop the entry once it is
+# under TEXT_BUDGET.
+CEILINGS = {
+    "jk": 16480,
+    "pylontech_rs485": 17654,
+    "victron": 18162,
+}
+
 
 def sections(path):
     with open(path, "rb") as f:
@@ -28,6 +37,7 @@ def sections(path):
 
 def main():
     failed = []
+    notes = []
     rows = []
     types = []
     for path in sys.argv[1:]:
@@ -36,8 +46,13 @@ def main():
         text = secs.get(".text", (0, b""))[0]
         rodata = secs.get(".rodata", (0, b""))[0]
         rows.append((name, text, rodata))
-        if text > TEXT_BUDGET:
-            failed.append(f"{name}: .text {text} B > {TEXT_BUDGET} B")
+        limit = max(TEXT_BUDGET, CEILINGS.get(name, 0))
+        if text > limit:
+            failed.append(f"{name}: .text {text} B > {limit} B")
+        elif name in CEILINGS and text <= TEXT_BUDGET:
+            notes.append(f"{name} is under budget now: remove it from CEILINGS")
+        elif name in CEILINGS and text < CEILINGS[name]:
+            notes.append(f"{name} shrank to {text} B: lower its ceiling")
         table = secs.get(".vw_sizes", (0, b""))[1]
         for off in range(0, len(table) - 63, 64):
             raw, kind, size = struct.unpack_from("<56sII", table, off)
@@ -47,12 +62,14 @@ def main():
                 failed.append(f"{tname}: {size} B > {DECODER_BUDGET} B")
     print(f"{'probe':<18}{'.text':>8}{'.rodata':>9}   (budget .text <= {TEXT_BUDGET} B)")
     for name, text, rodata in rows:
-        flag = "  OVER" if text > TEXT_BUDGET else ""
+        flag = f"  over budget (ceiling {CEILINGS[name]} B, issue 14)" if name in CEILINGS and text > TEXT_BUDGET else ("  OVER" if text > TEXT_BUDGET else "")
         print(f"{name:<18}{text:>8}{rodata:>9}{flag}")
     print(f"\n{'type (size_of on the target)':<56}{'bytes':>7}   (decoders <= {DECODER_BUDGET} B)")
     for tname, kind, size in types:
         flag = "  OVER" if kind == 1 and size > DECODER_BUDGET else ("" if kind == 1 else "  (info)")
         print(f"{tname:<56}{size:>7}{flag}")
+    for n in notes:
+        print("note: " + n)
     if failed:
         print("\nover budget:\n  " + "\n  ".join(failed))
         sys.exit(1)
