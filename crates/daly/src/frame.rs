@@ -312,6 +312,7 @@ impl Protocol for Daly {
     type Message = RawFrame;
     type Error = Error;
 
+    #[inline]
     fn parse(frame: &[u8]) -> Result<RawFrame, Error> {
         RawFrame::parse(frame)
     }
