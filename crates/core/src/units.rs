@@ -119,6 +119,26 @@ const fn div_rem_u64(dividend: u64, divisor: u64) -> (u64, u64) {
     (quotient, rem)
 }
 
+impl Scale {
+    /// [`Scale::to_raw`] of a 32-bit canonical value, in 32-bit arithmetic: the same result
+    /// for every input (a step that does not fit 32 bits is larger than any such value, so
+    /// the quotient is 0 and the remainder the value).
+    fn to_raw_i32(self, canonical: i32, field: &'static str) -> Result<i64, EncodeError> {
+        let (q, r) = match i32::try_from(self.lsb) {
+            Ok(0) => return Err(EncodeError::OutOfRange { field }),
+            // i32::MIN / -1 does not fit 32 bits; its 64-bit quotient does.
+            Ok(-1) => (-i64::from(canonical), 0),
+            Ok(lsb) => (i64::from(canonical / lsb), canonical % lsb),
+            Err(_) => (0, canonical),
+        };
+        if r != 0 {
+            return Err(EncodeError::Precision { field });
+        }
+        q.checked_add(self.offset)
+            .ok_or(EncodeError::OutOfRange { field })
+    }
+}
+
 /// How [`Millivolts::round_to`] (and the other units' `round_to`) rounds to a coarser scale.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -178,7 +198,12 @@ macro_rules! unit {
             /// [`EncodeError::Precision`] when the value is not a multiple of the wire
             /// resolution, [`EncodeError::OutOfRange`] on overflow (`field` names the field).
             pub fn to_wire(self, scale: Scale, field: &'static str) -> Result<i64, EncodeError> {
-                scale.to_raw(i64::from(self.0), field)
+                // Units held in 32 bits or less take the 32-bit path (the other branch is
+                // then dead code); 64-bit units fall back to the general division.
+                match i32::try_from(self.0) {
+                    Ok(v) => scale.to_raw_i32(v, field),
+                    Err(_) => scale.to_raw(i64::from(self.0), field),
+                }
             }
 
             /// Encode to a raw wire value that must fit `T` (e.g. `u16`).
@@ -416,6 +441,14 @@ mod tests {
         fn div_rem_is_the_operators(n in operand(), d in operand()) {
             let expected = n.checked_div(d).zip(n.checked_rem(d));
             prop_assert_eq!(div_rem_i64(n, d), expected);
+        }
+
+        #[test]
+        fn to_raw_i32_is_to_raw(v in any::<i32>(), lsb in operand(), offset in operand()) {
+            let s = Scale { lsb, offset };
+            prop_assert_eq!(s.to_raw_i32(v, "f"), s.to_raw(i64::from(v), "f"));
+            let small = Scale { lsb: lsb % 2000, offset: offset % 70_000 };
+            prop_assert_eq!(small.to_raw_i32(v % 100_000, "f"), small.to_raw(i64::from(v % 100_000), "f"));
         }
 
         #[test]
