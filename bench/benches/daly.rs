@@ -187,6 +187,19 @@ fn bench(cr: &mut Criterion) {
     summary(&c, "voltwire (parse)", ours_parse);
     summary(&c, "dalybms 0.2.0", peer_dalybms);
 
+    // Ratios from the fastest of 30 interleaved passes each (steady on a loaded machine).
+    let t = voltwire_bench::interleaved_min(
+        &[&|| ours_stream(&c), &|| ours_parse(&c), &|| {
+            peer_dalybms(&c)
+        }],
+        30,
+    );
+    println!(
+        "ratio vs dalybms (min of 30 interleaved passes; > 1 = faster): parse {:.2}x, stream {:.2}x",
+        t[2] / t[1],
+        t[2] / t[0]
+    );
+
     let mut g = cr.benchmark_group("daly");
     g.throughput(Throughput::Elements(c.frames));
     g.sample_size(10);

@@ -212,7 +212,10 @@ fn summary(c: &Corpus, name: &str, counts: Counts, f: fn(&Corpus) -> u64) {
 }
 
 fn bench(cr: &mut Criterion) {
-    let mppt = corpus("mppt", "smartsolar-75-15-fw156-kindr007-uart-debug-7-blocks.bin");
+    let mppt = corpus(
+        "mppt",
+        "smartsolar-75-15-fw156-kindr007-uart-debug-7-blocks.bin",
+    );
     let bmv = corpus("bmv", "bmv700-fw308-karioja-dump.bin");
     println!(
         "\n== VE.Direct TEXT: real blocks repeated to >= {} MiB, random chunks 1..=256 ==",
@@ -220,12 +223,35 @@ fn bench(cr: &mut Criterion) {
     );
     summary(&mppt, "voltwire (records)", Counts::Records, ours);
     summary(&mppt, "voltwire (blocks)", Counts::Blocks, ours_blocks);
-    summary(&mppt, "vedirect 0.2.0 (MPPT)", Counts::Records, peer_vedirect_mppt);
+    summary(
+        &mppt,
+        "vedirect 0.2.0 (MPPT)",
+        Counts::Records,
+        peer_vedirect_mppt,
+    );
     summary(&mppt, "vedirect_rs 0.2.3", Counts::Blocks, peer_vedirect_rs);
     summary(&bmv, "voltwire (records)", Counts::Records, ours);
     summary(&bmv, "voltwire (blocks)", Counts::Blocks, ours_blocks);
-    summary(&bmv, "vedirect 0.2.0 (BMV)", Counts::Records, peer_vedirect_bmv);
+    summary(
+        &bmv,
+        "vedirect 0.2.0 (BMV)",
+        Counts::Records,
+        peer_vedirect_bmv,
+    );
     summary(&bmv, "vedirect_rs 0.2.3", Counts::Blocks, peer_vedirect_rs);
+
+    // Ratios from the fastest of 60 interleaved passes each (steady on a loaded machine).
+    for (c, peer) in [
+        (&mppt, peer_vedirect_mppt as fn(&Corpus) -> u64),
+        (&bmv, peer_vedirect_bmv),
+    ] {
+        let t = voltwire_bench::interleaved_min(&[&|| ours(c), &|| peer(c)], 60);
+        println!(
+            "{}: typed records {:.2}x vedirect 0.2.0 (min of 60 interleaved passes; > 1 = faster)",
+            c.name,
+            t[1] / t[0]
+        );
+    }
 
     for (c, peer) in [
         (&mppt, peer_vedirect_mppt as fn(&Corpus) -> u64),

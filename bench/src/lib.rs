@@ -35,3 +35,19 @@ unsafe impl GlobalAlloc for CountingAlloc {
 pub fn allocations() -> u64 {
     ALLOCATIONS.load(Ordering::Relaxed)
 }
+
+/// Time each function `rounds` times, interleaved (A B C A B C …), and return the fastest
+/// pass of each in seconds. On a loaded machine the minimum of interleaved passes is far
+/// steadier than one long run per function, and every function sees the same load, so the
+/// ratios between them are what to read.
+pub fn interleaved_min(fs: &[&dyn Fn() -> u64], rounds: usize) -> Vec<f64> {
+    let mut best = vec![f64::INFINITY; fs.len()];
+    for _ in 0..rounds {
+        for (f, b) in fs.iter().zip(best.iter_mut()) {
+            let t = std::time::Instant::now();
+            std::hint::black_box(f());
+            *b = b.min(t.elapsed().as_secs_f64());
+        }
+    }
+    best
+}

@@ -7,6 +7,14 @@
 //! - `std`: links `std` for std-using dependents and turns on `thiserror/std` (and the same feature of the voltwire crates below). It adds no API: the error types implement `core::error::Error` (the same trait as `std::error::Error`) in every configuration.
 //! - `tokio-codec`: `AsciiHexCodec`, `voltwire_core::codec::StreamCodec` aliases (a `tokio_util::codec` `Decoder`/`Encoder` for `FramedRead`/`FramedWrite`); implies `std`.
 //! - `defmt`: `defmt::Format` on the messages, records and errors, for logging on embedded targets.
+//!
+//! # Memory (`size_of` on a 32-bit MCU target, from `bench/size.sh`)
+//!
+//! | type | bytes |
+//! |---|---|
+//! | `Decoder` (`ScanDecoder<AsciiHex, MAX_FRAME_LEN>`, any frame) | 4152 |
+//! | `voltwire_core::ScanDecoder<AsciiHex, 512>` (one module's replies; a 16-cell analog reply is 140 bytes) | 552 |
+//! | `Frame` (INFO of up to `MAX_INFO_LEN` bytes) | 2056 |
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

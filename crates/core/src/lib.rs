@@ -47,5 +47,5 @@ pub use scan::{
 pub use table::{BitTable, FlagNames, FlagWord, RawWord, Unnamed};
 pub use units::{
     DeciCelsius, DeciKelvin, MilliampHours, Milliamps, Millivolts, Permille, Quantity, Rounding,
-    Scale, VoltAmperes, WattHours, Watts,
+    Scale, VoltAmperes, WattHours, Watts, div_rem_i64,
 };

@@ -51,16 +51,91 @@ impl Scale {
     /// [`EncodeError::Precision`] when `canonical` is not a multiple of `lsb`, and
     /// [`EncodeError::OutOfRange`] on overflow.
     pub const fn to_raw(self, canonical: i64, field: &'static str) -> Result<i64, EncodeError> {
-        if self.lsb == 0 {
+        let Some((q, r)) = div_rem_i64(canonical, self.lsb) else {
             return Err(EncodeError::OutOfRange { field });
-        }
-        if canonical % self.lsb != 0 {
+        };
+        if r != 0 {
             return Err(EncodeError::Precision { field });
         }
-        match (canonical / self.lsb).checked_add(self.offset) {
+        match q.checked_add(self.offset) {
             Some(raw) => Ok(raw),
             None => Err(EncodeError::OutOfRange { field }),
         }
+    }
+}
+
+/// `n / d` and `n % d`, truncated towards zero exactly as the `/` and `%` operators, or
+/// `None` when `d` is 0 or the quotient overflows (`i64::MIN / -1`).
+///
+/// Made for microcontrollers: when both operands fit in `i32` (every voltage, current,
+/// power and temperature the protocols carry) it uses 32-bit division, which Cortex-M3 and
+/// later and RISC-V `M` do in hardware; otherwise a shift-and-subtract loop. Neither pulls
+/// the ~1.4 KiB 64-bit division routines of `compiler_builtins` into a firmware image.
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_possible_wrap,
+    reason = "each cast is range-checked just before it (const fn: no TryFrom)"
+)]
+pub const fn div_rem_i64(n: i64, d: i64) -> Option<(i64, i64)> {
+    if d == 0 || (n == i64::MIN && d == -1) {
+        return None;
+    }
+    if fits_i32(n) && fits_i32(d) && !(n == i32::MIN as i64 && d == -1) {
+        let (n, d) = (n as i32, d as i32);
+        return Some(((n / d) as i64, (n % d) as i64));
+    }
+    let (q, r) = div_rem_u64(n.unsigned_abs(), d.unsigned_abs());
+    // |q| <= |n| <= 2^63 and |r| < |d| <= 2^63: the casts wrap only for q = 2^63, which is
+    // i64::MIN / 1 = i64::MIN, exactly what the wrapping negation gives back.
+    let q = if (n < 0) == (d < 0) {
+        q as i64
+    } else {
+        (q as i64).wrapping_neg()
+    };
+    let r = if n < 0 {
+        (r as i64).wrapping_neg()
+    } else {
+        r as i64
+    };
+    Some((q, r))
+}
+
+const fn fits_i32(v: i64) -> bool {
+    v >= i32::MIN as i64 && v <= i32::MAX as i64
+}
+
+/// Unsigned 64-bit division by shift and subtract (`d` must not be 0, and at most 2^63).
+const fn div_rem_u64(dividend: u64, divisor: u64) -> (u64, u64) {
+    let (mut quotient, mut rem) = (0u64, 0u64);
+    let mut bit = 64;
+    while bit > 0 {
+        bit -= 1;
+        rem = (rem << 1) | ((dividend >> bit) & 1);
+        if rem >= divisor {
+            rem -= divisor;
+            quotient |= 1 << bit;
+        }
+    }
+    (quotient, rem)
+}
+
+impl Scale {
+    /// [`Scale::to_raw`] of a 32-bit canonical value, in 32-bit arithmetic: the same result
+    /// for every input (a step that does not fit 32 bits is larger than any such value, so
+    /// the quotient is 0 and the remainder the value).
+    fn to_raw_i32(self, canonical: i32, field: &'static str) -> Result<i64, EncodeError> {
+        let (q, r) = match i32::try_from(self.lsb) {
+            Ok(0) => return Err(EncodeError::OutOfRange { field }),
+            // i32::MIN / -1 does not fit 32 bits; its 64-bit quotient does.
+            Ok(-1) => (-i64::from(canonical), 0),
+            Ok(lsb) => (i64::from(canonical / lsb), canonical % lsb),
+            Err(_) => (0, canonical),
+        };
+        if r != 0 {
+            return Err(EncodeError::Precision { field });
+        }
+        q.checked_add(self.offset)
+            .ok_or(EncodeError::OutOfRange { field })
     }
 }
 
@@ -123,7 +198,12 @@ macro_rules! unit {
             /// [`EncodeError::Precision`] when the value is not a multiple of the wire
             /// resolution, [`EncodeError::OutOfRange`] on overflow (`field` names the field).
             pub fn to_wire(self, scale: Scale, field: &'static str) -> Result<i64, EncodeError> {
-                scale.to_raw(i64::from(self.0), field)
+                // Units held in 32 bits or less take the 32-bit path (the other branch is
+                // then dead code); 64-bit units fall back to the general division.
+                match i32::try_from(self.0) {
+                    Ok(v) => scale.to_raw_i32(v, field),
+                    Err(_) => scale.to_raw(i64::from(self.0), field),
+                }
             }
 
             /// Encode to a raw wire value that must fit `T` (e.g. `u16`).
@@ -146,8 +226,13 @@ macro_rules! unit {
             pub fn round_to(self, scale: Scale, rounding: Rounding) -> Self {
                 let v = i64::from(self.0);
                 let step = scale.lsb.saturating_abs().max(1);
-                let floor = v.div_euclid(step).saturating_mul(step);
-                let rem = v.rem_euclid(step);
+                // Euclidean division (step > 0) from the truncating one.
+                let (q, rem) = match div_rem_i64(v, step) {
+                    Some((q, r)) if r < 0 => (q - 1, r + step),
+                    Some(qr) => qr,
+                    None => (v, 0),
+                };
+                let floor = q.saturating_mul(step);
                 let r = match rounding {
                     Rounding::Down => floor,
                     Rounding::Up if rem == 0 => floor,
@@ -320,7 +405,61 @@ mod tests {
         assert_eq!(DeciKelvin(2981).to_celsius(2730), Some(DeciCelsius(251)));
     }
 
+    #[test]
+    fn div_rem_edges() {
+        assert_eq!(div_rem_i64(7, 0), None);
+        assert_eq!(div_rem_i64(i64::MIN, -1), None);
+        assert_eq!(div_rem_i64(i64::MIN, 1), Some((i64::MIN, 0)));
+        assert_eq!(div_rem_i64(i64::MIN, i64::MIN), Some((1, 0)));
+        assert_eq!(div_rem_i64(i64::MAX, i64::MIN), Some((0, i64::MAX)));
+        assert_eq!(div_rem_i64(i64::from(i32::MIN), -1), Some((1 << 31, 0)));
+        assert_eq!(div_rem_i64(-7, 2), Some((-3, -1)));
+        assert_eq!(div_rem_i64(7, -2), Some((-3, 1)));
+        assert_eq!(
+            div_rem_i64(-(1 << 40) - 3, 10),
+            Some((-109_951_162_777, -9))
+        );
+        // i64::MIN % -1 panics as an operator; a scale of -1 reports it instead.
+        assert_eq!(
+            Scale::new(-1, 0).to_raw(i64::MIN, "x"),
+            Err(EncodeError::OutOfRange { field: "x" })
+        );
+    }
+
+    fn operand() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            any::<i64>(),
+            any::<i32>().prop_map(i64::from),
+            -1000i64..1000,
+            Just(i64::MIN),
+            Just(i64::MAX),
+        ]
+    }
+
     proptest! {
+        #[test]
+        fn div_rem_is_the_operators(n in operand(), d in operand()) {
+            let expected = n.checked_div(d).zip(n.checked_rem(d));
+            prop_assert_eq!(div_rem_i64(n, d), expected);
+        }
+
+        #[test]
+        fn to_raw_i32_is_to_raw(v in any::<i32>(), lsb in operand(), offset in operand()) {
+            let s = Scale { lsb, offset };
+            prop_assert_eq!(s.to_raw_i32(v, "f"), s.to_raw(i64::from(v), "f"));
+            let small = Scale { lsb: lsb % 2000, offset: offset % 70_000 };
+            prop_assert_eq!(small.to_raw_i32(v % 100_000, "f"), small.to_raw(i64::from(v % 100_000), "f"));
+        }
+
+        #[test]
+        fn round_to_is_euclidean(v in any::<i32>(), lsb in -5000i64..5000) {
+            let step = lsb.saturating_abs().max(1);
+            let r = Millivolts(v).round_to(Scale::new(lsb, 0), Rounding::Down).0;
+            let floor = i64::from(v).div_euclid(step) * step;
+            let expected = floor.clamp(i64::from(i32::MIN), i64::from(i32::MAX));
+            prop_assert_eq!(i64::from(r), expected);
+        }
+
         #[test]
         fn wire_round_trip(raw in 0i64..=i64::from(u16::MAX), lsb in 1i64..1000, offset in 0i64..40_000) {
             let s = Scale::new(lsb, offset);

@@ -16,7 +16,6 @@
 //! only after [`Frame::check_len`]. [`RawFrame::emit`] never panics: a short buffer is an
 //! [`EncodeError::BufferTooSmall`].
 
-use voltwire_core::checksum::sum8;
 use voltwire_core::{Emit, EncodeError, Framing, Protocol, Scan, ScanDecoder};
 
 use crate::Error;
@@ -130,7 +129,11 @@ impl<T: AsRef<[u8]>> Frame<T> {
 
     /// The checksum bytes 0..12 call for.
     pub fn compute_checksum(&self) -> u8 {
-        sum8(&self.buffer.as_ref()[..field::CHECKSUM])
+        // Over a fixed-size array: a dozen inlined adds, not a call to the slice loop.
+        let head: &[u8; field::CHECKSUM] = self.buffer.as_ref()[..field::CHECKSUM]
+            .try_into()
+            .unwrap_or(&[0; field::CHECKSUM]);
+        head.iter().fold(0, |sum, &b| sum.wrapping_add(b))
     }
 }
 
@@ -180,6 +183,7 @@ impl RawFrame {
     ///
     /// # Errors
     /// As [`Frame::new_checked`].
+    #[inline]
     pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
         let f = Frame::new_checked(bytes)?;
         Ok(Self::from_frame(&f))
@@ -308,6 +312,7 @@ impl Protocol for Daly {
     type Message = RawFrame;
     type Error = Error;
 
+    #[inline]
     fn parse(frame: &[u8]) -> Result<RawFrame, Error> {
         RawFrame::parse(frame)
     }

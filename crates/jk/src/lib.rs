@@ -7,6 +7,18 @@
 //! - `std`: links `std` for std-using dependents and turns on `thiserror/std` (and the same feature of the voltwire crates below). It adds no API: the error types implement `core::error::Error` (the same trait as `std::error::Error`) in every configuration.
 //! - `tokio-codec`: `JkCodec` and `pb::PbCodec`, `voltwire_core::codec::StreamCodec` aliases (a `tokio_util::codec` `Decoder`/`Encoder` for `FramedRead`/`FramedWrite`); implies `std`.
 //! - `defmt`: `defmt::Format` on the messages, records and errors, for logging on embedded targets.
+//!
+//! # Memory (`size_of` on a 32-bit MCU target, from `bench/size.sh`)
+//!
+//! Stream decoders are `voltwire_core::ScanDecoder<P, N>`: `N` is the caller's buffer.
+//!
+//! | type | bytes |
+//! |---|---|
+//! | `JkDecoder` (`ScanDecoder<JkFraming, 1024>`, any frame) | 1064 |
+//! | `ScanDecoder<JkFraming, 512>` (real replies are about 300 bytes) | 552 |
+//! | `pb::PbDecoder` (`ScanDecoder<PbFraming, 512>`; a block frame is 300 bytes) | 552 |
+//! | `Record` / `Message` (every data ID, up to `record::MAX_CELLS` cells, the untyped rest) | 2064 / 2080 |
+//! | `pb::Message` | 304 |
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

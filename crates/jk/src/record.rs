@@ -153,6 +153,19 @@ impl Codec for i16 {
     }
 }
 
+/// `v` in steps of `lsb` as a wire value `T`: the result of `to_wire_as` with
+/// `Scale::new(lsb, 0)` for the positive 32-bit steps used here, in 32-bit arithmetic (the
+/// generic path keeps a 64-bit fallback alive in firmware).
+fn to_steps<T: TryFrom<i32>>(v: i32, lsb: i64, field: &'static str) -> Result<T, EncodeError> {
+    let out_of_range = EncodeError::OutOfRange { field };
+    let lsb = i32::try_from(lsb).map_err(|_| out_of_range)?;
+    match (v.checked_rem(lsb), v.checked_div(lsb)) {
+        (Some(0), Some(q)) => T::try_from(q).map_err(|_| out_of_range),
+        (Some(_), _) => Err(EncodeError::Precision { field }),
+        _ => Err(out_of_range),
+    }
+}
+
 /// u16 BE in steps of `LSB` mV.
 struct Mv<const LSB: i64>;
 impl<const LSB: i64> Codec for Mv<LSB> {
@@ -162,7 +175,7 @@ impl<const LSB: i64> Codec for Mv<LSB> {
         Millivolts::from_wire(i64::from(u16::read(b)?), Scale::new(LSB, 0))
     }
     fn write(v: &Millivolts, out: &mut [u8], field: &'static str) -> Result<(), EncodeError> {
-        u16::write(&v.to_wire_as::<u16>(Scale::new(LSB, 0), field)?, out, field)
+        u16::write(&to_steps(v.0, LSB, field)?, out, field)
     }
     fn value(v: &Millivolts) -> FieldValue<'_> {
         FieldValue::Voltage(*v)
@@ -178,7 +191,7 @@ impl<const LSB: i64> Codec for Ma<LSB> {
         Milliamps::from_wire(i64::from(u16::read(b)?), Scale::new(LSB, 0))
     }
     fn write(v: &Milliamps, out: &mut [u8], field: &'static str) -> Result<(), EncodeError> {
-        u16::write(&v.to_wire_as::<u16>(Scale::new(LSB, 0), field)?, out, field)
+        u16::write(&to_steps(v.0, LSB, field)?, out, field)
     }
     fn value(v: &Milliamps) -> FieldValue<'_> {
         FieldValue::Current(*v)
@@ -553,19 +566,22 @@ macro_rules! record {
                 }), )* ].into_iter().flatten()
             }
 
+            /// Bytes of the typed fields: [`Self::emit_fields`] into nothing.
             fn fields_len(&self) -> usize {
-                0 $( + self.$name.as_ref().map_or(0, |_| 1 + <$codec as Codec>::LEN) )*
+                self.emit_fields(&mut []).unwrap_or(0)
             }
 
+            /// Write the typed fields from the start of `out`; returns their length. A field
+            /// that does not fit is counted but neither written nor checked, so an empty
+            /// `out` measures (one unrolled pass over some 80 fields instead of two).
             fn emit_fields(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
                 let mut pos = 0;
                 $(
                     if let Some(v) = &self.$name {
                         let end = pos + 1 + <$codec as Codec>::LEN;
-                        let have = out.len();
-                        let slot = out.get_mut(pos..end)
-                            .ok_or(EncodeError::BufferTooSmall { needed: end, have })?;
-                        if let Some((first, value)) = slot.split_first_mut() {
+                        if let Some((first, value)) =
+                            out.get_mut(pos..end).and_then(<[u8]>::split_first_mut)
+                        {
                             *first = $id;
                             <$codec as Codec>::write(v, value, stringify!($name))?;
                         }
@@ -743,7 +759,11 @@ impl Record {
             rest = remaining;
         }
         let keep = rest.get(..MAX_INFO_LEN).unwrap_or(rest);
-        r.rest = Vec::from_slice(keep).unwrap_or_default();
+        // In place: a `Vec::from_slice` temporary would be a second 2 KiB value to move.
+        // `keep` fits (cut at the capacity above); were it not to, `rest` stays empty.
+        if r.rest.extend_from_slice(keep).is_err() {
+            r.rest.clear();
+        }
         r
     }
 
@@ -772,9 +792,10 @@ impl Record {
             put(out, &[ID_CELLS, count])?;
             pos = 2;
             for c in cells {
-                let mv = c
-                    .voltage
-                    .to_wire_as::<u16>(Scale::IDENTITY, "cell_voltage")?;
+                // 1 mV steps: the wire value is the millivolts themselves.
+                let mv = u16::try_from(c.voltage.0).map_err(|_| EncodeError::OutOfRange {
+                    field: "cell_voltage",
+                })?;
                 let [hi, lo] = mv.to_be_bytes();
                 put(out.get_mut(pos..).unwrap_or_default(), &[c.index, hi, lo])?;
                 pos += 3;
@@ -829,6 +850,21 @@ fn parse_cells(after: &[u8]) -> Option<(Vec<Cell, MAX_CELLS>, &[u8])> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The 32-bit step conversion is `to_wire_as` for every step size the record uses.
+        #[test]
+        fn steps_are_to_wire_as(v in proptest::prelude::any::<i32>(), small in -70_000i32..70_000) {
+            for v in [v, small, small * 10, small * 1000] {
+                for lsb in [1i64, 10, 1000] {
+                    proptest::prop_assert_eq!(
+                        to_steps::<u16>(v, lsb, "f"),
+                        Millivolts(v).to_wire_as::<u16>(Scale::new(lsb, 0), "f")
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn flag_names_with_bit_n() {

@@ -7,6 +7,15 @@
 //! - `std`: links `std` for std-using dependents and turns on the `std` feature of `voltwire-core` and `voltwire-asciihex`. It adds no API: the error types implement `core::error::Error` in every configuration.
 //! - `tokio-codec`: `PaceRequestCodec`, `voltwire_core::codec::StreamCodec` aliases (a `tokio_util::codec` `Decoder`/`Encoder` for `FramedRead`/`FramedWrite`); implies `std`.
 //! - `defmt`: `defmt::Format` on the messages, records and errors, for logging on embedded targets.
+//!
+//! # Memory (`size_of` on a 32-bit MCU target, from `bench/size.sh`)
+//!
+//! | type | bytes |
+//! |---|---|
+//! | `ScanDecoder<Requests, MAX_FRAME_LEN>` (device side, any frame) | 4152 |
+//! | `voltwire_core::ScanDecoder<Requests, 256>` (requests are under 100 bytes) | 296 |
+//! | `Request` | 2060 |
+//! | `Response` (up to `MAX_PACKS` packs) | 4008 |
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -20,7 +20,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use voltwire_core::{Located, StreamDecoder};
-use voltwire_victron::text::{Decoder, Event, Message, RecordDecoder};
+use voltwire_victron::text::{Decoder, Event, MAX_BLOCK_DATA, Message, RecordDecoder};
 
 fn testdata() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/victron")
@@ -39,7 +39,11 @@ struct Seen {
 }
 
 fn decode(bytes: &[u8], chunk: usize) -> (Seen, u64) {
-    let mut d = Decoder::new();
+    decode_sized::<MAX_BLOCK_DATA>(bytes, chunk)
+}
+
+fn decode_sized<const N: usize>(bytes: &[u8], chunk: usize) -> (Seen, u64) {
+    let mut d = Decoder::<N>::sized();
     let mut seen = Seen::default();
     let record = |item: Located<Event<'_>>, seen: &mut Seen| match item.value {
         Event::Block(b) => seen.blocks.push((
@@ -161,6 +165,52 @@ fn every_capture_matches_the_manifest() {
         checked += 1;
     }
     assert_eq!(checked, 17, "every .bin capture was checked");
+}
+
+/// A decoder sized for real devices (256 bytes of block data instead of 1024) decodes every
+/// capture exactly as the full-size one, and a smaller one rejects the longer blocks as
+/// `block_too_long` and resynchronises on the next.
+#[test]
+fn caller_sized_decoders() {
+    let mut too_long = 0;
+    for entry in manifest() {
+        let file = entry["file"].as_str().unwrap();
+        if !file.ends_with(".bin") {
+            continue;
+        }
+        let bytes = std::fs::read(testdata().join(file)).unwrap();
+        for chunk in [1, 7, bytes.len().max(1)] {
+            assert_eq!(
+                decode_sized::<256>(&bytes, chunk),
+                decode(&bytes, chunk),
+                "{file}: chunk {chunk}"
+            );
+        }
+        let (full, _) = decode(&bytes, bytes.len().max(1));
+        let (small, _) = decode_sized::<64>(&bytes, bytes.len().max(1));
+        too_long += small
+            .errors
+            .iter()
+            .filter(|e| e.1 == "block_too_long")
+            .count();
+        // The blocks a 64-byte decoder keeps are exactly the full decoder's blocks that fit.
+        let fits = |b: &(u64, Vec<(String, String)>, u8)| {
+            b.1.iter().map(|(l, v)| l.len() + v.len()).sum::<usize>() + "Checksum".len() <= 64
+        };
+        let expected: Vec<_> = full.blocks.iter().filter(|b| fits(b)).cloned().collect();
+        assert_eq!(small.blocks, expected, "{file}: 64-byte decoder");
+        let mut records = RecordDecoder::<256>::sized();
+        let mut n = 0;
+        records.feed_all(&bytes, |_| n += 1);
+        let mut reference = RecordDecoder::new();
+        let mut m = 0;
+        reference.feed_all(&bytes, |_| m += 1);
+        assert_eq!(n, m, "{file}: records");
+    }
+    assert!(
+        too_long > 0,
+        "some capture has a block longer than 64 bytes"
+    );
 }
 
 /// Records: each BMV cycle (main block + history block) and each split MPPT record

@@ -31,54 +31,61 @@ const DECI_AMP: Scale = Scale::new(100, 0);
 struct Reader<'a>(&'a [u8]);
 
 impl Reader<'_> {
-    fn u8(&mut self) -> u8 {
-        match self.0.split_first() {
-            Some((&b, rest)) => {
-                self.0 = rest;
-                b
-            }
-            None => 0,
+    /// The next `N` bytes (zeros past the end, which a checked length never reaches).
+    fn array<const N: usize>(&mut self) -> [u8; N] {
+        if let Some((a, rest)) = self.0.split_first_chunk::<N>() {
+            self.0 = rest;
+            *a
+        } else {
+            self.0 = &[];
+            [0; N]
         }
+    }
+
+    fn u8(&mut self) -> u8 {
+        let [b] = self.array();
+        b
     }
 
     fn u16(&mut self) -> u16 {
-        u16::from_le_bytes([self.u8(), self.u8()])
+        u16::from_le_bytes(self.array())
     }
 
     fn u32(&mut self) -> u32 {
-        u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
-    }
-
-    fn array<const N: usize>(&mut self) -> [u8; N] {
-        let mut a = [0u8; N];
-        for b in &mut a {
-            *b = self.u8();
-        }
-        a
+        u32::from_le_bytes(self.array())
     }
 }
 
-/// Writes fields into a fixed-size record; never panics.
-struct Writer<'a>(core::slice::IterMut<'a, u8>);
+/// Writes fields into a fixed-size record, front to back; never panics (bytes past the end
+/// are dropped, which the fixed layout never reaches).
+struct Writer<'a>(&'a mut [u8]);
 
 impl Writer<'_> {
-    fn bytes(&mut self, bytes: &[u8]) {
-        // `bytes` first: zip stops before taking a slot it has no byte for.
-        for (&b, slot) in bytes.iter().zip(self.0.by_ref()) {
-            *slot = b;
+    fn array<const N: usize>(&mut self, bytes: [u8; N]) {
+        let rest = core::mem::take(&mut self.0);
+        match rest.split_first_chunk_mut::<N>() {
+            Some((slot, tail)) => {
+                *slot = bytes;
+                self.0 = tail;
+            }
+            None => self.0 = &mut [],
         }
     }
 
+    fn bytes<const N: usize>(&mut self, bytes: &[u8; N]) {
+        self.array(*bytes);
+    }
+
     fn u8(&mut self, v: u8) {
-        self.bytes(&[v]);
+        self.array([v]);
     }
 
     fn u16(&mut self, v: u16) {
-        self.bytes(&v.to_le_bytes());
+        self.array(v.to_le_bytes());
     }
 
     fn u32(&mut self, v: u32) {
-        self.bytes(&v.to_le_bytes());
+        self.array(v.to_le_bytes());
     }
 }
 
@@ -249,7 +256,7 @@ impl DayRecord {
     /// [`EncodeError::OutOfRange`] when it does not fit its field or equals the n/a sentinel.
     pub fn to_bytes(&self) -> Result<[u8; RECORD_LEN], EncodeError> {
         let mut out = [0u8; RECORD_LEN];
-        let mut w = Writer(out.iter_mut());
+        let mut w = Writer(&mut out);
         w.u8(self.version);
         w.u32(energy_wire(self.yield_energy, "yield_energy")?);
         w.u32(energy_wire(self.consumed, "consumed")?);
@@ -363,7 +370,7 @@ impl TotalRecord {
     /// [`EncodeError::OutOfRange`] when it does not fit its field or equals the n/a sentinel.
     pub fn to_bytes(&self) -> Result<[u8; RECORD_LEN], EncodeError> {
         let mut out = [0u8; RECORD_LEN];
-        let mut w = Writer(out.iter_mut());
+        let mut w = Writer(&mut out);
         w.u8(self.version);
         w.u8(self.error_database);
         w.bytes(&self.errors);

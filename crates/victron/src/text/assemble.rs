@@ -3,7 +3,7 @@
 use voltwire_core::{Located, Progress, StreamDecoder};
 
 use super::TextError;
-use super::decoder::{BlockRef, Decoder, Event};
+use super::decoder::{BlockRef, Decoder, Event, MAX_BLOCK_DATA};
 use super::label::Label;
 use super::record::Record;
 use crate::hex;
@@ -99,7 +99,7 @@ impl Assembler {
                     self.current.apply_label(l, label, value, true);
                     ends |= matches!(l, Label::Hsds | Label::H18);
                 }
-                None => self.current.apply(label, value),
+                None => self.current.apply_unknown_printable(label, value),
             }
         }
         if ends {
@@ -188,19 +188,27 @@ impl Error {
 /// errors, as a [`StreamDecoder`] (so also a `tokio_util` codec with feature `tokio-codec`).
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Default)]
-pub struct RecordDecoder {
-    decoder: Decoder,
+pub struct RecordDecoder<const N: usize = MAX_BLOCK_DATA> {
+    decoder: Decoder<N>,
     assembler: Assembler,
 }
 
 impl RecordDecoder {
-    /// A fresh decoder.
+    /// A fresh decoder with room for any block ([`MAX_BLOCK_DATA`]).
     pub fn new() -> Self {
         Self::default()
     }
 }
 
-impl StreamDecoder for RecordDecoder {
+impl<const N: usize> RecordDecoder<N> {
+    /// A fresh decoder with room for `N` bytes of labels and values per block (see
+    /// [`Decoder`]).
+    pub fn sized() -> Self {
+        Self::default()
+    }
+}
+
+impl<const N: usize> StreamDecoder for RecordDecoder<N> {
     type Item = Result<Message, Error>;
 
     fn feed(&mut self, input: &[u8]) -> Progress<Self::Item> {

@@ -119,8 +119,15 @@ enum Out {
 ///
 /// Feed it bytes as they come; it yields checksum-verified blocks (borrowed, zero-copy),
 /// the HEX frames interleaved in the stream, and errors for corrupt blocks. Memory is fixed
-/// (about 1.3 KiB) whatever the input; it never allocates and never panics. After a corrupt
-/// block it resynchronises on the next `\r\n`.
+/// whatever the input; it never allocates and never panics. After a corrupt block it
+/// resynchronises on the next `\r\n`.
+///
+/// `N` is the room for one block's labels and values (a longer block is
+/// [`TextError::BlockTooLong`](super::TextError::BlockTooLong)); the default,
+/// [`MAX_BLOCK_DATA`], takes any block the protocol allows. Real blocks are far shorter (the
+/// longest in the repository's captures holds 133 bytes, `Checksum` included), so firmware
+/// short of RAM may use `Decoder::<256>::sized()`. `size_of` on a 32-bit target (`bench/size.sh`):
+/// `Decoder` 1384 bytes, `Decoder<512>` 872, `Decoder<256>` 616.
 ///
 /// HEX frames (`:`…`\n`) may appear between blocks or, with old firmware, inside one: they
 /// are cut out and returned on their own, and the text checksum runs over the block's bytes
@@ -128,10 +135,20 @@ enum Out {
 /// is not mistaken for anything else.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone)]
-pub struct Decoder {
+pub struct Decoder<const N: usize = MAX_BLOCK_DATA> {
+    /// The current block's labels and values.
+    data: [u8; N],
+    machine: Machine,
+}
+
+/// Everything of [`Decoder`] but its block buffer. The state machine works on the buffer as
+/// a slice, so its code is the same for every `N`: compiled once, in this crate, rather than
+/// once per size in each user's crate (where it came out measurably slower).
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Debug, Clone)]
+struct Machine {
     state: State,
     sum: u8,
-    data: [u8; MAX_BLOCK_DATA],
     len: usize,
     fields: [FieldPos; MAX_FIELDS],
     nfields: usize,
@@ -153,9 +170,9 @@ pub struct Decoder {
     dropped: u64,
 }
 
-impl Default for Decoder {
+impl<const N: usize> Default for Decoder<N> {
     fn default() -> Self {
-        Self::new()
+        Self::sized()
     }
 }
 
@@ -165,12 +182,52 @@ fn printable(b: u8) -> bool {
 }
 
 impl Decoder {
-    /// A decoder waiting for the start of a block.
+    /// A decoder waiting for the start of a block, with room for any block
+    /// ([`MAX_BLOCK_DATA`]).
     pub const fn new() -> Self {
+        Self::sized()
+    }
+}
+
+impl<const N: usize> Decoder<N> {
+    /// A decoder with room for `N` bytes of labels and values per block (at most 65535:
+    /// field offsets are 16-bit; a larger `N` does not compile).
+    pub const fn sized() -> Self {
+        const { assert!(N <= u16::MAX as usize, "field offsets are 16-bit") };
+        Self {
+            data: [0; N],
+            machine: Machine::new(),
+        }
+    }
+
+    /// Bytes that were not part of a valid block or a valid HEX frame so far.
+    pub fn dropped_bytes(&self) -> u64 {
+        self.machine.dropped
+    }
+
+    /// Stream offset of the next byte to be fed.
+    pub fn position(&self) -> u64 {
+        self.machine.pos
+    }
+
+    /// Feed bytes. Returns how many were taken and at most one event; call again with the
+    /// rest of the input. Never panics, never allocates.
+    pub fn feed(&mut self, input: &[u8]) -> Progress<Event<'_>> {
+        self.machine.feed(&mut self.data, input)
+    }
+
+    /// The input has ended. A block or HEX frame cut off by the end is reported as
+    /// [`TextError::Truncated`] and its bytes counted as dropped.
+    pub fn finish(&mut self) -> Option<Located<Event<'_>>> {
+        self.machine.finish()
+    }
+}
+
+impl Machine {
+    const fn new() -> Self {
         Self {
             state: State::Idle,
             sum: 0,
-            data: [0; MAX_BLOCK_DATA],
             len: 0,
             fields: [FieldPos {
                 start: 0,
@@ -193,33 +250,21 @@ impl Decoder {
         }
     }
 
-    /// Bytes that were not part of a valid block or a valid HEX frame so far.
-    pub fn dropped_bytes(&self) -> u64 {
-        self.dropped
-    }
-
-    /// Stream offset of the next byte to be fed.
-    pub fn position(&self) -> u64 {
-        self.pos
-    }
-
-    /// Feed bytes. Returns how many were taken and at most one event; call again with the
-    /// rest of the input. Never panics, never allocates.
-    pub fn feed(&mut self, input: &[u8]) -> Progress<Event<'_>> {
+    fn feed<'a>(&'a mut self, data: &'a mut [u8], input: &[u8]) -> Progress<Event<'a>> {
         let mut consumed = 0;
         let mut out = Out::None;
         let base = self.pos;
         while consumed < input.len() {
             // Fast path: whole fields of ordinary bytes, in local variables.
             if !self.in_hex && matches!(self.state, State::Label | State::Value | State::ValueCr) {
-                consumed += self.run_fields(input.get(consumed..).unwrap_or_default());
+                consumed += self.run_fields(data, input.get(consumed..).unwrap_or_default());
             }
             let Some(&b) = input.get(consumed) else {
                 break;
             };
             self.pos = base.wrapping_add(consumed as u64);
             consumed += 1;
-            out = self.step(b);
+            out = self.step(data, b);
             if !matches!(out, Out::None) {
                 break;
             }
@@ -230,7 +275,7 @@ impl Decoder {
             Out::Block => Some(Located {
                 offset: self.block_offset,
                 value: Event::Block(BlockRef {
-                    data: self.data.get(..self.len).unwrap_or_default(),
+                    data: data.get(..self.len).unwrap_or_default(),
                     fields: self.fields.get(..self.nfields).unwrap_or_default(),
                     checksum: self.checksum,
                     has_pid: self.has_pid,
@@ -255,9 +300,7 @@ impl Decoder {
         Progress { consumed, item }
     }
 
-    /// The input has ended. A block or HEX frame cut off by the end is reported as
-    /// [`TextError::Truncated`] and its bytes counted as dropped.
-    pub fn finish(&mut self) -> Option<Located<Event<'_>>> {
+    fn finish(&mut self) -> Option<Located<Event<'static>>> {
         let in_block = !matches!(self.state, State::Idle | State::IdleCr);
         let offset = if in_block {
             self.block_offset
@@ -316,7 +359,7 @@ impl Decoder {
         }
     }
 
-    fn hex_byte(&mut self, b: u8) -> Out {
+    fn hex_byte(&mut self, data: &mut [u8], b: u8) -> Out {
         match b {
             b'\n' => {
                 self.in_hex = false;
@@ -340,7 +383,7 @@ impl Decoder {
                 self.in_hex = false;
                 self.dropped = self.dropped.saturating_add(self.hex_len as u64);
                 let offset = self.hex_offset;
-                match self.step(b) {
+                match self.step(data, b) {
                     Out::None => Out::Error(TextError::HexInvalidByte(b), offset),
                     // The byte completed something (e.g. a checksum byte): the HEX error is
                     // less important than that block.
@@ -350,8 +393,8 @@ impl Decoder {
         }
     }
 
-    fn push_data(&mut self, b: u8) -> bool {
-        if let Some(slot) = self.data.get_mut(self.len) {
+    fn push_data(&mut self, data: &mut [u8], b: u8) -> bool {
+        if let Some(slot) = data.get_mut(self.len) {
             *slot = b;
             self.len += 1;
             true
@@ -362,10 +405,10 @@ impl Decoder {
 
     /// A label (`label_len` bytes at `field_start`) has just ended with its TAB.
     #[inline]
-    fn note_label(&mut self) {
+    fn note_label(&mut self, data: &[u8]) {
         if self.label_len == 3 {
             let end = self.field_start + 3;
-            self.has_pid |= self.data.get(self.field_start..end) == Some(b"PID".as_slice());
+            self.has_pid |= data.get(self.field_start..end) == Some(b"PID".as_slice());
         }
     }
 
@@ -375,7 +418,7 @@ impl Decoder {
     /// returns how many bytes were taken. Anything else — a `:`, an invalid byte, a limit,
     /// an empty or `Checksum`-long label — is left to `step`.
     #[inline]
-    fn run_fields(&mut self, rest: &[u8]) -> usize {
+    fn run_fields(&mut self, data: &mut [u8], rest: &[u8]) -> usize {
         let mut state = self.state;
         let mut len = self.len;
         let mut sum = self.sum;
@@ -391,8 +434,8 @@ impl Decoder {
                 State::Value => field_start + label_len + MAX_VALUE_LEN,
                 _ => len,
             }
-            .min(MAX_BLOCK_DATA);
-            let (Some(dst), Some(src)) = (self.data.get_mut(len..limit), rest.get(i..)) else {
+            .min(data.len());
+            let (Some(dst), Some(src)) = (data.get_mut(len..limit), rest.get(i..)) else {
                 break;
             };
             let mut n = 0;
@@ -417,7 +460,7 @@ impl Decoder {
                         break;
                     }
                     label_len = n;
-                    has_pid |= n == 3 && self.data.get(field_start..len) == Some(b"PID".as_slice());
+                    has_pid |= n == 3 && data.get(field_start..len) == Some(b"PID".as_slice());
                     state = State::Value;
                 }
                 (State::Value, b'\r') => {
@@ -454,12 +497,9 @@ impl Decoder {
         i
     }
 
-    fn label_byte(&mut self, b: u8) -> Out {
+    fn label_byte(&mut self, data: &mut [u8], b: u8) -> Out {
         if b == b'\t' {
-            let label = self
-                .data
-                .get(self.field_start..self.len)
-                .unwrap_or_default();
+            let label = data.get(self.field_start..self.len).unwrap_or_default();
             if label.is_empty() {
                 return self.abandon(TextError::EmptyLabel, b);
             }
@@ -469,7 +509,7 @@ impl Decoder {
                 self.state = State::Checksum;
             } else {
                 self.label_len = self.len - self.field_start;
-                self.note_label();
+                self.note_label(data);
                 self.state = State::Value;
             }
             Out::None
@@ -480,7 +520,7 @@ impl Decoder {
             if self.len - self.field_start >= MAX_LABEL_LEN {
                 return self.abandon(TextError::FieldTooLong, b);
             }
-            if !self.push_data(b) {
+            if !self.push_data(data, b) {
                 return self.abandon(TextError::BlockTooLong, b);
             }
             self.sum = self.sum.wrapping_add(b);
@@ -490,7 +530,7 @@ impl Decoder {
         }
     }
 
-    fn value_byte(&mut self, b: u8) -> Out {
+    fn value_byte(&mut self, data: &mut [u8], b: u8) -> Out {
         if b == b'\r' {
             let Some(slot) = self.fields.get_mut(self.nfields) else {
                 return self.abandon(TextError::TooManyFields, b);
@@ -513,7 +553,7 @@ impl Decoder {
             if self.len - self.field_start - self.label_len >= MAX_VALUE_LEN {
                 return self.abandon(TextError::FieldTooLong, b);
             }
-            if !self.push_data(b) {
+            if !self.push_data(data, b) {
                 return self.abandon(TextError::BlockTooLong, b);
             }
             self.sum = self.sum.wrapping_add(b);
@@ -524,9 +564,9 @@ impl Decoder {
     }
 
     #[inline]
-    fn step(&mut self, b: u8) -> Out {
+    fn step(&mut self, data: &mut [u8], b: u8) -> Out {
         if self.in_hex {
-            return self.hex_byte(b);
+            return self.hex_byte(data, b);
         }
         if matches!(self.state, State::Checksum)
             || (b != b':' && !matches!(self.state, State::Idle | State::IdleCr))
@@ -575,8 +615,8 @@ impl Decoder {
                 }
                 Out::None
             }
-            State::Label => self.label_byte(b),
-            State::Value => self.value_byte(b),
+            State::Label => self.label_byte(data, b),
+            State::Value => self.value_byte(data, b),
             State::ValueCr => {
                 if b == b'\n' {
                     self.sum = self.sum.wrapping_add(b);

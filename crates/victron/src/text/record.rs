@@ -1,7 +1,5 @@
 //! A typed record: every documented label decoded into exact units.
 
-use core::fmt::Write as _;
-
 use heapless::{String, Vec};
 use voltwire_core::{
     DeciCelsius, EncodeError, MilliampHours, Milliamps, Millivolts, Permille, VoltAmperes,
@@ -199,6 +197,111 @@ impl Default for Record {
             extra_dropped: 0,
         }
     }
+}
+
+fn is_printable(c: u8) -> bool {
+    (0x20..=0x7E).contains(&c)
+}
+
+/// Append ASCII bytes as chars (the caller checked they are ASCII and fit).
+fn push_ascii<const N: usize>(s: &mut String<N>, bytes: &[u8]) {
+    for &c in bytes {
+        // The test keeps `push` on its one-byte path; it never fails: the caller checked
+        // that the bytes are ASCII and fit.
+        if c.is_ascii() {
+            let _ = s.push(char::from(c));
+        }
+    }
+}
+
+/// `bytes` as a string when they are all ASCII and fit.
+fn ascii_string<const N: usize>(bytes: &[u8]) -> Option<String<N>> {
+    if bytes.len() > N || !bytes.is_ascii() {
+        return None;
+    }
+    let mut s = String::new();
+    push_ascii(&mut s, bytes);
+    Some(s)
+}
+
+/// `k` when `factor` is 10^k (every label's factor is: 1, 10 or 100).
+fn decimal_shift(factor: i64) -> Option<u32> {
+    let mut p = 1i64;
+    for k in 0..19 {
+        if p == factor {
+            return Some(k);
+        }
+        p = p.checked_mul(10)?;
+    }
+    None
+}
+
+/// Powers of ten of `u64`, largest first.
+const POW10: [u64; 20] = {
+    let mut out = [1u64; 20];
+    let mut i = 19;
+    while i > 0 {
+        i -= 1;
+        #[allow(
+            clippy::indexing_slicing,
+            reason = "const evaluation: an out-of-range index is a build error"
+        )]
+        {
+            out[i] = out[i + 1] * 10;
+        }
+    }
+    out
+};
+
+/// Append `v / 10^drop` in decimal, truncated towards zero exactly as `/` (the stored values
+/// are exact multiples, so the dropped digits are zeros). Digits by repeated subtraction of
+/// powers of ten: no 64-bit division, no `core::fmt` (both are kilobytes of firmware).
+fn push_dec<const N: usize>(out: &mut Vec<u8, N>, v: i64, drop: u32) -> Result<(), ()> {
+    let mut m = v.unsigned_abs();
+    let mut digits = [0u8; 20];
+    let mut n = 0;
+    for p in POW10 {
+        let mut d = b'0';
+        while m >= p {
+            m -= p;
+            d += 1;
+        }
+        if n > 0 || d != b'0' || p == 1 {
+            if let Some(slot) = digits.get_mut(n) {
+                *slot = d;
+            }
+            n += 1;
+        }
+    }
+    let keep = n.saturating_sub(drop as usize);
+    match digits.get(..keep) {
+        Some(kept) if !kept.is_empty() => {
+            if v < 0 {
+                out.push(b'-').map_err(|_| ())?;
+            }
+            out.extend_from_slice(kept)
+        }
+        _ => out.push(b'0').map_err(|_| ()),
+    }
+}
+
+/// Append `0x` and `v` in upper-case hex, at least `width` digits (as `{v:0width$X}`; a
+/// negative value as its two's complement, as `fmt` prints it).
+fn push_hex<const N: usize>(out: &mut Vec<u8, N>, v: i64, width: u32) -> Result<(), ()> {
+    let v = u64::from_le_bytes(v.to_le_bytes());
+    let significant = (64 - v.leading_zeros()).div_ceil(4);
+    out.extend_from_slice(b"0x")?;
+    for i in (0..significant.max(width)).rev() {
+        let nibble = (v >> (4 * i)) & 0xF;
+        out.push(
+            b"0123456789ABCDEF"
+                .get(nibble as usize)
+                .copied()
+                .unwrap_or(b'0'),
+        )
+        .map_err(|_| ())?;
+    }
+    Ok(())
 }
 
 fn parse_dec(v: &[u8]) -> Option<i64> {
@@ -577,11 +680,21 @@ impl Record {
     }
 
     fn push_extra(&mut self, label: &[u8], value: &[u8], invalid: bool) {
-        let (Ok(l), Ok(v)) = (core::str::from_utf8(label), core::str::from_utf8(value)) else {
-            self.extra_dropped = self.extra_dropped.saturating_add(1);
-            return;
+        self.push_extra_checked(label, value, invalid, false);
+    }
+
+    /// [`Self::push_extra`]; `printable` says the caller (the block decoder) has checked
+    /// that every byte is printable ASCII, so no UTF-8 validation is needed.
+    fn push_extra_checked(&mut self, label: &[u8], value: &[u8], invalid: bool, printable: bool) {
+        let strings = if printable {
+            ascii_string(label).zip(ascii_string(value))
+        } else {
+            match (core::str::from_utf8(label), core::str::from_utf8(value)) {
+                (Ok(l), Ok(v)) => String::try_from(l).ok().zip(String::try_from(v).ok()),
+                _ => None,
+            }
         };
-        let (Ok(label), Ok(value)) = (String::try_from(l), String::try_from(v)) else {
+        let Some((label, value)) = strings else {
             self.extra_dropped = self.extra_dropped.saturating_add(1);
             return;
         };
@@ -607,6 +720,11 @@ impl Record {
         }
     }
 
+    /// [`Self::apply`] of an unknown label from the block decoder (printable ASCII).
+    pub(crate) fn apply_unknown_printable(&mut self, label: &[u8], value: &[u8]) {
+        self.push_extra_checked(label, value, false, true);
+    }
+
     /// [`Record::apply`] for a label already looked up (`label` is `l`'s wire text);
     /// `printable`: `value` is known to be printable ASCII (as every value of a block the
     /// decoder delivers is).
@@ -622,18 +740,17 @@ impl Record {
             return;
         };
         if let Parse::Text(slot) = spec.parse {
-            let text = core::str::from_utf8(value)
-                .ok()
-                .filter(|t| printable || t.bytes().all(|c| (0x20..=0x7E).contains(&c)));
-            match (text, self.texts.get_mut(slot)) {
-                (Some(t), Some(s)) if t.len() <= s.capacity() => {
+            // Text values are printable ASCII (checked here unless the caller already did),
+            // so they are copied as chars: no UTF-8 validation to link.
+            let ok = printable || value.iter().all(|&c| is_printable(c));
+            match self.texts.get_mut(slot) {
+                Some(s) if ok && value.len() <= s.capacity() => {
                     s.clear();
-                    // Cannot fail: the length was checked against the capacity.
-                    let _ = s.push_str(t);
+                    push_ascii(s, value);
                     self.present |= b;
                     self.unavailable &= !b;
                 }
-                _ => self.push_extra(label, value, true),
+                _ => self.push_extra_checked(label, value, true, printable),
             }
             return;
         }
@@ -643,7 +760,7 @@ impl Record {
                 self.present |= b;
                 self.unavailable &= !b;
             }
-            _ => self.push_extra(label, value, true),
+            _ => self.push_extra_checked(label, value, true, printable),
         }
     }
 
@@ -657,7 +774,8 @@ impl Record {
         let field = label.name();
         let kind = label.kind();
         if let Kind::Quantity { factor, .. } = kind {
-            if canonical % factor != 0 {
+            // No `%`: a 64-bit remainder would link the 64-bit division routines.
+            if voltwire_core::div_rem_i64(canonical, factor).is_none_or(|(_, r)| r != 0) {
                 return Err(EncodeError::Precision { field });
             }
         }
@@ -735,22 +853,23 @@ impl Record {
         }
     }
 
-    /// Write `label`'s value as on the wire.
-    fn format_value(&self, label: Label, out: &mut String<MAX_VALUE_LEN>) -> core::fmt::Result {
+    /// Write `label`'s value as on the wire (no `core::fmt`: digits by hand, see
+    /// [`push_dec`]).
+    fn format_value(&self, label: Label, out: &mut Vec<u8, MAX_VALUE_LEN>) -> Result<(), ()> {
         let b = Self::bit(label);
         if self.unavailable & b != 0 {
-            return out.write_str("---");
+            return out.extend_from_slice(b"---");
         }
         if let Some(t) = self.text(label) {
-            return out.write_str(t);
+            return out.extend_from_slice(t.as_bytes());
         }
         let v = self.ints.get(label.index()).copied().unwrap_or(0);
         match label.kind() {
-            Kind::Quantity { factor, .. } => write!(out, "{}", v / factor),
-            Kind::OnOff => out.write_str(if v != 0 { "ON" } else { "OFF" }),
-            Kind::ProductId => write!(out, "0x{v:04X}"),
-            Kind::OffReason => write!(out, "0x{v:08X}"),
-            _ => write!(out, "{v}"),
+            Kind::Quantity { factor, .. } => push_dec(out, v, decimal_shift(factor).ok_or(())?),
+            Kind::OnOff => out.extend_from_slice(if v != 0 { b"ON" } else { b"OFF" }),
+            Kind::ProductId => push_hex(out, v, 4),
+            Kind::OffReason => push_hex(out, v, 8),
+            _ => push_dec(out, v, 0),
         }
     }
 
@@ -778,7 +897,7 @@ impl Record {
 
     fn write(&self, w: &mut Writer<'_>) -> Result<usize, EncodeError> {
         let mut in_block = 0usize;
-        let mut value = String::<MAX_VALUE_LEN>::new();
+        let mut value = Vec::<u8, MAX_VALUE_LEN>::new();
         for pass_history in [false, true] {
             for &label in Label::ALL {
                 if !self.contains(label) || label.is_monitor_history() != pass_history {
@@ -790,10 +909,10 @@ impl Record {
                 }
                 value.clear();
                 self.format_value(label, &mut value)
-                    .map_err(|_| EncodeError::OutOfRange {
+                    .map_err(|()| EncodeError::OutOfRange {
                         field: label.name(),
                     })?;
-                w.field(label.text().as_bytes(), value.as_bytes())?;
+                w.field(label.text().as_bytes(), &value)?;
                 in_block += 1;
             }
             if !pass_history {
@@ -817,8 +936,93 @@ impl Record {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, reason = "test code")]
+    #![allow(
+        clippy::unwrap_used,
+        clippy::std_instead_of_alloc,
+        reason = "test code"
+    )]
     use super::*;
+
+    fn dec(v: i64, drop: u32) -> std::string::String {
+        let mut out = Vec::<u8, 32>::new();
+        push_dec(&mut out, v, drop).unwrap();
+        std::string::String::from_utf8(out.to_vec()).unwrap()
+    }
+
+    fn hex(v: i64, width: u32) -> std::string::String {
+        let mut out = Vec::<u8, 32>::new();
+        push_hex(&mut out, v, width).unwrap();
+        std::string::String::from_utf8(out.to_vec()).unwrap()
+    }
+
+    proptest::proptest! {
+        /// The hand-written digits are what `core::fmt` wrote before (and `/` by 10^k).
+        #[test]
+        fn digits_are_fmt(v in proptest::prelude::any::<i64>(), drop in 0u32..4, small in -100_000i64..100_000) {
+            for v in [v, small] {
+                let p = 10i64.pow(drop);
+                proptest::prop_assert_eq!(dec(v, drop), std::format!("{}", v / p));
+                proptest::prop_assert_eq!(hex(v, 4), std::format!("0x{v:04X}"));
+                proptest::prop_assert_eq!(hex(v, 8), std::format!("0x{v:08X}"));
+            }
+        }
+    }
+
+    #[test]
+    fn digits_edges() {
+        assert_eq!(dec(0, 2), "0");
+        assert_eq!(dec(-5, 1), "0");
+        assert_eq!(dec(i64::MIN, 0), std::format!("{}", i64::MIN));
+        assert_eq!(dec(-1230, 1), "-123");
+        assert_eq!(hex(0, 4), "0x0000");
+        assert_eq!(hex(0xA042, 4), "0xA042");
+        let mut full = Vec::<u8, 3>::new();
+        assert_eq!(push_dec(&mut full, 1234, 0), Err(()));
+    }
+
+    /// Text values and untyped fields: printable ASCII is stored, anything else from the
+    /// public `apply` is kept as an invalid (or untyped) extra exactly as sent, or dropped
+    /// when it is not UTF-8.
+    #[test]
+    fn text_and_extras() {
+        let mut r = Record::new();
+        r.apply(b"SER#", b"HQ2117ABCDE");
+        assert_eq!(r.serial_number(), Some("HQ2117ABCDE"));
+        r.apply(b"SER#", "é".as_bytes());
+        assert_eq!(r.serial_number(), Some("HQ2117ABCDE"));
+        r.apply(b"SER#", b"\x01");
+        r.apply(b"ZZZ", "ü".as_bytes());
+        r.apply(b"ZZZ", b"\xFF");
+        r.apply_unknown_printable(b"YYY", b"12 ab");
+        let extra: std::vec::Vec<_> = r
+            .extra()
+            .iter()
+            .map(|f| (f.label.as_str(), f.value.as_str(), f.invalid))
+            .collect();
+        assert_eq!(
+            extra,
+            [
+                ("SER#", "é", true),
+                ("SER#", "\u{1}", true),
+                ("ZZZ", "ü", false),
+                ("YYY", "12 ab", false)
+            ]
+        );
+        assert_eq!(r.extra_dropped(), 1);
+        r.apply(b"SER#", b"0123456789012345678901234567890123");
+        assert_eq!(r.extra_dropped(), 2, "longer than MAX_TEXT_LEN");
+    }
+
+    #[test]
+    fn every_factor_is_a_power_of_ten() {
+        for &label in Label::ALL {
+            if let Kind::Quantity { factor, .. } = label.kind() {
+                let k = decimal_shift(factor).unwrap();
+                assert_eq!(10i64.pow(k), factor, "{label:?}");
+            }
+        }
+        assert_eq!(decimal_shift(20), None);
+    }
 
     /// The per-label table reads every value exactly as the label's [`Kind`] says.
     #[test]

@@ -1,0 +1,40 @@
+//! voltwire-pylontech RS485: requests (device side, as a stream) and responses (host side), both
+//! directions.
+#![no_std]
+#![no_main]
+
+use voltwire_asciihex::MAX_FRAME_LEN;
+use voltwire_core::{Emit, ScanDecoder, StreamDecoder};
+use voltwire_pylontech::rs485::{Frame, Request, Requests, Response};
+use voltwire_size_probe::{byte, input, probe_main, sink};
+
+/// Requests are short (the longest real one, a write, is under 100 bytes).
+type RequestDecoder = ScanDecoder<Requests, 256>;
+type FullRequestDecoder = ScanDecoder<Requests, MAX_FRAME_LEN>;
+
+fn probe() {
+    let mut out = [0u8; 256];
+    let mut decoder = RequestDecoder::new();
+    decoder.feed_all(input(), |item| {
+        if let Ok(r) = item.value {
+            if let Ok(f) = r.to_frame() {
+                sink(f.emit(&mut out));
+            }
+        }
+    });
+    sink(decoder.finish());
+    if let Ok(f) = Frame::parse(input()) {
+        let response = Response::from_frame(&f, byte());
+        if let Ok(f) = response.to_frame() {
+            sink(f.emit(&mut out));
+        }
+        sink(response.answers(&Request::from_frame(&f)));
+    }
+}
+
+probe_main! { probe;
+    info "pylontech::rs485 Requests decoder (MAX_FRAME_LEN)" => FullRequestDecoder,
+    decoder "pylontech::rs485 ScanDecoder<Requests, 256>" => RequestDecoder,
+    info "pylontech::rs485::Request" => Request,
+    info "pylontech::rs485::Response" => Response,
+}
