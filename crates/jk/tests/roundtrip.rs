@@ -368,3 +368,27 @@ proptest! {
         prop_assert!(skip <= noise.len());
     }
 }
+
+/// An 8-byte read request whose first 7 bytes are also a read response with a matching CRC
+/// (found by proptest): a whole frame, or the last frame of a capture, is read as the frame
+/// that fills it, not as the shorter reading.
+#[test]
+fn pb_read_request_that_is_also_a_short_response() {
+    let m = pb::Message::ReadRequest {
+        address: 161,
+        register: 763,
+        quantity: 12411,
+    };
+    let bytes = emit(&m);
+    assert_eq!(bytes.len(), 8);
+    // The ambiguity is real: the 7-byte prefix is a valid response on its own.
+    assert!(matches!(
+        pb::Message::parse(&bytes[..7]),
+        Ok(pb::Message::ReadResponse { address: 161, .. })
+    ));
+    assert_eq!(pb::Message::parse(&bytes), Ok(m.clone()));
+    let mut stream = vec![0x01, 0x02];
+    stream.extend_from_slice(&bytes);
+    let (skip, len) = pb::scan_final(&stream).unwrap();
+    assert_eq!((skip, len), (2, 8));
+}

@@ -30,6 +30,15 @@ fn truncated(needed: usize, buf: &[u8]) -> Error {
 }
 
 pub(super) fn classify(buf: &[u8]) -> Result<(usize, Kind), Error> {
+    classify_preferring(buf, None)
+}
+
+/// [`classify`], but when one Modbus reading is exactly `fits` bytes long and its CRC
+/// verifies, that reading wins over a shorter one. Modbus RTU carries no length, so a few
+/// byte strings are two valid frames (an 8-byte read request whose first 7 bytes also make
+/// a read response with a matching CRC); where the caller knows where the frame ends (a
+/// whole frame given to `parse`, the last frame of a capture) that settles it.
+pub(super) fn classify_preferring(buf: &[u8], fits: Option<usize>) -> Result<(usize, Kind), Error> {
     // A block (or a prefix of one at the end of the buffer).
     let prefix = buf.len().min(BLOCK_START.len());
     if prefix > 0 && buf.get(..prefix) == BLOCK_START.get(..prefix) {
@@ -83,6 +92,13 @@ pub(super) fn classify(buf: &[u8]) -> Result<(usize, Kind), Error> {
         0x83 | 0x90 => [Some((5, Kind::Exception)), None],
         _ => return Err(Error::NotAFrame),
     };
+    if let Some(fits) = fits {
+        for (len, kind) in candidates.into_iter().flatten() {
+            if len == fits && crc_ok(buf, len) == Some(true) {
+                return Ok((len, kind));
+            }
+        }
+    }
     for (len, kind) in candidates.into_iter().flatten() {
         match crc_ok(buf, len) {
             None => return Err(truncated(len, buf)),
@@ -108,7 +124,9 @@ pub fn check(buf: &[u8]) -> Result<usize, Error> {
 pub fn scan_final(buf: &[u8]) -> Option<(usize, usize)> {
     (0..buf.len()).find_map(|start| {
         let rest = buf.get(start..)?;
-        classify(rest).ok().map(|(len, _)| (start, len))
+        classify_preferring(rest, Some(rest.len()))
+            .ok()
+            .map(|(len, _)| (start, len))
     })
 }
 

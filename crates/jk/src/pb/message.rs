@@ -4,7 +4,7 @@ use heapless::Vec;
 use voltwire_core::checksum::crc16_modbus;
 use voltwire_core::{Emit, EncodeError};
 
-use super::framing::{Kind, classify};
+use super::framing::{Kind, classify_preferring};
 use super::{BLOCK_LEN, Block, Error, FC_READ, FC_WRITE, Trigger};
 
 /// Most registers one FC 0x10 request carries (byte count is one byte).
@@ -98,7 +98,7 @@ impl Message {
     /// Any [`Error`] of [`check`](super::check), or [`Error::NotAFrame`] when `frame` holds more than one
     /// frame.
     pub fn parse(frame: &[u8]) -> Result<Self, Error> {
-        let (len, kind) = classify(frame)?;
+        let (len, kind) = classify_preferring(frame, Some(frame.len()))?;
         if len != frame.len() {
             return Err(Error::NotAFrame);
         }
