@@ -19,9 +19,11 @@ pub const MAX_SKIPPED: usize = 16;
 /// Why a poll or a write got no usable answer.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DalyError<E> {
-    /// The UART failed (read or write).
-    Io(E),
+pub enum DalyError<RE, WE> {
+    /// The UART's receive half failed.
+    Read(RE),
+    /// The UART's transmit half failed.
+    Write(WE),
     /// The input ended (a closed stream; never on a real UART).
     Ended,
     /// No answer to `command` among [`MAX_SKIPPED`] frames, or one that did not parse.
@@ -40,7 +42,7 @@ pub struct DalyLink<'b, R, W> {
     we_turned_off: bool,
 }
 
-impl<'b, R: Read, W: Write<Error = R::Error>> DalyLink<'b, R, W> {
+impl<'b, R: Read, W: Write> DalyLink<'b, R, W> {
     /// A link over `rx`/`tx` for board `variant` (use [`Variant::UART`] for the UART port),
     /// reading through `buf` (64 bytes are plenty).
     pub fn new(rx: R, tx: W, variant: Variant, buf: &'b mut [u8]) -> Self {
@@ -56,7 +58,7 @@ impl<'b, R: Read, W: Write<Error = R::Error>> DalyLink<'b, R, W> {
         &mut self,
         req: Request,
         command: Command,
-    ) -> Result<RawFrame, DalyError<R::Error>> {
+    ) -> Result<RawFrame, DalyError<R::Error, W::Error>> {
         let mut frame = [0u8; FRAME_LEN];
         let n = req
             .emit(self.variant.host_address, &mut frame)
@@ -64,10 +66,10 @@ impl<'b, R: Read, W: Write<Error = R::Error>> DalyLink<'b, R, W> {
         self.tx
             .write_all(frame.get(..n).unwrap_or_default())
             .await
-            .map_err(DalyError::Io)?;
-        self.tx.flush().await.map_err(DalyError::Io)?;
+            .map_err(DalyError::Write)?;
+        self.tx.flush().await.map_err(DalyError::Write)?;
         for _ in 0..MAX_SKIPPED {
-            match self.rx.next_item().await.map_err(DalyError::Io)? {
+            match self.rx.next_item().await.map_err(DalyError::Read)? {
                 None => return Err(DalyError::Ended),
                 Some(item) => {
                     if let Ok(f) = item.value {
@@ -81,7 +83,7 @@ impl<'b, R: Read, W: Write<Error = R::Error>> DalyLink<'b, R, W> {
         Err(DalyError::Unanswered { command: command.0 })
     }
 
-    async fn read(&mut self, command: Command) -> Result<Response, DalyError<R::Error>> {
+    async fn read(&mut self, command: Command) -> Result<Response, DalyError<R::Error, W::Error>> {
         let frame = self.request(Request::read(command), command).await?;
         Response::parse(&frame, &self.variant)
             .map_err(|_| DalyError::Unanswered { command: command.0 })
@@ -92,8 +94,10 @@ impl<'b, R: Read, W: Write<Error = R::Error>> DalyLink<'b, R, W> {
     /// temperature leaves `temp_max` empty.
     ///
     /// # Errors
-    /// [`DalyError`]: the UART's error, the end of input, or a required read unanswered.
-    pub async fn poll(&mut self) -> Result<(BmsReading, Option<bool>), DalyError<R::Error>> {
+    /// [`DalyError`]: a UART half's error, the end of input, or a required read unanswered.
+    pub async fn poll(
+        &mut self,
+    ) -> Result<(BmsReading, Option<bool>), DalyError<R::Error, W::Error>> {
         let Response::PackStatus(pack) = self.read(Command::PACK_STATUS).await? else {
             return Err(DalyError::Unanswered {
                 command: Command::PACK_STATUS.0,
@@ -107,12 +111,16 @@ impl<'b, R: Read, W: Write<Error = R::Error>> DalyLink<'b, R, W> {
         };
         let temp = match self.read(Command::TEMPERATURE_RANGE).await {
             Ok(Response::TemperatureRange(t)) => Some(t.max),
-            Err(e @ (DalyError::Io(_) | DalyError::Ended)) => return Err(e),
+            Err(e @ (DalyError::Read(_) | DalyError::Write(_) | DalyError::Ended)) => {
+                return Err(e);
+            }
             _ => None,
         };
         let mosfet = match self.read(Command::MOSFET_STATUS).await {
             Ok(Response::MosfetStatus(m)) => Some(m.charge_mosfet.0 != 0),
-            Err(e @ (DalyError::Io(_) | DalyError::Ended)) => return Err(e),
+            Err(e @ (DalyError::Read(_) | DalyError::Write(_) | DalyError::Ended)) => {
+                return Err(e);
+            }
             _ => None,
         };
         Ok((
@@ -133,12 +141,12 @@ impl<'b, R: Read, W: Write<Error = R::Error>> DalyLink<'b, R, W> {
     /// BMS's own decisions are never overridden. Returns whether a write was acknowledged.
     ///
     /// # Errors
-    /// [`DalyError`]: the UART's error, the end of input, or the write unanswered.
+    /// [`DalyError`]: a UART half's error, the end of input, or the write unanswered.
     pub async fn follow_charge_mosfet(
         &mut self,
         want: bool,
         reported: Option<bool>,
-    ) -> Result<bool, DalyError<R::Error>> {
+    ) -> Result<bool, DalyError<R::Error, W::Error>> {
         let Some(reported) = reported else {
             return Ok(false);
         };

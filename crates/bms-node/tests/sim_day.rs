@@ -236,7 +236,7 @@ impl Rig {
                         self.mosfet_writes += 1;
                     }
                 }
-                Err(DalyError::Io(Silent)) => self.polls_failed += 1,
+                Err(DalyError::Read(Silent)) => self.polls_failed += 1,
                 Err(e) => panic!("unexpected Daly error {e:?}"),
             }
         }
