@@ -425,3 +425,150 @@ pub fn source_name(s: Source) -> &'static str {
         Source::Sensor(_) => "sensor4",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        clippy::indexing_slicing,
+        clippy::std_instead_of_alloc,
+        reason = "test"
+    )]
+    use core::cell::Cell;
+    use std::rc::Rc;
+    use std::vec::Vec;
+
+    use voltwire_bms_rules::{BmsReading, Config, Millis};
+    use voltwire_core::{DeciCelsius, Milliamps, Millivolts, Permille};
+
+    use super::*;
+
+    /// A pin whose writes fail while `fail` is set; `level` is what it drives.
+    #[derive(Debug)]
+    struct FlakyPin {
+        fail: Rc<Cell<bool>>,
+        level: Rc<Cell<Option<bool>>>,
+    }
+
+    #[derive(Debug)]
+    struct PinError;
+
+    impl embedded_hal::digital::Error for PinError {
+        fn kind(&self) -> embedded_hal::digital::ErrorKind {
+            embedded_hal::digital::ErrorKind::Other
+        }
+    }
+
+    impl embedded_hal::digital::ErrorType for FlakyPin {
+        type Error = PinError;
+    }
+
+    impl OutputPin for FlakyPin {
+        fn set_low(&mut self) -> Result<(), PinError> {
+            if self.fail.get() {
+                return Err(PinError);
+            }
+            self.level.set(Some(false));
+            Ok(())
+        }
+        fn set_high(&mut self) -> Result<(), PinError> {
+            if self.fail.get() {
+                return Err(PinError);
+            }
+            self.level.set(Some(true));
+            Ok(())
+        }
+    }
+
+    fn reading(soc: i16) -> BmsReading {
+        BmsReading {
+            pack: Millivolts(26_400),
+            current: Milliamps(0),
+            soc: Permille(soc),
+            cell_min: Millivolts(3_300),
+            cell_max: Millivolts(3_302),
+            temp_max: Some(DeciCelsius(250)),
+        }
+    }
+
+    #[test]
+    fn a_failed_pin_write_is_an_event_and_retried() {
+        let fail = Rc::new(Cell::new(false));
+        let levels: Vec<_> = (0..3).map(|_| Rc::new(Cell::new(None))).collect();
+        let pin = |i: usize| FlakyPin {
+            fail: fail.clone(),
+            level: levels[i].clone(),
+        };
+        let config = Config {
+            shunt: false,
+            chargers: 0,
+            ..Config::default()
+        };
+        let mut node = Node::new(
+            config,
+            NodeConfig::default(),
+            "b",
+            [pin(0), pin(1), pin(2)],
+            Millis(0),
+        )
+        .unwrap();
+        assert_eq!(levels[0].get(), Some(false), "driven low at construction");
+        fail.set(true);
+        for s in 1..=16 {
+            node.bms(Millis(s * 1000), reading(700), Some(true));
+            node.tick(Millis(s * 1000));
+        }
+        assert_eq!(levels[0].get(), Some(false), "the write failed");
+        assert_eq!(node.relays()[0], Some(false));
+        // The hold ends at 15 s: load1 and load2 fail at the ticks of 15 s and 16 s (retried
+        // at every tick, each failure counted).
+        assert_eq!(node.relay_errors(), 4);
+        let mut events = Vec::new();
+        while let Some(p) = node.pop() {
+            if p.topic.as_str() == "b/event" {
+                events.push(p.payload);
+            }
+        }
+        assert!(
+            events
+                .iter()
+                .any(|e| e.starts_with("{\"event\":\"relay_error\"") && e.contains("\"load1\"")),
+            "{events:?}"
+        );
+        fail.set(false);
+        node.bms(Millis(17_000), reading(700), Some(true));
+        node.tick(Millis(17_000));
+        assert_eq!(levels[0].get(), Some(true), "retried at the next tick");
+        assert_eq!(node.relays()[0], Some(true));
+    }
+
+    #[test]
+    fn bad_base_topics_are_refused_with_the_relays_already_off() {
+        for base in ["", "a/", "/a", "a//b", "a/+/b", "a/#"] {
+            let level = Rc::new(Cell::new(None));
+            let pins = [0, 1, 2].map(|_| FlakyPin {
+                fail: Rc::new(Cell::new(false)),
+                level: level.clone(),
+            });
+            let r = Node::new(
+                Config::default(),
+                NodeConfig::default(),
+                base,
+                pins,
+                Millis(0),
+            );
+            assert_eq!(r.err(), Some(NodeError::BadBase), "{base:?}");
+            assert_eq!(level.get(), Some(false), "pins low even so");
+        }
+    }
+
+    #[test]
+    fn modes_parse_like_the_linux_bridge() {
+        assert_eq!(parse_mode(b" ON\n"), Some(Mode::On));
+        assert_eq!(parse_mode(b"Auto"), Some(Mode::Auto));
+        assert_eq!(parse_mode(b"off"), Some(Mode::Off));
+        assert_eq!(parse_mode(b"onn"), None);
+        assert_eq!(parse_mode(b"\xff"), None);
+        assert_eq!(parse_mode(b""), None);
+    }
+}
