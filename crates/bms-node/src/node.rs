@@ -102,8 +102,12 @@ impl<P: OutputPin> Node<P> {
         config
             .validate()
             .map_err(|e| NodeError::BadConfig(e.field))?;
+        let rules = Rules::new(config, now);
+        // The rules' own start state (relays off, charge MOSFET left on), so that nothing
+        // reads a wrong request before the first tick.
+        let last_output = *rules.output();
         Ok(Self {
-            rules: Rules::new(config, now),
+            rules,
             pins,
             applied,
             start: now,
@@ -113,7 +117,7 @@ impl<P: OutputPin> Node<P> {
             dropped: 0,
             mosfet_reported: None,
             last_state: None,
-            last_output: Output::default(),
+            last_output,
             relay_errors: 0,
         })
     }
@@ -513,6 +517,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(levels[0].get(), Some(false), "driven low at construction");
+        assert!(
+            node.charge_mosfet_wanted(),
+            "before the first tick the charge MOSFET is left alone"
+        );
         fail.set(true);
         for s in 1..=16 {
             node.bms(Millis(s * 1000), reading(700), Some(true));
