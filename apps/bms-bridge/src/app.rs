@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Value as J, json};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
-use voltwire_bms_rules::{Config, Millis, Mode, Relay};
+use voltwire_bms_rules::{Config, Millis, Mode, Relay, topics};
 use voltwire_runtime::mqtt::{
     self, Device, Discovery, Entity, MqttClient, MqttConfig, MqttHandle, Rejection, StateClass,
 };
@@ -156,7 +156,7 @@ impl Sink for MqttSink {
             let _ = tx.send(Observed::Event(event.clone()));
         }
         if let Some(h) = &self.handle {
-            let topic = h.topics().sub("event");
+            let topic = h.topics().sub(topics::EVENT);
             if let Err(e) = h.publish(&topic, event.to_string().into_bytes()) {
                 tracing::warn!(error = %e, "event not published");
             }
@@ -165,7 +165,7 @@ impl Sink for MqttSink {
 
     fn config(&mut self, settings: &J) {
         if let Some(h) = &self.handle {
-            let topic = h.topics().sub("config");
+            let topic = h.topics().sub(topics::CONFIG);
             if let Err(e) = h.publish_retained_json(&topic, settings) {
                 tracing::warn!(error = %e, "config echo not published");
             }
@@ -210,21 +210,23 @@ pub fn validator(
 }
 
 fn validate(current: &Mutex<Config>, name: &str, payload: &[u8]) -> Result<Input, Rejection> {
-    if let Some(relay) = Relay::from_name(name) {
-        return parse_mode(name, payload).map(|m| Input::Mode(relay, m));
+    match topics::Command::from_name(name) {
+        Some(topics::Command::Relay(relay)) => {
+            parse_mode(name, payload).map(|m| Input::Mode(relay, m))
+        }
+        Some(topics::Command::Config) => {
+            let s: RulesSettings = mqtt::parse_json(payload)?;
+            let mut cur = current
+                .lock()
+                .map_err(|_| Rejection::new("internal", "config lock poisoned"))?;
+            let next = s
+                .apply(*cur)
+                .map_err(|e| Rejection::invalid(&e.field, &e.fix))?;
+            *cur = next;
+            Ok(Input::Config(Box::new(next)))
+        }
+        None => Err(Rejection::unknown_command(name)),
     }
-    if name == "config" {
-        let s: RulesSettings = mqtt::parse_json(payload)?;
-        let mut cur = current
-            .lock()
-            .map_err(|_| Rejection::new("internal", "config lock poisoned"))?;
-        let next = s
-            .apply(*cur)
-            .map_err(|e| Rejection::invalid(&e.field, &e.fix))?;
-        *cur = next;
-        return Ok(Input::Config(Box::new(next)));
-    }
-    Err(Rejection::unknown_command(name))
 }
 
 /// Read the retained `<base>/config` for up to `wait`: `Some(settings JSON)` if one came.
@@ -243,7 +245,7 @@ pub async fn fetch_retained(m: &MqttSettings) -> Option<Vec<u8>> {
         o.set_credentials(u.clone(), m.url.password.clone().unwrap_or_default());
     }
     let (client, mut el) = rumqttc::AsyncClient::new(o, 8);
-    let topic = m.topics.sub("config");
+    let topic = m.topics.sub(topics::CONFIG);
     let got = tokio::time::timeout(m.retained_wait, async {
         loop {
             match el.poll().await {
@@ -553,4 +555,33 @@ pub fn event_line(e: &J) -> String {
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test")]
+    use voltwire_bms_rules::topics;
+    use voltwire_runtime::mqtt::Topics;
+
+    /// The runtime's layout (availability, state, commands) is the shared bms-bridge scheme
+    /// the firmware also follows.
+    #[test]
+    fn runtime_topics_follow_the_shared_scheme() {
+        let t = Topics::new("vw/bridge").unwrap();
+        let mut s = String::new();
+        topics::write_topic(&mut s, t.base(), topics::STATE).unwrap();
+        assert_eq!(t.state(), s);
+        s.clear();
+        topics::write_topic(&mut s, t.base(), topics::AVAILABILITY).unwrap();
+        assert_eq!(t.availability(), s);
+        s.clear();
+        topics::write_command_topic(&mut s, t.base(), "load1").unwrap();
+        assert_eq!(t.named_command("load1"), s);
+        assert_eq!(t.command_name(&s), topics::command_name(t.base(), &s));
+        s.clear();
+        topics::write_command_topic(&mut s, t.base(), topics::RESULT).unwrap();
+        assert_eq!(t.command_result(), s);
+        assert_eq!(voltwire_runtime::mqtt::ONLINE, topics::ONLINE);
+        assert_eq!(voltwire_runtime::mqtt::OFFLINE, topics::OFFLINE);
+    }
 }

@@ -17,6 +17,7 @@ pub mod config;
 mod filter;
 mod pv;
 pub mod rules;
+pub mod topics;
 pub mod types;
 
 pub use config::{
