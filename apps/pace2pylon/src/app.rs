@@ -1,0 +1,138 @@
+//! Wiring: one task per pack, the engine, the inverter-side slave.
+
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+use voltwire_core::{ScanDecoder, StreamDecoder as _};
+use voltwire_runtime::link::{Backoff, LinkUrl, Reconnect};
+
+use crate::config::Settings;
+use crate::engine::{self, Clock, Command, Engine, Shared, Snapshot};
+use crate::pack::{self, PackLink};
+use crate::slave::{self, SlaveConfig};
+
+/// How the running app is reached (commands in, snapshots out).
+#[derive(Debug, Clone)]
+pub struct Handles {
+    /// Commands (manual disable, rebalance start/cancel).
+    pub commands: mpsc::Sender<Command>,
+    /// The latest evaluation.
+    pub snapshots: watch::Receiver<Snapshot>,
+}
+
+/// Serve the inverter on `url` forever (reconnecting), answering from `snapshots`.
+pub async fn serve_inverter(url: LinkUrl, cfg: SlaveConfig, snapshots: watch::Receiver<Snapshot>) {
+    let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10), 200, 99);
+    let mut reconnect = Reconnect::new(url.clone(), backoff);
+    loop {
+        let Ok(mut link) = reconnect.connect(None).await else {
+            continue;
+        };
+        tracing::info!(%url, "inverter link open");
+        let mut decoder: ScanDecoder<
+            voltwire_pylontech::rs485::Requests,
+            { voltwire_asciihex::MAX_FRAME_LEN },
+        > = ScanDecoder::new();
+        let mut buf = [0u8; 512];
+        let err: io::Error = loop {
+            let n = match link.read(&mut buf).await {
+                Ok(0) => break io::Error::new(io::ErrorKind::UnexpectedEof, "closed"),
+                Ok(n) => n,
+                Err(e) => break e,
+            };
+            let mut input = buf.get(..n).unwrap_or_default();
+            let mut failed = None;
+            loop {
+                let p = decoder.feed(input);
+                input = input.get(p.consumed..).unwrap_or_default();
+                if let Some(item) = p.item {
+                    if let Ok(req) = item.value {
+                        let snap = snapshots.borrow().clone();
+                        if let Some(frame) = slave::answer(&req, &snap, &cfg) {
+                            if let Err(e) = link.write_all(&frame.to_bytes()).await {
+                                failed = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                } else if input.is_empty() || p.consumed == 0 {
+                    break;
+                }
+            }
+            if let Some(e) = failed {
+                break e;
+            }
+        };
+        tracing::warn!(%url, error = %err, "inverter link lost, reconnecting");
+    }
+}
+
+/// Start: load the rebalance step (an unreadable state file is an error), then return the
+/// handles and the future that runs everything. The future ends only with an error (the
+/// state file cannot be written); pack and inverter links reconnect by themselves.
+///
+/// # Errors
+/// The state file cannot be read or names no step.
+pub fn start(settings: Settings) -> io::Result<(Handles, impl Future<Output = io::Result<()>>)> {
+    let step = engine::load_step(&settings.state_file)?;
+    if step != voltwire_ess::pace2pylon::RebalanceStep::Idle {
+        tracing::warn!(step = step.name(), "resuming a rebalance");
+    }
+    let clock = Clock::start();
+    let shared = Arc::new(Mutex::new(Shared::new(settings.pack_links.len())));
+    let (tx, rx) = watch::channel(Snapshot::initial());
+    let (cmd_tx, cmd_rx) = mpsc::channel(16);
+    let handles = Handles {
+        commands: cmd_tx,
+        snapshots: rx.clone(),
+    };
+    let run = async move {
+        let mut set = JoinSet::new();
+        for (index, url) in settings.pack_links.iter().enumerate() {
+            let p = PackLink {
+                index,
+                url: url.clone(),
+                address: settings.pack_address,
+                poll_interval: settings.poll_interval,
+                config_interval: settings.config_interval,
+                timeout: settings.timeout,
+                fallback: settings.fallback,
+            };
+            let shared = Arc::clone(&shared);
+            set.spawn(async move {
+                Box::pin(pack::run(p, shared, clock)).await;
+                Ok(())
+            });
+        }
+        let cfg = SlaveConfig {
+            address: settings.address,
+            present_as: settings.present_as,
+            silence: settings.silence,
+        };
+        let inverter_link = settings.inverter_link.clone();
+        set.spawn(async move {
+            Box::pin(serve_inverter(inverter_link, cfg, rx)).await;
+            Ok(())
+        });
+        let eng = Engine::new(settings, step);
+        set.spawn(engine::run(
+            eng,
+            shared,
+            clock,
+            Duration::from_secs(1),
+            tx,
+            cmd_rx,
+        ));
+        // No task ends by design; the first that does ends the app with its error.
+        match set.join_next().await {
+            Some(Ok(Err(e))) => Err(e),
+            Some(Err(e)) => Err(io::Error::other(format!("task failed: {e}"))),
+            Some(Ok(Ok(()))) | None => Err(io::Error::other("a task ended unexpectedly")),
+        }
+    };
+    Ok((handles, run))
+}

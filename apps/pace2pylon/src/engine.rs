@@ -1,0 +1,257 @@
+//! The shared state, the 1 s evaluation (merge → supervisor → rebalance) and the rebalance
+//! state file.
+
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use voltwire_ess::Millis;
+use voltwire_ess::pace2pylon::{
+    Decision, Merged, PackInput, Rebalance, RebalanceInput, RebalanceStep, Supervisor,
+    SupervisorInput, merge,
+};
+
+use crate::config::Settings;
+
+/// Monotonic milliseconds since the app started (tokio's clock: paused in tests).
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    origin: tokio::time::Instant,
+}
+
+impl Clock {
+    /// A clock starting now.
+    pub fn start() -> Self {
+        Self {
+            origin: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Milliseconds since the start.
+    pub fn now(&self) -> Millis {
+        Millis(u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+/// What the pack tasks write and the engine reads.
+#[derive(Debug, Default)]
+pub struct Shared {
+    /// Per pack.
+    pub packs: Vec<PackInput>,
+    /// Per pack: switch the charge MOSFET back on (set by the engine, cleared by the task).
+    pub unlock: Vec<bool>,
+    /// Manually disabled (MQTT command).
+    pub manual_disable: bool,
+}
+
+impl Shared {
+    /// `n` packs, nothing read yet.
+    pub fn new(n: usize) -> Self {
+        Self {
+            packs: vec![PackInput::default(); n],
+            unlock: vec![false; n],
+            manual_disable: false,
+        }
+    }
+}
+
+/// What the inverter side answers from, published after every evaluation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The merged battery; `None` until every pack has been read.
+    pub merged: Option<Merged>,
+    /// The supervisor's verdict.
+    pub decision: Decision,
+    /// The rebalance step.
+    pub step: RebalanceStep,
+    /// Per pack: its last reading (for per-module answers).
+    pub packs: Vec<PackInput>,
+}
+
+impl Snapshot {
+    /// Nothing known: both directions off.
+    pub fn initial() -> Self {
+        Self {
+            merged: None,
+            decision: Decision {
+                charge: false,
+                discharge: false,
+                reasons: voltwire_ess::pace2pylon::Reasons(
+                    voltwire_ess::pace2pylon::Reasons::MISSING_DATA,
+                ),
+                no_comm_packs: 0,
+                rebalance_requested: false,
+            },
+            step: RebalanceStep::Idle,
+            packs: Vec::new(),
+        }
+    }
+
+    /// Whether the battery may be offered at all (something merged, a direction allowed).
+    pub fn ready(&self) -> bool {
+        self.merged.is_some() && (self.decision.charge || self.decision.discharge)
+    }
+}
+
+/// Commands from MQTT / tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Manually disable (true) or enable.
+    Disable(bool),
+    /// Start a rebalance.
+    RebalanceStart,
+    /// Cancel a rebalance.
+    RebalanceCancel,
+}
+
+/// Read the persisted rebalance step: `Idle` when there is no file; an error for a file
+/// that cannot be read or does not name a step (the operator must look at it).
+///
+/// # Errors
+/// I/O errors other than "not found"; `InvalidData` for unknown content.
+pub fn load_step(path: &Path) -> io::Result<RebalanceStep> {
+    match std::fs::read_to_string(path) {
+        Ok(s) => RebalanceStep::from_name(s.trim()).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{}: {:?} is not a rebalance step (idle, raise, charge, unlock, restore_meter); fix or delete the file", path.display(), s.trim()),
+            )
+        }),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(RebalanceStep::Idle),
+        Err(e) => Err(e),
+    }
+}
+
+/// Write the step atomically: a temporary file in the same directory, synced, renamed.
+///
+/// # Errors
+/// The I/O error.
+pub fn store_step(path: &Path, step: RebalanceStep) -> io::Result<()> {
+    use std::io::Write as _;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(step.name().as_bytes())?;
+        f.write_all(b"\n")?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+/// The evaluation state.
+#[derive(Debug)]
+pub struct Engine {
+    settings: Settings,
+    supervisor: Supervisor,
+    rebalance: Rebalance,
+}
+
+impl Engine {
+    /// An engine resuming the rebalance at `step`.
+    pub fn new(settings: Settings, step: RebalanceStep) -> Self {
+        Self {
+            settings,
+            supervisor: Supervisor::new(),
+            rebalance: Rebalance::resume(step),
+        }
+    }
+
+    /// Apply a command; whether it changed anything.
+    pub fn command(&mut self, shared: &Mutex<Shared>, cmd: Command) -> bool {
+        match cmd {
+            Command::Disable(on) => shared.lock().is_ok_and(|mut s| {
+                let changed = s.manual_disable != on;
+                s.manual_disable = on;
+                changed
+            }),
+            Command::RebalanceStart => self.rebalance.start(),
+            Command::RebalanceCancel => self.rebalance.cancel(),
+        }
+    }
+
+    /// One evaluation at `now`.
+    pub fn evaluate(&mut self, shared: &Mutex<Shared>, now: Millis) -> Snapshot {
+        let Ok(mut sh) = shared.lock() else {
+            return Snapshot::initial();
+        };
+        let raised = Rebalance::output(self.rebalance.step()).raise_charge_voltage;
+        let merged = merge(&sh.packs, None, &self.settings.merge, raised);
+        let input = SupervisorInput {
+            packs: &sh.packs,
+            meter: None,
+            merged: merged.as_ref(),
+            manual_disable: sh.manual_disable,
+        };
+        let decision = self.supervisor.step(&input, &self.settings.supervisor, now);
+        if decision.rebalance_requested && self.settings.auto_rebalance && self.rebalance.start() {
+            tracing::warn!("cell under-voltage: rebalance started");
+        }
+        if let Some(m) = &merged {
+            let out = self.rebalance.update(
+                &RebalanceInput {
+                    voltage: m.voltage,
+                    current: m.current,
+                    balancing: m.balancing != 0,
+                    locked: m.locked != 0,
+                    meter: None,
+                },
+                &self.settings.rebalance,
+                now,
+            );
+            if out.unlock_packs {
+                for (i, u) in sh.unlock.iter_mut().enumerate() {
+                    *u = i < 32 && m.locked & (1 << i) != 0;
+                }
+            }
+        }
+        Snapshot {
+            merged,
+            decision,
+            step: self.rebalance.step(),
+            packs: sh.packs.clone(),
+        }
+    }
+}
+
+/// Evaluate every `period`, publish the snapshot, persist step changes, apply commands.
+/// Returns only on an error writing the state file (the process must not go on with a
+/// step it cannot keep).
+///
+/// # Errors
+/// The state file's I/O error.
+pub async fn run(
+    mut engine: Engine,
+    shared: Arc<Mutex<Shared>>,
+    clock: Clock,
+    period: Duration,
+    tx: watch::Sender<Snapshot>,
+    mut commands: tokio::sync::mpsc::Receiver<Command>,
+) -> io::Result<()> {
+    let path = engine.settings.state_file.clone();
+    let mut stored = engine.rebalance.step();
+    let mut tick = tokio::time::interval(period);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            Some(cmd) = commands.recv() => {
+                let changed = engine.command(&shared, cmd);
+                tracing::info!(?cmd, changed, "command");
+            }
+        }
+        let snap = engine.evaluate(&shared, clock.now());
+        if snap.step != stored {
+            store_step(&path, snap.step)?;
+            tracing::info!(
+                from = stored.name(),
+                to = snap.step.name(),
+                "rebalance step"
+            );
+            stored = snap.step;
+        }
+        tx.send_replace(snap);
+    }
+}

@@ -1,0 +1,335 @@
+//! One Pace pack on its own port: the poll loop and the mapping of its replies into the
+//! rules' [`PackReading`] / [`PackSettings`].
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use voltwire_asciihex::Decoder;
+use voltwire_core::{DeciCelsius, MilliampHours, Milliamps, Millivolts, Permille};
+use voltwire_ess::pace2pylon::{PackAlarms, PackReading, PackSettings};
+use voltwire_pace::flags::{Fault, Protect1, Protect2};
+use voltwire_pace::{
+    ConfigRead, MosfetSwitch, PackAnalog, PackStatus, Request, RequestBody, Response, ResponseBody,
+    Target, VoltageKind,
+};
+use voltwire_runtime::link::{Backoff, LinkUrl, Reconnect};
+use voltwire_runtime::poll::{PollConfig, PollError, Poller};
+
+use crate::engine::{Clock, Shared};
+
+/// The reading of one pack from its 0x42 and 0x44 blocks; `None` when a block has no cell.
+pub fn reading(a: &PackAnalog, s: &PackStatus) -> Option<PackReading> {
+    let cells = a.cells.iter().copied().enumerate();
+    let cell_min = cells.clone().min_by_key(|(_, v)| *v)?;
+    let cell_max = cells.max_by_key(|(_, v)| *v)?;
+    let temps: Vec<DeciCelsius> = a
+        .temperatures
+        .iter()
+        .filter_map(|t| t.to_celsius(voltwire_pace::ZERO_CELSIUS))
+        .collect();
+    let permille = |part: i64, whole: i64| {
+        if whole <= 0 {
+            None
+        } else {
+            i16::try_from(part.clamp(0, whole) * 1000 / whole)
+                .ok()
+                .map(Permille)
+        }
+    };
+    let soh = a
+        .extension
+        .and_then(|design: MilliampHours| permille(a.full_capacity.0, design.0))
+        .unwrap_or(Permille(1000));
+    Some(PackReading {
+        voltage: a.voltage,
+        current: a.current,
+        soc: permille(a.remaining_capacity.0, a.full_capacity.0).unwrap_or(Permille(0)),
+        soh,
+        remaining: a.remaining_capacity,
+        full: a.full_capacity,
+        cycles: a.cycles,
+        cell_min: (cell_min.1, u8::try_from(cell_min.0).unwrap_or(u8::MAX)),
+        cell_max: (cell_max.1, u8::try_from(cell_max.0).unwrap_or(u8::MAX)),
+        temp_min: temps.iter().copied().min().unwrap_or(DeciCelsius(250)),
+        temp_max: temps.iter().copied().max().unwrap_or(DeciCelsius(250)),
+        alarms: alarms(s),
+    })
+}
+
+/// The Pace state bytes as the rules' alarm word (protect 1/2 bit for bit, any fault bit,
+/// any balancing bit). Temperature states of unknown sensors are not used: the BMS's own
+/// protect bits decide.
+pub fn alarms(s: &PackStatus) -> PackAlarms {
+    let st = &s.state;
+    let p1 = st.protect_1;
+    let p2 = st.protect_2;
+    let map: [(bool, u32); 17] = [
+        (
+            p1.contains(Protect1::CELL_OVER_VOLTAGE),
+            PackAlarms::CELL_OVER_VOLTAGE,
+        ),
+        (
+            p1.contains(Protect1::CELL_UNDER_VOLTAGE),
+            PackAlarms::CELL_UNDER_VOLTAGE,
+        ),
+        (
+            p1.contains(Protect1::PACK_OVER_VOLTAGE),
+            PackAlarms::PACK_OVER_VOLTAGE,
+        ),
+        (
+            p1.contains(Protect1::PACK_UNDER_VOLTAGE),
+            PackAlarms::PACK_UNDER_VOLTAGE,
+        ),
+        (
+            p1.contains(Protect1::CHARGE_OVER_CURRENT),
+            PackAlarms::CHARGE_OVER_CURRENT,
+        ),
+        (
+            p1.contains(Protect1::DISCHARGE_OVER_CURRENT),
+            PackAlarms::DISCHARGE_OVER_CURRENT,
+        ),
+        (
+            p1.contains(Protect1::SHORT_CIRCUIT),
+            PackAlarms::SHORT_CIRCUIT,
+        ),
+        (
+            p2.contains(Protect2::CHARGE_OVER_TEMPERATURE),
+            PackAlarms::CHARGE_OVER_TEMPERATURE,
+        ),
+        (
+            p2.contains(Protect2::DISCHARGE_OVER_TEMPERATURE),
+            PackAlarms::DISCHARGE_OVER_TEMPERATURE,
+        ),
+        (
+            p2.contains(Protect2::CHARGE_UNDER_TEMPERATURE),
+            PackAlarms::CHARGE_UNDER_TEMPERATURE,
+        ),
+        (
+            p2.contains(Protect2::DISCHARGE_UNDER_TEMPERATURE),
+            PackAlarms::DISCHARGE_UNDER_TEMPERATURE,
+        ),
+        (
+            p2.contains(Protect2::MOSFET_OVER_TEMPERATURE),
+            PackAlarms::MOSFET_OVER_TEMPERATURE,
+        ),
+        (
+            p2.contains(Protect2::ENVIRONMENT_OVER_TEMPERATURE),
+            PackAlarms::ENVIRONMENT_OVER_TEMPERATURE,
+        ),
+        (
+            p2.contains(Protect2::ENVIRONMENT_UNDER_TEMPERATURE),
+            PackAlarms::ENVIRONMENT_UNDER_TEMPERATURE,
+        ),
+        (
+            p2.contains(Protect2::FULLY_CHARGED),
+            PackAlarms::FULLY_CHARGED,
+        ),
+        (
+            st.fault.0
+                & (Fault::CHARGE_MOSFET
+                    | Fault::DISCHARGE_MOSFET
+                    | Fault::NTC
+                    | Fault::CELL
+                    | Fault::SAMPLING)
+                != 0
+                || st.fault.0 != 0,
+            PackAlarms::FAULT,
+        ),
+        (
+            st.balance_1 != 0 || st.balance_2 != 0,
+            PackAlarms::BALANCING,
+        ),
+    ];
+    PackAlarms(
+        map.iter()
+            .filter(|(on, _)| *on)
+            .fold(0, |acc, (_, bit)| acc | bit),
+    )
+}
+
+/// The four configuration reads, in order: pack OV, pack UV, charge OC, discharge OC.
+pub const CONFIG_READS: [ConfigRead; 4] = [
+    ConfigRead::Voltage(VoltageKind::PackOver),
+    ConfigRead::Voltage(VoltageKind::PackUnder),
+    ConfigRead::ChargeOverCurrent,
+    ConfigRead::DischargeOverCurrent,
+];
+
+/// Settings from the four replies (in [`CONFIG_READS`] order); `None` when one is missing
+/// or refused.
+pub fn settings(replies: &[Option<ResponseBody>; 4]) -> Option<PackSettings> {
+    let [Some(ov), Some(uv), Some(chg), Some(dis)] = replies else {
+        return None;
+    };
+    let (
+        ResponseBody::Voltage(VoltageKind::PackOver, ov),
+        ResponseBody::Voltage(VoltageKind::PackUnder, uv),
+    ) = (ov, uv)
+    else {
+        return None;
+    };
+    let (ResponseBody::ChargeOverCurrent(c), ResponseBody::DischargeOverCurrent(d)) = (chg, dis)
+    else {
+        return None;
+    };
+    let abs = |m: Milliamps| Milliamps(m.0.saturating_abs());
+    Some(PackSettings {
+        over_voltage: Millivolts(ov.protect.0),
+        under_voltage: Millivolts(uv.protect.0),
+        charge_over_current: abs(c.protect),
+        discharge_over_current: abs(d.protect),
+    })
+}
+
+/// What a pack task needs.
+#[derive(Debug, Clone)]
+pub struct PackLink {
+    /// Index in the shared state.
+    pub index: usize,
+    /// Where.
+    pub url: LinkUrl,
+    /// Pace address.
+    pub address: u8,
+    /// Analog/status period.
+    pub poll_interval: Duration,
+    /// Configuration read period.
+    pub config_interval: Duration,
+    /// Reply timeout.
+    pub timeout: Duration,
+    /// Settings for a pack that refuses a configuration read.
+    pub fallback: Option<PackSettings>,
+}
+
+type Frames = Result<voltwire_asciihex::Frame, voltwire_asciihex::Error>;
+
+async fn exchange<L>(
+    poller: &mut Poller<L, Decoder>,
+    req: &Request,
+) -> Result<Option<ResponseBody>, PollError>
+where
+    L: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let Ok(frame) = req.to_frame() else {
+        return Ok(None);
+    };
+    let cmd = req.command();
+    let item = poller
+        .request(&frame.to_bytes(), |f: &Frames| {
+            f.as_ref()
+                .is_ok_and(|f| Response::from_frame(f, cmd).answers(req))
+        })
+        .await;
+    match item {
+        Ok(Ok(f)) => {
+            let r = Response::from_frame(&f, cmd);
+            Ok(r.rtn.is_ok().then_some(r.body))
+        }
+        Ok(Err(_)) | Err(PollError::Timeout { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Poll one pack forever: reconnect with backoff when the link fails.
+pub async fn run(p: PackLink, shared: Arc<Mutex<Shared>>, clock: Clock) {
+    let backoff = Backoff::new(
+        Duration::from_millis(200),
+        Duration::from_secs(10),
+        200,
+        p.index as u64,
+    );
+    let mut reconnect = Reconnect::new(p.url.clone(), backoff);
+    let config = PollConfig {
+        timeout: p.timeout,
+        retries: 0,
+        gap: Duration::from_millis(20),
+        echo: false,
+    };
+    loop {
+        let Ok(link) = reconnect.connect(None).await else {
+            continue;
+        };
+        tracing::info!(pack = p.index, url = %p.url, "pack link open");
+        let mut poller = Poller::new(link, Decoder::new(), config);
+        let mut next_config = tokio::time::Instant::now();
+        let mut tick = tokio::time::interval(p.poll_interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let err = loop {
+            tick.tick().await;
+            match Box::pin(cycle(&p, &mut poller, &shared, &clock, &mut next_config)).await {
+                Ok(()) => {}
+                Err(e) => break e,
+            }
+        };
+        tracing::warn!(pack = p.index, error = %err, "pack link lost, reconnecting");
+    }
+}
+
+async fn cycle<L>(
+    p: &PackLink,
+    poller: &mut Poller<L, Decoder>,
+    shared: &Arc<Mutex<Shared>>,
+    clock: &Clock,
+    next_config: &mut tokio::time::Instant,
+) -> Result<(), PollError>
+where
+    L: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let a = exchange(
+        poller,
+        &Request::new(p.address, RequestBody::Analog(Target::All)),
+    )
+    .await?;
+    let s = exchange(
+        poller,
+        &Request::new(p.address, RequestBody::Status(Target::All)),
+    )
+    .await?;
+    if let (Some(ResponseBody::Analog(a)), Some(ResponseBody::Status(s))) = (a, s) {
+        if let (Some(a), Some(s)) = (a.modules.first(), s.modules.first()) {
+            if let Some(r) = reading(a, s) {
+                let now = clock.now();
+                if let Ok(mut sh) = shared.lock() {
+                    if let Some(slot) = sh.packs.get_mut(p.index) {
+                        slot.reading = Some((r, now));
+                    }
+                }
+            }
+        }
+    }
+    if tokio::time::Instant::now() >= *next_config {
+        *next_config = tokio::time::Instant::now() + p.config_interval;
+        let mut replies: [Option<ResponseBody>; 4] = Default::default();
+        for (slot, read) in replies.iter_mut().zip(CONFIG_READS) {
+            *slot = exchange(
+                poller,
+                &Request::new(p.address, RequestBody::ReadConfig(read)),
+            )
+            .await?;
+        }
+        let got = settings(&replies).or(p.fallback);
+        if let Ok(mut sh) = shared.lock() {
+            if let Some(slot) = sh.packs.get_mut(p.index) {
+                if got.is_some() || slot.settings.is_none() {
+                    slot.settings = got;
+                }
+            }
+        }
+    }
+    let unlock = shared
+        .lock()
+        .ok()
+        .and_then(|sh| sh.unlock.get(p.index).copied())
+        .unwrap_or(false);
+    if unlock {
+        let req = Request::new(p.address, RequestBody::ChargeMosfet(MosfetSwitch::On));
+        if exchange(poller, &req).await?.is_some() {
+            tracing::info!(pack = p.index, "charge MOSFET switched back on");
+        }
+        if let Ok(mut sh) = shared.lock() {
+            if let Some(u) = sh.unlock.get_mut(p.index) {
+                *u = false;
+            }
+        }
+    }
+    Ok(())
+}
