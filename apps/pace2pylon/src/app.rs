@@ -118,15 +118,9 @@ pub fn start(settings: Settings) -> io::Result<(Handles, impl Future<Output = io
             Box::pin(serve_inverter(inverter_link, cfg, rx)).await;
             Ok(())
         });
+        let tick = settings.tick;
         let eng = Engine::new(settings, step);
-        set.spawn(engine::run(
-            eng,
-            shared,
-            clock,
-            Duration::from_secs(1),
-            tx,
-            cmd_rx,
-        ));
+        set.spawn(engine::run(eng, shared, clock, tick, tx, cmd_rx));
         // No task ends by design; the first that does ends the app with its error.
         match set.join_next().await {
             Some(Ok(Err(e))) => Err(e),

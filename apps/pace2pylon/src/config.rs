@@ -275,6 +275,8 @@ pub struct Settings {
     pub state_file: PathBuf,
     /// Auto rebalance on cell UV.
     pub auto_rebalance: bool,
+    /// How often the engine evaluates (1 s; tests shorten it).
+    pub tick: Duration,
 }
 
 /// `x` (a finite number in `lo..=hi`) scaled by `scale` and rounded to an integer.
@@ -581,6 +583,7 @@ impl Config {
             rebalance,
             state_file: r.state_file.clone(),
             auto_rebalance: r.auto_on_cell_under_voltage,
+            tick: Duration::from_secs(1),
         })
     }
 }

@@ -68,7 +68,12 @@ pub struct Snapshot {
     pub step: RebalanceStep,
     /// Per pack: its last reading (for per-module answers).
     pub packs: Vec<PackInput>,
+    /// The last rebalance steps entered, oldest first (at most [`STEP_LOG`]).
+    pub step_log: Vec<RebalanceStep>,
 }
+
+/// How many step changes a snapshot remembers.
+pub const STEP_LOG: usize = 16;
 
 impl Snapshot {
     /// Nothing known: both directions off.
@@ -86,6 +91,7 @@ impl Snapshot {
             },
             step: RebalanceStep::Idle,
             packs: Vec::new(),
+            step_log: Vec::new(),
         }
     }
 
@@ -148,6 +154,7 @@ pub struct Engine {
     settings: Settings,
     supervisor: Supervisor,
     rebalance: Rebalance,
+    step_log: Vec<RebalanceStep>,
 }
 
 impl Engine {
@@ -157,6 +164,7 @@ impl Engine {
             settings,
             supervisor: Supervisor::new(),
             rebalance: Rebalance::resume(step),
+            step_log: Vec::new(),
         }
     }
 
@@ -168,9 +176,21 @@ impl Engine {
                 s.manual_disable = on;
                 changed
             }),
-            Command::RebalanceStart => self.rebalance.start(),
-            Command::RebalanceCancel => self.rebalance.cancel(),
+            Command::RebalanceStart => self.rebalance.start() && self.log_step(),
+            Command::RebalanceCancel => self.rebalance.cancel() && self.log_step(),
         }
+    }
+
+    /// Remember the current step if it differs from the last remembered; always `true`.
+    fn log_step(&mut self) -> bool {
+        let step = self.rebalance.step();
+        if self.step_log.last() != Some(&step) {
+            if self.step_log.len() >= STEP_LOG {
+                self.step_log.remove(0);
+            }
+            self.step_log.push(step);
+        }
+        true
     }
 
     /// One evaluation at `now`.
@@ -188,6 +208,7 @@ impl Engine {
         };
         let decision = self.supervisor.step(&input, &self.settings.supervisor, now);
         if decision.rebalance_requested && self.settings.auto_rebalance && self.rebalance.start() {
+            self.log_step();
             tracing::warn!("cell under-voltage: rebalance started");
         }
         if let Some(m) = &merged {
@@ -208,11 +229,15 @@ impl Engine {
                 }
             }
         }
+        let packs = sh.packs.clone();
+        drop(sh);
+        self.log_step();
         Snapshot {
             merged,
             decision,
             step: self.rebalance.step(),
-            packs: sh.packs.clone(),
+            packs,
+            step_log: self.step_log.clone(),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 use voltwire_asciihex::Decoder;
 use voltwire_core::{DeciCelsius, MilliampHours, Milliamps, Millivolts, Permille};
 use voltwire_ess::pace2pylon::{PackAlarms, PackReading, PackSettings};
-use voltwire_pace::flags::{Fault, Protect1, Protect2};
+use voltwire_pace::flags::{Protect1, Protect2};
 use voltwire_pace::{
     ConfigRead, MosfetSwitch, PackAnalog, PackStatus, Request, RequestBody, Response, ResponseBody,
     Target, VoltageKind,
@@ -125,14 +125,8 @@ pub fn alarms(s: &PackStatus) -> PackAlarms {
             PackAlarms::FULLY_CHARGED,
         ),
         (
-            st.fault.0
-                & (Fault::CHARGE_MOSFET
-                    | Fault::DISCHARGE_MOSFET
-                    | Fault::NTC
-                    | Fault::CELL
-                    | Fault::SAMPLING)
-                != 0
-                || st.fault.0 != 0,
+            // Every fault bit, named or not.
+            st.fault.0 != 0,
             PackAlarms::FAULT,
         ),
         (
@@ -332,4 +326,137 @@ where
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use voltwire_asciihex::block::{Analog, Status};
+    use voltwire_core::DeciKelvin;
+    use voltwire_pace::PackState;
+    use voltwire_pace::flags::{Control, Fault, System, Warn1, Warn2};
+    use voltwire_pace::{CurrentProtection, VoltageProtection};
+
+    fn status(p1: u8, p2: u8, fault: u8, bal: u8) -> PackStatus {
+        Status {
+            cells: heapless::Vec::new(),
+            temperatures: heapless::Vec::new(),
+            charge_current: 0,
+            voltage: 0,
+            discharge_current: 0,
+            state: PackState {
+                protect_1: Protect1(p1),
+                protect_2: Protect2(p2),
+                system: System(0),
+                control: Control(0),
+                fault: Fault(fault),
+                balance_1: 0,
+                balance_2: bal,
+                warn_1: Warn1(0),
+                warn_2: Warn2(0),
+            },
+        }
+    }
+
+    #[test]
+    fn alarms_map_bit_for_bit() {
+        assert_eq!(alarms(&status(0, 0, 0, 0)), PackAlarms(0));
+        assert_eq!(
+            alarms(&status(0x01, 0, 0, 0)),
+            PackAlarms(PackAlarms::CELL_OVER_VOLTAGE)
+        );
+        assert_eq!(
+            alarms(&status(0x40, 0, 0, 0)),
+            PackAlarms(PackAlarms::SHORT_CIRCUIT)
+        );
+        assert_eq!(
+            alarms(&status(0, 0x10, 0, 0)),
+            PackAlarms(PackAlarms::MOSFET_OVER_TEMPERATURE)
+        );
+        assert_eq!(
+            alarms(&status(0, 0x80, 0, 0)),
+            PackAlarms(PackAlarms::FULLY_CHARGED)
+        );
+        assert_eq!(
+            alarms(&status(0, 0, 0x04, 0)),
+            PackAlarms(PackAlarms::FAULT)
+        );
+        // An unnamed fault bit is a fault too.
+        assert_eq!(
+            alarms(&status(0, 0, 0x80, 0)),
+            PackAlarms(PackAlarms::FAULT)
+        );
+        assert_eq!(
+            alarms(&status(0, 0, 0, 0x01)),
+            PackAlarms(PackAlarms::BALANCING)
+        );
+    }
+
+    #[test]
+    fn reading_from_the_blocks() {
+        let a: PackAnalog = Analog {
+            cells: [3_301, 3_290, 3_333].map(Millivolts).into_iter().collect(),
+            temperatures: [2_930, 2_980, 2_700].map(DeciKelvin).into_iter().collect(),
+            current: Milliamps(-1_230),
+            voltage: Millivolts(26_500),
+            remaining_capacity: MilliampHours(45_000),
+            user_defined: 3,
+            full_capacity: MilliampHours(90_000),
+            cycles: 12,
+            extension: Some(MilliampHours(100_000)),
+        };
+        let r = reading(&a, &status(0, 0, 0, 0)).expect("reading");
+        assert_eq!(
+            (r.cell_min, r.cell_max),
+            ((Millivolts(3_290), 1), (Millivolts(3_333), 2))
+        );
+        // 0 °C = 2730: 2700 → −3.0 °C, 2980 → 25.0 °C.
+        assert_eq!(
+            (r.temp_min, r.temp_max),
+            (DeciCelsius(-30), DeciCelsius(250))
+        );
+        assert_eq!((r.soc, r.soh), (Permille(500), Permille(900)));
+        let mut empty = a.clone();
+        empty.cells.clear();
+        assert!(reading(&empty, &status(0, 0, 0, 0)).is_none());
+    }
+
+    #[test]
+    #[allow(
+        clippy::large_stack_arrays,
+        reason = "four replies, as cycle() holds them"
+    )]
+    fn settings_need_all_four_reads() {
+        let v = |p: i32| VoltageProtection {
+            lead: 1,
+            alarm: Millivolts(p),
+            protect: Millivolts(p),
+            release: Millivolts(p),
+            delay_100ms: 10,
+        };
+        let c = |p: i32| CurrentProtection {
+            lead: 1,
+            alarm: Milliamps(p),
+            protect: Milliamps(p),
+            delay_100ms: 10,
+        };
+        let all = [
+            Some(ResponseBody::Voltage(VoltageKind::PackOver, v(28_800))),
+            Some(ResponseBody::Voltage(VoltageKind::PackUnder, v(22_400))),
+            Some(ResponseBody::ChargeOverCurrent(c(100_000))),
+            Some(ResponseBody::DischargeOverCurrent(c(-105_000))),
+        ];
+        assert_eq!(
+            settings(&all),
+            Some(PackSettings {
+                over_voltage: Millivolts(28_800),
+                under_voltage: Millivolts(22_400),
+                charge_over_current: Milliamps(100_000),
+                discharge_over_current: Milliamps(105_000),
+            })
+        );
+        let mut refused = all.clone();
+        refused[2] = None;
+        assert_eq!(settings(&refused), None);
+    }
 }

@@ -353,3 +353,233 @@ pub fn answer(req: &Request, snap: &Snapshot, cfg: &SlaveConfig) -> Option<Frame
     };
     Response::ok(adr, body).to_frame().ok()
 }
+
+#[cfg(test)]
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "mirrors answer()")]
+mod tests {
+    use super::*;
+    use voltwire_core::Permille;
+    use voltwire_ess::Millis;
+    use voltwire_ess::pace2pylon::{
+        Decision, MergeConfig, PackAlarms, PackReading, PackSettings, Reasons, SocSource, merge,
+    };
+
+    fn pack(v: i32) -> PackInput {
+        PackInput {
+            reading: Some((
+                PackReading {
+                    voltage: Millivolts(v),
+                    current: Milliamps(-2_000),
+                    soc: Permille(600),
+                    soh: Permille(990),
+                    remaining: MilliampHours(60_000),
+                    full: MilliampHours(100_000),
+                    cycles: 7,
+                    cell_min: (Millivolts(3_300), 1),
+                    cell_max: (Millivolts(3_320), 4),
+                    temp_min: DeciCelsius(180),
+                    temp_max: DeciCelsius(260),
+                    alarms: PackAlarms(0),
+                },
+                Millis(0),
+            )),
+            settings: Some(PackSettings {
+                over_voltage: Millivolts(28_800),
+                under_voltage: Millivolts(22_400),
+                charge_over_current: Milliamps(100_000),
+                discharge_over_current: Milliamps(105_000),
+            }),
+        }
+    }
+
+    fn snap(charge: bool, discharge: bool) -> Snapshot {
+        let packs = vec![pack(26_400), pack(26_600)];
+        let cfg = MergeConfig {
+            soc_source: SocSource::Bms,
+            charge_voltage: Millivolts(27_350),
+            rebalance_charge_voltage: Millivolts(27_950),
+            current_share_permille: 800,
+        };
+        Snapshot {
+            merged: merge(&packs, None, &cfg, false),
+            decision: Decision {
+                charge,
+                discharge,
+                reasons: Reasons(if charge && discharge {
+                    0
+                } else {
+                    Reasons::MANUAL_DISABLE
+                }),
+                no_comm_packs: 0,
+                rebalance_requested: false,
+            },
+            step: voltwire_ess::pace2pylon::RebalanceStep::Idle,
+            packs,
+            step_log: Vec::new(),
+        }
+    }
+
+    const ONE: SlaveConfig = SlaveConfig {
+        address: 2,
+        present_as: PresentAs::OneModule,
+        silence: false,
+    };
+
+    fn ask(body: RequestBody, adr: u8, s: &Snapshot, cfg: &SlaveConfig) -> Option<ResponseBody> {
+        let req = Request::new(adr, body);
+        let f = answer(&req, s, cfg)?;
+        let r = Response::from_frame(&f, req.command());
+        assert!(r.answers(&req), "{r:?}");
+        Some(r.body)
+    }
+
+    fn limits(s: &Snapshot, cfg: &SlaveConfig) -> ChargeManagement {
+        match ask(RequestBody::SystemManagement, 2, s, cfg) {
+            Some(ResponseBody::SystemManagement(m)) => m,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn management_carries_the_merge_and_the_enables() {
+        let m = limits(&snap(true, true), &ONE);
+        assert_eq!(m.charge_voltage_limit, Millivolts(27_350));
+        assert_eq!(m.discharge_voltage_limit, Millivolts(22_400));
+        // 2 × 100 A × 80 %, 2 × 105 A × 80 % (sent negative).
+        assert_eq!(m.charge_current_limit, Milliamps(160_000));
+        assert_eq!(m.discharge_current_limit, Milliamps(-168_000));
+        assert_eq!(
+            m.status.0,
+            ManagementStatus::CHARGE_ENABLE | ManagementStatus::DISCHARGE_ENABLE
+        );
+    }
+
+    #[test]
+    fn a_disabled_direction_has_no_enable_and_no_current() {
+        let m = limits(&snap(false, true), &ONE);
+        assert_eq!(
+            (m.charge_current_limit, m.discharge_current_limit),
+            (Milliamps(0), Milliamps(-168_000))
+        );
+        assert_eq!(m.status.0, ManagementStatus::DISCHARGE_ENABLE);
+        let m = limits(&snap(false, false), &ONE);
+        assert_eq!(
+            (
+                m.charge_current_limit.0,
+                m.discharge_current_limit.0,
+                m.status.0
+            ),
+            (0, 0, 0)
+        );
+        // 0x92 says the same.
+        let Some(ResponseBody::Management {
+            command: 2,
+            management,
+        }) = ask(RequestBody::Management(2), 2, &snap(false, false), &ONE)
+        else {
+            panic!("no 0x92");
+        };
+        assert_eq!(management.status.0, 0);
+    }
+
+    #[test]
+    fn not_ready_answers_zero_or_nothing_with_silence() {
+        let mut s = snap(true, true);
+        s.merged = None;
+        let m = limits(&s, &ONE);
+        assert_eq!(
+            (
+                m.charge_current_limit.0,
+                m.discharge_current_limit.0,
+                m.status.0
+            ),
+            (0, 0, 0)
+        );
+        let silent = SlaveConfig {
+            silence: true,
+            ..ONE
+        };
+        assert!(ask(RequestBody::SystemManagement, 2, &s, &silent).is_none());
+        assert!(ask(RequestBody::ProtocolVersion, 2, &s, &silent).is_none());
+        assert!(ask(RequestBody::SystemManagement, 2, &snap(true, true), &silent).is_some());
+        // Disabled both ways is "not ready" for silence too.
+        assert!(
+            ask(
+                RequestBody::SystemManagement,
+                2,
+                &snap(false, false),
+                &silent
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn system_analog_and_other_addresses() {
+        let Some(ResponseBody::SystemAnalog(a)) =
+            ask(RequestBody::SystemAnalog, 2, &snap(true, true), &ONE)
+        else {
+            panic!("no 0x61");
+        };
+        assert_eq!(a.voltage, Millivolts(26_500));
+        assert_eq!(a.current, Milliamps(-4_000));
+        assert_eq!(a.soc_percent, 60);
+        assert_eq!(a.min_cell_voltage, Millivolts(3_300));
+        assert_eq!(a.min_cell_voltage_id, 0x0001);
+        assert!(ask(RequestBody::SystemAnalog, 3, &snap(true, true), &ONE).is_none());
+        for body in [
+            RequestBody::ProtocolVersion,
+            RequestBody::Manufacturer,
+            RequestBody::SystemInfo,
+            RequestBody::SystemAlarm,
+            RequestBody::SystemParameters(None),
+            RequestBody::Serial(None),
+        ] {
+            assert!(
+                ask(body.clone(), 2, &snap(true, true), &ONE).is_some(),
+                "{body:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn one_module_or_one_per_pack() {
+        let s = snap(true, true);
+        let Some(ResponseBody::Analog(r)) = ask(RequestBody::Analog(Target::All), 2, &s, &ONE)
+        else {
+            panic!()
+        };
+        assert_eq!(r.modules.len(), 1);
+        assert_eq!(
+            r.modules.first().map(|m| m.voltage),
+            Some(Millivolts(26_500))
+        );
+        let per = SlaveConfig {
+            present_as: PresentAs::ModulePerPack,
+            ..ONE
+        };
+        let Some(ResponseBody::Analog(r)) = ask(RequestBody::Analog(Target::All), 2, &s, &per)
+        else {
+            panic!()
+        };
+        assert_eq!(r.command, 2);
+        let volts: Vec<_> = r.modules.iter().map(|m| m.voltage.0).collect();
+        assert_eq!(volts, [26_400, 26_600]);
+        let Some(ResponseBody::Analog(r)) =
+            ask(RequestBody::Analog(Target::Module(3)), 3, &s, &per)
+        else {
+            panic!()
+        };
+        assert_eq!(
+            r.modules.first().map(|m| m.voltage),
+            Some(Millivolts(26_600))
+        );
+        assert!(ask(RequestBody::Analog(Target::Module(4)), 4, &s, &per).is_none());
+        let Some(ResponseBody::Alarm(a)) =
+            ask(RequestBody::Alarm(Target::All), 2, &snap(false, true), &per)
+        else {
+            panic!()
+        };
+        assert_eq!(a.modules.first().map(|m| m.state[1]), Some(0x04));
+    }
+}
