@@ -71,6 +71,53 @@ pub async fn serve_inverter(url: LinkUrl, cfg: SlaveConfig, snapshots: watch::Re
     }
 }
 
+/// MQTT: discovery once, the state every interval, commands forwarded to the engine.
+/// Returns only when the engine is gone.
+///
+/// # Errors
+/// The client cannot be built (TLS configuration).
+pub async fn run_mqtt(
+    m: crate::config::Mqtt,
+    commands: mpsc::Sender<Command>,
+    snapshots: watch::Receiver<Snapshot>,
+    clock: Clock,
+) -> io::Result<()> {
+    use voltwire_runtime::mqtt::{MqttClient, MqttConfig, default_client_id};
+    let id = default_client_id("pace2pylon", &m.topics);
+    let cfg = MqttConfig::new(m.url.clone(), &id, m.topics.clone());
+    let (client, mut cmds) = MqttClient::start(cfg, crate::telemetry::validate)
+        .map_err(|e| io::Error::other(format!("mqtt: {e}")))?;
+    let handle = client.handle();
+    if m.discovery {
+        match crate::telemetry::discovery(&m.topics, &m.discovery_prefix) {
+            Ok(configs) => {
+                for c in &configs {
+                    if let Err(e) = handle.publish_discovery(c) {
+                        tracing::warn!(error = %e, "discovery not published");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "discovery not built"),
+        }
+    }
+    let mut tick = tokio::time::interval(m.interval);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let snap = snapshots.borrow().clone();
+                if let Err(e) = handle.publish_state(&crate::telemetry::state_json(&snap, clock.now())) {
+                    tracing::debug!(error = %e, "state not published");
+                }
+            }
+            Some(cmd) = cmds.recv() => {
+                if commands.send(cmd).await.is_err() {
+                    return Err(io::Error::other("engine gone"));
+                }
+            }
+        }
+    }
+}
+
 /// Start: load the rebalance step (an unreadable state file is an error), then return the
 /// handles and the future that runs everything. The future ends only with an error (the
 /// state file cannot be written); pack and inverter links reconnect by themselves.
@@ -86,6 +133,7 @@ pub fn start(settings: Settings) -> io::Result<(Handles, impl Future<Output = io
     let shared = Arc::new(Mutex::new(Shared::new(settings.pack_links.len())));
     let (tx, rx) = watch::channel(Snapshot::initial());
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
+    let cmd_tx_mqtt = cmd_tx.clone();
     let handles = Handles {
         commands: cmd_tx,
         snapshots: rx.clone(),
@@ -114,10 +162,16 @@ pub fn start(settings: Settings) -> io::Result<(Handles, impl Future<Output = io
             silence: settings.silence,
         };
         let inverter_link = settings.inverter_link.clone();
+        let rx_mqtt = rx.clone();
         set.spawn(async move {
             Box::pin(serve_inverter(inverter_link, cfg, rx)).await;
             Ok(())
         });
+        if let Some(m) = settings.mqtt.clone() {
+            let commands = cmd_tx_mqtt;
+            let snapshots = rx_mqtt;
+            set.spawn(async move { run_mqtt(m, commands, snapshots, clock).await });
+        }
         let tick = settings.tick;
         let eng = Engine::new(settings, step);
         set.spawn(engine::run(eng, shared, clock, tick, tx, cmd_rx));

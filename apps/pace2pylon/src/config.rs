@@ -35,6 +35,56 @@ pub struct Config {
     /// `[rebalance]`: the forced balancing cycle.
     #[serde(default)]
     pub rebalance: RebalanceSection,
+    /// `[mqtt]`: telemetry and commands (optional).
+    pub mqtt: Option<MqttSection>,
+}
+
+/// `[mqtt]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttSection {
+    /// `mqtt://[user:pass@]host[:port]` or `mqtts://…`.
+    pub url: String,
+    /// Topic base.
+    #[serde(default = "default_base")]
+    pub base_topic: String,
+    /// Publish Home Assistant discovery.
+    #[serde(default = "yes")]
+    pub discovery: bool,
+    /// Discovery prefix.
+    #[serde(default = "default_prefix")]
+    pub discovery_prefix: String,
+    /// State every … s.
+    #[serde(default = "five")]
+    pub interval_s: f64,
+}
+
+fn default_base() -> String {
+    "pace2pylon".into()
+}
+fn default_prefix() -> String {
+    "homeassistant".into()
+}
+const fn yes() -> bool {
+    true
+}
+const fn five() -> f64 {
+    5.0
+}
+
+/// The validated `[mqtt]`.
+#[derive(Debug, Clone)]
+pub struct Mqtt {
+    /// Broker.
+    pub url: voltwire_runtime::mqtt::BrokerUrl,
+    /// Topics.
+    pub topics: voltwire_runtime::mqtt::Topics,
+    /// Discovery on.
+    pub discovery: bool,
+    /// Discovery prefix.
+    pub discovery_prefix: String,
+    /// State period.
+    pub interval: Duration,
 }
 
 /// `[inverter]`.
@@ -277,6 +327,8 @@ pub struct Settings {
     pub auto_rebalance: bool,
     /// How often the engine evaluates (1 s; tests shorten it).
     pub tick: Duration,
+    /// MQTT, if configured.
+    pub mqtt: Option<Mqtt>,
 }
 
 /// `x` (a finite number in `lo..=hi`) scaled by `scale` and rounded to an integer.
@@ -326,6 +378,37 @@ fn link(field: &str, s: &str) -> Result<LinkUrl, Invalid> {
             e.to_string(),
             "use serial:///dev/ttyUSB0?baud=9600 or tcp://host:port",
         )
+    })
+}
+
+fn validate_mqtt(m: &MqttSection) -> Result<Mqtt, Invalid> {
+    let url = voltwire_runtime::mqtt::BrokerUrl::parse(&m.url).map_err(|e| {
+        invalid(
+            "mqtt.url",
+            e.to_string(),
+            "give mqtt://[user:pass@]host[:port] or mqtts://…",
+        )
+    })?;
+    let topics = voltwire_runtime::mqtt::Topics::new(&m.base_topic).map_err(|e| {
+        invalid(
+            "mqtt.base_topic",
+            e.to_string(),
+            "give a topic base without wildcards, e.g. pace2pylon",
+        )
+    })?;
+    if m.discovery_prefix.is_empty() || m.discovery_prefix.contains(['#', '+']) {
+        return Err(invalid(
+            "mqtt.discovery_prefix",
+            "empty or with a wildcard",
+            "use homeassistant",
+        ));
+    }
+    Ok(Mqtt {
+        url,
+        topics,
+        discovery: m.discovery,
+        discovery_prefix: m.discovery_prefix.clone(),
+        interval: Duration::from_millis(ms("mqtt.interval_s", m.interval_s, 0.1, 3600.0)?),
     })
 }
 
@@ -584,6 +667,7 @@ impl Config {
             state_file: r.state_file.clone(),
             auto_rebalance: r.auto_on_cell_under_voltage,
             tick: Duration::from_secs(1),
+            mqtt: self.mqtt.as_ref().map(validate_mqtt).transpose()?,
         })
     }
 }
@@ -635,6 +719,13 @@ mod tests {
         assert!(e.contains("inverter.link"), "{e}");
         let e = check(&format!("{base}[limits]\nsoc_source = \"meter\"\n")).unwrap_err();
         assert!(e.contains("limits.soc_source"), "{e}");
+        let e = check(&format!("{base}[mqtt]\nurl = \"http://x\"\n")).unwrap_err();
+        assert!(e.contains("mqtt.url"), "{e}");
+        let e = check(&format!(
+            "{base}[mqtt]\nurl = \"mqtt://127.0.0.1\"\nbase_topic = \"a/#\"\n"
+        ))
+        .unwrap_err();
+        assert!(e.contains("mqtt.base_topic"), "{e}");
         let e = check(&format!("{base}[packs.fallback]\nover_voltage_v = 28\n")).unwrap_err();
         assert!(e.contains("under_voltage_v"), "{e}");
         assert!(check(base).is_ok());

@@ -15,3 +15,4 @@ pub mod demo;
 pub mod engine;
 pub mod pack;
 pub mod slave;
+pub mod telemetry;
