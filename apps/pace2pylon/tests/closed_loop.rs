@@ -306,3 +306,104 @@ async fn a_state_file_naming_no_step_refuses_to_start() {
         "{e}"
     );
 }
+
+/// An independent MQTT client: every message under `p2p/` as (topic, payload).
+async fn observer(
+    port: u16,
+) -> (
+    rumqttc::AsyncClient,
+    tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+) {
+    let o = rumqttc::MqttOptions::new("observer", "127.0.0.1", port);
+    let (client, mut ev) = rumqttc::AsyncClient::new(o, 100);
+    client
+        .subscribe("p2p/#", rumqttc::QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            match ev.poll().await {
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => {
+                    let _ = tx.send((p.topic.clone(), p.payload.to_vec()));
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    });
+    (client, rx)
+}
+
+/// The next message on `topic` (guarded).
+async fn next_on(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+    topic: &str,
+) -> serde_json::Value {
+    tokio::time::timeout(GUARD, async {
+        loop {
+            let (t, p) = rx.recv().await.unwrap();
+            if t == topic {
+                return serde_json::from_slice(&p).unwrap_or(serde_json::Value::Null);
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("nothing on {topic}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_mqtt_commands_are_rejected_and_change_nothing() {
+    let broker = voltwire_testkit::Broker::start("pace2pylon");
+    let url = broker.url();
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let extra = format!("\n[mqtt]\nurl = \"{url}\"\nbase_topic = \"p2p\"\ninterval_s = 0.2\n");
+    let mut r = rig(&[PortDrop::Never], &extra, None).await.unwrap();
+    let (client, mut rx) = observer(port).await;
+    until(&mut r.handles, "enabled", both_on).await;
+    // The state is published every 0.2 s (the first may predate the enable).
+    let mut state = next_on(&mut rx, "p2p/state").await;
+    while state["supervisor"]["charge_enabled"] != true {
+        state = next_on(&mut rx, "p2p/state").await;
+    }
+    assert_eq!(state["merged"]["packs"], 1);
+    for (topic, payload) in [
+        ("p2p/command/disable", &b"maybe"[..]),
+        ("p2p/command/rebalance", b"restart"),
+        ("p2p/command", br#"{"disable": true, "rebalance": "start"}"#),
+        ("p2p/command", br#"{"disabled": true}"#),
+        ("p2p/command/shutdown", b"now"),
+    ] {
+        client
+            .publish(topic, rumqttc::QoS::AtLeastOnce, false, payload.to_vec())
+            .await
+            .unwrap();
+        let result = next_on(&mut rx, "p2p/command/result").await;
+        assert_eq!(result["topic"], topic, "{result}");
+        assert_eq!(result["accepted"], false, "{result}");
+    }
+    // Nothing changed: still enabled, no manual disable, no rebalance.
+    let s = r.handles.snapshots.borrow().clone();
+    assert!(
+        both_on(&s) && s.decision.reasons.0 == 0 && s.step == RebalanceStep::Idle,
+        "{s:?}"
+    );
+    assert_eq!(s.step_log, [RebalanceStep::Idle]);
+    // A valid command is applied.
+    client
+        .publish(
+            "p2p/command/disable",
+            rumqttc::QoS::AtLeastOnce,
+            false,
+            b"ON".to_vec(),
+        )
+        .await
+        .unwrap();
+    let result = next_on(&mut rx, "p2p/command/result").await;
+    assert_eq!(result["accepted"], true, "{result}");
+    until(&mut r.handles, "disabled", |s| {
+        s.decision.reasons.contains(Reasons::MANUAL_DISABLE)
+    })
+    .await;
+    drop(broker);
+}
