@@ -151,11 +151,14 @@ pub async fn inverter(
     }
 }
 
-/// Run the demo for `duration` seconds (forever without).
+/// Run the demo for `duration` seconds (forever without). With `external`, the app answers
+/// a real inverter (or a peer such as python-pylontech) on that link instead of the
+/// simulated one.
 ///
 /// # Errors
 /// A simulated device or the app cannot start, or the app fails.
-pub async fn run(duration: Option<u64>) -> io::Result<()> {
+#[allow(clippy::too_many_lines, reason = "setup, then the status loop")]
+pub async fn run(duration: Option<u64>, external: Option<String>) -> io::Result<()> {
     let mut packs = Vec::with_capacity(PACKS);
     for i in 0..PACKS {
         let drop_plan = if i == DROPPED {
@@ -173,19 +176,24 @@ pub async fn run(duration: Option<u64>) -> io::Result<()> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let inverter_addr = listener.local_addr()?.to_string();
     let state = std::env::temp_dir().join(format!("pace2pylon-demo-{}.state", std::process::id()));
-    let text = config_text(&packs, &inverter_addr, &state.to_string_lossy());
-    let settings =
-        Config::parse(&text, std::path::Path::new("demo.toml")).map_err(io::Error::other)?;
+    let mut text = config_text(&packs, &inverter_addr, &state.to_string_lossy());
+    if let Some(url) = &external {
+        text = text.replace(&format!("tcp://{inverter_addr}"), url);
+    }
+    let settings = Config::parse(&text, std::path::Path::new("demo.toml"))
+        .map_err(|e| io::Error::other(format!("--inverter: {e}")))?;
     let (handles, app) = crate::app::start(settings)?;
     let (view_tx, view_rx) = tokio::sync::watch::channel(InverterView::default());
-    tokio::spawn(async move {
-        loop {
-            if let Err(e) = Box::pin(inverter(&listener, view_tx.clone())).await {
-                tracing::error!(error = %e, "simulated inverter");
-                return;
+    if external.is_none() {
+        tokio::spawn(async move {
+            loop {
+                if let Err(e) = Box::pin(inverter(&listener, view_tx.clone())).await {
+                    tracing::error!(error = %e, "simulated inverter");
+                    return;
+                }
             }
-        }
-    });
+        });
+    }
     let start = tokio::time::Instant::now();
     let status = async {
         let mut tick = tokio::time::interval(Duration::from_secs(1));

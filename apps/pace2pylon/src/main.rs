@@ -36,6 +36,10 @@ struct Cli {
     /// With --demo: stop after this many seconds.
     #[arg(long, value_name = "S", requires = "demo")]
     duration: Option<u64>,
+    /// With --demo: answer an external inverter on this link (`serial:///dev/…` or
+    /// `tcp://host:port`) instead of the simulated one.
+    #[arg(long, value_name = "URL", requires = "demo")]
+    inverter: Option<String>,
 }
 
 fn say(line: &str) {
@@ -79,7 +83,7 @@ fn main() -> ExitCode {
     };
     #[cfg(feature = "demo")]
     if cli.demo {
-        return match rt.block_on(pace2pylon::demo::run(cli.duration)) {
+        return match rt.block_on(pace2pylon::demo::run(cli.duration, cli.inverter.clone())) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(&format!("demo: {e}")),
         };

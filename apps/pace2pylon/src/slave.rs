@@ -231,6 +231,15 @@ fn module_count(snap: &Snapshot, cfg: SlaveConfig) -> usize {
 pub fn answer(req: &Request, snap: &Snapshot, cfg: &SlaveConfig) -> Option<Frame> {
     let adr = req.adr;
     let n = module_count(snap, *cfg);
+    // 0x4F carries no battery data: answered at ADR 0 as well (python-pylontech asks there).
+    if adr == 0
+        && matches!(req.body, RequestBody::ProtocolVersion)
+        && (!cfg.silence || snap.ready())
+    {
+        return Response::ok(adr, ResponseBody::ProtocolVersion)
+            .to_frame()
+            .ok();
+    }
     let own = usize::from(adr)
         .checked_sub(usize::from(cfg.address))
         .filter(|i| *i < n)?;
@@ -527,6 +536,8 @@ mod tests {
         assert_eq!(a.min_cell_voltage, Millivolts(3_300));
         assert_eq!(a.min_cell_voltage_id, 0x0001);
         assert!(ask(RequestBody::SystemAnalog, 3, &snap(true, true), &ONE).is_none());
+        assert!(ask(RequestBody::ProtocolVersion, 0, &snap(true, true), &ONE).is_some());
+        assert!(ask(RequestBody::SystemAnalog, 0, &snap(true, true), &ONE).is_none());
         for body in [
             RequestBody::ProtocolVersion,
             RequestBody::Manufacturer,
