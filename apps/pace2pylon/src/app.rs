@@ -172,6 +172,13 @@ pub fn start(settings: Settings) -> io::Result<(Handles, impl Future<Output = io
             let snapshots = rx_mqtt;
             set.spawn(async move { run_mqtt(m, commands, snapshots, clock).await });
         }
+        if let Some(m) = settings.meter.clone() {
+            let shared = Arc::clone(&shared);
+            set.spawn(async move {
+                Box::pin(crate::meter::run(m, shared, clock)).await;
+                Ok(())
+            });
+        }
         let tick = settings.tick;
         let eng = Engine::new(settings, step);
         set.spawn(engine::run(eng, shared, clock, tick, tx, cmd_rx));

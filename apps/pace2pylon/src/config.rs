@@ -37,6 +37,29 @@ pub struct Config {
     pub rebalance: RebalanceSection,
     /// `[mqtt]`: telemetry and commands (optional).
     pub mqtt: Option<MqttSection>,
+    /// `[meter]`: the Eco-Worthy coulomb meter (optional).
+    pub meter: Option<MeterSection>,
+}
+
+/// `[meter]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeterSection {
+    /// Link (Modbus RTU; a TCP console server carries RTU frames as they are).
+    pub link: String,
+    /// Modbus address.
+    #[serde(default = "one_u8")]
+    pub address: u8,
+    /// Poll period, s.
+    #[serde(default = "one")]
+    pub poll_interval_s: f64,
+    /// Reply timeout, s.
+    #[serde(default = "one")]
+    pub timeout_s: f64,
+}
+
+const fn one_u8() -> u8 {
+    1
 }
 
 /// `[mqtt]`.
@@ -329,6 +352,8 @@ pub struct Settings {
     pub tick: Duration,
     /// MQTT, if configured.
     pub mqtt: Option<Mqtt>,
+    /// The coulomb meter, if configured.
+    pub meter: Option<crate::meter::MeterLink>,
 }
 
 /// `x` (a finite number in `lo..=hi`) scaled by `scale` and rounded to an integer.
@@ -378,6 +403,39 @@ fn link(field: &str, s: &str) -> Result<LinkUrl, Invalid> {
             e.to_string(),
             "use serial:///dev/ttyUSB0?baud=9600 or tcp://host:port",
         )
+    })
+}
+
+fn validate_meter(
+    mc: &MeterSection,
+    inverter: &LinkUrl,
+    packs: &[LinkUrl],
+) -> Result<crate::meter::MeterLink, Invalid> {
+    let url = link("meter.link", &mc.link)?;
+    if url == *inverter || packs.contains(&url) {
+        return Err(invalid(
+            "meter.link",
+            format!("{} is used twice", mc.link),
+            "give the meter its own port",
+        ));
+    }
+    if !(1..=247).contains(&mc.address) {
+        return Err(invalid(
+            "meter.address",
+            format!("{} is not a Modbus address", mc.address),
+            "use 1..=247 (1 by default)",
+        ));
+    }
+    Ok(crate::meter::MeterLink {
+        url,
+        address: mc.address,
+        interval: Duration::from_millis(ms(
+            "meter.poll_interval_s",
+            mc.poll_interval_s,
+            0.1,
+            60.0,
+        )?),
+        timeout: Duration::from_millis(ms("meter.timeout_s", mc.timeout_s, 0.05, 10.0)?),
     })
 }
 
@@ -437,7 +495,11 @@ impl Config {
     ///
     /// # Errors
     /// [`Invalid`] naming the first bad field.
-    #[allow(clippy::too_many_lines, reason = "one check after the other")]
+    #[allow(
+        clippy::too_many_lines,
+        clippy::many_single_char_names,
+        reason = "one check after the other, one short name per section"
+    )]
     pub fn validate(&self) -> Result<Settings, Invalid> {
         let inv = &self.inverter;
         let inverter_link = link("inverter.link", &inv.link)?;
@@ -524,11 +586,12 @@ impl Config {
         let merge = MergeConfig {
             soc_source: match l.soc_source {
                 SocName::Bms => SocSource::Bms,
+                SocName::Meter if self.meter.is_some() => SocSource::Meter,
                 SocName::Meter => {
                     return Err(invalid(
                         "limits.soc_source",
-                        "the coulomb meter is not wired in this build yet",
-                        "use soc_source = \"bms\"",
+                        "\"meter\" without a [meter] table",
+                        "add [meter] with its link, or use soc_source = \"bms\"",
                     ));
                 }
             },
@@ -556,7 +619,7 @@ impl Config {
         let s = &self.supervisor;
         let supervisor = SupervisorConfig {
             no_comm_ms: no_comm,
-            meter_required: false,
+            meter_required: self.meter.is_some(),
             over_current_trip_permille: permille(
                 "supervisor.over_current_trip_pct",
                 s.over_current_trip_pct,
@@ -650,6 +713,11 @@ impl Config {
                 "name a file in a writable directory",
             ));
         }
+        let meter = self
+            .meter
+            .as_ref()
+            .map(|mc| validate_meter(mc, &inverter_link, &pack_links))
+            .transpose()?;
         Ok(Settings {
             inverter_link,
             address: inv.address,
@@ -668,6 +736,7 @@ impl Config {
             auto_rebalance: r.auto_on_cell_under_voltage,
             tick: Duration::from_secs(1),
             mqtt: self.mqtt.as_ref().map(validate_mqtt).transpose()?,
+            meter,
         })
     }
 }
@@ -718,7 +787,17 @@ mod tests {
             .unwrap_err();
         assert!(e.contains("inverter.link"), "{e}");
         let e = check(&format!("{base}[limits]\nsoc_source = \"meter\"\n")).unwrap_err();
-        assert!(e.contains("limits.soc_source"), "{e}");
+        assert!(
+            e.contains("limits.soc_source") && e.contains("[meter]"),
+            "{e}"
+        );
+        let ok = check(&format!(
+            "{base}[limits]\nsoc_source = \"meter\"\n[meter]\nlink = \"tcp://127.0.0.1:3\"\n"
+        ))
+        .unwrap();
+        assert!(ok.supervisor.meter_required);
+        let e = check(&format!("{base}[meter]\nlink = \"tcp://127.0.0.1:2\"\n")).unwrap_err();
+        assert!(e.contains("meter.link") && e.contains("own port"), "{e}");
         let e = check(&format!("{base}[mqtt]\nurl = \"http://x\"\n")).unwrap_err();
         assert!(e.contains("mqtt.url"), "{e}");
         let e = check(&format!(

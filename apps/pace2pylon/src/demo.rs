@@ -14,9 +14,11 @@ use tokio::net::{TcpListener, TcpStream};
 use voltwire_asciihex::Decoder;
 use voltwire_pylontech::rs485::{Request, RequestBody, Response, ResponseBody};
 use voltwire_runtime::poll::{PollConfig, Poller};
-use voltwire_sim::Plant;
 use voltwire_sim::device::PaceStack;
+use voltwire_sim::modbus::CoulombMeter;
+use voltwire_sim::serve::rtu::RtuPort;
 use voltwire_sim::serve::{self, Listen, PortDrop, SerialStation};
+use voltwire_sim::{PackConfig, Plant};
 
 use crate::config::Config;
 
@@ -69,6 +71,66 @@ pub async fn serve_pack(soc: f64, drop_plan: PortDrop) -> io::Result<String> {
         })?;
     rx.await
         .map_err(|_| io::Error::other("simulated pack did not start"))
+}
+
+/// Serve a simulated Eco-Worthy coulomb meter (Modbus RTU, address 1) over a bank of
+/// `packs` 100 Ah packs at 60 % on a free TCP port; its address.
+///
+/// # Errors
+/// The listener cannot be bound.
+pub async fn serve_meter(packs: usize) -> io::Result<String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let plant = Plant::new(
+        (0..packs)
+            .map(|_| PackConfig {
+                cells: 8,
+                initial_soc: 0.6,
+                ..PackConfig::default()
+            })
+            .collect(),
+    );
+    let meter = CoulombMeter::new(&plant);
+    let mut port = RtuPort::new(plant, Box::new(meter), 1.0);
+    std::thread::Builder::new()
+        .name("sim-meter".into())
+        .spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                let announce = |a: &str| {
+                    let _ = tx.send(a.to_owned());
+                    Ok(())
+                };
+                let r = serve::serve(
+                    &mut port,
+                    Listen::Tcp("127.0.0.1:0".into()),
+                    PortDrop::Never,
+                    quiet,
+                    announce,
+                    core::future::pending(),
+                )
+                .await;
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "simulated meter stopped");
+                }
+            });
+        })?;
+    rx.await
+        .map_err(|_| io::Error::other("simulated meter did not start"))
+}
+
+/// The `[meter]` table for a meter at `addr` (append it after [`config_text`]), and the
+/// SOC taken from it.
+pub fn with_meter(text: &str, addr: &str) -> String {
+    let t = text.replace(
+        "[supervisor]",
+        "[limits]\nsoc_source = \"meter\"\n\n[supervisor]",
+    );
+    format!("{t}\n[meter]\nlink = \"tcp://{addr}\"\naddress = 1\n")
 }
 
 /// The demo configuration for `packs` and an inverter listening at `inverter`.
@@ -176,7 +238,11 @@ pub async fn run(duration: Option<u64>, external: Option<String>) -> io::Result<
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let inverter_addr = listener.local_addr()?.to_string();
     let state = std::env::temp_dir().join(format!("pace2pylon-demo-{}.state", std::process::id()));
-    let mut text = config_text(&packs, &inverter_addr, &state.to_string_lossy());
+    let meter = serve_meter(PACKS).await?;
+    let mut text = with_meter(
+        &config_text(&packs, &inverter_addr, &state.to_string_lossy()),
+        &meter,
+    );
     if let Some(url) = &external {
         text = text.replace(&format!("tcp://{inverter_addr}"), url);
     }
@@ -219,8 +285,13 @@ pub async fn run(duration: Option<u64>, external: Option<String>) -> io::Result<
                         on(d)
                     )
                 });
+            let meter = snap.meter.map_or(String::new(), |m| {
+                #[allow(clippy::cast_precision_loss, reason = "capacities are far below 2^53")]
+                let cap = m.capacity.0 as f64 / 1000.0;
+                format!(" | meter {} % of {cap:.0} Ah", m.soc.0 / 10)
+            });
             println!(
-                "t={t:>3}s packs {comm}/{PACKS} | inverter reads: {analog} | {limits} | reasons [{}] | rebalance {}",
+                "t={t:>3}s packs {comm}/{PACKS} | inverter reads: {analog} | {limits} | reasons [{}] | rebalance {}{meter}",
                 reasons.join(","),
                 snap.step.name()
             );

@@ -9,8 +9,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use voltwire_ess::Millis;
 use voltwire_ess::pace2pylon::{
-    Decision, Merged, PackInput, Rebalance, RebalanceInput, RebalanceStep, Supervisor,
-    SupervisorInput, merge,
+    Decision, Merged, MeterCapacity, PackInput, Rebalance, RebalanceInput, RebalanceStep,
+    Supervisor, SupervisorInput, merge,
 };
 
 use crate::config::Settings;
@@ -44,6 +44,10 @@ pub struct Shared {
     pub unlock: Vec<bool>,
     /// Manually disabled (MQTT command).
     pub manual_disable: bool,
+    /// The coulomb meter's last reading.
+    pub meter: Option<voltwire_ess::pace2pylon::MeterInput>,
+    /// The capacity the meter should hold (set by the engine, written by the meter task).
+    pub meter_capacity_wanted: Option<voltwire_core::MilliampHours>,
 }
 
 impl Shared {
@@ -53,6 +57,8 @@ impl Shared {
             packs: vec![PackInput::default(); n],
             unlock: vec![false; n],
             manual_disable: false,
+            meter: None,
+            meter_capacity_wanted: None,
         }
     }
 }
@@ -70,6 +76,8 @@ pub struct Snapshot {
     pub packs: Vec<PackInput>,
     /// The last rebalance steps entered, oldest first (at most [`STEP_LOG`]).
     pub step_log: Vec<RebalanceStep>,
+    /// The coulomb meter's last reading (when one is configured).
+    pub meter: Option<voltwire_ess::pace2pylon::MeterInput>,
 }
 
 /// How many step changes a snapshot remembers.
@@ -92,6 +100,7 @@ impl Snapshot {
             step: RebalanceStep::Idle,
             packs: Vec::new(),
             step_log: Vec::new(),
+            meter: None,
         }
     }
 
@@ -199,10 +208,12 @@ impl Engine {
             return Snapshot::initial();
         };
         let raised = Rebalance::output(self.rebalance.step()).raise_charge_voltage;
-        let merged = merge(&sh.packs, None, &self.settings.merge, raised);
+        let has_meter = self.settings.meter.is_some();
+        let meter = if has_meter { sh.meter } else { None };
+        let merged = merge(&sh.packs, meter.as_ref(), &self.settings.merge, raised);
         let input = SupervisorInput {
             packs: &sh.packs,
-            meter: None,
+            meter: meter.as_ref(),
             merged: merged.as_ref(),
             manual_disable: sh.manual_disable,
         };
@@ -218,11 +229,18 @@ impl Engine {
                     current: m.current,
                     balancing: m.balancing != 0,
                     locked: m.locked != 0,
-                    meter: None,
+                    meter: meter.map(|m| (m.capacity, m.remaining)),
                 },
                 &self.settings.rebalance,
                 now,
             );
+            if has_meter {
+                let cfg = &self.settings.rebalance;
+                sh.meter_capacity_wanted = Some(match out.meter_capacity {
+                    MeterCapacity::Raised => cfg.raised_capacity(),
+                    MeterCapacity::Normal => cfg.meter_capacity,
+                });
+            }
             if out.unlock_packs {
                 for (i, u) in sh.unlock.iter_mut().enumerate() {
                     *u = i < 32 && m.locked & (1 << i) != 0;
@@ -238,6 +256,7 @@ impl Engine {
             step: self.rebalance.step(),
             packs,
             step_log: self.step_log.clone(),
+            meter,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod engine;
+pub mod meter;
 pub mod pack;
 pub mod slave;
 pub mod telemetry;

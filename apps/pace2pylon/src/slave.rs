@@ -425,6 +425,7 @@ mod tests {
             step: voltwire_ess::pace2pylon::RebalanceStep::Idle,
             packs,
             step_log: Vec::new(),
+            meter: None,
         }
     }
 

@@ -122,8 +122,21 @@ pub fn state_json(s: &Snapshot, now: Millis) -> Value {
         })
     });
     let out = Rebalance::output(s.step);
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "capacities and ages are far below 2^53"
+    )]
+    let meter = s.meter.map(|m| {
+        json!({
+            "soc_pct": f64::from(m.soc.0) / 10.0,
+            "remaining_ah": m.remaining.0 as f64 / 1000.0,
+            "capacity_ah": m.capacity.0 as f64 / 1000.0,
+            "age_s": now.since(m.at) as f64 / 1000.0,
+        })
+    });
     json!({
         "merged": merged,
+        "meter": meter,
         "supervisor": {
             "charge_enabled": s.merged.is_some() && d.charge,
             "discharge_enabled": s.merged.is_some() && d.discharge,

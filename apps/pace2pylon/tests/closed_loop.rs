@@ -37,6 +37,15 @@ struct Rig {
 /// `packs` simulated packs (their drop plans), the app with `extra` TOML appended to a fast
 /// configuration, and the inverter; the state file is pre-written with `step` if given.
 async fn rig(drops: &[PortDrop], extra: &str, step: Option<&str>) -> Result<Rig, String> {
+    rig_with(drops, extra, step, false).await
+}
+
+async fn rig_with(
+    drops: &[PortDrop],
+    extra: &str,
+    step: Option<&str>,
+    meter: bool,
+) -> Result<Rig, String> {
     let mut packs = Vec::new();
     for d in drops {
         packs.push(demo::serve_pack(0.6, *d).await.unwrap());
@@ -54,6 +63,10 @@ async fn rig(drops: &[PortDrop], extra: &str, step: Option<&str>) -> Result<Rig,
     );
     text = text.replace("recovery_hold_s = 5", "recovery_hold_s = 0.5");
     text.push_str(extra);
+    if meter {
+        let addr = demo::serve_meter(drops.len()).await.unwrap();
+        text = demo::with_meter(&text, &addr);
+    }
     let mut settings = Config::parse(&text, Path::new("test.toml"))?;
     settings.tick = Duration::from_millis(100);
     let (handles, run) = app::start(settings).map_err(|e| e.to_string())?;
@@ -406,4 +419,53 @@ async fn malformed_mqtt_commands_are_rejected_and_change_nothing() {
     })
     .await;
     drop(broker);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebalance_with_the_meter_raises_and_restores_its_capacity() {
+    // Two 100 Ah packs: the meter counts 200 Ah; the rebalance raises it to 120 % = 240 Ah.
+    let extra = format!("{FAST_REBALANCE}meter_capacity_ah = 200\n");
+    let mut r = rig_with(&[PortDrop::Never, PortDrop::Never], &extra, None, true)
+        .await
+        .unwrap();
+    let s = until(&mut r.handles, "enabled", both_on).await;
+    let m = s.meter.expect("meter read");
+    assert_eq!(m.capacity, voltwire_core::MilliampHours(200_000));
+    // SOC from the meter (60 %).
+    assert_eq!(s.merged.unwrap().soc, voltwire_core::Permille(600));
+    r.handles
+        .commands
+        .send(Command::RebalanceStart)
+        .await
+        .unwrap();
+    let s = until(&mut r.handles, "charging", |s| {
+        s.step == RebalanceStep::Charge
+    })
+    .await;
+    // Step 1 ended only once the meter held the raised capacity.
+    assert_eq!(
+        s.meter.unwrap().capacity,
+        voltwire_core::MilliampHours(240_000)
+    );
+    let s = until(&mut r.handles, "idle", |s| {
+        s.step == RebalanceStep::Idle && s.step_log.len() > 1
+    })
+    .await;
+    assert_eq!(
+        s.step_log,
+        [
+            RebalanceStep::Idle,
+            RebalanceStep::Raise,
+            RebalanceStep::Charge,
+            RebalanceStep::Unlock,
+            RebalanceStep::RestoreMeter,
+            RebalanceStep::Idle,
+        ]
+    );
+    // The normal capacity is written back.
+    until(&mut r.handles, "meter restored", |s| {
+        s.meter
+            .is_some_and(|m| m.capacity == voltwire_core::MilliampHours(200_000))
+    })
+    .await;
 }
