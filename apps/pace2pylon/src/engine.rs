@@ -299,3 +299,87 @@ pub async fn run(
         tx.send_replace(snap);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use voltwire_core::{DeciCelsius, MilliampHours, Milliamps, Millivolts, Permille};
+    use voltwire_ess::pace2pylon::{PackAlarms, PackReading, PackSettings};
+
+    fn settings() -> Settings {
+        let text = "[inverter]\nlink = \"tcp://127.0.0.1:1\"\n[packs]\nlinks = [\"tcp://127.0.0.1:2\", \"tcp://127.0.0.1:3\"]\n\
+                    [supervisor]\nrecovery_hold_s = 0\n[rebalance]\nstate_file = \"x\"\n";
+        crate::config::Config::parse(text, Path::new("t.toml")).unwrap()
+    }
+
+    fn pack(alarms: u32) -> PackInput {
+        PackInput {
+            reading: Some((
+                PackReading {
+                    voltage: Millivolts(27_000),
+                    current: Milliamps(0),
+                    soc: Permille(990),
+                    soh: Permille(1000),
+                    remaining: MilliampHours(99_000),
+                    full: MilliampHours(100_000),
+                    cycles: 1,
+                    cell_min: (Millivolts(3_300), 0),
+                    cell_max: (Millivolts(3_400), 1),
+                    temp_min: DeciCelsius(200),
+                    temp_max: DeciCelsius(220),
+                    alarms: PackAlarms(alarms),
+                },
+                Millis(0),
+            )),
+            settings: Some(PackSettings {
+                over_voltage: Millivolts(28_800),
+                under_voltage: Millivolts(22_400),
+                charge_over_current: Milliamps(100_000),
+                discharge_over_current: Milliamps(100_000),
+            }),
+        }
+    }
+
+    #[test]
+    fn unlock_asks_only_the_locked_packs_to_switch_their_charge_mosfet_on() {
+        let shared = Mutex::new(Shared::new(2));
+        if let Ok(mut s) = shared.lock() {
+            s.packs = vec![pack(0), pack(PackAlarms::CELL_OVER_VOLTAGE)];
+        }
+        let mut e = Engine::new(settings(), RebalanceStep::Unlock);
+        let snap = e.evaluate(&shared, Millis(0));
+        assert_eq!(snap.step, RebalanceStep::Unlock, "pack 1 is still locked");
+        assert_eq!(
+            shared.lock().map(|s| s.unlock.clone()).ok(),
+            Some(vec![false, true])
+        );
+        // The pack task switched it on and cleared its flag; the pack reports no lock.
+        if let Ok(mut s) = shared.lock() {
+            s.packs = vec![pack(0), pack(0)];
+            s.unlock = vec![false, false];
+        }
+        let snap = e.evaluate(&shared, Millis(1));
+        assert_eq!(snap.step, RebalanceStep::RestoreMeter);
+        assert_eq!(
+            shared.lock().map(|s| s.unlock.clone()).ok(),
+            Some(vec![false, false])
+        );
+    }
+
+    #[test]
+    fn the_state_file_round_trips_and_refuses_garbage() {
+        let dir = std::env::temp_dir().join(format!("p2p-engine-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("state");
+        assert_eq!(load_step(&path).unwrap(), RebalanceStep::Idle);
+        for s in RebalanceStep::ALL {
+            store_step(&path, s).unwrap();
+            assert_eq!(load_step(&path).unwrap(), s);
+        }
+        assert!(!dir.join("state.tmp").exists());
+        std::fs::write(&path, "charging").unwrap();
+        let e = load_step(&path).unwrap_err();
+        assert!(e.to_string().contains("fix or delete"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
