@@ -79,6 +79,14 @@ pub async fn serve_pack(soc: f64, drop_plan: PortDrop) -> io::Result<String> {
 /// # Errors
 /// The listener cannot be bound.
 pub async fn serve_meter(packs: usize) -> io::Result<String> {
+    serve_meter_dropping(packs, PortDrop::Never).await
+}
+
+/// [`serve_meter`] with a drop plan.
+///
+/// # Errors
+/// The listener cannot be bound.
+pub async fn serve_meter_dropping(packs: usize, drop_plan: PortDrop) -> io::Result<String> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let plant = Plant::new(
         (0..packs)
@@ -108,7 +116,7 @@ pub async fn serve_meter(packs: usize) -> io::Result<String> {
                 let r = serve::serve(
                     &mut port,
                     Listen::Tcp("127.0.0.1:0".into()),
-                    PortDrop::Never,
+                    drop_plan,
                     quiet,
                     announce,
                     core::future::pending(),

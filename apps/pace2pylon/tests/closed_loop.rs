@@ -37,14 +37,14 @@ struct Rig {
 /// `packs` simulated packs (their drop plans), the app with `extra` TOML appended to a fast
 /// configuration, and the inverter; the state file is pre-written with `step` if given.
 async fn rig(drops: &[PortDrop], extra: &str, step: Option<&str>) -> Result<Rig, String> {
-    rig_with(drops, extra, step, false).await
+    rig_with(drops, extra, step, None).await
 }
 
 async fn rig_with(
     drops: &[PortDrop],
     extra: &str,
     step: Option<&str>,
-    meter: bool,
+    meter: Option<PortDrop>,
 ) -> Result<Rig, String> {
     let mut packs = Vec::new();
     for d in drops {
@@ -63,8 +63,8 @@ async fn rig_with(
     );
     text = text.replace("recovery_hold_s = 5", "recovery_hold_s = 0.5");
     text.push_str(extra);
-    if meter {
-        let addr = demo::serve_meter(drops.len()).await.unwrap();
+    if let Some(d) = meter {
+        let addr = demo::serve_meter_dropping(drops.len(), d).await.unwrap();
         text = demo::with_meter(&text, &addr);
     }
     let mut settings = Config::parse(&text, Path::new("test.toml"))?;
@@ -425,9 +425,14 @@ async fn malformed_mqtt_commands_are_rejected_and_change_nothing() {
 async fn rebalance_with_the_meter_raises_and_restores_its_capacity() {
     // Two 100 Ah packs: the meter counts 200 Ah; the rebalance raises it to 120 % = 240 Ah.
     let extra = format!("{FAST_REBALANCE}meter_capacity_ah = 200\n");
-    let mut r = rig_with(&[PortDrop::Never, PortDrop::Never], &extra, None, true)
-        .await
-        .unwrap();
+    let mut r = rig_with(
+        &[PortDrop::Never, PortDrop::Never],
+        &extra,
+        None,
+        Some(PortDrop::Never),
+    )
+    .await
+    .unwrap();
     let s = until(&mut r.handles, "enabled", both_on).await;
     let m = s.meter.expect("meter read");
     assert_eq!(m.capacity, voltwire_core::MilliampHours(200_000));
@@ -466,6 +471,28 @@ async fn rebalance_with_the_meter_raises_and_restores_its_capacity() {
     until(&mut r.handles, "meter restored", |s| {
         s.meter
             .is_some_and(|m| m.capacity == voltwire_core::MilliampHours(200_000))
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_the_meter_disables_both_directions_then_recovers() {
+    let drop = PortDrop::After {
+        after: Duration::from_secs(6),
+        down: Some(Duration::from_secs(8)),
+    };
+    let mut r = rig_with(&[PortDrop::Never], "", None, Some(drop))
+        .await
+        .unwrap();
+    until(&mut r.handles, "enabled", both_on).await;
+    let s = until(&mut r.handles, "meter without comm", |s| {
+        s.decision.reasons.contains(Reasons::METER_NO_COMM)
+    })
+    .await;
+    assert!(!s.decision.charge && !s.decision.discharge);
+    inverter_reads(&mut r.view, "disabled", |l| !l.3 && !l.4 && l.1 == 0.0).await;
+    until(&mut r.handles, "recovered", |s| {
+        both_on(s) && s.decision.reasons.0 == 0
     })
     .await;
 }
