@@ -140,16 +140,31 @@ pub fn start(settings: Settings) -> io::Result<(Handles, impl Future<Output = io
     };
     let run = async move {
         let mut set = JoinSet::new();
-        for (index, url) in settings.pack_links.iter().enumerate() {
-            let p = PackLink {
+        // Packs sharing a link (an RS485 bus) are polled in turn by one task.
+        let mut links: Vec<PackLink> = Vec::new();
+        for (index, (url, address)) in settings
+            .pack_links
+            .iter()
+            .zip(&settings.pack_addresses)
+            .enumerate()
+        {
+            let member = pack::Member {
                 index,
-                url: url.clone(),
-                address: settings.pack_address,
-                poll_interval: settings.poll_interval,
-                config_interval: settings.config_interval,
-                timeout: settings.timeout,
-                fallback: settings.fallback,
+                address: *address,
             };
+            match links.iter_mut().find(|l| l.url == *url) {
+                Some(l) => l.members.push(member),
+                None => links.push(PackLink {
+                    url: url.clone(),
+                    members: vec![member],
+                    poll_interval: settings.poll_interval,
+                    config_interval: settings.config_interval,
+                    timeout: settings.timeout,
+                    fallback: settings.fallback,
+                }),
+            }
+        }
+        for p in links {
             let shared = Arc::clone(&shared);
             set.spawn(async move {
                 Box::pin(pack::run(p, shared, clock)).await;

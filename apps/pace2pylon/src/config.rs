@@ -151,6 +151,9 @@ pub struct PacksSection {
     /// The Pace address the packs answer at (0 on a pack alone on its port).
     #[serde(default)]
     pub address: u8,
+    /// Per pack, its Pace address (overrides `address`): packs on one RS485 bus share a
+    /// link and differ here.
+    pub addresses: Option<Vec<u8>>,
     /// Analog + status every … s.
     #[serde(default = "one")]
     pub poll_interval_s: f64,
@@ -328,8 +331,8 @@ pub struct Settings {
     pub silence: bool,
     /// Pack links, in pack order.
     pub pack_links: Vec<LinkUrl>,
-    /// Pace address of the packs.
-    pub pack_address: u8,
+    /// Pace address of each pack (same order as `pack_links`).
+    pub pack_addresses: Vec<u8>,
     /// Analog/status period.
     pub poll_interval: Duration,
     /// Configuration-read period.
@@ -518,24 +521,52 @@ impl Config {
                 format!("list 1..={MAX_PACKS} pack links"),
             ));
         }
-        let mut pack_links = Vec::with_capacity(p.links.len());
-        for (i, l) in p.links.iter().enumerate() {
+        if let Some(a) = &p.addresses {
+            if a.len() != p.links.len() {
+                return Err(invalid(
+                    "packs.addresses",
+                    format!("{} addresses for {} links", a.len(), p.links.len()),
+                    "give one address per link, in the same order",
+                ));
+            }
+        }
+        let addresses: Vec<u8> = p
+            .addresses
+            .clone()
+            .unwrap_or_else(|| vec![p.address; p.links.len()]);
+        let mut pack_links: Vec<LinkUrl> = Vec::with_capacity(p.links.len());
+        for (i, (l, adr)) in p.links.iter().zip(&addresses).enumerate() {
             let url = link(&format!("packs.links[{i}]"), l)?;
-            if pack_links.contains(&url) || url == inverter_link {
+            if url == inverter_link {
                 return Err(invalid(
                     format!("packs.links[{i}]"),
-                    format!("{l} is used twice"),
-                    "give every pack its own port",
+                    format!("{l} is the inverter's link"),
+                    "give the packs their own ports",
+                ));
+            }
+            if *adr > 0x0F {
+                return Err(invalid(
+                    if p.addresses.is_some() {
+                        format!("packs.addresses[{i}]")
+                    } else {
+                        "packs.address".to_owned()
+                    },
+                    format!("{adr} is not a Pace address"),
+                    "use 0..=15 (0 for a pack alone on its port)",
+                ));
+            }
+            let twice = pack_links
+                .iter()
+                .zip(&addresses)
+                .any(|(u, a)| *u == url && a == adr);
+            if twice {
+                return Err(invalid(
+                    format!("packs.links[{i}]"),
+                    format!("{l} at address {adr} is used twice"),
+                    "give every pack its own port, or its own address on a shared bus (packs.addresses)",
                 ));
             }
             pack_links.push(url);
-        }
-        if p.address > 0x0F {
-            return Err(invalid(
-                "packs.address",
-                format!("{} is not a Pace address", p.address),
-                "use 0..=15 (0 for a pack alone on its port)",
-            ));
         }
         let poll = ms("packs.poll_interval_s", p.poll_interval_s, 0.1, 60.0)?;
         let config_interval = ms("packs.config_interval_s", p.config_interval_s, 1.0, 3600.0)?;
@@ -724,7 +755,7 @@ impl Config {
             present_as: inv.present_as,
             silence: inv.silence,
             pack_links,
-            pack_address: p.address,
+            pack_addresses: addresses,
             poll_interval: Duration::from_millis(poll),
             config_interval: Duration::from_millis(config_interval),
             timeout: Duration::from_millis(timeout),

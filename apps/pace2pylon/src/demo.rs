@@ -141,6 +141,60 @@ pub fn with_meter(text: &str, addr: &str) -> String {
     format!("{t}\n[meter]\nlink = \"tcp://{addr}\"\naddress = 1\n")
 }
 
+/// Serve `n` simulated Pace packs on one simulated RS485 bus (one TCP port), at addresses
+/// `first`, `first + 1`, … and at 50 %, 60 %, … SOC; the port's address.
+///
+/// # Errors
+/// The listener cannot be bound.
+pub async fn serve_bus(n: usize, first: u8) -> io::Result<String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let plant = Plant::new(
+        (0..n)
+            .map(|i| PackConfig {
+                cells: 8,
+                #[allow(clippy::cast_precision_loss, reason = "a handful of packs")]
+                initial_soc: 0.5 + 0.1 * i as f64,
+                ..PackConfig::default()
+            })
+            .collect(),
+    );
+    let mut station = SerialStation::new(
+        plant,
+        Box::new(PaceStack::new().with_first_address(first)),
+        1.0,
+    );
+    std::thread::Builder::new()
+        .name("sim-bus".into())
+        .spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async move {
+                let announce = |a: &str| {
+                    let _ = tx.send(a.to_owned());
+                    Ok(())
+                };
+                let r = serve::serve(
+                    &mut station,
+                    Listen::Tcp("127.0.0.1:0".into()),
+                    PortDrop::Never,
+                    quiet,
+                    announce,
+                    core::future::pending(),
+                )
+                .await;
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "simulated bus stopped");
+                }
+            });
+        })?;
+    rx.await
+        .map_err(|_| io::Error::other("simulated bus did not start"))
+}
+
 /// The demo configuration for `packs` and an inverter listening at `inverter`.
 pub fn config_text(packs: &[String], inverter: &str, state_file: &str) -> String {
     let links: Vec<String> = packs.iter().map(|a| format!("\"tcp://{a}\"")).collect();

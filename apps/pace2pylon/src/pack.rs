@@ -175,15 +175,23 @@ pub fn settings(replies: &[Option<ResponseBody>; 4]) -> Option<PackSettings> {
     })
 }
 
-/// What a pack task needs.
-#[derive(Debug, Clone)]
-pub struct PackLink {
+/// One pack on a link: its index in the shared state and its Pace address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Member {
     /// Index in the shared state.
     pub index: usize,
-    /// Where.
-    pub url: LinkUrl,
     /// Pace address.
     pub address: u8,
+}
+
+/// What a link task needs: the link and the packs on it (one on its own port, several on
+/// an RS485 bus, polled in turn).
+#[derive(Debug, Clone)]
+pub struct PackLink {
+    /// Where.
+    pub url: LinkUrl,
+    /// The packs on it.
+    pub members: Vec<Member>,
     /// Analog/status period.
     pub poll_interval: Duration,
     /// Configuration read period.
@@ -192,6 +200,19 @@ pub struct PackLink {
     pub timeout: Duration,
     /// Settings for a pack that refuses a configuration read.
     pub fallback: Option<PackSettings>,
+}
+
+impl PackLink {
+    /// The 0x42/0x44 target: every pack (0xFF) for a pack alone on its port (as the
+    /// reference asks), the pack's own number on a shared bus (there 0xFF at the first
+    /// address would bring every pack's block).
+    fn target(&self, m: Member) -> Target {
+        if self.members.len() > 1 {
+            Target::Pack(m.address)
+        } else {
+            Target::All
+        }
+    }
 }
 
 type Frames = Result<voltwire_asciihex::Frame, voltwire_asciihex::Error>;
@@ -223,13 +244,14 @@ where
     }
 }
 
-/// Poll one pack forever: reconnect with backoff when the link fails.
+/// Poll the packs of one link forever: reconnect with backoff when the link fails.
 pub async fn run(p: PackLink, shared: Arc<Mutex<Shared>>, clock: Clock) {
+    let seed = p.members.first().map_or(0, |m| m.index as u64);
     let backoff = Backoff::new(
         Duration::from_millis(200),
         Duration::from_secs(10),
         200,
-        p.index as u64,
+        seed,
     );
     let mut reconnect = Reconnect::new(p.url.clone(), backoff);
     let config = PollConfig {
@@ -242,88 +264,102 @@ pub async fn run(p: PackLink, shared: Arc<Mutex<Shared>>, clock: Clock) {
         let Ok(link) = reconnect.connect(None).await else {
             continue;
         };
-        tracing::info!(pack = p.index, url = %p.url, "pack link open");
+        tracing::info!(url = %p.url, packs = p.members.len(), "pack link open");
         let mut poller = Poller::new(link, Decoder::new(), config);
         let mut next_config = tokio::time::Instant::now();
         let mut tick = tokio::time::interval(p.poll_interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let err = loop {
+        let err = 'link: loop {
             tick.tick().await;
-            match Box::pin(cycle(&p, &mut poller, &shared, &clock, &mut next_config)).await {
-                Ok(()) => {}
-                Err(e) => break e,
+            let config_due = tokio::time::Instant::now() >= next_config;
+            if config_due {
+                next_config = tokio::time::Instant::now() + p.config_interval;
+            }
+            for m in &p.members {
+                if let Err(e) =
+                    Box::pin(cycle(&p, *m, &mut poller, &shared, &clock, config_due)).await
+                {
+                    break 'link e;
+                }
             }
         };
-        tracing::warn!(pack = p.index, error = %err, "pack link lost, reconnecting");
+        tracing::warn!(url = %p.url, error = %err, "pack link lost, reconnecting");
+    }
+}
+
+fn update(shared: &Mutex<Shared>, index: usize, f: impl FnOnce(&mut Shared, usize)) {
+    if let Ok(mut sh) = shared.lock() {
+        f(&mut sh, index);
     }
 }
 
 async fn cycle<L>(
     p: &PackLink,
+    m: Member,
     poller: &mut Poller<L, Decoder>,
     shared: &Arc<Mutex<Shared>>,
     clock: &Clock,
-    next_config: &mut tokio::time::Instant,
+    config_due: bool,
 ) -> Result<(), PollError>
 where
     L: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
+    let target = p.target(m);
     let a = exchange(
         poller,
-        &Request::new(p.address, RequestBody::Analog(Target::All)),
+        &Request::new(m.address, RequestBody::Analog(target)),
     )
     .await?;
     let s = exchange(
         poller,
-        &Request::new(p.address, RequestBody::Status(Target::All)),
+        &Request::new(m.address, RequestBody::Status(target)),
     )
     .await?;
     if let (Some(ResponseBody::Analog(a)), Some(ResponseBody::Status(s))) = (a, s) {
         if let (Some(a), Some(s)) = (a.modules.first(), s.modules.first()) {
             if let Some(r) = reading(a, s) {
                 let now = clock.now();
-                if let Ok(mut sh) = shared.lock() {
-                    if let Some(slot) = sh.packs.get_mut(p.index) {
+                update(shared, m.index, |sh, i| {
+                    if let Some(slot) = sh.packs.get_mut(i) {
                         slot.reading = Some((r, now));
                     }
-                }
+                });
             }
         }
     }
-    if tokio::time::Instant::now() >= *next_config {
-        *next_config = tokio::time::Instant::now() + p.config_interval;
+    if config_due {
         let mut replies: [Option<ResponseBody>; 4] = Default::default();
         for (slot, read) in replies.iter_mut().zip(CONFIG_READS) {
             *slot = exchange(
                 poller,
-                &Request::new(p.address, RequestBody::ReadConfig(read)),
+                &Request::new(m.address, RequestBody::ReadConfig(read)),
             )
             .await?;
         }
         let got = settings(&replies).or(p.fallback);
-        if let Ok(mut sh) = shared.lock() {
-            if let Some(slot) = sh.packs.get_mut(p.index) {
+        update(shared, m.index, |sh, i| {
+            if let Some(slot) = sh.packs.get_mut(i) {
                 if got.is_some() || slot.settings.is_none() {
                     slot.settings = got;
                 }
             }
-        }
+        });
     }
     let unlock = shared
         .lock()
         .ok()
-        .and_then(|sh| sh.unlock.get(p.index).copied())
+        .and_then(|sh| sh.unlock.get(m.index).copied())
         .unwrap_or(false);
     if unlock {
-        let req = Request::new(p.address, RequestBody::ChargeMosfet(MosfetSwitch::On));
+        let req = Request::new(m.address, RequestBody::ChargeMosfet(MosfetSwitch::On));
         if exchange(poller, &req).await?.is_some() {
-            tracing::info!(pack = p.index, "charge MOSFET switched back on");
+            tracing::info!(pack = m.index, "charge MOSFET switched back on");
         }
-        if let Ok(mut sh) = shared.lock() {
-            if let Some(u) = sh.unlock.get_mut(p.index) {
+        update(shared, m.index, |sh, i| {
+            if let Some(u) = sh.unlock.get_mut(i) {
                 *u = false;
             }
-        }
+        });
     }
     Ok(())
 }

@@ -496,3 +496,43 @@ async fn losing_the_meter_disables_both_directions_then_recovers() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_packs_on_one_rs485_bus_are_polled_by_address() {
+    let bus = demo::serve_bus(3, 1).await.unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let inverter = listener.local_addr().unwrap().to_string();
+    let state = voltwire_testkit::scratch_dir("pace2pylon").join("rebalance.state");
+    let packs = vec![bus.clone(), bus.clone(), bus];
+    let text = demo::config_text(&packs, &inverter, &state.to_string_lossy())
+        .replace(
+            "address = 0\n",
+            "addresses = [1, 2, 3]\npoll_interval_s = 0.2\n",
+        )
+        .replace("recovery_hold_s = 5", "recovery_hold_s = 0.5");
+    let settings = Config::parse(&text, Path::new("bus.toml")).unwrap();
+    let (mut handles, run) = app::start(settings).unwrap();
+    tokio::spawn(async move {
+        let r = run.await;
+        panic!("app ended: {r:?}");
+    });
+    let s = until(&mut handles, "three packs merged", |s| {
+        both_on(s) && s.packs.iter().all(|p| p.reading.is_some())
+    })
+    .await;
+    let m = s.merged.unwrap();
+    assert_eq!(m.packs, 3);
+    // 3 × 100 A × 80 %: every pack's settings (fallback) counted once.
+    assert_eq!(m.charge_current_limit, voltwire_core::Milliamps(240_000));
+    // Each pack read at its own address (the sim's packs sit at 50, 60, 70 %).
+    let socs: Vec<i16> = s
+        .packs
+        .iter()
+        .map(|p| p.reading.as_ref().unwrap().0.soc.0)
+        .collect();
+    assert!(socs[0] < socs[1] && socs[1] < socs[2], "{socs:?}");
+    assert!(
+        (495..=505).contains(&socs[0]) && (695..=705).contains(&socs[2]),
+        "{socs:?}"
+    );
+}
