@@ -12,6 +12,7 @@ use serde::Deserialize;
 use voltwire_core::{MilliampHours, Milliamps, Millivolts};
 use voltwire_ess::pace2pylon::{
     MAX_PACKS, MergeConfig, PackSettings, RebalanceConfig, SocSource, SupervisorConfig,
+    TariffWindow,
 };
 use voltwire_runtime::link::LinkUrl;
 
@@ -279,6 +280,11 @@ pub struct RebalanceSection {
     pub state_file: PathBuf,
     /// Start a rebalance when the supervisor sees a cell under-voltage.
     pub auto_on_cell_under_voltage: bool,
+    /// Grid charging during step 2 only inside these daily windows (`"22:00-06:00"`);
+    /// none: no restriction.
+    pub grid_windows: Vec<String>,
+    /// Local time = UTC + this, minutes (for the windows).
+    pub utc_offset_min: i16,
 }
 
 impl Default for RebalanceSection {
@@ -291,6 +297,8 @@ impl Default for RebalanceSection {
             raised_capacity_pct: 120.0,
             state_file: PathBuf::from("pace2pylon-rebalance.state"),
             auto_on_cell_under_voltage: true,
+            grid_windows: Vec::new(),
+            utc_offset_min: 0,
         }
     }
 }
@@ -351,6 +359,10 @@ pub struct Settings {
     pub state_file: PathBuf,
     /// Auto rebalance on cell UV.
     pub auto_rebalance: bool,
+    /// Tariff windows for grid charging during a rebalance.
+    pub grid_windows: Vec<TariffWindow>,
+    /// Local time offset from UTC, minutes.
+    pub utc_offset_min: i16,
     /// How often the engine evaluates (1 s; tests shorten it).
     pub tick: Duration,
     /// MQTT, if configured.
@@ -406,6 +418,20 @@ fn link(field: &str, s: &str) -> Result<LinkUrl, Invalid> {
             e.to_string(),
             "use serial:///dev/ttyUSB0?baud=9600 or tcp://host:port",
         )
+    })
+}
+
+/// `"HH:MM-HH:MM"` as a window.
+fn parse_window(s: &str) -> Option<TariffWindow> {
+    let minute = |t: &str| -> Option<u16> {
+        let (h, m) = t.trim().split_once(':')?;
+        let (h, m): (u16, u16) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60).then_some(h * 60 + m)
+    };
+    let (a, b) = s.split_once('-')?;
+    Some(TariffWindow {
+        start: minute(a)?,
+        end: minute(b)?,
     })
 }
 
@@ -765,6 +791,29 @@ impl Config {
             rebalance,
             state_file: r.state_file.clone(),
             auto_rebalance: r.auto_on_cell_under_voltage,
+            grid_windows: r
+                .grid_windows
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    parse_window(w).ok_or_else(|| {
+                        invalid(
+                            format!("rebalance.grid_windows[{i}]"),
+                            format!("{w:?} is not a window"),
+                            "write \"HH:MM-HH:MM\", e.g. \"22:00-06:00\"",
+                        )
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            utc_offset_min: if (-720..=840).contains(&r.utc_offset_min) {
+                r.utc_offset_min
+            } else {
+                return Err(invalid(
+                    "rebalance.utc_offset_min",
+                    format!("{} is out of range", r.utc_offset_min),
+                    "use -720..=840 (e.g. 60 for UTC+1)",
+                ));
+            },
             tick: Duration::from_secs(1),
             mqtt: self.mqtt.as_ref().map(validate_mqtt).transpose()?,
             meter,
@@ -829,6 +878,31 @@ mod tests {
         assert!(ok.supervisor.meter_required);
         let e = check(&format!("{base}[meter]\nlink = \"tcp://127.0.0.1:2\"\n")).unwrap_err();
         assert!(e.contains("meter.link") && e.contains("own port"), "{e}");
+        let ok = check(&format!(
+            "{base}[rebalance]\ngrid_windows = [\"22:00-06:00\", \"12:30-14:00\"]\n"
+        ))
+        .unwrap();
+        assert_eq!(
+            ok.grid_windows,
+            [
+                TariffWindow {
+                    start: 1320,
+                    end: 360
+                },
+                TariffWindow {
+                    start: 750,
+                    end: 840
+                }
+            ]
+        );
+        let e = check(&format!(
+            "{base}[rebalance]\ngrid_windows = [\"22:00-24:00\"]\n"
+        ))
+        .unwrap_err();
+        assert!(
+            e.contains("rebalance.grid_windows[0]") && e.contains("HH:MM-HH:MM"),
+            "{e}"
+        );
         let e = check(&format!("{base}[mqtt]\nurl = \"http://x\"\n")).unwrap_err();
         assert!(e.contains("mqtt.url"), "{e}");
         let e = check(&format!(

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 use voltwire_ess::Millis;
 use voltwire_ess::pace2pylon::{
     Decision, Merged, MeterCapacity, PackInput, Rebalance, RebalanceInput, RebalanceStep,
-    Supervisor, SupervisorInput, merge,
+    Supervisor, SupervisorInput, grid_charge_granted, merge,
 };
 
 use crate::config::Settings;
@@ -78,6 +78,8 @@ pub struct Snapshot {
     pub step_log: Vec<RebalanceStep>,
     /// The coulomb meter's last reading (when one is configured).
     pub meter: Option<voltwire_ess::pace2pylon::MeterInput>,
+    /// Charging from the grid is granted now (rebalance step 2 inside a tariff window).
+    pub grid_charge: bool,
 }
 
 /// How many step changes a snapshot remembers.
@@ -101,6 +103,7 @@ impl Snapshot {
             packs: Vec::new(),
             step_log: Vec::new(),
             meter: None,
+            grid_charge: false,
         }
     }
 
@@ -202,8 +205,8 @@ impl Engine {
         true
     }
 
-    /// One evaluation at `now`.
-    pub fn evaluate(&mut self, shared: &Mutex<Shared>, now: Millis) -> Snapshot {
+    /// One evaluation at `now`, `minute` being the local minute of the day (tariff windows).
+    pub fn evaluate(&mut self, shared: &Mutex<Shared>, now: Millis, minute: u16) -> Snapshot {
         let Ok(mut sh) = shared.lock() else {
             return Snapshot::initial();
         };
@@ -257,8 +260,23 @@ impl Engine {
             packs,
             step_log: self.step_log.clone(),
             meter,
+            grid_charge: grid_charge_granted(
+                &Rebalance::output(self.rebalance.step()),
+                &self.settings.grid_windows,
+                minute,
+            ),
         }
     }
+}
+
+/// The local minute of the day from the wall clock (UTC + `offset_min`); the app edge is
+/// the only place that reads it.
+pub fn local_minute(offset_min: i16) -> u16 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let minutes = i64::try_from(secs / 60).unwrap_or(0) + i64::from(offset_min);
+    u16::try_from(minutes.rem_euclid(1440)).unwrap_or(0)
 }
 
 /// Evaluate every `period`, publish the snapshot, persist step changes, apply commands.
@@ -286,7 +304,8 @@ pub async fn run(
                 tracing::info!(?cmd, changed, "command");
             }
         }
-        let snap = engine.evaluate(&shared, clock.now());
+        let minute = local_minute(engine.settings.utc_offset_min);
+        let snap = engine.evaluate(&shared, clock.now(), minute);
         if snap.step != stored {
             store_step(&path, snap.step)?;
             tracing::info!(
@@ -347,7 +366,7 @@ mod tests {
             s.packs = vec![pack(0), pack(PackAlarms::CELL_OVER_VOLTAGE)];
         }
         let mut e = Engine::new(settings(), RebalanceStep::Unlock);
-        let snap = e.evaluate(&shared, Millis(0));
+        let snap = e.evaluate(&shared, Millis(0), 0);
         assert_eq!(snap.step, RebalanceStep::Unlock, "pack 1 is still locked");
         assert_eq!(
             shared.lock().map(|s| s.unlock.clone()).ok(),
@@ -358,12 +377,32 @@ mod tests {
             s.packs = vec![pack(0), pack(0)];
             s.unlock = vec![false, false];
         }
-        let snap = e.evaluate(&shared, Millis(1));
+        let snap = e.evaluate(&shared, Millis(1), 0);
         assert_eq!(snap.step, RebalanceStep::RestoreMeter);
         assert_eq!(
             shared.lock().map(|s| s.unlock.clone()).ok(),
             Some(vec![false, false])
         );
+    }
+
+    #[test]
+    fn grid_charge_only_in_step_two_and_inside_a_window() {
+        let shared = Mutex::new(Shared::new(2));
+        if let Ok(mut s) = shared.lock() {
+            s.packs = vec![pack(0), pack(0)];
+        }
+        let mut cfg = settings();
+        cfg.grid_windows = vec![voltwire_ess::pace2pylon::TariffWindow {
+            start: 22 * 60,
+            end: 6 * 60,
+        }];
+        // Step 2 never ends here (27.0 V is below the 27.8 V threshold).
+        let mut e = Engine::new(cfg.clone(), RebalanceStep::Charge);
+        assert!(e.evaluate(&shared, Millis(0), 23 * 60).grid_charge);
+        assert!(!e.evaluate(&shared, Millis(1), 6 * 60).grid_charge);
+        assert!(e.evaluate(&shared, Millis(2), 6 * 60 - 1).grid_charge);
+        let mut idle = Engine::new(cfg, RebalanceStep::Idle);
+        assert!(!idle.evaluate(&shared, Millis(0), 23 * 60).grid_charge);
     }
 
     #[test]

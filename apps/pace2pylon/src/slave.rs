@@ -426,6 +426,7 @@ mod tests {
             packs,
             step_log: Vec::new(),
             meter: None,
+            grid_charge: false,
         }
     }
 

@@ -149,6 +149,7 @@ pub fn state_json(s: &Snapshot, now: Millis) -> Value {
             "step_number": s.step.number(),
             "raised_charge_voltage": out.raise_charge_voltage,
             "unlock_packs": out.unlock_packs,
+            "grid_charge": s.grid_charge,
         },
         "packs": s.packs.iter().enumerate().map(|(i, p)| pack_json(i, p, now, d.no_comm_packs)).collect::<Vec<_>>(),
     })

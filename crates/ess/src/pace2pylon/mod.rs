@@ -19,6 +19,7 @@ mod supervisor;
 pub use merge::{CellExtreme, MAX_PACKS, MergeConfig, Merged, SocSource, TempExtreme, merge};
 pub use rebalance::{
     MeterCapacity, Rebalance, RebalanceConfig, RebalanceInput, RebalanceOutput, RebalanceStep,
+    TariffWindow, grid_charge_granted,
 };
 pub use supervisor::{Decision, Reasons, Supervisor, SupervisorConfig, SupervisorInput};
 

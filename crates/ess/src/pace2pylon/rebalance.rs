@@ -226,9 +226,73 @@ impl Rebalance {
     }
 }
 
+/// A daily tariff window in minutes of the (local) day, `start` inclusive, `end` exclusive;
+/// `start > end` wraps past midnight (22:00–06:00), `start == end` is the whole day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TariffWindow {
+    /// First minute (0–1439).
+    pub start: u16,
+    /// Minute after the last (0–1439).
+    pub end: u16,
+}
+
+impl TariffWindow {
+    /// Whether `minute` (of the day, 0–1439) is inside.
+    pub const fn contains(self, minute: u16) -> bool {
+        if self.start == self.end {
+            true
+        } else if self.start < self.end {
+            minute >= self.start && minute < self.end
+        } else {
+            minute >= self.start || minute < self.end
+        }
+    }
+}
+
+/// Whether charging from the grid is granted at `minute` of the day: only while the cycle
+/// wants it ([`RebalanceOutput::grid_charge`]) and, when windows are configured, inside one
+/// of them (no window configured: no restriction).
+pub fn grid_charge_granted(out: &RebalanceOutput, windows: &[TariffWindow], minute: u16) -> bool {
+    out.grid_charge && (windows.is_empty() || windows.iter().any(|w| w.contains(minute)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tariff_windows_at_their_edges() {
+        let night = TariffWindow {
+            start: 22 * 60,
+            end: 6 * 60,
+        };
+        assert!(!night.contains(22 * 60 - 1));
+        assert!(night.contains(22 * 60));
+        assert!(night.contains(0));
+        assert!(night.contains(6 * 60 - 1));
+        assert!(!night.contains(6 * 60));
+        let noon = TariffWindow {
+            start: 12 * 60,
+            end: 14 * 60,
+        };
+        assert!(!noon.contains(12 * 60 - 1) && noon.contains(12 * 60) && !noon.contains(14 * 60));
+        assert!(TariffWindow { start: 5, end: 5 }.contains(1439));
+        let charge = Rebalance::output(RebalanceStep::Charge);
+        assert!(grid_charge_granted(&charge, &[], 600));
+        assert!(grid_charge_granted(&charge, &[noon, night], 23 * 60));
+        assert!(!grid_charge_granted(&charge, &[noon, night], 8 * 60));
+        // Outside step 2 never, whatever the window.
+        assert!(!grid_charge_granted(
+            &Rebalance::output(RebalanceStep::Raise),
+            &[],
+            600
+        ));
+        assert!(!grid_charge_granted(
+            &Rebalance::output(RebalanceStep::Idle),
+            &[night],
+            0
+        ));
+    }
 
     const CFG: RebalanceConfig = RebalanceConfig {
         full_voltage: Millivolts(27_800),
