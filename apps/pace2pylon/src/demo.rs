@@ -333,7 +333,13 @@ pub async fn run(duration: Option<u64>, external: Option<String>) -> io::Result<
             }
             let snap = handles.snapshots.borrow().clone();
             let v = view_rx.borrow().clone();
-            let comm = PACKS - snap.decision.no_comm_packs.count_ones() as usize;
+            // Packs read at least once and not silent for the no-comm time.
+            let comm = snap
+                .packs
+                .iter()
+                .enumerate()
+                .filter(|(i, p)| p.reading.is_some() && snap.decision.no_comm_packs & (1 << i) == 0)
+                .count();
             let reasons: Vec<&str> = snap.decision.reasons.flags().collect();
             let analog = v.analog.map_or("analog -".to_owned(), |(u, i, soc)| {
                 format!("{u:.2} V {i:+.1} A {soc} %")
