@@ -15,6 +15,7 @@ extern crate std;
 
 pub mod combine;
 pub mod output;
+pub mod pace2pylon;
 pub mod plausibility;
 pub mod policy;
 pub mod pylontech;
