@@ -162,3 +162,89 @@ async fn the_demo_scene_beside_the_gateway_in_paused_time() {
     assert!(seen[4].0 >= 35 + 5, "{seen:?}");
     assert_eq!(at_23, readme_line());
 }
+
+/// `voltwire sim scene examples/scenes/can-gateway.toml` serves each `virtual://` device
+/// behind a simulated SLCAN adapter on a pty of its own: the demo's configuration with those
+/// ptys as its buses runs a real gateway on them (every input used, both inverters served).
+#[tokio::test]
+async fn a_gateway_reads_the_scene_served_on_slcan_ptys() {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    const GUARD: Duration = Duration::from_secs(90);
+    fn quiet(_: std::fmt::Arguments<'_>) {}
+    let scene = demo::scene().unwrap();
+    let ports = Rc::new(RefCell::new(Vec::<(String, String)>::new()));
+    let said = Rc::clone(&ports);
+    let serving = scene.serve(
+        1.0,
+        quiet,
+        move |name, link| {
+            said.borrow_mut().push((name.to_owned(), link.to_owned()));
+            Ok(())
+        },
+        voltwire_sim::scene::no_external(),
+        std::future::pending(),
+    );
+    let gateway = async {
+        while ports.borrow().len() < scene.devices.len() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let mut config = DEMO_CONFIG.to_owned();
+        for (name, pty) in ports.borrow().iter() {
+            assert!(pty.starts_with("/dev/"), "{name}: {pty}");
+            config = config.replace(
+                &format!("\"virtual://{name}\""),
+                &format!("\"slcan://{pty}?bitrate=500000\""),
+            );
+        }
+        assert!(!config.contains("virtual://"), "{config}");
+        let settings = Config::parse(&config, Path::new("<ptys>")).unwrap();
+        let (snap_tx, mut snap_rx) = watch::channel(Value::Null);
+        let hooks = Hooks {
+            virtuals: VirtualBuses::default(),
+            snapshot: Some(snap_tx),
+            web_bound: None,
+        };
+        let run = app::run(settings, hooks, std::future::pending());
+        let served = async {
+            loop {
+                snap_rx.changed().await.unwrap();
+                let s = snap_rx.borrow_and_update().clone();
+                let outputs_fed = (0..2).all(|o| {
+                    s["outputs"][o]["bursts"].as_u64().unwrap_or(0) > 0
+                        && s["outputs"][o]["link"] == "up"
+                });
+                if s["combined"]["mode"] == "normal"
+                    && s["combined"]["inputs_active"] == 3
+                    && outputs_fed
+                {
+                    return s;
+                }
+            }
+        };
+        tokio::select! {
+            r = run => panic!("the gateway ended: {r:?}"),
+            s = served => s,
+        }
+    };
+    let (serving, gateway) = (Box::pin(serving), Box::pin(gateway));
+    let snap = tokio::time::timeout(GUARD, async {
+        tokio::select! {
+            r = serving => panic!("the scene ended: {r:?}"),
+            s = gateway => s,
+        }
+    })
+    .await
+    .expect("the gateway uses every input of the scene on its ptys");
+    let names: Vec<&str> = snap["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["bms1", "bms2", "bms3"]);
+    // The stack's discharge (3600 W, about 68 A) is what the gateway reads from the three.
+    let amps = snap["combined"]["current_a"].as_f64().unwrap();
+    assert!((-75.0..-60.0).contains(&amps), "{amps}");
+}
