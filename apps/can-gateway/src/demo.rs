@@ -256,12 +256,39 @@ pub fn script_summary(scene: &Scene) -> String {
     parts.join("; ")
 }
 
-/// Say which BMS of `scene` fell silent or speaks again since the last call (`silent`: each
-/// device's state then), as the script on `world` has it now: `Ok(false)` when stdout was
-/// closed.
+/// What the gateway does about an input falling silent and speaking again: its timeout and
+/// the recovery hold, in ms, by input name.
+struct Rules {
+    timeouts: Vec<(String, u64)>,
+    hold_ms: u64,
+}
+
+impl Rules {
+    fn of(settings: &crate::config::Settings) -> Self {
+        Self {
+            timeouts: settings
+                .inputs
+                .iter()
+                .map(|i| (i.name.clone(), i.domain.timeout_ms))
+                .collect(),
+            hold_ms: settings.gateway.recovery_hold_ms,
+        }
+    }
+}
+
+/// `ms` as seconds for a sentence (`3`, `0.5`).
+#[allow(clippy::cast_precision_loss, reason = "a few seconds, for words")]
+fn secs(ms: u64) -> String {
+    format!("{}", ms as f64 / 1000.0)
+}
+
+/// Say which gateway input of `scene` fell silent or speaks again since the last call
+/// (`silent`: each device's state then), as the script on `world` has it now: `Ok(false)`
+/// when stdout was closed.
 fn say_silences(
     scene: &Scene,
     world: &SharedWorld,
+    rules: &Rules,
     silent: &mut Vec<bool>,
 ) -> Result<bool, DemoError> {
     let now: Vec<bool> = {
@@ -272,18 +299,24 @@ fn say_silences(
             .collect()
     };
     for (d, (was, is)) in scene.devices.iter().zip(silent.iter().zip(&now)) {
-        if was == is || d.kind != Kind::PylontechCan {
+        let Some((_, timeout_ms)) = rules.timeouts.iter().find(|(n, _)| *n == d.name) else {
+            continue;
+        };
+        if was == is {
             continue;
         }
-        if !print_line(&format!(
-            "demo: {} {}",
-            d.name,
-            if *is {
-                "goes silent now (excluded after its 3 s timeout)"
-            } else {
-                "speaks again (admitted after the 5 s recovery hold)"
-            }
-        ))? {
+        let words = if *is {
+            format!(
+                "goes silent now (excluded after its {} s timeout)",
+                secs(*timeout_ms)
+            )
+        } else {
+            format!(
+                "speaks again (admitted after the {} s recovery hold)",
+                secs(rules.hold_ms)
+            )
+        };
+        if !print_line(&format!("demo: {} {words}", d.name))? {
             return Ok(false);
         }
     }
@@ -318,6 +351,7 @@ pub async fn run(
         token.as_str()
     );
     let settings = Config::parse(&text, Path::new("<demo>")).map_err(DemoError::Usage)?;
+    let rules = Rules::of(&settings);
     let scene = scene()?;
     let virtuals = VirtualBuses::default();
     // What each inverter decodes: a listening node on its bus sees every frame it sees.
@@ -367,7 +401,7 @@ pub async fn run(
         loop {
             tick.tick().await;
             let t = start.elapsed();
-            if !say_silences(&scene, &world, &mut silent)? {
+            if !say_silences(&scene, &world, &rules, &mut silent)? {
                 return Ok(());
             }
             let seen: Vec<_> = inverters
@@ -383,9 +417,16 @@ pub async fn run(
             }
         }
     };
-    let devices = serve_scene(&scene, world.clone(), &virtuals, std::future::pending());
+    // Boxed: the gateway's and the scene's futures are large, and the caller's stays small.
+    let devices = Box::pin(serve_scene(
+        &scene,
+        world.clone(),
+        &virtuals,
+        std::future::pending(),
+    ));
+    let gateway = Box::pin(app::run(settings, hooks, stop));
     tokio::select! {
-        r = app::run(settings, hooks, stop) => r.map_err(DemoError::Failed),
+        r = gateway => r.map_err(DemoError::Failed),
         r = status => r,
         r = devices => Err(DemoError::Failed(match r {
             Ok(()) => "the simulated installation stopped".to_owned(),
