@@ -385,6 +385,7 @@ impl Scene {
 
     /// The shared plant of the scene, running `speed` times faster than real time from now,
     /// every device's faults and the script in it.
+    ///
     /// Its clock is tokio's ([`SimClock::tokio`]): the wall clock, or the paused clock of a
     /// test, which then drives the script and every device in injected time.
     pub fn world(&self, speed: f64) -> SharedWorld {
@@ -538,10 +539,6 @@ fn drop_plan(drop: Option<(Duration, Option<Duration>)>, speed: f64) -> PortDrop
 }
 
 /// What a device is served as.
-#[allow(
-    clippy::large_enum_variant,
-    reason = "one per device, made once; boxing buys nothing"
-)]
 enum Served {
     Serial(SerialStation),
     Rtu(RtuPort),
