@@ -1,22 +1,31 @@
-//! `can-gateway --demo`: three simulated BMSes (100, 100 and 200 Ah) and two simulated
-//! inverters on in-process buses, the real gateway between them, a status line every
-//! second. At 20 s `bms2` goes silent for 15 s, to show exclusion and recovery.
+//! `can-gateway --demo`: the installation of `examples/scenes/can-gateway.toml` (three
+//! simulated Pylontech-CAN BMSes of 100, 100 and 200 Ah and two simulated inverters, each
+//! on its in-process bus, on one plant), run by the scene engine, the real gateway between
+//! them, a status line every second. The scene's script makes `bms2` go silent at 20 s and
+//! speak again at 35 s, to show exclusion and recovery.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::watch;
-use voltwire_core::{MilliampHours, Watts};
-use voltwire_sim::{PackConfig, Plant};
+use voltwire_runtime::can::{CanBus as _, CanFrame, VirtualNode};
+use voltwire_sim::SharedWorld;
+use voltwire_sim::scene::{Kind, Scene, no_external};
+use voltwire_sim::serve::Listen;
+use voltwire_sim::serve::can::CanNode;
+use voltwire_sim::world::{Action, lock};
 
 use crate::app::{self, Hooks};
 use crate::bus::VirtualBuses;
 use crate::config::Config;
-use crate::simulated::{spawn_bms, spawn_inverter};
+use crate::simulated::spawn_inverter;
+
+/// The demo's installation: `examples/scenes/can-gateway.toml`, embedded. Its
+/// `virtual://NAME` buses are the ones [`DEMO_CONFIG`] names.
+pub const DEMO_SCENE: &str = include_str!("../../../examples/scenes/can-gateway.toml");
 
 /// The demo configuration (also a worked example of the file format).
 pub const DEMO_CONFIG: &str = r#"
@@ -58,10 +67,6 @@ mode = "sync"
 current_scale = 0.5
 max_charge_current_a = 60
 "#;
-
-/// When `bms2` goes silent and for how long.
-const SILENT_AT: Duration = Duration::from_secs(20);
-const SILENT_FOR: Duration = Duration::from_secs(15);
 
 fn get<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
     path.iter().fold(v, |v, k| v.get(k).unwrap_or(&Value::Null))
@@ -164,6 +169,161 @@ fn print_line(line: &str) -> Result<bool, DemoError> {
 /// The demo's web port unless `--web-port` gives another.
 pub const WEB_PORT: u16 = 8080;
 
+/// The demo's scene ([`DEMO_SCENE`]), validated.
+///
+/// # Errors
+///
+/// [`DemoError::Failed`] naming the field, should the embedded file not hold.
+pub fn scene() -> Result<Scene, DemoError> {
+    Scene::parse(DEMO_SCENE).map_err(|e| {
+        DemoError::Failed(format!(
+            "the demo scene (examples/scenes/can-gateway.toml): {e}"
+        ))
+    })
+}
+
+/// A node of the gateway's in-process buses, as the scene engine attaches a device.
+struct Node(VirtualNode);
+
+impl CanNode for Node {
+    async fn send(&mut self, frame: &CanFrame) -> std::io::Result<()> {
+        self.0.send(frame).await.map_err(std::io::Error::other)
+    }
+
+    async fn recv(&mut self) -> std::io::Result<CanFrame> {
+        self.0.recv().await.map_err(std::io::Error::other)
+    }
+}
+
+/// What the serving layer has to say (a client, a port): to the log.
+fn log(args: std::fmt::Arguments<'_>) {
+    tracing::info!("{args}");
+}
+
+/// Serve every device of `scene` on `world`, each `virtual://NAME` device on the bus `NAME`
+/// of `virtuals` (the gateway's), until `stop` resolves.
+///
+/// # Errors
+///
+/// A device whose serving failed, named (it ends the scene).
+pub async fn serve_scene(
+    scene: &Scene,
+    world: SharedWorld,
+    virtuals: &VirtualBuses,
+    stop: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    scene
+        .serve_in(
+            world,
+            log,
+            |name, link| {
+                tracing::debug!(device = name, link, "demo: simulated device on its bus");
+                Ok(())
+            },
+            no_external(),
+            |bus| Some(Node(virtuals.get(bus).node())),
+            stop,
+        )
+        .await
+}
+
+/// The scene's script in words, e.g. `bms2 goes silent at 20 s for 15 s`.
+pub fn script_summary(scene: &Scene) -> String {
+    let name = |i: usize| scene.devices.get(i).map_or("?", |d| d.name.as_str());
+    let mut parts = Vec::new();
+    for (k, e) in scene.events.iter().enumerate() {
+        let Action::Silent { device } = e.action else {
+            continue;
+        };
+        let back = scene
+            .events
+            .iter()
+            .skip(k + 1)
+            .find_map(|b| match b.action {
+                Action::Back { device: d } if d == device => Some(b.at),
+                _ => None,
+            });
+        parts.push(match back {
+            Some(b) => format!(
+                "{} goes silent at {} s for {} s",
+                name(device),
+                e.at.as_secs(),
+                b.saturating_sub(e.at).as_secs()
+            ),
+            None => format!("{} goes silent at {} s", name(device), e.at.as_secs()),
+        });
+    }
+    parts.join("; ")
+}
+
+/// What the gateway does about an input falling silent and speaking again: its timeout and
+/// the recovery hold, in ms, by input name.
+struct Rules {
+    timeouts: Vec<(String, u64)>,
+    hold_ms: u64,
+}
+
+impl Rules {
+    fn of(settings: &crate::config::Settings) -> Self {
+        Self {
+            timeouts: settings
+                .inputs
+                .iter()
+                .map(|i| (i.name.clone(), i.domain.timeout_ms))
+                .collect(),
+            hold_ms: settings.gateway.recovery_hold_ms,
+        }
+    }
+}
+
+/// `ms` as seconds for a sentence (`3`, `0.5`).
+#[allow(clippy::cast_precision_loss, reason = "a few seconds, for words")]
+fn secs(ms: u64) -> String {
+    format!("{}", ms as f64 / 1000.0)
+}
+
+/// Say which gateway input of `scene` fell silent or speaks again since the last call
+/// (`silent`: each device's state then), as the script on `world` has it now: `Ok(false)`
+/// when stdout was closed.
+fn say_silences(
+    scene: &Scene,
+    world: &SharedWorld,
+    rules: &Rules,
+    silent: &mut Vec<bool>,
+) -> Result<bool, DemoError> {
+    let now: Vec<bool> = {
+        let mut w = lock(world);
+        w.advance();
+        (0..scene.devices.len())
+            .map(|i| w.faults(i).silent)
+            .collect()
+    };
+    for (d, (was, is)) in scene.devices.iter().zip(silent.iter().zip(&now)) {
+        let Some((_, timeout_ms)) = rules.timeouts.iter().find(|(n, _)| *n == d.name) else {
+            continue;
+        };
+        if was == is {
+            continue;
+        }
+        let words = if *is {
+            format!(
+                "goes silent now (excluded after its {} s timeout)",
+                secs(*timeout_ms)
+            )
+        } else {
+            format!(
+                "speaks again (admitted after the {} s recovery hold)",
+                secs(rules.hold_ms)
+            )
+        };
+        if !print_line(&format!("demo: {} {words}", d.name))? {
+            return Ok(false);
+        }
+    }
+    *silent = now;
+    Ok(true)
+}
+
 /// Run the demo for `duration` (or until stopped), printing a status line every second,
 /// with the status page on 127.0.0.1:`web_port` (default [`WEB_PORT`]; 0: any free port)
 /// and a fresh random token for its set points, both printed.
@@ -171,7 +331,7 @@ pub const WEB_PORT: u16 = 8080;
 /// # Errors
 /// [`DemoError::Usage`] when the `--mqtt` URL does not validate; [`DemoError::Failed`] when
 /// stdout cannot be written (other than a closed pipe, which ends the demo quietly), the
-/// web port cannot be opened, or the gateway fails.
+/// web port cannot be opened, the gateway fails or a simulated device fails.
 pub async fn run(
     duration: Option<Duration>,
     mqtt: Option<String>,
@@ -191,25 +351,23 @@ pub async fn run(
         token.as_str()
     );
     let settings = Config::parse(&text, Path::new("<demo>")).map_err(DemoError::Usage)?;
+    let rules = Rules::of(&settings);
+    let scene = scene()?;
     let virtuals = VirtualBuses::default();
-    let packs = [
-        (100_000, 0.55, 900),
-        (100_000, 0.60, 900),
-        (200_000, 0.70, 1800),
-    ];
-    let mut bmses = Vec::new();
-    for (i, (cap, soc, w)) in packs.into_iter().enumerate() {
-        let mut plant = Plant::new(vec![PackConfig {
-            capacity: MilliampHours(cap),
-            initial_soc: soc,
-            ..PackConfig::default()
-        }]);
-        plant.flows.discharge = Watts(w);
-        let bus = virtuals.get(&format!("bms{}", i + 1));
-        bmses.push(spawn_bms(bus.node(), plant, 1.0));
-    }
-    let inv1 = spawn_inverter(virtuals.get("inv1").node(), None);
-    let inv2 = spawn_inverter(virtuals.get("inv2").node(), Some(Duration::from_secs(1)));
+    // What each inverter decodes: a listening node on its bus sees every frame it sees.
+    // Attached before anything is served, so that no frame goes unseen.
+    let inverters: Vec<_> = scene
+        .devices
+        .iter()
+        .filter(|d| d.kind == Kind::PylontechInverter)
+        .filter_map(|d| match &d.listen {
+            Listen::Virtual(bus) => Some((
+                d.name.clone(),
+                spawn_inverter(virtuals.get(bus).node(), None),
+            )),
+            _ => None,
+        })
+        .collect();
     let (snap_tx, snap_rx) = watch::channel(Value::Null);
     let (bound_tx, bound_rx) = tokio::sync::oneshot::channel();
     let hooks = Hooks {
@@ -219,12 +377,12 @@ pub async fn run(
     };
     if !print_line(&format!(
         "can-gateway demo: 3 simulated BMSes (100/100/200 Ah) -> gateway -> 2 simulated inverters \
-         (inv1 push, inv2 sync on 0x305, each half of the stack); bms2 goes silent at {} s for {} s. Ctrl-C ends it.",
-        SILENT_AT.as_secs(),
-        SILENT_FOR.as_secs()
+         (inv1 push, inv2 sync on 0x305, each half of the stack); {}. Ctrl-C ends it.",
+        script_summary(&scene)
     ))? {
         return Ok(());
     }
+    let world = scene.world(1.0);
     let start = tokio::time::Instant::now();
     let status = async {
         // The gateway binds its web port first: announce it (or end if it could not).
@@ -237,32 +395,19 @@ pub async fn run(
         ))? {
             return Ok(());
         }
+        let mut silent = vec![false; scene.devices.len()];
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.tick().await;
         loop {
             tick.tick().await;
             let t = start.elapsed();
-            if let Some(b) = bmses.get(1) {
-                let silent = t >= SILENT_AT && t < SILENT_AT + SILENT_FOR;
-                if silent != b.silent.load(Ordering::Relaxed) {
-                    let said = print_line(&format!(
-                        "demo: bms2 {}",
-                        if silent {
-                            "goes silent now (excluded after its 3 s timeout)"
-                        } else {
-                            "speaks again (admitted after the 5 s recovery hold)"
-                        }
-                    ));
-                    if !matches!(said, Ok(true)) {
-                        return said.map(|_| ());
-                    }
-                    b.silent.store(silent, Ordering::Relaxed);
-                }
+            if !say_silences(&scene, &world, &rules, &mut silent)? {
+                return Ok(());
             }
-            let seen = [
-                ("inv1".to_owned(), inv1.view.borrow().state),
-                ("inv2".to_owned(), inv2.view.borrow().state),
-            ];
+            let seen: Vec<_> = inverters
+                .iter()
+                .map(|(name, inv)| (name.clone(), inv.view.borrow().state))
+                .collect();
             let line = status_line(t, &snap_rx.borrow(), &seen);
             if !print_line(&line)? {
                 return Ok(());
@@ -272,8 +417,20 @@ pub async fn run(
             }
         }
     };
+    // Boxed: the gateway's and the scene's futures are large, and the caller's stays small.
+    let devices = Box::pin(serve_scene(
+        &scene,
+        world.clone(),
+        &virtuals,
+        std::future::pending(),
+    ));
+    let gateway = Box::pin(app::run(settings, hooks, stop));
     tokio::select! {
-        r = app::run(settings, hooks, stop) => r.map_err(DemoError::Failed),
+        r = gateway => r.map_err(DemoError::Failed),
         r = status => r,
+        r = devices => Err(DemoError::Failed(match r {
+            Ok(()) => "the simulated installation stopped".to_owned(),
+            Err(e) => format!("the simulated installation failed: {e}"),
+        })),
     }
 }

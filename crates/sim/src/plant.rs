@@ -416,25 +416,48 @@ impl Plant {
 pub struct SimClock {
     start: std::time::Instant,
     speed: f64,
+    /// Where "now" comes from (the wall clock, or tokio's clock, which tests may pause).
+    source: fn() -> std::time::Instant,
 }
 
 impl SimClock {
     /// A clock starting now at sim time 0. A `speed` that is not finite and positive counts
     /// as 1.
     pub fn new(speed: f64) -> Self {
+        Self::from_source(speed, std::time::Instant::now)
+    }
+
+    /// The same on tokio's clock (feature `serve`): in a runtime whose time is paused
+    /// (`#[tokio::test(start_paused = true)]`) sim time follows the paused clock, so a
+    /// scene's script and its devices' schedules run in injected time; elsewhere it is the
+    /// wall clock.
+    #[cfg(feature = "serve")]
+    pub fn tokio(speed: f64) -> Self {
+        Self::from_source(speed, || tokio::time::Instant::now().into_std())
+    }
+
+    fn from_source(speed: f64, source: fn() -> std::time::Instant) -> Self {
         Self {
-            start: std::time::Instant::now(),
+            start: source(),
             speed: if speed.is_finite() && speed > 0.0 {
                 speed
             } else {
                 1.0
             },
+            source,
         }
+    }
+
+    /// How many times faster than real time it runs.
+    pub fn speed(&self) -> f64 {
+        self.speed
     }
 
     /// The sim time now.
     pub fn now(&self) -> Duration {
-        self.start.elapsed().mul_f64(self.speed)
+        (self.source)()
+            .saturating_duration_since(self.start)
+            .mul_f64(self.speed)
     }
 }
 

@@ -149,6 +149,11 @@ impl World {
         Arc::new(Mutex::new(self))
     }
 
+    /// Its clock.
+    pub fn clock(&self) -> &SimClock {
+        &self.clock
+    }
+
     /// The plant.
     pub fn plant(&self) -> &Plant {
         &self.plant

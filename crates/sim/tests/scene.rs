@@ -17,7 +17,8 @@ use std::time::Duration;
 use voltwire_core::{StreamDecoder as _, Watts};
 use voltwire_pace::{Request, RequestBody, Response, ResponseBody, Target};
 use voltwire_sim::scene::{Kind, Scene};
-use voltwire_sim::world;
+use voltwire_sim::serve::Listen;
+use voltwire_sim::world::{self, Action};
 
 const SCENE: &str = r#"
 [flows]
@@ -203,9 +204,37 @@ fn the_example_scenes_parse() {
         assert_eq!(d.packs, (i, 1), "{}", d.name);
     }
     assert!(p.devices[11].settings.is_some());
+    // can-gateway --demo's installation: a BMS per pack on a bus of its own, two inverters
+    // (inv1 only listens), bms2 silent from 20 s to 35 s.
     let g = read("can-gateway.toml").unwrap();
-    assert!(g.devices.iter().any(|d| d.kind == Kind::PylontechCan));
-    assert_eq!(g.devices[0].line_timing, Some(9600));
+    let capacities: Vec<i64> = g.packs.iter().map(|p| p.capacity.0).collect();
+    assert_eq!(capacities, [100_000, 100_000, 200_000]);
+    let on: Vec<(&str, Kind, Listen, (usize, usize))> = g
+        .devices
+        .iter()
+        .map(|d| (d.name.as_str(), d.kind, d.listen.clone(), d.packs))
+        .collect();
+    let bus = |n: &str| Listen::Virtual(n.to_owned());
+    assert_eq!(
+        on,
+        [
+            ("bms1", Kind::PylontechCan, bus("bms1"), (0, 1)),
+            ("bms2", Kind::PylontechCan, bus("bms2"), (1, 1)),
+            ("bms3", Kind::PylontechCan, bus("bms3"), (2, 1)),
+            ("inv1", Kind::PylontechInverter, bus("inv1"), (0, 3)),
+            ("inv2", Kind::PylontechInverter, bus("inv2"), (0, 3)),
+        ]
+    );
+    assert_eq!(g.devices[3].keep_alive, None);
+    assert_eq!(g.devices[4].keep_alive, Some(Duration::from_secs(1)));
+    let script: Vec<_> = g.events.iter().map(|e| (e.at, e.action)).collect();
+    assert_eq!(
+        script,
+        [
+            (Duration::from_secs(20), Action::Silent { device: 1 }),
+            (Duration::from_secs(35), Action::Back { device: 1 }),
+        ]
+    );
     let b = read("bms-bridge.toml").unwrap();
     assert_eq!(
         b.devices.iter().map(|d| d.kind).collect::<Vec<_>>(),
@@ -296,7 +325,37 @@ fn errors_name_the_field() {
             "event[1]",
         ),
     ];
-    for (text, field) in cases {
+    let can = "[[pack]]\ncount = 2\n[[device]]\nname = \"c\"\nkind = \"pylontech-can\"\nlisten = \"virtual://b1\"\n";
+    let more = [
+        (
+            format!("{base}[[device]]\nname = \"v\"\nkind = \"daly\"\nlisten = \"virtual://x\"\npacks = [1]\n"),
+            "device[1].listen",
+        ),
+        (
+            "[[pack]]\n[[device]]\nname = \"c\"\nkind = \"pylontech-can\"\nlisten = \"virtual://\"\n".to_owned(),
+            "device[0].listen",
+        ),
+        (
+            "[[pack]]\n[[device]]\nname = \"c\"\nkind = \"pylontech-can\"\nlisten = \"virtual://a b\"\n".to_owned(),
+            "device[0].listen",
+        ),
+        (
+            format!("{can}[[device]]\nname = \"i\"\nkind = \"pylontech-inverter\"\nlisten = \"virtual://b1\"\n"),
+            "device[1].listen",
+        ),
+        (
+            format!("{can}[[event]]\nat = 1\naction = \"drop\"\ndevice = \"c\"\n"),
+            "event[0].action",
+        ),
+        (format!("{can}keep_alive_s = 1\n"), "device[0].keep_alive_s"),
+        (
+            format!("{can}[[device]]\nname = \"i\"\nkind = \"pylontech-inverter\"\nlisten = \"virtual://b2\"\nkeep_alive_s = -1\n"),
+            "device[1].keep_alive_s",
+        ),
+        (format!("{can}packs = [3]\n"), "device[0].packs"),
+    ];
+    let more: Vec<(&str, &str)> = more.iter().map(|(t, f)| (t.as_str(), *f)).collect();
+    for (text, field) in cases.into_iter().chain(more) {
         let e = Scene::parse(text).unwrap_err();
         assert_eq!(e.field, field, "{text}\n→ {e}");
         assert!(!e.message.is_empty());

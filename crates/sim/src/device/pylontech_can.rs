@@ -17,7 +17,8 @@ const CELL_CHARGE_LIMIT: i32 = 3_550;
 /// Discharge voltage limit per cell, mV.
 const CELL_DISCHARGE_LIMIT: i32 = 3_000;
 
-/// The BMS of the whole plant (every pack one module) speaking the Pylontech CAN protocol:
+/// The BMS of the whole plant (every pack one module; [`PylontechCanBms::with_packs`] for
+/// some of them) speaking the Pylontech CAN protocol:
 /// the burst 0x359, 0x351, 0x355, 0x356, 0x35C, 0x35E every second of sim time, and the
 /// same burst at once in answer to an inverter's 0x305.
 ///
@@ -29,6 +30,8 @@ pub struct PylontechCanBms {
     faults: Faults,
     garbage: Garbage,
     every: Every,
+    /// The plant packs it reports (`first`, `count`); `None`: all.
+    packs: Option<(usize, usize)>,
 }
 
 impl Default for PylontechCanBms {
@@ -44,14 +47,24 @@ impl PylontechCanBms {
             faults: Faults::default(),
             garbage: Garbage::default(),
             every: Every::new(Duration::from_secs(1)),
+            packs: None,
         }
+    }
+
+    /// Report plant packs `first..first + count` only (e.g. one BMS per pack, each on its
+    /// own bus).
+    #[must_use]
+    pub fn with_packs(mut self, first: usize, count: usize) -> Self {
+        self.packs = Some((first, count));
+        self
     }
 
     fn burst(&mut self, plant: &Plant, out: &mut Vec<CanFrame>) {
         if self.faults.silent {
             return;
         }
-        let views: Vec<BmsView> = (0..plant.packs().len())
+        let (first, count) = self.packs.unwrap_or((0, plant.packs().len()));
+        let views: Vec<BmsView> = (first..first.saturating_add(count))
             .filter_map(|i| BmsView::of(plant, i, &self.faults))
             .collect();
         let Some(first) = views.first() else {

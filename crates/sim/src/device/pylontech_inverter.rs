@@ -24,6 +24,8 @@ pub struct PylontechInverter {
     every: Every,
     seen: Vec<(u32, Result<Message, ParseError>)>,
     sent: u64,
+    /// Whether it sends 0x305 at all.
+    keep_alive: bool,
 }
 
 impl PylontechInverter {
@@ -35,6 +37,7 @@ impl PylontechInverter {
             every: Every::new(period),
             seen: Vec::new(),
             sent: 0,
+            keep_alive: true,
         }
     }
 
@@ -43,6 +46,13 @@ impl PylontechInverter {
     /// foreign traffic and not kept.
     pub fn drain_seen(&mut self, out: &mut Vec<(u32, Result<Message, ParseError>)>) {
         out.append(&mut self.seen);
+    }
+
+    /// An inverter that sends no 0x305 at all and only reads (one the BMS side pushes to).
+    pub fn listening() -> Self {
+        let mut i = Self::new(Duration::ZERO);
+        i.keep_alive = false;
+        i
     }
 
     /// How many 0x305 frames it has sent.
@@ -70,7 +80,7 @@ impl CanResponder for PylontechInverter {
     }
 
     fn tick(&mut self, now: Duration, _plant: &Plant, out: &mut Vec<CanFrame>) {
-        if !self.every.due(now) || self.faults.silent {
+        if !self.keep_alive || !self.every.due(now) || self.faults.silent {
             return;
         }
         let frame = if self.faults.garbage {

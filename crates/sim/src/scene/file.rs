@@ -103,6 +103,9 @@ pub(crate) struct DeviceFile {
     pub(crate) delay_ms: Option<i64>,
     #[serde(default)]
     pub(crate) settings: Option<SettingsFile>,
+    /// A Pylontech inverter's 0x305 period in s (0: none).
+    #[serde(default)]
+    pub(crate) keep_alive_s: Option<f64>,
 }
 
 /// `[device.settings]` of a Pace pack: the protection values its configuration reads

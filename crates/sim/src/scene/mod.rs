@@ -14,7 +14,8 @@
 //! [[device]]
 //! name = "pack1"
 //! kind = "pace"           # see `Kind`
-//! listen = "tcp://127.0.0.1:0"   # or "pty"; CAN devices "slcan-pty" or tcp:// (SLCAN);
+//! listen = "tcp://127.0.0.1:0"   # or "pty"; CAN devices "slcan-pty" or tcp:// (SLCAN),
+//!                         # or "virtual://NAME" (an app's in-process bus; `serve_in`);
 //!                         # the meter "http://HOST:PORT" (served by the app: `External`)
 //! packs = [1]             # plant packs it reports, 1-based (default: all)
 //! line_timing = true      # pace bytes at `baud` (default: the device's usual rate)
@@ -26,7 +27,8 @@
 //! ```
 //!
 //! [`Scene::parse`] validates everything and names the field of any error
-//! (`device[2].listen: …`); [`Scene::serve`] serves every device until a stop.
+//! (`device[2].listen: …`); [`Scene::serve`] serves every device until a stop, and
+//! [`Scene::serve_in`] does so on a given world with an app's in-process CAN buses.
 
 use core::time::Duration;
 use std::io;
@@ -40,11 +42,11 @@ use crate::device::{
     PylontechStack, VeDirect, VeDirectKind,
 };
 use crate::modbus::{CoulombMeter, Lumentree};
-use crate::serve::can::CanStation;
+use crate::serve::can::{CanNode, CanStation, NoBus};
 use crate::serve::rtu::RtuPort;
 use crate::serve::{Listen, Log, Port, PortDrop, Pty, SerialStation};
 use crate::world::{Action, Event, SharedWorld, World, merge};
-use crate::{Faults, Flows, PackConfig, Plant, SerialResponder};
+use crate::{Faults, Flows, PackConfig, Plant, SerialResponder, SimClock};
 
 mod file;
 
@@ -70,14 +72,16 @@ pub enum Kind {
     Coulombmeter,
     /// A Lumentree grid-tie inverter (Modbus RTU), [`Lumentree`].
     Lumentree,
-    /// A Pylontech-protocol BMS on CAN behind an SLCAN adapter.
+    /// A Pylontech-protocol BMS on CAN behind an SLCAN adapter (or on an app's bus),
+    /// [`PylontechCanBms`]: of every plant pack, or of its `packs`.
     PylontechCan,
     /// A Mean Well BIC-2200-48 on CAN behind an SLCAN adapter.
     MeanwellBic2200,
     /// A Mean Well NPB-1700-48 on CAN behind an SLCAN adapter.
     MeanwellNpb,
-    /// The inverter side of Pylontech CAN behind an SLCAN adapter: 0x305 every second (what
-    /// it reads is dropped; `voltwire sim pylontech-inverter` prints it).
+    /// The inverter side of Pylontech CAN behind an SLCAN adapter (or on an app's bus):
+    /// 0x305 every `keep_alive_s` (1 s by default; 0: none, an inverter the BMS side pushes
+    /// to). What it reads is dropped (`voltwire sim pylontech-inverter` prints it).
     PylontechInverter,
     /// The grid meter (Shelly Pro 3EM) over HTTP: served by the app ([`External`]), since
     /// its HTTP server is the app's; it reads the shared plant's flows.
@@ -144,7 +148,7 @@ impl Kind {
 
     /// Whether it reports packs at all (`packs = […]` applies).
     fn has_packs(self) -> bool {
-        self.one_pack() || matches!(self, Self::Pace | Self::PylontechRs485)
+        self.one_pack() || matches!(self, Self::Pace | Self::PylontechRs485 | Self::PylontechCan)
     }
 
     /// The usual serial bit rate.
@@ -213,6 +217,8 @@ pub struct DeviceSpec {
     /// When its port goes away (connections refused, a pty gone) and for how long, in
     /// sim time (a `drop` event).
     pub drop: Option<(Duration, Option<Duration>)>,
+    /// A Pylontech inverter: how often it sends 0x305 (`None`: never, it only listens).
+    pub keep_alive: Option<Duration>,
 }
 
 /// A validated scene: the plant, the devices, the script.
@@ -345,6 +351,20 @@ impl Scene {
                     ),
                 );
             }
+            if let Listen::Virtual(bus) = &spec.listen {
+                if let Some(o) = devices
+                    .iter()
+                    .find(|o| matches!(&o.listen, Listen::Virtual(b) if b == bus))
+                {
+                    return err(
+                        format!("device[{i}].listen"),
+                        format!(
+                            "virtual://{bus} is {:?}'s bus already: give every device a bus of its own (outside an app each is an SLCAN adapter of its own)",
+                            o.name
+                        ),
+                    );
+                }
+            }
             devices.push(spec);
         }
         let mut events = Vec::new();
@@ -365,10 +385,13 @@ impl Scene {
 
     /// The shared plant of the scene, running `speed` times faster than real time from now,
     /// every device's faults and the script in it.
+    ///
+    /// Its clock is tokio's ([`SimClock::tokio`]): the wall clock, or the paused clock of a
+    /// test, which then drives the script and every device in injected time.
     pub fn world(&self, speed: f64) -> SharedWorld {
         let mut plant = Plant::new(self.packs.clone());
         plant.flows = self.flows;
-        let mut w = World::new(plant, speed, self.devices.len());
+        let mut w = World::with_clock(plant, SimClock::tokio(speed), self.devices.len());
         for (i, d) in self.devices.iter().enumerate() {
             w = w.with_faults(i, d.faults);
         }
@@ -380,7 +403,9 @@ impl Scene {
     /// Serve every device on its link, all on [`Scene::world`], until `stop` resolves (then
     /// `Ok`). `announce` gets each device's name and link (pty path or address) in the
     /// scene's order, each once its port is open and before anything is served; `external`
-    /// serves the devices the app serves itself ([`no_external`] when none).
+    /// serves the devices the app serves itself ([`no_external`] when none). A
+    /// `virtual://NAME` device is served behind a simulated SLCAN adapter on a new pty (an
+    /// in-process bus needs the app: [`Scene::serve_in`]).
     ///
     /// # Errors
     ///
@@ -389,11 +414,40 @@ impl Scene {
         &self,
         speed: f64,
         log: Log,
-        mut announce: impl FnMut(&str, &str) -> io::Result<()>,
-        mut external: ServeExternal,
+        announce: impl FnMut(&str, &str) -> io::Result<()>,
+        external: ServeExternal,
         stop: impl Future<Output = ()>,
     ) -> io::Result<()> {
-        let world = self.world(speed);
+        self.serve_in(
+            self.world(speed),
+            log,
+            announce,
+            external,
+            |_: &str| None::<NoBus>,
+            stop,
+        )
+        .await
+    }
+
+    /// [`Scene::serve`] on `world` (one from [`Scene::world`], which the caller keeps to
+    /// watch or drive), with `buses` giving the node of an in-process bus by name for each
+    /// `virtual://NAME` device: the device is then on that bus itself and announced as
+    /// `virtual://NAME`; where `buses` gives `None` it goes behind a simulated SLCAN
+    /// adapter on a new pty. A scripted port drop follows the world's speed.
+    ///
+    /// # Errors
+    ///
+    /// As [`Scene::serve`]; a bus that fails ends the scene naming the device.
+    pub async fn serve_in<N: CanNode + 'static>(
+        &self,
+        world: SharedWorld,
+        log: Log,
+        mut announce: impl FnMut(&str, &str) -> io::Result<()>,
+        mut external: ServeExternal,
+        mut buses: impl FnMut(&str) -> Option<N>,
+        stop: impl Future<Output = ()>,
+    ) -> io::Result<()> {
+        let speed = crate::world::lock(&world).clock().speed();
         let local = tokio::task::LocalSet::new();
         let mut stop = core::pin::pin!(stop);
         local
@@ -401,11 +455,25 @@ impl Scene {
                 let mut tasks = tokio::task::JoinSet::new();
                 for (i, d) in self.devices.iter().enumerate() {
                     let mut port = served(d, i, &world, log);
-                    let listen = d.listen.clone();
+                    let mut listen = d.listen.clone();
                     let plan = drop_plan(d.drop, speed);
                     let (tx, rx) = tokio::sync::oneshot::channel::<String>();
                     let name = d.name.clone();
-                    if matches!(port, Served::External) {
+                    let node = match &listen {
+                        Listen::Virtual(bus) => buses(bus).map(|n| (n, format!("virtual://{bus}"))),
+                        _ => None,
+                    };
+                    if node.is_none() && matches!(listen, Listen::Virtual(_)) {
+                        // No bus of the app's: behind a simulated SLCAN adapter instead.
+                        listen = Listen::Pty;
+                    }
+                    if let Some((node, link)) = node {
+                        let _ = tx.send(link);
+                        tasks.spawn_local(async move {
+                            let e = port.serve_node(node).await;
+                            (name, Err(e))
+                        });
+                    } else if matches!(port, Served::External) {
                         let serving = external(External {
                             spec: d.clone(),
                             index: i,
@@ -481,6 +549,21 @@ enum Served {
     External,
 }
 
+impl Served {
+    /// Serve the device on an app's in-process bus (CAN kinds); the error that ended it.
+    async fn serve_node<N: CanNode>(&mut self, node: N) -> io::Error {
+        match self {
+            Self::PylontechCan(p) => p.serve_node(node).await,
+            Self::Meanwell(p) => p.serve_node(node).await,
+            Self::Inverter(p) => p.serve_node(node).await,
+            Self::Serial(_) | Self::Rtu(_) | Self::External => io::Error::new(
+                io::ErrorKind::Unsupported,
+                "only a CAN device goes on an in-process bus",
+            ),
+        }
+    }
+}
+
 impl Port for Served {
     async fn serve_tcp(&mut self, listener: tokio::net::TcpListener, log: Log) -> io::Result<()> {
         match self {
@@ -523,7 +606,7 @@ fn served(d: &DeviceSpec, i: usize, world: &SharedWorld, log: Log) -> Served {
         Kind::PylontechCan => Served::PylontechCan(CanStation::in_world(
             world.clone(),
             Some(i),
-            PylontechCanBms::new(),
+            PylontechCanBms::new().with_packs(d.packs.0, d.packs.1),
             d.bitrate,
             log,
         )),
@@ -543,7 +626,9 @@ fn served(d: &DeviceSpec, i: usize, world: &SharedWorld, log: Log) -> Served {
             ))
         }
         Kind::PylontechInverter => {
-            let inverter = PylontechInverter::new(Duration::from_secs(1));
+            let inverter = d
+                .keep_alive
+                .map_or_else(PylontechInverter::listening, PylontechInverter::new);
             Served::Inverter(
                 CanStation::in_world(world.clone(), Some(i), inverter, d.bitrate, log)
                     .after_frames(forget_seen),
@@ -738,6 +823,30 @@ fn device(d: &file::DeviceFile, at: &str, plant_packs: usize) -> Result<DeviceSp
             );
         };
         Some(Listen::Tcp(addr.to_owned()))
+    } else if let Some(bus) = d.listen.strip_prefix("virtual://") {
+        if !kind.is_can() {
+            return err(
+                field("listen"),
+                format!(
+                    "virtual:// is an in-process CAN bus; a {} is not on CAN: use \"pty\" or \"tcp://HOST:PORT\"",
+                    kind.name()
+                ),
+            );
+        }
+        if bus.is_empty()
+            || !bus
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return err(
+                field("listen"),
+                format!(
+                    "{:?}: name the bus with letters, digits, '-', '_' or '.' (e.g. listen = \"virtual://bms1\")",
+                    d.listen
+                ),
+            );
+        }
+        Some(Listen::Virtual(bus.to_owned()))
     } else if kind.is_can() {
         if d.listen == "pty" {
             return err(
@@ -935,6 +1044,29 @@ fn device(d: &file::DeviceFile, at: &str, plant_packs: usize) -> Result<DeviceSp
             );
         }
     };
+    let keep_alive = match (d.keep_alive_s, kind) {
+        (None, _) => Some(Duration::from_secs(1)),
+        (Some(v), Kind::PylontechInverter) => {
+            if !(v.is_finite() && (0.0..=3600.0).contains(&v)) {
+                return err(
+                    field("keep_alive_s"),
+                    format!(
+                        "{v}: give the seconds between two 0x305, 0 to 3600 (0: it sends none, as an inverter the BMS pushes to)"
+                    ),
+                );
+            }
+            (v > 0.0).then(|| Duration::from_secs_f64(v))
+        }
+        (Some(_), _) => {
+            return err(
+                field("keep_alive_s"),
+                format!(
+                    "the 0x305 keep-alive is a pylontech-inverter's; a {} has none: remove `keep_alive_s`",
+                    kind.name()
+                ),
+            );
+        }
+    };
     Ok(DeviceSpec {
         name: d.name.clone(),
         kind,
@@ -946,6 +1078,7 @@ fn device(d: &file::DeviceFile, at: &str, plant_packs: usize) -> Result<DeviceSp
         faults,
         settings,
         drop: None,
+        keep_alive,
     })
 }
 
@@ -1062,6 +1195,12 @@ fn event(
                 return err(
                     field("action"),
                     "the meter's HTTP port does not drop in a scene; use silent/back",
+                );
+            }
+            if matches!(spec.listen, Listen::Virtual(_)) {
+                return err(
+                    field("action"),
+                    "a device on an in-process bus (virtual://) has no port to drop; use silent/back",
                 );
             }
             if spec.drop.is_some() {

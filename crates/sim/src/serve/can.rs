@@ -134,6 +134,82 @@ impl<D: CanResponder> Station for CanStation<D> {
     }
 }
 
+/// A node on an in-process CAN bus that an app owns (e.g. its `voltwire_runtime::can`
+/// virtual bus, behind a newtype of the app's): where a scene serves a `virtual://NAME`
+/// device inside that app ([`CanStation::serve_node`]). The sim crate names no bus type of
+/// its own, so it stays free of the runtime.
+pub trait CanNode {
+    /// Send `frame` to the other nodes of the bus.
+    ///
+    /// # Errors
+    ///
+    /// The bus is gone.
+    fn send(&mut self, frame: &CanFrame) -> impl Future<Output = io::Result<()>>;
+
+    /// The next frame another node sent. Cancel-safe: it is raced against the device's
+    /// ticks, and dropping it loses no frame.
+    ///
+    /// # Errors
+    ///
+    /// The bus is gone.
+    fn recv(&mut self) -> impl Future<Output = io::Result<CanFrame>>;
+}
+
+/// No in-process bus (it has no values): the node type of a scene served without an app's
+/// buses, where every `virtual://` device goes behind a simulated SLCAN adapter instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoBus {}
+
+impl CanNode for NoBus {
+    async fn send(&mut self, _frame: &CanFrame) -> io::Result<()> {
+        match *self {}
+    }
+
+    async fn recv(&mut self) -> io::Result<CanFrame> {
+        match *self {}
+    }
+}
+
+impl<D: CanResponder> CanStation<D> {
+    /// Serve the device straight on `node` (no adapter between: it is on the bus itself):
+    /// its unsolicited frames every tick, its replies to each frame heard (after its `late`
+    /// delay), all in the world's time. It ends only when the bus fails, with that error
+    /// (or the error of [`CanStation::after_frames`]).
+    pub async fn serve_node<N: CanNode>(&mut self, mut node: N) -> io::Error {
+        let mut tick = tokio::time::interval(self.tick_period());
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut out = Vec::new();
+        loop {
+            let heard = tokio::select! {
+                _ = tick.tick() => None,
+                f = node.recv() => match f {
+                    Ok(f) => Some(f),
+                    Err(e) => return e,
+                },
+            };
+            out.clear();
+            match heard {
+                None => self.with_plant(|d, now, plant| d.tick(now, plant, &mut out)),
+                Some(f) => {
+                    self.with_plant(|d, now, plant| d.on_frame(&f, now, plant, &mut out));
+                    if let Err(e) = (self.after_frames)(&mut self.device) {
+                        return e;
+                    }
+                    let delay = self.device.faults().delay;
+                    if !out.is_empty() && !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                }
+            }
+            for f in &out {
+                if let Err(e) = node.send(f).await {
+                    return e;
+                }
+            }
+        }
+    }
+}
+
 /// The adapter's CAN channel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Channel {

@@ -39,6 +39,11 @@ pub enum Listen {
     Pty,
     /// A TCP listener on `HOST:PORT` (port 0 picks a free one); its address is announced.
     Tcp(String),
+    /// An in-process CAN bus called `NAME` (`virtual://NAME` in a scene): the app running
+    /// the scene attaches the device to its bus ([`can::CanNode`],
+    /// `Scene::serve_in`); without one, the scene serves the device behind a simulated
+    /// SLCAN adapter on a new pty instead. [`serve`] itself refuses it.
+    Virtual(String),
 }
 
 impl Listen {
@@ -158,6 +163,7 @@ pub async fn serve<P: Port>(
     let (open, name) = match listen {
         Listen::Tcp(_) => Open::new(&Listen::Tcp(name.clone()), None).await?,
         Listen::Pty => Open::new(&Listen::Pty, link.as_ref()).await?,
+        Listen::Virtual(_) => Open::new(&listen, None).await?,
     };
     match &open {
         Open::Pty(pty) => log(format_args!(
@@ -200,6 +206,12 @@ impl Open {
                 let name = listener.local_addr()?.to_string();
                 Ok((Self::Tcp(listener), name))
             }
+            Listen::Virtual(bus) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!(
+                    "virtual://{bus} is an app's in-process bus: serve it through the app's scene (Scene::serve_in), or on \"slcan-pty\""
+                ),
+            )),
         }
     }
 
