@@ -89,12 +89,14 @@ pub struct Config {
 }
 
 impl Config {
-    /// Defaults: target 0 W, 4 readings, deadbands 10 W / 15 W, T = 10 s for meter,
+    /// Defaults: target 0 W, a window of 1 reading (each reading acts; wider windows
+    /// smooth a noisy meter at the price of lag: see the closed-loop figures in the
+    /// app's notes), deadbands 10 W / 15 W, T = 10 s for meter,
     /// battery and devices, hold 3 s, base load 0 W.
     pub const fn new(battery: BatteryConfig) -> Self {
         Self {
             target_grid: Watts(0),
-            window: 4,
+            window: 1,
             charge_deadband: Watts(10),
             discharge_deadband: Watts(15),
             meter_timeout_ms: 10_000,
@@ -381,6 +383,7 @@ impl Controller {
         let (charge_allowed, discharge_allowed, charge_cap, discharge_cap) =
             self.permissions(battery.as_ref(), input.commands, now);
         let demand = self.average.mean();
+        let current: i64 = self.last.iter().map(|x| i64::from(x.power.0)).sum();
         let (mode, want) = match (battery, demand) {
             (None, _) => (Mode::BatteryLost, 0),
             (Some(_), Some(d)) if meter_ok => {
@@ -395,7 +398,6 @@ impl Controller {
                     .map(|((s, _), _)| i64::from(s.delivered.map_or(0, |w| w.0)))
                     .sum();
                 let want = i64::from(c.target_grid.0) - i64::from(d) - lost;
-                let current: i64 = self.last.iter().map(|x| i64::from(x.power.0)).sum();
                 let band = if want > 0 {
                     c.charge_deadband.0
                 } else {
@@ -418,8 +420,21 @@ impl Controller {
             0
         };
 
+        // Held within the deadband and still allowed: the very same set points (a current
+        // recomputed from a drifting voltage would rewrite the device every step).
+        let unchanged = mode == Mode::Normal
+            && want == current
+            && self
+                .last
+                .iter()
+                .zip(&available)
+                .all(|(cmd, ok)| *ok || cmd.power.0 == 0);
         let voltage = battery.map_or(Millivolts(0), |b| b.voltage);
-        let commands = self.allocate(want, voltage, available);
+        let commands = if unchanged {
+            self.last
+        } else {
+            self.allocate(want, voltage, available)
+        };
         self.last = commands;
         Decision {
             commands,

@@ -11,6 +11,8 @@
 //! No feature is on by default: the crate is `no_std` and allocation-free as it comes.
 //!
 //! - `std`: links `std` for std-using dependents; it adds no API.
+//! - `sim`: [`sim::Plant`], a plant model (house, devices with a response lag, battery) for
+//!   closed-loop tests and the app's demo.
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -24,6 +26,8 @@ pub mod average;
 pub mod battery;
 pub mod control;
 pub mod eeprom;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod watchdog;
 
 pub use average::MovingAverage;

@@ -332,11 +332,17 @@ fn a_device_not_answering_is_excluded_and_the_others_continue() {
     let d = r.demand(900);
     assert_eq!(d.commands[0].power, Watts(0));
     assert_eq!(d.commands[1].power, Watts(-300), "the BIC covers the rest");
-    // It answers again: back in use after the 3 s hold.
+    // It answers again (delivering 0 W, as told): trusted after the 3 s hold; the BIC,
+    // which took the whole 900 W meanwhile, keeps it while the demand stays in the band.
     r.silent[0] = false;
     let d = r.demand(900);
     assert!(!d.alarms.device_lost[0]);
-    assert_eq!(d.commands[0].power, Watts(-900));
+    assert_eq!(d.commands[0].power, Watts(0));
+    assert_eq!(d.commands[1].power, Watts(-900));
+    // The next change is allocated in order again: the Lumentree first.
+    let d = r.demand(1200);
+    assert_eq!(d.commands[0].power, Watts(-1000));
+    assert_eq!(d.commands[1].power, Watts(-200));
 }
 
 #[test]
