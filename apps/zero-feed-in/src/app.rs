@@ -14,6 +14,7 @@ use voltwire_zero_feed_in_rules::{
 use crate::config::{BatterySource, DeviceKind, MeterSource, Settings};
 use crate::engine::{self, Clock, Sources};
 use crate::meter::{self, Reading};
+use crate::telemetry;
 
 /// Subscribes to `topic` on `broker` and hands every non-retained payload to `on` (a
 /// retained message is old data of unknown age: never a fresh reading). Reconnects with
@@ -171,7 +172,7 @@ pub async fn run(
     .map_err(|e| format!("controller refused the configuration: {e:?}"))?;
     let (meter_tx, meter) = watch::channel::<Option<MeterReading>>(None);
     let (battery_tx, battery) = watch::channel::<Option<BatteryReading>>(None);
-    let (_commands_tx, commands) = watch::channel(Commands::default());
+    let (commands_tx, commands) = watch::channel(Commands::default());
     let mut tasks = tokio::task::JoinSet::new();
 
     let (reading, invert) = (settings.reading.clone(), settings.invert);
@@ -247,14 +248,59 @@ pub async fn run(
         outputs.push(cmd_tx);
         statuses.push(status_rx);
     }
+    let mqtt = match &settings.mqtt {
+        None => None,
+        Some(m) => {
+            let ttl = m.command_ttl_ms;
+            let id = voltwire_runtime::mqtt::default_client_id("zero-feed-in", &m.topics);
+            let cfg =
+                voltwire_runtime::mqtt::MqttConfig::new(m.broker.clone(), &id, m.topics.clone());
+            let (client, mut cmds) = voltwire_runtime::mqtt::MqttClient::start(
+                cfg,
+                move |name: &str, payload: &[u8]| telemetry::validate(name, payload, ttl),
+            )
+            .map_err(|e| format!("mqtt: {e}"))?;
+            if m.discovery {
+                match telemetry::discovery(&m.topics, &m.discovery_prefix) {
+                    Ok(configs) => {
+                        for c in &configs {
+                            if let Err(e) = client.handle().publish_discovery(c) {
+                                tracing::warn!(error = %e, "discovery not published");
+                            }
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "discovery not built"),
+                }
+            }
+            // Validated commands only reach here; each acts until its TTL.
+            tasks.spawn(async move {
+                while let Some(c) = cmds.recv().await {
+                    commands_tx.send_modify(|all| telemetry::apply(c, clock.now(), all));
+                }
+            });
+            Some(client)
+        }
+    };
+    let handle = mqtt
+        .as_ref()
+        .map(voltwire_runtime::mqtt::MqttClient::handle);
+    let views = (meter.clone(), battery.clone(), statuses.clone());
     let sources = Sources {
         meter,
         battery,
         devices: statuses,
         commands,
     };
-    let observe = |_: Millis, d: &voltwire_zero_feed_in_rules::Decision| {
+    let observe = |now: Millis, d: &voltwire_zero_feed_in_rules::Decision| {
         tracing::debug!(mode = d.mode.name(), total_w = d.total().0, "decision");
+        if let Some(h) = &handle {
+            let devices: Vec<DeviceStatus> = views.2.iter().map(|s| *s.borrow()).collect();
+            let state =
+                telemetry::state_json(now, d, *views.0.borrow(), *views.1.borrow(), &devices);
+            if let Err(e) = h.publish_state(&state) {
+                tracing::debug!(error = %e, "state not published");
+            }
+        }
     };
     let supervised = async {
         // A source task that ends is a bug (they loop forever): stop, fail-safe.
@@ -276,6 +322,9 @@ pub async fn run(
         while devices.join_next().await.is_some() {}
     })
     .await;
+    if let Some(client) = mqtt {
+        client.shutdown(Duration::from_secs(2)).await;
+    }
     if failed {
         Err("an input task ended; all devices set off".into())
     } else {

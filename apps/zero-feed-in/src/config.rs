@@ -53,6 +53,13 @@ charge_min_c = 0           # LFP: no charging below 0 °C
 discharge_max_c = 55
 discharge_min_c = -20
 
+[mqtt]                     # optional: state, Home Assistant discovery, commands
+broker = "mqtt://localhost:1883"
+base = "zero-feed-in"      # <base>/state, <base>/command/<name>, <base>/command/result
+discovery = true
+discovery_prefix = "homeassistant"
+command_ttl_s = 300        # how long a command without its own ttl_s acts
+
 [[device]]
 kind = "soyosource"        # soyosource (RS485 demand frames)
 port = "serial:///dev/ttyUSB0?baud=4800"
@@ -178,6 +185,50 @@ pub struct DeviceSection {
     pub max_discharge_w: i32,
 }
 
+/// `[mqtt]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(missing_docs, reason = "documented in the template")]
+pub struct MqttSection {
+    pub broker: String,
+    #[serde(default = "default_base")]
+    pub base: String,
+    #[serde(default = "yes")]
+    pub discovery: bool,
+    #[serde(default = "default_prefix")]
+    pub discovery_prefix: String,
+    #[serde(default = "default_ttl")]
+    pub command_ttl_s: f64,
+}
+
+fn default_base() -> String {
+    "zero-feed-in".into()
+}
+const fn yes() -> bool {
+    true
+}
+fn default_prefix() -> String {
+    "homeassistant".into()
+}
+const fn default_ttl() -> f64 {
+    300.0
+}
+
+/// The validated `[mqtt]` section.
+#[derive(Debug, Clone)]
+pub struct Mqtt {
+    /// Broker.
+    pub broker: voltwire_runtime::mqtt::BrokerUrl,
+    /// Topic layout.
+    pub topics: voltwire_runtime::mqtt::Topics,
+    /// Publish Home Assistant discovery.
+    pub discovery: bool,
+    /// Discovery prefix.
+    pub discovery_prefix: String,
+    /// Default command TTL.
+    pub command_ttl_ms: u64,
+}
+
 /// The file as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -192,6 +243,8 @@ pub struct File {
     /// `[[device]]`.
     #[serde(default, rename = "device")]
     pub devices: Vec<DeviceSection>,
+    /// `[mqtt]`.
+    pub mqtt: Option<MqttSection>,
 }
 
 /// Where the meter is read.
@@ -251,6 +304,8 @@ pub struct Settings {
     pub battery: BatterySource,
     /// The devices, in priority order.
     pub devices: Vec<(DeviceKind, DeviceConfig)>,
+    /// MQTT state and commands.
+    pub mqtt: Option<Mqtt>,
 }
 
 /// A configuration value that is wrong: the field, what is wrong, the fix.
@@ -664,6 +719,32 @@ impl File {
                 },
             ));
         }
+        let mqtt = match &self.mqtt {
+            None => None,
+            Some(m) => Some(Mqtt {
+                broker: m
+                    .broker
+                    .parse()
+                    .map_err(|e: voltwire_runtime::mqtt::UrlError| {
+                        invalid(
+                            "mqtt.broker",
+                            e.to_string(),
+                            "write mqtt://[user:password@]host[:port]",
+                        )
+                    })?,
+                topics: voltwire_runtime::mqtt::Topics::new(&m.base).map_err(|e| {
+                    invalid(
+                        "mqtt.base",
+                        e.to_string(),
+                        "use a topic without wildcards, e.g. zero-feed-in",
+                    )
+                })?,
+                discovery: m.discovery,
+                discovery_prefix: m.discovery_prefix.clone(),
+                command_ttl_ms: seconds("mqtt.command_ttl_s", m.command_ttl_s, 1.0, 86_400.0)?,
+            }),
+        };
+
         let mut control = Control::new(battery_cfg);
         control.target_grid = Watts(c.target_grid_w);
         control.window = c.window;
@@ -682,6 +763,7 @@ impl File {
             invert: m.invert,
             battery,
             devices,
+            mqtt,
         })
     }
 }

@@ -17,3 +17,4 @@ pub mod demo;
 pub mod device;
 pub mod engine;
 pub mod meter;
+pub mod telemetry;

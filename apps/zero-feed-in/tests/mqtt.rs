@@ -68,6 +68,49 @@ async fn wait_for(seen: &Seen, what: &str, pred: impl Fn(&[i32]) -> bool) {
     }
 }
 
+/// Messages seen on the topics a [`subscriber`] subscribed to.
+type Inbox = Arc<Mutex<Vec<(String, String)>>>;
+
+fn subscriber(url: &str, id: &str, filter: &str) -> Inbox {
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let mut o = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
+    o.set_keep_alive(Duration::from_secs(5));
+    let (c, mut ev) = rumqttc::AsyncClient::new(o, 64);
+    let inbox: Inbox = Arc::default();
+    let seen = Arc::clone(&inbox);
+    let filter = filter.to_owned();
+    tokio::spawn(async move {
+        loop {
+            match ev.poll().await {
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::ConnAck(_))) => {
+                    let _ = c.try_subscribe(filter.clone(), rumqttc::QoS::AtLeastOnce);
+                }
+                Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => {
+                    let text = String::from_utf8_lossy(&p.payload).into_owned();
+                    seen.lock().unwrap().push((p.topic.clone(), text));
+                }
+                Ok(_) => {}
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+    });
+    inbox
+}
+
+async fn wait_inbox(inbox: &Inbox, what: &str, pred: impl Fn(&(String, String)) -> bool) -> String {
+    let guard = async {
+        loop {
+            if let Some(m) = inbox.lock().unwrap().iter().find(|m| pred(m)) {
+                return m.1.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), guard)
+        .await
+        .unwrap_or_else(|_| panic!("{what}: not seen"))
+}
+
 fn publisher(url: &str, id: &str) -> rumqttc::AsyncClient {
     let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
     let mut o = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
@@ -95,6 +138,7 @@ async fn retained_silent_and_broker_down_all_end_in_zero_and_stop_sends_zero() {
     tokio::spawn(serve_gtn(listener, Arc::clone(&seen)));
 
     let pubc = publisher(&url, "zfi-test-pub");
+    let inbox = subscriber(&url, "zfi-test-listen", "zfi-test/#");
     // An old meter value, retained: it must never count as a reading.
     pubc.publish("house/grid", rumqttc::QoS::AtLeastOnce, true, "700")
         .await
@@ -119,6 +163,10 @@ topic = "bms/state"
 cells = 16
 charge_voltage_v = 55.2
 restart_voltage_v = 53.6
+[mqtt]
+broker = "{url}"
+base = "zfi-test"
+command_ttl_s = 300
 [[device]]
 kind = "soyosource"
 port = "tcp://127.0.0.1:{gtn_port}"
@@ -178,6 +226,52 @@ max_discharge_w = 900
     };
     let feeding = live(pubc.clone());
     wait_for(&seen, "300 W demanded", |v| v.last() == Some(&300)).await;
+
+    // The state: snake_case, SI suffixes, battery power negative while discharging.
+    let state = wait_inbox(&inbox, "state while discharging 300 W", |(t, p)| {
+        t == "zfi-test/state" && p.contains(r#""set_point_w":-300"#)
+    })
+    .await;
+    let v: serde_json::Value = serde_json::from_str(&state).unwrap();
+    assert_eq!(v["mode"], "normal");
+    assert_eq!(v["battery_power_w"], 0, "the BMS reports 0 A");
+    assert_eq!(v["soc_pct"], 60.0);
+    assert_eq!(v["devices"][0]["set_point_w"], -300);
+    assert!(v["devices"][0]["age_s"].as_f64().unwrap() < 5.0);
+
+    // A malformed command is rejected, naming the field, and changes nothing.
+    pubc.publish(
+        "zfi-test/command/max_discharge_w",
+        rumqttc::QoS::AtLeastOnce,
+        false,
+        "lots",
+    )
+    .await
+    .unwrap();
+    let result = wait_inbox(&inbox, "rejection", |(t, p)| {
+        t == "zfi-test/command/result" && p.contains("max_discharge_w")
+    })
+    .await;
+    assert!(
+        result.contains("rejected") || result.contains("false"),
+        "{result}"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(seen.lock().unwrap().last(), Some(&300), "nothing changed");
+    // A valid one acts for its TTL, then expires.
+    pubc.publish(
+        "zfi-test/command/max_discharge_w",
+        rumqttc::QoS::AtLeastOnce,
+        false,
+        r#"{"value": 100, "ttl_s": 3}"#,
+    )
+    .await
+    .unwrap();
+    wait_for(&seen, "capped at 100 W", |v| v.ends_with(&[300, 100])).await;
+    wait_for(&seen, "back to 300 W after the TTL", |v| {
+        v.ends_with(&[300, 100, 300])
+    })
+    .await;
 
     // Silent but connected: the broker stays up, the meter stops publishing.
     feeding.abort();
