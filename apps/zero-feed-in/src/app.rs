@@ -5,6 +5,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::watch;
 use voltwire_core::{Milliamps, Millivolts, Permille};
+use voltwire_runtime::can::VirtualBuses;
 use voltwire_runtime::link::Backoff;
 use voltwire_runtime::mqtt::BrokerUrl;
 use voltwire_zero_feed_in_rules::{
@@ -154,14 +155,26 @@ pub fn battery_reading(at: Millis, payload: &[u8]) -> Result<BatteryReading, Str
     Ok(b)
 }
 
-/// Runs the installation until `stop`; every device is off before the first decision and
-/// after the stop.
+/// As [`run_with`], with no in-process (`virtual://`) buses shared with anyone.
+///
+/// # Errors
+/// As [`run_with`].
+pub async fn run(
+    settings: Settings,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), String> {
+    run_with(settings, VirtualBuses::default(), stop).await
+}
+
+/// Runs the installation until `stop`; `virtuals` are the in-process CAN buses (tests).
+/// Every device is off before the first decision and after the stop.
 ///
 /// # Errors
 /// A message when a URL of the (validated) settings cannot be used.
 #[allow(clippy::too_many_lines, reason = "the wiring in one place")]
-pub async fn run(
+pub async fn run_with(
     settings: Settings,
+    virtuals: VirtualBuses,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<(), String> {
     let clock = Clock::start(1);
@@ -243,6 +256,16 @@ pub async fn run(
         match kind.clone() {
             DeviceKind::Soyosource(url) => {
                 devices.spawn(crate::device::soyosource(url, clock, cmd_rx, status_tx));
+            }
+            DeviceKind::Bic(bic) => {
+                devices.spawn(crate::meanwell::run(
+                    bic,
+                    virtuals.clone(),
+                    clock,
+                    cmd_rx,
+                    status_tx,
+                    0,
+                ));
             }
         }
         outputs.push(cmd_tx);

@@ -5,10 +5,10 @@ use std::fmt;
 use std::path::Path;
 
 use serde::Deserialize;
-use voltwire_core::{DeciCelsius, Millivolts, Permille, Watts};
+use voltwire_core::{DeciCelsius, Milliamps, Millivolts, Permille, Watts};
 use voltwire_runtime::link::LinkUrl;
 use voltwire_zero_feed_in_rules::{
-    BatteryConfig, Config as Control, DeviceConfig, MAX_DEVICES, Role,
+    BatteryConfig, Config as Control, CurrentRange, DeviceConfig, MAX_DEVICES, Role,
 };
 
 use crate::meter::Reading;
@@ -61,10 +61,19 @@ discovery_prefix = "homeassistant"
 command_ttl_s = 300        # how long a command without its own ttl_s acts
 
 [[device]]
-kind = "soyosource"        # soyosource (RS485 demand frames)
+kind = "soyosource"        # soyosource (RS485 demand frames) | bic2200 (Mean Well, CAN)
 port = "serial:///dev/ttyUSB0?baud=4800"
 min_discharge_w = 0
 max_discharge_w = 900
+
+# [[device]]
+# kind = "bic2200"         # set points to RAM when the EEPROM-write-disable bit reads back set,
+#                          # else at most eeprom_writes_per_min (2.3) and eeprom_rated_writes
+# bus = "slcan:///dev/ttyACM0?bitrate=250000"   # or socketcan://can0 (feature socketcan)
+# model = "BIC-2200-48"
+# id = 0
+# max_charge_w = 2000
+# max_discharge_w = 2000
 "#;
 
 /// `[control]`.
@@ -179,10 +188,29 @@ const fn cm20() -> f64 {
 #[allow(missing_docs, reason = "documented in the template")]
 pub struct DeviceSection {
     pub kind: String,
-    pub port: String,
+    pub port: Option<String>,
+    pub bus: Option<String>,
+    pub model: Option<String>,
+    #[serde(default)]
+    pub id: u8,
+    #[serde(default)]
+    pub min_charge_w: i32,
+    #[serde(default)]
+    pub max_charge_w: i32,
     #[serde(default)]
     pub min_discharge_w: i32,
     pub max_discharge_w: i32,
+    #[serde(default = "default_writes_per_min")]
+    pub eeprom_writes_per_min: f64,
+    #[serde(default = "default_rated_writes")]
+    pub eeprom_rated_writes: u64,
+}
+
+const fn default_writes_per_min() -> f64 {
+    2.3
+}
+const fn default_rated_writes() -> u64 {
+    1_000_000
 }
 
 /// `[mqtt]`.
@@ -285,6 +313,8 @@ pub enum BatterySource {
 pub enum DeviceKind {
     /// A Soyosource GTN on a serial port or TCP bridge.
     Soyosource(LinkUrl),
+    /// A Mean Well BIC-2200 on a CAN bus.
+    Bic(crate::meanwell::Bic),
 }
 
 /// The validated configuration, in exact units.
@@ -387,6 +417,175 @@ fn broker_url(field: &str, url: &str) -> Result<String, Invalid> {
             )
         })?;
     Ok(url.to_owned())
+}
+
+/// One `[[device]]`, validated.
+#[allow(clippy::too_many_lines, reason = "one check after the other")]
+fn device(
+    i: usize,
+    d: &DeviceSection,
+    battery: &BatteryConfig,
+) -> Result<(DeviceKind, DeviceConfig), Invalid> {
+    let f = |name: &str| format!("device[{i}].{name}");
+    if !(0..=65_535).contains(&d.max_discharge_w) {
+        return Err(invalid(
+            f("max_discharge_w"),
+            format!("{} W", d.max_discharge_w),
+            "use 0..=65535 W",
+        ));
+    }
+    if !(0..=d.max_discharge_w).contains(&d.min_discharge_w) {
+        return Err(invalid(
+            f("min_discharge_w"),
+            format!("{} W", d.min_discharge_w),
+            "use 0..=max_discharge_w",
+        ));
+    }
+    if !(0..=65_535).contains(&d.max_charge_w) {
+        return Err(invalid(
+            f("max_charge_w"),
+            format!("{} W", d.max_charge_w),
+            "use 0..=65535 W",
+        ));
+    }
+    if !(0..=d.max_charge_w).contains(&d.min_charge_w) {
+        return Err(invalid(
+            f("min_charge_w"),
+            format!("{} W", d.min_charge_w),
+            "use 0..=max_charge_w",
+        ));
+    }
+    match d.kind.as_str() {
+        "soyosource" => {
+            let port = required(
+                &f("port"),
+                d.port.as_ref(),
+                "set port = \"serial:///dev/ttyUSB0?baud=4800\"",
+            )?;
+            let url = port.parse().map_err(|e| {
+                invalid(
+                    f("port"),
+                    format!("{e}"),
+                    "write serial:///dev/ttyUSB0?baud=4800 or tcp://host:port",
+                )
+            })?;
+            if d.max_discharge_w < 1 {
+                return Err(invalid(
+                    f("max_discharge_w"),
+                    "0 W",
+                    "a discharger needs max_discharge_w ≥ 1",
+                ));
+            }
+            Ok((
+                DeviceKind::Soyosource(url),
+                DeviceConfig {
+                    role: Role::Discharger,
+                    min_charge: Watts(0),
+                    max_charge: Watts(0),
+                    min_discharge: Watts(d.min_discharge_w),
+                    max_discharge: Watts(d.max_discharge_w),
+                    current: None,
+                },
+            ))
+        }
+        "bic2200" => {
+            let bus = required(
+                &f("bus"),
+                d.bus.as_ref(),
+                "set bus = \"slcan:///dev/ttyACM0?bitrate=250000\"",
+            )?;
+            let bus: voltwire_runtime::can::BusUrl = bus.parse().map_err(|e| {
+                invalid(
+                    f("bus"),
+                    format!("{e}"),
+                    voltwire_runtime::can::BusUrl::HELP,
+                )
+            })?;
+            let name = required(&f("model"), d.model.as_ref(), "set model = \"BIC-2200-48\"")?;
+            let model = voltwire_meanwell::Model::from_name(name)
+                .filter(|m| m.family() == voltwire_meanwell::Family::Bic2200)
+                .ok_or_else(|| {
+                    invalid(
+                        f("model"),
+                        format!("`{name}` is not a BIC-2200 model"),
+                        "use BIC-2200-12, -24, -48 or -96",
+                    )
+                })?;
+            if voltwire_meanwell::Target::device(model.family(), d.id).is_none() {
+                return Err(invalid(
+                    f("id"),
+                    format!("{}", d.id),
+                    "use the unit's jumper id 0..=7",
+                ));
+            }
+            let limits = model.limits();
+            let vout = battery.pack(battery.max_cell_voltage);
+            let reverse = battery.pack(battery.min_cell_voltage);
+            for (v, name) in [(vout, "max_cell_v"), (reverse, "min_cell_v")] {
+                if v.0 < limits.vout_min.0 || v.0 > limits.vout_max.0 {
+                    return Err(invalid(
+                        format!("battery.{name}"),
+                        format!(
+                            "cells × {name} = {} V is outside the {} output range",
+                            f64::from(v.0) / 1000.0,
+                            model.name()
+                        ),
+                        "check battery.cells and the cell limits against the BIC model",
+                    ));
+                }
+            }
+            let max_i = limits
+                .discharge_current
+                .map_or(limits.charge_current_max, |(_, max)| {
+                    Milliamps(max.0.min(limits.charge_current_max.0))
+                });
+            if !(d.eeprom_writes_per_min.is_finite()
+                && (0.1..=60.0).contains(&d.eeprom_writes_per_min))
+            {
+                return Err(invalid(
+                    f("eeprom_writes_per_min"),
+                    format!("{}", d.eeprom_writes_per_min),
+                    "use 0.1..=60 (2.3 by default)",
+                ));
+            }
+            #[allow(
+                clippy::cast_possible_truncation,
+                clippy::cast_sign_loss,
+                reason = "range checked"
+            )]
+            let per_hour = (d.eeprom_writes_per_min * 60.0).round() as u32;
+            Ok((
+                DeviceKind::Bic(crate::meanwell::Bic {
+                    model,
+                    id: d.id,
+                    bus,
+                    backstop_vout: vout,
+                    backstop_reverse_vout: reverse,
+                    budget: voltwire_zero_feed_in_rules::WriteBudgetConfig {
+                        per_hour,
+                        burst: 3,
+                        rated_writes: d.eeprom_rated_writes,
+                    },
+                }),
+                DeviceConfig {
+                    role: Role::Bidirectional,
+                    min_charge: Watts(d.min_charge_w),
+                    max_charge: Watts(d.max_charge_w),
+                    min_discharge: Watts(d.min_discharge_w),
+                    max_discharge: Watts(d.max_discharge_w),
+                    current: Some(CurrentRange {
+                        min: limits.charge_current_min,
+                        max: max_i,
+                    }),
+                },
+            ))
+        }
+        other => Err(invalid(
+            f("kind"),
+            format!("unknown or not yet supported device kind `{other}`"),
+            "use soyosource or bic2200 (NPB and Lumentree are not wired yet)",
+        )),
+    }
 }
 
 fn deci(v: i32) -> DeciCelsius {
@@ -677,48 +876,9 @@ impl File {
         }
         let mut devices = Vec::new();
         for (i, d) in self.devices.iter().enumerate() {
-            let kind = match d.kind.as_str() {
-                "soyosource" => DeviceKind::Soyosource(d.port.parse().map_err(|e| {
-                    invalid(
-                        format!("device[{i}].port"),
-                        format!("{e}"),
-                        "write serial:///dev/ttyUSB0?baud=4800 or tcp://host:port",
-                    )
-                })?),
-                other => {
-                    return Err(invalid(
-                        format!("device[{i}].kind"),
-                        format!("unknown or not yet supported device kind `{other}`"),
-                        "use soyosource (BIC-2200, NPB and Lumentree run in --demo only in this version)",
-                    ));
-                }
-            };
-            if !(1..=65_535).contains(&d.max_discharge_w) {
-                return Err(invalid(
-                    format!("device[{i}].max_discharge_w"),
-                    format!("{} W", d.max_discharge_w),
-                    "use 1..=65535 W",
-                ));
-            }
-            if !(0..=d.max_discharge_w).contains(&d.min_discharge_w) {
-                return Err(invalid(
-                    format!("device[{i}].min_discharge_w"),
-                    format!("{} W", d.min_discharge_w),
-                    "use 0..=max_discharge_w",
-                ));
-            }
-            devices.push((
-                kind,
-                DeviceConfig {
-                    role: Role::Discharger,
-                    min_charge: Watts(0),
-                    max_charge: Watts(0),
-                    min_discharge: Watts(d.min_discharge_w),
-                    max_discharge: Watts(d.max_discharge_w),
-                    current: None,
-                },
-            ));
+            devices.push(device(i, d, &battery_cfg)?);
         }
+
         let mqtt = match &self.mqtt {
             None => None,
             Some(m) => Some(Mqtt {
@@ -801,10 +961,11 @@ mod tests {
                 "battery.restart_voltage_v",
             ),
             ("kind = \"mqtt\" ", "kind = \"modbus\" ", "meter.kind"),
+            ("kind = \"soyosource\"", "kind = \"npb\"", "device[0].kind"),
             (
                 "kind = \"soyosource\"",
                 "kind = \"bic2200\"",
-                "device[0].kind",
+                "device[0].bus",
             ),
             (
                 "max_discharge_w = 900",

@@ -16,5 +16,6 @@ pub mod config;
 pub mod demo;
 pub mod device;
 pub mod engine;
+pub mod meanwell;
 pub mod meter;
 pub mod telemetry;

@@ -1,0 +1,240 @@
+//! The BIC-2200 device task against a simulated unit on an in-process CAN bus (tokio paused
+//! clock): off first, EEPROM-write-disable set once and verified by read-back, the hardware
+//! backstop, set points by direction, the EEPROM budget when the bit does not stick, off on
+//! stop.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc,
+    clippy::panic
+)]
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::watch;
+use voltwire_core::{Milliamps, Millivolts, Watts};
+use voltwire_meanwell::{Body, Command, Family, Message, Model, SystemConfig, Target, Value};
+use voltwire_runtime::can::{BusUrl, CanBus as _, CanFrame, VirtualBuses};
+use voltwire_zero_feed_in_rules::{DeviceCommand, DeviceStatus, WriteBudgetConfig};
+use zero_feed_in::engine::Clock;
+use zero_feed_in::meanwell::{Bic, run};
+
+/// Every write the unit received, in order.
+type Writes = Arc<Mutex<Vec<Value>>>;
+
+/// A BIC-2200-48 (id 0) that stores what is written and answers reads. `keeps_bit_10`:
+/// whether its firmware keeps the EEPROM-write-disable bit.
+fn simulated_unit(virtuals: &VirtualBuses, keeps_bit_10: bool) -> Writes {
+    let mut node = virtuals.get("bic").node();
+    let writes: Writes = Arc::default();
+    let log = Arc::clone(&writes);
+    tokio::spawn(async move {
+        let mut regs: HashMap<Command, Value> = HashMap::new();
+        regs.insert(
+            Command::SYSTEM_CONFIG,
+            Value::SystemConfig(SystemConfig(0x0001)),
+        );
+        while let Ok(f) = node.recv().await {
+            let Ok(m) = Message::from_frame(&f) else {
+                continue;
+            };
+            let reply = match m.body {
+                Body::Write(v) => {
+                    log.lock().unwrap().push(v);
+                    let v = match v {
+                        Value::SystemConfig(c) if !keeps_bit_10 => {
+                            Value::SystemConfig(c.with_eeprom_write_disabled(false))
+                        }
+                        other => other,
+                    };
+                    regs.insert(v.command(), v);
+                    None
+                }
+                Body::Read(Command::READ_VOUT) => Some(Value::Vout(Millivolts(52_000))),
+                Body::Read(Command::READ_IOUT) => {
+                    let on = matches!(regs.get(&Command::OPERATION), Some(Value::Operation(1)));
+                    let i = match (on, regs.get(&Command::DIRECTION_CTRL)) {
+                        (false, _) => 0,
+                        (true, Some(Value::Direction(1))) => {
+                            match regs.get(&Command::REVERSE_IOUT_SET) {
+                                Some(Value::ReverseIoutSet(i)) => -i.0,
+                                _ => 0,
+                            }
+                        }
+                        (true, _) => match regs.get(&Command::IOUT_SET) {
+                            Some(Value::IoutSet(i)) => i.0,
+                            _ => 0,
+                        },
+                    };
+                    Some(Value::Iout(Milliamps(i)))
+                }
+                Body::Read(c) => regs.get(&c).copied(),
+                Body::Reply(_) => None,
+            };
+            if let Some(v) = reply {
+                let r = Message {
+                    family: Family::Bic2200,
+                    target: Target::Device(0),
+                    body: Body::Reply(v),
+                };
+                let _ = node.send(&r.to_frame::<CanFrame>().unwrap()).await;
+            }
+        }
+    });
+    writes
+}
+
+fn bic() -> Bic {
+    Bic {
+        model: Model::Bic2200_48,
+        id: 0,
+        bus: BusUrl::Virtual("bic".into()),
+        backstop_vout: Millivolts(56_800),
+        backstop_reverse_vout: Millivolts(46_400),
+        budget: WriteBudgetConfig::default(),
+    }
+}
+
+struct Dev {
+    cmd: watch::Sender<DeviceCommand>,
+    status: watch::Receiver<DeviceStatus>,
+    task: tokio::task::JoinHandle<()>,
+    writes: Writes,
+}
+
+fn start(keeps_bit_10: bool) -> Dev {
+    let virtuals = VirtualBuses::default();
+    let writes = simulated_unit(&virtuals, keeps_bit_10);
+    let (cmd, cmd_rx) = watch::channel(DeviceCommand::OFF);
+    let (status_tx, status) = watch::channel(DeviceStatus::default());
+    let task = tokio::spawn(run(bic(), virtuals, Clock::start(1), cmd_rx, status_tx, 0));
+    Dev {
+        cmd,
+        status,
+        task,
+        writes,
+    }
+}
+
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..600 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what}: not reached");
+}
+
+fn discharge(w: i32, ma: i32) -> DeviceCommand {
+    DeviceCommand {
+        power: Watts(-w),
+        current: Some(Milliamps(ma)),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn off_first_ram_mode_backstop_set_points_and_off_on_stop() {
+    let mut d = start(true);
+    until("set-up written", || d.writes.lock().unwrap().len() >= 4).await;
+    let setup: Vec<Value> = d.writes.lock().unwrap()[..4].to_vec();
+    assert_eq!(
+        setup,
+        [
+            Value::Operation(0),
+            Value::SystemConfig(SystemConfig(
+                SystemConfig::CAN_CONTROL | SystemConfig::EEPROM_WRITE_DISABLE
+            )),
+            Value::VoutSet(Millivolts(56_800)),
+            Value::ReverseVoutSet(Millivolts(46_400)),
+        ],
+        "off, RAM set points (bit 10), then the backstop"
+    );
+    d.cmd.send_replace(discharge(500, 9_610));
+    until("discharging", || {
+        d.status.borrow().delivered.is_some_and(|w| w.0 < -400)
+    })
+    .await;
+    assert_eq!(
+        d.status.borrow_and_update().delivered,
+        Some(Watts(-499)),
+        "52 V × 9.61 A"
+    );
+    let w = d.writes.lock().unwrap()[4..].to_vec();
+    assert_eq!(
+        w,
+        [
+            Value::Direction(1),
+            Value::ReverseIoutSet(Milliamps(9_610)),
+            Value::Operation(1)
+        ]
+    );
+    // In RAM mode every change is written at once.
+    for ma in [9_000, 8_000, 7_000, 6_000, 5_000] {
+        d.cmd.send_replace(discharge(ma * 52 / 1000, ma));
+        let want = Value::ReverseIoutSet(Milliamps(ma));
+        until("each set point", || {
+            d.writes.lock().unwrap().last() == Some(&want)
+        })
+        .await;
+    }
+    // Stop: the sender goes away; the last write is off and the task ends.
+    drop(d.cmd);
+    tokio::time::timeout(Duration::from_secs(30), d.task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.writes.lock().unwrap().last(), Some(&Value::Operation(0)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_the_ram_bit_writes_are_rate_limited_but_off_always_passes() {
+    let d = start(false);
+    until("set-up written", || d.writes.lock().unwrap().len() >= 4).await;
+    // The bit did not stick: EEPROM mode; the set-up writes spent the burst.
+    let before = d.writes.lock().unwrap().len();
+    for (n, ma) in [9_000, 8_000, 7_000, 6_000, 5_000, 4_000]
+        .into_iter()
+        .enumerate()
+    {
+        d.cmd.send_replace(discharge(ma * 52 / 1000, ma));
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let _ = n;
+    }
+    let set_points = d.writes.lock().unwrap()[before..]
+        .iter()
+        .filter(|v| {
+            matches!(
+                v,
+                Value::ReverseIoutSet(_) | Value::Direction(_) | Value::Operation(1)
+            )
+        })
+        .count();
+    // 12 s at 138 writes / h refill less than one write: nothing beyond what the bucket held.
+    assert_eq!(set_points, 0, "{:?}", d.writes.lock().unwrap());
+    // A minute later the bucket has refilled 2.3 writes: the unit gets Direction + set point.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let w = d.writes.lock().unwrap()[before..].to_vec();
+    assert_eq!(
+        w[..2],
+        [Value::Direction(1), Value::ReverseIoutSet(Milliamps(4_000))],
+        "{w:?}"
+    );
+    // The next refill lets the output on; a rate-limited write is retried, never lost.
+    until("output on", || {
+        d.writes.lock().unwrap()[before..].contains(&Value::Operation(1))
+    })
+    .await;
+    // Off is never refused, even with the bucket empty.
+    let n = d.writes.lock().unwrap().len();
+    d.cmd.send_replace(DeviceCommand::OFF);
+    until("off written", || {
+        d.writes.lock().unwrap()[n..].contains(&Value::Operation(0))
+    })
+    .await;
+    d.task.abort();
+}
