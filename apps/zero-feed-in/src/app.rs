@@ -223,6 +223,7 @@ pub async fn run_with(
             });
         }
     }
+    let mut voltage_tx = None;
     match settings.battery.clone() {
         BatterySource::Mqtt { broker, topic } => {
             let url: BrokerUrl = broker.parse().map_err(|e| format!("battery.broker: {e}"))?;
@@ -239,11 +240,22 @@ pub async fn run_with(
             ));
         }
         BatterySource::None => {
-            tracing::warn!(
-                "no BMS configured: voltage-only limits need a device that measures the battery voltage; \
-                 none of the configured devices does, so nothing will be switched on"
-            );
-            drop(battery_tx);
+            let measured = settings
+                .devices
+                .iter()
+                .any(|d| matches!(d.0, DeviceKind::Bic(_)));
+            if measured {
+                tracing::warn!(
+                    "no BMS configured: voltage-only limits from the BIC-2200's own voltage \
+                     measurement (no SOC, cell or temperature limits); configure a BMS"
+                );
+            } else {
+                tracing::warn!(
+                    "no BMS configured and no device measures the battery voltage \
+                     (soyosource does not): nothing will be switched on"
+                );
+            }
+            voltage_tx = Some(battery_tx);
         }
     }
 
@@ -258,12 +270,17 @@ pub async fn run_with(
                 devices.spawn(crate::device::soyosource(url, clock, cmd_rx, status_tx));
             }
             DeviceKind::Bic(bic) => {
+                // The first BIC reports the battery voltage when there is no BMS.
+                let reports = crate::meanwell::Reports {
+                    status: status_tx,
+                    voltage: voltage_tx.take(),
+                };
                 devices.spawn(crate::meanwell::run(
                     bic,
                     virtuals.clone(),
                     clock,
                     cmd_rx,
-                    status_tx,
+                    reports,
                     0,
                 ));
             }

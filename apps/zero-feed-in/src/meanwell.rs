@@ -94,6 +94,15 @@ struct Written {
     reverse_iout: Option<Milliamps>,
 }
 
+/// Where the task reports: its status, and (no BMS) the battery voltage it measures.
+#[derive(Debug)]
+pub struct Reports {
+    /// The device status.
+    pub status: watch::Sender<DeviceStatus>,
+    /// With `battery.source = "none"`: a voltage-only battery reading from `READ_VOUT`.
+    pub voltage: Option<watch::Sender<Option<voltwire_zero_feed_in_rules::BatteryReading>>>,
+}
+
 /// Runs the device until its command sender is dropped; then switches the output off.
 #[allow(clippy::too_many_lines, reason = "one device's sequence in one place")]
 pub async fn run(
@@ -101,7 +110,7 @@ pub async fn run(
     virtuals: VirtualBuses,
     clock: Clock,
     mut commands: watch::Receiver<DeviceCommand>,
-    status: watch::Sender<DeviceStatus>,
+    reports: Reports,
     eeprom_lifetime: u64,
 ) {
     let (send_tx, send_rx) = mpsc::channel(16);
@@ -201,7 +210,8 @@ pub async fn run(
         }
         if ready {
             let cmd = *commands.borrow_and_update();
-            let amps = cmd.current.unwrap_or(Milliamps(0));
+            // The wire carries 0.01 A: round down (never above the controller's current).
+            let amps = Milliamps(cmd.current.unwrap_or(Milliamps(0)).0 / 10 * 10);
             let mut plan: Vec<Value> = Vec::new();
             if cmd.power.0 == 0 || amps.0 == 0 {
                 if written.operation != Some(0) {
@@ -260,10 +270,16 @@ pub async fn run(
             let i = io.read(target, family, Command::READ_IOUT).await;
             if let (Some(Value::Vout(v)), Some(Value::Iout(i))) = (v, i) {
                 let w = i64::from(v.0) * i64::from(i.0) / 1_000_000;
-                status.send_replace(DeviceStatus {
-                    last_seen: Some(clock.now()),
+                let at = clock.now();
+                reports.status.send_replace(DeviceStatus {
+                    last_seen: Some(at),
                     delivered: Some(Watts(i32::try_from(w).unwrap_or(0))),
                 });
+                if let Some(tx) = &reports.voltage {
+                    tx.send_replace(Some(
+                        voltwire_zero_feed_in_rules::BatteryReading::voltage_only(at, v),
+                    ));
+                }
             }
         }
         tokio::select! {

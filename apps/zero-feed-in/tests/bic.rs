@@ -21,7 +21,7 @@ use voltwire_meanwell::{Body, Command, Family, Message, Model, SystemConfig, Tar
 use voltwire_runtime::can::{BusUrl, CanBus as _, CanFrame, VirtualBuses};
 use voltwire_zero_feed_in_rules::{DeviceCommand, DeviceStatus, WriteBudgetConfig};
 use zero_feed_in::engine::Clock;
-use zero_feed_in::meanwell::{Bic, run};
+use zero_feed_in::meanwell::{Bic, Reports, run};
 
 /// Every write the unit received, in order.
 type Writes = Arc<Mutex<Vec<Value>>>;
@@ -111,7 +111,11 @@ fn start(keeps_bit_10: bool) -> Dev {
     let writes = simulated_unit(&virtuals, keeps_bit_10);
     let (cmd, cmd_rx) = watch::channel(DeviceCommand::OFF);
     let (status_tx, status) = watch::channel(DeviceStatus::default());
-    let task = tokio::spawn(run(bic(), virtuals, Clock::start(1), cmd_rx, status_tx, 0));
+    let reports = Reports {
+        status: status_tx,
+        voltage: None,
+    };
+    let task = tokio::spawn(run(bic(), virtuals, Clock::start(1), cmd_rx, reports, 0));
     Dev {
         cmd,
         status,
@@ -154,7 +158,7 @@ async fn off_first_ram_mode_backstop_set_points_and_off_on_stop() {
         ],
         "off, RAM set points (bit 10), then the backstop"
     );
-    d.cmd.send_replace(discharge(500, 9_610));
+    d.cmd.send_replace(discharge(500, 9_615));
     until("discharging", || {
         d.status.borrow().delivered.is_some_and(|w| w.0 < -400)
     })
@@ -237,4 +241,121 @@ async fn without_the_ram_bit_writes_are_rate_limited_but_off_always_passes() {
     })
     .await;
     d.task.abort();
+}
+
+/// The unit's output now (battery convention, W at 52 V) from what was written to it.
+fn output_w(writes: &Writes) -> i32 {
+    let w = writes.lock().unwrap();
+    let on = w.iter().rev().find_map(|v| match v {
+        Value::Operation(o) => Some(*o == 1),
+        _ => None,
+    });
+    let discharging = w.iter().rev().find_map(|v| match v {
+        Value::Direction(d) => Some(*d == 1),
+        _ => None,
+    });
+    let amps = w.iter().rev().find_map(|v| match v {
+        Value::ReverseIoutSet(i) => Some(i.0),
+        _ => None,
+    });
+    match (on, discharging, amps) {
+        (Some(true), Some(true), Some(ma)) => -(ma * 52 / 1000),
+        _ => 0,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_regulates_a_bic_without_a_bms_on_its_own_voltage() {
+    let broker = voltwire_testkit::Broker::start("zfi-bic");
+    let url = broker.url();
+    let virtuals = VirtualBuses::default();
+    let writes = simulated_unit(&virtuals, true);
+    let toml = format!(
+        r#"
+[control]
+meter_timeout_s = 3
+hold_s = 1
+[meter]
+kind = "mqtt"
+broker = "{url}"
+topic = "house/grid"
+[battery]
+source = "none"
+cells = 16
+charge_voltage_v = 55.2
+restart_voltage_v = 53.6
+[[device]]
+kind = "bic2200"
+bus = "virtual://bic"
+model = "BIC-2200-48"
+max_charge_w = 2000
+max_discharge_w = 2000
+"#
+    );
+    let settings =
+        zero_feed_in::config::File::parse(&toml, std::path::Path::new("t.toml")).unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let app = tokio::spawn(zero_feed_in::app::run_with(settings, virtuals, async {
+        stop_rx.await.unwrap_or(());
+    }));
+    // The house draws 600 W; the meter shows that plus the unit's (negative) output.
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let mut o = rumqttc::MqttOptions::new("zfi-bic-meter", "127.0.0.1", port);
+    o.set_keep_alive(Duration::from_secs(5));
+    let (client, mut ev) = rumqttc::AsyncClient::new(o, 64);
+    tokio::spawn(async move {
+        loop {
+            if ev.poll().await.is_err() {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    });
+    let meter_writes = Arc::clone(&writes);
+    let meter = tokio::spawn(async move {
+        loop {
+            let grid = 600 + output_w(&meter_writes);
+            let _ = client
+                .publish(
+                    "house/grid",
+                    rumqttc::QoS::AtMostOnce,
+                    false,
+                    grid.to_string(),
+                )
+                .await;
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    });
+    for _ in 0..600 {
+        if output_w(&writes) <= -585 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let out = output_w(&writes);
+    assert!(
+        (-600..=-585).contains(&out),
+        "discharging about 600 W, got {out}; writes {:?}",
+        writes.lock().unwrap()
+    );
+    assert!(
+        writes
+            .lock()
+            .unwrap()
+            .contains(&Value::VoutSet(Millivolts(56_800))),
+        "backstop written"
+    );
+    stop_tx.send(()).unwrap();
+    assert_eq!(
+        tokio::time::timeout(Duration::from_secs(30), app)
+            .await
+            .unwrap()
+            .unwrap(),
+        Ok(())
+    );
+    assert_eq!(
+        writes.lock().unwrap().last(),
+        Some(&Value::Operation(0)),
+        "off on stop"
+    );
+    meter.abort();
 }
