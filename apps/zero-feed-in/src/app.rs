@@ -281,7 +281,6 @@ pub async fn run_with(
                     clock,
                     cmd_rx,
                     reports,
-                    0,
                 ));
             }
         }

@@ -74,6 +74,7 @@ max_discharge_w = 900
 # id = 0
 # max_charge_w = 2000
 # max_discharge_w = 2000
+# eeprom_state_file = "/var/lib/zero-feed-in/bic0.writes"   # lifetime write count (atomic)
 "#;
 
 /// `[control]`.
@@ -204,6 +205,7 @@ pub struct DeviceSection {
     pub eeprom_writes_per_min: f64,
     #[serde(default = "default_rated_writes")]
     pub eeprom_rated_writes: u64,
+    pub eeprom_state_file: Option<std::path::PathBuf>,
 }
 
 const fn default_writes_per_min() -> f64 {
@@ -566,6 +568,7 @@ fn device(
                         burst: 3,
                         rated_writes: d.eeprom_rated_writes,
                     },
+                    state_file: d.eeprom_state_file.clone(),
                 }),
                 DeviceConfig {
                     role: Role::Bidirectional,

@@ -18,4 +18,5 @@ pub mod device;
 pub mod engine;
 pub mod meanwell;
 pub mod meter;
+pub mod state;
 pub mod telemetry;

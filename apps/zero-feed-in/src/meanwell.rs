@@ -37,6 +37,18 @@ pub struct Bic {
     pub backstop_reverse_vout: Millivolts,
     /// The EEPROM budget when set points cannot go to RAM.
     pub budget: WriteBudgetConfig,
+    /// Where the lifetime write count is kept (`None`: in memory only, warned at start).
+    pub state_file: Option<std::path::PathBuf>,
+}
+
+/// Persists the budget's lifetime count after a counted write; an exhausted budget is an
+/// alarm (logged as an error at every refusal).
+fn persist(bic: &Bic, budget: &WriteBudget) {
+    if let Some(path) = &bic.state_file {
+        if let Err(e) = crate::state::save(path, budget.lifetime()) {
+            tracing::error!(file = %path.display(), error = %e, "meanwell: EEPROM write count not saved");
+        }
+    }
 }
 
 struct Io {
@@ -111,7 +123,6 @@ pub async fn run(
     clock: Clock,
     mut commands: watch::Receiver<DeviceCommand>,
     reports: Reports,
-    eeprom_lifetime: u64,
 ) {
     let (send_tx, send_rx) = mpsc::channel(16);
     let (recv_tx, recv_rx) = mpsc::channel(64);
@@ -141,7 +152,21 @@ pub async fn run(
         return;
     };
     let off = Value::Operation(0);
-    let mut budget = WriteBudget::new(bic.budget, eeprom_lifetime);
+    let lifetime = match bic.state_file.as_deref().map(crate::state::load) {
+        None => {
+            tracing::warn!(
+                "meanwell: no eeprom_state_file: the lifetime write count is not kept across restarts"
+            );
+            0
+        }
+        Some(Ok(n)) => n,
+        Some(Err(e)) => {
+            // Unknown wear: never write to this unit (it stays as it is; the loop sees it lost).
+            tracing::error!(error = %e, "meanwell: cannot read the EEPROM write count; the unit is not driven");
+            return;
+        }
+    };
+    let mut budget = WriteBudget::new(bic.budget, lifetime);
     let mut ram = false;
     let mut written = Written::default();
     let mut ready = false;
@@ -158,6 +183,7 @@ pub async fn run(
         if !ready {
             written = Written::default();
             budget.force_write(now);
+            persist(&bic, &budget);
             io.send(&Message {
                 family,
                 target,
@@ -173,6 +199,7 @@ pub async fn run(
                     let want = SystemConfig(c.0 | SystemConfig::CAN_CONTROL)
                         .with_eeprom_write_disabled(true);
                     budget.force_write(now);
+                    persist(&bic, &budget);
                     io.send(&Message {
                         family,
                         target,
@@ -197,6 +224,7 @@ pub async fn run(
                     match Message::write_checked(bic.model, target, v) {
                         Ok(m) => {
                             budget.force_write(now);
+                            persist(&bic, &budget);
                             backstop_ok &= io.send(&m).await;
                         }
                         Err(e) => {
@@ -248,8 +276,10 @@ pub async fn run(
                         );
                         break;
                     }
+                    persist(&bic, &budget);
                 } else if !ram {
                     budget.force_write(now);
+                    persist(&bic, &budget);
                 }
                 let Ok(m) = Message::write_checked(bic.model, target, v) else {
                     tracing::error!(?v, "meanwell: set point outside the model limits; not sent");

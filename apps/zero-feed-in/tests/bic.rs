@@ -96,6 +96,7 @@ fn bic() -> Bic {
         backstop_vout: Millivolts(56_800),
         backstop_reverse_vout: Millivolts(46_400),
         budget: WriteBudgetConfig::default(),
+        state_file: None,
     }
 }
 
@@ -115,7 +116,7 @@ fn start(keeps_bit_10: bool) -> Dev {
         status: status_tx,
         voltage: None,
     };
-    let task = tokio::spawn(run(bic(), virtuals, Clock::start(1), cmd_rx, reports, 0));
+    let task = tokio::spawn(run(bic(), virtuals, Clock::start(1), cmd_rx, reports));
     Dev {
         cmd,
         status,
@@ -358,4 +359,65 @@ max_discharge_w = 2000
         "off on stop"
     );
     meter.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_lifetime_count_is_persisted_and_refuses_set_points_at_the_rated_limit() {
+    let dir = voltwire_testkit::scratch_dir("zfi-eeprom");
+    let file = dir.join("bic0.writes");
+    std::fs::write(&file, "999998\n").unwrap();
+    let virtuals = VirtualBuses::default();
+    let writes = simulated_unit(&virtuals, false);
+    let (cmd, cmd_rx) = watch::channel(DeviceCommand::OFF);
+    let (status_tx, _status) = watch::channel(DeviceStatus::default());
+    let mut b = bic();
+    b.state_file = Some(file.clone());
+    let task = tokio::spawn(run(
+        b,
+        virtuals,
+        Clock::start(1),
+        cmd_rx,
+        Reports {
+            status: status_tx,
+            voltage: None,
+        },
+    ));
+    until("set-up written", || writes.lock().unwrap().len() >= 4).await;
+    // Off, SYSTEM_CONFIG and the two backstop values were counted: 999 998 + 4.
+    until("count saved", || {
+        std::fs::read_to_string(&file).unwrap().trim() == "1000002"
+    })
+    .await;
+    cmd.send_replace(discharge(500, 9_610));
+    tokio::time::sleep(Duration::from_secs(300)).await;
+    let after_setup: Vec<Value> = writes.lock().unwrap()[4..].to_vec();
+    assert!(
+        after_setup.is_empty(),
+        "no set point above the rated writes: {after_setup:?}"
+    );
+    task.abort();
+
+    // A count that cannot be read: the unit is never written to.
+    std::fs::write(&file, "garbage").unwrap();
+    let virtuals = VirtualBuses::default();
+    let writes = simulated_unit(&virtuals, true);
+    let (_cmd, cmd_rx) = watch::channel(DeviceCommand::OFF);
+    let (status_tx, _status) = watch::channel(DeviceStatus::default());
+    let mut b = bic();
+    b.state_file = Some(file);
+    let task = tokio::spawn(run(
+        b,
+        virtuals,
+        Clock::start(1),
+        cmd_rx,
+        Reports {
+            status: status_tx,
+            voltage: None,
+        },
+    ));
+    tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(writes.lock().unwrap().is_empty());
 }
