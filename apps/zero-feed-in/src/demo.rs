@@ -14,6 +14,10 @@ use voltwire_zero_feed_in_rules::{
 };
 
 use crate::engine::{self, Clock, Sources};
+use voltwire_core::Millivolts;
+use voltwire_meanwell::{Body, Command, Family, Message, Model, SystemConfig, Target, Value};
+use voltwire_runtime::can::{BusUrl, VirtualBuses};
+use voltwire_zero_feed_in_rules::WriteBudgetConfig;
 
 /// Demo time runs this many times faster than real time.
 pub const SPEED: u32 = 10;
@@ -72,6 +76,94 @@ fn lock(p: &Mutex<Plant>) -> std::sync::MutexGuard<'_, Plant> {
     p.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
+/// What the simulated unit was told.
+#[derive(Debug, Default)]
+struct UnitRegs {
+    operation: bool,
+    discharge: bool,
+    iout: Milliamps,
+    reverse_iout: Milliamps,
+    system_config: u16,
+}
+
+fn lock_regs(u: &Mutex<UnitRegs>) -> std::sync::MutexGuard<'_, UnitRegs> {
+    u.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The unit's output power at the pack voltage `v` (battery convention).
+fn unit_power(u: &UnitRegs, v: Millivolts) -> Watts {
+    if !u.operation {
+        return Watts(0);
+    }
+    let (sign, i) = if u.discharge {
+        (-1, u.reverse_iout)
+    } else {
+        (1, u.iout)
+    };
+    let w = i64::from(i.0) * i64::from(v.0) / 1_000_000;
+    Watts(sign * i32::try_from(w).unwrap_or(0))
+}
+
+/// A simulated BIC-2200-48 (id 0): stores what is written, answers reads from the plant.
+async fn simulated_bic(
+    mut node: voltwire_runtime::can::VirtualNode,
+    plant: Arc<Mutex<Plant>>,
+    unit: Arc<Mutex<UnitRegs>>,
+) {
+    use voltwire_runtime::can::CanBus as _;
+    while let Ok(f) = node.recv().await {
+        let Ok(m) = Message::from_frame(&f) else {
+            continue;
+        };
+        let reply = match m.body {
+            Body::Write(v) => {
+                let mut u = lock_regs(&unit);
+                match v {
+                    Value::Operation(o) => u.operation = o == 1,
+                    Value::Direction(d) => u.discharge = d == 1,
+                    Value::IoutSet(i) => u.iout = i,
+                    Value::ReverseIoutSet(i) => u.reverse_iout = i,
+                    Value::SystemConfig(c) => u.system_config = c.0,
+                    _ => {}
+                }
+                None
+            }
+            Body::Read(c) => {
+                let p = lock(&plant);
+                let v = p.voltage();
+                match c {
+                    Command::READ_VOUT => Some(Value::Vout(Millivolts(v.0 / 10 * 10))),
+                    Command::READ_IOUT => {
+                        let ma = if v.0 > 0 {
+                            i64::from(p.delivered[0].0) * 1_000_000 / i64::from(v.0)
+                        } else {
+                            0
+                        };
+                        Some(Value::Iout(Milliamps(
+                            i32::try_from(ma / 10 * 10).unwrap_or(0),
+                        )))
+                    }
+                    Command::SYSTEM_CONFIG => Some(Value::SystemConfig(SystemConfig(
+                        lock_regs(&unit).system_config,
+                    ))),
+                    _ => None,
+                }
+            }
+            Body::Reply(_) => None,
+        };
+        if let Some(v) = reply {
+            let r = Message {
+                family: Family::Bic2200,
+                target: Target::Device(0),
+                body: Body::Reply(v),
+            };
+            if let Ok(frame) = r.to_frame::<voltwire_runtime::can::CanFrame>() {
+                let _ = node.send(&frame).await;
+            }
+        }
+    }
+}
+
 /// One status line: time of day, grid, set point, SOC, mode, latches.
 pub fn status_line(clock_s: u64, grid: Watts, d: &Decision, soc: Permille) -> String {
     let latches: Vec<_> = d.latches.names().collect();
@@ -103,9 +195,38 @@ pub async fn run(duration: Option<Duration>, stop: impl std::future::Future<Outp
     let (battery_tx, battery) = watch::channel(None);
     let (status_tx, status) = watch::channel(DeviceStatus::default());
     let (_commands_tx, commands) = watch::channel(Commands::default());
-    let (cmd_tx, mut cmd_rx) = watch::channel(DeviceCommand::OFF);
+    let (cmd_tx, cmd_rx) = watch::channel(DeviceCommand::OFF);
 
-    // The plant, the meter (1 s), the BMS (1 s) and the BIC (applies set points, reports).
+    // The BIC-2200 is driven through the app's real CAN device task, on an in-process bus,
+    // answered by a simulated unit whose output is the plant's device 0.
+    let virtuals = VirtualBuses::default();
+    let unit = Arc::new(Mutex::new(UnitRegs::default()));
+    let unit_view = Arc::clone(&unit);
+    let responder = simulated_bic(
+        virtuals.get("demo-bic").node(),
+        Arc::clone(&plant),
+        Arc::clone(&unit),
+    );
+    let device = crate::meanwell::run(
+        crate::meanwell::Bic {
+            model: Model::Bic2200_48,
+            id: 0,
+            bus: BusUrl::Virtual("demo-bic".into()),
+            backstop_vout: Millivolts(16 * 3550),
+            backstop_reverse_vout: Millivolts(16 * 2900),
+            budget: WriteBudgetConfig::default(),
+            state_file: None,
+        },
+        virtuals,
+        clock,
+        cmd_rx,
+        crate::meanwell::Reports {
+            status: status_tx,
+            voltage: None,
+        },
+    );
+
+    // The plant, the meter (1 s) and the BMS (1 s).
     let sim = {
         let plant = Arc::clone(&plant);
         async move {
@@ -118,9 +239,13 @@ pub async fn run(duration: Option<Duration>, stop: impl std::future::Future<Outp
                 let s = day_s(now);
                 p.load = Watts(load_at(s));
                 p.pv = Watts(pv_at(s));
-                if cmd_rx.has_changed().unwrap_or(false) {
-                    p.setpoint[0] = cmd_rx.borrow_and_update().power;
-                }
+                let power = unit_power(
+                    &unit
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner),
+                    p.voltage(),
+                );
+                p.setpoint[0] = power;
                 p.advance(100);
                 if n % 10 == 0 {
                     meter_tx.send_replace(Some(MeterReading {
@@ -133,10 +258,6 @@ pub async fn run(duration: Option<Duration>, stop: impl std::future::Future<Outp
                     b.temperature_min = Some(DeciCelsius(210));
                     b.temperature_max = Some(DeciCelsius(240));
                     battery_tx.send_replace(Some(b));
-                    status_tx.send_replace(DeviceStatus {
-                        last_seen: Some(now),
-                        delivered: Some(p.delivered[0]),
-                    });
                 }
                 n += 1;
             }
@@ -177,10 +298,26 @@ pub async fn run(duration: Option<Duration>, stop: impl std::future::Future<Outp
             println!("{}", status_line(day_s(now), p.grid(), d, p.soc()));
         }
     };
+    let device = tokio::spawn(device);
+    let responder = tokio::spawn(responder);
     tokio::select! {
         () = engine::run(controller, clock, 1000, sources, &outputs, stop, observe) => {}
         () = sim => {}
     }
-    let off = outputs.iter().all(|o| *o.borrow() == DeviceCommand::OFF);
-    println!("stopped: every device set to off: {off}");
+    for out in &outputs {
+        out.send_replace(DeviceCommand::OFF);
+    }
+    drop(outputs);
+    // The device task writes OPERATION off to the unit before it ends.
+    let _ = tokio::time::timeout(Duration::from_secs(3), device).await;
+    let unit_on = lock_regs(&unit_view).operation;
+    responder.abort();
+    println!(
+        "stopped: BIC-2200 output {}",
+        if unit_on {
+            "ON (not switched off!)"
+        } else {
+            "off"
+        }
+    );
 }

@@ -153,12 +153,7 @@ pub async fn run(
     };
     let off = Value::Operation(0);
     let lifetime = match bic.state_file.as_deref().map(crate::state::load) {
-        None => {
-            tracing::warn!(
-                "meanwell: no eeprom_state_file: the lifetime write count is not kept across restarts"
-            );
-            0
-        }
+        None => 0,
         Some(Ok(n)) => n,
         Some(Err(e)) => {
             // Unknown wear: never write to this unit (it stays as it is; the loop sees it lost).
@@ -170,7 +165,8 @@ pub async fn run(
     let mut ram = false;
     let mut written = Written::default();
     let mut ready = false;
-    let mut every = tokio::time::interval(Duration::from_secs(1));
+    // Once a second of app time (the demo runs faster than real time).
+    let mut every = tokio::time::interval(clock.real(1000));
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         // A bus that went down: set up again from the start.
@@ -209,6 +205,12 @@ pub async fn run(
                     ram = matches!(
                         io.read(target, family, Command::SYSTEM_CONFIG).await,
                         Some(Value::SystemConfig(back)) if back.eeprom_write_disabled()
+                    );
+                }
+                if !ram && bic.state_file.is_none() {
+                    tracing::warn!(
+                        "meanwell: set points go to EEPROM and no eeprom_state_file is set: \
+                         the lifetime write count is not kept across restarts"
                     );
                 }
                 tracing::info!(

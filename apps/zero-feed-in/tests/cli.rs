@@ -69,10 +69,7 @@ fn demo_prints_status_lines_and_ends_with_everything_off() {
     assert!(
         lines[0].contains("grid") && lines[0].contains("set point") && lines[0].contains("soc")
     );
-    assert_eq!(
-        lines.last().copied(),
-        Some("stopped: every device set to off: true")
-    );
+    assert_eq!(lines.last().copied(), Some("stopped: BIC-2200 output off"));
 }
 
 #[cfg(unix)]
