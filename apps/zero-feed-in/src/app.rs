@@ -269,6 +269,9 @@ pub async fn run_with(
             DeviceKind::Soyosource(url) => {
                 devices.spawn(crate::device::soyosource(url, clock, cmd_rx, status_tx));
             }
+            DeviceKind::Lumentree(lt) => {
+                devices.spawn(crate::lumentree::run(lt, clock, cmd_rx, status_tx));
+            }
             DeviceKind::Bic(bic) => {
                 // The first BIC reports the battery voltage when there is no BMS.
                 let reports = crate::meanwell::Reports {

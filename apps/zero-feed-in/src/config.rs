@@ -61,10 +61,17 @@ discovery_prefix = "homeassistant"
 command_ttl_s = 300        # how long a command without its own ttl_s acts
 
 [[device]]
-kind = "soyosource"        # soyosource (RS485 demand frames) | bic2200 (Mean Well, CAN)
+kind = "soyosource"        # soyosource (RS485 demand frames) | bic2200 (Mean Well, CAN) | lumentree
 port = "serial:///dev/ttyUSB0?baud=4800"
 min_discharge_w = 0
 max_discharge_w = 900
+
+# [[device]]
+# kind = "lumentree"       # SUN-600/1000/2000, Modbus RTU; re-zeroed whenever it (re)appears
+# port = "serial:///dev/ttyUSB1?baud=9600"   # or tcp://host:port (RTU over TCP)
+# model = "LT1000"
+# address = 1
+# max_discharge_w = 1000
 
 # [[device]]
 # kind = "bic2200"         # set points to RAM when the EEPROM-write-disable bit reads back set,
@@ -194,6 +201,8 @@ pub struct DeviceSection {
     pub model: Option<String>,
     #[serde(default)]
     pub id: u8,
+    #[serde(default = "default_address")]
+    pub address: u8,
     #[serde(default)]
     pub min_charge_w: i32,
     #[serde(default)]
@@ -208,6 +217,9 @@ pub struct DeviceSection {
     pub eeprom_state_file: Option<std::path::PathBuf>,
 }
 
+const fn default_address() -> u8 {
+    1
+}
 const fn default_writes_per_min() -> f64 {
     2.3
 }
@@ -317,6 +329,8 @@ pub enum DeviceKind {
     Soyosource(LinkUrl),
     /// A Mean Well BIC-2200 on a CAN bus.
     Bic(crate::meanwell::Bic),
+    /// A Lumentree SUN over Modbus RTU.
+    Lumentree(crate::lumentree::Lumentree),
 }
 
 /// The validated configuration, in exact units.
@@ -583,10 +597,76 @@ fn device(
                 },
             ))
         }
+        "lumentree" => {
+            let port = required(
+                &f("port"),
+                d.port.as_ref(),
+                "set port = \"serial:///dev/ttyUSB0?baud=9600\"",
+            )?;
+            let url = port.parse().map_err(|e| {
+                invalid(
+                    f("port"),
+                    format!("{e}"),
+                    "write serial:///dev/ttyUSB0?baud=9600 or tcp://host:port (RTU over TCP)",
+                )
+            })?;
+            let name = required(
+                &f("model"),
+                d.model.as_ref(),
+                "set model = \"LT600\", \"LT1000\" or \"LT2000\"",
+            )?;
+            let model = match name.to_ascii_uppercase().as_str() {
+                "LT600" | "SUN-600" | "SUN600" => voltwire_modbus::lumentree::Model::Lt600,
+                "LT1000" | "SUN-1000" | "SUN1000" => voltwire_modbus::lumentree::Model::Lt1000,
+                "LT2000" | "SUN-2000" | "SUN2000" => voltwire_modbus::lumentree::Model::Lt2000,
+                _ => {
+                    return Err(invalid(
+                        f("model"),
+                        format!("unknown Lumentree model `{name}`"),
+                        "use LT600, LT1000 or LT2000",
+                    ));
+                }
+            };
+            if !(1..=247).contains(&d.address) {
+                return Err(invalid(
+                    f("address"),
+                    format!("{}", d.address),
+                    "use the inverter's Modbus address 1..=247",
+                ));
+            }
+            let rated = model.rated_power();
+            if d.max_discharge_w < 1 || d.max_discharge_w > rated.0 {
+                return Err(invalid(
+                    f("max_discharge_w"),
+                    format!("{} W", d.max_discharge_w),
+                    format!("use 1..={} W for this model", rated.0),
+                ));
+            }
+            let min = if d.min_discharge_w > 0 {
+                d.min_discharge_w
+            } else {
+                model.minimum_power().0.min(d.max_discharge_w)
+            };
+            Ok((
+                DeviceKind::Lumentree(crate::lumentree::Lumentree {
+                    port: url,
+                    address: d.address,
+                    model,
+                }),
+                DeviceConfig {
+                    role: Role::Discharger,
+                    min_charge: Watts(0),
+                    max_charge: Watts(0),
+                    min_discharge: Watts(min),
+                    max_discharge: Watts(d.max_discharge_w),
+                    current: None,
+                },
+            ))
+        }
         other => Err(invalid(
             f("kind"),
             format!("unknown or not yet supported device kind `{other}`"),
-            "use soyosource or bic2200 (NPB and Lumentree are not wired yet)",
+            "use soyosource, bic2200 or lumentree (NPB is not wired yet)",
         )),
     }
 }

@@ -16,6 +16,7 @@ pub mod config;
 pub mod demo;
 pub mod device;
 pub mod engine;
+pub mod lumentree;
 pub mod meanwell;
 pub mod meter;
 pub mod state;
