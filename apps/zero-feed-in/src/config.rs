@@ -61,7 +61,7 @@ discovery_prefix = "homeassistant"
 command_ttl_s = 300        # how long a command without its own ttl_s acts
 
 [[device]]
-kind = "soyosource"        # soyosource (RS485 demand frames) | bic2200 (Mean Well, CAN) | lumentree
+kind = "soyosource"        # soyosource (RS485 demand frames) | lumentree | bic2200 | npb
 port = "serial:///dev/ttyUSB0?baud=4800"
 min_discharge_w = 0
 max_discharge_w = 900
@@ -74,7 +74,7 @@ max_discharge_w = 900
 # max_discharge_w = 1000
 
 # [[device]]
-# kind = "bic2200"         # set points to RAM when the EEPROM-write-disable bit reads back set,
+# kind = "bic2200"         # or "npb" (a charger: CURVE_CC / CURVE_CV); set points to RAM when the EEPROM-write-disable bit reads back set,
 #                          # else at most eeprom_writes_per_min (2.3) and eeprom_rated_writes
 # bus = "slcan:///dev/ttyACM0?bitrate=250000"   # or socketcan://can0 (feature socketcan)
 # model = "BIC-2200-48"
@@ -209,6 +209,7 @@ pub struct DeviceSection {
     pub max_charge_w: i32,
     #[serde(default)]
     pub min_discharge_w: i32,
+    #[serde(default)]
     pub max_discharge_w: i32,
     #[serde(default = "default_writes_per_min")]
     pub eeprom_writes_per_min: f64,
@@ -504,7 +505,12 @@ fn device(
                 },
             ))
         }
-        "bic2200" => {
+        kind @ ("bic2200" | "npb") => {
+            let family = if kind == "npb" {
+                voltwire_meanwell::Family::Npb
+            } else {
+                voltwire_meanwell::Family::Bic2200
+            };
             let bus = required(
                 &f("bus"),
                 d.bus.as_ref(),
@@ -537,7 +543,11 @@ fn device(
             let limits = model.limits();
             let vout = battery.pack(battery.max_cell_voltage);
             let reverse = battery.pack(battery.min_cell_voltage);
-            for (v, name) in [(vout, "max_cell_v"), (reverse, "min_cell_v")] {
+            let npb = family == voltwire_meanwell::Family::Npb;
+            for (v, name) in [(vout, "max_cell_v"), (reverse, "min_cell_v")]
+                .into_iter()
+                .take(if npb { 1 } else { 2 })
+            {
                 if v.0 < limits.vout_min.0 || v.0 > limits.vout_max.0 {
                     return Err(invalid(
                         format!("battery.{name}"),
@@ -585,7 +595,11 @@ fn device(
                     state_file: d.eeprom_state_file.clone(),
                 }),
                 DeviceConfig {
-                    role: Role::Bidirectional,
+                    role: if npb {
+                        Role::Charger
+                    } else {
+                        Role::Bidirectional
+                    },
                     min_charge: Watts(d.min_charge_w),
                     max_charge: Watts(d.max_charge_w),
                     min_discharge: Watts(d.min_discharge_w),
@@ -666,7 +680,7 @@ fn device(
         other => Err(invalid(
             f("kind"),
             format!("unknown or not yet supported device kind `{other}`"),
-            "use soyosource, bic2200 or lumentree (NPB is not wired yet)",
+            "use soyosource, lumentree, bic2200 or npb",
         )),
     }
 }
@@ -1044,7 +1058,11 @@ mod tests {
                 "battery.restart_voltage_v",
             ),
             ("kind = \"mqtt\" ", "kind = \"modbus\" ", "meter.kind"),
-            ("kind = \"soyosource\"", "kind = \"npb\"", "device[0].kind"),
+            (
+                "kind = \"soyosource\"",
+                "kind = \"trucki\"",
+                "device[0].kind",
+            ),
             (
                 "kind = \"soyosource\"",
                 "kind = \"bic2200\"",

@@ -1,4 +1,4 @@
-//! A Mean Well BIC-2200 on a CAN bus (SLCAN, `SocketCAN`, virtual) as a zero-feed-in device.
+//! A Mean Well BIC-2200 (or an NPB charger) on a CAN bus (SLCAN, `SocketCAN`, virtual) as a zero-feed-in device.
 //!
 //! On every (re)connection: output off, then `SYSTEM_CONFIG` is read and, if the EEPROM
 //! write-disable bit (bit 10, firmware from about 2024) is not set, written once with it set
@@ -15,14 +15,15 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 use voltwire_core::{Milliamps, Millivolts, Watts};
-use voltwire_meanwell::{Body, Command, Message, Model, SystemConfig, Target, Value};
+use voltwire_meanwell::{Body, Command, Family, Message, Model, SystemConfig, Target, Value};
 use voltwire_runtime::can::port::{self, PortEvent, Received, Timeouts, Wires};
 use voltwire_runtime::can::{BusUrl, CanFrame, VirtualBuses};
 use voltwire_zero_feed_in_rules::{DeviceCommand, DeviceStatus, WriteBudget, WriteBudgetConfig};
 
 use crate::engine::Clock;
 
-/// One BIC-2200 on a bus.
+/// One BIC-2200 or NPB on a bus (`model` tells which; an NPB only charges: its charge
+/// current is `CURVE_CC`, its backstop `CURVE_CV`, and it has no discharge cut-off).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Bic {
     /// The model (limits).
@@ -219,10 +220,17 @@ pub async fn run(
                     if ram { "RAM" } else { "EEPROM (rate-limited)" }
                 );
                 let mut backstop_ok = true;
-                for v in [
-                    Value::VoutSet(bic.backstop_vout),
-                    Value::ReverseVoutSet(bic.backstop_reverse_vout),
-                ] {
+                // BIC: charge voltage and discharge cut-off; NPB (a charger): its charge
+                // curve's constant voltage.
+                let backstop = if family == Family::Npb {
+                    vec![Value::CurveCv(bic.backstop_vout)]
+                } else {
+                    vec![
+                        Value::VoutSet(bic.backstop_vout),
+                        Value::ReverseVoutSet(bic.backstop_reverse_vout),
+                    ]
+                };
+                for v in backstop {
                     match Message::write_checked(bic.model, target, v) {
                         Ok(m) => {
                             budget.force_write(now);
@@ -243,7 +251,8 @@ pub async fn run(
             // The wire carries 0.01 A: round down (never above the controller's current).
             let amps = Milliamps(cmd.current.unwrap_or(Milliamps(0)).0 / 10 * 10);
             let mut plan: Vec<Value> = Vec::new();
-            if cmd.power.0 == 0 || amps.0 == 0 {
+            let npb = family == Family::Npb;
+            if cmd.power.0 == 0 || amps.0 == 0 || (npb && cmd.power.0 < 0) {
                 if written.operation != Some(0) {
                     plan.push(off);
                 }
@@ -259,10 +268,17 @@ pub async fn run(
                         (written.reverse_iout != Some(amps)).then_some(Value::ReverseIoutSet(amps)),
                     )
                 };
-                if written.direction != Some(dir) {
-                    plan.push(Value::Direction(dir));
+                if npb {
+                    // The NPB charges only, at its charge curve's constant current.
+                    if written.iout != Some(amps) {
+                        plan.push(Value::CurveCc(amps));
+                    }
+                } else {
+                    if written.direction != Some(dir) {
+                        plan.push(Value::Direction(dir));
+                    }
+                    plan.extend(set);
                 }
-                plan.extend(set);
                 if written.operation != Some(1) {
                     plan.push(Value::Operation(1));
                 }
@@ -293,7 +309,7 @@ pub async fn run(
                 match v {
                     Value::Operation(o) => written.operation = Some(o),
                     Value::Direction(d) => written.direction = Some(d),
-                    Value::IoutSet(i) => written.iout = Some(i),
+                    Value::IoutSet(i) | Value::CurveCc(i) => written.iout = Some(i),
                     Value::ReverseIoutSet(i) => written.reverse_iout = Some(i),
                     _ => {}
                 }

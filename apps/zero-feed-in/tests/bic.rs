@@ -29,6 +29,10 @@ type Writes = Arc<Mutex<Vec<Value>>>;
 /// A BIC-2200-48 (id 0) that stores what is written and answers reads. `keeps_bit_10`:
 /// whether its firmware keeps the EEPROM-write-disable bit.
 fn simulated_unit(virtuals: &VirtualBuses, keeps_bit_10: bool) -> Writes {
+    simulated(virtuals, keeps_bit_10, Family::Bic2200)
+}
+
+fn simulated(virtuals: &VirtualBuses, keeps_bit_10: bool, family: Family) -> Writes {
     let mut node = virtuals.get("bic").node();
     let writes: Writes = Arc::default();
     let log = Arc::clone(&writes);
@@ -65,8 +69,11 @@ fn simulated_unit(virtuals: &VirtualBuses, keeps_bit_10: bool) -> Writes {
                                 _ => 0,
                             }
                         }
-                        (true, _) => match regs.get(&Command::IOUT_SET) {
-                            Some(Value::IoutSet(i)) => i.0,
+                        (true, _) => match regs
+                            .get(&Command::IOUT_SET)
+                            .or_else(|| regs.get(&Command::CURVE_CC))
+                        {
+                            Some(Value::IoutSet(i) | Value::CurveCc(i)) => i.0,
                             _ => 0,
                         },
                     };
@@ -77,7 +84,7 @@ fn simulated_unit(virtuals: &VirtualBuses, keeps_bit_10: bool) -> Writes {
             };
             if let Some(v) = reply {
                 let r = Message {
-                    family: Family::Bic2200,
+                    family,
                     target: Target::Device(0),
                     body: Body::Reply(v),
                 };
@@ -420,4 +427,63 @@ async fn the_lifetime_count_is_persisted_and_refuses_set_points_at_the_rated_lim
         .unwrap()
         .unwrap();
     assert!(writes.lock().unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_npb_charges_through_its_curve_and_never_discharges() {
+    let virtuals = VirtualBuses::default();
+    let writes = simulated(&virtuals, true, Family::Npb);
+    let (cmd, cmd_rx) = watch::channel(DeviceCommand::OFF);
+    let (status_tx, status) = watch::channel(DeviceStatus::default());
+    let mut b = bic();
+    b.model = Model::Npb1200_48;
+    let task = tokio::spawn(run(
+        b,
+        virtuals,
+        Clock::start(1),
+        cmd_rx,
+        Reports {
+            status: status_tx,
+            voltage: None,
+        },
+    ));
+    until("set-up written", || writes.lock().unwrap().len() >= 3).await;
+    assert_eq!(
+        writes.lock().unwrap()[..3],
+        [
+            Value::Operation(0),
+            Value::SystemConfig(SystemConfig(
+                SystemConfig::CAN_CONTROL | SystemConfig::EEPROM_WRITE_DISABLE
+            )),
+            Value::CurveCv(Millivolts(56_800)),
+        ],
+        "off, RAM bit, the charge voltage backstop (no discharge cut-off on a charger)"
+    );
+    cmd.send_replace(DeviceCommand {
+        power: Watts(520),
+        current: Some(Milliamps(10_000)),
+    });
+    until("charging", || status.borrow().delivered == Some(Watts(520))).await;
+    assert_eq!(
+        writes.lock().unwrap()[3..],
+        [Value::CurveCc(Milliamps(10_000)), Value::Operation(1)]
+    );
+    // A discharge command cannot be carried out by a charger: off.
+    cmd.send_replace(discharge(300, 6_000));
+    until("off", || {
+        writes.lock().unwrap().last() == Some(&Value::Operation(0))
+    })
+    .await;
+    assert!(
+        !writes
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|v| matches!(v, Value::Direction(_) | Value::ReverseIoutSet(_)))
+    );
+    drop(cmd);
+    tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .unwrap()
+        .unwrap();
 }
