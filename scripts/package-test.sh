@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/voltwire-target}"
 
-all=(core victron daly jk asciihex pace pylontech meanwell slcan modbus ess bms-rules)
+all=(core victron daly jk asciihex pace pylontech meanwell slcan modbus ess bms-rules soyosource zero-feed-in-rules)
 if [ "$#" -gt 0 ]; then tested=("$@"); else tested=("${all[@]}"); fi
 
 # Every protocol crate is packaged (the tested ones depend on their siblings).
