@@ -47,7 +47,7 @@ fn flags<I: Iterator<Item = &'static str>>(raw: u32, names: I) -> J {
 }
 
 /// The fields of a record written straight to the line: the same keys, values and order
-/// as [`record_json`] (a test holds them equal), without building a map.
+/// as `record_json` (a test holds them equal), without building a map.
 fn write_record(r: &Record, f: &mut Fields<'_>) {
     for (label, value) in r.iter() {
         let name = label.name();
