@@ -1,0 +1,260 @@
+//! The aggregator on a private dbus-daemon: simulated dbus-serialbattery services in, a
+//! client that reads like Venus's systemcalc (GetItems, GetValue without an interface
+//! header, PropertiesChanged / ItemsChanged signals) out.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc,
+    clippy::float_cmp,
+    clippy::many_single_char_names,
+    clippy::doc_markdown,
+    clippy::too_many_lines,
+    clippy::map_unwrap_or,
+    clippy::redundant_closure_for_method_calls,
+    missing_docs
+)]
+
+use std::time::Duration;
+
+use aggregator::app::{App, run};
+use aggregator::battery::Items;
+use aggregator::bus::PrivateBus;
+use aggregator::client;
+use aggregator::demo;
+use aggregator::item::Item;
+use aggregator::sim::SimBattery;
+use futures_util::StreamExt as _;
+use tokio::sync::oneshot;
+use zbus::message::Type;
+use zbus::zvariant::OwnedValue;
+use zbus::{Connection, MatchRule, MessageStream};
+
+const SERVICE: &str = "com.victronenergy.battery.aggregate";
+
+/// A failure guard only: every wait ends as soon as its condition holds.
+const GUARD: Duration = Duration::from_secs(90);
+
+async fn connect(address: &str) -> Connection {
+    zbus::connection::Builder::address(address)
+        .unwrap()
+        .build()
+        .await
+        .unwrap()
+}
+
+fn f(items: &Items, p: &str) -> f64 {
+    items
+        .get(p)
+        .and_then(Item::as_f64)
+        .unwrap_or_else(|| panic!("{p} is {:?}", items.get(p)))
+}
+
+fn text(items: &Items, p: &str) -> String {
+    items
+        .get(p)
+        .and_then(Item::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("{p} is {:?}", items.get(p)))
+}
+
+/// Read the aggregate with GetItems until `pred` holds.
+async fn wait_for(conn: &Connection, what: &str, mut pred: impl FnMut(&Items) -> bool) -> Items {
+    tokio::time::timeout(GUARD, async {
+        loop {
+            match client::get_items(conn, SERVICE).await {
+                Ok(items) if pred(&items) => return items,
+                Ok(items) => eprintln!("{what}: not yet: {}", mode(&items)),
+                Err(e) => eprintln!("{what}: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+fn mode(items: &Items) -> String {
+    items
+        .get("/Aggregate/Mode")
+        .and_then(Item::as_str)
+        .unwrap_or("")
+        .to_owned()
+}
+
+struct Running {
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    fn start(app: App) -> Self {
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(run(app, async {
+            let _ = rx.await;
+        }));
+        Self {
+            stop: Some(tx),
+            task,
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        tokio::time::timeout(GUARD, &mut self.task)
+            .await
+            .expect("the aggregator did not stop on its stop signal")
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_batteries_one_vanishes_and_returns() {
+    let _ = voltwire_runtime::logging::init(2);
+    let dir = voltwire_testkit::scratch_dir("agg-three");
+    let bus = PrivateBus::start(&dir).unwrap();
+    let address = bus.address().to_owned();
+    let [a, b, c] = demo::specs();
+    let _s1 = SimBattery::start(&address, a).await.unwrap();
+    let _s2 = SimBattery::start(&address, b).await.unwrap();
+    let s3 = SimBattery::start(&address, c.clone()).await.unwrap();
+    let agg = Running::start(App::new(demo::config(&address)));
+
+    let reader = connect(&address).await;
+    // Signals of the aggregate, as systemcalc subscribes to them.
+    let dbus = zbus::fdo::DBusProxy::new(&reader).await.unwrap();
+    dbus.add_match_rule(
+        MatchRule::builder()
+            .msg_type(Type::Signal)
+            .interface("com.victronenergy.BusItem")
+            .unwrap()
+            .build(),
+    )
+    .await
+    .unwrap();
+
+    let items = wait_for(&reader, "three batteries admitted", |i| mode(i) == "normal").await;
+    // N × smallest: 3 × 80 A, 3 × 100 A; CVL the minimum.
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 240.0);
+    assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 300.0);
+    assert_eq!(f(&items, "/Info/MaxChargeVoltage"), 55.2);
+    // Current summed: 5 - 4 + 5 A; SOC capacity-weighted: (70×100 + 60×200 + 70×100) / 400.
+    assert_eq!(f(&items, "/Dc/0/Current"), 6.0);
+    assert_eq!(f(&items, "/Soc"), 65.0);
+    assert!((f(&items, "/Dc/0/Voltage") - 53.0).abs() <= 0.002);
+    assert_eq!(f(&items, "/InstalledCapacity"), 400.0);
+    assert_eq!(f(&items, "/System/MinCellVoltage"), 3.3);
+    assert_eq!(f(&items, "/System/MaxCellVoltage"), 3.33);
+    assert_eq!(
+        text(&items, "/System/MinVoltageCellId"),
+        "SerialBattery(Sim) sim1:C3"
+    );
+    assert_eq!(
+        text(&items, "/System/MaxVoltageCellId"),
+        "SerialBattery(Sim) sim2:C11"
+    );
+    assert_eq!(f(&items, "/System/NrOfModulesOnline"), 3.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
+    assert_eq!(f(&items, "/Io/AllowToCharge"), 1.0);
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 0.0);
+    assert_eq!(f(&items, "/Connected"), 1.0);
+    assert_eq!(text(&items, "/Mgmt/ProcessName"), "aggregator");
+    // No battery reports a time to go: invalid, an empty `ai`.
+    assert_eq!(items.get("/TimeToGo"), Some(&Item::Invalid));
+
+    // GetValue / GetText without an interface header, as vedbus sends them.
+    let v = client::get_value(&reader, SERVICE, "/Info/MaxChargeCurrent")
+        .await
+        .unwrap();
+    assert_eq!(v, Item::Float(240.0));
+    let t = client::get_text(&reader, SERVICE, "/Info/MaxChargeCurrent")
+        .await
+        .unwrap();
+    assert_eq!(t, "240.00A");
+    let raw = reader
+        .call_method(Some(SERVICE), "/TimeToGo", None::<&str>, "GetValue", &())
+        .await
+        .unwrap();
+    assert_eq!(raw.body().signature().to_string(), "v");
+    let v: OwnedValue = raw.body().deserialize().unwrap();
+    assert_eq!(v.value_signature().to_string(), "ai");
+
+    // The aggregate announces its changes with PropertiesChanged (a{sv}: Value, Text), never
+    // ItemsChanged in this mode.
+    let owner = dbus
+        .get_name_owner(SERVICE.try_into().unwrap())
+        .await
+        .unwrap()
+        .to_string();
+    // A stream that is not read holds up the connection once its queue is full: it lives
+    // only for this check.
+    let mut signals = MessageStream::from(&reader);
+    let got = tokio::time::timeout(GUARD, async {
+        while let Some(Ok(m)) = signals.next().await {
+            let h = m.header();
+            if m.message_type() != Type::Signal
+                || h.sender().map(|s| s.as_str()) != Some(owner.as_str())
+            {
+                continue;
+            }
+            let member = h.member().unwrap().to_string();
+            assert_ne!(member, "ItemsChanged");
+            if member == "PropertiesChanged" {
+                let body: std::collections::HashMap<String, OwnedValue> =
+                    m.body().deserialize().unwrap();
+                assert!(body.contains_key("Value") && body.contains_key("Text"));
+                return h.path().unwrap().to_string();
+            }
+        }
+        String::new()
+    })
+    .await
+    .expect("no PropertiesChanged from the aggregate");
+    drop(signals);
+    assert!(got.starts_with('/'), "{got}");
+
+    // One battery leaves: the aggregate stays, limits from the other two, alarm, 1 offline.
+    s3.vanish().await;
+    let items = wait_for(&reader, "one battery offline", |i| {
+        i.get("/System/NrOfModulesOffline") == Some(&Item::Int(1))
+    })
+    .await;
+    assert_eq!(mode(&items), "degraded");
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 160.0);
+    assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 240.0);
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 2.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOnline"), 2.0);
+    assert_eq!(f(&items, "/Dc/0/Current"), 1.0);
+    assert_eq!(f(&items, "/Connected"), 1.0);
+
+    // It returns: excluded through the hold (still degraded, alarm kept), then admitted.
+    let back = std::time::Instant::now();
+    let _s3 = SimBattery::start(&address, c).await.unwrap();
+    let mut seen: Vec<String> = Vec::new();
+    let items = wait_for(&reader, "recovered", |i| {
+        let m = mode(i);
+        if seen.last() != Some(&m) {
+            seen.push(m.clone());
+        }
+        m == "normal"
+    })
+    .await;
+    // Never admitted before the 3 s hold (a lower bound: load only lengthens it), and it
+    // never fell to the safe state on the way.
+    assert!(
+        back.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        back.elapsed()
+    );
+    assert!(!seen.iter().any(|m| m == "safe"), "{seen:?}");
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 240.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 0.0);
+    agg.stop().await;
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
