@@ -60,11 +60,9 @@ pub fn specs() -> [SimSpec; 3] {
     b.soc = 60.0;
     b.current = -4.0;
     b.cells = (3.305, 3.330);
-    [
-        SimSpec::lfp("sim1", 100.0, 100.0, 150.0),
-        b,
-        SimSpec::lfp("sim3", 100.0, 90.0, 100.0),
-    ]
+    let mut c = SimSpec::lfp("sim3", 100.0, 90.0, 100.0);
+    c.cells = (3.302, 3.325);
+    [SimSpec::lfp("sim1", 100.0, 100.0, 150.0), b, c]
 }
 
 fn f(items: &crate::battery::Items, p: &str) -> String {

@@ -114,7 +114,7 @@ impl Running {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_batteries_one_vanishes_and_returns() {
-    let _ = voltwire_runtime::logging::init(2);
+    let _ = voltwire_runtime::logging::init(1);
     let dir = voltwire_testkit::scratch_dir("agg-three");
     let bus = PrivateBus::start(&dir).unwrap();
     let address = bus.address().to_owned();
