@@ -113,8 +113,9 @@ impl SimSpec {
 pub enum SimCommand {
     /// Set a path (announced with `PropertiesChanged`).
     Set(String, Item),
-    /// Stop sending changes (the service stays on the bus, silent).
-    Freeze(bool),
+    /// Hang: stop sending changes and answering calls (the service stays on the bus, as a
+    /// driver stuck on its serial port would).
+    Hang(bool),
 }
 
 /// A running simulated battery; dropping it (or [`SimBattery::vanish`]) takes it off the
@@ -146,7 +147,7 @@ impl SimBattery {
             loop {
                 let changed: Vec<String> = tokio::select! {
                     m = stream.next() => match m {
-                        Some(Ok(m)) if m.message_type() == Type::MethodCall => {
+                        Some(Ok(m)) if m.message_type() == Type::MethodCall && !frozen => {
                             let _ = busitem::answer(&conn, &mut tree, &m).await;
                             Vec::new()
                         }
@@ -160,7 +161,7 @@ impl SimBattery {
                                 vec![p]
                             } else if tree.set(&p, v) { vec![p] } else { Vec::new() }
                         }
-                        Some(SimCommand::Freeze(f)) => { frozen = f; Vec::new() }
+                        Some(SimCommand::Hang(f)) => { frozen = f; Vec::new() }
                         None => return,
                     },
                     _ = tick.tick() => {
@@ -173,7 +174,7 @@ impl SimBattery {
                         }
                     }
                 };
-                if !frozen || !changed.is_empty() {
+                if !frozen {
                     let _ =
                         busitem::announce(&conn, &tree, &changed, SignalMode::PropertiesChanged)
                             .await;
@@ -188,9 +189,9 @@ impl SimBattery {
         let _ = self.tx.send(SimCommand::Set(path.to_owned(), value)).await;
     }
 
-    /// Stop (or resume) sending changes while staying on the bus.
-    pub async fn freeze(&self, frozen: bool) {
-        let _ = self.tx.send(SimCommand::Freeze(frozen)).await;
+    /// Hang (or resume): no changes sent, no calls answered, still on the bus.
+    pub async fn hang(&self, hung: bool) {
+        let _ = self.tx.send(SimCommand::Hang(hung)).await;
     }
 
     /// Leave the bus (the connection is closed: `NameOwnerChanged` to nobody).

@@ -22,6 +22,7 @@ use std::time::Duration;
 use aggregator::app::{App, run};
 use aggregator::battery::Items;
 use aggregator::bus::PrivateBus;
+use aggregator::busitem::SignalMode;
 use aggregator::client;
 use aggregator::demo;
 use aggregator::item::Item;
@@ -257,4 +258,233 @@ async fn three_batteries_one_vanishes_and_returns() {
     agg.stop().await;
     drop(bus);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The demo configuration with `expected` batteries and the given signal style, on `address`.
+fn config(address: &str, expected: u16, signals: SignalMode) -> aggregator::config::Config {
+    let mut c = demo::config(address);
+    c.aggregate.expected = expected;
+    c.signals = signals;
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bus_item_calls_and_one_batch_signal_per_change() {
+    let dir = voltwire_testkit::scratch_dir("agg-calls");
+    let bus = PrivateBus::start(&dir).unwrap();
+    let address = bus.address().to_owned();
+    let [a, _, _] = demo::specs();
+    let _s1 = SimBattery::start(&address, a).await.unwrap();
+    let agg = Running::start(App::new(config(&address, 1, SignalMode::ItemsChanged)));
+    let reader = connect(&address).await;
+    let items = wait_for(&reader, "one battery admitted", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 100.0);
+
+    let dbus = zbus::fdo::DBusProxy::new(&reader).await.unwrap();
+    dbus.add_match_rule(
+        MatchRule::builder()
+            .msg_type(Type::Signal)
+            .interface("com.victronenergy.BusItem")
+            .unwrap()
+            .build(),
+    )
+    .await
+    .unwrap();
+    let owner = dbus
+        .get_name_owner(SERVICE.try_into().unwrap())
+        .await
+        .unwrap()
+        .to_string();
+    let mut signals = MessageStream::from(&reader);
+
+    // SetValue: 0 written, 2 refused (wrong type, too long), 1 not writeable.
+    let set = |p: &'static str, v: zbus::zvariant::Value<'static>| {
+        let r = &reader;
+        async move { client::set_value(r, SERVICE, p, v).await.unwrap() }
+    };
+    assert_eq!(set("/CustomName", "Bank A".into()).await, 0);
+    assert_eq!(set("/CustomName", 5i32.into()).await, 2);
+    assert_eq!(set("/CustomName", "x".repeat(65).into()).await, 2);
+    assert_eq!(set("/Soc", 50.0f64.into()).await, 1);
+    assert_eq!(
+        client::get_value(&reader, SERVICE, "/CustomName")
+            .await
+            .unwrap(),
+        Item::Text("Bank A".into())
+    );
+    // The refused writes changed nothing that matters: the limits are the battery's.
+    assert_eq!(
+        client::get_value(&reader, SERVICE, "/Info/MaxChargeCurrent")
+            .await
+            .unwrap(),
+        Item::Float(100.0)
+    );
+
+    // The change is announced once, as ItemsChanged on /, never as PropertiesChanged.
+    let batch = tokio::time::timeout(GUARD, async {
+        while let Some(Ok(m)) = signals.next().await {
+            let h = m.header();
+            if m.message_type() != Type::Signal
+                || h.sender().map(|s| s.as_str()) != Some(owner.as_str())
+            {
+                continue;
+            }
+            let member = h.member().unwrap().to_string();
+            assert_eq!(member, "ItemsChanged", "one style only");
+            assert_eq!(h.path().unwrap().as_str(), "/");
+            let body: std::collections::HashMap<
+                String,
+                std::collections::HashMap<String, OwnedValue>,
+            > = m.body().deserialize().unwrap();
+            if let Some(e) = body.get("/CustomName") {
+                return Item::from_value(&e["Value"]);
+            }
+        }
+        Item::Invalid
+    })
+    .await
+    .expect("no ItemsChanged with /CustomName");
+    drop(signals);
+    assert_eq!(batch, Item::Text("Bank A".into()));
+
+    // Unknown path, unknown interface: D-Bus errors; the BusItem interface header and
+    // Introspect work too.
+    let e = client::get_value(&reader, SERVICE, "/Nope")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("UnknownObject"), "{e}");
+    let e = reader
+        .call_method(
+            Some(SERVICE),
+            "/Soc",
+            Some("com.example.X"),
+            "GetValue",
+            &(),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("UnknownInterface"), "{e}");
+    let r = reader
+        .call_method(
+            Some(SERVICE),
+            "/ProductName",
+            Some("com.victronenergy.BusItem"),
+            "GetValue",
+            &(),
+        )
+        .await
+        .unwrap();
+    let v: OwnedValue = r.body().deserialize().unwrap();
+    assert_eq!(
+        Item::from_value(&v),
+        Item::Text("voltwire aggregate".into())
+    );
+    let r = reader
+        .call_method(
+            Some(SERVICE),
+            "/",
+            Some("org.freedesktop.DBus.Introspectable"),
+            "Introspect",
+            &(),
+        )
+        .await
+        .unwrap();
+    let xml: String = r.body().deserialize().unwrap();
+    assert!(xml.contains("com.victronenergy.BusItem"));
+    // GetValue on a node: its values by relative path.
+    let r = reader
+        .call_method(Some(SERVICE), "/Info", None::<&str>, "GetValue", &())
+        .await
+        .unwrap();
+    let v: OwnedValue = r.body().deserialize().unwrap();
+    let m: std::collections::HashMap<String, OwnedValue> =
+        std::collections::HashMap::try_from(v).unwrap();
+    assert_eq!(Item::from_value(&m["MaxChargeCurrent"]), Item::Float(100.0));
+    agg.stop().await;
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_battery_goes_stale_and_recovers() {
+    let dir = voltwire_testkit::scratch_dir("agg-hung");
+    let bus = PrivateBus::start(&dir).unwrap();
+    let address = bus.address().to_owned();
+    let [a, b, _] = demo::specs();
+    let _s1 = SimBattery::start(&address, a).await.unwrap();
+    let s2 = SimBattery::start(&address, b).await.unwrap();
+    let agg = Running::start(App::new(config(&address, 2, SignalMode::PropertiesChanged)));
+    let reader = connect(&address).await;
+    let items = wait_for(&reader, "two admitted", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 160.0);
+    // Still on the bus, but silent and not answering: stale after the 3 s timeout.
+    s2.hang(true).await;
+    let items = wait_for(&reader, "the hung battery excluded", |i| {
+        i.get("/System/NrOfModulesOffline") == Some(&Item::Int(1))
+    })
+    .await;
+    // Limits from the one left: 1 × 100 A, 1 × 150 A.
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 100.0);
+    assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 150.0);
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 2.0);
+    assert_eq!(mode(&items), "degraded");
+    s2.hang(false).await;
+    let items = wait_for(&reader, "recovered", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 160.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
+    agg.stop().await;
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survives_a_restart_of_the_bus() {
+    let dir = voltwire_testkit::scratch_dir("agg-restart");
+    let bus = PrivateBus::start(&dir).unwrap();
+    let socket = bus.socket_address();
+    let [a, _, _] = demo::specs();
+    let s1 = SimBattery::start(&socket, a.clone()).await.unwrap();
+    let agg = Running::start(App::new(config(&socket, 1, SignalMode::PropertiesChanged)));
+    let reader = connect(&socket).await;
+    wait_for(&reader, "admitted", |i| mode(i) == "normal").await;
+    drop(reader);
+    drop(s1);
+    drop(bus);
+    // A new daemon on the same socket: the aggregate comes back by itself.
+    let bus = PrivateBus::start(&dir).unwrap();
+    let _s1 = SimBattery::start(&socket, a).await.unwrap();
+    let reader = connect(&socket).await;
+    let items = wait_for(&reader, "admitted on the new bus", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 100.0);
+    assert!(!agg.task.is_finished());
+    agg.stop().await;
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_safe_state_before_any_battery() {
+    // Without batteries the aggregate is published at once, with both directions off.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let dir = voltwire_testkit::scratch_dir("agg-empty");
+        let bus = PrivateBus::start(&dir).unwrap();
+        let address = bus.address().to_owned();
+        let agg = Running::start(App::new(config(&address, 2, SignalMode::PropertiesChanged)));
+        let reader = connect(&address).await;
+        let items = wait_for(&reader, "published", |i| mode(i) == "safe").await;
+        assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 0.0);
+        assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 0.0);
+        assert_eq!(f(&items, "/Io/AllowToCharge"), 0.0);
+        assert_eq!(f(&items, "/Io/AllowToDischarge"), 0.0);
+        assert_eq!(f(&items, "/System/NrOfModulesOffline"), 2.0);
+        assert_eq!(f(&items, "/Alarms/InternalFailure"), 1.0);
+        agg.stop().await;
+        drop(bus);
+        let _ = std::fs::remove_dir_all(&dir);
+    });
 }
