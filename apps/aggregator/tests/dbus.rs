@@ -488,3 +488,72 @@ fn the_safe_state_before_any_battery() {
         let _ = std::fs::remove_dir_all(&dir);
     });
 }
+
+const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vedbus_sim.py");
+
+/// The dbus-python peer (Debian's python3-dbus and python3-gi).
+fn python(args: &[&str]) -> tokio::process::Command {
+    let mut c = tokio::process::Command::new("/usr/bin/python3");
+    c.arg(PEER).args(args).kill_on_drop(true);
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vedbus_battery_in_python_and_a_systemcalc_style_reader() {
+    use tokio::io::AsyncBufReadExt as _;
+    let dir = voltwire_testkit::scratch_dir("agg-python");
+    let bus = PrivateBus::start(&dir).unwrap();
+    let address = bus.address().to_owned();
+    let mut peer = python(&[&address, "battery", "pyb", "70", "90"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 with python3-dbus and python3-gi (Debian) is needed");
+    let mut lines = tokio::io::BufReader::new(peer.stdout.take().unwrap()).lines();
+    let ready = tokio::time::timeout(GUARD, lines.next_line())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ready.as_deref(), Some("ready"));
+    let [a, _, _] = demo::specs();
+    let _s1 = SimBattery::start(&address, a).await.unwrap();
+    let agg = Running::start(App::new(config(&address, 2, SignalMode::PropertiesChanged)));
+    let reader = connect(&address).await;
+    let items = wait_for(&reader, "both admitted", |i| mode(i) == "normal").await;
+    // 2 × min(100, 70) A, 2 × min(150, 90) A; current 5 + 2.5 A; the Python battery has
+    // the lowest cell.
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 140.0);
+    assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 180.0);
+    assert_eq!(f(&items, "/Dc/0/Current"), 7.5);
+    assert_eq!(
+        text(&items, "/System/MinVoltageCellId"),
+        "SerialBattery(Python) pyb:C5"
+    );
+    // Read as systemcalc does (dbus-python, no introspection, no interface header).
+    let out = python(&[&address, "read", SERVICE, "/Info/MaxChargeCurrent"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "140.0");
+    let out = python(&[&address, "read", SERVICE, "/System/NrOfModulesOnline"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+
+    // The Python battery dies: its limits leave the aggregate.
+    peer.kill().await.unwrap();
+    let items = wait_for(&reader, "python battery offline", |i| {
+        i.get("/System/NrOfModulesOffline") == Some(&Item::Int(1))
+    })
+    .await;
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 100.0);
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 2.0);
+    agg.stop().await;
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
