@@ -7,7 +7,12 @@
 //! - [`interpolate`]: a current limit as a piecewise-linear function of a cell voltage (the
 //!   charge current over the highest cell, the discharge current over the lowest cell), from
 //!   a configured table.
-//! - [`apply`]: both on top of the aggregate's limits (never raising them).
+//! - [`DynamicCvl`]: as soon as the highest cell reaches the maximum cell voltage, the
+//!   charge voltage limit follows the pack voltage less the highest cell's excess, so the
+//!   charger pulls the pack down until that cell is below the maximum; released when the
+//!   highest cell is `release_margin` below the maximum.
+//! - [`apply`]: the tables and the latch on top of the aggregate's limits (never raising
+//!   them).
 
 use voltwire_core::{Milliamps, Millivolts};
 
@@ -48,6 +53,50 @@ impl DischargeLatch {
             }
         }
         self.latched
+    }
+}
+
+/// The dynamic charge voltage limit with hysteresis.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DynamicCvl {
+    /// Start limiting when the highest cell reaches this.
+    pub max_cell: Millivolts,
+    /// Stop limiting when the highest cell is below `max_cell - release_margin`.
+    pub release_margin: Millivolts,
+    /// Never set the limit below this (the pack's float or resting voltage).
+    pub floor: Millivolts,
+    /// Whether it is limiting.
+    pub limiting: bool,
+}
+
+impl DynamicCvl {
+    /// Update with the pack voltage and the highest cell, and return the charge voltage
+    /// limit: `cvl` when not limiting (or without cell data, which keeps the state), else
+    /// `min(cvl, max(floor, voltage - max(0, highest - max_cell)))`.
+    pub fn update(
+        &mut self,
+        cvl: Millivolts,
+        voltage: Millivolts,
+        highest: Option<Millivolts>,
+    ) -> Millivolts {
+        let Some(h) = highest else {
+            return if self.limiting {
+                cvl.min(voltage.max(self.floor))
+            } else {
+                cvl
+            };
+        };
+        if h >= self.max_cell {
+            self.limiting = true;
+        } else if h.0 < self.max_cell.0.saturating_sub(self.release_margin.0) {
+            self.limiting = false;
+        }
+        if !self.limiting {
+            return cvl;
+        }
+        let excess = h.0.saturating_sub(self.max_cell.0).max(0);
+        cvl.min(Millivolts(voltage.0.saturating_sub(excess)).max(self.floor))
     }
 }
 
@@ -161,6 +210,79 @@ mod tests {
         // A point that does not rise is skipped.
         let w = [(MV(3000), MA(50)), (MV(3000), MA(0)), (MV(3100), MA(150))];
         assert_eq!(interpolate(&w, MV(3050)), Some(MA(100)));
+    }
+
+    #[test]
+    fn dynamic_cvl_trips_at_the_max_cell_and_releases_below_the_margin() {
+        let mut d = DynamicCvl {
+            max_cell: MV(3450),
+            release_margin: MV(20),
+            floor: MV(53_600),
+            limiting: false,
+        };
+        let cvl = MV(55_200);
+        assert_eq!(d.update(cvl, MV(55_000), Some(MV(3449))), cvl);
+        assert!(!d.limiting);
+        // At the maximum: hold the pack voltage; 20 mV over: 20 mV below it.
+        assert_eq!(d.update(cvl, MV(55_000), Some(MV(3450))), MV(55_000));
+        assert_eq!(d.update(cvl, MV(55_000), Some(MV(3470))), MV(54_980));
+        // Never below the floor, never above the normal limit.
+        assert_eq!(d.update(cvl, MV(53_610), Some(MV(3500))), MV(53_600));
+        assert_eq!(d.update(MV(54_000), MV(55_000), Some(MV(3450))), MV(54_000));
+        // Within the margin: still limiting (holding the voltage); below it: released.
+        assert_eq!(d.update(cvl, MV(54_500), Some(MV(3430))), MV(54_500));
+        assert_eq!(d.update(cvl, MV(54_500), None), MV(54_500));
+        assert_eq!(d.update(cvl, MV(54_500), Some(MV(3429))), cvl);
+        assert!(!d.limiting);
+        assert_eq!(d.update(cvl, MV(54_500), None), cvl);
+    }
+
+    /// Closed loop: 16 cells, the highest 60 mV above the average; the charger moves the
+    /// pack at most 10 mV per step toward the limit; while limiting (high voltage) the
+    /// balancer takes 1 mV of imbalance per step.
+    #[test]
+    fn dynamic_cvl_closed_loop() {
+        let mut d = DynamicCvl {
+            max_cell: MV(3450),
+            release_margin: MV(20),
+            floor: MV(52_000),
+            limiting: false,
+        };
+        let cvl = MV(55_200);
+        let (mut v, mut imbalance) = (53_600i32, 60i32);
+        let mut events = heapless::Vec::<(u32, i32, bool), 16>::new();
+        let mut highest_seen = 0;
+        for t in 0..400u32 {
+            let highest = v / 16 + imbalance;
+            highest_seen = highest_seen.max(highest);
+            let was = d.limiting;
+            let limit = d.update(cvl, MV(v), Some(MV(highest)));
+            if d.limiting != was {
+                let _ = events.push((t, highest, d.limiting));
+            }
+            v += (limit.0 - v).clamp(-10, 10);
+            if d.limiting && imbalance > 0 {
+                imbalance -= 1;
+            }
+        }
+        // Trips at 3.450 V (first at pack 54.240 V), holds the pack while the balancer
+        // works, releases at 3.429 V (20 mV margin), charges on, trips again; once the
+        // imbalance is gone it holds at the maximum.
+        assert_eq!(
+            events.as_slice(),
+            &[
+                (64, 3450, true),
+                (85, 3429, false),
+                (119, 3450, true),
+                (140, 3429, false),
+                (174, 3450, true)
+            ]
+        );
+        // The highest cell never runs more than 1 mV past the maximum, and the pack ends
+        // balanced at the normal limit.
+        assert!(highest_seen <= 3451, "{highest_seen}");
+        assert_eq!(imbalance, 0);
+        assert!(v <= 55_200);
     }
 
     #[test]
