@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 use voltwire_core::{Milliamps, Millivolts};
 use voltwire_ess::Millis;
-use voltwire_ess::aggregate::charge::{ChargeTables, DischargeLatch, apply};
+use voltwire_ess::aggregate::charge::{ChargeTables, DischargeLatch, DynamicCvl, apply};
 use voltwire_ess::aggregate::{Aggregate, Aggregator, Reading};
 use zbus::message::Type;
 use zbus::zvariant::OwnedValue;
@@ -81,6 +81,7 @@ pub struct App {
     tree: Tree,
     agg: Aggregator<MAX_BATTERIES>,
     latch: DischargeLatch,
+    dynamic_cvl: Option<DynamicCvl>,
     batteries: BTreeMap<String, Followed>,
     /// Battery service of each aggregator input, in order of appearance.
     slots: Vec<String>,
@@ -103,7 +104,16 @@ impl App {
             },
         };
         let tree = publish::initial_tree(&cfg);
+        let dynamic_cvl = cfg
+            .dynamic_cvl
+            .map(|(max_cell, release_margin, floor)| DynamicCvl {
+                max_cell,
+                release_margin,
+                floor,
+                limiting: false,
+            });
         Self {
+            dynamic_cvl,
             agg: Aggregator::new(cfg.aggregate),
             cfg,
             start: Instant::now(),
@@ -170,6 +180,14 @@ impl App {
         if !state.charge_enable {
             state.charge_current_limit = Milliamps(0);
         }
+        if let Some(d) = self.dynamic_cvl.as_mut() {
+            state.charge_voltage_limit = d.update(
+                state.charge_voltage_limit,
+                state.voltage,
+                out.max_cell.map(|e| e.value),
+            );
+        }
+        let cvl_limiting = self.dynamic_cvl.is_some_and(|d| d.limiting);
         let ids = |e: Option<voltwire_ess::aggregate::Extreme<Millivolts>>, path: &str| {
             e.and_then(|e| {
                 let s = self.slots.get(e.battery)?;
@@ -183,10 +201,13 @@ impl App {
             &mut self.tree,
             &out,
             &state,
-            min_id,
-            max_id,
-            self.latch.latched,
-            self.slots.len(),
+            publish::Extra {
+                min_cell_id: min_id,
+                max_cell_id: max_id,
+                fully_discharged: self.latch.latched,
+                cvl_limiting,
+                batteries: self.slots.len(),
+            },
         );
         if self.last.as_ref().map(|l| (l.mode, l.alarms)) != Some((out.mode, out.alarms)) {
             tracing::info!(

@@ -145,6 +145,19 @@ pub struct ChargeSection {
     /// `[[lowest cell V, A], …]`, ascending voltage.
     #[serde(default)]
     pub discharge_current_table: Vec<[f64; 2]>,
+    /// Dynamic CVL: limit as soon as any cell reaches this (V); none = off.
+    #[serde(default)]
+    pub max_cell_voltage: Option<f64>,
+    /// Dynamic CVL: released when the highest cell is this much (V) below the maximum.
+    #[serde(default = "default_margin")]
+    pub cvl_release_margin: f64,
+    /// Dynamic CVL: never below this pack voltage (V); default `cells` × 3.35 V.
+    #[serde(default)]
+    pub cvl_floor: Option<f64>,
+}
+
+fn default_margin() -> f64 {
+    0.02
 }
 
 impl Default for ChargeSection {
@@ -155,6 +168,9 @@ impl Default for ChargeSection {
             latch_release_voltage: default_release(),
             charge_current_table: Vec::new(),
             discharge_current_table: Vec::new(),
+            max_cell_voltage: None,
+            cvl_release_margin: default_margin(),
+            cvl_floor: None,
         }
     }
 }
@@ -222,6 +238,8 @@ pub struct Config {
     pub charge_table: Vec<(Millivolts, Milliamps)>,
     /// DCL over the lowest cell.
     pub discharge_table: Vec<(Millivolts, Milliamps)>,
+    /// Dynamic CVL: (max cell voltage, release margin, floor), if on.
+    pub dynamic_cvl: Option<(Millivolts, Millivolts, Millivolts)>,
 }
 
 fn seconds_ms(v: f64) -> Option<u64> {
@@ -272,15 +290,15 @@ fn table(
 /// A [`ConfigError`] naming the field, its line and a fix.
 #[allow(clippy::too_many_lines, reason = "one check per field, in file order")]
 pub fn from_text(text: &str, file: &Path) -> Result<Config, ConfigError> {
-    let f: File = parse(text, file)?;
+    let doc: File = parse(text, file)?;
     let bad = |field: &str, msg: &str, fix: &str| invalid(text, file, field, msg, fix);
-    let s = &f.service;
-    if s.name.is_empty()
-        || !s
+    let svc = &doc.service;
+    if svc.name.is_empty()
+        || !svc
             .name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_')
-        || s.name.starts_with(|c: char| c.is_ascii_digit())
+        || svc.name.starts_with(|c: char| c.is_ascii_digit())
     {
         return Err(bad(
             "service.name",
@@ -288,10 +306,10 @@ pub fn from_text(text: &str, file: &Path) -> Result<Config, ConfigError> {
             "e.g. name = \"aggregate\"",
         ));
     }
-    if s.device_instance > 1000 {
+    if svc.device_instance > 1000 {
         return Err(bad("service.device_instance", "above 1000", "e.g. 100"));
     }
-    let bus = match s.bus.as_str() {
+    let bus = match svc.bus.as_str() {
         "system" => Bus::System,
         "session" => Bus::Session,
         a if a.contains(':') => Bus::Address(a.to_owned()),
@@ -303,9 +321,9 @@ pub fn from_text(text: &str, file: &Path) -> Result<Config, ConfigError> {
             ));
         }
     };
-    let refresh_ms = seconds_ms(f.inputs.refresh_s)
+    let refresh_ms = seconds_ms(doc.inputs.refresh_s)
         .ok_or_else(|| bad("inputs.refresh_s", "must be > 0 and ≤ 86400", "e.g. 4"))?;
-    let p = &f.policy;
+    let p = &doc.policy;
     let timeout_ms = seconds_ms(p.timeout_s)
         .ok_or_else(|| bad("policy.timeout_s", "must be > 0 and ≤ 86400", "e.g. 10"))?;
     if refresh_ms >= timeout_ms {
@@ -392,7 +410,7 @@ pub fn from_text(text: &str, file: &Path) -> Result<Config, ConfigError> {
         ));
     }
     let one = milliamps(p.max_battery_current);
-    let c = &f.charge;
+    let c = &doc.charge;
     let latch = if c.discharge_latch {
         let ok = |v: f64| v.is_finite() && (1.0..=5.0).contains(&v);
         if !ok(c.latch_trip_voltage) {
@@ -417,19 +435,47 @@ pub fn from_text(text: &str, file: &Path) -> Result<Config, ConfigError> {
         None
     };
     let charge_table = table(&c.charge_current_table, "charge.charge_current_table", &bad)?;
+    let dynamic_cvl = match c.max_cell_voltage {
+        None => None,
+        Some(v) if v.is_finite() && (2.0..=4.5).contains(&v) => {
+            if !(c.cvl_release_margin.is_finite() && (0.001..=0.5).contains(&c.cvl_release_margin))
+            {
+                return Err(bad(
+                    "charge.cvl_release_margin",
+                    "must be 0.001 ..= 0.5 V",
+                    "e.g. 0.02",
+                ));
+            }
+            let floor = match c.cvl_floor {
+                None => Millivolts(3350i32.saturating_mul(i32::from(p.cells))),
+                Some(f) if volts_ok(f) => millivolts(f),
+                Some(_) => {
+                    return Err(bad("charge.cvl_floor", "must be 1 ..= 1000 V", "e.g. 53.6"));
+                }
+            };
+            Some((millivolts(v), millivolts(c.cvl_release_margin), floor))
+        }
+        Some(_) => {
+            return Err(bad(
+                "charge.max_cell_voltage",
+                "must be 2.0 ..= 4.5 V",
+                "3.45 for LFP",
+            ));
+        }
+    };
     let discharge_table = table(
         &c.discharge_current_table,
         "charge.discharge_current_table",
         &bad,
     )?;
     Ok(Config {
-        name: s.name.clone(),
-        device_instance: s.device_instance,
-        product_name: s.product_name.clone(),
-        custom_name: s.custom_name.clone(),
-        signals: s.signals,
+        name: svc.name.clone(),
+        device_instance: svc.device_instance,
+        product_name: svc.product_name.clone(),
+        custom_name: svc.custom_name.clone(),
+        signals: svc.signals,
         bus,
-        keyword: f.inputs.keyword.clone(),
+        keyword: doc.inputs.keyword.clone(),
         refresh_ms,
         aggregate: AggregateConfig {
             combine: CombineConfig {
@@ -442,11 +488,12 @@ pub fn from_text(text: &str, file: &Path) -> Result<Config, ConfigError> {
             timeout_ms,
             recovery_hold_ms,
             plausibility: Plausibility::for_pack(p.cells, Chemistry::Lfp, one, one),
-            expected: f.inputs.expected,
+            expected: doc.inputs.expected,
         },
         latch,
         charge_table,
         discharge_table,
+        dynamic_cvl,
     })
 }
 

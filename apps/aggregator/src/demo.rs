@@ -51,6 +51,7 @@ pub fn config(address: &str) -> Config {
         latch: Some((Millivolts(2900), Millivolts(3000))),
         charge_table: Vec::new(),
         discharge_table: Vec::new(),
+        dynamic_cvl: Some((Millivolts(3450), Millivolts(20), Millivolts(53_600))),
     }
 }
 

@@ -69,6 +69,7 @@ pub fn initial_tree(cfg: &Config) -> Tree {
         ("/Io/AllowToBalance", ""),
         ("/Aggregate/Mode", ""),
         ("/Aggregate/FullyDischarged", ""),
+        ("/Aggregate/CvlLimiting", ""),
     ] {
         t.insert(p, Item::Invalid, unit);
     }
@@ -104,6 +105,21 @@ fn mode_name(m: Mode) -> &'static str {
     }
 }
 
+/// What the app adds to an [`Aggregate`] for publishing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Extra {
+    /// `battery:cell` of the lowest cell.
+    pub min_cell_id: Option<String>,
+    /// `battery:cell` of the highest cell.
+    pub max_cell_id: Option<String>,
+    /// The fully-discharged latch is set.
+    pub fully_discharged: bool,
+    /// The dynamic CVL is limiting.
+    pub cvl_limiting: bool,
+    /// The number of batteries followed.
+    pub batteries: usize,
+}
+
 /// Write the aggregate `out` (its state after the charge rules: `state`) into `tree`; the
 /// changed paths, in path order.
 #[allow(clippy::too_many_lines, reason = "one line per published path")]
@@ -111,11 +127,15 @@ pub fn update<const N: usize>(
     tree: &mut Tree,
     out: &Aggregate<N>,
     state: &BatteryState,
-    min_cell_id: Option<String>,
-    max_cell_id: Option<String>,
-    fully_discharged: bool,
-    batteries: usize,
+    extra: Extra,
 ) -> Vec<String> {
+    let Extra {
+        min_cell_id,
+        max_cell_id,
+        fully_discharged,
+        cvl_limiting,
+        batteries,
+    } = extra;
     let s = state;
     let opt_milli = |v: Option<i64>| v.map_or(Item::Invalid, milli);
     let any = out.mode != Mode::Safe;
@@ -219,6 +239,7 @@ pub fn update<const N: usize>(
             "/Aggregate/FullyDischarged".into(),
             int(u8::from(fully_discharged)),
         ),
+        ("/Aggregate/CvlLimiting".into(), int(u8::from(cvl_limiting))),
         (
             "/HardwareVersion".into(),
             Item::Text(format!("aggregate of {batteries} batteries")),

@@ -557,3 +557,69 @@ async fn a_vedbus_battery_in_python_and_a_systemcalc_style_reader() {
     drop(bus);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charge_rules_dynamic_cvl_and_fully_discharged_latch() {
+    let dir = voltwire_testkit::scratch_dir("agg-charge");
+    let bus = PrivateBus::start(&dir).unwrap();
+    let address = bus.address().to_owned();
+    let [a, _, _] = demo::specs();
+    let s1 = SimBattery::start(&address, a).await.unwrap();
+    let agg = Running::start(App::new(config(&address, 1, SignalMode::PropertiesChanged)));
+    let reader = connect(&address).await;
+    let items = wait_for(&reader, "admitted", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/Info/MaxChargeVoltage"), 55.2);
+    assert_eq!(f(&items, "/Aggregate/CvlLimiting"), 0.0);
+
+    // A cell 20 mV over the 3.45 V maximum: the CVL is the pack voltage less 20 mV (above
+    // the 53.6 V floor).
+    s1.set("/Dc/0/Voltage", Item::Float(55.0)).await;
+    s1.set("/System/MaxCellVoltage", Item::Float(3.47)).await;
+    let items = wait_for(&reader, "dynamic CVL", |i| {
+        i.get("/Aggregate/CvlLimiting") == Some(&Item::Int(1))
+    })
+    .await;
+    let v = f(&items, "/Dc/0/Voltage");
+    assert!((v - 55.0).abs() <= 0.002, "{v}");
+    let cvl = f(&items, "/Info/MaxChargeVoltage");
+    assert!((cvl - (v - 0.020)).abs() < 1e-9, "{cvl} {v}");
+    // Back within the 20 mV margin: still limiting; below it: the normal limit again.
+    s1.set("/System/MaxCellVoltage", Item::Float(3.431)).await;
+    let items = wait_for(&reader, "cell at 3.431 V", |i| {
+        i.get("/System/MaxCellVoltage") == Some(&Item::Float(3.431))
+    })
+    .await;
+    assert_eq!(f(&items, "/Aggregate/CvlLimiting"), 1.0);
+    s1.set("/System/MaxCellVoltage", Item::Float(3.429)).await;
+    let items = wait_for(&reader, "dynamic CVL released", |i| {
+        i.get("/Aggregate/CvlLimiting") == Some(&Item::Int(0))
+    })
+    .await;
+    assert_eq!(f(&items, "/Info/MaxChargeVoltage"), 55.2);
+
+    // Lowest cell 2.90 V: fully discharged, DCL 0 (charging still allowed).
+    s1.set("/System/MinCellVoltage", Item::Float(2.9)).await;
+    let items = wait_for(&reader, "fully discharged", |i| {
+        i.get("/Aggregate/FullyDischarged") == Some(&Item::Int(1))
+    })
+    .await;
+    assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 0.0);
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 100.0);
+    // 3.00 V holds the latch; above it releases.
+    s1.set("/System/MinCellVoltage", Item::Float(3.0)).await;
+    let items = wait_for(&reader, "cell at 3.00 V", |i| {
+        i.get("/System/MinCellVoltage") == Some(&Item::Float(3.0))
+    })
+    .await;
+    assert_eq!(f(&items, "/Aggregate/FullyDischarged"), 1.0);
+    assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 0.0);
+    s1.set("/System/MinCellVoltage", Item::Float(3.01)).await;
+    let items = wait_for(&reader, "released", |i| {
+        i.get("/Aggregate/FullyDischarged") == Some(&Item::Int(0))
+    })
+    .await;
+    assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 150.0);
+    agg.stop().await;
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
