@@ -540,6 +540,7 @@ pub async fn run(mut app: App, stop: impl Future<Output = ()>) {
     let mut stop = std::pin::pin!(stop);
     let mut pause = Duration::from_millis(500);
     loop {
+        let began = Instant::now();
         let attempt = async {
             let conn = connect(&app.cfg.bus).await?;
             session(&mut app, &conn).await
@@ -547,6 +548,10 @@ pub async fn run(mut app: App, stop: impl Future<Output = ()>) {
         tokio::select! {
             () = &mut stop => return,
             r = attempt => {
+                // A session that ran for a while starts the pauses over.
+                if began.elapsed() > Duration::from_secs(60) {
+                    pause = Duration::from_millis(500);
+                }
                 if let Err(e) = r {
                     tracing::error!("D-Bus: {e}; reconnecting in {:?}", pause);
                 }
