@@ -35,6 +35,9 @@ pub struct SimSpec {
     pub dcl: f64,
     /// Lowest / highest cell (V).
     pub cells: (f64, f64),
+    /// Extra paths (`/Voltages/Cell<n>`) changed every second besides the voltage, for load
+    /// tests (dbus-serialbattery publishes about 40 changing paths per battery).
+    pub churn: usize,
 }
 
 impl SimSpec {
@@ -51,6 +54,7 @@ impl SimSpec {
             ccl,
             dcl,
             cells: (3.300, 3.320),
+            churn: 0,
         }
     }
 
@@ -170,7 +174,18 @@ impl SimBattery {
                             let v = if up { v + 0.001 } else { v - 0.001 };
                             up = !up;
                             tree.set("/Dc/0/Voltage", Item::Float(v));
-                            vec!["/Dc/0/Voltage".to_owned()]
+                            let mut changed = vec!["/Dc/0/Voltage".to_owned()];
+                            for n in 1..=spec.churn {
+                                let p = format!("/Voltages/Cell{n}");
+                                let c = if up { 3.301 } else { 3.302 };
+                                if tree.get(&p).is_none() {
+                                    tree.insert(&p, Item::Float(c), "V");
+                                } else {
+                                    tree.set(&p, Item::Float(c));
+                                }
+                                changed.push(p);
+                            }
+                            changed
                         }
                     }
                 };
