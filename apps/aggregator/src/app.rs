@@ -32,6 +32,8 @@ pub const BATTERY_PREFIX: &str = "com.victronenergy.battery.";
 
 /// How long a call to a battery may take.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
+/// [`CALL_TIMEOUT`] in ms.
+const CALL_TIMEOUT_MS: u64 = 5000;
 
 /// Connect to the configured bus, with a queue deep enough for many batteries' signals.
 ///
@@ -54,8 +56,9 @@ struct Followed {
     items: Items,
     /// When it last told us something (a signal or a `GetItems` reply).
     last: Option<Millis>,
-    /// A `GetItems` is under way.
-    fetching: bool,
+    /// A `GetItems` is under way since then (a fetch task that never reports back, which
+    /// its own timeouts rule out, is given up after three call timeouts).
+    fetching: Option<Millis>,
     /// Matches the keyword (known after the first `GetItems`).
     matched: bool,
     /// Bumped whenever the owner changes, so a fetch started for an earlier owner is
@@ -233,7 +236,7 @@ impl App {
         if f.generation != b.generation {
             return false;
         }
-        b.fetching = false;
+        b.fetching = None;
         if f.owner.is_some() {
             b.owner = f.owner;
         }
@@ -273,13 +276,13 @@ impl App {
             if let Some(b) = self.batteries.get_mut(&name) {
                 tracing::warn!("battery {name} left the bus");
                 b.owner = None;
-                b.fetching = false;
+                b.fetching = None;
                 b.generation += 1;
             }
         } else {
             let b = self.note_battery(&name);
             b.owner = Some(new);
-            b.fetching = false;
+            b.fetching = None;
             b.generation += 1;
             spawn_fetch(self, conn, tx, &name);
         }
@@ -399,11 +402,14 @@ async fn fetch(conn: Connection, service: String, generation: u64, tx: mpsc::Sen
 }
 
 fn spawn_fetch(app: &mut App, conn: &Connection, tx: &mpsc::Sender<Fetched>, service: &str) {
+    let now = app.now();
     let b = app.note_battery(service);
-    if b.fetching {
+    if b.fetching
+        .is_some_and(|since| now.since(since) < 3 * CALL_TIMEOUT_MS)
+    {
         return;
     }
-    b.fetching = true;
+    b.fetching = Some(now);
     let generation = b.generation;
     tokio::spawn(fetch(
         conn.clone(),
@@ -460,7 +466,7 @@ async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
     // Everyone already on the bus: forget owners from an earlier connection.
     for b in app.batteries.values_mut() {
         b.owner = None;
-        b.fetching = false;
+        b.fetching = None;
         b.generation += 1;
     }
     let (tx, mut rx) = mpsc::channel::<Fetched>(64);
@@ -516,7 +522,7 @@ async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
                 let quiet: Vec<String> = app
                     .batteries
                     .iter()
-                    .filter(|(_, b)| b.owner.is_some() && !b.fetching
+                    .filter(|(_, b)| b.owner.is_some()
                         && b.last.is_none_or(|l| now.since(l) >= refresh))
                     .map(|(s, _)| s.clone())
                     .collect();
