@@ -106,7 +106,10 @@ impl App {
                 latched: false,
             },
         };
-        let tree = publish::initial_tree(&cfg);
+        let mut tree = publish::initial_tree(&cfg);
+        if let Some(name) = cfg.custom_name_file.as_deref().and_then(load_custom_name) {
+            tree.set("/CustomName", Item::Text(name));
+        }
         let dynamic_cvl = cfg
             .dynamic_cvl
             .map(|(max_cell, release_margin, floor)| DynamicCvl {
@@ -225,6 +228,23 @@ impl App {
         changed
     }
 
+    /// Keep the written `/CustomName` in the configured file (write and rename); a failure
+    /// is logged, the name stays on D-Bus.
+    fn keep_custom_name(&self) {
+        let (Some(path), Some(Item::Text(name))) = (
+            self.cfg.custom_name_file.as_deref(),
+            self.tree.get("/CustomName"),
+        ) else {
+            return;
+        };
+        let tmp = path.with_extension("tmp");
+        let r =
+            std::fs::write(&tmp, format!("{name}\n")).and_then(|()| std::fs::rename(&tmp, path));
+        if let Err(e) = r {
+            tracing::warn!("cannot keep /CustomName in {}: {e}", path.display());
+        }
+    }
+
     fn note_battery(&mut self, service: &str) -> &mut Followed {
         self.batteries.entry(service.to_owned()).or_default()
     }
@@ -339,6 +359,14 @@ impl App {
     }
 }
 
+/// A kept `/CustomName` (`None` when absent, unreadable or not a valid name).
+fn load_custom_name(path: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let name = text.trim_end_matches('\n');
+    (name.len() <= publish::CUSTOM_NAME_MAX && !name.chars().any(char::is_control))
+        .then(|| name.to_owned())
+}
+
 /// Fetch a battery's paths: its owner, then `GetItems` on `/` (or, for services without
 /// it, `GetValue` on `/`, which returns every value by relative path).
 async fn fetch(conn: Connection, service: String, generation: u64, tx: mpsc::Sender<Fetched>) {
@@ -439,10 +467,9 @@ pub async fn request_name(dbus: &zbus::fdo::DBusProxy<'_>, name: &str) -> zbus::
     }
 }
 
-/// Serve on one connection until it is lost (an error) — never returns `Ok`.
-async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
-    let mut stream = MessageStream::from(conn);
-    let dbus = zbus::fdo::DBusProxy::new(conn).await?;
+/// The signals followed: every `BusItem` signal and `NameOwnerChanged` of
+/// `com.victronenergy.*`.
+async fn subscribe(dbus: &zbus::fdo::DBusProxy<'_>) -> zbus::Result<()> {
     dbus.add_match_rule(
         MatchRule::builder()
             .msg_type(Type::Signal)
@@ -460,6 +487,14 @@ async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
             .build(),
     )
     .await?;
+    Ok(())
+}
+
+/// Serve on one connection until it is lost (an error) — never returns `Ok`.
+async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
+    let mut stream = MessageStream::from(conn);
+    let dbus = zbus::fdo::DBusProxy::new(conn).await?;
+    subscribe(&dbus).await?;
     let ours = app.service_name();
     request_name(&dbus, &ours).await?;
     tracing::info!("serving {ours}");
@@ -491,7 +526,10 @@ async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
                 match msg.message_type() {
                     Type::MethodCall => {
                         match busitem::answer(conn, &mut app.tree, &msg).await {
-                            Ok(Answered::Written(p)) => vec![p],
+                            Ok(Answered::Written(p)) => {
+                                app.keep_custom_name();
+                                vec![p]
+                            }
                             Ok(_) => Vec::new(),
                             Err(e) => { tracing::warn!("answering a call: {e}"); Vec::new() }
                         }

@@ -31,6 +31,9 @@ pub struct ServiceSection {
     /// `/CustomName` at start (writeable on D-Bus).
     #[serde(default)]
     pub custom_name: String,
+    /// Where a `/CustomName` written on D-Bus is kept across restarts (none: not kept).
+    #[serde(default)]
+    pub custom_name_file: Option<std::path::PathBuf>,
     /// `properties_changed` or `items_changed`.
     #[serde(default)]
     pub signals: SignalMode,
@@ -222,6 +225,8 @@ pub struct Config {
     pub product_name: String,
     /// `/CustomName` at start.
     pub custom_name: String,
+    /// Where a written `/CustomName` is kept.
+    pub custom_name_file: Option<std::path::PathBuf>,
     /// Signal style.
     pub signals: SignalMode,
     /// The bus.
@@ -473,6 +478,7 @@ pub fn from_text(text: &str, file: &Path) -> Result<Config, ConfigError> {
         device_instance: svc.device_instance,
         product_name: svc.product_name.clone(),
         custom_name: svc.custom_name.clone(),
+        custom_name_file: svc.custom_name_file.clone(),
         signals: svc.signals,
         bus,
         keyword: doc.inputs.keyword.clone(),

@@ -27,6 +27,7 @@ pub fn config(address: &str) -> Config {
         device_instance: 100,
         product_name: "voltwire aggregate".into(),
         custom_name: String::new(),
+        custom_name_file: None,
         signals: SignalMode::PropertiesChanged,
         bus: Bus::Address(address.to_owned()),
         keyword: "SerialBattery".into(),

@@ -275,7 +275,10 @@ async fn bus_item_calls_and_one_batch_signal_per_change() {
     let address = bus.address().to_owned();
     let [a, _, _] = demo::specs();
     let _s1 = SimBattery::start(&address, a).await.unwrap();
-    let agg = Running::start(App::new(config(&address, 1, SignalMode::ItemsChanged)));
+    let mut cfg = config(&address, 1, SignalMode::ItemsChanged);
+    let kept = dir.join("custom-name");
+    cfg.custom_name_file = Some(kept.clone());
+    let agg = Running::start(App::new(cfg.clone()));
     let reader = connect(&address).await;
     let items = wait_for(&reader, "one battery admitted", |i| mode(i) == "normal").await;
     assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 100.0);
@@ -400,6 +403,21 @@ async fn bus_item_calls_and_one_batch_signal_per_change() {
     let m: std::collections::HashMap<String, OwnedValue> =
         std::collections::HashMap::try_from(v).unwrap();
     assert_eq!(Item::from_value(&m["MaxChargeCurrent"]), Item::Float(100.0));
+    agg.stop().await;
+    // The written name was kept (the refused ones were not) and a restart publishes it.
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), "Bank A\n");
+    let agg = Running::start(App::new(cfg));
+    let name = tokio::time::timeout(GUARD, async {
+        loop {
+            if let Ok(v) = client::get_value(&reader, SERVICE, "/CustomName").await {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(name, Item::Text("Bank A".into()));
     agg.stop().await;
     drop(bus);
     let _ = std::fs::remove_dir_all(&dir);
