@@ -13,6 +13,7 @@
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+pub mod aggregate;
 pub mod combine;
 pub mod output;
 pub mod pace2pylon;

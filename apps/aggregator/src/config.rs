@@ -1,0 +1,560 @@
+//! The TOML configuration: parsed with serde (unknown keys refused), then validated section
+//! by section into exact units; every error names its field.
+
+use std::path::Path;
+
+use serde::Deserialize;
+use voltwire_core::{Milliamps, Millivolts};
+use voltwire_ess::aggregate::{AggregateConfig, CvlRule};
+use voltwire_ess::plausibility::{Chemistry, Plausibility};
+use voltwire_ess::{CombineConfig, CurrentRule, FaultPolicy};
+use voltwire_runtime::config::{ConfigError, invalid, parse};
+
+use crate::battery::{milliamps, millivolts};
+use crate::busitem::SignalMode;
+
+/// The commented template of `--init`.
+pub const TEMPLATE: &str = include_str!("template.toml");
+
+/// `[service]`: the aggregate battery service.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceSection {
+    /// Published as `com.victronenergy.battery.<name>`.
+    pub name: String,
+    /// `/DeviceInstance`.
+    #[serde(default = "default_instance")]
+    pub device_instance: u32,
+    /// `/ProductName`.
+    #[serde(default = "default_product")]
+    pub product_name: String,
+    /// `/CustomName` at start (writeable on D-Bus).
+    #[serde(default)]
+    pub custom_name: String,
+    /// Where a `/CustomName` written on D-Bus is kept across restarts (none: not kept).
+    #[serde(default)]
+    pub custom_name_file: Option<std::path::PathBuf>,
+    /// `properties_changed` or `items_changed`.
+    #[serde(default)]
+    pub signals: SignalMode,
+    /// `system`, `session` or a D-Bus address (`unix:path=…`).
+    #[serde(default = "default_bus")]
+    pub bus: String,
+}
+
+fn default_instance() -> u32 {
+    100
+}
+fn default_product() -> String {
+    "voltwire aggregate".to_owned()
+}
+fn default_bus() -> String {
+    "system".to_owned()
+}
+
+/// `[inputs]`: which battery services are aggregated.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InputsSection {
+    /// Matched against each battery's `/ProductName` and `/CustomName` (case-insensitive;
+    /// empty = every battery but the aggregate).
+    pub keyword: String,
+    /// The number of batteries expected (0 = any); a different number runs with an alarm.
+    #[serde(default)]
+    pub expected: u16,
+    /// A battery quiet for this long (s) is re-read with `GetItems`.
+    #[serde(default = "default_refresh")]
+    pub refresh_s: f64,
+}
+
+fn default_refresh() -> f64 {
+    4.0
+}
+
+/// `[policy]`: data age, exclusion and combination.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicySection {
+    /// `exclude` or `block`.
+    #[serde(default = "default_fault")]
+    pub on_fault: String,
+    /// A battery without news for longer (s) is stale.
+    #[serde(default = "default_timeout")]
+    pub timeout_s: f64,
+    /// Fresh for this long (s) before it is admitted (again).
+    #[serde(default = "default_hold")]
+    pub recovery_hold_s: f64,
+    /// `smallest_times_count`, `sum` or `capacity_weighted`.
+    #[serde(default = "default_rule")]
+    pub current_rule: String,
+    /// `minimum` or `max_until_float`.
+    #[serde(default = "default_cvl")]
+    pub cvl: String,
+    /// With `max_until_float`: a battery asking for this voltage (V) or less is in float.
+    #[serde(default)]
+    pub float_voltage: Option<f64>,
+    /// The stack's own charge current limit (A); none by default.
+    #[serde(default)]
+    pub max_charge_current: Option<f64>,
+    /// The stack's own discharge current limit (A); none by default.
+    #[serde(default)]
+    pub max_discharge_current: Option<f64>,
+    /// Cells in series of one battery (LFP): the plausible voltage range.
+    #[serde(default = "default_cells")]
+    pub cells: u16,
+    /// The largest plausible current limit of one battery (A).
+    #[serde(default = "default_plausible_current")]
+    pub max_battery_current: f64,
+}
+
+fn default_fault() -> String {
+    "exclude".to_owned()
+}
+fn default_timeout() -> f64 {
+    10.0
+}
+fn default_hold() -> f64 {
+    30.0
+}
+fn default_rule() -> String {
+    "smallest_times_count".to_owned()
+}
+fn default_cvl() -> String {
+    "minimum".to_owned()
+}
+fn default_cells() -> u16 {
+    16
+}
+fn default_plausible_current() -> f64 {
+    1000.0
+}
+
+/// `[charge]`: the aggregator's own charge rules.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChargeSection {
+    /// The "fully discharged" latch.
+    #[serde(default = "yes")]
+    pub discharge_latch: bool,
+    /// Lowest cell at or below this (V) trips the latch.
+    #[serde(default = "default_trip")]
+    pub latch_trip_voltage: f64,
+    /// Lowest cell above this (V) releases it.
+    #[serde(default = "default_release")]
+    pub latch_release_voltage: f64,
+    /// `[[highest cell V, A], …]`, ascending voltage.
+    #[serde(default)]
+    pub charge_current_table: Vec<[f64; 2]>,
+    /// `[[lowest cell V, A], …]`, ascending voltage.
+    #[serde(default)]
+    pub discharge_current_table: Vec<[f64; 2]>,
+    /// Dynamic CVL: limit as soon as any cell reaches this (V); none = off.
+    #[serde(default)]
+    pub max_cell_voltage: Option<f64>,
+    /// Dynamic CVL: released when the highest cell is this much (V) below the maximum.
+    #[serde(default = "default_margin")]
+    pub cvl_release_margin: f64,
+    /// Dynamic CVL: never below this pack voltage (V); default `cells` × 3.35 V.
+    #[serde(default)]
+    pub cvl_floor: Option<f64>,
+}
+
+fn default_margin() -> f64 {
+    0.02
+}
+
+impl Default for ChargeSection {
+    fn default() -> Self {
+        Self {
+            discharge_latch: true,
+            latch_trip_voltage: default_trip(),
+            latch_release_voltage: default_release(),
+            charge_current_table: Vec::new(),
+            discharge_current_table: Vec::new(),
+            max_cell_voltage: None,
+            cvl_release_margin: default_margin(),
+            cvl_floor: None,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_trip() -> f64 {
+    2.90
+}
+fn default_release() -> f64 {
+    3.00
+}
+
+/// The file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct File {
+    /// `[service]`.
+    pub service: ServiceSection,
+    /// `[inputs]`.
+    pub inputs: InputsSection,
+    /// `[policy]`.
+    pub policy: PolicySection,
+    /// `[charge]`.
+    #[serde(default)]
+    pub charge: ChargeSection,
+}
+
+/// Which bus to connect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Bus {
+    /// The system bus (Venus OS).
+    System,
+    /// The session bus.
+    Session,
+    /// A bus address.
+    Address(String),
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The service name suffix.
+    pub name: String,
+    /// `/DeviceInstance`.
+    pub device_instance: u32,
+    /// `/ProductName`.
+    pub product_name: String,
+    /// `/CustomName` at start.
+    pub custom_name: String,
+    /// Where a written `/CustomName` is kept.
+    pub custom_name_file: Option<std::path::PathBuf>,
+    /// Signal style.
+    pub signals: SignalMode,
+    /// The bus.
+    pub bus: Bus,
+    /// The keyword of the batteries to aggregate.
+    pub keyword: String,
+    /// Re-read a quiet battery after this many ms.
+    pub refresh_ms: u64,
+    /// The ess rules' configuration.
+    pub aggregate: AggregateConfig,
+    /// The fully-discharged latch (trip, release), if on.
+    pub latch: Option<(Millivolts, Millivolts)>,
+    /// CCL over the highest cell.
+    pub charge_table: Vec<(Millivolts, Milliamps)>,
+    /// DCL over the lowest cell.
+    pub discharge_table: Vec<(Millivolts, Milliamps)>,
+    /// Dynamic CVL: (max cell voltage, release margin, floor), if on.
+    pub dynamic_cvl: Option<(Millivolts, Millivolts, Millivolts)>,
+}
+
+fn seconds_ms(v: f64) -> Option<u64> {
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "checked finite, positive and below a day"
+    )]
+    (v.is_finite() && v > 0.0 && v <= 86_400.0).then(|| (v * 1000.0).round() as u64)
+}
+
+fn table(
+    rows: &[[f64; 2]],
+    field: &str,
+    bad: &dyn Fn(&str, &str, &str) -> ConfigError,
+) -> Result<Vec<(Millivolts, Milliamps)>, ConfigError> {
+    let mut out: Vec<(Millivolts, Milliamps)> = Vec::new();
+    for (i, [v, a]) in rows.iter().enumerate() {
+        if !(v.is_finite()
+            && (1.0..=5.0).contains(v)
+            && a.is_finite()
+            && (0.0..=5000.0).contains(a))
+        {
+            return Err(bad(
+                field,
+                &format!(
+                    "row {i} is out of range (cell voltage 1.0 ..= 5.0 V, current 0 ..= 5000 A)"
+                ),
+                "write [cell volts, amperes] pairs",
+            ));
+        }
+        let row = (millivolts(*v), milliamps(*a));
+        if out.last().is_some_and(|l| l.0 >= row.0) {
+            return Err(bad(
+                field,
+                &format!("row {i} does not rise in voltage"),
+                "sort the rows by ascending cell voltage",
+            ));
+        }
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// Parse and validate `text` (`file` names it in errors).
+///
+/// # Errors
+/// A [`ConfigError`] naming the field, its line and a fix.
+#[allow(clippy::too_many_lines, reason = "one check per field, in file order")]
+pub fn from_text(text: &str, file: &Path) -> Result<Config, ConfigError> {
+    let doc: File = parse(text, file)?;
+    let bad = |field: &str, msg: &str, fix: &str| invalid(text, file, field, msg, fix);
+    let svc = &doc.service;
+    if svc.name.is_empty()
+        || !svc
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        || svc.name.starts_with(|c: char| c.is_ascii_digit())
+    {
+        return Err(bad(
+            "service.name",
+            "must be letters, digits and _ (not starting with a digit)",
+            "e.g. name = \"aggregate\"",
+        ));
+    }
+    if svc.device_instance > 1000 {
+        return Err(bad("service.device_instance", "above 1000", "e.g. 100"));
+    }
+    let bus = match svc.bus.as_str() {
+        "system" => Bus::System,
+        "session" => Bus::Session,
+        a if a.contains(':') => Bus::Address(a.to_owned()),
+        _ => {
+            return Err(bad(
+                "service.bus",
+                "not system, session or a D-Bus address",
+                "bus = \"system\" on Venus OS",
+            ));
+        }
+    };
+    let refresh_ms = seconds_ms(doc.inputs.refresh_s)
+        .ok_or_else(|| bad("inputs.refresh_s", "must be > 0 and ≤ 86400", "e.g. 4"))?;
+    let p = &doc.policy;
+    let timeout_ms = seconds_ms(p.timeout_s)
+        .ok_or_else(|| bad("policy.timeout_s", "must be > 0 and ≤ 86400", "e.g. 10"))?;
+    if refresh_ms >= timeout_ms {
+        return Err(bad(
+            "inputs.refresh_s",
+            "must be below policy.timeout_s (a quiet battery is re-read before it goes stale)",
+            "e.g. refresh_s = 4 with timeout_s = 10",
+        ));
+    }
+    let recovery_hold_ms = if p.recovery_hold_s == 0.0 {
+        0
+    } else {
+        seconds_ms(p.recovery_hold_s)
+            .ok_or_else(|| bad("policy.recovery_hold_s", "must be 0 ..= 86400", "e.g. 30"))?
+    };
+    let fault_policy = match p.on_fault.as_str() {
+        "exclude" => FaultPolicy::Exclude,
+        "block" => FaultPolicy::Block,
+        _ => {
+            return Err(bad(
+                "policy.on_fault",
+                "not exclude or block",
+                "on_fault = \"exclude\"",
+            ));
+        }
+    };
+    let current_rule = match p.current_rule.as_str() {
+        "smallest_times_count" => CurrentRule::SmallestTimesCount,
+        "sum" => CurrentRule::Sum,
+        "capacity_weighted" => CurrentRule::CapacityWeighted,
+        _ => {
+            return Err(bad(
+                "policy.current_rule",
+                "not smallest_times_count, sum or capacity_weighted",
+                "current_rule = \"smallest_times_count\"",
+            ));
+        }
+    };
+    let volts_ok = |v: f64| v.is_finite() && (1.0..=1000.0).contains(&v);
+    let cvl = match (p.cvl.as_str(), p.float_voltage) {
+        ("minimum", _) => CvlRule::Minimum,
+        ("max_until_float", Some(v)) if volts_ok(v) => CvlRule::MaxUntilFloat {
+            float: millivolts(v),
+        },
+        ("max_until_float", _) => {
+            return Err(bad(
+                "policy.float_voltage",
+                "cvl = max_until_float needs a float_voltage (1 ..= 1000 V)",
+                "e.g. float_voltage = 53.6",
+            ));
+        }
+        _ => {
+            return Err(bad(
+                "policy.cvl",
+                "not minimum or max_until_float",
+                "cvl = \"minimum\"",
+            ));
+        }
+    };
+    let amps = |v: Option<f64>, field: &str| -> Result<Milliamps, ConfigError> {
+        match v {
+            None => Ok(Milliamps(i32::MAX)),
+            Some(a) if a.is_finite() && (0.0..=100_000.0).contains(&a) => Ok(milliamps(a)),
+            Some(_) => Err(bad(field, "must be 0 ..= 100000 A", "e.g. 200")),
+        }
+    };
+    let max_charge_current = amps(p.max_charge_current, "policy.max_charge_current")?;
+    let max_discharge_current = amps(p.max_discharge_current, "policy.max_discharge_current")?;
+    if p.cells == 0 || p.cells > 64 {
+        return Err(bad(
+            "policy.cells",
+            "must be 1 ..= 64",
+            "16 for a 48 V LFP pack",
+        ));
+    }
+    if !(p.max_battery_current.is_finite()
+        && p.max_battery_current > 0.0
+        && p.max_battery_current <= 100_000.0)
+    {
+        return Err(bad(
+            "policy.max_battery_current",
+            "must be > 0 and ≤ 100000 A",
+            "e.g. 1000",
+        ));
+    }
+    let one = milliamps(p.max_battery_current);
+    let c = &doc.charge;
+    let latch = if c.discharge_latch {
+        let ok = |v: f64| v.is_finite() && (1.0..=5.0).contains(&v);
+        if !ok(c.latch_trip_voltage) {
+            return Err(bad(
+                "charge.latch_trip_voltage",
+                "must be 1.0 ..= 5.0 V",
+                "2.90 for LFP",
+            ));
+        }
+        if !ok(c.latch_release_voltage) || c.latch_release_voltage <= c.latch_trip_voltage {
+            return Err(bad(
+                "charge.latch_release_voltage",
+                "must be above latch_trip_voltage and ≤ 5.0 V",
+                "3.00 for LFP",
+            ));
+        }
+        Some((
+            millivolts(c.latch_trip_voltage),
+            millivolts(c.latch_release_voltage),
+        ))
+    } else {
+        None
+    };
+    let charge_table = table(&c.charge_current_table, "charge.charge_current_table", &bad)?;
+    let dynamic_cvl = match c.max_cell_voltage {
+        None => None,
+        Some(v) if v.is_finite() && (2.0..=4.5).contains(&v) => {
+            if !(c.cvl_release_margin.is_finite() && (0.001..=0.5).contains(&c.cvl_release_margin))
+            {
+                return Err(bad(
+                    "charge.cvl_release_margin",
+                    "must be 0.001 ..= 0.5 V",
+                    "e.g. 0.02",
+                ));
+            }
+            let floor = match c.cvl_floor {
+                None => Millivolts(3350i32.saturating_mul(i32::from(p.cells))),
+                Some(f) if volts_ok(f) => millivolts(f),
+                Some(_) => {
+                    return Err(bad("charge.cvl_floor", "must be 1 ..= 1000 V", "e.g. 53.6"));
+                }
+            };
+            Some((millivolts(v), millivolts(c.cvl_release_margin), floor))
+        }
+        Some(_) => {
+            return Err(bad(
+                "charge.max_cell_voltage",
+                "must be 2.0 ..= 4.5 V",
+                "3.45 for LFP",
+            ));
+        }
+    };
+    let discharge_table = table(
+        &c.discharge_current_table,
+        "charge.discharge_current_table",
+        &bad,
+    )?;
+    Ok(Config {
+        name: svc.name.clone(),
+        device_instance: svc.device_instance,
+        product_name: svc.product_name.clone(),
+        custom_name: svc.custom_name.clone(),
+        custom_name_file: svc.custom_name_file.clone(),
+        signals: svc.signals,
+        bus,
+        keyword: doc.inputs.keyword.clone(),
+        refresh_ms,
+        aggregate: AggregateConfig {
+            combine: CombineConfig {
+                current_rule,
+                max_charge_current,
+                max_discharge_current,
+            },
+            cvl,
+            fault_policy,
+            timeout_ms,
+            recovery_hold_ms,
+            plausibility: Plausibility::for_pack(p.cells, Chemistry::Lfp, one, one),
+            expected: doc.inputs.expected,
+        },
+        latch,
+        charge_table,
+        discharge_table,
+        dynamic_cvl,
+    })
+}
+
+/// Read, parse and validate the file at `path`.
+///
+/// # Errors
+/// As [`from_text`], and an unreadable file.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = voltwire_runtime::config::read(path)?;
+    from_text(&text, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str) -> Result<Config, String> {
+        from_text(text, Path::new("t.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_template_is_valid() {
+        let c = check(TEMPLATE).unwrap();
+        assert_eq!(c.name, "aggregate");
+        assert_eq!(c.aggregate.timeout_ms, 10_000);
+        assert_eq!(c.latch, Some((Millivolts(2900), Millivolts(3000))));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let t = TEMPLATE.replace("timeout_s = 10", "timeout_s = -1");
+        assert!(check(&t).unwrap_err().contains("policy.timeout_s"));
+        let t = TEMPLATE.replace("name = \"aggregate\"", "name = \"a.b\"");
+        assert!(check(&t).unwrap_err().contains("service.name"));
+        let t = TEMPLATE.replace("on_fault = \"exclude\"", "on_fault = \"ignore\"");
+        assert!(check(&t).unwrap_err().contains("policy.on_fault"));
+        let t = TEMPLATE.replace(
+            "charge_current_table = []",
+            "charge_current_table = [[3.5, 10.0], [3.4, 0.0]]",
+        );
+        assert!(
+            check(&t)
+                .unwrap_err()
+                .contains("charge.charge_current_table")
+        );
+        let t = TEMPLATE.replace(
+            "latch_release_voltage = 3.00",
+            "latch_release_voltage = 2.8",
+        );
+        assert!(
+            check(&t)
+                .unwrap_err()
+                .contains("charge.latch_release_voltage")
+        );
+        let t = format!("{TEMPLATE}\n[extra]\n");
+        assert!(check(&t).is_err());
+    }
+}

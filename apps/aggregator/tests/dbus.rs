@@ -1,0 +1,643 @@
+//! The aggregator on a private dbus-daemon: simulated dbus-serialbattery services in, a
+//! client that reads like Venus's systemcalc (GetItems, GetValue without an interface
+//! header, PropertiesChanged / ItemsChanged signals) out.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::std_instead_of_core,
+    clippy::std_instead_of_alloc,
+    clippy::float_cmp,
+    clippy::many_single_char_names,
+    clippy::doc_markdown,
+    clippy::too_many_lines,
+    clippy::map_unwrap_or,
+    clippy::redundant_closure_for_method_calls,
+    missing_docs
+)]
+
+use std::time::Duration;
+
+use aggregator::app::{App, run};
+use aggregator::battery::Items;
+use aggregator::bus::PrivateBus;
+use aggregator::busitem::SignalMode;
+use aggregator::client;
+use aggregator::demo;
+use aggregator::item::Item;
+use aggregator::sim::SimBattery;
+use futures_util::StreamExt as _;
+use tokio::sync::oneshot;
+use zbus::message::Type;
+use zbus::zvariant::OwnedValue;
+use zbus::{Connection, MatchRule, MessageStream};
+
+const SERVICE: &str = "com.victronenergy.battery.aggregate";
+
+/// A failure guard only: every wait ends as soon as its condition holds.
+const GUARD: Duration = Duration::from_secs(90);
+
+async fn connect(address: &str) -> Connection {
+    zbus::connection::Builder::address(address)
+        .unwrap()
+        .build()
+        .await
+        .unwrap()
+}
+
+fn f(items: &Items, p: &str) -> f64 {
+    items
+        .get(p)
+        .and_then(Item::as_f64)
+        .unwrap_or_else(|| panic!("{p} is {:?}", items.get(p)))
+}
+
+fn text(items: &Items, p: &str) -> String {
+    items
+        .get(p)
+        .and_then(Item::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("{p} is {:?}", items.get(p)))
+}
+
+/// Read the aggregate with GetItems until `pred` holds.
+async fn wait_for(conn: &Connection, what: &str, mut pred: impl FnMut(&Items) -> bool) -> Items {
+    tokio::time::timeout(GUARD, async {
+        loop {
+            match client::get_items(conn, SERVICE).await {
+                Ok(items) if pred(&items) => return items,
+                Ok(items) => eprintln!("{what}: not yet: {}", mode(&items)),
+                Err(e) => eprintln!("{what}: {e}"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+fn mode(items: &Items) -> String {
+    items
+        .get("/Aggregate/Mode")
+        .and_then(Item::as_str)
+        .unwrap_or("")
+        .to_owned()
+}
+
+struct Running {
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    fn start(app: App) -> Self {
+        let (tx, rx) = oneshot::channel::<()>();
+        let task = tokio::spawn(run(app, async {
+            let _ = rx.await;
+        }));
+        Self {
+            stop: Some(tx),
+            task,
+        }
+    }
+
+    async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        tokio::time::timeout(GUARD, &mut self.task)
+            .await
+            .expect("the aggregator did not stop on its stop signal")
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_batteries_one_vanishes_and_returns() {
+    let _ = voltwire_runtime::logging::init(1);
+    let dir = voltwire_testkit::scratch_dir("agg-three");
+    let bus = PrivateBus::start(&dir).unwrap();
+    let address = bus.address().to_owned();
+    let [a, b, c] = demo::specs();
+    let _s1 = SimBattery::start(&address, a).await.unwrap();
+    let _s2 = SimBattery::start(&address, b).await.unwrap();
+    let s3 = SimBattery::start(&address, c.clone()).await.unwrap();
+    let agg = Running::start(App::new(demo::config(&address)));
+
+    let reader = connect(&address).await;
+    // Signals of the aggregate, as systemcalc subscribes to them.
+    let dbus = zbus::fdo::DBusProxy::new(&reader).await.unwrap();
+    dbus.add_match_rule(
+        MatchRule::builder()
+            .msg_type(Type::Signal)
+            .interface("com.victronenergy.BusItem")
+            .unwrap()
+            .build(),
+    )
+    .await
+    .unwrap();
+
+    let items = wait_for(&reader, "three batteries admitted", |i| mode(i) == "normal").await;
+    // N × smallest: 3 × 80 A, 3 × 100 A; CVL the minimum.
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 240.0);
+    assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 300.0);
+    assert_eq!(f(&items, "/Info/MaxChargeVoltage"), 55.2);
+    // Current summed: 5 - 4 + 5 A; SOC capacity-weighted: (70×100 + 60×200 + 70×100) / 400.
+    assert_eq!(f(&items, "/Dc/0/Current"), 6.0);
+    assert_eq!(f(&items, "/Soc"), 65.0);
+    assert!((f(&items, "/Dc/0/Voltage") - 53.0).abs() <= 0.002);
+    assert_eq!(f(&items, "/InstalledCapacity"), 400.0);
+    assert_eq!(f(&items, "/System/MinCellVoltage"), 3.3);
+    assert_eq!(f(&items, "/System/MaxCellVoltage"), 3.33);
+    assert_eq!(
+        text(&items, "/System/MinVoltageCellId"),
+        "SerialBattery(Sim) sim1:C3"
+    );
+    assert_eq!(
+        text(&items, "/System/MaxVoltageCellId"),
+        "SerialBattery(Sim) sim2:C11"
+    );
+    assert_eq!(f(&items, "/System/NrOfModulesOnline"), 3.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
+    assert_eq!(f(&items, "/Io/AllowToCharge"), 1.0);
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 0.0);
+    assert_eq!(f(&items, "/Connected"), 1.0);
+    assert_eq!(text(&items, "/Mgmt/ProcessName"), "aggregator");
+    // No battery reports a time to go: invalid, an empty `ai`.
+    assert_eq!(items.get("/TimeToGo"), Some(&Item::Invalid));
+
+    // GetValue / GetText without an interface header, as vedbus sends them.
+    let v = client::get_value(&reader, SERVICE, "/Info/MaxChargeCurrent")
+        .await
+        .unwrap();
+    assert_eq!(v, Item::Float(240.0));
+    let t = client::get_text(&reader, SERVICE, "/Info/MaxChargeCurrent")
+        .await
+        .unwrap();
+    assert_eq!(t, "240.00A");
+    let raw = reader
+        .call_method(Some(SERVICE), "/TimeToGo", None::<&str>, "GetValue", &())
+        .await
+        .unwrap();
+    assert_eq!(raw.body().signature().to_string(), "v");
+    let v: OwnedValue = raw.body().deserialize().unwrap();
+    assert_eq!(v.value_signature().to_string(), "ai");
+
+    // The aggregate announces its changes with PropertiesChanged (a{sv}: Value, Text), never
+    // ItemsChanged in this mode.
+    let owner = dbus
+        .get_name_owner(SERVICE.try_into().unwrap())
+        .await
+        .unwrap()
+        .to_string();
+    // A stream that is not read holds up the connection once its queue is full: it lives
+    // only for this check.
+    let mut signals = MessageStream::from(&reader);
+    let got = tokio::time::timeout(GUARD, async {
+        while let Some(Ok(m)) = signals.next().await {
+            let h = m.header();
+            if m.message_type() != Type::Signal
+                || h.sender().map(|s| s.as_str()) != Some(owner.as_str())
+            {
+                continue;
+            }
+            let member = h.member().unwrap().to_string();
+            assert_ne!(member, "ItemsChanged");
+            if member == "PropertiesChanged" {
+                let body: std::collections::HashMap<String, OwnedValue> =
+                    m.body().deserialize().unwrap();
+                assert!(body.contains_key("Value") && body.contains_key("Text"));
+                return h.path().unwrap().to_string();
+            }
+        }
+        String::new()
+    })
+    .await
+    .expect("no PropertiesChanged from the aggregate");
+    drop(signals);
+    assert!(got.starts_with('/'), "{got}");
+
+    // One battery leaves: the aggregate stays, limits from the other two, alarm, 1 offline.
+    s3.vanish().await;
+    let items = wait_for(&reader, "one battery offline", |i| {
+        i.get("/System/NrOfModulesOffline") == Some(&Item::Int(1))
+    })
+    .await;
+    assert_eq!(mode(&items), "degraded");
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 160.0);
+    assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 240.0);
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 2.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOnline"), 2.0);
+    assert_eq!(f(&items, "/Dc/0/Current"), 1.0);
+    assert_eq!(f(&items, "/Connected"), 1.0);
+
+    // It returns: excluded through the hold (still degraded, alarm kept), then admitted.
+    let back = std::time::Instant::now();
+    let _s3 = SimBattery::start(&address, c).await.unwrap();
+    let mut seen: Vec<String> = Vec::new();
+    let items = wait_for(&reader, "recovered", |i| {
+        let m = mode(i);
+        if seen.last() != Some(&m) {
+            seen.push(m.clone());
+        }
+        m == "normal"
+    })
+    .await;
+    // Never admitted before the 3 s hold (a lower bound: load only lengthens it), and it
+    // never fell to the safe state on the way.
+    assert!(
+        back.elapsed() >= Duration::from_secs(3),
+        "{:?}",
+        back.elapsed()
+    );
+    assert!(!seen.iter().any(|m| m == "safe"), "{seen:?}");
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 240.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 0.0);
+    agg.stop().await;
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The demo configuration with `expected` batteries and the given signal style, on `address`.
+fn config(address: &str, expected: u16, signals: SignalMode) -> aggregator::config::Config {
+    let mut c = demo::config(address);
+    c.aggregate.expected = expected;
+    c.signals = signals;
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bus_item_calls_and_one_batch_signal_per_change() {
+    let dir = voltwire_testkit::scratch_dir("agg-calls");
+    let bus = PrivateBus::start(&dir).unwrap();
+    let address = bus.address().to_owned();
+    let [a, _, _] = demo::specs();
+    let _s1 = SimBattery::start(&address, a).await.unwrap();
+    let mut cfg = config(&address, 1, SignalMode::ItemsChanged);
+    let kept = dir.join("custom-name");
+    cfg.custom_name_file = Some(kept.clone());
+    let agg = Running::start(App::new(cfg.clone()));
+    let reader = connect(&address).await;
+    let items = wait_for(&reader, "one battery admitted", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 100.0);
+
+    let dbus = zbus::fdo::DBusProxy::new(&reader).await.unwrap();
+    dbus.add_match_rule(
+        MatchRule::builder()
+            .msg_type(Type::Signal)
+            .interface("com.victronenergy.BusItem")
+            .unwrap()
+            .build(),
+    )
+    .await
+    .unwrap();
+    let owner = dbus
+        .get_name_owner(SERVICE.try_into().unwrap())
+        .await
+        .unwrap()
+        .to_string();
+    let mut signals = MessageStream::from(&reader);
+
+    // SetValue: 0 written, 2 refused (wrong type, too long), 1 not writeable.
+    let set = |p: &'static str, v: zbus::zvariant::Value<'static>| {
+        let r = &reader;
+        async move { client::set_value(r, SERVICE, p, v).await.unwrap() }
+    };
+    assert_eq!(set("/CustomName", "Bank A".into()).await, 0);
+    assert_eq!(set("/CustomName", 5i32.into()).await, 2);
+    assert_eq!(set("/CustomName", "x".repeat(65).into()).await, 2);
+    assert_eq!(set("/Soc", 50.0f64.into()).await, 1);
+    assert_eq!(
+        client::get_value(&reader, SERVICE, "/CustomName")
+            .await
+            .unwrap(),
+        Item::Text("Bank A".into())
+    );
+    // The refused writes changed nothing that matters: the limits are the battery's.
+    assert_eq!(
+        client::get_value(&reader, SERVICE, "/Info/MaxChargeCurrent")
+            .await
+            .unwrap(),
+        Item::Float(100.0)
+    );
+
+    // The change is announced once, as ItemsChanged on /, never as PropertiesChanged.
+    let batch = tokio::time::timeout(GUARD, async {
+        while let Some(Ok(m)) = signals.next().await {
+            let h = m.header();
+            if m.message_type() != Type::Signal
+                || h.sender().map(|s| s.as_str()) != Some(owner.as_str())
+            {
+                continue;
+            }
+            let member = h.member().unwrap().to_string();
+            assert_eq!(member, "ItemsChanged", "one style only");
+            assert_eq!(h.path().unwrap().as_str(), "/");
+            let body: std::collections::HashMap<
+                String,
+                std::collections::HashMap<String, OwnedValue>,
+            > = m.body().deserialize().unwrap();
+            if let Some(e) = body.get("/CustomName") {
+                return Item::from_value(&e["Value"]);
+            }
+        }
+        Item::Invalid
+    })
+    .await
+    .expect("no ItemsChanged with /CustomName");
+    drop(signals);
+    assert_eq!(batch, Item::Text("Bank A".into()));
+
+    // Unknown path, unknown interface: D-Bus errors; the BusItem interface header and
+    // Introspect work too.
+    let e = client::get_value(&reader, SERVICE, "/Nope")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("UnknownObject"), "{e}");
+    let e = reader
+        .call_method(
+            Some(SERVICE),
+            "/Soc",
+            Some("com.example.X"),
+            "GetValue",
+            &(),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("UnknownInterface"), "{e}");
+    let r = reader
+        .call_method(
+            Some(SERVICE),
+            "/ProductName",
+            Some("com.victronenergy.BusItem"),
+            "GetValue",
+            &(),
+        )
+        .await
+        .unwrap();
+    let v: OwnedValue = r.body().deserialize().unwrap();
+    assert_eq!(
+        Item::from_value(&v),
+        Item::Text("voltwire aggregate".into())
+    );
+    let r = reader
+        .call_method(
+            Some(SERVICE),
+            "/",
+            Some("org.freedesktop.DBus.Introspectable"),
+            "Introspect",
+            &(),
+        )
+        .await
+        .unwrap();
+    let xml: String = r.body().deserialize().unwrap();
+    assert!(xml.contains("com.victronenergy.BusItem"));
+    // GetValue on a node: its values by relative path.
+    let r = reader
+        .call_method(Some(SERVICE), "/Info", None::<&str>, "GetValue", &())
+        .await
+        .unwrap();
+    let v: OwnedValue = r.body().deserialize().unwrap();
+    let m: std::collections::HashMap<String, OwnedValue> =
+        std::collections::HashMap::try_from(v).unwrap();
+    assert_eq!(Item::from_value(&m["MaxChargeCurrent"]), Item::Float(100.0));
+    agg.stop().await;
+    // The written name was kept (the refused ones were not) and a restart publishes it.
+    assert_eq!(std::fs::read_to_string(&kept).unwrap(), "Bank A\n");
+    let agg = Running::start(App::new(cfg));
+    let name = tokio::time::timeout(GUARD, async {
+        loop {
+            if let Ok(v) = client::get_value(&reader, SERVICE, "/CustomName").await {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(name, Item::Text("Bank A".into()));
+    agg.stop().await;
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_battery_goes_stale_and_recovers() {
+    let dir = voltwire_testkit::scratch_dir("agg-hung");
+    let bus = PrivateBus::start(&dir).unwrap();
+    let address = bus.address().to_owned();
+    let [a, b, _] = demo::specs();
+    let _s1 = SimBattery::start(&address, a).await.unwrap();
+    let s2 = SimBattery::start(&address, b).await.unwrap();
+    let agg = Running::start(App::new(config(&address, 2, SignalMode::PropertiesChanged)));
+    let reader = connect(&address).await;
+    let items = wait_for(&reader, "two admitted", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 160.0);
+    // Still on the bus, but silent and not answering: stale after the 3 s timeout.
+    s2.hang(true).await;
+    let items = wait_for(&reader, "the hung battery excluded", |i| {
+        i.get("/System/NrOfModulesOffline") == Some(&Item::Int(1))
+    })
+    .await;
+    // Limits from the one left: 1 × 100 A, 1 × 150 A.
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 100.0);
+    assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 150.0);
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 2.0);
+    assert_eq!(mode(&items), "degraded");
+    s2.hang(false).await;
+    let items = wait_for(&reader, "recovered", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 160.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
+    agg.stop().await;
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survives_a_restart_of_the_bus() {
+    let dir = voltwire_testkit::scratch_dir("agg-restart");
+    let bus = PrivateBus::start(&dir).unwrap();
+    let socket = bus.socket_address();
+    let [a, _, _] = demo::specs();
+    let s1 = SimBattery::start(&socket, a.clone()).await.unwrap();
+    let agg = Running::start(App::new(config(&socket, 1, SignalMode::PropertiesChanged)));
+    let reader = connect(&socket).await;
+    wait_for(&reader, "admitted", |i| mode(i) == "normal").await;
+    drop(reader);
+    drop(s1);
+    drop(bus);
+    // A new daemon on the same socket: the aggregate comes back by itself.
+    let bus = PrivateBus::start(&dir).unwrap();
+    let _s1 = SimBattery::start(&socket, a).await.unwrap();
+    let reader = connect(&socket).await;
+    let items = wait_for(&reader, "admitted on the new bus", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 100.0);
+    assert!(!agg.task.is_finished());
+    agg.stop().await;
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_safe_state_before_any_battery() {
+    // Without batteries the aggregate is published at once, with both directions off.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let dir = voltwire_testkit::scratch_dir("agg-empty");
+        let bus = PrivateBus::start(&dir).unwrap();
+        let address = bus.address().to_owned();
+        let agg = Running::start(App::new(config(&address, 2, SignalMode::PropertiesChanged)));
+        let reader = connect(&address).await;
+        let items = wait_for(&reader, "published", |i| mode(i) == "safe").await;
+        assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 0.0);
+        assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 0.0);
+        assert_eq!(f(&items, "/Io/AllowToCharge"), 0.0);
+        assert_eq!(f(&items, "/Io/AllowToDischarge"), 0.0);
+        assert_eq!(f(&items, "/System/NrOfModulesOffline"), 2.0);
+        assert_eq!(f(&items, "/Alarms/InternalFailure"), 1.0);
+        agg.stop().await;
+        drop(bus);
+        let _ = std::fs::remove_dir_all(&dir);
+    });
+}
+
+const PEER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vedbus_sim.py");
+
+/// The dbus-python peer (Debian's python3-dbus and python3-gi).
+fn python(args: &[&str]) -> tokio::process::Command {
+    let mut c = tokio::process::Command::new("/usr/bin/python3");
+    c.arg(PEER).args(args).kill_on_drop(true);
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vedbus_battery_in_python_and_a_systemcalc_style_reader() {
+    use tokio::io::AsyncBufReadExt as _;
+    let dir = voltwire_testkit::scratch_dir("agg-python");
+    let bus = PrivateBus::start(&dir).unwrap();
+    let address = bus.address().to_owned();
+    let mut peer = python(&[&address, "battery", "pyb", "70", "90"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 with python3-dbus and python3-gi (Debian) is needed");
+    let mut lines = tokio::io::BufReader::new(peer.stdout.take().unwrap()).lines();
+    let ready = tokio::time::timeout(GUARD, lines.next_line())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ready.as_deref(), Some("ready"));
+    let [a, _, _] = demo::specs();
+    let _s1 = SimBattery::start(&address, a).await.unwrap();
+    let agg = Running::start(App::new(config(&address, 2, SignalMode::PropertiesChanged)));
+    let reader = connect(&address).await;
+    let items = wait_for(&reader, "both admitted", |i| mode(i) == "normal").await;
+    // 2 × min(100, 70) A, 2 × min(150, 90) A; current 5 + 2.5 A; the Python battery has
+    // the lowest cell.
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 140.0);
+    assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 180.0);
+    assert_eq!(f(&items, "/Dc/0/Current"), 7.5);
+    assert_eq!(
+        text(&items, "/System/MinVoltageCellId"),
+        "SerialBattery(Python) pyb:C5"
+    );
+    // Read as systemcalc does (dbus-python, no introspection, no interface header).
+    let out = python(&[&address, "read", SERVICE, "/Info/MaxChargeCurrent"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "140.0");
+    let out = python(&[&address, "read", SERVICE, "/System/NrOfModulesOnline"])
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "2");
+
+    // The Python battery dies: its limits leave the aggregate.
+    peer.kill().await.unwrap();
+    let items = wait_for(&reader, "python battery offline", |i| {
+        i.get("/System/NrOfModulesOffline") == Some(&Item::Int(1))
+    })
+    .await;
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 100.0);
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 2.0);
+    agg.stop().await;
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charge_rules_dynamic_cvl_and_fully_discharged_latch() {
+    let dir = voltwire_testkit::scratch_dir("agg-charge");
+    let bus = PrivateBus::start(&dir).unwrap();
+    let address = bus.address().to_owned();
+    let [a, _, _] = demo::specs();
+    let s1 = SimBattery::start(&address, a).await.unwrap();
+    let agg = Running::start(App::new(config(&address, 1, SignalMode::PropertiesChanged)));
+    let reader = connect(&address).await;
+    let items = wait_for(&reader, "admitted", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/Info/MaxChargeVoltage"), 55.2);
+    assert_eq!(f(&items, "/Aggregate/CvlLimiting"), 0.0);
+
+    // A cell 20 mV over the 3.45 V maximum: the CVL is the pack voltage less 20 mV (above
+    // the 53.6 V floor).
+    s1.set("/Dc/0/Voltage", Item::Float(55.0)).await;
+    s1.set("/System/MaxCellVoltage", Item::Float(3.47)).await;
+    let items = wait_for(&reader, "dynamic CVL", |i| {
+        i.get("/Aggregate/CvlLimiting") == Some(&Item::Int(1))
+    })
+    .await;
+    let v = f(&items, "/Dc/0/Voltage");
+    assert!((v - 55.0).abs() <= 0.002, "{v}");
+    let cvl = f(&items, "/Info/MaxChargeVoltage");
+    assert!((cvl - (v - 0.020)).abs() < 1e-9, "{cvl} {v}");
+    // Back within the 20 mV margin: still limiting; below it: the normal limit again.
+    s1.set("/System/MaxCellVoltage", Item::Float(3.431)).await;
+    let items = wait_for(&reader, "cell at 3.431 V", |i| {
+        i.get("/System/MaxCellVoltage") == Some(&Item::Float(3.431))
+    })
+    .await;
+    assert_eq!(f(&items, "/Aggregate/CvlLimiting"), 1.0);
+    s1.set("/System/MaxCellVoltage", Item::Float(3.429)).await;
+    let items = wait_for(&reader, "dynamic CVL released", |i| {
+        i.get("/Aggregate/CvlLimiting") == Some(&Item::Int(0))
+    })
+    .await;
+    assert_eq!(f(&items, "/Info/MaxChargeVoltage"), 55.2);
+
+    // Lowest cell 2.90 V: fully discharged, DCL 0 (charging still allowed).
+    s1.set("/System/MinCellVoltage", Item::Float(2.9)).await;
+    let items = wait_for(&reader, "fully discharged", |i| {
+        i.get("/Aggregate/FullyDischarged") == Some(&Item::Int(1))
+    })
+    .await;
+    assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 0.0);
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 100.0);
+    // 3.00 V holds the latch; above it releases.
+    s1.set("/System/MinCellVoltage", Item::Float(3.0)).await;
+    let items = wait_for(&reader, "cell at 3.00 V", |i| {
+        i.get("/System/MinCellVoltage") == Some(&Item::Float(3.0))
+    })
+    .await;
+    assert_eq!(f(&items, "/Aggregate/FullyDischarged"), 1.0);
+    assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 0.0);
+    s1.set("/System/MinCellVoltage", Item::Float(3.01)).await;
+    let items = wait_for(&reader, "released", |i| {
+        i.get("/Aggregate/FullyDischarged") == Some(&Item::Int(0))
+    })
+    .await;
+    assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 150.0);
+    agg.stop().await;
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
