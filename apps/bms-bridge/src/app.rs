@@ -14,9 +14,9 @@ use voltwire_runtime::mqtt::{
 };
 use voltwire_runtime::web;
 
-use crate::config::{MqttSettings, RelayBackend, RulesSettings, Settings};
+use crate::config::{BmsKind, MqttSettings, RelayBackend, RulesSettings, Settings};
 use crate::engine::{Engine, Input, RelayDriver, Sink};
-use crate::sources::{self, DalyOptions, LinkConnect, VeDirectRole};
+use crate::sources::{self, DalyOptions, LinkConnect, PaceOptions, VeDirectRole};
 
 /// The engine's clock.
 pub trait Clock: Send + Sync + 'static {
@@ -323,6 +323,21 @@ fn discovery(h: &MqttHandle) {
             "{{{{ 'ON' if value_json.relays.{}.on else 'OFF' }}}}",
             r.name()
         )));
+    }
+    // Each relay's mode as a select on the switch's command topic (the validator takes
+    // `on`, `off`, `auto`).
+    for r in Relay::ALL {
+        let modes = [Mode::On, Mode::Off, Mode::Auto].map(Mode::name);
+        entities.push(
+            Entity::select(
+                &format!("{}_mode", r.name()),
+                &format!("{} mode", r.name()),
+                &modes,
+            )
+            .command(r.name())
+            .icon("mdi:tune-variant")
+            .value_template(&format!("{{{{ value_json.relays.{}.mode }}}}", r.name())),
+        );
     }
     for e in &entities {
         match d.config(e) {
@@ -638,21 +653,37 @@ pub async fn run_observed(
     let engine = Engine::new(config, clock.now(), names);
     let (mosfet_tx, mosfet_rx) = watch::channel(true);
     let mut tasks = JoinSet::new();
-    let variant = if settings.bms.rs485 {
-        voltwire_daly::Variant::RS485
-    } else {
-        voltwire_daly::Variant::UART
-    };
-    tasks.spawn(sources::daly(
-        LinkConnect::new(settings.bms.url.clone(), 1),
-        DalyOptions {
-            variant,
-            poll: settings.bms.poll,
-            poller: voltwire_runtime::poll::PollConfig::default(),
-        },
-        tx.clone(),
-        mosfet_rx,
-    ));
+    match settings.bms.kind {
+        BmsKind::Daly => {
+            let variant = if settings.bms.rs485 {
+                voltwire_daly::Variant::RS485
+            } else {
+                voltwire_daly::Variant::UART
+            };
+            tasks.spawn(sources::daly(
+                LinkConnect::new(settings.bms.url.clone(), 1),
+                DalyOptions {
+                    variant,
+                    poll: settings.bms.poll,
+                    poller: voltwire_runtime::poll::PollConfig::default(),
+                },
+                tx.clone(),
+                mosfet_rx,
+            ));
+        }
+        BmsKind::Pace { address } => {
+            tasks.spawn(sources::pace(
+                LinkConnect::new(settings.bms.url.clone(), 1),
+                PaceOptions {
+                    address,
+                    poll: settings.bms.poll,
+                    poller: voltwire_runtime::poll::PollConfig::default(),
+                },
+                tx.clone(),
+                mosfet_rx,
+            ));
+        }
+    }
     if let Some(url) = &settings.shunt {
         tasks.spawn(sources::vedirect(
             LinkConnect::new(url.clone(), 2),

@@ -224,9 +224,11 @@ impl Default for BridgeFile {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BmsFile {
-    /// `daly` (the only one so far).
+    /// `daly` (default) or `pace`.
     #[serde(default = "daly")]
     pub kind: String,
+    /// Pace: the pack's address (ADR, 0–15; default 1).
+    pub address: Option<u8>,
     /// `serial:///dev/ttyUSB0?baud=9600` or `tcp://host:port`.
     pub url: String,
     /// `uart` (default) or `rs485`.
@@ -682,12 +684,36 @@ pub enum RelayBackend {
     },
 }
 
+/// Which BMS protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BmsKind {
+    /// Daly (UART or RS485 board).
+    Daly,
+    /// Pace (RS485, protocol v25), one pack at this address.
+    Pace {
+        /// ADR, 0–15.
+        address: u8,
+    },
+}
+
+impl BmsKind {
+    /// The configuration's name of the kind.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Daly => "daly",
+            Self::Pace { .. } => "pace",
+        }
+    }
+}
+
 /// The BMS source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BmsSettings {
+    /// The protocol.
+    pub kind: BmsKind,
     /// Where.
     pub url: LinkUrl,
-    /// Board variant (current sign, host address).
+    /// Daly board variant (current sign, host address).
     pub rs485: bool,
     /// Poll period.
     pub poll: Duration,
@@ -777,13 +803,41 @@ impl Settings {
                 "use 1..=3600 s",
             ));
         }
-        if file.bms.kind != "daly" {
-            return Err(bad(
-                "bms.kind",
-                &format!("unknown BMS kind {:?}", file.bms.kind),
-                "use \"daly\" (the only one this version speaks)",
-            ));
-        }
+        let kind = match (file.bms.kind.as_str(), file.bms.address) {
+            ("daly", None) => BmsKind::Daly,
+            ("daly", Some(_)) => {
+                return Err(bad(
+                    "bms.address",
+                    "a Daly has no address setting here",
+                    "remove bms.address (it is for kind = \"pace\")",
+                ));
+            }
+            ("pace", a) => {
+                let address = a.unwrap_or(1);
+                if address > 15 {
+                    return Err(bad(
+                        "bms.address",
+                        &format!("{address} is outside 0..=15"),
+                        "give the pack's address as set on its DIP switches (1 on a lone pack)",
+                    ));
+                }
+                if file.bms.variant != "uart" {
+                    return Err(bad(
+                        "bms.variant",
+                        "variant is a Daly setting",
+                        "remove bms.variant for kind = \"pace\"",
+                    ));
+                }
+                BmsKind::Pace { address }
+            }
+            (other, _) => {
+                return Err(bad(
+                    "bms.kind",
+                    &format!("unknown BMS kind {other:?}"),
+                    "use \"daly\" or \"pace\" (JK, JK-PB and Pylontech RS485 are not wired in this version)",
+                ));
+            }
+        };
         let url = |field: &str, u: &str| -> Result<LinkUrl, String> {
             u.parse::<LinkUrl>().map_err(|e| {
                 bad(
@@ -812,6 +866,7 @@ impl Settings {
             ));
         }
         let bms = BmsSettings {
+            kind,
             url: url("bms.url", &file.bms.url)?,
             rs485,
             poll: Duration::from_secs(file.bms.poll_s),

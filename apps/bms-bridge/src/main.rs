@@ -145,8 +145,9 @@ fn main() -> ExitCode {
     if let Some(path) = &cli.check_config {
         return match Settings::load(path) {
             Ok(s) => print(&format!(
-                "{}: configuration is valid (daly, {} shunt, {} charger(s), {} sensor(s){}{})\n",
+                "{}: configuration is valid ({}, {} shunt, {} charger(s), {} sensor(s){}{})\n",
                 path.display(),
+                s.bms.kind.name(),
                 if s.shunt.is_some() { "a" } else { "no" },
                 s.chargers.len(),
                 s.onewire.as_ref().map_or(0, |w| w.ids.len()),

@@ -152,12 +152,43 @@ fn bad_values_name_the_field_and_the_fix() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("[web] section"));
+    // Pace: valid with an address; the address checked; Daly has none.
+    let path = dir.join("pace.toml");
+    std::fs::write(
+        &path,
+        "[bms]\nkind = \"pace\"\naddress = 2\nurl = \"tcp://h:1\"\n",
+    )
+    .unwrap();
+    let (code, text) = check(&path);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("configuration is valid (pace, no shunt"),
+        "{text}"
+    );
+    for (body, field, fix) in [
+        (
+            "kind = \"pace\"\naddress = 16",
+            "bms.address",
+            "DIP switches",
+        ),
+        (
+            "kind = \"pace\"\nvariant = \"rs485\"",
+            "bms.variant",
+            "remove bms.variant",
+        ),
+        ("address = 1", "bms.address", "kind = \"pace\""),
+    ] {
+        std::fs::write(&path, format!("[bms]\n{body}\nurl = \"tcp://h:1\"\n")).unwrap();
+        let (code, text) = check(&path);
+        assert_eq!(code, 2, "{body}: {text}");
+        assert!(text.contains(field) && text.contains(fix), "{body}: {text}");
+    }
     let path = dir.join("bms.toml");
     std::fs::write(&path, "[bms]\nkind = \"jk\"\nurl = \"tcp://h:1\"\n").unwrap();
     let (code, text) = check(&path);
     assert_eq!(code, 2);
     assert!(
-        text.contains("bms.kind") && text.contains("\"daly\""),
+        text.contains("bms.kind") && text.contains("\"daly\" or \"pace\""),
         "{text}"
     );
 }
