@@ -671,6 +671,21 @@ pub async fn run_observed(
                 mosfet_rx,
             ));
         }
+        BmsKind::Pylontech { address } => {
+            tracing::warn!(
+                "pylontech-rs485 has no charge-MOSFET command: the rules' charge-MOSFET request is published but not written"
+            );
+            drop(mosfet_rx);
+            tasks.spawn(sources::pylontech(
+                LinkConnect::new(settings.bms.url.clone(), 1),
+                PaceOptions {
+                    address,
+                    poll: settings.bms.poll,
+                    poller: voltwire_runtime::poll::PollConfig::default(),
+                },
+                tx.clone(),
+            ));
+        }
         BmsKind::Pace { address } => {
             tasks.spawn(sources::pace(
                 LinkConnect::new(settings.bms.url.clone(), 1),

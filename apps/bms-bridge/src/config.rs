@@ -224,10 +224,10 @@ impl Default for BridgeFile {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BmsFile {
-    /// `daly` (default) or `pace`.
+    /// `daly` (default), `pace` or `pylontech-rs485`.
     #[serde(default = "daly")]
     pub kind: String,
-    /// Pace: the pack's address (ADR, 0–15; default 1).
+    /// Pace, Pylontech: the pack's address (ADR, 0–15; default 1 for Pace, 2 for Pylontech).
     pub address: Option<u8>,
     /// `serial:///dev/ttyUSB0?baud=9600` or `tcp://host:port`.
     pub url: String,
@@ -694,6 +694,12 @@ pub enum BmsKind {
         /// ADR, 0–15.
         address: u8,
     },
+    /// Pylontech over RS485 (read only: no charge-MOSFET command), one module at this
+    /// address.
+    Pylontech {
+        /// ADR, 0–15 (2 for the first module).
+        address: u8,
+    },
 }
 
 impl BmsKind {
@@ -702,6 +708,7 @@ impl BmsKind {
         match self {
             Self::Daly => "daly",
             Self::Pace { .. } => "pace",
+            Self::Pylontech { .. } => "pylontech-rs485",
         }
     }
 }
@@ -809,11 +816,12 @@ impl Settings {
                 return Err(bad(
                     "bms.address",
                     "a Daly has no address setting here",
-                    "remove bms.address (it is for kind = \"pace\")",
+                    "remove bms.address (it is for kind = \"pace\" or \"pylontech-rs485\")",
                 ));
             }
-            ("pace", a) => {
-                let address = a.unwrap_or(1);
+            (kind @ ("pace" | "pylontech-rs485"), a) => {
+                let pace = kind == "pace";
+                let address = a.unwrap_or(if pace { 1 } else { 2 });
                 if address > 15 {
                     return Err(bad(
                         "bms.address",
@@ -825,16 +833,20 @@ impl Settings {
                     return Err(bad(
                         "bms.variant",
                         "variant is a Daly setting",
-                        "remove bms.variant for kind = \"pace\"",
+                        "remove bms.variant for this kind (it is for \"daly\")",
                     ));
                 }
-                BmsKind::Pace { address }
+                if pace {
+                    BmsKind::Pace { address }
+                } else {
+                    BmsKind::Pylontech { address }
+                }
             }
             (other, _) => {
                 return Err(bad(
                     "bms.kind",
                     &format!("unknown BMS kind {other:?}"),
-                    "use \"daly\" or \"pace\" (JK, JK-PB and Pylontech RS485 are not wired in this version)",
+                    "use \"daly\", \"pace\" or \"pylontech-rs485\" (JK and JK-PB are not wired in this version)",
                 ));
             }
         };

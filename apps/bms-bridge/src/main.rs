@@ -145,7 +145,7 @@ fn main() -> ExitCode {
     if let Some(path) = &cli.check_config {
         return match Settings::load(path) {
             Ok(s) => print(&format!(
-                "{}: configuration is valid ({}, {} shunt, {} charger(s), {} sensor(s){}{})\n",
+                "{}: configuration is valid ({}, {} shunt, {} charger(s), {} sensor(s){}{}){}\n",
                 path.display(),
                 s.bms.kind.name(),
                 if s.shunt.is_some() { "a" } else { "no" },
@@ -161,7 +161,12 @@ fn main() -> ExitCode {
                     } else {
                         ", read-only"
                     }
-                ))
+                )),
+                if matches!(s.bms.kind, bms_bridge::config::BmsKind::Pylontech { .. }) {
+                    "\nwarning: pylontech-rs485 has no charge-MOSFET command: the temperature latches cannot stop charging through the BMS"
+                } else {
+                    ""
+                }
             )),
             Err(e) => fail(&e),
         };

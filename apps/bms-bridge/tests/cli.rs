@@ -165,6 +165,18 @@ fn bad_values_name_the_field_and_the_fix() {
         text.contains("configuration is valid (pace, no shunt"),
         "{text}"
     );
+    // Pylontech RS485: valid, with the warning that it cannot write the charge MOSFET.
+    std::fs::write(
+        &path,
+        "[bms]\nkind = \"pylontech-rs485\"\nurl = \"tcp://h:1\"\n",
+    )
+    .unwrap();
+    let (code, text) = check(&path);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("valid (pylontech-rs485,") && text.contains("no charge-MOSFET command"),
+        "{text}"
+    );
     for (body, field, fix) in [
         (
             "kind = \"pace\"\naddress = 16",
@@ -177,6 +189,11 @@ fn bad_values_name_the_field_and_the_fix() {
             "remove bms.variant",
         ),
         ("address = 1", "bms.address", "kind = \"pace\""),
+        (
+            "kind = \"pylontech-rs485\"\naddress = 99",
+            "bms.address",
+            "outside 0..=15",
+        ),
     ] {
         std::fs::write(&path, format!("[bms]\n{body}\nurl = \"tcp://h:1\"\n")).unwrap();
         let (code, text) = check(&path);
@@ -188,7 +205,7 @@ fn bad_values_name_the_field_and_the_fix() {
     let (code, text) = check(&path);
     assert_eq!(code, 2);
     assert!(
-        text.contains("bms.kind") && text.contains("\"daly\" or \"pace\""),
+        text.contains("bms.kind") && text.contains("\"daly\", \"pace\" or \"pylontech-rs485\""),
         "{text}"
     );
 }

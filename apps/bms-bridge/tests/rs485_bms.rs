@@ -1,6 +1,7 @@
-//! The Pace source against the voltwire-sim Pace pack on an in-process pipe (paused clock):
-//! readings match the plant, the charge MOSFET follows the rules' request (off, and back on
-//! only because this bridge switched it off), and a pack at another address is silence.
+//! The Pace and Pylontech RS485 sources against the voltwire-sim packs on an in-process pipe
+//! (paused clock): readings match the plant; Pace's charge MOSFET follows the rules' request
+//! (off, and back on only because this bridge switched it off); a pack at another address is
+//! silence.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -20,7 +21,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, DuplexStream};
 use tokio::sync::{mpsc, watch};
 use voltwire_core::MilliampHours;
 use voltwire_runtime::poll::PollConfig;
-use voltwire_sim::device::PaceStack;
+use voltwire_sim::device::{PaceStack, PylontechStack};
 use voltwire_sim::{PackConfig, Plant, PlantCommand, SerialResponder};
 
 /// A failure guard only: every wait ends on a reading long before this (paused clock).
@@ -29,7 +30,7 @@ const GUARD: Duration = Duration::from_secs(600);
 type Shared = Arc<Mutex<Plant>>;
 
 /// The Pace pack on its pipe: requests in, replies out, MOSFET switches applied to the plant.
-async fn serve(plant: Shared, mut pack: PaceStack, mut dev: DuplexStream) {
+async fn serve(plant: Shared, mut pack: impl SerialResponder, mut dev: DuplexStream) {
     let start = tokio::time::Instant::now();
     let mut buf = [0u8; 256];
     loop {
@@ -60,6 +61,24 @@ struct Rig {
 }
 
 fn start(address: u8, pack: PaceStack) -> Rig {
+    start_with(pack, |conn, tx, want| {
+        tokio::spawn(sources::pace(
+            conn,
+            PaceOptions {
+                address,
+                poll: Duration::from_secs(5),
+                poller: PollConfig::default(),
+            },
+            tx,
+            want,
+        ));
+    })
+}
+
+fn start_with(
+    pack: impl SerialResponder + Send + 'static,
+    spawn: impl FnOnce(ChannelConnect<DuplexStream>, mpsc::Sender<Input>, watch::Receiver<bool>),
+) -> Rig {
     let plant: Shared = Arc::new(Mutex::new(Plant::new(vec![PackConfig {
         cells: 16,
         capacity: MilliampHours(100_000),
@@ -72,16 +91,7 @@ fn start(address: u8, pack: PaceStack) -> Rig {
     tokio::spawn(serve(Arc::clone(&plant), pack, dev_end));
     let (tx, rx) = mpsc::channel(64);
     let (want, want_rx) = watch::channel(true);
-    tokio::spawn(sources::pace(
-        ChannelConnect(prx),
-        PaceOptions {
-            address,
-            poll: Duration::from_secs(5),
-            poller: PollConfig::default(),
-        },
-        tx,
-        want_rx,
-    ));
+    spawn(ChannelConnect(prx), tx, want_rx);
     Rig {
         plant,
         rx,
@@ -163,4 +173,36 @@ async fn a_pack_at_another_address_is_silence_not_a_reading() {
     })
     .await;
     assert!(got.is_err(), "a reading from the wrong address: {got:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn pylontech_readings_match_the_plant_read_only() {
+    let mut rig = start_with(PylontechStack::new(), |conn, tx, _want| {
+        tokio::spawn(sources::pylontech(
+            conn,
+            PaceOptions {
+                address: 2,
+                poll: Duration::from_secs(5),
+                poller: PollConfig::default(),
+            },
+            tx,
+        ));
+    });
+    let (r, mosfet) = rig.reading().await;
+    let (soc, cells) = {
+        let p = rig.plant.lock().unwrap();
+        let pack = &p.packs()[0];
+        (pack.soc(), pack.cell_voltages())
+    };
+    assert!((r.soc.0 - soc.0).abs() <= 1, "{r:?} vs plant {soc:?}");
+    let min = cells.iter().map(|c| c.0).min().unwrap();
+    let max = cells.iter().map(|c| c.0).max().unwrap();
+    assert!((r.cell_min.0 - min).abs() <= 1, "{r:?} vs {min}");
+    assert!((r.cell_max.0 - max).abs() <= 1, "{r:?} vs {max}");
+    assert!(r.temp_max.is_some(), "{r:?}");
+    // No MOSFET state (and none written): the protocol has no such command.
+    assert_eq!(mosfet, None);
+    // The next poll comes too (the source keeps polling).
+    let (r2, _) = rig.reading().await;
+    assert!((r2.soc.0 - r.soc.0).abs() <= 10, "{r2:?}");
 }
