@@ -12,10 +12,11 @@ use voltwire_bms_rules::{Config, Millis, Mode, Relay, topics};
 use voltwire_runtime::mqtt::{
     self, Device, Discovery, Entity, MqttClient, MqttConfig, MqttHandle, Rejection, StateClass,
 };
+use voltwire_runtime::web;
 
-use crate::config::{MqttSettings, RelayBackend, RulesSettings, Settings};
+use crate::config::{BmsKind, MqttSettings, RelayBackend, RulesSettings, Settings};
 use crate::engine::{Engine, Input, RelayDriver, Sink};
-use crate::sources::{self, DalyOptions, LinkConnect, VeDirectRole};
+use crate::sources::{self, DalyOptions, LinkConnect, PaceOptions, VeDirectRole};
 
 /// The engine's clock.
 pub trait Clock: Send + Sync + 'static {
@@ -174,14 +175,31 @@ impl Sink for MqttSink {
 }
 
 /// Parse a relay mode command: `on`, `off`, `auto` (any ASCII case, surrounding whitespace
-/// ignored; Home Assistant switches send `ON` / `OFF`).
+/// ignored; Home Assistant switches send `ON` / `OFF`), or the JSON object `{"mode": "on"}`
+/// (the web page's buttons).
 ///
 /// # Errors
 /// A [`Rejection`] naming the command and the accepted values.
 pub fn parse_mode(name: &str, payload: &[u8]) -> Result<Mode, Rejection> {
     let text = std::str::from_utf8(payload)
         .map_err(|_| Rejection::invalid(name, "payload is not UTF-8; send on, off or auto"))?;
-    let t = text.trim().to_ascii_lowercase();
+    let mut t = text.trim().to_ascii_lowercase();
+    if t.starts_with('{') {
+        let v: J = serde_json::from_str(text).map_err(|e| {
+            Rejection::invalid(
+                name,
+                format!("not JSON ({e}); send on, off, auto or {{\"mode\": \"on\"}}"),
+            )
+        })?;
+        let obj = v.as_object().filter(|o| o.len() == 1);
+        let Some(m) = obj.and_then(|o| o.get("mode")).and_then(J::as_str) else {
+            return Err(Rejection::invalid(
+                name,
+                "the JSON object must hold only \"mode\" with a string; send {\"mode\": \"on\"}, \"off\" or \"auto\"",
+            ));
+        };
+        t = m.trim().to_ascii_lowercase();
+    }
     Mode::from_name(&t).ok_or_else(|| {
         Rejection::invalid(
             name,
@@ -196,7 +214,7 @@ pub fn parse_mode(name: &str, payload: &[u8]) -> Result<Mode, Rejection> {
 pub fn validator(
     current: Arc<Mutex<Config>>,
     rejected: mpsc::Sender<Input>,
-) -> impl Fn(&str, &[u8]) -> Result<Input, Rejection> + Send + 'static {
+) -> impl Fn(&str, &[u8]) -> Result<Input, Rejection> + Send + Sync + 'static {
     move |name: &str, payload: &[u8]| {
         let r = validate(&current, name, payload);
         if let Err(e) = &r {
@@ -306,6 +324,21 @@ fn discovery(h: &MqttHandle) {
             r.name()
         )));
     }
+    // Each relay's mode as a select on the switch's command topic (the validator takes
+    // `on`, `off`, `auto`).
+    for r in Relay::ALL {
+        let modes = [Mode::On, Mode::Off, Mode::Auto].map(Mode::name);
+        entities.push(
+            Entity::select(
+                &format!("{}_mode", r.name()),
+                &format!("{} mode", r.name()),
+                &modes,
+            )
+            .command(r.name())
+            .icon("mdi:tune-variant")
+            .value_template(&format!("{{{{ value_json.relays.{}.mode }}}}", r.name())),
+        );
+    }
     for e in &entities {
         match d.config(e) {
             Ok(c) => {
@@ -337,6 +370,108 @@ pub struct Core<C: Clock> {
     pub mosfet: watch::Sender<bool>,
     /// Called after every tick (the demo's status line).
     pub on_tick: Option<OnTick>,
+    /// The status page, when served.
+    pub web: Option<WebMount>,
+}
+
+/// The web server of a run: its task, its publisher, the commands it validated.
+#[derive(Debug)]
+pub struct WebMount {
+    serving: web::Serving,
+    publisher: web::Publisher,
+    commands: Option<mpsc::Receiver<web::CommandRequest<Input>>>,
+    mqtt: Option<watch::Receiver<mqtt::LinkStatus>>,
+}
+
+/// Bind and start the web server with `validate` (the MQTT command path's validator, see
+/// [`validator`]); `mqtt` is the broker's status for the health and metrics. Returns the
+/// address it listens on.
+///
+/// # Errors
+/// The port cannot be opened (the message names `web.port` and the fix) or the server's
+/// thread cannot start.
+pub async fn start_web(
+    config: web::WebConfig,
+    validate: impl Fn(&str, &[u8]) -> Result<Input, Rejection> + Send + Sync + 'static,
+    mqtt: Option<watch::Receiver<mqtt::LinkStatus>>,
+) -> Result<(WebMount, std::net::SocketAddr), String> {
+    let (server, publisher, commands) = web::server(config, &crate::web::hints(), Some(validate));
+    let bound = server.bind().await?;
+    let addr = bound.local_addr().map_err(|e| format!("web: {e}"))?;
+    let serving = bound
+        .spawn()
+        .map_err(|e| format!("web: cannot start the server: {e}"))?;
+    tracing::info!(%addr, "web: status page at http://{addr}/");
+    Ok((
+        WebMount {
+            serving,
+            publisher,
+            commands,
+            mqtt,
+        },
+        addr,
+    ))
+}
+
+/// A sink that also keeps the latest events for the page.
+struct Recording {
+    inner: Box<dyn Sink>,
+    recent: crate::web::Recent,
+}
+
+impl Sink for Recording {
+    fn state(&mut self, state: &J) {
+        self.inner.state(state);
+    }
+    fn event(&mut self, event: &J) {
+        self.recent.push(event);
+        self.inner.event(event);
+    }
+    fn config(&mut self, settings: &J) {
+        self.inner.config(settings);
+    }
+}
+
+/// The next item of an optional channel (pending for ever without one).
+async fn recv_opt<T>(rx: &mut Option<mpsc::Receiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The end of the web server's task (never, without one).
+async fn web_ended(web: &mut Option<WebMount>) -> std::io::Result<()> {
+    match web {
+        Some(w) => (&mut w.serving).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Hand the web server the state at `now` and the latest events.
+fn publish_web(web: Option<&WebMount>, engine: &Engine, now: Millis, recent: &crate::web::Recent) {
+    if let Some(w) = web {
+        let state = engine.state_json(now);
+        let lines = recent.lines();
+        let status = w.mqtt.as_ref().map(|s| *s.borrow());
+        w.publisher
+            .publish_with(move || crate::web::snapshot(state, lines, status));
+    }
+}
+
+/// What a command applied over HTTP answers: the relay's state and mode, or the effective
+/// settings.
+fn command_result(engine: &Engine, now: Millis, command: &Input) -> J {
+    let state = engine.state_json(now);
+    match command {
+        Input::Mode(relay, _) => json!({
+            "relay": relay.name(),
+            "state": state.get("relays").and_then(|r| r.get(relay.name())).cloned().unwrap_or(J::Null),
+            "note": "the relay follows at the next tick (a safety latch still wins)",
+        }),
+        Input::Config(_) => json!({ "config": engine.settings_json() }),
+        _ => J::Null,
+    }
 }
 
 impl<C: Clock> std::fmt::Debug for Core<C> {
@@ -362,6 +497,12 @@ pub async fn run_core<C: Clock>(
     stop: impl Future<Output = ()>,
 ) -> Result<(), String> {
     let mut stop = std::pin::pin!(stop);
+    let mut web = core.web.take();
+    let mut web_cmds = web.as_mut().and_then(|w| w.commands.take());
+    let mut sink = Recording {
+        inner: core.sink,
+        recent: crate::web::Recent::default(),
+    };
     let mut tick = tokio::time::interval(core.tick);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut state = tokio::time::interval(core.state_every);
@@ -373,8 +514,9 @@ pub async fn run_core<C: Clock>(
             tracing::error!(relay = r.name(), error = %e, "relay off at start failed");
         }
     }
-    core.sink.config(&engine.settings_json());
-    core.sink.state(&engine.state_json(now));
+    sink.config(&engine.settings_json());
+    sink.state(&engine.state_json(now));
+    publish_web(web.as_ref(), &engine, now, &sink.recent);
     let result = loop {
         tokio::select! {
             () = &mut stop => break Ok(()),
@@ -386,18 +528,36 @@ pub async fn run_core<C: Clock>(
                 break Err(format!("a source task {why}; stopping with every relay off"));
             }
             Some(input) = inputs.recv() => {
-                engine.input(core.clock.now(), input, core.sink.as_mut());
+                engine.input(core.clock.now(), input, &mut sink);
+            }
+            c = recv_opt(&mut web_cmds) => {
+                let Some(req) = c else {
+                    break Err("the web server stopped taking commands; stopping with every relay off".to_owned());
+                };
+                let now = core.clock.now();
+                let command = req.command.clone();
+                engine.input(now, command.clone(), &mut sink);
+                req.respond(Ok(command_result(&engine, now, &command)));
+                publish_web(web.as_ref(), &engine, now, &sink.recent);
+            }
+            r = web_ended(&mut web) => {
+                let why = match r {
+                    Ok(()) => "the web server ended".to_owned(),
+                    Err(e) => format!("the web server failed: {e}"),
+                };
+                break Err(format!("{why}; stopping with every relay off"));
             }
             _ = tick.tick() => {
                 let now = core.clock.now();
-                let out = engine.tick(now, core.relays.as_mut(), core.sink.as_mut());
+                let out = engine.tick(now, core.relays.as_mut(), &mut sink);
                 core.mosfet.send_replace(out.charge_mosfet);
                 if let Some(f) = core.on_tick.as_mut() {
                     f(&engine, now);
                 }
+                publish_web(web.as_ref(), &engine, now, &sink.recent);
             }
             _ = state.tick() => {
-                core.sink.state(&engine.state_json(core.clock.now()));
+                sink.state(&engine.state_json(core.clock.now()));
             }
         }
     };
@@ -408,6 +568,8 @@ pub async fn run_core<C: Clock>(
             tracing::error!(relay = r.name(), error = %e, "relay off at stop failed");
         }
     }
+    let now = core.clock.now();
+    publish_web(web.as_ref(), &engine, now, &sink.recent);
     result
 }
 
@@ -432,7 +594,8 @@ pub async fn run_observed(
     let mut config = settings.rules;
     let (tx, rx) = mpsc::channel::<Input>(256);
     let mut client = None;
-    let mut handle = None;
+    let mut handle: Option<MqttHandle> = None;
+    let mut current = Arc::new(Mutex::new(config));
     if let Some(m) = &settings.mqtt {
         if let Some(payload) = fetch_retained(m).await {
             match serde_json::from_slice::<RulesSettings>(&payload)
@@ -446,13 +609,13 @@ pub async fn run_observed(
                 Err(e) => tracing::warn!(error = %e, "retained config ignored; using the file"),
             }
         }
-        let current = Arc::new(Mutex::new(config));
+        current = Arc::new(Mutex::new(config));
         let cfg = MqttConfig::new(
             m.url.clone(),
             &mqtt::default_client_id("bms-bridge", &m.topics),
             m.topics.clone(),
         );
-        let (c, mut commands) = MqttClient::start(cfg, validator(current, tx.clone()))
+        let (c, mut commands) = MqttClient::start(cfg, validator(current.clone(), tx.clone()))
             .map_err(|e| format!("MQTT: {e}"))?;
         let h = c.handle();
         if m.discovery {
@@ -469,6 +632,18 @@ pub async fn run_observed(
         handle = Some(h);
         client = Some(c);
     }
+    // The web page shares the MQTT path's validator and its effective configuration.
+    let web = match settings.web.clone() {
+        Some(w) => {
+            let status = handle.as_ref().map(MqttHandle::status);
+            Some(
+                start_web(w, validator(current, tx.clone()), status)
+                    .await?
+                    .0,
+            )
+        }
+        None => None,
+    };
     let clock = TokioClock::new(1);
     let names = settings
         .onewire
@@ -478,21 +653,52 @@ pub async fn run_observed(
     let engine = Engine::new(config, clock.now(), names);
     let (mosfet_tx, mosfet_rx) = watch::channel(true);
     let mut tasks = JoinSet::new();
-    let variant = if settings.bms.rs485 {
-        voltwire_daly::Variant::RS485
-    } else {
-        voltwire_daly::Variant::UART
-    };
-    tasks.spawn(sources::daly(
-        LinkConnect::new(settings.bms.url.clone(), 1),
-        DalyOptions {
-            variant,
-            poll: settings.bms.poll,
-            poller: voltwire_runtime::poll::PollConfig::default(),
-        },
-        tx.clone(),
-        mosfet_rx,
-    ));
+    match settings.bms.kind {
+        BmsKind::Daly => {
+            let variant = if settings.bms.rs485 {
+                voltwire_daly::Variant::RS485
+            } else {
+                voltwire_daly::Variant::UART
+            };
+            tasks.spawn(sources::daly(
+                LinkConnect::new(settings.bms.url.clone(), 1),
+                DalyOptions {
+                    variant,
+                    poll: settings.bms.poll,
+                    poller: voltwire_runtime::poll::PollConfig::default(),
+                },
+                tx.clone(),
+                mosfet_rx,
+            ));
+        }
+        BmsKind::Pylontech { address } => {
+            tracing::warn!(
+                "pylontech-rs485 has no charge-MOSFET command: the rules' charge-MOSFET request is published but not written"
+            );
+            drop(mosfet_rx);
+            tasks.spawn(sources::pylontech(
+                LinkConnect::new(settings.bms.url.clone(), 1),
+                PaceOptions {
+                    address,
+                    poll: settings.bms.poll,
+                    poller: voltwire_runtime::poll::PollConfig::default(),
+                },
+                tx.clone(),
+            ));
+        }
+        BmsKind::Pace { address } => {
+            tasks.spawn(sources::pace(
+                LinkConnect::new(settings.bms.url.clone(), 1),
+                PaceOptions {
+                    address,
+                    poll: settings.bms.poll,
+                    poller: voltwire_runtime::poll::PollConfig::default(),
+                },
+                tx.clone(),
+                mosfet_rx,
+            ));
+        }
+    }
     if let Some(url) = &settings.shunt {
         tasks.spawn(sources::vedirect(
             LinkConnect::new(url.clone(), 2),
@@ -528,6 +734,7 @@ pub async fn run_observed(
         sink: Box::new(MqttSink::new(handle, observe)),
         mosfet: mosfet_tx,
         on_tick: None,
+        web,
     };
     let r = run_core(engine, core, rx, tasks, stop).await;
     if let Some(c) = client {

@@ -234,24 +234,44 @@ pub struct Demo {
 }
 
 /// Run the demo for `duration` of real time (`None`: a whole simulated day, 12 minutes) or
-/// until `stop`; `print` gets every line.
+/// until `stop`; `print` gets every line. With `web_port`, the status page is served on
+/// 127.0.0.1 at that port (0: any free port) with a fresh random token for its commands;
+/// the line `demo: status page at http://ADDR/ (commands in the page need the token T)`
+/// announces both.
 ///
 /// # Errors
-/// A task that ended.
+/// A task that ended, or the web port cannot be opened.
 pub async fn run(
     duration: Option<Duration>,
+    web_port: Option<u16>,
     stop: impl std::future::Future<Output = ()>,
     print: impl Fn(&str) + Send + Sync + 'static,
 ) -> Result<(), String> {
     let w1 = scratch();
-    let r = run_in(duration, stop, print, &w1).await;
+    let r = run_in(duration, web_port, stop, print, &w1).await;
     let _ = std::fs::remove_dir_all(&w1);
     r
+}
+
+/// The demo's rules: a SmartShunt, two chargers, a cell and a charger sensor.
+fn demo_config() -> Config {
+    Config {
+        shunt: true,
+        chargers: 2,
+        sensors: [
+            Some(SensorRole::Cell),
+            Some(SensorRole::Charger),
+            None,
+            None,
+        ],
+        ..Config::default()
+    }
 }
 
 #[allow(clippy::too_many_lines, reason = "the demo's wiring in one place")]
 async fn run_in(
     duration: Option<Duration>,
+    web_port: Option<u16>,
     stop: impl std::future::Future<Output = ()>,
     print: impl Fn(&str) + Send + Sync + 'static,
     w1: &Path,
@@ -275,6 +295,26 @@ async fn run_in(
             .map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     let (tx, rx) = mpsc::channel::<Input>(256);
+    let web = match web_port {
+        None => None,
+        Some(port) => {
+            let token = voltwire_runtime::web::Token::generate()
+                .map_err(|e| format!("cannot make a random web token: {e}"))?;
+            let cfg = voltwire_runtime::web::WebConfig {
+                port,
+                token: Some(token.clone()),
+                ..voltwire_runtime::web::WebConfig::default()
+            };
+            let current = Arc::new(Mutex::new(demo_config()));
+            let (mount, addr) =
+                app::start_web(cfg, app::validator(current, tx.clone()), None).await?;
+            print(&format!(
+                "demo: status page at http://{addr}/ (commands in the page need the token {})",
+                token.as_str()
+            ));
+            Some(mount)
+        }
+    };
     let mut tasks = JoinSet::new();
     let pipe = |tasks: &mut JoinSet<()>| {
         let (app_end, dev_end) = tokio::io::duplex(16 * 1024);
@@ -356,18 +396,7 @@ async fn run_in(
     ));
     drop(tx);
 
-    let config = Config {
-        shunt: true,
-        chargers: 2,
-        sensors: [
-            Some(SensorRole::Cell),
-            Some(SensorRole::Charger),
-            None,
-            None,
-        ],
-        ..Config::default()
-    };
-    let engine = Engine::new(config, clock.now(), ids);
+    let engine = Engine::new(demo_config(), clock.now(), ids);
     let print = Arc::new(print);
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<Observed>();
     let p2 = Arc::clone(&print);
@@ -410,6 +439,7 @@ async fn run_in(
         sink: Box::new(MqttSink::new(None, Some(ev_tx))),
         mosfet: mosfet_tx,
         on_tick: Some(Box::new(on_tick)),
+        web,
     };
     let limit = duration.unwrap_or(Duration::from_secs(24 * 3600 / u64::from(SPEED)));
     let stop = async move {

@@ -1,8 +1,9 @@
 //! `bms-bridge`: a BMS, a SmartShunt and one or two VE.Direct solar chargers to MQTT,
 //! switching two load relays and an active balancer under the latched safety rules of
 //! `voltwire-bms-rules`. A thin composition: [`config`] (TOML, validated), [`sources`] (Daly
-//! poll + charge-MOSFET write, VE.Direct TEXT, 1-Wire), [`engine`] (the rules on an injected
-//! clock), [`app`] (relays, MQTT, the loop) and [`demo`] (feature `demo`).
+//! or Pace poll + charge-MOSFET write, VE.Direct TEXT, 1-Wire), [`engine`] (the rules on an injected
+//! clock), [`app`] (relays, MQTT, the loop), [`web`] (the status page's state, health
+//! and metrics) and [`demo`] (feature `demo`).
 #![forbid(unsafe_code)]
 #![allow(
     clippy::std_instead_of_core,
@@ -16,3 +17,4 @@ pub mod config;
 pub mod demo;
 pub mod engine;
 pub mod sources;
+pub mod web;

@@ -1,4 +1,5 @@
-//! The sources: a Daly BMS (polled, charge-MOSFET write), VE.Direct TEXT devices (receive
+//! The sources: a Daly or Pace BMS (polled, charge-MOSFET write) or a Pylontech module
+//! (RS485, polled, read only), VE.Direct TEXT devices (receive
 //! only) and Linux 1-Wire sensors. Each runs in its own task, survives the loss of its link
 //! (reconnect with backoff) and reports through [`Input`]s; silence is judged by the rules
 //! (each source's own age and timeout).
@@ -372,5 +373,261 @@ mod tests {
         assert_eq!(parse_w1("85000"), None);
         assert_eq!(parse_w1("abc"), None);
         assert_eq!(parse_w1("200000"), None);
+    }
+}
+
+/// Settings of an addressed RS485 BMS (Pace, Pylontech).
+#[derive(Debug, Clone, Copy)]
+pub struct PaceOptions {
+    /// The pack's address (ADR; Pace 0–15, 1 on a lone pack; Pylontech 2 for the first).
+    pub address: u8,
+    /// Poll period.
+    pub poll: Duration,
+    /// Poller timing.
+    pub poller: PollConfig,
+}
+
+type PacePoller<L> = Poller<L, voltwire_asciihex::Decoder>;
+
+/// One request to the pack at `adr` and its decoded reply (a frame that does not answer it,
+/// or a refusal, is no answer: `Timeout`).
+async fn pace_request<L: AsyncRead + AsyncWrite + Unpin>(
+    p: &mut PacePoller<L>,
+    adr: u8,
+    body: voltwire_pace::RequestBody,
+) -> Result<voltwire_pace::ResponseBody, PollError> {
+    let req = voltwire_pace::Request::new(adr, body);
+    let Ok(frame) = req.to_frame() else {
+        return Err(PollError::Timeout { attempts: 0 });
+    };
+    let command = req.command();
+    let item = p
+        .request(&frame.to_bytes(), |i| {
+            i.as_ref().is_ok_and(|f| f.adr == adr)
+        })
+        .await?;
+    let Ok(f) = item else {
+        return Err(PollError::Timeout { attempts: 0 });
+    };
+    let r = voltwire_pace::Response::from_frame(&f, command);
+    if r.answers(&req) {
+        Ok(r.body)
+    } else {
+        tracing::debug!(rtn = ?r.rtn, "pace: reply does not answer the request");
+        Err(PollError::Timeout { attempts: 0 })
+    }
+}
+
+/// One poll: analog values (0x42) and status (0x44, for the charge MOSFET) of one pack.
+async fn pace_poll<L: AsyncRead + AsyncWrite + Unpin>(
+    p: &mut PacePoller<L>,
+    adr: u8,
+) -> Result<(BmsReading, Option<bool>), PollError> {
+    use voltwire_pace::{RequestBody, ResponseBody, Target, flags::System};
+    let ResponseBody::Analog(a) =
+        pace_request(p, adr, RequestBody::Analog(Target::Pack(adr))).await?
+    else {
+        return Err(PollError::Timeout { attempts: 0 });
+    };
+    let Some(pack) = a.modules.first() else {
+        return Err(PollError::Timeout { attempts: 0 });
+    };
+    let (Some(min), Some(max)) = (pack.cells.iter().min(), pack.cells.iter().max()) else {
+        return Err(PollError::Timeout { attempts: 0 });
+    };
+    // The last two temperatures are the MOSFET's and the environment's; the others the cells'.
+    let cell_temps = pack.temperatures.len().saturating_sub(2).max(1);
+    let temp_max = pack
+        .temperatures
+        .iter()
+        .take(cell_temps)
+        .filter_map(|t| t.to_celsius(voltwire_pace::ZERO_CELSIUS))
+        .max();
+    // Remaining / total capacity (the wide fields when the block carries them).
+    let soc = if pack.total().0 <= 0 {
+        return Err(PollError::Timeout { attempts: 0 });
+    } else {
+        let pm = pack.remaining().0.saturating_mul(1000) / pack.total().0;
+        voltwire_core::Permille(i16::try_from(pm.clamp(0, 1000)).unwrap_or(1000))
+    };
+    let mosfet = match pace_request(p, adr, RequestBody::Status(Target::Pack(adr))).await {
+        Ok(ResponseBody::Status(s)) => s
+            .modules
+            .first()
+            .map(|m| m.state.system.contains(System::CHARGE_FET_ON)),
+        Err(e) if e.is_link_error() => return Err(e),
+        _ => None,
+    };
+    Ok((
+        BmsReading {
+            pack: pack.voltage,
+            current: pack.current,
+            soc,
+            cell_min: *min,
+            cell_max: *max,
+            temp_max,
+        },
+        mosfet,
+    ))
+}
+
+/// Poll a Pace pack for ever (RS485, protocol v25): readings to `tx`; the charge MOSFET
+/// (0x9A) follows `want` as for the Daly (off whenever the rules ask; back on only if this
+/// bridge switched it off). Returns only when `tx` is closed or `conn` says no stream will
+/// ever come.
+pub async fn pace<C: Connect>(
+    mut conn: C,
+    opts: PaceOptions,
+    tx: mpsc::Sender<Input>,
+    want: watch::Receiver<bool>,
+) {
+    use voltwire_pace::{MosfetSwitch, RequestBody};
+    let mut retry = backoff(13);
+    let mut we_turned_off = false;
+    while !tx.is_closed() {
+        let link = match conn.connect().await {
+            Ok(l) => l,
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                tracing::error!(error = %e, "bms: no stream will ever come; source ends");
+                return;
+            }
+            Err(e) => {
+                link_event(&tx, "bms", false, e.to_string()).await;
+                tokio::time::sleep(retry.next_delay()).await;
+                continue;
+            }
+        };
+        retry.reset();
+        link_event(&tx, "bms", true, String::new()).await;
+        let mut p = Poller::new(link, voltwire_asciihex::Decoder::new(), opts.poller);
+        let mut ticker = tokio::time::interval(opts.poll);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let why = loop {
+            ticker.tick().await;
+            let reported = match pace_poll(&mut p, opts.address).await {
+                Ok((reading, mosfet)) => {
+                    if tx.send(Input::Bms(reading, mosfet)).await.is_err() {
+                        return;
+                    }
+                    mosfet
+                }
+                Err(e) if e.is_link_error() => break e.to_string(),
+                Err(e) => {
+                    tracing::debug!(error = %e, "pace: no answer");
+                    continue;
+                }
+            };
+            let want_on = *want.borrow();
+            if reported.is_some_and(|r| r != want_on) && (!want_on || we_turned_off) {
+                let switch = if want_on {
+                    MosfetSwitch::On
+                } else {
+                    MosfetSwitch::Off
+                };
+                match pace_request(&mut p, opts.address, RequestBody::ChargeMosfet(switch)).await {
+                    Ok(_) => {
+                        tracing::info!(on = want_on, "pace: charge MOSFET written");
+                        we_turned_off = !want_on;
+                    }
+                    Err(e) if e.is_link_error() => break e.to_string(),
+                    Err(e) => tracing::warn!(error = %e, "pace: charge MOSFET write unanswered"),
+                }
+            }
+        };
+        link_event(&tx, "bms", false, why).await;
+        tokio::time::sleep(retry.next_delay()).await;
+    }
+}
+
+/// One Pylontech 0x42 request to the module at `adr` and its analog block, as a reading
+/// (no charge-MOSFET state: the RS485 protocol has no MOSFET command).
+async fn pylontech_poll<L: AsyncRead + AsyncWrite + Unpin>(
+    p: &mut Poller<L, voltwire_asciihex::Decoder>,
+    adr: u8,
+) -> Result<BmsReading, PollError> {
+    use voltwire_pylontech::rs485::{Request, RequestBody, Response, ResponseBody, Target};
+    let req = Request::new(adr, RequestBody::Analog(Target::Module(adr)));
+    let Ok(frame) = req.to_frame() else {
+        return Err(PollError::Timeout { attempts: 0 });
+    };
+    let item = p
+        .request(&frame.to_bytes(), |i| {
+            i.as_ref().is_ok_and(|f| f.adr == adr)
+        })
+        .await?;
+    let Ok(reply) = item else {
+        return Err(PollError::Timeout { attempts: 0 });
+    };
+    let r = Response::from_frame(&reply, req.command());
+    let (true, ResponseBody::Analog(a)) = (r.answers(&req), r.body) else {
+        return Err(PollError::Timeout { attempts: 0 });
+    };
+    let Some(module) = a.modules.first() else {
+        return Err(PollError::Timeout { attempts: 0 });
+    };
+    let (Some(min), Some(max)) = (module.cells.iter().min(), module.cells.iter().max()) else {
+        return Err(PollError::Timeout { attempts: 0 });
+    };
+    // Remaining / total capacity: above 65 Ah they are in the block's wide extension.
+    if module.total().0 <= 0 {
+        return Err(PollError::Timeout { attempts: 0 });
+    }
+    // The first temperature is the BMS board's; the others the cells'.
+    let skip = usize::from(module.temperatures.len() > 1);
+    let temp_max = module
+        .temperatures
+        .iter()
+        .skip(skip)
+        .filter_map(|t| t.to_celsius(voltwire_pylontech::rs485::ZERO_CELSIUS))
+        .max();
+    let pm = module.remaining().0.saturating_mul(1000) / module.total().0;
+    Ok(BmsReading {
+        pack: module.voltage,
+        current: module.current,
+        soc: voltwire_core::Permille(i16::try_from(pm.clamp(0, 1000)).unwrap_or(1000)),
+        cell_min: *min,
+        cell_max: *max,
+        temp_max,
+    })
+}
+
+/// Poll a Pylontech module over RS485 for ever (read only: the protocol has no charge-MOSFET
+/// command, so the rules' request is not written; the BMS's own protection and the
+/// inverter's limits stay in charge of charging). Returns only when `tx` is closed or `conn`
+/// says no stream will ever come.
+pub async fn pylontech<C: Connect>(mut conn: C, opts: PaceOptions, tx: mpsc::Sender<Input>) {
+    let mut retry = backoff(17);
+    while !tx.is_closed() {
+        let link = match conn.connect().await {
+            Ok(l) => l,
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => {
+                tracing::error!(error = %e, "bms: no stream will ever come; source ends");
+                return;
+            }
+            Err(e) => {
+                link_event(&tx, "bms", false, e.to_string()).await;
+                tokio::time::sleep(retry.next_delay()).await;
+                continue;
+            }
+        };
+        retry.reset();
+        link_event(&tx, "bms", true, String::new()).await;
+        let mut p = Poller::new(link, voltwire_asciihex::Decoder::new(), opts.poller);
+        let mut ticker = tokio::time::interval(opts.poll);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let why = loop {
+            ticker.tick().await;
+            match pylontech_poll(&mut p, opts.address).await {
+                Ok(reading) => {
+                    if tx.send(Input::Bms(reading, None)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) if e.is_link_error() => break e.to_string(),
+                Err(e) => tracing::debug!(error = %e, "pylontech: no answer"),
+            }
+        };
+        link_event(&tx, "bms", false, why).await;
+        tokio::time::sleep(retry.next_delay()).await;
     }
 }

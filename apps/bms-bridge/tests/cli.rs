@@ -4,6 +4,7 @@
     clippy::std_instead_of_core,
     clippy::std_instead_of_alloc,
     clippy::unwrap_used,
+    clippy::too_many_lines,
     reason = "std test"
 )]
 
@@ -79,6 +80,47 @@ fn bad_values_name_the_field_and_the_fix() {
             "mqtt.base",
             "voltwire/bms1",
         ),
+        (
+            "[web]\nbind = \"localhost\"\n",
+            "web.bind",
+            "give 127.0.0.1",
+        ),
+        (
+            "[web]\ntoken = \"short\"\n",
+            "web.token",
+            "at least 16 random characters",
+        ),
+        (
+            "[web]\nenabled = false\ntoken = \"REPLACE-WITH-A-RANDOM-TOKEN-run-init\"\n",
+            "web.token",
+            "bms-bridge --init writes one",
+        ),
+        (
+            "[web]\ntoken = \"0123456789abcdef0\"\ntoken_env = \"X\"\n",
+            "web.token",
+            "keep one of them",
+        ),
+        (
+            "[web]\ntoken_file = \"/nonexistent/web-token\"\n",
+            "web.token_file",
+            "readable file",
+        ),
+        (
+            "[web]\ntoken_env = \"BMS_BRIDGE_TEST_UNSET_VARIABLE\"\n",
+            "web.token_env",
+            "set it before starting bms-bridge",
+        ),
+        (
+            "[web]\nprotect_reads = true\n",
+            "web.protect_reads",
+            "set web.token",
+        ),
+        (
+            "[web]\nrate_limit_per_s = 0\n",
+            "web.rate_limit_per_s",
+            "requests per second",
+        ),
+        ("[web]\nport = 70000\n", "web.port", ""),
     ] {
         let path = dir.join("bad.toml");
         std::fs::write(&path, format!("{base}{extra}")).unwrap();
@@ -87,12 +129,83 @@ fn bad_values_name_the_field_and_the_fix() {
         assert!(text.contains(field), "{extra}: no field {field} in {text}");
         assert!(text.contains(fix), "{extra}: no fix {fix:?} in {text}");
     }
+    // A good [web] section, and --web-port without one.
+    let path = dir.join("web.toml");
+    std::fs::write(
+        &path,
+        format!("{base}[web]\nport = 9000\ntoken = \"0123456789abcdef0123\"\n"),
+    )
+    .unwrap();
+    let (code, text) = check(&path);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("web on 127.0.0.1:9000 with commands"),
+        "{text}"
+    );
+    let path = dir.join("noweb.toml");
+    std::fs::write(&path, base).unwrap();
+    let out = bin()
+        .arg("--config")
+        .arg(&path)
+        .args(["--web-port", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("[web] section"));
+    // Pace: valid with an address; the address checked; Daly has none.
+    let path = dir.join("pace.toml");
+    std::fs::write(
+        &path,
+        "[bms]\nkind = \"pace\"\naddress = 2\nurl = \"tcp://h:1\"\n",
+    )
+    .unwrap();
+    let (code, text) = check(&path);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("configuration is valid (pace, no shunt"),
+        "{text}"
+    );
+    // Pylontech RS485: valid, with the warning that it cannot write the charge MOSFET.
+    std::fs::write(
+        &path,
+        "[bms]\nkind = \"pylontech-rs485\"\nurl = \"tcp://h:1\"\n",
+    )
+    .unwrap();
+    let (code, text) = check(&path);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("valid (pylontech-rs485,") && text.contains("no charge-MOSFET command"),
+        "{text}"
+    );
+    for (body, field, fix) in [
+        (
+            "kind = \"pace\"\naddress = 16",
+            "bms.address",
+            "DIP switches",
+        ),
+        (
+            "kind = \"pace\"\nvariant = \"rs485\"",
+            "bms.variant",
+            "remove bms.variant",
+        ),
+        ("address = 1", "bms.address", "kind = \"pace\""),
+        (
+            "kind = \"pylontech-rs485\"\naddress = 99",
+            "bms.address",
+            "outside 0..=15",
+        ),
+    ] {
+        std::fs::write(&path, format!("[bms]\n{body}\nurl = \"tcp://h:1\"\n")).unwrap();
+        let (code, text) = check(&path);
+        assert_eq!(code, 2, "{body}: {text}");
+        assert!(text.contains(field) && text.contains(fix), "{body}: {text}");
+    }
     let path = dir.join("bms.toml");
     std::fs::write(&path, "[bms]\nkind = \"jk\"\nurl = \"tcp://h:1\"\n").unwrap();
     let (code, text) = check(&path);
     assert_eq!(code, 2);
     assert!(
-        text.contains("bms.kind") && text.contains("\"daly\""),
+        text.contains("bms.kind") && text.contains("\"daly\", \"pace\" or \"pylontech-rs485\""),
         "{text}"
     );
 }

@@ -120,6 +120,7 @@ impl Rig {
             sink: Box::new(MqttSink::new(None, Some(obs_tx))),
             mosfet: mosfet_tx,
             on_tick: None,
+            web: None,
         };
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let run = tokio::spawn(app::run_core(engine, core, rx, tasks, async move {

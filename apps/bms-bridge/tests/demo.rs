@@ -15,6 +15,7 @@ async fn a_simulated_day_trips_and_recovers_the_temperature_latch_and_balances()
     let sink = Arc::clone(&lines);
     bms_bridge::demo::run(
         Some(Duration::from_secs(720)),
+        None,
         std::future::pending(),
         move |l| {
             sink.lock().unwrap().push(l.to_owned());

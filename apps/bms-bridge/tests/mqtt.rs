@@ -223,14 +223,27 @@ async fn readings_over_ptys_commands_validated_and_retained_config_across_a_rest
     let mut obs = Observer::new(broker.port()).await;
     let (stop, run) = start(&path);
 
-    // Home Assistant discovery: the relays as switches on their command topics.
-    let d = obs
-        .wait_for("homeassistant/switch/bb/load1/config", "discovery", |_| {
-            true
-        })
+    // Home Assistant discovery: the relays as switches on their command topics, and each
+    // relay's mode as a select on the same topic (retained, replayed in any order).
+    let any = |_: &Value| true;
+    let (d, sel) = obs
+        .wait_both(
+            ("homeassistant/switch/bb/load1/config", &any),
+            ("homeassistant/select/bb/balancer_mode/config", &any),
+        )
         .await;
     assert_eq!(d["command_topic"], "bb/command/load1", "{d}");
     assert_eq!(d["availability_topic"], "bb/availability", "{d}");
+    assert_eq!(sel["command_topic"], "bb/command/balancer", "{sel}");
+    assert_eq!(
+        sel["options"],
+        serde_json::json!(["on", "off", "auto"]),
+        "{sel}"
+    );
+    assert_eq!(
+        sel["value_template"], "{{ value_json.relays.balancer.mode }}",
+        "{sel}"
+    );
 
     // Readings from all three simulators over real ptys.
     let state = obs

@@ -3,7 +3,8 @@
 //!
 //! Every entity points at the node's availability topic (`online`/`offline`) and, by default,
 //! at `<base>/state` with a `value_template` that picks its value out of the JSON state.
-//! Switches and numbers get the command topic `<base>/command/<object_id>`.
+//! Switches, numbers and selects get the command topic `<base>/command/<object_id>` (or
+//! `<base>/command/<name>` with [`Entity::command`], e.g. a select for a switch's mode).
 
 use serde_json::{Map, Value, json};
 
@@ -21,6 +22,9 @@ pub enum Component {
     Switch,
     /// `number`: a numeric set point with `min`/`max`/`step`.
     Number,
+    /// `select`: one of a fixed list of options (e.g. a relay's mode `on`/`off`/`auto`),
+    /// commanded with the option's text.
+    Select,
 }
 
 impl Component {
@@ -31,6 +35,7 @@ impl Component {
             Self::BinarySensor => "binary_sensor",
             Self::Switch => "switch",
             Self::Number => "number",
+            Self::Select => "select",
         }
     }
 }
@@ -104,7 +109,7 @@ impl Device {
 }
 
 /// One entity to announce. Build with [`Entity::sensor`], [`Entity::binary_sensor`],
-/// [`Entity::switch`] or [`Entity::number`] and the builder methods.
+/// [`Entity::switch`], [`Entity::number`] or [`Entity::select`] and the builder methods.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entity {
     component: Component,
@@ -118,6 +123,8 @@ pub struct Entity {
     icon: Option<String>,
     category: Option<String>,
     range: Option<(f64, f64, f64)>,
+    options: Vec<String>,
+    command: Option<String>,
 }
 
 impl Entity {
@@ -134,6 +141,8 @@ impl Entity {
             icon: None,
             category: None,
             range: None,
+            options: Vec::new(),
+            command: None,
         }
     }
 
@@ -159,6 +168,23 @@ impl Entity {
         let mut e = Self::new(Component::Number, object_id, name);
         e.range = Some((min, max, step));
         e
+    }
+
+    /// A select of `options` (sent as they are written) commanded on
+    /// `<base>/command/<object_id>`; its `value_template` must render one of them.
+    pub fn select(object_id: &str, name: &str, options: &[&str]) -> Self {
+        let mut e = Self::new(Component::Select, object_id, name);
+        e.options = options.iter().map(|o| (*o).to_owned()).collect();
+        e
+    }
+
+    /// Send this entity's commands to `<base>/command/<name>` instead of
+    /// `<base>/command/<object_id>` (switches, numbers and selects), e.g. a mode select
+    /// `load1_mode` that commands `load1` like the switch `load1` does.
+    #[must_use]
+    pub fn command(mut self, name: &str) -> Self {
+        self.command = Some(name.to_owned());
+        self
     }
 
     /// Home Assistant `device_class` (e.g. `voltage`, `current`, `battery`, `temperature`).
@@ -228,10 +254,16 @@ pub enum DiscoveryError {
     /// A node or object id with characters Home Assistant does not accept in topics.
     #[error("discovery {what} `{id}` must be non-empty and use only A-Z a-z 0-9 _ -")]
     BadId {
-        /// `node_id` or `object_id`.
+        /// `node_id`, `object_id` or `command`.
         what: &'static str,
         /// The offending id.
         id: String,
+    },
+    /// A select without options, or with an empty or repeated option.
+    #[error("select `{object_id}`: need at least one option, each non-empty and different")]
+    BadOptions {
+        /// The entity.
+        object_id: String,
     },
     /// A number entity whose range is empty or whose step is not positive.
     #[error("number `{object_id}`: need finite min < max and step > 0")]
@@ -259,6 +291,7 @@ impl DiscoveryError {
         match self {
             Self::BadId { .. } => "bad_id",
             Self::BadRange { .. } => "bad_range",
+            Self::BadOptions { .. } => "bad_options",
             Self::NoIdentifier { .. } => "no_identifier",
             Self::StateClassNotSensor { .. } => "state_class_not_sensor",
         }
@@ -288,6 +321,40 @@ fn valid_id(id: &str) -> bool {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The checks of [`Discovery::config`] that need no topics: ids, state class, options.
+fn check(entity: &Entity) -> Result<(), DiscoveryError> {
+    if !valid_id(&entity.object_id) {
+        return Err(DiscoveryError::BadId {
+            what: "object_id",
+            id: entity.object_id.clone(),
+        });
+    }
+    if entity.command.as_deref().is_some_and(|c| !valid_id(c)) {
+        return Err(DiscoveryError::BadId {
+            what: "command",
+            id: entity.command.clone().unwrap_or_default(),
+        });
+    }
+    if entity.state_class.is_some() && entity.component != Component::Sensor {
+        return Err(DiscoveryError::StateClassNotSensor {
+            object_id: entity.object_id.clone(),
+        });
+    }
+    if entity.component == Component::Select {
+        let o = &entity.options;
+        let distinct = o
+            .iter()
+            .enumerate()
+            .all(|(i, x)| !x.is_empty() && !o.iter().skip(i + 1).any(|y| y == x));
+        if o.is_empty() || !distinct {
+            return Err(DiscoveryError::BadOptions {
+                object_id: entity.object_id.clone(),
+            });
+        }
+    }
+    Ok(())
 }
 
 impl Discovery {
@@ -337,17 +404,7 @@ impl Discovery {
     /// # Errors
     /// [`DiscoveryError`] for a bad object id, a bad number range or a misplaced state class.
     pub fn config(&self, entity: &Entity) -> Result<DiscoveryConfig, DiscoveryError> {
-        if !valid_id(&entity.object_id) {
-            return Err(DiscoveryError::BadId {
-                what: "object_id",
-                id: entity.object_id.clone(),
-            });
-        }
-        if entity.state_class.is_some() && entity.component != Component::Sensor {
-            return Err(DiscoveryError::StateClassNotSensor {
-                object_id: entity.object_id.clone(),
-            });
-        }
+        check(entity)?;
         let mut m = Map::new();
         m.insert("name".into(), json!(entity.name));
         m.insert(
@@ -383,6 +440,7 @@ impl Discovery {
         if let Some(class) = entity.state_class {
             m.insert("state_class".into(), json!(class.as_str()));
         }
+        let command = entity.command.as_deref().unwrap_or(&entity.object_id);
         match entity.component {
             Component::Sensor => {}
             Component::BinarySensor => {
@@ -392,7 +450,7 @@ impl Discovery {
             Component::Switch => {
                 m.insert(
                     "command_topic".into(),
-                    json!(self.topics.named_command(&entity.object_id)),
+                    json!(self.topics.named_command(command)),
                 );
                 m.insert("payload_on".into(), json!("ON"));
                 m.insert("payload_off".into(), json!("OFF"));
@@ -413,12 +471,19 @@ impl Discovery {
                 }
                 m.insert(
                     "command_topic".into(),
-                    json!(self.topics.named_command(&entity.object_id)),
+                    json!(self.topics.named_command(command)),
                 );
                 m.insert("min".into(), json!(min));
                 m.insert("max".into(), json!(max));
                 m.insert("step".into(), json!(step));
                 m.insert("mode".into(), json!("box"));
+            }
+            Component::Select => {
+                m.insert(
+                    "command_topic".into(),
+                    json!(self.topics.named_command(command)),
+                );
+                m.insert("options".into(), json!(entity.options));
             }
         }
         m.insert("device".into(), self.device.to_json());
@@ -494,6 +559,47 @@ mod tests {
                 .with_prefix("ha")
                 .topic(&Entity::sensor("x", "X"))
                 .starts_with("ha/sensor/")
+        );
+    }
+
+    #[test]
+    fn select_config() {
+        let d = disc();
+        let e = Entity::select("load1_mode", "load1 mode", &["on", "off", "auto"])
+            .command("load1")
+            .value_template("{{ value_json.relays.load1.mode }}");
+        let c = d.config(&e).unwrap();
+        assert_eq!(c.topic, "homeassistant/select/vw_bms1/load1_mode/config");
+        let v: Value = serde_json::from_str(&c.payload).unwrap();
+        assert_eq!(v["command_topic"], "vw/bms1/command/load1");
+        assert_eq!(v["options"], json!(["on", "off", "auto"]));
+        assert_eq!(v["state_topic"], "vw/bms1/state");
+        assert_eq!(v["value_template"], "{{ value_json.relays.load1.mode }}");
+        assert_eq!(v["unique_id"], "vw_bms1_load1_mode");
+        assert!(v.get("payload_on").is_none());
+        // Without `command`, the object id names the command; `command` works for switches too.
+        let plain = d
+            .config(&Entity::select("mode", "Mode", &["a", "b"]))
+            .unwrap();
+        let v: Value = serde_json::from_str(&plain.payload).unwrap();
+        assert_eq!(v["command_topic"], "vw/bms1/command/mode");
+        let sw = d
+            .config(&Entity::switch("load1_switch", "load1").command("load1"))
+            .unwrap();
+        let v: Value = serde_json::from_str(&sw.payload).unwrap();
+        assert_eq!(v["command_topic"], "vw/bms1/command/load1");
+        for bad in [&[][..], &["on", "on"][..], &["on", ""][..]] {
+            assert_eq!(
+                d.config(&Entity::select("m", "m", bad)).unwrap_err().code(),
+                "bad_options",
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            d.config(&Entity::select("m", "m", &["a"]).command("a/b"))
+                .unwrap_err()
+                .code(),
+            "bad_id"
         );
     }
 

@@ -14,7 +14,7 @@
 //!   `<base>/command/<name>`; incoming packets up to [`MAX_PACKET_SIZE`] never cost the
 //!   connection. [`default_client_id`] derives a per-host, per-base-topic client id.
 //! - [`Discovery`]: Home Assistant MQTT discovery configs for sensors, binary sensors,
-//!   switches and numbers.
+//!   switches, numbers and selects.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
