@@ -283,13 +283,26 @@ impl Label {
         // A binary search over the labels' packed keys (sorted at compile time): a handful
         // of integer compares per field, and a fraction of the code a literal `match` on
         // the 64 byte strings compiles to (thumbv7em probe: -0.9 KiB of .text).
-        let i = LOOKUP.keys.binary_search(&key(text)?).ok()?;
-        // Keys ignore leading NUL bytes (`"\0V"` packs as `"V"`): confirm the text.
-        LOOKUP
-            .labels
-            .get(i)
-            .copied()
-            .filter(|l| l.text().as_bytes() == text)
+        // Keys ignore leading NUL bytes (`"\0V"` packs as `"V"`); no label starts with one.
+        if let [0, ..] = text {
+            return None;
+        }
+        let k = key(text)?;
+        // A branchless lower bound: a fixed number of halvings (6 for 64 labels) with
+        // conditional moves, so the search itself mispredicts no branch.
+        let keys = &LOOKUP.keys;
+        let mut base = 0;
+        let mut size = keys.len();
+        while size > 1 {
+            let half = size / 2;
+            let probe = keys.get(base + half).copied().unwrap_or(u64::MAX);
+            base = if probe <= k { base + half } else { base };
+            size -= half;
+        }
+        match keys.get(base) {
+            Some(&found) if found == k => LOOKUP.labels.get(base).copied(),
+            _ => None,
+        }
     }
 
     /// Number of documented labels.
@@ -307,7 +320,8 @@ impl Label {
 }
 
 /// A text of up to 8 bytes (the longest labels: `AC_OUT_V`) packed big-endian into an
-/// integer; `None` for longer texts. Texts without NUL bytes (every label) have distinct keys.
+/// integer; `None` for longer texts. Texts that do not start with a NUL byte (every label)
+/// have distinct keys: the key's highest non-zero byte gives the length.
 const fn key(text: &[u8]) -> Option<u64> {
     if text.len() > 8 {
         return None;
