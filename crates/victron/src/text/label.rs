@@ -280,27 +280,17 @@ labels! {
 impl Label {
     /// The label for wire text `text` (exact, case-sensitive), if documented.
     pub fn from_text(text: &[u8]) -> Option<Label> {
-        // A binary search over the labels' packed keys (sorted at compile time): a handful
-        // of integer compares per field, and a fraction of the code a literal `match` on
+        // A hash of the label's packed key into a 256-entry index (one multiply, two loads,
+        // one compare), built at compile time: a fraction of the code a literal `match` on
         // the 64 byte strings compiles to (thumbv7em probe: -0.9 KiB of .text).
         // Keys ignore leading NUL bytes (`"\0V"` packs as `"V"`); no label starts with one.
         if let [0, ..] = text {
             return None;
         }
         let k = key(text)?;
-        // A branchless lower bound: a fixed number of halvings (6 for 64 labels) with
-        // conditional moves, so the search itself mispredicts no branch.
-        let keys = &LOOKUP.keys;
-        let mut base = 0;
-        let mut size = keys.len();
-        while size > 1 {
-            let half = size / 2;
-            let probe = keys.get(base + half).copied().unwrap_or(u64::MAX);
-            base = if probe <= k { base + half } else { base };
-            size -= half;
-        }
-        match keys.get(base) {
-            Some(&found) if found == k => LOOKUP.labels.get(base).copied(),
+        let n = usize::from(*LOOKUP.slots.get(usize::from(slot(k)))?).checked_sub(1)?;
+        match LOOKUP.keys.get(n) {
+            Some(&found) if found == k => Label::ALL.get(n).copied(),
             _ => None,
         }
     }
@@ -335,38 +325,48 @@ const fn key(text: &[u8]) -> Option<u64> {
     Some(k)
 }
 
-/// Every label's key in ascending order, with the label at the same index.
+/// The multiplier of the label hash: with it the 64 label keys land in 64 different slots
+/// (found offline by trying random odd multipliers; the build fails if a label added later
+/// collides, and then another one must be found).
+const HASH_MUL: u64 = 0xa19b_6c5d_9ca7_fd83;
+
+/// The index slot of a key: the top byte of a multiplicative hash.
+const fn slot(k: u64) -> u8 {
+    let [top, ..] = k.wrapping_mul(HASH_MUL).to_be_bytes();
+    top
+}
+
+/// Every label's key (by [`Label::index`]) and the hash index: slot -> label index + 1
+/// (0: no label).
 struct Lookup {
     keys: [u64; Label::COUNT],
-    labels: [Label; Label::COUNT],
+    slots: [u8; 256],
 }
 
 #[allow(
     clippy::indexing_slicing,
-    reason = "compile-time table: an index out of range is a build error, never a runtime panic"
+    clippy::cast_possible_truncation,
+    reason = "compile-time table: an index out of range is a build error, never a runtime panic; \
+              there are fewer than 255 labels"
 )]
 const LOOKUP: Lookup = {
     let mut keys = [0u64; Label::COUNT];
-    let mut labels = [Label::Pid; Label::COUNT];
+    let mut slots = [0u8; 256];
     let mut n = 0;
     while n < Label::COUNT {
-        let label = Label::ALL[n];
-        let Some(k) = key(label.text().as_bytes()) else {
+        let Some(k) = key(Label::ALL[n].text().as_bytes()) else {
             panic!("a label text longer than 8 bytes");
         };
-        // Insertion sort: shift the larger keys up, then place this one.
-        let mut i = n;
-        while i > 0 && keys[i - 1] > k {
-            keys[i] = keys[i - 1];
-            labels[i] = labels[i - 1];
-            i -= 1;
-        }
-        assert!(i == 0 || keys[i - 1] != k, "two labels with the same text");
-        keys[i] = k;
-        labels[i] = label;
+        let s = slot(k) as usize;
+        assert!(
+            slots[s] == 0,
+            "two labels in one hash slot: pick another HASH_MUL"
+        );
+        slots[s] = n as u8 + 1;
+        keys[n] = k;
         n += 1;
     }
-    Lookup { keys, labels }
+    Lookup { keys, slots }
 };
 
 #[cfg(test)]
