@@ -12,8 +12,6 @@ DECODER_BUDGET = 1024  # bytes of RAM per decoder at its smallest sensible size
 # so they can only shrink. Lower a ceiling when a probe shrinks; drop the entry once it is
 # under TEXT_BUDGET.
 CEILINGS = {
-    "pylontech_rs485": 17300,
-    "victron": 18082,
 }
 
 

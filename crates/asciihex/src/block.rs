@@ -305,6 +305,9 @@ impl<B: Block> Reply<B> {
     }
 
     /// Decode INFO; `None` when it does not fit the layout.
+    // Out of line: a reply is kilobytes, and its block reader inlined into a body decoder
+    // costs long stack offsets at every field (pylontech RS485 probe -0.7 KiB of .text).
+    #[inline(never)]
     pub fn read(info: &[u8]) -> Option<Self> {
         let mut r = Reader::new(info);
         let mut reply = Self::new(r.u8().ok()?, r.u8().ok()?);

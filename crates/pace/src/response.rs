@@ -95,6 +95,11 @@ impl Body for ResponseBody {
         ResponseBody::command(self)
     }
 
+    // Out of line (here and `info`): the bodies are kilobytes, and inlined into a caller with
+    // other large values on its stack every field access needs a long stack offset; in a
+    // frame of their own the field code is short (thumbv7em probe: pylontech RS485 -2.5 KiB,
+    // pace -0.8 KiB of .text, `bench/size.sh`).
+    #[inline(never)]
     fn decode(cid2: u8, info: &[u8]) -> Option<Self> {
         if is_write_or_control(cid2) {
             return match info {
@@ -159,6 +164,7 @@ impl Body for ResponseBody {
     ///
     /// # Errors
     /// [`EncodeError`] when a value does not fit its wire field.
+    #[inline(never)]
     fn info(&self) -> Result<Info, EncodeError> {
         let mut w = Writer::new();
         match self {

@@ -629,6 +629,7 @@ impl Record {
     }
 
     /// The value of `label`, if it was sent.
+    #[inline(never)]
     pub fn get(&self, label: Label) -> Option<Value<'_>> {
         let b = Self::bit(label);
         if self.present & b == 0 {
@@ -895,6 +896,7 @@ impl Record {
         Ok(needed)
     }
 
+    #[inline(never)]
     fn write(&self, w: &mut Writer<'_>) -> Result<usize, EncodeError> {
         let mut in_block = 0usize;
         let mut value = Vec::<u8, MAX_VALUE_LEN>::new();

@@ -264,6 +264,7 @@ impl RegisterValue {
     /// type or equals its n/a sentinel, when `NotAvailable` is given for a register without
     /// sentinel, or when the variant does not fit the register; field `"unit"` when a
     /// reading's unit differs from the register's; errors of the history records' `to_bytes`.
+    #[inline(never)]
     pub fn encode(&self, info: &RegisterInfo) -> Result<ValueBytes, EncodeError> {
         let out_of_range = EncodeError::OutOfRange { field: info.name };
         let sentinel = if info.unit == Unit::Bits {
