@@ -92,21 +92,18 @@ pub(super) fn classify_preferring(buf: &[u8], fits: Option<usize>) -> Result<(us
         0x83 | 0x90 => [Some((5, Kind::Exception)), None],
         _ => return Err(Error::NotAFrame),
     };
-    if let Some(fits) = fits {
-        for (len, kind) in candidates.into_iter().flatten() {
-            if len == fits && crc_ok(buf, len) == Some(true) {
-                return Ok((len, kind));
-            }
-        }
-    }
+    // Without `fits` the first verified reading wins; with it, a verified reading of exactly
+    // `fits` bytes wins and the first verified one is kept in case none fits.
+    let mut first = None;
     for (len, kind) in candidates.into_iter().flatten() {
         match crc_ok(buf, len) {
-            None => return Err(truncated(len, buf)),
-            Some(true) => return Ok((len, kind)),
+            None => return first.ok_or_else(|| truncated(len, buf)),
+            Some(true) if fits.is_none_or(|f| f == len) => return Ok((len, kind)),
+            Some(true) => first = first.or(Some((len, kind))),
             Some(false) => {}
         }
     }
-    Err(Error::NotAFrame)
+    first.ok_or(Error::NotAFrame)
 }
 
 /// Check the candidate frame at the start of `buf`; returns its length.
