@@ -145,11 +145,23 @@ async fn a_pack_dropping_out_disables_both_directions_then_recovers() {
     let mut r = rig(&[PortDrop::Never, drop, PortDrop::Never], "", None)
         .await
         .unwrap();
-    let s = until(&mut r.handles, "enabled", both_on).await;
-    assert_eq!(s.merged.unwrap().packs, 3);
-    // 3 × 100 A × 80 % = 240 A: what the inverter reads over the wire.
+    let s = until(&mut r.handles, "enabled with the packs' settings", |s| {
+        both_on(s) && s.packs.iter().all(|p| p.settings.is_some())
+    })
+    .await;
+    assert_eq!(s.merged.as_ref().unwrap().packs, 3);
+    // 80 % of the packs' summed charge over-current settings (3 × 105 A read over 0xD9):
+    // what the inverter reads over the wire.
+    let ccl_a = f64::from(
+        s.packs
+            .iter()
+            .map(|p| p.settings.as_ref().unwrap().charge_over_current.0)
+            .sum::<i32>(),
+    ) * 0.8
+        / 1000.0;
+    assert!((ccl_a - 252.0).abs() < 0.01, "{ccl_a}");
     inverter_reads(&mut r.view, "enabled", |l| {
-        l.3 && l.4 && (l.1 - 240.0).abs() < 0.01
+        l.3 && l.4 && (l.1 - ccl_a).abs() < 0.01
     })
     .await;
     let s = until(&mut r.handles, "pack 1 without comm", |s| {
@@ -516,14 +528,32 @@ async fn three_packs_on_one_rs485_bus_are_polled_by_address() {
         let r = run.await;
         panic!("app ended: {r:?}");
     });
-    let s = until(&mut handles, "three packs merged", |s| {
-        both_on(s) && s.packs.iter().all(|p| p.reading.is_some())
-    })
+    let s = until(
+        &mut handles,
+        "three packs merged with their settings",
+        |s| {
+            both_on(s)
+                && s.packs
+                    .iter()
+                    .all(|p| p.reading.is_some() && p.settings.is_some())
+        },
+    )
     .await;
     let m = s.merged.unwrap();
     assert_eq!(m.packs, 3);
-    // 3 × 100 A × 80 %: every pack's settings (fallback) counted once.
-    assert_eq!(m.charge_current_limit, voltwire_core::Milliamps(240_000));
+    // 80 % of the sum of the packs' own charge over-current settings, each pack counted once.
+    // The simulator answers 0xD9 (1.05 C = 105 A), so these are the packs' values, not the
+    // 100 A of `[packs.fallback]`.
+    let own: Vec<i32> = s
+        .packs
+        .iter()
+        .map(|p| p.settings.as_ref().unwrap().charge_over_current.0)
+        .collect();
+    assert_eq!(own, vec![105_000; 3]);
+    assert_eq!(
+        m.charge_current_limit,
+        voltwire_core::Milliamps(own.iter().sum::<i32>() * 8 / 10)
+    );
     // Each pack read at its own address (the sim's packs sit at 50, 60, 70 %).
     let socs: Vec<i16> = s
         .packs
