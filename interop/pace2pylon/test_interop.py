@@ -2,10 +2,11 @@
 """Interop: python-pylontech 0.3.3 polls pace2pylon's inverter side.
 
 A socat pty pair; `pace2pylon --demo --inverter serial://<A>?baud=115200` (12 simulated
-Pace packs of 8 cells, fallback settings OV 28.8 V / UV 22.4 V / 100 A / 105 A, share 80 %)
+Pace packs of 8 cells answering the configuration reads 0xD5-0xDB with 105 A charge and
+discharge over-current protection (1.05 C of 100 Ah), share 80 %)
 on one end, python-pylontech on the other. It must read, through its own parsers, the
 merged battery as one module (0x42: two cells = lowest and highest), the limits (0x92:
-12 x 100 A x 80 % = 960 A, 12 x 105 A x 80 % = 1008 A sent negative, 27.35 V, 22.4 V, both
+12 x 105 A x 80 % = 1008 A, and 1008 A sent negative for discharge, 27.35 V, 22.4 V, both
 enables on), and through its frame layer 0x61 and 0x63 agreeing with them.
 
 Usage: python test_interop.py PATH_TO_pace2pylon   (exit status 0 = pass)
@@ -66,7 +67,7 @@ def main():
         m = p.get_management_info(2)
         check("0x92 charge V", m.ChargeVoltageLimit, 27.35)
         check("0x92 discharge V", m.DischargeVoltageLimit, 22.4)
-        check("0x92 charge A", m.ChargeCurrentLimit, 960.0)
+        check("0x92 charge A", m.ChargeCurrentLimit, 1008.0)
         check("0x92 discharge A", m.DischargeCurrentLimit, -1008.0)
         check("0x92 charge enable", m.status.ChargeEnable, True)
         check("0x92 discharge enable", m.status.DischargeEnable, True)
@@ -92,7 +93,7 @@ def main():
         cv, dv, cc, dc, st = struct.unpack(">HHhhB", f.info)
         check("0x63 charge V", cv / 1000, 27.35)
         check("0x63 discharge V", dv / 1000, 22.4)
-        check("0x63 charge A", cc / 10, 960.0)
+        check("0x63 charge A", cc / 10, 1008.0)
         check("0x63 discharge A (negative)", dc / 10, -1008.0)
         check("0x63 status", st, 0xC0)
 

@@ -4,8 +4,9 @@
 //! second. Pack 3's port drops at 20 s for 15 s: the supervisor disables both directions
 //! once it has been silent for 10 s, then recovers after the hold.
 //!
-//! The simulated packs do not answer the configuration reads (0xD5–0xDB) yet, so the demo
-//! configuration gives `[packs.fallback]` (a real pack refusing them is handled the same way).
+//! The simulated packs answer the configuration reads (0xD5–0xDB: 105 A over-current
+//! protection for their 100 Ah); the demo configuration also gives `[packs.fallback]`, used
+//! until a pack's four reads have come in and for a real pack that refuses them.
 
 use std::io;
 use std::time::Duration;
