@@ -883,7 +883,7 @@ impl Settings {
         let web = match &file.web {
             Some(w) => w
                 .validate("bms-bridge")
-                .map_err(|e| bad(e.field, &e.message, &e.fix))?,
+                .map_err(|e| bad(&e.field, &e.message, &e.fix))?,
             None => None,
         };
         config = file

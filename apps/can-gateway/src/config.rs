@@ -5,7 +5,6 @@
 //! unique names, bus URLs) and converts every float at this edge into the exact integer
 //! units of `voltwire-ess`; its errors name the field and the fix as well.
 
-use std::fmt;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -341,39 +340,15 @@ const fn default_max_ttl() -> f64 {
     3600.0
 }
 
-/// A configuration error found after parsing: the field, what is wrong, and the fix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid {
-    /// The field, e.g. `output[1].current_scale`.
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
-    /// How to fix it.
-    pub fix: String,
-}
-
-impl fmt::Display for Invalid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "field `{}`: {}; fix: {}",
-            self.field, self.message, self.fix
-        )
-    }
-}
-
-impl std::error::Error for Invalid {}
+/// A configuration value that is wrong: the field, what is wrong, the fix (the runtime's).
+pub use voltwire_runtime::config::Invalid;
 
 fn invalid(
     field: impl Into<String>,
     message: impl Into<String>,
     fix: impl Into<String>,
 ) -> Invalid {
-    Invalid {
-        field: field.into(),
-        message: message.into(),
-        fix: fix.into(),
-    }
+    Invalid::new(field, message, fix)
 }
 
 /// One validated input.
@@ -562,8 +537,7 @@ impl Config {
     /// # Errors
     /// The parse error (file, line, column, field) or the validation error, as text.
     pub fn load(path: &Path) -> Result<Settings, String> {
-        let text = voltwire_runtime::config::read(path).map_err(|e| e.to_string())?;
-        Self::parse(&text, path)
+        voltwire_runtime::config::load_checked(path, Self::validate)
     }
 
     /// Parse and validate TOML text (`file` only names it in messages). A validation
@@ -572,10 +546,7 @@ impl Config {
     /// # Errors
     /// As [`Config::load`].
     pub fn parse(text: &str, file: &Path) -> Result<Settings, String> {
-        let cfg: Self = voltwire_runtime::config::parse(text, file).map_err(|e| e.to_string())?;
-        cfg.validate().map_err(|e| {
-            voltwire_runtime::config::invalid(text, file, &e.field, &e.message, &e.fix).to_string()
-        })
+        voltwire_runtime::config::parse_checked(text, file, Self::validate)
     }
 
     /// Check meaning and convert to exact units.
@@ -691,9 +662,7 @@ impl Config {
             }
         }
         let web = match &self.web {
-            Some(w) => w
-                .validate("can-gateway")
-                .map_err(|e| invalid(e.field, e.message, e.fix))?,
+            Some(w) => w.validate("can-gateway")?,
             None => None,
         };
         let domain_inputs: heapless::Vec<InputConfig, MAX_INPUTS> =

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::{RateLimit, Token, WebConfig};
+use crate::config::Invalid;
 
 /// The token an app's template carries until `--init` replaces it; refused as a token.
 pub const TOKEN_PLACEHOLDER: &str = "REPLACE-WITH-A-RANDOM-TOKEN-run-init";
@@ -53,23 +54,8 @@ const fn default_rate() -> u32 {
     20
 }
 
-/// A bad field of `[web]`: which one, what is wrong and how to fix it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SectionError {
-    /// The field, e.g. `web.token`.
-    pub field: &'static str,
-    /// What is wrong.
-    pub message: String,
-    /// How to fix it.
-    pub fix: String,
-}
-
-fn bad(field: &'static str, message: impl Into<String>, fix: impl Into<String>) -> SectionError {
-    SectionError {
-        field,
-        message: message.into(),
-        fix: fix.into(),
-    }
+fn bad(field: &str, message: impl Into<String>, fix: impl Into<String>) -> Invalid {
+    Invalid::new(field, message, fix)
 }
 
 impl WebSection {
@@ -79,7 +65,7 @@ impl WebSection {
     ///
     /// # Errors
     /// The first bad field.
-    pub fn validate(&self, app: &str) -> Result<Option<WebConfig>, SectionError> {
+    pub fn validate(&self, app: &str) -> Result<Option<WebConfig>, Invalid> {
         let bind = self.bind.parse::<IpAddr>().map_err(|_| {
             bad(
                 "web.bind",
@@ -119,7 +105,7 @@ impl WebSection {
     }
 
     /// The token from whichever one source is given.
-    fn token(&self, app: &str) -> Result<Option<Token>, SectionError> {
+    fn token(&self, app: &str) -> Result<Option<Token>, Invalid> {
         let given = [
             self.token.is_some(),
             self.token_file.is_some(),
