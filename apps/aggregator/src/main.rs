@@ -6,32 +6,20 @@
     reason = "std application"
 )]
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use aggregator::{app, config, demo};
 use clap::Parser;
+use voltwire_runtime::app::{App, say};
 
 /// Many batteries as one Victron Venus OS battery on D-Bus: follows the
 /// com.victronenergy.battery.* services matching a keyword and publishes their aggregate.
 #[derive(Debug, Parser)]
 #[command(name = "aggregator", version)]
 struct Cli {
-    /// Run with this configuration file (TOML; see --init).
-    #[arg(short, long, value_name = "FILE")]
-    config: Option<PathBuf>,
-
-    /// Check a configuration file and exit (0 = valid).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["config", "init", "demo"])]
-    check_config: Option<PathBuf>,
-
-    /// Write a commented configuration template to FILE and exit.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["config", "demo"])]
-    init: Option<PathBuf>,
-
-    /// With --init: overwrite an existing file.
-    #[arg(long, requires = "init")]
-    force: bool,
+    /// --config, --check-config, --init, --force.
+    #[command(flatten)]
+    cfg: voltwire_runtime::app::ConfigArgs,
 
     /// Start a private dbus-daemon with three simulated batteries and print the aggregate
     /// once per second (battery 3 leaves after 8 s and returns after 16 s).
@@ -47,64 +35,38 @@ struct Cli {
     verbose: u8,
 }
 
-fn say(line: &str) {
-    voltwire_runtime::logging::stderr_line(format_args!("{line}"));
-}
-
-fn print(text: &str) -> ExitCode {
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            say(&format!("aggregator: cannot write to stdout: {e}"));
-            ExitCode::from(1)
-        }
-    }
-}
-
-fn fail(msg: &str) -> ExitCode {
-    say(&format!("aggregator: {msg}"));
-    ExitCode::from(2)
-}
+/// This app's name on its messages, and its exit codes.
+const APP: App = App("aggregator");
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Err(e) = voltwire_runtime::logging::init(cli.verbose) {
         say(&format!("aggregator: logging: {e}"));
     }
-    if let Some(path) = &cli.init {
-        return match voltwire_runtime::config::write_template(path, config::TEMPLATE, cli.force) {
-            Ok(()) => print(&format!(
-                "{}: template written; edit it, then run aggregator --check-config {}\n",
-                path.display(),
-                path.display()
-            )),
-            Err(e) => fail(&e.to_string()),
-        };
+    if let Some(path) = &cli.cfg.init {
+        return APP.init(path, config::TEMPLATE, cli.cfg.force, false);
     }
-    if let Some(path) = &cli.check_config {
+    if let Some(path) = &cli.cfg.check_config {
         return match config::load(path) {
-            Ok(c) => print(&format!(
+            Ok(c) => APP.print(&format!(
                 "{}: configuration is valid (com.victronenergy.battery.{}, keyword \"{}\", {} batteries expected)\n",
                 path.display(),
                 c.name,
                 c.keyword,
                 c.aggregate.expected
             )),
-            Err(e) => fail(&e.to_string()),
+            Err(e) => APP.fail(&e.to_string()),
         };
     }
     let cfg = if cli.demo {
         None
     } else {
-        let Some(path) = &cli.config else {
-            return fail("give --config FILE (write one with --init FILE), or try --demo");
+        let Some(path) = &cli.cfg.config else {
+            return APP.fail("give --config FILE (write one with --init FILE), or try --demo");
         };
         match config::load(path) {
             Ok(c) => Some(c),
-            Err(e) => return fail(&e.to_string()),
+            Err(e) => return APP.fail(&e.to_string()),
         }
     };
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -133,7 +95,7 @@ fn main() -> ExitCode {
         None => {
             let dir = std::env::temp_dir().join(format!("aggregator-demo-{}", std::process::id()));
             if let Err(e) = std::fs::create_dir_all(&dir) {
-                return fail(&format!("{}: {e}", dir.display()));
+                return APP.fail(&format!("{}: {e}", dir.display()));
             }
             let r = rt.block_on(demo::demo(&dir, cli.duration, stop));
             let _ = std::fs::remove_dir_all(&dir);

@@ -43,162 +43,16 @@ pub struct File {
     pub web: Option<WebFile>,
 }
 
-/// `[web]`: the shared status page, JSON API and metrics (`voltwire_runtime::web`).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebFile {
-    /// Serve it (default true when the section is present).
-    #[serde(default = "yes")]
-    pub enabled: bool,
-    /// Address to listen on (default `127.0.0.1`: this machine only).
-    #[serde(default = "default_web_bind")]
-    pub bind: String,
-    /// TCP port (default 8080).
-    #[serde(default = "default_web_port")]
-    pub port: u16,
-    /// The bearer token for commands over HTTP (at least 16 characters); `--init` writes a
-    /// random one. Without any token source, control over HTTP is off.
-    pub token: Option<String>,
-    /// Read the token from this file instead (first line).
-    pub token_file: Option<PathBuf>,
-    /// Read the token from this environment variable instead.
-    pub token_env: Option<String>,
-    /// Require the token on the read endpoints too (`/api/*`, `/metrics`).
-    #[serde(default)]
-    pub protect_reads: bool,
-    /// Requests per second per client (bursts of twice that).
-    #[serde(default = "default_web_rate")]
-    pub rate_limit_per_s: u32,
-}
-
-fn default_web_bind() -> String {
-    "127.0.0.1".to_owned()
-}
-const fn default_web_port() -> u16 {
-    8080
-}
-const fn default_web_rate() -> u32 {
-    20
-}
-
-/// The token the template carries until `--init` replaces it; refused as a token.
-pub const TOKEN_PLACEHOLDER: &str = "REPLACE-WITH-A-RANDOM-TOKEN-run-init";
+/// `[web]` (the runtime's, shared by every app with a status page) and the template's token
+/// placeholder.
+pub use voltwire_runtime::web::{TOKEN_PLACEHOLDER, WebSection as WebFile};
 
 /// The template with a fresh random web token in place of [`TOKEN_PLACEHOLDER`].
 ///
 /// # Errors
 /// When no random token can be made (`/dev/urandom` unreadable).
 pub fn template_with_token() -> Result<String, String> {
-    let t = voltwire_runtime::web::Token::generate()
-        .map_err(|e| format!("cannot make a random web token: {e}"))?;
-    Ok(TEMPLATE.replace(TOKEN_PLACEHOLDER, t.as_str()))
-}
-
-/// Check `[web]` field by field (`bad(field, message, fix)` makes the error): `None` when
-/// `enabled = false`. The token comes from exactly one of `token`, `token_file`, `token_env`
-/// (or none: control over HTTP is off).
-fn validate_web(
-    w: &WebFile,
-    bad: &dyn Fn(&str, &str, &str) -> String,
-) -> Result<Option<WebConfig>, String> {
-    use voltwire_runtime::web::{RateLimit, Token};
-    let bind = w.bind.parse::<std::net::IpAddr>().map_err(|_| {
-        bad(
-            "web.bind",
-            &format!("`{}` is not an IP address", w.bind),
-            "give 127.0.0.1 (this machine only, the default) or an address of this machine, e.g. 0.0.0.0 for every interface",
-        )
-    })?;
-    let given = [
-        w.token.is_some(),
-        w.token_file.is_some(),
-        w.token_env.is_some(),
-    ];
-    if given.iter().filter(|x| **x).count() > 1 {
-        return Err(bad(
-            "web.token",
-            "more than one of token, token_file, token_env is given",
-            "keep one of them",
-        ));
-    }
-    let token = if let Some(t) = &w.token {
-        if t.trim() == TOKEN_PLACEHOLDER {
-            return Err(bad(
-                "web.token",
-                "this is the template's placeholder, not a secret",
-                "put a random token here (bms-bridge --init writes one), or remove the line to keep control over HTTP off",
-            ));
-        }
-        Some(Token::new(t).map_err(|e| {
-            bad(
-                "web.token",
-                &e,
-                "give at least 16 random characters without spaces (bms-bridge --init writes one)",
-            )
-        })?)
-    } else if let Some(path) = &w.token_file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            bad(
-                "web.token_file",
-                &format!("cannot read {}: {e}", path.display()),
-                "give the path of a readable file holding the token",
-            )
-        })?;
-        Some(
-            Token::new(text.lines().next().unwrap_or_default()).map_err(|e| {
-                bad(
-                    "web.token_file",
-                    &format!("{}: {e}", path.display()),
-                    "put at least 16 random characters without spaces on the file's first line",
-                )
-            })?,
-        )
-    } else if let Some(var) = &w.token_env {
-        let text = std::env::var(var).map_err(|_| {
-            bad(
-                "web.token_env",
-                &format!("the environment variable `{var}` is not set (or not UTF-8)"),
-                "set it before starting bms-bridge (e.g. Environment= in the systemd unit), or use token / token_file",
-            )
-        })?;
-        Some(Token::new(&text).map_err(|e| {
-            bad(
-                "web.token_env",
-                &format!("`{var}`: {e}"),
-                "put at least 16 random characters without spaces in the variable",
-            )
-        })?)
-    } else {
-        None
-    };
-    if w.protect_reads && token.is_none() {
-        return Err(bad(
-            "web.protect_reads",
-            "protect_reads needs a token, and none is configured",
-            "set web.token (or token_file / token_env), or protect_reads = false",
-        ));
-    }
-    if !(1..=10_000).contains(&w.rate_limit_per_s) {
-        return Err(bad(
-            "web.rate_limit_per_s",
-            &format!("{} is outside 1 ..= 10000", w.rate_limit_per_s),
-            "give the requests per second one client may make (20 suits a page and a Prometheus scraper)",
-        ));
-    }
-    if !w.enabled {
-        return Ok(None);
-    }
-    Ok(Some(WebConfig {
-        bind,
-        port: w.port,
-        token,
-        protect_reads: w.protect_reads,
-        rate_limit: RateLimit {
-            per_second: w.rate_limit_per_s,
-            burst: w.rate_limit_per_s.saturating_mul(2),
-        },
-        ..WebConfig::default()
-    }))
+    voltwire_runtime::web::template_with_token(TEMPLATE)
 }
 
 /// `[bridge]`.
@@ -1027,7 +881,9 @@ impl Settings {
             relay("balancer", &file.relays.balancer)?,
         ];
         let web = match &file.web {
-            Some(w) => validate_web(w, &bad)?,
+            Some(w) => w
+                .validate("bms-bridge")
+                .map_err(|e| bad(&e.field, &e.message, &e.fix))?,
             None => None,
         };
         config = file

@@ -6,32 +6,20 @@
     reason = "std application"
 )]
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use bms_bridge::config::{Settings, template_with_token};
 use clap::Parser;
+use voltwire_runtime::app::{App, say};
 
 /// A BMS, a SmartShunt and VE.Direct solar chargers to MQTT, switching two load relays and
 /// an active balancer under latched safety rules.
 #[derive(Debug, Parser)]
 #[command(name = "bms-bridge", version)]
 struct Cli {
-    /// Run with this configuration file (TOML; see --init).
-    #[arg(short, long, value_name = "FILE")]
-    config: Option<PathBuf>,
-
-    /// Check a configuration file and exit (0 = valid).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["config", "init", "demo"])]
-    check_config: Option<PathBuf>,
-
-    /// Write a commented configuration template to FILE and exit.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["config", "demo"])]
-    init: Option<PathBuf>,
-
-    /// With --init: overwrite an existing file.
-    #[arg(long, requires = "init")]
-    force: bool,
+    /// --config, --check-config, --init, --force.
+    #[command(flatten)]
+    cfg: voltwire_runtime::app::ConfigArgs,
 
     /// A simulated Daly, two MPPTs and a SmartShunt on one plant through a day at x120,
     /// one status line per simulated 10 minutes.
@@ -52,27 +40,8 @@ struct Cli {
     verbose: u8,
 }
 
-fn say(line: &str) {
-    voltwire_runtime::logging::stderr_line(format_args!("{line}"));
-}
-
-fn print(text: &str) -> ExitCode {
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            say(&format!("bms-bridge: cannot write to stdout: {e}"));
-            ExitCode::from(1)
-        }
-    }
-}
-
-fn fail(msg: &str) -> ExitCode {
-    say(&format!("bms-bridge: {msg}"));
-    ExitCode::from(2)
-}
+/// This app's name on its messages, and its exit codes.
+const APP: App = App("bms-bridge");
 
 #[cfg(feature = "demo")]
 fn demo(
@@ -85,7 +54,7 @@ fn demo(
         Some(web_port.unwrap_or(DEMO_WEB_PORT)),
         stop,
         |line| {
-            let _ = print(&format!("{line}\n"));
+            let _ = APP.print(&format!("{line}\n"));
         },
     )
 }
@@ -105,32 +74,9 @@ fn demo(
 
 /// `--init FILE`: the template with a fresh web token, readable by its owner only.
 fn init(path: &std::path::Path, force: bool) -> ExitCode {
-    let template = match template_with_token() {
-        Ok(t) => t,
-        Err(e) => return fail(&e),
-    };
-    match voltwire_runtime::config::write_template(path, &template, force) {
-        Ok(()) => {
-            // It holds the web token: owner only.
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt as _;
-                if let Err(e) =
-                    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-                {
-                    say(&format!(
-                        "bms-bridge: warning: cannot make {} private ({e}); it holds the web token",
-                        path.display()
-                    ));
-                }
-            }
-            print(&format!(
-                "{}: template written (with a random web token); edit it, then run bms-bridge --check-config {}\n",
-                path.display(),
-                path.display()
-            ))
-        }
-        Err(e) => fail(&e.to_string()),
+    match template_with_token() {
+        Ok(template) => APP.init(path, &template, force, true),
+        Err(e) => APP.fail(&e),
     }
 }
 
@@ -139,12 +85,12 @@ fn main() -> ExitCode {
     if let Err(e) = voltwire_runtime::logging::init(cli.verbose) {
         say(&format!("bms-bridge: logging: {e}"));
     }
-    if let Some(path) = &cli.init {
-        return init(path, cli.force);
+    if let Some(path) = &cli.cfg.init {
+        return init(path, cli.cfg.force);
     }
-    if let Some(path) = &cli.check_config {
+    if let Some(path) = &cli.cfg.check_config {
         return match Settings::load(path) {
-            Ok(s) => print(&format!(
+            Ok(s) => APP.print(&format!(
                 "{}: configuration is valid ({}, {} shunt, {} charger(s), {} sensor(s){}{}){}\n",
                 path.display(),
                 s.bms.kind.name(),
@@ -168,7 +114,7 @@ fn main() -> ExitCode {
                     ""
                 }
             )),
-            Err(e) => fail(&e),
+            Err(e) => APP.fail(&e),
         };
     }
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -197,18 +143,18 @@ fn main() -> ExitCode {
     let result = if cli.demo {
         rt.block_on(demo(cli.duration, cli.web_port, stop))
     } else {
-        let Some(path) = &cli.config else {
-            return fail("give --config FILE (write one with --init FILE), or try --demo");
+        let Some(path) = &cli.cfg.config else {
+            return APP.fail("give --config FILE (write one with --init FILE), or try --demo");
         };
         let mut settings = match Settings::load(path) {
             Ok(s) => s,
-            Err(e) => return fail(&e),
+            Err(e) => return APP.fail(&e),
         };
         if let Some(port) = cli.web_port {
             match &mut settings.web {
                 Some(w) => w.port = port,
                 None => {
-                    return fail(
+                    return APP.fail(
                         "--web-port needs the status page on: set enabled = true in the [web] section (bms-bridge --init writes one)",
                     );
                 }

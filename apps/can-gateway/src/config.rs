@@ -5,7 +5,6 @@
 //! unique names, bus URLs) and converts every float at this edge into the exact integer
 //! units of `voltwire-ess`; its errors name the field and the fix as well.
 
-use std::fmt;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -318,46 +317,9 @@ pub struct MqttSection {
     pub setpoint_max_ttl_s: f64,
 }
 
-/// `[web]`: the status page, JSON API, Server-Sent Events and Prometheus metrics.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WebSection {
-    /// Serve it (default true when the section is present).
-    #[serde(default = "yes")]
-    pub enabled: bool,
-    /// Address to listen on (default `127.0.0.1`: this machine only).
-    #[serde(default = "default_web_bind")]
-    pub bind: String,
-    /// TCP port (default 8080).
-    #[serde(default = "default_web_port")]
-    pub port: u16,
-    /// The bearer token for set points over HTTP (at least 16 characters); `--init` writes a
-    /// random one. Without any token source, control over HTTP is off.
-    pub token: Option<String>,
-    /// Read the token from this file instead (first line).
-    pub token_file: Option<std::path::PathBuf>,
-    /// Read the token from this environment variable instead.
-    pub token_env: Option<String>,
-    /// Require the token on the read endpoints too (`/api/*`, `/metrics`).
-    #[serde(default)]
-    pub protect_reads: bool,
-    /// Requests per second per client (bursts of twice that).
-    #[serde(default = "default_web_rate")]
-    pub rate_limit_per_s: u32,
-}
-
-fn default_web_bind() -> String {
-    "127.0.0.1".to_owned()
-}
-const fn default_web_port() -> u16 {
-    8080
-}
-const fn default_web_rate() -> u32 {
-    20
-}
-
-/// The token the template carries until `--init` replaces it; refused as a token.
-pub const TOKEN_PLACEHOLDER: &str = "REPLACE-WITH-A-RANDOM-TOKEN-run-init";
+/// `[web]` and the template's token placeholder: the runtime's, shared by every app with a
+/// status page.
+pub use voltwire_runtime::web::{TOKEN_PLACEHOLDER, WebSection};
 
 fn default_base() -> String {
     "voltwire/can-gateway".to_owned()
@@ -378,39 +340,15 @@ const fn default_max_ttl() -> f64 {
     3600.0
 }
 
-/// A configuration error found after parsing: the field, what is wrong, and the fix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid {
-    /// The field, e.g. `output[1].current_scale`.
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
-    /// How to fix it.
-    pub fix: String,
-}
-
-impl fmt::Display for Invalid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "field `{}`: {}; fix: {}",
-            self.field, self.message, self.fix
-        )
-    }
-}
-
-impl std::error::Error for Invalid {}
+/// A configuration value that is wrong: the field, what is wrong, the fix (the runtime's).
+pub use voltwire_runtime::config::Invalid;
 
 fn invalid(
     field: impl Into<String>,
     message: impl Into<String>,
     fix: impl Into<String>,
 ) -> Invalid {
-    Invalid {
-        field: field.into(),
-        message: message.into(),
-        fix: fix.into(),
-    }
+    Invalid::new(field, message, fix)
 }
 
 /// One validated input.
@@ -599,8 +537,7 @@ impl Config {
     /// # Errors
     /// The parse error (file, line, column, field) or the validation error, as text.
     pub fn load(path: &Path) -> Result<Settings, String> {
-        let text = voltwire_runtime::config::read(path).map_err(|e| e.to_string())?;
-        Self::parse(&text, path)
+        voltwire_runtime::config::load_checked(path, Self::validate)
     }
 
     /// Parse and validate TOML text (`file` only names it in messages). A validation
@@ -609,10 +546,7 @@ impl Config {
     /// # Errors
     /// As [`Config::load`].
     pub fn parse(text: &str, file: &Path) -> Result<Settings, String> {
-        let cfg: Self = voltwire_runtime::config::parse(text, file).map_err(|e| e.to_string())?;
-        cfg.validate().map_err(|e| {
-            voltwire_runtime::config::invalid(text, file, &e.field, &e.message, &e.fix).to_string()
-        })
+        voltwire_runtime::config::parse_checked(text, file, Self::validate)
     }
 
     /// Check meaning and convert to exact units.
@@ -727,7 +661,10 @@ impl Config {
                 ));
             }
         }
-        let web = self.web.as_ref().map(validate_web).transpose()?.flatten();
+        let web = match &self.web {
+            Some(w) => w.validate("can-gateway")?,
+            None => None,
+        };
         let domain_inputs: heapless::Vec<InputConfig, MAX_INPUTS> =
             inputs.iter().map(|i| i.domain).collect();
         Ok(Settings {
@@ -1097,117 +1034,12 @@ fn validate_mqtt(m: &MqttSection) -> Result<Mqtt, Invalid> {
     })
 }
 
-/// Check `[web]`: `None` when `enabled = false`. The token comes from exactly one of
-/// `token`, `token_file`, `token_env` (or none: control over HTTP is off).
-fn validate_web(w: &WebSection) -> Result<Option<voltwire_runtime::web::WebConfig>, Invalid> {
-    use voltwire_runtime::web::{RateLimit, Token, WebConfig};
-    let bind = w.bind.parse::<std::net::IpAddr>().map_err(|_| {
-        invalid(
-            "web.bind",
-            format!("`{}` is not an IP address", w.bind),
-            "give 127.0.0.1 (this machine only, the default) or an address of this machine, e.g. 0.0.0.0 for every interface",
-        )
-    })?;
-    let sources = [
-        w.token.is_some(),
-        w.token_file.is_some(),
-        w.token_env.is_some(),
-    ];
-    if sources.iter().filter(|x| **x).count() > 1 {
-        return Err(invalid(
-            "web.token",
-            "more than one of token, token_file, token_env is given",
-            "keep one of them",
-        ));
-    }
-    let token = if let Some(t) = &w.token {
-        if t.trim() == TOKEN_PLACEHOLDER {
-            return Err(invalid(
-                "web.token",
-                "this is the template's placeholder, not a secret",
-                "put a random token here (can-gateway --init writes one), or remove the line to keep control over HTTP off",
-            ));
-        }
-        Some(Token::new(t).map_err(|e| {
-            invalid(
-                "web.token",
-                e,
-                "give at least 16 random characters without spaces (can-gateway --init writes one)",
-            )
-        })?)
-    } else if let Some(path) = &w.token_file {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            invalid(
-                "web.token_file",
-                format!("cannot read {}: {e}", path.display()),
-                "give the path of a readable file holding the token",
-            )
-        })?;
-        Some(
-            Token::new(text.lines().next().unwrap_or_default()).map_err(|e| {
-                invalid(
-                    "web.token_file",
-                    format!("{}: {e}", path.display()),
-                    "put at least 16 random characters without spaces on the file's first line",
-                )
-            })?,
-        )
-    } else if let Some(var) = &w.token_env {
-        let text = std::env::var(var).map_err(|_| {
-            invalid(
-                "web.token_env",
-                format!("the environment variable `{var}` is not set (or not UTF-8)"),
-                "set it before starting can-gateway (e.g. Environment= in the systemd unit), or use token / token_file",
-            )
-        })?;
-        Some(Token::new(&text).map_err(|e| {
-            invalid(
-                "web.token_env",
-                format!("`{var}`: {e}"),
-                "put at least 16 random characters without spaces in the variable",
-            )
-        })?)
-    } else {
-        None
-    };
-    if w.protect_reads && token.is_none() {
-        return Err(invalid(
-            "web.protect_reads",
-            "protect_reads needs a token, and none is configured",
-            "set web.token (or token_file / token_env), or protect_reads = false",
-        ));
-    }
-    if !(1..=10_000).contains(&w.rate_limit_per_s) {
-        return Err(invalid(
-            "web.rate_limit_per_s",
-            format!("{} is outside 1 ..= 10000", w.rate_limit_per_s),
-            "give the requests per second one client may make (20 suits a page and a Prometheus scraper)",
-        ));
-    }
-    if !w.enabled {
-        return Ok(None);
-    }
-    Ok(Some(WebConfig {
-        bind,
-        port: w.port,
-        token,
-        protect_reads: w.protect_reads,
-        rate_limit: RateLimit {
-            per_second: w.rate_limit_per_s,
-            burst: w.rate_limit_per_s.saturating_mul(2),
-        },
-        ..WebConfig::default()
-    }))
-}
-
 /// The template with a fresh random web token in place of [`TOKEN_PLACEHOLDER`].
 ///
 /// # Errors
 /// When no random token can be made (`/dev/urandom` unreadable).
 pub fn template_with_token() -> Result<String, String> {
-    let t = voltwire_runtime::web::Token::generate()
-        .map_err(|e| format!("cannot make a random web token: {e}"))?;
-    Ok(TEMPLATE.replace(TOKEN_PLACEHOLDER, t.as_str()))
+    voltwire_runtime::web::template_with_token(TEMPLATE)
 }
 
 /// The commented template `--init` writes.

@@ -6,33 +6,21 @@
     reason = "std application"
 )]
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use can_gateway::app::{self, Hooks};
 use can_gateway::config::{self, Config};
 use clap::Parser;
+use voltwire_runtime::app::{App, say};
 
 /// n Pylontech-CAN batteries x m inverters: combines the BMSes into one virtual battery and
 /// presents it to every inverter with its own limits, with MQTT telemetry and set points.
 #[derive(Debug, Parser)]
 #[command(name = "can-gateway", version)]
 struct Cli {
-    /// Run with this configuration file (TOML; see --init).
-    #[arg(short, long, value_name = "FILE")]
-    config: Option<PathBuf>,
-
-    /// Check a configuration file and exit (0 = valid).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["config", "init", "demo"])]
-    check_config: Option<PathBuf>,
-
-    /// Write a commented configuration template to FILE and exit.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["config", "demo"])]
-    init: Option<PathBuf>,
-
-    /// With --init: overwrite an existing file.
-    #[arg(long, requires = "init", conflicts_with_all = ["config", "check_config", "demo"])]
-    force: bool,
+    /// --config, --check-config, --init, --force.
+    #[command(flatten)]
+    cfg: voltwire_runtime::app::ConfigArgs,
 
     /// Run with simulated BMSes and inverters on in-process buses, printing a status line
     /// every second.
@@ -57,44 +45,8 @@ struct Cli {
     verbose: u8,
 }
 
-/// A line on stderr that never panics (a full or closed stderr loses it).
-fn say(line: &str) {
-    voltwire_runtime::logging::stderr_line(format_args!("{line}"));
-}
-
-/// Print `text` to stdout: exit status 0 when written or when the reader closed the pipe,
-/// 1 with a message for any other write error (e.g. a full disk).
-fn print(text: &str) -> ExitCode {
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            say(&format!("can-gateway: cannot write to stdout: {e}"));
-            ExitCode::from(1)
-        }
-    }
-}
-
-fn fail(msg: &str) -> ExitCode {
-    say(&format!("can-gateway: {msg}"));
-    ExitCode::from(2)
-}
-
-/// Make the file at `path` readable by its owner only (a warning when that fails).
-fn restrict(path: &std::path::Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)) {
-            say(&format!(
-                "can-gateway: warning: cannot make {} private ({e}); it holds the web token",
-                path.display()
-            ));
-        }
-    }
-}
+/// This app's name on its messages, and its exit codes.
+const APP: App = App("can-gateway");
 
 /// Run `body` on `rt` until it ends, with the stop future of `signals`.
 fn with_signals<F, Fut>(
@@ -155,26 +107,14 @@ fn run_demo(
     _rt: &tokio::runtime::Runtime,
     _signals: std::io::Result<voltwire_runtime::signal::Signals>,
 ) -> ExitCode {
-    fail("this build has no --demo; rebuild with the default features (`--features demo`)")
+    APP.fail("this build has no --demo; rebuild with the default features (`--features demo`)")
 }
 
 /// `--init FILE`: the template with a fresh web token, readable by its owner only.
 fn init(path: &std::path::Path, force: bool) -> ExitCode {
-    let template = match config::template_with_token() {
-        Ok(t) => t,
-        Err(e) => return fail(&e),
-    };
-    match voltwire_runtime::config::write_template(path, &template, force) {
-        Ok(()) => {
-            // It holds the web token (and later perhaps an MQTT password): owner only.
-            restrict(path);
-            print(&format!(
-                "{}: template written (with a random web token); edit it, then run can-gateway --check-config {}\n",
-                path.display(),
-                path.display()
-            ))
-        }
-        Err(e) => fail(&e.to_string()),
+    match config::template_with_token() {
+        Ok(template) => APP.init(path, &template, force, true),
+        Err(e) => APP.fail(&e),
     }
 }
 
@@ -183,10 +123,10 @@ fn main() -> ExitCode {
     if let Err(e) = voltwire_runtime::logging::init(cli.verbose) {
         say(&format!("can-gateway: logging: {e}"));
     }
-    if let Some(path) = &cli.init {
-        return init(path, cli.force);
+    if let Some(path) = &cli.cfg.init {
+        return init(path, cli.cfg.force);
     }
-    if let Some(path) = &cli.check_config {
+    if let Some(path) = &cli.cfg.check_config {
         return match Config::load(path) {
             Ok(s) => {
                 let mut text = format!(
@@ -211,9 +151,9 @@ fn main() -> ExitCode {
                     text.push_str(w);
                     text.push('\n');
                 }
-                print(&text)
+                APP.print(&text)
             }
-            Err(e) => fail(&e),
+            Err(e) => APP.fail(&e),
         };
     }
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -235,18 +175,18 @@ fn main() -> ExitCode {
     if cli.demo {
         return run_demo(&cli, &rt, signals);
     }
-    let Some(path) = &cli.config else {
-        return fail("give --config FILE (write one with --init FILE), or try --demo");
+    let Some(path) = &cli.cfg.config else {
+        return APP.fail("give --config FILE (write one with --init FILE), or try --demo");
     };
     let mut settings = match Config::load(path) {
         Ok(s) => s,
-        Err(e) => return fail(&e),
+        Err(e) => return APP.fail(&e),
     };
     if let Some(port) = cli.web_port {
         match &mut settings.web {
             Some(w) => w.port = port,
             None => {
-                return fail(
+                return APP.fail(
                     "--web-port needs the status page on: add a [web] section (enabled = true) to the configuration",
                 );
             }

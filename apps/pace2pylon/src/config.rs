@@ -303,27 +303,15 @@ impl Default for RebalanceSection {
     }
 }
 
-/// A validation error: the field, what is wrong, the fix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid {
-    /// Dotted field path (`packs.links[2]`).
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
-    /// How to fix it.
-    pub fix: String,
-}
+/// A configuration value that is wrong: the field, what is wrong, the fix (the runtime's).
+pub use voltwire_runtime::config::Invalid;
 
 fn invalid(
     field: impl Into<String>,
     message: impl Into<String>,
     fix: impl Into<String>,
 ) -> Invalid {
-    Invalid {
-        field: field.into(),
-        message: message.into(),
-        fix: fix.into(),
-    }
+    Invalid::new(field, message, fix)
 }
 
 /// The validated configuration in exact units.
@@ -505,8 +493,7 @@ impl Config {
     /// # Errors
     /// A message naming the file, line, column, field and fix.
     pub fn load(path: &Path) -> Result<Settings, String> {
-        let text = voltwire_runtime::config::read(path).map_err(|e| e.to_string())?;
-        Self::parse(&text, path)
+        voltwire_runtime::config::load_checked(path, Self::validate)
     }
 
     /// Parse and validate TOML text (`file` names it in messages).
@@ -514,10 +501,7 @@ impl Config {
     /// # Errors
     /// As [`Config::load`].
     pub fn parse(text: &str, file: &Path) -> Result<Settings, String> {
-        let cfg: Self = voltwire_runtime::config::parse(text, file).map_err(|e| e.to_string())?;
-        cfg.validate().map_err(|e| {
-            voltwire_runtime::config::invalid(text, file, &e.field, &e.message, &e.fix).to_string()
-        })
+        voltwire_runtime::config::parse_checked(text, file, Self::validate)
     }
 
     /// Check meaning and convert to exact units.

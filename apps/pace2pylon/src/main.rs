@@ -6,29 +6,20 @@
     reason = "std application"
 )]
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use pace2pylon::config::{Config, TEMPLATE};
+use voltwire_runtime::app::{App, say};
 
 /// Many Pace packs (each on its own port) presented to an inverter as one Pylontech RS485
 /// battery, with a supervisor and a rebalancing cycle.
 #[derive(Debug, Parser)]
 #[command(name = "pace2pylon", version)]
 struct Cli {
-    /// Run with this configuration file (TOML; see --init).
-    #[arg(short, long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Check a configuration file and exit (0 = valid).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["config", "init", "demo"])]
-    check_config: Option<PathBuf>,
-    /// Write a commented configuration template to FILE and exit.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["config", "demo"])]
-    init: Option<PathBuf>,
-    /// With --init: overwrite an existing file.
-    #[arg(long, requires = "init")]
-    force: bool,
+    /// --config, --check-config, --init, --force.
+    #[command(flatten)]
+    cfg: voltwire_runtime::app::ConfigArgs,
     /// Run with 12 simulated packs on TCP ports and a simulated inverter, one status line
     /// per second; pack 3 drops out at 20 s and returns.
     #[arg(long, conflicts_with = "config")]
@@ -42,27 +33,21 @@ struct Cli {
     inverter: Option<String>,
 }
 
-fn say(line: &str) {
-    voltwire_runtime::logging::stderr_line(format_args!("{line}"));
-}
-
-fn fail(msg: &str) -> ExitCode {
-    say(&format!("pace2pylon: {msg}"));
-    ExitCode::from(2)
-}
+/// This app's name on its messages, and its exit codes.
+const APP: App = App("pace2pylon");
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(path) = &cli.init {
-        return match voltwire_runtime::config::write_template(path, TEMPLATE, cli.force) {
+    if let Some(path) = &cli.cfg.init {
+        return match APP.write_template(path, TEMPLATE, cli.cfg.force, false) {
             Ok(()) => {
                 say(&format!("wrote {}", path.display()));
                 ExitCode::SUCCESS
             }
-            Err(e) => fail(&e.to_string()),
+            Err(code) => code,
         };
     }
-    if let Some(path) = &cli.check_config {
+    if let Some(path) = &cli.cfg.check_config {
         return match Config::load(path) {
             Ok(s) => {
                 say(&format!(
@@ -72,43 +57,44 @@ fn main() -> ExitCode {
                 ));
                 ExitCode::SUCCESS
             }
-            Err(e) => fail(&e),
+            Err(e) => APP.fail(&e),
         };
     }
     let Ok(rt) = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     else {
-        return fail("cannot start the tokio runtime");
+        return APP.fail("cannot start the tokio runtime");
     };
     #[cfg(feature = "demo")]
     if cli.demo {
         return match rt.block_on(pace2pylon::demo::run(cli.duration, cli.inverter.clone())) {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => fail(&format!("demo: {e}")),
+            Err(e) => APP.fail(&format!("demo: {e}")),
         };
     }
-    let Some(path) = &cli.config else {
-        return fail("give --config FILE (or --init FILE to write a template, --demo to try it)");
+    let Some(path) = &cli.cfg.config else {
+        return APP
+            .fail("give --config FILE (or --init FILE to write a template, --demo to try it)");
     };
     let settings = match Config::load(path) {
         Ok(s) => s,
-        Err(e) => return fail(&e),
+        Err(e) => return APP.fail(&e),
     };
     rt.block_on(async {
         let signals = match voltwire_runtime::signal::Signals::register() {
             Ok(s) => s,
-            Err(e) => return fail(&format!("signals: {e}")),
+            Err(e) => return APP.fail(&format!("signals: {e}")),
         };
         let (_handles, run) = match pace2pylon::app::start(settings) {
             Ok(x) => x,
-            Err(e) => return fail(&e.to_string()),
+            Err(e) => return APP.fail(&e.to_string()),
         };
         tokio::select! {
             () = signals.stop() => ExitCode::SUCCESS,
             r = run => match r {
                 Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(&e.to_string()),
+                Err(e) => APP.fail(&e.to_string()),
             },
         }
     })

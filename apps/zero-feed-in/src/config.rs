@@ -1,7 +1,6 @@
 //! The TOML configuration: sections as written, validated into exact units. Every error
 //! names the field and the fix.
 
-use std::fmt;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -355,37 +354,15 @@ pub struct Settings {
     pub mqtt: Option<Mqtt>,
 }
 
-/// A configuration value that is wrong: the field, what is wrong, the fix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Invalid {
-    /// The field, e.g. `device[0].max_discharge_w`.
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
-    /// How to fix it.
-    pub fix: String,
-}
-
-impl fmt::Display for Invalid {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "field `{}`: {}; fix: {}",
-            self.field, self.message, self.fix
-        )
-    }
-}
+/// A configuration value that is wrong: the field, what is wrong, the fix (the runtime's).
+pub use voltwire_runtime::config::Invalid;
 
 fn invalid(
     field: impl Into<String>,
     message: impl Into<String>,
     fix: impl Into<String>,
 ) -> Invalid {
-    Invalid {
-        field: field.into(),
-        message: message.into(),
-        fix: fix.into(),
-    }
+    Invalid::new(field, message, fix)
 }
 
 /// Seconds in `lo..=hi` to whole milliseconds.
@@ -699,8 +676,7 @@ impl File {
     /// # Errors
     /// A message naming the file, line, field and fix.
     pub fn load(path: &Path) -> Result<Settings, String> {
-        let text = voltwire_runtime::config::read(path).map_err(|e| e.to_string())?;
-        Self::parse(&text, path)
+        voltwire_runtime::config::load_checked(path, Self::validate)
     }
 
     /// Parses and validates `text` (`file` names it in messages).
@@ -708,10 +684,7 @@ impl File {
     /// # Errors
     /// As [`File::load`].
     pub fn parse(text: &str, file: &Path) -> Result<Settings, String> {
-        let cfg: Self = voltwire_runtime::config::parse(text, file).map_err(|e| e.to_string())?;
-        cfg.validate().map_err(|e| {
-            voltwire_runtime::config::invalid(text, file, &e.field, &e.message, &e.fix).to_string()
-        })
+        voltwire_runtime::config::parse_checked(text, file, Self::validate)
     }
 
     /// Checks meaning and converts to exact units.

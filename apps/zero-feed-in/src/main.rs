@@ -6,31 +6,19 @@
     reason = "std application"
 )]
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use voltwire_runtime::app::{App, say};
 use zero_feed_in::config::{File, TEMPLATE};
 
 /// Meter-driven charge and discharge for zero grid export, with a watchdog on its own clock.
 #[derive(Debug, Parser)]
 #[command(name = "zero-feed-in", version)]
 struct Cli {
-    /// Run with this configuration file (TOML; see --init).
-    #[arg(short, long, value_name = "FILE")]
-    config: Option<PathBuf>,
-
-    /// Check a configuration file and exit (0 = valid, 2 = invalid).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["config", "init", "demo"])]
-    check_config: Option<PathBuf>,
-
-    /// Write a commented configuration template to FILE and exit.
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["config", "demo"])]
-    init: Option<PathBuf>,
-
-    /// With --init: overwrite an existing file.
-    #[arg(long, requires = "init")]
-    force: bool,
+    /// --config, --check-config, --init, --force.
+    #[command(flatten)]
+    cfg: voltwire_runtime::app::ConfigArgs,
 
     /// Run an in-process house, meter, BIC-2200 and BMS at ×10, one status line per second.
     #[arg(long, conflicts_with = "config")]
@@ -45,33 +33,27 @@ struct Cli {
     verbose: u8,
 }
 
-fn say(line: &str) {
-    voltwire_runtime::logging::stderr_line(format_args!("{line}"));
-}
-
-fn fail(msg: &str) -> ExitCode {
-    say(&format!("zero-feed-in: {msg}"));
-    ExitCode::from(2)
-}
+/// This app's name on its messages, and its exit codes.
+const APP: App = App("zero-feed-in");
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(path) = &cli.init {
-        return match voltwire_runtime::config::write_template(path, TEMPLATE, cli.force) {
+    if let Some(path) = &cli.cfg.init {
+        return match APP.write_template(path, TEMPLATE, cli.cfg.force, false) {
             Ok(()) => {
                 say(&format!("wrote {}", path.display()));
                 ExitCode::SUCCESS
             }
-            Err(e) => fail(&e.to_string()),
+            Err(code) => code,
         };
     }
-    if let Some(path) = &cli.check_config {
+    if let Some(path) = &cli.cfg.check_config {
         return match File::load(path) {
             Ok(_) => {
                 say(&format!("{}: configuration is valid", path.display()));
                 ExitCode::SUCCESS
             }
-            Err(e) => fail(&e),
+            Err(e) => APP.fail(&e),
         };
     }
     if let Err(e) = voltwire_runtime::logging::init(cli.verbose) {
@@ -83,7 +65,7 @@ fn main() -> ExitCode {
         .build()
     {
         Ok(rt) => rt,
-        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+        Err(e) => return APP.fail(&format!("cannot start the runtime: {e}")),
     };
     let signals = rt.block_on(async { voltwire_runtime::signal::Signals::register() });
     let stop = async move {
@@ -100,12 +82,12 @@ fn main() -> ExitCode {
         rt.block_on(zero_feed_in::demo::run(duration, stop));
         return ExitCode::SUCCESS;
     }
-    let Some(path) = &cli.config else {
-        return fail("give --config FILE (see --init), --check-config FILE or --demo");
+    let Some(path) = &cli.cfg.config else {
+        return APP.fail("give --config FILE (see --init), --check-config FILE or --demo");
     };
     let settings = match File::load(path) {
         Ok(s) => s,
-        Err(e) => return fail(&e),
+        Err(e) => return APP.fail(&e),
     };
     match rt.block_on(zero_feed_in::app::run(settings, stop)) {
         Ok(()) => ExitCode::SUCCESS,

@@ -188,6 +188,73 @@ pub fn write_template(path: &Path, template: &str, force: bool) -> Result<(), Co
         .map_err(|e| ConfigError::io(path, &e, "check that the directory exists and is writable"))
 }
 
+/// A value an app's validation refuses after parsing: the field (the dotted path with array
+/// indexes, e.g. `output[1].current_scale`), what is wrong, and the fix. [`parse_checked`]
+/// turns it into a [`ConfigError`] pointing at that field's line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    /// The field, e.g. `output[1].current_scale`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+    /// How to fix it.
+    pub fix: String,
+}
+
+impl Invalid {
+    /// An error for `field`.
+    pub fn new(
+        field: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "field `{}`: {}; fix: {}",
+            self.field, self.message, self.fix
+        )
+    }
+}
+
+impl std::error::Error for Invalid {}
+
+/// Read `path`, parse it as `T` and `check` it (an app's validation into its settings).
+///
+/// # Errors
+/// The read or parse error (file, line, column, field), or `check`'s [`Invalid`] located in
+/// the text (see [`invalid`]), as text.
+pub fn load_checked<T: DeserializeOwned, S>(
+    path: &Path,
+    check: impl FnOnce(&T) -> Result<S, Invalid>,
+) -> Result<S, String> {
+    let text = read(path).map_err(|e| e.to_string())?;
+    parse_checked(&text, path, check)
+}
+
+/// Parse TOML `text` as `T` and `check` it (`file` only names it in messages); a validation
+/// error points at the line and column of its field in `text`.
+///
+/// # Errors
+/// As [`load_checked`].
+pub fn parse_checked<T: DeserializeOwned, S>(
+    text: &str,
+    file: &Path,
+    check: impl FnOnce(&T) -> Result<S, Invalid>,
+) -> Result<S, String> {
+    let cfg: T = parse(text, file).map_err(|e| e.to_string())?;
+    check(&cfg).map_err(|e| invalid(text, file, &e.field, &e.message, &e.fix).to_string())
+}
+
 /// A configuration error found after parsing (a value out of range, two things that
 /// cannot go together): `field` is the dotted path with array indexes as the app's
 /// validation names it (`output[1].current_scale`, `gateway.tick_ms`, `input[0]`), and the

@@ -62,6 +62,7 @@
 //! ```
 
 mod metrics;
+mod section;
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -85,6 +86,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
 
 pub use self::metrics::{Kind, Metrics};
+pub use self::section::{TOKEN_PLACEHOLDER, WebSection, template_with_token};
 use crate::mqtt::Rejection;
 
 /// The page: HTML, CSS and JS in one file, embedded in the binary.
