@@ -114,6 +114,7 @@ impl Running {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a dbus-daemon (Debian package dbus); .ci/run installs it and runs these with --ignored"]
 async fn three_batteries_one_vanishes_and_returns() {
     let _ = voltwire_runtime::logging::init(1);
     let dir = voltwire_testkit::scratch_dir("agg-three");
@@ -269,6 +270,7 @@ fn config(address: &str, expected: u16, signals: SignalMode) -> aggregator::conf
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a dbus-daemon (Debian package dbus); .ci/run installs it and runs these with --ignored"]
 async fn bus_item_calls_and_one_batch_signal_per_change() {
     let dir = voltwire_testkit::scratch_dir("agg-calls");
     let bus = PrivateBus::start(&dir).unwrap();
@@ -424,6 +426,7 @@ async fn bus_item_calls_and_one_batch_signal_per_change() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a dbus-daemon (Debian package dbus); .ci/run installs it and runs these with --ignored"]
 async fn a_hung_battery_goes_stale_and_recovers() {
     let dir = voltwire_testkit::scratch_dir("agg-hung");
     let bus = PrivateBus::start(&dir).unwrap();
@@ -456,6 +459,7 @@ async fn a_hung_battery_goes_stale_and_recovers() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a dbus-daemon (Debian package dbus); .ci/run installs it and runs these with --ignored"]
 async fn survives_a_restart_of_the_bus() {
     let dir = voltwire_testkit::scratch_dir("agg-restart");
     let bus = PrivateBus::start(&dir).unwrap();
@@ -481,6 +485,7 @@ async fn survives_a_restart_of_the_bus() {
 }
 
 #[test]
+#[ignore = "needs a dbus-daemon (Debian package dbus); .ci/run installs it and runs these with --ignored"]
 fn the_safe_state_before_any_battery() {
     // Without batteries the aggregate is published at once, with both directions off.
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -517,6 +522,7 @@ fn python(args: &[&str]) -> tokio::process::Command {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a dbus-daemon and dbus-python (Debian dbus, python3-dbus, python3-gi); .ci/run installs them and runs these with --ignored"]
 async fn a_vedbus_battery_in_python_and_a_systemcalc_style_reader() {
     use tokio::io::AsyncBufReadExt as _;
     let dir = voltwire_testkit::scratch_dir("agg-python");
@@ -577,6 +583,7 @@ async fn a_vedbus_battery_in_python_and_a_systemcalc_style_reader() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a dbus-daemon (Debian package dbus); .ci/run installs it and runs these with --ignored"]
 async fn charge_rules_dynamic_cvl_and_fully_discharged_latch() {
     let dir = voltwire_testkit::scratch_dir("agg-charge");
     let bus = PrivateBus::start(&dir).unwrap();
