@@ -35,43 +35,12 @@ fn quiet(_: core::fmt::Arguments<'_>) {}
 /// # Errors
 /// The listener cannot be bound.
 pub async fn serve_pack(soc: f64, drop_plan: PortDrop) -> io::Result<String> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let mut station = SerialStation::new(
+    let station = SerialStation::new(
         Plant::single(8, soc),
         Box::new(PaceStack::new().with_first_address(0)),
         1.0,
     );
-    // The serving future is not `Send`: each simulated pack runs on its own thread.
-    std::thread::Builder::new()
-        .name("sim-pack".into())
-        .spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                let announce = |a: &str| {
-                    let _ = tx.send(a.to_owned());
-                    Ok(())
-                };
-                let r = serve::serve(
-                    &mut station,
-                    Listen::Tcp("127.0.0.1:0".into()),
-                    drop_plan,
-                    quiet,
-                    announce,
-                    core::future::pending(),
-                )
-                .await;
-                if let Err(e) = r {
-                    tracing::error!(error = %e, "simulated pack stopped");
-                }
-            });
-        })?;
-    rx.await
-        .map_err(|_| io::Error::other("simulated pack did not start"))
+    serve_on_thread("pack", station, drop_plan).await
 }
 
 /// Serve a simulated Eco-Worthy coulomb meter (Modbus RTU, address 1) over a bank of
@@ -88,7 +57,6 @@ pub async fn serve_meter(packs: usize) -> io::Result<String> {
 /// # Errors
 /// The listener cannot be bound.
 pub async fn serve_meter_dropping(packs: usize, drop_plan: PortDrop) -> io::Result<String> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
     let plant = Plant::new(
         (0..packs)
             .map(|_| PackConfig {
@@ -99,9 +67,21 @@ pub async fn serve_meter_dropping(packs: usize, drop_plan: PortDrop) -> io::Resu
             .collect(),
     );
     let meter = CoulombMeter::new(&plant);
-    let mut port = RtuPort::new(plant, Box::new(meter), 1.0);
+    let port = RtuPort::new(plant, Box::new(meter), 1.0);
+    serve_on_thread("meter", port, drop_plan).await
+}
+
+/// Serve `port` on a free TCP port from a thread of its own (the serving future is not
+/// `Send`); the address it listens on. `what` names the device in the thread name and in
+/// errors.
+async fn serve_on_thread<P: serve::Port + Send + 'static>(
+    what: &'static str,
+    mut port: P,
+    drop_plan: PortDrop,
+) -> io::Result<String> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
     std::thread::Builder::new()
-        .name("sim-meter".into())
+        .name(format!("sim-{what}"))
         .spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -124,12 +104,12 @@ pub async fn serve_meter_dropping(packs: usize, drop_plan: PortDrop) -> io::Resu
                 )
                 .await;
                 if let Err(e) = r {
-                    tracing::error!(error = %e, "simulated meter stopped");
+                    tracing::error!(error = %e, "simulated {what} stopped");
                 }
             });
         })?;
     rx.await
-        .map_err(|_| io::Error::other("simulated meter did not start"))
+        .map_err(|_| io::Error::other(format!("simulated {what} did not start")))
 }
 
 /// The `[meter]` table for a meter at `addr` (append it after [`config_text`]), and the
@@ -148,7 +128,6 @@ pub fn with_meter(text: &str, addr: &str) -> String {
 /// # Errors
 /// The listener cannot be bound.
 pub async fn serve_bus(n: usize, first: u8) -> io::Result<String> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
     let plant = Plant::new(
         (0..n)
             .map(|i| PackConfig {
@@ -159,41 +138,12 @@ pub async fn serve_bus(n: usize, first: u8) -> io::Result<String> {
             })
             .collect(),
     );
-    let mut station = SerialStation::new(
+    let station = SerialStation::new(
         plant,
         Box::new(PaceStack::new().with_first_address(first)),
         1.0,
     );
-    std::thread::Builder::new()
-        .name("sim-bus".into())
-        .spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async move {
-                let announce = |a: &str| {
-                    let _ = tx.send(a.to_owned());
-                    Ok(())
-                };
-                let r = serve::serve(
-                    &mut station,
-                    Listen::Tcp("127.0.0.1:0".into()),
-                    PortDrop::Never,
-                    quiet,
-                    announce,
-                    core::future::pending(),
-                )
-                .await;
-                if let Err(e) = r {
-                    tracing::error!(error = %e, "simulated bus stopped");
-                }
-            });
-        })?;
-    rx.await
-        .map_err(|_| io::Error::other("simulated bus did not start"))
+    serve_on_thread("bus", station, PortDrop::Never).await
 }
 
 /// The demo configuration for `packs` and an inverter listening at `inverter`.
