@@ -239,7 +239,7 @@ fn validate(current: &Mutex<Config>, name: &str, payload: &[u8]) -> Result<Input
                 .map_err(|_| Rejection::new("internal", "config lock poisoned"))?;
             let next = s
                 .apply(*cur)
-                .map_err(|e| Rejection::invalid(&e.field, &e.fix))?;
+                .map_err(|e| Rejection::invalid(e.field, e.fix))?;
             *cur = next;
             Ok(Input::Config(Box::new(next)))
         }
