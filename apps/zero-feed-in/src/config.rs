@@ -81,7 +81,26 @@ max_discharge_w = 900
 # max_charge_w = 2000
 # max_discharge_w = 2000
 # eeprom_state_file = "/var/lib/zero-feed-in/bic0.writes"   # lifetime write count (atomic)
+
+[web]
+enabled = false            # true: the status page, JSON API and metrics at http://127.0.0.1:8080/
+bind = "127.0.0.1"         # this machine only; 0.0.0.0 opens it to the network (keep a token, firewall it)
+port = 8080
+token = "REPLACE-WITH-A-RANDOM-TOKEN-run-init"  # commands over HTTP need `Authorization: Bearer <token>`
+# token_file = "/etc/zero-feed-in/web-token"    # or read the token from a file (first line)
+# token_env = "ZERO_FEED_IN_WEB_TOKEN"           # or from an environment variable (use one of the three)
+protect_reads = false      # true: /api/* and /metrics need the token too (the page itself stays open)
+rate_limit_per_s = 20      # requests per second per client (bursts of twice that), else 429
 "#;
+
+/// The template with a fresh random web token in place of the placeholder (what `--init`
+/// writes).
+///
+/// # Errors
+/// When no random token can be made (`/dev/urandom` unreadable).
+pub fn template_with_token() -> Result<String, String> {
+    voltwire_runtime::web::template_with_token(TEMPLATE)
+}
 
 /// `[control]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -287,6 +306,8 @@ pub struct File {
     pub devices: Vec<DeviceSection>,
     /// `[mqtt]`.
     pub mqtt: Option<MqttSection>,
+    /// `[web]`: the shared status page (off unless the section is present and enabled).
+    pub web: Option<voltwire_runtime::web::WebSection>,
 }
 
 /// Where the meter is read.
@@ -352,6 +373,8 @@ pub struct Settings {
     pub devices: Vec<(DeviceKind, DeviceConfig)>,
     /// MQTT state and commands.
     pub mqtt: Option<Mqtt>,
+    /// The status page, JSON API and metrics, when enabled.
+    pub web: Option<voltwire_runtime::web::WebConfig>,
 }
 
 /// A configuration value that is wrong: the field, what is wrong, the fix (the runtime's).
@@ -975,6 +998,11 @@ impl File {
             }),
         };
 
+        let web = match &self.web {
+            Some(w) => w.validate("zero-feed-in")?,
+            None => None,
+        };
+
         let mut control = Control::new(battery_cfg);
         control.target_grid = Watts(c.target_grid_w);
         control.window = c.window;
@@ -994,6 +1022,7 @@ impl File {
             battery,
             devices,
             mqtt,
+            web,
         })
     }
 }
@@ -1008,7 +1037,11 @@ mod tests {
 
     #[test]
     fn the_template_is_valid() {
-        let s = parse(TEMPLATE).unwrap();
+        // The template's [web] is there but off; its placeholder token is refused.
+        let e = parse(TEMPLATE).unwrap_err();
+        assert!(e.contains("web.token") && e.contains("placeholder"), "{e}");
+        let s = parse(&template_with_token().unwrap()).unwrap();
+        assert!(s.web.is_none());
         assert_eq!(s.control.meter_timeout_ms, 10_000);
         assert_eq!(s.control.battery.charge_voltage, Millivolts(55_200));
         assert_eq!(s.control.battery.charge_min_temperature, DeciCelsius(0));

@@ -21,3 +21,4 @@ pub mod meanwell;
 pub mod meter;
 pub mod state;
 pub mod telemetry;
+pub mod web;
