@@ -320,6 +320,9 @@ pub async fn run_hooked(
                 },
             ));
         }
+        BatterySource::Bms(bms) => {
+            tasks.spawn(crate::bms::run(bms, clock, battery_tx));
+        }
         BatterySource::None => {
             let measured = settings
                 .devices

@@ -38,8 +38,12 @@ interval_s = 1             # HTTP polling interval
 
 [battery]
 source = "mqtt"            # mqtt (a JSON state: voltage_v, current_a, soc_pct, ...) | none
-broker = "mqtt://localhost:1883"
-topic = "voltwire/bms/state"
+                           # | daly | jk | jk_pb | pace | pylontech (read directly, see port)
+broker = "mqtt://localhost:1883"   # source = mqtt
+topic = "voltwire/bms/state"       # source = mqtt
+# port = "serial:///dev/ttyUSB2?baud=9600"   # a BMS read directly (or tcp://host:port)
+# address = 1              # pace / jk_pb: 1 (or 0 for a lone Pace pack); pylontech: 2
+# poll_s = 1               # how often the BMS is read
 cells = 16
 charge_voltage_v = 55.2
 restart_voltage_v = 53.6
@@ -165,6 +169,10 @@ pub struct BatterySection {
     pub source: String,
     pub broker: Option<String>,
     pub topic: Option<String>,
+    pub port: Option<String>,
+    pub address: Option<u8>,
+    #[serde(default = "one")]
+    pub poll_s: f64,
     pub cells: u8,
     pub charge_voltage_v: f64,
     pub restart_voltage_v: f64,
@@ -339,6 +347,8 @@ pub enum BatterySource {
         /// Topic.
         topic: String,
     },
+    /// A BMS read directly over a serial or TCP link.
+    Bms(crate::bms::Bms),
     /// No BMS: voltage-only limits (warned at start-up).
     None,
 }
@@ -848,13 +858,48 @@ impl File {
             },
             "none" => BatterySource::None,
             other => {
-                return Err(invalid(
-                    "battery.source",
-                    format!("unknown source `{other}`"),
-                    "use mqtt or none",
-                ));
+                let protocol = crate::bms::Protocol::from_name(other).ok_or_else(|| {
+                    invalid(
+                        "battery.source",
+                        format!("unknown source `{other}`"),
+                        "use mqtt, daly, jk, jk_pb, pace, pylontech or none",
+                    )
+                })?;
+                let port = required(
+                    "battery.port",
+                    b.port.as_ref(),
+                    "set port = \"serial:///dev/ttyUSB2?baud=9600\" (or tcp://host:port)",
+                )?;
+                let port = port.parse().map_err(|e| {
+                    invalid(
+                        "battery.port",
+                        format!("{e}"),
+                        "write serial:///dev/ttyUSB2?baud=9600 or tcp://host:port",
+                    )
+                })?;
+                let address = b.address.unwrap_or(protocol.default_address());
+                if address > 247 {
+                    return Err(invalid(
+                        "battery.address",
+                        format!("{address}"),
+                        "use the BMS's bus address, 0..=247",
+                    ));
+                }
+                BatterySource::Bms(crate::bms::Bms {
+                    protocol,
+                    port,
+                    address,
+                    poll_ms: seconds("battery.poll_s", b.poll_s, 0.2, 60.0)?,
+                })
             }
         };
+        if matches!(battery, BatterySource::Bms(_)) && (b.broker.is_some() || b.topic.is_some()) {
+            return Err(invalid(
+                "battery.broker",
+                "broker/topic are for source = \"mqtt\"",
+                "remove broker and topic, or set source = \"mqtt\"",
+            ));
+        }
         if !(1..=32).contains(&b.cells) {
             return Err(invalid(
                 "battery.cells",
@@ -1094,12 +1139,49 @@ mod tests {
                 "pointer = \"SML\"",
                 "meter.pointer",
             ),
+            ("source = \"mqtt\"", "source = \"daly\"", "battery.port"),
+            (
+                "source = \"mqtt\"",
+                "source = \"victron\"",
+                "battery.source",
+            ),
         ];
         for (from, to, field) in cases {
             assert!(TEMPLATE.contains(from), "{from}");
             let e = parse(&TEMPLATE.replacen(from, to, 1)).unwrap_err();
             assert!(e.contains(field) && e.contains("fix"), "{field}: {e}");
         }
+        // A BMS read directly: port and address taken; broker/topic left over are refused.
+        let direct = template_with_token()
+            .unwrap()
+            .replacen("source = \"mqtt\"", "source = \"pace\"", 1)
+            .replacen(
+                "# port = \"serial:///dev/ttyUSB2",
+                "port = \"serial:///dev/ttyUSB2",
+                1,
+            );
+        let e = parse(&direct).unwrap_err();
+        assert!(e.contains("battery.broker") && e.contains("fix"), "{e}");
+        let direct = direct
+            .replacen(
+                "broker = \"mqtt://localhost:1883\"   # source = mqtt",
+                "",
+                1,
+            )
+            .replacen(
+                "topic = \"voltwire/bms/state\"       # source = mqtt",
+                "",
+                1,
+            );
+        match parse(&direct).unwrap().battery {
+            BatterySource::Bms(b) => {
+                assert_eq!(b.protocol, crate::bms::Protocol::Pace);
+                assert_eq!((b.address, b.poll_ms), (1, 1000));
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = parse(&direct.replacen("# poll_s = 1 ", "poll_s = 0 ", 1)).unwrap_err();
+        assert!(e.contains("battery.poll_s") && e.contains("fix"), "{e}");
         let e = parse(&TEMPLATE.replacen("tick_ms = 1000", "tick_ms = 1000\nbogus = 1", 1))
             .unwrap_err();
         assert!(e.contains("bogus"), "{e}");

@@ -12,6 +12,7 @@
 )]
 
 pub mod app;
+pub mod bms;
 pub mod config;
 pub mod demo;
 pub mod device;
