@@ -356,6 +356,9 @@ pub async fn run_hooked(
             DeviceKind::Lumentree(lt) => {
                 devices.spawn(crate::lumentree::run(lt, clock, cmd_rx, status_tx));
             }
+            DeviceKind::Trucki(unit) => {
+                devices.spawn(crate::trucki::run(unit, clock, cmd_rx, status_tx));
+            }
             DeviceKind::Bic(bic) => {
                 // The first BIC reports the battery voltage when there is no BMS.
                 let reports = crate::meanwell::Reports {

@@ -64,7 +64,7 @@ discovery_prefix = "homeassistant"
 command_ttl_s = 300        # how long a command without its own ttl_s acts
 
 [[device]]
-kind = "soyosource"        # soyosource (RS485 demand frames) | lumentree | bic2200 | npb
+kind = "soyosource"        # soyosource (RS485 demand frames) | lumentree | trucki | bic2200 | npb
 port = "serial:///dev/ttyUSB0?baud=4800"
 min_discharge_w = 0
 max_discharge_w = 900
@@ -75,6 +75,12 @@ max_discharge_w = 900
 # model = "LT1000"
 # address = 1
 # max_discharge_w = 1000
+
+# [[device]]
+# kind = "trucki"          # Trucki's RS485 board on a SUN-GTIL2: register 0 = set point (0.1 W)
+# port = "serial:///dev/ttyUSB3?baud=9600"   # or tcp://host:port (RTU over TCP)
+# address = 1
+# max_discharge_w = 2000   # the inverter's rating
 
 # [[device]]
 # kind = "bic2200"         # or "npb" (a charger: CURVE_CC / CURVE_CV); set points to RAM when the EEPROM-write-disable bit reads back set,
@@ -362,6 +368,8 @@ pub enum DeviceKind {
     Bic(crate::meanwell::Bic),
     /// A Lumentree SUN over Modbus RTU.
     Lumentree(crate::lumentree::Lumentree),
+    /// Trucki's board on a SUN-GTIL2 over Modbus RTU.
+    Trucki(crate::trucki::Trucki),
 }
 
 /// The validated configuration, in exact units.
@@ -687,10 +695,54 @@ fn device(
                 },
             ))
         }
+        "trucki" => {
+            let port = required(
+                &f("port"),
+                d.port.as_ref(),
+                "set port = \"serial:///dev/ttyUSB0?baud=9600\"",
+            )?;
+            let url = port.parse().map_err(|e| {
+                invalid(
+                    f("port"),
+                    format!("{e}"),
+                    "write serial:///dev/ttyUSB0?baud=9600 or tcp://host:port (RTU over TCP)",
+                )
+            })?;
+            let max = voltwire_modbus::trucki::MAX_POWER.0;
+            if !(1..=max).contains(&d.max_discharge_w) {
+                return Err(invalid(
+                    f("max_discharge_w"),
+                    format!("{} W", d.max_discharge_w),
+                    format!("give the inverter's rating, 1..={max} W (e.g. 1000 or 2000)"),
+                ));
+            }
+            if d.address == 0 || d.address > 247 {
+                return Err(invalid(
+                    f("address"),
+                    format!("{}", d.address),
+                    "use the board's Modbus address, 1..=247",
+                ));
+            }
+            Ok((
+                DeviceKind::Trucki(crate::trucki::Trucki {
+                    port: url,
+                    address: d.address,
+                    max: Watts(d.max_discharge_w),
+                }),
+                DeviceConfig {
+                    role: Role::Discharger,
+                    min_charge: Watts(0),
+                    max_charge: Watts(0),
+                    min_discharge: Watts(d.min_discharge_w),
+                    max_discharge: Watts(d.max_discharge_w),
+                    current: None,
+                },
+            ))
+        }
         other => Err(invalid(
             f("kind"),
             format!("unknown or not yet supported device kind `{other}`"),
-            "use soyosource, lumentree, bic2200 or npb",
+            "use soyosource, lumentree, trucki, bic2200 or npb",
         )),
     }
 }
@@ -1111,7 +1163,7 @@ mod tests {
             ("kind = \"mqtt\" ", "kind = \"modbus\" ", "meter.kind"),
             (
                 "kind = \"soyosource\"",
-                "kind = \"trucki\"",
+                "kind = \"growatt\"",
                 "device[0].kind",
             ),
             (

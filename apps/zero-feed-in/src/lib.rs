@@ -22,4 +22,5 @@ pub mod meanwell;
 pub mod meter;
 pub mod state;
 pub mod telemetry;
+pub mod trucki;
 pub mod web;
