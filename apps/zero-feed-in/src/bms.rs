@@ -417,6 +417,9 @@ async fn pylontech(
     })
 }
 
+/// Polls without a usable answer before a warning (then the warning once per silence).
+const WARN_AFTER: u32 = 5;
+
 /// Polls `bms` for ever: every complete poll is sent as a reading; no answer sends nothing
 /// (the reading ages: the watchdog acts); a lost link is reopened with backoff.
 pub async fn run(bms: Bms, clock: Clock, tx: watch::Sender<Option<BatteryReading>>) {
@@ -430,14 +433,32 @@ pub async fn run(bms: Bms, clock: Clock, tx: watch::Sender<Option<BatteryReading
         let mut polling = Polling::new(bms.protocol, port, config);
         let mut every = tokio::time::interval(clock.real(bms.poll_ms));
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut unanswered = 0u32;
         let why = loop {
             every.tick().await;
             match polling.poll(bms.protocol, bms.address).await {
                 Ok(read) => {
+                    if unanswered >= WARN_AFTER {
+                        tracing::info!(link = %link.label(), "bms: answering again");
+                    }
+                    unanswered = 0;
                     tx.send_replace(Some(read.reading(clock.now())));
                 }
                 Err(e) if e.is_link_error() => break e,
-                Err(e) => tracing::debug!(error = %e, "bms: no answer"),
+                Err(e) => {
+                    unanswered = unanswered.saturating_add(1);
+                    if unanswered == WARN_AFTER {
+                        tracing::warn!(
+                            link = %link.label(),
+                            protocol = bms.protocol.name(),
+                            address = bms.address,
+                            error = %e,
+                            "bms: no usable answer to {WARN_AFTER} polls in a row (check protocol, address, baud)"
+                        );
+                    } else {
+                        tracing::debug!(error = %e, "bms: no answer");
+                    }
+                }
             }
         };
         tracing::warn!(link = %link.label(), error = %why, "bms: link lost; reopening");
