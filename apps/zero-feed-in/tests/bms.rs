@@ -18,21 +18,22 @@
 )]
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::watch;
-use voltwire_core::Watts;
 use voltwire_sim::device::{DalyBms, JkBms, JkPb, PaceStack, PylontechStack};
 use voltwire_sim::serve::{self, Listen, PortDrop, SerialStation};
 use voltwire_sim::{BmsView, Faults, Plant, PlantCommand, SerialResponder};
-use voltwire_soyosource::sim::Gtn;
 use voltwire_zero_feed_in_rules::BatteryReading;
 use zero_feed_in::bms::{self, Bms, Protocol};
 use zero_feed_in::config::File;
 use zero_feed_in::engine::Clock;
+
+mod common;
+use common::{Seen, seen_until, serve_gtn};
 
 /// A simulated device that can be made silent from the test (its port stays open and it
 /// still reads what it is sent: a BMS that hangs).
@@ -188,31 +189,6 @@ async fn every_protocol_reads_the_plant() {
     }
 }
 
-/// Demand the simulated Soyosource follows, in order (one entry per change).
-type Seen = Arc<Mutex<Vec<i32>>>;
-
-async fn serve_gtn(listener: tokio::net::TcpListener, seen: Seen) {
-    let start = tokio::time::Instant::now();
-    let mut gtn = Gtn::new(Watts(2000), 60_000);
-    loop {
-        let (mut s, _) = listener.accept().await.unwrap();
-        let mut buf = [0u8; 64];
-        loop {
-            let n = s.read(&mut buf).await.unwrap_or(0);
-            if n == 0 {
-                break;
-            }
-            let now = u64::try_from(start.elapsed().as_millis()).unwrap();
-            gtn.receive(now, &buf[..n]);
-            let out = gtn.output(now).0;
-            let mut v = seen.lock().unwrap();
-            if v.last() != Some(&out) {
-                v.push(out);
-            }
-        }
-    }
-}
-
 /// A generic HTTP JSON meter: the house draws 300 W, the meter shows that minus what the
 /// unit delivers.
 async fn serve_meter(listener: tokio::net::TcpListener, seen: Seen) {
@@ -230,20 +206,6 @@ async fn serve_meter(listener: tokio::net::TcpListener, seen: Seen) {
             );
             let _ = s.write_all(resp.as_bytes()).await;
         });
-    }
-}
-
-async fn seen_until(seen: &Seen, what: &str, pred: impl Fn(&[i32]) -> bool) {
-    let guard = async {
-        while !pred(&seen.lock().unwrap()) {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    if tokio::time::timeout(Duration::from_secs(60), guard)
-        .await
-        .is_err()
-    {
-        panic!("{what}: not reached; demand {:?}", seen.lock().unwrap());
     }
 }
 

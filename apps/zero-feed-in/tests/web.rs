@@ -22,53 +22,14 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use voltwire_core::Watts;
-use voltwire_soyosource::sim::Gtn;
 use voltwire_testkit::{Broker, free_port};
 use zero_feed_in::app::Hooks;
+
+mod common;
+use common::{Seen, publisher, seen_until, serve_gtn};
 use zero_feed_in::config::File;
 
 const TOKEN: &str = "zfi-web-test-token-0123456789";
-
-/// Demand the simulated unit follows, in order (one entry per change).
-type Seen = Arc<Mutex<Vec<i32>>>;
-
-async fn serve_gtn(listener: tokio::net::TcpListener, seen: Seen) {
-    let start = tokio::time::Instant::now();
-    let mut gtn = Gtn::new(Watts(2000), 60_000);
-    loop {
-        let (mut s, _) = listener.accept().await.unwrap();
-        let mut buf = [0u8; 64];
-        loop {
-            let n = s.read(&mut buf).await.unwrap_or(0);
-            if n == 0 {
-                break;
-            }
-            let now = u64::try_from(start.elapsed().as_millis()).unwrap();
-            gtn.receive(now, &buf[..n]);
-            let out = gtn.output(now).0;
-            let mut v = seen.lock().unwrap();
-            if v.last() != Some(&out) {
-                v.push(out);
-            }
-        }
-    }
-}
-
-fn publisher(url: &str, id: &str) -> rumqttc::AsyncClient {
-    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
-    let mut o = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
-    o.set_keep_alive(Duration::from_secs(5));
-    let (c, mut ev) = rumqttc::AsyncClient::new(o, 64);
-    tokio::spawn(async move {
-        loop {
-            if ev.poll().await.is_err() {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    });
-    c
-}
 
 /// One HTTP/1.1 request; (status, body).
 async fn http(
@@ -123,20 +84,6 @@ async fn state_until(addr: SocketAddr, what: &str, pred: impl Fn(&Value) -> bool
     match tokio::time::timeout(Duration::from_secs(60), guard).await {
         Ok(s) => s,
         Err(elapsed) => panic!("{what}: not reached ({elapsed}); last state {last}"),
-    }
-}
-
-async fn seen_until(seen: &Seen, what: &str, pred: impl Fn(&[i32]) -> bool) {
-    let guard = async {
-        while !pred(&seen.lock().unwrap()) {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    if tokio::time::timeout(Duration::from_secs(60), guard)
-        .await
-        .is_err()
-    {
-        panic!("{what}: not reached; demand {:?}", seen.lock().unwrap());
     }
 }
 
