@@ -24,6 +24,7 @@ use voltwire_sim::serve::{Listen, Port, PortDrop, SerialStation};
 use voltwire_sim::{CanResponder, Faults, PackConfig, Plant, SerialResponder};
 
 mod meter;
+mod relay;
 mod scene;
 
 #[derive(Debug, Args)]
