@@ -300,8 +300,13 @@ fn write_all(dir: &Path, sensors: &[OneWireSensor], plant: &Plant) -> io::Result
 
 /// Keep the 1-Wire files of `sensors` under `dir` updated from `world` (every simulated
 /// second, at most every 50 ms and at least every second of real time); `ready` gets the
-/// directory once the files exist. Ends only on an error.
-pub(super) async fn serve_onewire(
+/// directory once the files exist. `device` is its index in the world (its `silent` fault
+/// freezes the files). Ends only on an error.
+///
+/// # Errors
+///
+/// A directory or file that cannot be written, named.
+pub async fn serve_onewire(
     dir: PathBuf,
     sensors: Vec<OneWireSensor>,
     device: usize,

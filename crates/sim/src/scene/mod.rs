@@ -51,7 +51,7 @@ use crate::{Faults, Flows, PackConfig, Plant, SerialResponder, SimClock};
 mod day;
 mod file;
 
-pub use day::{MeterMqtt, OneWireSensor, SensorReads};
+pub use day::{MeterMqtt, OneWireSensor, SensorReads, serve_onewire};
 
 /// What a scene device is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -27,7 +27,7 @@ pub mod can;
 pub mod rtu;
 
 pub use pty::Pty;
-pub use station::{SerialStation, Station};
+pub use station::{SerialStation, Station, serve_io};
 
 /// Where operator messages go (a client connected, the port dropped, …): one line each.
 pub type Log = fn(core::fmt::Arguments<'_>);
@@ -267,10 +267,10 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_millis(200);
 /// # Errors
 ///
 /// The write's.
-pub async fn write_out<W: AsyncWrite + Unpin>(
+pub async fn write_out<W: AsyncWrite + Unpin, D: Fn() + ?Sized>(
     writer: &mut W,
     out: &[u8],
-    discard: &dyn Fn(),
+    discard: &D,
 ) -> io::Result<()> {
     if out.is_empty() {
         return Ok(());
