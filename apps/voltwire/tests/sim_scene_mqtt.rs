@@ -1,4 +1,4 @@
-//! `voltwire sim scene` with the devices on MQTT, run as a user runs it against a broker:
+//! `voltwire sim scene` with devices on MQTT, run as a user runs it against a broker:
 //! the grid meter publishes what the scene's plant does (and follows its script), and a
 //! relay answering Tasmota's topics switches its load on the bank, seen by the bank's own
 //! coulomb meter; a bad command changes nothing.

@@ -24,7 +24,6 @@ use voltwire_sim::serve::{Listen, Port, PortDrop, SerialStation};
 use voltwire_sim::{CanResponder, Faults, PackConfig, Plant, SerialResponder};
 
 mod meter;
-mod relay;
 mod scene;
 
 #[derive(Debug, Args)]

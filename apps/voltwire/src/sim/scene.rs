@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use voltwire_sim::scene::{Kind, Scene, ServeExternal};
+use voltwire_sim::scene::{Scene, ServeExternal};
 
 /// `voltwire sim scene`.
 #[derive(Debug, Args)]
@@ -55,13 +55,7 @@ pub(crate) fn run(args: &SceneArgs) -> ExitCode {
     };
     super::serve_blocking(async move {
         let stop = super::stop_signal()?;
-        let external: ServeExternal = Box::new(|e| {
-            if e.spec.kind == Kind::Relay {
-                Box::pin(super::relay::serve_in_scene(e))
-            } else {
-                Box::pin(super::meter::serve_in_scene(e))
-            }
-        });
+        let external: ServeExternal = Box::new(|e| Box::pin(super::meter::serve_in_scene(e)));
         scene
             .serve(args.speed, super::log, announce, external, stop)
             .await

@@ -50,6 +50,7 @@ use crate::{Faults, Flows, PackConfig, Plant, SerialResponder, SimClock};
 
 mod day;
 mod file;
+mod relay;
 
 pub use day::{MeterMqtt, OneWireSensor, SensorReads, serve_onewire};
 
@@ -92,7 +93,7 @@ pub enum Kind {
     Meter,
     /// A relay switching a DC load (`load_w`) and/or a balancer (`balance_ma`) on the bank:
     /// on an app's in-process hook (`virtual://NAME`, [`World::set_relay`]) or a Tasmota-style
-    /// relay on MQTT (`mqtt://HOST:PORT/TOPIC`, served by the app: [`External`]).
+    /// relay on MQTT (`mqtt://HOST:PORT/TOPIC`: `cmnd/TOPIC/POWER`, `stat/TOPIC/POWER`).
     Relay,
     /// 1-Wire temperature sensors: a directory (`dir:PATH`) of `28-…/temperature` files
     /// kept updated from the plant ([`OneWireSensor`]).
@@ -503,7 +504,7 @@ impl Scene {
             .run_until(async move {
                 let mut tasks = tokio::task::JoinSet::new();
                 for (i, d) in self.devices.iter().enumerate() {
-                    let own = serve_own(d, i, &world, &mut tasks);
+                    let own = serve_own(d, i, &world, &mut tasks, log);
                     if let Some(rx) = own {
                         let link = tokio::select! {
                             () = &mut stop => return Ok(()),
@@ -607,19 +608,32 @@ fn share_mppts(
 /// What a device's task in a scene's set gives back when it ends: its name and why.
 type Ended = (String, io::Result<()>);
 
-/// Serve the devices a scene serves without a port (1-Wire files, an in-process relay) in
+/// Serve the devices a scene serves without a port (1-Wire files, relays) in
 /// `tasks`; the channel its link comes on, or `None` for every other device.
 fn serve_own(
     d: &DeviceSpec,
     i: usize,
     world: &SharedWorld,
     tasks: &mut tokio::task::JoinSet<Ended>,
+    log: Log,
 ) -> Option<tokio::sync::oneshot::Receiver<String>> {
     let (tx, rx) = tokio::sync::oneshot::channel::<String>();
     let name = d.name.clone();
     match (&d.kind, &d.listen) {
         (Kind::OneWire, Listen::Dir(dir)) => {
             let serving = day::serve_onewire(dir.into(), d.sensors.clone(), i, world.clone(), tx);
+            tasks.spawn_local(async move { (name, serving.await) });
+        }
+        (Kind::Relay, Listen::Mqtt { broker, topic }) => {
+            let serving = relay::serve(
+                name.clone(),
+                i,
+                broker.clone(),
+                topic.clone(),
+                world.clone(),
+                tx,
+                log,
+            );
             tasks.spawn_local(async move { (name, serving.await) });
         }
         (Kind::Relay, Listen::Virtual(bus)) => {

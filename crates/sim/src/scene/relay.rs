@@ -4,15 +4,16 @@
 //! `OFF`) and `stat/TOPIC/RESULT` (`{"POWER":"ON"}`). Anything else is answered
 //! `{"Command":"Unknown"}` and switches nothing; a retained command (a stale one the broker
 //! replays) is ignored. The relay's state switches its load on the scene's plant
-//! (`World::set_relay`). A lost broker is reconnected with a backoff from 1 s to 30 s.
+//! ([`crate::World::set_relay`]). A lost broker is reconnected with a backoff from 1 s to
+//! 30 s.
 
 use std::io;
 use std::time::Duration;
 
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
-use voltwire_sim::scene::External;
-use voltwire_sim::serve::Listen;
-use voltwire_sim::world;
+
+use crate::serve::Log;
+use crate::world::{self, SharedWorld};
 
 /// What a command asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,35 +61,37 @@ fn options(broker: &str, id: &str) -> io::Result<MqttOptions> {
     Ok(o)
 }
 
-/// Serve the relay until the scene stops (it never ends by itself: a lost broker is
+/// Serve relay `name`, device `index` of `world`, on `broker` as `topic` until the scene
+/// stops; `link` gets `BROKER/TOPIC` at once (it never ends by itself: a lost broker is
 /// retried).
-pub(super) async fn serve_in_scene(ext: External) -> io::Result<()> {
-    let External {
-        spec,
-        index,
-        world,
-        link,
-    } = ext;
-    let Listen::Mqtt { broker, topic } = &spec.listen else {
-        return Err(io::Error::other(
-            "a relay served by voltwire is on mqtt://HOST:PORT/TOPIC",
-        ));
-    };
+///
+/// # Errors
+///
+/// A broker address that is not `mqtt://[USER:PASS@]HOST:PORT`.
+pub(super) async fn serve(
+    name: String,
+    index: usize,
+    broker: String,
+    topic: String,
+    world: SharedWorld,
+    link: tokio::sync::oneshot::Sender<String>,
+    log: Log,
+) -> io::Result<()> {
     let id = format!("voltwire-sim-relay-{}-{}", std::process::id(), index);
-    let (client, mut events) = AsyncClient::new(options(broker, &id)?, 32);
+    let (client, mut events) = AsyncClient::new(options(&broker, &id)?, 32);
     let cmnd = format!("cmnd/{topic}/POWER");
     let stat = format!("stat/{topic}/POWER");
     let result = format!("stat/{topic}/RESULT");
     let _ = link.send(format!("{broker}/{topic}"));
-    let word = |on: bool| if on { "ON" } else { "OFF" };
+    let power_word = |on: bool| if on { "ON" } else { "OFF" };
     let state = || world::lock(&world).relay(index).unwrap_or(false);
     let report = |client: &AsyncClient, on: bool| {
-        let _ = client.try_publish(&stat, QoS::AtLeastOnce, false, word(on));
+        let _ = client.try_publish(&stat, QoS::AtLeastOnce, false, power_word(on));
         let _ = client.try_publish(
             &result,
             QoS::AtLeastOnce,
             false,
-            format!("{{\"POWER\":\"{}\"}}", word(on)),
+            format!("{{\"POWER\":\"{}\"}}", power_word(on)),
         );
     };
     let mut backoff = Duration::from_secs(1);
@@ -124,9 +127,8 @@ pub(super) async fn serve_in_scene(ext: External) -> io::Result<()> {
             }
             Ok(_) => {}
             Err(e) => {
-                super::log(format_args!(
-                    "voltwire sim: relay {}: broker {broker}: {e}; retrying in {} s",
-                    spec.name,
+                log(format_args!(
+                    "voltwire sim: relay {name}: broker {broker}: {e}; retrying in {} s",
                     backoff.as_secs()
                 ));
                 tokio::time::sleep(backoff).await;
@@ -137,6 +139,7 @@ pub(super) async fn serve_in_scene(ext: External) -> io::Result<()> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, reason = "test code")]
 mod tests {
     use super::*;
 
