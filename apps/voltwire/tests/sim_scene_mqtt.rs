@@ -252,3 +252,47 @@ watts = 2500
     w.wait_for(from, "stat/load1/POWER", |p| p == b"OFF");
     assert!(bank_w(&s.links["bank"]).abs() < 5.0);
 }
+
+/// The bms-bridge example as a user serves it: one line per device in file order (ptys for
+/// the serial devices, the relays on the broker, the 1-Wire directory), the 1-Wire files
+/// there, and a relay that answers.
+#[test]
+fn the_bms_bridge_example_serves_its_installation() {
+    let b = Broker::start("scene-bms-bridge");
+    let port = b.port();
+    let mut w = Watcher::start(port, &["stat/load2/#"]);
+    let w1 = voltwire_testkit::scratch_dir("scene-bms-bridge-w1");
+    let file = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/scenes/bms-bridge.toml");
+    let text = std::fs::read_to_string(file)
+        .unwrap()
+        .replace(
+            "mqtt://127.0.0.1:1883/",
+            &format!("mqtt://127.0.0.1:{port}/"),
+        )
+        .replace(
+            "dir:/tmp/voltwire-bms-bridge-w1",
+            &format!("dir:{}", w1.display()),
+        );
+    let s = scene("scene-bms-bridge", &text, 8);
+    for name in ["daly", "mppt1", "mppt2", "shunt"] {
+        assert!(
+            s.links[name].starts_with("/dev/"),
+            "{name}: {}",
+            s.links[name]
+        );
+    }
+    assert_eq!(s.links["load2"], format!("mqtt://127.0.0.1:{port}/load2"));
+    assert_eq!(s.links["w1"], w1.display().to_string());
+    for id in ["28-00000000cell", "28-0000charger"] {
+        let t = std::fs::read_to_string(w1.join(id).join("temperature")).unwrap();
+        let milli: i64 = t.trim().parse().unwrap();
+        assert!((10_000..=30_000).contains(&milli), "{id}: {t:?}");
+    }
+    w.wait_for(0, "stat/load2/POWER", |p| p == b"OFF");
+    let from = w.mark();
+    w.client
+        .publish("cmnd/load2/POWER", rumqttc::QoS::AtLeastOnce, false, "")
+        .unwrap();
+    w.wait_for(from, "stat/load2/RESULT", |p| p == br#"{"POWER":"OFF"}"#);
+}
