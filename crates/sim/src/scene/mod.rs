@@ -26,6 +26,12 @@
 //! device = "pack2"
 //! ```
 //!
+//! A day (`[sun]`: PV on the MPPTs or AC, the afternoon's warmth), relays (`kind = "relay"`,
+//! `load_w` / `balance_ma`, on `mqtt://HOST:PORT/TOPIC` as a Tasmota device or
+//! `virtual://NAME` for the app), 1-Wire files (`kind = "onewire"`, `listen = "dir:PATH"`,
+//! `[[device.sensor]]`) and the grid meter on MQTT (`mqtt`, `topic`) are described in
+//! `examples/scenes/README.md`.
+//!
 //! [`Scene::parse`] validates everything and names the field of any error
 //! (`device[2].listen: …`); [`Scene::serve`] serves every device until a stop, and
 //! [`Scene::serve_in`] does so on a given world with an app's in-process CAN buses.
