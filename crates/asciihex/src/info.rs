@@ -3,7 +3,7 @@
 
 use voltwire_core::{DeciKelvin, EncodeError, MilliampHours, Milliamps, Millivolts, Scale};
 
-use crate::Info;
+use crate::{Info, MAX_INFO_LEN};
 
 /// INFO ended before a field.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -146,25 +146,34 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Builds INFO, front to back, big-endian.
+/// Builds INFO of at most `N` bytes, front to back, big-endian (`N` defaults to
+/// [`MAX_INFO_LEN`], any INFO; a smaller `N` bounds the stack an encoder uses).
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Default)]
-pub struct Writer {
-    info: Info,
+pub struct Writer<const N: usize = MAX_INFO_LEN> {
+    info: Info<N>,
 }
 
 const FULL: EncodeError = EncodeError::OutOfRange { field: "info" };
 
 impl Writer {
-    /// An empty INFO.
+    /// An empty INFO of any length up to [`MAX_INFO_LEN`] (see [`Writer::new_sized`] for a
+    /// smaller one).
     pub const fn new() -> Self {
+        Self::new_sized()
+    }
+}
+
+impl<const N: usize> Writer<N> {
+    /// An empty INFO of at most `N` bytes: `Writer::<64>::new_sized()`.
+    pub const fn new_sized() -> Self {
         Self { info: Info::new() }
     }
 
     /// Append bytes.
     ///
     /// # Errors
-    /// [`EncodeError::OutOfRange`] when INFO would exceed [`crate::MAX_INFO_LEN`].
+    /// [`EncodeError::OutOfRange`] when INFO would exceed `N` bytes.
     pub fn bytes(&mut self, b: &[u8]) -> Result<&mut Self, EncodeError> {
         self.info.extend_from_slice(b).map_err(|()| FULL)?;
         Ok(self)
@@ -269,7 +278,7 @@ impl Writer {
     }
 
     /// The finished INFO.
-    pub fn finish(self) -> Info {
+    pub fn finish(self) -> Info<N> {
         self.info
     }
 }

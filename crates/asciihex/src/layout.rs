@@ -47,7 +47,12 @@ pub trait Field<T> {
     /// # Errors
     /// [`EncodeError`] naming `field` when the value does not fit the wire field, or when
     /// INFO is full.
-    fn write(&self, w: &mut Writer, v: &T, field: &'static str) -> Result<(), EncodeError>;
+    fn write<const CAP: usize>(
+        &self,
+        w: &mut Writer<CAP>,
+        v: &T,
+        field: &'static str,
+    ) -> Result<(), EncodeError>;
 }
 
 /// A fixed INFO layout, read and written front to back (see [`info_layout!`](crate::info_layout)).
@@ -59,7 +64,7 @@ pub trait Layout: Sized {
     ///
     /// # Errors
     /// [`EncodeError`] when a value does not fit its wire field.
-    fn write_to(&self, w: &mut Writer) -> Result<(), EncodeError>;
+    fn write_to<const CAP: usize>(&self, w: &mut Writer<CAP>) -> Result<(), EncodeError>;
 
     /// Decode INFO that holds exactly this layout; `None` when it is shorter or longer.
     fn from_info(info: &[u8]) -> Option<Self> {
@@ -88,7 +93,12 @@ impl Field<u8> for U8 {
         r.u8().ok()
     }
 
-    fn write(&self, w: &mut Writer, v: &u8, _: &'static str) -> Result<(), EncodeError> {
+    fn write<const CAP: usize>(
+        &self,
+        w: &mut Writer<CAP>,
+        v: &u8,
+        _: &'static str,
+    ) -> Result<(), EncodeError> {
         w.u8(*v).map(drop)
     }
 }
@@ -102,7 +112,12 @@ impl Field<u16> for U16 {
         r.u16().ok()
     }
 
-    fn write(&self, w: &mut Writer, v: &u16, _: &'static str) -> Result<(), EncodeError> {
+    fn write<const CAP: usize>(
+        &self,
+        w: &mut Writer<CAP>,
+        v: &u16,
+        _: &'static str,
+    ) -> Result<(), EncodeError> {
         w.u16(*v).map(drop)
     }
 }
@@ -116,7 +131,12 @@ impl<const N: usize> Field<[u8; N]> for Bytes {
         r.take().ok()
     }
 
-    fn write(&self, w: &mut Writer, v: &[u8; N], _: &'static str) -> Result<(), EncodeError> {
+    fn write<const CAP: usize>(
+        &self,
+        w: &mut Writer<CAP>,
+        v: &[u8; N],
+        _: &'static str,
+    ) -> Result<(), EncodeError> {
         w.bytes(v).map(drop)
     }
 }
@@ -147,7 +167,12 @@ impl<Q: Quantity> Field<Q> for Unsigned {
         Q::from_wire(i64::from(r.u16().ok()?), self.scale())
     }
 
-    fn write(&self, w: &mut Writer, v: &Q, field: &'static str) -> Result<(), EncodeError> {
+    fn write<const CAP: usize>(
+        &self,
+        w: &mut Writer<CAP>,
+        v: &Q,
+        field: &'static str,
+    ) -> Result<(), EncodeError> {
         let raw = v.to_wire(self.scale(), field)?;
         w.u16(u16::try_from(raw).map_err(|_| EncodeError::OutOfRange { field })?)
             .map(drop)
@@ -177,7 +202,12 @@ impl<Q: Quantity> Field<Q> for Signed {
         Q::from_wire(i64::from(r.i16().ok()?), self.scale())
     }
 
-    fn write(&self, w: &mut Writer, v: &Q, field: &'static str) -> Result<(), EncodeError> {
+    fn write<const CAP: usize>(
+        &self,
+        w: &mut Writer<CAP>,
+        v: &Q,
+        field: &'static str,
+    ) -> Result<(), EncodeError> {
         let raw = v.to_wire(self.scale(), field)?;
         w.i16(i16::try_from(raw).map_err(|_| EncodeError::OutOfRange { field })?)
             .map(drop)
@@ -197,7 +227,12 @@ impl<T: Copy + Default, F: Field<T>, const N: usize> Field<[T; N]> for Each<F> {
         Some(out)
     }
 
-    fn write(&self, w: &mut Writer, v: &[T; N], field: &'static str) -> Result<(), EncodeError> {
+    fn write<const CAP: usize>(
+        &self,
+        w: &mut Writer<CAP>,
+        v: &[T; N],
+        field: &'static str,
+    ) -> Result<(), EncodeError> {
         v.iter().try_for_each(|x| self.0.write(w, x, field))
     }
 }
@@ -215,7 +250,12 @@ impl<T, F: Field<T>, const N: usize> Field<Vec<T, N>> for Counted<F> {
         Some(v)
     }
 
-    fn write(&self, w: &mut Writer, v: &Vec<T, N>, field: &'static str) -> Result<(), EncodeError> {
+    fn write<const CAP: usize>(
+        &self,
+        w: &mut Writer<CAP>,
+        v: &Vec<T, N>,
+        field: &'static str,
+    ) -> Result<(), EncodeError> {
         w.u8(u8::try_from(v.len()).map_err(|_| EncodeError::OutOfRange { field })?)?;
         v.iter().try_for_each(|x| self.0.write(w, x, field))
     }
@@ -235,7 +275,12 @@ impl<T, F: Field<T>, const N: usize> Field<Vec<T, N>> for Rest<F> {
         Some(v)
     }
 
-    fn write(&self, w: &mut Writer, v: &Vec<T, N>, field: &'static str) -> Result<(), EncodeError> {
+    fn write<const CAP: usize>(
+        &self,
+        w: &mut Writer<CAP>,
+        v: &Vec<T, N>,
+        field: &'static str,
+    ) -> Result<(), EncodeError> {
         v.iter().try_for_each(|x| self.0.write(w, x, field))
     }
 }
@@ -250,7 +295,12 @@ impl<W: FlagWord<Raw = u8> + From<u8>> Field<W> for FlagByte {
         r.u8().ok().map(W::from)
     }
 
-    fn write(&self, w: &mut Writer, v: &W, _: &'static str) -> Result<(), EncodeError> {
+    fn write<const CAP: usize>(
+        &self,
+        w: &mut Writer<CAP>,
+        v: &W,
+        _: &'static str,
+    ) -> Result<(), EncodeError> {
         w.u8(v.raw()).map(drop)
     }
 }
@@ -264,7 +314,12 @@ impl<L: Layout> Field<L> for Nested {
         L::read_from(r)
     }
 
-    fn write(&self, w: &mut Writer, v: &L, _: &'static str) -> Result<(), EncodeError> {
+    fn write<const CAP: usize>(
+        &self,
+        w: &mut Writer<CAP>,
+        v: &L,
+        _: &'static str,
+    ) -> Result<(), EncodeError> {
         v.write_to(w)
     }
 }
@@ -320,9 +375,9 @@ macro_rules! info_layout {
                 })
             }
 
-            fn write_to(
+            fn write_to<const CAP: usize>(
                 &self,
-                w: &mut $crate::Writer,
+                w: &mut $crate::Writer<CAP>,
             ) -> ::core::result::Result<(), $crate::__EncodeError> {
                 $( $crate::layout::Field::<$ty>::write(&$codec, w, &self.$field, stringify!($field))?; )*
                 ::core::result::Result::Ok(())

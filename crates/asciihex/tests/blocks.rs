@@ -32,7 +32,7 @@ impl Dialect for Test {
         r.u16().ok()
     }
 
-    fn write_extension(e: &u16, w: &mut Writer) -> Result<(), EncodeError> {
+    fn write_extension<const CAP: usize>(e: &u16, w: &mut Writer<CAP>) -> Result<(), EncodeError> {
         w.u16(*e)?;
         Ok(())
     }
@@ -45,7 +45,7 @@ impl Dialect for Test {
         r.take().ok()
     }
 
-    fn write_state(s: &[u8; 2], w: &mut Writer) -> Result<(), EncodeError> {
+    fn write_state<const CAP: usize>(s: &[u8; 2], w: &mut Writer<CAP>) -> Result<(), EncodeError> {
         w.bytes(s)?;
         Ok(())
     }

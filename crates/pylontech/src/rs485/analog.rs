@@ -33,7 +33,10 @@ impl Dialect for Pylontech {
         Some((remaining, MilliampHours(i64::from(r.u24().ok()?))))
     }
 
-    fn write_extension(&(rem, tot): &Self::Extension, w: &mut Writer) -> Result<(), EncodeError> {
+    fn write_extension<const CAP: usize>(
+        &(rem, tot): &Self::Extension,
+        w: &mut Writer<CAP>,
+    ) -> Result<(), EncodeError> {
         w.u24(cap24(rem)?, "capacity_2")?
             .u24(cap24(tot)?, "capacity_2")?;
         Ok(())
@@ -47,7 +50,7 @@ impl Dialect for Pylontech {
         r.take().ok()
     }
 
-    fn write_state(s: &[u8; 5], w: &mut Writer) -> Result<(), EncodeError> {
+    fn write_state<const CAP: usize>(s: &[u8; 5], w: &mut Writer<CAP>) -> Result<(), EncodeError> {
         w.bytes(s)?;
         Ok(())
     }
