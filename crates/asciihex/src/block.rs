@@ -29,7 +29,7 @@ use core::hash::Hash;
 use heapless::Vec;
 use voltwire_core::{DeciCelsius, DeciKelvin, EncodeError, MilliampHours, Milliamps, Millivolts};
 
-use crate::{Reader, Writer};
+use crate::{InfoWriter, Reader};
 
 /// Most modules a reply is decoded into.
 pub const MAX_MODULES: usize = 16;
@@ -87,10 +87,7 @@ pub trait Dialect: Copy + Debug + Default + PartialEq + Eq + Hash {
     ///
     /// # Errors
     /// [`EncodeError`] when a value does not fit its wire field.
-    fn write_extension<const CAP: usize>(
-        e: &Self::Extension,
-        w: &mut Writer<CAP>,
-    ) -> Result<(), EncodeError>;
+    fn write_extension(e: &Self::Extension, w: &mut InfoWriter) -> Result<(), EncodeError>;
     /// Remaining and total capacity the extension carries in place of the block's own
     /// fields (wider ones), if any.
     fn capacities(e: &Self::Extension) -> Option<(MilliampHours, MilliampHours)>;
@@ -100,10 +97,7 @@ pub trait Dialect: Copy + Debug + Default + PartialEq + Eq + Hash {
     ///
     /// # Errors
     /// [`EncodeError`] when INFO is full.
-    fn write_state<const CAP: usize>(
-        s: &Self::State,
-        w: &mut Writer<CAP>,
-    ) -> Result<(), EncodeError>;
+    fn write_state(s: &Self::State, w: &mut InfoWriter) -> Result<(), EncodeError>;
 }
 
 /// One block of a reply, read and written in place.
@@ -116,7 +110,7 @@ pub trait Block: Sized {
     ///
     /// # Errors
     /// [`EncodeError`] when a value does not fit its wire field.
-    fn write<const CAP: usize>(&self, w: &mut Writer<CAP>) -> Result<(), EncodeError>;
+    fn write(&self, w: &mut InfoWriter) -> Result<(), EncodeError>;
 }
 
 #[allow(
@@ -139,10 +133,10 @@ fn read_list<T, const N: usize>(
     Some(v)
 }
 
-fn write_list<T: Copy, const CAP: usize>(
-    w: &mut Writer<CAP>,
+fn write_list<T: Copy>(
+    w: &mut InfoWriter,
     items: &[T],
-    mut item: impl FnMut(&mut Writer<CAP>, T) -> Result<&mut Writer<CAP>, EncodeError>,
+    mut item: impl FnMut(&mut InfoWriter, T) -> Result<&mut InfoWriter, EncodeError>,
 ) -> Result<(), EncodeError> {
     w.u8(count(items.len()))?;
     for &i in items {
@@ -219,7 +213,7 @@ impl<D: Dialect> Block for Analog<D> {
         Some(a)
     }
 
-    fn write<const CAP: usize>(&self, w: &mut Writer<CAP>) -> Result<(), EncodeError> {
+    fn write(&self, w: &mut InfoWriter) -> Result<(), EncodeError> {
         let step = D::CAPACITY_STEP_MAH;
         write_list(w, &self.cells, |w, c| w.millivolts(c, "cells"))?;
         write_list(w, &self.temperatures, |w, t| {
@@ -274,7 +268,7 @@ impl<D: Dialect> Block for Status<D> {
         })
     }
 
-    fn write<const CAP: usize>(&self, w: &mut Writer<CAP>) -> Result<(), EncodeError> {
+    fn write(&self, w: &mut InfoWriter) -> Result<(), EncodeError> {
         w.u8(count(self.cells.len()))?.bytes(&self.cells)?;
         w.u8(count(self.temperatures.len()))?
             .bytes(&self.temperatures)?;
@@ -340,7 +334,7 @@ impl<B: Block, const M: usize> Reply<B, M> {
     ///
     /// # Errors
     /// [`EncodeError`] when a value does not fit its wire field.
-    pub fn write<const CAP: usize>(&self, w: &mut Writer<CAP>) -> Result<(), EncodeError> {
+    pub fn write(&self, w: &mut InfoWriter) -> Result<(), EncodeError> {
         w.u8(self.info_flag)?.u8(self.command)?;
         for b in &self.modules {
             b.write(w)?;
@@ -387,7 +381,7 @@ mod tests {
             r.u16().ok().map(|_| Self)
         }
 
-        fn write<const CAP: usize>(&self, w: &mut Writer<CAP>) -> Result<(), EncodeError> {
+        fn write(&self, w: &mut InfoWriter) -> Result<(), EncodeError> {
             w.u16(0)?;
             Ok(())
         }
@@ -399,7 +393,7 @@ mod tests {
         assert_eq!((r.modules.len(), r.trailing.as_slice()), (2, &[9][..]));
         assert!(Reply::<Two>::read(&[0x11, 2, 0, 0, 9]).is_some());
         assert!(Reply::<Two>::read(&[0x11]).is_none());
-        let mut w = Writer::new();
+        let mut w = crate::Writer::new();
         r.write(&mut w).unwrap();
         assert_eq!(w.finish().as_slice(), &[0x11, 2, 0, 0, 0, 0, 9]);
     }

@@ -35,7 +35,7 @@
 use heapless::Vec;
 use voltwire_core::{EncodeError, FlagWord, Quantity, Scale};
 
-use crate::{Info, Reader, Writer};
+use crate::{Info, InfoWriter, Reader, Writer};
 
 /// How a value of type `T` sits in INFO.
 pub trait Field<T> {
@@ -47,12 +47,7 @@ pub trait Field<T> {
     /// # Errors
     /// [`EncodeError`] naming `field` when the value does not fit the wire field, or when
     /// INFO is full.
-    fn write<const CAP: usize>(
-        &self,
-        w: &mut Writer<CAP>,
-        v: &T,
-        field: &'static str,
-    ) -> Result<(), EncodeError>;
+    fn write(&self, w: &mut InfoWriter, v: &T, field: &'static str) -> Result<(), EncodeError>;
 }
 
 /// A fixed INFO layout, read and written front to back (see [`info_layout!`](crate::info_layout)).
@@ -64,7 +59,7 @@ pub trait Layout: Sized {
     ///
     /// # Errors
     /// [`EncodeError`] when a value does not fit its wire field.
-    fn write_to<const CAP: usize>(&self, w: &mut Writer<CAP>) -> Result<(), EncodeError>;
+    fn write_to(&self, w: &mut InfoWriter) -> Result<(), EncodeError>;
 
     /// Decode INFO that holds exactly this layout; `None` when it is shorter or longer.
     fn from_info(info: &[u8]) -> Option<Self> {
@@ -93,12 +88,7 @@ impl Field<u8> for U8 {
         r.u8().ok()
     }
 
-    fn write<const CAP: usize>(
-        &self,
-        w: &mut Writer<CAP>,
-        v: &u8,
-        _: &'static str,
-    ) -> Result<(), EncodeError> {
+    fn write(&self, w: &mut InfoWriter, v: &u8, _: &'static str) -> Result<(), EncodeError> {
         w.u8(*v).map(drop)
     }
 }
@@ -112,12 +102,7 @@ impl Field<u16> for U16 {
         r.u16().ok()
     }
 
-    fn write<const CAP: usize>(
-        &self,
-        w: &mut Writer<CAP>,
-        v: &u16,
-        _: &'static str,
-    ) -> Result<(), EncodeError> {
+    fn write(&self, w: &mut InfoWriter, v: &u16, _: &'static str) -> Result<(), EncodeError> {
         w.u16(*v).map(drop)
     }
 }
@@ -131,12 +116,7 @@ impl<const N: usize> Field<[u8; N]> for Bytes {
         r.take().ok()
     }
 
-    fn write<const CAP: usize>(
-        &self,
-        w: &mut Writer<CAP>,
-        v: &[u8; N],
-        _: &'static str,
-    ) -> Result<(), EncodeError> {
+    fn write(&self, w: &mut InfoWriter, v: &[u8; N], _: &'static str) -> Result<(), EncodeError> {
         w.bytes(v).map(drop)
     }
 }
@@ -167,12 +147,7 @@ impl<Q: Quantity> Field<Q> for Unsigned {
         Q::from_wire(i64::from(r.u16().ok()?), self.scale())
     }
 
-    fn write<const CAP: usize>(
-        &self,
-        w: &mut Writer<CAP>,
-        v: &Q,
-        field: &'static str,
-    ) -> Result<(), EncodeError> {
+    fn write(&self, w: &mut InfoWriter, v: &Q, field: &'static str) -> Result<(), EncodeError> {
         let raw = v.to_wire(self.scale(), field)?;
         w.u16(u16::try_from(raw).map_err(|_| EncodeError::OutOfRange { field })?)
             .map(drop)
@@ -202,12 +177,7 @@ impl<Q: Quantity> Field<Q> for Signed {
         Q::from_wire(i64::from(r.i16().ok()?), self.scale())
     }
 
-    fn write<const CAP: usize>(
-        &self,
-        w: &mut Writer<CAP>,
-        v: &Q,
-        field: &'static str,
-    ) -> Result<(), EncodeError> {
+    fn write(&self, w: &mut InfoWriter, v: &Q, field: &'static str) -> Result<(), EncodeError> {
         let raw = v.to_wire(self.scale(), field)?;
         w.i16(i16::try_from(raw).map_err(|_| EncodeError::OutOfRange { field })?)
             .map(drop)
@@ -227,9 +197,9 @@ impl<T: Copy + Default, F: Field<T>, const N: usize> Field<[T; N]> for Each<F> {
         Some(out)
     }
 
-    fn write<const CAP: usize>(
+    fn write(
         &self,
-        w: &mut Writer<CAP>,
+        w: &mut InfoWriter,
         v: &[T; N],
         field: &'static str,
     ) -> Result<(), EncodeError> {
@@ -250,9 +220,9 @@ impl<T, F: Field<T>, const N: usize> Field<Vec<T, N>> for Counted<F> {
         Some(v)
     }
 
-    fn write<const CAP: usize>(
+    fn write(
         &self,
-        w: &mut Writer<CAP>,
+        w: &mut InfoWriter,
         v: &Vec<T, N>,
         field: &'static str,
     ) -> Result<(), EncodeError> {
@@ -275,9 +245,9 @@ impl<T, F: Field<T>, const N: usize> Field<Vec<T, N>> for Rest<F> {
         Some(v)
     }
 
-    fn write<const CAP: usize>(
+    fn write(
         &self,
-        w: &mut Writer<CAP>,
+        w: &mut InfoWriter,
         v: &Vec<T, N>,
         field: &'static str,
     ) -> Result<(), EncodeError> {
@@ -295,12 +265,7 @@ impl<W: FlagWord<Raw = u8> + From<u8>> Field<W> for FlagByte {
         r.u8().ok().map(W::from)
     }
 
-    fn write<const CAP: usize>(
-        &self,
-        w: &mut Writer<CAP>,
-        v: &W,
-        _: &'static str,
-    ) -> Result<(), EncodeError> {
+    fn write(&self, w: &mut InfoWriter, v: &W, _: &'static str) -> Result<(), EncodeError> {
         w.u8(v.raw()).map(drop)
     }
 }
@@ -314,12 +279,7 @@ impl<L: Layout> Field<L> for Nested {
         L::read_from(r)
     }
 
-    fn write<const CAP: usize>(
-        &self,
-        w: &mut Writer<CAP>,
-        v: &L,
-        _: &'static str,
-    ) -> Result<(), EncodeError> {
+    fn write(&self, w: &mut InfoWriter, v: &L, _: &'static str) -> Result<(), EncodeError> {
         v.write_to(w)
     }
 }
@@ -375,9 +335,9 @@ macro_rules! info_layout {
                 })
             }
 
-            fn write_to<const CAP: usize>(
+            fn write_to(
                 &self,
-                w: &mut $crate::Writer<CAP>,
+                w: &mut $crate::InfoWriter,
             ) -> ::core::result::Result<(), $crate::__EncodeError> {
                 $( $crate::layout::Field::<$ty>::write(&$codec, w, &self.$field, stringify!($field))?; )*
                 ::core::result::Result::Ok(())

@@ -42,7 +42,7 @@ mod scan;
 
 pub use common::ManufacturerInfo;
 pub use frame::{Error, Frame, Info, frame_checksum, length_checksum, length_field};
-pub use info::{Reader, ShortInfo, Writer};
+pub use info::{InfoBuf, InfoWriter, Reader, ShortInfo, Writer};
 pub use rtn::Rtn;
 pub use scan::{AsciiHex, Decoder, Found, scan_frame};
 

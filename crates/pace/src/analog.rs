@@ -4,7 +4,7 @@
 use voltwire_asciihex::block::{self, Dialect};
 use voltwire_asciihex::info_layout;
 use voltwire_asciihex::layout::{FlagByte, Layout, U8};
-use voltwire_asciihex::{Reader, Writer};
+use voltwire_asciihex::{InfoWriter, Reader};
 use voltwire_core::{EncodeError, MilliampHours};
 
 use crate::flags::{Control, Fault, Protect1, Protect2, System, Warn1, Warn2};
@@ -31,10 +31,7 @@ impl Dialect for Pace {
         r.milliamp_hours(CAPACITY_STEP_MAH).ok()
     }
 
-    fn write_extension<const CAP: usize>(
-        e: &MilliampHours,
-        w: &mut Writer<CAP>,
-    ) -> Result<(), EncodeError> {
+    fn write_extension(e: &MilliampHours, w: &mut InfoWriter) -> Result<(), EncodeError> {
         w.milliamp_hours(*e, CAPACITY_STEP_MAH, "design_capacity")?;
         Ok(())
     }
@@ -47,10 +44,7 @@ impl Dialect for Pace {
         PackState::read_from(r)
     }
 
-    fn write_state<const CAP: usize>(
-        s: &PackState,
-        w: &mut Writer<CAP>,
-    ) -> Result<(), EncodeError> {
+    fn write_state(s: &PackState, w: &mut InfoWriter) -> Result<(), EncodeError> {
         s.write_to(w)
     }
 }

@@ -2,7 +2,7 @@
 //! [`voltwire_asciihex::block`] layouts in the Pylontech dialect.
 
 use voltwire_asciihex::block::{self, Dialect};
-use voltwire_asciihex::{Reader, Writer};
+use voltwire_asciihex::{InfoWriter, Reader};
 use voltwire_core::{EncodeError, MilliampHours};
 
 use super::{CURRENT_STEP_MA, ZERO_CELSIUS};
@@ -33,9 +33,9 @@ impl Dialect for Pylontech {
         Some((remaining, MilliampHours(i64::from(r.u24().ok()?))))
     }
 
-    fn write_extension<const CAP: usize>(
+    fn write_extension(
         &(rem, tot): &Self::Extension,
-        w: &mut Writer<CAP>,
+        w: &mut InfoWriter,
     ) -> Result<(), EncodeError> {
         w.u24(cap24(rem)?, "capacity_2")?
             .u24(cap24(tot)?, "capacity_2")?;
@@ -50,7 +50,7 @@ impl Dialect for Pylontech {
         r.take().ok()
     }
 
-    fn write_state<const CAP: usize>(s: &[u8; 5], w: &mut Writer<CAP>) -> Result<(), EncodeError> {
+    fn write_state(s: &[u8; 5], w: &mut InfoWriter) -> Result<(), EncodeError> {
         w.bytes(s)?;
         Ok(())
     }
