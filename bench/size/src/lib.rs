@@ -30,13 +30,15 @@ pub fn sink<T>(value: T) {
 }
 
 /// One `size_of` record of the `.vw_sizes` section: a NUL-padded name, a kind
-/// (0 = information, 1 = decoder under the RAM budget) and the size in bytes.
+/// (0 = information, 1 = decoder under the RAM budget, 2 = message under the RAM budget) and
+/// the size in bytes.
 #[repr(C)]
 #[derive(Debug)]
 pub struct Entry {
     /// The type's name as printed, NUL-padded.
     pub name: [u8; 56],
-    /// 0 = information only, 1 = a decoder held to the RAM budget.
+    /// 0 = information only, 1 = a decoder held to the RAM budget, 2 = a message held to the
+    /// message RAM budget.
     pub kind: u32,
     /// `size_of` on the probe's target.
     pub size: u32,
@@ -81,6 +83,7 @@ macro_rules! probe_main {
     };
     (@kind decoder) => { 1 };
     (@kind info) => { 0 };
+    (@kind message) => { 2 };
 }
 
 #[panic_handler]

@@ -29,7 +29,7 @@ use core::hash::Hash;
 use heapless::Vec;
 use voltwire_core::{DeciCelsius, DeciKelvin, EncodeError, MilliampHours, Milliamps, Millivolts};
 
-use crate::{Reader, Writer};
+use crate::{InfoWriter, Reader};
 
 /// Most modules a reply is decoded into.
 pub const MAX_MODULES: usize = 16;
@@ -87,7 +87,7 @@ pub trait Dialect: Copy + Debug + Default + PartialEq + Eq + Hash {
     ///
     /// # Errors
     /// [`EncodeError`] when a value does not fit its wire field.
-    fn write_extension(e: &Self::Extension, w: &mut Writer) -> Result<(), EncodeError>;
+    fn write_extension(e: &Self::Extension, w: &mut InfoWriter) -> Result<(), EncodeError>;
     /// Remaining and total capacity the extension carries in place of the block's own
     /// fields (wider ones), if any.
     fn capacities(e: &Self::Extension) -> Option<(MilliampHours, MilliampHours)>;
@@ -97,7 +97,7 @@ pub trait Dialect: Copy + Debug + Default + PartialEq + Eq + Hash {
     ///
     /// # Errors
     /// [`EncodeError`] when INFO is full.
-    fn write_state(s: &Self::State, w: &mut Writer) -> Result<(), EncodeError>;
+    fn write_state(s: &Self::State, w: &mut InfoWriter) -> Result<(), EncodeError>;
 }
 
 /// One block of a reply, read and written in place.
@@ -110,7 +110,7 @@ pub trait Block: Sized {
     ///
     /// # Errors
     /// [`EncodeError`] when a value does not fit its wire field.
-    fn write(&self, w: &mut Writer) -> Result<(), EncodeError>;
+    fn write(&self, w: &mut InfoWriter) -> Result<(), EncodeError>;
 }
 
 #[allow(
@@ -134,9 +134,9 @@ fn read_list<T, const N: usize>(
 }
 
 fn write_list<T: Copy>(
-    w: &mut Writer,
+    w: &mut InfoWriter,
     items: &[T],
-    mut item: impl FnMut(&mut Writer, T) -> Result<&mut Writer, EncodeError>,
+    mut item: impl FnMut(&mut InfoWriter, T) -> Result<&mut InfoWriter, EncodeError>,
 ) -> Result<(), EncodeError> {
     w.u8(count(items.len()))?;
     for &i in items {
@@ -213,7 +213,7 @@ impl<D: Dialect> Block for Analog<D> {
         Some(a)
     }
 
-    fn write(&self, w: &mut Writer) -> Result<(), EncodeError> {
+    fn write(&self, w: &mut InfoWriter) -> Result<(), EncodeError> {
         let step = D::CAPACITY_STEP_MAH;
         write_list(w, &self.cells, |w, c| w.millivolts(c, "cells"))?;
         write_list(w, &self.temperatures, |w, t| {
@@ -268,7 +268,7 @@ impl<D: Dialect> Block for Status<D> {
         })
     }
 
-    fn write(&self, w: &mut Writer) -> Result<(), EncodeError> {
+    fn write(&self, w: &mut InfoWriter) -> Result<(), EncodeError> {
         w.u8(count(self.cells.len()))?.bytes(&self.cells)?;
         w.u8(count(self.temperatures.len()))?
             .bytes(&self.temperatures)?;
@@ -277,23 +277,27 @@ impl<D: Dialect> Block for Status<D> {
     }
 }
 
-/// A 0x42 or 0x44 reply: the flag byte, the command value, the blocks, and — for blocks that
-/// allow them ([`Block::TRAILING`]) — extra bytes some units append after the last block, kept
-/// so the reply re-emits byte-exact.
+/// A 0x42 or 0x44 reply: the flag byte, the command value, up to `M` blocks, and — for
+/// blocks that allow them ([`Block::TRAILING`]) — extra bytes some units append after the
+/// last block, kept so the reply re-emits byte-exact.
+///
+/// `M` is caller-sized (default [`MAX_MODULES`]): a host that asks one module at a time can
+/// use `Reply<B, 1>`, a fraction of the size; a reply with more blocks than `M` does not
+/// decode ([`Reply::read`] gives `None`, so the response keeps it undecoded), never a cut one.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
-pub struct Reply<B> {
+pub struct Reply<B, const M: usize = MAX_MODULES> {
     /// INFOFLAG / DATAFLAG. Wire: u8.
     pub info_flag: u8,
     /// The module asked for, or the number of modules after an `0xFF` request. Wire: u8.
     pub command: u8,
     /// The blocks, in order.
-    pub modules: Vec<B, MAX_MODULES>,
+    pub modules: Vec<B, M>,
     /// Extra bytes after the last block (always empty where [`Block::TRAILING`] is 0).
     pub trailing: Vec<u8, MAX_TRAILING>,
 }
 
-impl<B: Block> Reply<B> {
+impl<B: Block, const M: usize> Reply<B, M> {
     /// A reply with no blocks yet.
     pub const fn new(info_flag: u8, command: u8) -> Self {
         Self {
@@ -330,7 +334,7 @@ impl<B: Block> Reply<B> {
     ///
     /// # Errors
     /// [`EncodeError`] when a value does not fit its wire field.
-    pub fn write(&self, w: &mut Writer) -> Result<(), EncodeError> {
+    pub fn write(&self, w: &mut InfoWriter) -> Result<(), EncodeError> {
         w.u8(self.info_flag)?.u8(self.command)?;
         for b in &self.modules {
             b.write(w)?;
@@ -377,7 +381,7 @@ mod tests {
             r.u16().ok().map(|_| Self)
         }
 
-        fn write(&self, w: &mut Writer) -> Result<(), EncodeError> {
+        fn write(&self, w: &mut InfoWriter) -> Result<(), EncodeError> {
             w.u16(0)?;
             Ok(())
         }
@@ -389,7 +393,7 @@ mod tests {
         assert_eq!((r.modules.len(), r.trailing.as_slice()), (2, &[9][..]));
         assert!(Reply::<Two>::read(&[0x11, 2, 0, 0, 9]).is_some());
         assert!(Reply::<Two>::read(&[0x11]).is_none());
-        let mut w = Writer::new();
+        let mut w = crate::Writer::new();
         r.write(&mut w).unwrap();
         assert_eq!(w.finish().as_slice(), &[0x11, 2, 0, 0, 0, 0, 9]);
     }

@@ -4,8 +4,9 @@ use voltwire_core::{Emit, EncodeError, ErrorKind};
 
 use crate::{EOI, HEADER_LEN, MAX_INFO_LEN, OVERHEAD, Rtn, SOI, hex_digit, hex_value};
 
-/// The decoded INFO bytes of a frame (each byte was two hex characters on the wire).
-pub type Info = heapless::Vec<u8, MAX_INFO_LEN>;
+/// The decoded INFO bytes of a frame (each byte was two hex characters on the wire), at most
+/// `N` of them (default [`MAX_INFO_LEN`]: any INFO the LENGTH field can announce).
+pub type Info<const N: usize = MAX_INFO_LEN> = heapless::Vec<u8, N>;
 
 /// Why bytes are not a valid frame.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -57,6 +58,14 @@ pub enum Error {
         /// The checksum field received.
         found: u16,
     },
+    /// A valid frame whose INFO is longer than the caller-sized [`Frame`] holds.
+    #[error("INFO of {len} bytes, the frame holds {capacity}")]
+    Capacity {
+        /// INFO bytes the frame carries.
+        len: usize,
+        /// INFO bytes the [`Frame`] type holds (its `N`).
+        capacity: usize,
+    },
 }
 
 impl Error {
@@ -79,6 +88,7 @@ impl Error {
             Self::LengthMismatch { .. } => "length_mismatch",
             Self::OddLength { .. } => "odd_length",
             Self::Checksum { .. } => "checksum",
+            Self::Capacity { .. } => "capacity",
         }
     }
 }
@@ -105,9 +115,17 @@ pub fn frame_checksum(chars: &[u8]) -> u16 {
 }
 
 /// One frame, request or reply: header bytes and the decoded INFO.
+///
+/// The INFO storage is caller-sized: `Frame<N>` holds up to `N` INFO bytes inline
+/// (`size_of` ≈ `N + 8`). The default, `Frame` = `Frame<MAX_INFO_LEN>` (2 KiB), takes any
+/// frame; a host that only reads one module's replies can use e.g. `Frame<128>`
+/// ([`Frame::parse_sized`], [`Frame::new_sized`]) and gets [`Error::Capacity`] for a longer
+/// one instead of silently losing bytes. Owned rather than a view over the wire bytes: INFO
+/// is hex on the wire, so every reader needs the decoded bytes somewhere, and an owned frame
+/// outlives the decoder's buffer.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Frame {
+pub struct Frame<const N: usize = MAX_INFO_LEN> {
     /// Protocol version (0x25 Pace v25, 0x20 Pylontech / v20).
     pub ver: u8,
     /// Device address.
@@ -117,7 +135,7 @@ pub struct Frame {
     /// Request: the command. Reply: the return code (see [`Frame::rtn`]).
     pub cid2: u8,
     /// INFO as decoded bytes.
-    pub info: Info,
+    pub info: Info<N>,
 }
 
 fn hex_byte(chars: &[u8], at: usize) -> Result<u8, Error> {
@@ -137,12 +155,81 @@ fn hex_u16(chars: &[u8], at: usize) -> Result<u16, Error> {
     ]))
 }
 
+/// Check one frame, `~` through CR, without decoding INFO (what the stream scanner needs):
+/// markers, hex characters, LENGTH and both checksums. Returns where INFO ends.
+pub(crate) fn check(bytes: &[u8]) -> Result<usize, Error> {
+    let (&soi, rest) = bytes.split_first().ok_or(Error::Truncated)?;
+    if soi != SOI {
+        return Err(Error::NoSoi);
+    }
+    let (&eoi, body) = rest.split_last().ok_or(Error::Truncated)?;
+    if eoi != EOI {
+        return Err(Error::NoEoi);
+    }
+    if bytes.len() < OVERHEAD {
+        return Err(Error::Truncated);
+    }
+    if let Some(i) = body.iter().position(|&c| hex_value(c).is_none()) {
+        return Err(Error::NotHex { at: i + 1 });
+    }
+    let length = hex_u16(bytes, 9)?;
+    let lenid = length & 0x0FFF;
+    #[allow(clippy::cast_possible_truncation, reason = "shifted to 4 bits")]
+    let found = (length >> 12) as u8;
+    let expected = length_checksum(lenid);
+    if found != expected {
+        return Err(Error::LengthChecksum { expected, found });
+    }
+    let present = bytes.len() - OVERHEAD;
+    if usize::from(lenid) != present {
+        return Err(Error::LengthMismatch { lenid, present });
+    }
+    if lenid % 2 != 0 {
+        return Err(Error::OddLength { lenid });
+    }
+    let end = HEADER_LEN + present;
+    let expected = frame_checksum(bytes.get(1..end).unwrap_or_default());
+    let found = hex_u16(bytes, end)?;
+    if found != expected {
+        return Err(Error::Checksum { expected, found });
+    }
+    Ok(end)
+}
+
 impl Frame {
-    /// A frame with the given header and INFO bytes.
+    /// A frame with the given header and INFO bytes, holding any INFO.
     ///
     /// # Errors
     /// [`EncodeError::OutOfRange`] when `info` is longer than [`MAX_INFO_LEN`].
     pub fn new(ver: u8, adr: u8, cid1: u8, cid2: u8, info: &[u8]) -> Result<Self, EncodeError> {
+        Self::new_sized(ver, adr, cid1, cid2, info)
+    }
+
+    /// Parse exactly one frame, `~` through CR, of any length. Both checksums must verify.
+    ///
+    /// # Errors
+    /// [`Error`] naming the first structural or checksum fault found.
+    pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
+        Self::parse_sized(bytes)
+    }
+}
+
+impl<const N: usize> Frame<N> {
+    /// A frame of capacity `N` with the given header and INFO bytes:
+    /// `Frame::<64>::new_sized(…)`.
+    ///
+    /// # Errors
+    /// [`EncodeError::OutOfRange`] when `info` is longer than `N` or [`MAX_INFO_LEN`].
+    pub fn new_sized(
+        ver: u8,
+        adr: u8,
+        cid1: u8,
+        cid2: u8,
+        info: &[u8],
+    ) -> Result<Self, EncodeError> {
+        if info.len() > MAX_INFO_LEN {
+            return Err(EncodeError::OutOfRange { field: "info" });
+        }
         let info =
             Info::from_slice(info).map_err(|()| EncodeError::OutOfRange { field: "info" })?;
         Ok(Self {
@@ -166,52 +253,24 @@ impl Frame {
         n
     }
 
-    /// Parse exactly one frame, `~` through CR. Both checksums must verify.
+    /// Parse exactly one frame, `~` through CR, into a frame of capacity `N`:
+    /// `Frame::<128>::parse_sized(bytes)`. Both checksums must verify.
     ///
     /// # Errors
-    /// [`Error`] naming the first structural or checksum fault found.
-    pub fn parse(bytes: &[u8]) -> Result<Self, Error> {
-        let (&soi, rest) = bytes.split_first().ok_or(Error::Truncated)?;
-        if soi != SOI {
-            return Err(Error::NoSoi);
-        }
-        let (&eoi, body) = rest.split_last().ok_or(Error::Truncated)?;
-        if eoi != EOI {
-            return Err(Error::NoEoi);
-        }
-        if bytes.len() < OVERHEAD {
-            return Err(Error::Truncated);
-        }
-        if let Some(i) = body.iter().position(|&c| hex_value(c).is_none()) {
-            return Err(Error::NotHex { at: i + 1 });
-        }
-        let length = hex_u16(bytes, 9)?;
-        let lenid = length & 0x0FFF;
-        #[allow(clippy::cast_possible_truncation, reason = "shifted to 4 bits")]
-        let found = (length >> 12) as u8;
-        let expected = length_checksum(lenid);
-        if found != expected {
-            return Err(Error::LengthChecksum { expected, found });
-        }
-        let present = bytes.len() - OVERHEAD;
-        if usize::from(lenid) != present {
-            return Err(Error::LengthMismatch { lenid, present });
-        }
-        if lenid % 2 != 0 {
-            return Err(Error::OddLength { lenid });
-        }
-        let end = HEADER_LEN + present;
-        let expected = frame_checksum(bytes.get(1..end).unwrap_or_default());
-        let found = hex_u16(bytes, end)?;
-        if found != expected {
-            return Err(Error::Checksum { expected, found });
+    /// [`Error`] naming the first structural or checksum fault found;
+    /// [`Error::Capacity`] for a valid frame whose INFO is longer than `N`.
+    pub fn parse_sized(bytes: &[u8]) -> Result<Self, Error> {
+        let end = check(bytes)?;
+        let len = (end - HEADER_LEN) / 2;
+        if len > N {
+            return Err(Error::Capacity { len, capacity: N });
         }
         let mut info = Info::new();
         let mut at = HEADER_LEN;
         while at < end {
-            // Capacity holds: lenid <= 4095 and even, so at most 2047 bytes.
+            // Capacity holds: checked above.
             info.push(hex_byte(bytes, at)?)
-                .map_err(|_| Error::LengthMismatch { lenid, present })?;
+                .map_err(|_| Error::Capacity { len, capacity: N })?;
             at += 2;
         }
         Ok(Self {
@@ -253,12 +312,16 @@ impl Out<'_> {
     }
 }
 
-impl Emit for Frame {
+impl<const N: usize> Emit for Frame<N> {
     fn buffer_len(&self) -> usize {
         OVERHEAD + self.info.len() * 2
     }
 
     fn emit(&self, out: &mut [u8]) -> Result<usize, EncodeError> {
+        if self.info.len() > MAX_INFO_LEN {
+            // Only a `Frame<N>` with `N` above the protocol's limit can get here.
+            return Err(EncodeError::OutOfRange { field: "info" });
+        }
         let needed = self.buffer_len();
         if out.len() < needed {
             return Err(EncodeError::BufferTooSmall {

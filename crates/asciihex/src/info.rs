@@ -3,7 +3,7 @@
 
 use voltwire_core::{DeciKelvin, EncodeError, MilliampHours, Milliamps, Millivolts, Scale};
 
-use crate::Info;
+use crate::{Info, MAX_INFO_LEN};
 
 /// INFO ended before a field.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -146,27 +146,109 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Builds INFO, front to back, big-endian.
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[derive(Debug, Clone, Default)]
-pub struct Writer {
-    info: Info,
+/// INFO being built, front to back, big-endian, in the buffer `B`. Two shapes of it:
+///
+/// - [`Writer<N>`](Writer) owns `N` bytes (default [`MAX_INFO_LEN`], any INFO; a smaller `N`
+///   bounds the stack an encoder uses): `Writer::new()`, `Writer::<64>::new_sized()`,
+///   then [`Writer::finish`];
+/// - [`InfoWriter`] is the same over a buffer of any length: what the field writers take
+///   (`&mut InfoWriter`; a `&mut Writer<N>` coerces to it), so they are compiled once
+///   whatever sizes a program uses.
+pub struct InfoBuf<B: ?Sized> {
+    len: usize,
+    buf: B,
 }
+
+/// INFO of at most `N` bytes being built (see [`InfoBuf`]).
+pub type Writer<const N: usize = MAX_INFO_LEN> = InfoBuf<[u8; N]>;
+
+/// INFO being built in a buffer of any length: what field writers take (see [`InfoBuf`]).
+pub type InfoWriter = InfoBuf<[u8]>;
 
 const FULL: EncodeError = EncodeError::OutOfRange { field: "info" };
 
 impl Writer {
-    /// An empty INFO.
+    /// An empty INFO of any length up to [`MAX_INFO_LEN`] (see [`Writer::new_sized`] for a
+    /// smaller one).
     pub const fn new() -> Self {
-        Self { info: Info::new() }
+        Self::new_sized()
+    }
+}
+
+impl<const N: usize> Writer<N> {
+    /// An empty INFO of at most `N` bytes: `Writer::<64>::new_sized()`.
+    pub const fn new_sized() -> Self {
+        Self {
+            len: 0,
+            buf: [0; N],
+        }
+    }
+
+    /// The finished INFO.
+    pub fn finish(self) -> Info<N> {
+        // `len <= N` always holds, so the copy always fits.
+        Info::from_slice(self.written()).unwrap_or_default()
+    }
+}
+
+impl<const N: usize> Default for Writer<N> {
+    fn default() -> Self {
+        Self::new_sized()
+    }
+}
+
+impl<const N: usize> Clone for Writer<N> {
+    fn clone(&self) -> Self {
+        Self {
+            len: self.len,
+            buf: self.buf,
+        }
+    }
+}
+
+impl<B: ?Sized + AsRef<[u8]>> core::fmt::Debug for InfoBuf<B> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        let written = self.buf.as_ref().get(..self.len).unwrap_or_default();
+        f.debug_tuple("InfoBuf").field(&written).finish()
+    }
+}
+
+#[cfg(feature = "defmt")]
+impl<const N: usize> defmt::Format for Writer<N> {
+    fn format(&self, f: defmt::Formatter<'_>) {
+        defmt::write!(f, "Writer({=[u8]})", self.written());
+    }
+}
+
+impl<const N: usize> core::ops::Deref for Writer<N> {
+    type Target = InfoWriter;
+
+    fn deref(&self) -> &InfoWriter {
+        self
+    }
+}
+
+impl<const N: usize> core::ops::DerefMut for Writer<N> {
+    fn deref_mut(&mut self) -> &mut InfoWriter {
+        self
+    }
+}
+
+impl InfoWriter {
+    /// The bytes written so far.
+    pub fn written(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
     }
 
     /// Append bytes.
     ///
     /// # Errors
-    /// [`EncodeError::OutOfRange`] when INFO would exceed [`crate::MAX_INFO_LEN`].
+    /// [`EncodeError::OutOfRange`] when INFO would exceed the buffer.
     pub fn bytes(&mut self, b: &[u8]) -> Result<&mut Self, EncodeError> {
-        self.info.extend_from_slice(b).map_err(|()| FULL)?;
+        let end = self.len.checked_add(b.len()).ok_or(FULL)?;
+        let dst = self.buf.get_mut(self.len..end).ok_or(FULL)?;
+        dst.copy_from_slice(b);
+        self.len = end;
         Ok(self)
     }
 
@@ -260,17 +342,12 @@ impl Writer {
 
     /// Bytes written so far.
     pub fn len(&self) -> usize {
-        self.info.len()
+        self.len
     }
 
     /// Whether nothing was written.
     pub fn is_empty(&self) -> bool {
-        self.info.is_empty()
-    }
-
-    /// The finished INFO.
-    pub fn finish(self) -> Info {
-        self.info
+        self.len == 0
     }
 }
 

@@ -35,7 +35,7 @@
 use heapless::Vec;
 use voltwire_core::{EncodeError, FlagWord, Quantity, Scale};
 
-use crate::{Info, Reader, Writer};
+use crate::{Info, InfoWriter, Reader, Writer};
 
 /// How a value of type `T` sits in INFO.
 pub trait Field<T> {
@@ -47,7 +47,7 @@ pub trait Field<T> {
     /// # Errors
     /// [`EncodeError`] naming `field` when the value does not fit the wire field, or when
     /// INFO is full.
-    fn write(&self, w: &mut Writer, v: &T, field: &'static str) -> Result<(), EncodeError>;
+    fn write(&self, w: &mut InfoWriter, v: &T, field: &'static str) -> Result<(), EncodeError>;
 }
 
 /// A fixed INFO layout, read and written front to back (see [`info_layout!`](crate::info_layout)).
@@ -59,7 +59,7 @@ pub trait Layout: Sized {
     ///
     /// # Errors
     /// [`EncodeError`] when a value does not fit its wire field.
-    fn write_to(&self, w: &mut Writer) -> Result<(), EncodeError>;
+    fn write_to(&self, w: &mut InfoWriter) -> Result<(), EncodeError>;
 
     /// Decode INFO that holds exactly this layout; `None` when it is shorter or longer.
     fn from_info(info: &[u8]) -> Option<Self> {
@@ -88,7 +88,7 @@ impl Field<u8> for U8 {
         r.u8().ok()
     }
 
-    fn write(&self, w: &mut Writer, v: &u8, _: &'static str) -> Result<(), EncodeError> {
+    fn write(&self, w: &mut InfoWriter, v: &u8, _: &'static str) -> Result<(), EncodeError> {
         w.u8(*v).map(drop)
     }
 }
@@ -102,7 +102,7 @@ impl Field<u16> for U16 {
         r.u16().ok()
     }
 
-    fn write(&self, w: &mut Writer, v: &u16, _: &'static str) -> Result<(), EncodeError> {
+    fn write(&self, w: &mut InfoWriter, v: &u16, _: &'static str) -> Result<(), EncodeError> {
         w.u16(*v).map(drop)
     }
 }
@@ -116,7 +116,7 @@ impl<const N: usize> Field<[u8; N]> for Bytes {
         r.take().ok()
     }
 
-    fn write(&self, w: &mut Writer, v: &[u8; N], _: &'static str) -> Result<(), EncodeError> {
+    fn write(&self, w: &mut InfoWriter, v: &[u8; N], _: &'static str) -> Result<(), EncodeError> {
         w.bytes(v).map(drop)
     }
 }
@@ -147,7 +147,7 @@ impl<Q: Quantity> Field<Q> for Unsigned {
         Q::from_wire(i64::from(r.u16().ok()?), self.scale())
     }
 
-    fn write(&self, w: &mut Writer, v: &Q, field: &'static str) -> Result<(), EncodeError> {
+    fn write(&self, w: &mut InfoWriter, v: &Q, field: &'static str) -> Result<(), EncodeError> {
         let raw = v.to_wire(self.scale(), field)?;
         w.u16(u16::try_from(raw).map_err(|_| EncodeError::OutOfRange { field })?)
             .map(drop)
@@ -177,7 +177,7 @@ impl<Q: Quantity> Field<Q> for Signed {
         Q::from_wire(i64::from(r.i16().ok()?), self.scale())
     }
 
-    fn write(&self, w: &mut Writer, v: &Q, field: &'static str) -> Result<(), EncodeError> {
+    fn write(&self, w: &mut InfoWriter, v: &Q, field: &'static str) -> Result<(), EncodeError> {
         let raw = v.to_wire(self.scale(), field)?;
         w.i16(i16::try_from(raw).map_err(|_| EncodeError::OutOfRange { field })?)
             .map(drop)
@@ -197,7 +197,12 @@ impl<T: Copy + Default, F: Field<T>, const N: usize> Field<[T; N]> for Each<F> {
         Some(out)
     }
 
-    fn write(&self, w: &mut Writer, v: &[T; N], field: &'static str) -> Result<(), EncodeError> {
+    fn write(
+        &self,
+        w: &mut InfoWriter,
+        v: &[T; N],
+        field: &'static str,
+    ) -> Result<(), EncodeError> {
         v.iter().try_for_each(|x| self.0.write(w, x, field))
     }
 }
@@ -215,7 +220,12 @@ impl<T, F: Field<T>, const N: usize> Field<Vec<T, N>> for Counted<F> {
         Some(v)
     }
 
-    fn write(&self, w: &mut Writer, v: &Vec<T, N>, field: &'static str) -> Result<(), EncodeError> {
+    fn write(
+        &self,
+        w: &mut InfoWriter,
+        v: &Vec<T, N>,
+        field: &'static str,
+    ) -> Result<(), EncodeError> {
         w.u8(u8::try_from(v.len()).map_err(|_| EncodeError::OutOfRange { field })?)?;
         v.iter().try_for_each(|x| self.0.write(w, x, field))
     }
@@ -235,7 +245,12 @@ impl<T, F: Field<T>, const N: usize> Field<Vec<T, N>> for Rest<F> {
         Some(v)
     }
 
-    fn write(&self, w: &mut Writer, v: &Vec<T, N>, field: &'static str) -> Result<(), EncodeError> {
+    fn write(
+        &self,
+        w: &mut InfoWriter,
+        v: &Vec<T, N>,
+        field: &'static str,
+    ) -> Result<(), EncodeError> {
         v.iter().try_for_each(|x| self.0.write(w, x, field))
     }
 }
@@ -250,7 +265,7 @@ impl<W: FlagWord<Raw = u8> + From<u8>> Field<W> for FlagByte {
         r.u8().ok().map(W::from)
     }
 
-    fn write(&self, w: &mut Writer, v: &W, _: &'static str) -> Result<(), EncodeError> {
+    fn write(&self, w: &mut InfoWriter, v: &W, _: &'static str) -> Result<(), EncodeError> {
         w.u8(v.raw()).map(drop)
     }
 }
@@ -264,7 +279,7 @@ impl<L: Layout> Field<L> for Nested {
         L::read_from(r)
     }
 
-    fn write(&self, w: &mut Writer, v: &L, _: &'static str) -> Result<(), EncodeError> {
+    fn write(&self, w: &mut InfoWriter, v: &L, _: &'static str) -> Result<(), EncodeError> {
         v.write_to(w)
     }
 }
@@ -322,7 +337,7 @@ macro_rules! info_layout {
 
             fn write_to(
                 &self,
-                w: &mut $crate::Writer,
+                w: &mut $crate::InfoWriter,
             ) -> ::core::result::Result<(), $crate::__EncodeError> {
                 $( $crate::layout::Field::<$ty>::write(&$codec, w, &self.$field, stringify!($field))?; )*
                 ::core::result::Result::Ok(())

@@ -14,7 +14,15 @@
 //! |---|---|
 //! | `Decoder` (`ScanDecoder<AsciiHex, MAX_FRAME_LEN>`, any frame) | 4152 |
 //! | `voltwire_core::ScanDecoder<AsciiHex, 512>` (one module's replies; a 16-cell analog reply is 140 bytes) | 552 |
-//! | `Frame` (INFO of up to `MAX_INFO_LEN` bytes) | 2056 |
+//! | `voltwire_core::ScanDecoder<AsciiHex<128>, 512>` (yields `Frame<128>`) | 552 |
+//! | `Frame` (INFO of up to `MAX_INFO_LEN` bytes, any frame) | 2056 |
+//! | `Frame<128>` (caller-sized: one module's replies) | 136 |
+//!
+//! Messages are caller-sized by a `const` capacity with a default that takes any frame:
+//! `Frame<N>` holds `N` INFO bytes inline (`Frame::<N>::parse_sized`, `AsciiHex<N>` in a
+//! decoder), and a valid frame with more is [`Error::Capacity`], never cut. Owned values
+//! rather than views over the wire bytes: INFO is hex on the wire, so a reader needs the
+//! decoded bytes somewhere, and an owned frame outlives the decoder's buffer.
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -34,7 +42,7 @@ mod scan;
 
 pub use common::ManufacturerInfo;
 pub use frame::{Error, Frame, Info, frame_checksum, length_checksum, length_field};
-pub use info::{Reader, ShortInfo, Writer};
+pub use info::{InfoBuf, InfoWriter, Reader, ShortInfo, Writer};
 pub use rtn::Rtn;
 pub use scan::{AsciiHex, Decoder, Found, scan_frame};
 

@@ -115,7 +115,9 @@ macro_rules! request_target {
 /// `#[non_exhaustive]`, `defmt::Format` under the calling crate's `defmt` feature, and
 /// `large_enum_variant` allowed: `no_std` without alloc cannot box the fixed-capacity
 /// variants) and an inherent `command(&self) -> u8`, which the protocol's
-/// [`Body`](crate::message::Body) impl returns.
+/// [`Body`](crate::message::Body) impl returns. The enum may take caller-sized capacities as
+/// `const` parameters with defaults (`pub enum ResponseBody<const N: usize = MAX_INFO_LEN>`),
+/// used in the variants (`Info<N>`).
 ///
 /// ```
 /// use voltwire_asciihex::Info;
@@ -143,7 +145,7 @@ macro_rules! request_target {
 macro_rules! body_enum {
     (
         $(#[$meta:meta])*
-        $vis:vis enum $name:ident {
+        $vis:vis enum $name:ident $( < $( const $g:ident : usize = $gd:path ),+ $(,)? > )? {
             $(
                 $(#[$vmeta:meta])*
                 $variant:ident
@@ -162,7 +164,7 @@ macro_rules! body_enum {
         #[cfg_attr(feature = "defmt", derive(defmt::Format))]
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         #[non_exhaustive]
-        $vis enum $name {
+        $vis enum $name $( < $( const $g: usize = { $gd } ),+ > )? {
             $(
                 $(#[$vmeta])*
                 $variant
@@ -171,7 +173,7 @@ macro_rules! body_enum {
             )*
         }
 
-        impl $name {
+        impl $( < $( const $g: usize ),+ > )? $name $( < $( $g ),+ > )? {
             /// The command code (CID2): what a request asks for, or the command a response
             /// answers.
             $vis fn command(&self) -> u8 {

@@ -7,10 +7,11 @@ use core::marker::PhantomData;
 
 use voltwire_core::{EncodeError, Framing, Protocol, Scan};
 
-use crate::{AsciiHex, Error, Frame, Info, Rtn};
+use crate::{AsciiHex, Error, Frame, Info, MAX_INFO_LEN, Rtn};
 
-/// What a request or response body provides.
-pub trait Body: Sized {
+/// What a request or response body provides, for frames of up to `N` INFO bytes (the
+/// capacity of [`Body::undecoded`]'s INFO; default [`MAX_INFO_LEN`], any frame).
+pub trait Body<const N: usize = MAX_INFO_LEN>: Sized {
     /// The command code (a request's CID2; the command a response answers).
     fn command(&self) -> u8;
 
@@ -19,15 +20,17 @@ pub trait Body: Sized {
 
     /// The body kept as sent: a shape the protocol does not know, or a reply with an error
     /// RTN.
-    fn undecoded(cid2: u8, info: Info) -> Self;
+    fn undecoded(cid2: u8, info: Info<N>) -> Self;
 
     /// The INFO bytes.
     ///
     /// # Errors
-    /// [`EncodeError`] when a value does not fit its wire field.
-    fn info(&self) -> Result<Info, EncodeError>;
+    /// [`EncodeError`] when a value does not fit its wire field or INFO exceeds `N` bytes.
+    fn info(&self) -> Result<Info<N>, EncodeError>;
 
     /// Decode INFO of command `cid2`; total: shapes not known become [`Body::undecoded`].
+    /// Callers hand it INFO of at most `N` bytes (a `Frame<N>`'s, or any parsed frame's for
+    /// the default `N`); a longer one could only be kept as an empty undecoded body.
     fn parse(cid2: u8, info: &[u8]) -> Self {
         Self::decode(cid2, info)
             .unwrap_or_else(|| Self::undecoded(cid2, Info::from_slice(info).unwrap_or_default()))
@@ -43,7 +46,7 @@ pub trait RequestBody: Body {
 }
 
 /// What a protocol's response body adds: the request it answers.
-pub trait ResponseBody: Body {
+pub trait ResponseBody<const N: usize = MAX_INFO_LEN>: Body<N> {
     /// The request body this answers.
     type Request: RequestBody;
 
@@ -78,11 +81,12 @@ impl<B: RequestBody> Request<B> {
 
     /// The command code (CID2).
     pub fn command(&self) -> u8 {
-        self.body.command()
+        Body::command(&self.body)
     }
 
-    /// Read a request from a frame (device side). Total.
-    pub fn from_frame(frame: &Frame) -> Self {
+    /// Read a request from a frame of any capacity (device side). Total: the body's INFO
+    /// holds any frame's.
+    pub fn from_frame<const F: usize>(frame: &Frame<F>) -> Self {
         Self {
             ver: frame.ver,
             adr: frame.adr,
@@ -124,26 +128,36 @@ pub struct Response<B> {
     pub body: B,
 }
 
-impl<B: ResponseBody> Response<B> {
+impl<B> Response<B> {
     /// A successful reply (the protocol's VER and CID1, RTN 0) from device `adr`.
-    pub const fn ok(adr: u8, body: B) -> Self {
+    pub const fn ok<const N: usize>(adr: u8, body: B) -> Self
+    where
+        B: ResponseBody<N>,
+    {
         Self {
-            ver: <B::Request as RequestBody>::VER,
+            ver: <<B as ResponseBody<N>>::Request as RequestBody>::VER,
             adr,
-            cid1: <B::Request as RequestBody>::CID1,
+            cid1: <<B as ResponseBody<N>>::Request as RequestBody>::CID1,
             rtn: Rtn::Normal,
             body,
         }
     }
 
     /// The command this response answers.
-    pub fn command(&self) -> u8 {
-        self.body.command()
+    pub fn command<const N: usize>(&self) -> u8
+    where
+        B: Body<N>,
+    {
+        Body::command(&self.body)
     }
 
-    /// Read a reply to `command` (host side). Total: an error RTN or an INFO that does not
+    /// Read a reply to `command` (host side) from a frame of the body's capacity `N`
+    /// (`Frame` for the default `Response`). Total: an error RTN or an INFO that does not
     /// fit gives the body's undecoded form.
-    pub fn from_frame(frame: &Frame, command: u8) -> Self {
+    pub fn from_frame<const N: usize>(frame: &Frame<N>, command: u8) -> Self
+    where
+        B: Body<N>,
+    {
         let rtn = frame.rtn();
         let body = if rtn.is_ok() {
             B::parse(command, &frame.info)
@@ -163,8 +177,11 @@ impl<B: ResponseBody> Response<B> {
     ///
     /// # Errors
     /// [`EncodeError`] when a value does not fit its wire field.
-    pub fn to_frame(&self) -> Result<Frame, EncodeError> {
-        Frame::new(
+    pub fn to_frame<const N: usize>(&self) -> Result<Frame<N>, EncodeError>
+    where
+        B: Body<N>,
+    {
+        Frame::new_sized(
             self.ver,
             self.adr,
             self.cid1,
@@ -177,9 +194,12 @@ impl<B: ResponseBody> Response<B> {
     /// command, and the body's own check (for 0x42/0x44 the pairing rule of
     /// [`crate::block`]). A reply with an error RTN answers any request to its address with
     /// the same command.
-    pub fn answers(&self, request: &Request<B::Request>) -> bool {
+    pub fn answers<const N: usize>(&self, request: &Request<B::Request>) -> bool
+    where
+        B: ResponseBody<N>,
+    {
         self.adr == request.adr
-            && self.command() == request.command()
+            && Body::command(&self.body) == request.command()
             && self.body.answers_body(&request.body)
     }
 }
@@ -212,7 +232,7 @@ impl<B> Framing for Requests<B> {
     const MAX_FRAME_LEN: usize = crate::MAX_FRAME_LEN;
 
     fn scan(buf: &[u8]) -> Scan {
-        AsciiHex::scan(buf)
+        <AsciiHex>::scan(buf)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use voltwire_core::{Framing, Protocol, Scan, ScanDecoder};
 
-use crate::{EOI, Error, Frame, HEADER_LEN, MAX_FRAME_LEN, SOI, hex_value};
+use crate::{EOI, Error, Frame, HEADER_LEN, MAX_FRAME_LEN, MAX_INFO_LEN, SOI, hex_value};
 
 /// What [`scan_frame`] found at the front of a buffer.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -51,7 +51,7 @@ fn candidate(c: &[u8]) -> Candidate {
                 return Candidate::Noise;
             }
             let frame = c.get(..len).unwrap_or_default();
-            Candidate::Done(len, Frame::parse(frame).map(|_| ()))
+            Candidate::Done(len, crate::frame::check(frame).map(drop))
         }
     }
 }
@@ -81,11 +81,15 @@ pub fn scan_frame(buf: &[u8]) -> Found {
 /// candidate (`~` … CR with a bad checksum or length) as an error item — unless another `~`
 /// inside it could start a real frame, in which case scanning resumes from the byte after
 /// the candidate's `~` so that frame is not lost.
+///
+/// `N` is the INFO capacity of the [`Frame`]s it yields (default [`MAX_INFO_LEN`], any
+/// frame): `ScanDecoder<AsciiHex<128>, 512>` yields `Frame<128>` items, and a valid frame with
+/// more INFO is an [`Error::Capacity`] item. Scanning does not depend on `N`.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, Default)]
-pub struct AsciiHex;
+pub struct AsciiHex<const N: usize = MAX_INFO_LEN>;
 
-impl Framing for AsciiHex {
+impl<const N: usize> Framing for AsciiHex<N> {
     const MAX_FRAME_LEN: usize = MAX_FRAME_LEN;
 
     fn scan(buf: &[u8]) -> Scan {
@@ -114,12 +118,12 @@ impl Framing for AsciiHex {
     }
 }
 
-impl Protocol for AsciiHex {
-    type Message = Frame;
+impl<const N: usize> Protocol for AsciiHex<N> {
+    type Message = Frame<N>;
     type Error = Error;
 
-    fn parse(frame: &[u8]) -> Result<Frame, Error> {
-        Frame::parse(frame)
+    fn parse(frame: &[u8]) -> Result<Frame<N>, Error> {
+        Frame::parse_sized(frame)
     }
 }
 
@@ -151,12 +155,12 @@ mod tests {
         );
         // A whole corrupt frame is handed to `parse`, which reports it ...
         assert_eq!(
-            AsciiHex::scan(b"~25014642E00201FD31\r~2501"),
+            <AsciiHex>::scan(b"~25014642E00201FD31\r~2501"),
             Scan::Frame { skip: 0, len: 20 }
         );
         // ... unless another `~` inside it may start the real frame.
         assert_eq!(
-            AsciiHex::scan(b"~2~25014642E00201FD30\r"),
+            <AsciiHex>::scan(b"~2~25014642E00201FD30\r"),
             Scan::Frame { skip: 2, len: 20 }
         );
         assert_eq!(scan_frame(b"ab~2501"), Found::Incomplete { skip: 2 });
@@ -183,6 +187,37 @@ mod tests {
                 ),
                 (20, Ok(0x42)),
             ]
+        );
+    }
+
+    #[test]
+    fn caller_sized_decoder_reports_frames_it_cannot_hold() {
+        use voltwire_core::StreamDecoder as _;
+        let mut d = ScanDecoder::<AsciiHex<0>, 64>::new();
+        let mut items = std::vec::Vec::new();
+        d.feed_all(b"~25014642E00201FD30\r~200246610000FDAB\r", |l| {
+            items.push((l.offset, l.value.map(|f| (f.cid2, f.info.len()))));
+        });
+        assert_eq!(
+            items,
+            [
+                (
+                    0,
+                    Err(Error::Capacity {
+                        len: 1,
+                        capacity: 0
+                    })
+                ),
+                (20, Ok((0x61, 0))),
+            ]
+        );
+        assert_eq!(
+            Error::Capacity {
+                len: 1,
+                capacity: 0
+            }
+            .code(),
+            "capacity"
         );
     }
 

@@ -13,7 +13,7 @@ mod blocks;
 
 use proptest::prelude::*;
 use voltwire_asciihex::block::{Dialect, Reply};
-use voltwire_asciihex::{Reader, Writer};
+use voltwire_asciihex::{InfoWriter, Reader, Writer};
 use voltwire_core::{EncodeError, MilliampHours};
 
 /// 10 mA, 5 mAh, a `u16` extension from 2 user-defined items on, two state bytes.
@@ -32,7 +32,7 @@ impl Dialect for Test {
         r.u16().ok()
     }
 
-    fn write_extension(e: &u16, w: &mut Writer) -> Result<(), EncodeError> {
+    fn write_extension(e: &u16, w: &mut InfoWriter) -> Result<(), EncodeError> {
         w.u16(*e)?;
         Ok(())
     }
@@ -45,7 +45,7 @@ impl Dialect for Test {
         r.take().ok()
     }
 
-    fn write_state(s: &[u8; 2], w: &mut Writer) -> Result<(), EncodeError> {
+    fn write_state(s: &[u8; 2], w: &mut InfoWriter) -> Result<(), EncodeError> {
         w.bytes(s)?;
         Ok(())
     }

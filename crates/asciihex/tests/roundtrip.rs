@@ -67,7 +67,7 @@ proptest! {
     #[test]
     fn scanner_is_total(data in proptest::collection::vec(prop_oneof![
         Just(b'~'), Just(b'\r'), Just(b'0'), Just(b'F'), any::<u8>()], 0..400)) {
-        match AsciiHex::scan(&data) {
+        match <AsciiHex>::scan(&data) {
             Scan::Frame { skip, len } => {
                 prop_assert!(skip + len <= data.len());
                 prop_assert!(Frame::parse(&data[skip..skip + len]).is_ok());

@@ -12,7 +12,7 @@
 //!
 //! | type | bytes |
 //! |---|---|
-//! | `Decoder` (`ScanDecoder<Daly, 32>`) | 72 |
+//! | `Decoder` (in place, a 26-byte buffer; yields what `ScanDecoder<Daly, 32>` yields) | 48 |
 //! | `Assembler` | 120 |
 //! | `RawFrame` / `Request` / `Response` | 10 / 10 / 24 |
 #![no_std]

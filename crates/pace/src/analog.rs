@@ -4,11 +4,13 @@
 use voltwire_asciihex::block::{self, Dialect};
 use voltwire_asciihex::info_layout;
 use voltwire_asciihex::layout::{FlagByte, Layout, U8};
-use voltwire_asciihex::{Reader, Writer};
+use voltwire_asciihex::{InfoWriter, Reader};
 use voltwire_core::{EncodeError, MilliampHours};
 
 use crate::flags::{Control, Fault, Protect1, Protect2, System, Warn1, Warn2};
 
+#[cfg(doc)]
+use crate::MAX_PACKS;
 use crate::{CAPACITY_STEP_MAH, CURRENT_STEP_MA, ZERO_CELSIUS};
 
 /// The Pace v25 dialect of the module blocks: 10 mA, 10 mAh, 0 °C = 2730; the design
@@ -29,7 +31,7 @@ impl Dialect for Pace {
         r.milliamp_hours(CAPACITY_STEP_MAH).ok()
     }
 
-    fn write_extension(e: &MilliampHours, w: &mut Writer) -> Result<(), EncodeError> {
+    fn write_extension(e: &MilliampHours, w: &mut InfoWriter) -> Result<(), EncodeError> {
         w.milliamp_hours(*e, CAPACITY_STEP_MAH, "design_capacity")?;
         Ok(())
     }
@@ -42,7 +44,7 @@ impl Dialect for Pace {
         PackState::read_from(r)
     }
 
-    fn write_state(s: &PackState, w: &mut Writer) -> Result<(), EncodeError> {
+    fn write_state(s: &PackState, w: &mut InfoWriter) -> Result<(), EncodeError> {
         s.write_to(w)
     }
 }
@@ -53,7 +55,7 @@ impl Dialect for Pace {
 pub type PackAnalog = block::Analog<Pace>;
 
 /// A 0x42 reply: INFOFLAG, the pack number (or the pack count after an 0xFF request), then
-/// each pack.
+/// each pack, up to [`MAX_PACKS`] of them (`block::Reply<PackAnalog, M>` holds up to `M`).
 pub type AnalogReply = block::Reply<PackAnalog>;
 
 /// Warning/status of one pack (PACEPDF §4.3). Warning values: [`crate::flags::warning`];
@@ -61,7 +63,8 @@ pub type AnalogReply = block::Reply<PackAnalog>;
 pub type PackStatus = block::Status<Pace>;
 
 /// A 0x44 reply: INFOFLAG, pack number (or count), each pack, and up to 4 extra trailing
-/// bytes some packs append ("easun powerwall" in NK25), kept so it re-emits byte-exact.
+/// bytes some packs append ("easun powerwall" in NK25), kept so it re-emits byte-exact. Up
+/// to [`MAX_PACKS`] packs (`block::Reply<PackStatus, M>` holds up to `M`).
 pub type StatusReply = block::Reply<PackStatus>;
 
 info_layout! {

@@ -15,7 +15,8 @@
 //! | `ScanDecoder<Requests, MAX_FRAME_LEN>` (device side, any frame) | 4152 |
 //! | `voltwire_core::ScanDecoder<Requests, 256>` (requests are under 100 bytes) | 296 |
 //! | `Request` | 2060 |
-//! | `Response` (up to `MAX_PACKS` packs) | 4008 |
+//! | `Response` (up to `MAX_PACKS` packs, any INFO) | 4008 |
+//! | `SizedResponse<1, 128>` (one pack, INFO up to 128 bytes; with `Frame<128>`, 136) | 288 |
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -35,7 +36,7 @@ pub use config::{
     SystemParameters, VoltageKind, VoltageProtection,
 };
 pub use request::{ConfigRead, MosfetSwitch, Request, RequestBody, Requests, Target};
-pub use response::{Response, ResponseBody};
+pub use response::{Response, ResponseBody, SizedResponse};
 pub use voltwire_asciihex::message::Body;
 pub use voltwire_asciihex::{Error, Frame, Info, Rtn};
 

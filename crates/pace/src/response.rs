@@ -1,25 +1,30 @@
 //! Responses (BMS → host).
 
 use heapless::Vec;
+#[cfg(doc)]
+use voltwire_asciihex::Frame;
+use voltwire_asciihex::block;
 use voltwire_asciihex::layout::Layout;
 use voltwire_asciihex::message::{self, Body};
-use voltwire_asciihex::{Info, Writer};
+use voltwire_asciihex::{Info, MAX_INFO_LEN, Writer};
 use voltwire_core::EncodeError;
 
 use crate::request::is_write_or_control;
 use crate::{
-    AnalogReply, BalanceConfig, Capacity, ConfigRead, CurrentProtection, DateTime,
-    FullChargeConfig, ManufacturerInfo, RequestBody, StatusReply, SystemParameters, VoltageKind,
+    BalanceConfig, Capacity, ConfigRead, CurrentProtection, DateTime, FullChargeConfig, MAX_PACKS,
+    ManufacturerInfo, PackAnalog, PackStatus, RequestBody, SystemParameters, VoltageKind,
     VoltageProtection, command,
 };
 
 voltwire_asciihex::body_enum! {
-    /// What a response carries, by the command it answers.
-    pub enum ResponseBody {
+    /// What a response carries, by the command it answers: up to `M` packs in a 0x42/0x44
+    /// reply and `N` bytes of undecoded INFO (defaults [`MAX_PACKS`], [`MAX_INFO_LEN`]: any
+    /// reply; see [`Response`]).
+    pub enum ResponseBody<const M: usize = MAX_PACKS, const N: usize = MAX_INFO_LEN> {
         /// 0x42, one pack or all.
-        Analog(AnalogReply) => command::ANALOG,
+        Analog(block::Reply<PackAnalog, M>) => command::ANALOG,
         /// 0x44, one pack or all.
-        Status(StatusReply) => command::STATUS,
+        Status(block::Reply<PackStatus, M>) => command::STATUS,
         /// 0x47 (v20 layout, raw).
         SystemParameters(SystemParameters) => command::SYSTEM_PARAMETERS,
         /// 0x4F: no INFO; the version is the frame's VER.
@@ -64,15 +69,24 @@ voltwire_asciihex::body_enum! {
             /// The command answered.
             command: u8,
             /// INFO as sent.
-            info: Info,
+            info: Info<N>,
         } for { command, .. } => *command,
     }
 }
 
-/// A response frame (RTN 0 for data replies).
+/// A response frame (RTN 0 for data replies) that holds any reply: up to [`MAX_PACKS`] packs
+/// and [`MAX_INFO_LEN`] INFO bytes (≈ 4 KiB; read from and written to a [`Frame`]). For less
+/// RAM see [`SizedResponse`].
 pub type Response = message::Response<ResponseBody>;
 
-impl message::ResponseBody for ResponseBody {
+/// A caller-sized response: up to `M` packs per 0x42/0x44 reply and `N` INFO bytes, read from
+/// and written to a `Frame<N>`. A host polling one pack at a time can use
+/// `SizedResponse<1, 128>` (≈ 0.3 KiB) with `Frame::<128>::parse_sized`. A reply that does not
+/// fit is never truncated: more packs than `M` give [`ResponseBody::Undecoded`], more INFO than
+/// `N` an [`Error::Capacity`](crate::Error::Capacity) frame.
+pub type SizedResponse<const M: usize, const N: usize> = message::Response<ResponseBody<M, N>>;
+
+impl<const M: usize, const N: usize> message::ResponseBody<N> for ResponseBody<M, N> {
     type Request = RequestBody;
 
     fn answers_body(&self, request: &RequestBody) -> bool {
@@ -88,11 +102,11 @@ impl message::ResponseBody for ResponseBody {
     }
 }
 
-impl Body for ResponseBody {
+impl<const M: usize, const N: usize> Body<N> for ResponseBody<M, N> {
     /// The command this body answers.
     fn command(&self) -> u8 {
         // The inherent one `body_enum!` states with the variants.
-        ResponseBody::command(self)
+        Self::command(self)
     }
 
     // Out of line (here and `info`): the bodies are kilobytes, and inlined into a caller with
@@ -134,8 +148,8 @@ impl Body for ResponseBody {
             });
         }
         Some(match cid2 {
-            command::ANALOG => Self::Analog(AnalogReply::read(info)?),
-            command::STATUS => Self::Status(StatusReply::read(info)?),
+            command::ANALOG => Self::Analog(block::Reply::read(info)?),
+            command::STATUS => Self::Status(block::Reply::read(info)?),
             command::SYSTEM_PARAMETERS => {
                 Self::SystemParameters(SystemParameters::from_info(info)?)
             }
@@ -156,7 +170,7 @@ impl Body for ResponseBody {
     }
 
     /// A reply with RTN ≠ 0, to an unknown command, or whose INFO does not fit.
-    fn undecoded(command: u8, info: Info) -> Self {
+    fn undecoded(command: u8, info: Info<N>) -> Self {
         Self::Undecoded { command, info }
     }
 
@@ -165,8 +179,8 @@ impl Body for ResponseBody {
     /// # Errors
     /// [`EncodeError`] when a value does not fit its wire field.
     #[inline(never)]
-    fn info(&self) -> Result<Info, EncodeError> {
-        let mut w = Writer::new();
+    fn info(&self) -> Result<Info<N>, EncodeError> {
+        let mut w = Writer::<N>::new_sized();
         match self {
             Self::Analog(a) => a.write(&mut w)?,
             Self::Status(s) => s.write(&mut w)?,
@@ -230,5 +244,49 @@ mod tests {
             Response::from_frame(&f, command::ANALOG).body,
             ResponseBody::Undecoded { .. }
         ));
+    }
+
+    #[test]
+    fn caller_sized_response_keeps_what_does_not_fit_whole() {
+        use voltwire_asciihex::Error;
+        // A 0x44 reply of two packs (16 cells each), emitted by the default-sized response.
+        let wire = b"~25014600004C000110000000000000000000000000000000000600000000000000000000000E000000000000EF3A\r";
+        let one = Response::from_frame(&Frame::parse(wire).unwrap(), command::STATUS);
+        let ResponseBody::Status(mut reply) = one.body.clone() else {
+            panic!("{one:?}")
+        };
+        reply.command = 2;
+        reply.modules.push(reply.modules[0].clone()).unwrap();
+        let two = Response::ok(1, ResponseBody::Status(reply))
+            .to_frame()
+            .unwrap();
+        let bytes = two.to_bytes();
+        assert_eq!(two.info.len(), 2 + 2 * 36);
+
+        // One pack and 128 bytes: the single-pack reply decodes as the default does ...
+        let f = Frame::<128>::parse_sized(wire).unwrap();
+        let small = SizedResponse::<1, 128>::from_frame(&f, command::STATUS);
+        assert_eq!(std::format!("{small:?}"), std::format!("{one:?}"));
+        assert_eq!(small.to_frame().unwrap().to_bytes().as_slice(), wire);
+        // ... the two-pack reply stays whole and undecoded, and re-emits byte-exact ...
+        let f = Frame::<128>::parse_sized(&bytes).unwrap();
+        let small = SizedResponse::<1, 128>::from_frame(&f, command::STATUS);
+        assert_eq!(
+            small.body,
+            ResponseBody::Undecoded {
+                command: command::STATUS,
+                info: Info::from_slice(&two.info).unwrap()
+            }
+        );
+        assert_eq!(small.to_frame().unwrap().to_bytes(), bytes);
+        // ... and a frame with more INFO than the capacity is refused, not cut.
+        assert_eq!(
+            Frame::<73>::parse_sized(&bytes),
+            Err(Error::Capacity {
+                len: 74,
+                capacity: 73
+            })
+        );
+        assert!(Frame::<74>::parse_sized(&bytes).is_ok());
     }
 }

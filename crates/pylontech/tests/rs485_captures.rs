@@ -166,6 +166,23 @@ fn every_capture_decodes_and_re_emits_byte_exact() {
     assert_eq!(captures::every_capture(SUB, known, check_response), 13);
 }
 
+/// One module per reply and 128 INFO bytes (`SizedResponse<1, 128>`, a tenth of the default's
+/// RAM): every capture that fits decodes exactly as with the default-sized `Response`, an
+/// all-modules reply of several modules stays undecoded (never cut), a longer INFO is a
+/// capacity error.
+#[test]
+fn caller_sized_responses_read_what_fits_and_refuse_the_rest() {
+    let one = |r: &Response| match &r.body {
+        ResponseBody::Analog(a) => a.modules.len() <= 1,
+        ResponseBody::Alarm(a) => a.modules.len() <= 1,
+        _ => true,
+    };
+    let (same, undecoded, refused) =
+        captures::caller_sized::<ResponseBody, ResponseBody<1, 128>, 128>(SUB, one);
+    println!("same {same}, undecoded {undecoded}, refused {refused}");
+    assert!(same > 0);
+}
+
 #[test]
 fn stream_of_all_captures_in_small_chunks() {
     captures::stream_in_small_chunks(SUB);

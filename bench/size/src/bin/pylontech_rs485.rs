@@ -4,13 +4,19 @@
 #![no_main]
 
 use voltwire_asciihex::MAX_FRAME_LEN;
+
 use voltwire_core::{Emit, ScanDecoder, StreamDecoder};
-use voltwire_pylontech::rs485::{Frame, Request, Requests, Response};
+use voltwire_pylontech::rs485::{Frame, Request, Requests, Response, SizedResponse};
 use voltwire_size_probe::{byte, input, probe_main, sink};
 
 /// Requests are short (the longest real one, a write, is under 100 bytes).
 type RequestDecoder = ScanDecoder<Requests, 256>;
 type FullRequestDecoder = ScanDecoder<Requests, MAX_FRAME_LEN>;
+/// A host polling one module at a time: replies of one module, INFO up to 128 bytes (a
+/// 16-cell analog reply carries 61).
+const INFO: usize = 128;
+type SmallFrame = Frame<INFO>;
+type SmallResponse = SizedResponse<1, INFO>;
 
 fn probe() {
     let mut out = [0u8; 256];
@@ -23,8 +29,8 @@ fn probe() {
         }
     });
     sink(decoder.finish());
-    if let Ok(f) = Frame::parse(input()) {
-        let response = Response::from_frame(&f, byte());
+    if let Ok(f) = SmallFrame::parse_sized(input()) {
+        let response = SmallResponse::from_frame(&f, byte());
         if let Ok(f) = response.to_frame() {
             sink(f.emit(&mut out));
         }
@@ -36,5 +42,7 @@ probe_main! { probe;
     info "pylontech::rs485 Requests decoder (MAX_FRAME_LEN)" => FullRequestDecoder,
     decoder "pylontech::rs485 ScanDecoder<Requests, 256>" => RequestDecoder,
     info "pylontech::rs485::Request" => Request,
-    info "pylontech::rs485::Response" => Response,
+    info "pylontech::rs485::Response (default, any reply)" => Response,
+    message "pylontech::rs485::SizedResponse<1, 128>" => SmallResponse,
+    message "pylontech::rs485::Frame<128>" => SmallFrame,
 }

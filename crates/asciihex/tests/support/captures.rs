@@ -74,6 +74,54 @@ where
     n
 }
 
+/// What reading every valid response capture of `sub` into a caller-sized `Frame<N>` and
+/// response body `S` gave: `(same, undecoded, refused)` — decoded as the default-sized body
+/// `R` decodes it, kept undecoded because `fits` says the default reading has more blocks
+/// than `S` holds, or refused with [`voltwire_asciihex::Error::Capacity`] (INFO above `N`).
+/// Each one checks its case: the same `Debug` rendering as the default, the undecoded body of
+/// the same INFO, or the capacity error naming the INFO length; the first two re-emit
+/// byte-exact.
+pub(crate) fn caller_sized<R, S, const N: usize>(
+    sub: &str,
+    fits: impl Fn(&Response<R>) -> bool,
+) -> (usize, usize, usize)
+where
+    R: ResponseBody + Debug,
+    S: ResponseBody<N> + Debug + PartialEq,
+{
+    let (mut same, mut undecoded, mut refused) = (0, 0, 0);
+    for (e, bytes) in entries(sub) {
+        if !e["checksum_ok"].as_bool().unwrap() || e["direction"] == "request" {
+            continue;
+        }
+        let command = u8::try_from(i(&e["command"])).unwrap();
+        let full = Frame::parse(&bytes).unwrap();
+        let default = Response::<R>::from_frame(&full, command);
+        match Frame::<N>::parse_sized(&bytes) {
+            Err(voltwire_asciihex::Error::Capacity { len, capacity }) => {
+                assert_eq!((len, capacity), (full.info.len(), N), "{}", e["file"]);
+                assert!(len > N);
+                refused += 1;
+            }
+            Err(other) => panic!("{}: {other:?}", e["file"]),
+            Ok(small) => {
+                assert_eq!(small.info.as_slice(), full.info.as_slice());
+                let r = Response::<S>::from_frame(&small, command);
+                if fits(&default) {
+                    assert_eq!(format!("{r:?}"), format!("{default:?}"), "{}", e["file"]);
+                    same += 1;
+                } else {
+                    assert_eq!(r.body, S::undecoded(command, small.info.clone()));
+                    undecoded += 1;
+                }
+                let out: Frame<N> = r.to_frame().unwrap();
+                assert_eq!(out.to_bytes().as_slice(), bytes.as_slice(), "{}", e["file"]);
+            }
+        }
+    }
+    (same, undecoded, refused)
+}
+
 /// All captures of `sub` with noise between them decode to one item each (checksum failures
 /// as error items) in any chunking.
 pub(crate) fn stream_in_small_chunks(sub: &str) {

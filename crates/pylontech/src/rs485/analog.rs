@@ -2,7 +2,7 @@
 //! [`voltwire_asciihex::block`] layouts in the Pylontech dialect.
 
 use voltwire_asciihex::block::{self, Dialect};
-use voltwire_asciihex::{Reader, Writer};
+use voltwire_asciihex::{InfoWriter, Reader};
 use voltwire_core::{EncodeError, MilliampHours};
 
 use super::{CURRENT_STEP_MA, ZERO_CELSIUS};
@@ -33,7 +33,10 @@ impl Dialect for Pylontech {
         Some((remaining, MilliampHours(i64::from(r.u24().ok()?))))
     }
 
-    fn write_extension(&(rem, tot): &Self::Extension, w: &mut Writer) -> Result<(), EncodeError> {
+    fn write_extension(
+        &(rem, tot): &Self::Extension,
+        w: &mut InfoWriter,
+    ) -> Result<(), EncodeError> {
         w.u24(cap24(rem)?, "capacity_2")?
             .u24(cap24(tot)?, "capacity_2")?;
         Ok(())
@@ -47,7 +50,7 @@ impl Dialect for Pylontech {
         r.take().ok()
     }
 
-    fn write_state(s: &[u8; 5], w: &mut Writer) -> Result<(), EncodeError> {
+    fn write_state(s: &[u8; 5], w: &mut InfoWriter) -> Result<(), EncodeError> {
         w.bytes(s)?;
         Ok(())
     }

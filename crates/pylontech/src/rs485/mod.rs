@@ -21,7 +21,7 @@ mod system;
 
 pub use analog::{AlarmReply, AnalogReply, ModuleAlarm, ModuleAnalog, Pylontech};
 pub use request::{Request, RequestBody, Requests, Target};
-pub use response::{Response, ResponseBody};
+pub use response::{Response, ResponseBody, SizedResponse};
 pub use status_flags::ManagementStatus;
 pub use system::{
     ChargeManagement, DischargeSign, ManufacturerInfo, SerialNumber, SystemAlarm, SystemAnalog,

@@ -1,26 +1,29 @@
 //! Responses (battery → master).
 
+use voltwire_asciihex::block;
 use voltwire_asciihex::layout::Layout;
 use voltwire_asciihex::message::{self, Body};
-use voltwire_asciihex::{Info, Reader, Writer};
+use voltwire_asciihex::{Info, MAX_INFO_LEN, Reader, Writer};
 use voltwire_core::EncodeError;
 
 use super::{
-    AlarmReply, AnalogReply, ChargeManagement, ManufacturerInfo, RequestBody, SerialNumber,
-    SystemAlarm, SystemAnalog, SystemInfo, SystemParameters, command,
+    ChargeManagement, MAX_MODULES, ManufacturerInfo, ModuleAlarm, ModuleAnalog, RequestBody,
+    SerialNumber, SystemAlarm, SystemAnalog, SystemInfo, SystemParameters, command,
 };
 
 voltwire_asciihex::body_enum! {
-    /// What a response carries, by the command it answers.
-    pub enum ResponseBody {
+    /// What a response carries, by the command it answers: up to `M` modules in a 0x42/0x44
+    /// reply and `N` bytes of undecoded INFO (defaults [`MAX_MODULES`], [`MAX_INFO_LEN`]: any
+    /// reply; see [`SizedResponse`]).
+    pub enum ResponseBody<const M: usize = MAX_MODULES, const N: usize = MAX_INFO_LEN> {
         /// 0x4F: no INFO; the version is the frame's VER.
         ProtocolVersion => command::PROTOCOL_VERSION,
         /// 0x51.
         Manufacturer(ManufacturerInfo) => command::MANUFACTURER,
         /// 0x42, one module or all.
-        Analog(AnalogReply) => command::ANALOG,
+        Analog(block::Reply<ModuleAnalog, M>) => command::ANALOG,
         /// 0x44, one module or all.
-        Alarm(AlarmReply) => command::ALARM,
+        Alarm(block::Reply<ModuleAlarm, M>) => command::ALARM,
         /// 0x47.
         SystemParameters(SystemParameters) => command::SYSTEM_PARAMETERS,
         /// 0x60.
@@ -46,20 +49,20 @@ voltwire_asciihex::body_enum! {
             /// The command it answers.
             command: u8,
             /// INFO as sent.
-            info: Info,
+            info: Info<N>,
         } for { command, .. } => *command,
     }
 }
 
-impl Body for ResponseBody {
+impl<const M: usize, const N: usize> Body<N> for ResponseBody<M, N> {
     /// The command this body answers.
     fn command(&self) -> u8 {
         // The inherent one `body_enum!` states with the variants.
-        ResponseBody::command(self)
+        Self::command(self)
     }
 
     /// A reply with RTN ≠ 0, to an unknown command, or whose INFO does not fit.
-    fn undecoded(command: u8, info: Info) -> Self {
+    fn undecoded(command: u8, info: Info<N>) -> Self {
         Self::Undecoded { command, info }
     }
 
@@ -72,8 +75,8 @@ impl Body for ResponseBody {
         Some(match cid2 {
             command::PROTOCOL_VERSION => info.is_empty().then_some(Self::ProtocolVersion)?,
             command::MANUFACTURER => Self::Manufacturer(ManufacturerInfo::from_info(info)?),
-            command::ANALOG => Self::Analog(AnalogReply::read(info)?),
-            command::ALARM => Self::Alarm(AlarmReply::read(info)?),
+            command::ANALOG => Self::Analog(block::Reply::read(info)?),
+            command::ALARM => Self::Alarm(block::Reply::read(info)?),
             command::SYSTEM_PARAMETERS => {
                 Self::SystemParameters(SystemParameters::from_info(info)?)
             }
@@ -102,8 +105,8 @@ impl Body for ResponseBody {
     /// # Errors
     /// [`EncodeError`] when a value does not fit its wire field.
     #[inline(never)]
-    fn info(&self) -> Result<Info, EncodeError> {
-        let mut w = Writer::new();
+    fn info(&self) -> Result<Info<N>, EncodeError> {
+        let mut w = Writer::<N>::new_sized();
         match self {
             Self::ProtocolVersion => {}
             Self::Manufacturer(m) => m.write_to(&mut w)?,
@@ -128,10 +131,19 @@ impl Body for ResponseBody {
     }
 }
 
-/// A response frame (RTN 0 for data replies).
+/// A response frame (RTN 0 for data replies) that holds any reply: up to [`MAX_MODULES`]
+/// modules and [`MAX_INFO_LEN`] INFO bytes (≈ 4 KiB; read from and written to a
+/// [`Frame`](crate::rs485::Frame)). For less RAM see [`SizedResponse`].
 pub type Response = message::Response<ResponseBody>;
 
-impl message::ResponseBody for ResponseBody {
+/// A caller-sized response: up to `M` modules per 0x42/0x44 reply and `N` INFO bytes, read
+/// from and written to a `Frame<N>`. A master polling one module at a time can use
+/// `SizedResponse<1, 128>` with `Frame::<128>::parse_sized`. A reply that does not fit is
+/// never truncated: more modules than `M` give [`ResponseBody::Undecoded`], more INFO than `N`
+/// an [`Error::Capacity`](crate::rs485::Error::Capacity) frame.
+pub type SizedResponse<const M: usize, const N: usize> = message::Response<ResponseBody<M, N>>;
+
+impl<const M: usize, const N: usize> message::ResponseBody<N> for ResponseBody<M, N> {
     type Request = RequestBody;
 
     fn answers_body(&self, request: &RequestBody) -> bool {
