@@ -22,6 +22,7 @@ use crate::battery::{self, Items};
 use crate::busitem::{self, Answered, BUS_ITEM, Tree};
 use crate::config::{Bus, Config};
 use crate::item::{Item, value_of};
+use crate::own::{self, FEED_IN_PATH, Own, SETTINGS_SERVICE, WallClock, date_text};
 use crate::publish;
 
 /// The most batteries followed (more raise a count-mismatch alarm).
@@ -89,6 +90,7 @@ pub struct App {
     /// Battery service of each aggregator input, in order of appearance.
     slots: Vec<String>,
     last: Option<Aggregate<MAX_BATTERIES>>,
+    own: Own,
 }
 
 impl App {
@@ -119,6 +121,7 @@ impl App {
                 limiting: false,
             });
         Self {
+            own: Own::new(cfg.own.clone(), own::system_clock()),
             dynamic_cvl,
             agg: Aggregator::new(cfg.aggregate),
             cfg,
@@ -129,6 +132,14 @@ impl App {
             slots: Vec::new(),
             last: None,
         }
+    }
+
+    /// The same app on another wall clock (seconds since 1970 UTC; the day and month of the
+    /// own algorithm), its state file read again.
+    #[must_use]
+    pub fn with_wall_clock(mut self, clock: WallClock) -> Self {
+        self.own = Own::new(self.cfg.own.clone(), clock);
+        self
     }
 
     /// The well-known name of the aggregate.
@@ -171,13 +182,15 @@ impl App {
                 }
             })
             .collect();
-        let out = self.agg.step(&readings, now);
+        let mut out = self.agg.step(&readings, now);
+        let mut base = out.state;
+        self.own.apply(now, &mut out, &mut base);
         let tables = ChargeTables {
             charge: &self.cfg.charge_table,
             discharge: &self.cfg.discharge_table,
         };
         let mut state = apply(
-            out.state,
+            base,
             &tables,
             &mut self.latch,
             out.min_cell.map(|e| e.value),
@@ -194,6 +207,9 @@ impl App {
             );
         }
         let cvl_limiting = self.dynamic_cvl.is_some_and(|d| d.limiting);
+        self.own.feed_in(cvl_limiting);
+        self.own.persist(false);
+        let own = self.own.status();
         let ids = |e: Option<voltwire_ess::aggregate::Extreme<Millivolts>>, path: &str| {
             e.and_then(|e| {
                 let s = self.slots.get(e.battery)?;
@@ -213,6 +229,9 @@ impl App {
                 fully_discharged: self.latch.latched,
                 cvl_limiting,
                 batteries: self.slots.len(),
+                balancing: own.balancing,
+                last_balanced: own.last_balanced.map(date_text),
+                feed_in_off: own.feed_in_off,
             },
         );
         if self.last.as_ref().map(|l| (l.mode, l.alarms)) != Some((out.mode, out.alarms)) {
@@ -429,6 +448,31 @@ async fn fetch(conn: Connection, service: String, generation: u64, tx: mpsc::Sen
         .await;
 }
 
+/// Write the feed-in setting (if `write`), then read it back; `None` when it cannot be
+/// read (no settings service: nothing is written until it is back).
+async fn settings_io(conn: Connection, write: Option<i32>, tx: mpsc::Sender<Option<i32>>) {
+    if let Some(w) = write {
+        let set = crate::client::set_value(
+            &conn,
+            SETTINGS_SERVICE,
+            FEED_IN_PATH,
+            zbus::zvariant::Value::I32(w),
+        );
+        match tokio::time::timeout(CALL_TIMEOUT, set).await {
+            Ok(Ok(0)) => tracing::info!("{FEED_IN_PATH} set to {w}"),
+            Ok(Ok(code)) => tracing::warn!("{FEED_IN_PATH} = {w} refused ({code})"),
+            Ok(Err(e)) => tracing::warn!("{FEED_IN_PATH} = {w}: {e}"),
+            Err(_) => tracing::warn!("{FEED_IN_PATH} = {w}: no answer"),
+        }
+    }
+    let get = crate::client::get_value(&conn, SETTINGS_SERVICE, FEED_IN_PATH);
+    let v = match tokio::time::timeout(CALL_TIMEOUT, get).await {
+        Ok(Ok(Item::Int(i))) => i32::try_from(i).ok(),
+        _ => None,
+    };
+    let _ = tx.send(v).await;
+}
+
 fn spawn_fetch(app: &mut App, conn: &Connection, tx: &mpsc::Sender<Fetched>, service: &str) {
     let now = app.now();
     let b = app.note_battery(service);
@@ -515,6 +559,8 @@ async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut due: Option<Instant> = None;
     let signals = app.cfg.signals;
+    let (stx, mut srx) = mpsc::channel::<Option<i32>>(4);
+    let mut settings_busy = false;
     loop {
         let changed = tokio::select! {
             msg = stream.next() => {
@@ -554,6 +600,14 @@ async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
                 }
                 Vec::new()
             }
+            Some(v) = srx.recv() => {
+                settings_busy = false;
+                if app.own.feed_in_setting != v {
+                    app.own.feed_in_setting = v;
+                    due.get_or_insert_with(Instant::now);
+                }
+                Vec::new()
+            }
             _ = tick.tick() => {
                 let now = app.now();
                 let refresh = app.cfg.refresh_ms;
@@ -567,7 +621,12 @@ async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
                 for s in quiet {
                     spawn_fetch(app, conn, &tx, &s);
                 }
-                app.step()
+                let changed = app.step();
+                if app.own.controls_feed_in() && !settings_busy {
+                    settings_busy = true;
+                    tokio::spawn(settings_io(conn.clone(), app.own.feed_in_write.take(), stx.clone()));
+                }
+                changed
             }
             () = async { if let Some(d) = due { tokio::time::sleep_until(d).await } else { std::future::pending().await } } => {
                 due = None;
@@ -589,8 +648,8 @@ pub async fn run(mut app: App, stop: impl Future<Output = ()>) {
             let conn = connect(&app.cfg.bus).await?;
             session(&mut app, &conn).await
         };
-        tokio::select! {
-            () = &mut stop => return,
+        let stopped = tokio::select! {
+            () = &mut stop => true,
             r = attempt => {
                 // A session that ran for a while starts the pauses over.
                 if began.elapsed() > Duration::from_secs(60) {
@@ -599,12 +658,18 @@ pub async fn run(mut app: App, stop: impl Future<Output = ()>) {
                 if let Err(e) = r {
                     tracing::error!("D-Bus: {e}; reconnecting in {:?}", pause);
                 }
+                false
             }
+        };
+        if stopped {
+            break;
         }
         tokio::select! {
-            () = &mut stop => return,
+            () = &mut stop => break,
             () = tokio::time::sleep(pause) => {}
         }
         pause = (pause * 2).min(Duration::from_secs(10));
     }
+    // The counter's exact value at a stop.
+    app.own.persist(true);
 }

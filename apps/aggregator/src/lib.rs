@@ -21,5 +21,6 @@ pub mod client;
 pub mod config;
 pub mod demo;
 pub mod item;
+pub mod own;
 pub mod publish;
 pub mod sim;

@@ -648,3 +648,168 @@ async fn charge_rules_dynamic_cvl_and_fully_discharged_latch() {
     drop(bus);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The own algorithm on the bus: the counter and the last balancing day restored from the
+/// state file; a cell at 3.45 V → dynamic CVL, SOC 100 % and DC-coupled PV feed-in off in
+/// a simulated `com.victronenergy.settings`, restored after; a balancing day (held for the
+/// rest of the day, back to the month's voltage the next day); a restart restores both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a dbus-daemon (Debian package dbus); .ci/run installs it and runs these with --ignored"]
+async fn own_algorithm_counter_balancing_and_feed_in() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    use aggregator::own::{FEED_IN_PATH, SETTINGS_SERVICE};
+    use aggregator::sim::SimSettings;
+    use voltwire_core::{MilliampHours, Millivolts};
+    use voltwire_ess::aggregate::schedule::{BalancingConfig, Day};
+    use voltwire_ess::aggregate::soc::CoulombConfig;
+
+    let dir = voltwire_testkit::scratch_dir("agg-own");
+    let bus = PrivateBus::start(&dir).unwrap();
+    let address = bus.address().to_owned();
+    let state_file = dir.join("state.toml");
+    std::fs::write(
+        &state_file,
+        "charge_mah = 42000\nlast_balanced = \"2026-07-14\"\n",
+    )
+    .unwrap();
+    let noon = |y, m, d| Day::from_civil(y, m, d).unwrap().0 * 86_400 + 43_200;
+    let clock = Arc::new(AtomicI64::new(noon(2026, 7, 15)));
+    let wall = {
+        let c = Arc::clone(&clock);
+        Arc::new(move || c.load(Ordering::SeqCst))
+    };
+    let mut cfg = config(&address, 1, SignalMode::PropertiesChanged);
+    cfg.own.coulomb = Some((
+        CoulombConfig {
+            save_step: MilliampHours(1000),
+            ..CoulombConfig::default()
+        },
+        None,
+    ));
+    cfg.own.month_table = Some([Millivolts(3400); 12]);
+    cfg.own.balancing = Some(BalancingConfig {
+        every_days: 10,
+        voltage: Millivolts(3420),
+        goal_spread: Millivolts(25),
+    });
+    cfg.own.feed_in = true;
+    cfg.own.state_file = Some(state_file.clone());
+
+    let settings = SimSettings::start(&address, 1).await.unwrap();
+    let [a, _, _] = demo::specs();
+    let s1 = SimBattery::start(&address, a).await.unwrap();
+    s1.set("/Dc/0/Current", Item::Float(0.0)).await;
+    let agg = Running::start(App::new(cfg.clone()).with_wall_clock(wall.clone()));
+    let reader = connect(&address).await;
+    let feed_in = || async {
+        client::get_value(&reader, SETTINGS_SERVICE, FEED_IN_PATH)
+            .await
+            .unwrap()
+    };
+
+    // Restored: 42.000 Ah of the battery's 100 Ah (the battery itself says 70 %); July's
+    // 3.40 V × 16; balanced yesterday.
+    let items = wait_for(&reader, "admitted", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/Soc"), 42.0);
+    assert_eq!(f(&items, "/ConsumedAmphours"), 58.0);
+    assert_eq!(f(&items, "/Info/MaxChargeVoltage"), 54.4);
+    assert_eq!(f(&items, "/Aggregate/Balancing"), 0.0);
+    assert_eq!(text(&items, "/Aggregate/LastBalanced"), "2026-07-14");
+    assert_eq!(f(&items, "/Aggregate/FeedInOff"), 0.0);
+
+    // A cell at 3.45 V: dynamic CVL, full (100 %), feed-in off, the user's 1 kept.
+    s1.set("/Dc/0/Voltage", Item::Float(54.0)).await;
+    s1.set("/System/MaxCellVoltage", Item::Float(3.45)).await;
+    let items = wait_for(&reader, "feed-in off", |i| {
+        i.get("/Aggregate/FeedInOff") == Some(&Item::Int(1))
+    })
+    .await;
+    assert_eq!(f(&items, "/Aggregate/CvlLimiting"), 1.0);
+    assert_eq!(f(&items, "/Soc"), 100.0);
+    tokio::time::timeout(GUARD, async {
+        while feed_in().await != Item::Int(0) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("feed-in never turned off");
+    let kept = std::fs::read_to_string(&state_file).unwrap();
+    assert!(kept.contains("feed_in_saved = 1"), "{kept}");
+    // Released (below 3.43 V): the setting back to 1, nothing left to restore.
+    s1.set("/System/MaxCellVoltage", Item::Float(3.40)).await;
+    let items = wait_for(&reader, "feed-in restored", |i| {
+        i.get("/Aggregate/FeedInOff") == Some(&Item::Int(0))
+    })
+    .await;
+    assert_eq!(f(&items, "/Aggregate/CvlLimiting"), 0.0);
+    tokio::time::timeout(GUARD, async {
+        while feed_in().await != Item::Int(1) {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .expect("feed-in never restored");
+    let kept = std::fs::read_to_string(&state_file).unwrap();
+    assert!(!kept.contains("feed_in_saved"), "{kept}");
+
+    // Ten days after the last balancing: 3.42 V × 16 until the spread is below 25 mV.
+    clock.store(noon(2026, 7, 24), Ordering::SeqCst);
+    let items = wait_for(&reader, "balancing", |i| {
+        i.get("/Aggregate/Balancing") == Some(&Item::Int(1))
+    })
+    .await;
+    assert_eq!(f(&items, "/Info/MaxChargeVoltage"), 54.72);
+    s1.set("/System/MinCellVoltage", Item::Float(3.39)).await;
+    s1.set("/System/MaxCellVoltage", Item::Float(3.41)).await;
+    let items = wait_for(&reader, "balanced", |i| {
+        i.get("/Aggregate/LastBalanced") == Some(&Item::Text("2026-07-24".into()))
+    })
+    .await;
+    // Held for the rest of the day.
+    assert_eq!(f(&items, "/Aggregate/Balancing"), 1.0);
+    assert_eq!(f(&items, "/Info/MaxChargeVoltage"), 54.72);
+    let kept = std::fs::read_to_string(&state_file).unwrap();
+    assert!(kept.contains("last_balanced = \"2026-07-24\""), "{kept}");
+    clock.store(noon(2026, 7, 25), Ordering::SeqCst);
+    let items = wait_for(&reader, "next day", |i| {
+        i.get("/Aggregate/Balancing") == Some(&Item::Int(0))
+    })
+    .await;
+    assert_eq!(f(&items, "/Info/MaxChargeVoltage"), 54.4);
+
+    // Discharge a little, stop: the exact charge is kept; a new process restores it.
+    s1.set("/Dc/0/Current", Item::Float(-50.0)).await;
+    wait_for(&reader, "discharging", |i| {
+        i.get("/Soc")
+            .and_then(Item::as_f64)
+            .is_some_and(|s| s < 100.0)
+    })
+    .await;
+    s1.set("/Dc/0/Current", Item::Float(0.0)).await;
+    wait_for(&reader, "current 0", |i| {
+        i.get("/Dc/0/Current") == Some(&Item::Float(0.0))
+    })
+    .await;
+    agg.stop().await;
+    let kept = std::fs::read_to_string(&state_file).unwrap();
+    let charge: i64 = kept
+        .lines()
+        .find_map(|l| l.strip_prefix("charge_mah = "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((90_000..100_000).contains(&charge), "{charge}");
+    let agg = Running::start(App::new(cfg).with_wall_clock(wall));
+    let items = wait_for(&reader, "restarted", |i| mode(i) == "normal").await;
+    #[allow(clippy::cast_precision_loss, reason = "test")]
+    let expected = (charge / 100) as f64 / 10.0;
+    assert_eq!(f(&items, "/Soc"), expected);
+    assert_eq!(text(&items, "/Aggregate/LastBalanced"), "2026-07-24");
+    assert_eq!(f(&items, "/Aggregate/Balancing"), 0.0);
+    agg.stop().await;
+    drop(settings);
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -98,16 +98,19 @@ pub fn monthly_cvl(table: &[Millivolts; 12], cells: u16, day: Day) -> Millivolts
 }
 
 /// The own charge voltage limit of `day`: the balancing voltage times `cells` while
-/// [`Balancing::update`] holds it (`balancing`), else [`monthly_cvl`].
+/// [`Balancing::update`] holds it (`balancing`), else [`monthly_cvl`] of `table`, else (no
+/// table) the batteries' own limit `batteries`.
 pub fn own_cvl(
-    table: &[Millivolts; 12],
+    table: Option<&[Millivolts; 12]>,
     cells: u16,
     day: Day,
     balancing: Option<Millivolts>,
+    batteries: Millivolts,
 ) -> Millivolts {
-    match balancing {
-        Some(v) => Millivolts(v.0.saturating_mul(i32::from(cells))),
-        None => monthly_cvl(table, cells, day),
+    match (balancing, table) {
+        (Some(v), _) => Millivolts(v.0.saturating_mul(i32::from(cells))),
+        (None, Some(t)) => monthly_cvl(t, cells, day),
+        (None, None) => batteries,
     }
 }
 
@@ -225,8 +228,14 @@ mod tests {
         let jan31 = Day::from_civil(2026, 1, 31).unwrap_or(Day(0));
         assert_eq!(monthly_cvl(&table, 16, jan31), MV(56_800));
         assert_eq!(monthly_cvl(&table, 16, Day(jan31.0 + 1)), MV(55_200));
-        assert_eq!(own_cvl(&table, 16, jan31, None), MV(56_800));
-        assert_eq!(own_cvl(&table, 16, jan31, Some(MV(3500))), MV(56_000));
+        let b = MV(55_000);
+        assert_eq!(own_cvl(Some(&table), 16, jan31, None, b), MV(56_800));
+        assert_eq!(
+            own_cvl(Some(&table), 16, jan31, Some(MV(3500)), b),
+            MV(56_000)
+        );
+        assert_eq!(own_cvl(None, 16, jan31, Some(MV(3500)), b), MV(56_000));
+        assert_eq!(own_cvl(None, 16, jan31, None, b), b);
     }
 
     fn cfg() -> BalancingConfig {
