@@ -21,9 +21,11 @@ use zbus::{Connection, MatchRule, Message, MessageStream};
 use crate::battery::{self, Items};
 use crate::busitem::{self, Answered, BUS_ITEM, Tree};
 use crate::config::{Bus, Config};
+use crate::direct;
 use crate::item::{Item, value_of};
 use crate::own::{self, FEED_IN_PATH, Own, SETTINGS_SERVICE, WallClock, date_text};
 use crate::publish;
+use voltwire_runtime::can::VirtualBuses;
 
 /// The most batteries followed (more raise a count-mismatch alarm).
 pub const MAX_BATTERIES: usize = 32;
@@ -91,6 +93,9 @@ pub struct App {
     slots: Vec<String>,
     last: Option<Aggregate<MAX_BATTERIES>>,
     own: Own,
+    direct: direct::Shared,
+    virtuals: VirtualBuses,
+    direct_started: bool,
 }
 
 impl App {
@@ -120,8 +125,16 @@ impl App {
                 floor,
                 limiting: false,
             });
+        let slots = cfg
+            .direct
+            .iter()
+            .map(|d| format!("{}{}", direct::PREFIX, d.name))
+            .collect();
         Self {
             own: Own::new(cfg.own.clone(), own::system_clock()),
+            direct: direct::Shared::default(),
+            virtuals: VirtualBuses::default(),
+            direct_started: false,
             dynamic_cvl,
             agg: Aggregator::new(cfg.aggregate),
             cfg,
@@ -129,7 +142,7 @@ impl App {
             tree,
             latch,
             batteries: BTreeMap::new(),
-            slots: Vec::new(),
+            slots,
             last: None,
         }
     }
@@ -140,6 +153,24 @@ impl App {
     pub fn with_wall_clock(mut self, clock: WallClock) -> Self {
         self.own = Own::new(self.cfg.own.clone(), clock);
         self
+    }
+
+    /// The same app with the in-process CAN buses `virtuals` (for `virtual://` direct
+    /// batteries served in this process).
+    #[must_use]
+    pub fn with_virtual_buses(mut self, virtuals: VirtualBuses) -> Self {
+        self.virtuals = virtuals;
+        self
+    }
+
+    /// Start the direct batteries' tasks (once).
+    fn start_direct(&mut self) {
+        if std::mem::replace(&mut self.direct_started, true) {
+            return;
+        }
+        for d in &self.cfg.direct {
+            direct::spawn(d.clone(), self.direct.clone(), self.virtuals.clone());
+        }
     }
 
     /// The well-known name of the aggregate.
@@ -168,6 +199,11 @@ impl App {
             .slots
             .iter()
             .map(|s| {
+                if let Some(name) = s.strip_prefix(direct::PREFIX) {
+                    let l = self.direct.get(name)?;
+                    let at = l.at.saturating_duration_since(self.start).as_millis();
+                    return Some((l.reading, Millis(u64::try_from(at).unwrap_or(u64::MAX))));
+                }
                 let b = self.batteries.get(s)?;
                 if b.owner.is_none() || !b.matched {
                     return None;
@@ -213,6 +249,14 @@ impl App {
         let ids = |e: Option<voltwire_ess::aggregate::Extreme<Millivolts>>, path: &str| {
             e.and_then(|e| {
                 let s = self.slots.get(e.battery)?;
+                if let Some(name) = s.strip_prefix(direct::PREFIX) {
+                    let cells = self.direct.get(name)?.cells;
+                    let n = cells.map(|c| if path.contains("Min") { c.0 } else { c.1 });
+                    return Some(format!(
+                        "{name}:{}",
+                        n.map_or("?".into(), |n| format!("C{n}"))
+                    ));
+                }
                 let b = self.batteries.get(s)?;
                 Some(battery::cell_id(s, &b.items, path))
             })
@@ -535,6 +579,10 @@ async fn subscribe(dbus: &zbus::fdo::DBusProxy<'_>) -> zbus::Result<()> {
 }
 
 /// Serve on one connection until it is lost (an error) — never returns `Ok`.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one select over every source of the connection"
+)]
 async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
     let mut stream = MessageStream::from(conn);
     let dbus = zbus::fdo::DBusProxy::new(conn).await?;
@@ -560,6 +608,7 @@ async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
     let mut due: Option<Instant> = None;
     let signals = app.cfg.signals;
     let (stx, mut srx) = mpsc::channel::<Option<i32>>(4);
+    let direct_changed = app.direct.changed.clone();
     let mut settings_busy = false;
     loop {
         let changed = tokio::select! {
@@ -598,6 +647,10 @@ async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
                 if app.apply_fetched(f) {
                     due.get_or_insert_with(Instant::now);
                 }
+                Vec::new()
+            }
+            () = direct_changed.notified() => {
+                due.get_or_insert_with(|| Instant::now() + Duration::from_millis(20));
                 Vec::new()
             }
             Some(v) = srx.recv() => {
@@ -641,6 +694,7 @@ async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
 /// pause (0.5 s up to 10 s). Never ends otherwise.
 pub async fn run(mut app: App, stop: impl Future<Output = ()>) {
     let mut stop = std::pin::pin!(stop);
+    app.start_direct();
     let mut pause = Duration::from_millis(500);
     loop {
         let began = Instant::now();

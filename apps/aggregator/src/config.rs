@@ -14,6 +14,7 @@ use voltwire_runtime::config::{ConfigError, invalid, parse};
 
 use crate::battery::{milliamps, millivolts};
 use crate::busitem::SignalMode;
+use crate::direct::{DirectSpec, Kind};
 use crate::own::OwnConfig;
 
 /// The commented template of `--init`.
@@ -265,6 +266,48 @@ pub struct File {
     /// `[charge]`.
     #[serde(default)]
     pub charge: ChargeSection,
+    /// `[[direct]]`: batteries read directly.
+    #[serde(default)]
+    pub direct: Vec<DirectSection>,
+}
+
+/// `[[direct]]`: one battery read directly with our protocol crates.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectSection {
+    /// Its name (letters, digits, `_`, `-`).
+    pub name: String,
+    /// `pylontech_can` or `pace`.
+    pub kind: String,
+    /// A bus URL (`pylontech_can`) or a link URL (`pace`).
+    pub url: String,
+    /// Installed capacity (Ah).
+    pub capacity_ah: f64,
+    /// Pace: the pack's address.
+    #[serde(default)]
+    pub address: u8,
+    /// Pace: the charge voltage limit it gets (V).
+    #[serde(default)]
+    pub charge_voltage: Option<f64>,
+    /// Pace: the charge current limit it gets (A).
+    #[serde(default)]
+    pub charge_current: Option<f64>,
+    /// Pace: the discharge current limit it gets (A).
+    #[serde(default)]
+    pub discharge_current: Option<f64>,
+    /// Pace: seconds between polls.
+    #[serde(default = "default_poll")]
+    pub poll_s: f64,
+    /// Pace: seconds a reply may take.
+    #[serde(default = "default_reply")]
+    pub timeout_s: f64,
+}
+
+fn default_poll() -> f64 {
+    1.0
+}
+fn default_reply() -> f64 {
+    0.5
 }
 
 /// Which bus to connect to.
@@ -311,6 +354,8 @@ pub struct Config {
     pub dynamic_cvl: Option<(Millivolts, Millivolts, Millivolts)>,
     /// The own algorithm: coulomb counter, month table, balancing, feed-in, state file.
     pub own: OwnConfig,
+    /// Batteries read directly.
+    pub direct: Vec<DirectSpec>,
 }
 
 fn seconds_ms(v: f64) -> Option<u64> {
@@ -540,6 +585,23 @@ pub fn from_text(text: &str, file: &Path) -> Result<Config, ConfigError> {
         &bad,
     )?;
     let own = own_section(c, p.cells, dynamic_cvl.is_some(), &bad)?;
+    let direct = doc
+        .direct
+        .iter()
+        .enumerate()
+        .map(|(i, d)| direct_section(i, d, &bad))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(d) = direct
+        .iter()
+        .enumerate()
+        .find(|(i, d)| direct.iter().take(*i).any(|e| e.name == d.name))
+    {
+        return Err(bad(
+            "direct.name",
+            &format!("\"{}\" is used twice", d.1.name),
+            "give each [[direct]] battery its own name",
+        ));
+    }
     Ok(Config {
         name: svc.name.clone(),
         device_instance: svc.device_instance,
@@ -568,6 +630,106 @@ pub fn from_text(text: &str, file: &Path) -> Result<Config, ConfigError> {
         discharge_table,
         dynamic_cvl,
         own,
+        direct,
+    })
+}
+
+/// One `[[direct]]` entry (`i`: its position, in errors).
+fn direct_section(
+    i: usize,
+    d: &DirectSection,
+    bad: &dyn Fn(&str, &str, &str) -> ConfigError,
+) -> Result<DirectSpec, ConfigError> {
+    let at = |f: &str| format!("direct[{i}].{f}");
+    if d.name.is_empty()
+        || !d
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(bad(
+            &at("name"),
+            "must be letters, digits, _ and -",
+            "e.g. name = \"rack1\"",
+        ));
+    }
+    if !(d.capacity_ah.is_finite() && d.capacity_ah > 0.0 && d.capacity_ah <= 100_000.0) {
+        return Err(bad(
+            &at("capacity_ah"),
+            "must be > 0 and ≤ 100000 Ah",
+            "the battery's capacity, e.g. 100",
+        ));
+    }
+    let capacity = crate::battery::milliamp_hours(d.capacity_ah);
+    let kind = match d.kind.as_str() {
+        "pylontech_can" => {
+            let bus = d
+                .url
+                .parse()
+                .map_err(|e: voltwire_runtime::can::BusUrlError| {
+                    bad(
+                        &at("url"),
+                        &e.to_string(),
+                        voltwire_runtime::can::BusUrl::HELP,
+                    )
+                })?;
+            Kind::PylontechCan { bus }
+        }
+        "pace" => {
+            let link = d
+                .url
+                .parse()
+                .map_err(|e: voltwire_runtime::link::UrlError| {
+                    bad(
+                        &at("url"),
+                        &e.to_string(),
+                        "give serial:///dev/ttyUSB0?baud=9600 or tcp://HOST:PORT",
+                    )
+                })?;
+            let volts = |v: Option<f64>, f: &str| match v {
+                Some(v) if v.is_finite() && (1.0..=1000.0).contains(&v) => Ok(millivolts(v)),
+                _ => Err(bad(
+                    &at(f),
+                    "a Pace pack sends no limits: give one (1 ..= 1000 V)",
+                    "e.g. 55.2 for 16 LFP cells",
+                )),
+            };
+            let amps = |v: Option<f64>, f: &str| match v {
+                Some(v) if v.is_finite() && (0.0..=5000.0).contains(&v) => Ok(milliamps(v)),
+                _ => Err(bad(
+                    &at(f),
+                    "a Pace pack sends no limits: give one (0 ..= 5000 A)",
+                    "e.g. 50",
+                )),
+            };
+            let interval = seconds_ms(d.poll_s)
+                .ok_or_else(|| bad(&at("poll_s"), "must be > 0 and ≤ 86400", "e.g. 1"))?;
+            let timeout = seconds_ms(d.timeout_s)
+                .ok_or_else(|| bad(&at("timeout_s"), "must be > 0 and ≤ 86400", "e.g. 0.5"))?;
+            Kind::Pace {
+                link,
+                address: d.address,
+                interval: std::time::Duration::from_millis(interval),
+                timeout: std::time::Duration::from_millis(timeout),
+                limits: (
+                    volts(d.charge_voltage, "charge_voltage")?,
+                    amps(d.charge_current, "charge_current")?,
+                    amps(d.discharge_current, "discharge_current")?,
+                ),
+            }
+        }
+        _ => {
+            return Err(bad(
+                &at("kind"),
+                "not pylontech_can or pace",
+                "kind = \"pylontech_can\"",
+            ));
+        }
+    };
+    Ok(DirectSpec {
+        name: d.name.clone(),
+        kind,
+        capacity,
     })
 }
 
@@ -786,6 +948,62 @@ mod tests {
         );
         let t = format!("{TEMPLATE}\n[extra]\n");
         assert!(check(&t).is_err());
+    }
+
+    #[test]
+    fn direct_batteries() {
+        assert!(check(TEMPLATE).unwrap().direct.is_empty());
+        // The template's two commented examples, uncommented.
+        let start = TEMPLATE.find("# [[direct]]").unwrap();
+        let examples: Vec<&str> = TEMPLATE[start..]
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(k)
+                    if k.starts_with("[[")
+                        || k.contains(" = ") && k.starts_with(char::is_lowercase) =>
+                {
+                    k
+                }
+                _ => l,
+            })
+            .collect();
+        let on = format!("{}{}\n", &TEMPLATE[..start], examples.join("\n"));
+        let c = check(&on).unwrap();
+        assert_eq!(c.direct.len(), 2);
+        assert_eq!(c.direct[0].name, "rack1");
+        assert!(matches!(c.direct[0].kind, Kind::PylontechCan { .. }));
+        assert_eq!(c.direct[1].capacity, MilliampHours(100_000));
+        let Kind::Pace {
+            limits, address, ..
+        } = &c.direct[1].kind
+        else {
+            panic!("{:?}", c.direct[1].kind);
+        };
+        assert_eq!(*address, 0);
+        assert_eq!(
+            *limits,
+            (Millivolts(55_200), Milliamps(50_000), Milliamps(100_000))
+        );
+        for (from, to, field) in [
+            ("kind = \"pace\"", "kind = \"daly\"", "direct[1].kind"),
+            ("charge_voltage = 55.2\n", "", "direct[1].charge_voltage"),
+            (
+                "url = \"slcan:///dev/ttyACM0?bitrate=500000\"",
+                "url = \"can0\"",
+                "direct[0].url",
+            ),
+            ("name = \"pace1\"", "name = \"rack1\"", "direct.name"),
+            (
+                "capacity_ah = 100\n",
+                "capacity_ah = 0\n",
+                "direct[0].capacity_ah",
+            ),
+        ] {
+            let t = on.replacen(from, to, 1);
+            assert_ne!(t, on, "{from}");
+            let e = check(&t).unwrap_err();
+            assert!(e.contains(field), "{field}: {e}");
+        }
     }
 
     #[test]

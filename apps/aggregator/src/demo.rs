@@ -57,6 +57,7 @@ pub fn config(address: &str) -> Config {
             cells: 16,
             ..crate::own::OwnConfig::default()
         },
+        direct: Vec::new(),
     }
 }
 

@@ -20,6 +20,7 @@ pub mod busitem;
 pub mod client;
 pub mod config;
 pub mod demo;
+pub mod direct;
 pub mod item;
 pub mod own;
 pub mod publish;
