@@ -96,6 +96,23 @@ pub struct App {
     direct: direct::Shared,
     virtuals: VirtualBuses,
     direct_started: bool,
+    web: Option<Web>,
+    web_bound: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
+}
+
+/// The status page takes no commands.
+type NoCommands = fn(&str, &[u8]) -> Result<(), voltwire_runtime::mqtt::Rejection>;
+
+/// The running status page.
+struct Web {
+    publisher: voltwire_runtime::web::Publisher,
+    _serving: voltwire_runtime::web::Serving,
+}
+
+impl std::fmt::Debug for Web {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Web").finish_non_exhaustive()
+    }
 }
 
 impl App {
@@ -135,6 +152,8 @@ impl App {
             direct: direct::Shared::default(),
             virtuals: VirtualBuses::default(),
             direct_started: false,
+            web: None,
+            web_bound: None,
             dynamic_cvl,
             agg: Aggregator::new(cfg.aggregate),
             cfg,
@@ -161,6 +180,76 @@ impl App {
     pub fn with_virtual_buses(mut self, virtuals: VirtualBuses) -> Self {
         self.virtuals = virtuals;
         self
+    }
+
+    /// Tell `tx` the status page's address once it listens (tests, with port 0).
+    #[must_use]
+    pub fn on_web_bound(mut self, tx: tokio::sync::oneshot::Sender<std::net::SocketAddr>) -> Self {
+        self.web_bound = Some(tx);
+        self
+    }
+
+    /// Bind and start the status page (once). A failure (port in use) is logged and the
+    /// aggregator runs on without it: the D-Bus service matters more than the page.
+    async fn start_web(&mut self) {
+        let Some(cfg) = self.cfg.web.clone() else {
+            return;
+        };
+        if self.web.is_some() {
+            return;
+        }
+        let (server, publisher, _) =
+            voltwire_runtime::web::server::<(), NoCommands>(cfg, &crate::web::hints(), None);
+        let bound = match server.bind().await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!("web: {e}; running without the status page");
+                return;
+            }
+        };
+        let addr = bound.local_addr().ok();
+        match bound.spawn() {
+            Ok(serving) => {
+                if let Some(a) = addr {
+                    tracing::info!("web: status page at http://{a}/");
+                    if let Some(tx) = self.web_bound.take() {
+                        let _ = tx.send(a);
+                    }
+                }
+                self.web = Some(Web {
+                    publisher,
+                    _serving: serving,
+                });
+            }
+            Err(e) => tracing::error!("web: cannot start the server: {e}"),
+        }
+    }
+
+    /// Publish the current tree and batteries to the status page.
+    fn publish_web(&self, now: Millis, readings: &[Option<(Reading, Millis)>]) {
+        let Some(w) = &self.web else { return };
+        let statuses = self
+            .last
+            .as_ref()
+            .map(|l| l.inputs.clone())
+            .unwrap_or_default();
+        #[allow(clippy::cast_precision_loss, reason = "app edge: ages in s")]
+        let batteries: Vec<crate::web::BatteryHealth> = self
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| crate::web::BatteryHealth {
+                name: s.clone(),
+                status: statuses.get(i).copied(),
+                age_s: readings
+                    .get(i)
+                    .and_then(|r| r.as_ref())
+                    .map(|(_, at)| now.since(*at) as f64 / 1000.0),
+            })
+            .collect();
+        let tree = self.tree.clone();
+        w.publisher
+            .publish_with(move || crate::web::snapshot(&tree, &batteries));
     }
 
     /// Start the direct batteries' tasks (once).
@@ -288,6 +377,7 @@ impl App {
             );
         }
         self.last = Some(out);
+        self.publish_web(now, &readings);
         changed
     }
 
@@ -695,6 +785,7 @@ async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
 pub async fn run(mut app: App, stop: impl Future<Output = ()>) {
     let mut stop = std::pin::pin!(stop);
     app.start_direct();
+    app.start_web().await;
     let mut pause = Duration::from_millis(500);
     loop {
         let began = Instant::now();

@@ -269,6 +269,9 @@ pub struct File {
     /// `[[direct]]`: batteries read directly.
     #[serde(default)]
     pub direct: Vec<DirectSection>,
+    /// `[web]`: the status page (off without the section).
+    #[serde(default)]
+    pub web: Option<voltwire_runtime::web::WebSection>,
 }
 
 /// `[[direct]]`: one battery read directly with our protocol crates.
@@ -356,6 +359,8 @@ pub struct Config {
     pub own: OwnConfig,
     /// Batteries read directly.
     pub direct: Vec<DirectSpec>,
+    /// The status page, if on.
+    pub web: Option<voltwire_runtime::web::WebConfig>,
 }
 
 fn seconds_ms(v: f64) -> Option<u64> {
@@ -602,6 +607,12 @@ pub fn from_text(text: &str, file: &Path) -> Result<Config, ConfigError> {
             "give each [[direct]] battery its own name",
         ));
     }
+    let web = match &doc.web {
+        Some(w) => w
+            .validate("aggregator")
+            .map_err(|e| bad(&e.field, &e.message, &e.fix))?,
+        None => None,
+    };
     Ok(Config {
         name: svc.name.clone(),
         device_instance: svc.device_instance,
@@ -631,6 +642,7 @@ pub fn from_text(text: &str, file: &Path) -> Result<Config, ConfigError> {
         dynamic_cvl,
         own,
         direct,
+        web,
     })
 }
 
@@ -951,11 +963,23 @@ mod tests {
     }
 
     #[test]
+    fn web_section() {
+        assert!(check(TEMPLATE).unwrap().web.is_none());
+        let t = format!("{TEMPLATE}\n[web]\nport = 0\n");
+        assert_eq!(check(&t).unwrap().web.map(|w| w.port), Some(0));
+        let t = format!("{TEMPLATE}\n[web]\nenabled = false\n");
+        assert!(check(&t).unwrap().web.is_none());
+        let t = format!("{TEMPLATE}\n[web]\nbind = \"nowhere\"\n");
+        assert!(check(&t).unwrap_err().contains("web.bind"));
+    }
+
+    #[test]
     fn direct_batteries() {
         assert!(check(TEMPLATE).unwrap().direct.is_empty());
         // The template's two commented examples, uncommented.
         let start = TEMPLATE.find("# [[direct]]").unwrap();
-        let examples: Vec<&str> = TEMPLATE[start..]
+        let end = TEMPLATE.find("# --- Status page").unwrap();
+        let examples: Vec<&str> = TEMPLATE[start..end]
             .lines()
             .map(|l| match l.strip_prefix("# ") {
                 Some(k)
@@ -967,7 +991,12 @@ mod tests {
                 _ => l,
             })
             .collect();
-        let on = format!("{}{}\n", &TEMPLATE[..start], examples.join("\n"));
+        let on = format!(
+            "{}{}\n{}",
+            &TEMPLATE[..start],
+            examples.join("\n"),
+            &TEMPLATE[end..]
+        );
         let c = check(&on).unwrap();
         assert_eq!(c.direct.len(), 2);
         assert_eq!(c.direct[0].name, "rack1");

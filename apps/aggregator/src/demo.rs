@@ -58,6 +58,7 @@ pub fn config(address: &str) -> Config {
             ..crate::own::OwnConfig::default()
         },
         direct: Vec::new(),
+        web: None,
     }
 }
 

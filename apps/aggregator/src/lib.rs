@@ -25,3 +25,4 @@ pub mod item;
 pub mod own;
 pub mod publish;
 pub mod sim;
+pub mod web;

@@ -956,3 +956,110 @@ async fn direct_can_and_serial_batteries_next_to_a_dbus_one() {
     drop(bus);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `GET path` on `addr`; the status code and the body.
+async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    let code = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|x| x.1.to_owned())
+        .unwrap_or_default();
+    (code, body)
+}
+
+/// The shared status page with `[web]`: the page, the state with SI keys, one health line
+/// per battery, the metrics; a vanished battery shows as stale.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs a dbus-daemon (Debian package dbus); .ci/run installs it and runs these with --ignored"]
+async fn status_page_state_health_and_metrics() {
+    let dir = voltwire_testkit::scratch_dir("agg-web");
+    let bus = PrivateBus::start(&dir).unwrap();
+    let address = bus.address().to_owned();
+    let mut cfg = config(&address, 2, SignalMode::PropertiesChanged);
+    cfg.web = Some(voltwire_runtime::web::WebConfig {
+        port: 0,
+        ..voltwire_runtime::web::WebConfig::default()
+    });
+    let [a, b, _] = demo::specs();
+    let s1 = SimBattery::start(&address, a).await.unwrap();
+    let s2 = SimBattery::start(&address, b).await.unwrap();
+    let (tx, rx) = oneshot::channel();
+    let agg = Running::start(App::new(cfg).on_web_bound(tx));
+    let addr = tokio::time::timeout(GUARD, rx).await.unwrap().unwrap();
+    let reader = connect(&address).await;
+    wait_for(&reader, "admitted", |i| mode(i) == "normal").await;
+
+    let (code, page) = http_get(addr, "/").await;
+    assert_eq!(code, 200);
+    assert!(page.contains("aggregator"));
+    let state = tokio::time::timeout(GUARD, async {
+        loop {
+            let (code, body) = http_get(addr, "/api/state").await;
+            assert_eq!(code, 200, "{body}");
+            let j: serde_json::Value = serde_json::from_str(&body).unwrap();
+            if j["mode"] == "normal" {
+                return j;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .unwrap();
+    // 2 × min(100, 80) A; 53.0 V ± the simulators' 1 mV wobble; 5 A - 4 A.
+    assert_eq!(state["charge_current_limit_a"], 160.0);
+    assert_eq!(state["batteries"], 2);
+    assert_eq!(state["current_a"], 1.0);
+    assert_eq!(state["inputs"].as_array().map(Vec::len), Some(2));
+    let (code, health) = http_get(addr, "/api/health").await;
+    assert_eq!(code, 200, "{health}");
+    assert_eq!(health.matches("\"status\":\"up\"").count(), 2, "{health}");
+    let (code, metrics) = http_get(addr, "/metrics").await;
+    assert_eq!(code, 200);
+    assert!(
+        metrics.contains("voltwire_aggregator_charge_current_limit_amperes 160"),
+        "{metrics}"
+    );
+
+    s2.vanish().await;
+    tokio::time::timeout(GUARD, async {
+        loop {
+            let (_, body) = http_get(addr, "/api/state").await;
+            let j: serde_json::Value = serde_json::from_str(&body).unwrap();
+            if j["mode"] == "degraded" {
+                // A battery that left the bus has no reading any more: not admitted.
+                let st: Vec<&str> = j["inputs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|i| i["status"].as_str().unwrap())
+                    .collect();
+                assert_eq!(st, ["active", "no_data"], "{j}");
+                let (_, health) = http_get(addr, "/api/health").await;
+                assert_eq!(health.matches("\"status\":\"up\"").count(), 1, "{health}");
+                assert_eq!(health.matches("\"status\":\"down\"").count(), 1, "{health}");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .unwrap();
+    agg.stop().await;
+    drop(s1);
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
