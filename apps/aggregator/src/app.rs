@@ -21,8 +21,11 @@ use zbus::{Connection, MatchRule, Message, MessageStream};
 use crate::battery::{self, Items};
 use crate::busitem::{self, Answered, BUS_ITEM, Tree};
 use crate::config::{Bus, Config};
+use crate::direct;
 use crate::item::{Item, value_of};
+use crate::own::{self, FEED_IN_PATH, Own, SETTINGS_SERVICE, WallClock, date_text};
 use crate::publish;
+use voltwire_runtime::can::VirtualBuses;
 
 /// The most batteries followed (more raise a count-mismatch alarm).
 pub const MAX_BATTERIES: usize = 32;
@@ -89,6 +92,27 @@ pub struct App {
     /// Battery service of each aggregator input, in order of appearance.
     slots: Vec<String>,
     last: Option<Aggregate<MAX_BATTERIES>>,
+    own: Own,
+    direct: direct::Shared,
+    virtuals: VirtualBuses,
+    direct_started: bool,
+    web: Option<Web>,
+    web_bound: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
+}
+
+/// The status page takes no commands.
+type NoCommands = fn(&str, &[u8]) -> Result<(), voltwire_runtime::mqtt::Rejection>;
+
+/// The running status page.
+struct Web {
+    publisher: voltwire_runtime::web::Publisher,
+    _serving: voltwire_runtime::web::Serving,
+}
+
+impl std::fmt::Debug for Web {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Web").finish_non_exhaustive()
+    }
 }
 
 impl App {
@@ -118,7 +142,18 @@ impl App {
                 floor,
                 limiting: false,
             });
+        let slots = cfg
+            .direct
+            .iter()
+            .map(|d| format!("{}{}", direct::PREFIX, d.name))
+            .collect();
         Self {
+            own: Own::new(cfg.own.clone(), own::system_clock()),
+            direct: direct::Shared::default(),
+            virtuals: VirtualBuses::default(),
+            direct_started: false,
+            web: None,
+            web_bound: None,
             dynamic_cvl,
             agg: Aggregator::new(cfg.aggregate),
             cfg,
@@ -126,8 +161,104 @@ impl App {
             tree,
             latch,
             batteries: BTreeMap::new(),
-            slots: Vec::new(),
+            slots,
             last: None,
+        }
+    }
+
+    /// The same app on another wall clock (seconds since 1970 UTC; the day and month of the
+    /// own algorithm), its state file read again.
+    #[must_use]
+    pub fn with_wall_clock(mut self, clock: WallClock) -> Self {
+        self.own = Own::new(self.cfg.own.clone(), clock);
+        self
+    }
+
+    /// The same app with the in-process CAN buses `virtuals` (for `virtual://` direct
+    /// batteries served in this process).
+    #[must_use]
+    pub fn with_virtual_buses(mut self, virtuals: VirtualBuses) -> Self {
+        self.virtuals = virtuals;
+        self
+    }
+
+    /// Tell `tx` the status page's address once it listens (tests, with port 0).
+    #[must_use]
+    pub fn on_web_bound(mut self, tx: tokio::sync::oneshot::Sender<std::net::SocketAddr>) -> Self {
+        self.web_bound = Some(tx);
+        self
+    }
+
+    /// Bind and start the status page (once). A failure (port in use) is logged and the
+    /// aggregator runs on without it: the D-Bus service matters more than the page.
+    async fn start_web(&mut self) {
+        let Some(cfg) = self.cfg.web.clone() else {
+            return;
+        };
+        if self.web.is_some() {
+            return;
+        }
+        let (server, publisher, _) =
+            voltwire_runtime::web::server::<(), NoCommands>(cfg, &crate::web::hints(), None);
+        let bound = match server.bind().await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!("web: {e}; running without the status page");
+                return;
+            }
+        };
+        let addr = bound.local_addr().ok();
+        match bound.spawn() {
+            Ok(serving) => {
+                if let Some(a) = addr {
+                    tracing::info!("web: status page at http://{a}/");
+                    if let Some(tx) = self.web_bound.take() {
+                        let _ = tx.send(a);
+                    }
+                }
+                self.web = Some(Web {
+                    publisher,
+                    _serving: serving,
+                });
+            }
+            Err(e) => tracing::error!("web: cannot start the server: {e}"),
+        }
+    }
+
+    /// Publish the current tree and batteries to the status page.
+    fn publish_web(&self, now: Millis, readings: &[Option<(Reading, Millis)>]) {
+        let Some(w) = &self.web else { return };
+        let statuses = self
+            .last
+            .as_ref()
+            .map(|l| l.inputs.clone())
+            .unwrap_or_default();
+        #[allow(clippy::cast_precision_loss, reason = "app edge: ages in s")]
+        let batteries: Vec<crate::web::BatteryHealth> = self
+            .slots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| crate::web::BatteryHealth {
+                name: s.clone(),
+                status: statuses.get(i).copied(),
+                age_s: readings
+                    .get(i)
+                    .and_then(|r| r.as_ref())
+                    .map(|(_, at)| now.since(*at) as f64 / 1000.0),
+            })
+            .collect();
+        let tree = self.tree.clone();
+        w.publisher
+            .publish_with(move || crate::web::snapshot(&tree, &batteries));
+    }
+
+    /// Start the direct batteries' tasks (once).
+    fn start_direct(&mut self) {
+        if std::mem::replace(&mut self.direct_started, true) {
+            return;
+        }
+        for d in &self.cfg.direct {
+            direct::spawn(d.clone(), self.direct.clone(), self.virtuals.clone());
         }
     }
 
@@ -157,6 +288,11 @@ impl App {
             .slots
             .iter()
             .map(|s| {
+                if let Some(name) = s.strip_prefix(direct::PREFIX) {
+                    let l = self.direct.get(name)?;
+                    let at = l.at.saturating_duration_since(self.start).as_millis();
+                    return Some((l.reading, Millis(u64::try_from(at).unwrap_or(u64::MAX))));
+                }
                 let b = self.batteries.get(s)?;
                 if b.owner.is_none() || !b.matched {
                     return None;
@@ -171,13 +307,15 @@ impl App {
                 }
             })
             .collect();
-        let out = self.agg.step(&readings, now);
+        let mut out = self.agg.step(&readings, now);
+        let mut base = out.state;
+        self.own.apply(now, &mut out, &mut base);
         let tables = ChargeTables {
             charge: &self.cfg.charge_table,
             discharge: &self.cfg.discharge_table,
         };
         let mut state = apply(
-            out.state,
+            base,
             &tables,
             &mut self.latch,
             out.min_cell.map(|e| e.value),
@@ -194,9 +332,20 @@ impl App {
             );
         }
         let cvl_limiting = self.dynamic_cvl.is_some_and(|d| d.limiting);
+        self.own.feed_in(cvl_limiting);
+        self.own.persist(false);
+        let own = self.own.status();
         let ids = |e: Option<voltwire_ess::aggregate::Extreme<Millivolts>>, path: &str| {
             e.and_then(|e| {
                 let s = self.slots.get(e.battery)?;
+                if let Some(name) = s.strip_prefix(direct::PREFIX) {
+                    let cells = self.direct.get(name)?.cells;
+                    let n = cells.map(|c| if path.contains("Min") { c.0 } else { c.1 });
+                    return Some(format!(
+                        "{name}:{}",
+                        n.map_or("?".into(), |n| format!("C{n}"))
+                    ));
+                }
                 let b = self.batteries.get(s)?;
                 Some(battery::cell_id(s, &b.items, path))
             })
@@ -213,6 +362,9 @@ impl App {
                 fully_discharged: self.latch.latched,
                 cvl_limiting,
                 batteries: self.slots.len(),
+                balancing: own.balancing,
+                last_balanced: own.last_balanced.map(date_text),
+                feed_in_off: own.feed_in_off,
             },
         );
         if self.last.as_ref().map(|l| (l.mode, l.alarms)) != Some((out.mode, out.alarms)) {
@@ -225,6 +377,7 @@ impl App {
             );
         }
         self.last = Some(out);
+        self.publish_web(now, &readings);
         changed
     }
 
@@ -429,6 +582,31 @@ async fn fetch(conn: Connection, service: String, generation: u64, tx: mpsc::Sen
         .await;
 }
 
+/// Write the feed-in setting (if `write`), then read it back; `None` when it cannot be
+/// read (no settings service: nothing is written until it is back).
+async fn settings_io(conn: Connection, write: Option<i32>, tx: mpsc::Sender<Option<i32>>) {
+    if let Some(w) = write {
+        let set = crate::client::set_value(
+            &conn,
+            SETTINGS_SERVICE,
+            FEED_IN_PATH,
+            zbus::zvariant::Value::I32(w),
+        );
+        match tokio::time::timeout(CALL_TIMEOUT, set).await {
+            Ok(Ok(0)) => tracing::info!("{FEED_IN_PATH} set to {w}"),
+            Ok(Ok(code)) => tracing::warn!("{FEED_IN_PATH} = {w} refused ({code})"),
+            Ok(Err(e)) => tracing::warn!("{FEED_IN_PATH} = {w}: {e}"),
+            Err(_) => tracing::warn!("{FEED_IN_PATH} = {w}: no answer"),
+        }
+    }
+    let get = crate::client::get_value(&conn, SETTINGS_SERVICE, FEED_IN_PATH);
+    let v = match tokio::time::timeout(CALL_TIMEOUT, get).await {
+        Ok(Ok(Item::Int(i))) => i32::try_from(i).ok(),
+        _ => None,
+    };
+    let _ = tx.send(v).await;
+}
+
 fn spawn_fetch(app: &mut App, conn: &Connection, tx: &mpsc::Sender<Fetched>, service: &str) {
     let now = app.now();
     let b = app.note_battery(service);
@@ -491,6 +669,10 @@ async fn subscribe(dbus: &zbus::fdo::DBusProxy<'_>) -> zbus::Result<()> {
 }
 
 /// Serve on one connection until it is lost (an error) — never returns `Ok`.
+#[allow(
+    clippy::too_many_lines,
+    reason = "one select over every source of the connection"
+)]
 async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
     let mut stream = MessageStream::from(conn);
     let dbus = zbus::fdo::DBusProxy::new(conn).await?;
@@ -515,6 +697,9 @@ async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut due: Option<Instant> = None;
     let signals = app.cfg.signals;
+    let (stx, mut srx) = mpsc::channel::<Option<i32>>(4);
+    let direct_changed = app.direct.changed.clone();
+    let mut settings_busy = false;
     loop {
         let changed = tokio::select! {
             msg = stream.next() => {
@@ -554,6 +739,18 @@ async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
                 }
                 Vec::new()
             }
+            () = direct_changed.notified() => {
+                due.get_or_insert_with(|| Instant::now() + Duration::from_millis(20));
+                Vec::new()
+            }
+            Some(v) = srx.recv() => {
+                settings_busy = false;
+                if app.own.feed_in_setting != v {
+                    app.own.feed_in_setting = v;
+                    due.get_or_insert_with(Instant::now);
+                }
+                Vec::new()
+            }
             _ = tick.tick() => {
                 let now = app.now();
                 let refresh = app.cfg.refresh_ms;
@@ -567,7 +764,12 @@ async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
                 for s in quiet {
                     spawn_fetch(app, conn, &tx, &s);
                 }
-                app.step()
+                let changed = app.step();
+                if app.own.controls_feed_in() && !settings_busy {
+                    settings_busy = true;
+                    tokio::spawn(settings_io(conn.clone(), app.own.feed_in_write.take(), stx.clone()));
+                }
+                changed
             }
             () = async { if let Some(d) = due { tokio::time::sleep_until(d).await } else { std::future::pending().await } } => {
                 due = None;
@@ -582,6 +784,8 @@ async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
 /// pause (0.5 s up to 10 s). Never ends otherwise.
 pub async fn run(mut app: App, stop: impl Future<Output = ()>) {
     let mut stop = std::pin::pin!(stop);
+    app.start_direct();
+    app.start_web().await;
     let mut pause = Duration::from_millis(500);
     loop {
         let began = Instant::now();
@@ -589,8 +793,8 @@ pub async fn run(mut app: App, stop: impl Future<Output = ()>) {
             let conn = connect(&app.cfg.bus).await?;
             session(&mut app, &conn).await
         };
-        tokio::select! {
-            () = &mut stop => return,
+        let stopped = tokio::select! {
+            () = &mut stop => true,
             r = attempt => {
                 // A session that ran for a while starts the pauses over.
                 if began.elapsed() > Duration::from_secs(60) {
@@ -599,12 +803,18 @@ pub async fn run(mut app: App, stop: impl Future<Output = ()>) {
                 if let Err(e) = r {
                     tracing::error!("D-Bus: {e}; reconnecting in {:?}", pause);
                 }
+                false
             }
+        };
+        if stopped {
+            break;
         }
         tokio::select! {
-            () = &mut stop => return,
+            () = &mut stop => break,
             () = tokio::time::sleep(pause) => {}
         }
         pause = (pause * 2).min(Duration::from_secs(10));
     }
+    // The counter's exact value at a stop.
+    app.own.persist(true);
 }

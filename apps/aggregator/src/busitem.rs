@@ -25,6 +25,13 @@ pub enum Writeable {
     No,
     /// A text of at most this many bytes; anything else is refused (2).
     Text(usize),
+    /// An integer in `min ..= max`; anything else is refused (2).
+    Int {
+        /// Smallest value taken.
+        min: i64,
+        /// Largest value taken.
+        max: i64,
+    },
 }
 
 /// One path: its value, the unit of its text, whether it can be written.
@@ -75,6 +82,18 @@ impl Tree {
                 value: Item::Text(value.to_owned()),
                 unit: "",
                 writeable: Writeable::Text(max_len),
+            },
+        );
+    }
+
+    /// Add or replace a path that takes an integer in `min ..= max` (a Venus setting).
+    pub fn insert_int_setting(&mut self, path: &str, value: i64, min: i64, max: i64) {
+        self.entries.insert(
+            path.to_owned(),
+            Entry {
+                value: Item::Int(value),
+                unit: "",
+                writeable: Writeable::Int { min, max },
             },
         );
     }
@@ -243,15 +262,20 @@ fn reply(tree: &mut Tree, msg: &Message) -> zbus::Result<Option<(Message, Answer
 /// `SetValue`: 0 written, 1 not writeable, 2 refused (wrong type, too long). A refused
 /// value never changes the tree.
 fn set_value(tree: &mut Tree, path: &str, e: &Entry, msg: &Message) -> (i32, bool) {
-    let Writeable::Text(max) = e.writeable else {
+    if e.writeable == Writeable::No {
         return (1, false);
-    };
+    }
     let Ok(v) = msg.body().deserialize::<OwnedValue>() else {
         return (2, false);
     };
-    match Item::from_value(&v) {
-        Item::Text(s) if s.len() <= max && !s.chars().any(char::is_control) => {
+    match (e.writeable, Item::from_value(&v)) {
+        (Writeable::Text(max), Item::Text(s))
+            if s.len() <= max && !s.chars().any(char::is_control) =>
+        {
             (0, tree.set(path, Item::Text(s)))
+        }
+        (Writeable::Int { min, max }, Item::Int(i)) if (min..=max).contains(&i) => {
+            (0, tree.set(path, Item::Int(i)))
         }
         _ => (2, false),
     }

@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use serde::Deserialize;
-use voltwire_core::{Milliamps, Millivolts};
+use voltwire_core::{MilliampHours, Milliamps, Millivolts};
+use voltwire_ess::aggregate::schedule::BalancingConfig;
+use voltwire_ess::aggregate::soc::CoulombConfig;
 use voltwire_ess::aggregate::{AggregateConfig, CvlRule};
 use voltwire_ess::plausibility::{Chemistry, Plausibility};
 use voltwire_ess::{CombineConfig, CurrentRule, FaultPolicy};
@@ -12,6 +14,8 @@ use voltwire_runtime::config::{ConfigError, invalid, parse};
 
 use crate::battery::{milliamps, millivolts};
 use crate::busitem::SignalMode;
+use crate::direct::{DirectSpec, Kind};
+use crate::own::OwnConfig;
 
 /// The commented template of `--init`.
 pub const TEMPLATE: &str = include_str!("template.toml");
@@ -157,6 +161,55 @@ pub struct ChargeSection {
     /// Dynamic CVL: never below this pack voltage (V); default `cells` × 3.35 V.
     #[serde(default)]
     pub cvl_floor: Option<f64>,
+    /// Own coulomb counter instead of the batteries' SOC.
+    #[serde(default)]
+    pub own_soc: bool,
+    /// Own SOC: 100 % when the highest cell reaches this (V).
+    #[serde(default = "default_soc_full")]
+    pub soc_full_cell_voltage: f64,
+    /// Own SOC: 0 % when the lowest cell falls to this (V); 0 = no empty reset.
+    #[serde(default = "default_trip")]
+    pub soc_empty_cell_voltage: f64,
+    /// Own SOC: the share of the charge current that is stored (0.5 ..= 1).
+    #[serde(default = "default_efficiency")]
+    pub charge_efficiency: f64,
+    /// Own SOC: the bank's capacity (Ah); default the batteries' installed capacity.
+    #[serde(default)]
+    pub capacity_ah: Option<f64>,
+    /// Own CVL: the cell voltage (V) for each month, January first (12 values).
+    #[serde(default)]
+    pub charge_voltage_per_month: Option<Vec<f64>>,
+    /// Balancing: the cell voltage (V) held on a balancing day; none = no balancing.
+    #[serde(default)]
+    pub balancing_voltage: Option<f64>,
+    /// Balancing: every this many days after the last completed one.
+    #[serde(default = "default_every")]
+    pub balancing_every_days: u16,
+    /// Balancing: done when the cell spread is below this (V).
+    #[serde(default = "default_spread")]
+    pub balancing_spread: f64,
+    /// Turn DC-coupled PV feed-in off while the dynamic CVL limits (restored after).
+    #[serde(default)]
+    pub feed_in_control: bool,
+    /// Where the counter, the last balancing day and the feed-in setting to restore are kept.
+    #[serde(default)]
+    pub state_file: Option<std::path::PathBuf>,
+    /// The installation's UTC offset (minutes), for the day and the month.
+    #[serde(default)]
+    pub utc_offset_min: i32,
+}
+
+fn default_soc_full() -> f64 {
+    3.45
+}
+fn default_efficiency() -> f64 {
+    0.98
+}
+fn default_every() -> u16 {
+    10
+}
+fn default_spread() -> f64 {
+    0.025
 }
 
 fn default_margin() -> f64 {
@@ -174,6 +227,18 @@ impl Default for ChargeSection {
             max_cell_voltage: None,
             cvl_release_margin: default_margin(),
             cvl_floor: None,
+            own_soc: false,
+            soc_full_cell_voltage: default_soc_full(),
+            soc_empty_cell_voltage: default_trip(),
+            charge_efficiency: default_efficiency(),
+            capacity_ah: None,
+            charge_voltage_per_month: None,
+            balancing_voltage: None,
+            balancing_every_days: default_every(),
+            balancing_spread: default_spread(),
+            feed_in_control: false,
+            state_file: None,
+            utc_offset_min: 0,
         }
     }
 }
@@ -201,6 +266,51 @@ pub struct File {
     /// `[charge]`.
     #[serde(default)]
     pub charge: ChargeSection,
+    /// `[[direct]]`: batteries read directly.
+    #[serde(default)]
+    pub direct: Vec<DirectSection>,
+    /// `[web]`: the status page (off without the section).
+    #[serde(default)]
+    pub web: Option<voltwire_runtime::web::WebSection>,
+}
+
+/// `[[direct]]`: one battery read directly with our protocol crates.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectSection {
+    /// Its name (letters, digits, `_`, `-`).
+    pub name: String,
+    /// `pylontech_can` or `pace`.
+    pub kind: String,
+    /// A bus URL (`pylontech_can`) or a link URL (`pace`).
+    pub url: String,
+    /// Installed capacity (Ah).
+    pub capacity_ah: f64,
+    /// Pace: the pack's address.
+    #[serde(default)]
+    pub address: u8,
+    /// Pace: the charge voltage limit it gets (V).
+    #[serde(default)]
+    pub charge_voltage: Option<f64>,
+    /// Pace: the charge current limit it gets (A).
+    #[serde(default)]
+    pub charge_current: Option<f64>,
+    /// Pace: the discharge current limit it gets (A).
+    #[serde(default)]
+    pub discharge_current: Option<f64>,
+    /// Pace: seconds between polls.
+    #[serde(default = "default_poll")]
+    pub poll_s: f64,
+    /// Pace: seconds a reply may take.
+    #[serde(default = "default_reply")]
+    pub timeout_s: f64,
+}
+
+fn default_poll() -> f64 {
+    1.0
+}
+fn default_reply() -> f64 {
+    0.5
 }
 
 /// Which bus to connect to.
@@ -245,6 +355,12 @@ pub struct Config {
     pub discharge_table: Vec<(Millivolts, Milliamps)>,
     /// Dynamic CVL: (max cell voltage, release margin, floor), if on.
     pub dynamic_cvl: Option<(Millivolts, Millivolts, Millivolts)>,
+    /// The own algorithm: coulomb counter, month table, balancing, feed-in, state file.
+    pub own: OwnConfig,
+    /// Batteries read directly.
+    pub direct: Vec<DirectSpec>,
+    /// The status page, if on.
+    pub web: Option<voltwire_runtime::web::WebConfig>,
 }
 
 fn seconds_ms(v: f64) -> Option<u64> {
@@ -473,6 +589,30 @@ pub fn from_text(text: &str, file: &Path) -> Result<Config, ConfigError> {
         "charge.discharge_current_table",
         &bad,
     )?;
+    let own = own_section(c, p.cells, dynamic_cvl.is_some(), &bad)?;
+    let direct = doc
+        .direct
+        .iter()
+        .enumerate()
+        .map(|(i, d)| direct_section(i, d, &bad))
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some(d) = direct
+        .iter()
+        .enumerate()
+        .find(|(i, d)| direct.iter().take(*i).any(|e| e.name == d.name))
+    {
+        return Err(bad(
+            "direct.name",
+            &format!("\"{}\" is used twice", d.1.name),
+            "give each [[direct]] battery its own name",
+        ));
+    }
+    let web = match &doc.web {
+        Some(w) => w
+            .validate("aggregator")
+            .map_err(|e| bad(&e.field, &e.message, &e.fix))?,
+        None => None,
+    };
     Ok(Config {
         name: svc.name.clone(),
         device_instance: svc.device_instance,
@@ -500,6 +640,270 @@ pub fn from_text(text: &str, file: &Path) -> Result<Config, ConfigError> {
         charge_table,
         discharge_table,
         dynamic_cvl,
+        own,
+        direct,
+        web,
+    })
+}
+
+/// One `[[direct]]` entry (`i`: its position, in errors).
+fn direct_section(
+    i: usize,
+    d: &DirectSection,
+    bad: &dyn Fn(&str, &str, &str) -> ConfigError,
+) -> Result<DirectSpec, ConfigError> {
+    let at = |f: &str| format!("direct[{i}].{f}");
+    if d.name.is_empty()
+        || !d
+            .name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(bad(
+            &at("name"),
+            "must be letters, digits, _ and -",
+            "e.g. name = \"rack1\"",
+        ));
+    }
+    if !(d.capacity_ah.is_finite() && d.capacity_ah > 0.0 && d.capacity_ah <= 100_000.0) {
+        return Err(bad(
+            &at("capacity_ah"),
+            "must be > 0 and ≤ 100000 Ah",
+            "the battery's capacity, e.g. 100",
+        ));
+    }
+    let capacity = crate::battery::milliamp_hours(d.capacity_ah);
+    let kind = match d.kind.as_str() {
+        "pylontech_can" => {
+            let bus = d
+                .url
+                .parse()
+                .map_err(|e: voltwire_runtime::can::BusUrlError| {
+                    bad(
+                        &at("url"),
+                        &e.to_string(),
+                        voltwire_runtime::can::BusUrl::HELP,
+                    )
+                })?;
+            Kind::PylontechCan { bus }
+        }
+        "pace" => {
+            let link = d
+                .url
+                .parse()
+                .map_err(|e: voltwire_runtime::link::UrlError| {
+                    bad(
+                        &at("url"),
+                        &e.to_string(),
+                        "give serial:///dev/ttyUSB0?baud=9600 or tcp://HOST:PORT",
+                    )
+                })?;
+            let volts = |v: Option<f64>, f: &str| match v {
+                Some(v) if v.is_finite() && (1.0..=1000.0).contains(&v) => Ok(millivolts(v)),
+                _ => Err(bad(
+                    &at(f),
+                    "a Pace pack sends no limits: give one (1 ..= 1000 V)",
+                    "e.g. 55.2 for 16 LFP cells",
+                )),
+            };
+            let amps = |v: Option<f64>, f: &str| match v {
+                Some(v) if v.is_finite() && (0.0..=5000.0).contains(&v) => Ok(milliamps(v)),
+                _ => Err(bad(
+                    &at(f),
+                    "a Pace pack sends no limits: give one (0 ..= 5000 A)",
+                    "e.g. 50",
+                )),
+            };
+            let interval = seconds_ms(d.poll_s)
+                .ok_or_else(|| bad(&at("poll_s"), "must be > 0 and ≤ 86400", "e.g. 1"))?;
+            let timeout = seconds_ms(d.timeout_s)
+                .ok_or_else(|| bad(&at("timeout_s"), "must be > 0 and ≤ 86400", "e.g. 0.5"))?;
+            Kind::Pace {
+                link,
+                address: d.address,
+                interval: std::time::Duration::from_millis(interval),
+                timeout: std::time::Duration::from_millis(timeout),
+                limits: (
+                    volts(d.charge_voltage, "charge_voltage")?,
+                    amps(d.charge_current, "charge_current")?,
+                    amps(d.discharge_current, "discharge_current")?,
+                ),
+            }
+        }
+        _ => {
+            return Err(bad(
+                &at("kind"),
+                "not pylontech_can or pace",
+                "kind = \"pylontech_can\"",
+            ));
+        }
+    };
+    Ok(DirectSpec {
+        name: d.name.clone(),
+        kind,
+        capacity,
+    })
+}
+
+fn cell_ok(v: f64) -> bool {
+    v.is_finite() && (2.0..=4.5).contains(&v)
+}
+
+/// The own coulomb counter's keys of `[charge]`.
+fn coulomb_section(
+    c: &ChargeSection,
+    bad: &dyn Fn(&str, &str, &str) -> ConfigError,
+) -> Result<Option<(CoulombConfig, Option<MilliampHours>)>, ConfigError> {
+    if !c.own_soc {
+        return Ok(None);
+    }
+    if !cell_ok(c.soc_full_cell_voltage) {
+        return Err(bad(
+            "charge.soc_full_cell_voltage",
+            "must be 2.0 ..= 4.5 V",
+            "3.45 for LFP",
+        ));
+    }
+    let v = c.soc_empty_cell_voltage;
+    let empty = if v == 0.0 {
+        None
+    } else if cell_ok(v) && v < c.soc_full_cell_voltage {
+        Some(millivolts(v))
+    } else {
+        return Err(bad(
+            "charge.soc_empty_cell_voltage",
+            "must be 2.0 ..= 4.5 V and below soc_full_cell_voltage, or 0 (no reset)",
+            "2.90 for LFP",
+        ));
+    };
+    if !(c.charge_efficiency.is_finite() && (0.5..=1.0).contains(&c.charge_efficiency)) {
+        return Err(bad(
+            "charge.charge_efficiency",
+            "must be 0.5 ..= 1.0",
+            "0.98 for LFP",
+        ));
+    }
+    let capacity = match c.capacity_ah {
+        None => None,
+        Some(a) if a.is_finite() && a > 0.0 && a <= 100_000.0 => {
+            Some(crate::battery::milliamp_hours(a))
+        }
+        Some(_) => {
+            return Err(bad(
+                "charge.capacity_ah",
+                "must be > 0 and ≤ 100000 Ah",
+                "the sum of your batteries' capacities, e.g. 300",
+            ));
+        }
+    };
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "checked 0.5 ..= 1.0"
+    )]
+    let efficiency_permille = (c.charge_efficiency * 1000.0).round() as u16;
+    Ok(Some((
+        CoulombConfig {
+            efficiency_permille,
+            full_cell: millivolts(c.soc_full_cell_voltage),
+            empty_cell: empty,
+            max_gap_ms: 10_000,
+            save_step: MilliampHours(0),
+        },
+        capacity,
+    )))
+}
+
+/// The own algorithm's keys of `[charge]`.
+fn own_section(
+    c: &ChargeSection,
+    cells: u16,
+    dynamic_cvl: bool,
+    bad: &dyn Fn(&str, &str, &str) -> ConfigError,
+) -> Result<OwnConfig, ConfigError> {
+    let coulomb = coulomb_section(c, bad)?;
+    let month_table = match &c.charge_voltage_per_month {
+        None => None,
+        Some(v) if v.len() == 12 && v.iter().all(|x| cell_ok(*x)) => {
+            let mut t = [Millivolts(0); 12];
+            for (slot, x) in t.iter_mut().zip(v) {
+                *slot = millivolts(*x);
+            }
+            Some(t)
+        }
+        Some(_) => {
+            return Err(bad(
+                "charge.charge_voltage_per_month",
+                "must be 12 cell voltages (January first), each 2.0 ..= 4.5 V",
+                "e.g. [3.55, 3.50, 3.50, 3.45, 3.40, 3.40, 3.40, 3.40, 3.45, 3.50, 3.50, 3.55]",
+            ));
+        }
+    };
+    let balancing = match c.balancing_voltage {
+        None => None,
+        Some(v) if cell_ok(v) => {
+            if !(1..=365).contains(&c.balancing_every_days) {
+                return Err(bad(
+                    "charge.balancing_every_days",
+                    "must be 1 ..= 365",
+                    "e.g. 10",
+                ));
+            }
+            if !(c.balancing_spread.is_finite() && (0.001..=0.5).contains(&c.balancing_spread)) {
+                return Err(bad(
+                    "charge.balancing_spread",
+                    "must be 0.001 ..= 0.5 V",
+                    "0.025",
+                ));
+            }
+            Some(BalancingConfig {
+                every_days: c.balancing_every_days,
+                voltage: millivolts(v),
+                goal_spread: millivolts(c.balancing_spread),
+            })
+        }
+        Some(_) => {
+            return Err(bad(
+                "charge.balancing_voltage",
+                "must be 2.0 ..= 4.5 V",
+                "e.g. 3.50 for LFP",
+            ));
+        }
+    };
+    if c.feed_in_control && !dynamic_cvl {
+        return Err(bad(
+            "charge.feed_in_control",
+            "turns feed-in off while the dynamic CVL limits, which is off",
+            "set max_cell_voltage (e.g. 3.45) or feed_in_control = false",
+        ));
+    }
+    if c.state_file.is_none() && (coulomb.is_some() || balancing.is_some()) {
+        return Err(bad(
+            "charge.state_file",
+            "own_soc and balancing_voltage keep their state across restarts in a file",
+            "e.g. state_file = \"/data/aggregator/state.toml\"",
+        ));
+    }
+    if !(-900..=900).contains(&c.utc_offset_min) {
+        return Err(bad(
+            "charge.utc_offset_min",
+            "must be -900 ..= 900 minutes",
+            "60 for UTC+1",
+        ));
+    }
+    // The save step: 0.25 % of the capacity, or 1 Ah until the capacity is known.
+    let coulomb = coulomb.map(|(mut cc, cap)| {
+        cc.save_step = MilliampHours(cap.map_or(1000, |c| (c.0 / 400).max(1)));
+        (cc, cap)
+    });
+    Ok(OwnConfig {
+        coulomb,
+        month_table,
+        balancing,
+        feed_in: c.feed_in_control,
+        state_file: c.state_file.clone(),
+        utc_offset_s: c.utc_offset_min.saturating_mul(60),
+        cells,
     })
 }
 
@@ -556,5 +960,152 @@ mod tests {
         );
         let t = format!("{TEMPLATE}\n[extra]\n");
         assert!(check(&t).is_err());
+    }
+
+    #[test]
+    fn web_section() {
+        assert!(check(TEMPLATE).unwrap().web.is_none());
+        let t = format!("{TEMPLATE}\n[web]\nport = 0\n");
+        assert_eq!(check(&t).unwrap().web.map(|w| w.port), Some(0));
+        let t = format!("{TEMPLATE}\n[web]\nenabled = false\n");
+        assert!(check(&t).unwrap().web.is_none());
+        let t = format!("{TEMPLATE}\n[web]\nbind = \"nowhere\"\n");
+        assert!(check(&t).unwrap_err().contains("web.bind"));
+    }
+
+    #[test]
+    fn direct_batteries() {
+        assert!(check(TEMPLATE).unwrap().direct.is_empty());
+        // The template's two commented examples, uncommented.
+        let start = TEMPLATE.find("# [[direct]]").unwrap();
+        let end = TEMPLATE.find("# --- Status page").unwrap();
+        let examples: Vec<&str> = TEMPLATE[start..end]
+            .lines()
+            .map(|l| match l.strip_prefix("# ") {
+                Some(k)
+                    if k.starts_with("[[")
+                        || k.contains(" = ") && k.starts_with(char::is_lowercase) =>
+                {
+                    k
+                }
+                _ => l,
+            })
+            .collect();
+        let on = format!(
+            "{}{}\n{}",
+            &TEMPLATE[..start],
+            examples.join("\n"),
+            &TEMPLATE[end..]
+        );
+        let c = check(&on).unwrap();
+        assert_eq!(c.direct.len(), 2);
+        assert_eq!(c.direct[0].name, "rack1");
+        assert!(matches!(c.direct[0].kind, Kind::PylontechCan { .. }));
+        assert_eq!(c.direct[1].capacity, MilliampHours(100_000));
+        let Kind::Pace {
+            limits, address, ..
+        } = &c.direct[1].kind
+        else {
+            panic!("{:?}", c.direct[1].kind);
+        };
+        assert_eq!(*address, 0);
+        assert_eq!(
+            *limits,
+            (Millivolts(55_200), Milliamps(50_000), Milliamps(100_000))
+        );
+        for (from, to, field) in [
+            ("kind = \"pace\"", "kind = \"daly\"", "direct[1].kind"),
+            ("charge_voltage = 55.2\n", "", "direct[1].charge_voltage"),
+            (
+                "url = \"slcan:///dev/ttyACM0?bitrate=500000\"",
+                "url = \"can0\"",
+                "direct[0].url",
+            ),
+            ("name = \"pace1\"", "name = \"rack1\"", "direct.name"),
+            (
+                "capacity_ah = 100\n",
+                "capacity_ah = 0\n",
+                "direct[0].capacity_ah",
+            ),
+        ] {
+            let t = on.replacen(from, to, 1);
+            assert_ne!(t, on, "{from}");
+            let e = check(&t).unwrap_err();
+            assert!(e.contains(field), "{field}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_own_algorithm_keys() {
+        assert_eq!(check(TEMPLATE).unwrap().own.coulomb, None);
+        let t = TEMPLATE.replace("own_soc = false", "own_soc = true");
+        assert!(check(&t).unwrap_err().contains("charge.state_file"));
+        let on = TEMPLATE
+            .replace("own_soc = false", "own_soc = true")
+            .replace("# capacity_ah = 300", "capacity_ah = 300")
+            .replace("# charge_voltage_per_month", "charge_voltage_per_month")
+            .replace("# balancing_voltage", "balancing_voltage")
+            .replace("# state_file", "state_file")
+            .replace("# max_cell_voltage", "max_cell_voltage")
+            .replace("feed_in_control = false", "feed_in_control = true")
+            .replace("utc_offset_min = 0", "utc_offset_min = 60");
+        let c = check(&on).unwrap();
+        let (cc, cap) = c.own.coulomb.unwrap();
+        assert_eq!(cap, Some(MilliampHours(300_000)));
+        assert_eq!(cc.efficiency_permille, 980);
+        assert_eq!(cc.full_cell, Millivolts(3450));
+        assert_eq!(cc.empty_cell, Some(Millivolts(2900)));
+        // 0.25 % of 300 Ah.
+        assert_eq!(cc.save_step, MilliampHours(750));
+        let t = c.own.month_table.unwrap();
+        assert_eq!((t[0], t[5]), (Millivolts(3550), Millivolts(3400)));
+        let b = c.own.balancing.unwrap();
+        assert_eq!(
+            (b.every_days, b.voltage, b.goal_spread),
+            (10, Millivolts(3500), Millivolts(25))
+        );
+        assert!(c.own.feed_in);
+        assert_eq!(c.own.utc_offset_s, 3600);
+        for (from, to, field) in [
+            (
+                "charge_efficiency = 0.98",
+                "charge_efficiency = 1.5",
+                "charge.charge_efficiency",
+            ),
+            (
+                "3.55, 3.50, 3.50,",
+                "3.55, 3.50,",
+                "charge.charge_voltage_per_month",
+            ),
+            (
+                "balancing_voltage = 3.50",
+                "balancing_voltage = 9",
+                "charge.balancing_voltage",
+            ),
+            (
+                "balancing_every_days = 10",
+                "balancing_every_days = 0",
+                "charge.balancing_every_days",
+            ),
+            (
+                "soc_empty_cell_voltage = 2.90",
+                "soc_empty_cell_voltage = 3.5",
+                "charge.soc_empty_cell_voltage",
+            ),
+            (
+                "max_cell_voltage = 3.45",
+                "# no dynamic CVL",
+                "charge.feed_in_control",
+            ),
+            (
+                "utc_offset_min = 60",
+                "utc_offset_min = 6000",
+                "charge.utc_offset_min",
+            ),
+        ] {
+            let t = on.replace(from, to);
+            let e = check(&t).unwrap_err();
+            assert!(e.contains(field), "{field}: {e}");
+        }
     }
 }

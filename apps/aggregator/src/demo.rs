@@ -53,6 +53,12 @@ pub fn config(address: &str) -> Config {
         charge_table: Vec::new(),
         discharge_table: Vec::new(),
         dynamic_cvl: Some((Millivolts(3450), Millivolts(20), Millivolts(53_600))),
+        own: crate::own::OwnConfig {
+            cells: 16,
+            ..crate::own::OwnConfig::default()
+        },
+        direct: Vec::new(),
+        web: None,
     }
 }
 

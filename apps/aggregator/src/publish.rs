@@ -70,6 +70,9 @@ pub fn initial_tree(cfg: &Config) -> Tree {
         ("/Aggregate/Mode", ""),
         ("/Aggregate/FullyDischarged", ""),
         ("/Aggregate/CvlLimiting", ""),
+        ("/Aggregate/Balancing", ""),
+        ("/Aggregate/LastBalanced", ""),
+        ("/Aggregate/FeedInOff", ""),
     ] {
         t.insert(p, Item::Invalid, unit);
     }
@@ -106,6 +109,10 @@ fn mode_name(m: Mode) -> &'static str {
 }
 
 /// What the app adds to an [`Aggregate`] for publishing.
+#[allow(
+    clippy::struct_excessive_bools,
+    reason = "one flag per published 0/1 path"
+)]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Extra {
     /// `battery:cell` of the lowest cell.
@@ -118,6 +125,12 @@ pub struct Extra {
     pub cvl_limiting: bool,
     /// The number of batteries followed.
     pub batteries: usize,
+    /// The balancing voltage applies.
+    pub balancing: bool,
+    /// The day balancing last completed (`YYYY-MM-DD`).
+    pub last_balanced: Option<String>,
+    /// DC-coupled PV feed-in is held off by the aggregator.
+    pub feed_in_off: bool,
 }
 
 /// Write the aggregate `out` (its state after the charge rules: `state`) into `tree`; the
@@ -135,6 +148,9 @@ pub fn update<const N: usize>(
         fully_discharged,
         cvl_limiting,
         batteries,
+        balancing,
+        last_balanced,
+        feed_in_off,
     } = extra;
     let s = state;
     let opt_milli = |v: Option<i64>| v.map_or(Item::Invalid, milli);
@@ -240,6 +256,12 @@ pub fn update<const N: usize>(
             int(u8::from(fully_discharged)),
         ),
         ("/Aggregate/CvlLimiting".into(), int(u8::from(cvl_limiting))),
+        ("/Aggregate/Balancing".into(), int(u8::from(balancing))),
+        (
+            "/Aggregate/LastBalanced".into(),
+            last_balanced.map_or(Item::Invalid, Item::Text),
+        ),
+        ("/Aggregate/FeedInOff".into(), int(u8::from(feed_in_off))),
         (
             "/HardwareVersion".into(),
             Item::Text(format!("aggregate of {batteries} batteries")),

@@ -221,3 +221,47 @@ impl Drop for SimBattery {
         self.task.abort();
     }
 }
+
+/// A simulated `com.victronenergy.settings` with the one setting the aggregator writes
+/// (`/Settings/CGwacs/OvervoltageFeedIn`, 0 or 1), answering like the real settings
+/// service: `SetValue` 0 for a valid value, 2 for anything else; a change is announced.
+#[derive(Debug)]
+pub struct SimSettings {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl SimSettings {
+    /// Publish the settings service with the feed-in setting at `feed_in`.
+    ///
+    /// # Errors
+    /// The zbus error of the connection or of the name request.
+    pub async fn start(address: &str, feed_in: i64) -> zbus::Result<Self> {
+        let conn = zbus::connection::Builder::address(address)?.build().await?;
+        let mut tree = Tree::default();
+        tree.insert_int_setting(crate::own::FEED_IN_PATH, feed_in, 0, 1);
+        let mut stream = MessageStream::from(&conn);
+        let dbus = zbus::fdo::DBusProxy::new(&conn).await?;
+        crate::app::request_name(&dbus, crate::own::SETTINGS_SERVICE).await?;
+        let task = tokio::spawn(async move {
+            while let Some(m) = stream.next().await {
+                let Ok(m) = m else { continue };
+                if m.message_type() != Type::MethodCall {
+                    continue;
+                }
+                if let Ok(busitem::Answered::Written(p)) =
+                    busitem::answer(&conn, &mut tree, &m).await
+                {
+                    let _ =
+                        busitem::announce(&conn, &tree, &[p], SignalMode::PropertiesChanged).await;
+                }
+            }
+        });
+        Ok(Self { task })
+    }
+}
+
+impl Drop for SimSettings {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -40,6 +40,9 @@ use crate::state::{BatteryState, Flags};
 use crate::time::Millis;
 
 pub mod charge;
+pub mod feed_in;
+pub mod schedule;
+pub mod soc;
 
 voltwire_core::code_enum! {
     /// The Venus OS battery alarms (`/Alarms/<name>`), each 0 (ok), 1 (warning) or 2 (alarm).

@@ -1,0 +1,444 @@
+//! Batteries read directly with our protocol crates (not over D-Bus), next to the D-Bus
+//! ones: a Pylontech-protocol BMS on CAN (`virtual://`, SLCAN, `SocketCAN`, through the
+//! runtime's bus task) and a Pace BMS on a serial or TCP link (polled with the runtime's
+//! `Poller`, reconnected with backoff). Each runs as a task for the process's life and
+//! puts its latest [`Reading`] into a shared map; the aggregator treats it as one more
+//! battery (a silent one goes stale through the same data-age policy).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
+use voltwire_asciihex::Decoder;
+use voltwire_core::{DeciCelsius, MilliampHours, Milliamps, Millivolts, Permille};
+use voltwire_ess::aggregate::{AlarmLevels, Modules, Reading};
+use voltwire_ess::{BatteryState, Millis, PYLONTECH_TELEGRAM, TelegramReader};
+use voltwire_pace::flags::{Protect1, Protect2, System};
+use voltwire_pace::{PackAnalog, PackStatus, Request, RequestBody, Response, ResponseBody, Target};
+use voltwire_pylontech::can::Message;
+use voltwire_runtime::can::port::{PortEvent, Timeouts, Wires};
+use voltwire_runtime::can::{BusUrl, VirtualBuses};
+use voltwire_runtime::link::{Backoff, LinkUrl, Reconnect};
+use voltwire_runtime::poll::{PollConfig, PollError, Poller};
+
+/// The prefix of a direct battery's slot (`direct:<name>`).
+pub const PREFIX: &str = "direct:";
+
+/// What is read and how.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    /// A Pylontech-protocol BMS on a CAN bus.
+    PylontechCan {
+        /// The bus.
+        bus: BusUrl,
+    },
+    /// A Pace BMS (RS485, ASCII-hex v25) on a byte link.
+    Pace {
+        /// The link.
+        link: LinkUrl,
+        /// The pack's address.
+        address: u8,
+        /// Time between polls.
+        interval: Duration,
+        /// Time a reply may take.
+        timeout: Duration,
+        /// The limits the pack gets (Pace sends none): CVL, CCL, DCL.
+        limits: (Millivolts, Milliamps, Milliamps),
+    },
+}
+
+/// One configured direct battery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectSpec {
+    /// Its name (`/System/MinVoltageCellId` says `name:cell`).
+    pub name: String,
+    /// How it is read.
+    pub kind: Kind,
+    /// Its installed capacity (CAN telegrams carry none; a Pace pack's own full capacity
+    /// wins when it reports one).
+    pub capacity: MilliampHours,
+}
+
+/// The latest reading of a direct battery, its time, and its lowest / highest cell number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Latest {
+    /// The reading.
+    pub reading: Reading,
+    /// When it was received (the app's clock).
+    pub at: Instant,
+    /// 1-based number of the lowest / highest cell, if known.
+    pub cells: Option<(u8, u8)>,
+}
+
+/// The direct batteries' latest readings, by name, and a wake-up for the aggregator.
+#[derive(Debug, Clone, Default)]
+pub struct Shared {
+    map: Arc<Mutex<BTreeMap<String, Latest>>>,
+    /// Notified on every new reading.
+    pub changed: Arc<Notify>,
+}
+
+impl Shared {
+    fn put(&self, name: &str, latest: Latest) {
+        self.map
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name.to_owned(), latest);
+        self.changed.notify_one();
+    }
+
+    /// The latest reading of `name`.
+    pub fn get(&self, name: &str) -> Option<Latest> {
+        self.map
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+            .cloned()
+    }
+}
+
+/// A reading from a converted state: one module, capacity from the SOC.
+fn reading_of(state: BatteryState, capacity: MilliampHours) -> Reading {
+    let remaining = MilliampHours(capacity.0.saturating_mul(i64::from(state.soc.0)) / 1000);
+    Reading {
+        state,
+        installed_capacity: capacity,
+        capacity: Some(remaining),
+        consumed: Some(MilliampHours(capacity.0.saturating_sub(remaining.0))),
+        time_to_go_s: None,
+        min_cell: None,
+        max_cell: None,
+        min_temperature: None,
+        max_temperature: None,
+        alarms: AlarmLevels::default(),
+        allow_balance: true,
+        modules: Modules {
+            online: 1,
+            ..Modules::default()
+        },
+    }
+}
+
+/// Start the task of `spec` (runs until the process ends).
+pub fn spawn(spec: DirectSpec, shared: Shared, virtuals: VirtualBuses) {
+    match spec.kind.clone() {
+        Kind::PylontechCan { bus } => {
+            tokio::spawn(pylontech_can(spec, bus, shared, virtuals));
+        }
+        Kind::Pace {
+            link,
+            address,
+            interval,
+            timeout,
+            limits,
+        } => {
+            let p = PaceLink {
+                link,
+                address,
+                interval,
+                timeout,
+                limits,
+            };
+            tokio::spawn(pace(spec, p, shared));
+        }
+    }
+}
+
+/// Follow a Pylontech CAN BMS: each complete telegram is a reading.
+async fn pylontech_can(spec: DirectSpec, bus: BusUrl, shared: Shared, virtuals: VirtualBuses) {
+    let (_keep, to_send) = mpsc::channel(1);
+    let (received_tx, mut received) = mpsc::channel(64);
+    let (notices_tx, mut notices) = mpsc::unbounded_channel();
+    let label = format!("{} ({bus})", spec.name);
+    tokio::spawn(voltwire_runtime::can::port::run(
+        bus,
+        label,
+        (),
+        Timeouts::input(3000),
+        virtuals,
+        Wires {
+            to_send,
+            received: received_tx,
+            notices: notices_tx,
+        },
+    ));
+    let mut reader = TelegramReader::new(PYLONTECH_TELEGRAM, 50);
+    let start = Instant::now();
+    loop {
+        tokio::select! {
+            r = received.recv() => {
+                let Some(r) = r else { return };
+                let Ok(m) = Message::from_frame(&r.frame) else { continue };
+                let now = Millis(u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX));
+                match reader.push(m, now) {
+                    Some(Ok(state)) => shared.put(&spec.name, Latest {
+                        reading: reading_of(state, spec.capacity),
+                        at: r.at,
+                        cells: None,
+                    }),
+                    Some(Err(e)) => tracing::debug!("{}: telegram refused: {e}", spec.name),
+                    None => {}
+                }
+            }
+            n = notices.recv() => match n {
+                Some(PortEvent::Up(())) => tracing::info!("{}: bus open", spec.name),
+                Some(PortEvent::Down(())) => tracing::warn!("{}: bus lost, reopening", spec.name),
+                Some(_) => {}
+                None => return,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct PaceLink {
+    link: LinkUrl,
+    address: u8,
+    interval: Duration,
+    timeout: Duration,
+    limits: (Millivolts, Milliamps, Milliamps),
+}
+
+/// The reading of a Pace pack from its 0x42 and 0x44 blocks: charging is allowed while the
+/// charge MOSFET is on and no protection that stops charging is set (cell / pack over
+/// voltage, charge over current, charge over / under temperature, MOSFET or board over
+/// temperature, short circuit, fully charged); discharging likewise. `None` without cells.
+pub fn pace_reading(
+    a: &PackAnalog,
+    s: &PackStatus,
+    limits: (Millivolts, Milliamps, Milliamps),
+    capacity: MilliampHours,
+) -> Option<(Reading, (u8, u8))> {
+    let cells = a.cells.iter().copied().enumerate();
+    let (lo_i, lo) = cells.clone().min_by_key(|(_, v)| *v)?;
+    let (hi_i, hi) = cells.max_by_key(|(_, v)| *v)?;
+    let temps: Vec<DeciCelsius> = a
+        .temperatures
+        .iter()
+        .filter_map(|t| t.to_celsius(voltwire_pace::ZERO_CELSIUS))
+        .collect();
+    let full = if a.full_capacity.0 > 0 {
+        a.full_capacity
+    } else {
+        capacity
+    };
+    let soc = if full.0 > 0 {
+        a.remaining_capacity.0.clamp(0, full.0) * 1000 / full.0
+    } else {
+        0
+    };
+    let st = &s.state;
+    let (p1, p2) = (st.protect_1, st.protect_2);
+    let both = p1.contains(Protect1::SHORT_CIRCUIT)
+        || p2.contains(Protect2::MOSFET_OVER_TEMPERATURE)
+        || p2.contains(Protect2::ENVIRONMENT_OVER_TEMPERATURE)
+        || p2.contains(Protect2::ENVIRONMENT_UNDER_TEMPERATURE);
+    let charge_stop = both
+        || p1.contains(Protect1::CELL_OVER_VOLTAGE)
+        || p1.contains(Protect1::PACK_OVER_VOLTAGE)
+        || p1.contains(Protect1::CHARGE_OVER_CURRENT)
+        || p2.contains(Protect2::CHARGE_OVER_TEMPERATURE)
+        || p2.contains(Protect2::CHARGE_UNDER_TEMPERATURE)
+        || p2.contains(Protect2::FULLY_CHARGED);
+    let discharge_stop = both
+        || p1.contains(Protect1::CELL_UNDER_VOLTAGE)
+        || p1.contains(Protect1::PACK_UNDER_VOLTAGE)
+        || p1.contains(Protect1::DISCHARGE_OVER_CURRENT)
+        || p2.contains(Protect2::DISCHARGE_OVER_TEMPERATURE)
+        || p2.contains(Protect2::DISCHARGE_UNDER_TEMPERATURE);
+    let charge_enable = st.system.contains(System::CHARGE_FET_ON) && !charge_stop;
+    let discharge_enable = st.system.contains(System::DISCHARGE_FET_ON) && !discharge_stop;
+    let t_min = temps.iter().copied().min();
+    let t_max = temps.iter().copied().max();
+    let state = BatteryState {
+        charge_voltage_limit: limits.0,
+        charge_current_limit: if charge_enable {
+            limits.1
+        } else {
+            Milliamps(0)
+        },
+        discharge_current_limit: if discharge_enable {
+            limits.2
+        } else {
+            Milliamps(0)
+        },
+        soc: Permille(i16::try_from(soc).unwrap_or(0)),
+        soh: Permille(1000),
+        voltage: a.voltage,
+        current: a.current,
+        temperature: t_max.unwrap_or(DeciCelsius(250)),
+        charge_enable,
+        discharge_enable,
+        ..BatteryState::default()
+    };
+    let mut r = reading_of(state, full);
+    r.capacity = Some(MilliampHours(a.remaining_capacity.0.clamp(0, full.0)));
+    r.consumed = Some(MilliampHours(
+        full.0 - a.remaining_capacity.0.clamp(0, full.0),
+    ));
+    r.min_cell = Some(lo);
+    r.max_cell = Some(hi);
+    r.min_temperature = t_min;
+    r.max_temperature = t_max;
+    r.modules.blocking_charge = u16::from(!charge_enable);
+    r.modules.blocking_discharge = u16::from(!discharge_enable);
+    let n = |i: usize| u8::try_from(i + 1).unwrap_or(u8::MAX);
+    Some((r, (n(lo_i), n(hi_i))))
+}
+
+type Frames = Result<voltwire_asciihex::Frame, voltwire_asciihex::Error>;
+
+async fn exchange<L>(
+    poller: &mut Poller<L, Decoder>,
+    req: &Request,
+) -> Result<Option<ResponseBody>, PollError>
+where
+    L: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let Ok(frame) = req.to_frame() else {
+        return Ok(None);
+    };
+    let cmd = req.command();
+    let item = poller
+        .request(&frame.to_bytes(), |f: &Frames| {
+            f.as_ref()
+                .is_ok_and(|f| Response::from_frame(f, cmd).answers(req))
+        })
+        .await;
+    match item {
+        Ok(Ok(f)) => {
+            let r = Response::from_frame(&f, cmd);
+            Ok(r.rtn.is_ok().then_some(r.body))
+        }
+        Ok(Err(_)) | Err(PollError::Timeout { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Poll a Pace pack forever; a failed link is reopened with backoff (an unanswered poll
+/// just leaves the reading to age).
+async fn pace(spec: DirectSpec, p: PaceLink, shared: Shared) {
+    let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10), 200, 1);
+    let mut reconnect = Reconnect::new(p.link.clone(), backoff);
+    let config = PollConfig {
+        timeout: p.timeout,
+        retries: 0,
+        gap: Duration::from_millis(20),
+        echo: false,
+    };
+    loop {
+        let Ok(link) = reconnect.connect(None).await else {
+            continue;
+        };
+        tracing::info!("{}: link {} open", spec.name, p.link);
+        let mut poller = Poller::new(link, Decoder::new(), config);
+        let mut tick = tokio::time::interval(p.interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let err = loop {
+            tick.tick().await;
+            let target = Target::All;
+            let a = match exchange(
+                &mut poller,
+                &Request::new(p.address, RequestBody::Analog(target)),
+            )
+            .await
+            {
+                Ok(a) => a,
+                Err(e) => break e,
+            };
+            let s = match exchange(
+                &mut poller,
+                &Request::new(p.address, RequestBody::Status(target)),
+            )
+            .await
+            {
+                Ok(s) => s,
+                Err(e) => break e,
+            };
+            if let (Some(ResponseBody::Analog(a)), Some(ResponseBody::Status(s))) = (a, s) {
+                if let (Some(a), Some(s)) = (a.modules.first(), s.modules.first()) {
+                    if let Some((reading, cells)) = pace_reading(a, s, p.limits, spec.capacity) {
+                        shared.put(
+                            &spec.name,
+                            Latest {
+                                reading,
+                                at: Instant::now(),
+                                cells: Some(cells),
+                            },
+                        );
+                    }
+                }
+            }
+        };
+        tracing::warn!("{}: link lost ({err}), reconnecting", spec.name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pack() -> (PackAnalog, PackStatus) {
+        let mut a = PackAnalog::default();
+        for mv in [3300, 3350, 3290, 3310] {
+            a.cells.push(Millivolts(mv)).unwrap();
+        }
+        a.voltage = Millivolts(13_250);
+        a.current = Milliamps(-5000);
+        a.remaining_capacity = MilliampHours(25_000);
+        a.full_capacity = MilliampHours(50_000);
+        let mut s = PackStatus::default();
+        s.state.system = System(System::CHARGE_FET_ON | System::DISCHARGE_FET_ON);
+        (a, s)
+    }
+
+    const LIMITS: (Millivolts, Milliamps, Milliamps) =
+        (Millivolts(14_200), Milliamps(50_000), Milliamps(70_000));
+
+    #[test]
+    fn pace_reading_maps_cells_capacity_and_limits() {
+        let (a, s) = pack();
+        let (r, cells) = pace_reading(&a, &s, LIMITS, MilliampHours(100_000)).unwrap();
+        assert_eq!(cells, (3, 2));
+        assert_eq!(
+            (r.min_cell, r.max_cell),
+            (Some(Millivolts(3290)), Some(Millivolts(3350)))
+        );
+        // The pack's own full capacity wins over the configured one.
+        assert_eq!(r.installed_capacity, MilliampHours(50_000));
+        assert_eq!(r.state.soc, Permille(500));
+        assert_eq!(r.capacity, Some(MilliampHours(25_000)));
+        assert_eq!(r.consumed, Some(MilliampHours(25_000)));
+        assert_eq!(r.state.charge_current_limit, Milliamps(50_000));
+        assert_eq!(r.state.discharge_current_limit, Milliamps(70_000));
+        assert!(r.state.charge_enable && r.state.discharge_enable);
+        assert_eq!(
+            pace_reading(&PackAnalog::default(), &s, LIMITS, MilliampHours(1)),
+            None
+        );
+    }
+
+    #[test]
+    fn pace_protections_stop_their_direction() {
+        let (a, mut s) = pack();
+        s.state.protect_1 = Protect1(Protect1::CELL_OVER_VOLTAGE);
+        let (r, _) = pace_reading(&a, &s, LIMITS, MilliampHours(1)).unwrap();
+        assert!(!r.state.charge_enable && r.state.discharge_enable);
+        assert_eq!(r.state.charge_current_limit, Milliamps(0));
+        assert_eq!(r.modules.blocking_charge, 1);
+        s.state.protect_1 = Protect1(Protect1::CELL_UNDER_VOLTAGE);
+        let (r, _) = pace_reading(&a, &s, LIMITS, MilliampHours(1)).unwrap();
+        assert!(r.state.charge_enable && !r.state.discharge_enable);
+        assert_eq!(r.state.discharge_current_limit, Milliamps(0));
+        s.state.protect_1 = Protect1(Protect1::SHORT_CIRCUIT);
+        let (r, _) = pace_reading(&a, &s, LIMITS, MilliampHours(1)).unwrap();
+        assert!(!r.state.charge_enable && !r.state.discharge_enable);
+        // A MOSFET that is off stops its direction too.
+        s.state.protect_1 = Protect1(0);
+        s.state.system = System(System::DISCHARGE_FET_ON);
+        let (r, _) = pace_reading(&a, &s, LIMITS, MilliampHours(1)).unwrap();
+        assert!(!r.state.charge_enable && r.state.discharge_enable);
+    }
+}
