@@ -14,9 +14,10 @@ use voltwire_runtime::mqtt::{
 };
 use voltwire_runtime::web;
 
+use crate::bms;
 use crate::config::{BmsKind, MqttSettings, RelayBackend, RulesSettings, Settings};
 use crate::engine::{Engine, Input, RelayDriver, Sink};
-use crate::sources::{self, DalyOptions, LinkConnect, PaceOptions, VeDirectRole};
+use crate::sources::{self, LinkConnect, VeDirectRole};
 
 /// The engine's clock.
 pub trait Clock: Send + Sync + 'static {
@@ -653,6 +654,12 @@ pub async fn run_observed(
     let engine = Engine::new(config, clock.now(), names);
     let (mosfet_tx, mosfet_rx) = watch::channel(true);
     let mut tasks = JoinSet::new();
+    let conn = LinkConnect::new(settings.bms.url.clone(), 1);
+    let timing = sources::PollTiming {
+        poll: settings.bms.poll,
+        poller: voltwire_runtime::poll::PollConfig::default(),
+    };
+    let (btx, want) = (tx.clone(), Some(mosfet_rx));
     match settings.bms.kind {
         BmsKind::Daly => {
             let variant = if settings.bms.rs485 {
@@ -660,45 +667,23 @@ pub async fn run_observed(
             } else {
                 voltwire_daly::Variant::UART
             };
-            tasks.spawn(sources::daly(
-                LinkConnect::new(settings.bms.url.clone(), 1),
-                DalyOptions {
-                    variant,
-                    poll: settings.bms.poll,
-                    poller: voltwire_runtime::poll::PollConfig::default(),
-                },
-                tx.clone(),
-                mosfet_rx,
-            ));
+            tasks.spawn(sources::bms(conn, bms::Daly { variant }, timing, btx, want))
+        }
+        BmsKind::Pace { address } => {
+            tasks.spawn(sources::bms(conn, bms::Pace { address }, timing, btx, want))
+        }
+        BmsKind::Jk => tasks.spawn(sources::bms(conn, bms::Jk, timing, btx, want)),
+        BmsKind::JkPb { address } => {
+            tasks.spawn(sources::bms(conn, bms::JkPb { address }, timing, btx, want))
         }
         BmsKind::Pylontech { address } => {
             tracing::warn!(
                 "pylontech-rs485 has no charge-MOSFET command: the rules' charge-MOSFET request is published but not written"
             );
-            drop(mosfet_rx);
-            tasks.spawn(sources::pylontech(
-                LinkConnect::new(settings.bms.url.clone(), 1),
-                PaceOptions {
-                    address,
-                    poll: settings.bms.poll,
-                    poller: voltwire_runtime::poll::PollConfig::default(),
-                },
-                tx.clone(),
-            ));
+            let proto = bms::Pylontech { address };
+            tasks.spawn(sources::bms(conn, proto, timing, btx, None))
         }
-        BmsKind::Pace { address } => {
-            tasks.spawn(sources::pace(
-                LinkConnect::new(settings.bms.url.clone(), 1),
-                PaceOptions {
-                    address,
-                    poll: settings.bms.poll,
-                    poller: voltwire_runtime::poll::PollConfig::default(),
-                },
-                tx.clone(),
-                mosfet_rx,
-            ));
-        }
-    }
+    };
     if let Some(url) = &settings.shunt {
         tasks.spawn(sources::vedirect(
             LinkConnect::new(url.clone(), 2),

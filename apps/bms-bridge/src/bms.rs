@@ -39,15 +39,12 @@ pub type BmsPoller<L, B> = Poller<L, <B as BmsProtocol>::Decoder>;
 
 /// One BMS protocol on an open link.
 pub trait BmsProtocol: Send + 'static {
-    /// The stream decoder of the replies.
-    type Decoder: StreamDecoder<Item: Send> + Send + 'static;
+    /// The stream decoder of the replies (a fresh one, `Default`, for each new link).
+    type Decoder: StreamDecoder<Item: Send> + Default + Send + 'static;
     /// The kind's name in logs (`daly`, `jk-pb`, …).
     const NAME: &'static str;
     /// Whether [`BmsProtocol::write_charge_mosfet`] does anything.
     const WRITES_MOSFET: bool;
-
-    /// A fresh decoder (for each new link).
-    fn decoder(&self) -> Self::Decoder;
 
     /// One poll. A reply that is missing or not understood is [`PollError::Timeout`] (no
     /// answer); [`PollError::is_link_error`] means the link is gone.
@@ -138,10 +135,6 @@ impl BmsProtocol for Daly {
     type Decoder = voltwire_daly::Decoder;
     const NAME: &'static str = "daly";
     const WRITES_MOSFET: bool = true;
-
-    fn decoder(&self) -> Self::Decoder {
-        voltwire_daly::Decoder::new()
-    }
 
     /// Pack status, cell range, temperatures, MOSFETs. A missing or not understood pack
     /// status or cell range makes the whole poll "no answer"; temperatures and MOSFETs are
@@ -235,10 +228,6 @@ impl BmsProtocol for Pace {
     const NAME: &'static str = "pace";
     const WRITES_MOSFET: bool = true;
 
-    fn decoder(&self) -> Self::Decoder {
-        voltwire_asciihex::Decoder::new()
-    }
-
     /// Analog values (0x42) and status (0x44, for the charge MOSFET) of one pack.
     async fn poll<L: Link>(&mut self, p: &mut BmsPoller<L, Self>) -> Result<Polled, PollError> {
         use voltwire_pace::{RequestBody, ResponseBody, Target, flags::System};
@@ -319,10 +308,6 @@ impl BmsProtocol for Pylontech {
     type Decoder = voltwire_asciihex::Decoder;
     const NAME: &'static str = "pylontech";
     const WRITES_MOSFET: bool = false;
-
-    fn decoder(&self) -> Self::Decoder {
-        voltwire_asciihex::Decoder::new()
-    }
 
     /// One 0x42 request and the module's analog block.
     async fn poll<L: Link>(&mut self, p: &mut BmsPoller<L, Self>) -> Result<Polled, PollError> {
@@ -422,10 +407,6 @@ impl BmsProtocol for Jk {
     type Decoder = voltwire_jk::JkDecoder;
     const NAME: &'static str = "jk";
     const WRITES_MOSFET: bool = true;
-
-    fn decoder(&self) -> Self::Decoder {
-        voltwire_jk::JkDecoder::new()
-    }
 
     /// Read all (command 0x06): the whole record in one reply.
     async fn poll<L: Link>(&mut self, p: &mut BmsPoller<L, Self>) -> Result<Polled, PollError> {
@@ -528,10 +509,6 @@ impl BmsProtocol for JkPb {
     type Decoder = voltwire_jk::pb::PbDecoder;
     const NAME: &'static str = "jk-pb";
     const WRITES_MOSFET: bool = true;
-
-    fn decoder(&self) -> Self::Decoder {
-        voltwire_jk::pb::PbDecoder::new()
-    }
 
     /// The status trigger (FC 0x10 of 0 to 0x1620), answered by the 300-byte status block.
     async fn poll<L: Link>(&mut self, p: &mut BmsPoller<L, Self>) -> Result<Polled, PollError> {

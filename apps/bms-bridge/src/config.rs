@@ -78,10 +78,11 @@ impl Default for BridgeFile {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BmsFile {
-    /// `daly` (default), `pace` or `pylontech-rs485`.
+    /// `daly` (default), `jk` (JK "4E 57"), `jk-pb`, `pace` or `pylontech-rs485`.
     #[serde(default = "daly")]
     pub kind: String,
-    /// Pace, Pylontech: the pack's address (ADR, 0–15; default 1 for Pace, 2 for Pylontech).
+    /// Pace, Pylontech, JK-PB: the pack's address (ADR, 0–15; default 1 for Pace and JK-PB,
+    /// 2 for Pylontech; JK-PB 1–15).
     pub address: Option<u8>,
     /// `serial:///dev/ttyUSB0?baud=9600` or `tcp://host:port`.
     pub url: String,
@@ -554,6 +555,13 @@ pub enum BmsKind {
         /// ADR, 0–15 (2 for the first module).
         address: u8,
     },
+    /// JK BMS, "4E 57" protocol (RS485 adapter or GPS-port UART).
+    Jk,
+    /// JK-PB (inverter BMS) on RS485, at this DIP address.
+    JkPb {
+        /// DIP address, 1–15.
+        address: u8,
+    },
 }
 
 impl BmsKind {
@@ -563,6 +571,8 @@ impl BmsKind {
             Self::Daly => "daly",
             Self::Pace { .. } => "pace",
             Self::Pylontech { .. } => "pylontech-rs485",
+            Self::Jk => "jk",
+            Self::JkPb { .. } => "jk-pb",
         }
     }
 }
@@ -666,12 +676,24 @@ impl Settings {
         }
         let kind = match (file.bms.kind.as_str(), file.bms.address) {
             ("daly", None) => BmsKind::Daly,
-            ("daly", Some(_)) => {
+            ("jk", None) => BmsKind::Jk,
+            (kind @ ("daly" | "jk"), Some(_)) => {
                 return Err(bad(
                     "bms.address",
-                    "a Daly has no address setting here",
-                    "remove bms.address (it is for kind = \"pace\" or \"pylontech-rs485\")",
+                    &format!("a {kind} BMS has no address setting here"),
+                    "remove bms.address (it is for kind = \"pace\", \"pylontech-rs485\" or \"jk-pb\")",
                 ));
+            }
+            ("jk-pb", a) => {
+                let address = a.unwrap_or(1);
+                if !(1..=15).contains(&address) {
+                    return Err(bad(
+                        "bms.address",
+                        &format!("{address} is outside 1..=15"),
+                        "set the PB's DIP switches to 1..=15 and give that address (0 makes the PB the bus master, which polls other packs itself)",
+                    ));
+                }
+                BmsKind::JkPb { address }
             }
             (kind @ ("pace" | "pylontech-rs485"), a) => {
                 let pace = kind == "pace";
@@ -681,13 +703,6 @@ impl Settings {
                         "bms.address",
                         &format!("{address} is outside 0..=15"),
                         "give the pack's address as set on its DIP switches (1 on a lone pack)",
-                    ));
-                }
-                if file.bms.variant != "uart" {
-                    return Err(bad(
-                        "bms.variant",
-                        "variant is a Daly setting",
-                        "remove bms.variant for this kind (it is for \"daly\")",
                     ));
                 }
                 if pace {
@@ -700,10 +715,17 @@ impl Settings {
                 return Err(bad(
                     "bms.kind",
                     &format!("unknown BMS kind {other:?}"),
-                    "use \"daly\", \"pace\" or \"pylontech-rs485\" (JK and JK-PB are not wired in this version)",
+                    "use \"daly\", \"jk\", \"jk-pb\", \"pace\" or \"pylontech-rs485\"",
                 ));
             }
         };
+        if kind != BmsKind::Daly && file.bms.variant != "uart" {
+            return Err(bad(
+                "bms.variant",
+                "variant is a Daly setting",
+                "remove bms.variant for this kind (it is for \"daly\")",
+            ));
+        }
         let url = |field: &str, u: &str| -> Result<LinkUrl, String> {
             u.parse::<LinkUrl>().map_err(|e| {
                 bad(

@@ -18,7 +18,7 @@ use voltwire_runtime::link::{Backoff, LinkUrl, Reconnect};
 use voltwire_runtime::poll::{PollConfig, Poller};
 use voltwire_victron::text::{Message, RecordDecoder};
 
-use crate::bms::{BmsProtocol, Daly, Jk, JkPb, Pace, Pylontech};
+use crate::bms::{BmsProtocol, Daly, Pace, Pylontech};
 use crate::engine::Input;
 
 /// Opens a source's byte stream (again after a loss). An error of kind
@@ -99,11 +99,10 @@ pub struct DalyOptions {
     pub poller: PollConfig,
 }
 
-/// Settings of an addressed BMS (Pace, Pylontech RS485, JK-PB).
+/// Settings of an addressed BMS (Pace, Pylontech RS485).
 #[derive(Debug, Clone, Copy)]
 pub struct PaceOptions {
-    /// The pack's address (ADR; Pace 0–15, 1 on a lone pack; Pylontech 2 for the first;
-    /// JK-PB its DIP address, 1–15).
+    /// The pack's address (ADR; Pace 0–15, 1 on a lone pack; Pylontech 2 for the first).
     pub address: u8,
     /// Poll period.
     pub poll: Duration,
@@ -183,7 +182,7 @@ pub async fn bms<C: Connect, B: BmsProtocol>(
         };
         retry.reset();
         link_event(&tx, "bms", true, String::new()).await;
-        let mut p = Poller::new(link, proto.decoder(), timing.poller);
+        let mut p = Poller::new(link, B::Decoder::default(), timing.poller);
         let mut ticker = tokio::time::interval(timing.poll);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let why = loop {
@@ -278,31 +277,6 @@ pub async fn pylontech<C: Connect>(conn: C, opts: PaceOptions, tx: mpsc::Sender<
         address: opts.address,
     };
     bms(conn, proto, timing(&opts), tx, None).await;
-}
-
-/// Poll a JK BMS ("4E 57") for ever ([`bms`] with [`Jk`]): the charge MOSFET switch (ID
-/// 0xAB) follows `want`.
-pub async fn jk<C: Connect>(
-    conn: C,
-    timing: PollTiming,
-    tx: mpsc::Sender<Input>,
-    want: watch::Receiver<bool>,
-) {
-    bms(conn, Jk, timing, tx, Some(want)).await;
-}
-
-/// Poll a JK-PB for ever ([`bms`] with [`JkPb`]): the charge enable (register 0x1070)
-/// follows `want`.
-pub async fn jk_pb<C: Connect>(
-    conn: C,
-    opts: PaceOptions,
-    tx: mpsc::Sender<Input>,
-    want: watch::Receiver<bool>,
-) {
-    let proto = JkPb {
-        address: opts.address,
-    };
-    bms(conn, proto, timing(&opts), tx, Some(want)).await;
 }
 
 const fn timing(opts: &PaceOptions) -> PollTiming {

@@ -200,14 +200,45 @@ fn bad_values_name_the_field_and_the_fix() {
         assert_eq!(code, 2, "{body}: {text}");
         assert!(text.contains(field) && text.contains(fix), "{body}: {text}");
     }
-    let path = dir.join("bms.toml");
-    std::fs::write(&path, "[bms]\nkind = \"jk\"\nurl = \"tcp://h:1\"\n").unwrap();
-    let (code, text) = check(&path);
-    assert_eq!(code, 2);
-    assert!(
-        text.contains("bms.kind") && text.contains("\"daly\", \"pace\" or \"pylontech-rs485\""),
-        "{text}"
-    );
+    for (body, field, fix) in [
+        (
+            "kind = \"jkbms\"",
+            "bms.kind",
+            "\"daly\", \"jk\", \"jk-pb\", \"pace\"",
+        ),
+        (
+            "kind = \"jk\"\naddress = 1",
+            "bms.address",
+            "remove bms.address",
+        ),
+        (
+            "kind = \"jk-pb\"\naddress = 0",
+            "bms.address",
+            "DIP switches to 1..=15",
+        ),
+        (
+            "kind = \"jk-pb\"\naddress = 16",
+            "bms.address",
+            "outside 1..=15",
+        ),
+        (
+            "kind = \"jk\"\nvariant = \"rs485\"",
+            "bms.variant",
+            "it is for \"daly\"",
+        ),
+    ] {
+        std::fs::write(&path, format!("[bms]\n{body}\nurl = \"tcp://h:1\"\n")).unwrap();
+        let (code, text) = check(&path);
+        assert_eq!(code, 2, "{body}: {text}");
+        assert!(text.contains(field) && text.contains(fix), "{body}: {text}");
+    }
+    // Both JK kinds are accepted (JK-PB at address 1 by default).
+    for (body, kind) in [("kind = \"jk\"", "jk"), ("kind = \"jk-pb\"", "jk-pb")] {
+        std::fs::write(&path, format!("[bms]\n{body}\nurl = \"tcp://h:1\"\n")).unwrap();
+        let (code, text) = check(&path);
+        assert_eq!(code, 0, "{body}: {text}");
+        assert!(text.contains(kind), "{body}: {text}");
+    }
 }
 
 #[test]
