@@ -17,6 +17,7 @@ use voltwire_runtime::web;
 use crate::bms;
 use crate::config::{BmsKind, MqttSettings, RelayBackend, RulesSettings, Settings};
 use crate::engine::{Engine, Input, RelayDriver, Sink};
+use crate::gpio::{GpioRelay, OpenLine};
 use crate::sources::{self, LinkConnect, VeDirectRole};
 
 /// The engine's clock.
@@ -74,17 +75,72 @@ impl RelayDriver for SimRelays {
     }
 }
 
-/// Relays by backend: sim, Tasmota or Shelly Gen2 RPC over MQTT.
+/// Relays by backend: sim, a GPIO line, Tasmota or Shelly Gen2 RPC over MQTT.
 #[derive(Debug)]
 pub struct Relays {
     backends: [RelayBackend; 3],
     sim: SimRelays,
     mqtt: Option<MqttHandle>,
+    gpio: [Option<GpioRelay>; 3],
+}
+
+/// Open the GPIO line of every `gpio` relay with `open`, each driven to OFF from the first
+/// moment (in [`Relay::ALL`] order; `None` for the other backends).
+///
+/// # Errors
+/// A line that cannot be opened (or no opener in this build): the relay's field and the fix.
+pub fn open_gpio(
+    backends: &[RelayBackend; 3],
+    open: Option<OpenLine>,
+) -> Result<[Option<GpioRelay>; 3], String> {
+    let mut lines = [None, None, None];
+    for ((slot, backend), relay) in lines.iter_mut().zip(backends).zip(Relay::ALL) {
+        if let RelayBackend::Gpio(url) = backend {
+            let open = open.ok_or_else(|| {
+                format!("relays.{}: this build has no GPIO support", relay.name())
+            })?;
+            let line = GpioRelay::open(url, open).map_err(|e| {
+                format!(
+                    "relays.{}: {e}; check the chip (ls /dev/gpiochip*), the line (gpioinfo) and that this user may open the chip",
+                    relay.name()
+                )
+            })?;
+            tracing::info!(relay = relay.name(), %url, "relay line opened, off");
+            *slot = Some(line);
+        }
+    }
+    Ok(lines)
+}
+
+impl Relays {
+    /// Relays on `backends`: the MQTT ones through `mqtt`, the GPIO ones on `gpio` (from
+    /// [`open_gpio`]; released when this is dropped); every state also kept in `sim`.
+    pub fn new(
+        backends: [RelayBackend; 3],
+        mqtt: Option<MqttHandle>,
+        gpio: [Option<GpioRelay>; 3],
+        sim: SimRelays,
+    ) -> Self {
+        Self {
+            backends,
+            sim,
+            mqtt,
+            gpio,
+        }
+    }
 }
 
 impl RelayDriver for Relays {
     fn set(&mut self, relay: Relay, on: bool) -> Result<(), String> {
         match self.backends.get(relay.index()) {
+            Some(RelayBackend::Gpio(_)) => {
+                self.gpio
+                    .get_mut(relay.index())
+                    .and_then(Option::as_mut)
+                    .ok_or("the relay's GPIO line is not open")?
+                    .set(on)?;
+                self.sim.set(relay, on)
+            }
             Some(RelayBackend::Tasmota { topic }) => {
                 let h = self
                     .mqtt
@@ -592,6 +648,8 @@ pub async fn run_observed(
     stop: impl Future<Output = ()>,
     observe: Option<mpsc::UnboundedSender<Observed>>,
 ) -> Result<(), String> {
+    // The relays' GPIO lines first: driven OFF from the first moment.
+    let gpio = open_gpio(&settings.relays, crate::gpio::chardev())?;
     let mut config = settings.rules;
     let (tx, rx) = mpsc::channel::<Input>(256);
     let mut client = None;
@@ -711,11 +769,12 @@ pub async fn run_observed(
         clock,
         tick: settings.tick,
         state_every: settings.state_every,
-        relays: Box::new(Relays {
-            backends: settings.relays.clone(),
-            sim: SimRelays::default(),
-            mqtt: handle.clone(),
-        }),
+        relays: Box::new(Relays::new(
+            settings.relays.clone(),
+            handle.clone(),
+            gpio,
+            SimRelays::default(),
+        )),
         sink: Box::new(MqttSink::new(handle, observe)),
         mosfet: mosfet_tx,
         on_tick: None,

@@ -162,8 +162,11 @@ pub struct RelaysFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RelayFile {
-    /// `sim` (logs only), `tasmota` or `shelly` (Gen2 RPC over MQTT).
+    /// `sim` (logs only), `gpio` (a Linux GPIO line), `tasmota` or `shelly` (Gen2 RPC over
+    /// MQTT).
     pub backend: String,
+    /// GPIO: `gpio:///dev/gpiochip0?line=17[&active=low]`.
+    pub url: Option<String>,
     /// Tasmota: the device topic (`cmnd/<topic>/POWER`); Shelly: the device's MQTT prefix
     /// (`<topic>/rpc`).
     pub topic: Option<String>,
@@ -175,6 +178,7 @@ impl Default for RelayFile {
     fn default() -> Self {
         Self {
             backend: "sim".into(),
+            url: None,
             topic: None,
             channel: None,
         }
@@ -525,6 +529,8 @@ impl RulesSettings {
 pub enum RelayBackend {
     /// Logged only (tests, `--demo`, a dry run).
     Sim,
+    /// A line of a Linux GPIO character device.
+    Gpio(crate::gpio::GpioUrl),
     /// A Tasmota device: `cmnd/<topic>/POWER` `ON`/`OFF` on the bridge's broker.
     Tasmota {
         /// The device topic.
@@ -854,6 +860,13 @@ impl Settings {
         let relay = |name: &str, r: &RelayFile| -> Result<RelayBackend, String> {
             let field = format!("relays.{name}");
             let topic_ok = |t: &String| !t.is_empty() && !t.contains(['+', '#']);
+            if r.backend != "gpio" && r.url.is_some() {
+                return Err(bad(
+                    &field,
+                    &format!("a {} relay has no url", r.backend),
+                    "remove url (it is for backend = \"gpio\")",
+                ));
+            }
             match (r.backend.as_str(), &r.topic) {
                 ("sim", None) if r.channel.is_none() => Ok(RelayBackend::Sim),
                 ("sim", _) => Err(bad(
@@ -861,6 +874,25 @@ impl Settings {
                     "a sim relay has no topic or channel",
                     "remove them, or use backend = \"tasmota\" or \"shelly\"",
                 )),
+                ("gpio", topic) => {
+                    if topic.is_some() || r.channel.is_some() {
+                        return Err(bad(
+                            &field,
+                            "a gpio relay has no topic or channel",
+                            "remove them; the line is in url = \"gpio:///dev/gpiochip0?line=17\"",
+                        ));
+                    }
+                    let Some(u) = &r.url else {
+                        return Err(bad(
+                            &field,
+                            "a gpio relay needs its line",
+                            "add url = \"gpio:///dev/gpiochip0?line=17\" (&active=low for a relay that is on when the line is low)",
+                        ));
+                    };
+                    let url = crate::gpio::GpioUrl::parse(u)
+                        .map_err(|e| bad(&format!("{field}.url"), &e.message, e.fix))?;
+                    Ok(RelayBackend::Gpio(url))
+                }
                 (kind @ ("tasmota" | "shelly"), Some(t)) if topic_ok(t) => {
                     if mqtt.is_none() {
                         return Err(bad(
@@ -893,7 +925,7 @@ impl Settings {
                 (other, _) => Err(bad(
                     &field,
                     &format!("unknown backend {other:?}"),
-                    "use backend = \"sim\", \"tasmota\" or \"shelly\"",
+                    "use backend = \"sim\", \"gpio\", \"tasmota\" or \"shelly\"",
                 )),
             }
         };
@@ -902,6 +934,38 @@ impl Settings {
             relay("load2", &file.relays.load2)?,
             relay("balancer", &file.relays.balancer)?,
         ];
+        // One line drives one relay.
+        for (i, a) in relays.iter().enumerate() {
+            for (b, name) in relays
+                .iter()
+                .zip(["load1", "load2", "balancer"])
+                .skip(i + 1)
+            {
+                if let (RelayBackend::Gpio(x), RelayBackend::Gpio(y)) = (a, b) {
+                    if x.chip == y.chip && x.line == y.line {
+                        return Err(bad(
+                            &format!("relays.{name}.url"),
+                            &format!(
+                                "line {} of {} drives another relay too",
+                                y.line,
+                                y.chip.display()
+                            ),
+                            "give each relay its own line",
+                        ));
+                    }
+                }
+            }
+        }
+        // A GPIO relay needs a build that can open lines.
+        for (r, name) in relays.iter().zip(["load1", "load2", "balancer"]) {
+            if matches!(r, RelayBackend::Gpio(_)) && crate::gpio::chardev().is_none() {
+                return Err(bad(
+                    &format!("relays.{name}"),
+                    "this build has no GPIO support",
+                    "build bms-bridge on Linux with its default feature \"gpio\", or use another backend",
+                ));
+            }
+        }
         let web = match &file.web {
             Some(w) => w
                 .validate("bms-bridge")

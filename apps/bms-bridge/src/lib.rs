@@ -3,7 +3,7 @@
 //! `voltwire-bms-rules`. A thin composition: [`config`] (TOML, validated), [`sources`] (one
 //! BMS loop over the kinds of [`bms`]: Daly, Pace, JK, JK-PB poll + charge-MOSFET write,
 //! Pylontech read only; VE.Direct TEXT, 1-Wire), [`engine`] (the rules on an injected
-//! clock), [`app`] (relays, MQTT, the loop), [`web`] (the status page's state, health
+//! clock), [`app`] (relays, MQTT, the loop), [`gpio`] (relays on GPIO lines), [`web`] (the status page's state, health
 //! and metrics) and [`demo`] (feature `demo`).
 #![forbid(unsafe_code)]
 #![allow(
@@ -18,5 +18,6 @@ pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod engine;
+pub mod gpio;
 pub mod sources;
 pub mod web;

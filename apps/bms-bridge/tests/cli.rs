@@ -65,9 +65,9 @@ fn bad_values_name_the_field_and_the_fix() {
             "add an [mqtt] section",
         ),
         (
-            "[relays]\nload2 = { backend = \"gpio\" }\n",
+            "[relays]\nload2 = { backend = \"relay\" }\n",
             "relays.load2",
-            "\"sim\", \"tasmota\" or \"shelly\"",
+            "\"sim\", \"gpio\", \"tasmota\" or \"shelly\"",
         ),
         ("[shunt]\nurl = \"ftp://x\"\n", "shunt.url", "serial://"),
         (
@@ -238,6 +238,73 @@ fn bad_values_name_the_field_and_the_fix() {
         let (code, text) = check(&path);
         assert_eq!(code, 0, "{body}: {text}");
         assert!(text.contains(kind), "{body}: {text}");
+    }
+}
+
+/// GPIO relays: every mistake in a `gpio://` relay names the relay's field and the fix; a
+/// good one passes (the chip is not opened by the check).
+#[test]
+fn gpio_relays_are_checked() {
+    let dir = voltwire_testkit::scratch_dir("bms-bridge-cli-gpio");
+    let path = dir.join("gpio.toml");
+    let head = "[bms]\nurl = \"tcp://h:1\"\n\n[relays]\n";
+    for (relays, field, fix) in [
+        (
+            "load1 = { backend = \"gpio\" }",
+            "relays.load1",
+            "add url = \"gpio:///dev/gpiochip0?line=17\"",
+        ),
+        (
+            "load1 = { backend = \"gpio\", url = \"gpio:///dev/gpiochip0\" }",
+            "relays.load1.url",
+            "add ?line=",
+        ),
+        (
+            "load2 = { backend = \"gpio\", url = \"gpio:///dev/gpiochip0?line=17&active=0\" }",
+            "relays.load2.url",
+            "active=low",
+        ),
+        (
+            "balancer = { backend = \"gpio\", url = \"gpio://gpiochip0?line=3\" }",
+            "relays.balancer.url",
+            "three slashes",
+        ),
+        (
+            "load1 = { backend = \"gpio\", url = \"gpio:///dev/gpiochip0?line=5\", topic = \"x\" }",
+            "relays.load1",
+            "remove them",
+        ),
+        (
+            "load1 = { backend = \"sim\", url = \"gpio:///dev/gpiochip0?line=5\" }",
+            "relays.load1",
+            "remove url",
+        ),
+        (
+            "load1 = { backend = \"gpio\", url = \"gpio:///dev/gpiochip0?line=5\" }\nbalancer = { backend = \"gpio\", url = \"gpio:///dev/gpiochip0?line=5&active=low\" }",
+            "relays.balancer.url",
+            "its own line",
+        ),
+        ("load1 = { backend = \"gpoi\" }", "relays.load1", "\"gpio\""),
+    ] {
+        std::fs::write(&path, format!("{head}{relays}\n")).unwrap();
+        let (code, text) = check(&path);
+        assert_eq!(code, 2, "{relays}: {text}");
+        assert!(
+            text.contains(field) && text.contains(fix),
+            "{relays}: {text}"
+        );
+    }
+    std::fs::write(
+        &path,
+        format!("{head}load1 = {{ backend = \"gpio\", url = \"gpio:///dev/gpiochip0?line=17\" }}\nload2 = {{ backend = \"gpio\", url = \"gpio:///dev/gpiochip0?line=27&active=low\" }}\n"),
+    )
+    .unwrap();
+    let (code, text) = check(&path);
+    if cfg!(all(feature = "gpio", target_os = "linux")) {
+        assert_eq!(code, 0, "{text}");
+    } else {
+        assert_eq!(code, 2, "{text}");
+        assert!(text.contains("no GPIO support"), "{text}");
     }
 }
 
