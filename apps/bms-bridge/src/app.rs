@@ -742,17 +742,19 @@ pub async fn run_observed(
             tasks.spawn(sources::bms(conn, proto, timing, btx, None))
         }
     };
-    if let Some(url) = &settings.shunt {
-        tasks.spawn(sources::vedirect(
-            LinkConnect::new(url.clone(), 2),
+    if let Some(p) = &settings.shunt {
+        tasks.spawn(sources::vedirect_port(
+            LinkConnect::new(p.url.clone(), 2),
             VeDirectRole::Shunt,
+            p.hex_poll,
             tx.clone(),
         ));
     }
-    for (i, url) in (0u8..).zip(&settings.chargers) {
-        tasks.spawn(sources::vedirect(
-            LinkConnect::new(url.clone(), 3 + u64::from(i)),
+    for (i, p) in (0u8..).zip(&settings.chargers) {
+        tasks.spawn(sources::vedirect_port(
+            LinkConnect::new(p.url.clone(), 3 + u64::from(i)),
             VeDirectRole::Charger(i),
+            p.hex_poll,
             tx.clone(),
         ));
     }

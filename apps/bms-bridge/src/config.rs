@@ -110,6 +110,9 @@ const fn five() -> u64 {
 pub struct PortFile {
     /// `serial:///dev/ttyUSB1?baud=19200` or `tcp://host:port`.
     pub url: String,
+    /// Read the device over VE.Direct HEX every this many seconds instead of its TEXT
+    /// stream (absent: TEXT, receive only).
+    pub hex_poll_s: Option<u64>,
 }
 
 /// `[onewire]`.
@@ -596,6 +599,15 @@ pub struct BmsSettings {
     pub poll: Duration,
 }
 
+/// A VE.Direct device's port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VeDirectPort {
+    /// Where.
+    pub url: LinkUrl,
+    /// `None`: its TEXT stream (receive only); `Some(period)`: HEX Gets every period.
+    pub hex_poll: Option<Duration>,
+}
+
 /// 1-Wire sensors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OneWireSettings {
@@ -630,9 +642,9 @@ pub struct Settings {
     /// The BMS.
     pub bms: BmsSettings,
     /// The SmartShunt.
-    pub shunt: Option<LinkUrl>,
+    pub shunt: Option<VeDirectPort>,
     /// The chargers.
-    pub chargers: Vec<LinkUrl>,
+    pub chargers: Vec<VeDirectPort>,
     /// The 1-Wire sensors.
     pub onewire: Option<OneWireSettings>,
     /// Relay backends in [`rules::Relay::ALL`] order.
@@ -765,8 +777,25 @@ impl Settings {
             rs485,
             poll: Duration::from_secs(file.bms.poll_s),
         };
+        let port = |field: &str, p: &PortFile| -> Result<VeDirectPort, String> {
+            let hex_poll = match p.hex_poll_s {
+                None => None,
+                Some(s @ 1..=600) => Some(Duration::from_secs(s)),
+                Some(_) => {
+                    return Err(bad(
+                        &format!("{field}.hex_poll_s"),
+                        "out of range",
+                        "use 1..=600 s (5 is usual), or remove it to read the TEXT stream",
+                    ));
+                }
+            };
+            Ok(VeDirectPort {
+                url: url(&format!("{field}.url"), &p.url)?,
+                hex_poll,
+            })
+        };
         let shunt = match &file.shunt {
-            Some(p) => Some(url("shunt.url", &p.url)?),
+            Some(p) => Some(port("shunt", p)?),
             None => None,
         };
         if file.charger.len() > rules::MAX_CHARGERS {
@@ -778,7 +807,7 @@ impl Settings {
         }
         let mut chargers = Vec::new();
         for (i, c) in file.charger.iter().enumerate() {
-            chargers.push(url(&format!("charger[{i}].url"), &c.url)?);
+            chargers.push(port(&format!("charger[{i}]"), c)?);
         }
         let mut config = rules::Config {
             shunt: shunt.is_some(),

@@ -306,7 +306,130 @@ impl VeDirectRole {
 
 /// Read a VE.Direct TEXT stream for ever (receive only): each record becomes an [`Input`].
 /// Returns only when `tx` is closed or `conn` says no stream will ever come.
-pub async fn vedirect<C: Connect>(mut conn: C, role: VeDirectRole, tx: mpsc::Sender<Input>) {
+pub async fn vedirect<C: Connect>(conn: C, role: VeDirectRole, tx: mpsc::Sender<Input>) {
+    vedirect_port(conn, role, None, tx).await;
+}
+
+/// The TEXT record's reading for `role`.
+fn text_input(role: VeDirectRole, r: &voltwire_victron::text::Record) -> Option<Input> {
+    match role {
+        VeDirectRole::Shunt => Some(Input::Shunt(ShuntReading {
+            voltage: r.battery_voltage()?,
+            current: r.battery_current()?,
+            soc: r.soc(),
+        })),
+        VeDirectRole::Charger(c) => r.panel_power().map(|p| Input::Charger(c, p)),
+    }
+}
+
+/// The HEX registers a poll reads: the SmartShunt's SOC (0x0FFF), battery voltage (0xED8D)
+/// and current in mA (0xED8C); a charger's panel power (0xEDBC).
+pub fn hex_registers(role: VeDirectRole) -> &'static [u16] {
+    use voltwire_victron::hex::register::id;
+    match role {
+        VeDirectRole::Shunt => &[id::SOC, id::DC_CHANNEL1_VOLTAGE, id::DC_CHANNEL1_CURRENT_MA],
+        VeDirectRole::Charger(_) => &[id::PANEL_POWER],
+    }
+}
+
+/// The Get requests of one poll, as lines.
+fn hex_requests(role: VeDirectRole) -> Vec<u8> {
+    let mut out = Vec::new();
+    for r in hex_registers(role) {
+        if let Ok(f) = voltwire_victron::hex::Request::get(*r).to_frame() {
+            out.extend_from_slice(&f.to_line());
+        }
+    }
+    out
+}
+
+/// One HEX poll's answers so far: a reading once every register of the poll answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HexPoll {
+    soc_answered: bool,
+    soc: Option<voltwire_core::Permille>,
+    voltage: Option<voltwire_core::Millivolts>,
+    current: Option<voltwire_core::Milliamps>,
+}
+
+impl HexPoll {
+    /// Take one Get answer; the [`Input`] when it completes the poll. An answer with an
+    /// error flag, a value out of its unit or a register of no interest changes nothing; a
+    /// SOC "not available" is a reading without SOC (as TEXT's `---`).
+    pub fn answer(
+        &mut self,
+        role: VeDirectRole,
+        d: &voltwire_victron::hex::RegisterData,
+    ) -> Option<Input> {
+        use voltwire_victron::hex::register::{Unit, id};
+        use voltwire_victron::hex::{Flags, RegisterValue};
+        if d.flags != Flags::OK {
+            return None;
+        }
+        let value = d.decode().ok()?;
+        let reading = value.reading();
+        match (role, d.register) {
+            (VeDirectRole::Charger(c), id::PANEL_POWER) => {
+                // 0.01 W on the wire; whole watts (nearest) are plenty for the PV average.
+                let r = reading.filter(|r| r.unit == Unit::CentiWatt)?;
+                let w = i32::try_from(r.raw.saturating_add(50).div_euclid(100)).ok()?;
+                return Some(Input::Charger(c, voltwire_core::Watts(w)));
+            }
+            (VeDirectRole::Shunt, id::SOC) => {
+                self.soc = match (&value, reading) {
+                    (RegisterValue::NotAvailable, _) => None,
+                    (_, Some(r)) if r.unit == Unit::CentiPercent => Some(voltwire_core::Permille(
+                        i16::try_from((r.raw / 10).clamp(0, 1000)).ok()?,
+                    )),
+                    _ => return None,
+                };
+                self.soc_answered = true;
+            }
+            (VeDirectRole::Shunt, id::DC_CHANNEL1_VOLTAGE) => {
+                self.voltage = Some(reading?.millivolts()?);
+            }
+            (VeDirectRole::Shunt, id::DC_CHANNEL1_CURRENT_MA) => {
+                self.current = Some(reading?.milliamps()?);
+            }
+            _ => return None,
+        }
+        let (true, soc, Some(voltage), Some(current)) =
+            (self.soc_answered, self.soc, self.voltage, self.current)
+        else {
+            return None;
+        };
+        *self = Self::default();
+        Some(Input::Shunt(ShuntReading {
+            voltage,
+            current,
+            soc,
+        }))
+    }
+}
+
+/// The next tick of an optional ticker (pending for ever without one).
+async fn next_tick(t: &mut Option<tokio::time::Interval>) {
+    match t {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Read a VE.Direct device for ever: with `hex = None` its TEXT records (receive only);
+/// with `hex = Some(period)` its HEX registers ([`hex_registers`]), asked every `period`
+/// (TEXT records are then ignored: a device pauses its TEXT output while it is spoken to in
+/// HEX, so the readings come from one protocol only). Returns only when `tx` is closed or
+/// `conn` says no stream will ever come.
+pub async fn vedirect_port<C: Connect>(
+    mut conn: C,
+    role: VeDirectRole,
+    hex: Option<Duration>,
+    tx: mpsc::Sender<Input>,
+) {
+    use tokio::io::AsyncWriteExt as _;
+    use voltwire_victron::hex::Response;
     let name = role.name();
     let mut retry = backoff(23 + u64::from(matches!(role, VeDirectRole::Charger(1))));
     while !tx.is_closed() {
@@ -326,32 +449,37 @@ pub async fn vedirect<C: Connect>(mut conn: C, role: VeDirectRole, tx: mpsc::Sen
         link_event(&tx, &name, true, String::new()).await;
         let mut decoder = RecordDecoder::new();
         let mut buf = [0u8; 512];
+        let mut ticker = hex.map(|p| {
+            let mut t = tokio::time::interval(p);
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            t
+        });
+        let mut poll = HexPoll::default();
         let why = loop {
-            let n = match link.read(&mut buf).await {
-                Ok(0) => break "end of file".to_owned(),
-                Ok(n) => n,
-                Err(e) => break e.to_string(),
+            let n = tokio::select! {
+                r = link.read(&mut buf) => match r {
+                    Ok(0) => break "end of file".to_owned(),
+                    Ok(n) => n,
+                    Err(e) => break e.to_string(),
+                },
+                () = next_tick(&mut ticker) => {
+                    // A new poll: what the last one did not complete is dropped.
+                    poll = HexPoll::default();
+                    if let Err(e) = link.write_all(&hex_requests(role)).await {
+                        break e.to_string();
+                    }
+                    continue;
+                }
             };
             let mut inputs = Vec::new();
-            decoder.feed_all(buf.get(..n).unwrap_or_default(), |item| {
-                if let Ok(Message::Record(r)) = item.value {
-                    match role {
-                        VeDirectRole::Shunt => {
-                            if let (Some(v), Some(i)) = (r.battery_voltage(), r.battery_current()) {
-                                inputs.push(Input::Shunt(ShuntReading {
-                                    voltage: v,
-                                    current: i,
-                                    soc: r.soc(),
-                                }));
-                            }
-                        }
-                        VeDirectRole::Charger(c) => {
-                            if let Some(p) = r.panel_power() {
-                                inputs.push(Input::Charger(c, p));
-                            }
-                        }
+            decoder.feed_all(buf.get(..n).unwrap_or_default(), |item| match item.value {
+                Ok(Message::Record(r)) if hex.is_none() => inputs.extend(text_input(role, &r)),
+                Ok(Message::Hex(f)) if hex.is_some() => {
+                    if let Ok(Response::Get(d)) = Response::from_frame(&f) {
+                        inputs.extend(poll.answer(role, &d));
                     }
                 }
+                _ => {}
             });
             for i in inputs {
                 if tx.send(i).await.is_err() {
@@ -406,8 +534,65 @@ pub async fn onewire(dir: PathBuf, ids: Vec<String>, poll: Duration, tx: mpsc::S
 
 #[cfg(test)]
 mod tests {
-    use super::{MosfetFollow, parse_w1};
-    use voltwire_core::DeciCelsius;
+    #![allow(clippy::unwrap_used, clippy::many_single_char_names, reason = "test")]
+    use super::{HexPoll, MosfetFollow, VeDirectRole, parse_w1};
+    use crate::engine::Input;
+    use voltwire_bms_rules::ShuntReading;
+    use voltwire_core::{DeciCelsius, Milliamps, Millivolts, Permille, Watts};
+    use voltwire_victron::hex::register::id;
+    use voltwire_victron::hex::{Flags, RegisterData};
+
+    fn data(register: u16, flags: Flags, value: &[u8]) -> RegisterData {
+        RegisterData::new(register, flags, value).unwrap()
+    }
+
+    #[test]
+    fn hex_poll_completes_on_all_three_and_ignores_errors() {
+        let shunt = VeDirectRole::Shunt;
+        let mut p = HexPoll::default();
+        // 0x0FFF SOC 61.23 % (un16, 0.01 %), 0xED8D 26.45 V (sn16, 0.01 V), 0xED8C −1.234 A
+        // (sn32, mA).
+        assert_eq!(
+            p.answer(shunt, &data(id::SOC, Flags::OK, &6123u16.to_le_bytes())),
+            None
+        );
+        // An answer with an error flag changes nothing.
+        let bad = data(id::DC_CHANNEL1_VOLTAGE, Flags::UNKNOWN_ID, &[]);
+        assert_eq!(p.answer(shunt, &bad), None);
+        let v = data(id::DC_CHANNEL1_VOLTAGE, Flags::OK, &2645i16.to_le_bytes());
+        assert_eq!(p.answer(shunt, &v), None);
+        let i = data(
+            id::DC_CHANNEL1_CURRENT_MA,
+            Flags::OK,
+            &(-1234i32).to_le_bytes(),
+        );
+        assert_eq!(
+            p.answer(shunt, &i),
+            Some(Input::Shunt(ShuntReading {
+                voltage: Millivolts(26_450),
+                current: Milliamps(-1_234),
+                soc: Some(Permille(612)),
+            }))
+        );
+        // Started afresh: the voltage and current alone are not a reading; SOC "not
+        // available" (0xFFFF) completes it without a SOC.
+        assert_eq!(p.answer(shunt, &v), None);
+        assert_eq!(p.answer(shunt, &i), None);
+        let na = data(id::SOC, Flags::OK, &0xFFFFu16.to_le_bytes());
+        let Some(Input::Shunt(r)) = p.answer(shunt, &na) else {
+            panic!("a reading without SOC");
+        };
+        assert_eq!(r.soc, None);
+        // A charger's panel power (un32, 0.01 W) to the nearest watt.
+        let c = VeDirectRole::Charger(1);
+        for (raw, w) in [(43_249u32, 432), (43_250, 433), (0, 0)] {
+            let d = data(id::PANEL_POWER, Flags::OK, &raw.to_le_bytes());
+            assert_eq!(p.answer(c, &d), Some(Input::Charger(1, Watts(w))));
+        }
+        // A register of no interest.
+        let d = data(id::SOC, Flags::OK, &6123u16.to_le_bytes());
+        assert_eq!(p.answer(c, &d), None);
+    }
 
     #[test]
     fn mosfet_follow_never_overrides_the_bms_and_confirms_by_read_back() {

@@ -71,6 +71,16 @@ fn bad_values_name_the_field_and_the_fix() {
         ),
         ("[shunt]\nurl = \"ftp://x\"\n", "shunt.url", "serial://"),
         (
+            "[shunt]\nurl = \"tcp://h:2\"\nhex_poll_s = 0\n",
+            "shunt.hex_poll_s",
+            "use 1..=600 s",
+        ),
+        (
+            "[[charger]]\nurl = \"tcp://h:2\"\nhex_poll_s = 601\n",
+            "charger[0].hex_poll_s",
+            "remove it to read the TEXT stream",
+        ),
+        (
             "[onewire]\nsensors = [{ id = \"28-1\", role = \"cpu\" }]\n",
             "onewire.sensors",
             "\"cell\" or \"charger\"",
