@@ -84,6 +84,24 @@ fn extremes(cells: impl Iterator<Item = Millivolts>) -> Option<(Millivolts, Mill
     })
 }
 
+/// A Pace or Pylontech module's analog block (0x42) as a reading: cell extremes, SOC =
+/// remaining / total capacity (the wide fields when the block carries them), the highest of
+/// the cell temperatures at `cell_temps`; `None` without cells or with no total capacity.
+fn analog_reading<D: voltwire_asciihex::block::Dialect>(
+    m: &voltwire_asciihex::block::Analog<D>,
+    cell_temps: core::ops::Range<usize>,
+) -> Option<BmsReading> {
+    let (cell_min, cell_max) = extremes(m.cells.iter().copied())?;
+    Some(BmsReading {
+        pack: m.voltage,
+        current: m.current,
+        soc: soc_of(m.remaining().0, m.total().0)?,
+        cell_min,
+        cell_max,
+        temp_max: cell_temps.filter_map(|i| m.temperature_celsius(i)).max(),
+    })
+}
+
 // ---------------------------------------------------------------------------------------
 // Daly
 
@@ -238,19 +256,11 @@ impl BmsProtocol for Pace {
         else {
             return Err(no_answer());
         };
-        let pack = a.modules.first().ok_or_else(no_answer)?;
-        let (cell_min, cell_max) = extremes(pack.cells.iter().copied()).ok_or_else(no_answer)?;
         // The last two temperatures are the MOSFET's and the environment's; the others the
         // cells'.
-        let cell_temps = pack.temperatures.len().saturating_sub(2).max(1);
-        let temp_max = pack
-            .temperatures
-            .iter()
-            .take(cell_temps)
-            .filter_map(|t| t.to_celsius(voltwire_pace::ZERO_CELSIUS))
-            .max();
-        // Remaining / total capacity (the wide fields when the block carries them).
-        let soc = soc_of(pack.remaining().0, pack.total().0).ok_or_else(no_answer)?;
+        let pack = a.modules.first().ok_or_else(no_answer)?;
+        let cell_temps = 0..pack.temperatures.len().saturating_sub(2).max(1);
+        let reading = analog_reading(pack, cell_temps).ok_or_else(no_answer)?;
         let mosfet = match self
             .request(p, RequestBody::Status(Target::Pack(adr)))
             .await
@@ -263,14 +273,7 @@ impl BmsProtocol for Pace {
             _ => None,
         };
         Ok(Polled {
-            reading: BmsReading {
-                pack: pack.voltage,
-                current: pack.current,
-                soc,
-                cell_min,
-                cell_max,
-                temp_max,
-            },
+            reading,
             charge_mosfet: mosfet,
             alarms: None,
         })
@@ -325,27 +328,11 @@ impl BmsProtocol for Pylontech {
         let (true, ResponseBody::Analog(a)) = (r.answers(&req), r.body) else {
             return Err(no_answer());
         };
-        let module = a.modules.first().ok_or_else(no_answer)?;
-        let (cell_min, cell_max) = extremes(module.cells.iter().copied()).ok_or_else(no_answer)?;
-        // Remaining / total capacity: above 65 Ah they are in the block's wide extension.
-        let soc = soc_of(module.remaining().0, module.total().0).ok_or_else(no_answer)?;
         // The first temperature is the BMS board's; the others the cells'.
-        let skip = usize::from(module.temperatures.len() > 1);
-        let temp_max = module
-            .temperatures
-            .iter()
-            .skip(skip)
-            .filter_map(|t| t.to_celsius(voltwire_pylontech::rs485::ZERO_CELSIUS))
-            .max();
+        let module = a.modules.first().ok_or_else(no_answer)?;
+        let cell_temps = usize::from(module.temperatures.len() > 1)..module.temperatures.len();
         Ok(Polled {
-            reading: BmsReading {
-                pack: module.voltage,
-                current: module.current,
-                soc,
-                cell_min,
-                cell_max,
-                temp_max,
-            },
+            reading: analog_reading(module, cell_temps).ok_or_else(no_answer)?,
             charge_mosfet: None,
             alarms: None,
         })

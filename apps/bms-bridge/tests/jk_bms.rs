@@ -26,19 +26,20 @@ use bms_bridge::bms;
 use bms_bridge::engine::{Engine, Input};
 use bms_bridge::sources::{self, ChannelConnect, PollTiming};
 use serde_json::Value as J;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, DuplexStream};
+use support::{Device, Shared};
+use tokio::io::DuplexStream;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use voltwire_bms_rules::Config;
 use voltwire_core::MilliampHours;
 use voltwire_runtime::poll::PollConfig;
 use voltwire_sim::device::{JkBms, JkPb};
-use voltwire_sim::{PackConfig, Plant, PlantCommand, SerialResponder};
+use voltwire_sim::{PackConfig, Plant, SerialResponder};
+
+mod support;
 
 /// A failure guard only: every wait ends on its message long before this (paused clock).
 const GUARD: Duration = Duration::from_secs(1200);
-
-type Shared<T> = Arc<Mutex<T>>;
 
 /// Which simulated BMS.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,40 +48,10 @@ enum Kind {
     JkPb,
 }
 
-/// The simulated BMS, shared so a test can make it silent.
-type Device = Shared<Box<dyn SerialResponder + Send>>;
-
 fn device(kind: Kind) -> Device {
-    Arc::new(Mutex::new(match kind {
-        Kind::Jk => Box::new(JkBms::new(0)) as Box<dyn SerialResponder + Send>,
-        Kind::JkPb => Box::new(JkPb::new(1, 0)),
-    }))
-}
-
-/// The device on its pipe: requests in (also appended to `heard`), replies out, MOSFET
-/// switches applied to the plant.
-async fn serve(plant: Shared<Plant>, dev: Device, heard: Shared<Vec<u8>>, mut pipe: DuplexStream) {
-    let start = tokio::time::Instant::now();
-    let mut buf = [0u8; 512];
-    loop {
-        let n = match pipe.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        heard.lock().unwrap().extend_from_slice(&buf[..n]);
-        let mut out = Vec::new();
-        {
-            let mut p = plant.lock().unwrap();
-            let now = p.advance_to(start.elapsed());
-            let mut d = dev.lock().unwrap();
-            d.on_bytes(&buf[..n], now, &p, &mut out);
-            let mut cmds: Vec<PlantCommand> = Vec::new();
-            d.drain_commands(&mut cmds);
-            p.apply(cmds);
-        }
-        if pipe.write_all(&out).await.is_err() {
-            return;
-        }
+    match kind {
+        Kind::Jk => support::device(JkBms::new(0)),
+        Kind::JkPb => support::device(JkPb::new(1, 0)),
     }
 }
 
@@ -140,7 +111,7 @@ fn spawn_source(
     let (app_end, dev_end) = tokio::io::duplex(16 * 1024);
     let (ptx, prx) = mpsc::channel(1);
     ptx.try_send(app_end).unwrap();
-    tokio::spawn(serve(
+    tokio::spawn(support::serve_pipe(
         Arc::clone(plant),
         Arc::clone(dev),
         Arc::clone(heard),
@@ -429,54 +400,13 @@ async fn silent_jk_pb_trips_comm_bms_and_recovers() {
     silent_bms_trips_the_comm_latch(Kind::JkPb).await;
 }
 
-fn log(_: core::fmt::Arguments<'_>) {}
-
-/// Serve `kind` on a new pty (its own thread and runtime: the serving future is not Send);
-/// its path.
-async fn serve_on_pty(kind: Kind) -> String {
-    use voltwire_sim::serve::{self, Listen, PortDrop, SerialStation};
-    let (tx, rx) = oneshot::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let p = Plant::new(vec![PackConfig {
-                cells: 8,
-                initial_soc: 0.5,
-                ..PackConfig::default()
-            }]);
-            let d: Box<dyn SerialResponder + Send> = match kind {
-                Kind::Jk => Box::new(JkBms::new(0)),
-                Kind::JkPb => Box::new(JkPb::new(1, 0)),
-            };
-            let mut station = SerialStation::new(p, d, 1.0);
-            let mut tx = Some(tx);
-            let r = serve::serve(
-                &mut station,
-                Listen::Pty,
-                PortDrop::Never,
-                log,
-                |path| {
-                    let _ = tx.take().unwrap().send(path.to_owned());
-                    Ok(())
-                },
-                std::future::pending(),
-            )
-            .await;
-            panic!("serving ended: {r:?}");
-        });
-    });
-    tokio::time::timeout(Duration::from_secs(60), rx)
-        .await
-        .unwrap()
-        .unwrap()
-}
-
 /// The whole app from its configuration: `kind = "jk"` / `"jk-pb"` on a `serial://` pty.
 async fn whole_app_on_a_pty(kind: Kind, kind_line: &str) {
-    let pty = serve_on_pty(kind).await;
+    let dev: Box<dyn SerialResponder + Send> = match kind {
+        Kind::Jk => Box::new(JkBms::new(0)),
+        Kind::JkPb => Box::new(JkPb::new(1, 0)),
+    };
+    let pty = support::serve_on_pty(dev).await;
     let text = format!(
         "[bridge]\ntick_ms = 200\nstate_every_s = 1\n\n[bms]\n{kind_line}\nurl = \"serial://{pty}?baud=115200\"\npoll_s = 1\n"
     );
