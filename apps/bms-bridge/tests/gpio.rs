@@ -30,6 +30,9 @@ struct Fake(u32);
 
 impl GpioLine for Fake {
     fn set_level(&mut self, high: bool) -> io::Result<()> {
+        if self.0 == 99 {
+            return Err(io::Error::other("device gone"));
+        }
         LOG.lock()
             .unwrap()
             .push((self.0, if high { "high" } else { "low" }));
@@ -167,6 +170,17 @@ fn a_line_that_cannot_be_opened_names_the_relay_and_the_fix() {
     );
     // The line opened before it is released again (the start failed as a whole).
     assert_eq!(events(5), ["opened low", "released"]);
+    // A failed switch names the URL (the engine logs it and retries at the next tick).
+    let backends = [
+        gpio("gpio:///dev/gpiochip0?line=99"),
+        RelayBackend::Sim,
+        RelayBackend::Sim,
+    ];
+    let [Some(mut r), None, None] = app::open_gpio(&backends, Some(open_fake)).unwrap() else {
+        panic!("one line");
+    };
+    let e = r.set(true).unwrap_err();
+    assert!(e.contains("line=99") && e.contains("device gone"), "{e}");
     // A build without GPIO support refuses before opening anything.
     let e = app::open_gpio(&backends, None).unwrap_err();
     assert!(
