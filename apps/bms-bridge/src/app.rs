@@ -296,7 +296,7 @@ fn validate(current: &Mutex<Config>, name: &str, payload: &[u8]) -> Result<Input
                 .map_err(|_| Rejection::new("internal", "config lock poisoned"))?;
             let next = s
                 .apply(*cur)
-                .map_err(|e| Rejection::invalid(&e.field, &e.fix))?;
+                .map_err(|e| Rejection::invalid(e.field, e.fix))?;
             *cur = next;
             Ok(Input::Config(Box::new(next)))
         }
@@ -348,11 +348,21 @@ pub async fn fetch_retained(m: &MqttSettings) -> Option<Vec<u8>> {
 }
 
 fn discovery(h: &MqttHandle) {
-    let node = h.topics().base().replace('/', "_");
+    for c in discovery_configs(h.topics()) {
+        if let Err(e) = h.publish_discovery(&c) {
+            tracing::warn!(error = %e, "discovery not published");
+        }
+    }
+}
+
+/// The Home Assistant discovery messages of a bridge under `topics` (published retained
+/// after connecting; the ESP32 firmware's `voltwire_bms_node::discovery` is the same set).
+pub fn discovery_configs(topics: &mqtt::Topics) -> Vec<mqtt::DiscoveryConfig> {
+    let node = topics.base().replace('/', "_");
     let mut device = Device::new(format!("voltwire_{node}"), "bms-bridge");
     device.manufacturer = Some("voltwire".into());
-    let Ok(d) = Discovery::new(&node, device, h.topics().clone()) else {
-        return;
+    let Ok(d) = Discovery::new(&node, device, topics.clone()) else {
+        return Vec::new();
     };
     let sensor = |id: &str, name: &str, class: &str, unit: &str| {
         Entity::sensor(id, name)
@@ -396,16 +406,14 @@ fn discovery(h: &MqttHandle) {
             .value_template(&format!("{{{{ value_json.relays.{}.mode }}}}", r.name())),
         );
     }
+    let mut configs = Vec::new();
     for e in &entities {
         match d.config(e) {
-            Ok(c) => {
-                if let Err(e) = h.publish_discovery(&c) {
-                    tracing::warn!(error = %e, "discovery not published");
-                }
-            }
+            Ok(c) => configs.push(c),
             Err(e) => tracing::warn!(error = %e, "discovery entity"),
         }
     }
+    configs
 }
 
 /// A hook called after every tick.

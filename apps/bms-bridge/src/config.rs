@@ -4,9 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use voltwire_bms_rules as rules;
-use voltwire_core::{DeciCelsius, Millivolts, Permille, Watts};
 use voltwire_runtime::config as rtconfig;
 use voltwire_runtime::link::LinkUrl;
 use voltwire_runtime::mqtt::{BrokerUrl, Topics};
@@ -216,148 +215,15 @@ const fn three() -> u64 {
 }
 
 /// The rule settings in app units (the `[rules]` table and the MQTT `config` command share
-/// them): every key optional; what is not given keeps its current value.
-#[allow(missing_docs, reason = "each key is documented in the template")]
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RulesSettings {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cell_count: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub load1_on_soc_pv_low_pct: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub load1_on_soc_pv_high_pct: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub load1_off_soc_pct: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub load2_on_soc_pv_low_pct: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub load2_on_soc_pv_high_pct: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub load2_off_soc_pct: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub pv_high_w: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub balancer_on_diff_v: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub balancer_on_cell_v: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub balancer_off_cell_v: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timeout_bms_s: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timeout_vedirect_s: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub timeout_sensor_s: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub low_voltage_trip_cell_v: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub low_voltage_recover_cell_v: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cell_diff_trip_v: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cell_diff_recover_v: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cell_temp_trip_c: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cell_temp_recover_c: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub charger_temp_trip_c: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub charger_temp_recover_c: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub startup_hold_s: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter_cell_diff_jump_v: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter_soc_jump_pct: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter_voltage_jump_v: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter_temp_jump_c: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub filter_max_discards: Option<u8>,
-}
+/// them): every key optional; what is not given keeps its current value. The keys, units,
+/// ranges and fixes are `voltwire_bms_rules::settings`' table (shared with the ESP32
+/// firmware); this is its serde face for TOML and JSON.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RulesSettings(pub Patch);
 
 /// A rule setting that cannot be used: the key and the fix.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SettingError {
-    /// The key, e.g. `cell_diff_recover_v`.
-    pub field: String,
-    /// What to change.
-    pub fix: String,
-}
-
-impl std::fmt::Display for SettingError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.field, self.fix)
-    }
-}
-
-#[allow(
-    clippy::cast_possible_truncation,
-    reason = "range-checked before the cast"
-)]
-fn scaled(field: &str, v: f64, factor: f64, min: f64, max: f64) -> Result<i64, SettingError> {
-    if !v.is_finite() || v < min || v > max {
-        return Err(SettingError {
-            field: field.to_owned(),
-            fix: format!("must be a number from {min} to {max}"),
-        });
-    }
-    Ok((v * factor).round() as i64)
-}
-
-fn mv(field: &str, v: f64, max_v: f64) -> Result<Millivolts, SettingError> {
-    scaled(field, v, 1000.0, 0.0, max_v).map(|x| Millivolts(i32::try_from(x).unwrap_or(i32::MAX)))
-}
-
-fn pct(field: &str, v: f64) -> Result<Permille, SettingError> {
-    scaled(field, v, 10.0, 0.0, 100.0).map(|x| Permille(i16::try_from(x).unwrap_or(i16::MAX)))
-}
-
-fn celsius(field: &str, v: f64) -> Result<DeciCelsius, SettingError> {
-    scaled(field, v, 10.0, -40.0, 120.0).map(|x| DeciCelsius(i16::try_from(x).unwrap_or(i16::MAX)))
-}
-
-fn secs(field: &str, v: u64) -> Result<u64, SettingError> {
-    if v == 0 || v > 86_400 {
-        return Err(SettingError {
-            field: field.to_owned(),
-            fix: "must be 1..=86400 s".into(),
-        });
-    }
-    Ok(v * 1000)
-}
-
-/// The app key of a rules-crate field (for validation errors).
-fn app_field(rules_field: &str) -> &'static str {
-    match rules_field {
-        "cell_count" => "cell_count",
-        "chargers" => "charger",
-        "loads[0].off_soc" => "load1_off_soc_pct",
-        "loads[0].on_soc_pv_low" => "load1_on_soc_pv_low_pct",
-        "loads[0].on_soc_pv_high" => "load1_on_soc_pv_high_pct",
-        "loads[1].off_soc" => "load2_off_soc_pct",
-        "loads[1].on_soc_pv_low" => "load2_on_soc_pv_low_pct",
-        "loads[1].on_soc_pv_high" => "load2_on_soc_pv_high_pct",
-        "pv_high" => "pv_high_w",
-        "balancer.on_diff" => "balancer_on_diff_v",
-        "balancer.off_cell" => "balancer_off_cell_v",
-        "timeouts.bms" => "timeout_bms_s",
-        "timeouts.vedirect" => "timeout_vedirect_s",
-        "timeouts.sensor" => "timeout_sensor_s",
-        "low_voltage.recover_cell" => "low_voltage_recover_cell_v",
-        "cell_diff.recover" => "cell_diff_recover_v",
-        "cell_temp.recover" => "cell_temp_recover_c",
-        "charger_temp.recover" => "charger_temp_recover_c",
-        "filters.cell_diff_jump" => "filter_cell_diff_jump_v",
-        "filters.soc_jump" => "filter_soc_jump_pct",
-        "filters.voltage_jump" => "filter_voltage_jump_v",
-        "filters.temp_jump" => "filter_temp_jump_c",
-        _ => "rules",
-    }
-}
+pub use voltwire_bms_rules::SettingError;
+use voltwire_bms_rules::{Decimal, Patch, Setting, settings};
 
 impl RulesSettings {
     /// `base` with every given key applied, validated as a whole.
@@ -365,165 +231,75 @@ impl RulesSettings {
     /// # Errors
     /// The first key out of range, or the key the rules' validation names (e.g. a recovery
     /// threshold on the wrong side of its trip).
-    #[allow(clippy::too_many_lines, reason = "one key after the other")]
     pub fn apply(&self, base: rules::Config) -> Result<rules::Config, SettingError> {
-        let mut c = base;
-        if let Some(v) = self.cell_count {
-            c.cell_count = v;
-        }
-        for (i, (low, high, off)) in [
-            (
-                self.load1_on_soc_pv_low_pct,
-                self.load1_on_soc_pv_high_pct,
-                self.load1_off_soc_pct,
-            ),
-            (
-                self.load2_on_soc_pv_low_pct,
-                self.load2_on_soc_pv_high_pct,
-                self.load2_off_soc_pct,
-            ),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let names = if i == 0 {
-                [
-                    "load1_on_soc_pv_low_pct",
-                    "load1_on_soc_pv_high_pct",
-                    "load1_off_soc_pct",
-                ]
-            } else {
-                [
-                    "load2_on_soc_pv_low_pct",
-                    "load2_on_soc_pv_high_pct",
-                    "load2_off_soc_pct",
-                ]
-            };
-            let Some(load) = c.loads.get_mut(i) else {
-                continue;
-            };
-            if let Some(v) = low {
-                load.on_soc_pv_low = pct(names[0], v)?;
-            }
-            if let Some(v) = high {
-                load.on_soc_pv_high = pct(names[1], v)?;
-            }
-            if let Some(v) = off {
-                load.off_soc = pct(names[2], v)?;
-            }
-        }
-        if let Some(v) = self.pv_high_w {
-            c.pv_high = Watts(v);
-        }
-        if let Some(v) = self.balancer_on_diff_v {
-            c.balancer.on_diff = mv("balancer_on_diff_v", v, 1.0)?;
-        }
-        if let Some(v) = self.balancer_on_cell_v {
-            c.balancer.on_cell = mv("balancer_on_cell_v", v, 5.0)?;
-        }
-        if let Some(v) = self.balancer_off_cell_v {
-            c.balancer.off_cell = mv("balancer_off_cell_v", v, 5.0)?;
-        }
-        if let Some(v) = self.timeout_bms_s {
-            c.timeouts.bms_ms = secs("timeout_bms_s", v)?;
-        }
-        if let Some(v) = self.timeout_vedirect_s {
-            c.timeouts.vedirect_ms = secs("timeout_vedirect_s", v)?;
-        }
-        if let Some(v) = self.timeout_sensor_s {
-            c.timeouts.sensor_ms = secs("timeout_sensor_s", v)?;
-        }
-        if let Some(v) = self.low_voltage_trip_cell_v {
-            c.low_voltage_per_cell.trip = mv("low_voltage_trip_cell_v", v, 5.0)?;
-        }
-        if let Some(v) = self.low_voltage_recover_cell_v {
-            c.low_voltage_per_cell.recover = mv("low_voltage_recover_cell_v", v, 5.0)?;
-        }
-        if let Some(v) = self.cell_diff_trip_v {
-            c.cell_diff.trip = mv("cell_diff_trip_v", v, 1.0)?;
-        }
-        if let Some(v) = self.cell_diff_recover_v {
-            c.cell_diff.recover = mv("cell_diff_recover_v", v, 1.0)?;
-        }
-        if let Some(v) = self.cell_temp_trip_c {
-            c.cell_temp.trip = celsius("cell_temp_trip_c", v)?;
-        }
-        if let Some(v) = self.cell_temp_recover_c {
-            c.cell_temp.recover = celsius("cell_temp_recover_c", v)?;
-        }
-        if let Some(v) = self.charger_temp_trip_c {
-            c.charger_temp.trip = celsius("charger_temp_trip_c", v)?;
-        }
-        if let Some(v) = self.charger_temp_recover_c {
-            c.charger_temp.recover = celsius("charger_temp_recover_c", v)?;
-        }
-        if let Some(v) = self.startup_hold_s {
-            if v > 3600 {
-                return Err(SettingError {
-                    field: "startup_hold_s".into(),
-                    fix: "must be 0..=3600 s".into(),
-                });
-            }
-            c.startup_hold_ms = v * 1000;
-        }
-        if let Some(v) = self.filter_cell_diff_jump_v {
-            c.filters.cell_diff_jump = mv("filter_cell_diff_jump_v", v, 1.0)?;
-        }
-        if let Some(v) = self.filter_soc_jump_pct {
-            c.filters.soc_jump = pct("filter_soc_jump_pct", v)?;
-        }
-        if let Some(v) = self.filter_voltage_jump_v {
-            c.filters.voltage_jump = mv("filter_voltage_jump_v", v, 100.0)?;
-        }
-        if let Some(v) = self.filter_temp_jump_c {
-            c.filters.temp_jump = celsius("filter_temp_jump_c", v)?;
-        }
-        if let Some(v) = self.filter_max_discards {
-            c.filters.max_discards = v;
-        }
-        c.validate().map_err(|e| SettingError {
-            field: app_field(e.field).to_owned(),
-            fix: e.fix.to_owned(),
-        })?;
-        Ok(c)
+        self.0.apply(base)
     }
 
     /// Every key, from a configuration (the retained echo on `<base>/config`).
     pub fn from_config(c: &rules::Config) -> Self {
-        let p = |v: Permille| f64::from(v.0) / 10.0;
-        let v = |v: Millivolts| f64::from(v.0) / 1000.0;
-        let t = |v: DeciCelsius| f64::from(v.0) / 10.0;
-        let [l1, l2] = c.loads;
-        Self {
-            cell_count: Some(c.cell_count),
-            load1_on_soc_pv_low_pct: Some(p(l1.on_soc_pv_low)),
-            load1_on_soc_pv_high_pct: Some(p(l1.on_soc_pv_high)),
-            load1_off_soc_pct: Some(p(l1.off_soc)),
-            load2_on_soc_pv_low_pct: Some(p(l2.on_soc_pv_low)),
-            load2_on_soc_pv_high_pct: Some(p(l2.on_soc_pv_high)),
-            load2_off_soc_pct: Some(p(l2.off_soc)),
-            pv_high_w: Some(c.pv_high.0),
-            balancer_on_diff_v: Some(v(c.balancer.on_diff)),
-            balancer_on_cell_v: Some(v(c.balancer.on_cell)),
-            balancer_off_cell_v: Some(v(c.balancer.off_cell)),
-            timeout_bms_s: Some(c.timeouts.bms_ms / 1000),
-            timeout_vedirect_s: Some(c.timeouts.vedirect_ms / 1000),
-            timeout_sensor_s: Some(c.timeouts.sensor_ms / 1000),
-            low_voltage_trip_cell_v: Some(v(c.low_voltage_per_cell.trip)),
-            low_voltage_recover_cell_v: Some(v(c.low_voltage_per_cell.recover)),
-            cell_diff_trip_v: Some(v(c.cell_diff.trip)),
-            cell_diff_recover_v: Some(v(c.cell_diff.recover)),
-            cell_temp_trip_c: Some(t(c.cell_temp.trip)),
-            cell_temp_recover_c: Some(t(c.cell_temp.recover)),
-            charger_temp_trip_c: Some(t(c.charger_temp.trip)),
-            charger_temp_recover_c: Some(t(c.charger_temp.recover)),
-            startup_hold_s: Some(c.startup_hold_ms / 1000),
-            filter_cell_diff_jump_v: Some(v(c.filters.cell_diff_jump)),
-            filter_soc_jump_pct: Some(p(c.filters.soc_jump)),
-            filter_voltage_jump_v: Some(v(c.filters.voltage_jump)),
-            filter_temp_jump_c: Some(t(c.filters.temp_jump)),
-            filter_max_discards: Some(c.filters.max_discards),
+        Self(Patch::from_config(c))
+    }
+}
+
+impl<'de> Deserialize<'de> for RulesSettings {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        de.deserialize_map(PatchVisitor)
+    }
+}
+
+struct PatchVisitor;
+
+impl<'de> serde::de::Visitor<'de> for PatchVisitor {
+    type Value = RulesSettings;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a table of rule settings")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        use serde::de::Error;
+        let mut p = Patch::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let Some(s) = Setting::from_name(&key) else {
+                return Err(A::Error::unknown_field(&key, &settings::NAMES));
+            };
+            if p.get(s).is_some() {
+                return Err(A::Error::duplicate_field(s.name()));
+            }
+            if let Some(Number(v)) = map.next_value::<Option<Number>>()? {
+                p.set(s, v);
+            }
         }
+        Ok(RulesSettings(p))
+    }
+}
+
+/// A number of the file or command, exact where it was written exactly.
+struct Number(Decimal);
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Number;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number")
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Number, E> {
+                Ok(Number(Decimal::from_int(v)))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Number, E> {
+                Ok(Number(Decimal::from_u64(v)))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Number, E> {
+                // The shortest text that reads back as `v` (`3.05`, not 3.04999…): the
+                // number as written, exactly.
+                Decimal::parse(&v.to_string())
+                    .map(Number)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Float(v), &self))
+            }
+        }
+        de.deserialize_any(V)
     }
 }
 
@@ -1004,7 +780,7 @@ impl Settings {
         config = file
             .rules
             .apply(config)
-            .map_err(|e| bad(&format!("rules.{}", e.field), "not usable", &e.fix))?;
+            .map_err(|e| bad(&format!("rules.{}", e.field), "not usable", e.fix))?;
         Ok(Self {
             tick: Duration::from_millis(b.tick_ms),
             state_every: Duration::from_secs(b.state_every_s),

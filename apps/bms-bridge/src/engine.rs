@@ -9,8 +9,6 @@ use voltwire_bms_rules::{
 };
 use voltwire_core::{DeciCelsius, Watts};
 
-use crate::config::RulesSettings;
-
 /// Something for the engine.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Input {
@@ -154,9 +152,14 @@ impl Engine {
         self.drain(now, sink);
     }
 
-    /// The effective rule settings as JSON.
+    /// The effective rule settings as JSON: every key of the shared settings table, as
+    /// the ESP32 firmware writes them ([`voltwire_bms_rules::settings::write_json`]).
     pub fn settings_json(&self) -> J {
-        serde_json::to_value(RulesSettings::from_config(self.rules.config())).unwrap_or(J::Null)
+        let mut text = String::new();
+        if voltwire_bms_rules::settings::write_json(&mut text, self.rules.config()).is_err() {
+            return J::Null;
+        }
+        serde_json::from_str(&text).unwrap_or(J::Null)
     }
 
     #[allow(clippy::cast_precision_loss, reason = "seconds for JSON")]

@@ -23,6 +23,9 @@ pub fn fixed<W: core::fmt::Write>(out: &mut W, value: i64, decimals: u32) -> cor
     write!(out, "{sign}{}.{:0width$}", abs / scale, abs % scale)
 }
 
+/// What [`Json::finish`] returns when the object did not fit.
+pub(crate) const TRUNCATED: &str = "{\"truncated\":true}";
+
 #[derive(Debug)]
 pub(crate) struct Json {
     out: String<PAYLOAD_LEN>,
@@ -79,6 +82,15 @@ impl Json {
     pub(crate) fn str(&mut self, k: &str, v: &str) {
         self.key(k);
         self.string(v);
+    }
+
+    /// A string value written through `Display` (escaped like [`Json::str`]).
+    pub(crate) fn display(&mut self, k: &str, v: &dyn core::fmt::Display) {
+        let mut text: String<PAYLOAD_LEN> = String::new();
+        if write!(text, "{v}").is_err() {
+            self.overflow = true;
+        }
+        self.str(k, &text);
     }
 
     pub(crate) fn bool(&mut self, k: &str, v: bool) {
@@ -149,7 +161,7 @@ impl Json {
         self.raw("}");
         if self.overflow {
             let mut s = String::new();
-            let _ = s.push_str("{\"truncated\":true}");
+            let _ = s.push_str(TRUNCATED);
             return s;
         }
         self.out

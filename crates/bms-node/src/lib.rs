@@ -21,6 +21,7 @@
 extern crate std;
 
 pub mod daly;
+pub mod discovery;
 mod json;
 pub mod node;
 pub mod shunt;

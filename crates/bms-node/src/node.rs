@@ -6,16 +6,17 @@ use embedded_hal::digital::OutputPin;
 use heapless::{Deque, String};
 use voltwire_bms_rules::topics::{self, Command};
 use voltwire_bms_rules::{
-    BmsReading, Config, Event, EventKind, Latch, Millis, Mode, Output, Relay, Rules, SensorRole,
-    ShuntReading, Source,
+    BmsReading, Config, Event, EventKind, Latch, Millis, Mode, Output, Patch, Relay, Rules,
+    SensorRole, ShuntReading, Source, settings,
 };
 
 use crate::json::Json;
 
 /// Longest base topic.
 pub const BASE_LEN: usize = 48;
-/// Longest topic of a publication.
-pub const TOPIC_LEN: usize = 80;
+/// Longest topic of a publication (the longest is a Home Assistant discovery topic:
+/// `homeassistant/binary_sensor/<node id>/charge_mosfet/config`, 49 + the base).
+pub const TOPIC_LEN: usize = 112;
 /// Longest payload of a publication (the state JSON is the longest, ≈ 600 bytes).
 pub const PAYLOAD_LEN: usize = 768;
 /// Publications waiting for the broker; when full, the oldest is dropped (and counted).
@@ -47,14 +48,38 @@ pub enum NodeError {
 pub struct NodeConfig {
     /// The state JSON is published at most this often (and at once when outputs change).
     pub state_every_ms: u64,
+    /// After the first connection to the broker ([`Node::connected`]), how long to wait
+    /// for the retained `<base>/config` before publishing the effective settings there (as
+    /// the Linux bridge's `retained_config_wait_s`, default 3 s).
+    pub retained_wait_ms: u64,
 }
 
 impl Default for NodeConfig {
     fn default() -> Self {
         Self {
             state_every_ms: 10_000,
+            retained_wait_ms: 3_000,
         }
     }
+}
+
+/// Where the node is with the retained `<base>/config` of the last run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retained {
+    /// Never connected yet: nothing to wait for.
+    NotConnected,
+    /// Connected at this time: a retained config is taken until the wait ends.
+    Waiting(Millis),
+    /// Taken, refused, not there, or overtaken by a config command: `<base>/config` is
+    /// ours (the echo) from now on, and what comes back on it is ignored.
+    Done,
+}
+
+/// A command result: the code of a refusal and its reason (the Linux bridge's).
+struct Refusal<'a> {
+    code: &'static str,
+    field: &'a str,
+    reason: &'a dyn core::fmt::Display,
 }
 
 /// The bms-bridge app core: rules, relays and publications. `P` is one relay pin type for
@@ -73,6 +98,7 @@ pub struct Node<P> {
     last_state: Option<Millis>,
     last_output: Output,
     relay_errors: u32,
+    retained: Retained,
 }
 
 impl<P: OutputPin> Node<P> {
@@ -119,7 +145,18 @@ impl<P: OutputPin> Node<P> {
             last_state: None,
             last_output,
             relay_errors: 0,
+            retained: Retained::NotConnected,
         })
+    }
+
+    /// The MQTT session is up (subscribed to the commands and `<base>/config`) at `now`.
+    /// On the first connection the node takes a retained `<base>/config` for
+    /// [`NodeConfig::retained_wait_ms`], then publishes its effective settings there
+    /// (retained), as the Linux bridge does at start.
+    pub fn connected(&mut self, now: Millis) {
+        if self.retained == Retained::NotConnected {
+            self.retained = Retained::Waiting(now);
+        }
     }
 
     /// The rules (read-only).
@@ -171,44 +208,163 @@ impl<P: OutputPin> Node<P> {
         self.rules.update_shunt(now, reading);
     }
 
-    /// An MQTT message on `topic` at `now`. Relay modes (`on`, `off`, `auto`, any ASCII
-    /// case, whitespace trimmed) on `<base>/command/<relay>` are applied; anything else
-    /// under `<base>/command/` is rejected with an event and a result, nothing switched.
-    /// Topics outside the command level are ignored. Returns whether it was applied.
+    /// A non-retained MQTT message (see [`Node::message`]).
     pub fn command(&mut self, now: Millis, topic: &str, payload: &[u8]) -> bool {
+        self.message(now, topic, payload, false)
+    }
+
+    /// An MQTT message on `topic` at `now`, as the Linux bridge takes it:
+    ///
+    /// - `<base>/command/<relay>`: a mode (`on`, `off`, `auto`, any ASCII case, whitespace
+    ///   trimmed);
+    /// - `<base>/command/config`: rule settings JSON through the settings table
+    ///   ([`voltwire_bms_rules::settings`]); applied as a whole or not at all, then echoed
+    ///   retained on `<base>/config`;
+    /// - `<base>/config` while waiting for the retained config after the first connection
+    ///   (see [`Node::connected`]): the settings of the last run, applied the same way.
+    ///
+    /// Every command gets a result on `<base>/command/result`
+    /// (`{"topic","accepted","code","reason"}`); a refused one (retained, empty, unknown,
+    /// malformed, out of range) is also a `rejected` event and changes nothing. Other topics
+    /// are ignored. Returns whether something was applied.
+    pub fn message(&mut self, now: Millis, topic: &str, payload: &[u8], retained: bool) -> bool {
+        let level = topic
+            .strip_prefix(self.base.as_str())
+            .and_then(|t| t.strip_prefix('/'));
+        if level == Some(topics::CONFIG) {
+            return self.retained_config(now, payload);
+        }
         let Some(name) = topics::command_name(&self.base, topic) else {
             return false;
         };
-        let reason = match Command::from_name(name) {
-            Some(Command::Relay(relay)) => match parse_mode(payload) {
-                Some(mode) => {
-                    self.rules.set_mode(now, relay, mode);
-                    self.result(name, true, "");
-                    return true;
-                }
-                None => "not a mode; send on, off or auto",
-            },
-            Some(Command::Config) => "rule settings are compile-time on this firmware; not applied",
-            None => "unknown command",
+        let refusal = if retained {
+            Refusal {
+                code: "retained",
+                field: "",
+                reason: &"retained command replayed by the broker; send commands without the retain flag (delete it with an empty retained message)",
+            }
+        } else if payload.is_empty() {
+            Refusal {
+                code: "empty",
+                field: "",
+                reason: &"empty payload (clearing a retained command?); nothing to do",
+            }
+        } else {
+            match Command::from_name(name) {
+                Some(Command::Relay(relay)) => match parse_mode(payload) {
+                    Some(mode) => {
+                        self.rules.set_mode(now, relay, mode);
+                        self.result(topic, None);
+                        return true;
+                    }
+                    None => Refusal {
+                        code: "invalid_value",
+                        field: name,
+                        reason: &"not a mode; send on, off or auto",
+                    },
+                },
+                Some(Command::Config) => match self.apply_settings(payload) {
+                    Ok(()) => {
+                        self.result(topic, None);
+                        self.retained = Retained::Done;
+                        self.config_applied(now);
+                        return true;
+                    }
+                    Err(e) => {
+                        self.refuse(now, topic, name, &e);
+                        return false;
+                    }
+                },
+                None => Refusal {
+                    code: "unknown_command",
+                    field: "",
+                    reason: &"no such command; send load1, load2, balancer or config",
+                },
+            }
         };
-        self.result(name, false, reason);
-        let mut j = self.event_json("rejected", now);
-        j.str("command", name);
-        j.str("reason", reason);
-        self.push_event(j);
+        self.refuse(now, topic, name, &refusal);
         false
     }
 
-    fn result(&mut self, name: &str, ok: bool, reason: &str) {
-        let mut j = Json::object();
-        j.str("command", name);
-        j.bool("ok", ok);
-        if !ok {
-            j.str("reason", reason);
+    /// Settings JSON applied onto the current rules, or why not (nothing changed then).
+    fn apply_settings(&mut self, payload: &[u8]) -> Result<(), SettingsRefusal> {
+        let patch = Patch::from_json(payload).map_err(SettingsRefusal::Read)?;
+        let next = patch
+            .apply(*self.rules.config())
+            .map_err(SettingsRefusal::Apply)?;
+        self.rules.set_config(next);
+        Ok(())
+    }
+
+    /// The retained `<base>/config`: taken while waiting after the first connection,
+    /// ignored after (it is our own echo then).
+    fn retained_config(&mut self, now: Millis, payload: &[u8]) -> bool {
+        if !matches!(self.retained, Retained::Waiting(_)) {
+            return false;
         }
+        self.retained = Retained::Done;
+        if payload.is_empty() {
+            self.publish_config();
+            return false;
+        }
+        match self.apply_settings(payload) {
+            Ok(()) => {
+                self.config_applied(now);
+                true
+            }
+            Err(e) => {
+                // Refused as a whole: the compile-time settings stay, and their echo
+                // replaces the unusable retained one.
+                let mut j = self.event_json("rejected", now);
+                j.str("command", topics::CONFIG);
+                j.display("reason", &RefusalText(&e.refusal()));
+                j.bool("retained", true);
+                self.push_event(j);
+                self.publish_config();
+                false
+            }
+        }
+    }
+
+    /// New settings are in force: their echo (retained) and a `config` event.
+    fn config_applied(&mut self, now: Millis) {
+        self.publish_config();
+        let mut j = self.event_json("config", now);
+        j.bool("applied", true);
+        self.push_event(j);
+    }
+
+    /// The effective rule settings, retained on `<base>/config`.
+    fn publish_config(&mut self) {
+        let mut payload = String::new();
         let mut topic = String::new();
-        if topics::write_command_topic(&mut topic, &self.base, topics::RESULT).is_ok() {
-            self.push(topic, j.finish(), false);
+        if settings::write_json(&mut payload, self.rules.config()).is_ok()
+            && topics::write_topic(&mut topic, &self.base, topics::CONFIG).is_ok()
+        {
+            self.push(topic, payload, true);
+        }
+    }
+
+    fn refuse(&mut self, now: Millis, topic: &str, name: &str, r: &dyn AsRefusal) {
+        let r = r.refusal();
+        self.result(topic, Some(&r));
+        let mut j = self.event_json("rejected", now);
+        j.str("command", name);
+        j.display("reason", &RefusalText(&r));
+        self.push_event(j);
+    }
+
+    fn result(&mut self, topic: &str, refusal: Option<&Refusal<'_>>) {
+        let mut j = Json::object();
+        j.str("topic", topic);
+        j.bool("accepted", refusal.is_none());
+        if let Some(r) = refusal {
+            j.str("code", r.code);
+            j.display("reason", &ReasonText(r));
+        }
+        let mut t = String::new();
+        if topics::write_command_topic(&mut t, &self.base, topics::RESULT).is_ok() {
+            self.push(t, j.finish(), false);
         }
     }
 
@@ -240,6 +396,15 @@ impl<P: OutputPin> Node<P> {
         while let Some(e) = self.rules.pop_event() {
             let j = self.rule_event(&e);
             self.push_event(j);
+        }
+        let wait_over = match self.retained {
+            Retained::Waiting(since) => now.since(since) >= self.settings.retained_wait_ms,
+            _ => false,
+        };
+        if wait_over {
+            // No retained config came: ours is the one from now on.
+            self.retained = Retained::Done;
+            self.publish_config();
         }
         let changed = out != self.last_output;
         self.last_output = out;
@@ -402,6 +567,67 @@ impl<P: OutputPin> Node<P> {
         j.uint("events_dropped", u64::from(r.events_dropped()));
         j.uint("publications_dropped", u64::from(self.dropped));
         j.finish()
+    }
+}
+
+/// Why settings JSON was refused.
+enum SettingsRefusal {
+    Read(settings::PatchError),
+    Apply(voltwire_bms_rules::SettingError),
+}
+
+/// Anything that becomes a command result's code and reason.
+trait AsRefusal {
+    fn refusal(&self) -> Refusal<'_>;
+}
+
+impl AsRefusal for Refusal<'_> {
+    fn refusal(&self) -> Refusal<'_> {
+        Refusal {
+            code: self.code,
+            field: self.field,
+            reason: self.reason,
+        }
+    }
+}
+
+impl AsRefusal for SettingsRefusal {
+    fn refusal(&self) -> Refusal<'_> {
+        match self {
+            Self::Read(e) => Refusal {
+                code: e.code(),
+                field: "",
+                reason: e,
+            },
+            Self::Apply(e) => Refusal {
+                code: "invalid_value",
+                field: e.field,
+                reason: &e.fix,
+            },
+        }
+    }
+}
+
+/// A result's `reason`: "`field`: reason" when a field is named (as the Linux bridge's
+/// `invalid_value`), else the reason.
+struct ReasonText<'a>(&'a Refusal<'a>);
+
+impl core::fmt::Display for ReasonText<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if self.0.field.is_empty() {
+            write!(f, "{}", self.0.reason)
+        } else {
+            write!(f, "`{}`: {}", self.0.field, self.0.reason)
+        }
+    }
+}
+
+/// A `rejected` event's `reason`: "code: reason", as the Linux bridge's.
+struct RefusalText<'a>(&'a Refusal<'a>);
+
+impl core::fmt::Display for RefusalText<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "{}: {}", self.0.code, ReasonText(self.0))
     }
 }
 

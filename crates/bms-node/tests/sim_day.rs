@@ -509,7 +509,11 @@ fn commands_switch_modes_and_bad_ones_switch_nothing() {
     let now = Millis(rig.t_ms);
     assert!(rig.node.command(now, "vw/bridge/command/load1", b" OFF\n"));
     assert!(!rig.node.command(now, "vw/bridge/command/load2", b"maybe"));
-    assert!(!rig.node.command(now, "vw/bridge/command/config", b"{}"));
+    assert!(!rig.node.command(now, "vw/bridge/command/config", b"{}}"));
+    assert!(
+        !rig.node
+            .message(now, "vw/bridge/command/load2", b"on", true)
+    );
     assert!(!rig.node.command(now, "vw/bridge/command/load9", b"on"));
     assert!(!rig.node.command(now, "vw/other/command/load2", b"off"));
     rig.second();
@@ -520,28 +524,31 @@ fn commands_switch_modes_and_bad_ones_switch_nothing() {
         .filter(|p| p.topic.as_str() == "vw/bridge/command/result")
         .map(|p| serde_json::from_str(&p.payload).unwrap())
         .collect();
-    let summary: Vec<(String, bool)> = results
+    let summary: Vec<(&str, bool, &str)> = results
         .iter()
         .map(|r| {
             (
-                r["command"].as_str().unwrap().to_owned(),
-                r["ok"].as_bool().unwrap(),
+                r["topic"].as_str().unwrap(),
+                r["accepted"].as_bool().unwrap(),
+                r["code"].as_str().unwrap_or(""),
             )
         })
         .collect();
+    // The Linux bridge's result objects and codes.
     assert_eq!(
         summary,
         [
-            ("load1".to_owned(), true),
-            ("load2".to_owned(), false),
-            ("config".to_owned(), false),
-            ("load9".to_owned(), false),
+            ("vw/bridge/command/load1", true, ""),
+            ("vw/bridge/command/load2", false, "invalid_value"),
+            ("vw/bridge/command/config", false, "bad_json"),
+            ("vw/bridge/command/load2", false, "retained"),
+            ("vw/bridge/command/load9", false, "unknown_command"),
         ]
     );
     let k = kinds(&rig.events());
     assert_eq!(
         k.iter().filter(|e| *e == "rejected").count(),
-        3,
+        4,
         "each bad command is an event: {k:?}"
     );
     assert!(k.contains(&"relay load1 false".to_owned()));
@@ -630,4 +637,245 @@ fn a_simulated_day() {
         .count();
     assert!((8640..8640 + 400).contains(&states), "{states} states");
     assert_eq!(rig.node.dropped(), 0);
+}
+
+/// Every `vw/bridge/config` publication (the retained echo), parsed.
+fn config_echoes(rig: &Rig) -> Vec<J> {
+    rig.published
+        .iter()
+        .filter(|p| p.topic.as_str() == "vw/bridge/config")
+        .map(|p| {
+            assert!(p.retain, "the echo is retained");
+            serde_json::from_str(&p.payload).unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn retained_config_at_boot_is_applied_before_the_hold_ends() {
+    let mut rig = Rig::start(0.7);
+    rig.run_to(2);
+    let now = Millis(rig.t_ms);
+    rig.node.connected(now);
+    // The last run's echo, as the broker replays it after the subscription.
+    assert!(rig.node.message(
+        now,
+        "vw/bridge/config",
+        br#"{"load1_on_soc_pv_low_pct": 75, "cell_count": 8}"#,
+        true
+    ));
+    assert_eq!(
+        rig.node.rules().config().loads[0].on_soc_pv_low,
+        voltwire_core::Permille(750)
+    );
+    rig.run_to(16);
+    // SOC 70 %: load 2 (60 %) on after the hold, load 1 (now 75 %) stays off.
+    assert_eq!(rig.relays(), [Some(false), Some(true), Some(false)]);
+    let echoes = config_echoes(&rig);
+    assert_eq!(
+        echoes.len(),
+        1,
+        "one echo, the applied settings: {echoes:?}"
+    );
+    assert_eq!(echoes[0]["load1_on_soc_pv_low_pct"], 75.0);
+    assert_eq!(echoes[0]["cell_diff_recover_v"], 0.02);
+    assert_eq!(echoes[0].as_object().unwrap().len(), 28, "every key");
+    // Our own echo coming back (or anything later on that topic) is not taken again.
+    let before = *rig.node.rules().config();
+    assert!(!rig.node.message(
+        Millis(rig.t_ms),
+        "vw/bridge/config",
+        br#"{"load1_on_soc_pv_low_pct": 20}"#,
+        true
+    ));
+    assert_eq!(*rig.node.rules().config(), before);
+    rig.node.connected(Millis(rig.t_ms));
+    rig.run_to(30);
+    assert_eq!(
+        config_echoes(&rig).len(),
+        1,
+        "a reconnection waits for nothing"
+    );
+}
+
+#[test]
+fn without_a_retained_config_the_compile_time_settings_are_echoed_after_the_wait() {
+    let mut rig = Rig::start(0.7);
+    rig.run_to(1);
+    rig.node.connected(Millis(rig.t_ms));
+    rig.run_to(3);
+    assert!(config_echoes(&rig).is_empty(), "still waiting (3 s)");
+    rig.run_to(4);
+    let echoes = config_echoes(&rig);
+    assert_eq!(echoes.len(), 1);
+    let mut want = String::new();
+    voltwire_bms_rules::settings::write_json(&mut want, &firmware_config()).unwrap();
+    assert_eq!(echoes[0], serde_json::from_str::<J>(&want).unwrap());
+    assert!(
+        !rig.node
+            .message(Millis(rig.t_ms), "vw/bridge/config", want.as_bytes(), true)
+    );
+}
+
+#[test]
+fn an_unusable_retained_config_changes_nothing_and_is_replaced() {
+    for bad in [
+        &br#"{"cell_diff_recover_v": 0.2}"#[..],
+        br#"{"no_such_key": 1}"#,
+        b"{not json",
+    ] {
+        let mut rig = Rig::start(0.7);
+        rig.run_to(1);
+        rig.node.connected(Millis(rig.t_ms));
+        assert!(
+            !rig.node
+                .message(Millis(rig.t_ms), "vw/bridge/config", bad, true)
+        );
+        assert_eq!(*rig.node.rules().config(), firmware_config());
+        rig.run_to(16);
+        assert_eq!(rig.relays(), [Some(true), Some(true), Some(false)]);
+        let rejected: Vec<J> = rig
+            .events()
+            .into_iter()
+            .filter(|e| e["event"] == "rejected")
+            .collect();
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(rejected[0]["retained"], true);
+        let echoes = config_echoes(&rig);
+        assert_eq!(echoes.len(), 1, "the effective settings replace it");
+        assert_eq!(echoes[0]["cell_diff_recover_v"], 0.02);
+    }
+}
+
+/// Config commands: a bad one is refused naming its key and changes nothing; a good one
+/// moves the low-voltage threshold, and the discharging plant trips the latch exactly
+/// when the pack voltage crosses the new threshold (and recovers above the new recovery
+/// threshold once charged), where the default threshold would not have tripped.
+#[test]
+#[allow(clippy::too_many_lines, reason = "one scenario")]
+fn config_commands_move_the_thresholds_and_the_latch_trips_there() {
+    let mut rig = Rig::start(0.4);
+    rig.bench.borrow_mut().plant.flows.discharge = Watts(1500);
+    rig.run_to(30);
+    rig.published.clear();
+    let before = *rig.node.rules().config();
+    let now = Millis(rig.t_ms);
+    let cmd = "vw/bridge/command/config";
+    for (payload, code, field) in [
+        (
+            &br#"{"low_voltage_trip_cell_v": 3.2, "no_such_key": 1}"#[..],
+            "unknown_field",
+            "no_such_key",
+        ),
+        (
+            br#"{"low_voltage_trip_cell_v": 3.5}"#,
+            "invalid_value",
+            "low_voltage_recover_cell_v",
+        ),
+        (
+            br#"{"low_voltage_trip_cell_v": 5.5}"#,
+            "invalid_value",
+            "low_voltage_trip_cell_v",
+        ),
+        (br#"{"cell_count": "16"}"#, "invalid_value", "cell_count"),
+    ] {
+        assert!(!rig.node.command(now, cmd, payload));
+        assert_eq!(*rig.node.rules().config(), before, "nothing changed");
+        let r: J = serde_json::from_str(&rig.node.pop().unwrap().payload).unwrap();
+        assert_eq!(r["topic"], cmd);
+        assert_eq!(r["accepted"], false);
+        assert_eq!(r["code"], code, "{r}");
+        assert!(r["reason"].as_str().unwrap().contains(field), "{r}");
+        let e: J = serde_json::from_str(&rig.node.pop().unwrap().payload).unwrap();
+        assert_eq!(e["event"], "rejected");
+        assert!(rig.node.pop().is_none(), "no echo, nothing else");
+    }
+    // The threshold 10 mV per cell below where the pack is now.
+    let pack_mv = rig.node.rules().voltage(now).unwrap().0;
+    let trip_mv = pack_mv / 8 - 10;
+    let payload = format!(
+        r#"{{"low_voltage_trip_cell_v": {}.{:03}, "low_voltage_recover_cell_v": {}.{:03}}}"#,
+        trip_mv / 1000,
+        trip_mv % 1000,
+        (trip_mv + 60) / 1000,
+        (trip_mv + 60) % 1000
+    );
+    assert!(rig.node.command(now, cmd, payload.as_bytes()));
+    let lv = rig.node.rules().config().low_voltage_per_cell;
+    assert_eq!(lv.trip.0, trip_mv);
+    assert_eq!(lv.recover.0, trip_mv + 60);
+    rig.second();
+    let echoes = config_echoes(&rig);
+    assert_eq!(echoes.len(), 1);
+    assert_eq!(
+        echoes[0]["low_voltage_trip_cell_v"].to_string(),
+        format!("{}.{:03}", trip_mv / 1000, trip_mv % 1000)
+            .trim_end_matches('0')
+            .to_owned()
+    );
+    // Discharge until the latch trips: exactly at the first second the pack is below
+    // 8 × the new threshold.
+    let threshold = trip_mv * 8;
+    let mut below_at = None;
+    let mut tripped_at = None;
+    while rig.t_ms < 4 * 3600 * 1000 && tripped_at.is_none() {
+        rig.second();
+        let now = Millis(rig.t_ms);
+        let v = rig.node.rules().voltage(now).unwrap().0;
+        if below_at.is_none() && v < threshold {
+            below_at = Some(rig.t_ms);
+        }
+        if rig
+            .node
+            .rules()
+            .output()
+            .latches
+            .iter()
+            .any(|l| l.name() == "low_voltage")
+        {
+            tripped_at = Some(rig.t_ms);
+        }
+    }
+    assert!(below_at.is_some(), "the pack reached the new threshold");
+    assert_eq!(tripped_at, below_at, "tripped at the crossing, not before");
+    assert!(
+        rig.node.rules().voltage(Millis(rig.t_ms)).unwrap() > before.low_voltage_trip(),
+        "the default threshold (3.050 V/cell) would not have tripped yet"
+    );
+    assert_eq!(rig.relays(), [Some(false), Some(false), Some(false)]);
+    // Charge: it recovers only above 8 × the new recovery threshold.
+    {
+        let mut b = rig.bench.borrow_mut();
+        b.plant.flows.discharge = Watts(0);
+        b.plant.flows.mppt_pv = Watts(800);
+    }
+    let recover = (trip_mv + 60) * 8;
+    let mut recovered = false;
+    while rig.t_ms < 10 * 3600 * 1000 && !recovered {
+        rig.second();
+        let now = Millis(rig.t_ms);
+        recovered = !rig
+            .node
+            .rules()
+            .output()
+            .latches
+            .iter()
+            .any(|l| l.name() == "low_voltage");
+        let v = rig.node.rules().voltage(now).unwrap().0;
+        if recovered {
+            assert!(v > recover, "{v} mV");
+        } else {
+            assert!(v <= recover || v > threshold, "latched at {v} mV");
+        }
+    }
+    assert!(recovered);
+    let k = kinds(&rig.events());
+    let t = k.iter().position(|e| e == "tripped low_voltage").unwrap();
+    let r = k.iter().position(|e| e == "recovered low_voltage").unwrap();
+    assert!(t < r, "{k:?}");
+    assert_eq!(
+        k.iter().filter(|e| *e == "tripped low_voltage").count(),
+        1,
+        "no chatter: {k:?}"
+    );
 }

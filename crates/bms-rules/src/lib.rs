@@ -17,6 +17,7 @@ pub mod config;
 mod filter;
 mod pv;
 pub mod rules;
+pub mod settings;
 pub mod topics;
 pub mod types;
 
@@ -25,6 +26,7 @@ pub use config::{
     SensorRole, Timeouts,
 };
 pub use rules::{EVENT_CAPACITY, Rules};
+pub use settings::{Decimal, Patch, PatchError, Setting, SettingError};
 pub use types::{
     BmsReading, Event, EventKind, Field, Latch, Latches, Millis, Mode, Output, PvPower, Reason,
     Relay, ShuntReading, Source,

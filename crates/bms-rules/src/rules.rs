@@ -109,9 +109,16 @@ impl Rules {
     }
 
     /// Replace the configuration (e.g. a validated retained MQTT setting). Latches, modes and
-    /// relay states are kept; the new thresholds apply from the next tick.
+    /// relay states are kept; the new thresholds apply from the next tick. Before the
+    /// start-up hold has ended nothing was switched automatically yet, so the automatic
+    /// on/off states are dropped and derived again from the new thresholds: settings that
+    /// arrive during the hold (the firmware's retained config) act as if they had been there
+    /// from the start.
     pub fn set_config(&mut self, config: Config) {
         self.config = config;
+        if !self.started {
+            self.auto_on = [false; 3];
+        }
     }
 
     fn push(&mut self, at: Millis, kind: EventKind) {

@@ -536,3 +536,34 @@ fn config_validation_names_the_field_and_the_fix() {
     assert_eq!(c.validate().unwrap_err().field, "charger_temp.recover");
     assert_eq!(Config::default().validate(), Ok(()));
 }
+
+/// Settings taken during the start-up hold (the firmware's retained config) act as if they
+/// had been there from boot: a raised on-threshold is not undercut by an auto state derived
+/// from the old one. After the hold, a new threshold keeps the hysteresis (a load that is on
+/// stays on down to its off-threshold).
+#[test]
+fn settings_during_the_hold_act_from_boot_and_after_it_keep_hysteresis() {
+    let raised = |c: Config| {
+        let mut c = c;
+        c.loads[0].on_soc_pv_low = Permille(750);
+        c
+    };
+    let mut rig = Rig::new(no_shunt());
+    rig.world.soc = 700;
+    rig.run(2000);
+    rig.rules.set_config(raised(no_shunt()));
+    rig.now = Millis(15_000);
+    let out = rig.run(1000);
+    assert!(out.auto_active);
+    assert!(!out.relay(Relay::Load1), "70.0 % is not above 75.0 %");
+    assert!(out.relay(Relay::Load2), "load 2 keeps 60.0 %");
+    rig.world.soc = 750;
+    assert!(!rig.run(1000).relay(Relay::Load1), "at 75.0 %: not above");
+    rig.world.soc = 751;
+    assert!(rig.run(1000).relay(Relay::Load1), "above 75.0 %: on");
+    // After the hold: raising it further does not switch the load off (hysteresis).
+    let mut higher = raised(no_shunt());
+    higher.loads[0].on_soc_pv_low = Permille(900);
+    rig.rules.set_config(higher);
+    assert!(rig.run(1000).relay(Relay::Load1));
+}

@@ -1,7 +1,9 @@
 //! Compile-time configuration: every value has a default and can be set at build time
 //! through the environment (`VW_WIFI_SSID=… cargo build --release`). The rule settings
-//! are `voltwire-bms-rules`' defaults (8s LFP) with no solar charger: the C3 has two UARTs,
-//! one for the Daly and one for the SmartShunt.
+//! start as `voltwire-bms-rules`' defaults (8s LFP) with no solar charger (the C3 has two
+//! UARTs, one for the Daly and one for the SmartShunt); the retained `<base>/config` of
+//! the last run and `<base>/command/config` change them at run time through the shared
+//! settings table, as on Linux.
 
 #![cfg_attr(
     not(feature = "wifi"),
@@ -35,6 +37,10 @@ pub const MQTT_PORT: &str = env_or!("VW_MQTT_PORT", "1883");
 pub const MQTT_BASE: &str = env_or!("VW_MQTT_BASE", "voltwire/bms-bridge");
 /// MQTT client id (`VW_MQTT_CLIENT_ID`).
 pub const MQTT_CLIENT_ID: &str = env_or!("VW_MQTT_CLIENT_ID", "voltwire-bms-bridge-c3");
+
+/// Home Assistant discovery after each connection (`VW_HA_DISCOVERY`, `0` turns it off),
+/// as the Linux bridge's `[mqtt] discovery`.
+pub const HA_DISCOVERY: bool = !matches!(env_or!("VW_HA_DISCOVERY", "1").as_bytes(), b"0");
 
 /// Daly poll period, ms (as the Linux bridge's default).
 pub const DALY_POLL_MS: u64 = 5_000;

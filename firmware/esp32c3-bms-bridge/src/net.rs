@@ -1,7 +1,8 @@
 //! Wi-Fi station + MQTT (feature `wifi`). Three tasks: the Wi-Fi connection (reconnect
 //! with backoff), the IP stack, and the MQTT session: connect with a retained `offline`
-//! last will, publish `online`, subscribe to `<base>/command/+`, then hand the node's
-//! publications to the broker and the broker's commands to the node. Any error ends the
+//! last will, publish `online`, subscribe to `<base>/command/+` and `<base>/config` (the
+//! retained settings of the last run), then hand the node's publications to the broker and
+//! the broker's commands and retained settings to the node. Any error ends the
 //! session; it starts again after a backoff (1 s doubling to 60 s). The rules never wait
 //! for any of this: while the broker is away the node's bounded queue drops its oldest.
 
@@ -27,6 +28,7 @@ use rust_mqtt::client::options::{
 use rust_mqtt::config::KeepAlive;
 use rust_mqtt::types::{MqttBinary, MqttString, TopicFilter, TopicName};
 use static_cell::StaticCell;
+use voltwire_bms_node::{Publication, discovery};
 use voltwire_bms_rules::topics;
 
 use crate::{config, now, with_node};
@@ -144,6 +146,7 @@ async fn mqtt_task(stack: Stack<'static>) {
 struct Topics {
     availability: heapless::String<80>,
     commands: heapless::String<80>,
+    config: heapless::String<80>,
 }
 
 impl Topics {
@@ -152,11 +155,44 @@ impl Topics {
         topics::write_topic(&mut availability, config::MQTT_BASE, topics::AVAILABILITY).ok()?;
         let mut commands = heapless::String::new();
         topics::write_command_topic(&mut commands, config::MQTT_BASE, "+").ok()?;
+        let mut config = heapless::String::new();
+        topics::write_topic(&mut config, config::MQTT_BASE, topics::CONFIG).ok()?;
         Some(Self {
             availability,
             commands,
+            config,
         })
     }
+}
+
+/// The broker refused or the connection failed.
+struct Lost;
+
+/// Publish one message (QoS 0). A topic that is not a valid MQTT topic name is dropped
+/// (never happens for the node's topics).
+async fn publish<'c, N, B, const S: usize, const R: usize, const T: usize>(
+    client: &mut Client<'_, 'c, N, B, S, R, T, 0, 0, 0, 0>,
+    p: &Publication,
+) -> Result<(), Lost>
+where
+    N: rust_mqtt::io::Transport,
+    B: rust_mqtt::buffer::BufferProvider<'c>,
+{
+    let Ok(s) = MqttString::from_str(&p.topic) else {
+        return Ok(());
+    };
+    let Some(name) = TopicName::new(s) else {
+        return Ok(());
+    };
+    let mut options = PublicationOptions::new(TopicReference::Name(name));
+    if p.retain {
+        options = options.retain();
+    }
+    client
+        .publish(&options, p.payload.as_bytes().into())
+        .await
+        .map(|_| ())
+        .map_err(|_| Lost)
 }
 
 /// One MQTT session on a connected socket; returns whether it got as far as subscribing
@@ -182,7 +218,8 @@ async fn session(socket: &mut TcpSocket<'_>, backoff: &mut Backoff) -> bool {
         .maximum_packet_size(NonZero::new(MAX_PACKET).unwrap_or(NonZero::<u32>::MIN))
         .will(WillOptions::new(will_topic.clone(), offline).retain());
     let mut buffer = AllocBuffer;
-    let mut client: Client<'_, '_, _, _, 1, 1, 1, 0, 0, 0, 0> = Client::new(&mut buffer);
+    // Two subscriptions in flight: the commands and the retained config.
+    let mut client: Client<'_, '_, _, _, 2, 1, 1, 0, 0, 0, 0> = Client::new(&mut buffer);
     let id = MqttString::from_str(config::MQTT_CLIENT_ID).ok();
     if client.connect(&mut *socket, &options, id).await.is_err() {
         return false;
@@ -195,18 +232,34 @@ async fn session(socket: &mut TcpSocket<'_>, backoff: &mut Backoff) -> bool {
     {
         return false;
     }
-    let Ok(filter_str) = MqttString::from_str(&t.commands) else {
-        return false;
-    };
-    let Some(filter) = TopicFilter::new(filter_str) else {
-        return false;
-    };
-    if client
-        .subscribe(filter, &SubscriptionOptions::new())
-        .await
-        .is_err()
-    {
-        return false;
+    // The commands, and the retained settings of the last run (taken once, after the
+    // first connection; see `Node::connected`).
+    for filter in [t.commands.as_str(), t.config.as_str()] {
+        let Ok(filter_str) = MqttString::from_str(filter) else {
+            return false;
+        };
+        let Some(filter) = TopicFilter::new(filter_str) else {
+            return false;
+        };
+        if client
+            .subscribe(filter, &SubscriptionOptions::new())
+            .await
+            .is_err()
+        {
+            return false;
+        }
+    }
+    with_node(|n| n.connected(now()));
+    // Home Assistant discovery (retained), the Linux bridge's set, one message at a time.
+    if config::HA_DISCOVERY {
+        for i in 0..discovery::COUNT {
+            let Some(m) = discovery::message(config::MQTT_BASE, i) else {
+                continue;
+            };
+            if publish(&mut client, &m).await.is_err() {
+                return true;
+            }
+        }
     }
     backoff.reset();
     let mut last_sent = Instant::now();
@@ -227,7 +280,7 @@ async fn session(socket: &mut TcpSocket<'_>, backoff: &mut Backoff) -> bool {
                         TopicReference::Alias(_) => None,
                     };
                     if let Some(topic) = topic {
-                        with_node(|n| n.command(now(), topic, &p.message));
+                        with_node(|n| n.message(now(), topic, &p.message, p.retain));
                     }
                 }
                 Ok(_) => {}
@@ -238,21 +291,7 @@ async fn session(socket: &mut TcpSocket<'_>, backoff: &mut Backoff) -> bool {
         }
         // Hand over everything the node has queued.
         while let Some(p) = with_node(|n| n.pop()).flatten() {
-            let Ok(s) = MqttString::from_str(&p.topic) else {
-                continue; // Not a valid MQTT string: drop it (never happens for our topics).
-            };
-            let Some(name) = TopicName::new(s) else {
-                continue;
-            };
-            let mut options = PublicationOptions::new(TopicReference::Name(name));
-            if p.retain {
-                options = options.retain();
-            }
-            if client
-                .publish(&options, p.payload.as_bytes().into())
-                .await
-                .is_err()
-            {
+            if publish(&mut client, &p).await.is_err() {
                 with_node(|n| n.unpop(p.clone()));
                 return true;
             }
