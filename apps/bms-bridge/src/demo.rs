@@ -1,9 +1,12 @@
-//! `bms-bridge --demo`: a simulated Daly BMS, two MPPTs and a SmartShunt on one plant
-//! (`voltwire-sim`), speaking their real protocols through in-process pipes to the real
-//! bridge, through a simulated day at ×120 from 06:00: sun, loads, a hot afternoon (1-Wire
-//! files in a scratch directory) that trips the cell-temperature latch, and cells that drift
-//! apart at the top of the charge and start the balancer. One status line per simulated
-//! 10 minutes, every event as it happens.
+//! `bms-bridge --demo`: the installation of `examples/scenes/bms-bridge.toml` (embedded) on
+//! one scene world (`voltwire_sim::scene`): a simulated Daly BMS, two MPPTs sharing the
+//! sun's PV and a SmartShunt speaking their real protocols through in-process pipes to the
+//! real bridge, through a simulated day at ×120 from 06:00. The bridge's relays switch the
+//! scene's relay loads and balancer (`World::set_relay`), the scene keeps the 1-Wire files
+//! in a scratch directory, and a hot afternoon trips the cell-temperature latch while
+//! cells drifting apart at the top of the charge start the balancer. One status line per
+//! simulated 10 minutes, every event as it happens. `voltwire sim scene` serves the same
+//! file on ptys, MQTT relays and a 1-Wire directory for a real bridge.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -14,11 +17,13 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, DuplexStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use voltwire_bms_rules::{Config, Millis, Relay, SensorRole};
-use voltwire_core::{MilliampHours, Watts};
+use voltwire_core::Watts;
 use voltwire_daly::Variant;
 use voltwire_runtime::poll::PollConfig;
 use voltwire_sim::device::{DalyBms, VeDirect, VeDirectKind};
-use voltwire_sim::{PackConfig, Plant, PlantCommand, SerialResponder};
+use voltwire_sim::scene::{Kind, Scene};
+use voltwire_sim::serve::{Listen, SerialStation};
+use voltwire_sim::{Plant, PlantCommand, SerialResponder, SharedWorld};
 
 use crate::app::{self, Clock, Core, MqttSink, Observed, SimRelays, TokioClock};
 use crate::engine::{Engine, Input};
@@ -28,28 +33,13 @@ use crate::sources::{self, ChannelConnect, DalyOptions, VeDirectRole};
 pub const SPEED: u32 = 120;
 /// The simulated day starts at this hour.
 pub const START_HOUR: f64 = 6.0;
-/// Load relay powers (W) and the standby draw.
-const LOADS_W: [i32; 2] = [500, 300];
-const STANDBY_W: i32 = 20;
+/// The installation: `examples/scenes/bms-bridge.toml`.
+pub const SCENE: &str = include_str!("../../../examples/scenes/bms-bridge.toml");
 
 /// Hour of day at simulated time `t`.
 #[allow(clippy::cast_precision_loss, reason = "hours for the demo's curves")]
 pub fn hour(t: Millis) -> f64 {
     (START_HOUR + t.0 as f64 / 3_600_000.0) % 24.0
-}
-
-/// PV available (W) at `hour`: 0 at night, 1600 W at 13:00.
-pub fn sun(hour: f64) -> f64 {
-    if (7.0..19.0).contains(&hour) {
-        1600.0 * (std::f64::consts::PI * (hour - 7.0) / 12.0).sin()
-    } else {
-        0.0
-    }
-}
-
-/// The afternoon heat (°C above 20 °C): 17 °C at 15:00.
-pub fn heat(hour: f64) -> f64 {
-    17.0 * (-((hour - 15.0) / 2.5).powi(2)).exp()
 }
 
 /// The plant all simulated devices share.
@@ -111,47 +101,24 @@ pub async fn serve_vedirect(
     }
 }
 
-/// The world around the plant: sun, loads from the relays, the charge path from the BMS,
-/// the 1-Wire files.
-async fn drive(plant: Shared, clock: TokioClock, relays: SimRelays, w1: PathBuf) {
-    let mut tick = tokio::time::interval(Duration::from_millis(100));
+/// The bridge's relays switch the scene's relay devices of the same names (`load1`,
+/// `load2`, `balancer`): their loads and balancer act on the shared plant.
+async fn follow_relays(world: SharedWorld, scene: Scene, relays: SimRelays) {
+    let devices: Vec<Option<usize>> = [Relay::Load1, Relay::Load2, Relay::Balancer]
+        .iter()
+        .map(|r| scene.device_index(r.name()))
+        .collect();
+    let mut last = [false; 3];
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
     loop {
         tick.tick().await;
-        let now = clock.now();
-        let h = hour(now);
-        let on = relays.states();
-        let (cell, charger) = {
-            let Ok(mut p) = plant.lock() else { return };
-            p.advance_to(Duration::from_millis(now.0));
-            let charging = p.packs().first().is_some_and(|pk| pk.charge_enabled);
-            #[allow(clippy::cast_possible_truncation, reason = "bounded demo curve")]
-            let pv = if charging { sun(h).round() as i32 } else { 0 };
-            p.flows.mppt_pv = Watts(pv);
-            let load: i32 = LOADS_W
-                .iter()
-                .zip(on)
-                .filter(|(_, on)| *on)
-                .map(|(w, _)| *w)
-                .sum();
-            p.flows.discharge = Watts(load + STANDBY_W);
-            let amps = p
-                .packs()
-                .first()
-                .map_or(0.0, |pk| f64::from(pk.current().0).abs() / 1000.0);
-            (
-                20.0 + heat(h) + 0.05 * amps,
-                20.0 + 0.7 * heat(h) + f64::from(pv) / 250.0,
-            )
-        };
-        for (id, t) in [("28-00000000cell", cell), ("28-0000charger", charger)] {
-            let dir = w1.join(id);
-            #[allow(clippy::cast_possible_truncation, reason = "bounded demo curve")]
-            let milli = (t * 1000.0).round() as i64;
-            // Written aside and renamed, so a reader never sees a half-written file.
-            let _ = tokio::fs::create_dir_all(&dir).await;
-            let tmp = dir.join("temperature.new");
-            if tokio::fs::write(&tmp, format!("{milli}\n")).await.is_ok() {
-                let _ = tokio::fs::rename(&tmp, dir.join("temperature")).await;
+        let now = relays.states();
+        for ((on, was), device) in now.iter().zip(&mut last).zip(&devices) {
+            if on != was {
+                if let Some(d) = device {
+                    voltwire_sim::world::lock(&world).set_relay(*d, *on);
+                }
+                *was = *on;
             }
         }
     }
@@ -277,23 +244,16 @@ async fn run_in(
     w1: &Path,
 ) -> Result<(), String> {
     let clock = TokioClock::new(SPEED);
-    let plant: Shared = Arc::new(Mutex::new(Plant::new(vec![PackConfig {
-        cells: 8,
-        capacity: MilliampHours(100_000),
-        spread: 0.012,
-        temperature_sensors: 2,
-        initial_soc: 0.40,
-        ambient_celsius: 20.0,
-        ..PackConfig::default()
-    }])));
-    let relays = SimRelays::default();
-    // The 1-Wire files exist before the sensor task first reads them.
-    for id in ["28-00000000cell", "28-0000charger"] {
-        let dir = w1.join(id);
-        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        std::fs::write(dir.join("temperature"), "20000\n")
-            .map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut scene = Scene::parse(SCENE).map_err(|e| format!("the demo's scene: {e}"))?;
+    // The 1-Wire files go to the demo's scratch directory.
+    for d in &mut scene.devices {
+        if d.kind == Kind::OneWire {
+            d.listen = Listen::Dir(w1.display().to_string());
+        }
     }
+    let world = scene.world(f64::from(SPEED));
+    let relays = SimRelays::default();
+    let print = Arc::new(print);
     let (tx, rx) = mpsc::channel::<Input>(256);
     let web = match web_port {
         None => None,
@@ -327,67 +287,79 @@ async fn run_in(
         });
         (ChannelConnect(prx), dev_end)
     };
-    let (daly_conn, daly_dev) = pipe(&mut tasks);
-    let (shunt_conn, shunt_dev) = pipe(&mut tasks);
-    let (m1_conn, m1_dev) = pipe(&mut tasks);
-    let (m2_conn, m2_dev) = pipe(&mut tasks);
-    tasks.spawn(serve_daly(Arc::clone(&plant), clock, daly_dev));
-    tasks.spawn(serve_vedirect(
-        Arc::clone(&plant),
-        clock,
-        VeDirectKind::SmartShunt,
-        shunt_dev,
-    ));
-    tasks.spawn(serve_vedirect(
-        Arc::clone(&plant),
-        clock,
-        VeDirectKind::Mppt,
-        m1_dev,
-    ));
-    tasks.spawn(serve_vedirect(
-        Arc::clone(&plant),
-        clock,
-        VeDirectKind::Mppt,
-        m2_dev,
-    ));
-    tasks.spawn(drive(
-        Arc::clone(&plant),
-        clock,
-        relays.clone(),
-        w1.to_owned(),
-    ));
     let (mosfet_tx, mosfet_rx) = watch::channel(true);
-    tasks.spawn(sources::daly(
-        daly_conn,
-        DalyOptions {
-            variant: Variant::UART,
-            poll: Duration::from_millis(250),
-            poller: PollConfig {
-                timeout: Duration::from_millis(500),
-                retries: 1,
-                gap: Duration::ZERO,
-                echo: false,
-            },
-        },
-        tx.clone(),
-        mosfet_rx,
-    ));
-    tasks.spawn(sources::vedirect(
-        shunt_conn,
-        VeDirectRole::Shunt,
-        tx.clone(),
-    ));
-    tasks.spawn(sources::vedirect(
-        m1_conn,
-        VeDirectRole::Charger(0),
-        tx.clone(),
-    ));
-    tasks.spawn(sources::vedirect(
-        m2_conn,
-        VeDirectRole::Charger(1),
-        tx.clone(),
-    ));
-    let ids = vec!["28-00000000cell".to_owned(), "28-0000charger".to_owned()];
+    let mut mosfet_rx = Some(mosfet_rx);
+    let mut chargers = 0u8;
+    let mut ids = Vec::new();
+    for (i, d) in scene.devices.iter().enumerate() {
+        if let Some(responder) = d.serial_responder() {
+            let (conn, dev) = pipe(&mut tasks);
+            let mut station = SerialStation::in_world(world.clone(), i, responder);
+            let name = d.name.clone();
+            let p = Arc::clone(&print);
+            tasks.spawn(async move {
+                let (r, w) = tokio::io::split(dev);
+                if let Err(e) = voltwire_sim::serve::serve_io(&mut station, r, w).await {
+                    p(&format!("demo: simulated {name}: {e}"));
+                }
+            });
+            match d.kind {
+                Kind::Daly => {
+                    let Some(mosfet) = mosfet_rx.take() else {
+                        return Err("the demo's scene has one Daly".to_owned());
+                    };
+                    tasks.spawn(sources::daly(
+                        conn,
+                        DalyOptions {
+                            variant: Variant::RS485,
+                            poll: Duration::from_millis(250),
+                            poller: PollConfig {
+                                timeout: Duration::from_millis(500),
+                                retries: 1,
+                                gap: Duration::ZERO,
+                                echo: false,
+                            },
+                        },
+                        tx.clone(),
+                        mosfet,
+                    ));
+                }
+                Kind::VedirectSmartshunt => {
+                    tasks.spawn(sources::vedirect(conn, VeDirectRole::Shunt, tx.clone()));
+                }
+                Kind::VedirectMppt => {
+                    tasks.spawn(sources::vedirect(
+                        conn,
+                        VeDirectRole::Charger(chargers),
+                        tx.clone(),
+                    ));
+                    chargers += 1;
+                }
+                _ => return Err(format!("the demo has no source for {}", d.name)),
+            }
+        } else if let (Kind::OneWire, Listen::Dir(dir)) = (d.kind, &d.listen) {
+            // The files exist before the sensor task first reads them.
+            let (ready_tx, ready) = tokio::sync::oneshot::channel();
+            let serving = voltwire_sim::scene::serve_onewire(
+                dir.into(),
+                d.sensors.clone(),
+                i,
+                world.clone(),
+                ready_tx,
+            );
+            let p = Arc::clone(&print);
+            tasks.spawn(async move {
+                if let Err(e) = serving.await {
+                    p(&format!("demo: 1-Wire files: {e}"));
+                }
+            });
+            ready
+                .await
+                .map_err(|_| "demo: the 1-Wire files could not be written".to_owned())?;
+            ids.extend(d.sensors.iter().map(|s| s.id.clone()));
+        }
+    }
+    tasks.spawn(follow_relays(world.clone(), scene.clone(), relays.clone()));
     tasks.spawn(sources::onewire(
         w1.to_owned(),
         ids.clone(),
@@ -397,7 +369,6 @@ async fn run_in(
     drop(tx);
 
     let engine = Engine::new(demo_config(), clock.now(), ids);
-    let print = Arc::new(print);
     let (ev_tx, mut ev_rx) = mpsc::unbounded_channel::<Observed>();
     let p2 = Arc::clone(&print);
     tasks.spawn(async move {

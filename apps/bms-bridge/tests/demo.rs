@@ -1,8 +1,11 @@
 //! The demo through a whole simulated day on tokio's paused clock: the real bridge against
-//! the simulated Daly, MPPTs and SmartShunt (real protocols through in-process pipes).
+//! `examples/scenes/bms-bridge.toml` (a simulated Daly, MPPTs and SmartShunt speaking their
+//! real protocols through in-process pipes, relay loads and 1-Wire files on one scene world).
 #![allow(
     clippy::std_instead_of_core,
     clippy::std_instead_of_alloc,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
     reason = "std test"
 )]
 
@@ -44,5 +47,29 @@ async fn a_simulated_day_trips_and_recovers_the_temperature_latch_and_balances()
     assert!(
         find("event: relay relay=\"load1\" on=true").is_some(),
         "{text}"
+    );
+    // The scene's plant follows the bridge: with the charge MOSFET off the MPPTs deliver
+    // nothing, and the relay loads draw from the bank (the shunt sees them) once on at night.
+    let status: Vec<&String> = lines.iter().filter(|l| !l.contains("event:")).collect();
+    let pv_w = |l: &str| -> i64 {
+        let at = l.find(" pv ").unwrap() + 4;
+        l[at..].split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let amps = |l: &str| -> f64 {
+        let at = l.find(" V ").unwrap() + 3;
+        l[at..].split_whitespace().next().unwrap().parse().unwrap()
+    };
+    let cut: Vec<&&String> = status.iter().filter(|l| l.contains("charge OFF")).collect();
+    assert!(!cut.is_empty(), "{text}");
+    assert!(cut.iter().all(|l| pv_w(l) == 0), "{cut:?}");
+    assert!(
+        status
+            .iter()
+            .any(|l| l.contains("load1 ON  load2 ON") && pv_w(l) == 0 && amps(l) < -25.0),
+        "800 W of loads from the bank at night: {text}"
+    );
+    assert!(
+        status.iter().any(|l| pv_w(l) > 1400),
+        "the sun's 1.6 kW around noon: {text}"
     );
 }

@@ -166,17 +166,81 @@ pub async fn run(
     run_with(settings, VirtualBuses::default(), stop).await
 }
 
-/// Runs the installation until `stop`; `virtuals` are the in-process CAN buses (tests).
-/// Every device is off before the first decision and after the stop.
+/// As [`run_hooked`] with only in-process buses.
 ///
 /// # Errors
-/// A message when a URL of the (validated) settings cannot be used.
-#[allow(clippy::too_many_lines, reason = "the wiring in one place")]
+/// As [`run_hooked`].
 pub async fn run_with(
     settings: Settings,
     virtuals: VirtualBuses,
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<(), String> {
+    let hooks = Hooks {
+        virtuals,
+        ..Hooks::default()
+    };
+    run_hooked(settings, hooks, stop).await
+}
+
+/// What tests and benchmarks hand a run.
+#[derive(Debug, Default)]
+pub struct Hooks {
+    /// In-process buses for `virtual://` URLs (shared with simulators and tests).
+    pub virtuals: VirtualBuses,
+    /// Receives the address the web server listens on (when `[web]` is enabled).
+    pub web_bound: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
+}
+
+/// The web server of a run: its task, its publisher, the commands it validated.
+struct Web {
+    serving: voltwire_runtime::web::Serving,
+    publisher: voltwire_runtime::web::Publisher,
+    commands: Option<
+        tokio::sync::mpsc::Receiver<voltwire_runtime::web::CommandRequest<telemetry::Command>>,
+    >,
+}
+
+/// Binds and starts the web server (before anything else, so that a port in use stops the
+/// start with a clear error).
+async fn start_web(settings: &Settings, hooks: &mut Hooks) -> Result<Option<Web>, String> {
+    let Some(cfg) = settings.web.clone() else {
+        return Ok(None);
+    };
+    let ttl = settings.mqtt.as_ref().map_or(300_000, |m| m.command_ttl_ms);
+    // The validator of the MQTT command path, with the same default TTL.
+    let validate = move |name: &str, payload: &[u8]| telemetry::validate(name, payload, ttl);
+    let (server, publisher, commands) =
+        voltwire_runtime::web::server(cfg, &crate::web::hints(), Some(validate));
+    let bound = server.bind().await?;
+    let addr = bound.local_addr().map_err(|e| format!("web: {e}"))?;
+    tracing::info!(%addr, "web: status page at http://{addr}/");
+    if let Some(tx) = hooks.web_bound.take() {
+        let _ = tx.send(addr);
+    }
+    Ok(Some(Web {
+        serving: bound
+            .spawn()
+            .map_err(|e| format!("web: cannot start the server: {e}"))?,
+        publisher,
+        commands,
+    }))
+}
+
+/// Runs the installation until `stop`; `hooks` give in-process CAN buses and let tests see
+/// the web address and the decisions. Every device is off before the first decision and
+/// after the stop.
+///
+/// # Errors
+/// A message when a URL of the (validated) settings cannot be used, or the web port cannot
+/// be bound.
+#[allow(clippy::too_many_lines, reason = "the wiring in one place")]
+pub async fn run_hooked(
+    settings: Settings,
+    mut hooks: Hooks,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), String> {
+    let mut web = start_web(&settings, &mut hooks).await?;
+    let virtuals = hooks.virtuals.clone();
     let clock = Clock::start(1);
     let controller = Controller::new(
         settings.control,
@@ -186,7 +250,24 @@ pub async fn run_with(
     let (meter_tx, meter) = watch::channel::<Option<MeterReading>>(None);
     let (battery_tx, battery) = watch::channel::<Option<BatteryReading>>(None);
     let (commands_tx, commands) = watch::channel(Commands::default());
+    let commands_tx = std::sync::Arc::new(commands_tx);
     let mut tasks = tokio::task::JoinSet::new();
+    if let Some(w) = web.as_mut() {
+        if let Some(mut requests) = w.commands.take() {
+            let commands_tx = std::sync::Arc::clone(&commands_tx);
+            // Validated by the MQTT path's validator; applied the same way. Ends only when
+            // the server is gone (then the run ends: a task that ends is seen).
+            tasks.spawn(async move {
+                while let Some(req) = requests.recv().await {
+                    let now = clock.now();
+                    commands_tx.send_modify(|all| telemetry::apply(req.command, now, all));
+                    let in_force = *commands_tx.borrow();
+                    req.respond(Ok(crate::web::commands_json(now, &in_force)));
+                }
+                tracing::error!("web: the server stopped taking commands");
+            });
+        }
+    }
 
     let (reading, invert) = (settings.reading.clone(), settings.invert);
     let on_meter =
@@ -239,6 +320,9 @@ pub async fn run_with(
                 },
             ));
         }
+        BatterySource::Bms(bms) => {
+            tasks.spawn(crate::bms::run(bms, clock, battery_tx));
+        }
         BatterySource::None => {
             let measured = settings
                 .devices
@@ -271,6 +355,9 @@ pub async fn run_with(
             }
             DeviceKind::Lumentree(lt) => {
                 devices.spawn(crate::lumentree::run(lt, clock, cmd_rx, status_tx));
+            }
+            DeviceKind::Trucki(unit) => {
+                devices.spawn(crate::trucki::run(unit, clock, cmd_rx, status_tx));
             }
             DeviceKind::Bic(bic) => {
                 // The first BIC reports the battery voltage when there is no BMS.
@@ -315,6 +402,7 @@ pub async fn run_with(
                 }
             }
             // Validated commands only reach here; each acts until its TTL.
+            let commands_tx = std::sync::Arc::clone(&commands_tx);
             tasks.spawn(async move {
                 while let Some(c) = cmds.recv().await {
                     commands_tx.send_modify(|all| telemetry::apply(c, clock.now(), all));
@@ -327,6 +415,23 @@ pub async fn run_with(
         .as_ref()
         .map(voltwire_runtime::mqtt::MqttClient::handle);
     let views = (meter.clone(), battery.clone(), statuses.clone());
+    let in_force = commands.clone();
+    let timeouts = (
+        settings.control.meter_timeout_ms,
+        settings.control.battery_timeout_ms,
+    );
+    let (publisher, serving) = match web {
+        Some(w) => (Some(w.publisher), Some(w.serving)),
+        None => (None, None),
+    };
+    if let Some(serving) = serving {
+        tasks.spawn(async move {
+            match serving.await {
+                Ok(()) => tracing::error!("web: the server ended"),
+                Err(e) => tracing::error!(error = %e, "web: the server failed"),
+            }
+        });
+    }
     let sources = Sources {
         meter,
         battery,
@@ -335,13 +440,27 @@ pub async fn run_with(
     };
     let observe = |now: Millis, d: &voltwire_zero_feed_in_rules::Decision| {
         tracing::debug!(mode = d.mode.name(), total_w = d.total().0, "decision");
+        let meter_now = *views.0.borrow();
+        if handle.is_none() && publisher.is_none() {
+            return;
+        }
+        let devices: Vec<DeviceStatus> = views.2.iter().map(|s| *s.borrow()).collect();
         if let Some(h) = &handle {
-            let devices: Vec<DeviceStatus> = views.2.iter().map(|s| *s.borrow()).collect();
-            let state =
-                telemetry::state_json(now, d, *views.0.borrow(), *views.1.borrow(), &devices);
+            let state = telemetry::state_json(now, d, meter_now, *views.1.borrow(), &devices);
             if let Err(e) = h.publish_state(&state) {
                 tracing::debug!(error = %e, "state not published");
             }
+        }
+        if let Some(p) = &publisher {
+            let view = crate::web::View {
+                now,
+                decision: *d,
+                meter: meter_now,
+                battery: *views.1.borrow(),
+                devices,
+                commands: *in_force.borrow(),
+            };
+            p.publish_with(move || crate::web::snapshot(&view, timeouts));
         }
     };
     let supervised = async {

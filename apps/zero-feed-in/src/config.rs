@@ -38,8 +38,12 @@ interval_s = 1             # HTTP polling interval
 
 [battery]
 source = "mqtt"            # mqtt (a JSON state: voltage_v, current_a, soc_pct, ...) | none
-broker = "mqtt://localhost:1883"
-topic = "voltwire/bms/state"
+                           # | daly | jk | jk_pb | pace | pylontech (read directly, see port)
+broker = "mqtt://localhost:1883"   # source = mqtt
+topic = "voltwire/bms/state"       # source = mqtt
+# port = "serial:///dev/ttyUSB2?baud=9600"   # a BMS read directly (or tcp://host:port)
+# address = 1              # pace / jk_pb: 1 (or 0 for a lone Pace pack); pylontech: 2
+# poll_s = 1               # how often the BMS is read
 cells = 16
 charge_voltage_v = 55.2
 restart_voltage_v = 53.6
@@ -60,7 +64,7 @@ discovery_prefix = "homeassistant"
 command_ttl_s = 300        # how long a command without its own ttl_s acts
 
 [[device]]
-kind = "soyosource"        # soyosource (RS485 demand frames) | lumentree | bic2200 | npb
+kind = "soyosource"        # soyosource (RS485 demand frames) | lumentree | trucki | bic2200 | npb
 port = "serial:///dev/ttyUSB0?baud=4800"
 min_discharge_w = 0
 max_discharge_w = 900
@@ -73,6 +77,12 @@ max_discharge_w = 900
 # max_discharge_w = 1000
 
 # [[device]]
+# kind = "trucki"          # Trucki's RS485 board on a SUN-GTIL2: register 0 = set point (0.1 W)
+# port = "serial:///dev/ttyUSB3?baud=9600"   # or tcp://host:port (RTU over TCP)
+# address = 1
+# max_discharge_w = 2000   # the inverter's rating
+
+# [[device]]
 # kind = "bic2200"         # or "npb" (a charger: CURVE_CC / CURVE_CV); set points to RAM when the EEPROM-write-disable bit reads back set,
 #                          # else at most eeprom_writes_per_min (2.3) and eeprom_rated_writes
 # bus = "slcan:///dev/ttyACM0?bitrate=250000"   # or socketcan://can0 (feature socketcan)
@@ -81,7 +91,26 @@ max_discharge_w = 900
 # max_charge_w = 2000
 # max_discharge_w = 2000
 # eeprom_state_file = "/var/lib/zero-feed-in/bic0.writes"   # lifetime write count (atomic)
+
+[web]
+enabled = false            # true: the status page, JSON API and metrics at http://127.0.0.1:8080/
+bind = "127.0.0.1"         # this machine only; 0.0.0.0 opens it to the network (keep a token, firewall it)
+port = 8080
+token = "REPLACE-WITH-A-RANDOM-TOKEN-run-init"  # commands over HTTP need `Authorization: Bearer <token>`
+# token_file = "/etc/zero-feed-in/web-token"    # or read the token from a file (first line)
+# token_env = "ZERO_FEED_IN_WEB_TOKEN"           # or from an environment variable (use one of the three)
+protect_reads = false      # true: /api/* and /metrics need the token too (the page itself stays open)
+rate_limit_per_s = 20      # requests per second per client (bursts of twice that), else 429
 "#;
+
+/// The template with a fresh random web token in place of the placeholder (what `--init`
+/// writes).
+///
+/// # Errors
+/// When no random token can be made (`/dev/urandom` unreadable).
+pub fn template_with_token() -> Result<String, String> {
+    voltwire_runtime::web::template_with_token(TEMPLATE)
+}
 
 /// `[control]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -146,6 +175,10 @@ pub struct BatterySection {
     pub source: String,
     pub broker: Option<String>,
     pub topic: Option<String>,
+    pub port: Option<String>,
+    pub address: Option<u8>,
+    #[serde(default = "one")]
+    pub poll_s: f64,
     pub cells: u8,
     pub charge_voltage_v: f64,
     pub restart_voltage_v: f64,
@@ -287,6 +320,8 @@ pub struct File {
     pub devices: Vec<DeviceSection>,
     /// `[mqtt]`.
     pub mqtt: Option<MqttSection>,
+    /// `[web]`: the shared status page (off unless the section is present and enabled).
+    pub web: Option<voltwire_runtime::web::WebSection>,
 }
 
 /// Where the meter is read.
@@ -318,6 +353,8 @@ pub enum BatterySource {
         /// Topic.
         topic: String,
     },
+    /// A BMS read directly over a serial or TCP link.
+    Bms(crate::bms::Bms),
     /// No BMS: voltage-only limits (warned at start-up).
     None,
 }
@@ -331,6 +368,8 @@ pub enum DeviceKind {
     Bic(crate::meanwell::Bic),
     /// A Lumentree SUN over Modbus RTU.
     Lumentree(crate::lumentree::Lumentree),
+    /// Trucki's board on a SUN-GTIL2 over Modbus RTU.
+    Trucki(crate::trucki::Trucki),
 }
 
 /// The validated configuration, in exact units.
@@ -352,6 +391,8 @@ pub struct Settings {
     pub devices: Vec<(DeviceKind, DeviceConfig)>,
     /// MQTT state and commands.
     pub mqtt: Option<Mqtt>,
+    /// The status page, JSON API and metrics, when enabled.
+    pub web: Option<voltwire_runtime::web::WebConfig>,
 }
 
 /// A configuration value that is wrong: the field, what is wrong, the fix (the runtime's).
@@ -654,10 +695,54 @@ fn device(
                 },
             ))
         }
+        "trucki" => {
+            let port = required(
+                &f("port"),
+                d.port.as_ref(),
+                "set port = \"serial:///dev/ttyUSB0?baud=9600\"",
+            )?;
+            let url = port.parse().map_err(|e| {
+                invalid(
+                    f("port"),
+                    format!("{e}"),
+                    "write serial:///dev/ttyUSB0?baud=9600 or tcp://host:port (RTU over TCP)",
+                )
+            })?;
+            let max = voltwire_modbus::trucki::MAX_POWER.0;
+            if !(1..=max).contains(&d.max_discharge_w) {
+                return Err(invalid(
+                    f("max_discharge_w"),
+                    format!("{} W", d.max_discharge_w),
+                    format!("give the inverter's rating, 1..={max} W (e.g. 1000 or 2000)"),
+                ));
+            }
+            if d.address == 0 || d.address > 247 {
+                return Err(invalid(
+                    f("address"),
+                    format!("{}", d.address),
+                    "use the board's Modbus address, 1..=247",
+                ));
+            }
+            Ok((
+                DeviceKind::Trucki(crate::trucki::Trucki {
+                    port: url,
+                    address: d.address,
+                    max: Watts(d.max_discharge_w),
+                }),
+                DeviceConfig {
+                    role: Role::Discharger,
+                    min_charge: Watts(0),
+                    max_charge: Watts(0),
+                    min_discharge: Watts(d.min_discharge_w),
+                    max_discharge: Watts(d.max_discharge_w),
+                    current: None,
+                },
+            ))
+        }
         other => Err(invalid(
             f("kind"),
             format!("unknown or not yet supported device kind `{other}`"),
-            "use soyosource, lumentree, bic2200 or npb",
+            "use soyosource, lumentree, trucki, bic2200 or npb",
         )),
     }
 }
@@ -825,13 +910,48 @@ impl File {
             },
             "none" => BatterySource::None,
             other => {
-                return Err(invalid(
-                    "battery.source",
-                    format!("unknown source `{other}`"),
-                    "use mqtt or none",
-                ));
+                let protocol = crate::bms::Protocol::from_name(other).ok_or_else(|| {
+                    invalid(
+                        "battery.source",
+                        format!("unknown source `{other}`"),
+                        "use mqtt, daly, jk, jk_pb, pace, pylontech or none",
+                    )
+                })?;
+                let port = required(
+                    "battery.port",
+                    b.port.as_ref(),
+                    "set port = \"serial:///dev/ttyUSB2?baud=9600\" (or tcp://host:port)",
+                )?;
+                let port = port.parse().map_err(|e| {
+                    invalid(
+                        "battery.port",
+                        format!("{e}"),
+                        "write serial:///dev/ttyUSB2?baud=9600 or tcp://host:port",
+                    )
+                })?;
+                let address = b.address.unwrap_or(protocol.default_address());
+                if address > 247 {
+                    return Err(invalid(
+                        "battery.address",
+                        format!("{address}"),
+                        "use the BMS's bus address, 0..=247",
+                    ));
+                }
+                BatterySource::Bms(crate::bms::Bms {
+                    protocol,
+                    port,
+                    address,
+                    poll_ms: seconds("battery.poll_s", b.poll_s, 0.2, 60.0)?,
+                })
             }
         };
+        if matches!(battery, BatterySource::Bms(_)) && (b.broker.is_some() || b.topic.is_some()) {
+            return Err(invalid(
+                "battery.broker",
+                "broker/topic are for source = \"mqtt\"",
+                "remove broker and topic, or set source = \"mqtt\"",
+            ));
+        }
         if !(1..=32).contains(&b.cells) {
             return Err(invalid(
                 "battery.cells",
@@ -975,6 +1095,11 @@ impl File {
             }),
         };
 
+        let web = match &self.web {
+            Some(w) => w.validate("zero-feed-in")?,
+            None => None,
+        };
+
         let mut control = Control::new(battery_cfg);
         control.target_grid = Watts(c.target_grid_w);
         control.window = c.window;
@@ -994,6 +1119,7 @@ impl File {
             battery,
             devices,
             mqtt,
+            web,
         })
     }
 }
@@ -1008,7 +1134,11 @@ mod tests {
 
     #[test]
     fn the_template_is_valid() {
-        let s = parse(TEMPLATE).unwrap();
+        // The template's [web] is there but off; its placeholder token is refused.
+        let e = parse(TEMPLATE).unwrap_err();
+        assert!(e.contains("web.token") && e.contains("placeholder"), "{e}");
+        let s = parse(&template_with_token().unwrap()).unwrap();
+        assert!(s.web.is_none());
         assert_eq!(s.control.meter_timeout_ms, 10_000);
         assert_eq!(s.control.battery.charge_voltage, Millivolts(55_200));
         assert_eq!(s.control.battery.charge_min_temperature, DeciCelsius(0));
@@ -1033,7 +1163,7 @@ mod tests {
             ("kind = \"mqtt\" ", "kind = \"modbus\" ", "meter.kind"),
             (
                 "kind = \"soyosource\"",
-                "kind = \"trucki\"",
+                "kind = \"growatt\"",
                 "device[0].kind",
             ),
             (
@@ -1061,12 +1191,49 @@ mod tests {
                 "pointer = \"SML\"",
                 "meter.pointer",
             ),
+            ("source = \"mqtt\"", "source = \"daly\"", "battery.port"),
+            (
+                "source = \"mqtt\"",
+                "source = \"victron\"",
+                "battery.source",
+            ),
         ];
         for (from, to, field) in cases {
             assert!(TEMPLATE.contains(from), "{from}");
             let e = parse(&TEMPLATE.replacen(from, to, 1)).unwrap_err();
             assert!(e.contains(field) && e.contains("fix"), "{field}: {e}");
         }
+        // A BMS read directly: port and address taken; broker/topic left over are refused.
+        let direct = template_with_token()
+            .unwrap()
+            .replacen("source = \"mqtt\"", "source = \"pace\"", 1)
+            .replacen(
+                "# port = \"serial:///dev/ttyUSB2",
+                "port = \"serial:///dev/ttyUSB2",
+                1,
+            );
+        let e = parse(&direct).unwrap_err();
+        assert!(e.contains("battery.broker") && e.contains("fix"), "{e}");
+        let direct = direct
+            .replacen(
+                "broker = \"mqtt://localhost:1883\"   # source = mqtt",
+                "",
+                1,
+            )
+            .replacen(
+                "topic = \"voltwire/bms/state\"       # source = mqtt",
+                "",
+                1,
+            );
+        match parse(&direct).unwrap().battery {
+            BatterySource::Bms(b) => {
+                assert_eq!(b.protocol, crate::bms::Protocol::Pace);
+                assert_eq!((b.address, b.poll_ms), (1, 1000));
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = parse(&direct.replacen("# poll_s = 1 ", "poll_s = 0 ", 1)).unwrap_err();
+        assert!(e.contains("battery.poll_s") && e.contains("fix"), "{e}");
         let e = parse(&TEMPLATE.replacen("tick_ms = 1000", "tick_ms = 1000\nbogus = 1", 1))
             .unwrap_err();
         assert!(e.contains("bogus"), "{e}");

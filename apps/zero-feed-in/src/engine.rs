@@ -54,14 +54,15 @@ pub struct Sources {
     pub commands: watch::Receiver<Commands>,
 }
 
-/// Runs the loop every `tick_ms` of app time until `stop` resolves; `observe` sees each
-/// decision (status line, MQTT state). Before the first decision and on stop every device
-/// is set to off.
+/// Runs the loop every `tick_ms` of app time, and at once on every new meter reading (so a
+/// set point follows the meter without waiting for the tick; the watchdog still runs on the
+/// tick), until `stop` resolves; `observe` sees each decision (status line, MQTT state, web
+/// page). Before the first decision and on stop every device is set to off.
 pub async fn run(
     mut controller: Controller,
     clock: Clock,
     tick_ms: u64,
-    sources: Sources,
+    mut sources: Sources,
     outputs: &[watch::Sender<DeviceCommand>],
     stop: impl Future<Output = ()>,
     mut observe: impl FnMut(Millis, &Decision),
@@ -72,15 +73,27 @@ pub async fn run(
     let mut tick = tokio::time::interval(clock.real(tick_ms));
     tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
     tokio::pin!(stop);
+    let mut meter_open = true;
+    // The meter reading of the last step.
+    let mut stepped_at = None;
     loop {
         tokio::select! {
             biased;
             () = &mut stop => break,
             _ = tick.tick() => {}
+            r = sources.meter.changed(), if meter_open => {
+                // A closed meter channel: only the tick (the watchdog then sees it stale).
+                meter_open = r.is_ok();
+                // The same reading again is no news: wait for the tick.
+                let at = sources.meter.borrow().map(|m| m.at);
+                if at == stepped_at {
+                    continue;
+                }
+            }
         }
         let now = clock.now();
         let mut input = voltwire_zero_feed_in_rules::Inputs {
-            meter: *sources.meter.borrow(),
+            meter: *sources.meter.borrow_and_update(),
             battery: *sources.battery.borrow(),
             commands: *sources.commands.borrow(),
             ..Default::default()
@@ -93,6 +106,7 @@ pub async fn run(
         {
             *slot = *rx.borrow();
         }
+        stepped_at = input.meter.map(|m| m.at);
         let decision = controller.step(now, &input);
         for (out, cmd) in outputs.iter().zip(&decision.commands) {
             out.send_if_modified(|old| {

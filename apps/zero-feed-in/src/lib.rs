@@ -12,6 +12,7 @@
 )]
 
 pub mod app;
+pub mod bms;
 pub mod config;
 pub mod demo;
 pub mod device;
@@ -21,3 +22,5 @@ pub mod meanwell;
 pub mod meter;
 pub mod state;
 pub mod telemetry;
+pub mod trucki;
+pub mod web;

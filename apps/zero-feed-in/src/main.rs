@@ -10,7 +10,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use voltwire_runtime::app::{App, say};
-use zero_feed_in::config::{File, TEMPLATE};
+use zero_feed_in::config::{File, template_with_token};
 
 /// Meter-driven charge and discharge for zero grid export, with a watchdog on its own clock.
 #[derive(Debug, Parser)]
@@ -39,12 +39,16 @@ const APP: App = App("zero-feed-in");
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(path) = &cli.cfg.init {
-        return match APP.write_template(path, TEMPLATE, cli.cfg.force, false) {
-            Ok(()) => {
-                say(&format!("wrote {}", path.display()));
-                ExitCode::SUCCESS
-            }
-            Err(code) => code,
+        // The template holds a fresh random web token: the file is made private.
+        return match template_with_token() {
+            Ok(template) => match APP.write_template(path, &template, cli.cfg.force, true) {
+                Ok(()) => {
+                    say(&format!("wrote {}", path.display()));
+                    ExitCode::SUCCESS
+                }
+                Err(code) => code,
+            },
+            Err(e) => APP.fail(&e),
         };
     }
     if let Some(path) = &cli.cfg.check_config {

@@ -172,9 +172,10 @@ async fn bms_lost_switches_everything_off() {
     let mut r = start();
     r.until(Some(300), |d| d.total() == Watts(-300)).await;
     let last = r.battery.borrow().unwrap().at;
-    // Only the meter and the device keep talking.
+    // Only the meter and the device keep talking (each new meter reading is also decided on
+    // at once, so there are up to two decisions per second).
     let mut safe = None;
-    for _ in 0..20 {
+    for _ in 0..40 {
         let now = r.clock.now();
         r.meter.send_replace(Some(MeterReading {
             at: now,

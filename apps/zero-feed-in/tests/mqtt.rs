@@ -17,56 +17,11 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt as _;
-use voltwire_core::Watts;
-use voltwire_soyosource::sim::Gtn;
 use voltwire_testkit::{Broker, free_port};
 use zero_feed_in::config::File;
 
-/// Demand frames received by the simulated unit, in order (one entry per change).
-type Seen = Arc<Mutex<Vec<i32>>>;
-
-async fn serve_gtn(listener: tokio::net::TcpListener, seen: Seen) {
-    let start = tokio::time::Instant::now();
-    let mut gtn = Gtn::new(Watts(2000), 60_000);
-    loop {
-        let (mut s, _) = listener.accept().await.unwrap();
-        let mut buf = [0u8; 64];
-        loop {
-            let n = s.read(&mut buf).await.unwrap_or(0);
-            if n == 0 {
-                break;
-            }
-            let now = u64::try_from(start.elapsed().as_millis()).unwrap();
-            gtn.receive(now, &buf[..n]);
-            let out = gtn.output(now).0;
-            let mut v = seen.lock().unwrap();
-            if v.last() != Some(&out) {
-                v.push(out);
-            }
-        }
-    }
-}
-
-async fn wait_for(seen: &Seen, what: &str, pred: impl Fn(&[i32]) -> bool) {
-    let guard = async {
-        loop {
-            if pred(&seen.lock().unwrap()) {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    if tokio::time::timeout(Duration::from_secs(60), guard)
-        .await
-        .is_err()
-    {
-        panic!(
-            "{what}: not reached; demand history {:?}",
-            seen.lock().unwrap()
-        );
-    }
-}
+mod common;
+use common::{Seen, publisher, seen_until, serve_gtn};
 
 /// Messages seen on the topics a [`subscriber`] subscribed to.
 type Inbox = Arc<Mutex<Vec<(String, String)>>>;
@@ -109,21 +64,6 @@ async fn wait_inbox(inbox: &Inbox, what: &str, pred: impl Fn(&(String, String)) 
     tokio::time::timeout(Duration::from_secs(60), guard)
         .await
         .unwrap_or_else(|_| panic!("{what}: not seen"))
-}
-
-fn publisher(url: &str, id: &str) -> rumqttc::AsyncClient {
-    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
-    let mut o = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
-    o.set_keep_alive(Duration::from_secs(5));
-    let (c, mut ev) = rumqttc::AsyncClient::new(o, 64);
-    tokio::spawn(async move {
-        loop {
-            if ev.poll().await.is_err() {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        }
-    });
-    c
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,7 +136,7 @@ max_discharge_w = 900
     });
 
     // Only the retained value so far: the unit is held at 0 W (it gets 0 W frames).
-    wait_for(&seen, "0 W frames at start", |v| v == [0]).await;
+    seen_until(&seen, "0 W frames at start", |v| v == [0]).await;
     tokio::time::sleep(Duration::from_secs(4)).await;
     assert_eq!(
         *seen.lock().unwrap(),
@@ -225,7 +165,7 @@ max_discharge_w = 900
         })
     };
     let feeding = live(pubc.clone());
-    wait_for(&seen, "300 W demanded", |v| v.last() == Some(&300)).await;
+    seen_until(&seen, "300 W demanded", |v| v.last() == Some(&300)).await;
 
     // The state: snake_case, SI suffixes, battery power negative while discharging.
     let state = wait_inbox(&inbox, "state while discharging 300 W", |(t, p)| {
@@ -267,29 +207,29 @@ max_discharge_w = 900
     )
     .await
     .unwrap();
-    wait_for(&seen, "capped at 100 W", |v| v.ends_with(&[300, 100])).await;
-    wait_for(&seen, "back to 300 W after the TTL", |v| {
+    seen_until(&seen, "capped at 100 W", |v| v.ends_with(&[300, 100])).await;
+    seen_until(&seen, "back to 300 W after the TTL", |v| {
         v.ends_with(&[300, 100, 300])
     })
     .await;
 
     // Silent but connected: the broker stays up, the meter stops publishing.
     feeding.abort();
-    wait_for(&seen, "0 W after the meter went silent", |v| {
+    seen_until(&seen, "0 W after the meter went silent", |v| {
         v.ends_with(&[300, 0])
     })
     .await;
 
     // Back, then the broker goes down (meter and BMS lost together).
     let feeding = live(pubc.clone());
-    wait_for(&seen, "300 W again", |v| v.ends_with(&[300, 0, 300])).await;
+    seen_until(&seen, "300 W again", |v| v.ends_with(&[300, 0, 300])).await;
     broker.kill();
-    wait_for(&seen, "0 W after the broker went down", |v| {
+    seen_until(&seen, "0 W after the broker went down", |v| {
         v.ends_with(&[300, 0, 300, 0])
     })
     .await;
     broker.restart();
-    wait_for(&seen, "300 W after the broker is back", |v| {
+    seen_until(&seen, "300 W after the broker is back", |v| {
         v.ends_with(&[0, 300, 0, 300])
     })
     .await;
@@ -301,7 +241,7 @@ max_discharge_w = 900
         .unwrap()
         .unwrap();
     assert_eq!(r, Ok(()));
-    wait_for(&seen, "0 W after stop", |v| v.last() == Some(&0)).await;
+    seen_until(&seen, "0 W after stop", |v| v.last() == Some(&0)).await;
     feeding.abort();
     feeding_bms.abort();
 }

@@ -17,6 +17,7 @@ pub mod coulomb_meter;
 mod error;
 pub mod lumentree;
 pub mod rtu;
+pub mod trucki;
 
 pub use error::Error;
 

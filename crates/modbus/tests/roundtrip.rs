@@ -9,7 +9,7 @@
 )]
 
 use proptest::prelude::*;
-use voltwire_modbus::{coulomb_meter, lumentree};
+use voltwire_modbus::{coulomb_meter, lumentree, trucki};
 
 /// A temperature register the units can hold (±3276 °C).
 fn temp_register() -> impl Strategy<Value = u16> {
@@ -17,6 +17,14 @@ fn temp_register() -> impl Strategy<Value = u16> {
 }
 
 proptest! {
+    #[test]
+    fn trucki_status_and_set_point_round_trip(regs in proptest::array::uniform8(any::<u16>())) {
+        let s = trucki::Status::from_registers(&regs).unwrap();
+        prop_assert_eq!(s.to_registers().unwrap(), regs);
+        prop_assert_eq!(trucki::SetPower::from_register(regs[0]).to_register(), regs[0]);
+        prop_assert!(trucki::Status::from_registers(&regs[..7]).is_err());
+    }
+
     #[test]
     fn lumentree_status_round_trips(regs in proptest::array::uniform4(any::<u16>())) {
         let s = lumentree::Status::from_registers(&regs).unwrap();

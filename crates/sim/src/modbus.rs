@@ -15,6 +15,9 @@ use voltwire_modbus::rtu::ExceptionCode;
 
 use crate::{Faults, Plant, PlantCommand};
 
+mod trucki;
+pub use trucki::Trucki;
+
 /// One decoded Modbus request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]

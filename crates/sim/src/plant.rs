@@ -224,6 +224,40 @@ impl Pack {
         }
     }
 
+    /// The pack's open-circuit voltage in volts (no current).
+    fn ocv(&self) -> f64 {
+        (0..self.config.cells)
+            .map(|i| lfp_ocv(self.cell_soc(i)))
+            .sum()
+    }
+
+    /// Change the ambient temperature the pack cools towards, °C (a day's weather).
+    pub fn set_ambient_celsius(&mut self, celsius: f64) {
+        if celsius.is_finite() {
+            self.config.ambient_celsius = celsius;
+        }
+    }
+
+    /// A balancer moving `amps` for `secs` from the fullest cell to the emptiest (by state
+    /// of charge); nothing once they are within 0.1 % of each other.
+    fn balance(&mut self, amps: f64, secs: f64) {
+        let n = self.config.cells;
+        let by_soc = |a: &usize, b: &usize| self.cell_soc(*a).total_cmp(&self.cell_soc(*b));
+        let (Some(lo), Some(hi)) = ((0..n).min_by(by_soc), (0..n).max_by(by_soc)) else {
+            return;
+        };
+        if lo == hi || self.cell_soc(hi) - self.cell_soc(lo) < 0.001 {
+            return;
+        }
+        let dq = amps.max(0.0) * secs / 3600.0;
+        if let (Some(q), Some(c)) = (self.charge_ah.get_mut(hi), self.capacity_ah.get(hi)) {
+            *q = (*q - dq).clamp(0.0, *c);
+        }
+        if let (Some(q), Some(c)) = (self.charge_ah.get_mut(lo), self.capacity_ah.get(lo)) {
+            *q = (*q + dq).clamp(0.0, *c);
+        }
+    }
+
     /// Whether the pack takes current of sign `amps` now (BMS switches, full, empty).
     fn accepts(&self, amps: f64) -> bool {
         let full = (0..self.config.cells).any(|i| self.cell_soc(i) >= 1.0);
@@ -276,6 +310,12 @@ pub struct Plant {
     /// What flows now; change it between steps.
     pub flows: Flows,
     time: Duration,
+    /// DC loads on the bank switched by relays (W, a magnitude).
+    dc_load: Watts,
+    /// A balancer's current while it runs, in A (0: off).
+    balance_a: f64,
+    /// The MPPTs' absorption voltage of one pack; `None`: they never taper.
+    absorption: Option<Millivolts>,
 }
 
 #[allow(
@@ -289,7 +329,56 @@ impl Plant {
             packs: packs.into_iter().map(Pack::new).collect(),
             flows: Flows::default(),
             time: Duration::ZERO,
+            dc_load: Watts(0),
+            balance_a: 0.0,
+            absorption: None,
         }
+    }
+
+    /// DC loads straight on the bank (relay-switched), W; they draw from the batteries and
+    /// the grid meter does not see them.
+    pub fn dc_load(&self) -> Watts {
+        self.dc_load
+    }
+
+    /// Set the DC loads on the bank (a magnitude; negative counts as 0).
+    pub fn set_dc_load(&mut self, load: Watts) {
+        self.dc_load = Watts(load.0.max(0));
+    }
+
+    /// Run a balancer on every pack moving `current` from its fullest cell to its emptiest
+    /// (0: none).
+    pub fn set_balancer(&mut self, current: Milliamps) {
+        self.balance_a = f64::from(current.0.max(0)) / 1000.0;
+    }
+
+    /// The pack voltage at which the MPPTs hold (absorption): their power tapers over the
+    /// last 20 mV per cell below it and is 0 at and above it, judged on the highest pack's
+    /// open-circuit voltage. `None` (the default): no taper.
+    pub fn set_absorption(&mut self, pack_voltage: Option<Millivolts>) {
+        self.absorption = pack_voltage;
+    }
+
+    /// What the MPPTs put into the bank now: [`Flows::mppt_pv`] tapered at absorption, 0
+    /// while no pack takes charge (charge switches off, or full).
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "a fraction of a bounded power"
+    )]
+    pub fn mppt_power(&self) -> Watts {
+        let pv = self.flows.mppt_pv.0.max(0);
+        if pv == 0 || !self.packs.iter().any(|p| p.accepts(1.0)) {
+            return Watts(0);
+        }
+        let Some(abs) = self.absorption else {
+            return Watts(pv);
+        };
+        let ocv = self.packs.iter().map(Pack::ocv).fold(0.0, f64::max);
+        let cells = self.packs.first().map_or(16, |p| p.config.cells) as f64;
+        let band = 0.020 * cells;
+        let left = f64::from(abs.0) / 1000.0 - ocv;
+        let k = (left / band).clamp(0.0, 1.0);
+        Watts((f64::from(pv) * k).round() as i32)
     }
 
     /// One default pack of `cells` cells at `soc` (0..=1).
@@ -321,14 +410,16 @@ impl Plant {
         self.time
     }
 
-    /// Net battery power into the packs: charge + MPPT PV − discharge.
+    /// Net battery power into the packs: charge + what the MPPTs deliver
+    /// ([`Plant::mppt_power`]) − discharge − the DC loads.
     pub fn battery_power(&self) -> Watts {
         Watts(
             self.flows
                 .charge
                 .0
-                .saturating_add(self.flows.mppt_pv.0)
-                .saturating_sub(self.flows.discharge.0),
+                .saturating_add(self.mppt_power().0)
+                .saturating_sub(self.flows.discharge.0)
+                .saturating_sub(self.dc_load.0),
         )
     }
 
@@ -378,6 +469,9 @@ impl Plant {
                 0.0
             };
             p.step(amps, secs);
+            if self.balance_a > 0.0 {
+                p.balance(self.balance_a, secs);
+            }
         }
         self.time += dt;
     }

@@ -4,7 +4,7 @@
 use core::time::Duration;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-use voltwire_core::Watts;
+use voltwire_core::{Milliamps, Watts};
 
 use crate::device::LoadProfile;
 use crate::{Faults, Flows, Plant, SimClock};
@@ -59,6 +59,83 @@ pub struct Event {
     pub action: Action,
 }
 
+/// Which PV flow the sun drives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PvFeed {
+    /// DC PV through the MPPTs ([`Flows::mppt_pv`]).
+    Mppt,
+    /// AC-coupled PV seen by the grid meter ([`Flows::pv`]).
+    Ac,
+}
+
+/// A day in sim time: the sun's PV power and the afternoon's warmth.
+///
+/// Sim time 0 is `start_hour` o'clock; the PV is `peak × sin(π (h − sunrise) / (sunset −
+/// sunrise))` between sunrise and sunset (its peak half-way, at solar noon) and 0 at night;
+/// the ambient of every pack is its configured one plus `heat_c × exp(−((h − heat_peak_hour)
+/// / heat_width_h)²)`. A scene's `--speed` runs this day faster, as everything else.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sun {
+    /// Hour of the day at sim time 0.
+    pub start_hour: f64,
+    /// Hour the PV starts.
+    pub sunrise: f64,
+    /// Hour the PV ends.
+    pub sunset: f64,
+    /// PV power at solar noon.
+    pub peak: Watts,
+    /// The flow it drives.
+    pub feeds: PvFeed,
+    /// The afternoon's warmth above the packs' ambient at its peak, °C (0: none).
+    pub heat_c: f64,
+    /// Hour of the warmest time.
+    pub heat_peak_hour: f64,
+    /// How long the warmth lasts around its peak, h.
+    pub heat_width_h: f64,
+}
+
+impl Sun {
+    /// Hour of the day (0..24) at sim time `t`.
+    pub fn hour(&self, t: Duration) -> f64 {
+        (self.start_hour + t.as_secs_f64() / 3600.0).rem_euclid(24.0)
+    }
+
+    /// The PV power at `hour`.
+    #[allow(
+        clippy::cast_possible_truncation,
+        reason = "a fraction of a bounded power"
+    )]
+    pub fn power(&self, hour: f64) -> Watts {
+        let day = self.sunset - self.sunrise;
+        if !(day > 0.0 && hour > self.sunrise && hour < self.sunset) {
+            return Watts(0);
+        }
+        let x = core::f64::consts::PI * (hour - self.sunrise) / day;
+        Watts((f64::from(self.peak.0) * x.sin()).round().max(0.0) as i32)
+    }
+
+    /// The warmth above ambient at `hour`, °C.
+    pub fn heat(&self, hour: f64) -> f64 {
+        if self.heat_width_h <= 0.0 {
+            return 0.0;
+        }
+        let z = (hour - self.heat_peak_hour) / self.heat_width_h;
+        self.heat_c * (-(z * z)).exp()
+    }
+}
+
+/// A relay-switched consumer on the bank: a load, a balancer, or both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RelayLoad {
+    /// The scene device that is the relay.
+    pub device: usize,
+    /// The DC load it switches on the bank.
+    pub load: Watts,
+    /// The balancing current it switches (moved from each pack's fullest cell to its
+    /// emptiest).
+    pub balance: Milliamps,
+}
+
 /// The plant, its clock, the devices' faults and the script still to come.
 #[derive(Debug)]
 pub struct World {
@@ -76,6 +153,12 @@ pub struct World {
     profiles: (LoadProfile, LoadProfile),
     /// The base levels of the house load and the AC PV (what the flows and the events set).
     base: (Watts, Watts),
+    /// The day's sun and warmth, if any.
+    sun: Option<Sun>,
+    /// Each pack's configured ambient, °C (the sun's warmth goes on top).
+    ambient: Vec<f64>,
+    /// The relay-switched consumers and whether each is on.
+    relays: Vec<(RelayLoad, bool)>,
 }
 
 impl World {
@@ -95,6 +178,13 @@ impl World {
             applied: Vec::new(),
             profiles: (LoadProfile::Constant, LoadProfile::Constant),
             base: (plant.flows.load, plant.flows.pv),
+            sun: None,
+            ambient: plant
+                .packs()
+                .iter()
+                .map(|p| p.config().ambient_celsius)
+                .collect(),
+            relays: Vec::new(),
             plant,
         }
     }
@@ -119,6 +209,70 @@ impl World {
         let t = self.plant.time();
         self.plant.flows.load = self.profiles.0.load(self.base.0, t);
         self.plant.flows.pv = self.profiles.1.load(self.base.1, t);
+        if let Some(sun) = self.sun {
+            let h = sun.hour(t);
+            match sun.feeds {
+                PvFeed::Mppt => self.plant.flows.mppt_pv = sun.power(h),
+                PvFeed::Ac => self.plant.flows.pv = sun.power(h),
+            }
+            let heat = sun.heat(h);
+            for (p, base) in self.plant.packs_mut().iter_mut().zip(&self.ambient) {
+                p.set_ambient_celsius(base + heat);
+            }
+        }
+    }
+
+    /// Let `sun` drive its PV flow and the packs' ambient (each scripted or set level of
+    /// that flow is then overridden by the sun).
+    #[must_use]
+    pub fn with_sun(mut self, sun: Sun) -> Self {
+        self.sun = Some(sun);
+        self.follow_profiles();
+        self
+    }
+
+    /// The day's sun, if any.
+    pub fn sun(&self) -> Option<&Sun> {
+        self.sun.as_ref()
+    }
+
+    /// Add relay-switched consumers, all off at first.
+    #[must_use]
+    pub fn with_relays(mut self, relays: impl IntoIterator<Item = RelayLoad>) -> Self {
+        self.relays.extend(relays.into_iter().map(|r| (r, false)));
+        self
+    }
+
+    /// Switch the relay that is device `device` (at the sim time now: the plant is
+    /// advanced first); `false` when no relay is that device.
+    pub fn set_relay(&mut self, device: usize, on: bool) -> bool {
+        if !self.relays.iter().any(|(r, _)| r.device == device) {
+            return false;
+        }
+        self.advance();
+        for (r, state) in &mut self.relays {
+            if r.device == device {
+                *state = on;
+            }
+        }
+        self.follow_relays();
+        true
+    }
+
+    /// Whether the relay that is device `device` is on (`None`: no such relay).
+    pub fn relay(&self, device: usize) -> Option<bool> {
+        self.relays
+            .iter()
+            .find(|(r, _)| r.device == device)
+            .map(|(_, on)| *on)
+    }
+
+    fn follow_relays(&mut self) {
+        let on = || self.relays.iter().filter(|(_, on)| *on).map(|(r, _)| r);
+        let load = on().fold(0i32, |a, r| a.saturating_add(r.load.0));
+        let balance = on().fold(0i32, |a, r| a.saturating_add(r.balance.0));
+        self.plant.set_dc_load(Watts(load));
+        self.plant.set_balancer(Milliamps(balance));
     }
 
     /// Start device `device` with `faults` (and return to them on [`Action::Back`]).
@@ -188,13 +342,23 @@ impl World {
                 break;
             }
             self.script.pop();
-            self.plant.advance_to(e.at);
+            self.run_to(e.at);
             self.apply(e.action);
             self.applied.push(e);
         }
-        let t = self.plant.advance_to(now);
+        self.run_to(now);
+        self.plant.time()
+    }
+
+    /// Run the plant to `now` in steps of at most 1 s, the profiles and the sun followed
+    /// before each.
+    fn run_to(&mut self, now: Duration) {
+        while self.plant.time() < now {
+            self.follow_profiles();
+            let next = now.min(self.plant.time() + Duration::from_secs(1));
+            self.plant.advance_to(next);
+        }
         self.follow_profiles();
-        t
     }
 
     fn apply(&mut self, action: Action) {

@@ -242,9 +242,20 @@ fn the_example_scenes_parse() {
             Kind::Daly,
             Kind::VedirectMppt,
             Kind::VedirectMppt,
-            Kind::VedirectSmartshunt
+            Kind::VedirectSmartshunt,
+            Kind::Relay,
+            Kind::Relay,
+            Kind::Relay,
+            Kind::OneWire
         ]
     );
+    assert!(b.sun.is_some());
+    assert_eq!(b.devices[1].mppt_share, 2, "two MPPTs share the sun");
+    assert_eq!(
+        b.devices[4].relay,
+        Some((voltwire_core::Watts(500), voltwire_core::Milliamps(0)))
+    );
+    assert_eq!(b.devices[7].sensors.len(), 2);
     let z = read("zero-feed-in.toml").unwrap();
     assert_eq!(z.devices[0].kind, Kind::Meter);
     assert!(z.devices.iter().any(|d| d.kind == Kind::MeanwellBic2200));

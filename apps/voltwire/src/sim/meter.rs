@@ -332,8 +332,9 @@ async fn serve(setup: Setup) -> io::Result<()> {
     result
 }
 
-/// The meter of a scene (`kind = "meter"`, `listen = "http://HOST:PORT"`): HTTP only, on
-/// the scene's plant; the link goes to `ext.link` once listening, then it serves until the
+/// The meter of a scene (`kind = "meter"`, `listen = "http://HOST:PORT"`): HTTP on the
+/// scene's plant, and with `mqtt` the publishing of `voltwire sim meter --mqtt` (reconnecting
+/// to a lost broker); the link goes to `ext.link` once listening, then it serves until the
 /// server fails (the scene drops it on its stop).
 pub(super) async fn serve_in_scene(ext: External) -> io::Result<()> {
     let External {
@@ -355,16 +356,59 @@ pub(super) async fn serve_in_scene(ext: External) -> io::Result<()> {
     };
     let mut meter = PowerMeter::new(load, LoadProfile::Constant);
     *meter.faults_mut() = spec.faults;
+    // With `mqtt`: the same publishing as `voltwire sim meter --mqtt` (the state, the EM
+    // status and the Gen2 notifications every interval; flow commands), on the scene's plant.
+    let mqtt = match &spec.mqtt {
+        None => None,
+        Some(m) => {
+            let url = BrokerUrl::parse(&m.broker).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("mqtt = {}: {e}", m.broker),
+                )
+            })?;
+            let topics = Topics::new(&m.topic).map_err(|e| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("topic = {}: {e}", m.topic),
+                )
+            })?;
+            let setup = MqttSetup {
+                url,
+                topics,
+                interval: m.interval,
+            };
+            let client = start_mqtt(&setup).map_err(|e| io::Error::other(format!("mqtt: {e}")))?;
+            Some((setup.interval, client))
+        }
+    };
     let app = Arc::new(App {
         inner: Mutex::new(Inner { plant, meter }),
         start: Instant::now(),
         speed: 1.0,
-        link: None,
+        link: mqtt.as_ref().map(|(_, (c, _))| c.handle().status()),
         scene: Some((world, index)),
     });
     let _ = link.send(format!("http://{local}"));
-    axum::serve(listener, router(app)).await?;
-    Err(io::Error::other("the HTTP server stopped"))
+    let http = axum::serve(listener, router(Arc::clone(&app)));
+    let Some((interval, (client, commands))) = mqtt else {
+        http.await?;
+        return Err(io::Error::other("the HTTP server stopped"));
+    };
+    let handle = client.handle();
+    let _ = handle.publish_retained(&handle.topics().sub("online"), b"true".to_vec());
+    tokio::select! {
+        r = http => {
+            r?;
+            Err(io::Error::other("the HTTP server stopped"))
+        }
+        () = publish_loop(Arc::clone(&app), handle.clone(), interval) => {
+            Err(io::Error::other("the MQTT publisher stopped"))
+        }
+        () = command_loop(Arc::clone(&app), commands) => {
+            Err(io::Error::other("the MQTT client stopped"))
+        }
+    }
 }
 
 // ---------------------------------------------------------------- HTTP

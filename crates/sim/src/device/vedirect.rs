@@ -81,6 +81,8 @@ pub struct VeDirect {
     settings: BTreeMap<u16, ValueBytes>,
     yield_wh: f64,
     last_tick: Option<Duration>,
+    /// An MPPT's share of the plant's PV: one of this many MPPTs sharing it.
+    share: u16,
 }
 
 #[allow(
@@ -107,7 +109,21 @@ impl VeDirect {
                 .collect(),
             yield_wh: 0.0,
             last_tick: None,
+            share: 1,
         }
+    }
+
+    /// An MPPT that is one of `count` MPPTs sharing the plant's PV: it reports (and
+    /// yields) its equal part of what they deliver ([`Plant::mppt_power`]).
+    #[must_use]
+    pub fn sharing(mut self, count: u16) -> Self {
+        self.share = count.max(1);
+        self
+    }
+
+    /// This MPPT's part of what the MPPTs deliver now, W.
+    fn pv(&self, plant: &Plant) -> i32 {
+        plant.mppt_power().0.max(0) / i32::from(self.share.max(1))
     }
 
     /// The raw value bytes of settable register `register`, as last Set.
@@ -144,7 +160,7 @@ impl VeDirect {
         }
         match self.kind {
             VeDirectKind::Mppt => {
-                let pv = plant.flows.mppt_pv.0.max(0);
+                let pv = self.pv(plant);
                 let current = if voltage.0 > 1000 {
                     Milliamps((f64::from(pv) / (f64::from(voltage.0) / 1000.0) * 1000.0) as i32)
                 } else {
@@ -350,7 +366,7 @@ impl SerialResponder for VeDirect {
     fn tick(&mut self, now: Duration, plant: &Plant, out: &mut Vec<u8>) {
         if let Some(last) = self.last_tick {
             let dt = now.saturating_sub(last).as_secs_f64();
-            self.yield_wh += f64::from(plant.flows.mppt_pv.0.max(0)) * dt / 3600.0;
+            self.yield_wh += f64::from(self.pv(plant)) * dt / 3600.0;
         }
         self.last_tick = Some(now);
         if !self.every.due(now) {

@@ -21,6 +21,44 @@ pub(crate) struct SceneFile {
     /// The script.
     #[serde(default, rename = "event")]
     pub(crate) events: Vec<EventFile>,
+    /// A day's sun and warmth.
+    #[serde(default)]
+    pub(crate) sun: Option<SunFile>,
+}
+
+/// `[sun]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SunFile {
+    #[serde(default)]
+    pub(crate) start_h: Option<f64>,
+    #[serde(default)]
+    pub(crate) sunrise_h: Option<f64>,
+    #[serde(default)]
+    pub(crate) sunset_h: Option<f64>,
+    pub(crate) peak_w: i64,
+    #[serde(default)]
+    pub(crate) feeds: Option<String>,
+    #[serde(default)]
+    pub(crate) heat_c: Option<f64>,
+    #[serde(default)]
+    pub(crate) heat_peak_h: Option<f64>,
+    #[serde(default)]
+    pub(crate) heat_width_h: Option<f64>,
+}
+
+/// `[[device.sensor]]` of a `onewire` device.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SensorFile {
+    pub(crate) id: String,
+    pub(crate) reads: String,
+    #[serde(default)]
+    pub(crate) pack: Option<i64>,
+    #[serde(default)]
+    pub(crate) offset_c: Option<f64>,
+    #[serde(default)]
+    pub(crate) c_per_kw: Option<f64>,
 }
 
 /// `[flows]`, all in W, magnitudes.
@@ -42,6 +80,8 @@ pub(crate) struct FlowsFile {
     #[serde(default)]
     pub(crate) load_w: i64,
     #[serde(default)]
+    pub(crate) absorption_mv: Option<i64>,
+    #[serde(default)]
     pub(crate) load_profile: Option<String>,
     #[serde(default)]
     pub(crate) pv_profile: Option<String>,
@@ -61,6 +101,10 @@ pub(crate) struct PackFile {
     pub(crate) soc: f64,
     #[serde(default = "twenty_five")]
     pub(crate) ambient_c: f64,
+    #[serde(default)]
+    pub(crate) spread_pct: Option<f64>,
+    #[serde(default)]
+    pub(crate) temperature_sensors: Option<i64>,
 }
 
 fn one() -> i64 {
@@ -106,6 +150,24 @@ pub(crate) struct DeviceFile {
     /// A Pylontech inverter's 0x305 period in s (0: none).
     #[serde(default)]
     pub(crate) keep_alive_s: Option<f64>,
+    /// A relay's DC load on the bank, W.
+    #[serde(default)]
+    pub(crate) load_w: Option<i64>,
+    /// A relay's balancing current, mA.
+    #[serde(default)]
+    pub(crate) balance_ma: Option<i64>,
+    /// A onewire device's sensors.
+    #[serde(default, rename = "sensor")]
+    pub(crate) sensors: Vec<SensorFile>,
+    /// The meter's MQTT broker (`mqtt://HOST:PORT`).
+    #[serde(default)]
+    pub(crate) mqtt: Option<String>,
+    /// The meter's MQTT topic prefix.
+    #[serde(default)]
+    pub(crate) topic: Option<String>,
+    /// The meter's MQTT publishing period, real ms.
+    #[serde(default)]
+    pub(crate) interval_ms: Option<i64>,
 }
 
 /// `[device.settings]` of a Pace pack: the protection values its configuration reads

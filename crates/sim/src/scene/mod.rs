@@ -26,6 +26,12 @@
 //! device = "pack2"
 //! ```
 //!
+//! A day (`[sun]`: PV on the MPPTs or AC, the afternoon's warmth), relays (`kind = "relay"`,
+//! `load_w` / `balance_ma`, on `mqtt://HOST:PORT/TOPIC` as a Tasmota device or
+//! `virtual://NAME` for the app), 1-Wire files (`kind = "onewire"`, `listen = "dir:PATH"`,
+//! `[[device.sensor]]`) and the grid meter on MQTT (`mqtt`, `topic`) are described in
+//! `examples/scenes/README.md`.
+//!
 //! [`Scene::parse`] validates everything and names the field of any error
 //! (`device[2].listen: …`); [`Scene::serve`] serves every device until a stop, and
 //! [`Scene::serve_in`] does so on a given world with an app's in-process CAN buses.
@@ -48,7 +54,11 @@ use crate::serve::{Listen, Log, Port, PortDrop, Pty, SerialStation};
 use crate::world::{Action, Event, SharedWorld, World, merge};
 use crate::{Faults, Flows, PackConfig, Plant, SerialResponder, SimClock};
 
+mod day;
 mod file;
+mod relay;
+
+pub use day::{MeterMqtt, OneWireSensor, SensorReads, serve_onewire};
 
 /// What a scene device is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,13 +94,21 @@ pub enum Kind {
     /// to). What it reads is dropped (`voltwire sim pylontech-inverter` prints it).
     PylontechInverter,
     /// The grid meter (Shelly Pro 3EM) over HTTP: served by the app ([`External`]), since
-    /// its HTTP server is the app's; it reads the shared plant's flows.
+    /// its HTTP server is the app's; it reads the shared plant's flows. With `mqtt` it also
+    /// publishes to a broker (the app's too).
     Meter,
+    /// A relay switching a DC load (`load_w`) and/or a balancer (`balance_ma`) on the bank:
+    /// on an app's in-process hook (`virtual://NAME`, [`World::set_relay`]) or a Tasmota-style
+    /// relay on MQTT (`mqtt://HOST:PORT/TOPIC`: `cmnd/TOPIC/POWER`, `stat/TOPIC/POWER`).
+    Relay,
+    /// 1-Wire temperature sensors: a directory (`dir:PATH`) of `28-…/temperature` files
+    /// kept updated from the plant ([`OneWireSensor`]).
+    OneWire,
 }
 
 impl Kind {
     /// Every kind with its name in a scene file.
-    pub const ALL: [(Self, &'static str); 14] = [
+    pub const ALL: [(Self, &'static str); 16] = [
         (Self::Pace, "pace"),
         (Self::PylontechRs485, "pylontech-rs485"),
         (Self::Daly, "daly"),
@@ -105,6 +123,8 @@ impl Kind {
         (Self::MeanwellNpb, "meanwell-npb"),
         (Self::PylontechInverter, "pylontech-inverter"),
         (Self::Meter, "meter"),
+        (Self::Relay, "relay"),
+        (Self::OneWire, "onewire"),
     ];
 
     /// The kind named `name`.
@@ -138,7 +158,9 @@ impl Kind {
 
     /// Whether it is a device on a serial line (pty or a console server's TCP port).
     pub fn is_serial(self) -> bool {
-        !self.is_can() && !self.is_modbus() && self != Self::Meter
+        !self.is_can()
+            && !self.is_modbus()
+            && !matches!(self, Self::Meter | Self::Relay | Self::OneWire)
     }
 
     /// Whether it reports exactly one pack.
@@ -219,6 +241,14 @@ pub struct DeviceSpec {
     pub drop: Option<(Duration, Option<Duration>)>,
     /// A Pylontech inverter: how often it sends 0x305 (`None`: never, it only listens).
     pub keep_alive: Option<Duration>,
+    /// A relay: the DC load and the balancing current it switches.
+    pub relay: Option<(Watts, Milliamps)>,
+    /// A onewire device: its sensors.
+    pub sensors: Vec<OneWireSensor>,
+    /// A meter: its MQTT publishing, if any.
+    pub mqtt: Option<MeterMqtt>,
+    /// A VE.Direct MPPT: how many MPPTs of the scene share the PV (it reports its part).
+    pub mppt_share: u16,
 }
 
 /// A validated scene: the plant, the devices, the script.
@@ -237,6 +267,10 @@ pub struct Scene {
     pub devices: Vec<DeviceSpec>,
     /// The script (drops are the devices' [`DeviceSpec::drop`]).
     pub events: Vec<Event>,
+    /// The day's sun and warmth (`[sun]`), if any.
+    pub sun: Option<crate::world::Sun>,
+    /// The MPPTs' absorption voltage of a pack (`[flows] absorption_mv`), if any.
+    pub absorption: Option<Millivolts>,
 }
 
 /// The faults a scene names (as `voltwire sim --fault`).
@@ -367,6 +401,8 @@ impl Scene {
             }
             devices.push(spec);
         }
+        let absorption = share_mppts(&mut devices, f.flows.absorption_mv)?;
+        let sun = f.sun.as_ref().map(day::sun).transpose()?;
         let mut events = Vec::new();
         for (i, e) in f.events.iter().enumerate() {
             if let Some(ev) = event(e, &format!("event[{i}]"), &mut devices, &packs)? {
@@ -380,7 +416,15 @@ impl Scene {
             profiles,
             devices,
             events,
+            sun,
+            absorption,
         })
+    }
+
+    /// The index of the device named `name` (its place in the world:
+    /// [`World::faults`], [`World::set_relay`]).
+    pub fn device_index(&self, name: &str) -> Option<usize> {
+        self.devices.iter().position(|d| d.name == name)
     }
 
     /// The shared plant of the scene, running `speed` times faster than real time from now,
@@ -391,9 +435,21 @@ impl Scene {
     pub fn world(&self, speed: f64) -> SharedWorld {
         let mut plant = Plant::new(self.packs.clone());
         plant.flows = self.flows;
+        plant.set_absorption(self.absorption);
         let mut w = World::with_clock(plant, SimClock::tokio(speed), self.devices.len());
         for (i, d) in self.devices.iter().enumerate() {
             w = w.with_faults(i, d.faults);
+        }
+        let relays = self.devices.iter().enumerate().filter_map(|(i, d)| {
+            d.relay.map(|(load, balance)| crate::world::RelayLoad {
+                device: i,
+                load,
+                balance,
+            })
+        });
+        w = w.with_relays(relays);
+        if let Some(sun) = self.sun {
+            w = w.with_sun(sun);
         }
         w.with_profiles(self.profiles.0, self.profiles.1)
             .with_script(self.events.iter().copied())
@@ -454,6 +510,18 @@ impl Scene {
             .run_until(async move {
                 let mut tasks = tokio::task::JoinSet::new();
                 for (i, d) in self.devices.iter().enumerate() {
+                    let own = serve_own(d, i, &world, &mut tasks, log);
+                    if let Some(rx) = own {
+                        let link = tokio::select! {
+                            () = &mut stop => return Ok(()),
+                            link = rx => link,
+                        };
+                        match link {
+                            Ok(link) => announce(&d.name, &link)?,
+                            Err(_) => return Err(ended(tasks.join_next().await)),
+                        }
+                        continue;
+                    }
                     let mut port = served(d, i, &world, log);
                     let mut listen = d.listen.clone();
                     let plan = drop_plan(d.drop, speed);
@@ -514,6 +582,78 @@ impl Scene {
             })
             .await
     }
+}
+
+/// Give each MPPT its share of the PV; the absorption voltage validated.
+fn share_mppts(
+    devices: &mut [DeviceSpec],
+    absorption_mv: Option<i64>,
+) -> Result<Option<Millivolts>, SceneError> {
+    let mppts = devices
+        .iter()
+        .filter(|d| d.kind == Kind::VedirectMppt)
+        .count();
+    for d in devices.iter_mut() {
+        if d.kind == Kind::VedirectMppt {
+            d.mppt_share = u16::try_from(mppts).unwrap_or(u16::MAX);
+        }
+    }
+    absorption_mv
+        .map(|v| {
+            int_in(
+                v,
+                1_000..=1_000_000,
+                "flows.absorption_mv",
+                "give the MPPTs' absorption voltage of a pack in mV (e.g. absorption_mv = 28400 for 8 LFP cells)",
+            )
+            .map(Millivolts)
+        })
+        .transpose()
+}
+
+/// What a device's task in a scene's set gives back when it ends: its name and why.
+type Ended = (String, io::Result<()>);
+
+/// Serve the devices a scene serves without a port (1-Wire files, relays) in
+/// `tasks`; the channel its link comes on, or `None` for every other device.
+fn serve_own(
+    d: &DeviceSpec,
+    i: usize,
+    world: &SharedWorld,
+    tasks: &mut tokio::task::JoinSet<Ended>,
+    log: Log,
+) -> Option<tokio::sync::oneshot::Receiver<String>> {
+    let (tx, rx) = tokio::sync::oneshot::channel::<String>();
+    let name = d.name.clone();
+    match (&d.kind, &d.listen) {
+        (Kind::OneWire, Listen::Dir(dir)) => {
+            let serving = day::serve_onewire(dir.into(), d.sensors.clone(), i, world.clone(), tx);
+            tasks.spawn_local(async move { (name, serving.await) });
+        }
+        (Kind::Relay, Listen::Mqtt { broker, topic }) => {
+            let serving = relay::serve(
+                name.clone(),
+                i,
+                broker.clone(),
+                topic.clone(),
+                world.clone(),
+                tx,
+                log,
+            );
+            tasks.spawn_local(async move { (name, serving.await) });
+        }
+        (Kind::Relay, Listen::Virtual(bus)) => {
+            // Switched in-process by the app (World::set_relay): nothing to serve, but it
+            // stays in the set so that the scene never runs empty.
+            let _ = tx.send(format!("virtual://{bus}"));
+            tasks.spawn_local(async move {
+                core::future::pending::<()>().await;
+                (name, Ok(()))
+            });
+        }
+        _ => return None,
+    }
+    Some(rx)
 }
 
 /// The error of a device's serving that ended (it only ends on an error).
@@ -646,7 +786,9 @@ fn served(d: &DeviceSpec, i: usize, world: &SharedWorld, log: Log) -> Served {
         | Kind::JkPb
         | Kind::VedirectMppt
         | Kind::VedirectSmartshunt
-        | Kind::Meter => Served::External,
+        | Kind::Meter
+        | Kind::Relay
+        | Kind::OneWire => Served::External,
     }
 }
 
@@ -713,7 +855,9 @@ impl DeviceSpec {
             Kind::Daly => Box::new(DalyBms::new(first)),
             Kind::Jk => Box::new(JkBms::new(first)),
             Kind::JkPb => Box::new(JkPb::new(self.address.unwrap_or(1), first)),
-            Kind::VedirectMppt => Box::new(VeDirect::new(VeDirectKind::Mppt)),
+            Kind::VedirectMppt => {
+                Box::new(VeDirect::new(VeDirectKind::Mppt).sharing(self.mppt_share))
+            }
             Kind::VedirectSmartshunt => Box::new(VeDirect::new(VeDirectKind::SmartShunt)),
             _ => return None,
         };
@@ -761,13 +905,30 @@ fn packs(list: &[file::PackFile]) -> Result<Vec<PackConfig>, SceneError> {
                 "give the ambient temperature in °C, -40 to 80 (e.g. ambient_c = 25)",
             );
         }
-        let config = PackConfig {
+        let mut config = PackConfig {
             cells,
             capacity: MilliampHours((p.capacity_ah * 1000.0).round() as i64),
             initial_soc: p.soc / 100.0,
             ambient_celsius: p.ambient_c,
             ..PackConfig::default()
         };
+        if let Some(sp) = p.spread_pct {
+            if !(sp.is_finite() && (0.0..=20.0).contains(&sp)) {
+                return err(
+                    at("spread_pct"),
+                    "give the cells' capacity spread in percent, 0 to 20 (e.g. spread_pct = 1.2)",
+                );
+            }
+            config.spread = sp / 100.0;
+        }
+        if let Some(n) = p.temperature_sensors {
+            config.temperature_sensors = int_in(
+                n,
+                1..=8,
+                &at("temperature_sensors"),
+                "give 1 to 8 sensors (e.g. temperature_sensors = 2)",
+            )?;
+        }
         out.extend(core::iter::repeat_n(config, count));
     }
     if out.is_empty() {
@@ -808,7 +969,47 @@ fn device(d: &file::DeviceFile, at: &str, plant_packs: usize) -> Result<DeviceSp
             ),
         );
     };
-    let listen = if kind == Kind::Meter {
+    let listen = if kind == Kind::OneWire {
+        let Some(dir) = d
+            .listen
+            .strip_prefix("dir:")
+            .filter(|p| !p.trim().is_empty())
+        else {
+            return err(
+                field("listen"),
+                format!(
+                    "{:?}: 1-Wire sensors are files: give the directory as \"dir:PATH\" (e.g. listen = \"dir:/tmp/w1\")",
+                    d.listen
+                ),
+            );
+        };
+        Some(Listen::Dir(dir.to_owned()))
+    } else if kind == Kind::Relay && d.listen.starts_with("mqtt://") {
+        let rest = d.listen.trim_start_matches("mqtt://");
+        let Some((host, topic)) = rest.split_once('/').filter(|(h, t)| {
+            crate::serve::is_host_port(h.rsplit('@').next().unwrap_or(h)) && day::valid_topic(t)
+        }) else {
+            return err(
+                field("listen"),
+                format!(
+                    "{:?}: a relay on MQTT is \"mqtt://HOST:PORT/TOPIC\" (Tasmota: cmnd/TOPIC/POWER), e.g. \"mqtt://127.0.0.1:1883/load1\"",
+                    d.listen
+                ),
+            );
+        };
+        Some(Listen::Mqtt {
+            broker: format!("mqtt://{host}"),
+            topic: topic.to_owned(),
+        })
+    } else if kind == Kind::Relay && !d.listen.starts_with("virtual://") {
+        return err(
+            field("listen"),
+            format!(
+                "{:?}: a relay is \"virtual://NAME\" (switched by the app running the scene) or \"mqtt://HOST:PORT/TOPIC\"",
+                d.listen
+            ),
+        );
+    } else if kind == Kind::Meter {
         let Some(addr) = d
             .listen
             .strip_prefix("http://")
@@ -824,7 +1025,7 @@ fn device(d: &file::DeviceFile, at: &str, plant_packs: usize) -> Result<DeviceSp
         };
         Some(Listen::Tcp(addr.to_owned()))
     } else if let Some(bus) = d.listen.strip_prefix("virtual://") {
-        if !kind.is_can() {
+        if !kind.is_can() && kind != Kind::Relay {
             return err(
                 field("listen"),
                 format!(
@@ -1067,7 +1268,56 @@ fn device(d: &file::DeviceFile, at: &str, plant_packs: usize) -> Result<DeviceSp
             );
         }
     };
+    let relay = if kind == Kind::Relay {
+        Some(day::relay(d, at)?)
+    } else {
+        for (key, given) in [
+            ("load_w", d.load_w.is_some()),
+            ("balance_ma", d.balance_ma.is_some()),
+        ] {
+            if given {
+                return err(
+                    field(key),
+                    format!(
+                        "`{key}` is what a relay switches; a {} has none: remove it",
+                        kind.name()
+                    ),
+                );
+            }
+        }
+        None
+    };
+    let sensors = if kind == Kind::OneWire {
+        day::sensors(&d.sensors, at, plant_packs)?
+    } else if d.sensors.is_empty() {
+        Vec::new()
+    } else {
+        return err(
+            field("sensor"),
+            format!(
+                "sensors belong to a onewire device; a {} has none: remove them",
+                kind.name()
+            ),
+        );
+    };
+    let mqtt = if kind == Kind::Meter {
+        day::meter_mqtt(d, at)?
+    } else if d.mqtt.is_some() || d.topic.is_some() || d.interval_ms.is_some() {
+        return err(
+            field("mqtt"),
+            format!(
+                "mqtt/topic/interval_ms are the grid meter's publishing; a {} has none (a relay on MQTT is listen = \"mqtt://HOST:PORT/TOPIC\")",
+                kind.name()
+            ),
+        );
+    } else {
+        None
+    };
     Ok(DeviceSpec {
+        relay,
+        sensors,
+        mqtt,
+        mppt_share: 1,
         name: d.name.clone(),
         kind,
         listen,
@@ -1195,6 +1445,15 @@ fn event(
                 return err(
                     field("action"),
                     "the meter's HTTP port does not drop in a scene; use silent/back",
+                );
+            }
+            if matches!(spec.kind, Kind::Relay | Kind::OneWire) {
+                return err(
+                    field("action"),
+                    format!(
+                        "a {} has no port to drop; use silent/back",
+                        spec.kind.name()
+                    ),
                 );
             }
             if matches!(spec.listen, Listen::Virtual(_)) {

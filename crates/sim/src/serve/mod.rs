@@ -27,7 +27,7 @@ pub mod can;
 pub mod rtu;
 
 pub use pty::Pty;
-pub use station::{SerialStation, Station};
+pub use station::{SerialStation, Station, serve_io};
 
 /// Where operator messages go (a client connected, the port dropped, …): one line each.
 pub type Log = fn(core::fmt::Arguments<'_>);
@@ -44,6 +44,17 @@ pub enum Listen {
     /// `Scene::serve_in`); without one, the scene serves the device behind a simulated
     /// SLCAN adapter on a new pty instead. [`serve`] itself refuses it.
     Virtual(String),
+    /// A directory the device keeps files in (1-Wire sensors, `dir:PATH` in a scene); it is
+    /// not a port, so [`serve`] refuses it.
+    Dir(String),
+    /// An MQTT broker and a topic (`mqtt://HOST:PORT/TOPIC` in a scene): the app running the
+    /// scene serves the device there; [`serve`] refuses it.
+    Mqtt {
+        /// `mqtt://HOST:PORT`.
+        broker: String,
+        /// The device's topic.
+        topic: String,
+    },
 }
 
 impl Listen {
@@ -163,7 +174,9 @@ pub async fn serve<P: Port>(
     let (open, name) = match listen {
         Listen::Tcp(_) => Open::new(&Listen::Tcp(name.clone()), None).await?,
         Listen::Pty => Open::new(&Listen::Pty, link.as_ref()).await?,
-        Listen::Virtual(_) => Open::new(&listen, None).await?,
+        Listen::Virtual(_) | Listen::Dir(_) | Listen::Mqtt { .. } => {
+            Open::new(&listen, None).await?
+        }
     };
     match &open {
         Open::Pty(pty) => log(format_args!(
@@ -212,6 +225,14 @@ impl Open {
                     "virtual://{bus} is an app's in-process bus: serve it through the app's scene (Scene::serve_in), or on \"slcan-pty\""
                 ),
             )),
+            Listen::Dir(dir) => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("dir:{dir} is a directory of files, not a port: serve it in a scene"),
+            )),
+            Listen::Mqtt { broker, topic } => Err(io::Error::new(
+                io::ErrorKind::Unsupported,
+                format!("{broker}/{topic} is an MQTT topic, not a port: serve it in a scene"),
+            )),
         }
     }
 
@@ -246,10 +267,10 @@ pub const WRITE_TIMEOUT: Duration = Duration::from_millis(200);
 /// # Errors
 ///
 /// The write's.
-pub async fn write_out<W: AsyncWrite + Unpin>(
+pub async fn write_out<W: AsyncWrite + Unpin, D: Fn() + ?Sized>(
     writer: &mut W,
     out: &[u8],
-    discard: &dyn Fn(),
+    discard: &D,
 ) -> io::Result<()> {
     if out.is_empty() {
         return Ok(());

@@ -65,17 +65,33 @@ impl<S: Station> Port for S {
     }
 }
 
+/// Serve `station` to one client on `reader` / `writer` (e.g. an in-process pipe of an app's
+/// demo) until the reader ends, as on a pty: ticks, replies, faults and line timing alike.
+///
+/// # Errors
+///
+/// A read or write that fails.
+pub async fn serve_io<S, R, W>(station: &mut S, reader: R, writer: W) -> io::Result<()>
+where
+    S: Station,
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin,
+{
+    serve_stream(station, reader, writer, &|| {}).await
+}
+
 /// Serve one client until its reader ends.
-async fn serve_stream<S, R, W>(
+async fn serve_stream<S, R, W, D>(
     station: &mut S,
     mut reader: R,
     mut writer: W,
-    discard: &dyn Fn(),
+    discard: &D,
 ) -> io::Result<()>
 where
     S: Station,
     R: AsyncRead + Unpin,
     W: AsyncWrite + Unpin,
+    D: Fn() + ?Sized,
 {
     station.connected();
     let mut ticker = tokio::time::interval(station.tick_period());
@@ -141,11 +157,11 @@ impl Line {
 
     /// Write `out`, paced: it starts once the request has arrived and each chunk is handed
     /// over when its last byte would have been on the wire.
-    async fn send<W: AsyncWrite + Unpin>(
+    async fn send<W: AsyncWrite + Unpin, D: Fn() + ?Sized>(
         &mut self,
         writer: &mut W,
         out: &[u8],
-        discard: &dyn Fn(),
+        discard: &D,
     ) -> io::Result<()> {
         let Some(byte) = self.byte else {
             return write_out(writer, out, discard).await;
