@@ -10,11 +10,15 @@ cargo build -q --release -p voltwire -p bms-bridge
 bin="$CARGO_TARGET_DIR/release"
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+# The simulators are started inside $(…) (a subshell), so their pids go to a file.
+cleanup() {
+  for p in "${pids[@]}" $(cat "$work/sim.pids" 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
 trap cleanup EXIT
 serve() { # device name -> pty path
   "$bin/voltwire" sim "$1" --listen pty --cells 8 >"$work/$2.out" 2>/dev/null &
-  pids+=($!)
+  echo $! >>"$work/sim.pids"
   for _ in $(seq 100); do
     path=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["listening"])' "$work/$2.out" 2>/dev/null || true)
     [ -n "$path" ] && { echo "$path"; return; }

@@ -14,9 +14,11 @@ use voltwire_runtime::mqtt::{
 };
 use voltwire_runtime::web;
 
+use crate::bms;
 use crate::config::{BmsKind, MqttSettings, RelayBackend, RulesSettings, Settings};
 use crate::engine::{Engine, Input, RelayDriver, Sink};
-use crate::sources::{self, DalyOptions, LinkConnect, PaceOptions, VeDirectRole};
+use crate::gpio::{GpioRelay, OpenLine};
+use crate::sources::{self, LinkConnect, VeDirectRole};
 
 /// The engine's clock.
 pub trait Clock: Send + Sync + 'static {
@@ -73,17 +75,72 @@ impl RelayDriver for SimRelays {
     }
 }
 
-/// Relays by backend: sim, Tasmota or Shelly Gen2 RPC over MQTT.
+/// Relays by backend: sim, a GPIO line, Tasmota or Shelly Gen2 RPC over MQTT.
 #[derive(Debug)]
 pub struct Relays {
     backends: [RelayBackend; 3],
     sim: SimRelays,
     mqtt: Option<MqttHandle>,
+    gpio: [Option<GpioRelay>; 3],
+}
+
+/// Open the GPIO line of every `gpio` relay with `open`, each driven to OFF from the first
+/// moment (in [`Relay::ALL`] order; `None` for the other backends).
+///
+/// # Errors
+/// A line that cannot be opened (or no opener in this build): the relay's field and the fix.
+pub fn open_gpio(
+    backends: &[RelayBackend; 3],
+    open: Option<OpenLine>,
+) -> Result<[Option<GpioRelay>; 3], String> {
+    let mut lines = [None, None, None];
+    for ((slot, backend), relay) in lines.iter_mut().zip(backends).zip(Relay::ALL) {
+        if let RelayBackend::Gpio(url) = backend {
+            let open = open.ok_or_else(|| {
+                format!("relays.{}: this build has no GPIO support", relay.name())
+            })?;
+            let line = GpioRelay::open(url, open).map_err(|e| {
+                format!(
+                    "relays.{}: {e}; check the chip (ls /dev/gpiochip*), the line (gpioinfo) and that this user may open the chip",
+                    relay.name()
+                )
+            })?;
+            tracing::info!(relay = relay.name(), %url, "relay line opened, off");
+            *slot = Some(line);
+        }
+    }
+    Ok(lines)
+}
+
+impl Relays {
+    /// Relays on `backends`: the MQTT ones through `mqtt`, the GPIO ones on `gpio` (from
+    /// [`open_gpio`]; released when this is dropped); every state also kept in `sim`.
+    pub fn new(
+        backends: [RelayBackend; 3],
+        mqtt: Option<MqttHandle>,
+        gpio: [Option<GpioRelay>; 3],
+        sim: SimRelays,
+    ) -> Self {
+        Self {
+            backends,
+            sim,
+            mqtt,
+            gpio,
+        }
+    }
 }
 
 impl RelayDriver for Relays {
     fn set(&mut self, relay: Relay, on: bool) -> Result<(), String> {
         match self.backends.get(relay.index()) {
+            Some(RelayBackend::Gpio(_)) => {
+                self.gpio
+                    .get_mut(relay.index())
+                    .and_then(Option::as_mut)
+                    .ok_or("the relay's GPIO line is not open")?
+                    .set(on)?;
+                self.sim.set(relay, on)
+            }
             Some(RelayBackend::Tasmota { topic }) => {
                 let h = self
                     .mqtt
@@ -599,6 +656,8 @@ pub async fn run_observed(
     stop: impl Future<Output = ()>,
     observe: Option<mpsc::UnboundedSender<Observed>>,
 ) -> Result<(), String> {
+    // The relays' GPIO lines first: driven OFF from the first moment.
+    let gpio = open_gpio(&settings.relays, crate::gpio::chardev())?;
     let mut config = settings.rules;
     let (tx, rx) = mpsc::channel::<Input>(256);
     let mut client = None;
@@ -661,6 +720,12 @@ pub async fn run_observed(
     let engine = Engine::new(config, clock.now(), names);
     let (mosfet_tx, mosfet_rx) = watch::channel(true);
     let mut tasks = JoinSet::new();
+    let conn = LinkConnect::new(settings.bms.url.clone(), 1);
+    let timing = sources::PollTiming {
+        poll: settings.bms.poll,
+        poller: voltwire_runtime::poll::PollConfig::default(),
+    };
+    let (btx, want) = (tx.clone(), Some(mosfet_rx));
     match settings.bms.kind {
         BmsKind::Daly => {
             let variant = if settings.bms.rs485 {
@@ -668,56 +733,36 @@ pub async fn run_observed(
             } else {
                 voltwire_daly::Variant::UART
             };
-            tasks.spawn(sources::daly(
-                LinkConnect::new(settings.bms.url.clone(), 1),
-                DalyOptions {
-                    variant,
-                    poll: settings.bms.poll,
-                    poller: voltwire_runtime::poll::PollConfig::default(),
-                },
-                tx.clone(),
-                mosfet_rx,
-            ));
+            tasks.spawn(sources::bms(conn, bms::Daly { variant }, timing, btx, want))
+        }
+        BmsKind::Pace { address } => {
+            tasks.spawn(sources::bms(conn, bms::Pace { address }, timing, btx, want))
+        }
+        BmsKind::Jk => tasks.spawn(sources::bms(conn, bms::Jk, timing, btx, want)),
+        BmsKind::JkPb { address } => {
+            tasks.spawn(sources::bms(conn, bms::JkPb { address }, timing, btx, want))
         }
         BmsKind::Pylontech { address } => {
             tracing::warn!(
                 "pylontech-rs485 has no charge-MOSFET command: the rules' charge-MOSFET request is published but not written"
             );
-            drop(mosfet_rx);
-            tasks.spawn(sources::pylontech(
-                LinkConnect::new(settings.bms.url.clone(), 1),
-                PaceOptions {
-                    address,
-                    poll: settings.bms.poll,
-                    poller: voltwire_runtime::poll::PollConfig::default(),
-                },
-                tx.clone(),
-            ));
+            let proto = bms::Pylontech { address };
+            tasks.spawn(sources::bms(conn, proto, timing, btx, None))
         }
-        BmsKind::Pace { address } => {
-            tasks.spawn(sources::pace(
-                LinkConnect::new(settings.bms.url.clone(), 1),
-                PaceOptions {
-                    address,
-                    poll: settings.bms.poll,
-                    poller: voltwire_runtime::poll::PollConfig::default(),
-                },
-                tx.clone(),
-                mosfet_rx,
-            ));
-        }
-    }
-    if let Some(url) = &settings.shunt {
-        tasks.spawn(sources::vedirect(
-            LinkConnect::new(url.clone(), 2),
+    };
+    if let Some(p) = &settings.shunt {
+        tasks.spawn(sources::vedirect_port(
+            LinkConnect::new(p.url.clone(), 2),
             VeDirectRole::Shunt,
+            p.hex_poll,
             tx.clone(),
         ));
     }
-    for (i, url) in (0u8..).zip(&settings.chargers) {
-        tasks.spawn(sources::vedirect(
-            LinkConnect::new(url.clone(), 3 + u64::from(i)),
+    for (i, p) in (0u8..).zip(&settings.chargers) {
+        tasks.spawn(sources::vedirect_port(
+            LinkConnect::new(p.url.clone(), 3 + u64::from(i)),
             VeDirectRole::Charger(i),
+            p.hex_poll,
             tx.clone(),
         ));
     }
@@ -734,11 +779,12 @@ pub async fn run_observed(
         clock,
         tick: settings.tick,
         state_every: settings.state_every,
-        relays: Box::new(Relays {
-            backends: settings.relays.clone(),
-            sim: SimRelays::default(),
-            mqtt: handle.clone(),
-        }),
+        relays: Box::new(Relays::new(
+            settings.relays.clone(),
+            handle.clone(),
+            gpio,
+            SimRelays::default(),
+        )),
         sink: Box::new(MqttSink::new(handle, observe)),
         mosfet: mosfet_tx,
         on_tick: None,

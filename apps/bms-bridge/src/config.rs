@@ -77,10 +77,11 @@ impl Default for BridgeFile {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BmsFile {
-    /// `daly` (default), `pace` or `pylontech-rs485`.
+    /// `daly` (default), `jk` (JK "4E 57"), `jk-pb`, `pace` or `pylontech-rs485`.
     #[serde(default = "daly")]
     pub kind: String,
-    /// Pace, Pylontech: the pack's address (ADR, 0–15; default 1 for Pace, 2 for Pylontech).
+    /// Pace, Pylontech, JK-PB: the pack's address (ADR, 0–15; default 1 for Pace and JK-PB,
+    /// 2 for Pylontech; JK-PB 1–15).
     pub address: Option<u8>,
     /// `serial:///dev/ttyUSB0?baud=9600` or `tcp://host:port`.
     pub url: String,
@@ -108,6 +109,9 @@ const fn five() -> u64 {
 pub struct PortFile {
     /// `serial:///dev/ttyUSB1?baud=19200` or `tcp://host:port`.
     pub url: String,
+    /// Read the device over VE.Direct HEX every this many seconds instead of its TEXT
+    /// stream (absent: TEXT, receive only).
+    pub hex_poll_s: Option<u64>,
 }
 
 /// `[onewire]`.
@@ -160,8 +164,11 @@ pub struct RelaysFile {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RelayFile {
-    /// `sim` (logs only), `tasmota` or `shelly` (Gen2 RPC over MQTT).
+    /// `sim` (logs only), `gpio` (a Linux GPIO line), `tasmota` or `shelly` (Gen2 RPC over
+    /// MQTT).
     pub backend: String,
+    /// GPIO: `gpio:///dev/gpiochip0?line=17[&active=low]`.
+    pub url: Option<String>,
     /// Tasmota: the device topic (`cmnd/<topic>/POWER`); Shelly: the device's MQTT prefix
     /// (`<topic>/rpc`).
     pub topic: Option<String>,
@@ -173,6 +180,7 @@ impl Default for RelayFile {
     fn default() -> Self {
         Self {
             backend: "sim".into(),
+            url: None,
             topic: None,
             channel: None,
         }
@@ -300,6 +308,8 @@ impl<'de> Deserialize<'de> for Number {
 pub enum RelayBackend {
     /// Logged only (tests, `--demo`, a dry run).
     Sim,
+    /// A line of a Linux GPIO character device.
+    Gpio(crate::gpio::GpioUrl),
     /// A Tasmota device: `cmnd/<topic>/POWER` `ON`/`OFF` on the bridge's broker.
     Tasmota {
         /// The device topic.
@@ -330,6 +340,13 @@ pub enum BmsKind {
         /// ADR, 0–15 (2 for the first module).
         address: u8,
     },
+    /// JK BMS, "4E 57" protocol (RS485 adapter or GPS-port UART).
+    Jk,
+    /// JK-PB (inverter BMS) on RS485, at this DIP address.
+    JkPb {
+        /// DIP address, 1–15.
+        address: u8,
+    },
 }
 
 impl BmsKind {
@@ -339,6 +356,8 @@ impl BmsKind {
             Self::Daly => "daly",
             Self::Pace { .. } => "pace",
             Self::Pylontech { .. } => "pylontech-rs485",
+            Self::Jk => "jk",
+            Self::JkPb { .. } => "jk-pb",
         }
     }
 }
@@ -354,6 +373,15 @@ pub struct BmsSettings {
     pub rs485: bool,
     /// Poll period.
     pub poll: Duration,
+}
+
+/// A VE.Direct device's port.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VeDirectPort {
+    /// Where.
+    pub url: LinkUrl,
+    /// `None`: its TEXT stream (receive only); `Some(period)`: HEX Gets every period.
+    pub hex_poll: Option<Duration>,
 }
 
 /// 1-Wire sensors.
@@ -390,9 +418,9 @@ pub struct Settings {
     /// The BMS.
     pub bms: BmsSettings,
     /// The SmartShunt.
-    pub shunt: Option<LinkUrl>,
+    pub shunt: Option<VeDirectPort>,
     /// The chargers.
-    pub chargers: Vec<LinkUrl>,
+    pub chargers: Vec<VeDirectPort>,
     /// The 1-Wire sensors.
     pub onewire: Option<OneWireSettings>,
     /// Relay backends in [`rules::Relay::ALL`] order.
@@ -442,12 +470,24 @@ impl Settings {
         }
         let kind = match (file.bms.kind.as_str(), file.bms.address) {
             ("daly", None) => BmsKind::Daly,
-            ("daly", Some(_)) => {
+            ("jk", None) => BmsKind::Jk,
+            (kind @ ("daly" | "jk"), Some(_)) => {
                 return Err(bad(
                     "bms.address",
-                    "a Daly has no address setting here",
-                    "remove bms.address (it is for kind = \"pace\" or \"pylontech-rs485\")",
+                    &format!("a {kind} BMS has no address setting here"),
+                    "remove bms.address (it is for kind = \"pace\", \"pylontech-rs485\" or \"jk-pb\")",
                 ));
+            }
+            ("jk-pb", a) => {
+                let address = a.unwrap_or(1);
+                if !(1..=15).contains(&address) {
+                    return Err(bad(
+                        "bms.address",
+                        &format!("{address} is outside 1..=15"),
+                        "set the PB's DIP switches to 1..=15 and give that address (0 makes the PB the bus master, which polls other packs itself)",
+                    ));
+                }
+                BmsKind::JkPb { address }
             }
             (kind @ ("pace" | "pylontech-rs485"), a) => {
                 let pace = kind == "pace";
@@ -457,13 +497,6 @@ impl Settings {
                         "bms.address",
                         &format!("{address} is outside 0..=15"),
                         "give the pack's address as set on its DIP switches (1 on a lone pack)",
-                    ));
-                }
-                if file.bms.variant != "uart" {
-                    return Err(bad(
-                        "bms.variant",
-                        "variant is a Daly setting",
-                        "remove bms.variant for this kind (it is for \"daly\")",
                     ));
                 }
                 if pace {
@@ -476,10 +509,17 @@ impl Settings {
                 return Err(bad(
                     "bms.kind",
                     &format!("unknown BMS kind {other:?}"),
-                    "use \"daly\", \"pace\" or \"pylontech-rs485\" (JK and JK-PB are not wired in this version)",
+                    "use \"daly\", \"jk\", \"jk-pb\", \"pace\" or \"pylontech-rs485\"",
                 ));
             }
         };
+        if kind != BmsKind::Daly && file.bms.variant != "uart" {
+            return Err(bad(
+                "bms.variant",
+                "variant is a Daly setting",
+                "remove bms.variant for this kind (it is for \"daly\")",
+            ));
+        }
         let url = |field: &str, u: &str| -> Result<LinkUrl, String> {
             u.parse::<LinkUrl>().map_err(|e| {
                 bad(
@@ -513,8 +553,25 @@ impl Settings {
             rs485,
             poll: Duration::from_secs(file.bms.poll_s),
         };
+        let port = |field: &str, p: &PortFile| -> Result<VeDirectPort, String> {
+            let hex_poll = match p.hex_poll_s {
+                None => None,
+                Some(s @ 1..=600) => Some(Duration::from_secs(s)),
+                Some(_) => {
+                    return Err(bad(
+                        &format!("{field}.hex_poll_s"),
+                        "out of range",
+                        "use 1..=600 s (5 is usual), or remove it to read the TEXT stream",
+                    ));
+                }
+            };
+            Ok(VeDirectPort {
+                url: url(&format!("{field}.url"), &p.url)?,
+                hex_poll,
+            })
+        };
         let shunt = match &file.shunt {
-            Some(p) => Some(url("shunt.url", &p.url)?),
+            Some(p) => Some(port("shunt", p)?),
             None => None,
         };
         if file.charger.len() > rules::MAX_CHARGERS {
@@ -526,7 +583,7 @@ impl Settings {
         }
         let mut chargers = Vec::new();
         for (i, c) in file.charger.iter().enumerate() {
-            chargers.push(url(&format!("charger[{i}].url"), &c.url)?);
+            chargers.push(port(&format!("charger[{i}]"), c)?);
         }
         let mut config = rules::Config {
             shunt: shunt.is_some(),
@@ -608,6 +665,13 @@ impl Settings {
         let relay = |name: &str, r: &RelayFile| -> Result<RelayBackend, String> {
             let field = format!("relays.{name}");
             let topic_ok = |t: &String| !t.is_empty() && !t.contains(['+', '#']);
+            if r.backend != "gpio" && r.url.is_some() {
+                return Err(bad(
+                    &field,
+                    &format!("a {} relay has no url", r.backend),
+                    "remove url (it is for backend = \"gpio\")",
+                ));
+            }
             match (r.backend.as_str(), &r.topic) {
                 ("sim", None) if r.channel.is_none() => Ok(RelayBackend::Sim),
                 ("sim", _) => Err(bad(
@@ -615,6 +679,25 @@ impl Settings {
                     "a sim relay has no topic or channel",
                     "remove them, or use backend = \"tasmota\" or \"shelly\"",
                 )),
+                ("gpio", topic) => {
+                    if topic.is_some() || r.channel.is_some() {
+                        return Err(bad(
+                            &field,
+                            "a gpio relay has no topic or channel",
+                            "remove them; the line is in url = \"gpio:///dev/gpiochip0?line=17\"",
+                        ));
+                    }
+                    let Some(u) = &r.url else {
+                        return Err(bad(
+                            &field,
+                            "a gpio relay needs its line",
+                            "add url = \"gpio:///dev/gpiochip0?line=17\" (&active=low for a relay that is on when the line is low)",
+                        ));
+                    };
+                    let url = crate::gpio::GpioUrl::parse(u)
+                        .map_err(|e| bad(&format!("{field}.url"), &e.message, e.fix))?;
+                    Ok(RelayBackend::Gpio(url))
+                }
                 (kind @ ("tasmota" | "shelly"), Some(t)) if topic_ok(t) => {
                     if mqtt.is_none() {
                         return Err(bad(
@@ -647,7 +730,7 @@ impl Settings {
                 (other, _) => Err(bad(
                     &field,
                     &format!("unknown backend {other:?}"),
-                    "use backend = \"sim\", \"tasmota\" or \"shelly\"",
+                    "use backend = \"sim\", \"gpio\", \"tasmota\" or \"shelly\"",
                 )),
             }
         };
@@ -656,6 +739,38 @@ impl Settings {
             relay("load2", &file.relays.load2)?,
             relay("balancer", &file.relays.balancer)?,
         ];
+        // One line drives one relay.
+        for (i, a) in relays.iter().enumerate() {
+            for (b, name) in relays
+                .iter()
+                .zip(["load1", "load2", "balancer"])
+                .skip(i + 1)
+            {
+                if let (RelayBackend::Gpio(x), RelayBackend::Gpio(y)) = (a, b) {
+                    if x.chip == y.chip && x.line == y.line {
+                        return Err(bad(
+                            &format!("relays.{name}.url"),
+                            &format!(
+                                "line {} of {} drives another relay too",
+                                y.line,
+                                y.chip.display()
+                            ),
+                            "give each relay its own line",
+                        ));
+                    }
+                }
+            }
+        }
+        // A GPIO relay needs a build that can open lines.
+        for (r, name) in relays.iter().zip(["load1", "load2", "balancer"]) {
+            if matches!(r, RelayBackend::Gpio(_)) && crate::gpio::chardev().is_none() {
+                return Err(bad(
+                    &format!("relays.{name}"),
+                    "this build has no GPIO support",
+                    "build bms-bridge on Linux with its default feature \"gpio\", or use another backend",
+                ));
+            }
+        }
         let web = match &file.web {
             Some(w) => w
                 .validate("bms-bridge")

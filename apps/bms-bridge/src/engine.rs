@@ -14,6 +14,8 @@ use voltwire_core::{DeciCelsius, Watts};
 pub enum Input {
     /// A BMS reading and the charge-MOSFET state it reported.
     Bms(BmsReading, Option<bool>),
+    /// The names of the BMS's active alarm / warning bits (kinds that read them: JK, JK-PB).
+    BmsAlarms(Vec<&'static str>),
     /// A SmartShunt reading.
     Shunt(ShuntReading),
     /// A charger's PV power.
@@ -68,6 +70,7 @@ pub struct Engine {
     start: Millis,
     applied: [Option<bool>; 3],
     mosfet_reported: Option<bool>,
+    bms_alarms: Option<Vec<&'static str>>,
     last_output: Output,
     sensor_names: Vec<String>,
 }
@@ -95,6 +98,7 @@ impl Engine {
             start: now,
             applied: [None; 3],
             mosfet_reported: None,
+            bms_alarms: None,
             last_output: Output::default(),
             sensor_names,
         }
@@ -119,6 +123,7 @@ impl Engine {
                     self.mosfet_reported = mosfet;
                 }
             }
+            Input::BmsAlarms(a) => self.bms_alarms = Some(a),
             Input::Shunt(r) => self.rules.update_shunt(now, r),
             Input::Charger(i, p) => self.rules.update_charger(now, i, p),
             Input::Sensor(i, t) => self.rules.update_sensor(now, i, t),
@@ -264,6 +269,7 @@ impl Engine {
             "charge_mosfet_reported".into(),
             self.mosfet_reported.map_or(J::Null, |b| json!(b)),
         );
+        m.insert("bms_alarms".into(), json!(self.bms_alarms));
         m.insert("alarm".into(), json!(out.alarm()));
         m.insert(
             "latches".into(),

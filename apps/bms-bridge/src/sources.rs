@@ -1,6 +1,6 @@
-//! The sources: a Daly or Pace BMS (polled, charge-MOSFET write) or a Pylontech module
-//! (RS485, polled, read only), VE.Direct TEXT devices (receive
-//! only) and Linux 1-Wire sensors. Each runs in its own task, survives the loss of its link
+//! The sources: one BMS (Daly, Pace, JK 4E57 or JK-PB: polled, charge-MOSFET write; or a
+//! Pylontech module over RS485, read only), all through one loop ([`bms`] over a
+//! [`BmsProtocol`]), VE.Direct TEXT devices (receive only) and Linux 1-Wire sensors. Each runs in its own task, survives the loss of its link
 //! (reconnect with backoff) and reports through [`Input`]s; silence is judged by the rules
 //! (each source's own age and timeout).
 
@@ -11,13 +11,14 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWrite};
 use tokio::sync::{mpsc, watch};
-use voltwire_bms_rules::{BmsReading, ShuntReading};
+use voltwire_bms_rules::ShuntReading;
 use voltwire_core::{DeciCelsius, StreamDecoder as _};
-use voltwire_daly::{Command, Decoder, FRAME_LEN, Request, Response, Variant};
+use voltwire_daly::Variant;
 use voltwire_runtime::link::{Backoff, LinkUrl, Reconnect};
-use voltwire_runtime::poll::{PollConfig, PollError, Poller};
+use voltwire_runtime::poll::{PollConfig, Poller};
 use voltwire_victron::text::{Message, RecordDecoder};
 
+use crate::bms::{BmsProtocol, Daly, Pace, Pylontech};
 use crate::engine::Input;
 
 /// Opens a source's byte stream (again after a loss). An error of kind
@@ -98,97 +99,79 @@ pub struct DalyOptions {
     pub poller: PollConfig,
 }
 
-fn frame(req: Request, host: u8) -> Vec<u8> {
-    let mut buf = [0u8; FRAME_LEN];
-    match req.emit(host, &mut buf) {
-        Ok(n) => buf.get(..n).map(<[u8]>::to_vec).unwrap_or_default(),
-        Err(_) => Vec::new(),
+/// Settings of an addressed BMS (Pace, Pylontech RS485).
+#[derive(Debug, Clone, Copy)]
+pub struct PaceOptions {
+    /// The pack's address (ADR; Pace 0–15, 1 on a lone pack; Pylontech 2 for the first).
+    pub address: u8,
+    /// Poll period.
+    pub poll: Duration,
+    /// Poller timing.
+    pub poller: PollConfig,
+}
+
+/// How often and how patiently a BMS is polled.
+#[derive(Debug, Clone, Copy)]
+pub struct PollTiming {
+    /// Poll period.
+    pub poll: Duration,
+    /// Poller timing.
+    pub poller: PollConfig,
+}
+
+/// The charge-MOSFET rule of every writing BMS kind: the MOSFET is switched off whenever
+/// the rules ask; it is switched back on only if this bridge switched it off, so the BMS's
+/// own decisions are never overridden. A write counts as this bridge's when the BMS
+/// acknowledged it or when the next poll reads the asked state back (a BMS that applies a
+/// write without answering it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MosfetFollow {
+    we_turned_off: bool,
+    unconfirmed: Option<bool>,
+}
+
+impl MosfetFollow {
+    /// A poll reported `reported`; the rules want `want_on`. Returns the state to write, if
+    /// any.
+    pub fn after_poll(&mut self, reported: Option<bool>, want_on: bool) -> Option<bool> {
+        let reported = reported?;
+        if self.unconfirmed.take() == Some(reported) {
+            self.we_turned_off = !reported;
+        }
+        (reported != want_on && (!want_on || self.we_turned_off)).then_some(want_on)
+    }
+
+    /// The write of `on` was acknowledged (`true`) or went unanswered (`false`).
+    pub fn written(&mut self, on: bool, acknowledged: bool) {
+        if acknowledged {
+            self.we_turned_off = !on;
+            self.unconfirmed = None;
+        } else {
+            self.unconfirmed = Some(on);
+        }
     }
 }
 
-type DalyPoller<L> = Poller<L, Decoder>;
-
-async fn daly_read<L: AsyncRead + AsyncWrite + Unpin>(
-    p: &mut DalyPoller<L>,
-    variant: &Variant,
-    command: Command,
-) -> Result<Response, PollError> {
-    let req = frame(Request::read(command), variant.host_address);
-    let item = p
-        .request(&req, |i| i.as_ref().is_ok_and(|f| f.command == command.0))
-        .await?;
-    // A reply we cannot give a meaning (a value out of range) is no answer, not a lost link:
-    // it comes back as `Other` and the poll skips it.
-    Ok(match item {
-        Ok(f) => Response::parse(&f, variant).unwrap_or_else(|e| {
-            tracing::debug!(error = %e, "daly: reply not understood");
-            Response::Other {
-                command: Command(f.command),
-                data: f.data,
-            }
-        }),
-        Err(_) => Response::Other {
-            command,
-            data: [0; 8],
-        },
-    })
-}
-
-/// One poll: pack status, cell range, temperatures, MOSFETs. A missing or not understood pack
-/// status or cell range makes the whole poll "no answer" (`Timeout`); temperatures and MOSFETs
-/// are optional.
-async fn daly_poll<L: AsyncRead + AsyncWrite + Unpin>(
-    p: &mut DalyPoller<L>,
-    variant: &Variant,
-) -> Result<(BmsReading, Option<bool>), PollError> {
-    let Response::PackStatus(pack) = daly_read(p, variant, Command::PACK_STATUS).await? else {
-        return Err(PollError::Timeout { attempts: 0 });
-    };
-    let Response::CellVoltageRange(cells) =
-        daly_read(p, variant, Command::CELL_VOLTAGE_RANGE).await?
-    else {
-        return Err(PollError::Timeout { attempts: 0 });
-    };
-    let temp = match daly_read(p, variant, Command::TEMPERATURE_RANGE).await {
-        Ok(Response::TemperatureRange(t)) => Some(t.max),
-        Err(e) if e.is_link_error() => return Err(e),
-        _ => None,
-    };
-    let mosfet = match daly_read(p, variant, Command::MOSFET_STATUS).await {
-        Ok(Response::MosfetStatus(m)) => Some(m.charge_mosfet.0 != 0),
-        Err(e) if e.is_link_error() => return Err(e),
-        _ => None,
-    };
-    Ok((
-        BmsReading {
-            pack: pack.voltage,
-            current: pack.current,
-            soc: pack.soc,
-            cell_min: cells.min,
-            cell_max: cells.max,
-            temp_max: temp,
-        },
-        mosfet,
-    ))
-}
-
-/// Poll a Daly BMS for ever: readings to `tx`; the charge MOSFET follows `want` (switched off
-/// whenever the rules ask; switched back on only if this bridge switched it off, so the
-/// BMS's own decisions are never overridden). Returns only when `tx` is closed or `conn`
-/// says no stream will ever come.
-pub async fn daly<C: Connect>(
+/// Poll a BMS of kind `B` for ever: readings (and alarms, where the kind reads them) to
+/// `tx`; with `want`, the charge MOSFET follows it under [`MosfetFollow`] (`None`: read
+/// only). Reconnects with backoff when the link is lost; a BMS that stops answering is
+/// silence (its age grows until the rules' comm latch). Returns only when `tx` is closed or
+/// `conn` says no stream will ever come.
+pub async fn bms<C: Connect, B: BmsProtocol>(
     mut conn: C,
-    opts: DalyOptions,
+    mut proto: B,
+    timing: PollTiming,
     tx: mpsc::Sender<Input>,
-    want: watch::Receiver<bool>,
+    want: Option<watch::Receiver<bool>>,
 ) {
+    let name = B::NAME;
     let mut retry = backoff(11);
-    let mut we_turned_off = false;
+    let mut follow = MosfetFollow::default();
     while !tx.is_closed() {
         let link = match conn.connect().await {
             Ok(l) => l,
             Err(e) if e.kind() == io::ErrorKind::NotConnected => {
-                tracing::error!(error = %e, "bms: no stream will ever come; source ends");
+                tracing::error!(kind = name, error = %e, "bms: no stream will ever come; source ends");
                 return;
             }
             Err(e) => {
@@ -199,46 +182,107 @@ pub async fn daly<C: Connect>(
         };
         retry.reset();
         link_event(&tx, "bms", true, String::new()).await;
-        let mut p = Poller::new(link, Decoder::new(), opts.poller);
-        let mut ticker = tokio::time::interval(opts.poll);
+        let mut p = Poller::new(link, B::Decoder::default(), timing.poller);
+        let mut ticker = tokio::time::interval(timing.poll);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let why = loop {
             ticker.tick().await;
-            let reported = match daly_poll(&mut p, &opts.variant).await {
-                Ok((reading, mosfet)) => {
-                    if tx.send(Input::Bms(reading, mosfet)).await.is_err() {
+            let reported = match proto.poll(&mut p).await {
+                Ok(polled) => {
+                    if let Some(a) = polled.alarms {
+                        if tx.send(Input::BmsAlarms(a)).await.is_err() {
+                            return;
+                        }
+                    }
+                    if tx
+                        .send(Input::Bms(polled.reading, polled.charge_mosfet))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
-                    mosfet
+                    polled.charge_mosfet
                 }
                 Err(e) if e.is_link_error() => break e.to_string(),
                 Err(e) => {
-                    tracing::debug!(error = %e, "daly: no answer");
+                    tracing::debug!(kind = name, error = %e, "bms: no answer");
                     continue;
                 }
             };
+            let Some(want) = want.as_ref().filter(|_| B::WRITES_MOSFET) else {
+                continue;
+            };
             let want_on = *want.borrow();
-            if reported.is_some_and(|r| r != want_on) && (!want_on || we_turned_off) {
-                let req = frame(
-                    Request::ChargeMosfet { on: want_on },
-                    opts.variant.host_address,
-                );
-                let cmd = Command::CHARGE_MOSFET.0;
-                match p
-                    .request(&req, |i| i.as_ref().is_ok_and(|f| f.command == cmd))
-                    .await
-                {
-                    Ok(_) => {
-                        tracing::info!(on = want_on, "daly: charge MOSFET written");
-                        we_turned_off = !want_on;
+            if let Some(on) = follow.after_poll(reported, want_on) {
+                match proto.write_charge_mosfet(&mut p, on).await {
+                    Ok(()) => {
+                        tracing::info!(kind = name, on, "bms: charge MOSFET written");
+                        follow.written(on, true);
                     }
                     Err(e) if e.is_link_error() => break e.to_string(),
-                    Err(e) => tracing::warn!(error = %e, "daly: charge MOSFET write unanswered"),
+                    Err(e) => {
+                        tracing::warn!(kind = name, on, error = %e, "bms: charge MOSFET write unanswered; the next poll reads it back");
+                        follow.written(on, false);
+                    }
                 }
             }
         };
         link_event(&tx, "bms", false, why).await;
         tokio::time::sleep(retry.next_delay()).await;
+    }
+}
+
+/// Poll a Daly BMS for ever ([`bms`] with [`Daly`]).
+pub async fn daly<C: Connect>(
+    conn: C,
+    opts: DalyOptions,
+    tx: mpsc::Sender<Input>,
+    want: watch::Receiver<bool>,
+) {
+    let timing = PollTiming {
+        poll: opts.poll,
+        poller: opts.poller,
+    };
+    bms(
+        conn,
+        Daly {
+            variant: opts.variant,
+        },
+        timing,
+        tx,
+        Some(want),
+    )
+    .await;
+}
+
+/// Poll a Pace pack for ever (RS485, protocol v25; [`bms`] with [`Pace`]): the charge
+/// MOSFET (0x9A) follows `want`.
+pub async fn pace<C: Connect>(
+    conn: C,
+    opts: PaceOptions,
+    tx: mpsc::Sender<Input>,
+    want: watch::Receiver<bool>,
+) {
+    let proto = Pace {
+        address: opts.address,
+    };
+    bms(conn, proto, timing(&opts), tx, Some(want)).await;
+}
+
+/// Poll a Pylontech module over RS485 for ever (read only: the protocol has no
+/// charge-MOSFET command, so the rules' request is not written; the BMS's own protection and
+/// the inverter's limits stay in charge of charging).
+pub async fn pylontech<C: Connect>(conn: C, opts: PaceOptions, tx: mpsc::Sender<Input>) {
+    let proto = Pylontech {
+        address: opts.address,
+    };
+    bms(conn, proto, timing(&opts), tx, None).await;
+}
+
+const fn timing(opts: &PaceOptions) -> PollTiming {
+    PollTiming {
+        poll: opts.poll,
+        poller: opts.poller,
     }
 }
 
@@ -262,7 +306,130 @@ impl VeDirectRole {
 
 /// Read a VE.Direct TEXT stream for ever (receive only): each record becomes an [`Input`].
 /// Returns only when `tx` is closed or `conn` says no stream will ever come.
-pub async fn vedirect<C: Connect>(mut conn: C, role: VeDirectRole, tx: mpsc::Sender<Input>) {
+pub async fn vedirect<C: Connect>(conn: C, role: VeDirectRole, tx: mpsc::Sender<Input>) {
+    vedirect_port(conn, role, None, tx).await;
+}
+
+/// The TEXT record's reading for `role`.
+fn text_input(role: VeDirectRole, r: &voltwire_victron::text::Record) -> Option<Input> {
+    match role {
+        VeDirectRole::Shunt => Some(Input::Shunt(ShuntReading {
+            voltage: r.battery_voltage()?,
+            current: r.battery_current()?,
+            soc: r.soc(),
+        })),
+        VeDirectRole::Charger(c) => r.panel_power().map(|p| Input::Charger(c, p)),
+    }
+}
+
+/// The HEX registers a poll reads: the SmartShunt's SOC (0x0FFF), battery voltage (0xED8D)
+/// and current in mA (0xED8C); a charger's panel power (0xEDBC).
+pub fn hex_registers(role: VeDirectRole) -> &'static [u16] {
+    use voltwire_victron::hex::register::id;
+    match role {
+        VeDirectRole::Shunt => &[id::SOC, id::DC_CHANNEL1_VOLTAGE, id::DC_CHANNEL1_CURRENT_MA],
+        VeDirectRole::Charger(_) => &[id::PANEL_POWER],
+    }
+}
+
+/// The Get requests of one poll, as lines.
+fn hex_requests(role: VeDirectRole) -> Vec<u8> {
+    let mut out = Vec::new();
+    for r in hex_registers(role) {
+        if let Ok(f) = voltwire_victron::hex::Request::get(*r).to_frame() {
+            out.extend_from_slice(&f.to_line());
+        }
+    }
+    out
+}
+
+/// One HEX poll's answers so far: a reading once every register of the poll answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HexPoll {
+    soc_answered: bool,
+    soc: Option<voltwire_core::Permille>,
+    voltage: Option<voltwire_core::Millivolts>,
+    current: Option<voltwire_core::Milliamps>,
+}
+
+impl HexPoll {
+    /// Take one Get answer; the [`Input`] when it completes the poll. An answer with an
+    /// error flag, a value out of its unit or a register of no interest changes nothing; a
+    /// SOC "not available" is a reading without SOC (as TEXT's `---`).
+    pub fn answer(
+        &mut self,
+        role: VeDirectRole,
+        d: &voltwire_victron::hex::RegisterData,
+    ) -> Option<Input> {
+        use voltwire_victron::hex::register::{Unit, id};
+        use voltwire_victron::hex::{Flags, RegisterValue};
+        if d.flags != Flags::OK {
+            return None;
+        }
+        let value = d.decode().ok()?;
+        let reading = value.reading();
+        match (role, d.register) {
+            (VeDirectRole::Charger(c), id::PANEL_POWER) => {
+                // 0.01 W on the wire; whole watts (nearest) are plenty for the PV average.
+                let r = reading.filter(|r| r.unit == Unit::CentiWatt)?;
+                let w = i32::try_from(r.raw.saturating_add(50).div_euclid(100)).ok()?;
+                return Some(Input::Charger(c, voltwire_core::Watts(w)));
+            }
+            (VeDirectRole::Shunt, id::SOC) => {
+                self.soc = match (&value, reading) {
+                    (RegisterValue::NotAvailable, _) => None,
+                    (_, Some(r)) if r.unit == Unit::CentiPercent => Some(voltwire_core::Permille(
+                        i16::try_from((r.raw / 10).clamp(0, 1000)).ok()?,
+                    )),
+                    _ => return None,
+                };
+                self.soc_answered = true;
+            }
+            (VeDirectRole::Shunt, id::DC_CHANNEL1_VOLTAGE) => {
+                self.voltage = Some(reading?.millivolts()?);
+            }
+            (VeDirectRole::Shunt, id::DC_CHANNEL1_CURRENT_MA) => {
+                self.current = Some(reading?.milliamps()?);
+            }
+            _ => return None,
+        }
+        let (true, soc, Some(voltage), Some(current)) =
+            (self.soc_answered, self.soc, self.voltage, self.current)
+        else {
+            return None;
+        };
+        *self = Self::default();
+        Some(Input::Shunt(ShuntReading {
+            voltage,
+            current,
+            soc,
+        }))
+    }
+}
+
+/// The next tick of an optional ticker (pending for ever without one).
+async fn next_tick(t: &mut Option<tokio::time::Interval>) {
+    match t {
+        Some(t) => {
+            t.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// Read a VE.Direct device for ever: with `hex = None` its TEXT records (receive only);
+/// with `hex = Some(period)` its HEX registers ([`hex_registers`]), asked every `period`
+/// (TEXT records are then ignored: a device pauses its TEXT output while it is spoken to in
+/// HEX, so the readings come from one protocol only). Returns only when `tx` is closed or
+/// `conn` says no stream will ever come.
+pub async fn vedirect_port<C: Connect>(
+    mut conn: C,
+    role: VeDirectRole,
+    hex: Option<Duration>,
+    tx: mpsc::Sender<Input>,
+) {
+    use tokio::io::AsyncWriteExt as _;
+    use voltwire_victron::hex::Response;
     let name = role.name();
     let mut retry = backoff(23 + u64::from(matches!(role, VeDirectRole::Charger(1))));
     while !tx.is_closed() {
@@ -282,32 +449,37 @@ pub async fn vedirect<C: Connect>(mut conn: C, role: VeDirectRole, tx: mpsc::Sen
         link_event(&tx, &name, true, String::new()).await;
         let mut decoder = RecordDecoder::new();
         let mut buf = [0u8; 512];
+        let mut ticker = hex.map(|p| {
+            let mut t = tokio::time::interval(p);
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            t
+        });
+        let mut poll = HexPoll::default();
         let why = loop {
-            let n = match link.read(&mut buf).await {
-                Ok(0) => break "end of file".to_owned(),
-                Ok(n) => n,
-                Err(e) => break e.to_string(),
+            let n = tokio::select! {
+                r = link.read(&mut buf) => match r {
+                    Ok(0) => break "end of file".to_owned(),
+                    Ok(n) => n,
+                    Err(e) => break e.to_string(),
+                },
+                () = next_tick(&mut ticker) => {
+                    // A new poll: what the last one did not complete is dropped.
+                    poll = HexPoll::default();
+                    if let Err(e) = link.write_all(&hex_requests(role)).await {
+                        break e.to_string();
+                    }
+                    continue;
+                }
             };
             let mut inputs = Vec::new();
-            decoder.feed_all(buf.get(..n).unwrap_or_default(), |item| {
-                if let Ok(Message::Record(r)) = item.value {
-                    match role {
-                        VeDirectRole::Shunt => {
-                            if let (Some(v), Some(i)) = (r.battery_voltage(), r.battery_current()) {
-                                inputs.push(Input::Shunt(ShuntReading {
-                                    voltage: v,
-                                    current: i,
-                                    soc: r.soc(),
-                                }));
-                            }
-                        }
-                        VeDirectRole::Charger(c) => {
-                            if let Some(p) = r.panel_power() {
-                                inputs.push(Input::Charger(c, p));
-                            }
-                        }
+            decoder.feed_all(buf.get(..n).unwrap_or_default(), |item| match item.value {
+                Ok(Message::Record(r)) if hex.is_none() => inputs.extend(text_input(role, &r)),
+                Ok(Message::Hex(f)) if hex.is_some() => {
+                    if let Ok(Response::Get(d)) = Response::from_frame(&f) {
+                        inputs.extend(poll.answer(role, &d));
                     }
                 }
+                _ => {}
             });
             for i in inputs {
                 if tx.send(i).await.is_err() {
@@ -362,8 +534,101 @@ pub async fn onewire(dir: PathBuf, ids: Vec<String>, poll: Duration, tx: mpsc::S
 
 #[cfg(test)]
 mod tests {
-    use super::parse_w1;
-    use voltwire_core::DeciCelsius;
+    #![allow(clippy::unwrap_used, clippy::many_single_char_names, reason = "test")]
+    use super::{HexPoll, MosfetFollow, VeDirectRole, parse_w1};
+    use crate::engine::Input;
+    use voltwire_bms_rules::ShuntReading;
+    use voltwire_core::{DeciCelsius, Milliamps, Millivolts, Permille, Watts};
+    use voltwire_victron::hex::register::id;
+    use voltwire_victron::hex::{Flags, RegisterData};
+
+    fn data(register: u16, flags: Flags, value: &[u8]) -> RegisterData {
+        RegisterData::new(register, flags, value).unwrap()
+    }
+
+    #[test]
+    fn hex_poll_completes_on_all_three_and_ignores_errors() {
+        let shunt = VeDirectRole::Shunt;
+        let mut p = HexPoll::default();
+        // 0x0FFF SOC 61.23 % (un16, 0.01 %), 0xED8D 26.45 V (sn16, 0.01 V), 0xED8C −1.234 A
+        // (sn32, mA).
+        assert_eq!(
+            p.answer(shunt, &data(id::SOC, Flags::OK, &6123u16.to_le_bytes())),
+            None
+        );
+        // An answer with an error flag changes nothing.
+        let bad = data(id::DC_CHANNEL1_VOLTAGE, Flags::UNKNOWN_ID, &[]);
+        assert_eq!(p.answer(shunt, &bad), None);
+        let v = data(id::DC_CHANNEL1_VOLTAGE, Flags::OK, &2645i16.to_le_bytes());
+        assert_eq!(p.answer(shunt, &v), None);
+        let i = data(
+            id::DC_CHANNEL1_CURRENT_MA,
+            Flags::OK,
+            &(-1234i32).to_le_bytes(),
+        );
+        assert_eq!(
+            p.answer(shunt, &i),
+            Some(Input::Shunt(ShuntReading {
+                voltage: Millivolts(26_450),
+                current: Milliamps(-1_234),
+                soc: Some(Permille(612)),
+            }))
+        );
+        // Started afresh: the voltage and current alone are not a reading; SOC "not
+        // available" (0xFFFF) completes it without a SOC.
+        assert_eq!(p.answer(shunt, &v), None);
+        assert_eq!(p.answer(shunt, &i), None);
+        let na = data(id::SOC, Flags::OK, &0xFFFFu16.to_le_bytes());
+        let Some(Input::Shunt(r)) = p.answer(shunt, &na) else {
+            panic!("a reading without SOC");
+        };
+        assert_eq!(r.soc, None);
+        // A charger's panel power (un32, 0.01 W) to the nearest watt.
+        let c = VeDirectRole::Charger(1);
+        for (raw, w) in [(43_249u32, 432), (43_250, 433), (0, 0)] {
+            let d = data(id::PANEL_POWER, Flags::OK, &raw.to_le_bytes());
+            assert_eq!(p.answer(c, &d), Some(Input::Charger(1, Watts(w))));
+        }
+        // A register of no interest.
+        let d = data(id::SOC, Flags::OK, &6123u16.to_le_bytes());
+        assert_eq!(p.answer(c, &d), None);
+    }
+
+    #[test]
+    fn mosfet_follow_never_overrides_the_bms_and_confirms_by_read_back() {
+        let mut f = MosfetFollow::default();
+        // Nothing reported: nothing written.
+        assert_eq!(f.after_poll(None, false), None);
+        // On as wanted: nothing.
+        assert_eq!(f.after_poll(Some(true), true), None);
+        // The BMS switched it off itself: not switched back on.
+        assert_eq!(f.after_poll(Some(false), true), None);
+        // The rules want it off while on: written off, acknowledged; back on when wanted.
+        assert_eq!(f.after_poll(Some(true), false), Some(false));
+        f.written(false, true);
+        assert_eq!(f.after_poll(Some(false), false), None);
+        assert_eq!(f.after_poll(Some(false), true), Some(true));
+        f.written(true, true);
+        assert_eq!(
+            f.after_poll(Some(false), true),
+            None,
+            "the BMS keeps it off: its call"
+        );
+
+        // A write the BMS applies without answering: the read-back makes it ours.
+        let mut f = MosfetFollow::default();
+        assert_eq!(f.after_poll(Some(true), false), Some(false));
+        f.written(false, false);
+        assert_eq!(f.after_poll(Some(false), true), Some(true));
+        // An unanswered write that was not applied stays the BMS's state: written again
+        // while the rules still want it off, never switched on.
+        let mut f = MosfetFollow::default();
+        assert_eq!(f.after_poll(Some(true), false), Some(false));
+        f.written(false, false);
+        assert_eq!(f.after_poll(Some(true), false), Some(false));
+        f.written(false, false);
+        assert_eq!(f.after_poll(Some(true), true), None);
+    }
 
     #[test]
     fn w1_values() {
@@ -373,261 +638,5 @@ mod tests {
         assert_eq!(parse_w1("85000"), None);
         assert_eq!(parse_w1("abc"), None);
         assert_eq!(parse_w1("200000"), None);
-    }
-}
-
-/// Settings of an addressed RS485 BMS (Pace, Pylontech).
-#[derive(Debug, Clone, Copy)]
-pub struct PaceOptions {
-    /// The pack's address (ADR; Pace 0–15, 1 on a lone pack; Pylontech 2 for the first).
-    pub address: u8,
-    /// Poll period.
-    pub poll: Duration,
-    /// Poller timing.
-    pub poller: PollConfig,
-}
-
-type PacePoller<L> = Poller<L, voltwire_asciihex::Decoder>;
-
-/// One request to the pack at `adr` and its decoded reply (a frame that does not answer it,
-/// or a refusal, is no answer: `Timeout`).
-async fn pace_request<L: AsyncRead + AsyncWrite + Unpin>(
-    p: &mut PacePoller<L>,
-    adr: u8,
-    body: voltwire_pace::RequestBody,
-) -> Result<voltwire_pace::ResponseBody, PollError> {
-    let req = voltwire_pace::Request::new(adr, body);
-    let Ok(frame) = req.to_frame() else {
-        return Err(PollError::Timeout { attempts: 0 });
-    };
-    let command = req.command();
-    let item = p
-        .request(&frame.to_bytes(), |i| {
-            i.as_ref().is_ok_and(|f| f.adr == adr)
-        })
-        .await?;
-    let Ok(f) = item else {
-        return Err(PollError::Timeout { attempts: 0 });
-    };
-    let r = voltwire_pace::Response::from_frame(&f, command);
-    if r.answers(&req) {
-        Ok(r.body)
-    } else {
-        tracing::debug!(rtn = ?r.rtn, "pace: reply does not answer the request");
-        Err(PollError::Timeout { attempts: 0 })
-    }
-}
-
-/// One poll: analog values (0x42) and status (0x44, for the charge MOSFET) of one pack.
-async fn pace_poll<L: AsyncRead + AsyncWrite + Unpin>(
-    p: &mut PacePoller<L>,
-    adr: u8,
-) -> Result<(BmsReading, Option<bool>), PollError> {
-    use voltwire_pace::{RequestBody, ResponseBody, Target, flags::System};
-    let ResponseBody::Analog(a) =
-        pace_request(p, adr, RequestBody::Analog(Target::Pack(adr))).await?
-    else {
-        return Err(PollError::Timeout { attempts: 0 });
-    };
-    let Some(pack) = a.modules.first() else {
-        return Err(PollError::Timeout { attempts: 0 });
-    };
-    let (Some(min), Some(max)) = (pack.cells.iter().min(), pack.cells.iter().max()) else {
-        return Err(PollError::Timeout { attempts: 0 });
-    };
-    // The last two temperatures are the MOSFET's and the environment's; the others the cells'.
-    let cell_temps = pack.temperatures.len().saturating_sub(2).max(1);
-    let temp_max = pack
-        .temperatures
-        .iter()
-        .take(cell_temps)
-        .filter_map(|t| t.to_celsius(voltwire_pace::ZERO_CELSIUS))
-        .max();
-    // Remaining / total capacity (the wide fields when the block carries them).
-    let soc = if pack.total().0 <= 0 {
-        return Err(PollError::Timeout { attempts: 0 });
-    } else {
-        let pm = pack.remaining().0.saturating_mul(1000) / pack.total().0;
-        voltwire_core::Permille(i16::try_from(pm.clamp(0, 1000)).unwrap_or(1000))
-    };
-    let mosfet = match pace_request(p, adr, RequestBody::Status(Target::Pack(adr))).await {
-        Ok(ResponseBody::Status(s)) => s
-            .modules
-            .first()
-            .map(|m| m.state.system.contains(System::CHARGE_FET_ON)),
-        Err(e) if e.is_link_error() => return Err(e),
-        _ => None,
-    };
-    Ok((
-        BmsReading {
-            pack: pack.voltage,
-            current: pack.current,
-            soc,
-            cell_min: *min,
-            cell_max: *max,
-            temp_max,
-        },
-        mosfet,
-    ))
-}
-
-/// Poll a Pace pack for ever (RS485, protocol v25): readings to `tx`; the charge MOSFET
-/// (0x9A) follows `want` as for the Daly (off whenever the rules ask; back on only if this
-/// bridge switched it off). Returns only when `tx` is closed or `conn` says no stream will
-/// ever come.
-pub async fn pace<C: Connect>(
-    mut conn: C,
-    opts: PaceOptions,
-    tx: mpsc::Sender<Input>,
-    want: watch::Receiver<bool>,
-) {
-    use voltwire_pace::{MosfetSwitch, RequestBody};
-    let mut retry = backoff(13);
-    let mut we_turned_off = false;
-    while !tx.is_closed() {
-        let link = match conn.connect().await {
-            Ok(l) => l,
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => {
-                tracing::error!(error = %e, "bms: no stream will ever come; source ends");
-                return;
-            }
-            Err(e) => {
-                link_event(&tx, "bms", false, e.to_string()).await;
-                tokio::time::sleep(retry.next_delay()).await;
-                continue;
-            }
-        };
-        retry.reset();
-        link_event(&tx, "bms", true, String::new()).await;
-        let mut p = Poller::new(link, voltwire_asciihex::Decoder::new(), opts.poller);
-        let mut ticker = tokio::time::interval(opts.poll);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let why = loop {
-            ticker.tick().await;
-            let reported = match pace_poll(&mut p, opts.address).await {
-                Ok((reading, mosfet)) => {
-                    if tx.send(Input::Bms(reading, mosfet)).await.is_err() {
-                        return;
-                    }
-                    mosfet
-                }
-                Err(e) if e.is_link_error() => break e.to_string(),
-                Err(e) => {
-                    tracing::debug!(error = %e, "pace: no answer");
-                    continue;
-                }
-            };
-            let want_on = *want.borrow();
-            if reported.is_some_and(|r| r != want_on) && (!want_on || we_turned_off) {
-                let switch = if want_on {
-                    MosfetSwitch::On
-                } else {
-                    MosfetSwitch::Off
-                };
-                match pace_request(&mut p, opts.address, RequestBody::ChargeMosfet(switch)).await {
-                    Ok(_) => {
-                        tracing::info!(on = want_on, "pace: charge MOSFET written");
-                        we_turned_off = !want_on;
-                    }
-                    Err(e) if e.is_link_error() => break e.to_string(),
-                    Err(e) => tracing::warn!(error = %e, "pace: charge MOSFET write unanswered"),
-                }
-            }
-        };
-        link_event(&tx, "bms", false, why).await;
-        tokio::time::sleep(retry.next_delay()).await;
-    }
-}
-
-/// One Pylontech 0x42 request to the module at `adr` and its analog block, as a reading
-/// (no charge-MOSFET state: the RS485 protocol has no MOSFET command).
-async fn pylontech_poll<L: AsyncRead + AsyncWrite + Unpin>(
-    p: &mut Poller<L, voltwire_asciihex::Decoder>,
-    adr: u8,
-) -> Result<BmsReading, PollError> {
-    use voltwire_pylontech::rs485::{Request, RequestBody, Response, ResponseBody, Target};
-    let req = Request::new(adr, RequestBody::Analog(Target::Module(adr)));
-    let Ok(frame) = req.to_frame() else {
-        return Err(PollError::Timeout { attempts: 0 });
-    };
-    let item = p
-        .request(&frame.to_bytes(), |i| {
-            i.as_ref().is_ok_and(|f| f.adr == adr)
-        })
-        .await?;
-    let Ok(reply) = item else {
-        return Err(PollError::Timeout { attempts: 0 });
-    };
-    let r = Response::from_frame(&reply, req.command());
-    let (true, ResponseBody::Analog(a)) = (r.answers(&req), r.body) else {
-        return Err(PollError::Timeout { attempts: 0 });
-    };
-    let Some(module) = a.modules.first() else {
-        return Err(PollError::Timeout { attempts: 0 });
-    };
-    let (Some(min), Some(max)) = (module.cells.iter().min(), module.cells.iter().max()) else {
-        return Err(PollError::Timeout { attempts: 0 });
-    };
-    // Remaining / total capacity: above 65 Ah they are in the block's wide extension.
-    if module.total().0 <= 0 {
-        return Err(PollError::Timeout { attempts: 0 });
-    }
-    // The first temperature is the BMS board's; the others the cells'.
-    let skip = usize::from(module.temperatures.len() > 1);
-    let temp_max = module
-        .temperatures
-        .iter()
-        .skip(skip)
-        .filter_map(|t| t.to_celsius(voltwire_pylontech::rs485::ZERO_CELSIUS))
-        .max();
-    let pm = module.remaining().0.saturating_mul(1000) / module.total().0;
-    Ok(BmsReading {
-        pack: module.voltage,
-        current: module.current,
-        soc: voltwire_core::Permille(i16::try_from(pm.clamp(0, 1000)).unwrap_or(1000)),
-        cell_min: *min,
-        cell_max: *max,
-        temp_max,
-    })
-}
-
-/// Poll a Pylontech module over RS485 for ever (read only: the protocol has no charge-MOSFET
-/// command, so the rules' request is not written; the BMS's own protection and the
-/// inverter's limits stay in charge of charging). Returns only when `tx` is closed or `conn`
-/// says no stream will ever come.
-pub async fn pylontech<C: Connect>(mut conn: C, opts: PaceOptions, tx: mpsc::Sender<Input>) {
-    let mut retry = backoff(17);
-    while !tx.is_closed() {
-        let link = match conn.connect().await {
-            Ok(l) => l,
-            Err(e) if e.kind() == io::ErrorKind::NotConnected => {
-                tracing::error!(error = %e, "bms: no stream will ever come; source ends");
-                return;
-            }
-            Err(e) => {
-                link_event(&tx, "bms", false, e.to_string()).await;
-                tokio::time::sleep(retry.next_delay()).await;
-                continue;
-            }
-        };
-        retry.reset();
-        link_event(&tx, "bms", true, String::new()).await;
-        let mut p = Poller::new(link, voltwire_asciihex::Decoder::new(), opts.poller);
-        let mut ticker = tokio::time::interval(opts.poll);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let why = loop {
-            ticker.tick().await;
-            match pylontech_poll(&mut p, opts.address).await {
-                Ok(reading) => {
-                    if tx.send(Input::Bms(reading, None)).await.is_err() {
-                        return;
-                    }
-                }
-                Err(e) if e.is_link_error() => break e.to_string(),
-                Err(e) => tracing::debug!(error = %e, "pylontech: no answer"),
-            }
-        };
-        link_event(&tx, "bms", false, why).await;
-        tokio::time::sleep(retry.next_delay()).await;
     }
 }

@@ -65,11 +65,21 @@ fn bad_values_name_the_field_and_the_fix() {
             "add an [mqtt] section",
         ),
         (
-            "[relays]\nload2 = { backend = \"gpio\" }\n",
+            "[relays]\nload2 = { backend = \"relay\" }\n",
             "relays.load2",
-            "\"sim\", \"tasmota\" or \"shelly\"",
+            "\"sim\", \"gpio\", \"tasmota\" or \"shelly\"",
         ),
         ("[shunt]\nurl = \"ftp://x\"\n", "shunt.url", "serial://"),
+        (
+            "[shunt]\nurl = \"tcp://h:2\"\nhex_poll_s = 0\n",
+            "shunt.hex_poll_s",
+            "use 1..=600 s",
+        ),
+        (
+            "[[charger]]\nurl = \"tcp://h:2\"\nhex_poll_s = 601\n",
+            "charger[0].hex_poll_s",
+            "remove it to read the TEXT stream",
+        ),
         (
             "[onewire]\nsensors = [{ id = \"28-1\", role = \"cpu\" }]\n",
             "onewire.sensors",
@@ -200,14 +210,112 @@ fn bad_values_name_the_field_and_the_fix() {
         assert_eq!(code, 2, "{body}: {text}");
         assert!(text.contains(field) && text.contains(fix), "{body}: {text}");
     }
-    let path = dir.join("bms.toml");
-    std::fs::write(&path, "[bms]\nkind = \"jk\"\nurl = \"tcp://h:1\"\n").unwrap();
+    for (body, field, fix) in [
+        (
+            "kind = \"jkbms\"",
+            "bms.kind",
+            "\"daly\", \"jk\", \"jk-pb\", \"pace\"",
+        ),
+        (
+            "kind = \"jk\"\naddress = 1",
+            "bms.address",
+            "remove bms.address",
+        ),
+        (
+            "kind = \"jk-pb\"\naddress = 0",
+            "bms.address",
+            "DIP switches to 1..=15",
+        ),
+        (
+            "kind = \"jk-pb\"\naddress = 16",
+            "bms.address",
+            "outside 1..=15",
+        ),
+        (
+            "kind = \"jk\"\nvariant = \"rs485\"",
+            "bms.variant",
+            "it is for \"daly\"",
+        ),
+    ] {
+        std::fs::write(&path, format!("[bms]\n{body}\nurl = \"tcp://h:1\"\n")).unwrap();
+        let (code, text) = check(&path);
+        assert_eq!(code, 2, "{body}: {text}");
+        assert!(text.contains(field) && text.contains(fix), "{body}: {text}");
+    }
+    // Both JK kinds are accepted (JK-PB at address 1 by default).
+    for (body, kind) in [("kind = \"jk\"", "jk"), ("kind = \"jk-pb\"", "jk-pb")] {
+        std::fs::write(&path, format!("[bms]\n{body}\nurl = \"tcp://h:1\"\n")).unwrap();
+        let (code, text) = check(&path);
+        assert_eq!(code, 0, "{body}: {text}");
+        assert!(text.contains(kind), "{body}: {text}");
+    }
+}
+
+/// GPIO relays: every mistake in a `gpio://` relay names the relay's field and the fix; a
+/// good one passes (the chip is not opened by the check).
+#[test]
+fn gpio_relays_are_checked() {
+    let dir = voltwire_testkit::scratch_dir("bms-bridge-cli-gpio");
+    let path = dir.join("gpio.toml");
+    let head = "[bms]\nurl = \"tcp://h:1\"\n\n[relays]\n";
+    for (relays, field, fix) in [
+        (
+            "load1 = { backend = \"gpio\" }",
+            "relays.load1",
+            "add url = \"gpio:///dev/gpiochip0?line=17\"",
+        ),
+        (
+            "load1 = { backend = \"gpio\", url = \"gpio:///dev/gpiochip0\" }",
+            "relays.load1.url",
+            "add ?line=",
+        ),
+        (
+            "load2 = { backend = \"gpio\", url = \"gpio:///dev/gpiochip0?line=17&active=0\" }",
+            "relays.load2.url",
+            "active=low",
+        ),
+        (
+            "balancer = { backend = \"gpio\", url = \"gpio://gpiochip0?line=3\" }",
+            "relays.balancer.url",
+            "three slashes",
+        ),
+        (
+            "load1 = { backend = \"gpio\", url = \"gpio:///dev/gpiochip0?line=5\", topic = \"x\" }",
+            "relays.load1",
+            "remove them",
+        ),
+        (
+            "load1 = { backend = \"sim\", url = \"gpio:///dev/gpiochip0?line=5\" }",
+            "relays.load1",
+            "remove url",
+        ),
+        (
+            "load1 = { backend = \"gpio\", url = \"gpio:///dev/gpiochip0?line=5\" }\nbalancer = { backend = \"gpio\", url = \"gpio:///dev/gpiochip0?line=5&active=low\" }",
+            "relays.balancer.url",
+            "its own line",
+        ),
+        ("load1 = { backend = \"gpoi\" }", "relays.load1", "\"gpio\""),
+    ] {
+        std::fs::write(&path, format!("{head}{relays}\n")).unwrap();
+        let (code, text) = check(&path);
+        assert_eq!(code, 2, "{relays}: {text}");
+        assert!(
+            text.contains(field) && text.contains(fix),
+            "{relays}: {text}"
+        );
+    }
+    std::fs::write(
+        &path,
+        format!("{head}load1 = {{ backend = \"gpio\", url = \"gpio:///dev/gpiochip0?line=17\" }}\nload2 = {{ backend = \"gpio\", url = \"gpio:///dev/gpiochip0?line=27&active=low\" }}\n"),
+    )
+    .unwrap();
     let (code, text) = check(&path);
-    assert_eq!(code, 2);
-    assert!(
-        text.contains("bms.kind") && text.contains("\"daly\", \"pace\" or \"pylontech-rs485\""),
-        "{text}"
-    );
+    if cfg!(all(feature = "gpio", target_os = "linux")) {
+        assert_eq!(code, 0, "{text}");
+    } else {
+        assert_eq!(code, 2, "{text}");
+        assert!(text.contains("no GPIO support"), "{text}");
+    }
 }
 
 #[test]

@@ -20,11 +20,12 @@ use std::time::Duration;
 use bms_bridge::config::Settings;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use serde_json::Value;
+use support::serve_on_pty;
 use tokio::sync::{mpsc, oneshot};
 use voltwire_sim::device::{DalyBms, VeDirect, VeDirectKind};
-use voltwire_sim::serve::{self, Listen, PortDrop, SerialStation};
-use voltwire_sim::{PackConfig, Plant, SerialResponder};
 use voltwire_testkit::Broker;
+
+mod support;
 
 /// A failure guard only: every wait ends as soon as its message arrives.
 const WAIT: Duration = Duration::from_secs(60);
@@ -115,43 +116,6 @@ impl Drop for Observer {
     fn drop(&mut self) {
         self.task.abort();
     }
-}
-
-fn log(_: core::fmt::Arguments<'_>) {}
-
-/// Serve `device` on a new pty; its path.
-async fn serve_on_pty(device: Box<dyn SerialResponder + Send>) -> String {
-    let plant = Plant::new(vec![PackConfig {
-        cells: 8,
-        initial_soc: 0.5,
-        ..PackConfig::default()
-    }]);
-    let (tx, rx) = oneshot::channel();
-    // The serving future is not Send: its own thread and runtime (ended with the process).
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let mut station = SerialStation::new(plant, device, 1.0);
-            let mut tx = Some(tx);
-            let r = serve::serve(
-                &mut station,
-                Listen::Pty,
-                PortDrop::Never,
-                log,
-                |path| {
-                    let _ = tx.take().unwrap().send(path.to_owned());
-                    Ok(())
-                },
-                std::future::pending(),
-            )
-            .await;
-            panic!("serving ended: {r:?}");
-        });
-    });
-    tokio::time::timeout(WAIT, rx).await.unwrap().unwrap()
 }
 
 fn write_config(

@@ -17,41 +17,19 @@ use std::time::Duration;
 
 use bms_bridge::engine::Input;
 use bms_bridge::sources::{self, ChannelConnect, PaceOptions};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _, DuplexStream};
+use tokio::io::DuplexStream;
 use tokio::sync::{mpsc, watch};
 use voltwire_core::MilliampHours;
 use voltwire_runtime::poll::PollConfig;
 use voltwire_sim::device::{PaceStack, PylontechStack};
-use voltwire_sim::{PackConfig, Plant, PlantCommand, SerialResponder};
+use voltwire_sim::{PackConfig, Plant, SerialResponder};
+
+mod support;
 
 /// A failure guard only: every wait ends on a reading long before this (paused clock).
 const GUARD: Duration = Duration::from_secs(600);
 
-type Shared = Arc<Mutex<Plant>>;
-
-/// The Pace pack on its pipe: requests in, replies out, MOSFET switches applied to the plant.
-async fn serve(plant: Shared, mut pack: impl SerialResponder, mut dev: DuplexStream) {
-    let start = tokio::time::Instant::now();
-    let mut buf = [0u8; 256];
-    loop {
-        let n = match dev.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        let mut out = Vec::new();
-        {
-            let mut p = plant.lock().unwrap();
-            let now = p.advance_to(start.elapsed());
-            pack.on_bytes(&buf[..n], now, &p, &mut out);
-            let mut cmds: Vec<PlantCommand> = Vec::new();
-            pack.drain_commands(&mut cmds);
-            p.apply(cmds);
-        }
-        if dev.write_all(&out).await.is_err() {
-            return;
-        }
-    }
-}
+type Shared = support::Shared<Plant>;
 
 struct Rig {
     plant: Shared,
@@ -88,7 +66,12 @@ fn start_with(
     let (app_end, dev_end) = tokio::io::duplex(16 * 1024);
     let (ptx, prx) = mpsc::channel(1);
     ptx.try_send(app_end).unwrap();
-    tokio::spawn(serve(Arc::clone(&plant), pack, dev_end));
+    tokio::spawn(support::serve_pipe(
+        Arc::clone(&plant),
+        support::device(pack),
+        support::Shared::default(),
+        dev_end,
+    ));
     let (tx, rx) = mpsc::channel(64);
     let (want, want_rx) = watch::channel(true);
     spawn(ChannelConnect(prx), tx, want_rx);
