@@ -2,6 +2,7 @@
 
 use std::io::Write as _;
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// Whether a message (protocol, type, fields) answers a request.
@@ -76,6 +77,41 @@ impl Output {
         obj.extend(fields);
         self.write(&obj);
         self.messages += 1;
+    }
+
+    /// A decoded message serialized straight to the line (no intermediate map): `protocol`,
+    /// `type`, `offset`, then the fields of `head` (what the app adds, e.g. a CAN `id`; `()`
+    /// for none), then those of `body` (a protocol crate's `serde` impl).
+    pub(crate) fn message_ser<H: Serialize, B: Serialize + ?Sized>(
+        &mut self,
+        kind: &str,
+        offset: u64,
+        head: H,
+        body: &B,
+    ) {
+        if self
+            .reply_filter
+            .is_some_and(|f| f(self.protocol, kind, &Map::new()))
+        {
+            self.replies += 1;
+        }
+        self.messages += 1;
+        if self.write_error.is_some() {
+            return;
+        }
+        let line = Line {
+            protocol: self.protocol,
+            kind,
+            offset,
+            head,
+            body,
+        };
+        let written = serde_json::to_writer(&mut self.out, &line)
+            .map_err(std::io::Error::from)
+            .and_then(|()| self.out.write_all(b"\n"));
+        if let Err(e) = written {
+            self.write_error = Some(e);
+        }
     }
 
     /// A decoded message whose fields `write` puts straight into the line (no intermediate
@@ -155,6 +191,19 @@ impl Output {
             }
         }
     }
+}
+
+/// One JSON line of [`Output::message_ser`].
+#[derive(Serialize)]
+struct Line<'a, H, B: ?Sized> {
+    protocol: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    offset: u64,
+    #[serde(flatten)]
+    head: H,
+    #[serde(flatten)]
+    body: &'a B,
 }
 
 /// The fields of one JSON object being written (after its first key).

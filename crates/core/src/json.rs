@@ -188,6 +188,59 @@ impl Serialize for Hex<'_> {
     }
 }
 
+impl<const N: usize> Serialize for crate::ShortBytes<N> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        Hex(self.as_bytes()).serialize(s)
+    }
+}
+
+/// Bytes as text, invalid UTF-8 replaced by U+FFFD (as `String::from_utf8_lossy`), written
+/// without allocating.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lossy<'a>(pub &'a [u8]);
+
+impl fmt::Display for Lossy<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for chunk in self.0.utf8_chunks() {
+            f.write_str(chunk.valid())?;
+            if !chunk.invalid().is_empty() {
+                f.write_str("\u{FFFD}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Lossy<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// `serialize_with` for a byte field read as text: [`Lossy`].
+///
+/// # Errors
+/// Those of the serializer.
+pub fn lossy<S: Serializer, B: AsRef<[u8]>>(bytes: &B, s: S) -> Result<S::Ok, S::Error> {
+    Lossy(bytes.as_ref()).serialize(s)
+}
+
+/// `serialize_with` for an optional count of `div`-ths of an SI unit (`Some(8150)` with
+/// `div` 100 → `81.5`, `None` → `null`).
+///
+/// # Errors
+/// Those of the serializer.
+pub fn opt_si<S: Serializer, T: Copy + Into<i64>>(
+    v: Option<T>,
+    div: i64,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => serialize_si(v.into(), div, s),
+        None => s.serialize_none(),
+    }
+}
+
 /// `serialize_with` for a byte field: [`Hex`].
 ///
 /// # Errors
@@ -330,5 +383,10 @@ mod tests {
         assert_eq!(a, Alarm(10));
         assert_eq!(json(&Hex(&[0x0a, 0xff])), r#""0AFF""#);
         assert_eq!(Hex(&[]).to_string(), "");
+        assert_eq!(
+            json(&crate::ShortBytes::<8>::new(b"PY").unwrap()),
+            r#""5059""#
+        );
+        assert_eq!(json(&Lossy(b"P\xffN")), "\"P\u{FFFD}N\"");
     }
 }
