@@ -137,11 +137,11 @@ pub fn serialize_flags<S, T, I>(raw: T, flags: I, s: S) -> Result<S::Ok, S::Erro
 where
     S: Serializer,
     T: Serialize,
-    I: IntoIterator<Item = &'static str> + Clone,
+    I: IntoIterator<Item = &'static str>,
 {
     let mut st = s.serialize_struct("Flags", 2)?;
     st.serialize_field("raw", &raw)?;
-    st.serialize_field("flags", &Seq(flags))?;
+    st.serialize_field("flags", &Once(core::cell::Cell::new(Some(flags))))?;
     st.end()
 }
 
@@ -163,6 +163,22 @@ where
 {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_seq(self.0.clone())
+    }
+}
+
+/// An iterator serialized once as a sequence (for iterators that cannot be cloned).
+struct Once<I>(core::cell::Cell<Option<I>>);
+
+impl<I> Serialize for Once<I>
+where
+    I: IntoIterator,
+    I::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.take() {
+            Some(it) => s.collect_seq(it),
+            None => s.collect_seq(core::iter::empty::<I::Item>()),
+        }
     }
 }
 
