@@ -141,7 +141,7 @@ where
 {
     let mut st = s.serialize_struct("Flags", 2)?;
     st.serialize_field("raw", &raw)?;
-    st.serialize_field("flags", &Once(core::cell::Cell::new(Some(flags))))?;
+    st.serialize_field("flags", &Once::new(flags))?;
     st.end()
 }
 
@@ -166,8 +166,22 @@ where
     }
 }
 
-/// An iterator serialized once as a sequence (for iterators that cannot be cloned).
-struct Once<I>(core::cell::Cell<Option<I>>);
+/// An iterator serialized as a sequence once (for iterators that cannot be cloned; a second
+/// serialization gives an empty sequence).
+pub struct Once<I>(core::cell::Cell<Option<I>>);
+
+impl<I> fmt::Debug for Once<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Once(..)")
+    }
+}
+
+impl<I> Once<I> {
+    /// The sequence of what `iter` yields.
+    pub const fn new(iter: I) -> Self {
+        Self(core::cell::Cell::new(Some(iter)))
+    }
+}
 
 impl<I> Serialize for Once<I>
 where

@@ -483,6 +483,8 @@ macro_rules! flag_word {
             }
         }
 
+        $crate::__serde_word!($name($raw));
+
         impl $crate::FlagWord for $name {
             type Raw = $raw;
             const BITS: $crate::BitTable = $table;
