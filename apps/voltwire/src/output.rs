@@ -23,8 +23,6 @@ pub(crate) struct Output {
     /// Messages that are only "a line of some text" (`decode slcan`'s `unknown`): counted in
     /// `messages` too; when they are the majority the input is not the protocol.
     pub(crate) unrecognized: u64,
-    /// The line [`Output::message_with`] builds (kept to reuse its allocation).
-    line: Vec<u8>,
     /// Messages the filter took for replies, and errors (a garbled reply is an answer too).
     pub(crate) replies: u64,
 }
@@ -45,7 +43,6 @@ impl Output {
             write_error: None,
             reply_filter: None,
             unrecognized: 0,
-            line: Vec::new(),
             replies: 0,
         }
     }
@@ -114,41 +111,6 @@ impl Output {
         }
     }
 
-    /// A decoded message whose fields `write` puts straight into the line (no intermediate
-    /// map): each as `,"key":value` through [`Fields`].
-    pub(crate) fn message_with(
-        &mut self,
-        kind: &str,
-        offset: u64,
-        write: impl FnOnce(&mut Fields<'_>),
-    ) {
-        if self
-            .reply_filter
-            .is_some_and(|f| f(self.protocol, kind, &Map::new()))
-        {
-            self.replies += 1;
-        }
-        self.messages += 1;
-        if self.write_error.is_some() {
-            return;
-        }
-        let mut line = core::mem::take(&mut self.line);
-        line.clear();
-        line.extend_from_slice(b"{\"protocol\":");
-        let mut f = Fields(&mut line);
-        f.string(self.protocol);
-        f.0.extend_from_slice(b",\"type\":");
-        f.string(kind);
-        f.0.extend_from_slice(b",\"offset\":");
-        f.0.extend_from_slice(offset.to_string().as_bytes());
-        write(&mut f);
-        line.extend_from_slice(b"}\n");
-        if let Err(e) = self.out.write_all(&line) {
-            self.write_error = Some(e);
-        }
-        self.line = line;
-    }
-
     /// An item that is not a decoded message (`voltwire poll`'s timeouts): `protocol`,
     /// `type`, then `fields`; not counted.
     pub(crate) fn notice(&mut self, kind: &str, fields: Map<String, Value>) {
@@ -204,80 +166,6 @@ struct Line<'a, H, B: ?Sized> {
     head: H,
     #[serde(flatten)]
     body: &'a B,
-}
-
-/// The fields of one JSON object being written (after its first key).
-pub(crate) struct Fields<'a>(&'a mut Vec<u8>);
-
-#[cfg(test)]
-impl<'a> Fields<'a> {
-    /// Fields appended to `line`.
-    pub(crate) const fn new(line: &'a mut Vec<u8>) -> Self {
-        Self(line)
-    }
-}
-
-impl Fields<'_> {
-    /// A JSON string.
-    fn string(&mut self, s: &str) {
-        // Writing into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *self.0, s);
-    }
-
-    /// `,"key":` with the key given in pieces (e.g. a label name and a unit suffix).
-    pub(crate) fn key(&mut self, parts: &[&str]) {
-        self.0.extend_from_slice(b",\"");
-        for p in parts {
-            // Keys are our own snake_case names: nothing to escape.
-            self.0.extend_from_slice(p.as_bytes());
-        }
-        self.0.extend_from_slice(b"\":");
-    }
-
-    /// `,"key":value`.
-    pub(crate) fn value(&mut self, parts: &[&str], v: &Value) {
-        self.key(parts);
-        let _ = serde_json::to_writer(&mut *self.0, v);
-    }
-
-    /// `,"key":{"code":N,"name":"…"|null}`.
-    pub(crate) fn code_name(&mut self, parts: &[&str], code: i64, name: Option<&str>) {
-        self.key(parts);
-        self.0.extend_from_slice(b"{\"code\":");
-        self.0.extend_from_slice(code.to_string().as_bytes());
-        self.0.extend_from_slice(b",\"name\":");
-        match name {
-            Some(n) => self.string(n),
-            None => self.0.extend_from_slice(b"null"),
-        }
-        self.0.push(b'}');
-    }
-
-    /// `,"key":{"raw":N,"flags":["…",…]}`.
-    pub(crate) fn flags<'n>(
-        &mut self,
-        parts: &[&str],
-        raw: u32,
-        names: impl Iterator<Item = &'n str>,
-    ) {
-        self.key(parts);
-        self.0.extend_from_slice(b"{\"raw\":");
-        self.0.extend_from_slice(raw.to_string().as_bytes());
-        self.0.extend_from_slice(b",\"flags\":[");
-        for (i, n) in names.enumerate() {
-            if i > 0 {
-                self.0.push(b',');
-            }
-            self.string(n);
-        }
-        self.0.extend_from_slice(b"]}");
-    }
-
-    /// `,"key":"text"`.
-    pub(crate) fn str(&mut self, parts: &[&str], s: &str) {
-        self.key(parts);
-        self.string(s);
-    }
 }
 
 /// `text` with its control characters escaped (`\u{1b}`, `\r`, …): bytes of a capture
