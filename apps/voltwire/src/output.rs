@@ -23,6 +23,8 @@ pub(crate) struct Output {
     /// Messages that are only "a line of some text" (`decode slcan`'s `unknown`): counted in
     /// `messages` too; when they are the majority the input is not the protocol.
     pub(crate) unrecognized: u64,
+    /// The line [`Output::message_ser`] builds (kept to reuse its allocation).
+    line: Vec<u8>,
     /// Messages the filter took for replies, and errors (a garbled reply is an answer too).
     pub(crate) replies: u64,
 }
@@ -43,6 +45,7 @@ impl Output {
             write_error: None,
             reply_filter: None,
             unrecognized: 0,
+            line: Vec::new(),
             replies: 0,
         }
     }
@@ -103,9 +106,16 @@ impl Output {
             head,
             body,
         };
-        let written = serde_json::to_writer(&mut self.out, &line)
+        // Into a reused buffer first: one write per line instead of one per token.
+        let mut buf = core::mem::take(&mut self.line);
+        buf.clear();
+        let written = serde_json::to_writer(&mut buf, &line)
             .map_err(std::io::Error::from)
-            .and_then(|()| self.out.write_all(b"\n"));
+            .and_then(|()| {
+                buf.push(b'\n');
+                self.out.write_all(&buf)
+            });
+        self.line = buf;
         if let Err(e) = written {
             self.write_error = Some(e);
         }

@@ -28,9 +28,13 @@ impl fmt::Display for Key<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.0)?;
         f.write_str(self.1)?;
-        self.2
-            .chars()
-            .try_for_each(|c| fmt::Write::write_char(f, c.to_ascii_lowercase()))
+        if self.2.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.2
+                .chars()
+                .try_for_each(|c| fmt::Write::write_char(f, c.to_ascii_lowercase()))
+        } else {
+            f.write_str(self.2)
+        }
     }
 }
 
