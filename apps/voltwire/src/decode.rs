@@ -1,6 +1,7 @@
 //! `voltwire decode`.
 
 use std::fmt::Write as _;
+use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -101,7 +102,11 @@ pub(crate) fn run(args: &DecodeArgs) -> ExitCode {
             "--follow needs a file to follow (standard input ends only when its writer closes it)",
         );
     }
-    let mut reader = match input::open(args.input.as_deref()) {
+    let opened = match (args.follow, args.input.as_deref()) {
+        (true, Some(path)) => input::Followed::open(path).map(|f| Box::new(f) as Box<dyn Read>),
+        _ => input::open(args.input.as_deref()),
+    };
+    let mut reader = match opened {
         Ok(r) => r,
         Err(e) => return usage(&e),
     };

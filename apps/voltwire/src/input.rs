@@ -2,8 +2,9 @@
 //! to the protocol's streaming decoder at once (output is flushed after every chunk).
 
 use std::fs::File;
-use std::io::{self, Read};
-use std::path::Path;
+use std::io::{self, Read, Seek as _, SeekFrom};
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::output::Output;
@@ -29,6 +30,70 @@ pub(crate) fn open(path: Option<&Path>) -> Result<Box<dyn Read>, String> {
                     p.display()
                 )
             }),
+    }
+}
+
+/// A file read by `--follow`. At its end it looks at the path again: a file that got shorter
+/// than what was read (truncated, e.g. `> capture.bin`) is read again from its start, and a
+/// path that now names another file (rotated: moved away and created anew) is reopened and
+/// read from its start; both are said on stderr. Stream offsets keep counting on.
+pub(crate) struct Followed {
+    path: PathBuf,
+    file: File,
+    /// Bytes read from the current file.
+    pos: u64,
+}
+
+impl Followed {
+    /// Open `path` to follow it.
+    pub(crate) fn open(path: &Path) -> Result<Self, String> {
+        let file = File::open(path).map_err(|e| {
+            format!(
+                "cannot read INPUT `{}`: {e} (give the path of a capture file to follow)",
+                path.display()
+            )
+        })?;
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+            pos: 0,
+        })
+    }
+
+    /// At the end of the file: start again if it was truncated or replaced.
+    fn check(&mut self) {
+        // A path that is missing for a moment (between a move and a create) is looked at
+        // again at the next poll.
+        let (Ok(now), Ok(current)) = (std::fs::metadata(&self.path), self.file.metadata()) else {
+            return;
+        };
+        if (now.dev(), now.ino()) != (current.dev(), current.ino()) {
+            if let Ok(f) = File::open(&self.path) {
+                say!(
+                    "voltwire: {}: replaced by a new file (rotated); reading it from its start",
+                    self.path.display()
+                );
+                self.file = f;
+                self.pos = 0;
+            }
+        } else if current.len() < self.pos && self.file.seek(SeekFrom::Start(0)).is_ok() {
+            say!(
+                "voltwire: {}: truncated; reading it again from its start",
+                self.path.display()
+            );
+            self.pos = 0;
+        }
+    }
+}
+
+impl Read for Followed {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        if n == 0 {
+            self.check();
+        }
+        self.pos += n as u64;
+        Ok(n)
     }
 }
 

@@ -2,6 +2,7 @@
 
 use std::io::Write as _;
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// Whether a message (protocol, type, fields) answers a request.
@@ -22,7 +23,7 @@ pub(crate) struct Output {
     /// Messages that are only "a line of some text" (`decode slcan`'s `unknown`): counted in
     /// `messages` too; when they are the majority the input is not the protocol.
     pub(crate) unrecognized: u64,
-    /// The line [`Output::message_with`] builds (kept to reuse its allocation).
+    /// The line [`Output::message_ser`] builds (kept to reuse its allocation).
     line: Vec<u8>,
     /// Messages the filter took for replies, and errors (a garbled reply is an answer too).
     pub(crate) replies: u64,
@@ -78,13 +79,15 @@ impl Output {
         self.messages += 1;
     }
 
-    /// A decoded message whose fields `write` puts straight into the line (no intermediate
-    /// map): each as `,"key":value` through [`Fields`].
-    pub(crate) fn message_with(
+    /// A decoded message serialized straight to the line (no intermediate map): `protocol`,
+    /// `type`, `offset`, then the fields of `head` (what the app adds, e.g. a CAN `id`; `()`
+    /// for none), then those of `body` (a protocol crate's `serde` impl).
+    pub(crate) fn message_ser<H: Serialize, B: Serialize + ?Sized>(
         &mut self,
         kind: &str,
         offset: u64,
-        write: impl FnOnce(&mut Fields<'_>),
+        head: H,
+        body: &B,
     ) {
         if self
             .reply_filter
@@ -96,21 +99,26 @@ impl Output {
         if self.write_error.is_some() {
             return;
         }
-        let mut line = core::mem::take(&mut self.line);
-        line.clear();
-        line.extend_from_slice(b"{\"protocol\":");
-        let mut f = Fields(&mut line);
-        f.string(self.protocol);
-        f.0.extend_from_slice(b",\"type\":");
-        f.string(kind);
-        f.0.extend_from_slice(b",\"offset\":");
-        f.0.extend_from_slice(offset.to_string().as_bytes());
-        write(&mut f);
-        line.extend_from_slice(b"}\n");
-        if let Err(e) = self.out.write_all(&line) {
+        let line = Line {
+            protocol: self.protocol,
+            kind,
+            offset,
+            head,
+            body,
+        };
+        // Into a reused buffer first: one write per line instead of one per token.
+        let mut buf = core::mem::take(&mut self.line);
+        buf.clear();
+        let written = serde_json::to_writer(&mut buf, &line)
+            .map_err(std::io::Error::from)
+            .and_then(|()| {
+                buf.push(b'\n');
+                self.out.write_all(&buf)
+            });
+        self.line = buf;
+        if let Err(e) = written {
             self.write_error = Some(e);
         }
-        self.line = line;
     }
 
     /// An item that is not a decoded message (`voltwire poll`'s timeouts): `protocol`,
@@ -157,78 +165,17 @@ impl Output {
     }
 }
 
-/// The fields of one JSON object being written (after its first key).
-pub(crate) struct Fields<'a>(&'a mut Vec<u8>);
-
-#[cfg(test)]
-impl<'a> Fields<'a> {
-    /// Fields appended to `line`.
-    pub(crate) const fn new(line: &'a mut Vec<u8>) -> Self {
-        Self(line)
-    }
-}
-
-impl Fields<'_> {
-    /// A JSON string.
-    fn string(&mut self, s: &str) {
-        // Writing into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *self.0, s);
-    }
-
-    /// `,"key":` with the key given in pieces (e.g. a label name and a unit suffix).
-    pub(crate) fn key(&mut self, parts: &[&str]) {
-        self.0.extend_from_slice(b",\"");
-        for p in parts {
-            // Keys are our own snake_case names: nothing to escape.
-            self.0.extend_from_slice(p.as_bytes());
-        }
-        self.0.extend_from_slice(b"\":");
-    }
-
-    /// `,"key":value`.
-    pub(crate) fn value(&mut self, parts: &[&str], v: &Value) {
-        self.key(parts);
-        let _ = serde_json::to_writer(&mut *self.0, v);
-    }
-
-    /// `,"key":{"code":N,"name":"…"|null}`.
-    pub(crate) fn code_name(&mut self, parts: &[&str], code: i64, name: Option<&str>) {
-        self.key(parts);
-        self.0.extend_from_slice(b"{\"code\":");
-        self.0.extend_from_slice(code.to_string().as_bytes());
-        self.0.extend_from_slice(b",\"name\":");
-        match name {
-            Some(n) => self.string(n),
-            None => self.0.extend_from_slice(b"null"),
-        }
-        self.0.push(b'}');
-    }
-
-    /// `,"key":{"raw":N,"flags":["…",…]}`.
-    pub(crate) fn flags<'n>(
-        &mut self,
-        parts: &[&str],
-        raw: u32,
-        names: impl Iterator<Item = &'n str>,
-    ) {
-        self.key(parts);
-        self.0.extend_from_slice(b"{\"raw\":");
-        self.0.extend_from_slice(raw.to_string().as_bytes());
-        self.0.extend_from_slice(b",\"flags\":[");
-        for (i, n) in names.enumerate() {
-            if i > 0 {
-                self.0.push(b',');
-            }
-            self.string(n);
-        }
-        self.0.extend_from_slice(b"]}");
-    }
-
-    /// `,"key":"text"`.
-    pub(crate) fn str(&mut self, parts: &[&str], s: &str) {
-        self.key(parts);
-        self.string(s);
-    }
+/// One JSON line of [`Output::message_ser`].
+#[derive(Serialize)]
+struct Line<'a, H, B: ?Sized> {
+    protocol: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    offset: u64,
+    #[serde(flatten)]
+    head: H,
+    #[serde(flatten)]
+    body: &'a B,
 }
 
 /// `text` with its control characters escaped (`\u{1b}`, `\r`, …): bytes of a capture

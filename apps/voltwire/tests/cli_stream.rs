@@ -117,6 +117,64 @@ fn follow_prints_what_is_appended_to_a_file() {
     assert!(child.0.try_wait().unwrap().is_none());
 }
 
+/// Truncation and rotation of a followed file: each said on stderr, and decoding goes on with
+/// the new bytes from the start of the file.
+#[test]
+fn follow_notices_truncation_and_rotation() {
+    let dir = voltwire_testkit::scratch_dir("cli-follow-rotate");
+    let path = dir.join("capture.bin");
+    let block = std::fs::read(testdata_path(
+        "victron/bluesolar-75-15-fw123-karioja-block1.bin",
+    ))
+    .unwrap();
+    // Two records first, so that the truncated file (one record) is shorter than what was
+    // read whenever the follower looks.
+    std::fs::write(&path, [block.as_slice(), &block].concat()).unwrap();
+    let mut child = Killed(
+        Command::new(env!("CARGO_BIN_EXE_voltwire"))
+            .args(["decode", "vedirect", "--follow"])
+            .arg(&path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let out = reader(child.0.stdout.take().unwrap());
+    let err = reader(child.0.stderr.take().unwrap());
+    let got = collect_until(&out, |b| json_lines(b).len() >= 2);
+    assert_eq!(json_lines(&got).len(), 2);
+
+    // Truncated and written anew (same file, shorter).
+    std::fs::write(&path, &block).unwrap();
+    let said = collect_until(&err, |b| String::from_utf8_lossy(b).contains("truncated"));
+    assert!(
+        String::from_utf8_lossy(&said).contains("reading it again from its start"),
+        "{}",
+        String::from_utf8_lossy(&said)
+    );
+    let got = collect_until(&out, |b| !json_lines(b).is_empty());
+    let line = &json_lines(&got)[0];
+    assert_eq!(line["type"], "record");
+    // Offsets count the stream on: the third record starts after the first two.
+    assert_eq!(line["offset"], 2 * block.len() as u64);
+
+    // Rotated: moved away, a new file at the path.
+    std::fs::rename(&path, dir.join("capture.bin.1")).unwrap();
+    std::fs::write(&path, &block).unwrap();
+    let said = collect_until(&err, |b| String::from_utf8_lossy(b).contains("rotated"));
+    assert!(
+        String::from_utf8_lossy(&said).contains("replaced by a new file"),
+        "{}",
+        String::from_utf8_lossy(&said)
+    );
+    let got = collect_until(&out, |b| !json_lines(b).is_empty());
+    let line = &json_lines(&got)[0];
+    assert_eq!(line["type"], "record");
+    assert_eq!(line["offset"], 3 * block.len() as u64);
+    assert!(child.0.try_wait().unwrap().is_none());
+}
+
 #[test]
 fn follow_needs_a_file() {
     let out = common::run(&["decode", "vedirect", "--follow"], Some(b""));

@@ -86,6 +86,7 @@ macro_rules! code_enum {
         }
 
         $crate::__defmt_code!($name);
+        $crate::__serde_code!($name($raw));
 
         impl From<$raw> for $name {
             fn from(raw: $raw) -> Self {
@@ -147,6 +148,42 @@ macro_rules! __defmt_word {
 #[macro_export]
 macro_rules! __defmt_word {
     ($name:ident) => {};
+}
+
+/// `serde` for a `code_enum!` type (`json::__serde_code_impl`), with this crate's `serde`.
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __serde_code {
+    ($name:ident($raw:ty)) => {
+        $crate::__serde_code_impl!($name($raw));
+    };
+}
+
+/// Without the `serde` feature: nothing.
+#[cfg(not(feature = "serde"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __serde_code {
+    ($name:ident($raw:ty)) => {};
+}
+
+/// `serde` for a `flag_word!` type (`json::__serde_word_impl`), with this crate's `serde`.
+#[cfg(feature = "serde")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __serde_word {
+    ($name:ident($raw:ty)) => {
+        $crate::__serde_word_impl!($name($raw));
+    };
+}
+
+/// Without the `serde` feature: nothing.
+#[cfg(not(feature = "serde"))]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __serde_word {
+    ($name:ident($raw:ty)) => {};
 }
 
 mod sealed {
@@ -424,6 +461,7 @@ macro_rules! flag_word {
         }
 
         $crate::__defmt_word!($name);
+        $crate::__serde_word!($name($raw));
 
         impl $crate::FlagWord for $name {
             type Raw = $raw;
@@ -444,6 +482,8 @@ macro_rules! flag_word {
                 <Self as $crate::FlagWord>::flags(self)
             }
         }
+
+        $crate::__serde_word!($name($raw));
 
         impl $crate::FlagWord for $name {
             type Raw = $raw;

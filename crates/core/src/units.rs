@@ -171,7 +171,6 @@ macro_rules! unit {
         $(#[$doc])*
         #[cfg_attr(feature = "defmt", derive(defmt::Format))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-        #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize), serde(transparent))]
         #[repr(transparent)]
         pub struct $name(pub $inner);
 
@@ -269,11 +268,35 @@ macro_rules! unit {
                 reason = "app-edge float, documented"
             )]
             pub fn to_si(self) -> f64 {
-                self.0 as f64 / $div
+                self.0 as f64 / $div as f64
             }
+
+            /// Canonical units per SI unit (1000 for millivolts).
+            pub const PER_SI: i64 = $div;
 
             /// The SI unit symbol of [`Self::to_si`].
             pub const SI_UNIT: &'static str = $si;
+        }
+
+        /// An SI number (`docs/json.md`): integral values as integers; read back exactly.
+        #[cfg(feature = "serde")]
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                crate::json::serialize_si(i64::from(self.0), $div, s)
+            }
+        }
+
+        #[cfg(feature = "serde")]
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let v = crate::json::deserialize_si(d, $div)?;
+                <$inner>::try_from(v).map(Self).map_err(|_| {
+                    <D::Error as serde::de::Error>::custom(concat!(
+                        "out of range for ",
+                        stringify!($name)
+                    ))
+                })
+            }
         }
 
         impl Quantity for $name {
@@ -301,39 +324,39 @@ macro_rules! unit {
 
 unit!(
     /// Electric potential in millivolts (1 mV).
-    Millivolts(i32), "V", 1000.0
+    Millivolts(i32), "V", 1000
 );
 unit!(
     /// Electric current in milliamps (1 mA); positive = into the battery (charging).
-    Milliamps(i32), "A", 1000.0
+    Milliamps(i32), "A", 1000
 );
 unit!(
     /// Charge in milliamp-hours (1 mAh).
-    MilliampHours(i64), "Ah", 1000.0
+    MilliampHours(i64), "Ah", 1000
 );
 unit!(
     /// Power in watts (1 W); positive = into the battery (charging) where a direction applies.
-    Watts(i32), "W", 1.0
+    Watts(i32), "W", 1
 );
 unit!(
     /// Energy in watt-hours (1 Wh).
-    WattHours(i64), "Wh", 1.0
+    WattHours(i64), "Wh", 1
 );
 unit!(
     /// Apparent power in volt-amperes (1 VA).
-    VoltAmperes(i32), "VA", 1.0
+    VoltAmperes(i32), "VA", 1
 );
 unit!(
     /// Temperature in tenths of a degree Celsius (0.1 °C).
-    DeciCelsius(i16), "°C", 10.0
+    DeciCelsius(i16), "°C", 10
 );
 unit!(
     /// Absolute temperature in tenths of a kelvin (0.1 K).
-    DeciKelvin(i32), "K", 10.0
+    DeciKelvin(i32), "K", 10
 );
 unit!(
     /// A ratio in tenths of a percent (0.1 %), e.g. state of charge; signed for deviations.
-    Permille(i16), "%", 10.0
+    Permille(i16), "%", 10
 );
 
 impl DeciKelvin {

@@ -7,6 +7,7 @@
 //! - `std`: links `std` for std-using dependents and turns on `thiserror/std` (and the same feature of the voltwire crates below). It adds no API: the error types implement `core::error::Error` (the same trait as `std::error::Error`) in every configuration.
 //! - `tokio-codec`: `JkCodec` and `pb::PbCodec`, `voltwire_core::codec::StreamCodec` aliases (a `tokio_util::codec` `Decoder`/`Encoder` for `FramedRead`/`FramedWrite`); implies `std`.
 //! - `defmt`: `defmt::Format` on the messages, records and errors, for logging on embedded targets.
+//! - `serde`: `serde::Serialize` on `Message` and `pb::Message` (and the code enums and bit words in them) in the JSON contract's shapes (`docs/json.md`, `voltwire_core::json`): an object of the message's fields, quantities as SI numbers with the unit in the key (`cell_voltages_v`, `current_a`), codes as `{"code", "name"}`, bit words as `{"raw", "flags"}`, bytes as uppercase hex. The caller adds `type` (`pb::Message::json_type`) and a block's `counter`. Serialize only (derived keys such as `temperatures_c` do not read back). `no_std`, no alloc.
 //!
 //! # Memory (`size_of` on a 32-bit MCU target, from `bench/size.sh`)
 //!
@@ -26,6 +27,9 @@
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+#[cfg(all(test, feature = "serde"))]
+extern crate alloc;
+
 /// The `heapless` version whose `Vec` the messages use (e.g. [`Record::cells`]).
 pub use heapless;
 
@@ -34,6 +38,8 @@ pub mod frame;
 pub mod pb;
 pub mod pb_map;
 pub mod record;
+#[cfg(feature = "serde")]
+mod serde_impl;
 
 pub use error::Error;
 pub use frame::{Command, FrameSource, Header, Info, JkFraming, Message, Transport, check_frame};

@@ -6,6 +6,7 @@
 //!
 //! - `std`: links `std` for std-using dependents and turns on `thiserror/std` (and the same feature of the voltwire crates below). It adds no API: the error types implement `core::error::Error` (the same trait as `std::error::Error`) in every configuration.
 //! - `defmt`: `defmt::Format` on the messages, records and errors, for logging on embedded targets.
+//! - `serde`: `serde::Serialize` on [`Message`] (and the command, target, direction, factor and bit-word types) in the JSON contract's shape (`docs/json.md`, `voltwire_core::json`): `{"family", "direction", "target", "command": {"code", "name"}, …}` plus the value's keys, quantities as SI numbers with the unit in the key (`vout_v`), bit words as `{"raw", "flags"}`, minutes as `_s`. The caller adds `type` and `id`. Serialize only. `no_std`, no alloc.
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -13,8 +14,13 @@
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+#[cfg(all(test, feature = "serde"))]
+extern crate alloc;
+
 pub mod bits;
 mod limits;
+#[cfg(feature = "serde")]
+mod serde_impl;
 mod value;
 
 pub use bits::{

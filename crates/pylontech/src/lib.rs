@@ -6,6 +6,7 @@
 //!
 //! - `std`: links `std` for std-using dependents and turns on `thiserror/std` (and the same feature of the voltwire crates below). It adds no API: the error types implement `core::error::Error` (the same trait as `std::error::Error`) in every configuration.
 //! - `defmt`: `defmt::Format` on the messages, records and errors, for logging on embedded targets.
+//! - `serde`: `serde::Serialize` on `can::Message` and every CAN message type, in the JSON contract's shapes (`docs/json.md`, `voltwire_core::json`): a message is an object of its fields, quantities as SI numbers with the unit in the key (`charge_voltage_limit_v`, `min_cell_temperature_c`), flag words `{"raw", "flags"}`, ASCII payloads `{"text", "hex"}`; the caller adds `type` (`Message::name`) and `id`. Serialize only: the shapes drop padding and reserved bytes, so they do not read back to the same message. `no_std`, no alloc.
 //!
 //! # Memory (`size_of` on a 32-bit MCU target, from `bench/size.sh`)
 //!
@@ -22,6 +23,9 @@
 
 #[cfg(any(feature = "std", test))]
 extern crate std;
+
+#[cfg(all(test, feature = "serde"))]
+extern crate alloc;
 
 pub mod can;
 pub mod rs485;

@@ -7,6 +7,7 @@
 //! - `std`: links `std` for std-using dependents and turns on `thiserror/std` (and the same feature of the voltwire crates below). It adds no API: the error types implement `core::error::Error` (the same trait as `std::error::Error`) in every configuration.
 //! - `tokio-codec`: `HostCodec` and `AdapterCodec`, `voltwire_core::codec::StreamCodec` aliases (a `tokio_util::codec` `Decoder`/`Encoder` for `FramedRead`/`FramedWrite`); implies `std`.
 //! - `defmt`: `defmt::Format` on the messages, records and errors, for logging on embedded targets.
+//! - `serde`: `serde::Serialize` on [`Response`] and [`FrameLine`] in the JSON contract's shape (`docs/json.md`, `voltwire_core::json`): a frame as `{"id", "id_hex", "extended", "remote", "dlc", "data_hex", "timestamp_s"}`, a host command seen in the stream as `{"command", "argument"}`; its JSON `type` from `Response::json_type`. Serialize only. `no_std`, no alloc.
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -14,9 +15,14 @@
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+#[cfg(all(test, feature = "serde"))]
+extern crate alloc;
+
 mod decoder;
 mod frame;
 mod line;
+#[cfg(feature = "serde")]
+mod serde_impl;
 
 pub use decoder::{AdapterDecoder, Decoder, HostDecoder, Role};
 pub use frame::{CanFrame, FrameLine};

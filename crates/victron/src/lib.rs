@@ -7,6 +7,7 @@
 //! - `std`: links `std` for std-using dependents and turns on `thiserror/std` (and the same feature of the voltwire crates below). It adds no API: the error types implement `core::error::Error` (the same trait as `std::error::Error`) in every configuration.
 //! - `tokio-codec`: `text::VeDirectCodec`, `voltwire_core::codec::StreamCodec` aliases (a `tokio_util::codec` `Decoder`/`Encoder` for `FramedRead`/`FramedWrite`); implies `std`.
 //! - `defmt`: `defmt::Format` on the messages, records and errors, for logging on embedded targets.
+//! - `serde`: `serde::Serialize` on `text::Record` and `hex::Frame` (and the TEXT code tables and reason bits) in the JSON contract's shapes (`docs/json.md`, `voltwire_core::json`): one key per label with the unit in the key (`battery_voltage_v`, `time_to_go_s`), codes `{"code", "name"}`, bits `{"raw", "flags"}`, ERR as `charger_error`; a HEX frame's decoded register the same way, its JSON `type` from `hex::Frame::json_type`. Serialize only. `no_std`, no alloc.
 //!
 //! # Memory (`size_of` on a 32-bit MCU target, from `bench/size.sh`)
 //!
@@ -30,6 +31,8 @@ extern crate std;
 
 pub mod hex;
 mod products;
+#[cfg(feature = "serde")]
+mod serde_impl;
 pub mod text;
 
 pub use products::product_name;

@@ -1,13 +1,11 @@
 //! `voltwire decode jk`: the JK BMS "4E 57" protocol (requests, replies, writes).
 
-use serde_json::{Map, Value as J, json};
+use serde_json::Map;
 use voltwire_jk::frame::{self, START};
-use voltwire_jk::{
-    CurrentEncoding, Error, FieldValue, Info, Message, Record, Transport, check_frame,
-};
+use voltwire_jk::{Error, Message, Transport, check_frame};
 
 use super::{Decode, Options, Walk, Window};
-use crate::output::{Output, num};
+use crate::output::Output;
 use voltwire_core::{Framing, Scan};
 
 pub(crate) fn new(_opts: &Options) -> Box<dyn Decode> {
@@ -42,10 +40,7 @@ impl Walk for Frames {
             let start = pos + skip;
             let at = base + start as u64;
             match Message::parse(bytes.get(start..start + len).unwrap_or_default()) {
-                Ok(m) => {
-                    let (kind, fields) = message_json(&m);
-                    out.message(&kind, at, fields);
-                }
+                Ok(m) => out.message_ser(&message_type(&m), at, (), &m),
                 Err(e) => out.error(at, e.code(), &e.to_string(), Map::new()),
             }
             pos = start + len;
@@ -86,11 +81,8 @@ fn report_dropped(bytes: &[u8], base: u64, from: usize, to: usize, out: &mut Out
     }
 }
 
-fn code_name(code: u8, name: Option<&str>) -> J {
-    json!({ "code": code, "name": name })
-}
-
-pub(crate) fn message_json(m: &Message) -> (String, Map<String, J>) {
+/// The JSON `type`: `{command}_{direction}` (`read_all_reply`, `command_9a_request`, …).
+pub(crate) fn message_type(m: &Message) -> String {
     let h = &m.header;
     let command = h.command.name().map_or_else(
         || format!("command_{:02x}", u8::from(h.command)),
@@ -102,115 +94,5 @@ pub(crate) fn message_json(m: &Message) -> (String, Map<String, J>) {
         Transport::Upload => "upload",
         Transport::Unknown(_) => "frame",
     };
-    let mut f = Map::new();
-    f.insert(
-        "command".into(),
-        code_name(h.command.into(), h.command.name()),
-    );
-    f.insert("source".into(), code_name(h.source.into(), h.source.name()));
-    f.insert(
-        "transport".into(),
-        code_name(h.transport.into(), h.transport.name()),
-    );
-    f.insert("terminal".into(), h.terminal.into());
-    f.insert("record_number".into(), h.record_number.into());
-    match &m.info {
-        Info::Id(id) => {
-            f.insert("data_id".into(), format!("0x{id:02X}").into());
-        }
-        Info::Records(r) => record_json(r, &mut f),
-    }
-    (format!("{command}_{direction}"), f)
-}
-
-fn flags<'a>(raw: u16, names: impl Iterator<Item = &'a str>) -> J {
-    json!({ "raw": raw, "flags": names.collect::<Vec<_>>() })
-}
-
-/// Every present record in SI units: `_v`, `_a`, `_ah`, `_c`, `_s`, `_pct`.
-pub(crate) fn record_json(r: &Record, f: &mut Map<String, J>) {
-    if let Some(cells) = &r.cells {
-        f.insert(
-            "cell_voltages_v".into(),
-            cells
-                .iter()
-                .map(|c| num(f64::from(c.voltage.0) / 1000.0))
-                .collect::<Vec<_>>()
-                .into(),
-        );
-    }
-    let mut temperatures = Vec::new();
-    for field in r.fields() {
-        let name = field.name;
-        let (key, value) = match field.value {
-            FieldValue::Voltage(v) => (format!("{name}_v"), num(f64::from(v.0) / 1000.0)),
-            FieldValue::Current(c) => (format!("{name}_a"), num(f64::from(c.0) / 1000.0)),
-            #[allow(
-                clippy::cast_precision_loss,
-                reason = "capacities are far below 2^52 mAh"
-            )]
-            FieldValue::Capacity(c) => (format!("{name}_ah"), num(c.0 as f64 / 1000.0)),
-            FieldValue::Temperature(t) => {
-                if name != "mosfet_temperature" {
-                    temperatures.push(J::from(t.celsius()));
-                }
-                (format!("{name}_c"), t.celsius().into())
-            }
-            FieldValue::RawCurrent(c) => {
-                let encoding = r.current_encoding();
-                f.insert(
-                    "current_a".into(),
-                    num(f64::from(c.decode(encoding).0) / 1000.0),
-                );
-                f.insert(
-                    "current_encoding".into(),
-                    match encoding {
-                        CurrentEncoding::SignBit => "sign_bit",
-                        CurrentEncoding::Offset10000 => "offset_10000",
-                    }
-                    .into(),
-                );
-                ("current_raw".into(), c.0.into())
-            }
-            FieldValue::U8(v) => (plain_key(name), v.into()),
-            FieldValue::U16(v) => (plain_key(name), v.into()),
-            FieldValue::U32(v) if name == "runtime_minutes" => {
-                ("runtime_s".into(), (u64::from(v) * 60).into())
-            }
-            FieldValue::U32(v) => (plain_key(name), v.into()),
-            FieldValue::I16(v) => (plain_key(name), v.into()),
-            FieldValue::Text(t) => (name.into(), String::from_utf8_lossy(t).into_owned().into()),
-            FieldValue::Warnings(w) => (name.into(), flags(w.0, w.flags())),
-            FieldValue::Status(s) => (name.into(), flags(s.0, s.flags())),
-            FieldValue::BatteryType(b) => (name.into(), code_name(b.into(), b.name())),
-            _ => (name.into(), J::Null),
-        };
-        f.insert(key, value);
-    }
-    if !temperatures.is_empty() {
-        f.insert("temperatures_c".into(), temperatures.into());
-    }
-    if !r.rest.is_empty() {
-        let hex = hex(&r.rest);
-        f.insert("unparsed_hex".into(), hex.into());
-    }
-}
-
-/// `_celsius` → `_c`, `_percent` → `_pct`; other names as they are.
-fn plain_key(name: &str) -> String {
-    if let Some(stem) = name.strip_suffix("_celsius") {
-        format!("{stem}_c")
-    } else if let Some(stem) = name.strip_suffix("_percent") {
-        format!("{stem}_pct")
-    } else {
-        name.to_owned()
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    format!("{command}_{direction}")
 }

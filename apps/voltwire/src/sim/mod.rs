@@ -711,10 +711,9 @@ fn seen_json(id: u32, m: Result<Message, ParseError>) -> serde_json::Value {
     match m {
         Ok(m) => {
             o.insert("type".into(), m.name().into());
-            for (k, v) in crate::protocols::pylontech_can::fields(&m) {
-                if k != "id" {
-                    o.insert(k, v);
-                }
+            // The crate's serde shape; a message serializes as an object.
+            if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(m) {
+                o.extend(fields);
             }
         }
         Err(e) => {

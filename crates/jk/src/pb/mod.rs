@@ -136,6 +136,8 @@ mod about;
 mod block;
 mod framing;
 mod message;
+#[cfg(feature = "serde")]
+mod serde_impl;
 mod settings;
 mod status;
 #[cfg(test)]

@@ -9,36 +9,50 @@ use super::{BLOCK_LEN, Block, BlockKind};
 /// 32-bit little-endian; the temperatures are signed (the capture holds −20.0 °C).
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Settings {
     /// Smart-sleep voltage. Wire: i32 LE @ 6, 1 mV.
+    #[cfg_attr(feature = "serde", serde(rename = "smart_sleep_voltage_v"))]
     pub smart_sleep_voltage: Millivolts,
     /// Cell under-voltage protection. Wire: i32 LE @ 10, 1 mV.
+    #[cfg_attr(feature = "serde", serde(rename = "cell_under_voltage_v"))]
     pub cell_under_voltage: Millivolts,
     /// Cell under-voltage recovery. Wire: i32 LE @ 14, 1 mV.
+    #[cfg_attr(feature = "serde", serde(rename = "cell_under_voltage_recovery_v"))]
     pub cell_under_voltage_recovery: Millivolts,
     /// Cell over-voltage protection. Wire: i32 LE @ 18, 1 mV.
+    #[cfg_attr(feature = "serde", serde(rename = "cell_over_voltage_v"))]
     pub cell_over_voltage: Millivolts,
     /// Cell over-voltage recovery. Wire: i32 LE @ 22, 1 mV.
+    #[cfg_attr(feature = "serde", serde(rename = "cell_over_voltage_recovery_v"))]
     pub cell_over_voltage_recovery: Millivolts,
     /// Balance trigger difference. Wire: i32 LE @ 26, 1 mV.
+    #[cfg_attr(feature = "serde", serde(rename = "balance_trigger_delta_v"))]
     pub balance_trigger_delta: Millivolts,
     /// Cell voltage at 100 % SOC. Wire: i32 LE @ 30, 1 mV.
+    #[cfg_attr(feature = "serde", serde(rename = "soc_100_voltage_v"))]
     pub soc_100_voltage: Millivolts,
     /// Cell voltage at 0 % SOC. Wire: i32 LE @ 34, 1 mV.
+    #[cfg_attr(feature = "serde", serde(rename = "soc_0_voltage_v"))]
     pub soc_0_voltage: Millivolts,
     /// Requested charge voltage per cell. Wire: i32 LE @ 38, 1 mV.
+    #[cfg_attr(feature = "serde", serde(rename = "request_charge_voltage_v"))]
     pub request_charge_voltage: Millivolts,
     /// Requested float voltage per cell. Wire: i32 LE @ 42, 1 mV.
+    #[cfg_attr(feature = "serde", serde(rename = "request_float_voltage_v"))]
     pub request_float_voltage: Millivolts,
     /// System power-off voltage. Wire: i32 LE @ 46, 1 mV.
+    #[cfg_attr(feature = "serde", serde(rename = "power_off_voltage_v"))]
     pub power_off_voltage: Millivolts,
     /// Continuous charge current limit. Wire: i32 LE @ 50, 1 mA.
+    #[cfg_attr(feature = "serde", serde(rename = "charge_over_current_a"))]
     pub charge_over_current: Milliamps,
     /// Charge over-current delay, s. Wire: i32 LE @ 54, 1 s.
     pub charge_over_current_delay_s: i32,
     /// Charge over-current recovery delay, s. Wire: i32 LE @ 58, 1 s.
     pub charge_over_current_recovery_s: i32,
     /// Continuous discharge current limit. Wire: i32 LE @ 62, 1 mA.
+    #[cfg_attr(feature = "serde", serde(rename = "discharge_over_current_a"))]
     pub discharge_over_current: Milliamps,
     /// Discharge over-current delay, s. Wire: i32 LE @ 66, 1 s.
     pub discharge_over_current_delay_s: i32,
@@ -47,36 +61,78 @@ pub struct Settings {
     /// Short-circuit recovery delay, s. Wire: i32 LE @ 74, 1 s.
     pub short_circuit_recovery_s: i32,
     /// Maximum balance current. Wire: i32 LE @ 78, 1 mA.
+    #[cfg_attr(feature = "serde", serde(rename = "max_balance_current_a"))]
     pub max_balance_current: Milliamps,
     /// Charge over-temperature. Wire: i32 LE @ 82, 0.1 °C.
+    #[cfg_attr(feature = "serde", serde(rename = "charge_over_temperature_c"))]
     pub charge_over_temperature: DeciCelsius,
     /// Charge over-temperature recovery. Wire: i32 LE @ 86, 0.1 °C.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "charge_over_temperature_recovery_c")
+    )]
     pub charge_over_temperature_recovery: DeciCelsius,
     /// Discharge over-temperature. Wire: i32 LE @ 90, 0.1 °C.
+    #[cfg_attr(feature = "serde", serde(rename = "discharge_over_temperature_c"))]
     pub discharge_over_temperature: DeciCelsius,
     /// Discharge over-temperature recovery. Wire: i32 LE @ 94, 0.1 °C.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "discharge_over_temperature_recovery_c")
+    )]
     pub discharge_over_temperature_recovery: DeciCelsius,
     /// Charge under-temperature. Wire: i32 LE @ 98, 0.1 °C.
+    #[cfg_attr(feature = "serde", serde(rename = "charge_under_temperature_c"))]
     pub charge_under_temperature: DeciCelsius,
     /// Charge under-temperature recovery. Wire: i32 LE @ 102, 0.1 °C.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "charge_under_temperature_recovery_c")
+    )]
     pub charge_under_temperature_recovery: DeciCelsius,
     /// MOSFET over-temperature. Wire: i32 LE @ 106, 0.1 °C.
+    #[cfg_attr(feature = "serde", serde(rename = "mosfet_over_temperature_c"))]
     pub mosfet_over_temperature: DeciCelsius,
     /// MOSFET over-temperature recovery. Wire: i32 LE @ 110, 0.1 °C.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "mosfet_over_temperature_recovery_c")
+    )]
     pub mosfet_over_temperature_recovery: DeciCelsius,
     /// Cell count. Wire: i32 LE @ 114 (register 0x106C).
     pub cell_count: i32,
     /// Charging enabled (non-zero). Wire: i32 LE @ 118.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "super::serde_impl::nonzero")
+    )]
     pub charge_enabled: i32,
     /// Discharging enabled (non-zero). Wire: i32 LE @ 122.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "super::serde_impl::nonzero")
+    )]
     pub discharge_enabled: i32,
     /// Balancer enabled (non-zero). Wire: i32 LE @ 126.
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "super::serde_impl::nonzero")
+    )]
     pub balance_enabled: i32,
     /// Nominal capacity. Wire: i32 LE @ 130, 1 mAh.
+    #[cfg_attr(feature = "serde", serde(rename = "capacity_ah"))]
     pub capacity: MilliampHours,
     /// Short-circuit protection delay, µs. Wire: i32 LE @ 134, 1 µs.
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "short_circuit_delay_s",
+            serialize_with = "super::serde_impl::micros"
+        )
+    )]
     pub short_circuit_delay_us: i32,
     /// Balance start voltage. Wire: i32 LE @ 138, 1 mV.
+    #[cfg_attr(feature = "serde", serde(rename = "balance_start_voltage_v"))]
     pub balance_start_voltage: Millivolts,
     /// Device address (DIP switches). Wire: i32 LE @ 270.
     pub device_address: i32,
@@ -86,8 +142,10 @@ pub struct Settings {
     /// RS485 (else CAN), 4 LCD always on, 5 special charger, 6 smart sleep. Wire: u16 LE @ 282.
     pub control_bits: u16,
     /// Heating start temperature, °C. Wire: i8 @ 284, 1 °C.
+    #[cfg_attr(feature = "serde", serde(rename = "heating_start_c"))]
     pub heating_start_celsius: i8,
     /// Heating stop temperature, °C. Wire: i8 @ 285, 1 °C.
+    #[cfg_attr(feature = "serde", serde(rename = "heating_stop_c"))]
     pub heating_stop_celsius: i8,
     /// Smart-sleep time. Wire: u8 @ 286.
     pub smart_sleep_time: u8,

@@ -30,6 +30,8 @@
 mod flags;
 mod messages;
 pub mod reference;
+#[cfg(feature = "serde")]
+mod serde_impl;
 mod telegram;
 
 pub use flags::{AlarmCondition, PairState, Protection, RequestFlags, Warning};
@@ -192,14 +194,17 @@ macro_rules! message_enum {
         /// Any frame of the protocol, in both directions.
         #[cfg_attr(feature = "defmt", derive(defmt::Format))]
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[cfg_attr(feature = "serde", derive(serde::Serialize), serde(untagged))]
         #[non_exhaustive]
         pub enum Message {
             $( $(#[$doc])* $variant($ty), )*
             /// A standard data frame whose id this crate does not model; kept verbatim.
             Unknown {
                 /// The 11-bit id.
+                #[cfg_attr(feature = "serde", serde(skip))]
                 id: u16,
                 /// The data bytes.
+                #[cfg_attr(feature = "serde", serde(rename = "hex"))]
                 data: Payload,
             },
         }

@@ -14,6 +14,7 @@ use crate::can::{CanMessage, ParseError, Payload};
 /// source, so they are kept raw. 6 or 8 bytes.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct BatteryInfo {
     /// Battery model (`diyBMS`) or cell chemistry (`ArminJo`). Wire: [`Self::BYTES_0_1`].
     pub bytes_0_1: u16,
@@ -21,6 +22,7 @@ pub struct BatteryInfo {
     /// Wire: [`Self::BYTES_2_3`].
     pub bytes_2_3: u16,
     /// Available capacity. Wire: [`Self::CAPACITY`].
+    #[cfg_attr(feature = "serde", serde(rename = "capacity_ah"))]
     pub capacity: MilliampHours,
     /// Software version in `ArminJo`; `None` in a 6-byte frame. Wire: [`Self::BYTES_6_7`].
     pub bytes_6_7: Option<u16>,
@@ -73,14 +75,19 @@ impl CanMessage for BatteryInfo {
 /// 0x372: module counts. 8 bytes.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ModuleCounts {
     /// Modules online. Wire: [`Self::ONLINE`].
+    #[cfg_attr(feature = "serde", serde(rename = "modules_online"))]
     pub online: u16,
     /// Modules blocking charge. Wire: [`Self::BLOCKING_CHARGE`].
+    #[cfg_attr(feature = "serde", serde(rename = "modules_blocking_charge"))]
     pub blocking_charge: u16,
     /// Modules blocking discharge. Wire: [`Self::BLOCKING_DISCHARGE`].
+    #[cfg_attr(feature = "serde", serde(rename = "modules_blocking_discharge"))]
     pub blocking_discharge: u16,
     /// Modules offline. Wire: [`Self::OFFLINE`].
+    #[cfg_attr(feature = "serde", serde(rename = "modules_offline"))]
     pub offline: u16,
 }
 
@@ -123,14 +130,31 @@ impl CanMessage for ModuleCounts {
 /// 0x373: lowest/highest cell voltage and temperature. 8 bytes.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct CellExtremes {
     /// Lowest cell voltage. Wire: [`Self::MIN_CELL_VOLTAGE`].
+    #[cfg_attr(feature = "serde", serde(rename = "min_cell_voltage_v"))]
     pub min_cell_voltage: Millivolts,
     /// Highest cell voltage. Wire: [`Self::MAX_CELL_VOLTAGE`].
+    #[cfg_attr(feature = "serde", serde(rename = "max_cell_voltage_v"))]
     pub max_cell_voltage: Millivolts,
     /// Lowest cell temperature. Wire: [`Self::MIN_CELL_TEMPERATURE`].
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "min_cell_temperature_c",
+            serialize_with = "crate::can::serde_impl::kelvin_c"
+        )
+    )]
     pub min_cell_temperature: DeciKelvin,
     /// Highest cell temperature. Wire: [`Self::MAX_CELL_TEMPERATURE`].
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "max_cell_temperature_c",
+            serialize_with = "crate::can::serde_impl::kelvin_c"
+        )
+    )]
     pub max_cell_temperature: DeciKelvin,
 }
 
@@ -186,10 +210,13 @@ impl CanMessage for CellExtremes {
 /// 0x378: charged and discharged energy. 8 bytes.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Energy {
     /// Energy charged. Wire: [`Self::CHARGED`].
+    #[cfg_attr(feature = "serde", serde(rename = "charged_wh"))]
     pub charged: WattHours,
     /// Energy discharged. Wire: [`Self::DISCHARGED`].
+    #[cfg_attr(feature = "serde", serde(rename = "discharged_wh"))]
     pub discharged: WattHours,
 }
 
@@ -225,10 +252,13 @@ impl CanMessage for Energy {
 /// 0x379: installed capacity, then up to 6 more bytes kept verbatim; 2 to 8 bytes.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct InstalledCapacity {
     /// Installed capacity. Wire: [`Self::CAPACITY`].
+    #[cfg_attr(feature = "serde", serde(rename = "capacity_ah"))]
     pub capacity: MilliampHours,
     /// The bytes after the capacity, as sent. Wire: from [`Self::REST`] to the end.
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub rest: Payload,
 }
 

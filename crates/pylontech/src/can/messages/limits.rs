@@ -9,16 +9,21 @@ use crate::can::{CanMessage, ParseError};
 /// 0x351, BMS -> inverter: charge and discharge limits. Sent with 8 bytes, or 6 (no DVL).
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct ChargeLimits {
     /// Charge voltage limit (CVL). Wire: [`Self::CVL`].
+    #[cfg_attr(feature = "serde", serde(rename = "charge_voltage_limit_v"))]
     pub charge_voltage: Millivolts,
     /// Charge current limit (CCL), a magnitude. Wire: [`Self::CCL`] (signed, see
     /// `docs/protocols/pylontech-can.md`).
+    #[cfg_attr(feature = "serde", serde(rename = "charge_current_limit_a"))]
     pub charge_current: Milliamps,
     /// Discharge current limit (DCL), a magnitude (positive in every real capture). Wire:
     /// [`Self::DCL`].
+    #[cfg_attr(feature = "serde", serde(rename = "discharge_current_limit_a"))]
     pub discharge_current: Milliamps,
     /// Discharge voltage limit (DVL); `None` in a 6-byte frame. Wire: [`Self::DVL`].
+    #[cfg_attr(feature = "serde", serde(rename = "discharge_voltage_limit_v"))]
     pub discharge_voltage: Option<Millivolts>,
 }
 

@@ -9,15 +9,26 @@ use crate::can::{CanMessage, ParseError};
 /// 0x355, BMS -> inverter: state of charge and health. Sent with 4, 6 or 8 bytes.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct SocSoh {
     /// State of charge. Wire: [`Self::SOC`].
+    #[cfg_attr(feature = "serde", serde(rename = "soc_pct"))]
     pub soc: Permille,
     /// State of health. Wire: [`Self::SOH`].
+    #[cfg_attr(feature = "serde", serde(rename = "soh_pct"))]
     pub soh: Permille,
     /// High-resolution SOC (SMA extension), in 0.01 % steps (no canonical unit is that fine);
     /// `None` in a 4-byte frame. Wire: [`Self::SOC_HIGH_RES`].
+    #[cfg_attr(
+        feature = "serde",
+        serde(
+            rename = "soc_high_res_pct",
+            serialize_with = "crate::can::serde_impl::centi"
+        )
+    )]
     pub soc_high_res: Option<u16>,
     /// Bytes 6-7 (unused); `None` unless the frame has 8 bytes. Wire: [`Self::RESERVED`].
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub reserved: Option<u16>,
 }
 
@@ -75,15 +86,20 @@ impl CanMessage for SocSoh {
 /// 0x356, BMS -> inverter: battery voltage, current and temperature. 6 or 8 bytes.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Measurements {
     /// Battery voltage. Wire: [`Self::VOLTAGE`].
+    #[cfg_attr(feature = "serde", serde(rename = "voltage_v"))]
     pub voltage: Millivolts,
     /// Battery current, positive = charging. Wire: [`Self::CURRENT`].
+    #[cfg_attr(feature = "serde", serde(rename = "current_a"))]
     pub current: Milliamps,
     /// Battery temperature. Wire: [`Self::TEMPERATURE`].
+    #[cfg_attr(feature = "serde", serde(rename = "temperature_c"))]
     pub temperature: DeciCelsius,
     /// Bytes 6-7, meaning unverified (0x001A in the Victron capture; a Lua emitter puts the
     /// cycle count there); `None` in a 6-byte frame. Wire: [`Self::EXTRA`].
+    #[cfg_attr(feature = "serde", serde(rename = "bytes_6_7"))]
     pub extra: Option<u16>,
 }
 

@@ -11,6 +11,7 @@ use crate::can::{CanMessage, ParseError, Payload};
 /// and the `PN` tag. 7 or 8 bytes.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Alarms {
     /// Protection bits. Wire: [`Self::PROTECTION`].
     pub protection: Protection,
@@ -19,8 +20,13 @@ pub struct Alarms {
     /// Number of modules. Wire: [`Self::MODULE_COUNT`].
     pub module_count: u8,
     /// ASCII `PN` in every real frame (Pytes sends `PY`), kept verbatim. Wire: [`Self::TAG`].
+    #[cfg_attr(
+        feature = "serde",
+        serde(serialize_with = "voltwire_core::json::lossy")
+    )]
     pub tag: [u8; 2],
     /// `None` in a 7-byte frame. Wire: [`Self::RESERVED`].
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub reserved: Option<u8>,
 }
 
