@@ -20,8 +20,9 @@ struct Cli {
     /// --config, --check-config, --init, --force.
     #[command(flatten)]
     cfg: voltwire_runtime::app::ConfigArgs,
-    /// Run with 12 simulated packs on TCP ports and a simulated inverter, one status line
-    /// per second; pack 3 drops out at 20 s and returns.
+    /// Run the installation of examples/scenes/pace2pylon.toml (12 simulated packs on TCP
+    /// ports, a coulomb meter) with a simulated inverter, one status line per second;
+    /// pack4's port drops at 20 s and returns at 35 s.
     #[arg(long, conflicts_with = "config")]
     demo: bool,
     /// With --demo: stop after this many seconds.
