@@ -60,7 +60,7 @@ def main():
             if os.path.exists(a) and os.path.exists(b):
                 break
             time.sleep(0.01)
-        app = subprocess.Popen([BIN, "--demo", "--duration", "120", "--inverter", f"serial://{a}?baud=115200"],
+        app = subprocess.Popen([BIN, "--demo", "--duration", "120", "--web-port", "0", "--inverter", f"serial://{a}?baud=115200"],
                                stdout=subprocess.DEVNULL)
         # The supervisor enables after the first readings and its 5 s recovery hold.
         time.sleep(11)

@@ -22,6 +22,8 @@ pub struct Handles {
     pub commands: mpsc::Sender<Command>,
     /// The latest evaluation.
     pub snapshots: watch::Receiver<Snapshot>,
+    /// The status page's address once it listens (`None` without `[web]`, or before).
+    pub web_addr: watch::Receiver<Option<std::net::SocketAddr>>,
 }
 
 /// Serve the inverter on `url` forever (reconnecting), answering from `snapshots`.
@@ -118,6 +120,61 @@ pub async fn run_mqtt(
     }
 }
 
+/// Bind the status page (an error names `web.port`/`web.bind` and the fix) and add its
+/// tasks to `set`: the server (on a thread of its own; its end is an error), the snapshot
+/// publisher (on every evaluation, at least every second so the ages move) and the command
+/// path (validated by the MQTT path's [`crate::telemetry::validate`], forwarded to the
+/// engine). Returns the address it listens on.
+async fn start_web(
+    config: voltwire_runtime::web::WebConfig,
+    set: &mut JoinSet<io::Result<()>>,
+    mut snapshots: watch::Receiver<Snapshot>,
+    commands: mpsc::Sender<Command>,
+    clock: Clock,
+    meter: bool,
+) -> io::Result<std::net::SocketAddr> {
+    let (server, publisher, requests) = voltwire_runtime::web::server(
+        config,
+        &crate::web::hints(),
+        Some(crate::telemetry::validate),
+    );
+    let bound = server.bind().await.map_err(io::Error::other)?;
+    let addr = bound.local_addr()?;
+    let serving = bound.spawn()?;
+    tracing::info!(%addr, "web: status page at http://{addr}/");
+    set.spawn(async move {
+        Err(match serving.await {
+            Ok(()) => io::Error::other("the web server ended"),
+            Err(e) => io::Error::other(format!("the web server failed: {e}")),
+        })
+    });
+    set.spawn(async move {
+        loop {
+            let state = crate::telemetry::state_json(&snapshots.borrow_and_update(), clock.now());
+            publisher.publish_with(move || crate::web::snapshot(state, meter));
+            tokio::select! {
+                r = snapshots.changed() => if r.is_err() {
+                    return Err(io::Error::other("web: the engine is gone"));
+                },
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    });
+    if let Some(mut requests) = requests {
+        set.spawn(async move {
+            while let Some(req) = requests.recv().await {
+                let cmd = req.command;
+                if commands.send(cmd).await.is_err() {
+                    return Err(io::Error::other("web: the engine is gone"));
+                }
+                req.respond(Ok(crate::web::reply(&cmd)));
+            }
+            Err(io::Error::other("the web server stopped taking commands"))
+        });
+    }
+    Ok(addr)
+}
+
 /// Start: load the rebalance step (an unreadable state file is an error), then return the
 /// handles and the future that runs everything. The future ends only with an error (the
 /// state file cannot be written); pack and inverter links reconnect by themselves.
@@ -134,12 +191,20 @@ pub fn start(settings: Settings) -> io::Result<(Handles, impl Future<Output = io
     let (tx, rx) = watch::channel(Snapshot::initial());
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
     let cmd_tx_mqtt = cmd_tx.clone();
+    let (web_tx, web_rx) = watch::channel(None);
+    let cmd_tx_web = cmd_tx.clone();
     let handles = Handles {
         commands: cmd_tx,
         snapshots: rx.clone(),
+        web_addr: web_rx,
     };
     let run = async move {
         let mut set = JoinSet::new();
+        if let Some(w) = settings.web.clone() {
+            let meter = settings.meter.is_some();
+            let addr = start_web(w, &mut set, rx.clone(), cmd_tx_web, clock, meter).await?;
+            web_tx.send_replace(Some(addr));
+        }
         // Packs sharing a link (an RS485 bus) are polled in turn by one task.
         let mut links: Vec<PackLink> = Vec::new();
         for (index, (url, address)) in settings

@@ -40,6 +40,9 @@ pub struct Config {
     pub mqtt: Option<MqttSection>,
     /// `[meter]`: the Eco-Worthy coulomb meter (optional).
     pub meter: Option<MeterSection>,
+    /// `[web]`: the shared status page, JSON API and metrics (optional; the runtime's
+    /// section, off unless present with `enabled = true`, its default).
+    pub web: Option<voltwire_runtime::web::WebSection>,
 }
 
 /// `[meter]`.
@@ -357,6 +360,8 @@ pub struct Settings {
     pub mqtt: Option<Mqtt>,
     /// The coulomb meter, if configured.
     pub meter: Option<crate::meter::MeterLink>,
+    /// The status page, if configured and enabled.
+    pub web: Option<voltwire_runtime::web::WebConfig>,
 }
 
 /// `x` (a finite number in `lo..=hi`) scaled by `scale` and rounded to an integer.
@@ -801,6 +806,10 @@ impl Config {
             tick: Duration::from_secs(1),
             mqtt: self.mqtt.as_ref().map(validate_mqtt).transpose()?,
             meter,
+            web: match &self.web {
+                Some(w) => w.validate("pace2pylon")?,
+                None => None,
+            },
         })
     }
 }
@@ -897,5 +906,32 @@ mod tests {
         let e = check(&format!("{base}[packs.fallback]\nover_voltage_v = 28\n")).unwrap_err();
         assert!(e.contains("under_voltage_v"), "{e}");
         assert!(check(base).is_ok());
+    }
+
+    #[test]
+    fn web_is_off_by_default_and_checked_field_by_field() {
+        let base =
+            "[inverter]\nlink = \"tcp://127.0.0.1:1\"\n[packs]\nlinks = [\"tcp://127.0.0.1:2\"]\n";
+        assert!(check(base).unwrap().web.is_none());
+        assert!(check(TEMPLATE).unwrap().web.is_none());
+        let on = check(&format!(
+            "{base}[web]\nport = 0\ntoken = \"0123456789abcdef-token\"\n"
+        ))
+        .unwrap();
+        assert!(on.web.is_some_and(|w| w.token.is_some() && w.port == 0));
+        assert!(
+            check(&format!("{base}[web]\nenabled = false\n"))
+                .unwrap()
+                .web
+                .is_none()
+        );
+        let e = check(&format!("{base}[web]\nbind = \"localhost:80\"\n")).unwrap_err();
+        assert!(e.contains("web.bind") && e.contains("fix"), "{e}");
+        let e = check(&format!(
+            "{base}[web]\ntoken = \"{}\"\n",
+            voltwire_runtime::web::TOKEN_PLACEHOLDER
+        ))
+        .unwrap_err();
+        assert!(e.contains("web.token"), "{e}");
     }
 }

@@ -419,14 +419,22 @@ pub async fn start_scene(
     Ok((links, serving))
 }
 
+/// The demo's web port unless `--web-port` gives another.
+pub const WEB_PORT: u16 = 8080;
+
 /// Run the demo for `duration` seconds (forever without). With `external`, the app answers
 /// a real inverter (or a peer such as python-pylontech) on that link instead of the
-/// simulated one.
+/// simulated one. The status page listens on 127.0.0.1:`web_port` (default [`WEB_PORT`];
+/// 0: any free port) with a fresh random token for its commands, both printed.
 ///
 /// # Errors
-/// A simulated device or the app cannot start, or the app fails.
+/// A simulated device or the app cannot start (the web port taken), or the app fails.
 #[allow(clippy::too_many_lines, reason = "setup, then the status loop")]
-pub async fn run(duration: Option<u64>, external: Option<String>) -> io::Result<()> {
+pub async fn run(
+    duration: Option<u64>,
+    external: Option<String>,
+    web_port: Option<u16>,
+) -> io::Result<()> {
     let scene = scene()?;
     let packs = scene
         .devices
@@ -448,6 +456,13 @@ pub async fn run(duration: Option<u64>, external: Option<String>) -> io::Result<
     if let Some(url) = &external {
         text = text.replace(&format!("tcp://{inverter_addr}"), url);
     }
+    let token = voltwire_runtime::web::Token::generate()?;
+    let _ = write!(
+        text,
+        "\n[web]\nport = {}\ntoken = \"{}\"\n",
+        web_port.unwrap_or(WEB_PORT),
+        token.as_str()
+    );
     let settings = Config::parse(&text, std::path::Path::new("demo.toml"))
         .map_err(|e| io::Error::other(format!("the demo configuration (--inverter?): {e}")))?;
     let (handles, app) = crate::app::start(settings)?;
@@ -463,7 +478,18 @@ pub async fn run(duration: Option<u64>, external: Option<String>) -> io::Result<
         });
     }
     let start = tokio::time::Instant::now();
+    let mut web = handles.web_addr.clone();
     let status = async {
+        // The app binds its web port first: announce it (the app's error ends the demo).
+        let Ok(addr) = web.wait_for(Option::is_some).await.map(|a| *a) else {
+            return core::future::pending().await;
+        };
+        if let Some(addr) = addr {
+            println!(
+                "demo: status page at http://{addr}/ (its disable/rebalance buttons need the token {})",
+                token.as_str()
+            );
+        }
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;

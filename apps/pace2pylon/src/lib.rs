@@ -17,3 +17,4 @@ pub mod meter;
 pub mod pack;
 pub mod slave;
 pub mod telemetry;
+pub mod web;

@@ -32,6 +32,9 @@ struct Cli {
     /// `tcp://host:port`) instead of the simulated one.
     #[arg(long, value_name = "URL", requires = "demo")]
     inverter: Option<String>,
+    /// With --demo: the status page's port on 127.0.0.1 (default 8080; 0: any free port).
+    #[arg(long, value_name = "PORT", requires = "demo")]
+    web_port: Option<u16>,
 }
 
 /// This app's name on its messages, and its exit codes.
@@ -69,7 +72,11 @@ fn main() -> ExitCode {
     };
     #[cfg(feature = "demo")]
     if cli.demo {
-        return match rt.block_on(pace2pylon::demo::run(cli.duration, cli.inverter.clone())) {
+        return match rt.block_on(pace2pylon::demo::run(
+            cli.duration,
+            cli.inverter.clone(),
+            cli.web_port,
+        )) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => APP.fail(&format!("demo: {e}")),
         };

@@ -71,13 +71,16 @@ fn v(mv: i32) -> f64 {
 
 fn pack_json(i: usize, p: &PackInput, now: Millis, no_comm: u32) -> Value {
     let comm = !(i < 32 && no_comm & (1 << i) != 0) && p.reading.is_some();
+    let name = format!("pack{}", i.saturating_add(1));
     let Some((r, at)) = &p.reading else {
-        return json!({ "pack": i, "comm": false, "settings_read": p.settings.is_some() });
+        return json!({ "pack": i, "name": name, "status": "down", "comm": false, "settings_read": p.settings.is_some() });
     };
     #[allow(clippy::cast_precision_loss, reason = "ages are far below 2^53 ms")]
     let age = now.since(*at) as f64 / 1000.0;
     json!({
         "pack": i,
+        "name": name,
+        "status": if comm { "up" } else { "stale" },
         "comm": comm,
         "age_s": age,
         "voltage_v": v(r.voltage.0),

@@ -254,7 +254,7 @@ async fn a_real_pace2pylon_reads_the_scene_served_on_tcp() {
 #[test]
 fn demo_prints_the_script_then_the_packs_limits() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pace2pylon"))
-        .args(["--demo", "--duration", "120"])
+        .args(["--demo", "--duration", "120", "--web-port", "0"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -265,6 +265,11 @@ fn demo_prints_the_script_then_the_packs_limits() {
         first.contains("12 simulated Pace packs")
             && first.contains("pack4's port drops at 20 s for 15 s"),
         "{first}"
+    );
+    let web = lines.next().unwrap().unwrap();
+    assert!(
+        web.starts_with("demo: status page at http://127.0.0.1:") && web.contains("token"),
+        "{web}"
     );
     let want = format!("CCL {CCL_A:.0} A DCL {DCL_A:.0} A charge on discharge on");
     let mut found = None;
