@@ -24,6 +24,9 @@ pub struct Handles {
     pub snapshots: watch::Receiver<Snapshot>,
     /// The status page's address once it listens (`None` without `[web]`, or before).
     pub web_addr: watch::Receiver<Option<std::net::SocketAddr>>,
+    /// The priority known to be in the inverter (`[priority]`; `None`: not known yet, or
+    /// unknown after a failed write).
+    pub priority: watch::Receiver<Option<crate::priority::Priority>>,
 }
 
 /// Serve the inverter on `url` forever (reconnecting), answering from `snapshots`.
@@ -192,11 +195,13 @@ pub fn start(settings: Settings) -> io::Result<(Handles, impl Future<Output = io
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
     let cmd_tx_mqtt = cmd_tx.clone();
     let (web_tx, web_rx) = watch::channel(None);
+    let (priority_tx, priority_rx) = watch::channel(None);
     let cmd_tx_web = cmd_tx.clone();
     let handles = Handles {
         commands: cmd_tx,
         snapshots: rx.clone(),
         web_addr: web_rx,
+        priority: priority_rx,
     };
     let run = async move {
         let mut set = JoinSet::new();
@@ -243,6 +248,7 @@ pub fn start(settings: Settings) -> io::Result<(Handles, impl Future<Output = io
         };
         let inverter_link = settings.inverter_link.clone();
         let rx_mqtt = rx.clone();
+        let rx_priority = rx.clone();
         set.spawn(async move {
             Box::pin(serve_inverter(inverter_link, cfg, rx)).await;
             Ok(())
@@ -251,6 +257,10 @@ pub fn start(settings: Settings) -> io::Result<(Handles, impl Future<Output = io
             let commands = cmd_tx_mqtt;
             let snapshots = rx_mqtt;
             set.spawn(async move { run_mqtt(m, commands, snapshots, clock).await });
+        }
+        if let Some(p) = settings.priority.clone() {
+            let snapshots = rx_priority;
+            set.spawn(crate::priority::run(p, snapshots, clock, priority_tx));
         }
         if let Some(m) = settings.meter.clone() {
             let shared = Arc::clone(&shared);

@@ -78,7 +78,10 @@ pub async fn serve_meter_dropping(packs: usize, drop_plan: PortDrop) -> io::Resu
 /// Serve `port` on a free TCP port from a thread of its own (the serving future is not
 /// `Send`); the address it listens on. `what` names the device in the thread name and in
 /// errors.
-async fn serve_on_thread<P: serve::Port + Send + 'static>(
+///
+/// # Errors
+/// The thread cannot be started or the port does not come up.
+pub async fn serve_on_thread<P: serve::Port + Send + 'static>(
     what: &'static str,
     mut port: P,
     drop_plan: PortDrop,
