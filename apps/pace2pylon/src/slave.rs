@@ -445,6 +445,7 @@ mod tests {
             step_log: Vec::new(),
             meter: None,
             grid_charge: false,
+            polls: Vec::new(),
         }
     }
 

@@ -154,7 +154,17 @@ pub fn state_json(s: &Snapshot, now: Millis) -> Value {
             "unlock_packs": out.unlock_packs,
             "grid_charge": s.grid_charge,
         },
-        "packs": s.packs.iter().enumerate().map(|(i, p)| pack_json(i, p, now, d.no_comm_packs)).collect::<Vec<_>>(),
+        "packs": s.packs.iter().enumerate().map(|(i, p)| {
+            let mut j = pack_json(i, p, now, d.no_comm_packs);
+            if let (Some(Some(t)), Some(o)) = (s.polls.get(i), j.as_object_mut()) {
+                // The last 0x42 + 0x44 exchange: when it started (app clock) and how long.
+                #[allow(clippy::cast_precision_loss, reason = "ms far below 2^53")]
+                let secs = |ms: u64| ms as f64 / 1000.0;
+                o.insert("poll_started_s".into(), json!(secs(t.started.0)));
+                o.insert("poll_s".into(), json!(secs(t.took_ms)));
+            }
+            j
+        }).collect::<Vec<_>>(),
     })
 }
 
