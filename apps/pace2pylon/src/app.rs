@@ -86,6 +86,7 @@ pub async fn run_mqtt(
     commands: mpsc::Sender<Command>,
     snapshots: watch::Receiver<Snapshot>,
     clock: Clock,
+    priority: Option<watch::Receiver<Option<crate::priority::Priority>>>,
 ) -> io::Result<()> {
     use voltwire_runtime::mqtt::{MqttClient, MqttConfig, default_client_id};
     let id = default_client_id("pace2pylon", &m.topics);
@@ -110,7 +111,11 @@ pub async fn run_mqtt(
         tokio::select! {
             _ = tick.tick() => {
                 let snap = snapshots.borrow().clone();
-                if let Err(e) = handle.publish_state(&crate::telemetry::state_json(&snap, clock.now())) {
+                let mut state = crate::telemetry::state_json(&snap, clock.now());
+                if let Some(p) = &priority {
+                    crate::telemetry::with_priority(&mut state, *p.borrow());
+                }
+                if let Err(e) = handle.publish_state(&state) {
                     tracing::debug!(error = %e, "state not published");
                 }
             }
@@ -135,6 +140,7 @@ async fn start_web(
     commands: mpsc::Sender<Command>,
     clock: Clock,
     meter: bool,
+    priority: Option<watch::Receiver<Option<crate::priority::Priority>>>,
 ) -> io::Result<std::net::SocketAddr> {
     let (server, publisher, requests) = voltwire_runtime::web::server(
         config,
@@ -153,7 +159,11 @@ async fn start_web(
     });
     set.spawn(async move {
         loop {
-            let state = crate::telemetry::state_json(&snapshots.borrow_and_update(), clock.now());
+            let mut state =
+                crate::telemetry::state_json(&snapshots.borrow_and_update(), clock.now());
+            if let Some(p) = &priority {
+                crate::telemetry::with_priority(&mut state, *p.borrow());
+            }
             publisher.publish_with(move || crate::web::snapshot(state, meter));
             tokio::select! {
                 r = snapshots.changed() => if r.is_err() {
@@ -184,6 +194,7 @@ async fn start_web(
 ///
 /// # Errors
 /// The state file cannot be read or names no step.
+#[allow(clippy::too_many_lines, reason = "one task after the other")]
 pub fn start(settings: Settings) -> io::Result<(Handles, impl Future<Output = io::Result<()>>)> {
     let step = engine::load_step(&settings.state_file)?;
     if step != voltwire_ess::pace2pylon::RebalanceStep::Idle {
@@ -196,6 +207,8 @@ pub fn start(settings: Settings) -> io::Result<(Handles, impl Future<Output = io
     let cmd_tx_mqtt = cmd_tx.clone();
     let (web_tx, web_rx) = watch::channel(None);
     let (priority_tx, priority_rx) = watch::channel(None);
+    // The known priority in the MQTT and web state, when `[priority]` is configured.
+    let priority_state = settings.priority.is_some().then(|| priority_rx.clone());
     let cmd_tx_web = cmd_tx.clone();
     let handles = Handles {
         commands: cmd_tx,
@@ -207,7 +220,16 @@ pub fn start(settings: Settings) -> io::Result<(Handles, impl Future<Output = io
         let mut set = JoinSet::new();
         if let Some(w) = settings.web.clone() {
             let meter = settings.meter.is_some();
-            let addr = start_web(w, &mut set, rx.clone(), cmd_tx_web, clock, meter).await?;
+            let addr = start_web(
+                w,
+                &mut set,
+                rx.clone(),
+                cmd_tx_web,
+                clock,
+                meter,
+                priority_state.clone(),
+            )
+            .await?;
             web_tx.send_replace(Some(addr));
         }
         // Packs sharing a link (an RS485 bus) are polled in turn by one task.
@@ -256,7 +278,8 @@ pub fn start(settings: Settings) -> io::Result<(Handles, impl Future<Output = io
         if let Some(m) = settings.mqtt.clone() {
             let commands = cmd_tx_mqtt;
             let snapshots = rx_mqtt;
-            set.spawn(async move { run_mqtt(m, commands, snapshots, clock).await });
+            let priority = priority_state.clone();
+            set.spawn(async move { run_mqtt(m, commands, snapshots, clock, priority).await });
         }
         if let Some(p) = settings.priority.clone() {
             let snapshots = rx_priority;

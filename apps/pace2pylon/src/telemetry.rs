@@ -97,6 +97,18 @@ fn pack_json(i: usize, p: &PackInput, now: Millis, no_comm: u32) -> Value {
     })
 }
 
+/// Add `inverter_priority` (`[priority]` configured): the priority known to be in the
+/// inverter (`"normal"`, `"grid_charge"`), `null` while unknown (before the read-back, after
+/// a failed write).
+pub fn with_priority(state: &mut Value, known: Option<crate::priority::Priority>) {
+    if let Some(o) = state.as_object_mut() {
+        o.insert(
+            "inverter_priority".into(),
+            known.map_or(Value::Null, |p| Value::from(p.name())),
+        );
+    }
+}
+
 /// The state JSON at `now`.
 pub fn state_json(s: &Snapshot, now: Millis) -> Value {
     let d = &s.decision;
@@ -299,5 +311,15 @@ mod tests {
         let t = Topics::new("pace2pylon").unwrap();
         let d = discovery(&t, "homeassistant").unwrap();
         assert_eq!(d.len(), 14);
+    }
+
+    #[test]
+    fn the_inverter_priority_is_named_or_null() {
+        let mut v = serde_json::json!({"merged": null});
+        with_priority(&mut v, Some(crate::priority::Priority::GridCharge));
+        assert_eq!(v["inverter_priority"], "grid_charge");
+        with_priority(&mut v, None);
+        assert!(v["inverter_priority"].is_null());
+        assert!(v.get("merged").is_some());
     }
 }
