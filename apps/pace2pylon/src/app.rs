@@ -22,6 +22,11 @@ pub struct Handles {
     pub commands: mpsc::Sender<Command>,
     /// The latest evaluation.
     pub snapshots: watch::Receiver<Snapshot>,
+    /// The status page's address once it listens (`None` without `[web]`, or before).
+    pub web_addr: watch::Receiver<Option<std::net::SocketAddr>>,
+    /// The priority known to be in the inverter (`[priority]`; `None`: not known yet, or
+    /// unknown after a failed write).
+    pub priority: watch::Receiver<Option<crate::priority::Priority>>,
 }
 
 /// Serve the inverter on `url` forever (reconnecting), answering from `snapshots`.
@@ -81,6 +86,7 @@ pub async fn run_mqtt(
     commands: mpsc::Sender<Command>,
     snapshots: watch::Receiver<Snapshot>,
     clock: Clock,
+    priority: Option<watch::Receiver<Option<crate::priority::Priority>>>,
 ) -> io::Result<()> {
     use voltwire_runtime::mqtt::{MqttClient, MqttConfig, default_client_id};
     let id = default_client_id("pace2pylon", &m.topics);
@@ -105,7 +111,11 @@ pub async fn run_mqtt(
         tokio::select! {
             _ = tick.tick() => {
                 let snap = snapshots.borrow().clone();
-                if let Err(e) = handle.publish_state(&crate::telemetry::state_json(&snap, clock.now())) {
+                let mut state = crate::telemetry::state_json(&snap, clock.now());
+                if let Some(p) = &priority {
+                    crate::telemetry::with_priority(&mut state, *p.borrow());
+                }
+                if let Err(e) = handle.publish_state(&state) {
                     tracing::debug!(error = %e, "state not published");
                 }
             }
@@ -118,12 +128,73 @@ pub async fn run_mqtt(
     }
 }
 
+/// Bind the status page (an error names `web.port`/`web.bind` and the fix) and add its
+/// tasks to `set`: the server (on a thread of its own; its end is an error), the snapshot
+/// publisher (on every evaluation, at least every second so the ages move) and the command
+/// path (validated by the MQTT path's [`crate::telemetry::validate`], forwarded to the
+/// engine). Returns the address it listens on.
+async fn start_web(
+    config: voltwire_runtime::web::WebConfig,
+    set: &mut JoinSet<io::Result<()>>,
+    mut snapshots: watch::Receiver<Snapshot>,
+    commands: mpsc::Sender<Command>,
+    clock: Clock,
+    meter: bool,
+    priority: Option<watch::Receiver<Option<crate::priority::Priority>>>,
+) -> io::Result<std::net::SocketAddr> {
+    let (server, publisher, requests) = voltwire_runtime::web::server(
+        config,
+        &crate::web::hints(),
+        Some(crate::telemetry::validate),
+    );
+    let bound = server.bind().await.map_err(io::Error::other)?;
+    let addr = bound.local_addr()?;
+    let serving = bound.spawn()?;
+    tracing::info!(%addr, "web: status page at http://{addr}/");
+    set.spawn(async move {
+        Err(match serving.await {
+            Ok(()) => io::Error::other("the web server ended"),
+            Err(e) => io::Error::other(format!("the web server failed: {e}")),
+        })
+    });
+    set.spawn(async move {
+        loop {
+            let mut state =
+                crate::telemetry::state_json(&snapshots.borrow_and_update(), clock.now());
+            if let Some(p) = &priority {
+                crate::telemetry::with_priority(&mut state, *p.borrow());
+            }
+            publisher.publish_with(move || crate::web::snapshot(state, meter));
+            tokio::select! {
+                r = snapshots.changed() => if r.is_err() {
+                    return Err(io::Error::other("web: the engine is gone"));
+                },
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    });
+    if let Some(mut requests) = requests {
+        set.spawn(async move {
+            while let Some(req) = requests.recv().await {
+                let cmd = req.command;
+                if commands.send(cmd).await.is_err() {
+                    return Err(io::Error::other("web: the engine is gone"));
+                }
+                req.respond(Ok(crate::web::reply(&cmd)));
+            }
+            Err(io::Error::other("the web server stopped taking commands"))
+        });
+    }
+    Ok(addr)
+}
+
 /// Start: load the rebalance step (an unreadable state file is an error), then return the
 /// handles and the future that runs everything. The future ends only with an error (the
 /// state file cannot be written); pack and inverter links reconnect by themselves.
 ///
 /// # Errors
 /// The state file cannot be read or names no step.
+#[allow(clippy::too_many_lines, reason = "one task after the other")]
 pub fn start(settings: Settings) -> io::Result<(Handles, impl Future<Output = io::Result<()>>)> {
     let step = engine::load_step(&settings.state_file)?;
     if step != voltwire_ess::pace2pylon::RebalanceStep::Idle {
@@ -134,12 +205,33 @@ pub fn start(settings: Settings) -> io::Result<(Handles, impl Future<Output = io
     let (tx, rx) = watch::channel(Snapshot::initial());
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
     let cmd_tx_mqtt = cmd_tx.clone();
+    let (web_tx, web_rx) = watch::channel(None);
+    let (priority_tx, priority_rx) = watch::channel(None);
+    // The known priority in the MQTT and web state, when `[priority]` is configured.
+    let priority_state = settings.priority.is_some().then(|| priority_rx.clone());
+    let cmd_tx_web = cmd_tx.clone();
     let handles = Handles {
         commands: cmd_tx,
         snapshots: rx.clone(),
+        web_addr: web_rx,
+        priority: priority_rx,
     };
     let run = async move {
         let mut set = JoinSet::new();
+        if let Some(w) = settings.web.clone() {
+            let meter = settings.meter.is_some();
+            let addr = start_web(
+                w,
+                &mut set,
+                rx.clone(),
+                cmd_tx_web,
+                clock,
+                meter,
+                priority_state.clone(),
+            )
+            .await?;
+            web_tx.send_replace(Some(addr));
+        }
         // Packs sharing a link (an RS485 bus) are polled in turn by one task.
         let mut links: Vec<PackLink> = Vec::new();
         for (index, (url, address)) in settings
@@ -178,6 +270,7 @@ pub fn start(settings: Settings) -> io::Result<(Handles, impl Future<Output = io
         };
         let inverter_link = settings.inverter_link.clone();
         let rx_mqtt = rx.clone();
+        let rx_priority = rx.clone();
         set.spawn(async move {
             Box::pin(serve_inverter(inverter_link, cfg, rx)).await;
             Ok(())
@@ -185,7 +278,12 @@ pub fn start(settings: Settings) -> io::Result<(Handles, impl Future<Output = io
         if let Some(m) = settings.mqtt.clone() {
             let commands = cmd_tx_mqtt;
             let snapshots = rx_mqtt;
-            set.spawn(async move { run_mqtt(m, commands, snapshots, clock).await });
+            let priority = priority_state.clone();
+            set.spawn(async move { run_mqtt(m, commands, snapshots, clock, priority).await });
+        }
+        if let Some(p) = settings.priority.clone() {
+            let snapshots = rx_priority;
+            set.spawn(crate::priority::run(p, snapshots, clock, priority_tx));
         }
         if let Some(m) = settings.meter.clone() {
             let shared = Arc::clone(&shared);

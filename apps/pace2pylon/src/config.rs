@@ -40,6 +40,58 @@ pub struct Config {
     pub mqtt: Option<MqttSection>,
     /// `[meter]`: the Eco-Worthy coulomb meter (optional).
     pub meter: Option<MeterSection>,
+    /// `[web]`: the shared status page, JSON API and metrics (optional; the runtime's
+    /// section, off unless present with `enabled = true`, its default).
+    pub web: Option<voltwire_runtime::web::WebSection>,
+    /// `[priority]`: the inverter's priorities switched by Modbus writes (optional).
+    pub priority: Option<PrioritySection>,
+}
+
+/// `[priority]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrioritySection {
+    /// Link to the inverter's Modbus port.
+    pub link: String,
+    /// `rtu` (default) or `tcp`.
+    #[serde(default = "default_transport")]
+    pub transport: String,
+    /// Slave address / unit id.
+    #[serde(default = "one_u8")]
+    pub address: u8,
+    /// Reply timeout, s.
+    #[serde(default = "one")]
+    pub timeout_s: f64,
+    /// First retry after a failed write, s (doubling).
+    #[serde(default = "two")]
+    pub retry_s: f64,
+    /// Longest retry delay, s.
+    #[serde(default = "sixty")]
+    pub retry_max_s: f64,
+    /// The registers and their values per priority.
+    pub register: Vec<RegisterSection>,
+}
+
+/// `[[priority.register]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterSection {
+    /// Holding register address.
+    pub register: u16,
+    /// Value in normal operation.
+    pub normal: u16,
+    /// Value while grid charging is granted.
+    pub grid_charge: u16,
+}
+
+fn default_transport() -> String {
+    "rtu".to_owned()
+}
+const fn two() -> f64 {
+    2.0
+}
+const fn sixty() -> f64 {
+    60.0
 }
 
 /// `[meter]`.
@@ -357,6 +409,10 @@ pub struct Settings {
     pub mqtt: Option<Mqtt>,
     /// The coulomb meter, if configured.
     pub meter: Option<crate::meter::MeterLink>,
+    /// The status page, if configured and enabled.
+    pub web: Option<voltwire_runtime::web::WebConfig>,
+    /// Inverter priority switching, if configured.
+    pub priority: Option<crate::priority::PriorityLink>,
 }
 
 /// `x` (a finite number in `lo..=hi`) scaled by `scale` and rounded to an integer.
@@ -420,6 +476,98 @@ fn parse_window(s: &str) -> Option<TariffWindow> {
     Some(TariffWindow {
         start: minute(a)?,
         end: minute(b)?,
+    })
+}
+
+fn validate_priority(
+    pc: &PrioritySection,
+    used: &[&LinkUrl],
+) -> Result<crate::priority::PriorityLink, Invalid> {
+    use crate::priority::{PriorityLink, Register, Transport};
+    let url = link("priority.link", &pc.link)?;
+    if used.contains(&&url) {
+        return Err(invalid(
+            "priority.link",
+            format!(
+                "{} is already the inverter's, a pack's or the meter's link",
+                pc.link
+            ),
+            "give the inverter's Modbus port its own link",
+        ));
+    }
+    let transport = match pc.transport.as_str() {
+        "rtu" => Transport::Rtu,
+        "tcp" => Transport::Tcp,
+        other => {
+            return Err(invalid(
+                "priority.transport",
+                format!("{other:?} is not a Modbus transport"),
+                "use \"rtu\" (RTU frames over serial:// or a console server's tcp://) or \"tcp\" (Modbus TCP)",
+            ));
+        }
+    };
+    if transport == Transport::Tcp && !matches!(url, LinkUrl::Tcp { .. }) {
+        return Err(invalid(
+            "priority.link",
+            format!("Modbus TCP over {}", pc.link),
+            "give tcp://host:502 for Modbus TCP, or transport = \"rtu\" for a serial port",
+        ));
+    }
+    if !(1..=247).contains(&pc.address) {
+        return Err(invalid(
+            "priority.address",
+            format!("{} is not a Modbus address", pc.address),
+            "use 1..=247 (1 by default)",
+        ));
+    }
+    if pc.register.is_empty() || pc.register.len() > 16 {
+        return Err(invalid(
+            "priority.register",
+            format!("{} registers", pc.register.len()),
+            "give 1..=16 [[priority.register]] tables with register, normal and grid_charge",
+        ));
+    }
+    for (i, r) in pc.register.iter().enumerate() {
+        if pc.register.iter().take(i).any(|o| o.register == r.register) {
+            return Err(invalid(
+                format!("priority.register[{i}].register"),
+                format!("register {} is listed twice", r.register),
+                "list each register once",
+            ));
+        }
+    }
+    if pc.register.iter().all(|r| r.normal == r.grid_charge) {
+        return Err(invalid(
+            "priority.register",
+            "normal and grid_charge are equal in every register: nothing would switch",
+            "give each register the inverter's value for normal operation and for charging from the grid",
+        ));
+    }
+    let retry_ms = ms("priority.retry_s", pc.retry_s, 0.1, 3600.0)?;
+    let retry_max_ms = ms("priority.retry_max_s", pc.retry_max_s, 0.1, 86_400.0)?;
+    if retry_max_ms < retry_ms {
+        return Err(invalid(
+            "priority.retry_max_s",
+            format!("{} s is below retry_s ({} s)", pc.retry_max_s, pc.retry_s),
+            "give the longest retry delay, at least retry_s",
+        ));
+    }
+    Ok(PriorityLink {
+        url,
+        transport,
+        address: pc.address,
+        registers: pc
+            .register
+            .iter()
+            .map(|r| Register {
+                register: r.register,
+                normal: r.normal,
+                grid_charge: r.grid_charge,
+            })
+            .collect(),
+        timeout: Duration::from_millis(ms("priority.timeout_s", pc.timeout_s, 0.05, 10.0)?),
+        retry_ms,
+        retry_max_ms,
     })
 }
 
@@ -759,6 +907,17 @@ impl Config {
             .as_ref()
             .map(|mc| validate_meter(mc, &inverter_link, &pack_links))
             .transpose()?;
+        let priority = match &self.priority {
+            Some(pc) => {
+                let mut used: Vec<&LinkUrl> = pack_links.iter().collect();
+                used.push(&inverter_link);
+                if let Some(m) = &meter {
+                    used.push(&m.url);
+                }
+                Some(validate_priority(pc, &used)?)
+            }
+            None => None,
+        };
         Ok(Settings {
             inverter_link,
             address: inv.address,
@@ -801,6 +960,11 @@ impl Config {
             tick: Duration::from_secs(1),
             mqtt: self.mqtt.as_ref().map(validate_mqtt).transpose()?,
             meter,
+            priority,
+            web: match &self.web {
+                Some(w) => w.validate("pace2pylon")?,
+                None => None,
+            },
         })
     }
 }
@@ -897,5 +1061,87 @@ mod tests {
         let e = check(&format!("{base}[packs.fallback]\nover_voltage_v = 28\n")).unwrap_err();
         assert!(e.contains("under_voltage_v"), "{e}");
         assert!(check(base).is_ok());
+    }
+
+    #[test]
+    fn web_is_off_by_default_and_checked_field_by_field() {
+        let base =
+            "[inverter]\nlink = \"tcp://127.0.0.1:1\"\n[packs]\nlinks = [\"tcp://127.0.0.1:2\"]\n";
+        assert!(check(base).unwrap().web.is_none());
+        assert!(check(TEMPLATE).unwrap().web.is_none());
+        let on = check(&format!(
+            "{base}[web]\nport = 0\ntoken = \"0123456789abcdef-token\"\n"
+        ))
+        .unwrap();
+        assert!(on.web.is_some_and(|w| w.token.is_some() && w.port == 0));
+        assert!(
+            check(&format!("{base}[web]\nenabled = false\n"))
+                .unwrap()
+                .web
+                .is_none()
+        );
+        let e = check(&format!("{base}[web]\nbind = \"localhost:80\"\n")).unwrap_err();
+        assert!(e.contains("web.bind") && e.contains("fix"), "{e}");
+        let e = check(&format!(
+            "{base}[web]\ntoken = \"{}\"\n",
+            voltwire_runtime::web::TOKEN_PLACEHOLDER
+        ))
+        .unwrap_err();
+        assert!(e.contains("web.token"), "{e}");
+    }
+
+    #[test]
+    fn priority_is_checked_field_by_field() {
+        let base =
+            "[inverter]\nlink = \"tcp://127.0.0.1:1\"\n[packs]\nlinks = [\"tcp://127.0.0.1:2\"]\n";
+        let reg = "[[priority.register]]\nregister = 301\nnormal = 3\ngrid_charge = 2\n";
+        let ok = check(&format!(
+            "{base}[priority]\nlink = \"tcp://127.0.0.1:3\"\n{reg}"
+        ))
+        .unwrap();
+        let p = ok.priority.unwrap();
+        assert_eq!((p.address, p.retry_ms, p.retry_max_ms), (1, 2_000, 60_000));
+        assert_eq!(
+            p.registers[0].value(crate::priority::Priority::GridCharge),
+            2
+        );
+        for (extra, field) in [
+            ("link = \"tcp://127.0.0.1:2\"\n", "priority.link"),
+            (
+                "link = \"serial:///dev/ttyUSB1\"\ntransport = \"tcp\"\n",
+                "priority.link",
+            ),
+            (
+                "link = \"tcp://127.0.0.1:3\"\ntransport = \"ascii\"\n",
+                "priority.transport",
+            ),
+            (
+                "link = \"tcp://127.0.0.1:3\"\naddress = 0\n",
+                "priority.address",
+            ),
+            (
+                "link = \"tcp://127.0.0.1:3\"\nretry_s = 10\nretry_max_s = 5\n",
+                "priority.retry_max_s",
+            ),
+            (
+                "link = \"tcp://127.0.0.1:3\"\nretry_s = 0\n",
+                "priority.retry_s",
+            ),
+        ] {
+            let e = check(&format!("{base}[priority]\n{extra}{reg}")).unwrap_err();
+            assert!(e.contains(field) && e.contains("fix"), "{extra}: {e}");
+        }
+        let e = check(&format!(
+            "{base}[priority]\nlink = \"tcp://127.0.0.1:3\"\n{reg}{reg}"
+        ))
+        .unwrap_err();
+        assert!(e.contains("priority.register[1].register"), "{e}");
+        let e = check(&format!(
+            "{base}[priority]\nlink = \"tcp://127.0.0.1:3\"\n[[priority.register]]\nregister = 1\nnormal = 2\ngrid_charge = 2\n"
+        ))
+        .unwrap_err();
+        assert!(e.contains("nothing would switch"), "{e}");
+        let e = check(&format!("{base}[priority]\nlink = \"tcp://127.0.0.1:3\"\n")).unwrap_err();
+        assert!(e.contains("register"), "{e}");
     }
 }

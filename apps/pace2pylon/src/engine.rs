@@ -48,6 +48,18 @@ pub struct Shared {
     pub meter: Option<voltwire_ess::pace2pylon::MeterInput>,
     /// The capacity the meter should hold (set by the engine, written by the meter task).
     pub meter_capacity_wanted: Option<voltwire_core::MilliampHours>,
+    /// Per pack: its last full poll (0x42 then 0x44).
+    pub polls: Vec<Option<PollTiming>>,
+}
+
+/// One pack's last full poll: when its 0x42 request started and how long the two exchanges
+/// (0x42, 0x44) took, on the app's clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollTiming {
+    /// When the 0x42 request started.
+    pub started: Millis,
+    /// Until the 0x44 reply was in, ms.
+    pub took_ms: u64,
 }
 
 impl Shared {
@@ -59,6 +71,7 @@ impl Shared {
             manual_disable: false,
             meter: None,
             meter_capacity_wanted: None,
+            polls: vec![None; n],
         }
     }
 }
@@ -80,6 +93,8 @@ pub struct Snapshot {
     pub meter: Option<voltwire_ess::pace2pylon::MeterInput>,
     /// Charging from the grid is granted now (rebalance step 2 inside a tariff window).
     pub grid_charge: bool,
+    /// Per pack: its last full poll.
+    pub polls: Vec<Option<PollTiming>>,
 }
 
 /// How many step changes a snapshot remembers.
@@ -104,6 +119,7 @@ impl Snapshot {
             step_log: Vec::new(),
             meter: None,
             grid_charge: false,
+            polls: Vec::new(),
         }
     }
 
@@ -251,6 +267,7 @@ impl Engine {
             }
         }
         let packs = sh.packs.clone();
+        let polls = sh.polls.clone();
         drop(sh);
         self.log_step();
         Snapshot {
@@ -265,6 +282,7 @@ impl Engine {
                 &self.settings.grid_windows,
                 minute,
             ),
+            polls,
         }
     }
 }

@@ -15,5 +15,7 @@ pub mod demo;
 pub mod engine;
 pub mod meter;
 pub mod pack;
+pub mod priority;
 pub mod slave;
 pub mod telemetry;
+pub mod web;

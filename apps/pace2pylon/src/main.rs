@@ -20,8 +20,9 @@ struct Cli {
     /// --config, --check-config, --init, --force.
     #[command(flatten)]
     cfg: voltwire_runtime::app::ConfigArgs,
-    /// Run with 12 simulated packs on TCP ports and a simulated inverter, one status line
-    /// per second; pack 3 drops out at 20 s and returns.
+    /// Run the installation of examples/scenes/pace2pylon.toml (12 simulated packs on TCP
+    /// ports, a coulomb meter) with a simulated inverter, one status line per second;
+    /// pack4's port drops at 20 s and returns at 35 s.
     #[arg(long, conflicts_with = "config")]
     demo: bool,
     /// With --demo: stop after this many seconds.
@@ -31,6 +32,9 @@ struct Cli {
     /// `tcp://host:port`) instead of the simulated one.
     #[arg(long, value_name = "URL", requires = "demo")]
     inverter: Option<String>,
+    /// With --demo: the status page's port on 127.0.0.1 (default 8080; 0: any free port).
+    #[arg(long, value_name = "PORT", requires = "demo")]
+    web_port: Option<u16>,
 }
 
 /// This app's name on its messages, and its exit codes.
@@ -68,7 +72,11 @@ fn main() -> ExitCode {
     };
     #[cfg(feature = "demo")]
     if cli.demo {
-        return match rt.block_on(pace2pylon::demo::run(cli.duration, cli.inverter.clone())) {
+        return match rt.block_on(pace2pylon::demo::run(
+            cli.duration,
+            cli.inverter.clone(),
+            cli.web_port,
+        )) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => APP.fail(&format!("demo: {e}")),
         };

@@ -305,6 +305,7 @@ where
     L: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     let target = p.target(m);
+    let started = clock.now();
     let a = exchange(
         poller,
         &Request::new(m.address, RequestBody::Analog(target)),
@@ -315,6 +316,14 @@ where
         &Request::new(m.address, RequestBody::Status(target)),
     )
     .await?;
+    let took_ms = clock.now().since(started);
+    if let (Some(ResponseBody::Analog(_)), Some(ResponseBody::Status(_))) = (&a, &s) {
+        update(shared, m.index, |sh, i| {
+            if let Some(slot) = sh.polls.get_mut(i) {
+                *slot = Some(crate::engine::PollTiming { started, took_ms });
+            }
+        });
+    }
     if let (Some(ResponseBody::Analog(a)), Some(ResponseBody::Status(s))) = (a, s) {
         if let (Some(a), Some(s)) = (a.modules.first(), s.modules.first()) {
             if let Some(r) = reading(a, s) {

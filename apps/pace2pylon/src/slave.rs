@@ -12,9 +12,10 @@ use voltwire_asciihex::block::{Analog, Reply, Status, state};
 use voltwire_core::{DeciCelsius, DeciKelvin, MilliampHours, Milliamps, Millivolts};
 use voltwire_ess::pace2pylon::{Merged, PackInput};
 use voltwire_pylontech::rs485::{
-    CID1_BATTERY, ChargeManagement, DischargeSign, ManagementStatus, ManufacturerInfo, ModuleAlarm,
-    ModuleAnalog, Request, RequestBody, Response, ResponseBody, SerialNumber, SystemAlarm,
-    SystemAnalog, SystemInfo, SystemParameters, Target, VER, ZERO_CELSIUS,
+    CID1_BATTERY, CURRENT_STEP_MA, ChargeManagement, DischargeSign, ManagementStatus,
+    ManufacturerInfo, ModuleAlarm, ModuleAnalog, Request, RequestBody, Response, ResponseBody,
+    SYSTEM_CURRENT_STEP_MA, SerialNumber, SystemAlarm, SystemAnalog, SystemInfo, SystemParameters,
+    Target, VER, ZERO_CELSIUS,
 };
 
 use crate::config::PresentAs;
@@ -35,6 +36,23 @@ fn kelvin(t: DeciCelsius) -> DeciKelvin {
     DeciKelvin(i32::from(t.0) + ZERO_CELSIUS)
 }
 
+/// `ma` as the wire carries it in `step_ma` steps of an `i16`: a measurement to the nearest
+/// step (`nearest`), a limit toward zero (never more than allowed), either clamped to the
+/// field's range. Pace packs report 10 mA steps and the merge sums and scales them, while
+/// 0x42/0x47/0x92/0x63 carry 100 mA: a value off the step must still be answered (the
+/// encoder refuses it rather than round, which would leave the inverter without a reply).
+fn on_wire(ma: Milliamps, step_ma: i16, nearest: bool) -> Milliamps {
+    let step = i32::from(step_ma).max(1);
+    let half = if nearest { step / 2 } else { 0 };
+    let steps = if ma.0 >= 0 {
+        ma.0.saturating_add(half) / step
+    } else {
+        ma.0.saturating_sub(half) / step
+    };
+    let steps = steps.clamp(i32::from(i16::MIN) + 1, i32::from(i16::MAX));
+    Milliamps(steps.saturating_mul(step))
+}
+
 /// The limits the inverter is given: the merged ones, a disabled direction at 0 A.
 pub fn management(snap: &Snapshot) -> ChargeManagement {
     let d = &snap.decision;
@@ -43,8 +61,8 @@ pub fn management(snap: &Snapshot) -> ChargeManagement {
         Some(m) => (
             m.charge_voltage,
             m.discharge_voltage,
-            m.charge_current_limit,
-            m.discharge_current_limit,
+            on_wire(m.charge_current_limit, CURRENT_STEP_MA, false),
+            on_wire(m.discharge_current_limit, CURRENT_STEP_MA, false),
         ),
         None => (Millivolts(0), Millivolts(0), Milliamps(0), Milliamps(0)),
     };
@@ -110,7 +128,7 @@ fn analog(v: &ModuleView) -> ModuleAnalog {
     Analog {
         cells: v.cells.iter().copied().collect(),
         temperatures: v.temps.iter().map(|t| kelvin(*t)).collect(),
-        current: v.current,
+        current: on_wire(v.current, CURRENT_STEP_MA, true),
         voltage: v.voltage,
         remaining_capacity: if big {
             MilliampHours(0xFFFF)
@@ -168,7 +186,7 @@ fn system_analog(m: &Merged) -> SystemAnalog {
     );
     SystemAnalog {
         voltage: m.voltage,
-        current: m.current,
+        current: on_wire(m.current, SYSTEM_CURRENT_STEP_MA, true),
         soc_percent: permille_pct(m.soc.0),
         average_cycles: m.cycles_avg,
         max_cycles: m.cycles_max,
@@ -427,6 +445,7 @@ mod tests {
             step_log: Vec::new(),
             meter: None,
             grid_charge: false,
+            polls: Vec::new(),
         }
     }
 
@@ -594,5 +613,81 @@ mod tests {
             panic!()
         };
         assert_eq!(a.modules.first().map(|m| m.state[1]), Some(0x04));
+    }
+
+    /// The demo's bank: 12 packs of 100 Ah at 70 %, discharging 3 kW (-9.4 A each): the
+    /// merged 1200 Ah module takes the wide capacity fields, and its 0x42 is answered.
+    #[test]
+    fn a_large_discharging_bank_answers_its_analog() {
+        let mut s = snap(true, true);
+        s.packs = (0..12)
+            .map(|_| {
+                let mut p = pack(26_560);
+                if let Some((r, _)) = p.reading.as_mut() {
+                    r.current = Milliamps(-9_408);
+                    r.remaining = MilliampHours(70_000);
+                    r.soc = Permille(700);
+                }
+                p
+            })
+            .collect();
+        let cfg = MergeConfig {
+            soc_source: SocSource::Bms,
+            charge_voltage: Millivolts(27_350),
+            rebalance_charge_voltage: Millivolts(27_950),
+            current_share_permille: 800,
+        };
+        s.merged = merge(&s.packs, None, &cfg, false);
+        let Some(ResponseBody::Analog(r)) =
+            ask(RequestBody::Analog(Target::Module(2)), 2, &s, &ONE)
+        else {
+            panic!("no 0x42")
+        };
+        let m = r.modules.first().unwrap();
+        // -112.896 A to the nearest 0.1 A; 0x61 carries 10 mA.
+        assert_eq!(m.current, Milliamps(-112_900));
+        let Some(ResponseBody::SystemAnalog(a)) = ask(RequestBody::SystemAnalog, 2, &s, &ONE)
+        else {
+            panic!("no 0x61")
+        };
+        assert_eq!(a.current, Milliamps(-112_900));
+        assert_eq!(
+            m.extension,
+            Some((MilliampHours(840_000), MilliampHours(1_200_000)))
+        );
+    }
+
+    #[test]
+    fn currents_off_the_wire_step_are_rounded_and_clamped() {
+        // Measurements to the nearest step, both signs, at the half step.
+        assert_eq!(on_wire(Milliamps(-112_896), 100, true), Milliamps(-112_900));
+        assert_eq!(on_wire(Milliamps(149), 100, true), Milliamps(100));
+        assert_eq!(on_wire(Milliamps(150), 100, true), Milliamps(200));
+        assert_eq!(on_wire(Milliamps(-150), 100, true), Milliamps(-200));
+        // Limits toward zero: never more than the merge allows.
+        assert_eq!(on_wire(Milliamps(988_080), 100, false), Milliamps(988_000));
+        assert_eq!(
+            on_wire(Milliamps(-1_008_099), 100, false),
+            Milliamps(-1_008_000)
+        );
+        // Clamped to the i16 field: 0x61's 10 mA steps end at 327.67 A.
+        assert_eq!(on_wire(Milliamps(400_000), 10, true), Milliamps(327_670));
+        assert_eq!(on_wire(Milliamps(-400_000), 10, true), Milliamps(-327_670));
+        assert_eq!(
+            on_wire(Milliamps(i32::MIN), 100, false),
+            Milliamps(-3_276_700)
+        );
+        // A limit off the step is answered (0x63, 0x92).
+        let mut s = snap(true, true);
+        if let Some(m) = s.merged.as_mut() {
+            m.charge_current_limit = Milliamps(160_050);
+            m.discharge_current_limit = Milliamps(168_090);
+        }
+        let m = limits(&s, &ONE);
+        assert_eq!(
+            (m.charge_current_limit, m.discharge_current_limit),
+            (Milliamps(160_000), Milliamps(-168_000))
+        );
+        assert!(ask(RequestBody::SystemParameters(None), 2, &s, &ONE).is_some());
     }
 }

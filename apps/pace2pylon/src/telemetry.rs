@@ -71,13 +71,16 @@ fn v(mv: i32) -> f64 {
 
 fn pack_json(i: usize, p: &PackInput, now: Millis, no_comm: u32) -> Value {
     let comm = !(i < 32 && no_comm & (1 << i) != 0) && p.reading.is_some();
+    let name = format!("pack{}", i.saturating_add(1));
     let Some((r, at)) = &p.reading else {
-        return json!({ "pack": i, "comm": false, "settings_read": p.settings.is_some() });
+        return json!({ "pack": i, "name": name, "status": "down", "comm": false, "settings_read": p.settings.is_some() });
     };
     #[allow(clippy::cast_precision_loss, reason = "ages are far below 2^53 ms")]
     let age = now.since(*at) as f64 / 1000.0;
     json!({
         "pack": i,
+        "name": name,
+        "status": if comm { "up" } else { "stale" },
         "comm": comm,
         "age_s": age,
         "voltage_v": v(r.voltage.0),
@@ -92,6 +95,18 @@ fn pack_json(i: usize, p: &PackInput, now: Millis, no_comm: u32) -> Value {
         "alarms": { "raw": r.alarms.0, "flags": r.alarms.flags().collect::<Vec<_>>() },
         "settings_read": p.settings.is_some(),
     })
+}
+
+/// Add `inverter_priority` (`[priority]` configured): the priority known to be in the
+/// inverter (`"normal"`, `"grid_charge"`), `null` while unknown (before the read-back, after
+/// a failed write).
+pub fn with_priority(state: &mut Value, known: Option<crate::priority::Priority>) {
+    if let Some(o) = state.as_object_mut() {
+        o.insert(
+            "inverter_priority".into(),
+            known.map_or(Value::Null, |p| Value::from(p.name())),
+        );
+    }
 }
 
 /// The state JSON at `now`.
@@ -151,7 +166,17 @@ pub fn state_json(s: &Snapshot, now: Millis) -> Value {
             "unlock_packs": out.unlock_packs,
             "grid_charge": s.grid_charge,
         },
-        "packs": s.packs.iter().enumerate().map(|(i, p)| pack_json(i, p, now, d.no_comm_packs)).collect::<Vec<_>>(),
+        "packs": s.packs.iter().enumerate().map(|(i, p)| {
+            let mut j = pack_json(i, p, now, d.no_comm_packs);
+            if let (Some(Some(t)), Some(o)) = (s.polls.get(i), j.as_object_mut()) {
+                // The last 0x42 + 0x44 exchange: when it started (app clock) and how long.
+                #[allow(clippy::cast_precision_loss, reason = "ms far below 2^53")]
+                let secs = |ms: u64| ms as f64 / 1000.0;
+                o.insert("poll_started_s".into(), json!(secs(t.started.0)));
+                o.insert("poll_s".into(), json!(secs(t.took_ms)));
+            }
+            j
+        }).collect::<Vec<_>>(),
     })
 }
 
@@ -286,5 +311,15 @@ mod tests {
         let t = Topics::new("pace2pylon").unwrap();
         let d = discovery(&t, "homeassistant").unwrap();
         assert_eq!(d.len(), 14);
+    }
+
+    #[test]
+    fn the_inverter_priority_is_named_or_null() {
+        let mut v = serde_json::json!({"merged": null});
+        with_priority(&mut v, Some(crate::priority::Priority::GridCharge));
+        assert_eq!(v["inverter_priority"], "grid_charge");
+        with_priority(&mut v, None);
+        assert!(v["inverter_priority"].is_null());
+        assert!(v.get("merged").is_some());
     }
 }

@@ -58,8 +58,8 @@ async fn rig_with(
     }
     let mut text = demo::config_text(&packs, &inverter, &state.to_string_lossy());
     text = text.replace(
-        "[packs.fallback]",
-        "poll_interval_s = 0.2\ntimeout_s = 0.5\nno_comm_s = 3\n\n[packs.fallback]",
+        "[supervisor]",
+        "poll_interval_s = 0.2\ntimeout_s = 0.5\nno_comm_s = 3\n\n[supervisor]",
     );
     text = text.replace("recovery_hold_s = 5", "recovery_hold_s = 0.5");
     text.push_str(extra);
@@ -542,8 +542,8 @@ async fn three_packs_on_one_rs485_bus_are_polled_by_address() {
     let m = s.merged.unwrap();
     assert_eq!(m.packs, 3);
     // 80 % of the sum of the packs' own charge over-current settings, each pack counted once.
-    // The simulator answers 0xD9 (1.05 C = 105 A), so these are the packs' values, not the
-    // 100 A of `[packs.fallback]`.
+    // The simulator answers 0xD9 (1.05 C = 105 A), and the configuration has no
+    // `[packs.fallback]`: these are the packs' own values.
     let own: Vec<i32> = s
         .packs
         .iter()

@@ -204,6 +204,12 @@ fn the_example_scenes_parse() {
         assert_eq!(d.packs, (i, 1), "{}", d.name);
     }
     assert!(p.devices[11].settings.is_some());
+    // The keys it does not set are those of its own 8-cell, 100 Ah pack (not a 16 S one's).
+    let set = p.devices[11].settings.unwrap();
+    let own =
+        voltwire_sim::device::PaceSettings::for_pack(8, voltwire_core::MilliampHours(100_000));
+    assert_eq!(set.pack_under, own.pack_under);
+    assert_eq!(set.discharge_over_current, own.discharge_over_current);
     // can-gateway --demo's installation: a BMS per pack on a bus of its own, two inverters
     // (inv1 only listens), bms2 silent from 20 s to 35 s.
     let g = read("can-gateway.toml").unwrap();

@@ -375,7 +375,7 @@ impl Scene {
         }
         let mut devices = Vec::new();
         for (i, d) in f.devices.iter().enumerate() {
-            let spec = device(d, &format!("device[{i}]"), packs.len())?;
+            let spec = device(d, &format!("device[{i}]"), &packs)?;
             if devices.iter().any(|o: &DeviceSpec| o.name == spec.name) {
                 return err(
                     format!("device[{i}].name"),
@@ -950,7 +950,8 @@ fn packs(list: &[file::PackFile]) -> Result<Vec<PackConfig>, SceneError> {
     clippy::too_many_lines,
     reason = "one check per field, in the file's order"
 )]
-fn device(d: &file::DeviceFile, at: &str, plant_packs: usize) -> Result<DeviceSpec, SceneError> {
+fn device(d: &file::DeviceFile, at: &str, plant: &[PackConfig]) -> Result<DeviceSpec, SceneError> {
+    let plant_packs = plant.len();
     let field = |k: &str| format!("{at}.{k}");
     if d.name.trim().is_empty() {
         return err(
@@ -1237,7 +1238,7 @@ fn device(d: &file::DeviceFile, at: &str, plant_packs: usize) -> Result<DeviceSp
     }
     let settings = match (&d.settings, kind) {
         (None, _) => None,
-        (Some(s), Kind::Pace) => Some(settings(s, &field("settings"), packs.0)?),
+        (Some(s), Kind::Pace) => Some(settings(s, &field("settings"), plant.get(packs.0))?),
         (Some(_), _) => {
             return err(
                 field("settings"),
@@ -1332,10 +1333,17 @@ fn device(d: &file::DeviceFile, at: &str, plant_packs: usize) -> Result<DeviceSp
     })
 }
 
-fn settings(s: &file::SettingsFile, at: &str, _first: usize) -> Result<PaceSettings, SceneError> {
-    // Limits of a 16 S pack unless the scene says otherwise; the cell count does not
-    // change what the four keys set.
-    let mut set = PaceSettings::for_pack(16, MilliampHours(100_000));
+fn settings(
+    s: &file::SettingsFile,
+    at: &str,
+    first: Option<&PackConfig>,
+) -> Result<PaceSettings, SceneError> {
+    // Limits of the device's first plant pack (its cells and capacity) unless the scene
+    // says otherwise; the cell count does not change what the four keys set.
+    let mut set = first.map_or_else(
+        || PaceSettings::for_pack(16, MilliampHours(100_000)),
+        |p| PaceSettings::for_pack(p.cells, p.capacity),
+    );
     let f = |k: &str| format!("{at}.{k}");
     if let Some(v) = s.pack_over_voltage_mv {
         set.pack_over.protect = Millivolts(int_in(
