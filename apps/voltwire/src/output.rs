@@ -5,8 +5,9 @@ use std::io::Write as _;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// Whether a message (protocol, type, fields) answers a request.
-pub(crate) type ReplyFilter = fn(&str, &str, &Map<String, Value>) -> bool;
+/// Whether a message (protocol, type, fields, and whether it came from the device when the
+/// decoder knows: Daly's request and response types share names) answers a request.
+pub(crate) type ReplyFilter = fn(&str, &str, &Map<String, Value>, Option<bool>) -> bool;
 
 /// Where decoded messages and errors go.
 pub(crate) struct Output {
@@ -70,7 +71,7 @@ impl Output {
         obj.insert("offset".into(), offset.into());
         if self
             .reply_filter
-            .is_some_and(|f| f(self.protocol, kind, &fields))
+            .is_some_and(|f| f(self.protocol, kind, &fields, None))
         {
             self.replies += 1;
         }
@@ -89,9 +90,33 @@ impl Output {
         head: H,
         body: &B,
     ) {
+        self.serialize_line(None, kind, offset, head, body);
+    }
+
+    /// [`Output::message_ser`] for a message the decoder knows came from the device
+    /// (`from_device`) or from the host.
+    pub(crate) fn message_from<H: Serialize, B: Serialize + ?Sized>(
+        &mut self,
+        from_device: bool,
+        kind: &str,
+        offset: u64,
+        head: H,
+        body: &B,
+    ) {
+        self.serialize_line(Some(from_device), kind, offset, head, body);
+    }
+
+    fn serialize_line<H: Serialize, B: Serialize + ?Sized>(
+        &mut self,
+        from_device: Option<bool>,
+        kind: &str,
+        offset: u64,
+        head: H,
+        body: &B,
+    ) {
         if self
             .reply_filter
-            .is_some_and(|f| f(self.protocol, kind, &Map::new()))
+            .is_some_and(|f| f(self.protocol, kind, &Map::new(), from_device))
         {
             self.replies += 1;
         }

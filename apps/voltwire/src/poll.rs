@@ -85,7 +85,12 @@ enum Wire {
 
 /// Whether a decoded message answers a request (a VE.Direct device also streams TEXT
 /// records; a CAN bus carries other traffic; an RS485 adapter may echo our request).
-fn is_reply(protocol: &str, kind: &str, fields: &Map<String, J>) -> bool {
+fn is_reply(
+    protocol: &str,
+    kind: &str,
+    _fields: &Map<String, J>,
+    from_device: Option<bool>,
+) -> bool {
     match protocol {
         "vedirect" => {
             kind.starts_with("hex_")
@@ -94,7 +99,7 @@ fn is_reply(protocol: &str, kind: &str, fields: &Map<String, J>) -> bool {
                     || kind == "hex_unknown_command")
         }
         "meanwell-can" => kind == "reply",
-        "daly" => fields.get("direction").is_some_and(|d| d == "response"),
+        "daly" => from_device == Some(true),
         "jk" => kind.ends_with("_reply"),
         _ => !kind.contains("request"),
     }

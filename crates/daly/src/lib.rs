@@ -7,6 +7,7 @@
 //! - `std`: links `std` for std-using dependents and turns on `thiserror/std` (and the same feature of the voltwire crates below). It adds no API: the error types implement `core::error::Error` (the same trait as `std::error::Error`) in every configuration.
 //! - `tokio-codec`: `DalyCodec`, `voltwire_core::codec::StreamCodec` aliases (a `tokio_util::codec` `Decoder`/`Encoder` for `FramedRead`/`FramedWrite`); implies `std`.
 //! - `defmt`: `defmt::Format` on the messages, records and errors, for logging on embedded targets.
+//! - `serde`: `serde::Serialize` in the JSON contract's shape (`docs/json.md`, `voltwire_core::json`): `Request::json` / `Response::json` give `{"direction", "address", "command", ...fields}` (SI numbers exact, codes `{code,name}`, bit sets `{raw,flags}`), `Assembler::json` the body of a multi-frame reply and `Assembler::json_type` its JSON `type`. Serialize only. `no_std`, no alloc.
 //!
 //! # Memory (`size_of` on a 32-bit MCU target, from `bench/size.sh`)
 //!
@@ -22,6 +23,9 @@
 #[cfg(any(feature = "std", test))]
 extern crate std;
 
+#[cfg(all(test, feature = "serde"))]
+extern crate alloc;
+
 mod assemble;
 mod command;
 mod error;
@@ -29,6 +33,8 @@ pub mod failure;
 pub mod frame;
 mod request;
 mod response;
+#[cfg(feature = "serde")]
+mod serde_impl;
 mod variant;
 
 pub use assemble::{Assembler, MAX_FRAMES, Pushed, Series};
