@@ -20,7 +20,7 @@ use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use voltwire_core::StreamDecoder;
-use voltwire_victron::text::{Decoder, Event, Message, RecordDecoder};
+use voltwire_victron::text::{Decoder, Event, Message, MessageRef, RecordDecoder};
 
 #[global_allocator]
 static GLOBAL: voltwire_bench::CountingAlloc = voltwire_bench::CountingAlloc;
@@ -88,8 +88,28 @@ fn chunked<'a>(c: &'a Corpus) -> impl Iterator<Item = &'a [u8]> + 'a {
     })
 }
 
-/// voltwire: typed, assembled records.
+/// voltwire: typed, assembled records, lent by the decoder (`feed_all_ref`).
 fn ours(c: &Corpus) -> u64 {
+    let mut d = RecordDecoder::new();
+    let mut records = 0u64;
+    for chunk in chunked(c) {
+        d.feed_all_ref(chunk, |l| {
+            if let Ok(MessageRef::Record(r)) = l.value {
+                black_box(r.battery_voltage());
+                records += 1;
+            }
+        });
+    }
+    while let Some(l) = d.finish() {
+        if let Ok(Message::Record(_)) = l.value {
+            records += 1;
+        }
+    }
+    records
+}
+
+/// voltwire: typed, assembled records, moved out to the caller (`StreamDecoder::feed_all`).
+fn ours_owned(c: &Corpus) -> u64 {
     let mut d = RecordDecoder::new();
     let mut records = 0u64;
     for chunk in chunked(c) {
@@ -222,6 +242,12 @@ fn bench(cr: &mut Criterion) {
         TARGET_BYTES >> 20
     );
     summary(&mppt, "voltwire (records)", Counts::Records, ours);
+    summary(
+        &mppt,
+        "voltwire (owned records)",
+        Counts::Records,
+        ours_owned,
+    );
     summary(&mppt, "voltwire (blocks)", Counts::Blocks, ours_blocks);
     summary(
         &mppt,
@@ -231,6 +257,12 @@ fn bench(cr: &mut Criterion) {
     );
     summary(&mppt, "vedirect_rs 0.2.3", Counts::Blocks, peer_vedirect_rs);
     summary(&bmv, "voltwire (records)", Counts::Records, ours);
+    summary(
+        &bmv,
+        "voltwire (owned records)",
+        Counts::Records,
+        ours_owned,
+    );
     summary(&bmv, "voltwire (blocks)", Counts::Blocks, ours_blocks);
     summary(
         &bmv,

@@ -17,7 +17,7 @@
 use proptest::prelude::*;
 use voltwire_core::StreamDecoder;
 use voltwire_victron::text::{
-    Decoder, Event, Kind, Label, Message, Record, RecordDecoder, Unit, emit_block,
+    Decoder, Event, Kind, Label, Message, MessageRef, Record, RecordDecoder, Unit, emit_block,
 };
 
 /// A wire-representable canonical value for `label`.
@@ -177,5 +177,93 @@ proptest! {
             .map(|m| match m { Ok(Message::Record(r)) => r, other => panic!("{other:?}") })
             .collect();
         prop_assert_eq!(got, records);
+    }
+
+    /// Property 5: lending records (`feed_ref`) yields exactly what moving them out (`feed`)
+    /// yields — same items, offsets, consumed counts and dropped bytes — for any mix of the
+    /// two calls and any chunking, over records (each record emptied in place before the
+    /// next is built into the same slot), corrupted bytes and noise.
+    #[test]
+    fn lent_records_match_owned_records(
+        records in proptest::collection::vec(record(), 1..6),
+        noise in proptest::collection::vec(any::<u8>(), 0..30),
+        flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 0..3),
+        lend in proptest::collection::vec(any::<bool>(), 1..16),
+        chunk in 1usize..64,
+    ) {
+        let mut stream = Vec::new();
+        for (i, r) in records.iter().enumerate() {
+            let mut buf = vec![0u8; r.buffer_len()];
+            r.emit(&mut buf).unwrap();
+            stream.extend_from_slice(&buf);
+            if i % 2 == 1 {
+                stream.extend_from_slice(&noise);
+            }
+        }
+        for (at, x) in flips {
+            if !stream.is_empty() {
+                let n = stream.len();
+                stream[at % n] ^= x;
+            }
+        }
+        let owned = {
+            let mut d = RecordDecoder::new();
+            let mut out = Vec::new();
+            for mut c in stream.chunks(chunk) {
+                loop {
+                    let p = d.feed(c);
+                    c = &c[p.consumed..];
+                    let done = p.item.is_none() && (c.is_empty() || p.consumed == 0);
+                    out.push((p.consumed, p.item.map(|l| (l.offset, l.value))));
+                    if done {
+                        break;
+                    }
+                }
+            }
+            while let Some(l) = d.finish() {
+                out.push((0, Some((l.offset, l.value))));
+            }
+            (out, d.dropped_bytes())
+        };
+        let mixed = {
+            let mut d = RecordDecoder::new();
+            let mut out = Vec::new();
+            let mut call = 0usize;
+            for mut c in stream.chunks(chunk) {
+                loop {
+                    let lent = lend[call % lend.len()];
+                    call += 1;
+                    let (consumed, item) = if lent {
+                        let p = d.feed_ref(c);
+                        (p.consumed, p.item.map(|l| (l.offset, l.value.map(MessageRef::into_message))))
+                    } else {
+                        let p = d.feed(c);
+                        (p.consumed, p.item.map(|l| (l.offset, l.value)))
+                    };
+                    c = &c[consumed..];
+                    let done = item.is_none() && (c.is_empty() || consumed == 0);
+                    out.push((consumed, item));
+                    if done {
+                        break;
+                    }
+                }
+            }
+            while let Some(l) = d.finish() {
+                out.push((0, Some((l.offset, l.value))));
+            }
+            (out, d.dropped_bytes())
+        };
+        prop_assert_eq!(mixed, owned);
+    }
+
+    /// Property 6: a record emptied in place equals a new one, whatever it held.
+    #[test]
+    fn cleared_record_is_new(r in record(), extra in proptest::collection::vec(("[A-Z]{9,12}", "[a-z]{0,8}"), 0..4)) {
+        let mut r = r;
+        for (l, v) in &extra {
+            r.apply(l.as_bytes(), v.as_bytes());
+        }
+        r.clear();
+        prop_assert_eq!(r, Record::new());
     }
 }

@@ -8,7 +8,7 @@ use voltwire_size_probe::{byte, input, probe_main, sink};
 use voltwire_victron::hex::{
     self, DayRecord, Frame, RegisterValue, Request, Response, TotalRecord,
 };
-use voltwire_victron::text::{self, Message, Record, RecordDecoder};
+use voltwire_victron::text::{self, Message, MessageRef, Record, RecordDecoder};
 
 fn hex_frame(frame: &Frame) {
     let mut out = [0u8; hex::MAX_LINE_LEN];
@@ -36,9 +36,10 @@ fn record(record: &Record) {
 
 fn probe() {
     let mut decoder = RecordDecoder::<256>::sized();
-    decoder.feed_all(input(), |item| match item.value {
-        Ok(Message::Record(r)) => record(&r),
-        Ok(Message::Hex(f)) => hex_frame(&f),
+    // The lending form: no 1.2 KiB record is moved (or held on the stack) per item.
+    decoder.feed_all_ref(input(), |item| match item.value {
+        Ok(MessageRef::Record(r)) => record(r),
+        Ok(MessageRef::Hex(f)) => hex_frame(&f),
         Ok(_) => {}
         Err(e) => sink(e),
     });

@@ -29,6 +29,20 @@ pub struct Assembler {
     /// taken; otherwise empty, ready to be swapped with `current`.
     done: Record,
     ready: Option<Located<Record>>,
+    /// A slot lent out by [`RecordDecoder::feed_ref`]: cleared (or, for `ready`, emptied)
+    /// at the next call into the assembler, so a lent record is never moved.
+    lent: Lent,
+}
+
+/// Which record [`RecordDecoder::feed_ref`] lent out last.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Lent {
+    #[default]
+    Nothing,
+    Current,
+    Done,
+    Ready,
 }
 
 /// Where [`Assembler::push_in_place`] left the record a block completed.
@@ -80,6 +94,8 @@ impl Assembler {
     /// [`Assembler::push`] without moving the completed record: it stays where the result
     /// says until taken (before the next push).
     pub(crate) fn push_in_place(&mut self, offset: u64, block: &BlockRef<'_>) -> Completed {
+        // A record lent by `feed_ref` was given back by the `RecordDecoder` call that got
+        // here (`step`, or `feed` through `take_ready`).
         let mut done = Completed::None;
         if self.started && block.has_pid() {
             // `done` is empty (taken after every push): after the swap, `current` is.
@@ -125,20 +141,43 @@ impl Assembler {
         core::mem::take(&mut self.done)
     }
 
+    /// Give back the record lent by [`RecordDecoder::feed_ref`]: empty its slot in place.
+    #[inline]
+    fn return_lent(&mut self) {
+        if self.lent != Lent::Nothing {
+            self.return_lent_slow();
+        }
+    }
+
+    /// [`Self::return_lent`] once something was lent: out of line, so the owned path
+    /// (`feed`) carries one test of it.
+    #[inline(never)]
+    fn return_lent_slow(&mut self) {
+        match core::mem::take(&mut self.lent) {
+            Lent::Nothing => {}
+            Lent::Current => self.current.clear(),
+            Lent::Done => self.done.clear(),
+            Lent::Ready => self.ready = None,
+        }
+    }
+
     /// A record completed earlier but not yet returned.
     pub fn take_ready(&mut self) -> Option<Located<Record>> {
+        self.return_lent();
         self.ready.take()
     }
 
     /// End of input: the records still being assembled.
     pub fn finish(&mut self) -> Option<Located<Record>> {
+        self.return_lent();
         self.ready.take().or_else(|| self.take_current())
     }
 }
 
 /// What a VE.Direct stream carries.
 ///
-/// A [`Record`] is about 1 KiB and is moved, not boxed: the crate does not allocate.
+/// A [`Record`] is about 1.2 KiB and is moved, not boxed: the crate does not allocate.
+/// [`RecordDecoder::feed_ref`] lends it instead ([`MessageRef`]), without the moves.
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(
@@ -208,10 +247,147 @@ impl<const N: usize> RecordDecoder<N> {
     }
 }
 
+/// Where [`RecordDecoder::step`] left its item: a record stays in the assembler.
+enum Slot {
+    Current,
+    Done,
+    Ready,
+    Hex(hex::Frame),
+}
+
+/// A [`Message`] whose record is lent by the decoder instead of moved out of it: what
+/// [`RecordDecoder::feed_ref`] yields.
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MessageRef<'a> {
+    /// A TEXT record (one or more checksum-verified blocks), borrowed from the decoder.
+    Record(&'a Record),
+    /// A HEX frame with a valid checksum (small, so owned).
+    Hex(hex::Frame),
+}
+
+impl MessageRef<'_> {
+    /// The owned [`Message`] (copies the record).
+    pub fn into_message(self) -> Message {
+        match self {
+            Self::Record(r) => Message::Record(r.clone()),
+            Self::Hex(f) => Message::Hex(f),
+        }
+    }
+}
+
+impl<const N: usize> RecordDecoder<N> {
+    /// One step of [`StreamDecoder::feed`], leaving a completed record where it is.
+    #[inline]
+    fn step(&mut self, input: &[u8]) -> Progress<Result<Slot, Error>> {
+        self.assembler.return_lent();
+        if let Some(r) = &self.assembler.ready {
+            return Progress {
+                consumed: 0,
+                item: Some(Located {
+                    offset: r.offset,
+                    value: Ok(Slot::Ready),
+                }),
+            };
+        }
+        let mut consumed = 0;
+        while let Some(rest) = input.get(consumed..).filter(|r| !r.is_empty()) {
+            let p = self.decoder.feed(rest);
+            consumed += p.consumed;
+            let Some(Located { offset, value }) = p.item else {
+                continue;
+            };
+            let (offset, value) = match value {
+                Event::Block(block) => match self.assembler.push_in_place(offset, &block) {
+                    Completed::None => continue,
+                    Completed::Current(offset) => (offset, Ok(Slot::Current)),
+                    Completed::Done(offset) => (offset, Ok(Slot::Done)),
+                },
+                Event::Hex(Ok(frame)) => (offset, Ok(Slot::Hex(frame))),
+                Event::Hex(Err(e)) => (offset, Err(Error::Hex(e))),
+                Event::Error(e) => (offset, Err(Error::Text(e))),
+            };
+            return Progress {
+                consumed,
+                item: Some(Located { offset, value }),
+            };
+        }
+        Progress {
+            consumed,
+            item: None,
+        }
+    }
+
+    /// [`StreamDecoder::feed`] that lends a completed record instead of moving it out: the
+    /// record (about 1.2 KiB) stays in the decoder, borrowed until the next call, which
+    /// empties it in place. The same items, offsets and `dropped_bytes` as `feed`; calls of
+    /// the two may be mixed.
+    pub fn feed_ref(&mut self, input: &[u8]) -> Progress<Result<MessageRef<'_>, Error>> {
+        let Progress { consumed, item } = self.step(input);
+        let Some(Located { offset, value }) = item else {
+            return Progress {
+                consumed,
+                item: None,
+            };
+        };
+        let a = &mut self.assembler;
+        let value = match value {
+            Err(e) => Err(e),
+            Ok(slot) => {
+                a.lent = match slot {
+                    Slot::Current => Lent::Current,
+                    Slot::Done => Lent::Done,
+                    Slot::Ready => Lent::Ready,
+                    Slot::Hex(_) => Lent::Nothing,
+                };
+                match slot {
+                    Slot::Current => Ok(MessageRef::Record(&a.current)),
+                    Slot::Done => Ok(MessageRef::Record(&a.done)),
+                    Slot::Ready => match &a.ready {
+                        Some(r) => Ok(MessageRef::Record(&r.value)),
+                        None => {
+                            return Progress {
+                                consumed,
+                                item: None,
+                            };
+                        }
+                    },
+                    Slot::Hex(frame) => Ok(MessageRef::Hex(frame)),
+                }
+            }
+        };
+        Progress {
+            consumed,
+            item: Some(Located { offset, value }),
+        }
+    }
+
+    /// [`RecordDecoder::feed_ref`] over a whole buffer, calling `f` for each item (the
+    /// lending twin of [`StreamDecoder::feed_all`]).
+    pub fn feed_all_ref(
+        &mut self,
+        mut input: &[u8],
+        mut f: impl FnMut(Located<Result<MessageRef<'_>, Error>>),
+    ) {
+        loop {
+            let p = self.feed_ref(input);
+            input = input.get(p.consumed..).unwrap_or_default();
+            match p.item {
+                Some(item) => f(item),
+                None if input.is_empty() || p.consumed == 0 => break,
+                None => {}
+            }
+        }
+    }
+}
+
 impl<const N: usize> StreamDecoder for RecordDecoder<N> {
     type Item = Result<Message, Error>;
 
     fn feed(&mut self, input: &[u8]) -> Progress<Self::Item> {
+        // `take_ready` first empties a record lent by `feed_ref`. This is `step` with each
+        // record moved straight into the result (a separate body: smaller on MCUs).
         if let Some(r) = self.assembler.take_ready() {
             return Progress {
                 consumed: 0,

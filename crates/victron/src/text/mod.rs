@@ -17,6 +17,7 @@
 //!   newer MPPT firmware's two blocks) into one [`Record`];
 //! - [`RecordDecoder`]: all of the above as a [`voltwire_core::StreamDecoder`] yielding
 //!   [`Message`]s, also usable as a `tokio_util` codec (feature `tokio-codec`);
+//!   [`RecordDecoder::feed_ref`] lends each record ([`MessageRef`]) instead of moving it out;
 //! - [`emit_block`] and [`Record::emit`]: the encoder, with correct checksums.
 //!
 //! No function here panics on any input or allocates.
@@ -28,7 +29,7 @@ mod label;
 mod record;
 mod tables;
 
-pub use assemble::{Assembler, Error, Message, RecordDecoder};
+pub use assemble::{Assembler, Error, Message, MessageRef, RecordDecoder};
 pub use decoder::{
     BlockRef, Decoder, Event, MAX_BLOCK_DATA, MAX_FIELDS, MAX_HEX_LINE, MAX_LABEL_LEN,
     MAX_VALUE_LEN,
