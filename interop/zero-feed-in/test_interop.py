@@ -56,7 +56,10 @@ OUTPUT = {"dw": 0}  # the unit's output, 0.1 W (register 107)
 # output before the app has read it back makes the app's demand (meter + delivered) lag by one
 # read, and the loop can swing 0 <-> set point at the meter interval (seen here with an
 # instant meter; the closed-loop dynamics are the app's own tests, this run checks the wire).
+# ZFI_INTEROP_INSTANT_METER=1 makes the meter show the output as written instead, to
+# reproduce that swing (not part of the CI run).
 SEEN = {"dw": 0}
+INSTANT_METER = os.environ.get("ZFI_INTEROP_INSTANT_METER") == "1"
 COULOMB_PENDING = {}  # register -> value, applied by the meter's next action
 EVENTS = []  # (monotonic time, what the test changed), printed on failure
 
@@ -177,7 +180,7 @@ class Shelly(http.server.BaseHTTPRequestHandler):
             self.send_error(404)
             return
         with LOCK:
-            grid = LOAD["w"] - SEEN["dw"] / 10
+            grid = LOAD["w"] - (OUTPUT if INSTANT_METER else SEEN)["dw"] / 10
         body = json.dumps({"id": 0, "a_act_power": grid, "b_act_power": 0.0,
                            "c_act_power": 0.0, "total_act_power": grid}).encode()
         self.send_response(200)
@@ -366,6 +369,8 @@ token = "{TOKEN}"
         except OSError:
             pass
     shutil.rmtree(tmp, ignore_errors=True)
+    sp = set_points()
+    print(f"     {len(sp)} set points written: {sp[:40]}{' ...' if len(sp) > 40 else ''}")
     passed = CHECKS - len(FAILED)
     if CHECKS < MIN_CHECKS:
         print(f"FAIL only {CHECKS} checks made, at least {MIN_CHECKS}")
