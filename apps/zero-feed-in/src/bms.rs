@@ -1,7 +1,9 @@
 //! Our BMS protocols read directly as the battery source: Daly, JK ("4E 57"), JK-PB
 //! (register reads of its status table), Pace and Pylontech (RS485, ASCII-hex 0x42), each
 //! on a `serial://` or `tcp://` link (`voltwire_runtime::link`) polled with the runtime's
-//! [`Poller`].
+//! [`Poller`]; and the Eco-Worthy coulomb meter (`voltwire_modbus::coulomb_meter`, Modbus
+//! RTU through `tokio-modbus`), which gives SOC, voltage, current and its probe's
+//! temperature but no cells (the cell limits then rest on the pack voltage).
 //!
 //! Every complete poll becomes one [`BatteryReading`] (pack voltage, current, SOC, lowest and
 //! highest cell, lowest and highest cell temperature, and, where the BMS reports them, its
@@ -37,16 +39,20 @@ pub enum Protocol {
     Pace,
     /// Pylontech RS485 (protocol 3.5).
     Pylontech,
+    /// The Eco-Worthy coulomb meter (Modbus RTU, input registers 0..=11): SOC, voltage,
+    /// current and its probe's temperature; no cell voltages, no switches.
+    Coulomb,
 }
 
 impl Protocol {
     /// Every protocol with its configuration name.
-    pub const ALL: [(&'static str, Self); 5] = [
+    pub const ALL: [(&'static str, Self); 6] = [
         ("daly", Self::Daly),
         ("jk", Self::Jk),
         ("jk_pb", Self::JkPb),
         ("pace", Self::Pace),
         ("pylontech", Self::Pylontech),
+        ("coulomb", Self::Coulomb),
     ];
 
     /// The configuration name.
@@ -68,6 +74,7 @@ impl Protocol {
         match self {
             Self::Pylontech => 2,
             Self::Daly | Self::Jk | Self::JkPb | Self::Pace => 1,
+            Self::Coulomb => voltwire_modbus::coulomb_meter::DEFAULT_ADDRESS,
         }
     }
 }
@@ -94,8 +101,8 @@ pub struct Read {
     pub current: Milliamps,
     /// State of charge.
     pub soc: Permille,
-    /// Lowest and highest cell.
-    pub cells: (Millivolts, Millivolts),
+    /// Lowest and highest cell (`None`: the source has no cell voltages).
+    pub cells: Option<(Millivolts, Millivolts)>,
     /// Lowest and highest cell temperature, when reported.
     pub temperatures: Option<(DeciCelsius, DeciCelsius)>,
     /// The BMS's charge and discharge switches (`true` when not reported).
@@ -108,8 +115,10 @@ impl Read {
         let mut b = BatteryReading::voltage_only(at, self.voltage);
         b.current = Some(self.current);
         b.soc = Some(self.soc);
-        b.cell_min = Some(self.cells.0);
-        b.cell_max = Some(self.cells.1);
+        if let Some((lo, hi)) = self.cells {
+            b.cell_min = Some(lo);
+            b.cell_max = Some(hi);
+        }
         if let Some((lo, hi)) = self.temperatures {
             b.temperature_min = Some(lo);
             b.temperature_max = Some(hi);
@@ -165,11 +174,16 @@ enum Polling {
     Jk(Poller<Link, voltwire_jk::JkDecoder>),
     JkPb(Poller<Link, voltwire_jk::pb::PbDecoder>),
     Ascii(Poller<Link, voltwire_asciihex::Decoder>),
+    Coulomb(tokio_modbus::client::Context, PollConfig),
 }
 
 impl Polling {
-    fn new(protocol: Protocol, link: Link, config: PollConfig) -> Self {
+    fn new(protocol: Protocol, link: Link, address: u8, config: PollConfig) -> Self {
         match protocol {
+            Protocol::Coulomb => Self::Coulomb(
+                tokio_modbus::client::rtu::attach_slave(link, tokio_modbus::Slave(address)),
+                config,
+            ),
             Protocol::Daly => Self::Daly(Poller::new(link, voltwire_daly::Decoder::new(), config)),
             Protocol::Jk => Self::Jk(Poller::new(link, voltwire_jk::JkDecoder::new(), config)),
             Protocol::JkPb => {
@@ -188,6 +202,7 @@ impl Polling {
             (Self::JkPb(p), _) => jk_pb(p, address).await,
             (Self::Ascii(p), Protocol::Pylontech) => pylontech(p, address).await,
             (Self::Ascii(p), _) => pace(p, address).await,
+            (Self::Coulomb(ctx, config), _) => coulomb(ctx, *config).await,
         }
     }
 }
@@ -235,7 +250,7 @@ async fn daly(p: &mut Poller<Link, voltwire_daly::Decoder>) -> Result<Read, Poll
         voltage: pack.voltage,
         current: pack.current,
         soc: pack.soc,
-        cells: (cells.min, cells.max),
+        cells: Some((cells.min, cells.max)),
         temperatures,
         switches,
     })
@@ -267,7 +282,7 @@ async fn jk(p: &mut Poller<Link, voltwire_jk::JkDecoder>) -> Result<Read, PollEr
         voltage: r.pack_voltage.ok_or(NO_ANSWER)?,
         current: r.current().ok_or(NO_ANSWER)?,
         soc: r.soc_percent.and_then(soc_pct).ok_or(NO_ANSWER)?,
-        cells,
+        cells: Some(cells),
         temperatures,
         switches,
     })
@@ -309,7 +324,7 @@ async fn jk_pb(
         voltage: s.pack_voltage,
         current: s.current,
         soc: soc_pct(s.soc_percent).ok_or(NO_ANSWER)?,
-        cells: extremes(s.cells()).ok_or(NO_ANSWER)?,
+        cells: Some(extremes(s.cells()).ok_or(NO_ANSWER)?),
         temperatures: extremes([s.temperature_1, s.temperature_2]),
         switches: (s.charge_mos != 0, s.discharge_mos != 0),
     })
@@ -372,7 +387,7 @@ async fn pace(
         voltage: pack.voltage,
         current: pack.current,
         soc: soc_of(pack.remaining(), pack.total()).ok_or(NO_ANSWER)?,
-        cells: extremes(pack.cells.iter().copied()).ok_or(NO_ANSWER)?,
+        cells: Some(extremes(pack.cells.iter().copied()).ok_or(NO_ANSWER)?),
         temperatures,
         switches,
     })
@@ -411,8 +426,47 @@ async fn pylontech(
         voltage: module.voltage,
         current: module.current,
         soc: soc_of(module.remaining(), module.total()).ok_or(NO_ANSWER)?,
-        cells: extremes(module.cells.iter().copied()).ok_or(NO_ANSWER)?,
+        cells: Some(extremes(module.cells.iter().copied()).ok_or(NO_ANSWER)?),
         temperatures,
+        switches: (true, true),
+    })
+}
+
+/// The coulomb meter: input registers 0..=11 (function 0x04) in one read, retried as the
+/// poll configuration says. A timeout, an exception or registers that do not decode are no
+/// answer; a transport error is a lost link. The meter's probe temperature stands for the
+/// battery's (lowest = highest), so the temperature limits act on it.
+async fn coulomb(
+    ctx: &mut tokio_modbus::client::Context,
+    config: PollConfig,
+) -> Result<Read, PollError> {
+    use tokio_modbus::client::Reader as _;
+    use voltwire_modbus::coulomb_meter::{STATUS_LEN, STATUS_START, Status};
+    let count = u16::try_from(STATUS_LEN).map_err(|_| NO_ANSWER)?;
+    let mut attempts = 0u32;
+    let regs = loop {
+        attempts += 1;
+        match tokio::time::timeout(
+            config.timeout,
+            ctx.read_input_registers(STATUS_START, count),
+        )
+        .await
+        {
+            Ok(Ok(Ok(regs))) => break regs,
+            Ok(Err(tokio_modbus::Error::Transport(e))) => return Err(PollError::Io(e)),
+            // An exception, a reply that does not match, or none in time.
+            _ if attempts > config.retries => return Err(PollError::Timeout { attempts }),
+            _ => {}
+        }
+        tokio::time::sleep(config.gap).await;
+    };
+    let s = Status::from_registers(&regs).map_err(|_| NO_ANSWER)?;
+    Ok(Read {
+        voltage: s.voltage,
+        current: s.current,
+        soc: s.soc,
+        cells: None,
+        temperatures: Some((s.temperature, s.temperature)),
         switches: (true, true),
     })
 }
@@ -430,7 +484,7 @@ pub async fn run(bms: Bms, clock: Clock, tx: watch::Sender<Option<BatteryReading
             continue;
         };
         tracing::info!(link = %link.label(), protocol = bms.protocol.name(), "bms: connected");
-        let mut polling = Polling::new(bms.protocol, port, config);
+        let mut polling = Polling::new(bms.protocol, port, bms.address, config);
         let mut every = tokio::time::interval(clock.real(bms.poll_ms));
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut unanswered = 0u32;

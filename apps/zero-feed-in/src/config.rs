@@ -39,10 +39,11 @@ interval_s = 1             # HTTP polling interval
 [battery]
 source = "mqtt"            # mqtt (a JSON state: voltage_v, current_a, soc_pct, ...) | none
                            # | daly | jk | jk_pb | pace | pylontech (read directly, see port)
+                           # | coulomb (Eco-Worthy coulomb meter, Modbus RTU: SOC, V, I; no cells)
 broker = "mqtt://localhost:1883"   # source = mqtt
 topic = "voltwire/bms/state"       # source = mqtt
 # port = "serial:///dev/ttyUSB2?baud=9600"   # a BMS read directly (or tcp://host:port)
-# address = 1              # pace / jk_pb: 1 (or 0 for a lone Pace pack); pylontech: 2
+# address = 1              # pace / jk_pb / coulomb: 1 (or 0 for a lone Pace pack); pylontech: 2
 # poll_s = 1               # how often the BMS is read
 cells = 16
 charge_voltage_v = 55.2
@@ -914,7 +915,7 @@ impl File {
                     invalid(
                         "battery.source",
                         format!("unknown source `{other}`"),
-                        "use mqtt, daly, jk, jk_pb, pace, pylontech or none",
+                        "use mqtt, daly, jk, jk_pb, pace, pylontech, coulomb or none",
                     )
                 })?;
                 let port = required(
@@ -930,6 +931,13 @@ impl File {
                     )
                 })?;
                 let address = b.address.unwrap_or(protocol.default_address());
+                if protocol == crate::bms::Protocol::Coulomb && !(1..=247).contains(&address) {
+                    return Err(invalid(
+                        "battery.address",
+                        format!("{address}"),
+                        "use the coulomb meter's Modbus address, 1..=247 (0 is broadcast: no reply)",
+                    ));
+                }
                 if address > 247 {
                     return Err(invalid(
                         "battery.address",
@@ -1232,6 +1240,16 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        let coulomb = direct.replacen("source = \"pace\"", "source = \"coulomb\"", 1);
+        match parse(&coulomb).unwrap().battery {
+            BatterySource::Bms(b) => {
+                assert_eq!(b.protocol, crate::bms::Protocol::Coulomb);
+                assert_eq!(b.address, 1);
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = parse(&coulomb.replacen("# address = 1 ", "address = 0 ", 1)).unwrap_err();
+        assert!(e.contains("battery.address") && e.contains("fix"), "{e}");
         let e = parse(&direct.replacen("# poll_s = 1 ", "poll_s = 0 ", 1)).unwrap_err();
         assert!(e.contains("battery.poll_s") && e.contains("fix"), "{e}");
         let e = parse(&TEMPLATE.replacen("tick_ms = 1000", "tick_ms = 1000\nbogus = 1", 1))

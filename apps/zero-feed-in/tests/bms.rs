@@ -1,6 +1,7 @@
 //! The BMSes read directly (`battery.source = daly | jk | jk_pb | pace | pylontech`), each
 //! against its `voltwire-sim` device served on a TCP port: the reading carries the plant's
 //! voltage, current, SOC, cell extremes and temperatures (to each protocol's wire grid).
+//! The coulomb meter likewise, over Modbus RTU.
 //! Then the whole app with a Daly that goes silent while its port stays open: the battery
 //! goes stale, every device goes to 0 W, and it comes back when the BMS answers again.
 //! Assertions are on order and content; the timeouts only guard failures.
@@ -25,6 +26,8 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::watch;
 use voltwire_sim::device::{DalyBms, JkBms, JkPb, PaceStack, PylontechStack};
+use voltwire_sim::modbus::CoulombMeter;
+use voltwire_sim::serve::rtu::RtuPort;
 use voltwire_sim::serve::{self, Listen, PortDrop, SerialStation};
 use voltwire_sim::{BmsView, Faults, Plant, PlantCommand, SerialResponder};
 use voltwire_zero_feed_in_rules::BatteryReading;
@@ -187,6 +190,63 @@ async fn every_protocol_reads_the_plant() {
         );
         assert!(b.charge_allowed && b.discharge_allowed, "{what}");
     }
+}
+
+/// The coulomb meter (`battery.source = "coulomb"`) against `voltwire-sim`'s Eco-Worthy
+/// meter at address 7, served as Modbus RTU over TCP: SOC, voltage, current and the probe's
+/// temperature as the meter reports them; no cell voltages (none are invented).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_coulomb_meter_reads_soc_voltage_and_current() {
+    let plant = Plant::single(16, 0.6);
+    let meter = CoulombMeter::new(&plant).with_address(7);
+    let want = meter.status(&plant);
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let mut port = RtuPort::new(plant, Box::new(meter), 1.0);
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let announce = |a: &str| {
+                let _ = tx.send(a.to_owned());
+                Ok(())
+            };
+            let _ = serve::serve(
+                &mut port,
+                Listen::Tcp("127.0.0.1:0".into()),
+                PortDrop::Never,
+                quiet,
+                announce,
+                core::future::pending(),
+            )
+            .await;
+        });
+    });
+    let url = format!("tcp://{}", rx.await.unwrap());
+    let (tx, mut rx) = watch::channel(None);
+    let task = tokio::spawn(bms::run(
+        Bms {
+            protocol: Protocol::Coulomb,
+            port: url.parse().unwrap(),
+            address: 7,
+            poll_ms: 200,
+        },
+        Clock::start(1),
+        tx,
+    ));
+    let b = first_reading(&mut rx, "coulomb").await;
+    task.abort();
+    assert!(want.soc.0 > 0 && want.voltage.0 > 40_000, "{want:?}");
+    assert_eq!(b.soc, Some(want.soc));
+    assert_eq!(b.voltage, want.voltage);
+    assert_eq!(b.current, Some(want.current));
+    assert_eq!(
+        (b.temperature_min, b.temperature_max),
+        (Some(want.temperature), Some(want.temperature))
+    );
+    assert_eq!((b.cell_min, b.cell_max), (None, None));
+    assert!(b.charge_allowed && b.discharge_allowed);
 }
 
 /// A generic HTTP JSON meter: the house draws 300 W, the meter shows that minus what the
