@@ -346,6 +346,11 @@ token = "{TOKEN}"
               all(fc == 16 and reg == 40 and len(v) == 1 for (_, fc, reg, v) in writes), writes)
         check("lumentree: no set point above max_discharge_w (800 W)",
               all(v[0] <= 800 for (_, _, _, v) in writes), writes)
+        # Start (0), 300 W, the load step (600 W), EMPTY (0), back (600 W), SIGTERM (0):
+        # a loop that swings between 0 W and the set point at every meter reading (a
+        # delivered value older than the meter's) writes far more than that.
+        check("lumentree: no swing between 0 W and the set point (at most 8 writes)",
+              len(writes) <= 8, [v[0] for (_, _, _, v) in writes])
         with LOCK:
             mreads = list(METER_READS)
         check("coulomb meter: nothing written to it",

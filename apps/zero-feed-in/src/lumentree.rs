@@ -87,6 +87,22 @@ pub async fn run(
                         if target == 0 && ok.is_some() {
                             tracing::info!(address = lt.address, "lumentree: set to 0 W");
                         }
+                        // Read the output again after a write: the reading above predates
+                        // it, and a meter that already shows the new output next to a
+                        // delivered value from before the write makes the demand swing
+                        // between 0 and the set point at every meter reading.
+                        if ok.is_some() {
+                            if let Some(regs) =
+                                exchange(ctx.read_holding_registers(lumentree::OUTPUT_POWER, 1))
+                                    .await
+                            {
+                                let out = regs.first().map_or(0, |r| i32::from(*r / 10));
+                                status.send_replace(DeviceStatus {
+                                    last_seen: Some(clock.now()),
+                                    delivered: Some(Watts(-out)),
+                                });
+                            }
+                        }
                     }
                 }
             } else {
