@@ -47,6 +47,23 @@ pub enum Kind {
         /// The limits the pack gets (Pace sends none): CVL, CCL, DCL.
         limits: (Millivolts, Milliamps, Milliamps),
     },
+    /// A Daly BMS (0xA5 frames) on a byte link.
+    Daly(SerialBms),
+}
+
+/// A BMS polled on a byte link (serial or TCP) that sends no limits of its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SerialBms {
+    /// The link.
+    pub link: LinkUrl,
+    /// The pack's address (Pace) or the port's host address selector (Daly: 0 or 0x80).
+    pub address: u8,
+    /// Time between polls.
+    pub interval: Duration,
+    /// Time a reply may take.
+    pub timeout: Duration,
+    /// The limits the pack gets: CVL, CCL, DCL.
+    pub limits: (Millivolts, Milliamps, Milliamps),
 }
 
 /// One configured direct battery.
@@ -142,6 +159,9 @@ pub fn spawn(spec: DirectSpec, shared: Shared, virtuals: VirtualBuses) {
                 limits,
             };
             tokio::spawn(pace(spec, p, shared));
+        }
+        Kind::Daly(d) => {
+            tokio::spawn(daly(spec, d, shared));
         }
     }
 }
@@ -376,6 +396,202 @@ async fn pace(spec: DirectSpec, p: PaceLink, shared: Shared) {
     }
 }
 
+/// What one Daly poll read (0x90 pack, 0x91 cell range, 0x92 temperatures, 0x93 MOSFETs,
+/// 0x98 failures).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DalyPoll {
+    /// 0x90.
+    pub pack: voltwire_daly::PackStatus,
+    /// 0x91.
+    pub cells: voltwire_daly::CellVoltageRange,
+    /// 0x92.
+    pub temperatures: voltwire_daly::TemperatureRange,
+    /// 0x93.
+    pub mosfets: voltwire_daly::MosfetStatus,
+    /// 0x98.
+    pub failures: voltwire_daly::FailureFlags,
+}
+
+/// The reading of a Daly BMS: charging is allowed while the charge MOSFET is on and no
+/// level-2 fault that stops charging is set (cell / pack over voltage, charge over current,
+/// charge over / under temperature, charge MOSFET over temperature, short circuit, charging
+/// forbidden at low voltage); discharging likewise. The SOC is the BMS's.
+pub fn daly_reading(
+    d: &DalyPoll,
+    limits: (Millivolts, Milliamps, Milliamps),
+    capacity: MilliampHours,
+) -> (Reading, (u8, u8)) {
+    use voltwire_daly::Failure as F;
+    let has = |f: F| d.failures.contains(f);
+    let both = has(F::ShortCircuitProtectFault);
+    let charge_stop = both
+        || [
+            F::CellVoltageHighL2,
+            F::PackVoltageHighL2,
+            F::ChargeOvercurrentL2,
+            F::ChargeTemperatureHighL2,
+            F::ChargeTemperatureLowL2,
+            F::ChargeMosOverTemperature,
+            F::LowVoltageChargeForbidden,
+        ]
+        .into_iter()
+        .any(has);
+    let discharge_stop = both
+        || [
+            F::CellVoltageLowL2,
+            F::PackVoltageLowL2,
+            F::DischargeOvercurrentL2,
+            F::DischargeTemperatureHighL2,
+            F::DischargeTemperatureLowL2,
+            F::DischargeMosOverTemperature,
+        ]
+        .into_iter()
+        .any(has);
+    let charge_enable = d.mosfets.charge_mosfet.0 != 0 && !charge_stop;
+    let discharge_enable = d.mosfets.discharge_mosfet.0 != 0 && !discharge_stop;
+    let state = BatteryState {
+        charge_voltage_limit: limits.0,
+        charge_current_limit: if charge_enable {
+            limits.1
+        } else {
+            Milliamps(0)
+        },
+        discharge_current_limit: if discharge_enable {
+            limits.2
+        } else {
+            Milliamps(0)
+        },
+        soc: Permille(d.pack.soc.0.clamp(0, 1000)),
+        soh: Permille(1000),
+        voltage: d.pack.voltage,
+        current: d.pack.current,
+        temperature: d.temperatures.max,
+        charge_enable,
+        discharge_enable,
+        ..BatteryState::default()
+    };
+    let mut r = reading_of(state, capacity);
+    let remaining = d.mosfets.remaining_capacity.0.clamp(0, capacity.0);
+    r.capacity = Some(MilliampHours(remaining));
+    r.consumed = Some(MilliampHours(capacity.0 - remaining));
+    r.min_cell = Some(d.cells.min);
+    r.max_cell = Some(d.cells.max);
+    r.min_temperature = Some(d.temperatures.min);
+    r.max_temperature = Some(d.temperatures.max);
+    r.modules.blocking_charge = u16::from(!charge_enable);
+    r.modules.blocking_discharge = u16::from(!discharge_enable);
+    (r, (d.cells.min_cell, d.cells.max_cell))
+}
+
+/// One Daly read: `Ok(None)` when unanswered or not understood (the reading ages), `Err`
+/// only for a lost link.
+async fn daly_read<L>(
+    poller: &mut Poller<L, voltwire_daly::Decoder>,
+    variant: &voltwire_daly::Variant,
+    command: voltwire_daly::Command,
+) -> Result<Option<voltwire_daly::Response>, PollError>
+where
+    L: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let mut buf = [0u8; voltwire_daly::FRAME_LEN];
+    let Ok(n) = voltwire_daly::Request::read(command).emit(variant.host_address, &mut buf) else {
+        return Ok(None);
+    };
+    let item = poller
+        .request(buf.get(..n).unwrap_or_default(), |i| {
+            i.as_ref().is_ok_and(|f| f.command == command.0)
+        })
+        .await;
+    match item {
+        Ok(Ok(f)) => Ok(voltwire_daly::Response::parse(&f, variant).ok()),
+        Ok(Err(_)) | Err(PollError::Timeout { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// One full Daly poll; `Ok(None)` when any part is missing (nothing half-read is used).
+async fn daly_poll<L>(
+    poller: &mut Poller<L, voltwire_daly::Decoder>,
+    variant: &voltwire_daly::Variant,
+) -> Result<Option<DalyPoll>, PollError>
+where
+    L: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use voltwire_daly::{Command as C, Response as R};
+    let Some(R::PackStatus(pack)) = daly_read(poller, variant, C::PACK_STATUS).await? else {
+        return Ok(None);
+    };
+    let Some(R::CellVoltageRange(cells)) =
+        daly_read(poller, variant, C::CELL_VOLTAGE_RANGE).await?
+    else {
+        return Ok(None);
+    };
+    let Some(R::TemperatureRange(temperatures)) =
+        daly_read(poller, variant, C::TEMPERATURE_RANGE).await?
+    else {
+        return Ok(None);
+    };
+    let Some(R::MosfetStatus(mosfets)) = daly_read(poller, variant, C::MOSFET_STATUS).await? else {
+        return Ok(None);
+    };
+    let Some(R::Failures(f)) = daly_read(poller, variant, C::FAILURES).await? else {
+        return Ok(None);
+    };
+    Ok(Some(DalyPoll {
+        pack,
+        cells,
+        temperatures,
+        mosfets,
+        failures: f.flags,
+    }))
+}
+
+/// Poll a Daly BMS forever; a failed link is reopened with backoff (an unanswered poll
+/// just leaves the reading to age).
+async fn daly(spec: DirectSpec, d: SerialBms, shared: Shared) {
+    let variant = if d.address == 0x80 {
+        voltwire_daly::Variant::UART
+    } else {
+        voltwire_daly::Variant::RS485
+    };
+    let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10), 200, 1);
+    let mut reconnect = Reconnect::new(d.link.clone(), backoff);
+    let config = PollConfig {
+        timeout: d.timeout,
+        retries: 0,
+        gap: Duration::from_millis(20),
+        echo: false,
+    };
+    loop {
+        let Ok(link) = reconnect.connect(None).await else {
+            continue;
+        };
+        tracing::info!("{}: link {} open", spec.name, d.link);
+        let mut poller = Poller::new(link, voltwire_daly::Decoder::new(), config);
+        let mut tick = tokio::time::interval(d.interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let err = loop {
+            tick.tick().await;
+            match daly_poll(&mut poller, &variant).await {
+                Ok(Some(p)) => {
+                    let (reading, cells) = daly_reading(&p, d.limits, spec.capacity);
+                    shared.put(
+                        &spec.name,
+                        Latest {
+                            reading,
+                            at: Instant::now(),
+                            cells: Some(cells),
+                        },
+                    );
+                }
+                Ok(None) => {}
+                Err(e) => break e,
+            }
+        };
+        tracing::warn!("{}: link lost ({err}), reconnecting", spec.name);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -440,5 +656,103 @@ mod tests {
         s.state.system = System(System::DISCHARGE_FET_ON);
         let (r, _) = pace_reading(&a, &s, LIMITS, MilliampHours(1)).unwrap();
         assert!(!r.state.charge_enable && r.state.discharge_enable);
+    }
+
+    fn daly() -> DalyPoll {
+        use voltwire_daly::{
+            CellVoltageRange, ChargeState, FailureFlags, MosfetStatus, PackStatus, Switch,
+            TemperatureRange,
+        };
+        DalyPoll {
+            pack: PackStatus {
+                voltage: Millivolts(53_100),
+                acquired_voltage: Millivolts(0),
+                current: Milliamps(-4_000),
+                soc: Permille(615),
+            },
+            cells: CellVoltageRange {
+                max: Millivolts(3_330),
+                max_cell: 7,
+                min: Millivolts(3_310),
+                min_cell: 12,
+                reserved: [0; 2],
+            },
+            temperatures: TemperatureRange {
+                max: DeciCelsius(240),
+                max_sensor: 1,
+                min: DeciCelsius(210),
+                min_sensor: 2,
+                reserved: [0; 4],
+            },
+            mosfets: MosfetStatus {
+                state: ChargeState(0),
+                charge_mosfet: Switch(1),
+                discharge_mosfet: Switch(1),
+                bms_life: 0,
+                remaining_capacity: MilliampHours(61_500),
+            },
+            failures: FailureFlags::default(),
+        }
+    }
+
+    #[test]
+    fn daly_reading_maps_pack_cells_temperatures_and_limits() {
+        let (r, cells) = daly_reading(&daly(), LIMITS, MilliampHours(100_000));
+        assert_eq!(cells, (12, 7));
+        assert_eq!(
+            (r.min_cell, r.max_cell),
+            (Some(Millivolts(3_310)), Some(Millivolts(3_330)))
+        );
+        assert_eq!(
+            (r.min_temperature, r.max_temperature),
+            (Some(DeciCelsius(210)), Some(DeciCelsius(240)))
+        );
+        assert_eq!(r.state.soc, Permille(615));
+        assert_eq!(r.state.voltage, Millivolts(53_100));
+        assert_eq!(r.state.current, Milliamps(-4_000));
+        assert_eq!(r.capacity, Some(MilliampHours(61_500)));
+        assert_eq!(r.installed_capacity, MilliampHours(100_000));
+        assert_eq!(
+            (
+                r.state.charge_voltage_limit,
+                r.state.charge_current_limit,
+                r.state.discharge_current_limit
+            ),
+            LIMITS
+        );
+        assert!(r.state.charge_enable && r.state.discharge_enable);
+    }
+
+    #[test]
+    fn daly_mosfets_and_level_2_faults_stop_their_direction() {
+        use voltwire_daly::{Failure as F, Switch};
+        let dirs = |d: &DalyPoll| {
+            let (r, _) = daly_reading(d, LIMITS, MilliampHours(1));
+            (
+                r.state.charge_current_limit.0,
+                r.state.discharge_current_limit.0,
+                r.modules.blocking_charge,
+                r.modules.blocking_discharge,
+            )
+        };
+        let mut d = daly();
+        d.mosfets.charge_mosfet = Switch(0);
+        assert_eq!(dirs(&d), (0, 70_000, 1, 0));
+        let mut d = daly();
+        d.mosfets.discharge_mosfet = Switch(0);
+        assert_eq!(dirs(&d), (50_000, 0, 0, 1));
+        for (f, want) in [
+            (F::CellVoltageHighL2, (0, 70_000, 1, 0)),
+            (F::LowVoltageChargeForbidden, (0, 70_000, 1, 0)),
+            (F::CellVoltageLowL2, (50_000, 0, 0, 1)),
+            (F::DischargeTemperatureHighL2, (50_000, 0, 0, 1)),
+            (F::ShortCircuitProtectFault, (0, 0, 1, 1)),
+            // A level-1 warning stops nothing.
+            (F::CellVoltageHighL1, (50_000, 70_000, 0, 0)),
+        ] {
+            let mut d = daly();
+            d.failures.set(f, true);
+            assert_eq!(dirs(&d), want, "{f:?}");
+        }
     }
 }

@@ -1002,6 +1002,79 @@ async fn direct_can_and_serial_batteries_next_to_a_dbus_one() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+fn daly_bms() -> voltwire_sim::serve::SerialStation {
+    voltwire_sim::serve::SerialStation::new(
+        voltwire_sim::Plant::single(16, 0.5),
+        Box::new(voltwire_sim::device::DalyBms::new(0)),
+        1.0,
+    )
+}
+
+/// A simulated Daly BMS on TCP next to a D-Bus battery: its values are read (cells, limits
+/// from the config), its port goes away (module offline, the aggregate stays) and comes back
+/// (recovered after the hold).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_daly_read_lost_and_recovered() {
+    use aggregator::direct::{DirectSpec, Kind, SerialBms};
+    use voltwire_core::{MilliampHours, Milliamps, Millivolts};
+
+    let dir = voltwire_testkit::scratch_dir("agg-daly");
+    let bus = TestBus::start(&dir).await;
+    let address = bus.address().to_owned();
+    let (daly_stop, daly_stop_rx) = oneshot::channel();
+    let daly_addr = serve_sim(daly_bms(), "127.0.0.1:0", daly_stop_rx).await;
+
+    let mut cfg = config(&address, 2, SignalMode::PropertiesChanged);
+    cfg.direct = vec![DirectSpec {
+        name: "daly".into(),
+        kind: Kind::Daly(SerialBms {
+            link: format!("tcp://{daly_addr}").parse().unwrap(),
+            address: 0,
+            interval: Duration::from_millis(500),
+            timeout: Duration::from_millis(500),
+            limits: (Millivolts(55_200), Milliamps(40_000), Milliamps(70_000)),
+        }),
+        capacity: MilliampHours(100_000),
+    }];
+    let [mut a, _, _] = demo::specs();
+    a.cells = (3.310, 3.340);
+    let s1 = SimBattery::start(&address, a).await.unwrap();
+    let agg = Running::start(App::new(cfg));
+    let reader = connect(&address).await;
+
+    let items = wait_for(&reader, "both admitted", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/System/NrOfBatteries"), 2.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOnline"), 2.0);
+    assert_eq!(f(&items, "/InstalledCapacity"), 200.0);
+    // N × smallest: the Daly's configured 40 A is the smaller CCL.
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 80.0);
+    // The simulated pack's cells sit at 3.300 V at 50 %: below the D-Bus battery's 3.310 V.
+    assert_eq!(f(&items, "/System/MinCellVoltage"), 3.3);
+    assert!(
+        text(&items, "/System/MinVoltageCellId").starts_with("daly:C"),
+        "{}",
+        text(&items, "/System/MinVoltageCellId")
+    );
+
+    let _ = daly_stop.send(());
+    let items = wait_for(&reader, "daly excluded", |i| {
+        mode(i) == "degraded" && i.get("/System/NrOfModulesOffline") == Some(&Item::Int(1))
+    })
+    .await;
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 2.0);
+    assert_eq!(f(&items, "/InstalledCapacity"), 100.0);
+    let (_daly_stop, daly_stop_rx) = oneshot::channel();
+    let again = serve_sim(daly_bms(), &daly_addr, daly_stop_rx).await;
+    assert_eq!(again, daly_addr);
+    let items = wait_for(&reader, "daly back", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 0.0);
+    agg.stop().await;
+    drop(s1);
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `GET path` on `addr`; the status code and the body.
 async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
