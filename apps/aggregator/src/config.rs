@@ -280,13 +280,14 @@ pub struct File {
 pub struct DirectSection {
     /// Its name (letters, digits, `_`, `-`).
     pub name: String,
-    /// `pylontech_can`, `pace` or `daly`.
+    /// `pylontech_can`, `pylontech_rs485`, `pace` or `daly`.
     pub kind: String,
-    /// A bus URL (`pylontech_can`) or a link URL (`pace`, `daly`).
+    /// A bus URL (`pylontech_can`) or a link URL (`pylontech_rs485`, `pace`, `daly`).
     pub url: String,
     /// Installed capacity (Ah).
     pub capacity_ah: f64,
-    /// Pace: the pack's address; Daly: 0 (RS485 port, host 0x40) or 128 (UART, host 0x80).
+    /// Pace: the pack's address; Daly: 0 (RS485 port, host 0x40) or 128 (UART, host 0x80);
+    /// Pylontech RS485: the module's ADR (2 for the first).
     #[serde(default)]
     pub address: u8,
     /// Pace, Daly: the charge voltage limit it gets (V).
@@ -709,10 +710,11 @@ fn direct_section(
                 }
             }
         }
+        "pylontech_rs485" => pylontech_rs485(d, &at, bad)?,
         _ => {
             return Err(bad(
                 &at("kind"),
-                "not pylontech_can, pace or daly",
+                "not pylontech_can, pylontech_rs485, pace or daly",
                 "kind = \"pylontech_can\"",
             ));
         }
@@ -771,6 +773,45 @@ fn serial_bms(
             amps(d.charge_current, "charge_current")?,
             amps(d.discharge_current, "discharge_current")?,
         ),
+    })
+}
+
+/// A Pylontech module on RS485: its own limits (no limit keys), the module's ADR.
+fn pylontech_rs485(
+    d: &DirectSection,
+    at: &dyn Fn(&str) -> String,
+    bad: &dyn Fn(&str, &str, &str) -> ConfigError,
+) -> Result<Kind, ConfigError> {
+    for (key, given) in [
+        ("charge_voltage", d.charge_voltage.is_some()),
+        ("charge_current", d.charge_current.is_some()),
+        ("discharge_current", d.discharge_current.is_some()),
+    ] {
+        if given {
+            return Err(bad(
+                &at(key),
+                "a Pylontech module sends its own limits (0x92)",
+                "remove the key",
+            ));
+        }
+    }
+    if !(2..=0xFE).contains(&d.address) {
+        return Err(bad(
+            &at("address"),
+            "must be the module's ADR (2 ..= 254)",
+            "address = 2 for the first module",
+        ));
+    }
+    let mut d = d.clone();
+    d.charge_voltage = Some(1.0);
+    d.charge_current = Some(0.0);
+    d.discharge_current = Some(0.0);
+    let l = serial_bms(&d, &at, bad)?;
+    Ok(Kind::PylontechRs485 {
+        link: l.link,
+        address: l.address,
+        interval: l.interval,
+        timeout: l.timeout,
     })
 }
 
@@ -1027,7 +1068,7 @@ mod tests {
             &TEMPLATE[end..]
         );
         let c = check(&on).unwrap();
-        assert_eq!(c.direct.len(), 3);
+        assert_eq!(c.direct.len(), 4);
         assert_eq!(c.direct[0].name, "rack1");
         assert!(matches!(c.direct[0].kind, Kind::PylontechCan { .. }));
         assert_eq!(c.direct[1].capacity, MilliampHours(100_000));
@@ -1053,6 +1094,15 @@ mod tests {
             )
         );
         assert_eq!(daly.link.to_string(), "serial:///dev/ttyUSB1?baud=9600");
+        assert!(
+            matches!(
+                &c.direct[3].kind,
+                Kind::PylontechRs485 { address: 2, interval, .. }
+                    if *interval == std::time::Duration::from_secs(1)
+            ),
+            "{:?}",
+            c.direct[3].kind
+        );
         for (from, to, field) in [
             ("kind = \"pace\"", "kind = \"jk\"", "direct[1].kind"),
             (
@@ -1061,9 +1111,15 @@ mod tests {
                 "direct[2].address",
             ),
             (
-                "discharge_current = 100\n\n# --- Status",
-                "\n# --- Status",
+                "discharge_current = 100\n#\n# A Pylontech",
+                "#\n# A Pylontech",
                 "direct[2].discharge_current",
+            ),
+            ("address = 2\n", "address = 1\n", "direct[3].address"),
+            (
+                "address = 2\n",
+                "address = 2\ncharge_voltage = 55.2\n",
+                "direct[3].charge_voltage",
             ),
             ("charge_voltage = 55.2\n", "", "direct[1].charge_voltage"),
             (

@@ -49,6 +49,17 @@ pub enum Kind {
     },
     /// A Daly BMS (0xA5 frames) on a byte link.
     Daly(SerialBms),
+    /// A Pylontech module on RS485 (ASCII-hex, protocol 0x20): its own limits (0x92).
+    PylontechRs485 {
+        /// The link.
+        link: LinkUrl,
+        /// The module's ADR (2 for the first).
+        address: u8,
+        /// Time between polls.
+        interval: Duration,
+        /// Time a reply may take.
+        timeout: Duration,
+    },
 }
 
 /// A BMS polled on a byte link (serial or TCP) that sends no limits of its own.
@@ -162,6 +173,21 @@ pub fn spawn(spec: DirectSpec, shared: Shared, virtuals: VirtualBuses) {
         }
         Kind::Daly(d) => {
             tokio::spawn(daly(spec, d, shared));
+        }
+        Kind::PylontechRs485 {
+            link,
+            address,
+            interval,
+            timeout,
+        } => {
+            let p = SerialBms {
+                link,
+                address,
+                interval,
+                timeout,
+                limits: (Millivolts(0), Milliamps(0), Milliamps(0)),
+            };
+            tokio::spawn(pylontech_rs485(spec, p, shared));
         }
     }
 }
@@ -592,6 +618,156 @@ async fn daly(spec: DirectSpec, d: SerialBms, shared: Shared) {
     }
 }
 
+/// The reading of a Pylontech module from its 0x42 analog block and its 0x92 limits: CVL,
+/// CCL and DCL are the module's own; a direction whose enable flag is cleared gets 0 A. The
+/// first temperature is the BMS board's, the others the cells'. `None` without cells.
+pub fn pylontech_rs485_reading(
+    a: &voltwire_pylontech::rs485::ModuleAnalog,
+    m: &voltwire_pylontech::rs485::ChargeManagement,
+    capacity: MilliampHours,
+) -> Option<(Reading, (u8, u8))> {
+    use voltwire_pylontech::rs485::ManagementStatus as S;
+    let cells = a.cells.iter().copied().enumerate();
+    let (lo_i, lo) = cells.clone().min_by_key(|(_, v)| *v)?;
+    let (hi_i, hi) = cells.max_by_key(|(_, v)| *v)?;
+    let first_cell_temp = usize::from(a.temperatures.len() > 1);
+    let temps: Vec<DeciCelsius> = (first_cell_temp..a.temperatures.len())
+        .filter_map(|i| a.temperature_celsius(i))
+        .collect();
+    let board = a.temperature_celsius(0);
+    let full = if a.total().0 > 0 { a.total() } else { capacity };
+    let remaining = a.remaining().0.clamp(0, full.0);
+    let soc = if full.0 > 0 {
+        remaining * 1000 / full.0
+    } else {
+        0
+    };
+    let charge_enable = m.status.contains(S::CHARGE_ENABLE);
+    let discharge_enable = m.status.contains(S::DISCHARGE_ENABLE);
+    let t_min = temps.iter().copied().min();
+    let t_max = temps.iter().copied().max();
+    let state = BatteryState {
+        charge_voltage_limit: m.charge_voltage_limit,
+        charge_current_limit: if charge_enable {
+            Milliamps(m.charge_current_limit.0.max(0))
+        } else {
+            Milliamps(0)
+        },
+        discharge_current_limit: if discharge_enable {
+            m.discharge_current_magnitude()
+        } else {
+            Milliamps(0)
+        },
+        soc: Permille(i16::try_from(soc).unwrap_or(0)),
+        soh: Permille(1000),
+        voltage: a.voltage,
+        current: a.current,
+        temperature: t_max.or(board).unwrap_or(DeciCelsius(250)),
+        charge_enable,
+        discharge_enable,
+        ..BatteryState::default()
+    };
+    let mut r = reading_of(state, full);
+    r.capacity = Some(MilliampHours(remaining));
+    r.consumed = Some(MilliampHours(full.0 - remaining));
+    r.min_cell = Some(lo);
+    r.max_cell = Some(hi);
+    r.min_temperature = t_min;
+    r.max_temperature = t_max;
+    r.modules.blocking_charge = u16::from(!charge_enable);
+    r.modules.blocking_discharge = u16::from(!discharge_enable);
+    let n = |i: usize| u8::try_from(i + 1).unwrap_or(u8::MAX);
+    Some((r, (n(lo_i), n(hi_i))))
+}
+
+/// One Pylontech RS485 exchange: the reply's body, `Ok(None)` when unanswered, refused or
+/// not understood; `Err` only for a lost link.
+async fn pylontech_exchange<L>(
+    poller: &mut Poller<L, Decoder>,
+    req: &voltwire_pylontech::rs485::Request,
+) -> Result<Option<voltwire_pylontech::rs485::ResponseBody>, PollError>
+where
+    L: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use voltwire_pylontech::rs485::Response;
+    let Ok(frame) = req.to_frame() else {
+        return Ok(None);
+    };
+    let cmd = req.command();
+    let item = poller
+        .request(&frame.to_bytes(), |f: &Frames| {
+            f.as_ref()
+                .is_ok_and(|f| Response::from_frame(f, cmd).answers(req))
+        })
+        .await;
+    match item {
+        Ok(Ok(f)) => {
+            let r = Response::from_frame(&f, cmd);
+            Ok(r.rtn.is_ok().then_some(r.body))
+        }
+        Ok(Err(_)) | Err(PollError::Timeout { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Poll a Pylontech module forever (0x42 analog + 0x92 limits); a failed link is reopened
+/// with backoff (an unanswered poll just leaves the reading to age).
+async fn pylontech_rs485(spec: DirectSpec, p: SerialBms, shared: Shared) {
+    use voltwire_pylontech::rs485::{Request, RequestBody, ResponseBody, Target};
+    let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10), 200, 1);
+    let mut reconnect = Reconnect::new(p.link.clone(), backoff);
+    let config = PollConfig {
+        timeout: p.timeout,
+        retries: 0,
+        gap: Duration::from_millis(20),
+        echo: false,
+    };
+    let adr = p.address;
+    loop {
+        let Ok(link) = reconnect.connect(None).await else {
+            continue;
+        };
+        tracing::info!("{}: link {} open", spec.name, p.link);
+        let mut poller = Poller::new(link, Decoder::new(), config);
+        let mut tick = tokio::time::interval(p.interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let err = loop {
+            tick.tick().await;
+            let analog = Request::new(adr, RequestBody::Analog(Target::Module(adr)));
+            let a = match pylontech_exchange(&mut poller, &analog).await {
+                Ok(a) => a,
+                Err(e) => break e,
+            };
+            let limits = Request::new(adr, RequestBody::Management(adr));
+            let m = match pylontech_exchange(&mut poller, &limits).await {
+                Ok(m) => m,
+                Err(e) => break e,
+            };
+            if let (
+                Some(ResponseBody::Analog(a)),
+                Some(ResponseBody::Management { management, .. }),
+            ) = (a, m)
+            {
+                if let Some(a) = a.modules.first() {
+                    if let Some((reading, cells)) =
+                        pylontech_rs485_reading(a, &management, spec.capacity)
+                    {
+                        shared.put(
+                            &spec.name,
+                            Latest {
+                                reading,
+                                at: Instant::now(),
+                                cells: Some(cells),
+                            },
+                        );
+                    }
+                }
+            }
+        };
+        tracing::warn!("{}: link lost ({err}), reconnecting", spec.name);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -754,5 +930,53 @@ mod tests {
             d.failures.set(f, true);
             assert_eq!(dirs(&d), want, "{f:?}");
         }
+    }
+
+    #[test]
+    fn pylontech_rs485_limits_are_the_modules_and_a_cleared_flag_stops_its_direction() {
+        use voltwire_pylontech::rs485::{
+            ChargeManagement, DischargeSign, ManagementStatus as S, ModuleAnalog,
+        };
+        let mut a = ModuleAnalog::default();
+        for mv in [3300, 3350, 3290, 3310] {
+            a.cells.push(Millivolts(mv)).unwrap();
+        }
+        a.voltage = Millivolts(13_250);
+        a.current = Milliamps(2_000);
+        a.remaining_capacity = MilliampHours(25_000);
+        a.full_capacity = MilliampHours(50_000);
+        let m = |status: u8| {
+            ChargeManagement::new(
+                Millivolts(14_200),
+                Millivolts(11_000),
+                Milliamps(25_000),
+                Milliamps(30_000),
+                DischargeSign::Negative,
+                S(status),
+            )
+        };
+        let both = S::CHARGE_ENABLE | S::DISCHARGE_ENABLE;
+        let (r, cells) = pylontech_rs485_reading(&a, &m(both), MilliampHours(1)).unwrap();
+        assert_eq!(cells, (3, 2));
+        assert_eq!(r.installed_capacity, MilliampHours(50_000));
+        assert_eq!(r.state.soc, Permille(500));
+        let lim = |r: &Reading| {
+            (
+                r.state.charge_voltage_limit.0,
+                r.state.charge_current_limit.0,
+                r.state.discharge_current_limit.0,
+            )
+        };
+        assert_eq!(lim(&r), (14_200, 25_000, 30_000));
+        let (r, _) =
+            pylontech_rs485_reading(&a, &m(S::DISCHARGE_ENABLE), MilliampHours(1)).unwrap();
+        assert_eq!(lim(&r), (14_200, 0, 30_000));
+        assert_eq!(r.modules.blocking_charge, 1);
+        let (r, _) = pylontech_rs485_reading(&a, &m(S::CHARGE_ENABLE), MilliampHours(1)).unwrap();
+        assert_eq!(lim(&r), (14_200, 25_000, 0));
+        assert_eq!(r.modules.blocking_discharge, 1);
+        assert!(
+            pylontech_rs485_reading(&ModuleAnalog::default(), &m(both), MilliampHours(1)).is_none()
+        );
     }
 }
