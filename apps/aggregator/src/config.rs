@@ -280,9 +280,9 @@ pub struct File {
 pub struct DirectSection {
     /// Its name (letters, digits, `_`, `-`).
     pub name: String,
-    /// `pylontech_can`, `pylontech_rs485`, `pace` or `daly`.
+    /// `pylontech_can`, `pylontech_rs485`, `pace`, `daly` or `jk`.
     pub kind: String,
-    /// A bus URL (`pylontech_can`) or a link URL (`pylontech_rs485`, `pace`, `daly`).
+    /// A bus URL (`pylontech_can`) or a link URL (the others).
     pub url: String,
     /// Installed capacity (Ah).
     pub capacity_ah: f64,
@@ -688,7 +688,7 @@ fn direct_section(
                 })?;
             Kind::PylontechCan { bus }
         }
-        "pace" | "daly" => {
+        "pace" | "daly" | "jk" => {
             let link = serial_bms(d, &at, bad)?;
             let kind = d.kind.as_str();
             if kind == "daly" {
@@ -700,6 +700,15 @@ fn direct_section(
                     ));
                 }
                 Kind::Daly(link)
+            } else if kind == "jk" {
+                if d.address != 0 {
+                    return Err(bad(
+                        &at("address"),
+                        "a JK BMS (4E 57) has no bus address",
+                        "remove the key (one BMS per link)",
+                    ));
+                }
+                Kind::Jk(link)
             } else {
                 Kind::Pace {
                     link: link.link,
@@ -714,7 +723,7 @@ fn direct_section(
         _ => {
             return Err(bad(
                 &at("kind"),
-                "not pylontech_can, pylontech_rs485, pace or daly",
+                "not pylontech_can, pylontech_rs485, pace, daly or jk",
                 "kind = \"pylontech_can\"",
             ));
         }
@@ -1043,9 +1052,8 @@ mod tests {
         assert!(check(&t).unwrap_err().contains("web.bind"));
     }
 
-    #[test]
-    fn direct_batteries() {
-        assert!(check(TEMPLATE).unwrap().direct.is_empty());
+    /// The template with its commented `[[direct]]` examples uncommented.
+    fn direct_examples() -> String {
         // The template's two commented examples, uncommented.
         let start = TEMPLATE.find("# [[direct]]").unwrap();
         let end = TEMPLATE.find("# --- Status page").unwrap();
@@ -1061,14 +1069,20 @@ mod tests {
                 _ => l,
             })
             .collect();
-        let on = format!(
+        format!(
             "{}{}\n{}",
             &TEMPLATE[..start],
             examples.join("\n"),
             &TEMPLATE[end..]
-        );
+        )
+    }
+
+    #[test]
+    fn direct_batteries() {
+        assert!(check(TEMPLATE).unwrap().direct.is_empty());
+        let on = direct_examples();
         let c = check(&on).unwrap();
-        assert_eq!(c.direct.len(), 4);
+        assert_eq!(c.direct.len(), 5);
         assert_eq!(c.direct[0].name, "rack1");
         assert!(matches!(c.direct[0].kind, Kind::PylontechCan { .. }));
         assert_eq!(c.direct[1].capacity, MilliampHours(100_000));
@@ -1103,8 +1117,23 @@ mod tests {
             "{:?}",
             c.direct[3].kind
         );
+        let Kind::Jk(jk) = &c.direct[4].kind else {
+            panic!("{:?}", c.direct[4].kind);
+        };
+        assert_eq!(
+            (jk.limits, c.direct[4].capacity),
+            (
+                (Millivolts(55_200), Milliamps(100_000), Milliamps(150_000)),
+                MilliampHours(280_000)
+            )
+        );
+    }
+
+    #[test]
+    fn direct_battery_errors_name_the_field() {
+        let on = direct_examples();
         for (from, to, field) in [
-            ("kind = \"pace\"", "kind = \"jk\"", "direct[1].kind"),
+            ("kind = \"pace\"", "kind = \"jbd\"", "direct[1].kind"),
             (
                 "kind = \"daly\"\n",
                 "kind = \"daly\"\naddress = 5\n",
@@ -1116,6 +1145,16 @@ mod tests {
                 "direct[2].discharge_current",
             ),
             ("address = 2\n", "address = 1\n", "direct[3].address"),
+            (
+                "kind = \"jk\"\n",
+                "kind = \"jk\"\naddress = 1\n",
+                "direct[4].address",
+            ),
+            (
+                "discharge_current = 150\n",
+                "",
+                "direct[4].discharge_current",
+            ),
             (
                 "address = 2\n",
                 "address = 2\ncharge_voltage = 55.2\n",

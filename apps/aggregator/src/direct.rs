@@ -49,6 +49,8 @@ pub enum Kind {
     },
     /// A Daly BMS (0xA5 frames) on a byte link.
     Daly(SerialBms),
+    /// A JK BMS ("4E 57" frames, read all) on a byte link.
+    Jk(SerialBms),
     /// A Pylontech module on RS485 (ASCII-hex, protocol 0x20): its own limits (0x92).
     PylontechRs485 {
         /// The link.
@@ -173,6 +175,9 @@ pub fn spawn(spec: DirectSpec, shared: Shared, virtuals: VirtualBuses) {
         }
         Kind::Daly(d) => {
             tokio::spawn(daly(spec, d, shared));
+        }
+        Kind::Jk(d) => {
+            tokio::spawn(jk(spec, d, shared));
         }
         Kind::PylontechRs485 {
             link,
@@ -618,6 +623,135 @@ async fn daly(spec: DirectSpec, d: SerialBms, shared: Shared) {
     }
 }
 
+/// The reading of a JK BMS's read-all record: charging is allowed while the charge MOSFET
+/// is on and no warning that stops charging is set (charge / cell over voltage, charge over
+/// current, battery low temperature, MOSFET / battery / box over temperature); discharging
+/// likewise (discharge / cell under voltage, discharge over current, the over
+/// temperatures). `None` without cells, pack voltage, current, SOC or the status word.
+pub fn jk_reading(
+    rec: &voltwire_jk::Record,
+    limits: (Millivolts, Milliamps, Milliamps),
+    capacity: MilliampHours,
+) -> Option<(Reading, (u8, u8))> {
+    use voltwire_jk::Warnings as W;
+    let (lo_i, lo) = rec.cell_voltages().enumerate().min_by_key(|(_, v)| *v)?;
+    let (hi_i, hi) = rec.cell_voltages().enumerate().max_by_key(|(_, v)| *v)?;
+    let status = rec.status?;
+    let w = rec.warnings.unwrap_or(W(0));
+    let has = |m: u16| w.contains(m);
+    let both = has(W::MOSFET_OVER_TEMPERATURE)
+        || has(W::BATTERY_OVER_TEMPERATURE)
+        || has(W::BOX_OVER_TEMPERATURE);
+    let charge_stop = both
+        || has(W::CHARGE_OVER_VOLTAGE)
+        || has(W::CELL_OVER_VOLTAGE)
+        || has(W::CHARGE_OVER_CURRENT)
+        || has(W::BATTERY_LOW_TEMPERATURE);
+    let discharge_stop = both
+        || has(W::DISCHARGE_UNDER_VOLTAGE)
+        || has(W::CELL_UNDER_VOLTAGE)
+        || has(W::DISCHARGE_OVER_CURRENT);
+    let charge_enable = status.charge_mos_on() && !charge_stop;
+    let discharge_enable = status.discharge_mos_on() && !discharge_stop;
+    let temps: Vec<DeciCelsius> = [rec.box_temperature, rec.battery_temperature]
+        .into_iter()
+        .flatten()
+        .filter_map(voltwire_jk::SensorTemperature::deci_celsius)
+        .collect();
+    let t_min = temps.iter().copied().min();
+    let t_max = temps.iter().copied().max();
+    let state = BatteryState {
+        charge_voltage_limit: limits.0,
+        charge_current_limit: if charge_enable {
+            limits.1
+        } else {
+            Milliamps(0)
+        },
+        discharge_current_limit: if discharge_enable {
+            limits.2
+        } else {
+            Milliamps(0)
+        },
+        soc: Permille(i16::from(rec.soc_percent?.min(100)) * 10),
+        soh: Permille(1000),
+        voltage: rec.pack_voltage?,
+        current: rec.current()?,
+        temperature: t_max.unwrap_or(DeciCelsius(250)),
+        charge_enable,
+        discharge_enable,
+        ..BatteryState::default()
+    };
+    let mut r = reading_of(state, capacity);
+    r.min_cell = Some(lo);
+    r.max_cell = Some(hi);
+    r.min_temperature = t_min;
+    r.max_temperature = t_max;
+    r.modules.blocking_charge = u16::from(!charge_enable);
+    r.modules.blocking_discharge = u16::from(!discharge_enable);
+    let n = |i: usize| u8::try_from(i + 1).unwrap_or(u8::MAX);
+    Some((r, (n(lo_i), n(hi_i))))
+}
+
+/// Poll a JK BMS forever (read all, 0x06); a failed link is reopened with backoff (an
+/// unanswered poll just leaves the reading to age).
+async fn jk(spec: DirectSpec, d: SerialBms, shared: Shared) {
+    use voltwire_core::Emit as _;
+    use voltwire_jk::{Command, Message, Transport};
+    let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10), 200, 1);
+    let mut reconnect = Reconnect::new(d.link.clone(), backoff);
+    let config = PollConfig {
+        timeout: d.timeout,
+        retries: 0,
+        gap: Duration::from_millis(20),
+        echo: false,
+    };
+    let mut buf = vec![0u8; voltwire_jk::frame::MAX_FRAME_LEN];
+    let req = match Message::read_all().emit(&mut buf) {
+        Ok(n) => buf.get(..n).map(<[u8]>::to_vec).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    loop {
+        let Ok(link) = reconnect.connect(None).await else {
+            continue;
+        };
+        tracing::info!("{}: link {} open", spec.name, d.link);
+        let mut poller = Poller::new(link, voltwire_jk::JkDecoder::new(), config);
+        let mut tick = tokio::time::interval(d.interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let err = loop {
+            tick.tick().await;
+            let item = poller
+                .request(&req, |i| {
+                    i.as_ref().is_ok_and(|m| {
+                        m.header.transport != Transport::Request
+                            && matches!(m.header.command, Command::ReadAll | Command::Read)
+                            && m.record().is_some_and(|r| r.cells.is_some())
+                    })
+                })
+                .await;
+            let m = match item {
+                Ok(Ok(m)) => m,
+                Ok(Err(_)) | Err(PollError::Timeout { .. }) => continue,
+                Err(e) => break e,
+            };
+            if let Some((reading, cells)) = m
+                .record()
+                .and_then(|r| jk_reading(r, d.limits, spec.capacity))
+            {
+                shared.put(
+                    &spec.name,
+                    Latest {
+                        reading,
+                        at: Instant::now(),
+                        cells: Some(cells),
+                    },
+                );
+            }
+        };
+        tracing::warn!("{}: link lost ({err}), reconnecting", spec.name);
+    }
+}
+
 /// The reading of a Pylontech module from its 0x42 analog block and its 0x92 limits: CVL,
 /// CCL and DCL are the module's own; a direction whose enable flag is cleared gets 0 A. The
 /// first temperature is the BMS board's, the others the cells'. `None` without cells.
@@ -978,5 +1112,52 @@ mod tests {
         assert!(
             pylontech_rs485_reading(&ModuleAnalog::default(), &m(both), MilliampHours(1)).is_none()
         );
+    }
+
+    #[test]
+    fn jk_mosfets_and_warnings_stop_their_direction() {
+        use voltwire_jk::{Cell, Current, Record, Status, Warnings as W};
+        let rec = |status: u16, warnings: u16| {
+            let mut r = Record::new();
+            let mut cells = voltwire_jk::heapless::Vec::new();
+            for (i, mv) in [3300, 3350, 3290, 3310].into_iter().enumerate() {
+                let index = u8::try_from(i + 1).unwrap();
+                cells
+                    .push(Cell {
+                        index,
+                        voltage: Millivolts(mv),
+                    })
+                    .unwrap();
+            }
+            r.cells = Some(cells);
+            r.pack_voltage = Some(Millivolts(13_250));
+            // Offset encoding (no protocol version): 10000 + 2 A in 10 mA.
+            r.current_raw = Some(Current(10_200));
+            r.soc_percent = Some(61);
+            r.status = Some(Status(status));
+            r.warnings = Some(W(warnings));
+            r
+        };
+        let dirs = |r: &Record| {
+            let (r, _) = jk_reading(r, LIMITS, MilliampHours(100_000)).unwrap();
+            (
+                r.state.charge_current_limit.0,
+                r.state.discharge_current_limit.0,
+            )
+        };
+        let (r, cells) = jk_reading(&rec(3, 0), LIMITS, MilliampHours(100_000)).unwrap();
+        assert_eq!(cells, (3, 2));
+        assert_eq!(r.state.soc, Permille(610));
+        assert_eq!(r.state.voltage, Millivolts(13_250));
+        assert_eq!(dirs(&rec(3, 0)), (50_000, 70_000));
+        assert_eq!(dirs(&rec(2, 0)), (0, 70_000), "charge MOSFET off");
+        assert_eq!(dirs(&rec(1, 0)), (50_000, 0), "discharge MOSFET off");
+        assert_eq!(dirs(&rec(3, W::CELL_OVER_VOLTAGE)), (0, 70_000));
+        assert_eq!(dirs(&rec(3, W::CELL_UNDER_VOLTAGE)), (50_000, 0));
+        assert_eq!(dirs(&rec(3, W::MOSFET_OVER_TEMPERATURE)), (0, 0));
+        assert_eq!(dirs(&rec(3, W::LOW_CAPACITY)), (50_000, 70_000));
+        let mut no_status = rec(3, 0);
+        no_status.status = None;
+        assert!(jk_reading(&no_status, LIMITS, MilliampHours(1)).is_none());
     }
 }
