@@ -280,28 +280,29 @@ pub struct File {
 pub struct DirectSection {
     /// Its name (letters, digits, `_`, `-`).
     pub name: String,
-    /// `pylontech_can` or `pace`.
+    /// `pylontech_can`, `pylontech_rs485`, `pace`, `daly` or `jk`.
     pub kind: String,
-    /// A bus URL (`pylontech_can`) or a link URL (`pace`).
+    /// A bus URL (`pylontech_can`) or a link URL (the others).
     pub url: String,
     /// Installed capacity (Ah).
     pub capacity_ah: f64,
-    /// Pace: the pack's address.
+    /// Pace: the pack's address; Daly: 0 (RS485 port, host 0x40) or 128 (UART, host 0x80);
+    /// Pylontech RS485: the module's ADR (2 for the first).
     #[serde(default)]
     pub address: u8,
-    /// Pace: the charge voltage limit it gets (V).
+    /// Pace, Daly: the charge voltage limit it gets (V).
     #[serde(default)]
     pub charge_voltage: Option<f64>,
-    /// Pace: the charge current limit it gets (A).
+    /// Pace, Daly: the charge current limit it gets (A).
     #[serde(default)]
     pub charge_current: Option<f64>,
-    /// Pace: the discharge current limit it gets (A).
+    /// Pace, Daly: the discharge current limit it gets (A).
     #[serde(default)]
     pub discharge_current: Option<f64>,
-    /// Pace: seconds between polls.
+    /// Pace, Daly: seconds between polls.
     #[serde(default = "default_poll")]
     pub poll_s: f64,
-    /// Pace: seconds a reply may take.
+    /// Pace, Daly: seconds a reply may take.
     #[serde(default = "default_reply")]
     pub timeout_s: f64,
 }
@@ -687,53 +688,42 @@ fn direct_section(
                 })?;
             Kind::PylontechCan { bus }
         }
-        "pace" => {
-            let link = d
-                .url
-                .parse()
-                .map_err(|e: voltwire_runtime::link::UrlError| {
-                    bad(
-                        &at("url"),
-                        &e.to_string(),
-                        "give serial:///dev/ttyUSB0?baud=9600 or tcp://HOST:PORT",
-                    )
-                })?;
-            let volts = |v: Option<f64>, f: &str| match v {
-                Some(v) if v.is_finite() && (1.0..=1000.0).contains(&v) => Ok(millivolts(v)),
-                _ => Err(bad(
-                    &at(f),
-                    "a Pace pack sends no limits: give one (1 ..= 1000 V)",
-                    "e.g. 55.2 for 16 LFP cells",
-                )),
-            };
-            let amps = |v: Option<f64>, f: &str| match v {
-                Some(v) if v.is_finite() && (0.0..=5000.0).contains(&v) => Ok(milliamps(v)),
-                _ => Err(bad(
-                    &at(f),
-                    "a Pace pack sends no limits: give one (0 ..= 5000 A)",
-                    "e.g. 50",
-                )),
-            };
-            let interval = seconds_ms(d.poll_s)
-                .ok_or_else(|| bad(&at("poll_s"), "must be > 0 and ≤ 86400", "e.g. 1"))?;
-            let timeout = seconds_ms(d.timeout_s)
-                .ok_or_else(|| bad(&at("timeout_s"), "must be > 0 and ≤ 86400", "e.g. 0.5"))?;
-            Kind::Pace {
-                link,
-                address: d.address,
-                interval: std::time::Duration::from_millis(interval),
-                timeout: std::time::Duration::from_millis(timeout),
-                limits: (
-                    volts(d.charge_voltage, "charge_voltage")?,
-                    amps(d.charge_current, "charge_current")?,
-                    amps(d.discharge_current, "discharge_current")?,
-                ),
+        "pace" | "daly" | "jk" => {
+            let link = serial_bms(d, &at, bad)?;
+            let kind = d.kind.as_str();
+            if kind == "daly" {
+                if !matches!(d.address, 0 | 0x80) {
+                    return Err(bad(
+                        &at("address"),
+                        "a Daly board is addressed through its port: 0 (RS485) or 128 (UART)",
+                        "address = 0 for the RS485 port",
+                    ));
+                }
+                Kind::Daly(link)
+            } else if kind == "jk" {
+                if d.address != 0 {
+                    return Err(bad(
+                        &at("address"),
+                        "a JK BMS (4E 57) has no bus address",
+                        "remove the key (one BMS per link)",
+                    ));
+                }
+                Kind::Jk(link)
+            } else {
+                Kind::Pace {
+                    link: link.link,
+                    address: link.address,
+                    interval: link.interval,
+                    timeout: link.timeout,
+                    limits: link.limits,
+                }
             }
         }
+        "pylontech_rs485" => pylontech_rs485(d, &at, bad)?,
         _ => {
             return Err(bad(
                 &at("kind"),
-                "not pylontech_can or pace",
+                "not pylontech_can, pylontech_rs485, pace, daly or jk",
                 "kind = \"pylontech_can\"",
             ));
         }
@@ -742,6 +732,95 @@ fn direct_section(
         name: d.name.clone(),
         kind,
         capacity,
+    })
+}
+
+/// The link, poll timing and limits of a BMS polled on a byte link (`pace`, `daly`).
+fn serial_bms(
+    d: &DirectSection,
+    at: &dyn Fn(&str) -> String,
+    bad: &dyn Fn(&str, &str, &str) -> ConfigError,
+) -> Result<crate::direct::SerialBms, ConfigError> {
+    let kind = d.kind.as_str();
+    let link = d
+        .url
+        .parse()
+        .map_err(|e: voltwire_runtime::link::UrlError| {
+            bad(
+                &at("url"),
+                &e.to_string(),
+                "give serial:///dev/ttyUSB0?baud=9600 or tcp://HOST:PORT",
+            )
+        })?;
+    let volts = |v: Option<f64>, f: &str| match v {
+        Some(v) if v.is_finite() && (1.0..=1000.0).contains(&v) => Ok(millivolts(v)),
+        _ => Err(bad(
+            &at(f),
+            &format!("a {kind} BMS sends no limits: give one (1 ..= 1000 V)"),
+            "e.g. 55.2 for 16 LFP cells",
+        )),
+    };
+    let amps = |v: Option<f64>, f: &str| match v {
+        Some(v) if v.is_finite() && (0.0..=5000.0).contains(&v) => Ok(milliamps(v)),
+        _ => Err(bad(
+            &at(f),
+            &format!("a {kind} BMS sends no limits: give one (0 ..= 5000 A)"),
+            "e.g. 50",
+        )),
+    };
+    let interval = seconds_ms(d.poll_s)
+        .ok_or_else(|| bad(&at("poll_s"), "must be > 0 and ≤ 86400", "e.g. 1"))?;
+    let timeout = seconds_ms(d.timeout_s)
+        .ok_or_else(|| bad(&at("timeout_s"), "must be > 0 and ≤ 86400", "e.g. 0.5"))?;
+    Ok(crate::direct::SerialBms {
+        link,
+        address: d.address,
+        interval: std::time::Duration::from_millis(interval),
+        timeout: std::time::Duration::from_millis(timeout),
+        limits: (
+            volts(d.charge_voltage, "charge_voltage")?,
+            amps(d.charge_current, "charge_current")?,
+            amps(d.discharge_current, "discharge_current")?,
+        ),
+    })
+}
+
+/// A Pylontech module on RS485: its own limits (no limit keys), the module's ADR.
+fn pylontech_rs485(
+    d: &DirectSection,
+    at: &dyn Fn(&str) -> String,
+    bad: &dyn Fn(&str, &str, &str) -> ConfigError,
+) -> Result<Kind, ConfigError> {
+    for (key, given) in [
+        ("charge_voltage", d.charge_voltage.is_some()),
+        ("charge_current", d.charge_current.is_some()),
+        ("discharge_current", d.discharge_current.is_some()),
+    ] {
+        if given {
+            return Err(bad(
+                &at(key),
+                "a Pylontech module sends its own limits (0x92)",
+                "remove the key",
+            ));
+        }
+    }
+    if !(2..=0xFE).contains(&d.address) {
+        return Err(bad(
+            &at("address"),
+            "must be the module's ADR (2 ..= 254)",
+            "address = 2 for the first module",
+        ));
+    }
+    let mut d = d.clone();
+    d.charge_voltage = Some(1.0);
+    d.charge_current = Some(0.0);
+    d.discharge_current = Some(0.0);
+    let l = serial_bms(&d, &at, bad)?;
+    Ok(Kind::PylontechRs485 {
+        link: l.link,
+        address: l.address,
+        interval: l.interval,
+        timeout: l.timeout,
     })
 }
 
@@ -973,9 +1052,8 @@ mod tests {
         assert!(check(&t).unwrap_err().contains("web.bind"));
     }
 
-    #[test]
-    fn direct_batteries() {
-        assert!(check(TEMPLATE).unwrap().direct.is_empty());
+    /// The template with its commented `[[direct]]` examples uncommented.
+    fn direct_examples() -> String {
         // The template's two commented examples, uncommented.
         let start = TEMPLATE.find("# [[direct]]").unwrap();
         let end = TEMPLATE.find("# --- Status page").unwrap();
@@ -991,14 +1069,20 @@ mod tests {
                 _ => l,
             })
             .collect();
-        let on = format!(
+        format!(
             "{}{}\n{}",
             &TEMPLATE[..start],
             examples.join("\n"),
             &TEMPLATE[end..]
-        );
+        )
+    }
+
+    #[test]
+    fn direct_batteries() {
+        assert!(check(TEMPLATE).unwrap().direct.is_empty());
+        let on = direct_examples();
         let c = check(&on).unwrap();
-        assert_eq!(c.direct.len(), 2);
+        assert_eq!(c.direct.len(), 5);
         assert_eq!(c.direct[0].name, "rack1");
         assert!(matches!(c.direct[0].kind, Kind::PylontechCan { .. }));
         assert_eq!(c.direct[1].capacity, MilliampHours(100_000));
@@ -1013,8 +1097,69 @@ mod tests {
             *limits,
             (Millivolts(55_200), Milliamps(50_000), Milliamps(100_000))
         );
+        let Kind::Daly(daly) = &c.direct[2].kind else {
+            panic!("{:?}", c.direct[2].kind);
+        };
+        assert_eq!(
+            (daly.address, daly.limits),
+            (
+                0,
+                (Millivolts(55_200), Milliamps(50_000), Milliamps(100_000))
+            )
+        );
+        assert_eq!(daly.link.to_string(), "serial:///dev/ttyUSB1?baud=9600");
+        assert!(
+            matches!(
+                &c.direct[3].kind,
+                Kind::PylontechRs485 { address: 2, interval, .. }
+                    if *interval == std::time::Duration::from_secs(1)
+            ),
+            "{:?}",
+            c.direct[3].kind
+        );
+        let Kind::Jk(jk) = &c.direct[4].kind else {
+            panic!("{:?}", c.direct[4].kind);
+        };
+        assert_eq!(
+            (jk.limits, c.direct[4].capacity),
+            (
+                (Millivolts(55_200), Milliamps(100_000), Milliamps(150_000)),
+                MilliampHours(280_000)
+            )
+        );
+    }
+
+    #[test]
+    fn direct_battery_errors_name_the_field() {
+        let on = direct_examples();
         for (from, to, field) in [
-            ("kind = \"pace\"", "kind = \"daly\"", "direct[1].kind"),
+            ("kind = \"pace\"", "kind = \"jbd\"", "direct[1].kind"),
+            (
+                "kind = \"daly\"\n",
+                "kind = \"daly\"\naddress = 5\n",
+                "direct[2].address",
+            ),
+            (
+                "discharge_current = 100\n#\n# A Pylontech",
+                "#\n# A Pylontech",
+                "direct[2].discharge_current",
+            ),
+            ("address = 2\n", "address = 1\n", "direct[3].address"),
+            (
+                "kind = \"jk\"\n",
+                "kind = \"jk\"\naddress = 1\n",
+                "direct[4].address",
+            ),
+            (
+                "discharge_current = 150\n",
+                "",
+                "direct[4].discharge_current",
+            ),
+            (
+                "address = 2\n",
+                "address = 2\ncharge_voltage = 55.2\n",
+                "direct[3].charge_voltage",
+            ),
             ("charge_voltage = 55.2\n", "", "direct[1].charge_voltage"),
             (
                 "url = \"slcan:///dev/ttyACM0?bitrate=500000\"",

@@ -1002,6 +1002,219 @@ async fn direct_can_and_serial_batteries_next_to_a_dbus_one() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+fn daly_bms() -> voltwire_sim::serve::SerialStation {
+    voltwire_sim::serve::SerialStation::new(
+        voltwire_sim::Plant::single(16, 0.5),
+        Box::new(voltwire_sim::device::DalyBms::new(0)),
+        1.0,
+    )
+}
+
+/// A simulated Daly BMS on TCP next to a D-Bus battery: its values are read (cells, limits
+/// from the config), its port goes away (module offline, the aggregate stays) and comes back
+/// (recovered after the hold).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_daly_read_lost_and_recovered() {
+    use aggregator::direct::{DirectSpec, Kind, SerialBms};
+    use voltwire_core::{MilliampHours, Milliamps, Millivolts};
+
+    let dir = voltwire_testkit::scratch_dir("agg-daly");
+    let bus = TestBus::start(&dir).await;
+    let address = bus.address().to_owned();
+    let (daly_stop, daly_stop_rx) = oneshot::channel();
+    let daly_addr = serve_sim(daly_bms(), "127.0.0.1:0", daly_stop_rx).await;
+
+    let mut cfg = config(&address, 2, SignalMode::PropertiesChanged);
+    cfg.direct = vec![DirectSpec {
+        name: "daly".into(),
+        kind: Kind::Daly(SerialBms {
+            link: format!("tcp://{daly_addr}").parse().unwrap(),
+            address: 0,
+            interval: Duration::from_millis(500),
+            timeout: Duration::from_millis(500),
+            limits: (Millivolts(55_200), Milliamps(40_000), Milliamps(70_000)),
+        }),
+        capacity: MilliampHours(100_000),
+    }];
+    let [mut a, _, _] = demo::specs();
+    a.cells = (3.310, 3.340);
+    let s1 = SimBattery::start(&address, a).await.unwrap();
+    let agg = Running::start(App::new(cfg));
+    let reader = connect(&address).await;
+
+    let items = wait_for(&reader, "both admitted", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/System/NrOfBatteries"), 2.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOnline"), 2.0);
+    assert_eq!(f(&items, "/InstalledCapacity"), 200.0);
+    // N × smallest: the Daly's configured 40 A is the smaller CCL.
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 80.0);
+    // The simulated pack's cells sit at 3.300 V at 50 %: below the D-Bus battery's 3.310 V.
+    assert_eq!(f(&items, "/System/MinCellVoltage"), 3.3);
+    assert!(
+        text(&items, "/System/MinVoltageCellId").starts_with("daly:C"),
+        "{}",
+        text(&items, "/System/MinVoltageCellId")
+    );
+
+    let _ = daly_stop.send(());
+    let items = wait_for(&reader, "daly excluded", |i| {
+        mode(i) == "degraded" && i.get("/System/NrOfModulesOffline") == Some(&Item::Int(1))
+    })
+    .await;
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 2.0);
+    assert_eq!(f(&items, "/InstalledCapacity"), 100.0);
+    let (_daly_stop, daly_stop_rx) = oneshot::channel();
+    let again = serve_sim(daly_bms(), &daly_addr, daly_stop_rx).await;
+    assert_eq!(again, daly_addr);
+    let items = wait_for(&reader, "daly back", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 0.0);
+    agg.stop().await;
+    drop(s1);
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn jk_bms() -> voltwire_sim::serve::SerialStation {
+    voltwire_sim::serve::SerialStation::new(
+        voltwire_sim::Plant::single(16, 0.5),
+        Box::new(voltwire_sim::device::JkBms::new(0)),
+        1.0,
+    )
+}
+
+/// A simulated JK BMS (4E 57) on TCP next to a D-Bus battery: read (limits from the config),
+/// lost (module offline) and recovered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_jk_read_lost_and_recovered() {
+    use aggregator::direct::{DirectSpec, Kind, SerialBms};
+    use voltwire_core::{MilliampHours, Milliamps, Millivolts};
+
+    let dir = voltwire_testkit::scratch_dir("agg-jk");
+    let bus = TestBus::start(&dir).await;
+    let address = bus.address().to_owned();
+    let (stop, stop_rx) = oneshot::channel();
+    let addr = serve_sim(jk_bms(), "127.0.0.1:0", stop_rx).await;
+
+    let mut cfg = config(&address, 2, SignalMode::PropertiesChanged);
+    cfg.direct = vec![DirectSpec {
+        name: "jk".into(),
+        kind: Kind::Jk(SerialBms {
+            link: format!("tcp://{addr}").parse().unwrap(),
+            address: 0,
+            interval: Duration::from_millis(500),
+            timeout: Duration::from_millis(500),
+            limits: (Millivolts(55_200), Milliamps(30_000), Milliamps(70_000)),
+        }),
+        capacity: MilliampHours(100_000),
+    }];
+    let [mut a, _, _] = demo::specs();
+    a.cells = (3.310, 3.340);
+    let s1 = SimBattery::start(&address, a).await.unwrap();
+    let agg = Running::start(App::new(cfg));
+    let reader = connect(&address).await;
+
+    let items = wait_for(&reader, "both admitted", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/System/NrOfBatteries"), 2.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOnline"), 2.0);
+    assert_eq!(f(&items, "/InstalledCapacity"), 200.0);
+    // N × smallest: the JK's configured 30 A.
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 60.0);
+    assert_eq!(f(&items, "/System/MinCellVoltage"), 3.3);
+    assert!(
+        text(&items, "/System/MinVoltageCellId").starts_with("jk:C"),
+        "{}",
+        text(&items, "/System/MinVoltageCellId")
+    );
+
+    let _ = stop.send(());
+    let items = wait_for(&reader, "jk excluded", |i| {
+        mode(i) == "degraded" && i.get("/System/NrOfModulesOffline") == Some(&Item::Int(1))
+    })
+    .await;
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 2.0);
+    let (_stop, stop_rx) = oneshot::channel();
+    let again = serve_sim(jk_bms(), &addr, stop_rx).await;
+    assert_eq!(again, addr);
+    let items = wait_for(&reader, "jk back", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
+    agg.stop().await;
+    drop(s1);
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn pylontech_module() -> voltwire_sim::serve::SerialStation {
+    voltwire_sim::serve::SerialStation::new(
+        voltwire_sim::Plant::single(16, 0.5),
+        Box::new(voltwire_sim::device::PylontechStack::new()),
+        1.0,
+    )
+}
+
+/// A simulated Pylontech module on RS485 (TCP) next to a D-Bus battery: its values and its
+/// own limits are read, its port goes away (module offline) and comes back (recovered).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_pylontech_rs485_read_lost_and_recovered() {
+    use aggregator::direct::{DirectSpec, Kind};
+    use voltwire_core::MilliampHours;
+
+    let dir = voltwire_testkit::scratch_dir("agg-pylon485");
+    let bus = TestBus::start(&dir).await;
+    let address = bus.address().to_owned();
+    let (stop, stop_rx) = oneshot::channel();
+    let addr = serve_sim(pylontech_module(), "127.0.0.1:0", stop_rx).await;
+
+    let mut cfg = config(&address, 2, SignalMode::PropertiesChanged);
+    cfg.direct = vec![DirectSpec {
+        name: "pylon".into(),
+        kind: Kind::PylontechRs485 {
+            link: format!("tcp://{addr}").parse().unwrap(),
+            address: 2,
+            interval: Duration::from_millis(500),
+            timeout: Duration::from_millis(500),
+        },
+        capacity: MilliampHours(1_000),
+    }];
+    let [mut a, _, _] = demo::specs();
+    a.cells = (3.310, 3.340);
+    let s1 = SimBattery::start(&address, a).await.unwrap();
+    let agg = Running::start(App::new(cfg));
+    let reader = connect(&address).await;
+
+    let items = wait_for(&reader, "both admitted", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/System/NrOfBatteries"), 2.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOnline"), 2.0);
+    // The module's own 100 Ah win over the configured 1 Ah.
+    assert_eq!(f(&items, "/InstalledCapacity"), 200.0);
+    // N × smallest; the module's own 0x92 CCL is half its capacity, 50 A.
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 100.0);
+    // The simulated module's cells sit at 3.300 V at 50 %: below the D-Bus battery's 3.310 V.
+    assert_eq!(f(&items, "/System/MinCellVoltage"), 3.3);
+    assert!(
+        text(&items, "/System/MinVoltageCellId").starts_with("pylon:C"),
+        "{}",
+        text(&items, "/System/MinVoltageCellId")
+    );
+
+    let _ = stop.send(());
+    let items = wait_for(&reader, "pylontech excluded", |i| {
+        mode(i) == "degraded" && i.get("/System/NrOfModulesOffline") == Some(&Item::Int(1))
+    })
+    .await;
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 2.0);
+    let (_stop, stop_rx) = oneshot::channel();
+    let again = serve_sim(pylontech_module(), &addr, stop_rx).await;
+    assert_eq!(again, addr);
+    let items = wait_for(&reader, "pylontech back", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 0.0);
+    agg.stop().await;
+    drop(s1);
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// `GET path` on `addr`; the status code and the body.
 async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};

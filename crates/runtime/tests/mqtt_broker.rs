@@ -30,7 +30,9 @@ use voltwire_runtime::mqtt::{
     self, BrokerUrl, Device, Discovery, Entity, LinkStatus, MqttClient, MqttConfig, Rejection,
     StateClass, Topics,
 };
-use voltwire_testkit::{Broker, BrokerKind, TestCa, scratch_dir};
+use voltwire_testkit::{Broker, BrokerKind};
+#[cfg(feature = "tls")]
+use voltwire_testkit::{TestCa, scratch_dir};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -498,6 +500,7 @@ async fn discovery_configs_are_well_formed_and_retained_on(kind: BrokerKind) {
 
 // ---------------------------------------------------------------- TLS
 
+#[cfg(feature = "tls")]
 async fn mqtts_with_own_ca_on(kind: BrokerKind) {
     init_logs();
     // A CA and a server certificate for `localhost` / 127.0.0.1, made in Rust (rcgen).
@@ -691,7 +694,11 @@ per_broker! {
     reconnects_after_broker_restart_and_resumes => reconnects_after_broker_restart_and_resumes_on,
     bad_commands_rejected_good_ones_delivered => bad_commands_rejected_good_ones_delivered_on,
     discovery_configs_are_well_formed_and_retained => discovery_configs_are_well_formed_and_retained_on,
-    mqtts_with_own_ca => mqtts_with_own_ca_on,
     oversize_and_retained_commands_are_refused_and_the_connection_kept => oversize_and_retained_commands_are_refused_and_the_connection_kept_on,
     default_client_ids_let_two_instances_share_a_broker => default_client_ids_let_two_instances_share_a_broker_on,
+}
+
+#[cfg(feature = "tls")]
+per_broker! {
+    mqtts_with_own_ca => mqtts_with_own_ca_on,
 }

@@ -5,9 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use rumqttc::{
-    AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS, Transport,
-};
+use rumqttc::{AsyncClient, Event, EventLoop, LastWill, MqttOptions, Outgoing, Packet, QoS};
 use serde::Serialize;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -361,6 +359,8 @@ impl Drop for MqttClient {
     }
 }
 
+// The `Result` is the TLS set-up's; without the `tls` feature nothing here can fail.
+#[cfg_attr(not(feature = "tls"), allow(clippy::unnecessary_wraps))]
 fn mqtt_options(config: &MqttConfig) -> Result<MqttOptions, MqttError> {
     let url = &config.broker;
     let id = url
@@ -387,16 +387,18 @@ fn mqtt_options(config: &MqttConfig) -> Result<MqttOptions, MqttError> {
     if let Some(user) = &url.username {
         o.set_credentials(user.clone(), url.password.clone().unwrap_or_default());
     }
+    #[cfg(feature = "tls")]
     if url.tls {
-        o.set_transport(Transport::tls_with_config(
+        o.set_transport(rumqttc::Transport::tls_with_config(
             rumqttc::TlsConfiguration::Rustls(Arc::new(tls_config(url)?)),
         ));
     }
     Ok(o)
 }
 
-/// A rustls client config using the `ring` provider and either the URL's `ca=` file or the
+/// A rustls client config (feature `tls`) using the `ring` provider and either the URL's `ca=` file or the
 /// system roots.
+#[cfg(feature = "tls")]
 fn tls_config(url: &BrokerUrl) -> Result<rustls::ClientConfig, MqttError> {
     use rustls::pki_types::CertificateDer;
     use rustls::pki_types::pem::PemObject;
@@ -670,6 +672,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "tls")]
     #[test]
     fn tls_ca_errors_are_named() {
         let url = BrokerUrl::parse("mqtts://h?ca=/nonexistent/ca.pem").unwrap();

@@ -1,5 +1,7 @@
 //! MQTT for voltwire apps, on [rumqttc](https://docs.rs/rumqttc) (TLS via rustls with the
-//! `ring` provider).
+//! `ring` provider, feature `tls`, on by default; without it `mqtts://` URLs are refused with
+//! an error naming the scheme, so a build without a C compiler for `ring` still speaks plain
+//! MQTT).
 //!
 //! - [`BrokerUrl`]: `mqtt://user:pass@host:1883` and `mqtts://…?ca=/path/ca.pem`, with errors
 //!   that name the field and the fix.

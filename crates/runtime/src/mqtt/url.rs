@@ -130,7 +130,15 @@ impl BrokerUrl {
         };
         let (tls, default_port) = match scheme.to_ascii_lowercase().as_str() {
             "mqtt" | "tcp" => (false, 1883),
-            "mqtts" | "ssl" => (true, 8883),
+            "mqtts" | "ssl" if cfg!(feature = "tls") => (true, 8883),
+            "mqtts" | "ssl" => {
+                return Err(UrlError::new(
+                    UrlField::Scheme,
+                    format!("`{scheme}://` needs TLS, and this build has none"),
+                    "use `mqtt://` (plain TCP, e.g. through a local bridge) or a build with \
+                     voltwire-runtime's `tls` feature",
+                ));
+            }
             other => {
                 return Err(UrlError::new(
                     UrlField::Scheme,
@@ -405,6 +413,23 @@ mod tests {
         assert!(!format!("{u:?}").contains("p:ss"));
     }
 
+    #[cfg(not(feature = "tls"))]
+    #[test]
+    fn tls_urls_are_refused_without_the_tls_feature() {
+        for url in ["mqtts://h", "ssl://h:8883", "MQTTS://u:p@h?ca=/etc/ca.pem"] {
+            let e = BrokerUrl::parse(url).unwrap_err();
+            assert_eq!(e.field, UrlField::Scheme, "{url}: {e}");
+            let msg = e.to_string();
+            assert!(msg.contains("needs TLS"), "{url}: {msg}");
+            assert!(
+                msg.contains("`mqtt://`") && msg.contains("`tls` feature"),
+                "{msg}"
+            );
+        }
+        assert!(!BrokerUrl::parse("mqtt://h").unwrap().tls);
+    }
+
+    #[cfg(feature = "tls")]
     #[test]
     fn defaults_and_tls() {
         let u: BrokerUrl = "mqtt://localhost".parse().unwrap();
