@@ -83,6 +83,23 @@ pub async fn run(
                             tracing::info!(address = unit.address, "trucki: set to 0 W");
                             zeroed = true;
                         }
+                        // Read the output again after a write (as the Lumentree task does):
+                        // the reading above predates it, and a delivered value from before
+                        // the write next to a meter that already shows the new output makes
+                        // the demand swing between 0 and the set point.
+                        if ok.is_some() {
+                            let again =
+                                exchange(ctx.read_holding_registers(trucki::SET_POWER, registers))
+                                    .await;
+                            if let Some(Ok(s)) =
+                                again.as_deref().map(trucki::Status::from_registers)
+                            {
+                                status.send_replace(DeviceStatus {
+                                    last_seen: Some(clock.now()),
+                                    delivered: Some(Watts(-s.output_power().0)),
+                                });
+                            }
+                        }
                     }
                 }
             } else {
