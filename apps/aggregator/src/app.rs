@@ -13,6 +13,7 @@ use tokio::time::Instant;
 use voltwire_core::{Milliamps, Millivolts};
 use voltwire_ess::Millis;
 use voltwire_ess::aggregate::charge::{ChargeTables, DischargeLatch, DynamicCvl, apply};
+use voltwire_ess::aggregate::current::{CurrentFrom, SourceReading, choose_current};
 use voltwire_ess::aggregate::{Aggregate, Aggregator, Reading};
 use zbus::message::Type;
 use zbus::zvariant::OwnedValue;
@@ -98,6 +99,8 @@ pub struct App {
     direct_started: bool,
     web: Option<Web>,
     web_bound: Option<tokio::sync::oneshot::Sender<std::net::SocketAddr>>,
+    /// The last choice of current (logged when it changes).
+    current_from: Option<CurrentFrom>,
 }
 
 /// The status page takes no commands.
@@ -154,6 +157,7 @@ impl App {
             direct_started: false,
             web: None,
             web_bound: None,
+            current_from: None,
             dynamic_cvl,
             agg: Aggregator::new(cfg.aggregate),
             cfg,
@@ -308,6 +312,7 @@ impl App {
             })
             .collect();
         let mut out = self.agg.step(&readings, now);
+        let from = self.choose_current(now, &mut out);
         let mut base = out.state;
         self.own.apply(now, &mut out, &mut base);
         let tables = ChargeTables {
@@ -365,6 +370,7 @@ impl App {
                 balancing: own.balancing,
                 last_balanced: own.last_balanced.map(date_text),
                 feed_in_off: own.feed_in_off,
+                current_source: source_code(from),
             },
         );
         if self.last.as_ref().map(|l| (l.mode, l.alarms)) != Some((out.mode, out.alarms)) {
@@ -379,6 +385,47 @@ impl App {
         self.last = Some(out);
         self.publish_web(now, &readings);
         changed
+    }
+
+    /// The `[[current]]` sources' last currents (inverted where configured), in config
+    /// order; `None` for one not on the bus or without a current.
+    fn source_readings(&self) -> Vec<SourceReading> {
+        self.cfg
+            .current
+            .iter()
+            .map(|c| {
+                self.batteries.iter().find_map(|(s, b)| {
+                    let instance = b.items.get("/DeviceInstance").and_then(Item::as_f64);
+                    let ours = s.starts_with(&c.prefix) && instance == Some(f64::from(c.instance));
+                    if !ours || b.owner.is_none() {
+                        return None;
+                    }
+                    let a = b.items.get("/Dc/0/Current").and_then(Item::as_f64)?;
+                    let ma = battery::milliamps(a);
+                    Some((if c.invert { Milliamps(-ma.0) } else { ma }, b.last?))
+                })
+            })
+            .collect()
+    }
+
+    /// Replace the batteries' current with the sources' sum when they are all fresh
+    /// (`voltwire_ess::aggregate::current`); a change of choice is logged.
+    fn choose_current(&mut self, now: Millis, out: &mut Aggregate<MAX_BATTERIES>) -> CurrentFrom {
+        let sources = self.source_readings();
+        let max_age = Millis(self.cfg.aggregate.timeout_ms);
+        let (current, from) = choose_current(out.state.current, &sources, now, max_age);
+        out.state.current = current;
+        if self.current_from != Some(from) {
+            match from {
+                CurrentFrom::Fallback => tracing::warn!(
+                    "a [[current]] source is missing or stale: the batteries' current is used"
+                ),
+                CurrentFrom::Sources => tracing::info!("current from the [[current]] sources"),
+                CurrentFrom::Batteries => {}
+            }
+            self.current_from = Some(from);
+        }
+        from
     }
 
     /// Keep the written `/CustomName` in the configured file (write and rename); a failure
@@ -421,10 +468,11 @@ impl App {
         let was = b.matched;
         b.matched = battery::matches(&b.items, &keyword);
         let matched = b.matched;
-        if matched && !self.slots.contains(&f.service) {
+        let battery = f.service.starts_with(BATTERY_PREFIX);
+        if matched && battery && !self.slots.contains(&f.service) {
             tracing::info!("following battery {}", f.service);
             self.slots.push(f.service);
-        } else if was && !matched {
+        } else if was && !matched && battery {
             tracing::warn!("{} no longer matches the keyword: excluded", f.service);
         }
         true
@@ -442,7 +490,7 @@ impl App {
         let Ok((name, _old, new)) = msg.body().deserialize::<(String, String, String)>() else {
             return false;
         };
-        if !name.starts_with(BATTERY_PREFIX) || name == ours {
+        if !self.follows(&name) || name == ours {
             return false;
         }
         if new.is_empty() {
@@ -460,6 +508,12 @@ impl App {
             spawn_fetch(self, conn, tx, &name);
         }
         true
+    }
+
+    /// A battery service or a `[[current]]` source's kind.
+    fn follows(&self, name: &str) -> bool {
+        name.starts_with(BATTERY_PREFIX)
+            || self.cfg.current.iter().any(|c| name.starts_with(&c.prefix))
     }
 
     fn service_of_owner(&self, owner: &str) -> Option<String> {
@@ -509,6 +563,15 @@ impl App {
         }
         b.last = Some(now);
         true
+    }
+}
+
+/// `/Aggregate/CurrentSource`: 0 the batteries, 1 the sources, 2 the batteries as a fallback.
+fn source_code(from: CurrentFrom) -> u8 {
+    match from {
+        CurrentFrom::Batteries => 0,
+        CurrentFrom::Sources => 1,
+        CurrentFrom::Fallback => 2,
     }
 }
 
@@ -689,7 +752,7 @@ async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
     let (tx, mut rx) = mpsc::channel::<Fetched>(64);
     for name in dbus.list_names().await? {
         let n = name.as_str();
-        if n.starts_with(BATTERY_PREFIX) && n != ours {
+        if app.follows(n) && n != ours {
             spawn_fetch(app, conn, &tx, n);
         }
     }

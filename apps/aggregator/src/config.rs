@@ -272,7 +272,37 @@ pub struct File {
     /// `[web]`: the status page (off without the section).
     #[serde(default)]
     pub web: Option<voltwire_runtime::web::WebSection>,
+    /// `[[current]]`: Victron devices whose `/Dc/0/Current` replaces the batteries' sum.
+    #[serde(default)]
+    pub current: Vec<CurrentSection>,
 }
+
+/// `[[current]]`: one D-Bus current source (a Multi/Quattro, a solar charger, a shunt).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CurrentSection {
+    /// `vebus`, `solarcharger` or `battery` (a SmartShunt).
+    pub service: String,
+    /// Its `/DeviceInstance`.
+    pub instance: u32,
+    /// Negate its current (a device that counts the other way round).
+    #[serde(default)]
+    pub invert: bool,
+}
+
+/// A validated current source.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CurrentSource {
+    /// The service-name prefix, `com.victronenergy.<service>.`.
+    pub prefix: String,
+    /// Its `/DeviceInstance`.
+    pub instance: u32,
+    /// Negate its current.
+    pub invert: bool,
+}
+
+/// The kinds of current sources.
+pub const CURRENT_SERVICES: [&str; 3] = ["vebus", "solarcharger", "battery"];
 
 /// `[[direct]]`: one battery read directly with our protocol crates.
 #[derive(Debug, Clone, Deserialize)]
@@ -362,6 +392,9 @@ pub struct Config {
     pub direct: Vec<DirectSpec>,
     /// The status page, if on.
     pub web: Option<voltwire_runtime::web::WebConfig>,
+    /// Current sources (empty: the batteries' summed current). Used only while every one
+    /// is fresh (the `[policy]` timeout); otherwise the batteries' sum, flagged.
+    pub current: Vec<CurrentSource>,
 }
 
 fn seconds_ms(v: f64) -> Option<u64> {
@@ -614,6 +647,7 @@ pub fn from_text(text: &str, file: &Path) -> Result<Config, ConfigError> {
             .map_err(|e| bad(&e.field, &e.message, &e.fix))?,
         None => None,
     };
+    let current = current_sources(&doc.current, &bad)?;
     Ok(Config {
         name: svc.name.clone(),
         device_instance: svc.device_instance,
@@ -644,7 +678,41 @@ pub fn from_text(text: &str, file: &Path) -> Result<Config, ConfigError> {
         own,
         direct,
         web,
+        current,
     })
+}
+
+fn current_sources(
+    rows: &[CurrentSection],
+    bad: &dyn Fn(&str, &str, &str) -> ConfigError,
+) -> Result<Vec<CurrentSource>, ConfigError> {
+    let mut out: Vec<CurrentSource> = Vec::new();
+    for (i, c) in rows.iter().enumerate() {
+        if !CURRENT_SERVICES.contains(&c.service.as_str()) {
+            return Err(bad(
+                &format!("current[{i}].service"),
+                &format!("\"{}\" is not a current source", c.service),
+                "use \"vebus\", \"solarcharger\" or \"battery\" (a SmartShunt)",
+            ));
+        }
+        let s = CurrentSource {
+            prefix: format!("com.victronenergy.{}.", c.service),
+            instance: c.instance,
+            invert: c.invert,
+        };
+        if out
+            .iter()
+            .any(|o| o.prefix == s.prefix && o.instance == s.instance)
+        {
+            return Err(bad(
+                &format!("current[{i}].instance"),
+                &format!("{} {} is listed twice", c.service, c.instance),
+                "list each device once (it would be counted twice)",
+            ));
+        }
+        out.push(s);
+    }
+    Ok(out)
 }
 
 /// One `[[direct]]` entry (`i`: its position, in errors).
@@ -1178,6 +1246,39 @@ mod tests {
             let e = check(&t).unwrap_err();
             assert!(e.contains(field), "{field}: {e}");
         }
+    }
+
+    #[test]
+    fn current_sources_are_validated() {
+        assert!(check(TEMPLATE).unwrap().current.is_empty());
+        let on = format!(
+            "{TEMPLATE}\n[[current]]\nservice = \"solarcharger\"\ninstance = 279\n\n\
+             [[current]]\nservice = \"vebus\"\ninstance = 276\ninvert = true\n"
+        );
+        let c = check(&on).unwrap();
+        assert_eq!(
+            c.current,
+            vec![
+                CurrentSource {
+                    prefix: "com.victronenergy.solarcharger.".into(),
+                    instance: 279,
+                    invert: false
+                },
+                CurrentSource {
+                    prefix: "com.victronenergy.vebus.".into(),
+                    instance: 276,
+                    invert: true
+                },
+            ]
+        );
+        let e = check(&on.replace("\"vebus\"", "\"inverter\"")).unwrap_err();
+        assert!(e.contains("current[1].service"), "{e}");
+        let e = check(
+            &on.replace("276", "279")
+                .replace("\"vebus\"", "\"solarcharger\""),
+        )
+        .unwrap_err();
+        assert!(e.contains("current[1].instance"), "{e}");
     }
 
     #[test]

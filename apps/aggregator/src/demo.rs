@@ -59,6 +59,7 @@ pub fn config(address: &str) -> Config {
         },
         direct: Vec::new(),
         web: None,
+        current: Vec::new(),
     }
 }
 

@@ -73,6 +73,7 @@ pub fn initial_tree(cfg: &Config) -> Tree {
         ("/Aggregate/Balancing", ""),
         ("/Aggregate/LastBalanced", ""),
         ("/Aggregate/FeedInOff", ""),
+        ("/Aggregate/CurrentSource", ""),
     ] {
         t.insert(p, Item::Invalid, unit);
     }
@@ -131,6 +132,9 @@ pub struct Extra {
     pub last_balanced: Option<String>,
     /// DC-coupled PV feed-in is held off by the aggregator.
     pub feed_in_off: bool,
+    /// Where `/Dc/0/Current` came from: 0 the batteries, 1 the `[[current]]` sources,
+    /// 2 the batteries because a configured source is missing or stale.
+    pub current_source: u8,
 }
 
 /// Write the aggregate `out` (its state after the charge rules: `state`) into `tree`; the
@@ -151,6 +155,7 @@ pub fn update<const N: usize>(
         balancing,
         last_balanced,
         feed_in_off,
+        current_source,
     } = extra;
     let s = state;
     let opt_milli = |v: Option<i64>| v.map_or(Item::Invalid, milli);
@@ -262,6 +267,7 @@ pub fn update<const N: usize>(
             last_balanced.map_or(Item::Invalid, Item::Text),
         ),
         ("/Aggregate/FeedInOff".into(), int(u8::from(feed_in_off))),
+        ("/Aggregate/CurrentSource".into(), int(current_source)),
         (
             "/HardwareVersion".into(),
             Item::Text(format!("aggregate of {batteries} batteries")),

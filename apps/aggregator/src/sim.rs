@@ -38,6 +38,10 @@ pub struct SimSpec {
     /// Extra paths (`/Voltages/Cell<n>`) changed every second besides the voltage, for load
     /// tests (dbus-serialbattery publishes about 40 changing paths per battery).
     pub churn: usize,
+    /// The service kind: `com.victronenergy.<service>.<name>` (`battery` by default).
+    pub service: String,
+    /// `/DeviceInstance`.
+    pub instance: i64,
 }
 
 impl SimSpec {
@@ -55,6 +59,8 @@ impl SimSpec {
             dcl,
             cells: (3.300, 3.320),
             churn: 0,
+            service: "battery".to_owned(),
+            instance: 1,
         }
     }
 
@@ -67,7 +73,7 @@ impl SimSpec {
             ("/Mgmt/ProcessName", text("dbus-serialbattery (simulated)")),
             ("/Mgmt/ProcessVersion", text("1.0")),
             ("/Mgmt/Connection", text("Serial /dev/ttySIM")),
-            ("/DeviceInstance", Item::Int(1)),
+            ("/DeviceInstance", Item::Int(self.instance)),
             ("/ProductId", Item::Int(0xBA77)),
             ("/ProductName", text(&self.product)),
             ("/FirmwareVersion", text("1.0")),
@@ -141,8 +147,11 @@ impl SimBattery {
         let mut tree = spec.tree();
         let mut stream = MessageStream::from(&conn);
         let dbus = zbus::fdo::DBusProxy::new(&conn).await?;
-        crate::app::request_name(&dbus, &format!("com.victronenergy.battery.{}", spec.name))
-            .await?;
+        crate::app::request_name(
+            &dbus,
+            &format!("com.victronenergy.{}.{}", spec.service, spec.name),
+        )
+        .await?;
         let (tx, mut rx) = mpsc::channel::<SimCommand>(32);
         let task = tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(1));

@@ -1328,3 +1328,73 @@ async fn status_page_state_health_and_metrics() {
     drop(bus);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `[[current]]`: a solar charger and an inverted Multi replace the battery's current while
+/// both are on the bus; one leaves → the battery's own current, flagged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn current_sources_summed_then_fallback() {
+    use aggregator::config::CurrentSource;
+
+    let dir = voltwire_testkit::scratch_dir("agg-current");
+    let bus = TestBus::start(&dir).await;
+    let address = bus.address().to_owned();
+    let mut cfg = config(&address, 1, SignalMode::PropertiesChanged);
+    cfg.current = vec![
+        CurrentSource {
+            prefix: "com.victronenergy.solarcharger.".into(),
+            instance: 279,
+            invert: false,
+        },
+        CurrentSource {
+            prefix: "com.victronenergy.vebus.".into(),
+            instance: 276,
+            invert: true,
+        },
+    ];
+    let [mut a, _, _] = demo::specs();
+    a.current = 5.0;
+    let _s1 = SimBattery::start(&address, a).await.unwrap();
+    let mut mppt = demo::specs()[1].clone();
+    mppt.name = "ttyUSB1".into();
+    mppt.service = "solarcharger".into();
+    mppt.instance = 279;
+    mppt.current = 12.5;
+    let _mppt = SimBattery::start(&address, mppt).await.unwrap();
+    // Another solar charger (another instance) is not a configured source.
+    let mut other = demo::specs()[1].clone();
+    other.name = "ttyUSB2".into();
+    other.service = "solarcharger".into();
+    other.instance = 280;
+    other.current = 99.0;
+    let _other = SimBattery::start(&address, other).await.unwrap();
+    let mut multi = demo::specs()[2].clone();
+    multi.name = "ttyS4".into();
+    multi.service = "vebus".into();
+    multi.instance = 276;
+    multi.current = 30.0;
+    let multi = SimBattery::start(&address, multi).await.unwrap();
+    let agg = Running::start(App::new(cfg));
+    let reader = connect(&address).await;
+
+    let items = wait_for(&reader, "current from the sources", |i| {
+        mode(i) == "normal" && i.get("/Aggregate/CurrentSource") == Some(&Item::Int(1))
+    })
+    .await;
+    // 12.5 A + (−30 A): the Multi is inverted; the battery's 5 A and the other 99 A unused.
+    assert_eq!(f(&items, "/Dc/0/Current"), -17.5);
+    // Only real batteries are aggregated.
+    assert_eq!(f(&items, "/System/NrOfBatteries"), 1.0);
+    let v = f(&items, "/Dc/0/Voltage");
+    assert!((f(&items, "/Dc/0/Power") - v * -17.5).abs() < 0.01);
+
+    multi.vanish().await;
+    let items = wait_for(&reader, "fallback to the battery", |i| {
+        i.get("/Aggregate/CurrentSource") == Some(&Item::Int(2))
+    })
+    .await;
+    assert_eq!(f(&items, "/Dc/0/Current"), 5.0);
+    assert_eq!(mode(&items), "normal");
+    agg.stop().await;
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}

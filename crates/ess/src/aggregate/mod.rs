@@ -40,6 +40,7 @@ use crate::state::{BatteryState, Flags};
 use crate::time::Millis;
 
 pub mod charge;
+pub mod current;
 pub mod feed_in;
 pub mod schedule;
 pub mod soc;
