@@ -310,7 +310,7 @@ pub const CURRENT_SERVICES: [&str; 3] = ["vebus", "solarcharger", "battery"];
 pub struct DirectSection {
     /// Its name (letters, digits, `_`, `-`).
     pub name: String,
-    /// `pylontech_can`, `pylontech_rs485`, `pace`, `daly` or `jk`.
+    /// `pylontech_can`, `pylontech_rs485`, `pace`, `daly`, `jk` or `jk_pb`.
     pub kind: String,
     /// A bus URL (`pylontech_can`) or a link URL (the others).
     pub url: String,
@@ -756,7 +756,7 @@ fn direct_section(
                 })?;
             Kind::PylontechCan { bus }
         }
-        "pace" | "daly" | "jk" => {
+        "pace" | "daly" | "jk" | "jk_pb" => {
             let link = serial_bms(d, &at, bad)?;
             let kind = d.kind.as_str();
             if kind == "daly" {
@@ -777,6 +777,15 @@ fn direct_section(
                     ));
                 }
                 Kind::Jk(link)
+            } else if kind == "jk_pb" {
+                if !(1..=15).contains(&d.address) {
+                    return Err(bad(
+                        &at("address"),
+                        "a JK-PB is polled at its DIP address 1..=15 (0 makes it the bus master)",
+                        "address = 1 for the first pack",
+                    ));
+                }
+                Kind::JkPb(link)
             } else {
                 Kind::Pace {
                     link: link.link,
@@ -791,7 +800,7 @@ fn direct_section(
         _ => {
             return Err(bad(
                 &at("kind"),
-                "not pylontech_can, pylontech_rs485, pace, daly or jk",
+                "not pylontech_can, pylontech_rs485, pace, daly, jk or jk_pb",
                 "kind = \"pylontech_can\"",
             ));
         }
@@ -1245,6 +1254,22 @@ mod tests {
             assert_ne!(t, on, "{from}");
             let e = check(&t).unwrap_err();
             assert!(e.contains(field), "{field}: {e}");
+        }
+    }
+
+    #[test]
+    fn jk_pb_needs_its_dip_address() {
+        let on = direct_examples();
+        let pb = on.replacen("kind = \"jk\"\n", "kind = \"jk_pb\"\naddress = 3\n", 1);
+        assert_ne!(pb, on);
+        let c = check(&pb).unwrap();
+        let Kind::JkPb(b) = &c.direct[4].kind else {
+            panic!("{:?}", c.direct[4].kind);
+        };
+        assert_eq!(b.address, 3);
+        for a in ["0", "16"] {
+            let e = check(&pb.replace("address = 3\n", &format!("address = {a}\n"))).unwrap_err();
+            assert!(e.contains("direct[4].address"), "{e}");
         }
     }
 

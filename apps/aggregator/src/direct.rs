@@ -51,6 +51,9 @@ pub enum Kind {
     Daly(SerialBms),
     /// A JK BMS ("4E 57" frames, read all) on a byte link.
     Jk(SerialBms),
+    /// A JK-PB inverter BMS (Modbus-framed blocks, status trigger 0x1620) at its DIP
+    /// address (1–15) on an RS485 link.
+    JkPb(SerialBms),
     /// A Pylontech module on RS485 (ASCII-hex, protocol 0x20): its own limits (0x92).
     PylontechRs485 {
         /// The link.
@@ -178,6 +181,9 @@ pub fn spawn(spec: DirectSpec, shared: Shared, virtuals: VirtualBuses) {
         }
         Kind::Jk(d) => {
             tokio::spawn(jk(spec, d, shared));
+        }
+        Kind::JkPb(d) => {
+            tokio::spawn(jk_pb(spec, d, shared));
         }
         Kind::PylontechRs485 {
             link,
@@ -752,6 +758,133 @@ async fn jk(spec: DirectSpec, d: SerialBms, shared: Shared) {
     }
 }
 
+/// The JK-PB alarm bits (`voltwire_jk::pb::ALARM_NAMES`) that stop charging: cell / battery
+/// over voltage, charge over current, charge short circuit, charge over / under
+/// temperature.
+const PB_CHARGE_STOP: u32 = (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9);
+/// … that stop discharging: cell / battery under voltage, discharge over current, discharge
+/// short circuit, discharge over temperature.
+const PB_DISCHARGE_STOP: u32 = (1 << 11) | (1 << 12) | (1 << 13) | (1 << 14) | (1 << 15);
+/// … that stop both: MOSFET over temperature, battery over temperature.
+const PB_BOTH_STOP: u32 = (1 << 1) | (1 << 21);
+
+/// The reading of a JK-PB status block: limits from the config; charging is allowed while
+/// the charge MOSFET is on and no alarm that stops charging is set ([`PB_CHARGE_STOP`],
+/// [`PB_BOTH_STOP`]), discharging likewise. T1/T2 always, T3/T4 when fitted (the MOSFET
+/// probe is not a cell's). `None` without fitted cells.
+pub fn jk_pb_reading(
+    s: &voltwire_jk::pb::Status,
+    limits: (Millivolts, Milliamps, Milliamps),
+    capacity: MilliampHours,
+) -> Option<(Reading, (u8, u8))> {
+    let (lo_i, lo) = s.cells().enumerate().min_by_key(|(_, v)| *v)?;
+    let (hi_i, hi) = s.cells().enumerate().max_by_key(|(_, v)| *v)?;
+    let a = s.alarms.0;
+    let charge_enable = s.charge_mos != 0 && a & (PB_CHARGE_STOP | PB_BOTH_STOP) == 0;
+    let discharge_enable = s.discharge_mos != 0 && a & (PB_DISCHARGE_STOP | PB_BOTH_STOP) == 0;
+    let plausible = |t: &DeciCelsius| (-400..=1200).contains(&t.0);
+    let temps: Vec<DeciCelsius> = [
+        Some(s.temperature_1),
+        Some(s.temperature_2),
+        (s.sensors_present & 0x10 != 0).then_some(s.temperature_3),
+        (s.sensors_present & 0x20 != 0).then_some(s.temperature_4),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(plausible)
+    .collect();
+    let t_min = temps.iter().copied().min();
+    let t_max = temps.iter().copied().max();
+    let state = BatteryState {
+        charge_voltage_limit: limits.0,
+        charge_current_limit: if charge_enable {
+            limits.1
+        } else {
+            Milliamps(0)
+        },
+        discharge_current_limit: if discharge_enable {
+            limits.2
+        } else {
+            Milliamps(0)
+        },
+        soc: Permille(i16::from(s.soc_percent.min(100)) * 10),
+        soh: Permille(1000),
+        voltage: s.pack_voltage,
+        current: s.current,
+        temperature: t_max.unwrap_or(DeciCelsius(250)),
+        charge_enable,
+        discharge_enable,
+        ..BatteryState::default()
+    };
+    let mut r = reading_of(state, capacity);
+    r.min_cell = Some(lo);
+    r.max_cell = Some(hi);
+    r.min_temperature = t_min;
+    r.max_temperature = t_max;
+    r.modules.blocking_charge = u16::from(!charge_enable);
+    r.modules.blocking_discharge = u16::from(!discharge_enable);
+    let n = |i: usize| u8::try_from(i + 1).unwrap_or(u8::MAX);
+    Some((r, (n(lo_i), n(hi_i))))
+}
+
+/// Poll a JK-PB forever (the status trigger, answered by the status block); a failed link
+/// is reopened with backoff (an unanswered poll just leaves the reading to age).
+async fn jk_pb(spec: DirectSpec, d: SerialBms, shared: Shared) {
+    use voltwire_core::Emit as _;
+    use voltwire_jk::pb::{BlockKind, Message, Trigger};
+    let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10), 200, 1);
+    let mut reconnect = Reconnect::new(d.link.clone(), backoff);
+    let config = PollConfig {
+        timeout: d.timeout,
+        retries: 0,
+        gap: Duration::from_millis(20),
+        echo: false,
+    };
+    let mut buf = vec![0u8; voltwire_jk::pb::BLOCK_LEN];
+    let req = match Message::trigger(d.address, Trigger::Status).emit(&mut buf) {
+        Ok(n) => buf.get(..n).map(<[u8]>::to_vec).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    loop {
+        let Ok(link) = reconnect.connect(None).await else {
+            continue;
+        };
+        tracing::info!("{}: link {} open", spec.name, d.link);
+        let mut poller = Poller::new(link, voltwire_jk::pb::PbDecoder::new(), config);
+        let mut tick = tokio::time::interval(d.interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let err = loop {
+            tick.tick().await;
+            let item = poller
+                .request(
+                    &req,
+                    |i| matches!(i, Ok(Message::Block(b)) if b.kind() == BlockKind::Status),
+                )
+                .await;
+            let b = match item {
+                Ok(Ok(Message::Block(b))) => b,
+                Ok(_) | Err(PollError::Timeout { .. }) => continue,
+                Err(e) => break e,
+            };
+            if let Some((reading, cells)) = b
+                .status()
+                .as_ref()
+                .and_then(|s| jk_pb_reading(s, d.limits, spec.capacity))
+            {
+                shared.put(
+                    &spec.name,
+                    Latest {
+                        reading,
+                        at: Instant::now(),
+                        cells: Some(cells),
+                    },
+                );
+            }
+        };
+        tracing::warn!("{}: link lost ({err}), reconnecting", spec.name);
+    }
+}
+
 /// The reading of a Pylontech module from its 0x42 analog block and its 0x92 limits: CVL,
 /// CCL and DCL are the module's own; a direction whose enable flag is cleared gets 0 A. The
 /// first temperature is the BMS board's, the others the cells'. `None` without cells.
@@ -1112,6 +1245,63 @@ mod tests {
         assert!(
             pylontech_rs485_reading(&ModuleAnalog::default(), &m(both), MilliampHours(1)).is_none()
         );
+    }
+
+    #[test]
+    fn jk_pb_mosfets_and_alarms_stop_their_direction() {
+        let st = |mos: (u8, u8), alarms: u32| {
+            let mut cell_voltages = [Millivolts(0); 32];
+            cell_voltages[0] = Millivolts(3_320);
+            cell_voltages[1] = Millivolts(3_305);
+            cell_voltages[2] = Millivolts(3_331);
+            cell_voltages[3] = Millivolts(3_000); // not fitted
+            voltwire_jk::pb::Status {
+                cell_voltages,
+                cell_mask: 0b111,
+                pack_voltage: Millivolts(9_956),
+                current: Milliamps(-4_000),
+                soc_percent: 55,
+                temperature_1: DeciCelsius(215),
+                temperature_2: DeciCelsius(230),
+                temperature_3: DeciCelsius(900), // not fitted
+                charge_mos: mos.0,
+                discharge_mos: mos.1,
+                alarms: voltwire_jk::pb::Alarms(alarms),
+                ..Default::default()
+            }
+        };
+        let (r, cells) = jk_pb_reading(&st((1, 1), 0), LIMITS, MilliampHours(100_000)).unwrap();
+        assert_eq!(cells, (2, 3));
+        assert_eq!(r.min_cell, Some(Millivolts(3_305)));
+        assert_eq!(r.max_cell, Some(Millivolts(3_331)));
+        assert_eq!(r.max_temperature, Some(DeciCelsius(230)));
+        assert_eq!(r.min_temperature, Some(DeciCelsius(215)));
+        assert_eq!(r.state.current, Milliamps(-4_000));
+        assert_eq!(r.state.soc, Permille(550));
+        let dirs = |mos, alarms| {
+            let (r, _) = jk_pb_reading(&st(mos, alarms), LIMITS, MilliampHours(1)).unwrap();
+            (
+                r.state.charge_current_limit.0 > 0,
+                r.state.discharge_current_limit.0 > 0,
+            )
+        };
+        assert_eq!(dirs((1, 1), 0), (true, true));
+        assert_eq!(dirs((0, 1), 0), (false, true));
+        assert_eq!(dirs((1, 0), 0), (true, false));
+        for bit in [4, 5, 6, 7, 8, 9] {
+            assert_eq!(dirs((1, 1), 1 << bit), (false, true), "bit {bit}");
+        }
+        for bit in [11, 12, 13, 14, 15] {
+            assert_eq!(dirs((1, 1), 1 << bit), (true, false), "bit {bit}");
+        }
+        for bit in [1, 21] {
+            assert_eq!(dirs((1, 1), 1 << bit), (false, false), "bit {bit}");
+        }
+        // Wire resistance, GPS: nothing stops.
+        assert_eq!(dirs((1, 1), 1 | (1 << 18)), (true, true));
+        let mut none = st((1, 1), 0);
+        none.cell_mask = 0;
+        assert!(jk_pb_reading(&none, LIMITS, MilliampHours(1)).is_none());
     }
 
     #[test]

@@ -1398,3 +1398,69 @@ async fn current_sources_summed_then_fallback() {
     drop(bus);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A simulated JK-PB (status trigger → status block) on TCP next to a D-Bus battery: read
+/// (limits from the config), lost (module offline) and recovered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_jk_pb_read_lost_and_recovered() {
+    use aggregator::direct::{DirectSpec, Kind, SerialBms};
+    use voltwire_core::{MilliampHours, Milliamps, Millivolts};
+
+    let pb = || {
+        voltwire_sim::serve::SerialStation::new(
+            voltwire_sim::Plant::single(16, 0.5),
+            Box::new(voltwire_sim::device::JkPb::new(1, 0)),
+            1.0,
+        )
+    };
+    let dir = voltwire_testkit::scratch_dir("agg-jkpb");
+    let bus = TestBus::start(&dir).await;
+    let address = bus.address().to_owned();
+    let (stop, stop_rx) = oneshot::channel();
+    let addr = serve_sim(pb(), "127.0.0.1:0", stop_rx).await;
+
+    let mut cfg = config(&address, 2, SignalMode::PropertiesChanged);
+    cfg.direct = vec![DirectSpec {
+        name: "pb".into(),
+        kind: Kind::JkPb(SerialBms {
+            link: format!("tcp://{addr}").parse().unwrap(),
+            address: 1,
+            interval: Duration::from_millis(500),
+            timeout: Duration::from_millis(500),
+            limits: (Millivolts(55_200), Milliamps(35_000), Milliamps(70_000)),
+        }),
+        capacity: MilliampHours(100_000),
+    }];
+    let [mut a, _, _] = demo::specs();
+    a.cells = (3.310, 3.340);
+    let s1 = SimBattery::start(&address, a).await.unwrap();
+    let agg = Running::start(App::new(cfg));
+    let reader = connect(&address).await;
+
+    let items = wait_for(&reader, "both admitted", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/System/NrOfBatteries"), 2.0);
+    assert_eq!(f(&items, "/InstalledCapacity"), 200.0);
+    // N × smallest: the PB's configured 35 A.
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 70.0);
+    assert!(
+        text(&items, "/System/MinVoltageCellId").starts_with("pb:C"),
+        "{}",
+        text(&items, "/System/MinVoltageCellId")
+    );
+
+    let _ = stop.send(());
+    let items = wait_for(&reader, "pb excluded", |i| {
+        mode(i) == "degraded" && i.get("/System/NrOfModulesOffline") == Some(&Item::Int(1))
+    })
+    .await;
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 2.0);
+    let (_stop, stop_rx) = oneshot::channel();
+    let again = serve_sim(pb(), &addr, stop_rx).await;
+    assert_eq!(again, addr);
+    let items = wait_for(&reader, "pb back", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
+    agg.stop().await;
+    drop(s1);
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
