@@ -769,8 +769,8 @@ const PB_DISCHARGE_STOP: u32 = (1 << 11) | (1 << 12) | (1 << 13) | (1 << 14) | (
 const PB_BOTH_STOP: u32 = (1 << 1) | (1 << 21);
 
 /// The reading of a JK-PB status block: limits from the config; charging is allowed while
-/// the charge MOSFET is on and no alarm that stops charging is set ([`PB_CHARGE_STOP`],
-/// [`PB_BOTH_STOP`]), discharging likewise. T1/T2 always, T3/T4 when fitted (the MOSFET
+/// the charge MOSFET is on and no alarm that stops charging is set (`PB_CHARGE_STOP`,
+/// `PB_BOTH_STOP`), discharging likewise. T1/T2 always, T3/T4 when fitted (the MOSFET
 /// probe is not a cell's). `None` without fitted cells.
 pub fn jk_pb_reading(
     s: &voltwire_jk::pb::Status,
