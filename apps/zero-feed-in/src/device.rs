@@ -37,10 +37,7 @@ pub async fn soyosource(
                 tracing::warn!(link = %link.label(), "soyosource: write failed; reopening");
                 continue 'connect;
             }
-            status.send_replace(DeviceStatus {
-                last_seen: Some(clock.now()),
-                delivered: Some(Watts(-power.0)),
-            });
+            report(&status, &clock, Watts(-power.0));
             tokio::select! {
                 _ = resend.tick() => {}
                 r = commands.changed() => {
@@ -54,4 +51,13 @@ pub async fn soyosource(
             }
         }
     }
+}
+
+/// Publishes what a device delivers now (`delivered` in the battery convention: discharge
+/// < 0), stamped with the app's clock: the one shape of every device task's status report.
+pub(crate) fn report(status: &watch::Sender<DeviceStatus>, clock: &Clock, delivered: Watts) {
+    status.send_replace(DeviceStatus {
+        last_seen: Some(clock.now()),
+        delivered: Some(delivered),
+    });
 }

@@ -70,10 +70,7 @@ pub async fn run(
             {
                 failures = 0;
                 let out = regs.first().map_or(0, |r| i32::from(*r / 10));
-                status.send_replace(DeviceStatus {
-                    last_seen: Some(clock.now()),
-                    delivered: Some(Watts(-out)),
-                });
+                crate::device::report(&status, &clock, Watts(-out));
                 let target = if written.is_none() { 0 } else { want };
                 let forgot = written.is_some_and(|w| out > w + FORGOT_W);
                 if written != Some(target) || forgot {
@@ -97,10 +94,7 @@ pub async fn run(
                                     .await
                             {
                                 let out = regs.first().map_or(0, |r| i32::from(*r / 10));
-                                status.send_replace(DeviceStatus {
-                                    last_seen: Some(clock.now()),
-                                    delivered: Some(Watts(-out)),
-                                });
+                                crate::device::report(&status, &clock, Watts(-out));
                             }
                         }
                     }

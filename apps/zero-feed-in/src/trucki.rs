@@ -68,10 +68,7 @@ pub async fn run(
             let read = exchange(ctx.read_holding_registers(trucki::SET_POWER, registers)).await;
             if let Some(Ok(s)) = read.as_deref().map(trucki::Status::from_registers) {
                 failures = 0;
-                status.send_replace(DeviceStatus {
-                    last_seen: Some(clock.now()),
-                    delivered: Some(Watts(-s.output_power().0)),
-                });
+                crate::device::report(&status, &clock, Watts(-s.output_power().0));
                 let target = if zeroed { want } else { 0 };
                 if let Ok(set) = SetPower::new(Watts(target)) {
                     if !s.set_point_accepted(set) || !zeroed {
@@ -94,10 +91,7 @@ pub async fn run(
                             if let Some(Ok(s)) =
                                 again.as_deref().map(trucki::Status::from_registers)
                             {
-                                status.send_replace(DeviceStatus {
-                                    last_seen: Some(clock.now()),
-                                    delivered: Some(Watts(-s.output_power().0)),
-                                });
+                                crate::device::report(&status, &clock, Watts(-s.output_power().0));
                             }
                         }
                     }
