@@ -141,4 +141,7 @@ fn install_boot_hook_and_uninstall_in_a_scratch_root() {
     let o = install(&dest, &root, Some("--bogus"));
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("--boot"), "{}", text(&o));
+    // The scratch root holds a copy of the binary (≈ 200 MB in a debug build): remove it on
+    // success so repeated runs do not fill the disk; a failed run keeps it to look at.
+    let _ = std::fs::remove_dir_all(&dir);
 }
