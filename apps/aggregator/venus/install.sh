@@ -50,6 +50,17 @@ case "${1:-}" in
 esac
 
 [ -x "$SRC/aggregator" ] || { echo "install.sh: put the aggregator binary next to this script ($SRC/aggregator)" >&2; exit 1; }
+# Nothing is replaced unless the new binary runs here (the armv7 build on a Cerbo GX) and
+# accepts the existing configuration: the running aggregate stays as it is otherwise.
+if ! version=$("$SRC/aggregator" --version 2>&1); then
+    echo "install.sh: $SRC/aggregator does not run on this machine ($(uname -m)): $version" >&2
+    echo "install.sh: fix: copy the build for it (armv7l: armv7-unknown-linux-musleabihf, aarch64: aarch64-unknown-linux-musl); nothing was changed" >&2
+    exit 1
+fi
+if [ -e "$DEST/aggregator.toml" ] && ! "$SRC/aggregator" --check-config "$DEST/aggregator.toml"; then
+    echo "install.sh: fix $DEST/aggregator.toml (the lines above name the field), then run this again; nothing was changed" >&2
+    exit 2
+fi
 mkdir -p "$DEST/service/log"
 if [ "$SRC" != "$DEST" ]; then
     # Replace the binary through a rename so a running one is never overwritten in place.
@@ -63,11 +74,6 @@ if [ ! -e "$DEST/aggregator.toml" ]; then
     "$DEST/aggregator" --init "$DEST/aggregator.toml"
     echo "wrote $DEST/aggregator.toml: edit it (keyword, device_instance), then run this again"
     exit 0
-fi
-# A bad configuration is not installed as a running service.
-if ! "$DEST/aggregator" --check-config "$DEST/aggregator.toml"; then
-    echo "install.sh: fix $DEST/aggregator.toml (the lines above name the field), then run this again" >&2
-    exit 2
 fi
 if [ ! -f "$RC" ]; then
     printf '#!/bin/sh\n' > "$RC"
