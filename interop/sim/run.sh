@@ -208,12 +208,12 @@ except ValueError:
 tag = "jkctl simulate -> jk_pb_read"
 for what, ok in [
     ("16 cells", d["cell_count"] == 16 and d["cell_voltages_v"][0] == 3.301 and d["cell_voltages_v"][15] == 3.293),
-    ("pack 52.8 V", d["voltage_v"] == 52.8),
+    ("pack 52.8 V", d["pack_voltage_v"] == 52.8),
     ("current -12.345 A", d["current_a"] == -12.345),
     ("SOC 87 %", d["soc_pct"] == 87),
-    ("245 of 280 Ah", d["remaining_ah"] == 245.0 and d["full_charge_ah"] == 280.0),
-    ("MOS 28.5 C, T1/T2 24.0/24.5 C", d["mosfet_temperature_c"] == 28.5 and d["temperatures_c"] == [24.0, 24.5]),
-    ("MOSFETs on, no alarms", d["charge_mos"] == 1 and d["discharge_mos"] == 1 and d["alarms"] == []),
+    ("245 of 280 Ah", d["remaining_capacity_ah"] == 245 and d["full_charge_capacity_ah"] == 280),
+    ("MOS 28.5 C, T1/T2 24.0/24.5 C", d["mosfet_temperature_c"] == 28.5 and d["temperature_1_c"] == 24.0 and d["temperature_2_c"] == 24.5),
+    ("MOSFETs on, no alarms", d["charge_mos"] is True and d["discharge_mos"] is True and d["alarms"] == {"raw": 0, "flags": []}),
 ]:
     print(("ok  " if ok else "FAIL"), f"{tag}: {what}", "" if ok else d)
 PY

@@ -9,9 +9,9 @@
 //!   `B/command/discharge_current_limit_a` (a number), `B/command/clear`;
 //!   results on `B/command/result`.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use voltwire_core::Milliamps;
+use voltwire_core::{DeciCelsius, Milliamps, Millivolts, Permille};
 use voltwire_ess::{Alarms, BatteryState, Direction, InputStatus, Millis, Mode, SetpointBounds};
 use voltwire_pylontech::can::{Protection, RequestFlags, Warning};
 use voltwire_runtime::mqtt::{self, Device, Discovery, Entity, Rejection, StateClass, Topics};
@@ -19,70 +19,78 @@ use voltwire_runtime::mqtt::{self, Device, Discovery, Entity, Rejection, StateCl
 use crate::config::OutputMode;
 use crate::engine::{Command, Engine};
 
-/// A float at the JSON edge, rounded to 3 decimals (exact for mV / mA inputs).
-fn num(x: f64) -> Value {
-    serde_json::Number::from_f64((x * 1000.0).round() / 1000.0).map_or(Value::Null, Value::Number)
-}
-
-fn milli(x: i64) -> Value {
-    // Lossless for every value a state holds (|x| < 2^53).
-    #[allow(clippy::cast_precision_loss, reason = "|x| < 2^53")]
-    num(x as f64 / 1000.0)
-}
-
-fn deci(x: i64) -> Value {
-    #[allow(clippy::cast_precision_loss, reason = "|x| < 2^53")]
-    num(x as f64 / 10.0)
+/// An exact count of `div`-ths of an SI unit as the JSON number of `docs/json.md`
+/// (`voltwire_core::json`: integral values as integers, else the shortest exact decimal).
+fn si(value: i64, div: i64) -> Value {
+    voltwire_core::json::serialize_si(value, div, serde_json::value::Serializer)
+        .unwrap_or(Value::Null)
 }
 
 fn secs(ms: u64) -> Value {
-    #[allow(clippy::cast_precision_loss, reason = "ages are far below 2^53 ms")]
-    num(ms as f64 / 1000.0)
+    i64::try_from(ms).map_or(Value::Null, |ms| si(ms, 1000))
 }
 
-fn bits(raw: u16, flags: impl Iterator<Item = &'static str>) -> Value {
-    json!({ "raw": raw, "flags": flags.collect::<Vec<_>>() })
+/// A battery state in the JSON contract's shape: the exact canonical values, serialized by
+/// the crates' `serde` impls (`voltwire_core` units as SI numbers, the Pylontech CAN flag
+/// words as `{"raw", "flags"}`).
+#[derive(Serialize)]
+struct StateJson {
+    soc_pct: Permille,
+    soh_pct: Permille,
+    voltage_v: Millivolts,
+    current_a: Milliamps,
+    /// Milliwatts (V × I, exact), as watts.
+    #[serde(serialize_with = "milliwatts")]
+    power_w: i64,
+    temperature_c: DeciCelsius,
+    charge_voltage_limit_v: Millivolts,
+    charge_current_limit_a: Milliamps,
+    discharge_current_limit_a: Milliamps,
+    charge_enable: bool,
+    discharge_enable: bool,
+    errors: Protection,
+    warnings: Warning,
+    requests: RequestFlags,
+    module_count: u16,
 }
 
-/// The state of a battery as JSON (SI units, current > 0 = charging).
-pub fn state_json(s: &BatteryState) -> Map<String, Value> {
-    let mut m = Map::new();
-    let power_mw = i64::from(s.voltage.0) * i64::from(s.current.0) / 1000;
-    for (k, v) in [
-        ("soc_pct", deci(s.soc.0.into())),
-        ("soh_pct", deci(s.soh.0.into())),
-        ("voltage_v", milli(s.voltage.0.into())),
-        ("current_a", milli(s.current.0.into())),
-        ("power_w", milli(power_mw)),
-        ("temperature_c", deci(s.temperature.0.into())),
-        (
-            "charge_voltage_limit_v",
-            milli(s.charge_voltage_limit.0.into()),
-        ),
-        (
-            "charge_current_limit_a",
-            milli(s.charge_current_limit.0.into()),
-        ),
-        (
-            "discharge_current_limit_a",
-            milli(s.discharge_current_limit.0.into()),
-        ),
-        ("charge_enable", json!(s.charge_enable)),
-        ("discharge_enable", json!(s.discharge_enable)),
-        ("errors", bits(s.errors.0, Protection(s.errors.0).flags())),
-        (
-            "warnings",
-            bits(s.warnings.0, Warning(s.warnings.0).flags()),
-        ),
-        (
-            "requests",
-            bits(s.requests.0.into(), RequestFlags(s.requests.0).flags()),
-        ),
-        ("module_count", json!(s.module_count)),
-    ] {
-        m.insert(k.into(), v);
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's serialize_with takes &T"
+)]
+fn milliwatts<S: serde::Serializer>(mw: &i64, s: S) -> Result<S::Ok, S::Error> {
+    voltwire_core::json::serialize_si(*mw, 1000, s)
+}
+
+impl From<&BatteryState> for StateJson {
+    fn from(s: &BatteryState) -> Self {
+        Self {
+            soc_pct: s.soc,
+            soh_pct: s.soh,
+            voltage_v: s.voltage,
+            current_a: s.current,
+            power_w: i64::from(s.voltage.0) * i64::from(s.current.0) / 1000,
+            temperature_c: s.temperature,
+            charge_voltage_limit_v: s.charge_voltage_limit,
+            charge_current_limit_a: s.charge_current_limit,
+            discharge_current_limit_a: s.discharge_current_limit,
+            charge_enable: s.charge_enable,
+            discharge_enable: s.discharge_enable,
+            errors: Protection(s.errors.0),
+            warnings: Warning(s.warnings.0),
+            requests: RequestFlags(s.requests.0),
+            module_count: s.module_count,
+        }
     }
-    m
+}
+
+/// The state of a battery as JSON (SI units, current > 0 = charging), from the crates'
+/// `serde` impls (`docs/json.md`): `errors`/`warnings` carry the Pylontech CAN flag names.
+pub fn state_json(s: &BatteryState) -> Map<String, Value> {
+    match serde_json::to_value(StateJson::from(s)) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
 }
 
 /// `normal`, `degraded`, `blocked`, `safe`, `silent` (`unknown` for a mode this build does not know).
@@ -143,7 +151,7 @@ pub fn combined_json(e: &Engine, now: Millis) -> Value {
         let key = format!("{}_current_limit_a", d.name());
         match e.setpoints.active(d, now) {
             Some(s) => {
-                sp.insert(key, milli(s.limit.0.into()));
+                sp.insert(key, si(s.limit.0.into(), 1000));
                 sp.insert(
                     format!("{}_expires_in_s", d.name()),
                     secs(s.until.since(now)),

@@ -682,3 +682,121 @@ fn a_recovery_hold_counting_down_is_not_new_data() {
     assert!(matches!(e.input_status(0), InputStatus::Active));
     assert_eq!(sent, [0, 1_000, 2_000]);
 }
+
+// ---- telemetry ----------------------------------------------------------------------------
+
+#[test]
+fn telemetry_state_is_the_crates_json() {
+    // The exact canonical values, written by voltwire-core's SI numbers and the Pylontech
+    // CAN flag words' {"raw","flags"}: no rounding, no float noise, integral values as
+    // integers.
+    let s = BatteryState {
+        voltage: Millivolts(52_860),
+        current: Milliamps(-12_345),
+        soc: Permille(875),
+        soh: Permille(1000),
+        temperature: DeciCelsius(-5),
+        errors: Flags(0x0002),
+        warnings: Flags(0x0004),
+        requests: voltwire_ess::Requests(0x20),
+        ..bms(50_000, 60_500, 875)
+    };
+    let m = telemetry::state_json(&s);
+    let text = |k: &str| m[k].to_string();
+    assert_eq!(text("voltage_v"), "52.86");
+    assert_eq!(text("current_a"), "-12.345");
+    // 52.86 V × -12.345 A = -652.5567 W, kept to the milliwatt (truncated toward zero).
+    assert_eq!(text("power_w"), "-652.556");
+    assert_eq!(text("soc_pct"), "87.5");
+    assert_eq!(text("soh_pct"), "100");
+    assert_eq!(text("temperature_c"), "-0.5");
+    assert_eq!(text("charge_voltage_limit_v"), "55.2");
+    assert_eq!(text("charge_current_limit_a"), "50");
+    assert_eq!(text("discharge_current_limit_a"), "60.5");
+    assert_eq!(m["errors"]["raw"], 2);
+    assert_eq!(m["errors"]["flags"], serde_json::json!(["over_voltage"]));
+    assert_eq!(m["warnings"]["raw"], 4);
+    assert_eq!(m["warnings"]["flags"], serde_json::json!(["low_voltage"]));
+    assert_eq!(m["requests"]["raw"], 0x20);
+    assert_eq!(
+        m["requests"]["flags"],
+        serde_json::json!(["force_charge_1"])
+    );
+    assert_eq!(m["charge_enable"], true);
+    assert_eq!(m["module_count"], 1);
+    let mut keys: Vec<&str> = m.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "charge_current_limit_a",
+            "charge_enable",
+            "charge_voltage_limit_v",
+            "current_a",
+            "discharge_current_limit_a",
+            "discharge_enable",
+            "errors",
+            "module_count",
+            "power_w",
+            "requests",
+            "soc_pct",
+            "soh_pct",
+            "temperature_c",
+            "voltage_v",
+            "warnings",
+        ]
+    );
+}
+
+/// Home Assistant reads `B/state` through each entity's `value_template`: every path must
+/// name a value the combined state carries (a renamed key would leave HA with `unknown`).
+#[test]
+fn discovery_value_templates_name_keys_of_the_state() {
+    let mut e = engine(1, &push(1_000, 100));
+    telegram(&mut e, 0, &bms(50_000, 60_000, 500), 0);
+    e.command(
+        Command::Set {
+            charge: Some(Milliamps(40_000)),
+            discharge: Some(Milliamps(45_500)),
+            ttl_ms: 60_000,
+        },
+        Millis(10),
+    )
+    .unwrap();
+    let state = telemetry::combined_json(&e, Millis(20));
+    let topics = voltwire_runtime::mqtt::Topics::new("gw").unwrap();
+    let configs = telemetry::discovery(&topics, "homeassistant", e.bounds()).unwrap();
+    assert_eq!(configs.len(), 11);
+    let mut resolved = Vec::new();
+    for c in &configs {
+        let p: serde_json::Value = serde_json::from_str(&c.payload).unwrap();
+        let template = p["value_template"].as_str().unwrap();
+        let path = template
+            .strip_prefix("{{ value_json.")
+            .and_then(|t| t.strip_suffix(" }}"))
+            .unwrap_or_else(|| panic!("{}: template {template}", c.topic));
+        let v = path.split('.').fold(&state, |v, k| &v[k]);
+        assert!(
+            v.is_number() || v.is_string(),
+            "{}: {path} is {v} in {state}",
+            c.topic
+        );
+        resolved.push((path.to_owned(), v.to_string()));
+    }
+    // The set points as commanded, the state as combined from the one input.
+    for (path, value) in [
+        ("setpoints.charge_current_limit_a", "40"),
+        ("setpoints.discharge_current_limit_a", "45.5"),
+        ("soc_pct", "50"),
+        ("voltage_v", "52"),
+        ("current_a", "-10"),
+        ("power_w", "-520"),
+        ("temperature_c", "25"),
+        ("mode", "\"normal\""),
+    ] {
+        assert!(
+            resolved.iter().any(|(p, v)| p == path && v == value),
+            "{path} = {value} not in {resolved:?}"
+        );
+    }
+}

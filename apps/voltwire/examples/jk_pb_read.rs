@@ -3,24 +3,22 @@
 //!
 //! It reads what jkctl reads (register = 0x1200 + payload byte offset, big-endian fields),
 //! in chunks of 32 registers, turns the image back into a status block
-//! (`voltwire_jk::pb_map::swap_fields`) and decodes it with `voltwire_jk::pb`.
+//! (`voltwire_jk::pb_map::swap_fields`) and decodes it with `voltwire_jk::pb`. The JSON is
+//! the crate's (`voltwire_jk` feature `serde`): `{"address": N, ...status block}`, the same
+//! keys as a status block from `voltwire decode jk-pb`.
 
-#![allow(
-    clippy::std_instead_of_core,
-    clippy::cast_precision_loss,
-    reason = "std example; capacities fit f64 exactly"
-)]
+#![allow(clippy::std_instead_of_core, reason = "std example")]
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use voltwire_core::Emit as _;
-use voltwire_jk::pb::{Block, BlockKind, Message, PbDecoder};
+use voltwire_jk::pb::{Block, BlockKind, Message, PbDecoder, Status};
 use voltwire_jk::pb_map;
 use voltwire_runtime::link::{Link, LinkUrl};
 use voltwire_runtime::poll::{PollConfig, Poller};
 
-async fn read(url: &LinkUrl, address: u8) -> Result<serde_json::Value, String> {
+async fn read(url: &LinkUrl, address: u8) -> Result<Reading, String> {
     let link = Link::open(url).await.map_err(|e| format!("{url}: {e}"))?;
     let config = PollConfig {
         timeout: Duration::from_millis(500),
@@ -55,25 +53,18 @@ async fn read(url: &LinkUrl, address: u8) -> Result<serde_json::Value, String> {
         }
     }
     pb_map::swap_fields(&mut block);
-    let s = block.status().ok_or("not a status block")?;
-    let cells: Vec<f64> = s.cells().map(|c| f64::from(c.0) / 1000.0).collect();
-    Ok(serde_json::json!({
-        "address": address,
-        "cell_count": cells.len(),
-        "cell_voltages_v": cells,
-        "voltage_v": f64::from(s.pack_voltage.0) / 1000.0,
-        "current_a": f64::from(s.current.0) / 1000.0,
-        "soc_pct": s.soc_percent,
-        "soh_pct": s.soh_percent,
-        "remaining_ah": s.remaining_capacity.0 as f64 / 1000.0,
-        "full_charge_ah": s.full_charge_capacity.0 as f64 / 1000.0,
-        "cycles": s.cycle_count,
-        "mosfet_temperature_c": f64::from(s.mosfet_temperature.0) / 10.0,
-        "temperatures_c": [f64::from(s.temperature_1.0) / 10.0, f64::from(s.temperature_2.0) / 10.0],
-        "charge_mos": s.charge_mos,
-        "discharge_mos": s.discharge_mos,
-        "alarms": s.alarms.flags().collect::<Vec<_>>(),
-    }))
+    let status = block.status().ok_or("not a status block")?;
+    Ok(Reading { address, status })
+}
+
+/// What the example prints: the address it asked and the status block, in the crate's own
+/// JSON shape (`voltwire_jk`'s `serde` feature, `docs/json.md`), so the keys are the ones
+/// `voltwire decode jk-pb` prints for a status block.
+#[derive(serde::Serialize)]
+struct Reading {
+    address: u8,
+    #[serde(flatten)]
+    status: Status,
 }
 
 fn main() -> ExitCode {
@@ -94,10 +85,16 @@ fn main() -> ExitCode {
         }
     };
     match rt.block_on(read(&url, address)) {
-        Ok(v) => {
-            println!("{v}");
-            ExitCode::SUCCESS
-        }
+        Ok(r) => match serde_json::to_string(&r) {
+            Ok(line) => {
+                println!("{line}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("jk_pb_read: {e}");
+                ExitCode::from(1)
+            }
+        },
         Err(e) => {
             eprintln!("jk_pb_read: {e}");
             ExitCode::from(1)

@@ -181,7 +181,22 @@ async fn read_bytes(url: &LinkUrl, label: &str, decoder: &mut dyn Decode, out: &
     loop {
         let mut link = connect(url, label).await;
         loop {
-            match link.read(&mut buf).await {
+            let read = match decoder.quiet_after() {
+                None => link.read(&mut buf).await,
+                Some(quiet) => {
+                    let Ok(r) = tokio::time::timeout(quiet, link.read(&mut buf)).await else {
+                        // The line fell silent: what is being assembled is complete.
+                        decoder.quiet(out);
+                        out.flush();
+                        if out.write_error.is_some() {
+                            return;
+                        }
+                        continue;
+                    };
+                    r
+                }
+            };
+            match read {
                 Ok(0) => {
                     say!("voltwire: {label}: closed by the other end; reconnecting");
                     break;

@@ -167,6 +167,8 @@ fn daly(address: Option<u8>) -> Result<Vec<Req>, String> {
         ("temperature_range", Command::TEMPERATURE_RANGE),
         ("mosfet_status", Command::MOSFET_STATUS),
         ("status_info", Command::STATUS_INFO),
+        ("cell_voltages", Command::CELL_VOLTAGES),
+        ("temperatures", Command::TEMPERATURES),
         ("failures", Command::FAILURES),
     ]
     .into_iter()
@@ -324,6 +326,7 @@ pub(crate) fn run(args: &PollArgs) -> ExitCode {
             link: None,
             bus: None,
             down: false,
+            context: None,
         };
         match source {
             Source::Bytes(url) => {
@@ -367,6 +370,9 @@ struct Poller {
     bus: Option<live::Bus>,
     /// The port could not be opened (said once until it opens).
     down: bool,
+    /// What the last exchange's decoder learned of the device (Daly: the 0x94 counts that
+    /// size the 0x95/0x96 replies).
+    context: Option<protocols::Context>,
 }
 
 impl Poller {
@@ -446,6 +452,9 @@ impl Poller {
         let mut decoder = (self.protocol.new)(&Options {
             command: req.command,
         });
+        if let Some(c) = self.context {
+            decoder.set_context(c);
+        }
         let deadline = Instant::now() + self.timeout;
         let before = out.replies;
         match (&req.wire, self.link.as_mut(), self.bus.as_mut()) {
@@ -457,8 +466,12 @@ impl Poller {
                 }
                 let mut buf = vec![0u8; 4096];
                 while out.replies == before {
-                    let read = tokio::time::timeout_at(deadline, link.read(&mut buf)).await;
+                    // A reply being assembled is complete once the line falls silent.
+                    let quiet = decoder.quiet_after().map(|q| Instant::now() + q);
+                    let until = quiet.map_or(deadline, |q| q.min(deadline));
+                    let read = tokio::time::timeout_at(until, link.read(&mut buf)).await;
                     match read {
+                        Err(_) if until < deadline => decoder.quiet(out),
                         Err(_) => break,
                         Ok(Ok(0)) => {
                             say!(
@@ -495,6 +508,7 @@ impl Poller {
             _ => return false,
         }
         decoder.finish(out);
+        self.context = decoder.context().or(self.context);
         let got = out.replies > before;
         if got {
             self.replies += 1;

@@ -229,3 +229,88 @@ fn bad_sources_are_usage_errors_naming_the_fix() {
         assert!(out.stdout.is_empty());
     }
 }
+
+/// A Daly response frame from BMS 1: `A5 01 CMD 08 DATA×8 SUM`.
+fn daly_frame(command: u8, data: [u8; 8]) -> Vec<u8> {
+    let mut f = vec![0xA5, 0x01, command, 0x08];
+    f.extend_from_slice(&data);
+    let sum = f.iter().fold(0u8, |s, b| s.wrapping_add(*b));
+    f.push(sum);
+    f
+}
+
+/// A live Daly source that falls silent after a multi-frame reply: the reply is printed
+/// without waiting for another frame (the device here is the test, on TCP, and it sends
+/// the next frame only after it has read the assembled reply). The 0x96 reply carries one
+/// frame more than the 0x94 count (as in the mpp-solar capture): still one reply.
+#[test]
+fn daly_multi_frame_reply_is_printed_when_the_line_falls_silent() {
+    use std::io::Write as _;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut cli = Cli::start(&["decode", "daly", &format!("tcp://{addr}")]);
+    let (mut device, _) = listener.accept().unwrap();
+    // 0x94: 8 cells, 1 temperature sensor.
+    device
+        .write_all(&daly_frame(0x94, [8, 1, 0, 0, 0, 0, 12, 0]))
+        .unwrap();
+    let lines = cli.lines_until(|l| !l.is_empty());
+    assert_eq!(lines[0]["type"], "status_info");
+    // 0x95 in three frames (3 + 3 + 2 cells), written at once; then nothing.
+    let mut reply = Vec::new();
+    for (n, cells) in [
+        (1u8, [3301u16, 3302, 3303]),
+        (2, [3304, 3305, 3306]),
+        (3, [3307, 3308, 0]),
+    ] {
+        let mut data = [n, 0, 0, 0, 0, 0, 0, 0];
+        for (slot, mv) in data[1..7].chunks_mut(2).zip(cells) {
+            slot.copy_from_slice(&mv.to_be_bytes());
+        }
+        reply.extend(daly_frame(0x95, data));
+    }
+    device.write_all(&reply).unwrap();
+    let lines = cli.lines_until(|l| l.len() >= 2);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let cells = &lines[1];
+    assert_eq!(cells["type"], "cell_voltages", "{cells}");
+    assert_eq!(cells["frames"], 3);
+    assert_eq!(cells["count"], 8);
+    assert_eq!(cells["missing_frames"], serde_json::json!([]));
+    assert_eq!(
+        cells["cell_voltages_v"],
+        serde_json::json!([3.301, 3.302, 3.303, 3.304, 3.305, 3.306, 3.307, 3.308])
+    );
+    // 0x96: 25 °C (raw 65) in frame 1, a padding frame 2; then nothing.
+    let mut reply = daly_frame(0x96, [1, 65, 0, 0, 0, 0, 0, 0]);
+    reply.extend(daly_frame(0x96, [2, 0, 0, 0, 0, 0, 0, 0]));
+    device.write_all(&reply).unwrap();
+    let lines = cli.lines_until(|l| l.len() >= 3);
+    let temps = &lines[2];
+    assert_eq!(temps["type"], "temperatures", "{temps}");
+    assert_eq!(temps["frames"], 2);
+    assert_eq!(temps["missing_frames"], serde_json::json!([]));
+    assert_eq!(temps["temperatures_c"], serde_json::json!([25]));
+    // A single-frame reply after it is printed at once, in order.
+    // 0x90: 53.2 V, current raw 29875 (12.5 A off the 30000 offset), SOC 87.5 %.
+    let [v0, v1] = 532u16.to_be_bytes();
+    let [c0, c1] = 29_875u16.to_be_bytes();
+    let [s0, s1] = 875u16.to_be_bytes();
+    device
+        .write_all(&daly_frame(0x90, [v0, v1, 0, 0, c0, c1, s0, s1]))
+        .unwrap();
+    let lines = cli.lines_until(|l| l.len() >= 4);
+    let types: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
+            "status_info",
+            "cell_voltages",
+            "temperatures",
+            "pack_status"
+        ]
+    );
+    assert_eq!(lines[3]["voltage_v"], 53.2, "{}", lines[3]);
+    assert_eq!(lines[3]["soc_pct"], 87.5);
+    assert!(cli.stop().success());
+}

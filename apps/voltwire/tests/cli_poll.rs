@@ -67,21 +67,45 @@ fn answered(protocol: &str, source: &str, extra: &[&str], want: &[&str]) -> Vec<
 #[test]
 fn daly_on_a_pty() {
     let s = sim(&["daly", "--listen", "pty", "--cells", "8"]);
-    let lines = answered(
-        "daly",
-        &format!("serial://{}", s.listening),
-        &[],
-        &[
+    // The reply timeout is an hour: the multi-frame replies (0x95 cells, 0x96 temperatures)
+    // must end when the line falls silent, not at the timeout, or the poll never ends (and
+    // the guard fails the test). Each is printed before the next request is answered.
+    let source = format!("serial://{}", s.listening);
+    let (out, lines) = poll(&["daly", &source, "--count", "1", "--timeout", "3600"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?} {err}", out.status);
+    let types: Vec<&str> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        types,
+        [
             "pack_status",
             "cell_voltage_range",
             "temperature_range",
             "mosfet_status",
             "status_info",
+            "cell_voltages",
+            "temperatures",
             "failures",
         ],
+        "{lines:?}"
     );
     assert_eq!(lines[4]["cell_count"], 8);
     assert!(lines[0]["voltage_v"].as_f64().unwrap() > 20.0);
+    // 8 cells in 3 frames, counted from the 0x94 just before; the sensors likewise.
+    let cells = &lines[5];
+    assert_eq!(cells["frames"], 3, "{cells}");
+    assert_eq!(cells["count"], 8);
+    assert_eq!(cells["missing_frames"], serde_json::json!([]));
+    assert_eq!(cells["cell_voltages_v"].as_array().unwrap().len(), 8);
+    let sensors = lines[4]["temperature_sensor_count"].as_u64().unwrap();
+    assert!(sensors > 0);
+    let temps = &lines[6];
+    assert_eq!(temps["count"], sensors, "{temps}");
+    assert_eq!(temps["missing_frames"], serde_json::json!([]));
+    assert_eq!(
+        temps["temperatures_c"].as_array().unwrap().len() as u64,
+        sensors
+    );
 }
 
 #[test]

@@ -6,6 +6,13 @@
 //!
 //! - `std`: links `std` for std-using dependents and turns on `thiserror/std` (and the same feature of the voltwire crates below). It adds no API: the error types implement `core::error::Error` (the same trait as `std::error::Error`) in every configuration.
 //! - `defmt`: `defmt::Format` on the messages, records and errors, for logging on embedded targets.
+//! - `serde`: `serde::Serialize` on the readings, settings and set points
+//!   ([`coulomb_meter::Status`], [`coulomb_meter::Settings`], [`coulomb_meter::State`],
+//!   [`coulomb_meter::SetChargeLevel`], [`lumentree::Status`], [`lumentree::SetOutputPower`],
+//!   [`trucki::Status`], [`trucki::SetPower`]) in the JSON contract's shape (`docs/json.md`,
+//!   `voltwire_core::json`): quantities as SI numbers with the unit in the key
+//!   (`voltage_v`, the 0.1 W registers as exact `_w` numbers), codes as `{"code", "name"}`.
+//!   The caller frames a value (address, `type`). Serialize only. `no_std`, no alloc.
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -17,6 +24,8 @@ pub mod coulomb_meter;
 mod error;
 pub mod lumentree;
 pub mod rtu;
+#[cfg(feature = "serde")]
+mod serde_impl;
 pub mod trucki;
 
 pub use error::Error;

@@ -10,6 +10,8 @@
 //!   `std`.
 //! - `defmt`: `defmt::Format` on the message and the error.
 //! - `sim`: [`sim::Gtn`], a simulated inverter.
+//! - `serde`: `serde::Serialize` on [`Demand`] in the JSON contract's shape (`docs/json.md`,
+//!   `voltwire_core::json`): `{"power_w": N}`. Serialize only. `no_std`, no alloc.
 #![no_std]
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -84,6 +86,17 @@ pub const fn checksum(hi: u8, lo: u8) -> u8 {
 pub struct Demand {
     /// Output power asked for (0..=65535 W on the wire; the unit clamps to its rating).
     pub power: Watts,
+}
+
+/// `{"power_w": N}`: the power asked for, in whole watts (`docs/json.md`).
+#[cfg(feature = "serde")]
+impl serde::Serialize for Demand {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("Demand", 1)?;
+        st.serialize_field("power_w", &self.power)?;
+        st.end()
+    }
 }
 
 /// The fixed byte expected at `index`, if that position is fixed.
@@ -251,6 +264,22 @@ mod tests {
     use voltwire_core::StreamDecoder;
 
     type Items = Vec<(u64, Result<Demand, Error>)>;
+
+    #[cfg(feature = "serde")]
+    #[test]
+    fn serde_demand_is_power_w() {
+        // 500 W = 0x01F4; checksum 8 - 0x01 - 0xF4 = 0x13 (mod 256).
+        let d = Demand::parse(&[0x24, 0x56, 0x00, 0x21, 0x01, 0xF4, 0x80, 0x13]).unwrap();
+        assert_eq!(serde_json::to_string(&d).unwrap(), r#"{"power_w":500}"#);
+        let max = Demand {
+            power: Watts(65_535),
+        };
+        assert_eq!(serde_json::to_string(&max).unwrap(), r#"{"power_w":65535}"#);
+        assert_eq!(
+            serde_json::to_string(&Demand::default()).unwrap(),
+            r#"{"power_w":0}"#
+        );
+    }
 
     fn decode(bytes: &[u8], chunk: usize) -> (Items, u64) {
         let mut d = Decoder::default();

@@ -4,6 +4,11 @@
 //!
 //! Frames whose address is ≥ 0x20 are host requests, the others BMS responses. The current
 //! sign and balance bit order are the crate's defaults (`voltwire_daly::Variant::default`).
+//!
+//! A multi-frame reply is emitted when something else arrives or the input ends; from a
+//! live source (`serial://`, `tcp://`, `poll`) also after [`QUIET`] without a byte.
+
+use std::time::Duration;
 
 use serde_json::Map;
 use voltwire_core::{Located, StreamDecoder as _};
@@ -11,7 +16,7 @@ use voltwire_daly::{
     Assembler, Decoder, Error, RawFrame, Request, Response, Series, StatusInfo, Variant,
 };
 
-use super::{Decode, Options};
+use super::{Context, Decode, Options};
 use crate::output::Output;
 
 /// A multi-frame reply being assembled.
@@ -57,7 +62,38 @@ impl Decode for Stream {
         }
         flush(&mut self.state, out);
     }
+
+    fn quiet_after(&self) -> Option<Duration> {
+        self.state.pending.as_ref().map(|_| QUIET)
+    }
+
+    fn quiet(&mut self, out: &mut Output) {
+        flush(&mut self.state, out);
+    }
+
+    fn context(&self) -> Option<Context> {
+        self.state
+            .status
+            .map(|(address, s)| Context::DalyStatus(address, s))
+    }
+
+    fn set_context(&mut self, context: Context) {
+        let Context::DalyStatus(address, s) = context;
+        self.state.status = Some((address, s));
+    }
 }
+
+/// Silence on a live line after which a multi-frame reply being assembled is complete.
+///
+/// Neither the frame count of 0x94 (a BMS may send a padding frame beyond it: 2 frames of
+/// 0x96 for 1 sensor in `testdata/daly/mppsolar-session-status-noise-temperatures.bin`) nor
+/// the next frame (a sniffed bus may fall silent; `poll` waits for this reply before its next
+/// request) tells where a reply ends, so a live source takes a pause. At 9600 Bd 8N1 a byte
+/// takes 10/9600 s ≈ 1.04 ms and a 13-byte frame ≈ 13.5 ms; a BMS sends a reply's frames
+/// back to back, so 100 ms is more than 7 frame times without a byte: well above a gap inside
+/// a reply (under a frame time, plus a USB adapter's 16 ms latency timer) and still
+/// unnoticeable to a reader. A master's next request ends a reply at once anyway.
+const QUIET: Duration = Duration::from_millis(100);
 
 fn on_item(item: Located<Result<RawFrame, Error>>, st: &mut State, out: &mut Output) {
     let frame = match item.value {

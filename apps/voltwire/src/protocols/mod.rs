@@ -47,6 +47,30 @@ pub(crate) trait Decode {
     fn finish(&mut self, out: &mut Output);
     /// A frame received from a CAN bus (CAN protocols; `index` counts frames from 1).
     fn frame(&mut self, _index: u64, _frame: &CanFrame, _out: &mut Output) {}
+    /// How long a live line must stay silent before [`Decode::quiet`] is due: `Some` only
+    /// while a message waits for frames that may never come (a Daly multi-frame reply).
+    /// Only live sources ask; a file's end is [`Decode::finish`].
+    fn quiet_after(&self) -> Option<std::time::Duration> {
+        None
+    }
+    /// The live line stayed silent for [`Decode::quiet_after`]: emit what is being
+    /// assembled. Decoding goes on.
+    fn quiet(&mut self, _out: &mut Output) {}
+    /// What this decoder learned that a later decoder of the same device needs (`poll`
+    /// decodes each exchange with a fresh decoder).
+    fn context(&self) -> Option<Context> {
+        None
+    }
+    /// Start from what an earlier decoder of the same device learned.
+    fn set_context(&mut self, _context: Context) {}
+}
+
+/// Device facts one decoder hands to the next ([`Decode::context`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Context {
+    /// A Daly BMS's last 0x94 (its address and cell / sensor counts), which sizes its
+    /// multi-frame replies.
+    DalyStatus(u8, voltwire_daly::StatusInfo),
 }
 
 /// A decoder that walks frames in a byte slice, kept as a [`Decode`] by [`Window`].
