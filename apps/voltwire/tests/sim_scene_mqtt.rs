@@ -83,6 +83,7 @@ impl Watcher {
             client.subscribe(*f, rumqttc::QoS::AtLeastOnce).unwrap();
         }
         let (tx, rx) = std::sync::mpsc::channel();
+        let (subscribed, acks) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for ev in conn.iter() {
                 match ev {
@@ -91,11 +92,21 @@ impl Watcher {
                             break;
                         }
                     }
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_))) => {
+                        let _ = subscribed.send(());
+                    }
                     Ok(_) => {}
                     Err(_) => break,
                 }
             }
         });
+        // The relay announces its state once, not retained, when it connects: the watcher
+        // must be subscribed before the scene starts or that announcement can be missed on a
+        // loaded machine. The bound only catches a broker that never answers.
+        for f in filters {
+            acks.recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("no SUBACK for {f}"));
+        }
         Self {
             client,
             rx,
