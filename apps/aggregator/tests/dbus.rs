@@ -1281,6 +1281,9 @@ async fn status_page_state_health_and_metrics() {
     assert_eq!(state["batteries"], 2);
     assert_eq!(state["current_a"], 1.0);
     assert_eq!(state["inputs"].as_array().map(Vec::len), Some(2));
+    // No [[current]] sources: the batteries' current, no battery service set aside.
+    assert_eq!(state["current_source"], 0);
+    assert_eq!(state["source_batteries"], "");
     let (code, health) = http_get(addr, "/api/health").await;
     assert_eq!(code, 200, "{health}");
     assert_eq!(health.matches("\"status\":\"up\"").count(), 2, "{health}");
@@ -1461,6 +1464,88 @@ async fn direct_jk_pb_read_lost_and_recovered() {
     assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
     agg.stop().await;
     drop(s1);
+    drop(bus);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A SmartShunt listed as a `[[current]]` source (service `battery`, by instance) whose
+/// custom name matches the battery keyword is a source only: the aggregate's voltage, SOC,
+/// capacity, limits and cells come from the two batteries, its current from the shunt, and
+/// `/Aggregate/SourceBatteries` names it. Its leaving is a source lost (the batteries'
+/// current, flagged), not a battery lost (no module offline, mode stays normal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_smartshunt_source_is_not_also_a_battery() {
+    use aggregator::config::CurrentSource;
+
+    let dir = voltwire_testkit::scratch_dir("agg-shunt");
+    let bus = TestBus::start(&dir).await;
+    let address = bus.address().to_owned();
+    let mut cfg = config(&address, 2, SignalMode::PropertiesChanged);
+    cfg.current = vec![CurrentSource {
+        prefix: "com.victronenergy.battery.".into(),
+        instance: 279,
+        invert: false,
+    }];
+    let [a, _, mut b] = demo::specs();
+    b.soc = 60.0;
+    b.current = -4.0;
+    let _s1 = SimBattery::start(&address, a).await.unwrap();
+    let _s2 = SimBattery::start(&address, b).await.unwrap();
+    // Everything about it differs from the batteries, so any share of it in the aggregate
+    // shows; its custom name contains the keyword "SerialBattery".
+    let mut shunt = aggregator::sim::SimSpec::lfp("ttyS5", 500.0, 10.0, 10.0);
+    shunt.product = "SmartShunt 500A/50mV".into();
+    shunt.custom_name = "SerialBattery bank shunt".into();
+    shunt.instance = 279;
+    shunt.voltage = 48.0;
+    shunt.current = -25.0;
+    shunt.soc = 10.0;
+    shunt.cvl = 52.0;
+    shunt.cells = (2.95, 3.60);
+    let shunt = SimBattery::start(&address, shunt).await.unwrap();
+    let agg = Running::start(App::new(cfg));
+    let reader = connect(&address).await;
+
+    let items = wait_for(&reader, "two batteries, current from the shunt", |i| {
+        mode(i) == "normal" && i.get("/Aggregate/CurrentSource") == Some(&Item::Int(1))
+    })
+    .await;
+    assert_eq!(
+        text(&items, "/Aggregate/SourceBatteries"),
+        "com.victronenergy.battery.ttyS5"
+    );
+    assert_eq!(f(&items, "/Dc/0/Current"), -25.0);
+    assert_eq!(f(&items, "/System/NrOfBatteries"), 2.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOnline"), 2.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 0.0);
+    assert_eq!(f(&items, "/Alarms/InternalFailure"), 0.0);
+    // 100 Ah + 100 Ah; SOC (70 + 60) / 2; 53.0 V ± the simulators' 1 mV wobble.
+    assert_eq!(f(&items, "/InstalledCapacity"), 200.0);
+    assert_eq!(f(&items, "/Soc"), 65.0);
+    let v = f(&items, "/Dc/0/Voltage");
+    assert!((v - 53.0).abs() <= 0.002, "{v}");
+    // 2 × min(100, 90) A, 2 × min(150, 100) A, the batteries' 55.2 V.
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 180.0);
+    assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 200.0);
+    assert_eq!(f(&items, "/Info/MaxChargeVoltage"), 55.2);
+    assert_eq!(f(&items, "/System/MinCellVoltage"), 3.3);
+    assert_eq!(f(&items, "/System/MaxCellVoltage"), 3.325);
+    assert_eq!(f(&items, "/Aggregate/CvlLimiting"), 0.0);
+    assert!((f(&items, "/Dc/0/Power") - v * -25.0).abs() < 0.01);
+
+    // The shunt leaves: the batteries' own 5 A − 4 A, flagged; no battery is missing.
+    shunt.vanish().await;
+    let items = wait_for(&reader, "fallback to the batteries", |i| {
+        i.get("/Aggregate/CurrentSource") == Some(&Item::Int(2))
+    })
+    .await;
+    assert_eq!(f(&items, "/Dc/0/Current"), 1.0);
+    assert_eq!(mode(&items), "normal");
+    assert_eq!(f(&items, "/System/NrOfBatteries"), 2.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
+    assert_eq!(f(&items, "/InstalledCapacity"), 200.0);
+    agg.stop().await;
     drop(bus);
     let _ = std::fs::remove_dir_all(&dir);
 }
