@@ -410,6 +410,40 @@ async fn three_batteries_one_vanishes_and_returns() {
     scene.end(agg).await;
 }
 
+/// A count mismatch at start (3 expected, 2 on the bus) is no reason to stop: the aggregate
+/// runs on the two, degraded, with `/Alarms/InternalFailure` and one module offline; the
+/// third one arrives → admitted after the hold, the alarm cleared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fewer_batteries_than_expected_run_with_an_alarm() {
+    let scene = Scene::start("agg-count").await;
+    let [a, b, c] = demo::specs();
+    let _s1 = scene.battery(a).await;
+    let _s2 = scene.battery(b).await;
+    let agg = Running::start(App::new(scene.config(3)));
+    let reader = scene.reader().await;
+    let items = wait_for(&reader, "two of three admitted", |i| {
+        mode(i) == "degraded" && i.get("/System/NrOfModulesOnline") == Some(&Item::Int(2))
+    })
+    .await;
+    assert_eq!(f(&items, "/Alarms/InternalFailure"), 1.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 1.0);
+    assert_eq!(f(&items, "/System/NrOfBatteries"), 2.0);
+    // 2 × min(100, 80) A, 2 × min(150, 120) A: both directions stay open.
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 160.0);
+    assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 240.0);
+    assert_eq!(f(&items, "/Io/AllowToCharge"), 1.0);
+    assert_eq!(f(&items, "/Io/AllowToDischarge"), 1.0);
+    assert_eq!(f(&items, "/Connected"), 1.0);
+
+    let _s3 = scene.battery(c).await;
+    let items = wait_for(&reader, "the third admitted", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/Alarms/InternalFailure"), 0.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
+    assert_eq!(f(&items, "/System/NrOfBatteries"), 3.0);
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 240.0);
+    scene.end(agg).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bus_item_calls_and_one_batch_signal_per_change() {
     let scene = Scene::start("agg-calls").await;
