@@ -4,6 +4,7 @@
 //! latency from a battery's `PropertiesChanged` to the aggregate's, both seen by one reader.
 //!
 //! `cargo bench -p aggregator --bench load -- --seconds 60 --batteries 8 --paths 40`
+//! (`--binary PATH` measures another build, e.g. the previous version, in the same session).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -87,7 +88,14 @@ async fn run(seconds: u64, batteries: usize, paths: usize) {
         .replace("expected = 3", &format!("expected = {batteries}"))
         .replace("recovery_hold_s = 30", "recovery_hold_s = 2");
     std::fs::write(&config, template).unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_aggregator"))
+    let args: Vec<String> = std::env::args().collect();
+    let binary = args
+        .iter()
+        .position(|a| a == "--binary")
+        .and_then(|i| args.get(i + 1))
+        .map_or(env!("CARGO_BIN_EXE_aggregator"), String::as_str);
+    println!("measuring {binary}");
+    let mut child = tokio::process::Command::new(binary)
         .arg("--config")
         .arg(&config)
         .kill_on_drop(true)

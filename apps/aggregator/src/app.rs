@@ -65,6 +65,10 @@ struct Followed {
     fetching: Option<Millis>,
     /// Matches the keyword (known after the first `GetItems`).
     matched: bool,
+    /// Is one of the `[[current]]` sources (its kind and `/DeviceInstance`, known after
+    /// the first `GetItems`): a battery service that is one (a SmartShunt) is never
+    /// aggregated as a battery, whatever its name.
+    source: bool,
     /// Bumped whenever the owner changes, so a fetch started for an earlier owner is
     /// ignored (a battery that left is never brought back by a late reply).
     generation: u64,
@@ -298,7 +302,7 @@ impl App {
                     return Some((l.reading, Millis(u64::try_from(at).unwrap_or(u64::MAX))));
                 }
                 let b = self.batteries.get(s)?;
-                if b.owner.is_none() || !b.matched {
+                if b.owner.is_none() || !b.matched || b.source {
                     return None;
                 }
                 let at = b.last?;
@@ -357,6 +361,7 @@ impl App {
         };
         let min_id = ids(out.min_cell, "/System/MinVoltageCellId");
         let max_id = ids(out.max_cell, "/System/MaxVoltageCellId");
+        let source_batteries = self.source_batteries();
         let changed = publish::update(
             &mut self.tree,
             &out,
@@ -371,6 +376,7 @@ impl App {
                 last_balanced: own.last_balanced.map(date_text),
                 feed_in_off: own.feed_in_off,
                 current_source: source_code(from),
+                source_batteries,
             },
         );
         if self.last.as_ref().map(|l| (l.mode, l.alarms)) != Some((out.mode, out.alarms)) {
@@ -387,6 +393,17 @@ impl App {
         changed
     }
 
+    /// `/Aggregate/SourceBatteries`: the battery services seen that are `[[current]]`
+    /// sources (a `SmartShunt`), so never aggregated as batteries; comma-separated, by name.
+    fn source_batteries(&self) -> String {
+        self.batteries
+            .iter()
+            .filter(|(s, b)| b.source && s.starts_with(BATTERY_PREFIX))
+            .map(|(s, _)| s.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
     /// The `[[current]]` sources' last currents (inverted where configured), in config
     /// order; `None` for one not on the bus or without a current.
     fn source_readings(&self) -> Vec<SourceReading> {
@@ -395,9 +412,7 @@ impl App {
             .iter()
             .map(|c| {
                 self.batteries.iter().find_map(|(s, b)| {
-                    let instance = b.items.get("/DeviceInstance").and_then(Item::as_f64);
-                    let ours = s.starts_with(&c.prefix) && instance == Some(f64::from(c.instance));
-                    if !ours || b.owner.is_none() {
+                    if !c.is(s, device_instance(&b.items)) || b.owner.is_none() {
                         return None;
                     }
                     let a = b.items.get("/Dc/0/Current").and_then(Item::as_f64)?;
@@ -451,8 +466,7 @@ impl App {
 
     fn apply_fetched(&mut self, f: Fetched) -> bool {
         let now = self.now();
-        let keyword = self.cfg.keyword.clone();
-        let b = self.note_battery(&f.service);
+        let b = self.batteries.entry(f.service.clone()).or_default();
         if f.generation != b.generation {
             return false;
         }
@@ -466,10 +480,29 @@ impl App {
         b.items = items;
         b.last = Some(now);
         let was = b.matched;
-        b.matched = battery::matches(&b.items, &keyword);
-        let matched = b.matched;
+        b.matched = battery::matches(&b.items, &self.cfg.keyword);
+        let instance = device_instance(&b.items);
+        let was_source = std::mem::replace(
+            &mut b.source,
+            self.cfg.current.iter().any(|c| c.is(&f.service, instance)),
+        );
+        let (matched, source) = (b.matched, b.source);
         let battery = f.service.starts_with(BATTERY_PREFIX);
-        if matched && battery && !self.slots.contains(&f.service) {
+        if battery && source && !was_source {
+            tracing::info!(
+                "{} (/DeviceInstance {}) is a [[current]] source: its current is used, it is \
+                 not aggregated as a battery",
+                f.service,
+                instance.unwrap_or_default()
+            );
+            if self.slots.contains(&f.service) {
+                tracing::warn!(
+                    "{} was aggregated as a battery before: its slot stays empty (offline)",
+                    f.service
+                );
+            }
+        }
+        if matched && battery && !source && !self.slots.contains(&f.service) {
             tracing::info!("following battery {}", f.service);
             self.slots.push(f.service);
         } else if was && !matched && battery {
@@ -564,6 +597,11 @@ impl App {
         b.last = Some(now);
         true
     }
+}
+
+/// A service's `/DeviceInstance`.
+fn device_instance(items: &Items) -> Option<f64> {
+    items.get("/DeviceInstance").and_then(Item::as_f64)
 }
 
 /// `/Aggregate/CurrentSource`: 0 the batteries, 1 the sources, 2 the batteries as a fallback.
@@ -847,6 +885,13 @@ async fn session(app: &mut App, conn: &Connection) -> zbus::Result<()> {
 /// pause (0.5 s up to 10 s). Never ends otherwise.
 pub async fn run(mut app: App, stop: impl Future<Output = ()>) {
     let mut stop = std::pin::pin!(stop);
+    for c in app.cfg.current.iter().filter(|c| c.is_battery_service()) {
+        tracing::info!(
+            "[[current]] battery {}: the battery service with that /DeviceInstance (a \
+             SmartShunt) gives current only and is never aggregated as a battery",
+            c.instance
+        );
+    }
     app.start_direct();
     app.start_web().await;
     let mut pause = Duration::from_millis(500);

@@ -301,6 +301,19 @@ pub struct CurrentSource {
     pub invert: bool,
 }
 
+impl CurrentSource {
+    /// Whether the service `name` with `/DeviceInstance` `instance` is this source.
+    pub fn is(&self, name: &str, instance: Option<f64>) -> bool {
+        name.starts_with(&self.prefix) && instance == Some(f64::from(self.instance))
+    }
+
+    /// A SmartShunt (or any battery service) listed as a source: it is never aggregated
+    /// as a battery, whatever its name.
+    pub fn is_battery_service(&self) -> bool {
+        self.prefix == "com.victronenergy.battery."
+    }
+}
+
 /// The kinds of current sources.
 pub const CURRENT_SERVICES: [&str; 3] = ["vebus", "solarcharger", "battery"];
 
@@ -647,7 +660,7 @@ pub fn from_text(text: &str, file: &Path) -> Result<Config, ConfigError> {
             .map_err(|e| bad(&e.field, &e.message, &e.fix))?,
         None => None,
     };
-    let current = current_sources(&doc.current, &bad)?;
+    let current = current_sources(&doc.current, svc.device_instance, &bad)?;
     Ok(Config {
         name: svc.name.clone(),
         device_instance: svc.device_instance,
@@ -684,6 +697,7 @@ pub fn from_text(text: &str, file: &Path) -> Result<Config, ConfigError> {
 
 fn current_sources(
     rows: &[CurrentSection],
+    own_instance: u32,
     bad: &dyn Fn(&str, &str, &str) -> ConfigError,
 ) -> Result<Vec<CurrentSource>, ConfigError> {
     let mut out: Vec<CurrentSource> = Vec::new();
@@ -700,6 +714,13 @@ fn current_sources(
             instance: c.instance,
             invert: c.invert,
         };
+        if s.is_battery_service() && s.instance == own_instance {
+            return Err(bad(
+                &format!("current[{i}].instance"),
+                &format!("battery {own_instance} is this aggregate's own device_instance"),
+                "give the SmartShunt's /DeviceInstance (the aggregate's current would feed itself)",
+            ));
+        }
         if out
             .iter()
             .any(|o| o.prefix == s.prefix && o.instance == s.instance)
@@ -1304,6 +1325,19 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("current[1].instance"), "{e}");
+        // A shunt is a battery service: its instance must not be the aggregate's own.
+        let own = check(TEMPLATE).unwrap().device_instance;
+        let shunt =
+            |n: u32| format!("{TEMPLATE}\n[[current]]\nservice = \"battery\"\ninstance = {n}\n");
+        let e = check(&shunt(own)).unwrap_err();
+        assert!(e.contains("current[0].instance"), "{e}");
+        assert!(e.contains("own device_instance"), "{e}");
+        let c = check(&shunt(own + 1)).unwrap();
+        assert!(c.current[0].is_battery_service());
+        assert!(c.current[0].is("com.victronenergy.battery.ttyS5", Some(f64::from(own + 1))));
+        assert!(!c.current[0].is("com.victronenergy.battery.ttyS5", Some(f64::from(own))));
+        assert!(!c.current[0].is("com.victronenergy.battery.ttyS5", None));
+        assert!(!c.current[0].is("com.victronenergy.vebus.ttyS4", Some(f64::from(own + 1))));
     }
 
     #[test]

@@ -74,6 +74,7 @@ pub fn initial_tree(cfg: &Config) -> Tree {
         ("/Aggregate/LastBalanced", ""),
         ("/Aggregate/FeedInOff", ""),
         ("/Aggregate/CurrentSource", ""),
+        ("/Aggregate/SourceBatteries", ""),
     ] {
         t.insert(p, Item::Invalid, unit);
     }
@@ -135,6 +136,8 @@ pub struct Extra {
     /// Where `/Dc/0/Current` came from: 0 the batteries, 1 the `[[current]]` sources,
     /// 2 the batteries because a configured source is missing or stale.
     pub current_source: u8,
+    /// The battery services that are `[[current]]` sources (never aggregated), comma-separated.
+    pub source_batteries: String,
 }
 
 /// Write the aggregate `out` (its state after the charge rules: `state`) into `tree`; the
@@ -156,6 +159,7 @@ pub fn update<const N: usize>(
         last_balanced,
         feed_in_off,
         current_source,
+        source_batteries,
     } = extra;
     let s = state;
     let opt_milli = |v: Option<i64>| v.map_or(Item::Invalid, milli);
@@ -268,6 +272,10 @@ pub fn update<const N: usize>(
         ),
         ("/Aggregate/FeedInOff".into(), int(u8::from(feed_in_off))),
         ("/Aggregate/CurrentSource".into(), int(current_source)),
+        (
+            "/Aggregate/SourceBatteries".into(),
+            Item::Text(source_batteries),
+        ),
         (
             "/HardwareVersion".into(),
             Item::Text(format!("aggregate of {batteries} batteries")),

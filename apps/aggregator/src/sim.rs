@@ -42,6 +42,8 @@ pub struct SimSpec {
     pub service: String,
     /// `/DeviceInstance`.
     pub instance: i64,
+    /// `/CustomName` (empty by default).
+    pub custom_name: String,
 }
 
 impl SimSpec {
@@ -61,6 +63,7 @@ impl SimSpec {
             churn: 0,
             service: "battery".to_owned(),
             instance: 1,
+            custom_name: String::new(),
         }
     }
 
@@ -79,7 +82,7 @@ impl SimSpec {
             ("/FirmwareVersion", text("1.0")),
             ("/HardwareVersion", text("sim")),
             ("/Connected", Item::Int(1)),
-            ("/CustomName", text("")),
+            ("/CustomName", text(&self.custom_name)),
             ("/Info/MaxChargeVoltage", f(self.cvl)),
             ("/Info/MaxChargeCurrent", f(self.ccl)),
             ("/Info/MaxDischargeCurrent", f(self.dcl)),

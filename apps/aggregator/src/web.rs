@@ -66,6 +66,8 @@ const KEYS: &[(&str, &str)] = &[
     ("/Aggregate/Balancing", "balancing"),
     ("/Aggregate/LastBalanced", "last_balanced"),
     ("/Aggregate/FeedInOff", "feed_in_off"),
+    ("/Aggregate/CurrentSource", "current_source"),
+    ("/Aggregate/SourceBatteries", "source_batteries"),
 ];
 
 /// Metrics: path, name, help.

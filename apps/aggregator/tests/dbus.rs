@@ -24,9 +24,10 @@ use aggregator::battery::Items;
 use aggregator::bus::PrivateBus;
 use aggregator::busitem::SignalMode;
 use aggregator::client;
+use aggregator::config::Config;
 use aggregator::demo;
 use aggregator::item::Item;
-use aggregator::sim::SimBattery;
+use aggregator::sim::{SimBattery, SimSpec};
 use futures_util::StreamExt as _;
 use tokio::sync::oneshot;
 use zbus::message::Type;
@@ -164,21 +165,60 @@ impl Running {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn three_batteries_one_vanishes_and_returns() {
-    let _ = voltwire_runtime::logging::init(1);
-    let dir = voltwire_testkit::scratch_dir("agg-three");
-    let bus = TestBus::start(&dir).await;
-    let address = bus.address().to_owned();
-    let [a, b, c] = demo::specs();
-    let _s1 = SimBattery::start(&address, a).await.unwrap();
-    let _s2 = SimBattery::start(&address, b).await.unwrap();
-    let s3 = SimBattery::start(&address, c.clone()).await.unwrap();
-    let agg = Running::start(App::new(demo::config(&address)));
+/// One test's scratch directory and bus (see [`TestBus`]).
+struct Scene {
+    dir: std::path::PathBuf,
+    bus: TestBus,
+    address: String,
+}
 
-    let reader = connect(&address).await;
-    // Signals of the aggregate, as systemcalc subscribes to them.
-    let dbus = zbus::fdo::DBusProxy::new(&reader).await.unwrap();
+impl Scene {
+    async fn start(name: &str) -> Self {
+        let dir = voltwire_testkit::scratch_dir(name);
+        let bus = TestBus::start(&dir).await;
+        let address = bus.address().to_owned();
+        Self { dir, bus, address }
+    }
+
+    /// The demo configuration with `expected` batteries, `PropertiesChanged` signals.
+    fn config(&self, expected: u16) -> Config {
+        config(&self.address, expected, SignalMode::PropertiesChanged)
+    }
+
+    async fn battery(&self, spec: SimSpec) -> SimBattery {
+        SimBattery::start(&self.address, spec).await.unwrap()
+    }
+
+    async fn reader(&self) -> Connection {
+        connect(&self.address).await
+    }
+
+    /// Stop the aggregator (it must end on its stop signal), then the bus; remove the
+    /// directory.
+    async fn end(self, agg: Running) {
+        agg.stop().await;
+        drop(self.bus);
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A `wait_for` condition: `path` is `value`.
+fn has(path: &'static str, value: Item) -> impl FnMut(&Items) -> bool {
+    move |i| i.get(path) == Some(&value)
+}
+
+/// The demo configuration with `expected` batteries and the given signal style, on `address`.
+fn config(address: &str, expected: u16, signals: SignalMode) -> Config {
+    let mut c = demo::config(address);
+    c.aggregate.expected = expected;
+    c.signals = signals;
+    c
+}
+
+/// Follow every `BusItem` signal on `reader`, as systemcalc does; the aggregate's unique
+/// name (the sender of its signals).
+async fn subscribe(reader: &Connection) -> String {
+    let dbus = zbus::fdo::DBusProxy::new(reader).await.unwrap();
     dbus.add_match_rule(
         MatchRule::builder()
             .msg_type(Type::Signal)
@@ -188,7 +228,70 @@ async fn three_batteries_one_vanishes_and_returns() {
     )
     .await
     .unwrap();
+    dbus.get_name_owner(SERVICE.try_into().unwrap())
+        .await
+        .unwrap()
+        .to_string()
+}
 
+/// The first signal from `owner` on `stream` that `pick` turns into a value; `pick` sees
+/// each one's member, path and body (and may assert on every one).
+async fn first_signal<T>(
+    stream: &mut MessageStream,
+    owner: &str,
+    what: &str,
+    mut pick: impl FnMut(&str, &str, &zbus::Message) -> Option<T>,
+) -> T {
+    tokio::time::timeout(GUARD, async {
+        while let Some(Ok(m)) = stream.next().await {
+            let h = m.header();
+            if m.message_type() != Type::Signal || h.sender().map(|s| s.as_str()) != Some(owner) {
+                continue;
+            }
+            let member = h.member().unwrap().to_string();
+            let path = h.path().unwrap().to_string();
+            if let Some(v) = pick(&member, &path, &m) {
+                return v;
+            }
+        }
+        panic!("the stream ended before {what}");
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out waiting for {what}"))
+}
+
+/// The connections on the bus (its unique names).
+async fn connections(reader: &Connection) -> usize {
+    let dbus = zbus::fdo::DBusProxy::new(reader).await.unwrap();
+    let names = dbus.list_names().await.unwrap();
+    names.iter().filter(|n| n.as_str().starts_with(':')).count()
+}
+
+/// Wait until `check` holds (the guard only bounds a failure).
+async fn eventually<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) {
+    tokio::time::timeout(GUARD, async {
+        while !check().await {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_batteries_one_vanishes_and_returns() {
+    let _ = voltwire_runtime::logging::init(1);
+    let scene = Scene::start("agg-three").await;
+    let [a, b, c] = demo::specs();
+    let _s1 = scene.battery(a).await;
+    let _s2 = scene.battery(b).await;
+    let s3 = scene.battery(c.clone()).await;
+    let agg = Running::start(App::new(demo::config(&scene.address)));
+
+    let reader = scene.reader().await;
     let items = wait_for(&reader, "three batteries admitted", |i| mode(i) == "normal").await;
     // N × smallest: 3 × 80 A, 3 × 100 A; CVL the minimum.
     assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 240.0);
@@ -237,43 +340,38 @@ async fn three_batteries_one_vanishes_and_returns() {
 
     // The aggregate announces its changes with PropertiesChanged (a{sv}: Value, Text), never
     // ItemsChanged in this mode.
-    let owner = dbus
-        .get_name_owner(SERVICE.try_into().unwrap())
-        .await
-        .unwrap()
-        .to_string();
+    let owner = subscribe(&reader).await;
+    // One connection for everything (the reference once leaked connections until the bus
+    // refused more): the reader, the aggregator and the three batteries.
+    assert_eq!(connections(&reader).await, 5);
     // A stream that is not read holds up the connection once its queue is full: it lives
     // only for this check.
     let mut signals = MessageStream::from(&reader);
-    let got = tokio::time::timeout(GUARD, async {
-        while let Some(Ok(m)) = signals.next().await {
-            let h = m.header();
-            if m.message_type() != Type::Signal
-                || h.sender().map(|s| s.as_str()) != Some(owner.as_str())
-            {
-                continue;
-            }
-            let member = h.member().unwrap().to_string();
+    let got = first_signal(
+        &mut signals,
+        &owner,
+        "a PropertiesChanged",
+        |member, path, m| {
             assert_ne!(member, "ItemsChanged");
-            if member == "PropertiesChanged" {
+            (member == "PropertiesChanged").then(|| {
                 let body: std::collections::HashMap<String, OwnedValue> =
                     m.body().deserialize().unwrap();
                 assert!(body.contains_key("Value") && body.contains_key("Text"));
-                return h.path().unwrap().to_string();
-            }
-        }
-        String::new()
-    })
-    .await
-    .expect("no PropertiesChanged from the aggregate");
+                path.to_owned()
+            })
+        },
+    )
+    .await;
     drop(signals);
     assert!(got.starts_with('/'), "{got}");
 
     // One battery leaves: the aggregate stays, limits from the other two, alarm, 1 offline.
     s3.vanish().await;
-    let items = wait_for(&reader, "one battery offline", |i| {
-        i.get("/System/NrOfModulesOffline") == Some(&Item::Int(1))
-    })
+    let items = wait_for(
+        &reader,
+        "one battery offline",
+        has("/System/NrOfModulesOffline", Item::Int(1)),
+    )
     .await;
     assert_eq!(mode(&items), "degraded");
     assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 160.0);
@@ -285,7 +383,7 @@ async fn three_batteries_one_vanishes_and_returns() {
 
     // It returns: excluded through the hold (still degraded, alarm kept), then admitted.
     let back = std::time::Instant::now();
-    let _s3 = SimBattery::start(&address, c).await.unwrap();
+    let _s3 = scene.battery(c).await;
     let mut seen: Vec<String> = Vec::new();
     let items = wait_for(&reader, "recovered", |i| {
         let m = mode(i);
@@ -306,49 +404,61 @@ async fn three_batteries_one_vanishes_and_returns() {
     assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 240.0);
     assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
     assert_eq!(f(&items, "/Alarms/BmsCable"), 0.0);
-    agg.stop().await;
-    drop(bus);
-    let _ = std::fs::remove_dir_all(&dir);
+    // After a battery left and came back (and every re-read since): still one connection of
+    // the aggregator's.
+    assert_eq!(connections(&reader).await, 5);
+    scene.end(agg).await;
 }
 
-/// The demo configuration with `expected` batteries and the given signal style, on `address`.
-fn config(address: &str, expected: u16, signals: SignalMode) -> aggregator::config::Config {
-    let mut c = demo::config(address);
-    c.aggregate.expected = expected;
-    c.signals = signals;
-    c
+/// A count mismatch at start (3 expected, 2 on the bus) is no reason to stop: the aggregate
+/// runs on the two, degraded, with `/Alarms/InternalFailure` and one module offline; the
+/// third one arrives → admitted after the hold, the alarm cleared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fewer_batteries_than_expected_run_with_an_alarm() {
+    let scene = Scene::start("agg-count").await;
+    let [a, b, c] = demo::specs();
+    let _s1 = scene.battery(a).await;
+    let _s2 = scene.battery(b).await;
+    let agg = Running::start(App::new(scene.config(3)));
+    let reader = scene.reader().await;
+    let items = wait_for(&reader, "two of three admitted", |i| {
+        mode(i) == "degraded" && i.get("/System/NrOfModulesOnline") == Some(&Item::Int(2))
+    })
+    .await;
+    assert_eq!(f(&items, "/Alarms/InternalFailure"), 1.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 1.0);
+    assert_eq!(f(&items, "/System/NrOfBatteries"), 2.0);
+    // 2 × min(100, 80) A, 2 × min(150, 120) A: both directions stay open.
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 160.0);
+    assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 240.0);
+    assert_eq!(f(&items, "/Io/AllowToCharge"), 1.0);
+    assert_eq!(f(&items, "/Io/AllowToDischarge"), 1.0);
+    assert_eq!(f(&items, "/Connected"), 1.0);
+
+    let _s3 = scene.battery(c).await;
+    let items = wait_for(&reader, "the third admitted", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/Alarms/InternalFailure"), 0.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
+    assert_eq!(f(&items, "/System/NrOfBatteries"), 3.0);
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 240.0);
+    scene.end(agg).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bus_item_calls_and_one_batch_signal_per_change() {
-    let dir = voltwire_testkit::scratch_dir("agg-calls");
-    let bus = TestBus::start(&dir).await;
-    let address = bus.address().to_owned();
+    let scene = Scene::start("agg-calls").await;
     let [a, _, _] = demo::specs();
-    let _s1 = SimBattery::start(&address, a).await.unwrap();
-    let mut cfg = config(&address, 1, SignalMode::ItemsChanged);
-    let kept = dir.join("custom-name");
+    let _s1 = scene.battery(a).await;
+    let mut cfg = scene.config(1);
+    cfg.signals = SignalMode::ItemsChanged;
+    let kept = scene.dir.join("custom-name");
     cfg.custom_name_file = Some(kept.clone());
     let agg = Running::start(App::new(cfg.clone()));
-    let reader = connect(&address).await;
+    let reader = scene.reader().await;
     let items = wait_for(&reader, "one battery admitted", |i| mode(i) == "normal").await;
     assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 100.0);
 
-    let dbus = zbus::fdo::DBusProxy::new(&reader).await.unwrap();
-    dbus.add_match_rule(
-        MatchRule::builder()
-            .msg_type(Type::Signal)
-            .interface("com.victronenergy.BusItem")
-            .unwrap()
-            .build(),
-    )
-    .await
-    .unwrap();
-    let owner = dbus
-        .get_name_owner(SERVICE.try_into().unwrap())
-        .await
-        .unwrap()
-        .to_string();
+    let owner = subscribe(&reader).await;
     let mut signals = MessageStream::from(&reader);
 
     // SetValue: 0 written, 2 refused (wrong type, too long), 1 not writeable.
@@ -375,29 +485,22 @@ async fn bus_item_calls_and_one_batch_signal_per_change() {
     );
 
     // The change is announced once, as ItemsChanged on /, never as PropertiesChanged.
-    let batch = tokio::time::timeout(GUARD, async {
-        while let Some(Ok(m)) = signals.next().await {
-            let h = m.header();
-            if m.message_type() != Type::Signal
-                || h.sender().map(|s| s.as_str()) != Some(owner.as_str())
-            {
-                continue;
-            }
-            let member = h.member().unwrap().to_string();
+    let batch = first_signal(
+        &mut signals,
+        &owner,
+        "an ItemsChanged with /CustomName",
+        |member, path, m| {
             assert_eq!(member, "ItemsChanged", "one style only");
-            assert_eq!(h.path().unwrap().as_str(), "/");
+            assert_eq!(path, "/");
             let body: std::collections::HashMap<
                 String,
                 std::collections::HashMap<String, OwnedValue>,
             > = m.body().deserialize().unwrap();
-            if let Some(e) = body.get("/CustomName") {
-                return Item::from_value(&e["Value"]);
-            }
-        }
-        Item::Invalid
-    })
-    .await
-    .expect("no ItemsChanged with /CustomName");
+            body.get("/CustomName")
+                .map(|e| Item::from_value(&e["Value"]))
+        },
+    )
+    .await;
     drop(signals);
     assert_eq!(batch, Item::Text("Bank A".into()));
 
@@ -470,28 +573,26 @@ async fn bus_item_calls_and_one_batch_signal_per_change() {
     .await
     .unwrap();
     assert_eq!(name, Item::Text("Bank A".into()));
-    agg.stop().await;
-    drop(bus);
-    let _ = std::fs::remove_dir_all(&dir);
+    scene.end(agg).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_battery_goes_stale_and_recovers() {
-    let dir = voltwire_testkit::scratch_dir("agg-hung");
-    let bus = TestBus::start(&dir).await;
-    let address = bus.address().to_owned();
+    let scene = Scene::start("agg-hung").await;
     let [a, b, _] = demo::specs();
-    let _s1 = SimBattery::start(&address, a).await.unwrap();
-    let s2 = SimBattery::start(&address, b).await.unwrap();
-    let agg = Running::start(App::new(config(&address, 2, SignalMode::PropertiesChanged)));
-    let reader = connect(&address).await;
+    let _s1 = scene.battery(a).await;
+    let s2 = scene.battery(b).await;
+    let agg = Running::start(App::new(scene.config(2)));
+    let reader = scene.reader().await;
     let items = wait_for(&reader, "two admitted", |i| mode(i) == "normal").await;
     assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 160.0);
     // Still on the bus, but silent and not answering: stale after the 3 s timeout.
     s2.hang(true).await;
-    let items = wait_for(&reader, "the hung battery excluded", |i| {
-        i.get("/System/NrOfModulesOffline") == Some(&Item::Int(1))
-    })
+    let items = wait_for(
+        &reader,
+        "the hung battery excluded",
+        has("/System/NrOfModulesOffline", Item::Int(1)),
+    )
     .await;
     // Limits from the one left: 1 × 100 A, 1 × 150 A.
     assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 100.0);
@@ -502,9 +603,7 @@ async fn a_hung_battery_goes_stale_and_recovers() {
     let items = wait_for(&reader, "recovered", |i| mode(i) == "normal").await;
     assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 160.0);
     assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
-    agg.stop().await;
-    drop(bus);
-    let _ = std::fs::remove_dir_all(&dir);
+    scene.end(agg).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -542,11 +641,9 @@ fn the_safe_state_before_any_battery() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let dir = voltwire_testkit::scratch_dir("agg-empty");
-        let bus = TestBus::start(&dir).await;
-        let address = bus.address().to_owned();
-        let agg = Running::start(App::new(config(&address, 2, SignalMode::PropertiesChanged)));
-        let reader = connect(&address).await;
+        let scene = Scene::start("agg-empty").await;
+        let agg = Running::start(App::new(scene.config(2)));
+        let reader = scene.reader().await;
         let items = wait_for(&reader, "published", |i| mode(i) == "safe").await;
         assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 0.0);
         assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 0.0);
@@ -554,9 +651,7 @@ fn the_safe_state_before_any_battery() {
         assert_eq!(f(&items, "/Io/AllowToDischarge"), 0.0);
         assert_eq!(f(&items, "/System/NrOfModulesOffline"), 2.0);
         assert_eq!(f(&items, "/Alarms/InternalFailure"), 1.0);
-        agg.stop().await;
-        drop(bus);
-        let _ = std::fs::remove_dir_all(&dir);
+        scene.end(agg).await;
     });
 }
 
@@ -619,9 +714,11 @@ async fn a_vedbus_battery_in_python_and_a_systemcalc_style_reader() {
 
     // The Python battery dies: its limits leave the aggregate.
     peer.kill().await.unwrap();
-    let items = wait_for(&reader, "python battery offline", |i| {
-        i.get("/System/NrOfModulesOffline") == Some(&Item::Int(1))
-    })
+    let items = wait_for(
+        &reader,
+        "python battery offline",
+        has("/System/NrOfModulesOffline", Item::Int(1)),
+    )
     .await;
     assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 100.0);
     assert_eq!(f(&items, "/Alarms/BmsCable"), 2.0);
@@ -632,13 +729,11 @@ async fn a_vedbus_battery_in_python_and_a_systemcalc_style_reader() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn charge_rules_dynamic_cvl_and_fully_discharged_latch() {
-    let dir = voltwire_testkit::scratch_dir("agg-charge");
-    let bus = TestBus::start(&dir).await;
-    let address = bus.address().to_owned();
+    let scene = Scene::start("agg-charge").await;
     let [a, _, _] = demo::specs();
-    let s1 = SimBattery::start(&address, a).await.unwrap();
-    let agg = Running::start(App::new(config(&address, 1, SignalMode::PropertiesChanged)));
-    let reader = connect(&address).await;
+    let s1 = scene.battery(a).await;
+    let agg = Running::start(App::new(scene.config(1)));
+    let reader = scene.reader().await;
     let items = wait_for(&reader, "admitted", |i| mode(i) == "normal").await;
     assert_eq!(f(&items, "/Info/MaxChargeVoltage"), 55.2);
     assert_eq!(f(&items, "/Aggregate/CvlLimiting"), 0.0);
@@ -647,9 +742,11 @@ async fn charge_rules_dynamic_cvl_and_fully_discharged_latch() {
     // the 53.6 V floor).
     s1.set("/Dc/0/Voltage", Item::Float(55.0)).await;
     s1.set("/System/MaxCellVoltage", Item::Float(3.47)).await;
-    let items = wait_for(&reader, "dynamic CVL", |i| {
-        i.get("/Aggregate/CvlLimiting") == Some(&Item::Int(1))
-    })
+    let items = wait_for(
+        &reader,
+        "dynamic CVL",
+        has("/Aggregate/CvlLimiting", Item::Int(1)),
+    )
     .await;
     let v = f(&items, "/Dc/0/Voltage");
     assert!((v - 55.0).abs() <= 0.002, "{v}");
@@ -657,43 +754,51 @@ async fn charge_rules_dynamic_cvl_and_fully_discharged_latch() {
     assert!((cvl - (v - 0.020)).abs() < 1e-9, "{cvl} {v}");
     // Back within the 20 mV margin: still limiting; below it: the normal limit again.
     s1.set("/System/MaxCellVoltage", Item::Float(3.431)).await;
-    let items = wait_for(&reader, "cell at 3.431 V", |i| {
-        i.get("/System/MaxCellVoltage") == Some(&Item::Float(3.431))
-    })
+    let items = wait_for(
+        &reader,
+        "cell at 3.431 V",
+        has("/System/MaxCellVoltage", Item::Float(3.431)),
+    )
     .await;
     assert_eq!(f(&items, "/Aggregate/CvlLimiting"), 1.0);
     s1.set("/System/MaxCellVoltage", Item::Float(3.429)).await;
-    let items = wait_for(&reader, "dynamic CVL released", |i| {
-        i.get("/Aggregate/CvlLimiting") == Some(&Item::Int(0))
-    })
+    let items = wait_for(
+        &reader,
+        "dynamic CVL released",
+        has("/Aggregate/CvlLimiting", Item::Int(0)),
+    )
     .await;
     assert_eq!(f(&items, "/Info/MaxChargeVoltage"), 55.2);
 
     // Lowest cell 2.90 V: fully discharged, DCL 0 (charging still allowed).
     s1.set("/System/MinCellVoltage", Item::Float(2.9)).await;
-    let items = wait_for(&reader, "fully discharged", |i| {
-        i.get("/Aggregate/FullyDischarged") == Some(&Item::Int(1))
-    })
+    let items = wait_for(
+        &reader,
+        "fully discharged",
+        has("/Aggregate/FullyDischarged", Item::Int(1)),
+    )
     .await;
     assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 0.0);
     assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 100.0);
     // 3.00 V holds the latch; above it releases.
     s1.set("/System/MinCellVoltage", Item::Float(3.0)).await;
-    let items = wait_for(&reader, "cell at 3.00 V", |i| {
-        i.get("/System/MinCellVoltage") == Some(&Item::Float(3.0))
-    })
+    let items = wait_for(
+        &reader,
+        "cell at 3.00 V",
+        has("/System/MinCellVoltage", Item::Float(3.0)),
+    )
     .await;
     assert_eq!(f(&items, "/Aggregate/FullyDischarged"), 1.0);
     assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 0.0);
     s1.set("/System/MinCellVoltage", Item::Float(3.01)).await;
-    let items = wait_for(&reader, "released", |i| {
-        i.get("/Aggregate/FullyDischarged") == Some(&Item::Int(0))
-    })
+    let items = wait_for(
+        &reader,
+        "released",
+        has("/Aggregate/FullyDischarged", Item::Int(0)),
+    )
     .await;
     assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 150.0);
-    agg.stop().await;
-    drop(bus);
-    let _ = std::fs::remove_dir_all(&dir);
+    scene.end(agg).await;
 }
 
 /// The own algorithm on the bus: the counter and the last balancing day restored from the
@@ -711,10 +816,8 @@ async fn own_algorithm_counter_balancing_and_feed_in() {
     use voltwire_ess::aggregate::schedule::{BalancingConfig, Day};
     use voltwire_ess::aggregate::soc::CoulombConfig;
 
-    let dir = voltwire_testkit::scratch_dir("agg-own");
-    let bus = TestBus::start(&dir).await;
-    let address = bus.address().to_owned();
-    let state_file = dir.join("state.toml");
+    let scene = Scene::start("agg-own").await;
+    let state_file = scene.dir.join("state.toml");
     std::fs::write(
         &state_file,
         "charge_mah = 42000\nlast_balanced = \"2026-07-14\"\n",
@@ -726,7 +829,7 @@ async fn own_algorithm_counter_balancing_and_feed_in() {
         let c = Arc::clone(&clock);
         Arc::new(move || c.load(Ordering::SeqCst))
     };
-    let mut cfg = config(&address, 1, SignalMode::PropertiesChanged);
+    let mut cfg = scene.config(1);
     cfg.own.coulomb = Some((
         CoulombConfig {
             save_step: MilliampHours(1000),
@@ -743,16 +846,20 @@ async fn own_algorithm_counter_balancing_and_feed_in() {
     cfg.own.feed_in = true;
     cfg.own.state_file = Some(state_file.clone());
 
-    let settings = SimSettings::start(&address, 1).await.unwrap();
+    let settings = SimSettings::start(&scene.address, 1).await.unwrap();
     let [a, _, _] = demo::specs();
-    let s1 = SimBattery::start(&address, a).await.unwrap();
+    let s1 = scene.battery(a).await;
     s1.set("/Dc/0/Current", Item::Float(0.0)).await;
     let agg = Running::start(App::new(cfg.clone()).with_wall_clock(wall.clone()));
-    let reader = connect(&address).await;
-    let feed_in = || async {
-        client::get_value(&reader, SETTINGS_SERVICE, FEED_IN_PATH)
-            .await
-            .unwrap()
+    let reader = scene.reader().await;
+    let feed_in_is = |v: i64| {
+        let reader = &reader;
+        move || async move {
+            client::get_value(reader, SETTINGS_SERVICE, FEED_IN_PATH)
+                .await
+                .unwrap()
+                == Item::Int(v)
+        }
     };
 
     // Restored: 42.000 Ah of the battery's 100 Ah (the battery itself says 70 %); July's
@@ -768,50 +875,46 @@ async fn own_algorithm_counter_balancing_and_feed_in() {
     // A cell at 3.45 V: dynamic CVL, full (100 %), feed-in off, the user's 1 kept.
     s1.set("/Dc/0/Voltage", Item::Float(54.0)).await;
     s1.set("/System/MaxCellVoltage", Item::Float(3.45)).await;
-    let items = wait_for(&reader, "feed-in off", |i| {
-        i.get("/Aggregate/FeedInOff") == Some(&Item::Int(1))
-    })
+    let items = wait_for(
+        &reader,
+        "feed-in off",
+        has("/Aggregate/FeedInOff", Item::Int(1)),
+    )
     .await;
     assert_eq!(f(&items, "/Aggregate/CvlLimiting"), 1.0);
     assert_eq!(f(&items, "/Soc"), 100.0);
-    tokio::time::timeout(GUARD, async {
-        while feed_in().await != Item::Int(0) {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
-    .expect("feed-in never turned off");
+    eventually("the feed-in setting at 0", feed_in_is(0)).await;
     let kept = std::fs::read_to_string(&state_file).unwrap();
     assert!(kept.contains("feed_in_saved = 1"), "{kept}");
     // Released (below 3.43 V): the setting back to 1, nothing left to restore.
     s1.set("/System/MaxCellVoltage", Item::Float(3.40)).await;
-    let items = wait_for(&reader, "feed-in restored", |i| {
-        i.get("/Aggregate/FeedInOff") == Some(&Item::Int(0))
-    })
+    let items = wait_for(
+        &reader,
+        "feed-in restored",
+        has("/Aggregate/FeedInOff", Item::Int(0)),
+    )
     .await;
     assert_eq!(f(&items, "/Aggregate/CvlLimiting"), 0.0);
-    tokio::time::timeout(GUARD, async {
-        while feed_in().await != Item::Int(1) {
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    })
-    .await
-    .expect("feed-in never restored");
+    eventually("the feed-in setting back at 1", feed_in_is(1)).await;
     let kept = std::fs::read_to_string(&state_file).unwrap();
     assert!(!kept.contains("feed_in_saved"), "{kept}");
 
     // Ten days after the last balancing: 3.42 V × 16 until the spread is below 25 mV.
     clock.store(noon(2026, 7, 24), Ordering::SeqCst);
-    let items = wait_for(&reader, "balancing", |i| {
-        i.get("/Aggregate/Balancing") == Some(&Item::Int(1))
-    })
+    let items = wait_for(
+        &reader,
+        "balancing",
+        has("/Aggregate/Balancing", Item::Int(1)),
+    )
     .await;
     assert_eq!(f(&items, "/Info/MaxChargeVoltage"), 54.72);
     s1.set("/System/MinCellVoltage", Item::Float(3.39)).await;
     s1.set("/System/MaxCellVoltage", Item::Float(3.41)).await;
-    let items = wait_for(&reader, "balanced", |i| {
-        i.get("/Aggregate/LastBalanced") == Some(&Item::Text("2026-07-24".into()))
-    })
+    let items = wait_for(
+        &reader,
+        "balanced",
+        has("/Aggregate/LastBalanced", Item::Text("2026-07-24".into())),
+    )
     .await;
     // Held for the rest of the day.
     assert_eq!(f(&items, "/Aggregate/Balancing"), 1.0);
@@ -819,9 +922,11 @@ async fn own_algorithm_counter_balancing_and_feed_in() {
     let kept = std::fs::read_to_string(&state_file).unwrap();
     assert!(kept.contains("last_balanced = \"2026-07-24\""), "{kept}");
     clock.store(noon(2026, 7, 25), Ordering::SeqCst);
-    let items = wait_for(&reader, "next day", |i| {
-        i.get("/Aggregate/Balancing") == Some(&Item::Int(0))
-    })
+    let items = wait_for(
+        &reader,
+        "next day",
+        has("/Aggregate/Balancing", Item::Int(0)),
+    )
     .await;
     assert_eq!(f(&items, "/Info/MaxChargeVoltage"), 54.4);
 
@@ -834,10 +939,7 @@ async fn own_algorithm_counter_balancing_and_feed_in() {
     })
     .await;
     s1.set("/Dc/0/Current", Item::Float(0.0)).await;
-    wait_for(&reader, "current 0", |i| {
-        i.get("/Dc/0/Current") == Some(&Item::Float(0.0))
-    })
-    .await;
+    wait_for(&reader, "current 0", has("/Dc/0/Current", Item::Float(0.0))).await;
     agg.stop().await;
     let kept = std::fs::read_to_string(&state_file).unwrap();
     let charge: i64 = kept
@@ -854,10 +956,8 @@ async fn own_algorithm_counter_balancing_and_feed_in() {
     assert_eq!(f(&items, "/Soc"), expected);
     assert_eq!(text(&items, "/Aggregate/LastBalanced"), "2026-07-24");
     assert_eq!(f(&items, "/Aggregate/Balancing"), 0.0);
-    agg.stop().await;
+    scene.end(agg).await;
     drop(settings);
-    drop(bus);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 fn quiet(_: core::fmt::Arguments<'_>) {}
@@ -899,12 +999,112 @@ async fn serve_sim<P: voltwire_sim::serve::Port + Send + 'static>(
     rx.await.unwrap()
 }
 
+/// A simulated 16-cell pack at `plant_soc` behind `device`, at real speed.
+fn station(
+    plant_soc: f64,
+    device: Box<dyn voltwire_sim::SerialResponder + Send>,
+) -> voltwire_sim::serve::SerialStation {
+    voltwire_sim::serve::SerialStation::new(voltwire_sim::Plant::single(16, plant_soc), device, 1.0)
+}
+
 fn pace_pack() -> voltwire_sim::serve::SerialStation {
-    voltwire_sim::serve::SerialStation::new(
-        voltwire_sim::Plant::single(16, 0.5),
+    station(
+        0.5,
         Box::new(voltwire_sim::device::PaceStack::new().with_first_address(0)),
-        1.0,
     )
+}
+
+/// The D-Bus battery next to the direct ones: sim1 with its cells at 3.310 / 3.340 V, above
+/// the simulated packs' 3.300 V at 50 %.
+fn dbus_neighbour() -> SimSpec {
+    let [mut a, _, _] = demo::specs();
+    a.cells = (3.310, 3.340);
+    a
+}
+
+/// A polled serial BMS on `link` (0.5 s polls, 0.5 s timeout) with `limits`.
+fn serial_bms(
+    link: voltwire_runtime::link::LinkUrl,
+    address: u8,
+    limits: (
+        voltwire_core::Millivolts,
+        voltwire_core::Milliamps,
+        voltwire_core::Milliamps,
+    ),
+) -> aggregator::direct::SerialBms {
+    aggregator::direct::SerialBms {
+        link,
+        address,
+        interval: Duration::from_millis(500),
+        timeout: Duration::from_millis(500),
+        limits,
+    }
+}
+
+/// A served simulator's port goes away (`stop`): the aggregate stays, degraded, with one
+/// module offline, the `BmsCable` alarm, `online` modules and `capacity_ah` left; `again`
+/// served on the same address: admitted after the hold, nothing offline, no alarm. The
+/// stop of the new server (keep it: dropping it stops the server).
+async fn lose_and_recover<P: voltwire_sim::serve::Port + Send + 'static>(
+    reader: &Connection,
+    name: &str,
+    (stop, addr): (oneshot::Sender<()>, &str),
+    again: P,
+    online: f64,
+    capacity_ah: f64,
+) -> oneshot::Sender<()> {
+    let _ = stop.send(());
+    let items = wait_for(reader, &format!("{name} excluded"), |i| {
+        mode(i) == "degraded" && i.get("/System/NrOfModulesOffline") == Some(&Item::Int(1))
+    })
+    .await;
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 2.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOnline"), online);
+    assert_eq!(f(&items, "/InstalledCapacity"), capacity_ah);
+    let (new_stop, stop_rx) = oneshot::channel();
+    assert_eq!(serve_sim(again, addr, stop_rx).await, addr);
+    let items = wait_for(reader, &format!("{name} back"), |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 0.0);
+    new_stop
+}
+
+/// One battery read directly (`name`, made by `kind` for its simulator's `tcp://` link,
+/// `capacity` configured) next to a D-Bus battery of 100 Ah: both admitted (2 modules,
+/// `capacity_ah` in all, the CCL `ccl_a` = 2 × the smaller, the lowest cell the simulated
+/// pack's 3.300 V with the id `name:C…`); its port goes away (degraded, one module
+/// offline, 100 Ah left) and comes back (admitted again).
+async fn direct_next_to_a_dbus_battery(
+    name: &str,
+    sim: fn() -> voltwire_sim::serve::SerialStation,
+    kind: impl FnOnce(voltwire_runtime::link::LinkUrl) -> aggregator::direct::Kind,
+    capacity: voltwire_core::MilliampHours,
+    (capacity_ah, ccl_a): (f64, f64),
+) {
+    let scene = Scene::start(&format!("agg-{name}")).await;
+    let (stop, stop_rx) = oneshot::channel();
+    let addr = serve_sim(sim(), "127.0.0.1:0", stop_rx).await;
+    let mut cfg = scene.config(2);
+    cfg.direct = vec![aggregator::direct::DirectSpec {
+        name: name.into(),
+        kind: kind(format!("tcp://{addr}").parse().unwrap()),
+        capacity,
+    }];
+    let _s1 = scene.battery(dbus_neighbour()).await;
+    let agg = Running::start(App::new(cfg));
+    let reader = scene.reader().await;
+
+    let items = wait_for(&reader, "both admitted", |i| mode(i) == "normal").await;
+    assert_eq!(f(&items, "/System/NrOfBatteries"), 2.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOnline"), 2.0);
+    assert_eq!(f(&items, "/InstalledCapacity"), capacity_ah);
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), ccl_a);
+    assert_eq!(f(&items, "/System/MinCellVoltage"), 3.3);
+    let min_id = text(&items, "/System/MinVoltageCellId");
+    assert!(min_id.starts_with(&format!("{name}:C")), "{min_id}");
+
+    let _stop = lose_and_recover(&reader, name, (stop, &addr), sim(), 1.0, 100.0).await;
+    scene.end(agg).await;
 }
 
 /// Batteries read directly next to a D-Bus one: a simulated Pylontech CAN BMS behind a
@@ -918,9 +1118,7 @@ async fn direct_can_and_serial_batteries_next_to_a_dbus_one() {
     use voltwire_sim::device::PylontechCanBms;
     use voltwire_sim::serve::can::CanStation;
 
-    let dir = voltwire_testkit::scratch_dir("agg-direct");
-    let bus = TestBus::start(&dir).await;
-    let address = bus.address().to_owned();
+    let scene = Scene::start("agg-direct").await;
     let (_can_stop, can_stop_rx) = oneshot::channel();
     let can = CanStation::new(
         voltwire_sim::Plant::single(16, 0.6),
@@ -933,7 +1131,7 @@ async fn direct_can_and_serial_batteries_next_to_a_dbus_one() {
     let (pace_stop, pace_stop_rx) = oneshot::channel();
     let pace_addr = serve_sim(pace_pack(), "127.0.0.1:0", pace_stop_rx).await;
 
-    let mut cfg = config(&address, 3, SignalMode::PropertiesChanged);
+    let mut cfg = scene.config(3);
     cfg.direct = vec![
         DirectSpec {
             name: "rack".into(),
@@ -956,11 +1154,9 @@ async fn direct_can_and_serial_batteries_next_to_a_dbus_one() {
             capacity: MilliampHours(100_000),
         },
     ];
-    let [mut a, _, _] = demo::specs();
-    a.cells = (3.310, 3.340);
-    let s1 = SimBattery::start(&address, a).await.unwrap();
+    let _s1 = scene.battery(dbus_neighbour()).await;
     let agg = Running::start(App::new(cfg));
-    let reader = connect(&address).await;
+    let reader = scene.reader().await;
 
     let items = wait_for(&reader, "three batteries admitted", |i| mode(i) == "normal").await;
     assert_eq!(f(&items, "/System/NrOfBatteries"), 3.0);
@@ -980,34 +1176,18 @@ async fn direct_can_and_serial_batteries_next_to_a_dbus_one() {
         "SerialBattery(Sim) sim1:C11"
     );
 
-    // The Pace's port goes: excluded, alarm, one module offline; the aggregate stays.
-    let _ = pace_stop.send(());
-    let items = wait_for(&reader, "pace excluded", |i| {
-        mode(i) == "degraded" && i.get("/System/NrOfModulesOffline") == Some(&Item::Int(1))
-    })
-    .await;
-    assert_eq!(f(&items, "/Alarms/BmsCable"), 2.0);
-    assert_eq!(f(&items, "/System/NrOfModulesOnline"), 2.0);
-    assert_eq!(f(&items, "/InstalledCapacity"), 200.0);
-    // Back on the same address: reconnected, admitted again after the hold.
-    let (_pace_stop, pace_stop_rx) = oneshot::channel();
-    let again = serve_sim(pace_pack(), &pace_addr, pace_stop_rx).await;
-    assert_eq!(again, pace_addr);
-    let items = wait_for(&reader, "pace back", |i| mode(i) == "normal").await;
-    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
-    assert_eq!(f(&items, "/Alarms/BmsCable"), 0.0);
-    agg.stop().await;
-    drop(s1);
-    drop(bus);
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn daly_bms() -> voltwire_sim::serve::SerialStation {
-    voltwire_sim::serve::SerialStation::new(
-        voltwire_sim::Plant::single(16, 0.5),
-        Box::new(voltwire_sim::device::DalyBms::new(0)),
-        1.0,
+    // The Pace's port goes: excluded, alarm, one module offline (two online, 200 Ah); the
+    // aggregate stays. Back on the same address: reconnected, admitted again after the hold.
+    let _pace_stop = lose_and_recover(
+        &reader,
+        "pace",
+        (pace_stop, &pace_addr),
+        pace_pack(),
+        2.0,
+        200.0,
     )
+    .await;
+    scene.end(agg).await;
 }
 
 /// A simulated Daly BMS on TCP next to a D-Bus battery: its values are read (cells, limits
@@ -1015,204 +1195,65 @@ fn daly_bms() -> voltwire_sim::serve::SerialStation {
 /// (recovered after the hold).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn direct_daly_read_lost_and_recovered() {
-    use aggregator::direct::{DirectSpec, Kind, SerialBms};
     use voltwire_core::{MilliampHours, Milliamps, Millivolts};
-
-    let dir = voltwire_testkit::scratch_dir("agg-daly");
-    let bus = TestBus::start(&dir).await;
-    let address = bus.address().to_owned();
-    let (daly_stop, daly_stop_rx) = oneshot::channel();
-    let daly_addr = serve_sim(daly_bms(), "127.0.0.1:0", daly_stop_rx).await;
-
-    let mut cfg = config(&address, 2, SignalMode::PropertiesChanged);
-    cfg.direct = vec![DirectSpec {
-        name: "daly".into(),
-        kind: Kind::Daly(SerialBms {
-            link: format!("tcp://{daly_addr}").parse().unwrap(),
-            address: 0,
-            interval: Duration::from_millis(500),
-            timeout: Duration::from_millis(500),
-            limits: (Millivolts(55_200), Milliamps(40_000), Milliamps(70_000)),
-        }),
-        capacity: MilliampHours(100_000),
-    }];
-    let [mut a, _, _] = demo::specs();
-    a.cells = (3.310, 3.340);
-    let s1 = SimBattery::start(&address, a).await.unwrap();
-    let agg = Running::start(App::new(cfg));
-    let reader = connect(&address).await;
-
-    let items = wait_for(&reader, "both admitted", |i| mode(i) == "normal").await;
-    assert_eq!(f(&items, "/System/NrOfBatteries"), 2.0);
-    assert_eq!(f(&items, "/System/NrOfModulesOnline"), 2.0);
-    assert_eq!(f(&items, "/InstalledCapacity"), 200.0);
     // N × smallest: the Daly's configured 40 A is the smaller CCL.
-    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 80.0);
-    // The simulated pack's cells sit at 3.300 V at 50 %: below the D-Bus battery's 3.310 V.
-    assert_eq!(f(&items, "/System/MinCellVoltage"), 3.3);
-    assert!(
-        text(&items, "/System/MinVoltageCellId").starts_with("daly:C"),
-        "{}",
-        text(&items, "/System/MinVoltageCellId")
-    );
-
-    let _ = daly_stop.send(());
-    let items = wait_for(&reader, "daly excluded", |i| {
-        mode(i) == "degraded" && i.get("/System/NrOfModulesOffline") == Some(&Item::Int(1))
-    })
-    .await;
-    assert_eq!(f(&items, "/Alarms/BmsCable"), 2.0);
-    assert_eq!(f(&items, "/InstalledCapacity"), 100.0);
-    let (_daly_stop, daly_stop_rx) = oneshot::channel();
-    let again = serve_sim(daly_bms(), &daly_addr, daly_stop_rx).await;
-    assert_eq!(again, daly_addr);
-    let items = wait_for(&reader, "daly back", |i| mode(i) == "normal").await;
-    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
-    assert_eq!(f(&items, "/Alarms/BmsCable"), 0.0);
-    agg.stop().await;
-    drop(s1);
-    drop(bus);
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn jk_bms() -> voltwire_sim::serve::SerialStation {
-    voltwire_sim::serve::SerialStation::new(
-        voltwire_sim::Plant::single(16, 0.5),
-        Box::new(voltwire_sim::device::JkBms::new(0)),
-        1.0,
+    direct_next_to_a_dbus_battery(
+        "daly",
+        || station(0.5, Box::new(voltwire_sim::device::DalyBms::new(0))),
+        |link| {
+            aggregator::direct::Kind::Daly(serial_bms(
+                link,
+                0,
+                (Millivolts(55_200), Milliamps(40_000), Milliamps(70_000)),
+            ))
+        },
+        MilliampHours(100_000),
+        (200.0, 80.0),
     )
+    .await;
 }
 
 /// A simulated JK BMS (4E 57) on TCP next to a D-Bus battery: read (limits from the config),
 /// lost (module offline) and recovered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn direct_jk_read_lost_and_recovered() {
-    use aggregator::direct::{DirectSpec, Kind, SerialBms};
     use voltwire_core::{MilliampHours, Milliamps, Millivolts};
-
-    let dir = voltwire_testkit::scratch_dir("agg-jk");
-    let bus = TestBus::start(&dir).await;
-    let address = bus.address().to_owned();
-    let (stop, stop_rx) = oneshot::channel();
-    let addr = serve_sim(jk_bms(), "127.0.0.1:0", stop_rx).await;
-
-    let mut cfg = config(&address, 2, SignalMode::PropertiesChanged);
-    cfg.direct = vec![DirectSpec {
-        name: "jk".into(),
-        kind: Kind::Jk(SerialBms {
-            link: format!("tcp://{addr}").parse().unwrap(),
-            address: 0,
-            interval: Duration::from_millis(500),
-            timeout: Duration::from_millis(500),
-            limits: (Millivolts(55_200), Milliamps(30_000), Milliamps(70_000)),
-        }),
-        capacity: MilliampHours(100_000),
-    }];
-    let [mut a, _, _] = demo::specs();
-    a.cells = (3.310, 3.340);
-    let s1 = SimBattery::start(&address, a).await.unwrap();
-    let agg = Running::start(App::new(cfg));
-    let reader = connect(&address).await;
-
-    let items = wait_for(&reader, "both admitted", |i| mode(i) == "normal").await;
-    assert_eq!(f(&items, "/System/NrOfBatteries"), 2.0);
-    assert_eq!(f(&items, "/System/NrOfModulesOnline"), 2.0);
-    assert_eq!(f(&items, "/InstalledCapacity"), 200.0);
     // N × smallest: the JK's configured 30 A.
-    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 60.0);
-    assert_eq!(f(&items, "/System/MinCellVoltage"), 3.3);
-    assert!(
-        text(&items, "/System/MinVoltageCellId").starts_with("jk:C"),
-        "{}",
-        text(&items, "/System/MinVoltageCellId")
-    );
-
-    let _ = stop.send(());
-    let items = wait_for(&reader, "jk excluded", |i| {
-        mode(i) == "degraded" && i.get("/System/NrOfModulesOffline") == Some(&Item::Int(1))
-    })
-    .await;
-    assert_eq!(f(&items, "/Alarms/BmsCable"), 2.0);
-    let (_stop, stop_rx) = oneshot::channel();
-    let again = serve_sim(jk_bms(), &addr, stop_rx).await;
-    assert_eq!(again, addr);
-    let items = wait_for(&reader, "jk back", |i| mode(i) == "normal").await;
-    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
-    agg.stop().await;
-    drop(s1);
-    drop(bus);
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-fn pylontech_module() -> voltwire_sim::serve::SerialStation {
-    voltwire_sim::serve::SerialStation::new(
-        voltwire_sim::Plant::single(16, 0.5),
-        Box::new(voltwire_sim::device::PylontechStack::new()),
-        1.0,
+    direct_next_to_a_dbus_battery(
+        "jk",
+        || station(0.5, Box::new(voltwire_sim::device::JkBms::new(0))),
+        |link| {
+            aggregator::direct::Kind::Jk(serial_bms(
+                link,
+                0,
+                (Millivolts(55_200), Milliamps(30_000), Milliamps(70_000)),
+            ))
+        },
+        MilliampHours(100_000),
+        (200.0, 60.0),
     )
+    .await;
 }
 
 /// A simulated Pylontech module on RS485 (TCP) next to a D-Bus battery: its values and its
 /// own limits are read, its port goes away (module offline) and comes back (recovered).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn direct_pylontech_rs485_read_lost_and_recovered() {
-    use aggregator::direct::{DirectSpec, Kind};
-    use voltwire_core::MilliampHours;
-
-    let dir = voltwire_testkit::scratch_dir("agg-pylon485");
-    let bus = TestBus::start(&dir).await;
-    let address = bus.address().to_owned();
-    let (stop, stop_rx) = oneshot::channel();
-    let addr = serve_sim(pylontech_module(), "127.0.0.1:0", stop_rx).await;
-
-    let mut cfg = config(&address, 2, SignalMode::PropertiesChanged);
-    cfg.direct = vec![DirectSpec {
-        name: "pylon".into(),
-        kind: Kind::PylontechRs485 {
-            link: format!("tcp://{addr}").parse().unwrap(),
+    // The module's own 100 Ah win over the configured 1 Ah; N × smallest, the module's own
+    // 0x92 CCL is half its capacity, 50 A.
+    direct_next_to_a_dbus_battery(
+        "pylon",
+        || station(0.5, Box::new(voltwire_sim::device::PylontechStack::new())),
+        |link| aggregator::direct::Kind::PylontechRs485 {
+            link,
             address: 2,
             interval: Duration::from_millis(500),
             timeout: Duration::from_millis(500),
         },
-        capacity: MilliampHours(1_000),
-    }];
-    let [mut a, _, _] = demo::specs();
-    a.cells = (3.310, 3.340);
-    let s1 = SimBattery::start(&address, a).await.unwrap();
-    let agg = Running::start(App::new(cfg));
-    let reader = connect(&address).await;
-
-    let items = wait_for(&reader, "both admitted", |i| mode(i) == "normal").await;
-    assert_eq!(f(&items, "/System/NrOfBatteries"), 2.0);
-    assert_eq!(f(&items, "/System/NrOfModulesOnline"), 2.0);
-    // The module's own 100 Ah win over the configured 1 Ah.
-    assert_eq!(f(&items, "/InstalledCapacity"), 200.0);
-    // N × smallest; the module's own 0x92 CCL is half its capacity, 50 A.
-    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 100.0);
-    // The simulated module's cells sit at 3.300 V at 50 %: below the D-Bus battery's 3.310 V.
-    assert_eq!(f(&items, "/System/MinCellVoltage"), 3.3);
-    assert!(
-        text(&items, "/System/MinVoltageCellId").starts_with("pylon:C"),
-        "{}",
-        text(&items, "/System/MinVoltageCellId")
-    );
-
-    let _ = stop.send(());
-    let items = wait_for(&reader, "pylontech excluded", |i| {
-        mode(i) == "degraded" && i.get("/System/NrOfModulesOffline") == Some(&Item::Int(1))
-    })
+        voltwire_core::MilliampHours(1_000),
+        (200.0, 100.0),
+    )
     .await;
-    assert_eq!(f(&items, "/Alarms/BmsCable"), 2.0);
-    let (_stop, stop_rx) = oneshot::channel();
-    let again = serve_sim(pylontech_module(), &addr, stop_rx).await;
-    assert_eq!(again, addr);
-    let items = wait_for(&reader, "pylontech back", |i| mode(i) == "normal").await;
-    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
-    assert_eq!(f(&items, "/Alarms/BmsCable"), 0.0);
-    agg.stop().await;
-    drop(s1);
-    drop(bus);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `GET path` on `addr`; the status code and the body.
@@ -1243,21 +1284,19 @@ async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
 /// per battery, the metrics; a vanished battery shows as stale.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_page_state_health_and_metrics() {
-    let dir = voltwire_testkit::scratch_dir("agg-web");
-    let bus = TestBus::start(&dir).await;
-    let address = bus.address().to_owned();
-    let mut cfg = config(&address, 2, SignalMode::PropertiesChanged);
+    let scene = Scene::start("agg-web").await;
+    let mut cfg = scene.config(2);
     cfg.web = Some(voltwire_runtime::web::WebConfig {
         port: 0,
         ..voltwire_runtime::web::WebConfig::default()
     });
     let [a, b, _] = demo::specs();
-    let s1 = SimBattery::start(&address, a).await.unwrap();
-    let s2 = SimBattery::start(&address, b).await.unwrap();
+    let _s1 = scene.battery(a).await;
+    let s2 = scene.battery(b).await;
     let (tx, rx) = oneshot::channel();
     let agg = Running::start(App::new(cfg).on_web_bound(tx));
     let addr = tokio::time::timeout(GUARD, rx).await.unwrap().unwrap();
-    let reader = connect(&address).await;
+    let reader = scene.reader().await;
     wait_for(&reader, "admitted", |i| mode(i) == "normal").await;
 
     let (code, page) = http_get(addr, "/").await;
@@ -1281,6 +1320,9 @@ async fn status_page_state_health_and_metrics() {
     assert_eq!(state["batteries"], 2);
     assert_eq!(state["current_a"], 1.0);
     assert_eq!(state["inputs"].as_array().map(Vec::len), Some(2));
+    // No [[current]] sources: the batteries' current, no battery service set aside.
+    assert_eq!(state["current_source"], 0);
+    assert_eq!(state["source_batteries"], "");
     let (code, health) = http_get(addr, "/api/health").await;
     assert_eq!(code, 200, "{health}");
     assert_eq!(health.matches("\"status\":\"up\"").count(), 2, "{health}");
@@ -1323,10 +1365,19 @@ async fn status_page_state_health_and_metrics() {
     })
     .await
     .unwrap();
-    agg.stop().await;
-    drop(s1);
-    drop(bus);
-    let _ = std::fs::remove_dir_all(&dir);
+    scene.end(agg).await;
+}
+
+/// A Victron device that gives a current: `com.victronenergy.<service>.<name>` with
+/// `/DeviceInstance` `instance` and `/Dc/0/Current` `current` (a simulated battery's paths
+/// otherwise; the aggregator reads only the current of a source).
+fn device(service: &str, name: &str, instance: i64, current: f64) -> SimSpec {
+    let mut d = demo::specs()[1].clone();
+    d.service = service.into();
+    d.name = name.into();
+    d.instance = instance;
+    d.current = current;
+    d
 }
 
 /// `[[current]]`: a solar charger and an inverted Multi replace the battery's current while
@@ -1335,10 +1386,8 @@ async fn status_page_state_health_and_metrics() {
 async fn current_sources_summed_then_fallback() {
     use aggregator::config::CurrentSource;
 
-    let dir = voltwire_testkit::scratch_dir("agg-current");
-    let bus = TestBus::start(&dir).await;
-    let address = bus.address().to_owned();
-    let mut cfg = config(&address, 1, SignalMode::PropertiesChanged);
+    let scene = Scene::start("agg-current").await;
+    let mut cfg = scene.config(1);
     cfg.current = vec![
         CurrentSource {
             prefix: "com.victronenergy.solarcharger.".into(),
@@ -1353,28 +1402,17 @@ async fn current_sources_summed_then_fallback() {
     ];
     let [mut a, _, _] = demo::specs();
     a.current = 5.0;
-    let _s1 = SimBattery::start(&address, a).await.unwrap();
-    let mut mppt = demo::specs()[1].clone();
-    mppt.name = "ttyUSB1".into();
-    mppt.service = "solarcharger".into();
-    mppt.instance = 279;
-    mppt.current = 12.5;
-    let _mppt = SimBattery::start(&address, mppt).await.unwrap();
+    let _s1 = scene.battery(a).await;
+    let _mppt = scene
+        .battery(device("solarcharger", "ttyUSB1", 279, 12.5))
+        .await;
     // Another solar charger (another instance) is not a configured source.
-    let mut other = demo::specs()[1].clone();
-    other.name = "ttyUSB2".into();
-    other.service = "solarcharger".into();
-    other.instance = 280;
-    other.current = 99.0;
-    let _other = SimBattery::start(&address, other).await.unwrap();
-    let mut multi = demo::specs()[2].clone();
-    multi.name = "ttyS4".into();
-    multi.service = "vebus".into();
-    multi.instance = 276;
-    multi.current = 30.0;
-    let multi = SimBattery::start(&address, multi).await.unwrap();
+    let _other = scene
+        .battery(device("solarcharger", "ttyUSB2", 280, 99.0))
+        .await;
+    let multi = scene.battery(device("vebus", "ttyS4", 276, 30.0)).await;
     let agg = Running::start(App::new(cfg));
-    let reader = connect(&address).await;
+    let reader = scene.reader().await;
 
     let items = wait_for(&reader, "current from the sources", |i| {
         mode(i) == "normal" && i.get("/Aggregate/CurrentSource") == Some(&Item::Int(1))
@@ -1388,79 +1426,116 @@ async fn current_sources_summed_then_fallback() {
     assert!((f(&items, "/Dc/0/Power") - v * -17.5).abs() < 0.01);
 
     multi.vanish().await;
-    let items = wait_for(&reader, "fallback to the battery", |i| {
-        i.get("/Aggregate/CurrentSource") == Some(&Item::Int(2))
-    })
+    let items = wait_for(
+        &reader,
+        "fallback to the battery",
+        has("/Aggregate/CurrentSource", Item::Int(2)),
+    )
     .await;
     assert_eq!(f(&items, "/Dc/0/Current"), 5.0);
     assert_eq!(mode(&items), "normal");
-    agg.stop().await;
-    drop(bus);
-    let _ = std::fs::remove_dir_all(&dir);
+    scene.end(agg).await;
 }
 
 /// A simulated JK-PB (status trigger → status block) on TCP next to a D-Bus battery: read
 /// (limits from the config), lost (module offline) and recovered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn direct_jk_pb_read_lost_and_recovered() {
-    use aggregator::direct::{DirectSpec, Kind, SerialBms};
     use voltwire_core::{MilliampHours, Milliamps, Millivolts};
-
-    let pb = || {
-        voltwire_sim::serve::SerialStation::new(
-            voltwire_sim::Plant::single(16, 0.5),
-            Box::new(voltwire_sim::device::JkPb::new(1, 0)),
-            1.0,
-        )
-    };
-    let dir = voltwire_testkit::scratch_dir("agg-jkpb");
-    let bus = TestBus::start(&dir).await;
-    let address = bus.address().to_owned();
-    let (stop, stop_rx) = oneshot::channel();
-    let addr = serve_sim(pb(), "127.0.0.1:0", stop_rx).await;
-
-    let mut cfg = config(&address, 2, SignalMode::PropertiesChanged);
-    cfg.direct = vec![DirectSpec {
-        name: "pb".into(),
-        kind: Kind::JkPb(SerialBms {
-            link: format!("tcp://{addr}").parse().unwrap(),
-            address: 1,
-            interval: Duration::from_millis(500),
-            timeout: Duration::from_millis(500),
-            limits: (Millivolts(55_200), Milliamps(35_000), Milliamps(70_000)),
-        }),
-        capacity: MilliampHours(100_000),
-    }];
-    let [mut a, _, _] = demo::specs();
-    a.cells = (3.310, 3.340);
-    let s1 = SimBattery::start(&address, a).await.unwrap();
-    let agg = Running::start(App::new(cfg));
-    let reader = connect(&address).await;
-
-    let items = wait_for(&reader, "both admitted", |i| mode(i) == "normal").await;
-    assert_eq!(f(&items, "/System/NrOfBatteries"), 2.0);
-    assert_eq!(f(&items, "/InstalledCapacity"), 200.0);
     // N × smallest: the PB's configured 35 A.
-    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 70.0);
-    assert!(
-        text(&items, "/System/MinVoltageCellId").starts_with("pb:C"),
-        "{}",
-        text(&items, "/System/MinVoltageCellId")
-    );
+    direct_next_to_a_dbus_battery(
+        "pb",
+        || station(0.5, Box::new(voltwire_sim::device::JkPb::new(1, 0))),
+        |link| {
+            aggregator::direct::Kind::JkPb(serial_bms(
+                link,
+                1,
+                (Millivolts(55_200), Milliamps(35_000), Milliamps(70_000)),
+            ))
+        },
+        MilliampHours(100_000),
+        (200.0, 70.0),
+    )
+    .await;
+}
 
-    let _ = stop.send(());
-    let items = wait_for(&reader, "pb excluded", |i| {
-        mode(i) == "degraded" && i.get("/System/NrOfModulesOffline") == Some(&Item::Int(1))
+/// A SmartShunt listed as a `[[current]]` source (service `battery`, by instance) whose
+/// custom name matches the battery keyword is a source only: the aggregate's voltage, SOC,
+/// capacity, limits and cells come from the two batteries, its current from the shunt, and
+/// `/Aggregate/SourceBatteries` names it. Its leaving is a source lost (the batteries'
+/// current, flagged), not a battery lost (no module offline, mode stays normal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_smartshunt_source_is_not_also_a_battery() {
+    use aggregator::config::CurrentSource;
+
+    let scene = Scene::start("agg-shunt").await;
+    let mut cfg = scene.config(2);
+    cfg.current = vec![CurrentSource {
+        prefix: "com.victronenergy.battery.".into(),
+        instance: 279,
+        invert: false,
+    }];
+    let [a, _, mut b] = demo::specs();
+    b.soc = 60.0;
+    b.current = -4.0;
+    let _s1 = scene.battery(a).await;
+    let _s2 = scene.battery(b).await;
+    // Everything about it differs from the batteries, so any share of it in the aggregate
+    // shows; its custom name contains the keyword "SerialBattery".
+    let mut shunt = device("battery", "ttyS5", 279, -25.0);
+    shunt.product = "SmartShunt 500A/50mV".into();
+    shunt.custom_name = "SerialBattery bank shunt".into();
+    shunt.voltage = 48.0;
+    shunt.soc = 10.0;
+    shunt.capacity = 500.0;
+    shunt.cvl = 52.0;
+    shunt.ccl = 10.0;
+    shunt.dcl = 10.0;
+    shunt.cells = (2.95, 3.60);
+    let shunt = scene.battery(shunt).await;
+    let agg = Running::start(App::new(cfg));
+    let reader = scene.reader().await;
+
+    let items = wait_for(&reader, "two batteries, current from the shunt", |i| {
+        mode(i) == "normal" && i.get("/Aggregate/CurrentSource") == Some(&Item::Int(1))
     })
     .await;
-    assert_eq!(f(&items, "/Alarms/BmsCable"), 2.0);
-    let (_stop, stop_rx) = oneshot::channel();
-    let again = serve_sim(pb(), &addr, stop_rx).await;
-    assert_eq!(again, addr);
-    let items = wait_for(&reader, "pb back", |i| mode(i) == "normal").await;
+    assert_eq!(
+        text(&items, "/Aggregate/SourceBatteries"),
+        "com.victronenergy.battery.ttyS5"
+    );
+    assert_eq!(f(&items, "/Dc/0/Current"), -25.0);
+    assert_eq!(f(&items, "/System/NrOfBatteries"), 2.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOnline"), 2.0);
     assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
-    agg.stop().await;
-    drop(s1);
-    drop(bus);
-    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(f(&items, "/Alarms/BmsCable"), 0.0);
+    assert_eq!(f(&items, "/Alarms/InternalFailure"), 0.0);
+    // 100 Ah + 100 Ah; SOC (70 + 60) / 2; 53.0 V ± the simulators' 1 mV wobble.
+    assert_eq!(f(&items, "/InstalledCapacity"), 200.0);
+    assert_eq!(f(&items, "/Soc"), 65.0);
+    let v = f(&items, "/Dc/0/Voltage");
+    assert!((v - 53.0).abs() <= 0.002, "{v}");
+    // 2 × min(100, 90) A, 2 × min(150, 100) A, the batteries' 55.2 V.
+    assert_eq!(f(&items, "/Info/MaxChargeCurrent"), 180.0);
+    assert_eq!(f(&items, "/Info/MaxDischargeCurrent"), 200.0);
+    assert_eq!(f(&items, "/Info/MaxChargeVoltage"), 55.2);
+    assert_eq!(f(&items, "/System/MinCellVoltage"), 3.3);
+    assert_eq!(f(&items, "/System/MaxCellVoltage"), 3.325);
+    assert_eq!(f(&items, "/Aggregate/CvlLimiting"), 0.0);
+    assert!((f(&items, "/Dc/0/Power") - v * -25.0).abs() < 0.01);
+
+    // The shunt leaves: the batteries' own 5 A − 4 A, flagged; no battery is missing.
+    shunt.vanish().await;
+    let items = wait_for(
+        &reader,
+        "fallback to the batteries",
+        has("/Aggregate/CurrentSource", Item::Int(2)),
+    )
+    .await;
+    assert_eq!(f(&items, "/Dc/0/Current"), 1.0);
+    assert_eq!(mode(&items), "normal");
+    assert_eq!(f(&items, "/System/NrOfBatteries"), 2.0);
+    assert_eq!(f(&items, "/System/NrOfModulesOffline"), 0.0);
+    assert_eq!(f(&items, "/InstalledCapacity"), 200.0);
+    scene.end(agg).await;
 }
