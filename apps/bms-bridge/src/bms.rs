@@ -93,6 +93,12 @@ fn polled(r: &PackReading, soc: Option<Permille>) -> Option<Polled> {
     })
 }
 
+/// [`polled`] with the SOC of the shared reading.
+fn own_soc<R: voltwire_bms_poll::Reading>(out: &R) -> Option<Polled> {
+    let r = out.reading()?;
+    polled(&r, r.soc)
+}
+
 /// One poll of a shared plan: no output (or a reading the kind cannot use) is no answer.
 async fn poll_plan<L: Link, P: Plan + Send + Sync>(
     p: &mut Poller<L, P::Decoder>,
@@ -137,11 +143,7 @@ impl BmsProtocol for Daly {
     /// answer"; temperatures and MOSFETs are optional.
     async fn poll<L: Link>(&mut self, p: &mut BmsPoller<L, Self>) -> Result<Polled, PollError> {
         let plan = DalyPlan::new(self.variant, DalyReads::Status);
-        poll_plan(p, plan, |d: &DalyPoll| {
-            let r = d.reading()?;
-            polled(&r, r.soc)
-        })
-        .await
+        poll_plan(p, plan, own_soc::<DalyPoll>).await
     }
 
     async fn write_charge_mosfet<L: Link>(
@@ -206,11 +208,7 @@ impl BmsProtocol for Pace {
     async fn poll<L: Link>(&mut self, p: &mut BmsPoller<L, Self>) -> Result<Polled, PollError> {
         let adr = self.address;
         let plan = PacePlan::new(adr, Target::Pack(adr), Need::Optional);
-        poll_plan(p, plan, |a: &PacePoll| {
-            let r = a.reading()?;
-            polled(&r, r.soc)
-        })
-        .await
+        poll_plan(p, plan, own_soc::<PacePoll>).await
     }
 
     async fn write_charge_mosfet<L: Link>(
@@ -250,11 +248,7 @@ impl BmsProtocol for Pylontech {
     /// the first temperature is the BMS board's, the others the cells').
     async fn poll<L: Link>(&mut self, p: &mut BmsPoller<L, Self>) -> Result<Polled, PollError> {
         let plan = PylontechPlan::new(self.address, false);
-        poll_plan(p, plan, |a: &PylontechPoll| {
-            let r = a.reading()?;
-            polled(&r, r.soc)
-        })
-        .await
+        poll_plan(p, plan, own_soc::<PylontechPoll>).await
     }
 
     async fn write_charge_mosfet<L: Link>(
