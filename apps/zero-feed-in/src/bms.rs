@@ -1,7 +1,7 @@
 //! Our BMS protocols read directly as the battery source: Daly, JK ("4E 57"), JK-PB
 //! (register reads of its status table), Pace and Pylontech (RS485, ASCII-hex 0x42), each
-//! on a `serial://` or `tcp://` link (`voltwire_runtime::link`) polled with the runtime's
-//! [`Poller`]; and the Eco-Worthy coulomb meter (`voltwire_modbus::coulomb_meter`, Modbus
+//! on a `serial://` or `tcp://` link (`voltwire_runtime::link`) polled by the runtime's
+//! `bms` driver; and the Eco-Worthy coulomb meter (`voltwire_modbus::coulomb_meter`, Modbus
 //! RTU through `tokio-modbus`), which gives SOC, voltage, current and its probe's
 //! temperature but no cells (the cell limits then rest on the pack voltage).
 //!
