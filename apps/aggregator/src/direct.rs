@@ -1,7 +1,8 @@
 //! Batteries read directly with our protocol crates (not over D-Bus), next to the D-Bus
 //! ones: a Pylontech-protocol BMS on CAN (`virtual://`, SLCAN, `SocketCAN`, through the
-//! runtime's bus task) and a Pace BMS on a serial or TCP link (polled with the runtime's
-//! `Poller`, reconnected with backoff). Each runs as a task for the process's life and
+//! runtime's bus task) and Daly, JK, JK-PB, Pace and Pylontech RS485 BMSes on a serial or
+//! TCP link (the shared poll plans of `voltwire-bms-poll` run by the runtime's `bms` driver,
+//! reconnected with backoff; this module keeps only the mapping into a [`Reading`]). Each runs as a task for the process's life and
 //! puts its latest [`Reading`] into a shared map; the aggregator treats it as one more
 //! battery (a silent one goes stale through the same data-age policy).
 
@@ -11,17 +12,22 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
-use voltwire_asciihex::Decoder;
+use voltwire_bms_poll::daly::{DalyPlan, DalyPoll, DalyReads};
+use voltwire_bms_poll::jk::JkPlan;
+use voltwire_bms_poll::jk_pb::{Fetch, JkPbPlan};
+use voltwire_bms_poll::pace::{PacePlan, PacePoll};
+use voltwire_bms_poll::pylontech::{PylontechPlan, PylontechPoll};
+use voltwire_bms_poll::{Need, PackReading, Plan, Reading as _};
 use voltwire_core::{DeciCelsius, MilliampHours, Milliamps, Millivolts, Permille};
 use voltwire_ess::aggregate::{AlarmLevels, Modules, Reading};
 use voltwire_ess::{BatteryState, Millis, PYLONTECH_TELEGRAM, TelegramReader};
-use voltwire_pace::flags::{Protect1, Protect2, System};
-use voltwire_pace::{PackAnalog, PackStatus, Request, RequestBody, Response, ResponseBody, Target};
+use voltwire_pace::{PackAnalog, PackStatus, Target};
 use voltwire_pylontech::can::Message;
+use voltwire_runtime::bms::{Event, Schedule};
 use voltwire_runtime::can::port::{PortEvent, Timeouts, Wires};
 use voltwire_runtime::can::{BusUrl, VirtualBuses};
-use voltwire_runtime::link::{Backoff, LinkUrl, Reconnect};
-use voltwire_runtime::poll::{PollConfig, PollError, Poller};
+use voltwire_runtime::link::{Backoff, LinkUrl};
+use voltwire_runtime::poll::PollConfig;
 
 /// The prefix of a direct battery's slot (`direct:<name>`).
 pub const PREFIX: &str = "direct:";
@@ -167,23 +173,34 @@ pub fn spawn(spec: DirectSpec, shared: Shared, virtuals: VirtualBuses) {
             timeout,
             limits,
         } => {
-            let p = PaceLink {
-                link,
-                address,
-                interval,
-                timeout,
-                limits,
-            };
-            tokio::spawn(pace(spec, p, shared));
+            let plan = PacePlan::new(address, Target::All, Need::Required);
+            let map = move |p: &PacePoll, cap| battery(&p.reading()?, Rules::Pace, limits, cap);
+            serial(spec, shared, (link, interval, timeout), plan, map);
         }
         Kind::Daly(d) => {
-            tokio::spawn(daly(spec, d, shared));
+            let variant = if d.address == 0x80 {
+                voltwire_daly::Variant::UART
+            } else {
+                voltwire_daly::Variant::RS485
+            };
+            let plan = DalyPlan::new(variant, DalyReads::Full);
+            let map = move |p: &DalyPoll, cap| daly_reading(p, d.limits, cap);
+            serial(spec, shared, (d.link, d.interval, d.timeout), plan, map);
         }
         Kind::Jk(d) => {
-            tokio::spawn(jk(spec, d, shared));
+            let map = move |r: &voltwire_jk::Record, cap| jk_reading(r, d.limits, cap);
+            serial(
+                spec,
+                shared,
+                (d.link, d.interval, d.timeout),
+                JkPlan::new(),
+                map,
+            );
         }
         Kind::JkPb(d) => {
-            tokio::spawn(jk_pb(spec, d, shared));
+            let plan = JkPbPlan::new(d.address, Fetch::Trigger);
+            let map = move |s: &voltwire_jk::pb::Status, cap| jk_pb_reading(s, d.limits, cap);
+            serial(spec, shared, (d.link, d.interval, d.timeout), plan, map);
         }
         Kind::PylontechRs485 {
             link,
@@ -191,16 +208,237 @@ pub fn spawn(spec: DirectSpec, shared: Shared, virtuals: VirtualBuses) {
             interval,
             timeout,
         } => {
-            let p = SerialBms {
-                link,
-                address,
-                interval,
-                timeout,
-                limits: (Millivolts(0), Milliamps(0), Milliamps(0)),
-            };
-            tokio::spawn(pylontech_rs485(spec, p, shared));
+            let plan = PylontechPlan::new(address, true);
+            let map =
+                |p: &PylontechPoll, cap| battery(&p.reading()?, Rules::Pylontech, NO_LIMITS, cap);
+            serial(spec, shared, (link, interval, timeout), plan, map);
         }
     }
+}
+
+/// Limits for a BMS that sends its own (unused).
+const NO_LIMITS: (Millivolts, Milliamps, Milliamps) = (Millivolts(0), Milliamps(0), Milliamps(0));
+
+/// Poll a BMS on a byte link for ever with the runtime's driver: each complete poll that
+/// maps to a reading is put into `shared`; an unanswered poll just leaves the reading to
+/// age; a failed link is reopened with backoff.
+fn serial<P, M>(
+    spec: DirectSpec,
+    shared: Shared,
+    (link, interval, timeout): (LinkUrl, Duration, Duration),
+    plan: P,
+    map: M,
+) where
+    P: Plan + Send + Sync + 'static,
+    P::Decoder: Send,
+    <P::Decoder as voltwire_core::StreamDecoder>::Item: Send,
+    P::Output: Send,
+    M: Fn(&P::Output, MilliampHours) -> Option<(Reading, (u8, u8))> + Send + 'static,
+{
+    let schedule = Schedule {
+        interval,
+        poll: PollConfig {
+            timeout,
+            retries: 0,
+            gap: Duration::from_millis(20),
+            echo: false,
+        },
+        backoff: Backoff::new(Duration::from_millis(200), Duration::from_secs(10), 200, 1),
+        pause_after_loss: Duration::ZERO,
+    };
+    let url = link.clone();
+    tokio::spawn(voltwire_runtime::bms::run(
+        url,
+        plan,
+        schedule,
+        move |e| match e {
+            Event::Connected => tracing::info!("{}: link {link} open", spec.name),
+            Event::Polled(out) => {
+                if let Some((reading, cells)) = map(&out, spec.capacity) {
+                    shared.put(
+                        &spec.name,
+                        Latest {
+                            reading,
+                            at: Instant::now(),
+                            cells: Some(cells),
+                        },
+                    );
+                }
+            }
+            Event::NoAnswer { .. } => {}
+            Event::LinkLost(err) => {
+                tracing::warn!("{}: link lost ({err}), reconnecting", spec.name);
+            }
+        },
+    ));
+}
+
+/// The aggregator's rules per protocol where they differ: which capacity and SOC, which
+/// temperatures, whose limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rules {
+    /// SOC as the BMS sends it; remaining capacity from 0x93 against the configured one.
+    Daly,
+    /// The status word is required.
+    Jk,
+    /// SOC as the block's percentage.
+    JkPb,
+    /// SOC and capacities from the pack's own (the configured one when it reports 0);
+    /// every probe (cells, MOSFET, environment) counts.
+    Pace,
+    /// As Pace, but only the cell probes (the board's when none reads); its own limits.
+    Pylontech,
+}
+
+/// A battery reading from a pack reading: charging is allowed while the BMS allows it
+/// (MOSFET on, no protection stopping it), its limit then the configured one (Pylontech:
+/// the module's own), else 0 A; discharging likewise. `None` when `rules` miss a field.
+fn battery(
+    p: &PackReading,
+    rules: Rules,
+    limits: (Millivolts, Milliamps, Milliamps),
+    capacity: MilliampHours,
+) -> Option<(Reading, (u8, u8))> {
+    if rules == Rules::Jk && p.charge_mosfet.is_none() {
+        return None;
+    }
+    let own = matches!(rules, Rules::Pace | Rules::Pylontech);
+    let full = match p.full {
+        Some(f) if own && f.0 > 0 => f,
+        _ => capacity,
+    };
+    let remaining = match rules {
+        Rules::Daly | Rules::Pace | Rules::Pylontech => p.remaining,
+        Rules::Jk | Rules::JkPb => None,
+    }
+    .map(|r| MilliampHours(r.0.min(full.0).max(0)));
+    let soc = if own {
+        match remaining {
+            Some(r) if full.0 > 0 => Permille(i16::try_from(r.0 * 1000 / full.0).unwrap_or(0)),
+            _ => Permille(0),
+        }
+    } else {
+        Permille(p.soc?.0.clamp(0, 1000))
+    };
+    let temps = if rules == Rules::Pace {
+        p.temperatures()
+    } else {
+        p.cell_temperatures
+    };
+    let board = (rules == Rules::Pylontech)
+        .then_some(p.other_temperatures)
+        .flatten();
+    let limits = if rules == Rules::Pylontech {
+        let l = p.limits?;
+        (l.charge_voltage, l.charge_current, l.discharge_current)
+    } else {
+        limits
+    };
+    let charge_enable = p.charge_allowed();
+    let discharge_enable = p.discharge_allowed();
+    let state = BatteryState {
+        charge_voltage_limit: limits.0,
+        charge_current_limit: if charge_enable {
+            limits.1
+        } else {
+            Milliamps(0)
+        },
+        discharge_current_limit: if discharge_enable {
+            limits.2
+        } else {
+            Milliamps(0)
+        },
+        soc,
+        soh: Permille(1000),
+        voltage: p.voltage,
+        current: p.current,
+        temperature: temps.or(board).map_or(DeciCelsius(250), |(_, max)| max),
+        charge_enable,
+        discharge_enable,
+        ..BatteryState::default()
+    };
+    let mut r = reading_of(state, full);
+    if let Some(rem) = remaining {
+        r.capacity = Some(rem);
+        r.consumed = Some(MilliampHours(full.0 - rem.0));
+    }
+    r.min_cell = Some(p.cell_min.value);
+    r.max_cell = Some(p.cell_max.value);
+    r.min_temperature = temps.map(|(min, _)| min);
+    r.max_temperature = temps.map(|(_, max)| max);
+    r.modules.blocking_charge = u16::from(!charge_enable);
+    r.modules.blocking_discharge = u16::from(!discharge_enable);
+    Some((r, (p.cell_min.number, p.cell_max.number)))
+}
+
+/// The reading of a Pace pack from its 0x42 and 0x44 blocks: charging is allowed while the
+/// charge MOSFET is on and no protection that stops charging is set (cell / pack over
+/// voltage, charge over current, charge over / under temperature, MOSFET or board over
+/// temperature, short circuit, fully charged); discharging likewise. `None` without cells.
+pub fn pace_reading(
+    a: &PackAnalog,
+    s: &PackStatus,
+    limits: (Millivolts, Milliamps, Milliamps),
+    capacity: MilliampHours,
+) -> Option<(Reading, (u8, u8))> {
+    let poll = PacePoll {
+        analog: a.clone(),
+        status: Some(s.clone()),
+    };
+    battery(&poll.reading()?, Rules::Pace, limits, capacity)
+}
+
+/// The reading of a Daly BMS: charging is allowed while the charge MOSFET is on and no
+/// level-2 fault that stops charging is set (cell / pack over voltage, charge over current,
+/// charge over / under temperature, charge MOSFET over temperature, short circuit, charging
+/// forbidden at low voltage); discharging likewise. The SOC is the BMS's.
+pub fn daly_reading(
+    d: &DalyPoll,
+    limits: (Millivolts, Milliamps, Milliamps),
+    capacity: MilliampHours,
+) -> Option<(Reading, (u8, u8))> {
+    battery(&d.reading()?, Rules::Daly, limits, capacity)
+}
+
+/// The reading of a JK BMS's read-all record: charging is allowed while the charge MOSFET
+/// is on and no warning that stops charging is set (charge / cell over voltage, charge over
+/// current, battery low temperature, MOSFET / battery / box over temperature); discharging
+/// likewise (discharge / cell under voltage, discharge over current, the over
+/// temperatures). `None` without cells, pack voltage, current, SOC or the status word.
+pub fn jk_reading(
+    rec: &voltwire_jk::Record,
+    limits: (Millivolts, Milliamps, Milliamps),
+    capacity: MilliampHours,
+) -> Option<(Reading, (u8, u8))> {
+    battery(&rec.reading()?, Rules::Jk, limits, capacity)
+}
+
+/// The reading of a JK-PB status block: limits from the config; charging is allowed while
+/// the charge MOSFET is on and no alarm that stops charging is set
+/// (`voltwire_bms_poll::jk_pb::CHARGE_STOP`, `BOTH_STOP`), discharging likewise. T1/T2
+/// always, T3/T4 when fitted (the MOSFET probe is not a cell's). `None` without fitted
+/// cells.
+pub fn jk_pb_reading(
+    s: &voltwire_jk::pb::Status,
+    limits: (Millivolts, Milliamps, Milliamps),
+    capacity: MilliampHours,
+) -> Option<(Reading, (u8, u8))> {
+    battery(&s.reading()?, Rules::JkPb, limits, capacity)
+}
+
+/// The reading of a Pylontech module from its 0x42 analog block and its 0x92 limits: CVL,
+/// CCL and DCL are the module's own; a direction whose enable flag is cleared gets 0 A. The
+/// first temperature is the BMS board's, the others the cells'. `None` without cells.
+pub fn pylontech_rs485_reading(
+    a: &voltwire_pylontech::rs485::ModuleAnalog,
+    m: &voltwire_pylontech::rs485::ChargeManagement,
+    capacity: MilliampHours,
+) -> Option<(Reading, (u8, u8))> {
+    let poll = PylontechPoll {
+        analog: a.clone(),
+        management: Some(*m),
+    };
+    battery(&poll.reading()?, Rules::Pylontech, NO_LIMITS, capacity)
 }
 
 /// Follow a Pylontech CAN BMS: each complete telegram is a reading.
@@ -249,795 +487,10 @@ async fn pylontech_can(spec: DirectSpec, bus: BusUrl, shared: Shared, virtuals: 
     }
 }
 
-#[derive(Debug, Clone)]
-struct PaceLink {
-    link: LinkUrl,
-    address: u8,
-    interval: Duration,
-    timeout: Duration,
-    limits: (Millivolts, Milliamps, Milliamps),
-}
-
-/// The reading of a Pace pack from its 0x42 and 0x44 blocks: charging is allowed while the
-/// charge MOSFET is on and no protection that stops charging is set (cell / pack over
-/// voltage, charge over current, charge over / under temperature, MOSFET or board over
-/// temperature, short circuit, fully charged); discharging likewise. `None` without cells.
-pub fn pace_reading(
-    a: &PackAnalog,
-    s: &PackStatus,
-    limits: (Millivolts, Milliamps, Milliamps),
-    capacity: MilliampHours,
-) -> Option<(Reading, (u8, u8))> {
-    let cells = a.cells.iter().copied().enumerate();
-    let (lo_i, lo) = cells.clone().min_by_key(|(_, v)| *v)?;
-    let (hi_i, hi) = cells.max_by_key(|(_, v)| *v)?;
-    let temps: Vec<DeciCelsius> = a
-        .temperatures
-        .iter()
-        .filter_map(|t| t.to_celsius(voltwire_pace::ZERO_CELSIUS))
-        .collect();
-    let full = if a.full_capacity.0 > 0 {
-        a.full_capacity
-    } else {
-        capacity
-    };
-    let soc = if full.0 > 0 {
-        a.remaining_capacity.0.clamp(0, full.0) * 1000 / full.0
-    } else {
-        0
-    };
-    let st = &s.state;
-    let (p1, p2) = (st.protect_1, st.protect_2);
-    let both = p1.contains(Protect1::SHORT_CIRCUIT)
-        || p2.contains(Protect2::MOSFET_OVER_TEMPERATURE)
-        || p2.contains(Protect2::ENVIRONMENT_OVER_TEMPERATURE)
-        || p2.contains(Protect2::ENVIRONMENT_UNDER_TEMPERATURE);
-    let charge_stop = both
-        || p1.contains(Protect1::CELL_OVER_VOLTAGE)
-        || p1.contains(Protect1::PACK_OVER_VOLTAGE)
-        || p1.contains(Protect1::CHARGE_OVER_CURRENT)
-        || p2.contains(Protect2::CHARGE_OVER_TEMPERATURE)
-        || p2.contains(Protect2::CHARGE_UNDER_TEMPERATURE)
-        || p2.contains(Protect2::FULLY_CHARGED);
-    let discharge_stop = both
-        || p1.contains(Protect1::CELL_UNDER_VOLTAGE)
-        || p1.contains(Protect1::PACK_UNDER_VOLTAGE)
-        || p1.contains(Protect1::DISCHARGE_OVER_CURRENT)
-        || p2.contains(Protect2::DISCHARGE_OVER_TEMPERATURE)
-        || p2.contains(Protect2::DISCHARGE_UNDER_TEMPERATURE);
-    let charge_enable = st.system.contains(System::CHARGE_FET_ON) && !charge_stop;
-    let discharge_enable = st.system.contains(System::DISCHARGE_FET_ON) && !discharge_stop;
-    let t_min = temps.iter().copied().min();
-    let t_max = temps.iter().copied().max();
-    let state = BatteryState {
-        charge_voltage_limit: limits.0,
-        charge_current_limit: if charge_enable {
-            limits.1
-        } else {
-            Milliamps(0)
-        },
-        discharge_current_limit: if discharge_enable {
-            limits.2
-        } else {
-            Milliamps(0)
-        },
-        soc: Permille(i16::try_from(soc).unwrap_or(0)),
-        soh: Permille(1000),
-        voltage: a.voltage,
-        current: a.current,
-        temperature: t_max.unwrap_or(DeciCelsius(250)),
-        charge_enable,
-        discharge_enable,
-        ..BatteryState::default()
-    };
-    let mut r = reading_of(state, full);
-    r.capacity = Some(MilliampHours(a.remaining_capacity.0.clamp(0, full.0)));
-    r.consumed = Some(MilliampHours(
-        full.0 - a.remaining_capacity.0.clamp(0, full.0),
-    ));
-    r.min_cell = Some(lo);
-    r.max_cell = Some(hi);
-    r.min_temperature = t_min;
-    r.max_temperature = t_max;
-    r.modules.blocking_charge = u16::from(!charge_enable);
-    r.modules.blocking_discharge = u16::from(!discharge_enable);
-    let n = |i: usize| u8::try_from(i + 1).unwrap_or(u8::MAX);
-    Some((r, (n(lo_i), n(hi_i))))
-}
-
-type Frames = Result<voltwire_asciihex::Frame, voltwire_asciihex::Error>;
-
-async fn exchange<L>(
-    poller: &mut Poller<L, Decoder>,
-    req: &Request,
-) -> Result<Option<ResponseBody>, PollError>
-where
-    L: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    let Ok(frame) = req.to_frame() else {
-        return Ok(None);
-    };
-    let cmd = req.command();
-    let item = poller
-        .request(&frame.to_bytes(), |f: &Frames| {
-            f.as_ref()
-                .is_ok_and(|f| Response::from_frame(f, cmd).answers(req))
-        })
-        .await;
-    match item {
-        Ok(Ok(f)) => {
-            let r = Response::from_frame(&f, cmd);
-            Ok(r.rtn.is_ok().then_some(r.body))
-        }
-        Ok(Err(_)) | Err(PollError::Timeout { .. }) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// Poll a Pace pack forever; a failed link is reopened with backoff (an unanswered poll
-/// just leaves the reading to age).
-async fn pace(spec: DirectSpec, p: PaceLink, shared: Shared) {
-    let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10), 200, 1);
-    let mut reconnect = Reconnect::new(p.link.clone(), backoff);
-    let config = PollConfig {
-        timeout: p.timeout,
-        retries: 0,
-        gap: Duration::from_millis(20),
-        echo: false,
-    };
-    loop {
-        let Ok(link) = reconnect.connect(None).await else {
-            continue;
-        };
-        tracing::info!("{}: link {} open", spec.name, p.link);
-        let mut poller = Poller::new(link, Decoder::new(), config);
-        let mut tick = tokio::time::interval(p.interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let err = loop {
-            tick.tick().await;
-            let target = Target::All;
-            let a = match exchange(
-                &mut poller,
-                &Request::new(p.address, RequestBody::Analog(target)),
-            )
-            .await
-            {
-                Ok(a) => a,
-                Err(e) => break e,
-            };
-            let s = match exchange(
-                &mut poller,
-                &Request::new(p.address, RequestBody::Status(target)),
-            )
-            .await
-            {
-                Ok(s) => s,
-                Err(e) => break e,
-            };
-            if let (Some(ResponseBody::Analog(a)), Some(ResponseBody::Status(s))) = (a, s) {
-                if let (Some(a), Some(s)) = (a.modules.first(), s.modules.first()) {
-                    if let Some((reading, cells)) = pace_reading(a, s, p.limits, spec.capacity) {
-                        shared.put(
-                            &spec.name,
-                            Latest {
-                                reading,
-                                at: Instant::now(),
-                                cells: Some(cells),
-                            },
-                        );
-                    }
-                }
-            }
-        };
-        tracing::warn!("{}: link lost ({err}), reconnecting", spec.name);
-    }
-}
-
-/// What one Daly poll read (0x90 pack, 0x91 cell range, 0x92 temperatures, 0x93 MOSFETs,
-/// 0x98 failures).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DalyPoll {
-    /// 0x90.
-    pub pack: voltwire_daly::PackStatus,
-    /// 0x91.
-    pub cells: voltwire_daly::CellVoltageRange,
-    /// 0x92.
-    pub temperatures: voltwire_daly::TemperatureRange,
-    /// 0x93.
-    pub mosfets: voltwire_daly::MosfetStatus,
-    /// 0x98.
-    pub failures: voltwire_daly::FailureFlags,
-}
-
-/// The reading of a Daly BMS: charging is allowed while the charge MOSFET is on and no
-/// level-2 fault that stops charging is set (cell / pack over voltage, charge over current,
-/// charge over / under temperature, charge MOSFET over temperature, short circuit, charging
-/// forbidden at low voltage); discharging likewise. The SOC is the BMS's.
-pub fn daly_reading(
-    d: &DalyPoll,
-    limits: (Millivolts, Milliamps, Milliamps),
-    capacity: MilliampHours,
-) -> (Reading, (u8, u8)) {
-    use voltwire_daly::Failure as F;
-    let has = |f: F| d.failures.contains(f);
-    let both = has(F::ShortCircuitProtectFault);
-    let charge_stop = both
-        || [
-            F::CellVoltageHighL2,
-            F::PackVoltageHighL2,
-            F::ChargeOvercurrentL2,
-            F::ChargeTemperatureHighL2,
-            F::ChargeTemperatureLowL2,
-            F::ChargeMosOverTemperature,
-            F::LowVoltageChargeForbidden,
-        ]
-        .into_iter()
-        .any(has);
-    let discharge_stop = both
-        || [
-            F::CellVoltageLowL2,
-            F::PackVoltageLowL2,
-            F::DischargeOvercurrentL2,
-            F::DischargeTemperatureHighL2,
-            F::DischargeTemperatureLowL2,
-            F::DischargeMosOverTemperature,
-        ]
-        .into_iter()
-        .any(has);
-    let charge_enable = d.mosfets.charge_mosfet.0 != 0 && !charge_stop;
-    let discharge_enable = d.mosfets.discharge_mosfet.0 != 0 && !discharge_stop;
-    let state = BatteryState {
-        charge_voltage_limit: limits.0,
-        charge_current_limit: if charge_enable {
-            limits.1
-        } else {
-            Milliamps(0)
-        },
-        discharge_current_limit: if discharge_enable {
-            limits.2
-        } else {
-            Milliamps(0)
-        },
-        soc: Permille(d.pack.soc.0.clamp(0, 1000)),
-        soh: Permille(1000),
-        voltage: d.pack.voltage,
-        current: d.pack.current,
-        temperature: d.temperatures.max,
-        charge_enable,
-        discharge_enable,
-        ..BatteryState::default()
-    };
-    let mut r = reading_of(state, capacity);
-    let remaining = d.mosfets.remaining_capacity.0.clamp(0, capacity.0);
-    r.capacity = Some(MilliampHours(remaining));
-    r.consumed = Some(MilliampHours(capacity.0 - remaining));
-    r.min_cell = Some(d.cells.min);
-    r.max_cell = Some(d.cells.max);
-    r.min_temperature = Some(d.temperatures.min);
-    r.max_temperature = Some(d.temperatures.max);
-    r.modules.blocking_charge = u16::from(!charge_enable);
-    r.modules.blocking_discharge = u16::from(!discharge_enable);
-    (r, (d.cells.min_cell, d.cells.max_cell))
-}
-
-/// One Daly read: `Ok(None)` when unanswered or not understood (the reading ages), `Err`
-/// only for a lost link.
-async fn daly_read<L>(
-    poller: &mut Poller<L, voltwire_daly::Decoder>,
-    variant: &voltwire_daly::Variant,
-    command: voltwire_daly::Command,
-) -> Result<Option<voltwire_daly::Response>, PollError>
-where
-    L: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    let mut buf = [0u8; voltwire_daly::FRAME_LEN];
-    let Ok(n) = voltwire_daly::Request::read(command).emit(variant.host_address, &mut buf) else {
-        return Ok(None);
-    };
-    let item = poller
-        .request(buf.get(..n).unwrap_or_default(), |i| {
-            i.as_ref().is_ok_and(|f| f.command == command.0)
-        })
-        .await;
-    match item {
-        Ok(Ok(f)) => Ok(voltwire_daly::Response::parse(&f, variant).ok()),
-        Ok(Err(_)) | Err(PollError::Timeout { .. }) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// One full Daly poll; `Ok(None)` when any part is missing (nothing half-read is used).
-async fn daly_poll<L>(
-    poller: &mut Poller<L, voltwire_daly::Decoder>,
-    variant: &voltwire_daly::Variant,
-) -> Result<Option<DalyPoll>, PollError>
-where
-    L: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    use voltwire_daly::{Command as C, Response as R};
-    let Some(R::PackStatus(pack)) = daly_read(poller, variant, C::PACK_STATUS).await? else {
-        return Ok(None);
-    };
-    let Some(R::CellVoltageRange(cells)) =
-        daly_read(poller, variant, C::CELL_VOLTAGE_RANGE).await?
-    else {
-        return Ok(None);
-    };
-    let Some(R::TemperatureRange(temperatures)) =
-        daly_read(poller, variant, C::TEMPERATURE_RANGE).await?
-    else {
-        return Ok(None);
-    };
-    let Some(R::MosfetStatus(mosfets)) = daly_read(poller, variant, C::MOSFET_STATUS).await? else {
-        return Ok(None);
-    };
-    let Some(R::Failures(f)) = daly_read(poller, variant, C::FAILURES).await? else {
-        return Ok(None);
-    };
-    Ok(Some(DalyPoll {
-        pack,
-        cells,
-        temperatures,
-        mosfets,
-        failures: f.flags,
-    }))
-}
-
-/// Poll a Daly BMS forever; a failed link is reopened with backoff (an unanswered poll
-/// just leaves the reading to age).
-async fn daly(spec: DirectSpec, d: SerialBms, shared: Shared) {
-    let variant = if d.address == 0x80 {
-        voltwire_daly::Variant::UART
-    } else {
-        voltwire_daly::Variant::RS485
-    };
-    let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10), 200, 1);
-    let mut reconnect = Reconnect::new(d.link.clone(), backoff);
-    let config = PollConfig {
-        timeout: d.timeout,
-        retries: 0,
-        gap: Duration::from_millis(20),
-        echo: false,
-    };
-    loop {
-        let Ok(link) = reconnect.connect(None).await else {
-            continue;
-        };
-        tracing::info!("{}: link {} open", spec.name, d.link);
-        let mut poller = Poller::new(link, voltwire_daly::Decoder::new(), config);
-        let mut tick = tokio::time::interval(d.interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let err = loop {
-            tick.tick().await;
-            match daly_poll(&mut poller, &variant).await {
-                Ok(Some(p)) => {
-                    let (reading, cells) = daly_reading(&p, d.limits, spec.capacity);
-                    shared.put(
-                        &spec.name,
-                        Latest {
-                            reading,
-                            at: Instant::now(),
-                            cells: Some(cells),
-                        },
-                    );
-                }
-                Ok(None) => {}
-                Err(e) => break e,
-            }
-        };
-        tracing::warn!("{}: link lost ({err}), reconnecting", spec.name);
-    }
-}
-
-/// The reading of a JK BMS's read-all record: charging is allowed while the charge MOSFET
-/// is on and no warning that stops charging is set (charge / cell over voltage, charge over
-/// current, battery low temperature, MOSFET / battery / box over temperature); discharging
-/// likewise (discharge / cell under voltage, discharge over current, the over
-/// temperatures). `None` without cells, pack voltage, current, SOC or the status word.
-pub fn jk_reading(
-    rec: &voltwire_jk::Record,
-    limits: (Millivolts, Milliamps, Milliamps),
-    capacity: MilliampHours,
-) -> Option<(Reading, (u8, u8))> {
-    use voltwire_jk::Warnings as W;
-    let (lo_i, lo) = rec.cell_voltages().enumerate().min_by_key(|(_, v)| *v)?;
-    let (hi_i, hi) = rec.cell_voltages().enumerate().max_by_key(|(_, v)| *v)?;
-    let status = rec.status?;
-    let w = rec.warnings.unwrap_or(W(0));
-    let has = |m: u16| w.contains(m);
-    let both = has(W::MOSFET_OVER_TEMPERATURE)
-        || has(W::BATTERY_OVER_TEMPERATURE)
-        || has(W::BOX_OVER_TEMPERATURE);
-    let charge_stop = both
-        || has(W::CHARGE_OVER_VOLTAGE)
-        || has(W::CELL_OVER_VOLTAGE)
-        || has(W::CHARGE_OVER_CURRENT)
-        || has(W::BATTERY_LOW_TEMPERATURE);
-    let discharge_stop = both
-        || has(W::DISCHARGE_UNDER_VOLTAGE)
-        || has(W::CELL_UNDER_VOLTAGE)
-        || has(W::DISCHARGE_OVER_CURRENT);
-    let charge_enable = status.charge_mos_on() && !charge_stop;
-    let discharge_enable = status.discharge_mos_on() && !discharge_stop;
-    let temps: Vec<DeciCelsius> = [rec.box_temperature, rec.battery_temperature]
-        .into_iter()
-        .flatten()
-        .filter_map(voltwire_jk::SensorTemperature::deci_celsius)
-        .collect();
-    let t_min = temps.iter().copied().min();
-    let t_max = temps.iter().copied().max();
-    let state = BatteryState {
-        charge_voltage_limit: limits.0,
-        charge_current_limit: if charge_enable {
-            limits.1
-        } else {
-            Milliamps(0)
-        },
-        discharge_current_limit: if discharge_enable {
-            limits.2
-        } else {
-            Milliamps(0)
-        },
-        soc: Permille(i16::from(rec.soc_percent?.min(100)) * 10),
-        soh: Permille(1000),
-        voltage: rec.pack_voltage?,
-        current: rec.current()?,
-        temperature: t_max.unwrap_or(DeciCelsius(250)),
-        charge_enable,
-        discharge_enable,
-        ..BatteryState::default()
-    };
-    let mut r = reading_of(state, capacity);
-    r.min_cell = Some(lo);
-    r.max_cell = Some(hi);
-    r.min_temperature = t_min;
-    r.max_temperature = t_max;
-    r.modules.blocking_charge = u16::from(!charge_enable);
-    r.modules.blocking_discharge = u16::from(!discharge_enable);
-    let n = |i: usize| u8::try_from(i + 1).unwrap_or(u8::MAX);
-    Some((r, (n(lo_i), n(hi_i))))
-}
-
-/// Poll a JK BMS forever (read all, 0x06); a failed link is reopened with backoff (an
-/// unanswered poll just leaves the reading to age).
-async fn jk(spec: DirectSpec, d: SerialBms, shared: Shared) {
-    use voltwire_core::Emit as _;
-    use voltwire_jk::{Command, Message, Transport};
-    let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10), 200, 1);
-    let mut reconnect = Reconnect::new(d.link.clone(), backoff);
-    let config = PollConfig {
-        timeout: d.timeout,
-        retries: 0,
-        gap: Duration::from_millis(20),
-        echo: false,
-    };
-    let mut buf = vec![0u8; voltwire_jk::frame::MAX_FRAME_LEN];
-    let req = match Message::read_all().emit(&mut buf) {
-        Ok(n) => buf.get(..n).map(<[u8]>::to_vec).unwrap_or_default(),
-        Err(_) => Vec::new(),
-    };
-    loop {
-        let Ok(link) = reconnect.connect(None).await else {
-            continue;
-        };
-        tracing::info!("{}: link {} open", spec.name, d.link);
-        let mut poller = Poller::new(link, voltwire_jk::JkDecoder::new(), config);
-        let mut tick = tokio::time::interval(d.interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let err = loop {
-            tick.tick().await;
-            let item = poller
-                .request(&req, |i| {
-                    i.as_ref().is_ok_and(|m| {
-                        m.header.transport != Transport::Request
-                            && matches!(m.header.command, Command::ReadAll | Command::Read)
-                            && m.record().is_some_and(|r| r.cells.is_some())
-                    })
-                })
-                .await;
-            let m = match item {
-                Ok(Ok(m)) => m,
-                Ok(Err(_)) | Err(PollError::Timeout { .. }) => continue,
-                Err(e) => break e,
-            };
-            if let Some((reading, cells)) = m
-                .record()
-                .and_then(|r| jk_reading(r, d.limits, spec.capacity))
-            {
-                shared.put(
-                    &spec.name,
-                    Latest {
-                        reading,
-                        at: Instant::now(),
-                        cells: Some(cells),
-                    },
-                );
-            }
-        };
-        tracing::warn!("{}: link lost ({err}), reconnecting", spec.name);
-    }
-}
-
-/// The JK-PB alarm bits (`voltwire_jk::pb::ALARM_NAMES`) that stop charging: cell / battery
-/// over voltage, charge over current, charge short circuit, charge over / under
-/// temperature.
-const PB_CHARGE_STOP: u32 = (1 << 4) | (1 << 5) | (1 << 6) | (1 << 7) | (1 << 8) | (1 << 9);
-/// … that stop discharging: cell / battery under voltage, discharge over current, discharge
-/// short circuit, discharge over temperature.
-const PB_DISCHARGE_STOP: u32 = (1 << 11) | (1 << 12) | (1 << 13) | (1 << 14) | (1 << 15);
-/// … that stop both: MOSFET over temperature, battery over temperature.
-const PB_BOTH_STOP: u32 = (1 << 1) | (1 << 21);
-
-/// The reading of a JK-PB status block: limits from the config; charging is allowed while
-/// the charge MOSFET is on and no alarm that stops charging is set (`PB_CHARGE_STOP`,
-/// `PB_BOTH_STOP`), discharging likewise. T1/T2 always, T3/T4 when fitted (the MOSFET
-/// probe is not a cell's). `None` without fitted cells.
-pub fn jk_pb_reading(
-    s: &voltwire_jk::pb::Status,
-    limits: (Millivolts, Milliamps, Milliamps),
-    capacity: MilliampHours,
-) -> Option<(Reading, (u8, u8))> {
-    let (lo_i, lo) = s.cells().enumerate().min_by_key(|(_, v)| *v)?;
-    let (hi_i, hi) = s.cells().enumerate().max_by_key(|(_, v)| *v)?;
-    let a = s.alarms.0;
-    let charge_enable = s.charge_mos != 0 && a & (PB_CHARGE_STOP | PB_BOTH_STOP) == 0;
-    let discharge_enable = s.discharge_mos != 0 && a & (PB_DISCHARGE_STOP | PB_BOTH_STOP) == 0;
-    let plausible = |t: &DeciCelsius| (-400..=1200).contains(&t.0);
-    let temps: Vec<DeciCelsius> = [
-        Some(s.temperature_1),
-        Some(s.temperature_2),
-        (s.sensors_present & 0x10 != 0).then_some(s.temperature_3),
-        (s.sensors_present & 0x20 != 0).then_some(s.temperature_4),
-    ]
-    .into_iter()
-    .flatten()
-    .filter(plausible)
-    .collect();
-    let t_min = temps.iter().copied().min();
-    let t_max = temps.iter().copied().max();
-    let state = BatteryState {
-        charge_voltage_limit: limits.0,
-        charge_current_limit: if charge_enable {
-            limits.1
-        } else {
-            Milliamps(0)
-        },
-        discharge_current_limit: if discharge_enable {
-            limits.2
-        } else {
-            Milliamps(0)
-        },
-        soc: Permille(i16::from(s.soc_percent.min(100)) * 10),
-        soh: Permille(1000),
-        voltage: s.pack_voltage,
-        current: s.current,
-        temperature: t_max.unwrap_or(DeciCelsius(250)),
-        charge_enable,
-        discharge_enable,
-        ..BatteryState::default()
-    };
-    let mut r = reading_of(state, capacity);
-    r.min_cell = Some(lo);
-    r.max_cell = Some(hi);
-    r.min_temperature = t_min;
-    r.max_temperature = t_max;
-    r.modules.blocking_charge = u16::from(!charge_enable);
-    r.modules.blocking_discharge = u16::from(!discharge_enable);
-    let n = |i: usize| u8::try_from(i + 1).unwrap_or(u8::MAX);
-    Some((r, (n(lo_i), n(hi_i))))
-}
-
-/// Poll a JK-PB forever (the status trigger, answered by the status block); a failed link
-/// is reopened with backoff (an unanswered poll just leaves the reading to age).
-async fn jk_pb(spec: DirectSpec, d: SerialBms, shared: Shared) {
-    use voltwire_core::Emit as _;
-    use voltwire_jk::pb::{BlockKind, Message, Trigger};
-    let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10), 200, 1);
-    let mut reconnect = Reconnect::new(d.link.clone(), backoff);
-    let config = PollConfig {
-        timeout: d.timeout,
-        retries: 0,
-        gap: Duration::from_millis(20),
-        echo: false,
-    };
-    let mut buf = vec![0u8; voltwire_jk::pb::BLOCK_LEN];
-    let req = match Message::trigger(d.address, Trigger::Status).emit(&mut buf) {
-        Ok(n) => buf.get(..n).map(<[u8]>::to_vec).unwrap_or_default(),
-        Err(_) => Vec::new(),
-    };
-    loop {
-        let Ok(link) = reconnect.connect(None).await else {
-            continue;
-        };
-        tracing::info!("{}: link {} open", spec.name, d.link);
-        let mut poller = Poller::new(link, voltwire_jk::pb::PbDecoder::new(), config);
-        let mut tick = tokio::time::interval(d.interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let err = loop {
-            tick.tick().await;
-            let item = poller
-                .request(
-                    &req,
-                    |i| matches!(i, Ok(Message::Block(b)) if b.kind() == BlockKind::Status),
-                )
-                .await;
-            let b = match item {
-                Ok(Ok(Message::Block(b))) => b,
-                Ok(_) | Err(PollError::Timeout { .. }) => continue,
-                Err(e) => break e,
-            };
-            if let Some((reading, cells)) = b
-                .status()
-                .as_ref()
-                .and_then(|s| jk_pb_reading(s, d.limits, spec.capacity))
-            {
-                shared.put(
-                    &spec.name,
-                    Latest {
-                        reading,
-                        at: Instant::now(),
-                        cells: Some(cells),
-                    },
-                );
-            }
-        };
-        tracing::warn!("{}: link lost ({err}), reconnecting", spec.name);
-    }
-}
-
-/// The reading of a Pylontech module from its 0x42 analog block and its 0x92 limits: CVL,
-/// CCL and DCL are the module's own; a direction whose enable flag is cleared gets 0 A. The
-/// first temperature is the BMS board's, the others the cells'. `None` without cells.
-pub fn pylontech_rs485_reading(
-    a: &voltwire_pylontech::rs485::ModuleAnalog,
-    m: &voltwire_pylontech::rs485::ChargeManagement,
-    capacity: MilliampHours,
-) -> Option<(Reading, (u8, u8))> {
-    use voltwire_pylontech::rs485::ManagementStatus as S;
-    let cells = a.cells.iter().copied().enumerate();
-    let (lo_i, lo) = cells.clone().min_by_key(|(_, v)| *v)?;
-    let (hi_i, hi) = cells.max_by_key(|(_, v)| *v)?;
-    let first_cell_temp = usize::from(a.temperatures.len() > 1);
-    let temps: Vec<DeciCelsius> = (first_cell_temp..a.temperatures.len())
-        .filter_map(|i| a.temperature_celsius(i))
-        .collect();
-    let board = a.temperature_celsius(0);
-    let full = if a.total().0 > 0 { a.total() } else { capacity };
-    let remaining = a.remaining().0.clamp(0, full.0);
-    let soc = if full.0 > 0 {
-        remaining * 1000 / full.0
-    } else {
-        0
-    };
-    let charge_enable = m.status.contains(S::CHARGE_ENABLE);
-    let discharge_enable = m.status.contains(S::DISCHARGE_ENABLE);
-    let t_min = temps.iter().copied().min();
-    let t_max = temps.iter().copied().max();
-    let state = BatteryState {
-        charge_voltage_limit: m.charge_voltage_limit,
-        charge_current_limit: if charge_enable {
-            Milliamps(m.charge_current_limit.0.max(0))
-        } else {
-            Milliamps(0)
-        },
-        discharge_current_limit: if discharge_enable {
-            m.discharge_current_magnitude()
-        } else {
-            Milliamps(0)
-        },
-        soc: Permille(i16::try_from(soc).unwrap_or(0)),
-        soh: Permille(1000),
-        voltage: a.voltage,
-        current: a.current,
-        temperature: t_max.or(board).unwrap_or(DeciCelsius(250)),
-        charge_enable,
-        discharge_enable,
-        ..BatteryState::default()
-    };
-    let mut r = reading_of(state, full);
-    r.capacity = Some(MilliampHours(remaining));
-    r.consumed = Some(MilliampHours(full.0 - remaining));
-    r.min_cell = Some(lo);
-    r.max_cell = Some(hi);
-    r.min_temperature = t_min;
-    r.max_temperature = t_max;
-    r.modules.blocking_charge = u16::from(!charge_enable);
-    r.modules.blocking_discharge = u16::from(!discharge_enable);
-    let n = |i: usize| u8::try_from(i + 1).unwrap_or(u8::MAX);
-    Some((r, (n(lo_i), n(hi_i))))
-}
-
-/// One Pylontech RS485 exchange: the reply's body, `Ok(None)` when unanswered, refused or
-/// not understood; `Err` only for a lost link.
-async fn pylontech_exchange<L>(
-    poller: &mut Poller<L, Decoder>,
-    req: &voltwire_pylontech::rs485::Request,
-) -> Result<Option<voltwire_pylontech::rs485::ResponseBody>, PollError>
-where
-    L: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    use voltwire_pylontech::rs485::Response;
-    let Ok(frame) = req.to_frame() else {
-        return Ok(None);
-    };
-    let cmd = req.command();
-    let item = poller
-        .request(&frame.to_bytes(), |f: &Frames| {
-            f.as_ref()
-                .is_ok_and(|f| Response::from_frame(f, cmd).answers(req))
-        })
-        .await;
-    match item {
-        Ok(Ok(f)) => {
-            let r = Response::from_frame(&f, cmd);
-            Ok(r.rtn.is_ok().then_some(r.body))
-        }
-        Ok(Err(_)) | Err(PollError::Timeout { .. }) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-/// Poll a Pylontech module forever (0x42 analog + 0x92 limits); a failed link is reopened
-/// with backoff (an unanswered poll just leaves the reading to age).
-async fn pylontech_rs485(spec: DirectSpec, p: SerialBms, shared: Shared) {
-    use voltwire_pylontech::rs485::{Request, RequestBody, ResponseBody, Target};
-    let backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(10), 200, 1);
-    let mut reconnect = Reconnect::new(p.link.clone(), backoff);
-    let config = PollConfig {
-        timeout: p.timeout,
-        retries: 0,
-        gap: Duration::from_millis(20),
-        echo: false,
-    };
-    let adr = p.address;
-    loop {
-        let Ok(link) = reconnect.connect(None).await else {
-            continue;
-        };
-        tracing::info!("{}: link {} open", spec.name, p.link);
-        let mut poller = Poller::new(link, Decoder::new(), config);
-        let mut tick = tokio::time::interval(p.interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let err = loop {
-            tick.tick().await;
-            let analog = Request::new(adr, RequestBody::Analog(Target::Module(adr)));
-            let a = match pylontech_exchange(&mut poller, &analog).await {
-                Ok(a) => a,
-                Err(e) => break e,
-            };
-            let limits = Request::new(adr, RequestBody::Management(adr));
-            let m = match pylontech_exchange(&mut poller, &limits).await {
-                Ok(m) => m,
-                Err(e) => break e,
-            };
-            if let (
-                Some(ResponseBody::Analog(a)),
-                Some(ResponseBody::Management { management, .. }),
-            ) = (a, m)
-            {
-                if let Some(a) = a.modules.first() {
-                    if let Some((reading, cells)) =
-                        pylontech_rs485_reading(a, &management, spec.capacity)
-                    {
-                        shared.put(
-                            &spec.name,
-                            Latest {
-                                reading,
-                                at: Instant::now(),
-                                cells: Some(cells),
-                            },
-                        );
-                    }
-                }
-            }
-        };
-        tracing::warn!("{}: link lost ({err}), reconnecting", spec.name);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use voltwire_pace::flags::{Protect1, System};
 
     fn pack() -> (PackAnalog, PackStatus) {
         let mut a = PackAnalog::default();
@@ -1120,27 +573,27 @@ mod tests {
                 min_cell: 12,
                 reserved: [0; 2],
             },
-            temperatures: TemperatureRange {
+            temperatures: Some(TemperatureRange {
                 max: DeciCelsius(240),
                 max_sensor: 1,
                 min: DeciCelsius(210),
                 min_sensor: 2,
                 reserved: [0; 4],
-            },
-            mosfets: MosfetStatus {
+            }),
+            mosfets: Some(MosfetStatus {
                 state: ChargeState(0),
                 charge_mosfet: Switch(1),
                 discharge_mosfet: Switch(1),
                 bms_life: 0,
                 remaining_capacity: MilliampHours(61_500),
-            },
-            failures: FailureFlags::default(),
+            }),
+            failures: Some(FailureFlags::default()),
         }
     }
 
     #[test]
     fn daly_reading_maps_pack_cells_temperatures_and_limits() {
-        let (r, cells) = daly_reading(&daly(), LIMITS, MilliampHours(100_000));
+        let (r, cells) = daly_reading(&daly(), LIMITS, MilliampHours(100_000)).unwrap();
         assert_eq!(cells, (12, 7));
         assert_eq!(
             (r.min_cell, r.max_cell),
@@ -1170,7 +623,7 @@ mod tests {
     fn daly_mosfets_and_level_2_faults_stop_their_direction() {
         use voltwire_daly::{Failure as F, Switch};
         let dirs = |d: &DalyPoll| {
-            let (r, _) = daly_reading(d, LIMITS, MilliampHours(1));
+            let (r, _) = daly_reading(d, LIMITS, MilliampHours(1)).unwrap();
             (
                 r.state.charge_current_limit.0,
                 r.state.discharge_current_limit.0,
@@ -1179,10 +632,10 @@ mod tests {
             )
         };
         let mut d = daly();
-        d.mosfets.charge_mosfet = Switch(0);
+        d.mosfets.as_mut().unwrap().charge_mosfet = Switch(0);
         assert_eq!(dirs(&d), (0, 70_000, 1, 0));
         let mut d = daly();
-        d.mosfets.discharge_mosfet = Switch(0);
+        d.mosfets.as_mut().unwrap().discharge_mosfet = Switch(0);
         assert_eq!(dirs(&d), (50_000, 0, 0, 1));
         for (f, want) in [
             (F::CellVoltageHighL2, (0, 70_000, 1, 0)),
@@ -1194,7 +647,7 @@ mod tests {
             (F::CellVoltageHighL1, (50_000, 70_000, 0, 0)),
         ] {
             let mut d = daly();
-            d.failures.set(f, true);
+            d.failures.as_mut().unwrap().set(f, true);
             assert_eq!(dirs(&d), want, "{f:?}");
         }
     }

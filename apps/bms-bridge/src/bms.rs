@@ -1,7 +1,9 @@
 //! The BMS protocols behind one shape ([`BmsProtocol`]): a poll that turns the pack's
 //! replies into a [`Polled`] reading and, where the protocol has one, the charge-MOSFET write.
-//! The loop around them (reconnect, poll period, the MOSFET rule) is
-//! [`crate::sources::bms`], shared by every kind.
+//! The polls are the shared plans of `voltwire-bms-poll` run by the runtime's `bms::poll`;
+//! this module maps their reading into the rules' and keeps the writes. The loop around
+//! them (reconnect, poll period, the MOSFET rule) is [`crate::sources::bms`], shared by
+//! every kind.
 //!
 //! | kind | poll | charge-MOSFET state | write |
 //! |---|---|---|---|
@@ -14,8 +16,15 @@
 use std::future::Future;
 
 use tokio::io::{AsyncRead, AsyncWrite};
+use voltwire_bms_poll::daly::{DalyPlan, DalyPoll, DalyReads};
+use voltwire_bms_poll::jk::JkPlan;
+use voltwire_bms_poll::jk_pb::{Fetch, JkPbPlan};
+use voltwire_bms_poll::pace::{PacePlan, PacePoll};
+use voltwire_bms_poll::pylontech::{PylontechPlan, PylontechPoll};
+use voltwire_bms_poll::{Need, PackReading, Plan, Reading as _, soc_of};
 use voltwire_bms_rules::BmsReading;
-use voltwire_core::{DeciCelsius, Emit as _, Millivolts, Permille, StreamDecoder};
+use voltwire_core::{Emit as _, Permille, StreamDecoder};
+use voltwire_pace::Target;
 use voltwire_runtime::poll::{PollError, Poller};
 
 /// What one poll read.
@@ -67,39 +76,41 @@ const fn no_answer() -> PollError {
     PollError::Timeout { attempts: 0 }
 }
 
-/// Remaining / total as a state of charge (0–100.0 %); `None` for a total ≤ 0.
-fn soc_of(remaining: i64, total: i64) -> Option<Permille> {
-    if total <= 0 {
-        return None;
-    }
-    let pm = remaining.saturating_mul(1000) / total;
-    Some(Permille(i16::try_from(pm.clamp(0, 1000)).unwrap_or(1000)))
-}
-
-/// The lowest and highest of `cells`.
-fn extremes(cells: impl Iterator<Item = Millivolts>) -> Option<(Millivolts, Millivolts)> {
-    cells.fold(None, |acc, c| match acc {
-        None => Some((c, c)),
-        Some((lo, hi)) => Some((lo.min(c), hi.max(c))),
+/// A shared pack reading as the rules' reading: the cell extremes, the highest cell probe;
+/// `soc` is the kind's choice.
+fn polled(r: &PackReading, soc: Option<Permille>) -> Option<Polled> {
+    Some(Polled {
+        reading: BmsReading {
+            pack: r.voltage,
+            current: r.current,
+            soc: soc?,
+            cell_min: r.cell_min.value,
+            cell_max: r.cell_max.value,
+            temp_max: r.cell_temperatures.map(|(_, max)| max),
+        },
+        charge_mosfet: r.charge_mosfet,
+        alarms: None,
     })
 }
 
-/// A Pace or Pylontech module's analog block (0x42) as a reading: cell extremes, SOC =
-/// remaining / total capacity (the wide fields when the block carries them), the highest of
-/// the cell temperatures at `cell_temps`; `None` without cells or with no total capacity.
-fn analog_reading<D: voltwire_asciihex::block::Dialect>(
-    m: &voltwire_asciihex::block::Analog<D>,
-    cell_temps: core::ops::Range<usize>,
-) -> Option<BmsReading> {
-    let (cell_min, cell_max) = extremes(m.cells.iter().copied())?;
-    Some(BmsReading {
-        pack: m.voltage,
-        current: m.current,
-        soc: soc_of(m.remaining().0, m.total().0)?,
-        cell_min,
-        cell_max,
-        temp_max: cell_temps.filter_map(|i| m.temperature_celsius(i)).max(),
-    })
+/// [`polled`] with the SOC of the shared reading.
+fn own_soc<R: voltwire_bms_poll::Reading>(out: &R) -> Option<Polled> {
+    let r = out.reading()?;
+    polled(&r, r.soc)
+}
+
+/// One poll of a shared plan: no output (or a reading the kind cannot use) is no answer.
+async fn poll_plan<L: Link, P: Plan + Send + Sync>(
+    p: &mut Poller<L, P::Decoder>,
+    mut plan: P,
+    map: impl FnOnce(&P::Output) -> Option<Polled> + Send,
+) -> Result<Polled, PollError>
+where
+    P::Decoder: StreamDecoder<Item: Send> + Send,
+    P::Output: Send,
+{
+    let out = voltwire_runtime::bms::poll(p, &mut plan).await?;
+    out.as_ref().and_then(map).ok_or_else(no_answer)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -120,33 +131,6 @@ impl Daly {
             Err(_) => Vec::new(),
         }
     }
-
-    async fn read<L: Link>(
-        &self,
-        p: &mut BmsPoller<L, Self>,
-        command: voltwire_daly::Command,
-    ) -> Result<voltwire_daly::Response, PollError> {
-        use voltwire_daly::{Request, Response};
-        let req = self.frame(Request::read(command));
-        let item = p
-            .request(&req, |i| i.as_ref().is_ok_and(|f| f.command == command.0))
-            .await?;
-        // A reply we cannot give a meaning (a value out of range) is no answer, not a lost
-        // link: it comes back as `Other` and the poll skips it.
-        Ok(match item {
-            Ok(f) => Response::parse(&f, &self.variant).unwrap_or_else(|e| {
-                tracing::debug!(error = %e, "daly: reply not understood");
-                Response::Other {
-                    command: voltwire_daly::Command(f.command),
-                    data: f.data,
-                }
-            }),
-            Err(_) => Response::Other {
-                command,
-                data: [0; 8],
-            },
-        })
-    }
 }
 
 impl BmsProtocol for Daly {
@@ -154,40 +138,12 @@ impl BmsProtocol for Daly {
     const NAME: &'static str = "daly";
     const WRITES_MOSFET: bool = true;
 
-    /// Pack status, cell range, temperatures, MOSFETs. A missing or not understood pack
-    /// status or cell range makes the whole poll "no answer"; temperatures and MOSFETs are
-    /// optional.
+    /// Pack status, cell range, temperatures, MOSFETs (`voltwire_bms_poll::daly`). A
+    /// missing or not understood pack status or cell range makes the whole poll "no
+    /// answer"; temperatures and MOSFETs are optional.
     async fn poll<L: Link>(&mut self, p: &mut BmsPoller<L, Self>) -> Result<Polled, PollError> {
-        use voltwire_daly::{Command, Response};
-        let Response::PackStatus(pack) = self.read(p, Command::PACK_STATUS).await? else {
-            return Err(no_answer());
-        };
-        let Response::CellVoltageRange(cells) = self.read(p, Command::CELL_VOLTAGE_RANGE).await?
-        else {
-            return Err(no_answer());
-        };
-        let temp = match self.read(p, Command::TEMPERATURE_RANGE).await {
-            Ok(Response::TemperatureRange(t)) => Some(t.max),
-            Err(e) if e.is_link_error() => return Err(e),
-            _ => None,
-        };
-        let mosfet = match self.read(p, Command::MOSFET_STATUS).await {
-            Ok(Response::MosfetStatus(m)) => Some(m.charge_mosfet.0 != 0),
-            Err(e) if e.is_link_error() => return Err(e),
-            _ => None,
-        };
-        Ok(Polled {
-            reading: BmsReading {
-                pack: pack.voltage,
-                current: pack.current,
-                soc: pack.soc,
-                cell_min: cells.min,
-                cell_max: cells.max,
-                temp_max: temp,
-            },
-            charge_mosfet: mosfet,
-            alarms: None,
-        })
+        let plan = DalyPlan::new(self.variant, DalyReads::Status);
+        poll_plan(p, plan, own_soc::<DalyPoll>).await
     }
 
     async fn write_charge_mosfet<L: Link>(
@@ -246,37 +202,13 @@ impl BmsProtocol for Pace {
     const NAME: &'static str = "pace";
     const WRITES_MOSFET: bool = true;
 
-    /// Analog values (0x42) and status (0x44, for the charge MOSFET) of one pack.
+    /// Analog values (0x42) and status (0x44, for the charge MOSFET) of one pack
+    /// (`voltwire_bms_poll::pace`): the cell probes are all temperatures but the MOSFET's and
+    /// the environment's; SOC = remaining / total capacity.
     async fn poll<L: Link>(&mut self, p: &mut BmsPoller<L, Self>) -> Result<Polled, PollError> {
-        use voltwire_pace::{RequestBody, ResponseBody, Target, flags::System};
         let adr = self.address;
-        let ResponseBody::Analog(a) = self
-            .request(p, RequestBody::Analog(Target::Pack(adr)))
-            .await?
-        else {
-            return Err(no_answer());
-        };
-        // The last two temperatures are the MOSFET's and the environment's; the others the
-        // cells'.
-        let pack = a.modules.first().ok_or_else(no_answer)?;
-        let cell_temps = 0..pack.temperatures.len().saturating_sub(2).max(1);
-        let reading = analog_reading(pack, cell_temps).ok_or_else(no_answer)?;
-        let mosfet = match self
-            .request(p, RequestBody::Status(Target::Pack(adr)))
-            .await
-        {
-            Ok(ResponseBody::Status(s)) => s
-                .modules
-                .first()
-                .map(|m| m.state.system.contains(System::CHARGE_FET_ON)),
-            Err(e) if e.is_link_error() => return Err(e),
-            _ => None,
-        };
-        Ok(Polled {
-            reading,
-            charge_mosfet: mosfet,
-            alarms: None,
-        })
+        let plan = PacePlan::new(adr, Target::Pack(adr), Need::Optional);
+        poll_plan(p, plan, own_soc::<PacePoll>).await
     }
 
     async fn write_charge_mosfet<L: Link>(
@@ -312,30 +244,11 @@ impl BmsProtocol for Pylontech {
     const NAME: &'static str = "pylontech";
     const WRITES_MOSFET: bool = false;
 
-    /// One 0x42 request and the module's analog block.
+    /// One 0x42 request and the module's analog block (`voltwire_bms_poll::pylontech`;
+    /// the first temperature is the BMS board's, the others the cells').
     async fn poll<L: Link>(&mut self, p: &mut BmsPoller<L, Self>) -> Result<Polled, PollError> {
-        use voltwire_pylontech::rs485::{Request, RequestBody, Response, ResponseBody, Target};
-        let adr = self.address;
-        let req = Request::new(adr, RequestBody::Analog(Target::Module(adr)));
-        let frame = req.to_frame().map_err(|_| no_answer())?;
-        let item = p
-            .request(&frame.to_bytes(), |i| {
-                i.as_ref().is_ok_and(|f| f.adr == adr)
-            })
-            .await?;
-        let reply = item.map_err(|_| no_answer())?;
-        let r = Response::from_frame(&reply, req.command());
-        let (true, ResponseBody::Analog(a)) = (r.answers(&req), r.body) else {
-            return Err(no_answer());
-        };
-        // The first temperature is the BMS board's; the others the cells'.
-        let module = a.modules.first().ok_or_else(no_answer)?;
-        let cell_temps = usize::from(module.temperatures.len() > 1)..module.temperatures.len();
-        Ok(Polled {
-            reading: analog_reading(module, cell_temps).ok_or_else(no_answer)?,
-            charge_mosfet: None,
-            alarms: None,
-        })
+        let plan = PylontechPlan::new(self.address, false);
+        poll_plan(p, plan, own_soc::<PylontechPoll>).await
     }
 
     async fn write_charge_mosfet<L: Link>(
@@ -367,25 +280,12 @@ impl Jk {
     }
 
     /// The reading in a read-all record; `None` without cells, pack voltage, current or SOC.
+    /// 0x81 (box / T1) and 0x82 (battery / T2) are the cell probes; 0x80 is the MOSFET's.
     pub fn polled(r: &voltwire_jk::Record) -> Option<Polled> {
-        let (cell_min, cell_max) = extremes(r.cell_voltages())?;
-        // 0x81 (box / T1) and 0x82 (battery / T2) are the cell probes; 0x80 is the MOSFET's.
-        let temp_max = [r.box_temperature, r.battery_temperature]
-            .into_iter()
-            .flatten()
-            .filter_map(voltwire_jk::SensorTemperature::deci_celsius)
-            .max();
+        let reading = r.reading()?;
         Some(Polled {
-            reading: BmsReading {
-                pack: r.pack_voltage?,
-                current: r.current()?,
-                soc: Permille(i16::from(r.soc_percent?.min(100)) * 10),
-                cell_min,
-                cell_max,
-                temp_max,
-            },
-            charge_mosfet: r.status.map(voltwire_jk::Status::charge_mos_on),
             alarms: r.warnings.map(|w| w.flags().collect()),
+            ..polled(&reading, reading.soc)?
         })
     }
 }
@@ -397,19 +297,7 @@ impl BmsProtocol for Jk {
 
     /// Read all (command 0x06): the whole record in one reply.
     async fn poll<L: Link>(&mut self, p: &mut BmsPoller<L, Self>) -> Result<Polled, PollError> {
-        use voltwire_jk::{Command, Message, Transport};
-        let req = Self::frame(&Message::read_all());
-        let item = p
-            .request(&req, |i| {
-                i.as_ref().is_ok_and(|m| {
-                    m.header.transport != Transport::Request
-                        && matches!(m.header.command, Command::ReadAll | Command::Read)
-                        && m.record().is_some_and(|r| r.cells.is_some())
-                })
-            })
-            .await?;
-        let m = item.map_err(|_| no_answer())?;
-        m.record().and_then(Self::polled).ok_or_else(no_answer)
+        poll_plan(p, JkPlan::new(), Self::polled).await
     }
 
     /// Write data ID 0xAB (the charge MOSFET switch), answered by a write reply.
@@ -459,35 +347,15 @@ impl JkPb {
         }
     }
 
-    /// The reading in a status block; `None` without fitted cells.
+    /// The reading in a status block; `None` without fitted cells. T1 and T2 are the
+    /// battery probes of every PB, T3 and T4 count when fitted; the SOC is remaining / full
+    /// capacity, else the block's percentage.
     pub fn polled(s: &voltwire_jk::pb::Status) -> Option<Polled> {
-        let (cell_min, cell_max) = extremes(s.cells())?;
-        // T1 and T2 are the battery probes of every PB; T3 and T4 count when fitted
-        // (0x10, 0x20 of the sensors-present byte). The MOSFET probe is not a cell's.
-        let plausible = |t: &DeciCelsius| (-400..=1200).contains(&t.0);
-        let temp_max = [
-            Some(s.temperature_1),
-            Some(s.temperature_2),
-            (s.sensors_present & 0x10 != 0).then_some(s.temperature_3),
-            (s.sensors_present & 0x20 != 0).then_some(s.temperature_4),
-        ]
-        .into_iter()
-        .flatten()
-        .filter(plausible)
-        .max();
-        let soc = soc_of(s.remaining_capacity.0, s.full_charge_capacity.0)
-            .unwrap_or(Permille(i16::from(s.soc_percent.min(100)) * 10));
+        let reading = s.reading()?;
+        let soc = soc_of(s.remaining_capacity, s.full_charge_capacity).or(reading.soc);
         Some(Polled {
-            reading: BmsReading {
-                pack: s.pack_voltage,
-                current: s.current,
-                soc,
-                cell_min,
-                cell_max,
-                temp_max,
-            },
-            charge_mosfet: Some(s.charge_mos != 0),
             alarms: Some(s.alarms.flags().collect()),
+            ..polled(&reading, soc)?
         })
     }
 }
@@ -499,21 +367,7 @@ impl BmsProtocol for JkPb {
 
     /// The status trigger (FC 0x10 of 0 to 0x1620), answered by the 300-byte status block.
     async fn poll<L: Link>(&mut self, p: &mut BmsPoller<L, Self>) -> Result<Polled, PollError> {
-        use voltwire_jk::pb::{BlockKind, Message, Trigger};
-        let req = Self::frame(&Message::trigger(self.address, Trigger::Status));
-        let item = p
-            .request(
-                &req,
-                |i| matches!(i, Ok(Message::Block(b)) if b.kind() == BlockKind::Status),
-            )
-            .await?;
-        let Ok(Message::Block(b)) = item else {
-            return Err(no_answer());
-        };
-        b.status()
-            .as_ref()
-            .and_then(Self::polled)
-            .ok_or_else(no_answer)
+        poll_plan(p, JkPbPlan::new(self.address, Fetch::Trigger), Self::polled).await
     }
 
     /// FC 0x10 of the charge enable (0x1070, 2 registers: 0, 0/1), answered by the write
@@ -574,13 +428,5 @@ mod tests {
         assert_eq!(kind, BlockKind::Settings);
         let at = voltwire_jk::pb_map::PAYLOAD_OFFSET + off;
         assert_eq!(&b.0[at..at + 4], &[0, 0, 0, 1]);
-    }
-
-    #[test]
-    fn soc_of_bounds() {
-        assert_eq!(soc_of(615, 1000), Some(Permille(615)));
-        assert_eq!(soc_of(1200, 1000), Some(Permille(1000)));
-        assert_eq!(soc_of(-5, 1000), Some(Permille(0)));
-        assert_eq!(soc_of(5, 0), None);
     }
 }

@@ -1,57 +1,54 @@
-//! One Pace pack on its own port: the poll loop and the mapping of its replies into the
-//! rules' [`PackReading`] / [`PackSettings`].
+//! One Pace pack on its own port (or several on a bus): the poll loop, which runs the shared
+//! Pace plans of `voltwire-bms-poll` through the runtime's `bms::poll`, and the mapping of
+//! their replies into the rules' [`PackReading`] / [`PackSettings`].
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use voltwire_asciihex::Decoder;
-use voltwire_core::{DeciCelsius, MilliampHours, Milliamps, Millivolts, Permille};
+use voltwire_bms_poll::pace::{PaceExchange, PacePlan, PacePoll};
+use voltwire_bms_poll::{Need, Reading as _, soc_of};
+use voltwire_core::{DeciCelsius, Milliamps, Millivolts, Permille};
 use voltwire_ess::pace2pylon::{PackAlarms, PackReading, PackSettings};
 use voltwire_pace::flags::{Protect1, Protect2};
 use voltwire_pace::{
-    ConfigRead, MosfetSwitch, PackAnalog, PackStatus, Request, RequestBody, Response, ResponseBody,
-    Target, VoltageKind,
+    ConfigRead, MosfetSwitch, PackAnalog, PackStatus, RequestBody, ResponseBody, Target,
+    VoltageKind,
 };
 use voltwire_runtime::link::{Backoff, LinkUrl, Reconnect};
 use voltwire_runtime::poll::{PollConfig, PollError, Poller};
 
 use crate::engine::{Clock, Shared};
 
-/// The reading of one pack from its 0x42 and 0x44 blocks; `None` when a block has no cell.
+/// The reading of one pack from its 0x42 and 0x44 blocks (the shared Pace reading, cell
+/// numbers from 0, every probe for the temperature range, SOH = full / design capacity when
+/// the block carries the design); `None` when a block has no cell.
 pub fn reading(a: &PackAnalog, s: &PackStatus) -> Option<PackReading> {
-    let cells = a.cells.iter().copied().enumerate();
-    let cell_min = cells.clone().min_by_key(|(_, v)| *v)?;
-    let cell_max = cells.max_by_key(|(_, v)| *v)?;
-    let temps: Vec<DeciCelsius> = a
-        .temperatures
-        .iter()
-        .filter_map(|t| t.to_celsius(voltwire_pace::ZERO_CELSIUS))
-        .collect();
-    let permille = |part: i64, whole: i64| {
-        if whole <= 0 {
-            None
-        } else {
-            i16::try_from(part.clamp(0, whole) * 1000 / whole)
-                .ok()
-                .map(Permille)
-        }
+    let poll = PacePoll {
+        analog: a.clone(),
+        status: Some(s.clone()),
     };
-    let soh = a
-        .extension
-        .and_then(|design: MilliampHours| permille(a.full_capacity.0, design.0))
+    let r = poll.reading()?;
+    let soh = r
+        .design
+        .and_then(|design| soc_of(a.full_capacity, design))
         .unwrap_or(Permille(1000));
+    let index = |n: u8| n.saturating_sub(1);
+    let (temp_min, temp_max) = r
+        .temperatures()
+        .unwrap_or((DeciCelsius(250), DeciCelsius(250)));
     Some(PackReading {
-        voltage: a.voltage,
-        current: a.current,
-        soc: permille(a.remaining_capacity.0, a.full_capacity.0).unwrap_or(Permille(0)),
+        voltage: r.voltage,
+        current: r.current,
+        soc: r.soc.unwrap_or(Permille(0)),
         soh,
         remaining: a.remaining_capacity,
         full: a.full_capacity,
         cycles: a.cycles,
-        cell_min: (cell_min.1, u8::try_from(cell_min.0).unwrap_or(u8::MAX)),
-        cell_max: (cell_max.1, u8::try_from(cell_max.0).unwrap_or(u8::MAX)),
-        temp_min: temps.iter().copied().min().unwrap_or(DeciCelsius(250)),
-        temp_max: temps.iter().copied().max().unwrap_or(DeciCelsius(250)),
+        cell_min: (r.cell_min.value, index(r.cell_min.number)),
+        cell_max: (r.cell_max.value, index(r.cell_max.number)),
+        temp_min,
+        temp_max,
         alarms: alarms(s),
     })
 }
@@ -215,33 +212,17 @@ impl PackLink {
     }
 }
 
-type Frames = Result<voltwire_asciihex::Frame, voltwire_asciihex::Error>;
-
+/// One request and its answer (RTN 0): `Ok(None)` when unanswered or refused, `Err` only
+/// for a lost link.
 async fn exchange<L>(
     poller: &mut Poller<L, Decoder>,
-    req: &Request,
+    address: u8,
+    body: RequestBody,
 ) -> Result<Option<ResponseBody>, PollError>
 where
     L: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let Ok(frame) = req.to_frame() else {
-        return Ok(None);
-    };
-    let cmd = req.command();
-    let item = poller
-        .request(&frame.to_bytes(), |f: &Frames| {
-            f.as_ref()
-                .is_ok_and(|f| Response::from_frame(f, cmd).answers(req))
-        })
-        .await;
-    match item {
-        Ok(Ok(f)) => {
-            let r = Response::from_frame(&f, cmd);
-            Ok(r.rtn.is_ok().then_some(r.body))
-        }
-        Ok(Err(_)) | Err(PollError::Timeout { .. }) => Ok(None),
-        Err(e) => Err(e),
-    }
+    voltwire_runtime::bms::poll(poller, &mut PaceExchange::new(address, body)).await
 }
 
 /// Poll the packs of one link forever: reconnect with backoff when the link fails.
@@ -304,46 +285,29 @@ async fn cycle<L>(
 where
     L: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
-    let target = p.target(m);
     let started = clock.now();
-    let a = exchange(
-        poller,
-        &Request::new(m.address, RequestBody::Analog(target)),
-    )
-    .await?;
-    let s = exchange(
-        poller,
-        &Request::new(m.address, RequestBody::Status(target)),
-    )
-    .await?;
+    let mut plan = PacePlan::new(m.address, p.target(m), Need::Required);
+    let answer = voltwire_runtime::bms::poll(poller, &mut plan).await?;
     let took_ms = clock.now().since(started);
-    if let (Some(ResponseBody::Analog(_)), Some(ResponseBody::Status(_))) = (&a, &s) {
+    if let Some(pack) = answer {
         update(shared, m.index, |sh, i| {
             if let Some(slot) = sh.polls.get_mut(i) {
                 *slot = Some(crate::engine::PollTiming { started, took_ms });
             }
         });
-    }
-    if let (Some(ResponseBody::Analog(a)), Some(ResponseBody::Status(s))) = (a, s) {
-        if let (Some(a), Some(s)) = (a.modules.first(), s.modules.first()) {
-            if let Some(r) = reading(a, s) {
-                let now = clock.now();
-                update(shared, m.index, |sh, i| {
-                    if let Some(slot) = sh.packs.get_mut(i) {
-                        slot.reading = Some((r, now));
-                    }
-                });
-            }
+        if let Some(r) = pack.status.as_ref().and_then(|s| reading(&pack.analog, s)) {
+            let now = clock.now();
+            update(shared, m.index, |sh, i| {
+                if let Some(slot) = sh.packs.get_mut(i) {
+                    slot.reading = Some((r, now));
+                }
+            });
         }
     }
     if config_due {
         let mut replies: [Option<ResponseBody>; 4] = Default::default();
         for (slot, read) in replies.iter_mut().zip(CONFIG_READS) {
-            *slot = exchange(
-                poller,
-                &Request::new(m.address, RequestBody::ReadConfig(read)),
-            )
-            .await?;
+            *slot = exchange(poller, m.address, RequestBody::ReadConfig(read)).await?;
         }
         let got = settings(&replies).or(p.fallback);
         update(shared, m.index, |sh, i| {
@@ -360,8 +324,8 @@ where
         .and_then(|sh| sh.unlock.get(m.index).copied())
         .unwrap_or(false);
     if unlock {
-        let req = Request::new(m.address, RequestBody::ChargeMosfet(MosfetSwitch::On));
-        if exchange(poller, &req).await?.is_some() {
+        let on = RequestBody::ChargeMosfet(MosfetSwitch::On);
+        if exchange(poller, m.address, on).await?.is_some() {
             tracing::info!(pack = m.index, "charge MOSFET switched back on");
         }
         update(shared, m.index, |sh, i| {
@@ -377,7 +341,7 @@ where
 mod tests {
     use super::*;
     use voltwire_asciihex::block::{Analog, Status};
-    use voltwire_core::DeciKelvin;
+    use voltwire_core::{DeciKelvin, MilliampHours};
     use voltwire_pace::PackState;
     use voltwire_pace::flags::{Control, Fault, System, Warn1, Warn2};
     use voltwire_pace::{CurrentProtection, VoltageProtection};

@@ -1,7 +1,7 @@
 //! Our BMS protocols read directly as the battery source: Daly, JK ("4E 57"), JK-PB
 //! (register reads of its status table), Pace and Pylontech (RS485, ASCII-hex 0x42), each
-//! on a `serial://` or `tcp://` link (`voltwire_runtime::link`) polled with the runtime's
-//! [`Poller`]; and the Eco-Worthy coulomb meter (`voltwire_modbus::coulomb_meter`, Modbus
+//! on a `serial://` or `tcp://` link (`voltwire_runtime::link`) polled by the runtime's
+//! `bms` driver; and the Eco-Worthy coulomb meter (`voltwire_modbus::coulomb_meter`, Modbus
 //! RTU through `tokio-modbus`), which gives SOC, voltage, current and its probe's
 //! temperature but no cells (the cell limits then rest on the pack voltage).
 //!
@@ -12,16 +12,24 @@
 //! off once it is older than `battery_timeout_s` (a silent BMS). A lost link is reopened
 //! with backoff. Only the readings are taken from the BMS; nothing is written to it.
 //!
-//! The poll sequences are the app's own for now (bms-bridge has its own for Daly, Pace and
-//! Pylontech, feeding its rules' reading type); a shared poll helper in a crate is the next
-//! step once a third app needs them.
+//! The poll sequences are the shared plans of `voltwire-bms-poll` (Daly 0x90–0x93, JK read
+//! all, JK-PB's status table in four register reads, Pace 0x42 + 0x44, Pylontech 0x42) run
+//! by the runtime's `bms` driver; this module keeps the mapping into its [`Read`].
 
 use std::time::Duration;
 
 use tokio::sync::watch;
-use voltwire_core::{DeciCelsius, MilliampHours, Milliamps, Millivolts, Permille};
-use voltwire_runtime::link::{Backoff, Link, LinkUrl, Reconnect};
-use voltwire_runtime::poll::{PollConfig, PollError, Poller};
+use voltwire_bms_poll::daly::{DalyPlan, DalyPoll, DalyReads};
+use voltwire_bms_poll::jk::JkPlan;
+use voltwire_bms_poll::jk_pb::{Fetch, JkPbPlan};
+use voltwire_bms_poll::pace::{PacePlan, PacePoll};
+use voltwire_bms_poll::pylontech::{PylontechPlan, PylontechPoll};
+use voltwire_bms_poll::{Need, PackReading, Plan, Reading as _, range};
+use voltwire_core::{DeciCelsius, Milliamps, Millivolts, Permille};
+use voltwire_pace::Target;
+use voltwire_runtime::bms::{Event, Schedule};
+use voltwire_runtime::link::{Backoff, LinkUrl, Reconnect};
+use voltwire_runtime::poll::{PollConfig, PollError};
 use voltwire_zero_feed_in_rules::{BatteryReading, Millis};
 
 use crate::engine::Clock;
@@ -129,306 +137,42 @@ impl Read {
     }
 }
 
-/// The lowest and highest of some values.
-fn extremes<T: Ord + Copy>(values: impl IntoIterator<Item = T>) -> Option<(T, T)> {
-    values.into_iter().fold(None, |acc, v| match acc {
-        None => Some((v, v)),
-        Some((lo, hi)) => Some((lo.min(v), hi.max(v))),
-    })
-}
-
-/// Remaining / total as a state of charge; `None` for a total of 0 or less.
-fn soc_of(remaining: MilliampHours, total: MilliampHours) -> Option<Permille> {
-    if total.0 <= 0 {
-        return None;
-    }
-    let pm = remaining.0.saturating_mul(1000) / total.0;
-    i16::try_from(pm.clamp(0, 1000)).ok().map(Permille)
-}
-
-/// A percentage byte as a state of charge (`None` above 100 %).
-fn soc_pct(pct: u8) -> Option<Permille> {
-    (pct <= 100).then(|| Permille(i16::from(pct) * 10))
-}
-
 /// "No answer" (the device is there but did not give a usable reply).
 const NO_ANSWER: PollError = PollError::Timeout { attempts: 0 };
 
-/// The emitted bytes of a message (empty when it cannot be encoded: no answer follows).
-fn bytes(m: &impl voltwire_core::Emit) -> Vec<u8> {
-    let mut out = vec![0u8; m.buffer_len()];
-    match m.emit(&mut out) {
-        Ok(n) => {
-            out.truncate(n);
-            out
-        }
-        Err(_) => Vec::new(),
-    }
-}
-
-/// A poller per protocol family (each has its own decoder). One lives per connection, so
-/// the size difference of the variants costs nothing worth a box.
-#[allow(clippy::large_enum_variant, reason = "one per connection")]
-enum Polling {
-    Daly(Poller<Link, voltwire_daly::Decoder>),
-    Jk(Poller<Link, voltwire_jk::JkDecoder>),
-    JkPb(Poller<Link, voltwire_jk::pb::PbDecoder>),
-    Ascii(Poller<Link, voltwire_asciihex::Decoder>),
-    Coulomb(tokio_modbus::client::Context, PollConfig),
-}
-
-impl Polling {
-    fn new(protocol: Protocol, link: Link, address: u8, config: PollConfig) -> Self {
-        match protocol {
-            Protocol::Coulomb => Self::Coulomb(
-                tokio_modbus::client::rtu::attach_slave(link, tokio_modbus::Slave(address)),
-                config,
-            ),
-            Protocol::Daly => Self::Daly(Poller::new(link, voltwire_daly::Decoder::new(), config)),
-            Protocol::Jk => Self::Jk(Poller::new(link, voltwire_jk::JkDecoder::new(), config)),
-            Protocol::JkPb => {
-                Self::JkPb(Poller::new(link, voltwire_jk::pb::PbDecoder::new(), config))
-            }
-            Protocol::Pace | Protocol::Pylontech => {
-                Self::Ascii(Poller::new(link, voltwire_asciihex::Decoder::new(), config))
-            }
-        }
-    }
-
-    async fn poll(&mut self, protocol: Protocol, address: u8) -> Result<Read, PollError> {
-        match (self, protocol) {
-            (Self::Daly(p), _) => daly(p).await,
-            (Self::Jk(p), _) => jk(p).await,
-            (Self::JkPb(p), _) => jk_pb(p, address).await,
-            (Self::Ascii(p), Protocol::Pylontech) => pylontech(p, address).await,
-            (Self::Ascii(p), _) => pace(p, address).await,
-            (Self::Coulomb(ctx, config), _) => coulomb(ctx, *config).await,
-        }
-    }
-}
-
-/// One Daly read of `command`, parsed (a reply we cannot parse is no answer).
-async fn daly_read(
-    p: &mut Poller<Link, voltwire_daly::Decoder>,
-    command: voltwire_daly::Command,
-) -> Result<voltwire_daly::Response, PollError> {
-    use voltwire_daly::{FRAME_LEN, Request, Response, Variant};
-    let variant = Variant::RS485;
-    let mut buf = [0u8; FRAME_LEN];
-    let n = Request::read(command)
-        .emit(variant.host_address, &mut buf)
-        .map_err(|_| NO_ANSWER)?;
-    let item = p
-        .request(buf.get(..n).unwrap_or_default(), |i| {
-            i.as_ref().is_ok_and(|f| f.command == command.0)
-        })
-        .await?;
-    let frame = item.map_err(|_| NO_ANSWER)?;
-    Response::parse(&frame, &variant).map_err(|_| NO_ANSWER)
-}
-
-/// Daly: pack status (0x90), cell range (0x91), temperature range (0x92), MOSFETs (0x93).
-async fn daly(p: &mut Poller<Link, voltwire_daly::Decoder>) -> Result<Read, PollError> {
-    use voltwire_daly::{Command, Response};
-    let Response::PackStatus(pack) = daly_read(p, Command::PACK_STATUS).await? else {
-        return Err(NO_ANSWER);
-    };
-    let Response::CellVoltageRange(cells) = daly_read(p, Command::CELL_VOLTAGE_RANGE).await? else {
-        return Err(NO_ANSWER);
-    };
-    let temperatures = match daly_read(p, Command::TEMPERATURE_RANGE).await {
-        Ok(Response::TemperatureRange(t)) => Some((t.min, t.max)),
-        Err(e) if e.is_link_error() => return Err(e),
-        _ => None,
-    };
-    let switches = match daly_read(p, Command::MOSFET_STATUS).await {
-        Ok(Response::MosfetStatus(m)) => (m.charge_mosfet.0 != 0, m.discharge_mosfet.0 != 0),
-        Err(e) if e.is_link_error() => return Err(e),
-        _ => (true, true),
-    };
-    Ok(Read {
-        voltage: pack.voltage,
-        current: pack.current,
-        soc: pack.soc,
-        cells: Some((cells.min, cells.max)),
-        temperatures,
-        switches,
+/// The rules' view of a shared pack reading: SOC required, the cell probes' range, the
+/// MOSFETs as the switches (`true` when not reported).
+fn read_of(r: &PackReading) -> Option<Read> {
+    Some(Read {
+        voltage: r.voltage,
+        current: r.current,
+        soc: r.soc?,
+        cells: Some((r.cell_min.value, r.cell_max.value)),
+        temperatures: r.cell_temperatures,
+        switches: (
+            r.charge_mosfet.unwrap_or(true),
+            r.discharge_mosfet.unwrap_or(true),
+        ),
     })
 }
 
-/// JK: the read-all request and its record.
-async fn jk(p: &mut Poller<Link, voltwire_jk::JkDecoder>) -> Result<Read, PollError> {
-    use voltwire_jk::{Message, Transport};
-    let req = bytes(&Message::read_all());
-    let item = p
-        .request(&req, |m| {
-            m.as_ref()
-                .is_ok_and(|m| m.header.transport == Transport::Reply && m.record().is_some())
-        })
-        .await?;
-    let m = item.map_err(|_| NO_ANSWER)?;
-    let r = m.record().ok_or(NO_ANSWER)?;
-    let cells = extremes(r.cell_voltages()).ok_or(NO_ANSWER)?;
-    let temperatures = extremes(
-        [r.box_temperature, r.battery_temperature]
-            .into_iter()
-            .flatten()
-            .filter_map(voltwire_jk::SensorTemperature::deci_celsius),
-    );
-    let switches = r
-        .status
-        .map_or((true, true), |s| (s.charge_mos_on(), s.discharge_mos_on()));
-    Ok(Read {
-        voltage: r.pack_voltage.ok_or(NO_ANSWER)?,
-        current: r.current().ok_or(NO_ANSWER)?,
-        soc: r.soc_percent.and_then(soc_pct).ok_or(NO_ANSWER)?,
-        cells: Some(cells),
-        temperatures,
-        switches,
-    })
-}
-
-/// JK-PB: the status table (payload bytes 0..256) in four reads of 32 registers, turned
-/// back into a status block.
-async fn jk_pb(
-    p: &mut Poller<Link, voltwire_jk::pb::PbDecoder>,
-    address: u8,
-) -> Result<Read, PollError> {
-    use voltwire_jk::pb::{Block, BlockKind, Message};
-    use voltwire_jk::pb_map;
-    let base = pb_map::table_register(BlockKind::Status).ok_or(NO_ANSWER)?;
-    let mut block = Block::new(BlockKind::Status);
-    for chunk in 0..4_u16 {
-        let register = base + 64 * chunk;
-        let req = bytes(&Message::ReadRequest {
-            address,
-            register,
-            quantity: 32,
-        });
-        let item = p
-            .request(
-                &req,
-                |m| matches!(m, Ok(Message::ReadResponse { address: a, .. }) if *a == address),
-            )
-            .await?;
-        let Ok(Message::ReadResponse { data, .. }) = item else {
-            return Err(NO_ANSWER);
-        };
-        let at = pb_map::PAYLOAD_OFFSET + 64 * usize::from(chunk);
-        let slot = block.0.get_mut(at..at + data.len()).ok_or(NO_ANSWER)?;
-        slot.copy_from_slice(&data);
+/// JK: the record's reading; a SOC above 100 % is no answer.
+fn jk_read(rec: &voltwire_jk::Record) -> Option<Read> {
+    if rec.soc_percent? > 100 {
+        return None;
     }
-    pb_map::swap_fields(&mut block);
-    let s = block.status().ok_or(NO_ANSWER)?;
-    Ok(Read {
-        voltage: s.pack_voltage,
-        current: s.current,
-        soc: soc_pct(s.soc_percent).ok_or(NO_ANSWER)?,
-        cells: Some(extremes(s.cells()).ok_or(NO_ANSWER)?),
-        temperatures: extremes([s.temperature_1, s.temperature_2]),
-        switches: (s.charge_mos != 0, s.discharge_mos != 0),
-    })
+    read_of(&rec.reading()?)
 }
 
-/// One Pace request and its decoded reply (a frame that does not answer it is no answer).
-async fn pace_request(
-    p: &mut Poller<Link, voltwire_asciihex::Decoder>,
-    adr: u8,
-    body: voltwire_pace::RequestBody,
-) -> Result<voltwire_pace::ResponseBody, PollError> {
-    let req = voltwire_pace::Request::new(adr, body);
-    let frame = req.to_frame().map_err(|_| NO_ANSWER)?;
-    let item = p
-        .request(&frame.to_bytes(), |i| {
-            i.as_ref().is_ok_and(|f| f.adr == adr)
-        })
-        .await?;
-    let f = item.map_err(|_| NO_ANSWER)?;
-    let r = voltwire_pace::Response::from_frame(&f, req.command());
-    if r.answers(&req) {
-        Ok(r.body)
-    } else {
-        Err(NO_ANSWER)
+/// JK-PB: the status block's reading with T1 and T2 as the temperatures; a SOC above 100 %
+/// is no answer.
+fn jk_pb_read(s: &voltwire_jk::pb::Status) -> Option<Read> {
+    if s.soc_percent > 100 {
+        return None;
     }
-}
-
-/// Pace: analog values (0x42) and status (0x44, the charge/discharge FETs).
-async fn pace(
-    p: &mut Poller<Link, voltwire_asciihex::Decoder>,
-    adr: u8,
-) -> Result<Read, PollError> {
-    use voltwire_pace::flags::System;
-    use voltwire_pace::{RequestBody, ResponseBody, Target};
-    let ResponseBody::Analog(a) =
-        pace_request(p, adr, RequestBody::Analog(Target::Pack(adr))).await?
-    else {
-        return Err(NO_ANSWER);
-    };
-    let pack = a.modules.first().ok_or(NO_ANSWER)?;
-    // The last two temperatures are the MOSFET's and the environment's; the others the cells'.
-    let cell_temps = pack.temperatures.len().saturating_sub(2).max(1);
-    let temperatures = extremes(
-        pack.temperatures
-            .iter()
-            .take(cell_temps)
-            .filter_map(|t| t.to_celsius(voltwire_pace::ZERO_CELSIUS)),
-    );
-    let switches = match pace_request(p, adr, RequestBody::Status(Target::Pack(adr))).await {
-        Ok(ResponseBody::Status(s)) => s.modules.first().map_or((true, true), |m| {
-            (
-                m.state.system.contains(System::CHARGE_FET_ON),
-                m.state.system.contains(System::DISCHARGE_FET_ON),
-            )
-        }),
-        Err(e) if e.is_link_error() => return Err(e),
-        _ => (true, true),
-    };
-    Ok(Read {
-        voltage: pack.voltage,
-        current: pack.current,
-        soc: soc_of(pack.remaining(), pack.total()).ok_or(NO_ANSWER)?,
-        cells: Some(extremes(pack.cells.iter().copied()).ok_or(NO_ANSWER)?),
-        temperatures,
-        switches,
-    })
-}
-
-/// Pylontech RS485: analog values (0x42) of one module (the protocol has no switch state in
-/// it; the BMS's own protection stays in charge).
-async fn pylontech(
-    p: &mut Poller<Link, voltwire_asciihex::Decoder>,
-    adr: u8,
-) -> Result<Read, PollError> {
-    use voltwire_pylontech::rs485::{Request, RequestBody, Response, ResponseBody, Target};
-    let req = Request::new(adr, RequestBody::Analog(Target::Module(adr)));
-    let frame = req.to_frame().map_err(|_| NO_ANSWER)?;
-    let item = p
-        .request(&frame.to_bytes(), |i| {
-            i.as_ref().is_ok_and(|f| f.adr == adr)
-        })
-        .await?;
-    let reply = item.map_err(|_| NO_ANSWER)?;
-    let r = Response::from_frame(&reply, req.command());
-    let (true, ResponseBody::Analog(a)) = (r.answers(&req), r.body) else {
-        return Err(NO_ANSWER);
-    };
-    let module = a.modules.first().ok_or(NO_ANSWER)?;
-    // The first temperature is the BMS board's; the others the cells'.
-    let skip = usize::from(module.temperatures.len() > 1);
-    let temperatures = extremes(
-        module
-            .temperatures
-            .iter()
-            .skip(skip)
-            .filter_map(|t| t.to_celsius(voltwire_pylontech::rs485::ZERO_CELSIUS)),
-    );
-    Ok(Read {
-        voltage: module.voltage,
-        current: module.current,
-        soc: soc_of(module.remaining(), module.total()).ok_or(NO_ANSWER)?,
-        cells: Some(extremes(module.cells.iter().copied()).ok_or(NO_ANSWER)?),
-        temperatures,
-        switches: (true, true),
+    Some(Read {
+        temperatures: range([s.temperature_1, s.temperature_2]),
+        ..read_of(&s.reading()?)?
     })
 }
 
@@ -474,48 +218,125 @@ async fn coulomb(
 /// Polls without a usable answer before a warning (then the warning once per silence).
 const WARN_AFTER: u32 = 5;
 
+/// A lost link is reopened after this pause (and the backoff).
+const PAUSE_AFTER_LOSS: Duration = Duration::from_millis(200);
+
+/// What the poll loops tell the log and the rules, shared by the plan and coulomb loops.
+struct Report {
+    bms: Bms,
+    clock: Clock,
+    tx: watch::Sender<Option<BatteryReading>>,
+    unanswered: u32,
+}
+
+impl Report {
+    fn connected(&self) {
+        tracing::info!(link = %self.bms.port, protocol = self.bms.protocol.name(), "bms: connected");
+    }
+
+    /// A usable read goes to the rules; anything else counts as no answer.
+    fn polled(&mut self, read: Result<Read, PollError>) {
+        match read {
+            Ok(read) => {
+                if self.unanswered >= WARN_AFTER {
+                    tracing::info!(link = %self.bms.port, "bms: answering again");
+                }
+                self.unanswered = 0;
+                self.tx.send_replace(Some(read.reading(self.clock.now())));
+            }
+            Err(e) => {
+                self.unanswered = self.unanswered.saturating_add(1);
+                if self.unanswered == WARN_AFTER {
+                    tracing::warn!(
+                        link = %self.bms.port,
+                        protocol = self.bms.protocol.name(),
+                        address = self.bms.address,
+                        error = %e,
+                        "bms: no usable answer to {WARN_AFTER} polls in a row (check protocol, address, baud)"
+                    );
+                } else {
+                    tracing::debug!(error = %e, "bms: no answer");
+                }
+            }
+        }
+    }
+
+    fn lost(&self, why: &PollError) {
+        tracing::warn!(link = %self.bms.port, error = %why, "bms: link lost; reopening");
+    }
+}
+
 /// Polls `bms` for ever: every complete poll is sent as a reading; no answer sends nothing
 /// (the reading ages: the watchdog acts); a lost link is reopened with backoff.
 pub async fn run(bms: Bms, clock: Clock, tx: watch::Sender<Option<BatteryReading>>) {
-    let mut link = Reconnect::new(bms.port.clone(), Backoff::default());
+    let address = bms.address;
+    let protocol = bms.protocol;
+    let report = Report {
+        bms,
+        clock,
+        tx,
+        unanswered: 0,
+    };
+    match protocol {
+        Protocol::Daly => {
+            let plan = DalyPlan::new(voltwire_daly::Variant::RS485, DalyReads::Status);
+            planned(report, plan, |d: &DalyPoll| read_of(&d.reading()?)).await;
+        }
+        Protocol::Jk => planned(report, JkPlan::new(), jk_read).await,
+        Protocol::JkPb => {
+            planned(report, JkPbPlan::new(address, Fetch::Registers), jk_pb_read).await;
+        }
+        Protocol::Pace => {
+            let plan = PacePlan::new(address, Target::Pack(address), Need::Optional);
+            planned(report, plan, |p: &PacePoll| read_of(&p.reading()?)).await;
+        }
+        Protocol::Pylontech => {
+            let plan = PylontechPlan::new(address, false);
+            planned(report, plan, |p: &PylontechPoll| read_of(&p.reading()?)).await;
+        }
+        Protocol::Coulomb => coulomb_loop(report).await,
+    }
+}
+
+/// A BMS read by its shared poll plan on the runtime's driver.
+async fn planned<P: Plan>(mut report: Report, plan: P, map: impl Fn(&P::Output) -> Option<Read>) {
+    let schedule = Schedule {
+        interval: report.clock.real(report.bms.poll_ms),
+        poll: PollConfig::default(),
+        backoff: Backoff::default(),
+        pause_after_loss: PAUSE_AFTER_LOSS,
+    };
+    let url = report.bms.port.clone();
+    voltwire_runtime::bms::run(url, plan, schedule, |e| match e {
+        Event::Connected => report.connected(),
+        Event::Polled(out) => report.polled(map(&out).ok_or(NO_ANSWER)),
+        Event::NoAnswer { .. } => report.polled(Err(NO_ANSWER)),
+        Event::LinkLost(why) => report.lost(&why),
+    })
+    .await;
+}
+
+/// The coulomb meter through `tokio-modbus` (RTU framing), on the same schedule.
+async fn coulomb_loop(mut report: Report) {
+    let mut link = Reconnect::new(report.bms.port.clone(), Backoff::default());
     let config = PollConfig::default();
     loop {
         let Ok(port) = link.connect(None).await else {
             continue;
         };
-        tracing::info!(link = %link.label(), protocol = bms.protocol.name(), "bms: connected");
-        let mut polling = Polling::new(bms.protocol, port, bms.address, config);
-        let mut every = tokio::time::interval(clock.real(bms.poll_ms));
+        report.connected();
+        let slave = tokio_modbus::Slave(report.bms.address);
+        let mut ctx = tokio_modbus::client::rtu::attach_slave(port, slave);
+        let mut every = tokio::time::interval(report.clock.real(report.bms.poll_ms));
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut unanswered = 0u32;
         let why = loop {
             every.tick().await;
-            match polling.poll(bms.protocol, bms.address).await {
-                Ok(read) => {
-                    if unanswered >= WARN_AFTER {
-                        tracing::info!(link = %link.label(), "bms: answering again");
-                    }
-                    unanswered = 0;
-                    tx.send_replace(Some(read.reading(clock.now())));
-                }
+            match coulomb(&mut ctx, config).await {
                 Err(e) if e.is_link_error() => break e,
-                Err(e) => {
-                    unanswered = unanswered.saturating_add(1);
-                    if unanswered == WARN_AFTER {
-                        tracing::warn!(
-                            link = %link.label(),
-                            protocol = bms.protocol.name(),
-                            address = bms.address,
-                            error = %e,
-                            "bms: no usable answer to {WARN_AFTER} polls in a row (check protocol, address, baud)"
-                        );
-                    } else {
-                        tracing::debug!(error = %e, "bms: no answer");
-                    }
-                }
+                read => report.polled(read),
             }
         };
-        tracing::warn!(link = %link.label(), error = %why, "bms: link lost; reopening");
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        report.lost(&why);
+        tokio::time::sleep(PAUSE_AFTER_LOSS).await;
     }
 }

@@ -6,6 +6,9 @@
 #[cfg(feature = "app")]
 #[cfg_attr(docsrs, doc(cfg(feature = "app")))]
 pub mod app;
+#[cfg(feature = "bms")]
+#[cfg_attr(docsrs, doc(cfg(feature = "bms")))]
+pub mod bms;
 pub mod can;
 pub mod config;
 pub mod link;
