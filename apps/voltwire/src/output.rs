@@ -63,23 +63,6 @@ impl Output {
         }
     }
 
-    /// A decoded message: `type`, `offset`, then `fields`.
-    pub(crate) fn message(&mut self, kind: &str, offset: u64, fields: Map<String, Value>) {
-        let mut obj = Map::new();
-        obj.insert("protocol".into(), self.protocol.into());
-        obj.insert("type".into(), kind.into());
-        obj.insert("offset".into(), offset.into());
-        if self
-            .reply_filter
-            .is_some_and(|f| f(self.protocol, kind, &fields, None))
-        {
-            self.replies += 1;
-        }
-        obj.extend(fields);
-        self.write(&obj);
-        self.messages += 1;
-    }
-
     /// A decoded message serialized straight to the line (no intermediate map): `protocol`,
     /// `type`, `offset`, then the fields of `head` (what the app adds, e.g. a CAN `id`; `()`
     /// for none), then those of `body` (a protocol crate's `serde` impl).
@@ -215,20 +198,6 @@ pub(crate) fn escape_controls(text: &str) -> String {
             }
             s
         })
-}
-
-/// A number for output: integral values as integers, others rounded to 6 decimals (the
-/// decoders are exact; this only drops binary noise such as 12.530000000000001).
-#[allow(
-    clippy::cast_possible_truncation,
-    reason = "integral and range-checked before the cast"
-)]
-pub(crate) fn num(v: f64) -> Value {
-    let r = (v * 1e6).round() / 1e6;
-    if r.fract() == 0.0 && r.abs() < 9.0e15 {
-        return Value::from(r as i64);
-    }
-    serde_json::Number::from_f64(r).map_or(Value::Null, Value::Number)
 }
 
 #[cfg(test)]

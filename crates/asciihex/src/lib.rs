@@ -7,6 +7,7 @@
 //! - `std`: links `std` for std-using dependents and turns on `thiserror/std` (and the same feature of the voltwire crates below). It adds no API: the error types implement `core::error::Error` (the same trait as `std::error::Error`) in every configuration.
 //! - `tokio-codec`: `AsciiHexCodec`, `voltwire_core::codec::StreamCodec` aliases (a `tokio_util::codec` `Decoder`/`Encoder` for `FramedRead`/`FramedWrite`); implies `std`.
 //! - `defmt`: `defmt::Format` on the messages, records and errors, for logging on embedded targets.
+//! - `serde`: `serde::Serialize` in the JSON contract's shapes (`docs/json.md`, `voltwire_core::json`) for what Pace and Pylontech share: `Request::json` / `Response::json` (`{"adr", "rtn", "command", ...}` around a body that implements `json::JsonBody`), `Frame::reply_json` for a reply whose command is unknown, `Rtn` as `{"code", "name"}`, and the 0x42/0x44 replies and blocks in a protocol's `json::JsonDialect` (its keys and names). Serialize only; `no_std`, no alloc.
 //!
 //! # Memory (`size_of` on a 32-bit MCU target, from `bench/size.sh`)
 //!
@@ -34,6 +35,9 @@ pub mod block;
 mod common;
 mod frame;
 mod info;
+#[cfg(feature = "serde")]
+#[cfg_attr(docsrs, doc(cfg(feature = "serde")))]
+pub mod json;
 pub mod layout;
 mod macros;
 pub mod message;

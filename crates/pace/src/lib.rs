@@ -7,6 +7,7 @@
 //! - `std`: links `std` for std-using dependents and turns on the `std` feature of `voltwire-core` and `voltwire-asciihex`. It adds no API: the error types implement `core::error::Error` in every configuration.
 //! - `tokio-codec`: `PaceRequestCodec`, `voltwire_core::codec::StreamCodec` aliases (a `tokio_util::codec` `Decoder`/`Encoder` for `FramedRead`/`FramedWrite`); implies `std`.
 //! - `defmt`: `defmt::Format` on the messages, records and errors, for logging on embedded targets.
+//! - `serde`: `serde::Serialize` in the JSON contract's shapes (`docs/json.md`, `voltwire_asciihex::json`): `Request::json` and `Response::json` (any `SizedResponse`) are `{"adr", ["rtn",] "command": {"code", "name"}, ...the body's fields}` with quantities as SI numbers (`voltage_v`, `full_capacity_ah`), state bytes as `{"raw", "flags"}`; `json_type` names the message (`analog`, `status`, …, `request`). Also `Target`, `MosfetSwitch`, `DateTime`. Serialize only; `no_std`, no alloc.
 //!
 //! # Memory (`size_of` on a 32-bit MCU target, from `bench/size.sh`)
 //!
@@ -29,6 +30,8 @@ mod config;
 pub mod flags;
 mod request;
 mod response;
+#[cfg(feature = "serde")]
+mod serde_impl;
 
 pub use analog::{AnalogReply, Pace, PackAnalog, PackState, PackStatus, StatusReply};
 pub use config::{

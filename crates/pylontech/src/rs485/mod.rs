@@ -17,6 +17,8 @@
 mod analog;
 mod request;
 mod response;
+#[cfg(feature = "serde")]
+mod serde_impl;
 mod system;
 
 pub use analog::{AlarmReply, AnalogReply, ModuleAlarm, ModuleAnalog, Pylontech};
