@@ -6,7 +6,7 @@
 
 use std::hint::black_box;
 
-use voltwire_core::StreamDecoder;
+use voltwire_core::{Located, StreamDecoder};
 use voltwire_victron::text::{Decoder, Event, Message, RecordDecoder};
 
 #[derive(Default)]
@@ -61,11 +61,13 @@ fn main() {
                 while !chunk.is_empty() {
                     let p = d.feed(chunk);
                     chunk = &chunk[p.consumed..];
-                    if let Some(l) = p.item {
-                        if let Event::Block(b) = l.value {
-                            black_box(b.len());
-                            n += 1;
-                        }
+                    if let Some(Located {
+                        value: Event::Block(b),
+                        ..
+                    }) = p.item
+                    {
+                        black_box(b.len());
+                        n += 1;
                     }
                 }
             }
