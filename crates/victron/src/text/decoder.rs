@@ -511,12 +511,17 @@ impl Machine {
                 let Some(slot) = fields.get_mut(nfields) else {
                     break;
                 };
-                // Bounded by MAX_BLOCK_DATA / MAX_LABEL_LEN / MAX_VALUE_LEN checks.
-                *slot = FieldPos {
-                    start: u16::try_from(field_start).unwrap_or(u16::MAX),
-                    label_len: u8::try_from(label_len).unwrap_or(u8::MAX),
-                    value_len: u8::try_from(len - field_start - label_len).unwrap_or(u8::MAX),
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    reason = "field_start < N <= u16::MAX (asserted in `sized`), label_len <= \
+                              MAX_LABEL_LEN and the value <= MAX_VALUE_LEN (the copy limits)"
+                )]
+                let pos = FieldPos {
+                    start: field_start as u16,
+                    label_len: label_len as u8,
+                    value_len: (len - field_start - label_len) as u8,
                 };
+                *slot = pos;
                 nfields += 1;
                 sum = sum.wrapping_add(b'\r');
                 i += 1;
