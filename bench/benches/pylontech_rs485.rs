@@ -69,11 +69,16 @@ fn bench(c: &mut Criterion) {
         black_box(f.emit(&mut buf).expect("fits"));
     }
     let dt = t.elapsed().as_secs_f64();
-    println!("voltwire encode (slave role): {:.0} frames/s", n as f64 / dt);
+    println!(
+        "voltwire encode (slave role): {:.0} frames/s",
+        n as f64 / dt
+    );
 
     let mut g = c.benchmark_group("pylontech_rs485_0x42");
     g.throughput(Throughput::Elements(frames as u64));
-    g.bench_function("voltwire_decode", |b| b.iter(|| decode_all(black_box(&bytes))));
+    g.bench_function("voltwire_decode", |b| {
+        b.iter(|| decode_all(black_box(&bytes)))
+    });
     g.finish();
     let mut g = c.benchmark_group("pylontech_rs485_0x42_encode");
     g.throughput(Throughput::Elements(rs.len() as u64));

@@ -19,7 +19,7 @@ use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use voltwire_core::StreamDecoder;
+use voltwire_core::{Located, StreamDecoder};
 use voltwire_victron::text::{Decoder, Event, Message, MessageRef, RecordDecoder};
 
 #[global_allocator]
@@ -48,11 +48,13 @@ fn corpus(name: &'static str, file: &str) -> Corpus {
     while !rest.is_empty() {
         let p = d.feed(rest);
         rest = &rest[p.consumed..];
-        if let Some(l) = p.item {
-            if let Event::Block(b) = l.value {
-                valid += 1;
-                records += u64::from(b.get(b"PID").is_some());
-            }
+        if let Some(Located {
+            value: Event::Block(b),
+            ..
+        }) = p.item
+        {
+            valid += 1;
+            records += u64::from(b.get(b"PID").is_some());
         }
     }
     let copies = TARGET_BYTES.div_ceil(one.len());
@@ -136,11 +138,13 @@ fn ours_blocks(c: &Corpus) -> u64 {
         while !chunk.is_empty() {
             let p = d.feed(chunk);
             chunk = &chunk[p.consumed..];
-            if let Some(l) = p.item {
-                if let Event::Block(b) = l.value {
-                    black_box(b.len());
-                    blocks += 1;
-                }
+            if let Some(Located {
+                value: Event::Block(b),
+                ..
+            }) = p.item
+            {
+                black_box(b.len());
+                blocks += 1;
             }
         }
     }

@@ -21,7 +21,11 @@
 //!
 //! Messages are caller-sized by a `const` capacity with a default that takes any frame:
 //! `Frame<N>` holds `N` INFO bytes inline (`Frame::<N>::parse_sized`, `AsciiHex<N>` in a
-//! decoder), and a valid frame with more is [`Error::Capacity`], never cut. Owned values
+//! decoder), and a valid frame with more is [`Error::Capacity`], never cut. Request bodies
+//! take the same capacity ([`message::RequestBody<N>`]): `Request::from_frame_sized` /
+//! `Request::to_frame_sized` over a `Frame<N>`, and `message::Requests<B, N>` in a device-side
+//! decoder (Pace's and Pylontech's `SizedRequest<16>` hold every known request in 28 bytes
+//! instead of 2060). Owned values
 //! rather than views over the wire bytes: INFO is hex on the wire, so a reader needs the
 //! decoded bytes somewhere, and an owned frame outlives the decoder's buffer.
 #![no_std]

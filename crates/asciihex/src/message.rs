@@ -37,8 +37,9 @@ pub trait Body<const N: usize = MAX_INFO_LEN>: Sized {
     }
 }
 
-/// What a protocol's request body adds: the header of a new request.
-pub trait RequestBody: Body {
+/// What a protocol's request body adds: the header of a new request. `N` is the capacity
+/// of the body's undecoded INFO (default [`MAX_INFO_LEN`], any frame).
+pub trait RequestBody<const N: usize = MAX_INFO_LEN>: Body<N> {
     /// The protocol version a new request carries (VER).
     const VER: u8;
     /// The device type a new request carries (CID1).
@@ -47,11 +48,11 @@ pub trait RequestBody: Body {
 
 /// What a protocol's response body adds: the request it answers.
 pub trait ResponseBody<const N: usize = MAX_INFO_LEN>: Body<N> {
-    /// The request body this answers.
-    type Request: RequestBody;
+    /// The request body this answers, with undecoded INFO of up to `K` bytes.
+    type Request<const K: usize>: RequestBody<K>;
 
     /// Whether this body answers `request` of the same command (e.g. the same module).
-    fn answers_body(&self, request: &Self::Request) -> bool;
+    fn answers_body<const K: usize>(&self, request: &Self::Request<K>) -> bool;
 }
 
 /// A request frame.
@@ -68,9 +69,12 @@ pub struct Request<B> {
     pub body: B,
 }
 
-impl<B: RequestBody> Request<B> {
+impl<B> Request<B> {
     /// A request with the protocol's VER and CID1.
-    pub const fn new(adr: u8, body: B) -> Self {
+    pub const fn new<const N: usize>(adr: u8, body: B) -> Self
+    where
+        B: RequestBody<N>,
+    {
         Self {
             ver: B::VER,
             adr,
@@ -80,10 +84,48 @@ impl<B: RequestBody> Request<B> {
     }
 
     /// The command code (CID2).
-    pub fn command(&self) -> u8 {
+    pub fn command<const N: usize>(&self) -> u8
+    where
+        B: Body<N>,
+    {
         Body::command(&self.body)
     }
 
+    /// Read a request from a frame of the body's capacity `N` (device side):
+    /// `SizedRequest::<32>::from_frame_sized(&Frame::<32>::parse_sized(bytes)?)`. Total: the
+    /// body's INFO holds the frame's; a frame with more INFO than `N` is refused earlier, by
+    /// [`Frame::parse_sized`] ([`Error::Capacity`]), so nothing is cut.
+    pub fn from_frame_sized<const N: usize>(frame: &Frame<N>) -> Self
+    where
+        B: RequestBody<N>,
+    {
+        Self {
+            ver: frame.ver,
+            adr: frame.adr,
+            cid1: frame.cid1,
+            body: B::parse(frame.cid2, &frame.info),
+        }
+    }
+
+    /// The request as a frame of capacity `N` (host side), for a body of capacity `N`.
+    ///
+    /// # Errors
+    /// [`EncodeError`] when a value does not fit its wire field or INFO exceeds `N` bytes.
+    pub fn to_frame_sized<const N: usize>(&self) -> Result<Frame<N>, EncodeError>
+    where
+        B: RequestBody<N>,
+    {
+        Frame::new_sized(
+            self.ver,
+            self.adr,
+            self.cid1,
+            Body::command(&self.body),
+            &self.body.info()?,
+        )
+    }
+}
+
+impl<B: RequestBody> Request<B> {
     /// Read a request from a frame of any capacity (device side). Total: the body's INFO
     /// holds any frame's.
     pub fn from_frame<const F: usize>(frame: &Frame<F>) -> Self {
@@ -104,7 +146,7 @@ impl<B: RequestBody> Request<B> {
             self.ver,
             self.adr,
             self.cid1,
-            self.command(),
+            Body::command(&self.body),
             &self.body.info()?,
         )
     }
@@ -135,9 +177,9 @@ impl<B> Response<B> {
         B: ResponseBody<N>,
     {
         Self {
-            ver: <<B as ResponseBody<N>>::Request as RequestBody>::VER,
+            ver: <<B as ResponseBody<N>>::Request<MAX_INFO_LEN> as RequestBody>::VER,
             adr,
-            cid1: <<B as ResponseBody<N>>::Request as RequestBody>::CID1,
+            cid1: <<B as ResponseBody<N>>::Request<MAX_INFO_LEN> as RequestBody>::CID1,
             rtn: Rtn::Normal,
             body,
         }
@@ -193,42 +235,44 @@ impl<B> Response<B> {
     /// Whether this response is a plausible answer to `request`: the same address and
     /// command, and the body's own check (for 0x42/0x44 the pairing rule of
     /// [`crate::block`]). A reply with an error RTN answers any request to its address with
-    /// the same command.
-    pub fn answers<const N: usize>(&self, request: &Request<B::Request>) -> bool
+    /// the same command. The request may be of any capacity `K`.
+    pub fn answers<const N: usize, const K: usize>(&self, request: &Request<B::Request<K>>) -> bool
     where
         B: ResponseBody<N>,
     {
         self.adr == request.adr
-            && Body::command(&self.body) == request.command()
+            && Body::command(&self.body) == Body::command(&request.body)
             && self.body.answers_body(&request.body)
     }
 }
 
 /// Requests as a [`Protocol`], for a stream decoder on the device side:
-/// `ScanDecoder<Requests<B>, { MAX_FRAME_LEN }>`.
-pub struct Requests<B>(PhantomData<fn() -> B>);
+/// `ScanDecoder<Requests<B>, { MAX_FRAME_LEN }>`. `N` is the capacity of the requests'
+/// INFO (the body's, default [`MAX_INFO_LEN`]): a valid request with more INFO is the
+/// decoder's [`Error::Capacity`] item, never cut.
+pub struct Requests<B, const N: usize = MAX_INFO_LEN>(PhantomData<fn() -> B>);
 
-impl<B> Default for Requests<B> {
+impl<B, const N: usize> Default for Requests<B, N> {
     fn default() -> Self {
         Self(PhantomData)
     }
 }
 
-impl<B> Clone for Requests<B> {
+impl<B, const N: usize> Clone for Requests<B, N> {
     fn clone(&self) -> Self {
         *self
     }
 }
 
-impl<B> Copy for Requests<B> {}
+impl<B, const N: usize> Copy for Requests<B, N> {}
 
-impl<B> core::fmt::Debug for Requests<B> {
+impl<B, const N: usize> core::fmt::Debug for Requests<B, N> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("Requests")
     }
 }
 
-impl<B> Framing for Requests<B> {
+impl<B, const N: usize> Framing for Requests<B, N> {
     const MAX_FRAME_LEN: usize = crate::MAX_FRAME_LEN;
 
     fn scan(buf: &[u8]) -> Scan {
@@ -236,11 +280,11 @@ impl<B> Framing for Requests<B> {
     }
 }
 
-impl<B: RequestBody> Protocol for Requests<B> {
+impl<B: RequestBody<N>, const N: usize> Protocol for Requests<B, N> {
     type Message = Request<B>;
     type Error = Error;
 
     fn parse(frame: &[u8]) -> Result<Request<B>, Error> {
-        Frame::parse(frame).map(|f| Request::from_frame(&f))
+        Frame::<N>::parse_sized(frame).map(|f| Request::from_frame_sized(&f))
     }
 }

@@ -15,7 +15,9 @@
 //! |---|---|
 //! | `ScanDecoder<Requests, MAX_FRAME_LEN>` (device side, any frame) | 4152 |
 //! | `voltwire_core::ScanDecoder<Requests, 256>` (requests are under 100 bytes) | 296 |
-//! | `Request` | 2060 |
+//! | `voltwire_core::ScanDecoder<SizedRequests<16>, 256>` (yields `SizedRequest<16>`) | 296 |
+//! | `Request` (any INFO) | 2060 |
+//! | `SizedRequest<16>` (`MAX_REQUEST_INFO`: every known request; INFO up to 16 bytes) | 28 |
 //! | `Response` (up to `MAX_PACKS` packs, any INFO) | 4008 |
 //! | `SizedResponse<1, 128>` (one pack, INFO up to 128 bytes; with `Frame<128>`, 136) | 288 |
 #![no_std]
@@ -38,7 +40,10 @@ pub use config::{
     BalanceConfig, Capacity, CurrentProtection, DateTime, FullChargeConfig, ManufacturerInfo,
     SystemParameters, VoltageKind, VoltageProtection,
 };
-pub use request::{ConfigRead, MosfetSwitch, Request, RequestBody, Requests, Target};
+pub use request::{
+    ConfigRead, MAX_REQUEST_INFO, MosfetSwitch, Request, RequestBody, Requests, SizedRequest,
+    SizedRequests, Target,
+};
 pub use response::{Response, ResponseBody, SizedResponse};
 pub use voltwire_asciihex::message::Body;
 pub use voltwire_asciihex::{Error, Frame, Info, Rtn};

@@ -2,7 +2,7 @@
 
 use voltwire_asciihex::layout::Layout;
 use voltwire_asciihex::message::{self, Body};
-use voltwire_asciihex::{Info, Writer};
+use voltwire_asciihex::{Info, MAX_INFO_LEN, Writer};
 use voltwire_core::EncodeError;
 
 use crate::{
@@ -112,8 +112,11 @@ impl ConfigRead {
 }
 
 voltwire_asciihex::body_enum! {
-    /// What a request asks for.
-    pub enum RequestBody {
+    /// What a request asks for. `N` is the capacity of [`RequestBody::Other`]'s INFO: the
+    /// default, [`MAX_INFO_LEN`], takes any frame (≈ 2 KiB); every shape this crate decodes
+    /// has at most [`MAX_REQUEST_INFO`] INFO bytes, so `RequestBody<MAX_REQUEST_INFO>` (see
+    /// [`SizedRequest`]) holds every known request in a few dozen bytes.
+    pub enum RequestBody<const N: usize = MAX_INFO_LEN> {
         /// 0x42, one INFO byte.
         Analog(Target) => command::ANALOG,
         /// 0x44, one INFO byte.
@@ -161,12 +164,12 @@ voltwire_asciihex::body_enum! {
             /// CID2.
             cid2: u8,
             /// INFO as sent.
-            info: Info,
+            info: Info<N>,
         } for { cid2, .. } => *cid2,
     }
 }
 
-impl Body for RequestBody {
+impl<const N: usize> Body<N> for RequestBody<N> {
     /// The command code (CID2).
     fn command(&self) -> u8 {
         // The inherent one `body_enum!` states with the variants.
@@ -214,9 +217,9 @@ impl Body for RequestBody {
     /// The INFO bytes.
     ///
     /// # Errors
-    /// [`EncodeError`] when a value does not fit its wire field.
-    fn info(&self) -> Result<Info, EncodeError> {
-        let mut w = Writer::new();
+    /// [`EncodeError`] when a value does not fit its wire field or INFO is longer than `N`.
+    fn info(&self) -> Result<Info<N>, EncodeError> {
+        let mut w = Writer::<N>::new_sized();
         match self {
             Self::Analog(t) | Self::Status(t) => {
                 w.u8(t.byte())?;
@@ -249,12 +252,12 @@ impl Body for RequestBody {
     }
 
     /// Shapes not listed: [`RequestBody::Other`].
-    fn undecoded(cid2: u8, info: Info) -> Self {
+    fn undecoded(cid2: u8, info: Info<N>) -> Self {
         Self::Other { cid2, info }
     }
 }
 
-impl RequestBody {
+impl<const N: usize> RequestBody<N> {
     /// Whether the BMS answers this request with an empty OK frame (writes and controls).
     pub fn expects_empty_reply(&self) -> bool {
         is_write_or_control(self.command())
@@ -265,10 +268,26 @@ impl RequestBody {
 /// [`CID1_LIFEPO4`] (0x4F on some Li-ion packs), the command and its INFO.
 pub type Request = message::Request<RequestBody>;
 
+/// Room for the INFO of every request shape this crate decodes (the longest, 0xD0–0xD6's
+/// voltage protection, has 8 bytes), with margin: `SizedRequest<MAX_REQUEST_INFO>` holds
+/// all of them.
+pub const MAX_REQUEST_INFO: usize = 16;
+
+/// A caller-sized request: [`RequestBody::Other`] holds up to `N` INFO bytes, read from and
+/// written to a `Frame<N>` (`Request::from_frame_sized`, `Request::to_frame_sized`).
+/// `SizedRequest<MAX_REQUEST_INFO>` holds every request shape this crate knows. A request
+/// with more INFO than `N` is never cut: `Frame::<N>::parse_sized` refuses it with
+/// [`Error::Capacity`](crate::Error::Capacity), and [`SizedRequests`] yields that error.
+pub type SizedRequest<const N: usize> = message::Request<RequestBody<N>>;
+
 /// Requests as a [`voltwire_core::Protocol`], for a stream decoder on the BMS side.
 pub type Requests = message::Requests<RequestBody>;
 
-impl message::RequestBody for RequestBody {
+/// [`Requests`] into [`SizedRequest<N>`]: `ScanDecoder<SizedRequests<16>, 256>` on a BMS
+/// short of RAM.
+pub type SizedRequests<const N: usize> = message::Requests<RequestBody<N>, N>;
+
+impl<const N: usize> message::RequestBody<N> for RequestBody<N> {
     const VER: u8 = VER;
     const CID1: u8 = CID1_LIFEPO4;
 }
@@ -333,6 +352,64 @@ mod tests {
             RequestBody::WriteBalancing(BalanceConfig { threshold, delta })
                 if threshold.0 == 3400 && delta.0 == 30
         ));
+    }
+
+    /// A caller-sized request: the same frame as the default-sized one, answered alike
+    /// (capacities inferred), refused when its INFO does not fit (decoding) and an error
+    /// when it does not fit (encoding).
+    #[test]
+    fn sized_requests_encode_decode_and_refuse() {
+        extern crate alloc;
+        use crate::{Response, ResponseBody, SizedRequest, SizedRequests};
+        use voltwire_core::{ScanDecoder, StreamDecoder};
+
+        let protection = VoltageProtection {
+            lead: 1,
+            alarm: voltwire_core::Millivolts(3600),
+            protect: voltwire_core::Millivolts(3700),
+            release: voltwire_core::Millivolts(3380),
+            delay_100ms: 10,
+        };
+        let body = RequestBody::<MAX_REQUEST_INFO>::WriteVoltage(VoltageKind::CellOver, protection);
+        let small = SizedRequest::new(1, body.clone());
+        let frame = small.to_frame_sized().unwrap();
+        assert_eq!(frame.info.len(), 8);
+        let default = Request::from_frame(&Frame::parse(&frame.to_bytes()).unwrap());
+        assert_eq!(default.to_frame().unwrap().to_bytes(), frame.to_bytes());
+        let reply = Response::ok(1, ResponseBody::Accepted { command: 0xD0 });
+        assert!(reply.answers(&small));
+        assert!(reply.answers(&default));
+        assert!(!reply.answers(&SizedRequest::new(1, RequestBody::<4>::PackCount)));
+
+        // Encoding 8 INFO bytes into a 4-byte body is an error, not a cut frame.
+        let tiny = SizedRequest::<4>::new(
+            1,
+            RequestBody::WriteVoltage(VoltageKind::CellOver, protection),
+        );
+        assert_eq!(
+            tiny.to_frame_sized(),
+            Err(EncodeError::OutOfRange { field: "info" })
+        );
+
+        // Decoding: a 4-byte request decoder refuses the write (capacity), then reads on.
+        let mut stream = frame.to_bytes().to_vec();
+        stream.extend_from_slice(b"~25014642E00201FD30\r");
+        let mut d = ScanDecoder::<SizedRequests<4>, 64>::new();
+        let mut items = alloc::vec::Vec::new();
+        d.feed_all(&stream, |i| items.push(i.value));
+        assert_eq!(items.len(), 2);
+        assert_eq!(
+            items[0],
+            Err(crate::Error::Capacity {
+                len: 8,
+                capacity: 4
+            })
+        );
+        assert_eq!(
+            items[1].as_ref().map(|r| r.body.clone()),
+            Ok(RequestBody::Analog(Target::Pack(1)))
+        );
+        assert!(core::mem::size_of::<SizedRequest<MAX_REQUEST_INFO>>() < 64);
     }
 
     #[test]

@@ -87,9 +87,9 @@ pub type Response = message::Response<ResponseBody>;
 pub type SizedResponse<const M: usize, const N: usize> = message::Response<ResponseBody<M, N>>;
 
 impl<const M: usize, const N: usize> message::ResponseBody<N> for ResponseBody<M, N> {
-    type Request = RequestBody;
+    type Request<const K: usize> = RequestBody<K>;
 
-    fn answers_body(&self, request: &RequestBody) -> bool {
+    fn answers_body<const K: usize>(&self, request: &RequestBody<K>) -> bool {
         // The generic check already matched the command, so the variants agree.
         let (RequestBody::Analog(t) | RequestBody::Status(t)) = request else {
             return true;

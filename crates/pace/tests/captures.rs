@@ -19,8 +19,8 @@
 use serde_json::Value;
 use voltwire_core::{DeciKelvin, MilliampHours, Milliamps, Millivolts};
 use voltwire_pace::{
-    BalanceConfig, Frame, FullChargeConfig, MosfetSwitch, Request, RequestBody, Response,
-    ResponseBody, Rtn, Target, VoltageKind, VoltageProtection, ZERO_CELSIUS,
+    BalanceConfig, Frame, FullChargeConfig, MAX_REQUEST_INFO, MosfetSwitch, Request, RequestBody,
+    Response, ResponseBody, Rtn, Target, VoltageKind, VoltageProtection, ZERO_CELSIUS,
 };
 
 #[path = "support/captures.rs"]
@@ -123,6 +123,28 @@ fn caller_sized_responses_read_what_fits_and_refuse_the_rest() {
         captures::caller_sized::<ResponseBody, ResponseBody<1, 128>, 128>(SUB, one);
     println!("same {same}, undecoded {undecoded}, refused {refused}");
     assert!(same > 0);
+}
+
+/// Requests at `SizedRequest<MAX_REQUEST_INFO>` (tens of bytes instead of 2 KiB): every
+/// request capture decodes exactly as with the default-sized `Request`, re-emits byte-exact
+/// and is answered alike; at `SizedRequest<1>` the writes (INFO of 4–8 bytes) are refused
+/// with a capacity error, never cut.
+#[test]
+fn caller_sized_requests_read_every_request() {
+    let reply = Response::ok(1, ResponseBody::Accepted { command: 0x42 });
+    let (same, refused) = captures::caller_sized_requests::<
+        RequestBody,
+        RequestBody<MAX_REQUEST_INFO>,
+        ResponseBody,
+        MAX_REQUEST_INFO,
+    >(SUB, &reply);
+    assert_eq!((same, refused), (9, 0));
+    let (same, refused) =
+        captures::caller_sized_requests::<RequestBody, RequestBody<1>, ResponseBody, 1>(
+            SUB, &reply,
+        );
+    assert_eq!(same + refused, 9);
+    assert!(same > 0 && refused > 0, "{same} {refused}");
 }
 
 #[test]

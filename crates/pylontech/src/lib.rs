@@ -14,7 +14,9 @@
 //! |---|---|
 //! | `ScanDecoder<rs485::Requests, MAX_FRAME_LEN>` (device side, any frame) | 4152 |
 //! | `voltwire_core::ScanDecoder<rs485::Requests, 256>` (requests are under 100 bytes) | 296 |
+//! | `voltwire_core::ScanDecoder<rs485::SizedRequests<16>, 256>` (yields `SizedRequest<16>`) | 296 |
 //! | `rs485::Request` / `rs485::Response` (up to `MAX_MODULES` modules) | 2060 / 4136 |
+//! | `rs485::SizedRequest<16>` (`MAX_REQUEST_INFO`: every known request; was 2060 as `Request`) | 28 |
 //! | `rs485::SizedResponse<1, 128>` (one module, INFO up to 128 bytes; with `Frame<128>`, 136) | 312 |
 //! | `can::Message` / `can::Assembler` | 32 / 824 |
 #![no_std]

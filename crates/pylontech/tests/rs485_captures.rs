@@ -21,7 +21,8 @@
 
 use serde_json::Value;
 use voltwire_pylontech::rs485::{
-    Frame, Request, RequestBody, Response, ResponseBody, Target, ZERO_CELSIUS,
+    Frame, Info, MAX_REQUEST_INFO, Request, RequestBody, Response, ResponseBody, Target,
+    ZERO_CELSIUS,
 };
 
 #[path = "support/captures.rs"]
@@ -181,6 +182,35 @@ fn caller_sized_responses_read_what_fits_and_refuse_the_rest() {
         captures::caller_sized::<ResponseBody, ResponseBody<1, 128>, 128>(SUB, one);
     println!("same {same}, undecoded {undecoded}, refused {refused}");
     assert!(same > 0);
+}
+
+/// Requests at `SizedRequest<MAX_REQUEST_INFO>` (tens of bytes instead of 2 KiB): every
+/// request capture decodes exactly as with the default-sized `Request`, re-emits byte-exact
+/// and is answered alike; at `SizedRequest<0>` those with an INFO byte are refused with a
+/// capacity error, never cut.
+#[test]
+fn caller_sized_requests_read_every_request() {
+    let reply = Response::ok(
+        2,
+        ResponseBody::Undecoded {
+            command: 0x42,
+            info: Info::new(),
+        },
+    );
+    let (same, refused) = captures::caller_sized_requests::<
+        RequestBody,
+        RequestBody<MAX_REQUEST_INFO>,
+        ResponseBody,
+        MAX_REQUEST_INFO,
+    >(SUB, &reply);
+    assert!(same > 0);
+    assert_eq!(refused, 0);
+    let (small, refused) =
+        captures::caller_sized_requests::<RequestBody, RequestBody<0>, ResponseBody, 0>(
+            SUB, &reply,
+        );
+    assert_eq!(small + refused, same);
+    assert!(refused > 0, "{small} {refused}");
 }
 
 #[test]

@@ -7,8 +7,8 @@
 use core::fmt::Debug;
 
 use serde_json::Value;
-use voltwire_asciihex::Frame;
 use voltwire_asciihex::message::{Request, RequestBody, Response, ResponseBody};
+use voltwire_asciihex::{Frame, MAX_INFO_LEN};
 use voltwire_core::StreamDecoder as _;
 
 /// The capture folder `sub` of testdata (`$VOLTWIRE_TESTDATA` overrides the root).
@@ -47,7 +47,7 @@ pub(crate) fn every_capture<Q, R>(
 ) -> usize
 where
     Q: RequestBody + Debug,
-    R: ResponseBody<Request = Q> + Debug,
+    R: ResponseBody<Request<MAX_INFO_LEN> = Q> + Debug,
 {
     let mut n = 0;
     for (e, bytes) in entries(sub) {
@@ -120,6 +120,75 @@ where
         }
     }
     (same, undecoded, refused)
+}
+
+/// What reading every valid request capture of `sub` into a caller-sized `Frame<N>` and
+/// request body `S` gave: `(same, refused)` — decoded as the default-sized body `Q` decodes
+/// it (the same `Debug` rendering, byte-exact re-emit through `Frame<N>`, and the same
+/// `answers` verdict of `response` on the default and the sized request), or refused with
+/// [`voltwire_asciihex::Error::Capacity`] naming the INFO length. A stream decoder of
+/// `Requests<S, N>` over all of them (noise between, small chunks) yields the same items.
+pub(crate) fn caller_sized_requests<Q, S, R, const N: usize>(
+    sub: &str,
+    response: &Response<R>,
+) -> (usize, usize)
+where
+    Q: RequestBody + Debug,
+    S: RequestBody<N> + Debug,
+    R: ResponseBody<Request<MAX_INFO_LEN> = Q> + ResponseBody<Request<N> = S>,
+{
+    let (mut same, mut refused) = (0, 0);
+    let mut stream = Vec::new();
+    let mut expected = Vec::new();
+    for (e, bytes) in entries(sub) {
+        if !e["checksum_ok"].as_bool().unwrap() || e["direction"] != "request" {
+            continue;
+        }
+        stream.extend_from_slice(b"\x00noise\n");
+        stream.extend_from_slice(&bytes);
+        let default = Request::<Q>::from_frame(&Frame::parse(&bytes).unwrap());
+        match Frame::<N>::parse_sized(&bytes) {
+            Err(voltwire_asciihex::Error::Capacity { len, capacity }) => {
+                assert_eq!(capacity, N, "{}", e["file"]);
+                assert!(len > N, "{}", e["file"]);
+                expected.push(format!(
+                    "{:?}",
+                    voltwire_asciihex::Error::Capacity { len, capacity }
+                ));
+                refused += 1;
+            }
+            Err(other) => panic!("{}: {other:?}", e["file"]),
+            Ok(small) => {
+                let r = Request::<S>::from_frame_sized(&small);
+                assert_eq!(format!("{r:?}"), format!("{default:?}"), "{}", e["file"]);
+                let out: Frame<N> = r.to_frame_sized().unwrap();
+                assert_eq!(out.to_bytes().as_slice(), bytes.as_slice(), "{}", e["file"]);
+                // Turbofish: in this generic helper the capacities cannot be inferred
+                // through `R::Request<K>` (with concrete types they are).
+                assert_eq!(
+                    response.answers::<MAX_INFO_LEN, N>(&r),
+                    response.answers::<MAX_INFO_LEN, MAX_INFO_LEN>(&default),
+                    "{}",
+                    e["file"]
+                );
+                expected.push(format!("{r:?}"));
+                same += 1;
+            }
+        }
+    }
+    for chunk in [1, 5, stream.len()] {
+        let mut d =
+            voltwire_core::ScanDecoder::<voltwire_asciihex::message::Requests<S, N>, 256>::new();
+        let mut got = Vec::new();
+        for c in stream.chunks(chunk) {
+            d.feed_all(c, |item| match item.value {
+                Ok(r) => got.push(format!("{r:?}")),
+                Err(e) => got.push(format!("{e:?}")),
+            });
+        }
+        assert_eq!(got, expected, "chunk {chunk}");
+    }
+    (same, refused)
 }
 
 /// All captures of `sub` with noise between them decode to one item each (checksum failures

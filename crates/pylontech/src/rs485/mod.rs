@@ -22,7 +22,9 @@ mod serde_impl;
 mod system;
 
 pub use analog::{AlarmReply, AnalogReply, ModuleAlarm, ModuleAnalog, Pylontech};
-pub use request::{Request, RequestBody, Requests, Target};
+pub use request::{
+    MAX_REQUEST_INFO, Request, RequestBody, Requests, SizedRequest, SizedRequests, Target,
+};
 pub use response::{Response, ResponseBody, SizedResponse};
 pub use status_flags::ManagementStatus;
 pub use system::{

@@ -1,7 +1,7 @@
 //! Requests (master → battery).
 
-use voltwire_asciihex::Info;
 use voltwire_asciihex::message::{self, Body};
+use voltwire_asciihex::{Info, MAX_INFO_LEN};
 use voltwire_core::EncodeError;
 
 use super::{CID1_BATTERY, VER, command};
@@ -17,8 +17,11 @@ voltwire_asciihex::request_target! {
 }
 
 voltwire_asciihex::body_enum! {
-    /// What a request asks for.
-    pub enum RequestBody {
+    /// What a request asks for. `N` is the capacity of [`RequestBody::Other`]'s INFO: the
+    /// default, [`MAX_INFO_LEN`], takes any frame (≈ 2 KiB); every shape this module
+    /// decodes has at most one INFO byte, so `RequestBody<MAX_REQUEST_INFO>` (see
+    /// [`SizedRequest`]) holds every known request in a few dozen bytes.
+    pub enum RequestBody<const N: usize = MAX_INFO_LEN> {
         /// 0x4F, no INFO.
         ProtocolVersion => command::PROTOCOL_VERSION,
         /// 0x51, no INFO.
@@ -46,7 +49,7 @@ voltwire_asciihex::body_enum! {
             /// CID2.
             cid2: u8,
             /// INFO as sent.
-            info: Info,
+            info: Info<N>,
         } for { cid2, .. } => *cid2,
     }
 }
@@ -55,16 +58,32 @@ voltwire_asciihex::body_enum! {
 /// command and its INFO.
 pub type Request = message::Request<RequestBody>;
 
+/// Room for the INFO of every request shape this module decodes (one byte at most), with
+/// margin: `SizedRequest<MAX_REQUEST_INFO>` holds all of them.
+pub const MAX_REQUEST_INFO: usize = 16;
+
+/// A caller-sized request: [`RequestBody::Other`] holds up to `N` INFO bytes, read from and
+/// written to a `Frame<N>` (`Request::from_frame_sized`, `Request::to_frame_sized`).
+/// `SizedRequest<MAX_REQUEST_INFO>` holds every request shape this module knows. A request
+/// with more INFO than `N` is never cut: `Frame::<N>::parse_sized` refuses it with
+/// [`Error::Capacity`](voltwire_asciihex::Error::Capacity), and [`SizedRequests`] yields
+/// that error.
+pub type SizedRequest<const N: usize> = message::Request<RequestBody<N>>;
+
 /// Requests as a [`voltwire_core::Protocol`] (slave role): a stream decoder of [`Request`]s
 /// is `ScanDecoder<Requests, { voltwire_asciihex::MAX_FRAME_LEN }>`.
 pub type Requests = message::Requests<RequestBody>;
 
-impl message::RequestBody for RequestBody {
+/// [`Requests`] into [`SizedRequest<N>`]: `ScanDecoder<SizedRequests<16>, 256>` on a battery
+/// short of RAM.
+pub type SizedRequests<const N: usize> = message::Requests<RequestBody<N>, N>;
+
+impl<const N: usize> message::RequestBody<N> for RequestBody<N> {
     const VER: u8 = VER;
     const CID1: u8 = CID1_BATTERY;
 }
 
-impl Body for RequestBody {
+impl<const N: usize> Body<N> for RequestBody<N> {
     /// The command code (CID2).
     fn command(&self) -> u8 {
         // The inherent one `body_enum!` states with the variants.
@@ -92,12 +111,16 @@ impl Body for RequestBody {
     }
 
     /// Shapes not listed: [`RequestBody::Other`].
-    fn undecoded(cid2: u8, info: Info) -> Self {
+    fn undecoded(cid2: u8, info: Info<N>) -> Self {
         Self::Other { cid2, info }
     }
 
-    /// The INFO bytes; never an error.
-    fn info(&self) -> Result<Info, EncodeError> {
+    /// The INFO bytes.
+    ///
+    /// # Errors
+    /// [`EncodeError::OutOfRange`] (`info`) when `N` is 0 and the request has an INFO byte;
+    /// never for the default capacity.
+    fn info(&self) -> Result<Info<N>, EncodeError> {
         let mut info = Info::new();
         let byte = match self {
             Self::Analog(t) | Self::Alarm(t) => Some(t.byte()),
@@ -107,7 +130,8 @@ impl Body for RequestBody {
             _ => None,
         };
         if let Some(b) = byte {
-            let _ = info.push(b);
+            info.push(b)
+                .map_err(|_| EncodeError::OutOfRange { field: "info" })?;
         }
         Ok(info)
     }

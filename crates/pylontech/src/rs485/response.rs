@@ -144,9 +144,9 @@ pub type Response = message::Response<ResponseBody>;
 pub type SizedResponse<const M: usize, const N: usize> = message::Response<ResponseBody<M, N>>;
 
 impl<const M: usize, const N: usize> message::ResponseBody<N> for ResponseBody<M, N> {
-    type Request = RequestBody;
+    type Request<const K: usize> = RequestBody<K>;
 
-    fn answers_body(&self, request: &RequestBody) -> bool {
+    fn answers_body<const K: usize>(&self, request: &RequestBody<K>) -> bool {
         match (request, self) {
             (RequestBody::Analog(t), ResponseBody::Analog(a)) => a.answers(t.module()),
             (RequestBody::Alarm(t), ResponseBody::Alarm(a)) => a.answers(t.module()),

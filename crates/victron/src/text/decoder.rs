@@ -181,6 +181,34 @@ fn printable(b: u8) -> bool {
     (0x20..=0x7E).contains(&b)
 }
 
+/// Copy the ordinary bytes (printable, not `:`) of `rest[i..]` to `data[len..limit]`, adding
+/// them to `sum`, up to the first other byte or the end of either; how many. `None` when
+/// `len..limit` or `i..` is out of range (the caller leaves the byte to the general path).
+#[inline]
+fn copy_ordinary(
+    data: &mut [u8],
+    len: usize,
+    limit: usize,
+    rest: &[u8],
+    i: usize,
+    sum: &mut u8,
+) -> Option<usize> {
+    let dst = data.get_mut(len..limit)?;
+    let src = rest.get(i..)?;
+    let mut n = 0;
+    let mut s = *sum;
+    for (d, &b) in dst.iter_mut().zip(src) {
+        if !printable(b) || b == b':' {
+            break;
+        }
+        *d = b;
+        s = s.wrapping_add(b);
+        n += 1;
+    }
+    *sum = s;
+    Some(n)
+}
+
 impl Decoder {
     /// A decoder waiting for the start of a block, with room for any block
     /// ([`MAX_BLOCK_DATA`]).
@@ -251,12 +279,27 @@ impl Machine {
     }
 
     fn feed<'a>(&'a mut self, data: &'a mut [u8], input: &[u8]) -> Progress<Event<'a>> {
+        self.feed_with::<true>(data, input)
+    }
+
+    /// [`Self::feed`]; `FAST = false` leaves out the fast path ([`Self::run_fields`]) and
+    /// takes every byte through [`Self::step`]: the reference the fast path is tested
+    /// against.
+    #[inline]
+    fn feed_with<'a, const FAST: bool>(
+        &'a mut self,
+        data: &'a mut [u8],
+        input: &[u8],
+    ) -> Progress<Event<'a>> {
         let mut consumed = 0;
         let mut out = Out::None;
         let base = self.pos;
         while consumed < input.len() {
             // Fast path: whole fields of ordinary bytes, in local variables.
-            if !self.in_hex && matches!(self.state, State::Label | State::Value | State::ValueCr) {
+            if FAST
+                && !self.in_hex
+                && matches!(self.state, State::Label | State::Value | State::ValueCr)
+            {
                 consumed += self.run_fields(data, input.get(consumed..).unwrap_or_default());
             }
             let Some(&b) = input.get(consumed) else {
@@ -417,8 +460,14 @@ impl Machine {
     /// before the next label), exactly as [`Self::step`] would, but in local variables;
     /// returns how many bytes were taken. Anything else — a `:`, an invalid byte, a limit,
     /// an empty or `Checksum`-long label — is left to `step`.
+    ///
+    /// One pass of the loop is one field, written as straight-line code (label, TAB, value,
+    /// CR, LF) rather than a dispatch on the state per segment: the per-field overhead, not
+    /// the per-byte copy, was most of the decoder's time on real blocks (labels and values
+    /// of a few bytes).
     #[inline]
     fn run_fields(&mut self, data: &mut [u8], rest: &[u8]) -> usize {
+        let fields = &mut self.fields;
         let mut state = self.state;
         let mut len = self.len;
         let mut sum = self.sum;
@@ -428,63 +477,63 @@ impl Machine {
         let mut has_pid = self.has_pid;
         let mut i = 0;
         loop {
-            // The ordinary bytes of the current label or value, up to its limit.
-            let limit = match state {
-                State::Label => field_start + MAX_LABEL_LEN,
-                State::Value => field_start + label_len + MAX_VALUE_LEN,
-                _ => len,
-            }
-            .min(data.len());
-            let (Some(dst), Some(src)) = (data.get_mut(len..limit), rest.get(i..)) else {
-                break;
-            };
-            let mut n = 0;
-            for (d, &b) in dst.iter_mut().zip(src) {
-                if !printable(b) || b == b':' {
+            if state == State::Label {
+                let limit = (field_start + MAX_LABEL_LEN).min(data.len());
+                let Some(n) = copy_ordinary(data, len, limit, rest, i, &mut sum) else {
+                    break;
+                };
+                len += n;
+                i += n;
+                if rest.get(i) != Some(&b'\t') {
                     break;
                 }
-                *d = b;
-                sum = sum.wrapping_add(b);
-                n += 1;
+                let n = len - field_start;
+                if n == 0 || n == CHECKSUM_LABEL.len() {
+                    // Empty (an error) or possibly `Checksum`: the general path.
+                    break;
+                }
+                label_len = n;
+                has_pid |= n == 3 && data.get(field_start..len) == Some(b"PID".as_slice());
+                sum = sum.wrapping_add(b'\t');
+                i += 1;
+                state = State::Value;
             }
-            len += n;
-            i += n;
-            let Some(&b) = rest.get(i) else {
+            if state == State::Value {
+                let limit = (field_start + label_len + MAX_VALUE_LEN).min(data.len());
+                let Some(n) = copy_ordinary(data, len, limit, rest, i, &mut sum) else {
+                    break;
+                };
+                len += n;
+                i += n;
+                if rest.get(i) != Some(&b'\r') {
+                    break;
+                }
+                let Some(slot) = fields.get_mut(nfields) else {
+                    break;
+                };
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    reason = "field_start < N <= u16::MAX (asserted in `sized`), label_len <= \
+                              MAX_LABEL_LEN and the value <= MAX_VALUE_LEN (the copy limits)"
+                )]
+                let pos = FieldPos {
+                    start: field_start as u16,
+                    label_len: label_len as u8,
+                    value_len: (len - field_start - label_len) as u8,
+                };
+                *slot = pos;
+                nfields += 1;
+                sum = sum.wrapping_add(b'\r');
+                i += 1;
+                state = State::ValueCr;
+            }
+            if state != State::ValueCr || rest.get(i) != Some(&b'\n') {
                 break;
-            };
-            match (state, b) {
-                (State::Label, b'\t') => {
-                    let n = len - field_start;
-                    if n == 0 || n == CHECKSUM_LABEL.len() {
-                        // Empty (an error) or possibly `Checksum`: the general path.
-                        break;
-                    }
-                    label_len = n;
-                    has_pid |= n == 3 && data.get(field_start..len) == Some(b"PID".as_slice());
-                    state = State::Value;
-                }
-                (State::Value, b'\r') => {
-                    let Some(slot) = self.fields.get_mut(nfields) else {
-                        break;
-                    };
-                    // Bounded by MAX_BLOCK_DATA / MAX_LABEL_LEN / MAX_VALUE_LEN checks.
-                    *slot = FieldPos {
-                        start: u16::try_from(field_start).unwrap_or(u16::MAX),
-                        label_len: u8::try_from(label_len).unwrap_or(u8::MAX),
-                        value_len: u8::try_from(len - field_start - label_len).unwrap_or(u8::MAX),
-                    };
-                    nfields += 1;
-                    state = State::ValueCr;
-                }
-                (State::ValueCr, b'\n') => {
-                    field_start = len;
-                    state = State::Label;
-                }
-                // A limit, an invalid byte, a `:`: the general path.
-                _ => break,
             }
-            sum = sum.wrapping_add(b);
+            sum = sum.wrapping_add(b'\n');
             i += 1;
+            field_start = len;
+            state = State::Label;
         }
         self.state = state;
         self.len = len;
@@ -642,6 +691,124 @@ impl Machine {
                     Out::Error(TextError::Checksum { sum: self.sum }, self.block_offset)
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate alloc;
+
+    use alloc::format;
+    use alloc::string::String;
+    use alloc::vec::Vec;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Everything a decoder reports, as comparable text: each item with its offset and how
+    /// many bytes the call took, then `dropped_bytes` and the position.
+    fn run<const FAST: bool>(input: &[u8], chunks: &[usize]) -> Vec<String> {
+        let mut d = Decoder::<256>::sized();
+        let mut out = Vec::new();
+        let mut rest = input;
+        let mut sizes = chunks.iter().copied().cycle();
+        while !rest.is_empty() {
+            let n = sizes.next().unwrap_or(1).clamp(1, rest.len());
+            let mut chunk = &rest[..n];
+            rest = &rest[n..];
+            while !chunk.is_empty() {
+                let p = d.machine.feed_with::<FAST>(&mut d.data, chunk);
+                let item = p.item.map(|l| match l.value {
+                    Event::Block(b) => format!(
+                        "{} block {:?} {:02X} pid={}",
+                        l.offset,
+                        b.fields().collect::<Vec<_>>(),
+                        b.checksum_byte(),
+                        b.has_pid()
+                    ),
+                    other => format!("{} {other:?}", l.offset),
+                });
+                out.push(format!("{} {item:?}", p.consumed));
+                chunk = &chunk[p.consumed..];
+            }
+        }
+        let end = d.finish().map(|l| format!("{} {:?}", l.offset, l.value));
+        out.push(format!(
+            "end {end:?} dropped={} pos={}",
+            d.dropped_bytes(),
+            d.position()
+        ));
+        out
+    }
+
+    /// One field line: a label (sometimes `PID`, `Checksum`, empty or too long) and a value
+    /// (sometimes too long), with the usual or a wrong line end.
+    fn field() -> impl Strategy<Value = Vec<u8>> {
+        let label = prop_oneof![
+            "[A-Z0-9#_]{1,8}",
+            Just(String::from("PID")),
+            Just(String::from("Checksum")),
+            Just(String::new()),
+            "[A-Z]{15,18}",
+        ];
+        let value = prop_oneof!["[ -~]{0,12}", "[0-9]{60,70}"];
+        let end = prop_oneof![
+            8 => Just(&b"\r\n"[..]),
+            1 => Just(&b"\r"[..]),
+            1 => Just(&b"\n"[..]),
+        ];
+        (label, value, end).prop_map(|(l, v, e)| {
+            let mut line = l.into_bytes();
+            line.push(b'\t');
+            line.extend_from_slice(v.as_bytes());
+            line.extend_from_slice(e);
+            line
+        })
+    }
+
+    /// A block of fields with a correct checksum, then corrupted by a few byte changes
+    /// (any byte: `:` starts a HEX frame, control bytes are invalid, …).
+    fn stream() -> impl Strategy<Value = Vec<u8>> {
+        let block = proptest::collection::vec(field(), 0..24).prop_map(|fields| {
+            let mut b = b"\r\n".to_vec();
+            for f in fields {
+                b.extend_from_slice(&f);
+            }
+            b.extend_from_slice(b"Checksum\t");
+            let sum = b.iter().fold(0u8, |s, &x| s.wrapping_add(x));
+            b.push(sum.wrapping_neg());
+            b
+        });
+        let hex = Just(b":7F0ED0071\n".to_vec());
+        let noise = proptest::collection::vec(any::<u8>(), 0..8);
+        let part = prop_oneof![6 => block, 1 => hex, 1 => noise];
+        (
+            proptest::collection::vec(part, 1..8),
+            proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+        )
+            .prop_map(|(parts, flips)| {
+                let mut s = parts.concat();
+                if !s.is_empty() {
+                    for (at, b) in flips {
+                        let i = at.index(s.len());
+                        s[i] = b;
+                    }
+                }
+                s
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// The fast path changes nothing: any stream, any chunking, the same items (with
+        /// offsets and the bytes each call took), `dropped_bytes` and position as the
+        /// byte-at-a-time state machine.
+        #[test]
+        fn fast_path_matches_step(s in stream(), chunks in proptest::collection::vec(1usize..300, 1..8)) {
+            prop_assert_eq!(run::<true>(&s, &chunks), run::<false>(&s, &chunks));
         }
     }
 }
