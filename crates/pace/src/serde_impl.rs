@@ -130,7 +130,7 @@ fn balancing<M: SerializeMap>(b: crate::BalanceConfig, m: &mut M) -> Result<(), 
     m.serialize_entry("delta_v", &b.delta)
 }
 
-impl JsonBody for RequestBody {
+impl<const N: usize> JsonBody for RequestBody<N> {
     fn json_command(&self) -> u8 {
         self.command()
     }

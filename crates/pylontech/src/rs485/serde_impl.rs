@@ -156,7 +156,7 @@ impl SystemAnalog {
     }
 }
 
-impl JsonBody for RequestBody {
+impl<const N: usize> JsonBody for RequestBody<N> {
     fn json_command(&self) -> u8 {
         self.command()
     }
