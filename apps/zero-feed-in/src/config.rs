@@ -521,6 +521,7 @@ fn device(
                     min_discharge: Watts(d.min_discharge_w),
                     max_discharge: Watts(d.max_discharge_w),
                     current: None,
+                    trim: None,
                 },
             ))
         }
@@ -627,6 +628,7 @@ fn device(
                         min: limits.charge_current_min,
                         max: max_i,
                     }),
+                    trim: None,
                 },
             ))
         }
@@ -693,6 +695,7 @@ fn device(
                     min_discharge: Watts(min),
                     max_discharge: Watts(d.max_discharge_w),
                     current: None,
+                    trim: None,
                 },
             ))
         }
@@ -737,6 +740,7 @@ fn device(
                     min_discharge: Watts(d.min_discharge_w),
                     max_discharge: Watts(d.max_discharge_w),
                     current: None,
+                    trim: None,
                 },
             ))
         }

@@ -146,6 +146,7 @@ fn discharge(w: i32, ma: i32) -> DeviceCommand {
     DeviceCommand {
         power: Watts(-w),
         current: Some(Milliamps(ma)),
+        voltage: None,
     }
 }
 
@@ -462,6 +463,7 @@ async fn an_npb_charges_through_its_curve_and_never_discharges() {
     cmd.send_replace(DeviceCommand {
         power: Watts(520),
         current: Some(Milliamps(10_000)),
+        voltage: None,
     });
     until("charging", || status.borrow().delivered == Some(Watts(520))).await;
     assert_eq!(

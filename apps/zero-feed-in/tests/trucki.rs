@@ -108,6 +108,7 @@ async fn zeroed_first_then_follows_and_zero_on_stop() {
     let (cmd_tx, cmd_rx) = watch::channel(DeviceCommand {
         power: Watts(-300),
         current: None,
+        voltage: None,
     });
     let (status_tx, mut status_rx) = watch::channel(DeviceStatus::default());
     let task = tokio::spawn(run(
@@ -127,12 +128,14 @@ async fn zeroed_first_then_follows_and_zero_on_stop() {
     cmd_tx.send_replace(DeviceCommand {
         power: Watts(-120),
         current: None,
+        voltage: None,
     });
     delivered_until(&mut status_rx, &mut seen, &[-300, -120]).await;
     // Above the rating: clamped to it.
     cmd_tx.send_replace(DeviceCommand {
         power: Watts(-5000),
         current: None,
+        voltage: None,
     });
     delivered_until(&mut status_rx, &mut seen, &[-120, -2000]).await;
 
