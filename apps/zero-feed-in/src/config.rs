@@ -92,6 +92,12 @@ max_discharge_w = 900
 # max_charge_w = 2000
 # max_discharge_w = 2000
 # eeprom_state_file = "/var/lib/zero-feed-in/bic0.writes"   # lifetime write count (atomic)
+# voltage_trim = false     # npb only: below its minimum current, charge at that current as a cap with
+#                          # CURVE_CV trimmed just above the battery (never above cells × max_cell_v nor
+#                          # the charge voltage, never below the battery at rest); off when a limit acts
+# trim_step_v = 0.01       # one CV step (a multiple of 0.01 V)
+# trim_interval_s = 10     # at most one step (one write; EEPROM mode: within eeprom_writes_per_min) per interval
+# trim_deadband_w = 20     # step only when the NPB delivers this far from the surplus
 
 [web]
 enabled = false            # true: the status page, JSON API and metrics at http://127.0.0.1:8080/
@@ -249,6 +255,24 @@ pub struct DeviceSection {
     #[serde(default = "default_rated_writes")]
     pub eeprom_rated_writes: u64,
     pub eeprom_state_file: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub voltage_trim: bool,
+    #[serde(default = "default_trim_step_v")]
+    pub trim_step_v: f64,
+    #[serde(default = "default_trim_interval_s")]
+    pub trim_interval_s: f64,
+    #[serde(default = "default_trim_deadband_w")]
+    pub trim_deadband_w: i32,
+}
+
+const fn default_trim_step_v() -> f64 {
+    0.01
+}
+const fn default_trim_interval_s() -> f64 {
+    10.0
+}
+const fn default_trim_deadband_w() -> i32 {
+    20
 }
 
 const fn default_address() -> u8 {
@@ -455,6 +479,34 @@ fn broker_url(field: &str, url: &str) -> Result<String, Invalid> {
     Ok(url.to_owned())
 }
 
+/// An NPB's voltage trim settings, validated.
+fn trim(
+    f: &dyn Fn(&str) -> String,
+    d: &DeviceSection,
+) -> Result<voltwire_zero_feed_in_rules::TrimConfig, Invalid> {
+    let step = scaled(&f("trim_step_v"), d.trim_step_v, 0.01, 1.0, 1000.0, "V")?;
+    if step % 10 != 0 {
+        return Err(invalid(
+            f("trim_step_v"),
+            format!("{} V is not on the NPB's 0.01 V grid", d.trim_step_v),
+            "use a multiple of 0.01 V (0.01 by default)",
+        ));
+    }
+    let interval_ms = seconds(&f("trim_interval_s"), d.trim_interval_s, 1.0, 3600.0)?;
+    if !(0..=1000).contains(&d.trim_deadband_w) {
+        return Err(invalid(
+            f("trim_deadband_w"),
+            format!("{} W", d.trim_deadband_w),
+            "use 0..=1000 W (20 by default; more than half the power one step moves)",
+        ));
+    }
+    Ok(voltwire_zero_feed_in_rules::TrimConfig {
+        step: Millivolts(step),
+        interval_ms,
+        deadband: Watts(d.trim_deadband_w),
+    })
+}
+
 /// One `[[device]]`, validated.
 #[allow(clippy::too_many_lines, reason = "one check after the other")]
 fn device(
@@ -463,6 +515,13 @@ fn device(
     battery: &BatteryConfig,
 ) -> Result<(DeviceKind, DeviceConfig), Invalid> {
     let f = |name: &str| format!("device[{i}].{name}");
+    if d.voltage_trim && d.kind != "npb" {
+        return Err(invalid(
+            f("voltage_trim"),
+            format!("kind = \"{}\" has no voltage trim", d.kind),
+            "only a Mean Well NPB (kind = \"npb\") trims its voltage; remove voltage_trim",
+        ));
+    }
     if !(0..=65_535).contains(&d.max_discharge_w) {
         return Err(invalid(
             f("max_discharge_w"),
@@ -545,13 +604,21 @@ fn device(
             })?;
             let name = required(&f("model"), d.model.as_ref(), "set model = \"BIC-2200-48\"")?;
             let model = voltwire_meanwell::Model::from_name(name)
-                .filter(|m| m.family() == voltwire_meanwell::Family::Bic2200)
+                .filter(|m| m.family() == family)
                 .ok_or_else(|| {
-                    invalid(
-                        f("model"),
-                        format!("`{name}` is not a BIC-2200 model"),
-                        "use BIC-2200-12, -24, -48 or -96",
-                    )
+                    if family == voltwire_meanwell::Family::Npb {
+                        invalid(
+                            f("model"),
+                            format!("`{name}` is not an NPB model"),
+                            "use e.g. NPB-1200-48 or NPB-1700-48",
+                        )
+                    } else {
+                        invalid(
+                            f("model"),
+                            format!("`{name}` is not a BIC-2200 model"),
+                            "use BIC-2200-12, -24, -48 or -96",
+                        )
+                    }
                 })?;
             if voltwire_meanwell::Target::device(model.family(), d.id).is_none() {
                 return Err(invalid(
@@ -600,6 +667,11 @@ fn device(
                 reason = "range checked"
             )]
             let per_hour = (d.eeprom_writes_per_min * 60.0).round() as u32;
+            let trim = if d.voltage_trim {
+                Some(trim(&f, d)?)
+            } else {
+                None
+            };
             Ok((
                 DeviceKind::Bic(crate::meanwell::Bic {
                     model,
@@ -628,7 +700,7 @@ fn device(
                         min: limits.charge_current_min,
                         max: max_i,
                     }),
-                    trim: None,
+                    trim,
                 },
             ))
         }
@@ -1156,6 +1228,70 @@ mod tests {
         assert_eq!(s.control.battery.charge_min_temperature, DeciCelsius(0));
         assert_eq!(s.reading, Reading::Pointer("/SML/Power_curr".into()));
         assert_eq!(s.devices.len(), 1);
+    }
+
+    /// The template with its Soyosource replaced by an NPB-1200-48 with `extra` lines.
+    fn npb(extra: &str) -> String {
+        template_with_token().unwrap().replacen(
+            "kind = \"soyosource\"        # soyosource (RS485 demand frames) | lumentree | trucki | bic2200 | npb\nport = \"serial:///dev/ttyUSB0?baud=4800\"\nmin_discharge_w = 0\nmax_discharge_w = 900",
+            &format!(
+                "kind = \"npb\"\nbus = \"virtual://npb\"\nmodel = \"NPB-1200-48\"\nmax_charge_w = 1000\n{extra}"
+            ),
+            1,
+        )
+    }
+
+    #[test]
+    fn an_npb_with_voltage_trim() {
+        let s = parse(&npb("")).unwrap();
+        assert_eq!(s.devices[0].1.role, Role::Charger);
+        assert_eq!(s.devices[0].1.trim, None, "off by default");
+        assert_eq!(s.devices[0].1.current.map(|c| c.min), Some(Milliamps(3600)));
+        let s = parse(&npb("voltage_trim = true")).unwrap();
+        assert_eq!(
+            s.devices[0].1.trim,
+            Some(voltwire_zero_feed_in_rules::TrimConfig::default())
+        );
+        let s = parse(&npb(
+            "voltage_trim = true\ntrim_step_v = 0.02\ntrim_interval_s = 30\ntrim_deadband_w = 35",
+        ))
+        .unwrap();
+        assert_eq!(
+            s.devices[0].1.trim,
+            Some(voltwire_zero_feed_in_rules::TrimConfig {
+                step: Millivolts(20),
+                interval_ms: 30_000,
+                deadband: Watts(35),
+            })
+        );
+        for (extra, field) in [
+            ("voltage_trim = true\ntrim_step_v = 0.015", "trim_step_v"),
+            ("voltage_trim = true\ntrim_step_v = 0", "trim_step_v"),
+            (
+                "voltage_trim = true\ntrim_interval_s = 0.5",
+                "trim_interval_s",
+            ),
+            (
+                "voltage_trim = true\ntrim_deadband_w = -1",
+                "trim_deadband_w",
+            ),
+            ("voltage_trim = yes", "voltage_trim"),
+        ] {
+            let e = parse(&npb(extra)).unwrap_err();
+            assert!(e.contains(field), "{extra}: {e}");
+        }
+        let e = parse(&npb("").replacen("NPB-1200-48", "BIC-2200-48", 1)).unwrap_err();
+        assert!(e.contains("device[0].model") && e.contains("NPB"), "{e}");
+        let e = parse(&TEMPLATE.replacen(
+            "max_discharge_w = 900",
+            "max_discharge_w = 900\nvoltage_trim = true",
+            1,
+        ))
+        .unwrap_err();
+        assert!(
+            e.contains("device[0].voltage_trim") && e.contains("fix"),
+            "{e}"
+        );
     }
 
     #[test]
