@@ -29,7 +29,7 @@ base_load_w = 0            # discharge held while the meter is stale (0 = off)
 
 [meter]
 kind = "mqtt"              # mqtt | shelly_em | shelly_em1 | shelly_gen1 | http_json
-broker = "mqtt://localhost:1883"   # kind = mqtt
+broker = "mqtt://localhost:1883"   # kind = mqtt; TLS: mqtts://host:8883?ca=/etc/ssl/broker-ca.pem (no ca=: system roots)
 topic = "tele/meter/SENSOR"        # kind = mqtt (Tasmota SML: tele/<t>/SENSOR)
 pointer = "/SML/Power_curr"        # JSON pointer to the power; "" = the payload is a number
 # url = "http://192.168.1.50"      # shelly_* (the /rpc or /status path is added) and http_json (full URL)
@@ -467,15 +467,27 @@ fn required<'a>(field: &str, v: Option<&'a String>, fix: &str) -> Result<&'a str
         .ok_or_else(|| invalid(field, "is required here", fix))
 }
 
+/// A broker URL for the meter or battery subscription: `mqtt://` or `mqtts://` (TLS with
+/// the URL's `?ca=` file or the system roots, checked here so `--check-config` finds a bad
+/// CA file).
 fn broker_url(field: &str, url: &str) -> Result<String, Invalid> {
-    url.parse::<voltwire_runtime::mqtt::BrokerUrl>()
+    let parsed = url
+        .parse::<voltwire_runtime::mqtt::BrokerUrl>()
         .map_err(|e| {
             invalid(
                 field,
                 e.to_string(),
-                "write mqtt://[user:password@]host[:port]",
+                "write mqtt://[user:password@]host[:port] or mqtts://host[:port][?ca=/path/ca.pem]",
             )
         })?;
+    let mut probe = rumqttc::MqttOptions::new("check", parsed.host.clone(), parsed.port);
+    voltwire_runtime::mqtt::set_transport(&mut probe, &parsed).map_err(|e| {
+        invalid(
+            field,
+            e.to_string(),
+            "give ?ca= a readable PEM file with the broker's CA certificate (or install ca-certificates)",
+        )
+    })?;
     Ok(url.to_owned())
 }
 
