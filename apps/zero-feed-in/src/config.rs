@@ -519,6 +519,59 @@ fn trim(
     })
 }
 
+/// `device[i].port`, required: `serial://…?baud=BAUD` or `tcp://host:port` (`tcp_note` says
+/// what goes over TCP).
+fn port(
+    f: &dyn Fn(&str) -> String,
+    d: &DeviceSection,
+    baud: u32,
+    tcp_note: &str,
+) -> Result<LinkUrl, Invalid> {
+    let example = format!("serial:///dev/ttyUSB0?baud={baud}");
+    let port = required(
+        &f("port"),
+        d.port.as_ref(),
+        &format!("set port = \"{example}\""),
+    )?;
+    port.parse().map_err(|e| {
+        invalid(
+            f("port"),
+            format!("{e}"),
+            format!("write {example} or tcp://host:port{tcp_note}"),
+        )
+    })
+}
+
+/// `device[i].address`: a Modbus slave address 1..=247 (`what` answers at it).
+fn modbus_address(
+    f: &dyn Fn(&str) -> String,
+    d: &DeviceSection,
+    what: &str,
+) -> Result<(), Invalid> {
+    if (1..=247).contains(&d.address) {
+        Ok(())
+    } else {
+        Err(invalid(
+            f("address"),
+            format!("{}", d.address),
+            format!("use the {what}'s Modbus address, 1..=247"),
+        ))
+    }
+}
+
+/// A discharger set by power (Soyosource, Lumentree, Trucki).
+const fn discharger(min_w: i32, max_w: i32) -> DeviceConfig {
+    DeviceConfig {
+        role: Role::Discharger,
+        min_charge: Watts(0),
+        max_charge: Watts(0),
+        min_discharge: Watts(min_w),
+        max_discharge: Watts(max_w),
+        current: None,
+        trim: None,
+    }
+}
+
 /// One `[[device]]`, validated.
 #[allow(clippy::too_many_lines, reason = "one check after the other")]
 fn device(
@@ -534,48 +587,35 @@ fn device(
             "only a Mean Well NPB (kind = \"npb\") trims its voltage; remove voltage_trim",
         ));
     }
-    if !(0..=65_535).contains(&d.max_discharge_w) {
-        return Err(invalid(
-            f("max_discharge_w"),
-            format!("{} W", d.max_discharge_w),
+    // Each maximum before its minimum (the minimum's range is 0..=maximum).
+    for (name, value, max, fix) in [
+        (
+            "max_discharge_w",
+            d.max_discharge_w,
+            65_535,
             "use 0..=65535 W",
-        ));
-    }
-    if !(0..=d.max_discharge_w).contains(&d.min_discharge_w) {
-        return Err(invalid(
-            f("min_discharge_w"),
-            format!("{} W", d.min_discharge_w),
+        ),
+        (
+            "min_discharge_w",
+            d.min_discharge_w,
+            d.max_discharge_w,
             "use 0..=max_discharge_w",
-        ));
-    }
-    if !(0..=65_535).contains(&d.max_charge_w) {
-        return Err(invalid(
-            f("max_charge_w"),
-            format!("{} W", d.max_charge_w),
-            "use 0..=65535 W",
-        ));
-    }
-    if !(0..=d.max_charge_w).contains(&d.min_charge_w) {
-        return Err(invalid(
-            f("min_charge_w"),
-            format!("{} W", d.min_charge_w),
+        ),
+        ("max_charge_w", d.max_charge_w, 65_535, "use 0..=65535 W"),
+        (
+            "min_charge_w",
+            d.min_charge_w,
+            d.max_charge_w,
             "use 0..=max_charge_w",
-        ));
+        ),
+    ] {
+        if !(0..=max).contains(&value) {
+            return Err(invalid(f(name), format!("{value} W"), fix));
+        }
     }
     match d.kind.as_str() {
         "soyosource" => {
-            let port = required(
-                &f("port"),
-                d.port.as_ref(),
-                "set port = \"serial:///dev/ttyUSB0?baud=4800\"",
-            )?;
-            let url = port.parse().map_err(|e| {
-                invalid(
-                    f("port"),
-                    format!("{e}"),
-                    "write serial:///dev/ttyUSB0?baud=4800 or tcp://host:port",
-                )
-            })?;
+            let url = port(&f, d, 4800, "")?;
             if d.max_discharge_w < 1 {
                 return Err(invalid(
                     f("max_discharge_w"),
@@ -585,15 +625,7 @@ fn device(
             }
             Ok((
                 DeviceKind::Soyosource(url),
-                DeviceConfig {
-                    role: Role::Discharger,
-                    min_charge: Watts(0),
-                    max_charge: Watts(0),
-                    min_discharge: Watts(d.min_discharge_w),
-                    max_discharge: Watts(d.max_discharge_w),
-                    current: None,
-                    trim: None,
-                },
+                discharger(d.min_discharge_w, d.max_discharge_w),
             ))
         }
         kind @ ("bic2200" | "npb") => {
@@ -618,19 +650,12 @@ fn device(
             let model = voltwire_meanwell::Model::from_name(name)
                 .filter(|m| m.family() == family)
                 .ok_or_else(|| {
-                    if family == voltwire_meanwell::Family::Npb {
-                        invalid(
-                            f("model"),
-                            format!("`{name}` is not an NPB model"),
-                            "use e.g. NPB-1200-48 or NPB-1700-48",
-                        )
+                    let (what, fix) = if family == voltwire_meanwell::Family::Npb {
+                        ("an NPB", "use e.g. NPB-1200-48 or NPB-1700-48")
                     } else {
-                        invalid(
-                            f("model"),
-                            format!("`{name}` is not a BIC-2200 model"),
-                            "use BIC-2200-12, -24, -48 or -96",
-                        )
-                    }
+                        ("a BIC-2200", "use BIC-2200-12, -24, -48 or -96")
+                    };
+                    invalid(f("model"), format!("`{name}` is not {what} model"), fix)
                 })?;
             if voltwire_meanwell::Target::device(model.family(), d.id).is_none() {
                 return Err(invalid(
@@ -717,18 +742,7 @@ fn device(
             ))
         }
         "lumentree" => {
-            let port = required(
-                &f("port"),
-                d.port.as_ref(),
-                "set port = \"serial:///dev/ttyUSB0?baud=9600\"",
-            )?;
-            let url = port.parse().map_err(|e| {
-                invalid(
-                    f("port"),
-                    format!("{e}"),
-                    "write serial:///dev/ttyUSB0?baud=9600 or tcp://host:port (RTU over TCP)",
-                )
-            })?;
+            let url = port(&f, d, 9600, " (RTU over TCP)")?;
             let name = required(
                 &f("model"),
                 d.model.as_ref(),
@@ -746,13 +760,7 @@ fn device(
                     ));
                 }
             };
-            if !(1..=247).contains(&d.address) {
-                return Err(invalid(
-                    f("address"),
-                    format!("{}", d.address),
-                    "use the inverter's Modbus address 1..=247",
-                ));
-            }
+            modbus_address(&f, d, "inverter")?;
             let rated = model.rated_power();
             if d.max_discharge_w < 1 || d.max_discharge_w > rated.0 {
                 return Err(invalid(
@@ -772,30 +780,11 @@ fn device(
                     address: d.address,
                     model,
                 }),
-                DeviceConfig {
-                    role: Role::Discharger,
-                    min_charge: Watts(0),
-                    max_charge: Watts(0),
-                    min_discharge: Watts(min),
-                    max_discharge: Watts(d.max_discharge_w),
-                    current: None,
-                    trim: None,
-                },
+                discharger(min, d.max_discharge_w),
             ))
         }
         "trucki" => {
-            let port = required(
-                &f("port"),
-                d.port.as_ref(),
-                "set port = \"serial:///dev/ttyUSB0?baud=9600\"",
-            )?;
-            let url = port.parse().map_err(|e| {
-                invalid(
-                    f("port"),
-                    format!("{e}"),
-                    "write serial:///dev/ttyUSB0?baud=9600 or tcp://host:port (RTU over TCP)",
-                )
-            })?;
+            let url = port(&f, d, 9600, " (RTU over TCP)")?;
             let max = voltwire_modbus::trucki::MAX_POWER.0;
             if !(1..=max).contains(&d.max_discharge_w) {
                 return Err(invalid(
@@ -804,28 +793,14 @@ fn device(
                     format!("give the inverter's rating, 1..={max} W (e.g. 1000 or 2000)"),
                 ));
             }
-            if d.address == 0 || d.address > 247 {
-                return Err(invalid(
-                    f("address"),
-                    format!("{}", d.address),
-                    "use the board's Modbus address, 1..=247",
-                ));
-            }
+            modbus_address(&f, d, "board")?;
             Ok((
                 DeviceKind::Trucki(crate::trucki::Trucki {
                     port: url,
                     address: d.address,
                     max: Watts(d.max_discharge_w),
                 }),
-                DeviceConfig {
-                    role: Role::Discharger,
-                    min_charge: Watts(0),
-                    max_charge: Watts(0),
-                    min_discharge: Watts(d.min_discharge_w),
-                    max_discharge: Watts(d.max_discharge_w),
-                    current: None,
-                    trim: None,
-                },
+                discharger(d.min_discharge_w, d.max_discharge_w),
             ))
         }
         other => Err(invalid(
