@@ -26,9 +26,13 @@ use std::time::{Duration, Instant};
 
 use voltwire_meanwell::{Body, Message, Model};
 use voltwire_sim::device::{DalyBms, MeanwellPsu};
+use voltwire_sim::serve::SerialStation;
 use voltwire_sim::serve::can::CanStation;
-use voltwire_sim::serve::{self, Listen, PortDrop, SerialStation};
 use voltwire_sim::{CanFrame, CanResponder, Faults, Plant, PlantCommand};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{quiet, serve_tcp};
 
 fn arg(name: &str, default: u64) -> u64 {
     let args: Vec<String> = std::env::args().collect();
@@ -101,8 +105,6 @@ impl CanResponder for Recorder {
     }
 }
 
-fn quiet(_: core::fmt::Arguments<'_>) {}
-
 /// The app's process, killed when dropped (also on a panic).
 struct Child(std::process::Child);
 
@@ -111,33 +113,6 @@ impl Drop for Child {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// Serves `port` on a free TCP port from a thread of its own; the address.
-fn serve_on_thread<P: serve::Port + Send + 'static>(mut port: P) -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let announce = |a: &str| {
-                let _ = tx.send(a.to_owned());
-                Ok(())
-            };
-            let _ = serve::serve(
-                &mut port,
-                Listen::Tcp("127.0.0.1:0".into()),
-                PortDrop::Never,
-                quiet,
-                announce,
-                core::future::pending(),
-            )
-            .await;
-        });
-    });
-    rx.recv_timeout(Duration::from_secs(30)).unwrap()
 }
 
 fn main() {
@@ -156,7 +131,7 @@ async fn run(seconds: u64, verbose: bool) {
     let broker = voltwire_testkit::Broker::start("zfi-bench");
     let url = broker.url();
     let writes: Writes = Arc::default();
-    let bic = serve_on_thread(CanStation::new(
+    let bic = serve_tcp(CanStation::new(
         Plant::single(16, 0.6),
         Recorder {
             psu: MeanwellPsu::new(Model::from_name("BIC-2200-48").unwrap(), 0),
@@ -166,7 +141,7 @@ async fn run(seconds: u64, verbose: bool) {
         250_000,
         quiet,
     ));
-    let daly = serve_on_thread(SerialStation::new(
+    let daly = serve_tcp(SerialStation::new(
         Plant::single(16, 0.6),
         Box::new(DalyBms::new(0)),
         1.0,

@@ -17,20 +17,29 @@ use crate::engine::{self, Clock, Sources};
 use crate::meter::{self, Reading};
 use crate::telemetry;
 
-/// Subscribes to `topic` on `broker` and hands every non-retained payload to `on` (a
-/// retained message is old data of unknown age: never a fresh reading). Reconnects with
-/// backoff; never ends.
-pub async fn subscribe(
-    broker: BrokerUrl,
+/// The options of a subscription client for `broker`: keep-alive 10 s, the URL's
+/// credentials and, for `mqtts://`, the runtime's TLS set-up (the URL's `ca=` file or the
+/// system roots).
+///
+/// # Errors
+/// The TLS set-up's message (an unreadable or empty CA file, no system roots).
+pub fn subscriber_options(
+    broker: &BrokerUrl,
     client_id: String,
-    topic: String,
-    mut on: impl FnMut(&[u8]),
-) {
+) -> Result<rumqttc::MqttOptions, String> {
     let mut options = rumqttc::MqttOptions::new(client_id, broker.host.clone(), broker.port);
     options.set_keep_alive(Duration::from_secs(10));
     if let (Some(u), Some(p)) = (&broker.username, &broker.password) {
         options.set_credentials(u.clone(), p.clone());
     }
+    voltwire_runtime::mqtt::set_transport(&mut options, broker).map_err(|e| e.to_string())?;
+    Ok(options)
+}
+
+/// Subscribes to `topic` with `options` ([`subscriber_options`]) and hands every
+/// non-retained payload to `on` (a retained message is old data of unknown age: never a
+/// fresh reading). Reconnects with backoff; never ends.
+pub async fn subscribe(options: rumqttc::MqttOptions, topic: String, mut on: impl FnMut(&[u8])) {
     let (client, mut events) = rumqttc::AsyncClient::new(options, 16);
     let mut backoff = Backoff::new(Duration::from_millis(500), Duration::from_secs(30), 200, 7);
     loop {
@@ -283,12 +292,9 @@ pub async fn run_hooked(
     match settings.meter.clone() {
         MeterSource::Mqtt { broker, topic } => {
             let url: BrokerUrl = broker.parse().map_err(|e| format!("meter.broker: {e}"))?;
-            tasks.spawn(subscribe(
-                url,
-                format!("zero-feed-in-meter-{}", std::process::id()),
-                topic,
-                move |p| on_meter(p, &reading),
-            ));
+            let id = format!("zero-feed-in-meter-{}", std::process::id());
+            let options = subscriber_options(&url, id).map_err(|e| format!("meter.broker: {e}"))?;
+            tasks.spawn(subscribe(options, topic, move |p| on_meter(p, &reading)));
         }
         MeterSource::Http { url, interval_ms } => {
             tasks.spawn(async move {
@@ -308,17 +314,17 @@ pub async fn run_hooked(
     match settings.battery.clone() {
         BatterySource::Mqtt { broker, topic } => {
             let url: BrokerUrl = broker.parse().map_err(|e| format!("battery.broker: {e}"))?;
-            tasks.spawn(subscribe(
-                url,
-                format!("zero-feed-in-bms-{}", std::process::id()),
-                topic,
-                move |p| match battery_reading(clock.now(), p) {
+            let id = format!("zero-feed-in-bms-{}", std::process::id());
+            let options =
+                subscriber_options(&url, id).map_err(|e| format!("battery.broker: {e}"))?;
+            tasks.spawn(subscribe(options, topic, move |p| {
+                match battery_reading(clock.now(), p) {
                     Ok(b) => {
                         battery_tx.send_replace(Some(b));
                     }
                     Err(e) => tracing::warn!(error = %e, "battery payload ignored"),
-                },
-            ));
+                }
+            }));
         }
         BatterySource::Bms(bms) => {
             tasks.spawn(crate::bms::run(bms, clock, battery_tx));

@@ -29,7 +29,7 @@ base_load_w = 0            # discharge held while the meter is stale (0 = off)
 
 [meter]
 kind = "mqtt"              # mqtt | shelly_em | shelly_em1 | shelly_gen1 | http_json
-broker = "mqtt://localhost:1883"   # kind = mqtt
+broker = "mqtt://localhost:1883"   # kind = mqtt; TLS: mqtts://host:8883?ca=/etc/ssl/broker-ca.pem (no ca=: system roots)
 topic = "tele/meter/SENSOR"        # kind = mqtt (Tasmota SML: tele/<t>/SENSOR)
 pointer = "/SML/Power_curr"        # JSON pointer to the power; "" = the payload is a number
 # url = "http://192.168.1.50"      # shelly_* (the /rpc or /status path is added) and http_json (full URL)
@@ -92,6 +92,12 @@ max_discharge_w = 900
 # max_charge_w = 2000
 # max_discharge_w = 2000
 # eeprom_state_file = "/var/lib/zero-feed-in/bic0.writes"   # lifetime write count (atomic)
+# voltage_trim = false     # npb only: below its minimum current, charge at that current as a cap with
+#                          # CURVE_CV trimmed just above the battery (never above cells × max_cell_v nor
+#                          # the charge voltage, never below the battery at rest); off when a limit acts
+# trim_step_v = 0.01       # one CV step (a multiple of 0.01 V)
+# trim_interval_s = 10     # at most one step (one write; EEPROM mode: within eeprom_writes_per_min) per interval
+# trim_deadband_w = 20     # step only when the NPB delivers this far from the surplus
 
 [web]
 enabled = false            # true: the status page, JSON API and metrics at http://127.0.0.1:8080/
@@ -249,6 +255,24 @@ pub struct DeviceSection {
     #[serde(default = "default_rated_writes")]
     pub eeprom_rated_writes: u64,
     pub eeprom_state_file: Option<std::path::PathBuf>,
+    #[serde(default)]
+    pub voltage_trim: bool,
+    #[serde(default = "default_trim_step_v")]
+    pub trim_step_v: f64,
+    #[serde(default = "default_trim_interval_s")]
+    pub trim_interval_s: f64,
+    #[serde(default = "default_trim_deadband_w")]
+    pub trim_deadband_w: i32,
+}
+
+const fn default_trim_step_v() -> f64 {
+    0.01
+}
+const fn default_trim_interval_s() -> f64 {
+    10.0
+}
+const fn default_trim_deadband_w() -> i32 {
+    20
 }
 
 const fn default_address() -> u8 {
@@ -443,16 +467,109 @@ fn required<'a>(field: &str, v: Option<&'a String>, fix: &str) -> Result<&'a str
         .ok_or_else(|| invalid(field, "is required here", fix))
 }
 
+/// A broker URL for the meter or battery subscription: `mqtt://` or `mqtts://` (TLS with
+/// the URL's `?ca=` file or the system roots, checked here so `--check-config` finds a bad
+/// CA file).
 fn broker_url(field: &str, url: &str) -> Result<String, Invalid> {
-    url.parse::<voltwire_runtime::mqtt::BrokerUrl>()
+    let parsed = url
+        .parse::<voltwire_runtime::mqtt::BrokerUrl>()
         .map_err(|e| {
             invalid(
                 field,
                 e.to_string(),
-                "write mqtt://[user:password@]host[:port]",
+                "write mqtt://[user:password@]host[:port] or mqtts://host[:port][?ca=/path/ca.pem]",
             )
         })?;
+    let mut probe = rumqttc::MqttOptions::new("check", parsed.host.clone(), parsed.port);
+    voltwire_runtime::mqtt::set_transport(&mut probe, &parsed).map_err(|e| {
+        invalid(
+            field,
+            e.to_string(),
+            "give ?ca= a readable PEM file with the broker's CA certificate (or install ca-certificates)",
+        )
+    })?;
     Ok(url.to_owned())
+}
+
+/// An NPB's voltage trim settings, validated.
+fn trim(
+    f: &dyn Fn(&str) -> String,
+    d: &DeviceSection,
+) -> Result<voltwire_zero_feed_in_rules::TrimConfig, Invalid> {
+    let step = scaled(&f("trim_step_v"), d.trim_step_v, 0.01, 1.0, 1000.0, "V")?;
+    if step % 10 != 0 {
+        return Err(invalid(
+            f("trim_step_v"),
+            format!("{} V is not on the NPB's 0.01 V grid", d.trim_step_v),
+            "use a multiple of 0.01 V (0.01 by default)",
+        ));
+    }
+    let interval_ms = seconds(&f("trim_interval_s"), d.trim_interval_s, 1.0, 3600.0)?;
+    if !(0..=1000).contains(&d.trim_deadband_w) {
+        return Err(invalid(
+            f("trim_deadband_w"),
+            format!("{} W", d.trim_deadband_w),
+            "use 0..=1000 W (20 by default; more than half the power one step moves)",
+        ));
+    }
+    Ok(voltwire_zero_feed_in_rules::TrimConfig {
+        step: Millivolts(step),
+        interval_ms,
+        deadband: Watts(d.trim_deadband_w),
+    })
+}
+
+/// `device[i].port`, required: `serial://…?baud=BAUD` or `tcp://host:port` (`tcp_note` says
+/// what goes over TCP).
+fn port(
+    f: &dyn Fn(&str) -> String,
+    d: &DeviceSection,
+    baud: u32,
+    tcp_note: &str,
+) -> Result<LinkUrl, Invalid> {
+    let example = format!("serial:///dev/ttyUSB0?baud={baud}");
+    let port = required(
+        &f("port"),
+        d.port.as_ref(),
+        &format!("set port = \"{example}\""),
+    )?;
+    port.parse().map_err(|e| {
+        invalid(
+            f("port"),
+            format!("{e}"),
+            format!("write {example} or tcp://host:port{tcp_note}"),
+        )
+    })
+}
+
+/// `device[i].address`: a Modbus slave address 1..=247 (`what` answers at it).
+fn modbus_address(
+    f: &dyn Fn(&str) -> String,
+    d: &DeviceSection,
+    what: &str,
+) -> Result<(), Invalid> {
+    if (1..=247).contains(&d.address) {
+        Ok(())
+    } else {
+        Err(invalid(
+            f("address"),
+            format!("{}", d.address),
+            format!("use the {what}'s Modbus address, 1..=247"),
+        ))
+    }
+}
+
+/// A discharger set by power (Soyosource, Lumentree, Trucki).
+const fn discharger(min_w: i32, max_w: i32) -> DeviceConfig {
+    DeviceConfig {
+        role: Role::Discharger,
+        min_charge: Watts(0),
+        max_charge: Watts(0),
+        min_discharge: Watts(min_w),
+        max_discharge: Watts(max_w),
+        current: None,
+        trim: None,
+    }
 }
 
 /// One `[[device]]`, validated.
@@ -463,48 +580,42 @@ fn device(
     battery: &BatteryConfig,
 ) -> Result<(DeviceKind, DeviceConfig), Invalid> {
     let f = |name: &str| format!("device[{i}].{name}");
-    if !(0..=65_535).contains(&d.max_discharge_w) {
+    if d.voltage_trim && d.kind != "npb" {
         return Err(invalid(
-            f("max_discharge_w"),
-            format!("{} W", d.max_discharge_w),
-            "use 0..=65535 W",
+            f("voltage_trim"),
+            format!("kind = \"{}\" has no voltage trim", d.kind),
+            "only a Mean Well NPB (kind = \"npb\") trims its voltage; remove voltage_trim",
         ));
     }
-    if !(0..=d.max_discharge_w).contains(&d.min_discharge_w) {
-        return Err(invalid(
-            f("min_discharge_w"),
-            format!("{} W", d.min_discharge_w),
+    // Each maximum before its minimum (the minimum's range is 0..=maximum).
+    for (name, value, max, fix) in [
+        (
+            "max_discharge_w",
+            d.max_discharge_w,
+            65_535,
+            "use 0..=65535 W",
+        ),
+        (
+            "min_discharge_w",
+            d.min_discharge_w,
+            d.max_discharge_w,
             "use 0..=max_discharge_w",
-        ));
-    }
-    if !(0..=65_535).contains(&d.max_charge_w) {
-        return Err(invalid(
-            f("max_charge_w"),
-            format!("{} W", d.max_charge_w),
-            "use 0..=65535 W",
-        ));
-    }
-    if !(0..=d.max_charge_w).contains(&d.min_charge_w) {
-        return Err(invalid(
-            f("min_charge_w"),
-            format!("{} W", d.min_charge_w),
+        ),
+        ("max_charge_w", d.max_charge_w, 65_535, "use 0..=65535 W"),
+        (
+            "min_charge_w",
+            d.min_charge_w,
+            d.max_charge_w,
             "use 0..=max_charge_w",
-        ));
+        ),
+    ] {
+        if !(0..=max).contains(&value) {
+            return Err(invalid(f(name), format!("{value} W"), fix));
+        }
     }
     match d.kind.as_str() {
         "soyosource" => {
-            let port = required(
-                &f("port"),
-                d.port.as_ref(),
-                "set port = \"serial:///dev/ttyUSB0?baud=4800\"",
-            )?;
-            let url = port.parse().map_err(|e| {
-                invalid(
-                    f("port"),
-                    format!("{e}"),
-                    "write serial:///dev/ttyUSB0?baud=4800 or tcp://host:port",
-                )
-            })?;
+            let url = port(&f, d, 4800, "")?;
             if d.max_discharge_w < 1 {
                 return Err(invalid(
                     f("max_discharge_w"),
@@ -514,14 +625,7 @@ fn device(
             }
             Ok((
                 DeviceKind::Soyosource(url),
-                DeviceConfig {
-                    role: Role::Discharger,
-                    min_charge: Watts(0),
-                    max_charge: Watts(0),
-                    min_discharge: Watts(d.min_discharge_w),
-                    max_discharge: Watts(d.max_discharge_w),
-                    current: None,
-                },
+                discharger(d.min_discharge_w, d.max_discharge_w),
             ))
         }
         kind @ ("bic2200" | "npb") => {
@@ -544,13 +648,14 @@ fn device(
             })?;
             let name = required(&f("model"), d.model.as_ref(), "set model = \"BIC-2200-48\"")?;
             let model = voltwire_meanwell::Model::from_name(name)
-                .filter(|m| m.family() == voltwire_meanwell::Family::Bic2200)
+                .filter(|m| m.family() == family)
                 .ok_or_else(|| {
-                    invalid(
-                        f("model"),
-                        format!("`{name}` is not a BIC-2200 model"),
-                        "use BIC-2200-12, -24, -48 or -96",
-                    )
+                    let (what, fix) = if family == voltwire_meanwell::Family::Npb {
+                        ("an NPB", "use e.g. NPB-1200-48 or NPB-1700-48")
+                    } else {
+                        ("a BIC-2200", "use BIC-2200-12, -24, -48 or -96")
+                    };
+                    invalid(f("model"), format!("`{name}` is not {what} model"), fix)
                 })?;
             if voltwire_meanwell::Target::device(model.family(), d.id).is_none() {
                 return Err(invalid(
@@ -599,6 +704,11 @@ fn device(
                 reason = "range checked"
             )]
             let per_hour = (d.eeprom_writes_per_min * 60.0).round() as u32;
+            let trim = if d.voltage_trim {
+                Some(trim(&f, d)?)
+            } else {
+                None
+            };
             Ok((
                 DeviceKind::Bic(crate::meanwell::Bic {
                     model,
@@ -627,22 +737,12 @@ fn device(
                         min: limits.charge_current_min,
                         max: max_i,
                     }),
+                    trim,
                 },
             ))
         }
         "lumentree" => {
-            let port = required(
-                &f("port"),
-                d.port.as_ref(),
-                "set port = \"serial:///dev/ttyUSB0?baud=9600\"",
-            )?;
-            let url = port.parse().map_err(|e| {
-                invalid(
-                    f("port"),
-                    format!("{e}"),
-                    "write serial:///dev/ttyUSB0?baud=9600 or tcp://host:port (RTU over TCP)",
-                )
-            })?;
+            let url = port(&f, d, 9600, " (RTU over TCP)")?;
             let name = required(
                 &f("model"),
                 d.model.as_ref(),
@@ -660,13 +760,7 @@ fn device(
                     ));
                 }
             };
-            if !(1..=247).contains(&d.address) {
-                return Err(invalid(
-                    f("address"),
-                    format!("{}", d.address),
-                    "use the inverter's Modbus address 1..=247",
-                ));
-            }
+            modbus_address(&f, d, "inverter")?;
             let rated = model.rated_power();
             if d.max_discharge_w < 1 || d.max_discharge_w > rated.0 {
                 return Err(invalid(
@@ -686,29 +780,11 @@ fn device(
                     address: d.address,
                     model,
                 }),
-                DeviceConfig {
-                    role: Role::Discharger,
-                    min_charge: Watts(0),
-                    max_charge: Watts(0),
-                    min_discharge: Watts(min),
-                    max_discharge: Watts(d.max_discharge_w),
-                    current: None,
-                },
+                discharger(min, d.max_discharge_w),
             ))
         }
         "trucki" => {
-            let port = required(
-                &f("port"),
-                d.port.as_ref(),
-                "set port = \"serial:///dev/ttyUSB0?baud=9600\"",
-            )?;
-            let url = port.parse().map_err(|e| {
-                invalid(
-                    f("port"),
-                    format!("{e}"),
-                    "write serial:///dev/ttyUSB0?baud=9600 or tcp://host:port (RTU over TCP)",
-                )
-            })?;
+            let url = port(&f, d, 9600, " (RTU over TCP)")?;
             let max = voltwire_modbus::trucki::MAX_POWER.0;
             if !(1..=max).contains(&d.max_discharge_w) {
                 return Err(invalid(
@@ -717,27 +793,14 @@ fn device(
                     format!("give the inverter's rating, 1..={max} W (e.g. 1000 or 2000)"),
                 ));
             }
-            if d.address == 0 || d.address > 247 {
-                return Err(invalid(
-                    f("address"),
-                    format!("{}", d.address),
-                    "use the board's Modbus address, 1..=247",
-                ));
-            }
+            modbus_address(&f, d, "board")?;
             Ok((
                 DeviceKind::Trucki(crate::trucki::Trucki {
                     port: url,
                     address: d.address,
                     max: Watts(d.max_discharge_w),
                 }),
-                DeviceConfig {
-                    role: Role::Discharger,
-                    min_charge: Watts(0),
-                    max_charge: Watts(0),
-                    min_discharge: Watts(d.min_discharge_w),
-                    max_discharge: Watts(d.max_discharge_w),
-                    current: None,
-                },
+                discharger(d.min_discharge_w, d.max_discharge_w),
             ))
         }
         other => Err(invalid(
@@ -1152,6 +1215,70 @@ mod tests {
         assert_eq!(s.control.battery.charge_min_temperature, DeciCelsius(0));
         assert_eq!(s.reading, Reading::Pointer("/SML/Power_curr".into()));
         assert_eq!(s.devices.len(), 1);
+    }
+
+    /// The template with its Soyosource replaced by an NPB-1200-48 with `extra` lines.
+    fn npb(extra: &str) -> String {
+        template_with_token().unwrap().replacen(
+            "kind = \"soyosource\"        # soyosource (RS485 demand frames) | lumentree | trucki | bic2200 | npb\nport = \"serial:///dev/ttyUSB0?baud=4800\"\nmin_discharge_w = 0\nmax_discharge_w = 900",
+            &format!(
+                "kind = \"npb\"\nbus = \"virtual://npb\"\nmodel = \"NPB-1200-48\"\nmax_charge_w = 1000\n{extra}"
+            ),
+            1,
+        )
+    }
+
+    #[test]
+    fn an_npb_with_voltage_trim() {
+        let s = parse(&npb("")).unwrap();
+        assert_eq!(s.devices[0].1.role, Role::Charger);
+        assert_eq!(s.devices[0].1.trim, None, "off by default");
+        assert_eq!(s.devices[0].1.current.map(|c| c.min), Some(Milliamps(3600)));
+        let s = parse(&npb("voltage_trim = true")).unwrap();
+        assert_eq!(
+            s.devices[0].1.trim,
+            Some(voltwire_zero_feed_in_rules::TrimConfig::default())
+        );
+        let s = parse(&npb(
+            "voltage_trim = true\ntrim_step_v = 0.02\ntrim_interval_s = 30\ntrim_deadband_w = 35",
+        ))
+        .unwrap();
+        assert_eq!(
+            s.devices[0].1.trim,
+            Some(voltwire_zero_feed_in_rules::TrimConfig {
+                step: Millivolts(20),
+                interval_ms: 30_000,
+                deadband: Watts(35),
+            })
+        );
+        for (extra, field) in [
+            ("voltage_trim = true\ntrim_step_v = 0.015", "trim_step_v"),
+            ("voltage_trim = true\ntrim_step_v = 0", "trim_step_v"),
+            (
+                "voltage_trim = true\ntrim_interval_s = 0.5",
+                "trim_interval_s",
+            ),
+            (
+                "voltage_trim = true\ntrim_deadband_w = -1",
+                "trim_deadband_w",
+            ),
+            ("voltage_trim = yes", "voltage_trim"),
+        ] {
+            let e = parse(&npb(extra)).unwrap_err();
+            assert!(e.contains(field), "{extra}: {e}");
+        }
+        let e = parse(&npb("").replacen("NPB-1200-48", "BIC-2200-48", 1)).unwrap_err();
+        assert!(e.contains("device[0].model") && e.contains("NPB"), "{e}");
+        let e = parse(&TEMPLATE.replacen(
+            "max_discharge_w = 900",
+            "max_discharge_w = 900\nvoltage_trim = true",
+            1,
+        ))
+        .unwrap_err();
+        assert!(
+            e.contains("device[0].voltage_trim") && e.contains("fix"),
+            "{e}"
+        );
     }
 
     #[test]

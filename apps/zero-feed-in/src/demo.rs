@@ -46,6 +46,7 @@ pub fn bic() -> DeviceConfig {
             min: Milliamps(450),
             max: Milliamps(38_300),
         }),
+        trim: None,
     }
 }
 

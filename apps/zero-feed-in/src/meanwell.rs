@@ -10,6 +10,14 @@
 //! voltage (a runaway charge is capped by the unit) and `REVERSE_VOUT_SET` = cells × min cell
 //! voltage (the unit stops discharging there by itself), both checked against the model
 //! limits. Status: `READ_VOUT` × `READ_IOUT` every second; a reply is the device's "seen".
+//!
+//! An NPB in voltage trim (`voltage_trim = true`, the rules' [`voltwire_zero_feed_in_rules::trim`])
+//! gets `CURVE_CV` = the trimmed voltage (capped at the backstop) before `CURVE_CC` = its
+//! minimum current; out of trim `CURVE_CV` goes back to the backstop before the current
+//! rises. These are set point writes like any other: free in RAM mode, through the
+//! [`WriteBudget`] otherwise (a refused one keeps the unit as it was and ends that step's
+//! plan). Switched off, the trimmed `CURVE_CV` is left as it is (lower than the backstop) and
+//! restored before the unit is switched on again without trim.
 
 use std::time::Duration;
 
@@ -105,6 +113,8 @@ struct Written {
     direction: Option<u8>,
     iout: Option<Milliamps>,
     reverse_iout: Option<Milliamps>,
+    /// The NPB's `CURVE_CV`: the backstop, or a trimmed voltage.
+    cv: Option<Millivolts>,
 }
 
 /// Where the task reports: its status, and (no BMS) the battery voltage it measures.
@@ -235,7 +245,11 @@ pub async fn run(
                         Ok(m) => {
                             budget.force_write(now);
                             persist(&bic, &budget);
-                            backstop_ok &= io.send(&m).await;
+                            let sent = io.send(&m).await;
+                            if let (true, Value::CurveCv(cv)) = (sent, v) {
+                                written.cv = Some(cv);
+                            }
+                            backstop_ok &= sent;
                         }
                         Err(e) => {
                             tracing::error!(error = %e, "meanwell: backstop refused; the unit stays off");
@@ -269,7 +283,17 @@ pub async fn run(
                     )
                 };
                 if npb {
-                    // The NPB charges only, at its charge curve's constant current.
+                    // The NPB charges only, at its charge curve's constant current, with its
+                    // constant voltage at the backstop or, in voltage trim, just above the
+                    // battery (never above the backstop). The voltage goes first: into trim
+                    // it lowers the output before the current does; out of trim the current
+                    // is still the minimum while the voltage rises.
+                    let cv = cmd.voltage.map_or(bic.backstop_vout, |v| {
+                        Millivolts(v.0.min(bic.backstop_vout.0))
+                    });
+                    if written.cv != Some(cv) {
+                        plan.push(Value::CurveCv(cv));
+                    }
                     if written.iout != Some(amps) {
                         plan.push(Value::CurveCc(amps));
                     }
@@ -311,6 +335,7 @@ pub async fn run(
                     Value::Direction(d) => written.direction = Some(d),
                     Value::IoutSet(i) | Value::CurveCc(i) => written.iout = Some(i),
                     Value::ReverseIoutSet(i) => written.reverse_iout = Some(i),
+                    Value::CurveCv(v) => written.cv = Some(v),
                     _ => {}
                 }
             }

@@ -138,7 +138,8 @@ fn age_s(now: Millis, at: Option<Millis>) -> Value {
 }
 
 /// The state published on `B/state`: `snake_case` keys with SI suffixes, battery power
-/// positive = charging.
+/// positive = charging; per device `trim_active` and `trim_v` (an NPB's trimmed constant
+/// voltage while it trims, else `null`).
 pub fn state_json(
     now: Millis,
     d: &Decision,
@@ -168,6 +169,8 @@ pub fn state_json(
                 "delivered_w": s.delivered.map(|w| w.0),
                 "age_s": age_s(now, s.last_seen),
                 "lost": d.alarms.device_lost.get(i).copied().unwrap_or(false),
+                "trim_active": c.voltage.is_some(),
+                "trim_v": c.voltage.map(|v| f64::from(v.0) / 1000.0),
             })
         })
         .collect();
@@ -243,6 +246,38 @@ pub fn discovery(topics: &Topics, prefix: &str) -> Result<Vec<mqtt::DiscoveryCon
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_state_shows_each_device_trim() {
+        use voltwire_core::{Milliamps, Millivolts};
+        use voltwire_zero_feed_in_rules::{Alarms, DeviceCommand, Latches, Mode};
+        let mut commands = [DeviceCommand::OFF; 4];
+        commands[0] = DeviceCommand {
+            power: Watts(60),
+            current: Some(Milliamps(3600)),
+            voltage: Some(Millivolts(52_420)),
+        };
+        commands[1] = DeviceCommand {
+            power: Watts(-300),
+            current: None,
+            voltage: None,
+        };
+        let d = Decision {
+            commands,
+            mode: Mode::Normal,
+            demand: Some(Watts(-60)),
+            latches: Latches::default(),
+            alarms: Alarms::default(),
+            charge_allowed: true,
+            discharge_allowed: true,
+        };
+        let v = state_json(Millis(0), &d, None, None, &[DeviceStatus::default(); 2]);
+        assert_eq!(v["devices"][0]["trim_active"], json!(true));
+        assert_eq!(v["devices"][0]["trim_v"], json!(52.42));
+        assert_eq!(v["devices"][0]["set_point_w"], json!(60));
+        assert_eq!(v["devices"][1]["trim_active"], json!(false));
+        assert_eq!(v["devices"][1]["trim_v"], Value::Null);
+    }
 
     #[test]
     fn commands_are_validated_with_their_ttl() {

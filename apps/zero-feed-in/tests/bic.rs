@@ -146,6 +146,7 @@ fn discharge(w: i32, ma: i32) -> DeviceCommand {
     DeviceCommand {
         power: Watts(-w),
         current: Some(Milliamps(ma)),
+        voltage: None,
     }
 }
 
@@ -462,6 +463,7 @@ async fn an_npb_charges_through_its_curve_and_never_discharges() {
     cmd.send_replace(DeviceCommand {
         power: Watts(520),
         current: Some(Milliamps(10_000)),
+        voltage: None,
     });
     until("charging", || status.borrow().delivered == Some(Watts(520))).await;
     assert_eq!(
@@ -483,6 +485,130 @@ async fn an_npb_charges_through_its_curve_and_never_discharges() {
     );
     drop(cmd);
     tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .unwrap()
+        .unwrap();
+}
+
+fn trim(power: i32, ma: i32, mv: Option<i32>) -> DeviceCommand {
+    DeviceCommand {
+        power: Watts(power),
+        current: Some(Milliamps(ma)),
+        voltage: mv.map(Millivolts),
+    }
+}
+
+/// An NPB-1200-48 task on the simulated unit; `keeps_bit_10`: RAM mode.
+fn start_npb(keeps_bit_10: bool) -> Dev {
+    let virtuals = VirtualBuses::default();
+    let writes = simulated(&virtuals, keeps_bit_10, Family::Npb);
+    let (cmd, cmd_rx) = watch::channel(DeviceCommand::OFF);
+    let (status_tx, status) = watch::channel(DeviceStatus::default());
+    let mut b = bic();
+    b.model = Model::Npb1200_48;
+    let reports = Reports {
+        status: status_tx,
+        voltage: None,
+    };
+    let task = tokio::spawn(run(b, virtuals, Clock::start(1), cmd_rx, reports));
+    Dev {
+        cmd,
+        status,
+        task,
+        writes,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_npb_in_voltage_trim_writes_its_cv_first_and_restores_the_backstop() {
+    let d = start_npb(true);
+    let writes = &d.writes;
+    until("set-up written", || writes.lock().unwrap().len() >= 3).await;
+    let since = |n: usize| writes.lock().unwrap()[n..].to_vec();
+    // Into trim: the voltage just above the battery, then the minimum current, then on.
+    d.cmd.send_replace(trim(60, 3600, Some(52_410)));
+    until("on", || writes.lock().unwrap().len() >= 6).await;
+    assert_eq!(
+        since(3),
+        [
+            Value::CurveCv(Millivolts(52_410)),
+            Value::CurveCc(Milliamps(3600)),
+            Value::Operation(1)
+        ]
+    );
+    // A trim step: the voltage only.
+    d.cmd.send_replace(trim(60, 3600, Some(52_420)));
+    until("step", || writes.lock().unwrap().len() >= 7).await;
+    assert_eq!(since(6), [Value::CurveCv(Millivolts(52_420))]);
+    // Out of trim to a current above the minimum: the backstop back first, then the current.
+    d.cmd.send_replace(trim(400, 7630, None));
+    until("normal", || writes.lock().unwrap().len() >= 9).await;
+    assert_eq!(
+        since(7),
+        [
+            Value::CurveCv(Millivolts(56_800)),
+            Value::CurveCc(Milliamps(7630))
+        ]
+    );
+    // A voltage above the backstop (never sent by the rules) is capped at it: nothing new.
+    d.cmd.send_replace(trim(60, 3600, Some(57_000)));
+    until("capped", || writes.lock().unwrap().len() >= 10).await;
+    assert_eq!(since(9), [Value::CurveCc(Milliamps(3600))]);
+    // Into trim again, then off (a latch): off only; the trimmed CV stays below the backstop.
+    d.cmd.send_replace(trim(60, 3600, Some(52_410)));
+    until("trim", || writes.lock().unwrap().len() >= 11).await;
+    d.cmd.send_replace(DeviceCommand::OFF);
+    until("off", || writes.lock().unwrap().len() >= 12).await;
+    assert_eq!(
+        since(10),
+        [Value::CurveCv(Millivolts(52_410)), Value::Operation(0)]
+    );
+    assert!(d.status.borrow().last_seen.is_some());
+    drop(d.cmd);
+    tokio::time::timeout(Duration::from_secs(30), d.task)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !writes
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|v| matches!(v, Value::CurveCv(mv) if mv.0 > 56_800)),
+        "never above the backstop"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn without_the_ram_bit_trim_steps_go_through_the_write_budget() {
+    let d = start_npb(false);
+    let writes = &d.writes;
+    // Off, the RAM bit (not kept), the backstop.
+    until("set-up written", || writes.lock().unwrap().len() >= 3).await;
+    let setup = writes.lock().unwrap().len();
+    // A controller asking for a new trim voltage every second for two minutes.
+    for s in 0..120 {
+        let mv = if s % 2 == 0 { 52_410 } else { 52_420 };
+        d.cmd.send_replace(trim(60, 3600, Some(mv)));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let after: Vec<Value> = writes.lock().unwrap()[setup..].to_vec();
+    // The set-up's safety writes emptied the bucket: 138 per hour refill → at most 4 in
+    // 120 s (one per 26.1 s), each a trim voltage or the minimum current or on.
+    assert!(
+        (1..=5).contains(&after.len()),
+        "{} writes: {after:?}",
+        after.len()
+    );
+    assert_eq!(after[0], Value::CurveCv(Millivolts(52_410)), "{after:?}");
+    assert!(after.iter().all(|v| matches!(
+        v,
+        Value::CurveCv(Millivolts(52_410 | 52_420))
+            | Value::CurveCc(Milliamps(3600))
+            | Value::Operation(1)
+    )));
+    drop(d.cmd);
+    tokio::time::timeout(Duration::from_secs(30), d.task)
         .await
         .unwrap()
         .unwrap();

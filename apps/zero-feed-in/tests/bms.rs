@@ -27,8 +27,8 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::watch;
 use voltwire_sim::device::{DalyBms, JkBms, JkPb, PaceStack, PylontechStack};
 use voltwire_sim::modbus::CoulombMeter;
+use voltwire_sim::serve::SerialStation;
 use voltwire_sim::serve::rtu::RtuPort;
-use voltwire_sim::serve::{self, Listen, PortDrop, SerialStation};
 use voltwire_sim::{BmsView, Faults, Plant, PlantCommand, SerialResponder};
 use voltwire_zero_feed_in_rules::BatteryReading;
 use zero_feed_in::bms::{self, Bms, Protocol};
@@ -36,7 +36,7 @@ use zero_feed_in::config::File;
 use zero_feed_in::engine::Clock;
 
 mod common;
-use common::{Seen, seen_until, serve_gtn};
+use common::{Seen, seen_until, serve_gtn, serve_tcp};
 
 /// A simulated device that can be made silent from the test (its port stays open and it
 /// still reads what it is sent: a BMS that hangs).
@@ -67,16 +67,14 @@ impl SerialResponder for Switchable {
     }
 }
 
-fn quiet(_: core::fmt::Arguments<'_>) {}
-
 /// Serves `responder` over `plant` on a free TCP port from a thread of its own; the
 /// `tcp://` URL and the switch that silences it.
-async fn serve_bms(
+fn serve_bms(
     plant: Plant,
     responder: Box<dyn SerialResponder + Send>,
 ) -> (String, Arc<AtomicBool>) {
     let silent = Arc::new(AtomicBool::new(false));
-    let mut station = SerialStation::new(
+    let station = SerialStation::new(
         plant,
         Box::new(Switchable {
             inner: responder,
@@ -84,29 +82,7 @@ async fn serve_bms(
         }),
         1.0,
     );
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let announce = |a: &str| {
-                let _ = tx.send(a.to_owned());
-                Ok(())
-            };
-            let _ = serve::serve(
-                &mut station,
-                Listen::Tcp("127.0.0.1:0".into()),
-                PortDrop::Never,
-                quiet,
-                announce,
-                core::future::pending(),
-            )
-            .await;
-        });
-    });
-    let addr = rx.await.unwrap();
+    let addr = serve_tcp(station);
     (format!("tcp://{addr}"), silent)
 }
 
@@ -159,7 +135,7 @@ async fn every_protocol_reads_the_plant() {
     let (t_lo, t_hi) = (view.min_temperature().1.0, view.max_temperature().1.0);
     for (protocol, sim, address, v_grid, soc_grid, t_grid) in cases {
         let what = protocol.name();
-        let (url, _silent) = serve_bms(Plant::single(16, 0.6), sim).await;
+        let (url, _silent) = serve_bms(Plant::single(16, 0.6), sim);
         let (tx, mut rx) = watch::channel(None);
         let task = tokio::spawn(bms::run(
             Bms {
@@ -200,30 +176,10 @@ async fn the_coulomb_meter_reads_soc_voltage_and_current() {
     let plant = Plant::single(16, 0.6);
     let meter = CoulombMeter::new(&plant).with_address(7);
     let want = meter.status(&plant);
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let mut port = RtuPort::new(plant, Box::new(meter), 1.0);
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let announce = |a: &str| {
-                let _ = tx.send(a.to_owned());
-                Ok(())
-            };
-            let _ = serve::serve(
-                &mut port,
-                Listen::Tcp("127.0.0.1:0".into()),
-                PortDrop::Never,
-                quiet,
-                announce,
-                core::future::pending(),
-            )
-            .await;
-        });
-    });
-    let url = format!("tcp://{}", rx.await.unwrap());
+    let url = format!(
+        "tcp://{}",
+        serve_tcp(RtuPort::new(plant, Box::new(meter), 1.0))
+    );
     let (tx, mut rx) = watch::channel(None);
     let task = tokio::spawn(bms::run(
         Bms {
@@ -278,7 +234,7 @@ async fn a_silent_bms_turns_everything_off_and_back() {
     let meter = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let meter_port = meter.local_addr().unwrap().port();
     tokio::spawn(serve_meter(meter, Arc::clone(&seen)));
-    let (bms_url, silent) = serve_bms(Plant::single(16, 0.6), Box::new(DalyBms::new(0))).await;
+    let (bms_url, silent) = serve_bms(Plant::single(16, 0.6), Box::new(DalyBms::new(0)));
 
     let toml = format!(
         r#"

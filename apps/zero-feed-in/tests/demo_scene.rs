@@ -99,6 +99,7 @@ async fn the_scene_bic_follows_the_app_and_moves_the_plant() {
         cmd_tx.send_replace(DeviceCommand {
             power: Watts(1000),
             current: Some(Milliamps(18_900)),
+            voltage: None,
         });
         let charging = wait(|f| f.charge.0 > 900, "the charge").await;
         let f1 = flows();

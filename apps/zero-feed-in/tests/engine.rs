@@ -27,6 +27,7 @@ fn discharger() -> DeviceConfig {
         min_discharge: Watts(0),
         max_discharge: Watts(900),
         current: None,
+        trim: None,
     }
 }
 
@@ -51,6 +52,7 @@ fn start() -> Rig {
     let (out_tx, out) = watch::channel(DeviceCommand {
         power: Watts(-123),
         current: None,
+        voltage: None,
     });
     let (stop, stop_rx) = oneshot::channel();
     let (log_tx, log) = tokio::sync::mpsc::unbounded_channel();

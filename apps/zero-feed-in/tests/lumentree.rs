@@ -111,6 +111,7 @@ async fn re_zeroed_on_every_reappearance_and_zero_on_stop() {
     cmd.send_replace(DeviceCommand {
         power: Watts(-300),
         current: None,
+        voltage: None,
     });
     until(&unit, "300 W", |u| u.writes == [0, 300]).await;
     until(&unit, "reported", |_| {

@@ -19,39 +19,20 @@ use voltwire_core::Watts;
 use voltwire_sim::Plant;
 use voltwire_sim::modbus::Trucki as SimTrucki;
 use voltwire_sim::serve::rtu::RtuPort;
-use voltwire_sim::serve::{self, Listen, PortDrop};
 use voltwire_zero_feed_in_rules::{DeviceCommand, DeviceStatus};
 use zero_feed_in::engine::Clock;
 use zero_feed_in::trucki::{Trucki, run};
 
-fn quiet(_: core::fmt::Arguments<'_>) {}
+mod common;
+use common::serve_tcp;
 
 /// Serves a simulated board (address 1) on a free TCP port from a thread of its own.
-async fn serve_board() -> String {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let mut port = RtuPort::new(Plant::single(16, 0.6), Box::new(SimTrucki::new()), 1.0);
-            let announce = |a: &str| {
-                let _ = tx.send(a.to_owned());
-                Ok(())
-            };
-            let _ = serve::serve(
-                &mut port,
-                Listen::Tcp("127.0.0.1:0".into()),
-                PortDrop::Never,
-                quiet,
-                announce,
-                core::future::pending(),
-            )
-            .await;
-        });
-    });
-    rx.await.unwrap()
+fn serve_board() -> String {
+    serve_tcp(RtuPort::new(
+        Plant::single(16, 0.6),
+        Box::new(SimTrucki::new()),
+        1.0,
+    ))
 }
 
 /// Registers 0..=7 of the board, read by a client of the test's own.
@@ -100,7 +81,7 @@ async fn delivered_until(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zeroed_first_then_follows_and_zero_on_stop() {
-    let addr = serve_board().await;
+    let addr = serve_board();
     // The board runs at 500 W before we take over (state unknown to the app).
     write(&addr, 5000).await;
     assert_eq!(registers(&addr).await[..2], [5000, 5000]);
@@ -108,6 +89,7 @@ async fn zeroed_first_then_follows_and_zero_on_stop() {
     let (cmd_tx, cmd_rx) = watch::channel(DeviceCommand {
         power: Watts(-300),
         current: None,
+        voltage: None,
     });
     let (status_tx, mut status_rx) = watch::channel(DeviceStatus::default());
     let task = tokio::spawn(run(
@@ -127,12 +109,14 @@ async fn zeroed_first_then_follows_and_zero_on_stop() {
     cmd_tx.send_replace(DeviceCommand {
         power: Watts(-120),
         current: None,
+        voltage: None,
     });
     delivered_until(&mut status_rx, &mut seen, &[-300, -120]).await;
     // Above the rating: clamped to it.
     cmd_tx.send_replace(DeviceCommand {
         power: Watts(-5000),
         current: None,
+        voltage: None,
     });
     delivered_until(&mut status_rx, &mut seen, &[-120, -2000]).await;
 

@@ -104,6 +104,32 @@ fn route(own: u8, address: u8) -> Option<bool> {
     }
 }
 
+/// Reads the whole register map of a device.
+type ReadMap<D> = fn(&D, &Plant) -> Vec<u16>;
+/// Writes `values` from `start` into a device.
+type WriteMap<D> = fn(&mut D, u16, &[u16], &Plant) -> ModbusReply;
+
+/// The answer of a device with holding registers only (Lumentree, Trucki): 0x03 reads from
+/// `read`'s map, 0x06/0x10 writes through `write`, any other function `IllegalFunction`;
+/// `None` for another slave, a broadcast (still executed) or while `silent` (`own`, `silent`).
+fn holding_only<D>(
+    device: &mut D,
+    (own, silent): (u8, bool),
+    address: u8,
+    request: ModbusRequest<'_>,
+    plant: &Plant,
+    read: ReadMap<D>,
+    write: WriteMap<D>,
+) -> Option<ModbusReply> {
+    let answer = route(own, address)?;
+    let reply = match request {
+        ModbusRequest::ReadHolding { start, count } => slice_of(&read(device, plant), start, count),
+        ModbusRequest::Write { start, values } => write(device, start, values, plant),
+        _ => ModbusReply::Exception(ExceptionCode::IllegalFunction),
+    };
+    (answer && !silent).then_some(reply)
+}
+
 /// A Lumentree SUN grid-tie inverter discharging the batteries into the house.
 ///
 /// Serves holding registers 0..=127 (function 0x03; registers the map does not name, and
@@ -222,15 +248,16 @@ impl ModbusResponder for Lumentree {
         _now: Duration,
         plant: &Plant,
     ) -> Option<ModbusReply> {
-        let answer = route(self.address, address)?;
-        let reply = match request {
-            ModbusRequest::ReadHolding { start, count } => {
-                slice_of(&self.registers(plant), start, count)
-            }
-            ModbusRequest::Write { start, values } => self.write(start, values, plant),
-            _ => ModbusReply::Exception(ExceptionCode::IllegalFunction),
-        };
-        (answer && !self.faults.silent).then_some(reply)
+        let (own, silent) = (self.address, self.faults.silent);
+        holding_only(
+            self,
+            (own, silent),
+            address,
+            request,
+            plant,
+            Self::registers,
+            Self::write,
+        )
     }
 
     fn faults(&self) -> &Faults {

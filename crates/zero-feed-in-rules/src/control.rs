@@ -7,6 +7,7 @@ use voltwire_ess::Millis;
 
 use crate::average::{MAX_WINDOW, MovingAverage};
 use crate::battery::{BatteryConfig, BatteryReading, Latches};
+use crate::trim::{Trim, TrimConfig, TrimInput};
 use crate::watchdog::Freshness;
 
 /// The most devices one controller drives.
@@ -61,6 +62,9 @@ pub struct DeviceConfig {
     /// Set by current (power / battery voltage), clamped to this range; `None` for devices
     /// set by power.
     pub current: Option<CurrentRange>,
+    /// Voltage trim below the minimum current ([`crate::trim`]); only for a
+    /// [`Role::Charger`] set by current. `None`: below its minimum the device is off.
+    pub trim: Option<TrimConfig>,
 }
 
 /// The controller's settings.
@@ -118,6 +122,9 @@ pub enum ConfigError {
     DeviceCount,
     /// Device `n`: a minimum above its maximum, a negative power, or an empty current range.
     DeviceLimits(usize),
+    /// Device `n`: voltage trim on a device that is not a charger set by current, or trim
+    /// settings that are not [`TrimConfig::valid`].
+    Trim(usize),
     /// A negative deadband or base load.
     Negative(&'static str),
 }
@@ -189,6 +196,10 @@ pub struct DeviceCommand {
     pub power: Watts,
     /// For devices set by current: the current magnitude (0 = off).
     pub current: Option<Milliamps>,
+    /// While the device trims its voltage ([`crate::trim`]): its constant-voltage set point
+    /// (then `power` is the power wanted and `current` the device's minimum, a cap); `None`:
+    /// its normal CV (the hardware backstop).
+    pub voltage: Option<Millivolts>,
 }
 
 impl DeviceCommand {
@@ -196,6 +207,7 @@ impl DeviceCommand {
     pub const OFF: Self = Self {
         power: Watts(0),
         current: None,
+        voltage: None,
     };
 }
 
@@ -271,6 +283,7 @@ pub struct Controller {
     device_ok: [Freshness; MAX_DEVICES],
     latches: Latches,
     last: [DeviceCommand; MAX_DEVICES],
+    trims: [Trim; MAX_DEVICES],
 }
 
 fn checked_device(n: usize, d: &DeviceConfig) -> Result<(), ConfigError> {
@@ -280,9 +293,15 @@ fn checked_device(n: usize, d: &DeviceConfig) -> Result<(), ConfigError> {
         || d.min_discharge.0 > d.max_discharge.0
         || d.current.is_some_and(|c| c.min.0 < 0 || c.min.0 > c.max.0);
     if bad {
-        Err(ConfigError::DeviceLimits(n))
-    } else {
+        return Err(ConfigError::DeviceLimits(n));
+    }
+    let trim_ok = d
+        .trim
+        .is_none_or(|t| t.valid() && d.role == Role::Charger && d.current.is_some());
+    if trim_ok {
         Ok(())
+    } else {
+        Err(ConfigError::Trim(n))
     }
 }
 
@@ -323,6 +342,7 @@ impl Controller {
             device_ok: [Freshness::new(); MAX_DEVICES],
             latches: Latches::default(),
             last: [DeviceCommand::OFF; MAX_DEVICES],
+            trims: [Trim::default(); MAX_DEVICES],
         })
     }
 
@@ -431,9 +451,9 @@ impl Controller {
                 .all(|(cmd, ok)| *ok || cmd.power.0 == 0);
         let voltage = battery.map_or(Millivolts(0), |b| b.voltage);
         let commands = if unchanged {
-            self.last
+            self.hold_trims(now, voltage, input)
         } else {
-            self.allocate(want, voltage, available)
+            self.allocate(want, voltage, available, now, input)
         };
         self.last = commands;
         Decision {
@@ -504,18 +524,78 @@ impl Controller {
         available
     }
 
+    /// The trims' ceiling: the lower of the backstop and the charge voltage.
+    fn trim_ceiling(&self) -> Millivolts {
+        let b = &self.config.battery;
+        crate::trim::ceiling(b.pack(b.max_cell_voltage), b.charge_voltage)
+    }
+
+    /// The set points held within the deadband: the last ones, with each trimming device's
+    /// trim stepped toward the same wanted power (or left, then off).
+    fn hold_trims(
+        &mut self,
+        now: Millis,
+        voltage: Millivolts,
+        input: &Inputs,
+    ) -> [DeviceCommand; MAX_DEVICES] {
+        let mut out = self.last;
+        let ceiling = self.trim_ceiling();
+        for (((slot, trim), d), status) in out
+            .iter_mut()
+            .zip(&mut self.trims)
+            .zip(&self.devices)
+            .zip(&input.devices)
+        {
+            let Some(cfg) = d.and_then(|d| d.trim) else {
+                continue;
+            };
+            if slot.voltage.is_none() {
+                trim.leave();
+                continue;
+            }
+            let t = TrimInput {
+                wanted: slot.power,
+                delivered: status.delivered,
+                battery: voltage,
+                ceiling,
+            };
+            match trim.update(&cfg, now, &t) {
+                Some(v) => slot.voltage = Some(v),
+                None => {
+                    *slot = DeviceCommand {
+                        current: Some(Milliamps(0)),
+                        ..DeviceCommand::OFF
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Splits `total` (positive = charge) over the available devices in order: each takes
-    /// up to its maximum; a share below its minimum (power or current) leaves it off.
+    /// up to its maximum; a share below its minimum (power or current) leaves it off, or
+    /// trims its voltage when it is a charger with trim (and takes that share).
     fn allocate(
-        &self,
+        &mut self,
         total: i64,
         voltage: Millivolts,
         available: [bool; MAX_DEVICES],
+        now: Millis,
+        input: &Inputs,
     ) -> [DeviceCommand; MAX_DEVICES] {
         let mut out = [DeviceCommand::OFF; MAX_DEVICES];
         let charge = total > 0;
         let mut remaining = total.abs();
-        for ((slot, device), ok) in out.iter_mut().zip(&self.devices).zip(available) {
+        let ceiling = self.trim_ceiling();
+        // A trim that is not stepped below is left.
+        let old = core::mem::take(&mut self.trims);
+        for ((((slot, device), ok), status), (trim, was)) in out
+            .iter_mut()
+            .zip(&self.devices)
+            .zip(available)
+            .zip(&input.devices)
+            .zip(self.trims.iter_mut().zip(old))
+        {
             let Some(d) = device else { continue };
             if d.current.is_some() {
                 slot.current = Some(Milliamps(0));
@@ -530,19 +610,40 @@ impl Controller {
             }
             let mut p = remaining.min(i64::from(max));
             let mut current = None;
+            let mut below_min = false;
             if let Some(range) = d.current {
                 if voltage.0 <= 0 {
                     continue;
                 }
                 let v = i64::from(voltage.0);
                 let i = (p * 1_000_000 / v).min(i64::from(range.max.0));
-                if i < i64::from(range.min.0) {
-                    continue;
+                below_min = i < i64::from(range.min.0);
+                if !below_min {
+                    p = i * v / 1_000_000;
+                    current = Some(Milliamps(i32::try_from(i).unwrap_or(0)));
                 }
-                p = i * v / 1_000_000;
-                current = Some(Milliamps(i32::try_from(i).unwrap_or(0)));
             }
-            if p < i64::from(min) || p == 0 {
+            below_min |= p < i64::from(min);
+            if let (true, true, Some(cfg), Some(range)) = (charge, below_min, d.trim, d.current) {
+                *trim = was;
+                let wanted = Watts(i32::try_from(p).unwrap_or(0));
+                let t = TrimInput {
+                    wanted,
+                    delivered: status.delivered,
+                    battery: voltage,
+                    ceiling,
+                };
+                if let Some(v) = trim.update(&cfg, now, &t) {
+                    remaining -= p;
+                    *slot = DeviceCommand {
+                        power: wanted,
+                        current: Some(range.min),
+                        voltage: Some(v),
+                    };
+                }
+                continue;
+            }
+            if below_min || p == 0 {
                 continue;
             }
             remaining -= p;
@@ -550,6 +651,7 @@ impl Controller {
             *slot = DeviceCommand {
                 power: Watts(if charge { p } else { -p }),
                 current: current.or(slot.current),
+                voltage: None,
             };
         }
         out

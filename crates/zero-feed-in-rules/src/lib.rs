@@ -28,6 +28,7 @@ pub mod control;
 pub mod eeprom;
 #[cfg(feature = "sim")]
 pub mod sim;
+pub mod trim;
 pub mod watchdog;
 
 pub use average::MovingAverage;
@@ -37,5 +38,6 @@ pub use control::{
     DeviceCommand, DeviceConfig, DeviceStatus, Inputs, MAX_DEVICES, MeterReading, Mode, Role,
 };
 pub use eeprom::{Refused, WriteBudget, WriteBudgetConfig};
+pub use trim::{Trim, TrimConfig, TrimInput};
 pub use voltwire_ess::Millis;
 pub use watchdog::Freshness;

@@ -18,6 +18,11 @@ pub struct Plant {
     pub setpoint: [Watts; MAX_DEVICES],
     /// Each device's output now (positive = charging), following its set point.
     pub delivered: [Watts; MAX_DEVICES],
+    /// Each charger's constant-voltage limit, when it is low enough to matter (a trimmed
+    /// Mean Well NPB): it then charges no more than the current that the difference to the
+    /// open-circuit voltage drives through the internal resistance (its set point stays the
+    /// cap). `None`: no such limit.
+    pub cv: [Option<Millivolts>; MAX_DEVICES],
     /// The devices' response time constant.
     pub tau_ms: u64,
     /// Cells in series.
@@ -42,6 +47,7 @@ impl Plant {
             pv: Watts(0),
             setpoint: [Watts(0); MAX_DEVICES],
             delivered: [Watts(0); MAX_DEVICES],
+            cv: [None; MAX_DEVICES],
             tau_ms: 800,
             cells,
             capacity_mwh: full,
@@ -71,6 +77,14 @@ impl Plant {
         } else {
             3350 + (s - 900) * 150 / 100
         })
+    }
+
+    /// The power a charger held at `cv` delivers: (cv − open-circuit voltage) / internal
+    /// resistance × cv, 0 at or below the open-circuit voltage.
+    pub fn cv_power(&self, cv: Millivolts) -> Watts {
+        let ocv = i64::from(self.cell_ocv().0) * i64::from(self.cells);
+        let ma = (i64::from(cv.0) - ocv).max(0) * 1000 / i64::from(self.resistance_mohm.max(1));
+        Watts(i32::try_from(ma * i64::from(cv.0) / 1_000_000).unwrap_or(i32::MAX))
     }
 
     /// Battery power now (positive = charging): the sum of the devices' outputs.
@@ -111,9 +125,12 @@ impl Plant {
         let tau = i64::try_from(self.tau_ms).unwrap_or(i64::MAX).max(1);
         let full = self.energy_mwh >= self.capacity_mwh;
         let empty = self.energy_mwh <= 0;
-        for (out, set) in self.delivered.iter_mut().zip(&self.setpoint) {
+        let cv_power: [Option<Watts>; MAX_DEVICES] = self.cv.map(|cv| cv.map(|v| self.cv_power(v)));
+        for ((out, set), cv) in self.delivered.iter_mut().zip(&self.setpoint).zip(cv_power) {
             let target = if (full && set.0 > 0) || (empty && set.0 < 0) {
                 0
+            } else if let (Some(cv), true) = (cv, set.0 > 0) {
+                i64::from(set.0.min(cv.0))
             } else {
                 i64::from(set.0)
             };
@@ -159,5 +176,27 @@ mod tests {
             "a discharge current lowers the voltage"
         );
         assert!(p.current().0 < -19_000);
+    }
+
+    #[test]
+    fn a_charger_at_a_low_cv_delivers_what_the_voltage_difference_drives() {
+        let mut p = Plant::new(16, 10_000, Permille(500));
+        // Open circuit 16 × 3.275 = 52.400 V, 20 mΩ.
+        assert_eq!(p.cv_power(Millivolts(52_400)), Watts(0));
+        assert_eq!(p.cv_power(Millivolts(52_300)), Watts(0));
+        // 10 mV / 20 mΩ = 0.5 A at 52.41 V.
+        assert_eq!(p.cv_power(Millivolts(52_410)), Watts(26));
+        p.setpoint[0] = Watts(190);
+        p.cv[0] = Some(Millivolts(52_420));
+        for _ in 0..50 {
+            p.advance(100);
+        }
+        assert_eq!(p.delivered[0], Watts(52));
+        // The set point still caps it.
+        p.setpoint[0] = Watts(30);
+        for _ in 0..50 {
+            p.advance(100);
+        }
+        assert_eq!(p.delivered[0], Watts(30));
     }
 }

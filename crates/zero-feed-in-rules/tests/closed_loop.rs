@@ -32,6 +32,7 @@ fn bic() -> DeviceConfig {
             min: Milliamps(450),
             max: Milliamps(49_500),
         }),
+        trim: None,
     }
 }
 

@@ -21,6 +21,7 @@ fn bic() -> DeviceConfig {
             min: Milliamps(450),
             max: Milliamps(49_500),
         }),
+        trim: None,
     }
 }
 
@@ -33,6 +34,7 @@ fn gti() -> DeviceConfig {
         min_discharge: Watts(50),
         max_discharge: Watts(1000),
         current: None,
+        trim: None,
     }
 }
 
@@ -141,7 +143,8 @@ fn every_device_is_off_before_the_first_decision_and_the_meter_needs_the_hold() 
         [
             DeviceCommand {
                 power: Watts(0),
-                current: Some(Milliamps(0))
+                current: Some(Milliamps(0)),
+                voltage: None,
             },
             DeviceCommand::OFF,
             DeviceCommand::OFF,

@@ -1,14 +1,55 @@
-//! What several of the app's tests share: a simulated Soyosource GTN behind a TCP "RS485
-//! bridge" that notes the demand it follows, an MQTT publisher, and a wait on the demand.
+//! What several of the app's tests (and its load benchmark) share: a simulated Soyosource
+//! GTN behind a TCP "RS485 bridge" that notes the demand it follows, an MQTT publisher, a
+//! wait on the demand, and any `voltwire-sim` port served on TCP from a thread of its own.
 
-#![allow(dead_code, reason = "each test binary uses a part")]
+#![allow(
+    dead_code,
+    clippy::expect_used,
+    reason = "each test binary uses a part; test set-up"
+)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::AsyncReadExt as _;
 use voltwire_core::Watts;
+use voltwire_sim::serve::{self, Listen, PortDrop};
 use voltwire_soyosource::sim::Gtn;
+
+/// A log function for `voltwire-sim`'s serving layer that drops everything.
+pub(crate) fn quiet(_: core::fmt::Arguments<'_>) {}
+
+/// Serves `port` (a station, an RTU port…) on a free TCP port of 127.0.0.1 from a thread
+/// with a runtime of its own, for the rest of the process; its address (`host:port`).
+///
+/// # Panics
+/// When the port is not announced within 30 s.
+pub(crate) fn serve_tcp<P: serve::Port + Send + 'static>(mut port: P) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for the served port");
+        rt.block_on(async move {
+            let announce = |a: &str| {
+                let _ = tx.send(a.to_owned());
+                Ok(())
+            };
+            let _ = serve::serve(
+                &mut port,
+                Listen::Tcp("127.0.0.1:0".into()),
+                PortDrop::Never,
+                quiet,
+                announce,
+                core::future::pending(),
+            )
+            .await;
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(30))
+        .expect("the served port's address")
+}
 
 /// Demand the simulated unit follows, in order (one entry per change).
 pub(crate) type Seen = Arc<Mutex<Vec<i32>>>;

@@ -387,13 +387,30 @@ fn mqtt_options(config: &MqttConfig) -> Result<MqttOptions, MqttError> {
     if let Some(user) = &url.username {
         o.set_credentials(user.clone(), url.password.clone().unwrap_or_default());
     }
+    set_transport(&mut o, url)?;
+    Ok(o)
+}
+
+/// Puts `options` on TLS when `url` is `mqtts://` (feature `tls`), with the same rustls
+/// set-up as [`MqttClient`]: the URL's `ca=` file, else the system roots. For an app's
+/// own plain client (a subscription to another broker); `mqtt://` leaves it as it is.
+///
+/// # Errors
+///
+/// [`MqttError::Tls`] if the TLS configuration cannot be built (an unreadable or empty CA
+/// file, no system roots).
+// Without the `tls` feature nothing here can fail.
+#[cfg_attr(not(feature = "tls"), allow(clippy::unnecessary_wraps))]
+pub fn set_transport(options: &mut MqttOptions, url: &BrokerUrl) -> Result<(), MqttError> {
     #[cfg(feature = "tls")]
     if url.tls {
-        o.set_transport(rumqttc::Transport::tls_with_config(
+        options.set_transport(rumqttc::Transport::tls_with_config(
             rumqttc::TlsConfiguration::Rustls(Arc::new(tls_config(url)?)),
         ));
     }
-    Ok(o)
+    #[cfg(not(feature = "tls"))]
+    let _ = (options, url);
+    Ok(())
 }
 
 /// A rustls client config (feature `tls`) using the `ring` provider and either the URL's `ca=` file or the

@@ -59,7 +59,7 @@ mod url;
 
 pub use client::{
     LinkStatus, MAX_COMMAND_SIZE, MAX_PACKET_SIZE, MqttClient, MqttConfig, MqttError, MqttHandle,
-    client_id_for, default_client_id,
+    client_id_for, default_client_id, set_transport,
 };
 pub use command::{
     CommandResult, Rejection, check_range, parse_json, parse_number, parse_switch, parse_trigger,

@@ -7,7 +7,7 @@ use voltwire_core::{Millivolts, Rounding, Scale, Watts};
 use voltwire_modbus::rtu::ExceptionCode;
 use voltwire_modbus::trucki::{self, SetPower};
 
-use super::{ModbusReply, ModbusRequest, ModbusResponder, route, slice_of};
+use super::{ModbusReply, ModbusRequest, ModbusResponder, ReadMap, holding_only};
 use crate::{Faults, Plant, PlantCommand};
 
 /// A Trucki board on a SUN-GTIL2 of `rated` power (2000 W by default).
@@ -102,16 +102,18 @@ impl ModbusResponder for Trucki {
         _now: Duration,
         plant: &Plant,
     ) -> Option<ModbusReply> {
-        let answer = route(self.address, address)?;
-        let reply = match request {
-            ModbusRequest::ReadHolding { start, count } => {
-                let map = self.status(plant).to_registers().unwrap_or_default();
-                slice_of(&map, start, count)
-            }
-            ModbusRequest::Write { start, values } => self.write(start, values, plant),
-            _ => ModbusReply::Exception(ExceptionCode::IllegalFunction),
-        };
-        (answer && !self.faults.silent).then_some(reply)
+        let (own, silent) = (self.address, self.faults.silent);
+        let read: ReadMap<Self> =
+            |t, plant| t.status(plant).to_registers().unwrap_or_default().to_vec();
+        holding_only(
+            self,
+            (own, silent),
+            address,
+            request,
+            plant,
+            read,
+            Self::write,
+        )
     }
 
     fn faults(&self) -> &Faults {
