@@ -35,30 +35,7 @@ use zbus::{MatchRule, MessageStream};
 
 const SERVICE: &str = "com.victronenergy.battery.aggregate";
 
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// utime + stime of `pid` in clock ticks, and its peak RSS in kB.
-fn proc_stats(pid: u32) -> (u64, u64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let hwm = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    (ticks, hwm)
-}
+use voltwire_testkit::bench::{arg, proc_stats};
 
 fn main() {
     let seconds = arg("--seconds", 60);
@@ -146,7 +123,7 @@ async fn run(seconds: u64, batteries: usize, paths: usize) {
     .unwrap();
     let mut stream = MessageStream::from(&reader);
 
-    let (ticks0, _) = proc_stats(pid);
+    let ticks0 = proc_stats(pid).ticks;
     let t0 = Instant::now();
     let mut latencies: Vec<Duration> = Vec::new();
     let mut sent: Option<Instant> = None;
@@ -175,7 +152,10 @@ async fn run(seconds: u64, batteries: usize, paths: usize) {
         }
     }
     let elapsed = t0.elapsed();
-    let (ticks1, hwm) = proc_stats(pid);
+    let voltwire_testkit::bench::ProcStats {
+        ticks: ticks1,
+        peak_rss_kb: hwm,
+    } = proc_stats(pid);
     let clk = 100.0; // USER_HZ on Linux
     let cpu = (ticks1 - ticks0) as f64 / clk / elapsed.as_secs_f64() * 100.0;
     latencies.sort();

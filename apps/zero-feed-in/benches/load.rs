@@ -34,30 +34,7 @@ use voltwire_sim::{CanFrame, CanResponder, Faults, Plant, PlantCommand};
 mod common;
 use common::{quiet, serve_tcp};
 
-fn arg(name: &str, default: u64) -> u64 {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// utime + stime of `pid` in clock ticks, and its peak RSS in kB.
-fn proc_stats(pid: u32) -> (u64, u64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap();
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let hwm = status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    (ticks, hwm)
-}
+use voltwire_testkit::bench::{arg, proc_stats};
 
 /// When the simulated unit received each write frame.
 type Writes = Arc<Mutex<Vec<Instant>>>;
@@ -232,7 +209,7 @@ max_discharge_w = 2000
         );
     }
 
-    let (ticks0, _) = proc_stats(pid);
+    let ticks0 = proc_stats(pid).ticks;
     let t0 = Instant::now();
     let mut latencies: Vec<Duration> = Vec::new();
     let mut missed = 0usize;
@@ -253,7 +230,10 @@ max_discharge_w = 2000
         }
     }
     let elapsed = t0.elapsed();
-    let (ticks1, hwm) = proc_stats(pid);
+    let voltwire_testkit::bench::ProcStats {
+        ticks: ticks1,
+        peak_rss_kb: hwm,
+    } = proc_stats(pid);
     let clk = 100.0; // USER_HZ on Linux
     let cpu = (ticks1 - ticks0) as f64 / clk / elapsed.as_secs_f64() * 100.0;
     latencies.sort();

@@ -8,7 +8,7 @@
 //!   Rust, in-process, the default) and a real Mosquitto process.
 //! - [`PtyPair`]: two linked pseudo-terminals at chosen paths, opened from Rust.
 //! - [`TestCa`]: a certificate authority for TLS tests, made in Rust.
-//! - [`free_port`], [`scratch_dir`].
+//! - [`free_port`], [`scratch_dir`]; [`bench`]: the load benchmarks' flags and `/proc` readings.
 //!
 //! ## Which broker
 //!
@@ -31,6 +31,7 @@
     reason = "test support: a panic is a failed test with its reason"
 )]
 
+pub mod bench;
 mod embedded;
 mod pty;
 mod tls;
