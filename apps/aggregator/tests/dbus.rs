@@ -1258,26 +1258,7 @@ async fn direct_pylontech_rs485_read_lost_and_recovered() {
 
 /// `GET path` on `addr`; the status code and the body.
 async fn http_get(addr: std::net::SocketAddr, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(
-        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
-    )
-    .await
-    .unwrap();
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).await.unwrap();
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    let code = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|x| x.1.to_owned())
-        .unwrap_or_default();
-    (code, body)
+    voltwire_testkit::http::request(addr, "GET", path, None, "").await
 }
 
 /// The shared status page with `[web]`: the page, the state with SI keys, one health line

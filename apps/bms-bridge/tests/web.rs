@@ -21,7 +21,6 @@ use std::time::Duration;
 use bms_bridge::app::{self, Clock as _, Core, MqttSink, Observed, SimRelays, TokioClock};
 use bms_bridge::engine::{Engine, Input};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinSet;
 use voltwire_bms_rules::{BmsReading, Config, Relay};
@@ -32,31 +31,7 @@ use voltwire_runtime::web::{Token, WebConfig};
 const GUARD: Duration = Duration::from_secs(60);
 const TOKEN: &str = "0123456789abcdef-web-test-token";
 
-/// One HTTP/1.1 request; the status code and the JSON body.
-async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    tokio::time::timeout(GUARD, s.read_to_end(&mut out))
-        .await
-        .expect("the server answers")
-        .unwrap();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let code = text[9..12].parse().unwrap();
-    let body = text.split_once("\r\n\r\n").map_or("", |x| x.1).to_owned();
-    (code, body)
-}
+use voltwire_testkit::http::request as http;
 
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))

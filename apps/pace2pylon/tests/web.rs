@@ -15,7 +15,6 @@
     reason = "test code"
 )]
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -24,38 +23,13 @@ use pace2pylon::config::Config;
 use pace2pylon::demo;
 use pace2pylon::engine::Snapshot;
 use serde_json::Value;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use voltwire_ess::pace2pylon::Reasons;
 use voltwire_sim::serve::PortDrop;
 
 const GUARD: Duration = Duration::from_secs(60);
 const TOKEN: &str = "0123456789abcdef-pace2pylon-web";
 
-/// One HTTP/1.1 request; the status code and the body.
-async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let auth = token.map_or_else(String::new, |t| format!("Authorization: Bearer {t}\r\n"));
-    let req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut out = Vec::new();
-    tokio::time::timeout(GUARD, s.read_to_end(&mut out))
-        .await
-        .expect("the server answers")
-        .unwrap();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let code = text[9..12].parse().unwrap();
-    let body = text.split_once("\r\n\r\n").map_or("", |x| x.1).to_owned();
-    (code, body)
-}
+use voltwire_testkit::http::request as http;
 
 async fn until(h: &mut Handles, what: &str, f: impl Fn(&Snapshot) -> bool) -> Snapshot {
     tokio::time::timeout(GUARD, async {

@@ -21,7 +21,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use voltwire_testkit::{Broker, free_port};
 use zero_feed_in::app::Hooks;
 
@@ -31,36 +30,7 @@ use zero_feed_in::config::File;
 
 const TOKEN: &str = "zfi-web-test-token-0123456789";
 
-/// One HTTP/1.1 request; (status, body).
-async fn http(
-    addr: SocketAddr,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: &str,
-) -> (u16, String) {
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    if let Some(t) = token {
-        req.push_str("Authorization: Bearer ");
-        req.push_str(t);
-        req.push_str("\r\n");
-    }
-    req.push_str("\r\n");
-    req.push_str(body);
-    s.write_all(req.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).await.unwrap();
-    let raw = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    (
-        head.split(' ').nth(1).unwrap().parse().unwrap(),
-        body.to_owned(),
-    )
-}
+use voltwire_testkit::http::request as http;
 
 async fn state(addr: SocketAddr) -> Value {
     let (status, body) = http(addr, "GET", "/api/state", None, "").await;
