@@ -8,7 +8,7 @@
 //!   Rust, in-process, the default) and a real Mosquitto process.
 //! - [`PtyPair`]: two linked pseudo-terminals at chosen paths, opened from Rust.
 //! - [`TestCa`]: a certificate authority for TLS tests, made in Rust.
-//! - [`free_port`], [`scratch_dir`]; [`bench`]: the load benchmarks' flags and `/proc` readings;
+//! - [`free_port`], [`scratch_dir`]; [`bench`](mod@bench): the load benchmarks' flags and `/proc` readings;
 //!   [`http::request`]: one HTTP/1.1 request for the status-page tests.
 //!
 //! ## Which broker
